@@ -1,0 +1,123 @@
+# seckit build.  Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, PKG_CONFIG, PREFIX,
+# DESTDIR.  Knobs:
+#   STATIC=1|0    link libcrypto and libyaml statically (default 1: start-up
+#                 time is dominated by dynamic loading; see bench/)
+#   TPM2=auto|1|0 build the tpm2 backend layer (tpm2-tss headers needed;
+#                 the libraries are loaded at run time, only when used)
+#   SANITIZE=1    AddressSanitizer + UndefinedBehaviorSanitizer build
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
+SYSCONFDIR ?= $(PREFIX)/etc
+PKG_CONFIG ?= pkg-config
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+STATIC     ?= 1
+TPM2       ?= auto
+SANITIZE   ?= 0
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+        -Wmissing-prototypes -Wno-missing-field-initializers
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+SK_CPPFLAGS := -D_GNU_SOURCE -DSECKIT_VERSION='"$(VERSION)"' \
+        $(shell $(PKG_CONFIG) --cflags libcrypto yaml-0.1)
+
+ifeq ($(STATIC),1)
+LIBS := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs-only-l libcrypto yaml-0.1) \
+        -Wl,-Bdynamic -ldl -pthread
+else
+LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
+endif
+
+ifeq ($(TPM2),auto)
+TPM2 := $(shell $(PKG_CONFIG) --exists tss2-esys && echo 1 || echo 0)
+endif
+ifeq ($(TPM2),1)
+SK_CPPFLAGS += -DSECKIT_HAVE_TPM2 $(shell $(PKG_CONFIG) --cflags tss2-esys)
+endif
+
+ifeq ($(SANITIZE),1)
+CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+HARDEN := -fPIE
+LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
+endif
+
+SRC := $(sort $(wildcard src/*.c))
+CMD := $(sort $(wildcard cmd/*.c))
+OBJDIR := build
+OBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(SRC) $(CMD))
+# The command names, from the one command list.
+COMMANDS := $(shell sed -n 's/^SK_COMMAND([a-z_0-9]*, *"\([a-z0-9-]*\)").*/\1/p' cmd/commands.h)
+
+all: seckit
+
+seckit: $(OBJ)
+	$(CC) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(OBJ) $(LIBS)
+
+$(OBJDIR)/%.o: %.c $(wildcard src/*.h cmd/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) -c -o $@ $<
+
+# ---- documentation and completions ----
+MANPAGES := $(sort $(wildcard man/*.1))
+COMPLETIONS := completions/seckit.bash completions/_seckit completions/seckit.fish
+
+completions: seckit
+	./scripts/gen-completions.sh ./seckit completions
+
+lint: seckit
+	mandoc -Tlint -Wwarning $(MANPAGES)
+	shellcheck -x scripts/*.sh tests/*.bash bench/*.sh .ci/run completions/seckit.bash
+
+# ---- install ----
+install: seckit
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(DATADIR)/bash-completion/completions \
+	  $(DESTDIR)$(DATADIR)/zsh/site-functions \
+	  $(DESTDIR)$(DATADIR)/fish/vendor_completions.d \
+	  $(DESTDIR)$(DATADIR)/doc/seckit
+	install -m 0755 seckit $(DESTDIR)$(BINDIR)/seckit
+	for c in $(COMMANDS); do ln -sf seckit $(DESTDIR)$(BINDIR)/seckit-$$c; done
+	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 completions/seckit.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/seckit
+	for c in $(COMMANDS); do ln -sf seckit $(DESTDIR)$(DATADIR)/bash-completion/completions/seckit-$$c; done
+	install -m 0644 completions/_seckit $(DESTDIR)$(DATADIR)/zsh/site-functions/_seckit
+	install -m 0644 completions/seckit.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/seckit.fish
+	install -m 0644 config.example.yaml README.md $(DESTDIR)$(DATADIR)/doc/seckit/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/seckit $(addprefix $(DESTDIR)$(BINDIR)/seckit-,$(COMMANDS))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
+	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/seckit \
+	  $(addprefix $(DESTDIR)$(DATADIR)/bash-completion/completions/seckit-,$(COMMANDS)) \
+	  $(DESTDIR)$(DATADIR)/zsh/site-functions/_seckit \
+	  $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/seckit.fish
+	rm -rf $(DESTDIR)$(DATADIR)/doc/seckit
+
+# ---- tests, demo, bench ----
+deps:
+	./scripts/install-deps.sh
+
+# The whole suite; prints "N passed, N failed" as its last line.
+check: deps
+	$(MAKE) seckit
+	./scripts/run-tests.sh
+
+# Just the tests, no dependency step (TESTS=tests/10-key.bats to pick).
+test: seckit
+	./scripts/run-tests.sh $(TESTS)
+
+demo: deps
+	$(MAKE) seckit
+	./scripts/demo.sh
+
+bench: seckit
+	./bench/run.sh
+
+clean:
+	rm -rf $(OBJDIR) seckit
+
+.PHONY: all install uninstall deps check test demo bench clean completions lint

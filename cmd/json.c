@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+#include "json.h"
+
+#include <inttypes.h>
+#include <time.h>
+
+void sk_json_init(struct sk_json *j, FILE *f)
+{
+	j->f = f;
+	j->depth = 0;
+	j->need_comma[0] = 0;
+	j->after_key = 0;
+}
+
+static void pre(struct sk_json *j)
+{
+	if (j->after_key) {
+		j->after_key = 0;
+		return;
+	}
+	if (j->need_comma[j->depth])
+		fputc(',', j->f);
+	j->need_comma[j->depth] = 1;
+}
+
+static void open_(struct sk_json *j, char c)
+{
+	pre(j);
+	fputc(c, j->f);
+	if (j->depth < 31)
+		j->depth++;
+	j->need_comma[j->depth] = 0;
+}
+
+static void close_(struct sk_json *j, char c)
+{
+	if (j->depth > 0)
+		j->depth--;
+	fputc(c, j->f);
+}
+
+void sk_json_obj(struct sk_json *j) { open_(j, '{'); }
+void sk_json_end_obj(struct sk_json *j) { close_(j, '}'); }
+void sk_json_arr(struct sk_json *j) { open_(j, '['); }
+void sk_json_end_arr(struct sk_json *j) { close_(j, ']'); }
+
+static void raw_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		switch (c) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				fprintf(f, "\\u%04x", c);
+			else
+				fputc(c, f);
+		}
+	}
+	fputc('"', f);
+}
+
+void sk_json_key(struct sk_json *j, const char *k)
+{
+	pre(j);
+	raw_str(j->f, k);
+	fputc(':', j->f);
+	j->after_key = 1;
+}
+
+void sk_json_str(struct sk_json *j, const char *s)
+{
+	pre(j);
+	if (s == NULL)
+		fputs("null", j->f);
+	else
+		raw_str(j->f, s);
+}
+
+void sk_json_int(struct sk_json *j, int64_t v)
+{
+	pre(j);
+	fprintf(j->f, "%" PRId64, v);
+}
+
+void sk_json_uint(struct sk_json *j, uint64_t v)
+{
+	pre(j);
+	fprintf(j->f, "%" PRIu64, v);
+}
+
+void sk_json_bool(struct sk_json *j, int v)
+{
+	pre(j);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void sk_json_null(struct sk_json *j)
+{
+	pre(j);
+	fputs("null", j->f);
+}
+
+void sk_json_kstr(struct sk_json *j, const char *k, const char *v)
+{
+	sk_json_key(j, k);
+	sk_json_str(j, v);
+}
+
+void sk_json_kint(struct sk_json *j, const char *k, int64_t v)
+{
+	sk_json_key(j, k);
+	sk_json_int(j, v);
+}
+
+void sk_json_kuint(struct sk_json *j, const char *k, uint64_t v)
+{
+	sk_json_key(j, k);
+	sk_json_uint(j, v);
+}
+
+void sk_json_kbool(struct sk_json *j, const char *k, int v)
+{
+	sk_json_key(j, k);
+	sk_json_bool(j, v);
+}
+
+void sk_fmt_time(char *buf, size_t n, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, n, "%" PRId64, t);
+}
+
+void sk_json_ktime(struct sk_json *j, const char *k, int64_t t)
+{
+	char buf[32];
+
+	sk_fmt_time(buf, sizeof(buf), t);
+	sk_json_kstr(j, k, buf);
+}
+
+void sk_json_done(struct sk_json *j)
+{
+	fputc('\n', j->f);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_JSON_H
+#define SK_JSON_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* A streaming JSON writer: one document per command on stdout. */
+struct sk_json {
+	FILE *f;
+	int depth;
+	int need_comma[32];
+	int after_key;
+};
+
+void sk_json_init(struct sk_json *j, FILE *f);
+void sk_json_obj(struct sk_json *j);
+void sk_json_end_obj(struct sk_json *j);
+void sk_json_arr(struct sk_json *j);
+void sk_json_end_arr(struct sk_json *j);
+void sk_json_key(struct sk_json *j, const char *k);
+void sk_json_str(struct sk_json *j, const char *s);
+void sk_json_int(struct sk_json *j, int64_t v);
+void sk_json_uint(struct sk_json *j, uint64_t v);
+void sk_json_bool(struct sk_json *j, int v);
+void sk_json_null(struct sk_json *j);
+/* key + value shorthands; a NULL string is written as null. */
+void sk_json_kstr(struct sk_json *j, const char *k, const char *v);
+void sk_json_kint(struct sk_json *j, const char *k, int64_t v);
+void sk_json_kuint(struct sk_json *j, const char *k, uint64_t v);
+void sk_json_kbool(struct sk_json *j, const char *k, int v);
+/* Seconds since the epoch as an RFC 3339 UTC string. */
+void sk_json_ktime(struct sk_json *j, const char *k, int64_t t);
+/* End the document with a newline. */
+void sk_json_done(struct sk_json *j);
+
+/* RFC 3339 UTC ("2026-11-22T10:00:00Z") into buf (>= 21 bytes). */
+void sk_fmt_time(char *buf, size_t n, int64_t t);
+
+#endif

@@ -1,0 +1,1059 @@
+/* SPDX-License-Identifier: MIT */
+/* seckit key: named keys and the crypto done with them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/encoder.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "../src/crypto.h"
+#include "../src/err.h"
+#include "../src/fileio.h"
+#include "../src/keys.h"
+#include "../src/password.h"
+#include "json.h"
+#include "opt.h"
+
+#define TYPES "ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512"
+#define DIGESTS "sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512"
+#define SIG_MAX 4096
+#define IO_CHUNK (1u << 16)
+
+/* ---- shared option entries ---- */
+#define O_PASS { "pass", 0, SK_ARG, "SPEC", "secret of the key's password object (pass:, env:, file:, fd:, prompt)", SK_C_NONE, NULL }
+#define O_IN(h) { "in", 0, SK_ARG, "FILE", h, SK_C_FILE, NULL }
+#define O_OUT(h) { "out", 0, SK_ARG, "FILE", h, SK_C_FILE, NULL }
+#define O_DIGEST { "digest", 0, SK_ARG, "ALG", "digest: sha256 (default), sha384, sha512, sha224, sha1", SK_C_CHOICE, DIGESTS }
+#define O_PSS { "pss", 0, SK_NOARG, NULL, "RSA-PSS padding instead of PKCS#1 v1.5", SK_C_NONE, NULL }
+
+static int need(const struct sk_args *a, const char *opt)
+{
+	if (sk_arg_str(a, opt) == NULL)
+		return sk_usage_error("--%s is required", opt);
+	return SK_OK;
+}
+
+static int digest_opt(struct sk_ctx *ctx, const struct sk_args *a, const EVP_MD **md)
+{
+	const char *name = sk_arg_str(a, "digest");
+	int rc;
+
+	if (name == NULL) {
+		if ((rc = sk_ctx_config(ctx)) != SK_OK)
+			return rc;
+		name = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
+	}
+	if (strcasecmp(name, "md5") == 0)
+		return sk_err(SK_EUNSUPP, "md5 is not accepted for signatures");
+	if ((*md = sk_md_by_name(name, 0)) == NULL)
+		return sk_usage_error("unknown digest '%s' (expected one of: %s)", name, DIGESTS);
+	if (sk_md_is_weak(*md))
+		sk_warn("%s is weak: use sha256 or stronger", name);
+	return SK_OK;
+}
+
+/* ---- create / import ---- */
+
+static const struct sk_opt create_opts[] = {
+	{ "type", 't', SK_ARG, "TYPE", "key type: " TYPES, SK_C_CHOICE, TYPES },
+	{ "exportable", 0, SK_NOARG, NULL, "allow the private part to be exported later", SK_C_NONE, NULL },
+	{ "provisioned", 0, SK_NOARG, NULL, "mark as provisioned: no delete, no overwrite", SK_C_NONE, NULL },
+	{ "password-object", 0, SK_ARG, "OBJ", "bind the key to this password object", SK_C_PWOBJ, NULL },
+	{ "pass", 0, SK_ARG, "SPEC", "secret of the password object", SK_C_NONE, NULL },
+	SK_OPT_END,
+};
+
+static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k)
+{
+	sk_json_obj(j);
+	sk_json_kstr(j, "name", k->name);
+	sk_json_kstr(j, "type", k->type->name);
+	sk_json_kuint(j, "bits", k->type->bits);
+	sk_json_kstr(j, "backend", k->backend);
+	sk_json_kstr(j, "origin", k->origin[0] ? k->origin : NULL);
+	sk_json_kbool(j, "provisioned", (k->flags & SK_KEY_PROVISIONED) != 0);
+	sk_json_kbool(j, "exportable", (k->flags & SK_KEY_EXPORTABLE) != 0);
+	sk_json_kbool(j, "public_only", (k->flags & SK_KEY_PUBLIC_ONLY) != 0);
+	sk_json_kstr(j, "password_object", k->pwobj[0] ? k->pwobj : NULL);
+	sk_json_kstr(j, "fingerprint", k->fingerprint[0] ? k->fingerprint : NULL);
+	sk_json_ktime(j, "created", (int64_t)k->created);
+	sk_json_end_obj(j);
+}
+
+static int report_new(struct sk_ctx *ctx, const char *name, const char *verb)
+{
+	struct sk_keyinfo k;
+	struct sk_json j;
+	int rc;
+
+	if (!ctx->json && !ctx->verbose)
+		return SK_OK;
+	if ((rc = sk_key_info(ctx, name, &k)) != SK_OK)
+		return rc;
+	if (ctx->json) {
+		sk_json_init(&j, stdout);
+		print_info_json(&j, &k);
+		sk_json_done(&j);
+	} else {
+		fprintf(stderr, "%s key '%s' (%s)%s%s\n", verb, name, k.type->name,
+			k.fingerprint[0] ? " sha256:" : "", k.fingerprint);
+	}
+	sk_keyinfo_free(&k);
+	return SK_OK;
+}
+
+static int fill_new(const struct sk_args *a, struct sk_key_new *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->name = a->pos[0];
+	if (sk_arg_flag(a, "exportable"))
+		req->flags |= SK_KEY_EXPORTABLE;
+	if (sk_arg_flag(a, "provisioned"))
+		req->flags |= SK_KEY_PROVISIONED;
+	req->pwobj = sk_arg_str(a, "password-object");
+	req->pass_spec = sk_arg_str(a, "pass");
+	if (req->pass_spec != NULL && req->pwobj == NULL && sk_arg_str(a, "in-pass") == NULL &&
+	    sk_arg_str(a, "in") == NULL)
+		return sk_usage_error("--pass needs --password-object");
+	return SK_OK;
+}
+
+static int key_create(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_key_new req;
+	const char *type = sk_arg_str(a, "type");
+	int rc;
+
+	if (type == NULL)
+		return sk_usage_error("--type is required (one of: %s)", TYPES);
+	if ((rc = fill_new(a, &req)) != SK_OK)
+		return rc;
+	if ((req.type = sk_keytype_by_name(type)) == NULL)
+		return sk_usage_error("unknown key type '%s' (expected one of: %s)", type, TYPES);
+	if ((rc = sk_key_generate(ctx, &req)) != SK_OK)
+		return rc;
+	return report_new(ctx, req.name, "created");
+}
+
+static const struct sk_opt import_opts[] = {
+	{ "in", 'i', SK_ARG, "FILE", "key file: PEM or DER private/public key, or raw AES/HMAC bytes", SK_C_FILE, NULL },
+	{ "type", 't', SK_ARG, "TYPE", "key type (required for AES/HMAC; checked for EC/RSA)", SK_C_CHOICE, TYPES },
+	{ "exportable", 0, SK_NOARG, NULL, "allow the private part to be exported later", SK_C_NONE, NULL },
+	{ "provisioned", 0, SK_NOARG, NULL, "mark as provisioned: no delete, no overwrite", SK_C_NONE, NULL },
+	{ "password-object", 0, SK_ARG, "OBJ", "bind the key to this password object", SK_C_PWOBJ, NULL },
+	{ "pass", 0, SK_ARG, "SPEC", "secret of the password object; without --password-object, the passphrase of an encrypted input", SK_C_NONE, NULL },
+	{ "in-pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted PEM input", SK_C_NONE, NULL },
+	SK_OPT_END,
+};
+
+static int key_import(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_key_new req;
+	struct sk_buf data = { 0 };
+	struct sk_secret inpass = { 0 };
+	const char *type = sk_arg_str(a, "type"), *in = sk_arg_str(a, "in");
+	const char *inpass_spec = sk_arg_str(a, "in-pass");
+	EVP_PKEY *pkey = NULL;
+	int rc, is_private = 0;
+
+	if ((rc = need(a, "in")) != SK_OK || (rc = fill_new(a, &req)) != SK_OK)
+		return rc;
+	if (inpass_spec == NULL && req.pwobj == NULL)
+		inpass_spec = req.pass_spec;
+	if (type != NULL && (req.type = sk_keytype_by_name(type)) == NULL)
+		return sk_usage_error("unknown key type '%s' (expected one of: %s)", type, TYPES);
+	if ((rc = sk_read_file(in, 1u << 20, &data)) != SK_OK)
+		return rc;
+	if (req.type != NULL && !sk_keytype_is_asym(req.type)) {
+		req.raw = data.p;
+		req.rawlen = data.len;
+		if (data.len != sk_keytype_raw_len(req.type)) {
+			rc = sk_err(SK_EFAIL, "'%s': a %s key is %zu raw bytes, the file has %zu",
+				    in, req.type->name, sk_keytype_raw_len(req.type), data.len);
+			goto out;
+		}
+	} else {
+		if (inpass_spec != NULL &&
+		    (rc = sk_secret_get(inpass_spec, "passphrase of the input key", 0, &inpass)) != SK_OK)
+			goto out;
+		rc = sk_pkey_parse(data.p, data.len, inpass.p, 0, &pkey, &is_private);
+		if (rc != SK_OK) {
+			sk_err_wrap(rc, "reading '%s'", in);
+			goto out;
+		}
+		{
+			const struct sk_keytype *kt = sk_keytype_of_pkey(pkey);
+
+			if (kt == NULL) {
+				rc = SK_EUNSUPP;
+				goto out;
+			}
+			if (req.type != NULL && req.type != kt) {
+				rc = sk_err(SK_EUSAGE, "'%s' holds a %s key, not %s", in, kt->name,
+					    req.type->name);
+				goto out;
+			}
+			req.type = kt;
+		}
+		req.pkey = pkey;
+		if (!is_private)
+			req.flags |= SK_KEY_PUBLIC_ONLY;
+	}
+	if ((rc = sk_key_import(ctx, &req)) != SK_OK)
+		goto out;
+	rc = report_new(ctx, req.name, "imported");
+out:
+	EVP_PKEY_free(pkey);
+	sk_secret_free(&inpass);
+	sk_buf_cleanse_free(&data);
+	return rc;
+}
+
+/* ---- export ---- */
+
+static const struct sk_opt export_opts[] = {
+	O_OUT("where to write the key ('-': stdout)"),
+	{ "format", 'f', SK_ARG, "FMT", "pem (default) or der", SK_C_CHOICE, "pem der" },
+	{ "private", 0, SK_NOARG, NULL, "export the private part (exportable keys only)", SK_C_NONE, NULL },
+	O_PASS,
+	{ "out-pass", 0, SK_ARG, "SPEC", "encrypt the exported private key with this passphrase", SK_C_NONE, NULL },
+	{ "no-encrypt", 0, SK_NOARG, NULL, "write the private part in clear (file mode 0600)", SK_C_NONE, NULL },
+	SK_OPT_END,
+};
+
+static int write_pkey(const char *path, EVP_PKEY *pkey, int der, int private,
+		      const struct sk_secret *pass)
+{
+	OSSL_ENCODER_CTX *e;
+	unsigned char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	e = OSSL_ENCODER_CTX_new_for_pkey(pkey,
+		private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, der ? "DER" : "PEM",
+		private ? "PrivateKeyInfo" : "SubjectPublicKeyInfo", NULL);
+	if (e == NULL || OSSL_ENCODER_CTX_get_num_encoders(e) == 0) {
+		OSSL_ENCODER_CTX_free(e);
+		return sk_err_ssl(SK_EFAIL, "encoding key");
+	}
+	if (pass != NULL && pass->p != NULL &&
+	    (OSSL_ENCODER_CTX_set_cipher(e, "AES-256-CBC", NULL) != 1 ||
+	     OSSL_ENCODER_CTX_set_passphrase(e, (const unsigned char *)pass->p, pass->len) != 1)) {
+		OSSL_ENCODER_CTX_free(e);
+		return sk_err_ssl(SK_EFAIL, "encrypting key");
+	}
+	if (OSSL_ENCODER_to_data(e, &data, &len) != 1) {
+		OSSL_ENCODER_CTX_free(e);
+		return sk_err_ssl(SK_EFAIL, "encoding key");
+	}
+	OSSL_ENCODER_CTX_free(e);
+	rc = sk_write_file(path, data, len, private ? 0600 : 0666);
+	OPENSSL_clear_free(data, len);
+	return rc;
+}
+
+static int key_export(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *out = sk_arg_str(a, "out"), *fmt = sk_arg_str(a, "format");
+	const char *outpass_spec = sk_arg_str(a, "out-pass");
+	int private = sk_arg_flag(a, "private"), der = 0, rc;
+	struct sk_secret outpass = { 0 };
+	struct sk_buf raw = { 0 };
+	struct sk_key *k = NULL;
+	EVP_PKEY *priv = NULL;
+
+	if ((rc = need(a, "out")) != SK_OK)
+		return rc;
+	if (fmt != NULL && strcmp(fmt, "der") != 0 && strcmp(fmt, "pem") != 0)
+		return sk_usage_error("unknown format '%s' (expected pem or der)", fmt);
+	der = fmt != NULL && strcmp(fmt, "der") == 0;
+	if (!private && (outpass_spec || sk_arg_flag(a, "no-encrypt")))
+		return sk_usage_error("--out-pass and --no-encrypt apply to --private");
+	if (private && !outpass_spec && !sk_arg_flag(a, "no-encrypt"))
+		return sk_usage_error("a private key is only written encrypted: give --out-pass SPEC (or --no-encrypt)");
+	if (outpass_spec && sk_arg_flag(a, "no-encrypt"))
+		return sk_usage_error("--out-pass and --no-encrypt exclude each other");
+	if (!private) {
+		if ((rc = sk_key_open_public(ctx, a->pos[0], &k)) != SK_OK)
+			return rc;
+		if (k->info.pub == NULL)
+			rc = sk_err(SK_EUNSUPP, "key '%s' (%s) has no public part", a->pos[0],
+				    k->info.type->name);
+		else
+			rc = write_pkey(out, k->info.pub, der, 0, NULL);
+		sk_key_close(k);
+		return rc;
+	}
+	if ((rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k)) != SK_OK)
+		return rc;
+	if ((rc = sk_key_export_private(k, &priv, &raw)) != SK_OK)
+		goto out;
+	if (priv == NULL) {
+		if (outpass_spec) {
+			rc = sk_err(SK_EUNSUPP, "a raw %s key cannot be written encrypted; use --no-encrypt",
+				    k->info.type->name);
+			goto out;
+		}
+		rc = sk_write_file(out, raw.p, raw.len, 0600);
+		goto out;
+	}
+	if (outpass_spec && (rc = sk_secret_get(outpass_spec, "passphrase for the exported key", 1,
+						&outpass)) != SK_OK)
+		goto out;
+	rc = write_pkey(out, priv, der, 1, outpass_spec ? &outpass : NULL);
+out:
+	EVP_PKEY_free(priv);
+	sk_buf_cleanse_free(&raw);
+	sk_secret_free(&outpass);
+	sk_key_close(k);
+	return rc;
+}
+
+/* ---- list / info / delete ---- */
+
+static const struct sk_opt list_opts[] = {
+	{ "names", 0, SK_NOARG, NULL, "print only the names, one per line", SK_C_NONE, NULL },
+	SK_OPT_END,
+};
+
+struct list_state {
+	struct sk_ctx *ctx;
+	struct sk_json j;
+	int names;
+};
+
+static void flags_text(const struct sk_keyinfo *k, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (k->flags & SK_KEY_PROVISIONED)
+		len += (size_t)snprintf(buf + len, n - len, "provisioned,");
+	if (k->flags & SK_KEY_EXPORTABLE)
+		len += (size_t)snprintf(buf + len, n - len, "exportable,");
+	if (k->flags & SK_KEY_PUBLIC_ONLY)
+		len += (size_t)snprintf(buf + len, n - len, "public,");
+	if (k->pwobj[0] && len < n)
+		len += (size_t)snprintf(buf + len, n - len, "password=%s,", k->pwobj);
+	if (len > 0 && len < n)
+		buf[len - 1] = '\0';
+	else if (len == 0)
+		snprintf(buf, n, "-");
+}
+
+static int list_one(const struct sk_keyinfo *k, void *arg)
+{
+	struct list_state *s = arg;
+	char flags[400];
+
+	if (s->ctx->json) {
+		print_info_json(&s->j, k);
+	} else if (s->names) {
+		printf("%s\n", k->name);
+	} else {
+		flags_text(k, flags, sizeof(flags));
+		printf("%-24s %-12s %-8s %s\n", k->name, k->type->name, k->backend, flags);
+	}
+	return 0;
+}
+
+static int key_list(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct list_state s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.ctx = ctx;
+	s.names = sk_arg_flag(a, "names");
+	if (ctx->json) {
+		sk_json_init(&s.j, stdout);
+		sk_json_obj(&s.j);
+		sk_json_key(&s.j, "keys");
+		sk_json_arr(&s.j);
+	}
+	rc = sk_key_list(ctx, list_one, &s);
+	if (rc != SK_OK)
+		return rc;
+	if (ctx->json) {
+		sk_json_end_arr(&s.j);
+		sk_json_end_obj(&s.j);
+		sk_json_done(&s.j);
+	}
+	return SK_OK;
+}
+
+static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_keyinfo k;
+	struct sk_json j;
+	char when[32];
+	int rc;
+
+	if ((rc = sk_key_info(ctx, a->pos[0], &k)) != SK_OK)
+		return rc;
+	if (ctx->json) {
+		sk_json_init(&j, stdout);
+		print_info_json(&j, &k);
+		sk_json_done(&j);
+	} else {
+		sk_fmt_time(when, sizeof(when), (int64_t)k.created);
+		printf("name:            %s\n", k.name);
+		printf("type:            %s\n", k.type->name);
+		printf("size:            %u bits\n", k.type->bits);
+		printf("backend:         %s\n", k.backend);
+		printf("origin:          %s\n", k.origin[0] ? k.origin : "-");
+		printf("provisioned:     %s\n", k.flags & SK_KEY_PROVISIONED ? "yes" : "no");
+		printf("exportable:      %s\n", k.flags & SK_KEY_EXPORTABLE ? "yes" : "no");
+		printf("public only:     %s\n", k.flags & SK_KEY_PUBLIC_ONLY ? "yes" : "no");
+		printf("password object: %s\n", k.pwobj[0] ? k.pwobj : "-");
+		printf("fingerprint:     %s%s\n", k.fingerprint[0] ? "sha256:" : "-", k.fingerprint);
+		printf("created:         %s\n", when);
+	}
+	sk_keyinfo_free(&k);
+	return SK_OK;
+}
+
+static const struct sk_opt delete_opts[] = { O_PASS, SK_OPT_END };
+
+static int key_delete(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	return sk_key_delete(ctx, a->pos[0], sk_arg_str(a, "pass"));
+}
+
+/* ---- password objects ---- */
+
+static const struct sk_opt pw_opts[] = {
+	{ "pass", 0, SK_ARG, "SPEC", "the password object's secret (pass:, env:, file:, fd:, prompt)", SK_C_NONE, NULL },
+	SK_OPT_END,
+};
+
+static int pw_create(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	return sk_password_create(ctx, a->pos[0], sk_arg_str(a, "pass"));
+}
+
+static int pw_delete(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	return sk_password_delete(ctx, a->pos[0], sk_arg_str(a, "pass"));
+}
+
+struct pw_state {
+	struct sk_ctx *ctx;
+	struct sk_json j;
+	const char *obj;
+	size_t n;
+};
+
+static int pw_list_one(const char *obj, uint64_t created, void *arg)
+{
+	struct pw_state *s = arg;
+
+	if (s->ctx->json) {
+		sk_json_obj(&s->j);
+		sk_json_kstr(&s->j, "name", obj);
+		sk_json_ktime(&s->j, "created", (int64_t)created);
+		sk_json_end_obj(&s->j);
+	} else {
+		printf("%s\n", obj);
+	}
+	return 0;
+}
+
+static void json_list_begin(struct pw_state *s, const char *key)
+{
+	if (!s->ctx->json)
+		return;
+	sk_json_init(&s->j, stdout);
+	sk_json_obj(&s->j);
+	sk_json_key(&s->j, key);
+	sk_json_arr(&s->j);
+}
+
+static void json_list_end(struct pw_state *s)
+{
+	if (!s->ctx->json)
+		return;
+	sk_json_end_arr(&s->j);
+	sk_json_end_obj(&s->j);
+	sk_json_done(&s->j);
+}
+
+static int pw_list(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct pw_state s = { ctx, { 0 }, NULL, 0 };
+	int rc;
+
+	(void)a;
+	json_list_begin(&s, "password_objects");
+	if ((rc = sk_password_list(ctx, pw_list_one, &s)) != SK_OK)
+		return rc;
+	json_list_end(&s);
+	return SK_OK;
+}
+
+static int pw_user(const struct sk_keyinfo *k, void *arg)
+{
+	struct pw_state *s = arg;
+
+	if (strcmp(k->pwobj, s->obj) != 0)
+		return 0;
+	s->n++;
+	if (s->ctx->json)
+		sk_json_str(&s->j, k->name);
+	else
+		printf("%s\n", k->name);
+	return 0;
+}
+
+static int pw_exists(const char *obj, uint64_t created, void *arg)
+{
+	(void)created;
+	return strcmp(obj, (const char *)arg) == 0 ? 1 : 0;
+}
+
+static int pw_users(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct pw_state s = { ctx, { 0 }, a->pos[0], 0 };
+	int rc;
+
+	rc = sk_password_list(ctx, pw_exists, a->pos[0]);
+	if (rc == 0)
+		return sk_err(SK_ENOTFOUND, "password object '%s': not found", a->pos[0]);
+	if (rc != 1)
+		return rc;
+	json_list_begin(&s, "keys");
+	if ((rc = sk_key_list(ctx, pw_user, &s)) != SK_OK)
+		return rc;
+	json_list_end(&s);
+	return SK_OK;
+}
+
+static const struct sk_verb password_verbs[] = {
+	{ "create", pw_create, "OBJ", 1, 1, pw_opts, "create a password object", NULL, SK_C_NONE },
+	{ "delete", pw_delete, "OBJ", 1, 1, pw_opts, "delete a password object no key uses", NULL, SK_C_PWOBJ },
+	{ "list", pw_list, NULL, 0, 0, NULL, "list password objects", NULL, SK_C_NONE },
+	{ "users", pw_users, "OBJ", 1, 1, NULL, "list the keys bound to a password object", NULL, SK_C_PWOBJ },
+	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+};
+
+/* ---- sign / verify ---- */
+
+static const struct sk_opt sign_opts[] = {
+	O_IN("data to sign ('-': stdin)"),
+	O_OUT("signature output (DER ECDSA or raw RSA)"),
+	O_DIGEST,
+	O_PSS,
+	O_PASS,
+	SK_OPT_END,
+};
+
+static int key_sign(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_buf sig = { 0 };
+	struct sk_key *k = NULL;
+	const EVP_MD *md;
+	uint8_t dgst[EVP_MAX_MD_SIZE];
+	size_t dlen;
+	int rc;
+
+	if ((rc = need(a, "in")) != SK_OK || (rc = need(a, "out")) != SK_OK ||
+	    (rc = digest_opt(ctx, a, &md)) != SK_OK)
+		return rc;
+	if ((rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k)) != SK_OK)
+		return rc;
+	if ((rc = sk_key_require(k, SK_CAP_SIGN, NULL)) != SK_OK)
+		goto out;
+	if ((rc = sk_digest_file(sk_arg_str(a, "in"), md, dgst, &dlen, NULL)) != SK_OK)
+		goto out;
+	if ((rc = sk_key_sign(k, md, sk_arg_flag(a, "pss"), dgst, dlen, &sig)) != SK_OK)
+		goto out;
+	rc = sk_write_file(sk_arg_str(a, "out"), sig.p, sig.len, 0666);
+out:
+	sk_buf_free(&sig);
+	sk_key_close(k);
+	return rc;
+}
+
+static const struct sk_opt verify_opts[] = {
+	{ "pubkey", 0, SK_ARG, "FILE", "verify with this public key file instead of a named key", SK_C_FILE, NULL },
+	O_IN("signed data ('-': stdin)"),
+	{ "sig", 0, SK_ARG, "FILE", "the signature", SK_C_FILE, NULL },
+	O_DIGEST,
+	O_PSS,
+	SK_OPT_END,
+};
+
+static int key_verify(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *pubfile = sk_arg_str(a, "pubkey");
+	struct sk_buf sig = { 0 };
+	struct sk_key *k = NULL;
+	EVP_PKEY *pub = NULL;
+	const EVP_MD *md;
+	uint8_t dgst[EVP_MAX_MD_SIZE];
+	size_t dlen;
+	int rc;
+
+	if ((pubfile == NULL) == (a->npos == 0))
+		return sk_usage_error("give a key NAME or --pubkey FILE (one of them)");
+	if ((rc = need(a, "in")) != SK_OK || (rc = need(a, "sig")) != SK_OK ||
+	    (rc = digest_opt(ctx, a, &md)) != SK_OK)
+		return rc;
+	if (pubfile != NULL)
+		rc = sk_pkey_load(pubfile, NULL, 0, &pub);
+	else
+		rc = sk_key_open_public(ctx, a->pos[0], &k);
+	if (rc != SK_OK)
+		return rc;
+	if ((rc = sk_read_file(sk_arg_str(a, "sig"), SIG_MAX, &sig)) != SK_OK ||
+	    (rc = sk_digest_file(sk_arg_str(a, "in"), md, dgst, &dlen, NULL)) != SK_OK)
+		goto out;
+	if (k != NULL)
+		rc = sk_key_verify(k, md, sk_arg_flag(a, "pss"), dgst, dlen, sig.p, sig.len);
+	else
+		rc = sk_pkey_verify(pub, md, sk_arg_flag(a, "pss"), dgst, dlen, sig.p, sig.len);
+	if (ctx->json && (rc == SK_OK || rc == SK_EVERIFY)) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kbool(&j, "verified", rc == SK_OK);
+		sk_json_kstr(&j, "key", k ? k->info.name : NULL);
+		sk_json_kstr(&j, "pubkey", pubfile);
+		sk_json_kstr(&j, "digest", sk_md_name(md));
+		if (rc != SK_OK)
+			sk_json_kstr(&j, "reason", sk_err_msg());
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	} else if (rc == SK_OK && !ctx->quiet) {
+		printf("Verified OK\n");
+	}
+out:
+	sk_buf_free(&sig);
+	EVP_PKEY_free(pub);
+	sk_key_close(k);
+	return rc;
+}
+
+/* ---- encrypt / decrypt ---- */
+
+static const struct sk_opt crypt_opts[] = {
+	O_IN("input ('-': stdin)"),
+	O_OUT("output ('-': stdout)"),
+	{ "mode", 'm', SK_ARG, "MODE", "AES: gcm (default), cbc, ctr; RSA: oaep", SK_C_CHOICE, "gcm cbc ctr oaep" },
+	O_PASS,
+	SK_OPT_END,
+};
+
+#define OAEP_MAX_IN (1u << 16)
+
+static int oaep(struct sk_ctx *ctx, const struct sk_args *a, int enc)
+{
+	struct sk_buf in = { 0 }, out = { 0 };
+	struct sk_key *k = NULL;
+	int rc;
+
+	if (enc)
+		rc = sk_key_open_public(ctx, a->pos[0], &k);
+	else
+		rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k);
+	if (rc != SK_OK)
+		return rc;
+	if (k->info.type->kind != SK_KIND_RSA) {
+		rc = sk_err(SK_EUNSUPP, "key '%s' (%s): oaep needs an RSA key", k->info.name,
+			    k->info.type->name);
+		goto out;
+	}
+	if ((rc = sk_read_file(sk_arg_str(a, "in"), OAEP_MAX_IN, &in)) != SK_OK)
+		goto out;
+	if (enc)
+		rc = sk_pkey_encrypt_oaep(k->info.pub, NULL, in.p, in.len, &out);
+	else
+		rc = sk_key_decrypt(k, EVP_sha256(), in.p, in.len, &out);
+	if (rc == SK_OK)
+		rc = sk_write_file(sk_arg_str(a, "out"), out.p, out.len, enc ? 0666 : 0600);
+out:
+	sk_buf_cleanse_free(&in);
+	sk_buf_cleanse_free(&out);
+	sk_key_close(k);
+	return rc;
+}
+
+/*
+ * AES layouts (seckit-key(1), ENCRYPTION FORMATS):
+ *   cbc: IV[16] || ciphertext (PKCS#7 padding)
+ *   ctr: IV[16] || ciphertext
+ *   gcm: nonce[12] || ciphertext || tag[16]
+ * GCM output is only released after the tag verified: to a file through
+ * the usual temporary file, to stdout from memory.
+ */
+#define GCM_STDOUT_MAX (256u << 20)
+
+static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode mode, int enc)
+{
+	const char *outpath = sk_arg_str(a, "out");
+	size_t ivlen = mode == SK_MODE_GCM ? 12 : 16, outlen;
+	uint8_t iv[16], tag[16], hold[16], *buf = NULL, *obuf = NULL;
+	size_t held = 0, taglen = mode == SK_MODE_GCM ? 16 : 0;
+	struct sk_symop *op = NULL;
+	struct sk_key *k = NULL;
+	struct sk_out out = { .fd = -1 };
+	struct sk_buf mem = { 0 };
+	struct sk_in in = { .fd = -1 };
+	int rc, to_mem = !enc && mode == SK_MODE_GCM && strcmp(outpath, "-") == 0;
+
+	if ((rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k)) != SK_OK)
+		return rc;
+	if ((rc = sk_key_require(k, SK_CAP_CIPHER, NULL)) != SK_OK)
+		goto out;
+	buf = malloc(IO_CHUNK + 16);
+	obuf = malloc(IO_CHUNK + 32);
+	if (buf == NULL || obuf == NULL) {
+		rc = sk_err(SK_EFAIL, "out of memory");
+		goto out;
+	}
+	if ((rc = sk_in_open(&in, sk_arg_str(a, "in"))) != SK_OK)
+		goto out;
+	if (enc) {
+		if ((rc = sk_random(iv, ivlen)) != SK_OK)
+			goto out;
+	} else {
+		ssize_t r = sk_in_read(&in, iv, ivlen);
+
+		if (r < 0) {
+			rc = SK_EFAIL;
+			goto out;
+		}
+		if ((size_t)r != ivlen) {
+			rc = sk_err(SK_EVERIFY, "'%s' is too short to be %s ciphertext",
+				    sk_arg_str(a, "in"), mode == SK_MODE_GCM ? "AES-GCM" : "AES");
+			goto out;
+		}
+	}
+	if ((rc = sk_key_cipher(k, mode, enc, iv, ivlen, &op)) != SK_OK)
+		goto out;
+	if (!to_mem && (rc = sk_out_open(&out, outpath, enc ? 0666 : 0600)) != SK_OK)
+		goto out;
+	if (enc && (rc = sk_out_write(&out, iv, ivlen)) != SK_OK)
+		goto out;
+	for (;;) {
+		ssize_t r = sk_in_read(&in, buf + held, IO_CHUNK);
+		size_t n;
+
+		if (r < 0) {
+			rc = SK_EFAIL;
+			goto out;
+		}
+		n = held + (size_t)r;
+		/* On decryption the GCM tag trails the data: hold back the
+		 * last 16 bytes of what has been read so far. */
+		if (taglen && !enc) {
+			size_t use = n > taglen ? n - taglen : 0;
+
+			if ((rc = op->update(op, buf, use, obuf, &outlen)) != SK_OK)
+				goto out;
+			memmove(hold, buf + use, n - use);
+			held = n - use;
+			memcpy(buf, hold, held);
+		} else {
+			if ((rc = op->update(op, buf, n, obuf, &outlen)) != SK_OK)
+				goto out;
+			held = 0;
+		}
+		if (outlen) {
+			rc = to_mem ? (mem.len + outlen > GCM_STDOUT_MAX
+					       ? sk_err(SK_EFAIL, "GCM output to stdout is limited to %u MiB; use --out FILE",
+							GCM_STDOUT_MAX >> 20)
+					       : sk_buf_add(&mem, obuf, outlen))
+				    : sk_out_write(&out, obuf, outlen);
+			if (rc != SK_OK)
+				goto out;
+		}
+		if (r == 0)
+			break;
+	}
+	if (taglen && !enc) {
+		if (held != taglen) {
+			rc = sk_err(SK_EVERIFY, "'%s' is truncated (no GCM tag)", sk_arg_str(a, "in"));
+			goto out;
+		}
+		memcpy(tag, buf, 16);
+	}
+	if ((rc = op->final(op, obuf, &outlen, tag)) != SK_OK)
+		goto out;
+	if (outlen)
+		rc = to_mem ? sk_buf_add(&mem, obuf, outlen) : sk_out_write(&out, obuf, outlen);
+	if (rc == SK_OK && enc && taglen)
+		rc = sk_out_write(&out, tag, taglen);
+	if (rc != SK_OK)
+		goto out;
+	if (to_mem) {
+		rc = sk_write_file("-", mem.p, mem.len, 0600);
+	} else {
+		rc = sk_out_commit(&out);
+	}
+out:
+	if (rc != SK_OK && !to_mem)
+		sk_out_abort(&out);
+	sk_in_close(&in);
+	if (op != NULL)
+		op->free(op);
+	if (buf)
+		OPENSSL_cleanse(buf, IO_CHUNK + 16);
+	if (obuf)
+		OPENSSL_cleanse(obuf, IO_CHUNK + 32);
+	free(buf);
+	free(obuf);
+	sk_buf_cleanse_free(&mem);
+	sk_key_close(k);
+	return rc;
+}
+
+static int key_crypt(struct sk_ctx *ctx, const struct sk_args *a, int enc)
+{
+	const char *mode = sk_arg_str(a, "mode");
+	struct sk_keyinfo info;
+	enum sk_kind kind;
+	int rc;
+
+	if ((rc = need(a, "in")) != SK_OK || (rc = need(a, "out")) != SK_OK)
+		return rc;
+	if (mode && strcmp(mode, "gcm") && strcmp(mode, "cbc") && strcmp(mode, "ctr") &&
+	    strcmp(mode, "oaep"))
+		return sk_usage_error("unknown mode '%s' (expected gcm, cbc, ctr or oaep)", mode);
+	if ((rc = sk_key_info(ctx, a->pos[0], &info)) != SK_OK)
+		return rc;
+	kind = info.type->kind;
+	sk_keyinfo_free(&info);
+	if (kind == SK_KIND_RSA) {
+		if (mode && strcmp(mode, "oaep") != 0)
+			return sk_err(SK_EUNSUPP, "key '%s' is an RSA key: the only mode is oaep", a->pos[0]);
+		return oaep(ctx, a, enc);
+	}
+	if (kind != SK_KIND_AES)
+		return sk_err(SK_EUNSUPP, "key '%s' cannot %s (use an AES or RSA key)", a->pos[0],
+			      enc ? "encrypt" : "decrypt");
+	if (mode && strcmp(mode, "oaep") == 0)
+		return sk_err(SK_EUNSUPP, "oaep needs an RSA key; '%s' is an AES key", a->pos[0]);
+	return aes(ctx, a, !mode || !strcmp(mode, "gcm") ? SK_MODE_GCM
+			   : !strcmp(mode, "cbc")	  ? SK_MODE_CBC
+							  : SK_MODE_CTR, enc);
+}
+
+static int key_encrypt(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	return key_crypt(ctx, a, 1);
+}
+
+static int key_decrypt(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	return key_crypt(ctx, a, 0);
+}
+
+/* ---- mac / digest / random / derive ---- */
+
+static const struct sk_opt mac_opts[] = {
+	O_IN("data ('-': stdin)"),
+	O_OUT("write the MAC in binary here (default: hex on stdout)"),
+	O_PASS,
+	SK_OPT_END,
+};
+
+static int print_hex_or_write(struct sk_ctx *ctx, const char *out, const uint8_t *p, size_t n,
+			      const char *what, const char *alg)
+{
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+
+	if (out != NULL)
+		return sk_write_file(out, p, n, 0666);
+	sk_hex(hex, p, n);
+	if (ctx->json) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "algorithm", alg);
+		sk_json_kstr(&j, what, hex);
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	} else {
+		printf("%s\n", hex);
+	}
+	return SK_OK;
+}
+
+static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_symop *op = NULL;
+	struct sk_key *k = NULL;
+	struct sk_in in = { .fd = -1 };
+	uint8_t mac[EVP_MAX_MD_SIZE], *buf = NULL, dummy[32];
+	size_t maclen = 0, dl;
+	char alg[32];
+	int rc;
+
+	if ((rc = need(a, "in")) != SK_OK)
+		return rc;
+	if ((rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k)) != SK_OK)
+		return rc;
+	if ((rc = sk_key_mac(k, &op)) != SK_OK)
+		goto out;
+	if ((buf = malloc(IO_CHUNK)) == NULL) {
+		rc = sk_err(SK_EFAIL, "out of memory");
+		goto out;
+	}
+	if ((rc = sk_in_open(&in, sk_arg_str(a, "in"))) != SK_OK)
+		goto out;
+	for (;;) {
+		ssize_t r = sk_in_read(&in, buf, IO_CHUNK);
+
+		if (r < 0) {
+			rc = SK_EFAIL;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		if ((rc = op->update(op, buf, (size_t)r, dummy, &dl)) != SK_OK)
+			goto out;
+	}
+	if ((rc = op->final(op, mac, &maclen, NULL)) != SK_OK)
+		goto out;
+	if (k->info.type->kind == SK_KIND_AES)
+		snprintf(alg, sizeof(alg), "cmac-aes-%u", k->info.type->bits);
+	else
+		snprintf(alg, sizeof(alg), "%s", k->info.type->name);
+	rc = print_hex_or_write(ctx, sk_arg_str(a, "out"), mac, maclen, "mac", alg);
+out:
+	sk_in_close(&in);
+	free(buf);
+	if (op != NULL)
+		op->free(op);
+	sk_key_close(k);
+	return rc;
+}
+
+static const struct sk_opt digest_opts[] = {
+	{ "alg", 'a', SK_ARG, "ALG", "sha256 (default), sha384, sha512, sha224, sha1, sha3-*, md5 (with --insecure)", SK_C_CHOICE, DIGESTS " md5" },
+	O_IN("data ('-': stdin; default)"),
+	O_OUT("write the digest in binary here (default: hex on stdout)"),
+	{ "insecure", 0, SK_NOARG, NULL, "allow md5", SK_C_NONE, NULL },
+	SK_OPT_END,
+};
+
+static int key_digest(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *alg = sk_arg_str(a, "alg"), *in = sk_arg_str(a, "in");
+	uint8_t d[EVP_MAX_MD_SIZE];
+	const EVP_MD *md;
+	size_t n;
+	int rc;
+
+	if (alg == NULL)
+		alg = "sha256";
+	if (strcasecmp(alg, "md5") == 0 && !sk_arg_flag(a, "insecure"))
+		return sk_err(SK_EUNSUPP, "md5 is broken; add --insecure if you really need it");
+	if ((md = sk_md_by_name(alg, 1)) == NULL)
+		return sk_usage_error("unknown digest '%s'", alg);
+	if (sk_md_is_weak(md))
+		sk_warn("%s is weak: use sha256 or stronger", sk_md_name(md));
+	if ((rc = sk_digest_file(in ? in : "-", md, d, &n, NULL)) != SK_OK)
+		return rc;
+	return print_hex_or_write(ctx, sk_arg_str(a, "out"), d, n, "digest", sk_md_name(md));
+}
+
+static const struct sk_opt random_opts[] = {
+	O_OUT("write the bytes here, file mode 0600 ('-': raw to stdout; default: hex on stdout)"),
+	SK_OPT_END,
+};
+
+#define RANDOM_MAX (64u << 20)
+
+static int key_random(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *outpath = sk_arg_str(a, "out");
+	uint64_t n;
+	uint8_t *p;
+	int rc;
+
+	(void)ctx;
+	if (sk_parse_uint(a->pos[0], RANDOM_MAX, &n) != 0)
+		return sk_usage_error("N must be a number of bytes from 0 to %u", RANDOM_MAX);
+	if ((p = malloc(n ? n : 1)) == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	if ((rc = sk_random(p, n)) == SK_OK) {
+		if (outpath != NULL) {
+			rc = sk_write_file(outpath, p, n, 0600);
+		} else {
+			char *hex = malloc(2 * n + 1);
+
+			if (hex == NULL) {
+				rc = sk_err(SK_EFAIL, "out of memory");
+			} else {
+				sk_hex(hex, p, n);
+				printf("%s\n", hex);
+				OPENSSL_cleanse(hex, 2 * n + 1);
+				free(hex);
+			}
+		}
+	}
+	OPENSSL_clear_free(p, n ? n : 1);
+	return rc;
+}
+
+static const struct sk_opt derive_opts[] = {
+	{ "peer", 0, SK_ARG, "FILE", "the peer's public key (PEM or DER)", SK_C_FILE, NULL },
+	O_OUT("shared secret output, file mode 0600 ('-': stdout)"),
+	O_PASS,
+	SK_OPT_END,
+};
+
+static int key_derive(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_buf secret = { 0 };
+	struct sk_key *k = NULL;
+	EVP_PKEY *peer = NULL;
+	int rc;
+
+	if ((rc = need(a, "peer")) != SK_OK || (rc = need(a, "out")) != SK_OK)
+		return rc;
+	if ((rc = sk_pkey_load(sk_arg_str(a, "peer"), NULL, 0, &peer)) != SK_OK)
+		return rc;
+	if ((rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k)) != SK_OK)
+		goto out;
+	if ((rc = sk_key_derive(k, peer, &secret)) != SK_OK)
+		goto out;
+	rc = sk_write_file(sk_arg_str(a, "out"), secret.p, secret.len, 0600);
+out:
+	sk_buf_cleanse_free(&secret);
+	EVP_PKEY_free(peer);
+	sk_key_close(k);
+	return rc;
+}
+
+static const struct sk_verb verbs[] = {
+	{ "create", key_create, "NAME", 1, 1, create_opts, "generate a key in the backend", NULL, SK_C_NONE },
+	{ "import", key_import, "NAME", 1, 1, import_opts, "import a key from a file", NULL, SK_C_NONE },
+	{ "export", key_export, "NAME", 1, 1, export_opts, "export the public (or, if exportable, private) key", NULL, SK_C_KEY },
+	{ "list", key_list, NULL, 0, 0, list_opts, "list keys", NULL, SK_C_NONE },
+	{ "info", key_info, "NAME", 1, 1, NULL, "show a key's attributes", NULL, SK_C_KEY },
+	{ "delete", key_delete, "NAME", 1, 1, delete_opts, "delete a key", NULL, SK_C_KEY },
+	{ "password", NULL, "VERB", 0, 0, NULL, "manage password objects", password_verbs, SK_C_NONE },
+	{ "sign", key_sign, "NAME", 1, 1, sign_opts, "sign a file's digest", NULL, SK_C_KEY },
+	{ "verify", key_verify, "[NAME]", 0, 1, verify_opts, "verify a signature", NULL, SK_C_KEY },
+	{ "encrypt", key_encrypt, "NAME", 1, 1, crypt_opts, "encrypt with an AES or RSA key", NULL, SK_C_KEY },
+	{ "decrypt", key_decrypt, "NAME", 1, 1, crypt_opts, "decrypt with an AES or RSA key", NULL, SK_C_KEY },
+	{ "mac", key_mac, "NAME", 1, 1, mac_opts, "HMAC (HMAC keys) or CMAC (AES keys) of a file", NULL, SK_C_KEY },
+	{ "digest", key_digest, NULL, 0, 0, digest_opts, "hash a file", NULL, SK_C_NONE },
+	{ "random", key_random, "N", 1, 1, random_opts, "N random bytes", NULL, SK_C_NONE },
+	{ "derive", key_derive, "NAME", 1, 1, derive_opts, "ECDH shared secret with a peer public key", NULL, SK_C_KEY },
+	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+};
+
+const struct sk_command sk_cmd_key = {
+	"key", "named keys, password objects and the crypto done with them", verbs,
+};

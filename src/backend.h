@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_BACKEND_H
+#define SK_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "keytype.h"
+#include "util.h"
+
+/*
+ * Backends: where private key material lives and where private-key
+ * operations happen.  The key catalogue (names, attributes, public keys,
+ * password binding) is common code in keys.c; a backend only sees opaque
+ * "blobs" that it produces and later loads:
+ *   soft    the key itself (DER or raw), sealed in the store;
+ *   tpm2    a TPM-wrapped private area, or a persistent handle;
+ *   pkcs11  a reference to an object on the token.
+ * Every implementation embeds struct sk_backend first (git's ref_storage_be
+ * pattern) and fills one struct sk_backend_ops.  An operation a backend
+ * cannot do is NULL or returns SK_EUNSUPP; callers check caps() first so the
+ * message says which backend and which operation.
+ */
+
+enum sk_cap {
+	SK_CAP_GENERATE = 1u << 0,
+	SK_CAP_IMPORT = 1u << 1,
+	SK_CAP_SIGN = 1u << 2,
+	SK_CAP_DECRYPT = 1u << 3,
+	SK_CAP_DERIVE = 1u << 4,
+	SK_CAP_CIPHER = 1u << 5,
+	SK_CAP_MAC = 1u << 6,
+	SK_CAP_EXPORT = 1u << 7,
+};
+
+enum sk_cipher_mode { SK_MODE_CBC, SK_MODE_CTR, SK_MODE_GCM };
+
+struct sk_backend;
+struct sk_bkey;   /* a loaded key, backend-specific */
+
+/* Streaming symmetric operation (cipher or MAC). */
+struct sk_symop {
+	/* out must have room for n + 16 bytes; *outlen set. */
+	int (*update)(struct sk_symop *op, const uint8_t *in, size_t n, uint8_t *out, size_t *outlen);
+	/* Cipher: final block(s) into out (<= 16 bytes); GCM: tag in/out.
+	 * MAC: the MAC into out (EVP_MAX_MD_SIZE). */
+	int (*final)(struct sk_symop *op, uint8_t *out, size_t *outlen, uint8_t *tag);
+	void (*free)(struct sk_symop *op);
+};
+
+struct sk_backend_cfg {
+	const char *tcti;
+};
+
+struct sk_backend_ops {
+	const char *name;
+	int (*open)(const struct sk_backend_cfg *cfg, struct sk_backend **out);
+	void (*close)(struct sk_backend *be);
+	/* What this backend can do with keys of type kt (enum sk_cap bits). */
+	unsigned (*caps)(struct sk_backend *be, const struct sk_keytype *kt);
+
+	/* New key: blob to keep in the store, and the public key (EC/RSA). */
+	int (*generate)(struct sk_backend *be, const struct sk_keytype *kt, int exportable,
+			struct sk_buf *blob, EVP_PKEY **pub);
+	/* Existing material: priv for EC/RSA, raw bytes for AES/HMAC. */
+	int (*import)(struct sk_backend *be, const struct sk_keytype *kt, EVP_PKEY *priv,
+		      const uint8_t *raw, size_t rawlen, int exportable, struct sk_buf *blob);
+	int (*load)(struct sk_backend *be, const struct sk_keytype *kt, const uint8_t *blob,
+		    size_t n, struct sk_bkey **out);
+	void (*unload)(struct sk_bkey *k);
+	/* Forget whatever the backend holds for this blob (token objects,
+	 * persistent handles); nothing for the soft backend. */
+	int (*destroy)(struct sk_backend *be, const struct sk_keytype *kt, const uint8_t *blob,
+		       size_t n);
+
+	/* Private-key operations on a loaded key. */
+	int (*sign)(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t *dgst,
+		    size_t dlen, struct sk_buf *sig);
+	int (*decrypt)(struct sk_bkey *k, const EVP_MD *oaep_md, const uint8_t *in, size_t n,
+		       struct sk_buf *out);
+	int (*derive)(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret);
+	int (*cipher)(struct sk_bkey *k, enum sk_cipher_mode mode, int enc, const uint8_t *iv,
+		      size_t ivlen, struct sk_symop **out);
+	int (*mac)(struct sk_bkey *k, struct sk_symop **out);
+	/* Only for keys created exportable: EC/RSA into *priv, AES/HMAC into raw. */
+	int (*export_private)(struct sk_bkey *k, EVP_PKEY **priv, struct sk_buf *raw);
+
+	/* Public-key operation; backends without a hardware verifier use
+	 * sk_backend_verify_default. */
+	int (*verify)(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD *md, int pss,
+		      const uint8_t *dgst, size_t dlen, const uint8_t *sig, size_t siglen);
+};
+
+struct sk_backend {
+	const struct sk_backend_ops *ops;
+};
+
+/* Backends compiled into this binary, for --version and errors. */
+extern const struct sk_backend_ops *const sk_backends[];
+
+/* Open a backend by name: SK_EUSAGE for an unknown name, SK_EBACKEND when
+ * it is not built in or not reachable. */
+int sk_backend_open(const char *name, const struct sk_backend_cfg *cfg, struct sk_backend **out);
+void sk_backend_close(struct sk_backend *be);
+
+/* Verify a signature over a digest with a public key (EVP). */
+int sk_backend_verify_default(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD *md, int pss,
+			      const uint8_t *dgst, size_t dlen, const uint8_t *sig, size_t siglen);
+/* Signature padding set-up shared by backends that use EVP. */
+int sk_pkey_ctx_sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const EVP_MD *md, int pss, int verify);
+
+extern const struct sk_backend_ops sk_soft_backend;
+
+#endif

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "util.h"
+#include "yaml.h"
+
+static const struct {
+	const char *key;
+	const char *def;
+} roles[SK_ROLE_COUNT] = {
+	[SK_ROLE_DEVICE_KEY] = { "device-key", "device" },
+	[SK_ROLE_OEM_ROOT] = { "oem-root", "oem-root" },
+	[SK_ROLE_OEM_PAYLOAD] = { "oem-payload", "oem-payload" },
+	[SK_ROLE_OEM_COMMAND] = { "oem-command", "oem-command" },
+	[SK_ROLE_CLOUD_ROOT] = { "cloud-root", "cloud-root" },
+};
+
+const char *sk_role_key(enum sk_role r)
+{
+	return roles[r].key;
+}
+
+const char *sk_role_default(enum sk_role r)
+{
+	return roles[r].def;
+}
+
+void sk_config_defaults(struct sk_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->lock_timeout = 30;
+	cfg->kdf_n = 32768;
+	cfg->kdf_r = 8;
+	cfg->kdf_p = 1;
+}
+
+void sk_config_free(struct sk_config *cfg)
+{
+	size_t i;
+
+	free(cfg->file);
+	free(cfg->backend);
+	free(cfg->store);
+	free(cfg->tcti);
+	free(cfg->digest);
+	free(cfg->cipher);
+	for (i = 0; i < SK_ROLE_COUNT; i++)
+		free(cfg->roles[i]);
+	sk_config_defaults(cfg);
+}
+
+static int set_str(const struct sk_ydoc *doc, const struct sk_ynode *n, char **dst)
+{
+	const char *s;
+	int rc = sk_y_str(doc, n, &s);
+
+	if (rc != SK_OK)
+		return rc;
+	if (s[0] == '\0')
+		return sk_yerr(doc, n, "expected a non-empty string");
+	free(*dst);
+	*dst = sk_strdup(s);
+	return *dst ? SK_OK : SK_EFAIL;
+}
+
+static int f_backend(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	static const char *const names[] = { "soft", "tpm2", "pkcs11", NULL };
+	struct sk_config *cfg = arg;
+	int i, rc = sk_y_enum(doc, n, names, &i);
+
+	return rc ? rc : set_str(doc, n, &cfg->backend);
+}
+
+static int f_store(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	return set_str(doc, n, &((struct sk_config *)arg)->store);
+}
+
+static int f_tcti(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	return set_str(doc, n, &((struct sk_config *)arg)->tcti);
+}
+
+static int f_lock_timeout(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	uint64_t v;
+	int rc = sk_y_uint(doc, n, 0, 3600, &v);
+
+	if (rc == SK_OK)
+		((struct sk_config *)arg)->lock_timeout = (unsigned)v;
+	return rc;
+}
+
+static int f_role(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg, enum sk_role r)
+{
+	struct sk_config *cfg = arg;
+	const char *s;
+	int rc = sk_y_str(doc, n, &s);
+
+	if (rc != SK_OK)
+		return rc;
+	if (!sk_name_valid(s))
+		return sk_yerr(doc, n, "'%s' is not a valid key or certificate name", s);
+	return set_str(doc, n, &cfg->roles[r]);
+}
+
+#define ROLE_FN(fn, r) \
+	static int fn(const struct sk_ydoc *d, const struct sk_ynode *n, void *a) \
+	{ return f_role(d, n, a, r); }
+ROLE_FN(f_role_device, SK_ROLE_DEVICE_KEY)
+ROLE_FN(f_role_root, SK_ROLE_OEM_ROOT)
+ROLE_FN(f_role_payload, SK_ROLE_OEM_PAYLOAD)
+ROLE_FN(f_role_command, SK_ROLE_OEM_COMMAND)
+ROLE_FN(f_role_cloud, SK_ROLE_CLOUD_ROOT)
+
+static const struct sk_yfield role_fields[] = {
+	{ "device-key", f_role_device },
+	{ "oem-root", f_role_root },
+	{ "oem-payload", f_role_payload },
+	{ "oem-command", f_role_command },
+	{ "cloud-root", f_role_cloud },
+};
+
+static int f_roles(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	return sk_y_walk(doc, n, role_fields, SK_ARRAY_SIZE(role_fields), arg, "roles", 0);
+}
+
+static int f_digest(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	static const char *const names[] = { "sha256", "sha384", "sha512", "sha224", "sha1", NULL };
+	int i, rc = sk_y_enum(doc, n, names, &i);
+
+	return rc ? rc : set_str(doc, n, &((struct sk_config *)arg)->digest);
+}
+
+static int f_cipher(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	static const char *const names[] = { "aes-256-ctr", "aes-256-cbc", "aes-256-gcm", NULL };
+	int i, rc = sk_y_enum(doc, n, names, &i);
+
+	return rc ? rc : set_str(doc, n, &((struct sk_config *)arg)->cipher);
+}
+
+static const struct sk_yfield defaults_fields[] = {
+	{ "digest", f_digest },
+	{ "cipher", f_cipher },
+};
+
+static int f_defaults(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	return sk_y_walk(doc, n, defaults_fields, SK_ARRAY_SIZE(defaults_fields), arg,
+			 "defaults", 0);
+}
+
+static int f_kdf_n(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	struct sk_config *cfg = arg;
+	uint64_t v;
+	int rc = sk_y_uint(doc, n, 1024, 1u << 22, &v);
+
+	if (rc != SK_OK)
+		return rc;
+	if (v & (v - 1))
+		return sk_yerr(doc, n, "expected a power of two, found %llu", (unsigned long long)v);
+	cfg->kdf_n = v;
+	return SK_OK;
+}
+
+static int f_kdf_r(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	return sk_y_uint(doc, n, 1, 32, &((struct sk_config *)arg)->kdf_r);
+}
+
+static int f_kdf_p(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	return sk_y_uint(doc, n, 1, 16, &((struct sk_config *)arg)->kdf_p);
+}
+
+static const struct sk_yfield kdf_fields[] = {
+	{ "n", f_kdf_n },
+	{ "r", f_kdf_r },
+	{ "p", f_kdf_p },
+};
+
+static int f_kdf(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	return sk_y_walk(doc, n, kdf_fields, SK_ARRAY_SIZE(kdf_fields), arg, "password-kdf", 0);
+}
+
+static const struct sk_yfield top_fields[] = {
+	{ "backend", f_backend },
+	{ "store", f_store },
+	{ "tcti", f_tcti },
+	{ "lock-timeout", f_lock_timeout },
+	{ "roles", f_roles },
+	{ "defaults", f_defaults },
+	{ "password-kdf", f_kdf },
+};
+
+int sk_config_load(const char *path, struct sk_config *cfg)
+{
+	struct sk_ydoc doc;
+	int rc;
+
+	rc = sk_yaml_load(path, &doc);
+	if (rc != SK_OK)
+		return rc == SK_EFAIL ? sk_err_wrap(SK_ECONFIG, "config") : rc;
+	if (doc.root != NULL)
+		rc = sk_y_walk(&doc, doc.root, top_fields, SK_ARRAY_SIZE(top_fields), cfg,
+			       "the config", 0);
+	if (rc == SK_OK && (cfg->file = sk_strdup(path)) == NULL)
+		rc = SK_EFAIL;
+	sk_yaml_free(&doc);
+	return rc;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_CONFIG_H
+#define SK_CONFIG_H
+
+#include <stdint.h>
+
+/* Roles: which named key or certificate plays which part (CLI.md, Roles). */
+enum sk_role {
+	SK_ROLE_DEVICE_KEY,
+	SK_ROLE_OEM_ROOT,
+	SK_ROLE_OEM_PAYLOAD,
+	SK_ROLE_OEM_COMMAND,
+	SK_ROLE_CLOUD_ROOT,
+	SK_ROLE_COUNT
+};
+
+/* YAML key of a role ("device-key") and its default name ("device"). */
+const char *sk_role_key(enum sk_role r);
+const char *sk_role_default(enum sk_role r);
+
+struct sk_config {
+	char *file;                    /* where it was read from, or NULL */
+	char *backend;                 /* soft | tpm2 | pkcs11 */
+	char *store;                   /* store directory */
+	char *tcti;                    /* tpm2 TCTI string */
+	char *roles[SK_ROLE_COUNT];    /* NULL: default name */
+	char *digest;                  /* default digest for signing */
+	char *cipher;                  /* default package cipher */
+	unsigned lock_timeout;         /* seconds */
+	uint64_t kdf_n;                /* scrypt parameters for new secrets */
+	uint64_t kdf_r, kdf_p;
+};
+
+#define SK_DEFAULT_STORE "/var/lib/seckit"
+#define SK_DEFAULT_CONFIG "/etc/seckit/config.yaml"
+
+void sk_config_defaults(struct sk_config *cfg);
+/* Read and validate a config file; errors carry file:line:column (SK_ECONFIG). */
+int sk_config_load(const char *path, struct sk_config *cfg);
+void sk_config_free(struct sk_config *cfg);
+
+#endif

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+#include "crypto.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/decoder.h>
+#include <openssl/err.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "err.h"
+#include "fileio.h"
+#include "util.h"
+
+void sk_crypto_init(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL);
+}
+
+int sk_random(void *p, size_t n)
+{
+	if (n > 0x7fffffff || RAND_bytes(p, (int)n) != 1)
+		return sk_err_ssl(SK_EFAIL, "random number generator");
+	return SK_OK;
+}
+
+int sk_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
+		   const void *info, size_t infolen, uint8_t *out, size_t outlen)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kctx = NULL;
+	OSSL_PARAM params[5], *p = params;
+	int rc = SK_OK;
+
+	if (kdf == NULL || (kctx = EVP_KDF_CTX_new(kdf)) == NULL) {
+		rc = sk_err_ssl(SK_EFAIL, "HKDF");
+		goto out;
+	}
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen);
+	if (saltlen)
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infolen);
+	*p = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kctx, out, outlen, params) != 1)
+		rc = sk_err_ssl(SK_EFAIL, "HKDF");
+out:
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return rc;
+}
+
+int sk_hmac(const char *md, const uint8_t *key, size_t keylen, const void *p, size_t n,
+	    uint8_t *out, size_t *outlen)
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+	int rc = SK_OK;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)md, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (mac == NULL || (ctx = EVP_MAC_CTX_new(mac)) == NULL ||
+	    EVP_MAC_init(ctx, key, keylen, params) != 1 ||
+	    EVP_MAC_update(ctx, p, n) != 1 ||
+	    EVP_MAC_final(ctx, out, outlen, EVP_MAX_MD_SIZE) != 1)
+		rc = sk_err_ssl(SK_EFAIL, "HMAC");
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return rc;
+}
+
+static int gcm(int enc, const uint8_t key[32], const uint8_t nonce[12], const void *aad,
+	       size_t aadlen, const void *in, size_t n, uint8_t *out, uint8_t *tag)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int len, rc = SK_OK;
+
+	if (n > 0x7fffffff || aadlen > 0x7fffffff)
+		return sk_err(SK_EFAIL, "AES-GCM: input too large");
+	if (c == NULL || EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce, enc) != 1 ||
+	    (aadlen && EVP_CipherUpdate(c, NULL, &len, aad, (int)aadlen) != 1) ||
+	    (n && EVP_CipherUpdate(c, out, &len, in, (int)n) != 1)) {
+		rc = sk_err_ssl(SK_EFAIL, "AES-GCM");
+		goto out;
+	}
+	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) != 1) {
+		rc = sk_err_ssl(SK_EFAIL, "AES-GCM");
+		goto out;
+	}
+	if (EVP_CipherFinal_ex(c, out + n, &len) != 1) {
+		/* Only a tag mismatch makes decryption's final step fail. */
+		ERR_clear_error();
+		rc = enc ? sk_err(SK_EFAIL, "AES-GCM") :
+			   sk_err(SK_EVERIFY, "authentication tag mismatch");
+		goto out;
+	}
+	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1)
+		rc = sk_err_ssl(SK_EFAIL, "AES-GCM");
+out:
+	EVP_CIPHER_CTX_free(c);
+	if (rc != SK_OK && n)
+		OPENSSL_cleanse(out, n);
+	return rc;
+}
+
+int sk_gcm_seal(const uint8_t key[32], const uint8_t nonce[12], const void *aad,
+		size_t aadlen, const void *in, size_t n, uint8_t *out, uint8_t tag[16])
+{
+	return gcm(1, key, nonce, aad, aadlen, in, n, out, tag);
+}
+
+int sk_gcm_open(const uint8_t key[32], const uint8_t nonce[12], const void *aad,
+		size_t aadlen, const void *in, size_t n, uint8_t *out, const uint8_t tag[16])
+{
+	return gcm(0, key, nonce, aad, aadlen, in, n, out, (uint8_t *)tag);
+}
+
+static const struct {
+	const char *name;
+	const char *alias;
+} md_names[] = {
+	{ "md5", "MD5" },       { "sha1", "SHA1" },         { "sha224", "SHA224" },
+	{ "sha256", "SHA256" }, { "sha384", "SHA384" },     { "sha512", "SHA512" },
+	{ "sha3-256", "SHA3-256" }, { "sha3-384", "SHA3-384" }, { "sha3-512", "SHA3-512" },
+};
+
+const EVP_MD *sk_md_by_name(const char *name, int allow_md5)
+{
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(md_names); i++) {
+		if (strcasecmp(name, md_names[i].name) != 0 &&
+		    strcasecmp(name, md_names[i].alias) != 0)
+			continue;
+		if (i == 0 && !allow_md5)
+			return NULL;
+		return EVP_get_digestbyname(md_names[i].alias);
+	}
+	return NULL;
+}
+
+int sk_md_is_weak(const EVP_MD *md)
+{
+	int t = EVP_MD_get_type(md);
+
+	return t == NID_md5 || t == NID_sha1;
+}
+
+const char *sk_md_name(const EVP_MD *md)
+{
+	switch (EVP_MD_get_type(md)) {
+	case NID_md5: return "md5";
+	case NID_sha1: return "sha1";
+	case NID_sha224: return "sha224";
+	case NID_sha256: return "sha256";
+	case NID_sha384: return "sha384";
+	case NID_sha512: return "sha512";
+	case NID_sha3_256: return "sha3-256";
+	case NID_sha3_384: return "sha3-384";
+	case NID_sha3_512: return "sha3-512";
+	default: return "unknown";
+	}
+}
+
+int sk_pkey_fingerprint(const EVP_PKEY *pkey, char hex[65])
+{
+	unsigned char *der = NULL, md[32];
+	int n = i2d_PUBKEY((EVP_PKEY *)pkey, &der);
+
+	if (n <= 0)
+		return sk_err_ssl(SK_EFAIL, "encoding public key");
+	if (EVP_Digest(der, (size_t)n, md, NULL, EVP_sha256(), NULL) != 1) {
+		OPENSSL_free(der);
+		return sk_err_ssl(SK_EFAIL, "hashing public key");
+	}
+	OPENSSL_free(der);
+	sk_hex(hex, md, 32);
+	return SK_OK;
+}
+
+static int decode(const uint8_t *p, size_t n, const char *pass, int selection,
+		  const char *input, EVP_PKEY **out)
+{
+	OSSL_DECODER_CTX *d;
+	const unsigned char *q = p;
+	size_t left = n;
+	int ok;
+
+	*out = NULL;
+	d = OSSL_DECODER_CTX_new_for_pkey(out, input, NULL, NULL, selection, NULL, NULL);
+	if (d == NULL)
+		return 0;
+	/* An empty passphrase callback result makes encrypted input fail
+	 * cleanly instead of prompting on OpenSSL's own terms. */
+	OSSL_DECODER_CTX_set_passphrase(d, (const unsigned char *)(pass ? pass : ""),
+					pass ? strlen(pass) : 0);
+	ok = OSSL_DECODER_from_data(d, &q, &left);
+	OSSL_DECODER_CTX_free(d);
+	if (ok && left != 0 && strcmp(input, "DER") == 0) {
+		/* trailing garbage after a DER key */
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		return 0;
+	}
+	return ok && *out != NULL;
+}
+
+int sk_pkey_parse(const uint8_t *p, size_t n, const char *pass, int want_private,
+		  EVP_PKEY **out, int *is_private)
+{
+	int pem = n >= 10 && memmem(p, n, "-----BEGIN", 10) != NULL;
+	const char *input = pem ? "PEM" : "DER";
+	int encrypted = pem && (memmem(p, n, "ENCRYPTED", 9) != NULL);
+
+	*out = NULL;
+	if (decode(p, n, pass, EVP_PKEY_KEYPAIR, input, out)) {
+		if (is_private)
+			*is_private = 1;
+		ERR_clear_error();
+		return SK_OK;
+	}
+	ERR_clear_error();
+	if (encrypted)
+		return pass ? sk_err(SK_EAUTH, "wrong passphrase for the encrypted key")
+			    : sk_err(SK_EAUTH, "the key is encrypted: give its passphrase");
+	if (!want_private && decode(p, n, NULL, EVP_PKEY_PUBLIC_KEY, input, out)) {
+		if (is_private)
+			*is_private = 0;
+		ERR_clear_error();
+		return SK_OK;
+	}
+	ERR_clear_error();
+	return sk_err(SK_EFAIL, "not a %s key in PEM or DER form",
+		      want_private ? "private" : "private or public");
+}
+
+int sk_pkey_load(const char *path, const char *pass, int want_private, EVP_PKEY **out)
+{
+	struct sk_buf b = { 0 };
+	int rc;
+
+	rc = sk_read_file(path, 1u << 20, &b);
+	if (rc == SK_OK) {
+		rc = sk_pkey_parse(b.p, b.len, pass, want_private, out, NULL);
+		if (rc != SK_OK)
+			sk_err_wrap(rc, "reading key '%s'", path);
+	}
+	sk_buf_cleanse_free(&b);
+	return rc;
+}
+
+int sk_digest_file(const char *path, const EVP_MD *md, uint8_t *out, size_t *outlen,
+		   uint64_t *size)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	struct sk_in in;
+	uint8_t *buf = malloc(1u << 17);
+	uint64_t total = 0;
+	unsigned int len;
+	int rc;
+
+	if (c == NULL || buf == NULL) {
+		EVP_MD_CTX_free(c);
+		free(buf);
+		return sk_err(SK_EFAIL, "out of memory");
+	}
+	if ((rc = sk_in_open(&in, path)) != SK_OK)
+		goto out;
+	if (EVP_DigestInit_ex(c, md, NULL) != 1) {
+		rc = sk_err_ssl(SK_EFAIL, "digest");
+		goto close;
+	}
+	for (;;) {
+		ssize_t r = sk_in_read(&in, buf, 1u << 17);
+
+		if (r < 0) {
+			rc = SK_EFAIL;
+			goto close;
+		}
+		if (r == 0)
+			break;
+		total += (uint64_t)r;
+		if (EVP_DigestUpdate(c, buf, (size_t)r) != 1) {
+			rc = sk_err_ssl(SK_EFAIL, "digest");
+			goto close;
+		}
+	}
+	if (EVP_DigestFinal_ex(c, out, &len) != 1) {
+		rc = sk_err_ssl(SK_EFAIL, "digest");
+		goto close;
+	}
+	*outlen = len;
+	if (size)
+		*size = total;
+close:
+	sk_in_close(&in);
+out:
+	free(buf);
+	EVP_MD_CTX_free(c);
+	return rc;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_CRYPTO_H
+#define SK_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+/* Small wrappers over EVP for the primitives the store and the package
+ * layers share.  All return SK_OK or an SK_E* code with the error set. */
+
+/* OpenSSL start-up without reading openssl.cnf: a config file could load
+ * engines or providers behind our back and costs start-up time. */
+void sk_crypto_init(void);
+
+int sk_random(void *p, size_t n);
+
+/* HKDF-SHA256 (RFC 5869), extract and expand. */
+int sk_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
+		   const void *info, size_t infolen, uint8_t *out, size_t outlen);
+
+/* HMAC with the named digest ("SHA256" ...); out must hold EVP_MAX_MD_SIZE. */
+int sk_hmac(const char *md, const uint8_t *key, size_t keylen, const void *p, size_t n,
+	    uint8_t *out, size_t *outlen);
+
+/* One-shot AES-256-GCM with a 12-byte nonce and 16-byte tag.
+ * sk_gcm_open returns SK_EVERIFY if the tag does not match. */
+int sk_gcm_seal(const uint8_t key[32], const uint8_t nonce[12], const void *aad,
+		size_t aadlen, const void *in, size_t n, uint8_t *out, uint8_t tag[16]);
+int sk_gcm_open(const uint8_t key[32], const uint8_t nonce[12], const void *aad,
+		size_t aadlen, const void *in, size_t n, uint8_t *out, const uint8_t tag[16]);
+
+/* Digests by name.  sk_md_by_name() knows md5 sha1 sha224 sha256 sha384
+ * sha512 (plus sha3-*) and refuses md5 unless allow_weak is set; sha1 is
+ * accepted with a warning printed by the caller (sk_md_is_weak). */
+const EVP_MD *sk_md_by_name(const char *name, int allow_md5);
+int sk_md_is_weak(const EVP_MD *md);
+/* Canonical lower-case name of a digest ("sha256"). */
+const char *sk_md_name(const EVP_MD *md);
+
+/* SHA-256 of the DER SubjectPublicKeyInfo of pkey, in lower-case hex. */
+int sk_pkey_fingerprint(const EVP_PKEY *pkey, char hex[65]);
+
+/* Parse a private or public key from PEM or DER (PKCS#8, traditional,
+ * SPKI, PKCS#1); pass may be NULL (encrypted PEM then fails with SK_EAUTH). */
+int sk_pkey_parse(const uint8_t *p, size_t n, const char *pass, int want_private,
+		  EVP_PKEY **out, int *is_private);
+/* Load a key file; what names it in errors. */
+int sk_pkey_load(const char *path, const char *pass, int want_private, EVP_PKEY **out);
+
+/* Hash a file ("-" = stdin) in chunks; out holds EVP_MAX_MD_SIZE bytes.
+ * size (optional) receives the number of bytes hashed. */
+int sk_digest_file(const char *path, const EVP_MD *md, uint8_t *out, size_t *outlen,
+		   uint64_t *size);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_CTX_H
+#define SK_CTX_H
+
+#include "backend.h"
+#include "config.h"
+#include "store.h"
+
+/*
+ * What one invocation knows: the options that apply to every command, and
+ * the config, store and backend, each opened on first use so that a
+ * command only pays for what it touches (`--help` opens nothing).
+ */
+struct sk_ctx {
+	/* From the command line (NULL: not given). */
+	const char *opt_config;
+	const char *opt_store;
+	const char *opt_backend;
+	int json, quiet, verbose;
+
+	/* Opened lazily by the functions below. */
+	struct sk_config cfg;
+	int cfg_loaded;
+	char *store_dir;
+	char *backend_name;
+	struct sk_store *store;
+	struct sk_backend *be;
+};
+
+void sk_ctx_init(struct sk_ctx *ctx);
+void sk_ctx_free(struct sk_ctx *ctx);
+
+/* Config: --config > $SECKIT_CONFIG > /etc/seckit/config.yaml (if present). */
+int sk_ctx_config(struct sk_ctx *ctx);
+/* Store directory: --store > $SECKIT_STORE > config > /var/lib/seckit.
+ * create: make the store when it does not exist yet (writing commands). */
+int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out);
+/* Backend: --backend > $SECKIT_BACKEND > config > soft. */
+int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out);
+/* Name of the key or certificate playing a role. */
+int sk_ctx_role(struct sk_ctx *ctx, enum sk_role role, const char **name);
+
+#endif

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+
+ssize_t sk_read_full(int fd, void *p, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, (uint8_t *)p + got, n - got);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+int sk_write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, q, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		q += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int sk_read_file(const char *path, size_t max, struct sk_buf *out)
+{
+	struct sk_in in;
+	int rc;
+
+	rc = sk_in_open(&in, path);
+	if (rc != SK_OK)
+		return rc;
+	for (;;) {
+		ssize_t r;
+
+		if ((rc = sk_buf_reserve(out, 65536)) != SK_OK)
+			break;
+		r = sk_in_read(&in, out->p + out->len, out->cap - out->len);
+		if (r < 0) {
+			rc = SK_EFAIL;
+			break;
+		}
+		if (r == 0)
+			break;
+		out->len += (size_t)r;
+		if (out->len > max) {
+			rc = sk_err(SK_EFAIL, "reading '%s': file too large (limit %zu bytes)",
+				    path, max);
+			break;
+		}
+	}
+	sk_in_close(&in);
+	return rc;
+}
+
+int sk_in_open(struct sk_in *in, const char *path)
+{
+	struct stat st;
+
+	in->path = path;
+	in->is_stdin = strcmp(path, "-") == 0;
+	if (in->is_stdin) {
+		in->fd = STDIN_FILENO;
+		return SK_OK;
+	}
+	in->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (in->fd < 0)
+		return sk_err_sys(SK_EFAIL, "opening '%s'", path);
+	if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(in->fd);
+		in->fd = -1;
+		return sk_err(SK_EFAIL, "opening '%s': Is a directory", path);
+	}
+	return SK_OK;
+}
+
+ssize_t sk_in_read(struct sk_in *in, void *p, size_t n)
+{
+	ssize_t r = sk_read_full(in->fd, p, n);
+
+	if (r < 0)
+		sk_err_sys(SK_EFAIL, "reading '%s'", in->is_stdin ? "<stdin>" : in->path);
+	return r;
+}
+
+void sk_in_close(struct sk_in *in)
+{
+	if (!in->is_stdin && in->fd >= 0)
+		close(in->fd);
+	in->fd = -1;
+}
+
+void sk_dirname(const char *path, char *out, size_t outlen)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (slash == NULL) {
+		snprintf(out, outlen, ".");
+		return;
+	}
+	n = (size_t)(slash - path);
+	if (n == 0)
+		n = 1; /* "/file" */
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, path, n);
+	out[n] = '\0';
+}
+
+int sk_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return -1;
+	/* Some filesystems refuse fsync on directories; that is not an error. */
+	if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	size_t n;
+	mode_t um;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	if (strcmp(path, "-") == 0) {
+		o->is_stdout = 1;
+		o->fd = STDOUT_FILENO;
+		fflush(stdout); /* keep order with text printed through stdio */
+		return SK_OK;
+	}
+	if (path[0] == '\0')
+		return sk_err(SK_EUSAGE, "empty output file name");
+	sk_dirname(path, dir, sizeof(dir));
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	if (base[0] == '\0')
+		return sk_err(SK_EFAIL, "writing '%s': Is a directory", path);
+	n = strlen(dir) + strlen(base) + 16;
+	o->tmp = malloc(n);
+	o->path = strdup(path);
+	if (o->tmp == NULL || o->path == NULL) {
+		sk_out_abort(o);
+		return sk_err(SK_EFAIL, "out of memory");
+	}
+	snprintf(o->tmp, n, "%s/.%s.XXXXXX", dir, base);
+	/* mkostemp: O_EXCL and mode 0600 whatever the umask. */
+	o->fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (o->fd < 0) {
+		int rc = sk_err_sys(SK_EFAIL, "creating '%s'", path);
+
+		free(o->tmp);
+		o->tmp = NULL;
+		sk_out_abort(o);
+		return rc;
+	}
+	if (mode != 0600) {
+		um = umask(0);
+		umask(um);
+		if (fchmod(o->fd, mode & ~um) != 0) {
+			int rc = sk_err_sys(SK_EFAIL, "creating '%s'", path);
+
+			sk_out_abort(o);
+			return rc;
+		}
+	}
+	return SK_OK;
+}
+
+int sk_out_write(struct sk_out *o, const void *p, size_t n)
+{
+	if (sk_write_all(o->fd, p, n) != 0)
+		return sk_err_sys(SK_EFAIL, "writing '%s'",
+				  o->is_stdout ? "<stdout>" : o->path);
+	return SK_OK;
+}
+
+int sk_out_commit(struct sk_out *o)
+{
+	char dir[PATH_MAX];
+	int rc;
+
+	if (o->is_stdout) {
+		o->committed = 1;
+		return SK_OK;
+	}
+	if (fsync(o->fd) != 0) {
+		rc = sk_err_sys(SK_EFAIL, "writing '%s'", o->path);
+		sk_out_abort(o);
+		return rc;
+	}
+	if (close(o->fd) != 0) {
+		o->fd = -1;
+		rc = sk_err_sys(SK_EFAIL, "writing '%s'", o->path);
+		sk_out_abort(o);
+		return rc;
+	}
+	o->fd = -1;
+	if (rename(o->tmp, o->path) != 0) {
+		rc = sk_err_sys(SK_EFAIL, "writing '%s'", o->path);
+		sk_out_abort(o);
+		return rc;
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	o->committed = 1;
+	sk_dirname(o->path, dir, sizeof(dir));
+	if (sk_fsync_dir(dir) != 0) {
+		rc = sk_err_sys(SK_EFAIL, "syncing directory of '%s'", o->path);
+		sk_out_abort(o);
+		return rc;
+	}
+	sk_out_abort(o); /* frees the rest */
+	return SK_OK;
+}
+
+void sk_out_abort(struct sk_out *o)
+{
+	if (!o->is_stdout && o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+	if (o->tmp != NULL) {
+		unlink(o->tmp);
+		free(o->tmp);
+		o->tmp = NULL;
+	}
+	free(o->path);
+	o->path = NULL;
+}
+
+int sk_write_file(const char *path, const void *p, size_t n, mode_t mode)
+{
+	struct sk_out o;
+	int rc;
+
+	if ((rc = sk_out_open(&o, path, mode)) != SK_OK)
+		return rc;
+	if ((rc = sk_out_write(&o, p, n)) != SK_OK) {
+		sk_out_abort(&o);
+		return rc;
+	}
+	return sk_out_commit(&o);
+}

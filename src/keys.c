@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: MIT */
+#include "keys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "password.h"
+#include "store.h"
+
+/* Attribute tags of key objects (docs/formats/store.md). */
+enum {
+	A_TYPE = 1,
+	A_FLAGS = 2,
+	A_PWOBJ = 3,
+	A_PUB = 4,
+	A_BACKEND = 5,
+	A_CREATED = 6,
+	A_ORIGIN = 7,
+};
+
+#define KEY_BODY_MAX (64u << 10)
+
+void sk_keyinfo_free(struct sk_keyinfo *k)
+{
+	EVP_PKEY_free(k->pub);
+	k->pub = NULL;
+}
+
+static int get_str(const struct sk_obj_info *o, uint8_t tag, char *out, size_t outlen, int required)
+{
+	const uint8_t *p;
+	size_t n;
+	int r = sk_attr_get(o->meta, o->metalen, tag, &p, &n);
+
+	out[0] = '\0';
+	if (r == 0 && !required)
+		return SK_OK;
+	if (r != 1 || n >= outlen || memchr(p, '\0', n))
+		return sk_err(SK_EVERIFY, "key '%s': attributes are malformed", o->name);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return SK_OK;
+}
+
+static int parse_info(const struct sk_obj_info *o, struct sk_keyinfo *k)
+{
+	char type[32];
+	const uint8_t *p;
+	uint64_t flags = 0, created = 0;
+	size_t n;
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	snprintf(k->name, sizeof(k->name), "%s", o->name);
+	if ((rc = get_str(o, A_TYPE, type, sizeof(type), 1)) != SK_OK ||
+	    (rc = get_str(o, A_PWOBJ, k->pwobj, sizeof(k->pwobj), 0)) != SK_OK ||
+	    (rc = get_str(o, A_BACKEND, k->backend, sizeof(k->backend), 1)) != SK_OK ||
+	    (rc = get_str(o, A_ORIGIN, k->origin, sizeof(k->origin), 0)) != SK_OK)
+		return rc;
+	if (sk_attr_get_u64(o->meta, o->metalen, A_FLAGS, &flags) != 1 ||
+	    sk_attr_get_u64(o->meta, o->metalen, A_CREATED, &created) < 0)
+		return sk_err(SK_EVERIFY, "key '%s': attributes are malformed", o->name);
+	k->flags = (unsigned)flags;
+	k->created = created;
+	if ((k->type = sk_keytype_by_name(type)) == NULL)
+		return sk_err(SK_EVERIFY, "key '%s': unknown key type '%s'", o->name, type);
+	if (sk_keytype_is_asym(k->type)) {
+		const unsigned char *q;
+
+		if (sk_attr_get(o->meta, o->metalen, A_PUB, &p, &n) != 1)
+			return sk_err(SK_EVERIFY, "key '%s': public key missing", o->name);
+		q = p;
+		k->pub = d2i_PUBKEY(NULL, &q, (long)n);
+		if (k->pub == NULL || q != p + n) {
+			ERR_clear_error();
+			sk_keyinfo_free(k);
+			return sk_err(SK_EVERIFY, "key '%s': public key is malformed", o->name);
+		}
+		if ((rc = sk_pkey_fingerprint(k->pub, k->fingerprint)) != SK_OK) {
+			sk_keyinfo_free(k);
+			return rc;
+		}
+	}
+	return SK_OK;
+}
+
+int sk_key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out)
+{
+	struct sk_obj_info o;
+	struct sk_store *st;
+	int rc;
+
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+		return rc;
+	if ((rc = sk_store_stat(st, SK_NS_KEY, name, &o)) != SK_OK)
+		return rc;
+	rc = parse_info(&o, out);
+	sk_obj_info_free(&o);
+	return rc;
+}
+
+struct list_arg {
+	sk_key_list_fn fn;
+	void *arg;
+};
+
+static int list_one(const struct sk_obj_info *o, void *arg)
+{
+	struct list_arg *l = arg;
+	struct sk_keyinfo k;
+	int rc = parse_info(o, &k);
+
+	if (rc != SK_OK)
+		return rc;
+	rc = l->fn(&k, l->arg);
+	sk_keyinfo_free(&k);
+	return rc;
+}
+
+int sk_key_list(struct sk_ctx *ctx, sk_key_list_fn fn, void *arg)
+{
+	struct list_arg l = { fn, arg };
+	struct sk_store *st;
+	int rc = sk_ctx_store(ctx, 0, &st);
+
+	return rc ? rc : sk_store_list(st, SK_NS_KEY, list_one, &l);
+}
+
+static int build_meta(const struct sk_key_new *req, const char *backend, unsigned flags,
+		      EVP_PKEY *pub, struct sk_buf *meta)
+{
+	unsigned char *der = NULL;
+	int n, rc;
+
+	if ((rc = sk_attr_put_str(meta, A_TYPE, req->type->name)) != SK_OK ||
+	    (rc = sk_attr_put_u64(meta, A_FLAGS, flags)) != SK_OK ||
+	    (rc = sk_attr_put_str(meta, A_BACKEND, backend)) != SK_OK ||
+	    (rc = sk_attr_put_u64(meta, A_CREATED, (uint64_t)time(NULL))) != SK_OK ||
+	    (rc = sk_attr_put_str(meta, A_ORIGIN, req->origin)) != SK_OK)
+		return rc;
+	if (req->pwobj != NULL && (rc = sk_attr_put_str(meta, A_PWOBJ, req->pwobj)) != SK_OK)
+		return rc;
+	if (pub != NULL) {
+		n = i2d_PUBKEY(pub, &der);
+		if (n <= 0)
+			return sk_err_ssl(SK_EFAIL, "encoding public key");
+		rc = sk_attr_put(meta, A_PUB, der, (size_t)n);
+		OPENSSL_free(der);
+	}
+	return rc;
+}
+
+static int wrap_label(const char *name, char out[300])
+{
+	snprintf(out, 300, "key/%s", name);
+	return SK_OK;
+}
+
+/* Shared by generate and import: everything but making the blob. */
+static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generate)
+{
+	struct sk_store *st;
+	struct sk_backend *be;
+	struct sk_txn *t = NULL;
+	struct sk_obj_info o;
+	struct sk_buf blob = { 0 }, body = { 0 }, meta = { 0 };
+	EVP_PKEY *pub = NULL;
+	unsigned flags = req->flags & (SK_KEY_EXPORTABLE | SK_KEY_PROVISIONED | SK_KEY_PUBLIC_ONLY);
+	uint8_t root[32];
+	char label[300];
+	int rc, have_root = 0;
+
+	if (!sk_name_valid(req->name))
+		return sk_err(SK_EUSAGE, "'%s' is not a valid key name (letters, digits, '.', '_', '@', '+', '-')",
+			      req->name);
+	if (generate)
+		flags &= ~(unsigned)SK_KEY_PUBLIC_ONLY;
+	if (flags & SK_KEY_PUBLIC_ONLY) {
+		if (req->pwobj != NULL)
+			return sk_err(SK_EUSAGE, "a public key cannot be bound to a password object");
+		if (flags & SK_KEY_EXPORTABLE)
+			return sk_err(SK_EUSAGE, "--exportable applies to private keys only");
+	}
+	if ((rc = sk_ctx_store(ctx, 1, &st)) != SK_OK || (rc = sk_ctx_backend(ctx, &be)) != SK_OK)
+		return rc;
+	if (!(flags & SK_KEY_PUBLIC_ONLY)) {
+		unsigned need = generate ? SK_CAP_GENERATE : SK_CAP_IMPORT;
+
+		if (!(be->ops->caps(be, req->type) & need))
+			return sk_err(SK_EUNSUPP, "backend '%s' cannot %s %s keys", be->ops->name,
+				      generate ? "generate" : "import", req->type->name);
+	}
+	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
+		return rc;
+	rc = sk_store_stat(st, SK_NS_KEY, req->name, &o);
+	if (rc == SK_OK) {
+		struct sk_keyinfo k;
+
+		if (parse_info(&o, &k) == SK_OK && (k.flags & SK_KEY_PROVISIONED))
+			rc = sk_err(SK_EEXIST, "key '%s' already exists and is provisioned (only an STP can replace it)",
+				    req->name);
+		else
+			rc = sk_err(SK_EEXIST, "key '%s' already exists", req->name);
+		sk_keyinfo_free(&k);
+		sk_obj_info_free(&o);
+		goto out;
+	}
+	if (rc != SK_ENOTFOUND)
+		goto out;
+	rc = SK_OK;
+	if (req->pwobj != NULL) {
+		char what[300];
+
+		snprintf(what, sizeof(what), "key '%s'", req->name);
+		if ((rc = sk_password_unlock(ctx, req->pwobj, req->pass_spec, what, root)) != SK_OK)
+			goto out;
+		have_root = 1;
+	}
+	if (generate) {
+		rc = be->ops->generate(be, req->type, flags & SK_KEY_EXPORTABLE, &blob, &pub);
+	} else if (!(flags & SK_KEY_PUBLIC_ONLY)) {
+		rc = be->ops->import(be, req->type, req->pkey, req->raw, req->rawlen,
+				     flags & SK_KEY_EXPORTABLE, &blob);
+		if (rc == SK_OK && req->pkey != NULL && !EVP_PKEY_up_ref(req->pkey))
+			rc = sk_err_ssl(SK_EFAIL, "key");
+		if (rc == SK_OK)
+			pub = req->pkey;
+	} else {
+		if (!EVP_PKEY_up_ref(req->pkey))
+			rc = sk_err_ssl(SK_EFAIL, "key");
+		pub = req->pkey;
+	}
+	if (rc != SK_OK)
+		goto out;
+	if (have_root) {
+		wrap_label(req->name, label);
+		rc = sk_pw_wrap(root, label, blob.p, blob.len, &body);
+	} else {
+		rc = sk_buf_add(&body, blob.p, blob.len);
+	}
+	if (rc != SK_OK)
+		goto out;
+	{
+		struct sk_key_new r = *req;
+
+		if (r.origin == NULL)
+			r.origin = generate ? "generated" : "imported";
+		rc = build_meta(&r, be->ops->name, flags, pub, &meta);
+	}
+	if (rc != SK_OK)
+		goto out;
+	if ((rc = sk_txn_put(t, SK_NS_KEY, req->name, meta.p, meta.len, body.p, body.len)) != SK_OK)
+		goto out;
+	rc = sk_txn_commit(t);
+	t = NULL;
+out:
+	sk_txn_abort(t);
+	OPENSSL_cleanse(root, sizeof(root));
+	EVP_PKEY_free(pub);
+	sk_buf_cleanse_free(&blob);
+	sk_buf_cleanse_free(&body);
+	sk_buf_free(&meta);
+	return rc;
+}
+
+int sk_key_generate(struct sk_ctx *ctx, const struct sk_key_new *req)
+{
+	return add_key(ctx, req, 1);
+}
+
+int sk_key_import(struct sk_ctx *ctx, const struct sk_key_new *req)
+{
+	if (sk_keytype_is_asym(req->type) ? req->pkey == NULL : req->raw == NULL)
+		return sk_err(SK_EUSAGE, "no key material for a %s key", req->type->name);
+	return add_key(ctx, req, 0);
+}
+
+/* The private blob of a key, unwrapped with its password if it has one. */
+static int read_blob(struct sk_ctx *ctx, const struct sk_keyinfo *info, const struct sk_buf *body,
+		     const char *pass_spec, struct sk_buf *blob)
+{
+	uint8_t root[32];
+	char label[300], what[300];
+	int rc;
+
+	if (!info->pwobj[0])
+		return sk_buf_add(blob, body->p, body->len);
+	snprintf(what, sizeof(what), "key '%s'", info->name);
+	if ((rc = sk_password_unlock(ctx, info->pwobj, pass_spec, what, root)) != SK_OK)
+		return rc;
+	wrap_label(info->name, label);
+	rc = sk_pw_unwrap(root, label, body->p, body->len, blob);
+	OPENSSL_cleanse(root, sizeof(root));
+	if (rc != SK_OK)
+		sk_err_wrap(rc, "key '%s'", info->name);
+	return rc;
+}
+
+/* Load the catalogue entry and, unless public_only, the private part;
+ * blob_out (optional) receives the unwrapped blob. */
+static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int public_only,
+		struct sk_key **out, struct sk_buf *blob_out)
+{
+	struct sk_store *st;
+	struct sk_obj_info o;
+	struct sk_buf body = { 0 }, blob = { 0 };
+	struct sk_key *k;
+	int rc;
+
+	*out = NULL;
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+		return rc;
+	k = calloc(1, sizeof(*k));
+	if (k == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	rc = public_only ? sk_store_stat(st, SK_NS_KEY, name, &o)
+			 : sk_store_get(st, SK_NS_KEY, name, KEY_BODY_MAX, &o, &body);
+	if (rc != SK_OK) {
+		free(k);
+		return rc;
+	}
+	rc = parse_info(&o, &k->info);
+	sk_obj_info_free(&o);
+	if (rc != SK_OK)
+		goto fail;
+	if (public_only || (k->info.flags & SK_KEY_PUBLIC_ONLY)) {
+		*out = k;
+		sk_buf_free(&body);
+		return SK_OK;
+	}
+	if ((rc = sk_ctx_backend(ctx, &k->be)) != SK_OK)
+		goto fail;
+	if (strcmp(k->be->ops->name, k->info.backend) != 0) {
+		rc = sk_err(SK_EBACKEND, "key '%s' is held by backend '%s' (this run uses '%s'; see --backend)",
+			    name, k->info.backend, k->be->ops->name);
+		goto fail;
+	}
+	if ((rc = read_blob(ctx, &k->info, &body, pass_spec, &blob)) != SK_OK)
+		goto fail;
+	if ((rc = k->be->ops->load(k->be, k->info.type, blob.p, blob.len, &k->bk)) != SK_OK) {
+		sk_err_wrap(rc, "key '%s'", name);
+		goto fail;
+	}
+	if (blob_out != NULL)
+		rc = sk_buf_add(blob_out, blob.p, blob.len);
+	sk_buf_cleanse_free(&body);
+	sk_buf_cleanse_free(&blob);
+	if (rc != SK_OK) {
+		sk_key_close(k);
+		return rc;
+	}
+	*out = k;
+	return SK_OK;
+fail:
+	sk_buf_cleanse_free(&body);
+	sk_buf_cleanse_free(&blob);
+	sk_key_close(k);
+	return rc;
+}
+
+int sk_key_open(struct sk_ctx *ctx, const char *name, const char *pass_spec, struct sk_key **out)
+{
+	return load(ctx, name, pass_spec, 0, out, NULL);
+}
+
+int sk_key_open_public(struct sk_ctx *ctx, const char *name, struct sk_key **out)
+{
+	return load(ctx, name, NULL, 1, out, NULL);
+}
+
+void sk_key_close(struct sk_key *k)
+{
+	if (k == NULL)
+		return;
+	if (k->bk != NULL)
+		k->be->ops->unload(k->bk);
+	sk_keyinfo_free(&k->info);
+	free(k);
+}
+
+int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
+{
+	struct sk_store *st;
+	struct sk_txn *t = NULL;
+	struct sk_key *k = NULL;
+	struct sk_buf blob = { 0 };
+	int rc;
+
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+		return rc;
+	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
+		return rc;
+	if ((rc = load(ctx, name, NULL, 1, &k, NULL)) != SK_OK)
+		goto out;
+	if (k->info.flags & SK_KEY_PROVISIONED) {
+		rc = sk_err(SK_EUNSUPP, "key '%s' is provisioned: it cannot be deleted (only an STP can replace it)",
+			    name);
+		goto out;
+	}
+	if (!(k->info.flags & SK_KEY_PUBLIC_ONLY)) {
+		/* Loading proves the password (if any) and gives the backend
+		 * the blob to forget. */
+		sk_key_close(k);
+		k = NULL;
+		if ((rc = load(ctx, name, pass_spec, 0, &k, &blob)) != SK_OK)
+			goto out;
+		if (k->be->ops->destroy != NULL &&
+		    (rc = k->be->ops->destroy(k->be, k->info.type, blob.p, blob.len)) != SK_OK)
+			goto out;
+	}
+	if ((rc = sk_txn_del(t, SK_NS_KEY, name)) != SK_OK)
+		goto out;
+	rc = sk_txn_commit(t);
+	t = NULL;
+out:
+	sk_buf_cleanse_free(&blob);
+	sk_key_close(k);
+	sk_txn_abort(t);
+	return rc;
+}
+
+static const char *cap_name(unsigned cap)
+{
+	switch (cap) {
+	case SK_CAP_SIGN: return "sign";
+	case SK_CAP_DECRYPT: return "decrypt";
+	case SK_CAP_DERIVE: return "derive shared secrets";
+	case SK_CAP_CIPHER: return "encrypt or decrypt";
+	case SK_CAP_MAC: return "compute MACs";
+	case SK_CAP_EXPORT: return "export its private part";
+	default: return "do that";
+	}
+}
+
+int sk_key_require(struct sk_key *k, unsigned cap, const char *what)
+{
+	if (what == NULL)
+		what = cap_name(cap);
+	if (k->bk == NULL)
+		return sk_err(SK_EUNSUPP, "key '%s' is a public key only: it cannot %s",
+			      k->info.name, what);
+	if (!(k->be->ops->caps(k->be, k->info.type) & cap))
+		return sk_err(SK_EUNSUPP, "key '%s' (%s, backend %s) cannot %s", k->info.name,
+			      k->info.type->name, k->be->ops->name, what);
+	return SK_OK;
+}
+
+int sk_key_sign(struct sk_key *k, const EVP_MD *md, int pss, const uint8_t *dgst, size_t dlen,
+		struct sk_buf *sig)
+{
+	int rc = sk_key_require(k, SK_CAP_SIGN, NULL);
+
+	return rc ? rc : k->be->ops->sign(k->bk, md, pss, dgst, dlen, sig);
+}
+
+int sk_key_verify(struct sk_key *k, const EVP_MD *md, int pss, const uint8_t *dgst, size_t dlen,
+		  const uint8_t *sig, size_t siglen)
+{
+	if (k->info.pub == NULL)
+		return sk_err(SK_EUNSUPP, "key '%s' (%s) cannot verify signatures", k->info.name,
+			      k->info.type->name);
+	if (k->be != NULL && k->be->ops->verify != NULL)
+		return k->be->ops->verify(k->be, k->info.pub, md, pss, dgst, dlen, sig, siglen);
+	return sk_pkey_verify(k->info.pub, md, pss, dgst, dlen, sig, siglen);
+}
+
+int sk_pkey_verify(EVP_PKEY *pub, const EVP_MD *md, int pss, const uint8_t *dgst, size_t dlen,
+		   const uint8_t *sig, size_t siglen)
+{
+	return sk_backend_verify_default(NULL, pub, md, pss, dgst, dlen, sig, siglen);
+}
+
+int sk_key_derive(struct sk_key *k, EVP_PKEY *peer, struct sk_buf *secret)
+{
+	int rc = sk_key_require(k, SK_CAP_DERIVE, NULL);
+
+	return rc ? rc : k->be->ops->derive(k->bk, peer, secret);
+}
+
+int sk_key_decrypt(struct sk_key *k, const EVP_MD *oaep_md, const uint8_t *in, size_t n,
+		   struct sk_buf *out)
+{
+	int rc = sk_key_require(k, SK_CAP_DECRYPT, NULL);
+
+	return rc ? rc : k->be->ops->decrypt(k->bk, oaep_md, in, n, out);
+}
+
+int sk_key_cipher(struct sk_key *k, enum sk_cipher_mode mode, int enc, const uint8_t *iv,
+		  size_t ivlen, struct sk_symop **out)
+{
+	int rc = sk_key_require(k, SK_CAP_CIPHER, NULL);
+
+	return rc ? rc : k->be->ops->cipher(k->bk, mode, enc, iv, ivlen, out);
+}
+
+int sk_key_mac(struct sk_key *k, struct sk_symop **out)
+{
+	int rc = sk_key_require(k, SK_CAP_MAC, NULL);
+
+	return rc ? rc : k->be->ops->mac(k->bk, out);
+}
+
+int sk_key_export_private(struct sk_key *k, EVP_PKEY **priv, struct sk_buf *raw)
+{
+	int rc = sk_key_require(k, SK_CAP_EXPORT, NULL);
+
+	if (rc != SK_OK)
+		return rc;
+	if (!(k->info.flags & SK_KEY_EXPORTABLE))
+		return sk_err(SK_EUNSUPP, "key '%s' was not created exportable: its private part never leaves the backend",
+			      k->info.name);
+	return k->be->ops->export_private(k->bk, priv, raw);
+}
+
+int sk_pkey_encrypt_oaep(EVP_PKEY *pub, const EVP_MD *md, const uint8_t *in, size_t n,
+			 struct sk_buf *out)
+{
+	EVP_PKEY_CTX *pctx;
+	size_t len = 0;
+	int rc = SK_OK;
+
+	if (!EVP_PKEY_is_a(pub, "RSA"))
+		return sk_err(SK_EUNSUPP, "RSA-OAEP needs an RSA key");
+	pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
+	if (md == NULL)
+		md = EVP_sha256();
+	if (pctx == NULL || EVP_PKEY_encrypt_init(pctx) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_oaep_md(pctx, md) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0 ||
+	    EVP_PKEY_encrypt(pctx, NULL, &len, in, n) <= 0) {
+		rc = sk_err_ssl(SK_EFAIL, "RSA-OAEP");
+		goto out;
+	}
+	if ((rc = sk_buf_reserve(out, len)) != SK_OK)
+		goto out;
+	if (EVP_PKEY_encrypt(pctx, out->p + out->len, &len, in, n) <= 0) {
+		rc = sk_err_ssl(SK_EFAIL, "RSA-OAEP encryption (input too long for this key?)");
+		goto out;
+	}
+	out->len += len;
+out:
+	EVP_PKEY_CTX_free(pctx);
+	return rc;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_KEYTYPE_H
+#define SK_KEYTYPE_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+enum sk_kind { SK_KIND_EC, SK_KIND_RSA, SK_KIND_AES, SK_KIND_HMAC };
+
+struct sk_keytype {
+	const char *name;   /* CLI name: ec-p256, rsa-2048, aes-256, hmac-sha256 */
+	enum sk_kind kind;
+	unsigned bits;      /* key size: curve bits, modulus bits, key bits */
+	const char *group;  /* EC: OpenSSL group name */
+	const char *md;     /* HMAC: digest name; EC: natural digest */
+};
+
+extern const struct sk_keytype sk_keytypes[];
+extern const size_t sk_nkeytypes;
+
+const struct sk_keytype *sk_keytype_by_name(const char *name);
+/* Type of an EC or RSA key; NULL (error set, SK_EUNSUPP) for other keys. */
+const struct sk_keytype *sk_keytype_of_pkey(const EVP_PKEY *pkey);
+int sk_keytype_is_asym(const struct sk_keytype *kt);
+/* Raw key length in bytes for AES and HMAC keys. */
+size_t sk_keytype_raw_len(const struct sk_keytype *kt);
+
+#endif

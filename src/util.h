@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_UTIL_H
+#define SK_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
+void sk_hex(char *out, const uint8_t *in, size_t n);
+/* Parse exactly n bytes of hex; returns 0 on success, -1 otherwise. */
+int sk_unhex(uint8_t *out, size_t n, const char *hex);
+
+/* Constant-time equality of two buffers of the same length (1 = equal). */
+int sk_ct_equal(const void *a, const void *b, size_t n);
+
+void sk_put_be16(uint8_t *p, uint16_t v);
+void sk_put_be32(uint8_t *p, uint32_t v);
+void sk_put_be64(uint8_t *p, uint64_t v);
+uint16_t sk_get_be16(const uint8_t *p);
+uint32_t sk_get_be32(const uint8_t *p);
+uint64_t sk_get_be64(const uint8_t *p);
+
+/* Parse a non-negative decimal integer <= max; 0 on success. */
+int sk_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* True if name is a valid object name: 1..255 bytes of [A-Za-z0-9._@+-],
+ * not starting with '.' or '-'. */
+int sk_name_valid(const char *name);
+
+/* Growable byte buffer.  sk_buf_free() does not cleanse; use
+ * sk_buf_cleanse_free() for buffers that held secrets. */
+struct sk_buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+int sk_buf_reserve(struct sk_buf *b, size_t extra);
+int sk_buf_add(struct sk_buf *b, const void *p, size_t n);
+void sk_buf_free(struct sk_buf *b);
+void sk_buf_cleanse_free(struct sk_buf *b);
+
+/* malloc/strdup that record an error on failure. */
+void *sk_malloc(size_t n);
+void *sk_calloc(size_t n, size_t m);
+char *sk_strdup(const char *s);
+
+/* Edit distance, for "did you mean" suggestions. */
+size_t sk_edit_distance(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+#include "yaml.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "err.h"
+#include "fileio.h"
+#include "util.h"
+
+#define MAX_DEPTH 64
+
+static void node_free(struct sk_ynode *n)
+{
+	size_t i;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < n->n; i++)
+		node_free(n->kids[i]);
+	free(n->kids);
+	free(n->val);
+	free(n);
+}
+
+void sk_yaml_free(struct sk_ydoc *doc)
+{
+	node_free(doc->root);
+	free(doc->file);
+	doc->root = NULL;
+	doc->file = NULL;
+}
+
+int sk_yerr(const struct sk_ydoc *doc, const struct sk_ynode *at, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (at != NULL)
+		return sk_err(SK_ECONFIG, "%s:%zu:%zu: %s", doc->file, at->line, at->col, msg);
+	return sk_err(SK_ECONFIG, "%s: %s", doc->file, msg);
+}
+
+struct builder {
+	yaml_parser_t parser;
+	struct sk_ydoc *doc;
+};
+
+static int add_kid(struct sk_ynode *parent, struct sk_ynode *kid)
+{
+	/* Grow geometrically; n is a power of two boundary check. */
+	if ((parent->n & (parent->n - 1)) == 0) {
+		size_t cap = parent->n ? parent->n * 2 : 4;
+		struct sk_ynode **k = realloc(parent->kids, cap * sizeof(*k));
+
+		if (k == NULL)
+			return sk_err(SK_EFAIL, "out of memory");
+		parent->kids = k;
+	}
+	parent->kids[parent->n++] = kid;
+	return SK_OK;
+}
+
+static int parse_err(struct builder *b)
+{
+	yaml_parser_t *p = &b->parser;
+	const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->mark;
+
+	return sk_err(SK_ECONFIG, "%s:%zu:%zu: invalid YAML: %s%s%s", b->doc->file,
+		      m->line + 1, m->column + 1,
+		      p->problem ? p->problem : "syntax error",
+		      p->context ? " " : "", p->context ? p->context : "");
+}
+
+/* Build the node that starts with the event just read (ev). */
+static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode **out)
+{
+	struct sk_ynode *n;
+	int rc = SK_OK;
+
+	*out = NULL;
+	if (depth > MAX_DEPTH)
+		return sk_err(SK_ECONFIG, "%s:%zu:%zu: nesting deeper than %d levels",
+			      b->doc->file, ev->start_mark.line + 1,
+			      ev->start_mark.column + 1, MAX_DEPTH);
+	if (ev->type == YAML_ALIAS_EVENT)
+		return sk_err(SK_ECONFIG, "%s:%zu:%zu: YAML aliases are not supported",
+			      b->doc->file, ev->start_mark.line + 1,
+			      ev->start_mark.column + 1);
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	n->line = ev->start_mark.line + 1;
+	n->col = ev->start_mark.column + 1;
+
+	if (ev->type == YAML_SCALAR_EVENT) {
+		n->type = SK_Y_SCALAR;
+		n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+		n->vlen = ev->data.scalar.length;
+		n->val = malloc(n->vlen + 1);
+		if (n->val == NULL) {
+			free(n);
+			return sk_err(SK_EFAIL, "out of memory");
+		}
+		memcpy(n->val, ev->data.scalar.value, n->vlen);
+		n->val[n->vlen] = '\0';
+		*out = n;
+		return SK_OK;
+	}
+	if (ev->type != YAML_MAPPING_START_EVENT && ev->type != YAML_SEQUENCE_START_EVENT) {
+		free(n);
+		return sk_err(SK_ECONFIG, "%s:%zu:%zu: unexpected YAML event", b->doc->file,
+			      ev->start_mark.line + 1, ev->start_mark.column + 1);
+	}
+	n->type = ev->type == YAML_MAPPING_START_EVENT ? SK_Y_MAP : SK_Y_SEQ;
+	for (;;) {
+		yaml_event_t kev;
+		struct sk_ynode *kid;
+
+		if (!yaml_parser_parse(&b->parser, &kev)) {
+			rc = parse_err(b);
+			break;
+		}
+		if (kev.type == YAML_MAPPING_END_EVENT || kev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&kev);
+			break;
+		}
+		rc = build(b, &kev, depth + 1, &kid);
+		yaml_event_delete(&kev);
+		if (rc != SK_OK)
+			break;
+		if (n->type == SK_Y_MAP && (n->n % 2) == 0) {
+			size_t i;
+
+			if (kid->type != SK_Y_SCALAR) {
+				rc = sk_err(SK_ECONFIG, "%s:%zu:%zu: mapping keys must be plain strings",
+					    b->doc->file, kid->line, kid->col);
+				node_free(kid);
+				break;
+			}
+			for (i = 0; i < n->n; i += 2)
+				if (strcmp(n->kids[i]->val, kid->val) == 0)
+					break;
+			if (i < n->n) {
+				rc = sk_err(SK_ECONFIG, "%s:%zu:%zu: duplicate key '%s' (first at line %zu)",
+					    b->doc->file, kid->line, kid->col, kid->val,
+					    n->kids[i]->line);
+				node_free(kid);
+				break;
+			}
+		}
+		if ((rc = add_kid(n, kid)) != SK_OK) {
+			node_free(kid);
+			break;
+		}
+	}
+	if (rc != SK_OK) {
+		node_free(n);
+		return rc;
+	}
+	*out = n;
+	return SK_OK;
+}
+
+int sk_yaml_load_buf(const char *name, const void *p, size_t len, struct sk_ydoc *doc)
+{
+	struct builder b;
+	yaml_event_t ev;
+	int rc = SK_OK, docs = 0;
+
+	memset(doc, 0, sizeof(*doc));
+	doc->file = sk_strdup(name);
+	if (doc->file == NULL)
+		return SK_EFAIL;
+	memset(&b, 0, sizeof(b));
+	b.doc = doc;
+	if (!yaml_parser_initialize(&b.parser)) {
+		sk_yaml_free(doc);
+		return sk_err(SK_EFAIL, "out of memory");
+	}
+	yaml_parser_set_input_string(&b.parser, p, len);
+	for (;;) {
+		if (!yaml_parser_parse(&b.parser, &ev)) {
+			rc = parse_err(&b);
+			break;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
+			rc = sk_err(SK_ECONFIG, "%s:%zu:%zu: only one YAML document is allowed",
+				    doc->file, ev.start_mark.line + 1, ev.start_mark.column + 1);
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_MAPPING_START_EVENT ||
+		    ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_ALIAS_EVENT) {
+			rc = build(&b, &ev, 0, &doc->root);
+			yaml_event_delete(&ev);
+			if (rc != SK_OK)
+				break;
+			continue;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&b.parser);
+	if (rc != SK_OK)
+		sk_yaml_free(doc);
+	return rc;
+}
+
+int sk_yaml_load(const char *path, struct sk_ydoc *doc)
+{
+	struct sk_buf buf = { 0 };
+	int rc;
+
+	rc = sk_read_file(path, 256u << 20, &buf);
+	if (rc == SK_OK)
+		rc = sk_yaml_load_buf(strcmp(path, "-") ? path : "<stdin>",
+				      buf.p ? (void *)buf.p : (void *)"", buf.len, doc);
+	sk_buf_free(&buf);
+	return rc;
+}
+
+static const char *type_name(enum sk_ytype t)
+{
+	return t == SK_Y_MAP ? "a mapping" : t == SK_Y_SEQ ? "a list" : "a scalar";
+}
+
+int sk_y_expect(const struct sk_ydoc *doc, const struct sk_ynode *n,
+		enum sk_ytype type, const char *what)
+{
+	if (n->type != type)
+		return sk_yerr(doc, n, "%s: expected %s, found %s", what,
+			       type_name(type), type_name(n->type));
+	return SK_OK;
+}
+
+int sk_y_str(const struct sk_ydoc *doc, const struct sk_ynode *n, const char **out)
+{
+	if (n->type != SK_Y_SCALAR)
+		return sk_yerr(doc, n, "expected a string, found %s", type_name(n->type));
+	if (strlen(n->val) != n->vlen)
+		return sk_yerr(doc, n, "string contains a NUL byte");
+	*out = n->val;
+	return SK_OK;
+}
+
+int sk_y_uint(const struct sk_ydoc *doc, const struct sk_ynode *n, uint64_t min,
+	      uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+
+	if (n->type != SK_Y_SCALAR || n->quoted || sk_parse_uint(n->val, max, &v) != 0 ||
+	    v < min)
+		return sk_yerr(doc, n, "expected an integer from %llu to %llu, found '%s'",
+			       (unsigned long long)min, (unsigned long long)max,
+			       n->type == SK_Y_SCALAR ? n->val : type_name(n->type));
+	*out = v;
+	return SK_OK;
+}
+
+int sk_y_bool(const struct sk_ydoc *doc, const struct sk_ynode *n, int *out)
+{
+	static const char *const t[] = { "true", "True", "TRUE", "yes", "on", NULL };
+	static const char *const f[] = { "false", "False", "FALSE", "no", "off", NULL };
+	size_t i;
+
+	if (n->type == SK_Y_SCALAR && !n->quoted) {
+		for (i = 0; t[i]; i++)
+			if (strcmp(n->val, t[i]) == 0) {
+				*out = 1;
+				return SK_OK;
+			}
+		for (i = 0; f[i]; i++)
+			if (strcmp(n->val, f[i]) == 0) {
+				*out = 0;
+				return SK_OK;
+			}
+	}
+	return sk_yerr(doc, n, "expected true or false, found '%s'",
+		       n->type == SK_Y_SCALAR ? n->val : type_name(n->type));
+}
+
+int sk_y_enum(const struct sk_ydoc *doc, const struct sk_ynode *n,
+	      const char *const *choices, int *out)
+{
+	char list[512] = "";
+	size_t i, len = 0;
+
+	if (n->type == SK_Y_SCALAR)
+		for (i = 0; choices[i]; i++)
+			if (strcmp(n->val, choices[i]) == 0) {
+				*out = (int)i;
+				return SK_OK;
+			}
+	for (i = 0; choices[i] && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					i ? ", " : "", choices[i]);
+	return sk_yerr(doc, n, "expected one of %s, found '%s'", list,
+		       n->type == SK_Y_SCALAR ? n->val : type_name(n->type));
+}
+
+const struct sk_ynode *sk_y_get(const struct sk_ynode *map, const char *key)
+{
+	size_t i;
+
+	if (map == NULL || map->type != SK_Y_MAP)
+		return NULL;
+	for (i = 0; i + 1 < map->n; i += 2)
+		if (strcmp(map->kids[i]->val, key) == 0)
+			return map->kids[i + 1];
+	return NULL;
+}
+
+int sk_y_walk(const struct sk_ydoc *doc, const struct sk_ynode *map,
+	      const struct sk_yfield *fields, size_t nfields, void *arg,
+	      const char *what, int allow_unknown)
+{
+	size_t i, j;
+	int rc;
+
+	if ((rc = sk_y_expect(doc, map, SK_Y_MAP, what)) != SK_OK)
+		return rc;
+	for (i = 0; i + 1 < map->n; i += 2) {
+		const struct sk_ynode *k = map->kids[i];
+
+		for (j = 0; j < nfields; j++)
+			if (strcmp(k->val, fields[j].key) == 0)
+				break;
+		if (j == nfields) {
+			char list[512] = "";
+			size_t len = 0, f;
+
+			if (allow_unknown)
+				continue;
+			for (f = 0; f < nfields && len < sizeof(list); f++)
+				len += (size_t)snprintf(list + len, sizeof(list) - len,
+							"%s%s", f ? ", " : "", fields[f].key);
+			return sk_yerr(doc, k, "unknown key '%s' in %s (expected one of: %s)",
+				       k->val, what, list);
+		}
+		rc = fields[j].fn(doc, map->kids[i + 1], arg);
+		if (rc != SK_OK)
+			return rc;
+	}
+	return SK_OK;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_YAML_H
+#define SK_YAML_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The one YAML reader (config, provisioning manifest, fleet files): libyaml
+ * events folded into a small tree whose nodes remember where they came from,
+ * so every error can say file:line:column.  Aliases are refused (they buy
+ * nothing here and invite "billion laughs" inputs), and so are duplicate
+ * mapping keys.
+ */
+enum sk_ytype { SK_Y_SCALAR, SK_Y_MAP, SK_Y_SEQ };
+
+struct sk_ynode {
+	enum sk_ytype type;
+	int quoted;          /* scalar was quoted or a block literal */
+	char *val;           /* scalar text, NUL-terminated */
+	size_t vlen;
+	size_t line, col;    /* 1-based */
+	struct sk_ynode **kids; /* map: key, value, key, value ...; seq: items */
+	size_t n;            /* number of entries in kids */
+};
+
+struct sk_ydoc {
+	char *file;          /* name used in messages */
+	struct sk_ynode *root; /* NULL for an empty document */
+};
+
+int sk_yaml_load(const char *path, struct sk_ydoc *doc);
+int sk_yaml_load_buf(const char *name, const void *p, size_t n, struct sk_ydoc *doc);
+void sk_yaml_free(struct sk_ydoc *doc);
+
+/* Record "file:line:col: message" and return SK_ECONFIG. */
+int sk_yerr(const struct sk_ydoc *doc, const struct sk_ynode *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Typed access; each reports a located SK_ECONFIG error on mismatch. */
+int sk_y_str(const struct sk_ydoc *doc, const struct sk_ynode *n, const char **out);
+int sk_y_uint(const struct sk_ydoc *doc, const struct sk_ynode *n, uint64_t min,
+	      uint64_t max, uint64_t *out);
+int sk_y_bool(const struct sk_ydoc *doc, const struct sk_ynode *n, int *out);
+/* choices is NULL-terminated; *out is the index */
+int sk_y_enum(const struct sk_ydoc *doc, const struct sk_ynode *n,
+	      const char *const *choices, int *out);
+int sk_y_expect(const struct sk_ydoc *doc, const struct sk_ynode *n,
+		enum sk_ytype type, const char *what);
+
+/* Map walking against a schema: each key must appear in fields; unknown
+ * keys are an error listing what was expected (unless allow_unknown). */
+struct sk_yfield {
+	const char *key;
+	int (*fn)(const struct sk_ydoc *doc, const struct sk_ynode *val, void *arg);
+};
+int sk_y_walk(const struct sk_ydoc *doc, const struct sk_ynode *map,
+	      const struct sk_yfield *fields, size_t nfields, void *arg,
+	      const char *what, int allow_unknown);
+/* Value of key in a map, or NULL. */
+const struct sk_ynode *sk_y_get(const struct sk_ynode *map, const char *key);
+
+#endif

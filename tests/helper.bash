@@ -1,0 +1,88 @@
+# shellcheck shell=bash
+# Shared set-up for every test file: each test runs hermetically in its own
+# directory with its own HOME, store and config, a fixed locale and time
+# zone, and none of the caller's SECKIT_* variables.
+
+bats_require_minimum_version 1.5.0
+
+SECKIT_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SECKIT="${SECKIT_BIN:-$SECKIT_SRC/seckit}"
+export SECKIT_SRC SECKIT
+
+common_setup() {
+	unset SECKIT_CONFIG SECKIT_STORE SECKIT_BACKEND SECKIT_TCTI
+	export LC_ALL=C TZ=UTC
+	export HOME="$BATS_TEST_TMPDIR/home"
+	mkdir -p "$HOME"
+	cd "$BATS_TEST_TMPDIR" || return 1
+	umask 022
+	# Cheap password hashing so that tests stay fast; the parameters are
+	# stored in each object, so production defaults are untouched.
+	cat > "$BATS_TEST_TMPDIR/config.yaml" <<-YAML
+	password-kdf:
+	  n: 1024
+	  r: 8
+	  p: 1
+	YAML
+	export SECKIT_CONFIG="$BATS_TEST_TMPDIR/config.yaml"
+	export SECKIT_STORE="$BATS_TEST_TMPDIR/store"
+}
+
+setup() {
+	common_setup
+}
+
+# Run seckit (use with bats' run: run -N sk key list).
+sk() {
+	"$SECKIT" "$@"
+}
+
+# Fail with a message unless $1 does not exist.
+assert_absent() {
+	if [ -e "$1" ]; then
+		echo "expected '$1' not to exist" >&2
+		ls -la "$1" >&2
+		return 1
+	fi
+}
+
+# Exactly one line on stderr, starting with the given prefix.  bats' run
+# mixes stdout and stderr unless --separate-stderr is used; tests that
+# check stderr use `run --separate-stderr`.
+assert_one_error_line() {
+	local prefix="$1" n
+	n=$(printf '%s\n' "$stderr" | grep -c .)
+	if [ "$n" -ne 1 ]; then
+		echo "expected one line on stderr, got $n:" >&2
+		printf '%s\n' "$stderr" >&2
+		return 1
+	fi
+	case "$stderr" in
+	"$prefix"*) ;;
+	*) echo "stderr '$stderr' does not start with '$prefix'" >&2; return 1 ;;
+	esac
+}
+
+# No temporary files left next to an output path.
+assert_no_debris() {
+	local dir="${1:-.}"
+	if ls -A "$dir" | grep -q '^\..*\.[A-Za-z0-9]\{6\}$'; then
+		echo "temporary files left in $dir:" >&2
+		ls -la "$dir" >&2
+		return 1
+	fi
+}
+
+# File mode in octal (e.g. 600).
+file_mode() {
+	stat -c %a "$1"
+}
+
+# A test needs a tool: skip only when it is really absent (CI installs
+# everything, so CI never skips).
+require() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"
+	done
+}
