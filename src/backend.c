@@ -10,6 +10,9 @@
 
 const struct sk_backend_ops *const sk_backends[] = {
 	&sk_soft_backend,
+#ifdef SECKIT_HAVE_TPM2
+	&sk_tpm2_backend,
+#endif
 	NULL,
 };
 

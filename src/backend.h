@@ -42,7 +42,7 @@ struct sk_bkey;   /* a loaded key, backend-specific */
 
 /* Streaming symmetric operation (cipher or MAC). */
 struct sk_symop {
-	/* out must have room for n + 16 bytes; *outlen set. */
+	/* out must have room for n + 32 bytes; *outlen set. */
 	int (*update)(struct sk_symop *op, const uint8_t *in, size_t n, uint8_t *out, size_t *outlen);
 	/* Cipher: final block(s) into out (<= 16 bytes); GCM: tag in/out.
 	 * MAC: the MAC into out (EVP_MAX_MD_SIZE). */
@@ -51,7 +51,8 @@ struct sk_symop {
 };
 
 struct sk_backend_cfg {
-	const char *tcti;
+	const char *tcti;        /* tpm2: TCTI configuration string */
+	uint32_t tpm2_parent;    /* tpm2: persistent parent handle, 0: SRK template */
 };
 
 struct sk_backend_ops {
@@ -112,5 +113,8 @@ int sk_backend_verify_default(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD
 int sk_pkey_ctx_sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const EVP_MD *md, int pss, int verify);
 
 extern const struct sk_backend_ops sk_soft_backend;
+#ifdef SECKIT_HAVE_TPM2
+extern const struct sk_backend_ops sk_tpm2_backend;
+#endif
 
 #endif

@@ -87,6 +87,20 @@ static int f_tcti(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg
 	return set_str(doc, n, &((struct sk_config *)arg)->tcti);
 }
 
+static int f_tpm2_parent(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	unsigned long v;
+	char *end;
+
+	/* A persistent handle: 0x81000000 to 0x81ffffff (TPM 2.0 Part 2). */
+	if (n->type != SK_Y_SCALAR || strncmp(n->val, "0x", 2) != 0 ||
+	    (v = strtoul(n->val, &end, 16), *end != '\0') || v < 0x81000000ul || v > 0x81fffffful)
+		return sk_yerr(doc, n, "expected a persistent handle from 0x81000000 to 0x81ffffff, found '%s'",
+			       n->type == SK_Y_SCALAR ? n->val : "a non-scalar");
+	((struct sk_config *)arg)->tpm2_parent = (uint32_t)v;
+	return SK_OK;
+}
+
 static int f_lock_timeout(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
 {
 	uint64_t v;
@@ -198,6 +212,7 @@ static const struct sk_yfield top_fields[] = {
 	{ "backend", f_backend },
 	{ "store", f_store },
 	{ "tcti", f_tcti },
+	{ "tpm2-parent", f_tpm2_parent },
 	{ "lock-timeout", f_lock_timeout },
 	{ "roles", f_roles },
 	{ "defaults", f_defaults },

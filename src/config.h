@@ -23,6 +23,7 @@ struct sk_config {
 	char *backend;                 /* soft | tpm2 | pkcs11 */
 	char *store;                   /* store directory */
 	char *tcti;                    /* tpm2 TCTI string */
+	uint32_t tpm2_parent;          /* tpm2 persistent parent, 0: SRK template */
 	char *roles[SK_ROLE_COUNT];    /* NULL: default name */
 	char *digest;                  /* default digest for signing */
 	char *cipher;                  /* default package cipher */

@@ -97,7 +97,9 @@ int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out)
 		if (ctx->backend_name == NULL)
 			return SK_EFAIL;
 	}
+	memset(&bcfg, 0, sizeof(bcfg));
 	bcfg.tcti = pick(NULL, "SECKIT_TCTI", ctx->cfg.tcti, NULL);
+	bcfg.tpm2_parent = ctx->cfg.tpm2_parent;
 	if ((rc = sk_backend_open(ctx->backend_name, &bcfg, &ctx->be)) != SK_OK)
 		return rc;
 	*out = ctx->be;

@@ -1,0 +1,70 @@
+# shellcheck shell=bash
+# swtpm for the tests: one simulator per test file (setup_file), on free
+# TCP ports, state in the file's temporary directory.  Tests talk to it
+# through the swtpm TCTI, tpm2-tools through TPM2TOOLS_TCTI.
+
+# A free TCP port pair (port, port+1) on loopback.
+free_port_pair() {
+	python3 - <<'PY'
+import socket, random
+for _ in range(200):
+    p = random.randrange(20000, 60000, 2)
+    ok = True
+    for q in (p, p + 1):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", q))
+        except OSError:
+            ok = False
+        finally:
+            s.close()
+    if ok:
+        print(p)
+        break
+PY
+}
+
+# start_swtpm DIR: start a simulator with its state in DIR; sets
+# SWTPM_PORT, SWTPM_PID, SWTPM_TCTI (= SECKIT_TCTI, TPM2TOOLS_TCTI).
+start_swtpm() {
+	local dir=$1 i
+	mkdir -p "$dir"
+	SWTPM_PORT=$(free_port_pair)
+	swtpm socket --tpm2 --tpmstate dir="$dir" \
+		--server type=tcp,port="$SWTPM_PORT",bindaddr=127.0.0.1 \
+		--ctrl type=tcp,port=$((SWTPM_PORT + 1)),bindaddr=127.0.0.1 \
+		--flags not-need-init,startup-clear \
+		--pid file="$dir/swtpm.pid" --daemon || return 1
+	for i in $(seq 50); do
+		[ -s "$dir/swtpm.pid" ] && break
+		sleep 0.1
+	done
+	SWTPM_PID=$(cat "$dir/swtpm.pid")
+	# common_setup clears SECKIT_*; tests take it from SWTPM_TCTI.
+	SWTPM_TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
+	SECKIT_TCTI="$SWTPM_TCTI"
+	TPM2TOOLS_TCTI="$SWTPM_TCTI"
+	export SWTPM_PORT SWTPM_PID SWTPM_TCTI SECKIT_TCTI TPM2TOOLS_TCTI
+	# Wait until it answers.
+	for i in $(seq 50); do
+		tpm2_getcap properties-fixed >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "swtpm did not come up" >&2
+	return 1
+}
+
+stop_swtpm() {
+	[ -n "${SWTPM_PID:-}" ] && kill "$SWTPM_PID" 2>/dev/null
+	true
+}
+
+# No objects left loaded in the TPM (swtpm holds only three).
+assert_no_transient_handles() {
+	local h
+	h=$(tpm2_getcap handles-transient)
+	if [ -n "$h" ]; then
+		echo "transient handles left in the TPM: $h" >&2
+		return 1
+	fi
+}
