@@ -96,10 +96,10 @@ _seckit_names() {
 _seckit_complete_value() {
 	local kind=$1 choices=$2 cur=$3
 	case $kind in
-	file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null ;;
-	dir) COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null ;;
-	choice) COMPREPLY=($(compgen -W "$choices" -- "$cur")) ;;
-	key|pwobj|object|cert) COMPREPLY=($(compgen -W "$(_seckit_names "$kind")" -- "$cur")) ;;
+	file) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); compopt -o filenames 2>/dev/null ;;
+	dir) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); compopt -o filenames 2>/dev/null ;;
+	choice) mapfile -t COMPREPLY < <(compgen -W "$choices" -- "$cur") ;;
+	key|pwobj|object|cert) mapfile -t COMPREPLY < <(compgen -W "$(_seckit_names "$kind")" -- "$cur") ;;
 	*) COMPREPLY=() ;;
 	esac
 }
@@ -141,7 +141,7 @@ _seckit() {
 		opts=$(printf '%s\n' "$_seckit_spec" | awk -F '\t' -v p="$path" \
 			'$1=="option" && ($2==p || $2=="seckit") {print $3}')
 		[ "$path" = "seckit" ] && opts="$opts --version --dump-spec"
-		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
 		return
 	fi
 	verbs=$(printf '%s\n' "$_seckit_spec" | awk -F '\t' -v p="$path" \
@@ -150,7 +150,7 @@ _seckit() {
 		verbs="$verbs help"
 	fi
 	if [ -n "$verbs" ]; then
-		COMPREPLY=($(compgen -W "$verbs" -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -W "$verbs" -- "$cur")
 		return
 	fi
 	kind=$(printf '%s\n' "$_seckit_spec" | awk -F '\t' -v p="$path" '$1=="verb" && $2==p {print $3; exit}')

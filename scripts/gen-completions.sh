@@ -36,10 +36,10 @@ _seckit_names() {
 _seckit_complete_value() {
 	local kind=$1 choices=$2 cur=$3
 	case $kind in
-	file) COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null ;;
-	dir) COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null ;;
-	choice) COMPREPLY=($(compgen -W "$choices" -- "$cur")) ;;
-	key|pwobj|object|cert) COMPREPLY=($(compgen -W "$(_seckit_names "$kind")" -- "$cur")) ;;
+	file) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); compopt -o filenames 2>/dev/null ;;
+	dir) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); compopt -o filenames 2>/dev/null ;;
+	choice) mapfile -t COMPREPLY < <(compgen -W "$choices" -- "$cur") ;;
+	key|pwobj|object|cert) mapfile -t COMPREPLY < <(compgen -W "$(_seckit_names "$kind")" -- "$cur") ;;
 	*) COMPREPLY=() ;;
 	esac
 }
@@ -81,7 +81,7 @@ _seckit() {
 		opts=$(printf '%s\n' "$_seckit_spec" | awk -F '\t' -v p="$path" \
 			'$1=="option" && ($2==p || $2=="seckit") {print $3}')
 		[ "$path" = "seckit" ] && opts="$opts --version --dump-spec"
-		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
 		return
 	fi
 	verbs=$(printf '%s\n' "$_seckit_spec" | awk -F '\t' -v p="$path" \
@@ -90,7 +90,7 @@ _seckit() {
 		verbs="$verbs help"
 	fi
 	if [ -n "$verbs" ]; then
-		COMPREPLY=($(compgen -W "$verbs" -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -W "$verbs" -- "$cur")
 		return
 	fi
 	kind=$(printf '%s\n' "$_seckit_spec" | awk -F '\t' -v p="$path" '$1=="verb" && $2==p {print $3; exit}')
@@ -115,18 +115,19 @@ SPEC
 )
 
 _seckit() {
-	local path="seckit" w i kind="" choices="" line prev
+	# Not "path": in zsh that is the array tied to $PATH.
+	local spath="seckit" w i kind="" choices="" line prev
 	local -a lines verbs opts names
 	lines=("${(@f)_seckit_spec}")
 	case ${words[1]:t} in
-	seckit-*) path="seckit ${${words[1]:t}#seckit-}" ;;
+	seckit-*) spath="seckit ${${words[1]:t}#seckit-}" ;;
 	esac
 	for (( i = 2; i < CURRENT; i++ )); do
 		w=${words[i]}
 		if [[ $w == -* ]]; then
 			for line in $lines; do
 				local -a f; f=("${(@ps:\t:)line}")
-				if [[ ${f[1]} == option && ( ${f[2]} == $path || ${f[2]} == seckit ) && ${f[3]} == $w && ${f[5]} != - ]]; then
+				if [[ ${f[1]} == option && ( ${f[2]} == $spath || ${f[2]} == seckit ) && ${f[3]} == $w && ${f[5]} != - ]]; then
 					(( i++ )); break
 				fi
 			done
@@ -134,8 +135,8 @@ _seckit() {
 		fi
 		for line in $lines; do
 			local -a f; f=("${(@ps:\t:)line}")
-			if [[ ( ${f[1]} == verb || ${f[1]} == command ) && ${f[2]} == "$path $w" ]]; then
-				path="$path $w"; break
+			if [[ ( ${f[1]} == verb || ${f[1]} == command ) && ${f[2]} == "$spath $w" ]]; then
+				spath="$spath $w"; break
 			fi
 		done
 	done
@@ -143,7 +144,7 @@ _seckit() {
 	if [[ $prev == -* ]]; then
 		for line in $lines; do
 			local -a f; f=("${(@ps:\t:)line}")
-			if [[ ${f[1]} == option && ( ${f[2]} == $path || ${f[2]} == seckit ) && ${f[3]} == $prev && ${f[5]} != - ]]; then
+			if [[ ${f[1]} == option && ( ${f[2]} == $spath || ${f[2]} == seckit ) && ${f[3]} == $prev && ${f[5]} != - ]]; then
 				kind=${f[6]}; choices=${f[7]:-}
 				case $kind in
 				file) _files; return ;;
@@ -161,26 +162,26 @@ _seckit() {
 	if [[ $PREFIX == -* ]]; then
 		for line in $lines; do
 			local -a f; f=("${(@ps:\t:)line}")
-			[[ ${f[1]} == option && ( ${f[2]} == $path || ${f[2]} == seckit ) ]] && opts+=(${f[3]})
+			[[ ${f[1]} == option && ( ${f[2]} == $spath || ${f[2]} == seckit ) ]] && opts+=(${f[3]})
 		done
-		[[ $path == seckit ]] && opts+=(--version --dump-spec)
+		[[ $spath == seckit ]] && opts+=(--version --dump-spec)
 		compadd -- $opts
 		return
 	fi
 	for line in $lines; do
 		local -a f; f=("${(@ps:\t:)line}")
-		if [[ ${f[1]} == verb || ${f[1]} == command ]] && [[ ${f[2]% *} == $path ]]; then
+		if [[ ${f[1]} == verb || ${f[1]} == command ]] && [[ ${f[2]% *} == $spath ]]; then
 			verbs+=("${f[2]##* }:${f[-1]}")
 		fi
 	done
-	[[ $path == seckit ]] && verbs+=("help:show help for a command")
+	[[ $spath == seckit ]] && verbs+=("help:show help for a command")
 	if (( ${#verbs} )); then
 		_describe -t commands 'seckit command' verbs
 		return
 	fi
 	for line in $lines; do
 		local -a f; f=("${(@ps:\t:)line}")
-		if [[ ${f[1]} == verb && ${f[2]} == $path ]]; then
+		if [[ ${f[1]} == verb && ${f[2]} == $spath ]]; then
 			case ${f[3]} in
 			file) _files ;;
 			key) compadd -- ${(f)"$(seckit key list --names 2>/dev/null)"} ;;

@@ -51,6 +51,7 @@ assert_absent() {
 # check stderr use `run --separate-stderr`.
 assert_one_error_line() {
 	local prefix="$1" n
+	# shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
 	n=$(printf '%s\n' "$stderr" | grep -c .)
 	if [ "$n" -ne 1 ]; then
 		echo "expected one line on stderr, got $n:" >&2
@@ -65,12 +66,13 @@ assert_one_error_line() {
 
 # No temporary files left next to an output path.
 assert_no_debris() {
-	local dir="${1:-.}"
-	if ls -A "$dir" | grep -q '^\..*\.[A-Za-z0-9]\{6\}$'; then
+	local dir="${1:-.}" f
+	for f in "$dir"/.*.??????; do
+		[ -e "$f" ] || continue
 		echo "temporary files left in $dir:" >&2
 		ls -la "$dir" >&2
 		return 1
-	fi
+	done
 }
 
 # File mode in octal (e.g. 600).

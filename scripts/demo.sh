@@ -1,0 +1,96 @@
+#!/bin/sh
+# seckit end-to-end walk-through (`make demo`): a temporary store on the
+# default soft backend, every step narrated, each result checked with
+# tools we did not write (openssl).  Exits non-zero on the first failure.
+#
+# Adding a step: a new section below with `section`, then `run` for each
+# seckit command (shown, then executed) and `check` for each cross-check.
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+SECKIT=${SECKIT:-$here/seckit}
+[ -x "$SECKIT" ] || { echo "demo: $SECKIT is not built (run make)" >&2; exit 1; }
+
+demo=$(mktemp -d "${TMPDIR:-/tmp}/seckit-demo.XXXXXX")
+cleanup() {
+	status=$?
+	rm -rf "$demo"
+	[ "$status" -eq 0 ] || echo "demo: FAILED (exit status $status)" >&2
+}
+trap cleanup EXIT
+cd "$demo"
+export SECKIT_STORE="$demo/store"
+# A config of our own: the demo never touches /etc/seckit or a real store.
+export SECKIT_CONFIG="$demo/config.yaml"
+printf 'backend: soft\n' > "$SECKIT_CONFIG"
+unset SECKIT_BACKEND SECKIT_TCTI
+
+section() {
+	printf '\n== %s\n' "$*"
+}
+say() {
+	printf '   %s\n' "$*"
+}
+# Run a command, showing it and its output indented; stop the demo if it
+# fails.  `run` is for seckit ("run key create ..."), `check` for the
+# cross-checks with other tools ("check openssl dgst ...").
+show() {
+	printf '   $ %s\n' "$*" | sed "s|^   \$ $SECKIT |   \$ seckit |"
+	if "$@" > "$demo/.out" 2>&1; then
+		sed 's/^/     /' "$demo/.out"
+	else
+		rc=$?
+		sed 's/^/     /' "$demo/.out"
+		echo "demo: this step failed with exit status $rc" >&2
+		exit 1
+	fi
+}
+run() {
+	show "$SECKIT" "$@"
+}
+check() {
+	show "$@"
+}
+# A seckit command that must fail with exit status $1 (bad input is part
+# of the demonstration).
+run_fails() {
+	want=$1
+	shift
+	printf '   $ seckit %s    # must fail with exit status %s\n' "$*" "$want"
+	if "$SECKIT" "$@" > "$demo/.out" 2>&1; then
+		rc=0
+	else
+		rc=$?
+	fi
+	sed 's/^/     /' "$demo/.out"
+	if [ "$rc" -ne "$want" ]; then
+		echo "demo: expected exit status $want, got $rc" >&2
+		exit 1
+	fi
+}
+
+section "seckit $("$SECKIT" --version | head -n 1 | cut -d' ' -f2): a store in $SECKIT_STORE"
+run --version
+
+section "key: a device key that never leaves the store"
+run key create device --type ec-p256
+run key info device
+run key export device --out device.pub
+say "the public key, as openssl sees it:"
+check openssl pkey -pubin -in device.pub -noout -text_pub
+say "its fingerprint is the SHA-256 of the DER public key:"
+fp=$("$SECKIT" --json key info device | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+openssl pkey -pubin -in device.pub -outform DER -out device.der
+check sh -c "sha256sum device.der | grep -q '^$fp '"
+say "sha256:$fp"
+
+section "key: sign a file, verify it with seckit and with openssl"
+echo "firmware image $(date -u +%Y%m%d)" > firmware.bin
+run key sign device --in firmware.bin --out firmware.sig
+run key verify device --in firmware.bin --sig firmware.sig
+check openssl dgst -sha256 -verify device.pub -signature firmware.sig firmware.bin
+say "a changed file does not verify (exit status 7):"
+echo "tampered" >> firmware.bin
+run_fails 7 key verify device --in firmware.bin --sig firmware.sig
+
+section "done: every step passed"

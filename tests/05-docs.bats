@@ -1,0 +1,217 @@
+#!/usr/bin/env bats
+# Documentation and completions move with the code: every command, verb and
+# option the binary accepts (seckit --dump-spec, straight from the option
+# tables) is in the man pages and the completion scripts; the completions
+# are current and work; man pages are lint clean; scripts are shellcheck
+# clean; make install puts everything in place.
+
+load helper
+
+# The rendered text of a man page, without formatting.
+rendered() {
+	mandoc -Tascii "$1" | col -b
+}
+
+@test "completions are current (make completions regenerates the committed files)" {
+	mkdir gen
+	run -0 "$SECKIT_SRC/scripts/gen-completions.sh" "$SECKIT" gen
+	for f in seckit.bash _seckit seckit.fish; do
+		run -0 diff -u "$SECKIT_SRC/completions/$f" "gen/$f"
+	done
+}
+
+@test "every command, verb and option is in the man pages" {
+	require mandoc col
+	"$SECKIT" --dump-spec > spec
+	rendered "$SECKIT_SRC/man/seckit.1" > seckit.txt
+	missing=""
+	while IFS="$(printf '\t')" read -r kind path rest; do
+		set -- $path
+		case $kind in
+		command)
+			page="$SECKIT_SRC/man/seckit-$2.1"
+			if [ ! -f "$page" ]; then
+				missing="$missing\n  man/seckit-$2.1 (command $2)"
+				continue
+			fi
+			grep -q "seckit-$2(1)" seckit.txt || missing="$missing\n  seckit(1) does not refer to seckit-$2(1)"
+			;;
+		verb)
+			[ -f "$SECKIT_SRC/man/seckit-$2.1" ] || continue
+			rendered "$SECKIT_SRC/man/seckit-$2.1" > page.txt
+			shift 2
+			grep -qF -- "$*" page.txt || missing="$missing\n  verb '$*' in seckit-$2(1)"
+			;;
+		option)
+			opt=${rest%%$(printf '\t')*}
+			if [ "$path" = seckit ]; then
+				grep -qF -- "$opt" seckit.txt || missing="$missing\n  global option $opt in seckit(1)"
+			else
+				[ -f "$SECKIT_SRC/man/seckit-$2.1" ] || continue
+				rendered "$SECKIT_SRC/man/seckit-$2.1" > page.txt
+				grep -qF -- "$opt" page.txt || missing="$missing\n  $path $opt in seckit-$2(1)"
+			fi
+			;;
+		esac
+	done < spec
+	if [ -n "$missing" ]; then
+		printf "missing from the man pages:$missing\n" >&2
+		return 1
+	fi
+}
+
+@test "every command, verb and option is in all three completion scripts" {
+	"$SECKIT" --dump-spec > spec
+	missing=""
+	while IFS="$(printf '\t')" read -r kind path rest; do
+		for f in seckit.bash _seckit; do
+			grep -qF -- "$(printf '%s\t%s\t' "$kind" "$path")" "$SECKIT_SRC/completions/$f" ||
+				missing="$missing\n  $f: $kind $path"
+		done
+		case $kind in
+		command | verb)
+			grep -qF -- "-a ${path##* } " "$SECKIT_SRC/completions/seckit.fish" ||
+				missing="$missing\n  seckit.fish: $kind $path"
+			;;
+		option)
+			opt=${rest%%$(printf '\t')*}
+			grep -qF -- "-l ${opt#--}" "$SECKIT_SRC/completions/seckit.fish" ||
+				missing="$missing\n  seckit.fish: $path $opt"
+			;;
+		esac
+	done < spec
+	if [ -n "$missing" ]; then
+		printf "missing from the completions:$missing\n" >&2
+		return 1
+	fi
+}
+
+@test "every exit code of src/err.h is documented in seckit(1) and every command in README.md" {
+	require mandoc col
+	rendered "$SECKIT_SRC/man/seckit.1" | sed -n '/^EXIT STATUS/,/^[A-Z]/p' > exit.txt
+	codes=$(sed -n 's/^[[:space:]]*SK_[A-Z]* = \([0-9]*\),.*/\1/p' "$SECKIT_SRC/src/err.h")
+	[ "$(echo "$codes" | wc -l)" -eq 10 ]
+	for c in $codes; do
+		grep -Eq "^[[:space:]]+$c[[:space:]]+[a-z]" exit.txt || { echo "exit code $c not in EXIT STATUS" >&2; return 1; }
+	done
+	"$SECKIT" --dump-spec | awk -F '\t' '$1 == "command" { split($2, a, " "); print a[2] }' > cmds
+	while read -r c; do
+		grep -q "seckit $c" "$SECKIT_SRC/README.md" || { echo "README.md does not show 'seckit $c'" >&2; return 1; }
+	done < cmds
+}
+
+@test "man pages are mandoc -Tlint clean" {
+	require mandoc
+	run -0 mandoc -Tlint -Wwarning "$SECKIT_SRC"/man/*.1
+	[ -z "$output" ]
+}
+
+@test "scripts are shellcheck clean" {
+	require shellcheck
+	cd "$SECKIT_SRC"
+	run -0 shellcheck -x scripts/*.sh tests/*.bash bench/*.sh .ci/run completions/seckit.bash
+}
+
+# Completion functions call `seckit key list --names` for key names.
+with_seckit_on_path() {
+	mkdir -p bin
+	ln -sf "$SECKIT" bin/seckit
+	export PATH="$BATS_TEST_TMPDIR/bin:$PATH"
+	sk key create device --type ec-p256
+	sk key create backup --type aes-256
+}
+
+@test "bash completion completes verbs, options, option values and key names" {
+	require bash
+	with_seckit_on_path
+	comp() {
+		bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _seckit; printf "%s\n" "${COMPREPLY[@]}"' \
+			_ "$SECKIT_SRC/completions/seckit.bash" "$@"
+	}
+	run -0 comp seckit key s
+	[ "$output" = sign ]
+	run -0 comp seckit k
+	[ "$output" = key ]
+	run -0 comp seckit key password ""
+	[ "$output" = "$(printf 'create\ndelete\nlist\nusers')" ]
+	run -0 comp seckit key sign --d
+	[ "$output" = --digest ]
+	run -0 comp seckit key create x --type ec-p3
+	[ "$output" = ec-p384 ]
+	run -0 comp seckit key sign ""
+	[ "$output" = "$(printf 'backup\ndevice')" ]
+	run -0 comp seckit --store "$SECKIT_STORE" key encrypt b
+	[ "$output" = backup ]
+	run -0 comp seckit-key ver
+	[ "$output" = verify ]
+}
+
+@test "fish completion completes verbs, options and key names" {
+	require fish
+	with_seckit_on_path
+	comp() {
+		fish -c "source '$SECKIT_SRC/completions/seckit.fish'; complete -C'$1'" | cut -f 1
+	}
+	run -0 comp "seckit key s"
+	[ "$output" = sign ]
+	run -0 comp "seckit key sign --d"
+	[ "$output" = --digest ]
+	run -0 comp "seckit key sign "
+	[ "$output" = "$(printf 'backup\ndevice')" ]
+	run -0 comp "seckit key export device --format "
+	[ "$output" = "$(printf 'der\npem')" ]
+	run -0 comp "seckit key password "
+	[[ "$output" == *users* ]]
+}
+
+@test "zsh completion parses, and completes verbs, options and key names" {
+	require zsh
+	with_seckit_on_path
+	run -0 zsh -n "$SECKIT_SRC/completions/_seckit"
+	# The completion function runs against stand-ins for zsh's completion
+	# builtins that print what would be offered: this exercises the
+	# generated logic without a terminal.
+	comp() {
+		zsh -f -c '
+			compdef() { : }
+			compadd() { while [[ $1 == -* && $1 != -- ]]; do shift; done; [[ $1 == -- ]] && shift; print -l -- "$@" }
+			_describe() { local -a a; a=("${(@P)${@[-1]}}"); print -l -- ${a%%:*} }
+			_files() { print -- "<files>" }
+			source "$1"; shift
+			words=("$@"); CURRENT=$#; PREFIX=${words[-1]}
+			_seckit' _ "$SECKIT_SRC/completions/_seckit" "$@"
+	}
+	run -0 comp seckit key password ""
+	[ "$output" = "$(printf 'create\ndelete\nlist\nusers')" ]
+	run -0 comp seckit key sign ""
+	[ "$output" = "$(printf 'backup\ndevice')" ]
+	run -0 comp seckit-key export device --format ""
+	[ "$output" = "$(printf 'pem\nder')" ]
+	run -0 comp seckit key sign device --in ""
+	[ "$output" = "<files>" ]
+	run -0 comp seckit key sign --
+	[[ "$output" == *--digest* && "$output" == *--store* ]]
+}
+
+@test "make install puts the binary, a link per command, man pages, completions and the example config in place" {
+	require make
+	dest="$BATS_TEST_TMPDIR/dest"
+	run -0 make -s -C "$SECKIT_SRC" install DESTDIR="$dest" PREFIX=/usr
+	[ -x "$dest/usr/bin/seckit" ]
+	"$SECKIT" --dump-spec | awk -F '\t' '$1 == "command" { split($2, a, " "); print a[2] }' > cmds
+	while read -r c; do
+		[ "$(readlink "$dest/usr/bin/seckit-$c")" = seckit ]
+		[ -f "$dest/usr/share/man/man1/seckit-$c.1" ]
+	done < cmds
+	[ -f "$dest/usr/share/man/man1/seckit.1" ]
+	[ -f "$dest/usr/share/bash-completion/completions/seckit" ]
+	[ -f "$dest/usr/share/zsh/site-functions/_seckit" ]
+	[ -f "$dest/usr/share/fish/vendor_completions.d/seckit.fish" ]
+	[ -f "$dest/usr/share/doc/seckit/config.example.yaml" ]
+	# The installed link dispatches to its command.
+	run -0 "$dest/usr/bin/seckit-key" create k1 --type ec-p256
+	run -0 "$dest/usr/bin/seckit-key" list --names
+	[ "$output" = k1 ]
+	run -0 make -s -C "$SECKIT_SRC" uninstall DESTDIR="$dest" PREFIX=/usr
+	[ -z "$(find "$dest" -type f -o -type l)" ]
+}
