@@ -8,7 +8,7 @@ SECKIT=${SECKIT:-$top/seckit}
 work=$(mktemp -d)
 trap 'kill "$(cat "$work/tpm/swtpm.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
-# shellcheck source=../tests/tpm.bash
+# shellcheck source=/dev/null
 . "$top/tests/tpm.bash"
 start_swtpm "$work/tpm" >/dev/null
 export SECKIT_STORE=$work/store SECKIT_BACKEND=tpm2 SECKIT_TCTI=$SWTPM_TCTI

@@ -27,7 +27,7 @@ PY
 # start_swtpm DIR: start a simulator with its state in DIR; sets
 # SWTPM_PORT, SWTPM_PID, SWTPM_TCTI (= SECKIT_TCTI, TPM2TOOLS_TCTI).
 start_swtpm() {
-	local dir=$1 i
+	local dir=$1 _
 	mkdir -p "$dir"
 	SWTPM_PORT=$(free_port_pair)
 	swtpm socket --tpm2 --tpmstate dir="$dir" \
@@ -35,7 +35,7 @@ start_swtpm() {
 		--ctrl type=tcp,port=$((SWTPM_PORT + 1)),bindaddr=127.0.0.1 \
 		--flags not-need-init,startup-clear \
 		--pid file="$dir/swtpm.pid" --daemon || return 1
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		[ -s "$dir/swtpm.pid" ] && break
 		sleep 0.1
 	done
@@ -46,7 +46,7 @@ start_swtpm() {
 	TPM2TOOLS_TCTI="$SWTPM_TCTI"
 	export SWTPM_PORT SWTPM_PID SWTPM_TCTI SECKIT_TCTI TPM2TOOLS_TCTI
 	# Wait until it answers.
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		tpm2_getcap properties-fixed >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
