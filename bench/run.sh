@@ -20,7 +20,10 @@ status=0
 for b in "$@"; do
 	[ -f "$b" ] || continue
 	echo "bench: running $(basename "$b")" >&2
-	if ! sh "$b" >> "$rows"; then
+	# A script's own shebang decides its shell; plain files run with sh.
+	if [ -x "$b" ]; then run="$b"; else run="sh $b"; fi
+	# shellcheck disable=SC2086
+	if ! $run >> "$rows"; then
 		echo "bench: $(basename "$b") failed" >&2
 		status=1
 	fi
