@@ -149,6 +149,13 @@ void sk_help_command(FILE *f, const struct sk_command *cmd)
 {
 	const struct sk_verb *v;
 
+	if (cmd->direct != NULL) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "seckit %s", cmd->name);
+		help_verb(f, path, cmd->direct);
+		return;
+	}
 	fprintf(f, "usage: seckit %s <verb> [options] [arguments]\n\n%s\n\nverbs:\n",
 		cmd->name, cmd->summary);
 	for (v = cmd->verbs; v->name; v++)
@@ -202,6 +209,14 @@ void sk_dump_spec(FILE *f, const struct sk_command *const *cmds, size_t n)
 
 		snprintf(path, sizeof(path), "seckit %s", cmds[i]->name);
 		fprintf(f, "command\t%s\t%s\n", path, cmds[i]->summary);
+		if (cmds[i]->direct != NULL) {
+			/* "args": what a verb-less command's arguments complete to. */
+			fprintf(f, "args\t%s\t%s\t%s\n", path,
+				complete_name(cmds[i]->direct->pos_complete),
+				cmds[i]->direct->synopsis ? cmds[i]->direct->synopsis : "-");
+			dump_opts(f, path, cmds[i]->direct->opts);
+			continue;
+		}
 		dump_verbs(f, path, cmds[i]->verbs);
 	}
 }
@@ -316,7 +331,14 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 
 	snprintf(path, sizeof(path), "seckit %s", cmd->name);
 	sk_set_prog(path);
-	for (;;) {
+	if (cmd->direct != NULL) {
+		v = cmd->direct;
+		if (argc < 2) {
+			help_verb(stderr, path, v);
+			return SK_EUSAGE;
+		}
+	}
+	while (v == NULL || v->sub != NULL) {
 		if (i >= argc || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "help") == 0) {
 			if (i < argc || v != NULL) {

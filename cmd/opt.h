@@ -71,6 +71,9 @@ struct sk_command {
 	const char *name;
 	const char *summary;
 	const struct sk_verb *verbs;  /* NULL-name terminated */
+	/* A command without verbs (`seckit provision MANIFEST`): verbs is NULL
+	 * and this one verb takes the arguments (its name is unused). */
+	const struct sk_verb *direct;
 };
 
 /* Options every command accepts, before or after the command name. */

@@ -153,7 +153,7 @@ _seckit() {
 		mapfile -t COMPREPLY < <(compgen -W "$verbs" -- "$cur")
 		return
 	fi
-	kind=$(printf '%s\n' "$_seckit_spec" | awk -F '\t' -v p="$path" '$1=="verb" && $2==p {print $3; exit}')
+	kind=$(printf '%s\n' "$_seckit_spec" | awk -F '\t' -v p="$path" '($1=="verb"||$1=="args") && $2==p {print $3; exit}')
 	_seckit_complete_value "$kind" "" "$cur"
 }
 complete -F _seckit seckit

@@ -93,7 +93,7 @@ _seckit() {
 		mapfile -t COMPREPLY < <(compgen -W "$verbs" -- "$cur")
 		return
 	fi
-	kind=$(printf '%s\n' "$_seckit_spec" | awk -F '\t' -v p="$path" '$1=="verb" && $2==p {print $3; exit}')
+	kind=$(printf '%s\n' "$_seckit_spec" | awk -F '\t' -v p="$path" '($1=="verb"||$1=="args") && $2==p {print $3; exit}')
 	_seckit_complete_value "$kind" "" "$cur"
 }
 complete -F _seckit seckit
@@ -181,7 +181,7 @@ _seckit() {
 	fi
 	for line in $lines; do
 		local -a f; f=("${(@ps:\t:)line}")
-		if [[ ${f[1]} == verb && ${f[2]} == $spath ]]; then
+		if [[ ( ${f[1]} == verb || ${f[1]} == args ) && ${f[2]} == $spath ]]; then
 			case ${f[3]} in
 			file) _files ;;
 			key) compadd -- ${(f)"$(seckit key list --names 2>/dev/null)"} ;;
@@ -245,7 +245,7 @@ $1=="command" || $1=="verb" {
 	n = split($2, a, " "); parent = a[1]; for (j = 2; j < n; j++) parent = parent " " a[j]
 	printf "complete -c seckit -f -n %s -a %s -d %s\n", q("__seckit_at \"" parent "\""), a[n], q($NF)
 }
-$1=="verb" && $3=="file" { printf "complete -c seckit -F -n %s\n", q("__seckit_at \"" $2 "\"") }
+($1=="verb" || $1=="args") && $3=="file" { printf "complete -c seckit -F -n %s\n", q("__seckit_at \"" $2 "\"") }
 $1=="verb" && $3=="key" { printf "complete -c seckit -f -n %s -a %s\n", q("__seckit_at \"" $2 "\""), q("(seckit key list --names 2>/dev/null)") }
 $1=="verb" && $3=="pwobj" { printf "complete -c seckit -f -n %s -a %s\n", q("__seckit_at \"" $2 "\""), q("(seckit key password list 2>/dev/null)") }
 $1=="verb" && $3=="object" { printf "complete -c seckit -f -n %s -a %s\n", q("__seckit_at \"" $2 "\""), q("(seckit store list --names 2>/dev/null)") }

@@ -18,6 +18,8 @@ static const struct {
 	[SK_ROLE_OEM_PAYLOAD] = { "oem-payload", "oem-payload" },
 	[SK_ROLE_OEM_COMMAND] = { "oem-command", "oem-command" },
 	[SK_ROLE_CLOUD_ROOT] = { "cloud-root", "cloud-root" },
+	[SK_ROLE_DEVICE_CERT] = { "device-cert", "device" },
+	[SK_ROLE_DEVICE_CSR] = { "device-csr", "device-csr" },
 };
 
 const char *sk_role_key(enum sk_role r)
@@ -132,6 +134,8 @@ ROLE_FN(f_role_root, SK_ROLE_OEM_ROOT)
 ROLE_FN(f_role_payload, SK_ROLE_OEM_PAYLOAD)
 ROLE_FN(f_role_command, SK_ROLE_OEM_COMMAND)
 ROLE_FN(f_role_cloud, SK_ROLE_CLOUD_ROOT)
+ROLE_FN(f_role_device_cert, SK_ROLE_DEVICE_CERT)
+ROLE_FN(f_role_device_csr, SK_ROLE_DEVICE_CSR)
 
 static const struct sk_yfield role_fields[] = {
 	{ "device-key", f_role_device },
@@ -139,6 +143,8 @@ static const struct sk_yfield role_fields[] = {
 	{ "oem-payload", f_role_payload },
 	{ "oem-command", f_role_command },
 	{ "cloud-root", f_role_cloud },
+	{ "device-cert", f_role_device_cert },
+	{ "device-csr", f_role_device_csr },
 };
 
 static int f_roles(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
@@ -208,6 +214,16 @@ static int f_kdf(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
 	return sk_y_walk(doc, n, kdf_fields, SK_ARRAY_SIZE(kdf_fields), arg, "password-kdf", 0);
 }
 
+static int f_clock(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	static const char *const names[] = { "system", "monotonic", NULL };
+	int i, rc = sk_y_enum(doc, n, names, &i);
+
+	if (rc == SK_OK)
+		((struct sk_config *)arg)->clock = i == 1 ? SK_CLOCK_MONOTONIC : SK_CLOCK_SYSTEM;
+	return rc;
+}
+
 static const struct sk_yfield top_fields[] = {
 	{ "backend", f_backend },
 	{ "store", f_store },
@@ -217,6 +233,7 @@ static const struct sk_yfield top_fields[] = {
 	{ "roles", f_roles },
 	{ "defaults", f_defaults },
 	{ "password-kdf", f_kdf },
+	{ "clock", f_clock },
 };
 
 int sk_config_load(const char *path, struct sk_config *cfg)

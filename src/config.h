@@ -11,12 +11,21 @@ enum sk_role {
 	SK_ROLE_OEM_PAYLOAD,
 	SK_ROLE_OEM_COMMAND,
 	SK_ROLE_CLOUD_ROOT,
+	SK_ROLE_DEVICE_CERT,
+	SK_ROLE_DEVICE_CSR,
 	SK_ROLE_COUNT
 };
 
 /* YAML key of a role ("device-key") and its default name ("device"). */
 const char *sk_role_key(enum sk_role r);
 const char *sk_role_default(enum sk_role r);
+
+/* Which clock certificate dates are checked against (`clock:`). */
+enum sk_clock {
+	SK_CLOCK_SYSTEM = 0,   /* the system time */
+	SK_CLOCK_MONOTONIC,    /* the newer of the system time and the latest
+				* time the store has seen: never goes backwards */
+};
 
 struct sk_config {
 	char *file;                    /* where it was read from, or NULL */
@@ -28,6 +37,7 @@ struct sk_config {
 	char *digest;                  /* default digest for signing */
 	char *cipher;                  /* default package cipher */
 	unsigned lock_timeout;         /* seconds */
+	enum sk_clock clock;
 	uint64_t kdf_n;                /* scrypt parameters for new secrets */
 	uint64_t kdf_r, kdf_p;
 };

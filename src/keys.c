@@ -284,6 +284,30 @@ int sk_key_import(struct sk_ctx *ctx, const struct sk_key_new *req)
 	return add_key(ctx, req, 0);
 }
 
+int sk_key_txn_put_public(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
+			  EVP_PKEY *pub, unsigned flags, const char *origin)
+{
+	struct sk_key_new req;
+	struct sk_backend *be;
+	struct sk_buf meta = { 0 };
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.name = name;
+	req.origin = origin ? origin : "imported";
+	if (!sk_name_valid(name))
+		return sk_err(SK_EUSAGE, "'%s' is not a valid key name", name);
+	if ((req.type = sk_keytype_of_pkey(pub)) == NULL)
+		return SK_EUNSUPP;
+	if ((rc = sk_ctx_backend(ctx, &be)) != SK_OK)
+		return rc;
+	flags = (flags & SK_KEY_PROVISIONED) | SK_KEY_PUBLIC_ONLY;
+	if ((rc = build_meta(&req, be->ops->name, flags, pub, &meta)) == SK_OK)
+		rc = sk_txn_put(t, SK_NS_KEY, name, meta.p, meta.len, NULL, 0);
+	sk_buf_free(&meta);
+	return rc;
+}
+
 /* The private blob of a key, unwrapped with its password if it has one. */
 static int read_blob(struct sk_ctx *ctx, const struct sk_keyinfo *info, const struct sk_buf *body,
 		     const char *pass_spec, struct sk_buf *blob)

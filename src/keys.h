@@ -58,6 +58,15 @@ int sk_key_generate(struct sk_ctx *ctx, const struct sk_key_new *req);
 int sk_key_import(struct sk_ctx *ctx, const struct sk_key_new *req);
 int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec);
 
+/* Add to the caller's transaction t the object of a public-only key `name`
+ * holding pub, replacing any key of that name when t commits.  This is how
+ * a provisioned public key changes atomically with the certificate that
+ * carries it (STP apply, provision); flags: SK_KEY_PROVISIONED (public-only
+ * is implied).  The caller checks that replacing is allowed. */
+struct sk_txn;
+int sk_key_txn_put_public(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
+			  EVP_PKEY *pub, unsigned flags, const char *origin);
+
 /* A key loaded for use.  pass_spec answers its password object, if any. */
 struct sk_key {
 	struct sk_keyinfo info;
