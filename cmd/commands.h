@@ -8,3 +8,5 @@
  * line here: SK_COMMAND(ident, "name").
  */
 SK_COMMAND(key, "key")
+SK_COMMAND(cert, "cert")
+SK_COMMAND(provision, "provision")

@@ -79,6 +79,43 @@ verb	seckit key derive	key	NAME	ECDH shared secret with a peer public key
 option	seckit key derive	--peer	-	FILE	file
 option	seckit key derive	--out	-	FILE	file
 option	seckit key derive	--pass	-	SPEC	none
+command	seckit cert	certificates: provisioned, CA store, CRL, CSRs, issuing
+verb	seckit cert list	none	-	list certificates, the CA store or the CRL
+option	seckit cert list	--ca	-	-	none
+option	seckit cert list	--provisioned	-	-	none
+option	seckit cert list	--csr	-	-	none
+option	seckit cert list	--revoked	-	-	none
+option	seckit cert list	--names	-	-	none
+verb	seckit cert get	cert	NAME	write a stored certificate or CSR
+option	seckit cert get	--out	o	FILE	file
+option	seckit cert get	--format	f	FMT	choice	pem der
+verb	seckit cert verify	file	FILE	verify a certificate against the CA store and CRL
+option	seckit cert verify	--chain	c	FILE	file
+option	seckit cert verify	--purpose	-	P	choice	sslclient sslserver nssslserver smimesign smimeencrypt crlsign ocsphelper timestampsign codesign any
+option	seckit cert verify	--at	-	TIME	none
+verb	seckit cert csr	none	-	make a CSR signed by a store key
+option	seckit cert csr	--key	k	NAME	key
+option	seckit cert csr	--subject	s	DN	none
+option	seckit cert csr	--san	-	LIST	none
+option	seckit cert csr	--out	o	FILE	file
+option	seckit cert csr	--format	f	FMT	choice	pem der
+option	seckit cert csr	--digest	-	ALG	choice	sha256 sha384 sha512
+option	seckit cert csr	--pass	-	SPEC	none
+verb	seckit cert issue	none	-	issue a certificate from a CSR with a CA key (off-device)
+option	seckit cert issue	--csr	-	FILE	file
+option	seckit cert issue	--ca-cert	-	FILE	file
+option	seckit cert issue	--ca-key	-	FILE	file
+option	seckit cert issue	--ca-pass	-	SPEC	none
+option	seckit cert issue	--days	-	N	none
+option	seckit cert issue	--profile	-	P	choice	device server ca
+option	seckit cert issue	--serial	-	HEX	none
+option	seckit cert issue	--digest	-	ALG	choice	sha256 sha384 sha512
+option	seckit cert issue	--pss	-	-	none
+option	seckit cert issue	--out	o	FILE	file
+option	seckit cert issue	--format	f	FMT	choice	pem der
+command	seckit provision	factory provisioning from a YAML manifest
+args	seckit provision	file	MANIFEST.yaml
+option	seckit provision	--dry-run	n	-	none
 SPEC
 )
 
@@ -158,3 +195,5 @@ _seckit() {
 }
 complete -F _seckit seckit
 complete -F _seckit seckit-key
+complete -F _seckit seckit-cert
+complete -F _seckit seckit-provision

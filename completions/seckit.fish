@@ -29,8 +29,8 @@ end
 function __seckit_at
 	test (__seckit_path) = "$argv[1]"
 end
-set -g __seckit_paths "seckit key" "seckit key create" "seckit key import" "seckit key export" "seckit key list" "seckit key info" "seckit key delete" "seckit key password" "seckit key password create" "seckit key password delete" "seckit key password list" "seckit key password users" "seckit key sign" "seckit key verify" "seckit key encrypt" "seckit key decrypt" "seckit key mac" "seckit key digest" "seckit key random" "seckit key derive"
-set -g __seckit_argopts "seckit --config" "seckit --store" "seckit --backend" "seckit key create --type" "seckit key create --password-object" "seckit key create --pass" "seckit key import --in" "seckit key import --type" "seckit key import --password-object" "seckit key import --pass" "seckit key import --in-pass" "seckit key export --out" "seckit key export --format" "seckit key export --pass" "seckit key export --out-pass" "seckit key delete --pass" "seckit key password create --pass" "seckit key password delete --pass" "seckit key sign --in" "seckit key sign --out" "seckit key sign --digest" "seckit key sign --pass" "seckit key verify --pubkey" "seckit key verify --in" "seckit key verify --sig" "seckit key verify --digest" "seckit key encrypt --in" "seckit key encrypt --out" "seckit key encrypt --mode" "seckit key encrypt --pass" "seckit key decrypt --in" "seckit key decrypt --out" "seckit key decrypt --mode" "seckit key decrypt --pass" "seckit key mac --in" "seckit key mac --out" "seckit key mac --pass" "seckit key digest --alg" "seckit key digest --in" "seckit key digest --out" "seckit key random --out" "seckit key derive --peer" "seckit key derive --out" "seckit key derive --pass"
+set -g __seckit_paths "seckit key" "seckit key create" "seckit key import" "seckit key export" "seckit key list" "seckit key info" "seckit key delete" "seckit key password" "seckit key password create" "seckit key password delete" "seckit key password list" "seckit key password users" "seckit key sign" "seckit key verify" "seckit key encrypt" "seckit key decrypt" "seckit key mac" "seckit key digest" "seckit key random" "seckit key derive" "seckit cert" "seckit cert list" "seckit cert get" "seckit cert verify" "seckit cert csr" "seckit cert issue" "seckit provision"
+set -g __seckit_argopts "seckit --config" "seckit --store" "seckit --backend" "seckit key create --type" "seckit key create --password-object" "seckit key create --pass" "seckit key import --in" "seckit key import --type" "seckit key import --password-object" "seckit key import --pass" "seckit key import --in-pass" "seckit key export --out" "seckit key export --format" "seckit key export --pass" "seckit key export --out-pass" "seckit key delete --pass" "seckit key password create --pass" "seckit key password delete --pass" "seckit key sign --in" "seckit key sign --out" "seckit key sign --digest" "seckit key sign --pass" "seckit key verify --pubkey" "seckit key verify --in" "seckit key verify --sig" "seckit key verify --digest" "seckit key encrypt --in" "seckit key encrypt --out" "seckit key encrypt --mode" "seckit key encrypt --pass" "seckit key decrypt --in" "seckit key decrypt --out" "seckit key decrypt --mode" "seckit key decrypt --pass" "seckit key mac --in" "seckit key mac --out" "seckit key mac --pass" "seckit key digest --alg" "seckit key digest --in" "seckit key digest --out" "seckit key random --out" "seckit key derive --peer" "seckit key derive --out" "seckit key derive --pass" "seckit cert get --out" "seckit cert get --format" "seckit cert verify --chain" "seckit cert verify --purpose" "seckit cert verify --at" "seckit cert csr --key" "seckit cert csr --subject" "seckit cert csr --san" "seckit cert csr --out" "seckit cert csr --format" "seckit cert csr --digest" "seckit cert csr --pass" "seckit cert issue --csr" "seckit cert issue --ca-cert" "seckit cert issue --ca-key" "seckit cert issue --ca-pass" "seckit cert issue --days" "seckit cert issue --profile" "seckit cert issue --serial" "seckit cert issue --digest" "seckit cert issue --out" "seckit cert issue --format"
 complete -c seckit -n 'true' -l config -r -F
 complete -c seckit -n 'true' -l store -r -F
 complete -c seckit -n 'true' -l backend -r -f -a 'soft tpm2 pkcs11'
@@ -120,5 +120,44 @@ complete -c seckit -f -n '__seckit_at "seckit key derive"' -a '(seckit key list 
 complete -c seckit -n '__seckit_at "seckit key derive"' -l peer -r -F
 complete -c seckit -n '__seckit_at "seckit key derive"' -l out -r -F
 complete -c seckit -n '__seckit_at "seckit key derive"' -l pass -r -f
+complete -c seckit -f -n '__seckit_at "seckit"' -a cert -d 'certificates: provisioned, CA store, CRL, CSRs, issuing'
+complete -c seckit -f -n '__seckit_at "seckit cert"' -a list -d 'list certificates, the CA store or the CRL'
+complete -c seckit -n '__seckit_at "seckit cert list"' -l ca
+complete -c seckit -n '__seckit_at "seckit cert list"' -l provisioned
+complete -c seckit -n '__seckit_at "seckit cert list"' -l csr
+complete -c seckit -n '__seckit_at "seckit cert list"' -l revoked
+complete -c seckit -n '__seckit_at "seckit cert list"' -l names
+complete -c seckit -f -n '__seckit_at "seckit cert"' -a get -d 'write a stored certificate or CSR'
+complete -c seckit -f -n '__seckit_at "seckit cert get"' -a '(seckit cert list --names 2>/dev/null)'
+complete -c seckit -n '__seckit_at "seckit cert get"' -l out -s o -r -F
+complete -c seckit -n '__seckit_at "seckit cert get"' -l format -s f -r -f -a 'pem der'
+complete -c seckit -f -n '__seckit_at "seckit cert"' -a verify -d 'verify a certificate against the CA store and CRL'
+complete -c seckit -F -n '__seckit_at "seckit cert verify"'
+complete -c seckit -n '__seckit_at "seckit cert verify"' -l chain -s c -r -F
+complete -c seckit -n '__seckit_at "seckit cert verify"' -l purpose -r -f -a 'sslclient sslserver nssslserver smimesign smimeencrypt crlsign ocsphelper timestampsign codesign any'
+complete -c seckit -n '__seckit_at "seckit cert verify"' -l at -r -f
+complete -c seckit -f -n '__seckit_at "seckit cert"' -a csr -d 'make a CSR signed by a store key'
+complete -c seckit -n '__seckit_at "seckit cert csr"' -l key -s k -r -f -a '(seckit key list --names 2>/dev/null)'
+complete -c seckit -n '__seckit_at "seckit cert csr"' -l subject -s s -r -f
+complete -c seckit -n '__seckit_at "seckit cert csr"' -l san -r -f
+complete -c seckit -n '__seckit_at "seckit cert csr"' -l out -s o -r -F
+complete -c seckit -n '__seckit_at "seckit cert csr"' -l format -s f -r -f -a 'pem der'
+complete -c seckit -n '__seckit_at "seckit cert csr"' -l digest -r -f -a 'sha256 sha384 sha512'
+complete -c seckit -n '__seckit_at "seckit cert csr"' -l pass -r -f
+complete -c seckit -f -n '__seckit_at "seckit cert"' -a issue -d 'issue a certificate from a CSR with a CA key (off-device)'
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l csr -r -F
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l ca-cert -r -F
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l ca-key -r -F
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l ca-pass -r -f
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l days -r -f
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l profile -r -f -a 'device server ca'
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l serial -r -f
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l digest -r -f -a 'sha256 sha384 sha512'
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l pss
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l out -s o -r -F
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l format -s f -r -f -a 'pem der'
+complete -c seckit -f -n '__seckit_at "seckit"' -a provision -d 'factory provisioning from a YAML manifest'
+complete -c seckit -F -n '__seckit_at "seckit provision"'
+complete -c seckit -n '__seckit_at "seckit provision"' -l dry-run -s n
 complete -c seckit -n '__seckit_at seckit' -l version -d 'print version and build features'
 complete -c seckit -n '__seckit_at seckit' -f -a help -d 'show help for a command'

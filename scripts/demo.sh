@@ -93,4 +93,48 @@ say "a changed file does not verify (exit status 7):"
 echo "tampered" >> firmware.bin
 run_fails 7 key verify device --in firmware.bin --sig firmware.sig
 
+section "provision: a device from a manifest (the factory step)"
+factory="$demo/factory"
+mkdir -p oem out
+say "the OEM's side, made with openssl: a root CA and the command key that signs trust changes"
+check openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+	-subj /CN=Acme-Root -keyout oem/root.key -out oem/root.pem
+check openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out oem/command.key
+check openssl pkey -in oem/command.key -pubout -out oem/command.pub
+cat > manifest.yaml <<'EOF'
+version: 1
+device-key:
+  type: ec-p256
+  public-key-out: out/device.pub
+  csr:
+    subject: /CN=dev-0001/O=Acme
+    out: out/device.csr
+command-key:
+  file: oem/command.pub
+certificates:
+  - name: oem-root
+    file: oem/root.pem
+    key: oem-root
+EOF
+say "manifest.yaml:"
+sed 's/^/     | /' manifest.yaml
+run --store "$factory" provision --dry-run manifest.yaml
+run --store "$factory" -v provision manifest.yaml
+say "a second run changes nothing:"
+run --store "$factory" -v provision manifest.yaml
+run --store "$factory" cert list
+run --store "$factory" key list
+
+section "cert: enroll the device (CSR from the device key, certificate from the OEM CA)"
+check openssl req -in out/device.csr -noout -verify -subject
+say "off the device, the OEM CA issues the device certificate:"
+run cert issue --csr out/device.csr --ca-cert oem/root.pem --ca-key oem/root.key --days 730 --out device.pem
+check openssl verify -CAfile oem/root.pem device.pem
+say "on the device, it verifies against the provisioned OEM root:"
+run --store "$factory" cert verify device.pem --purpose sslclient
+say "a certificate from another CA does not (exit status 7):"
+check openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+	-subj /CN=Rogue -keyout rogue.key -out rogue.pem
+run_fails 7 --store "$factory" cert verify rogue.pem
+
 section "done: every step passed"
