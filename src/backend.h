@@ -88,6 +88,12 @@ struct sk_backend_ops {
 	/* Only for keys created exportable: EC/RSA into *priv, AES/HMAC into raw. */
 	int (*export_private)(struct sk_bkey *k, EVP_PKEY **priv, struct sk_buf *raw);
 
+	/* Seal a small secret (the store's master key) so that only this
+	 * backend can recover it: a TPM sealed-data object.  NULL when the
+	 * backend has nothing to seal with (soft). */
+	int (*seal)(struct sk_backend *be, const uint8_t *secret, size_t n, struct sk_buf *blob);
+	int (*unseal)(struct sk_backend *be, const uint8_t *blob, size_t n, struct sk_buf *secret);
+
 	/* Public-key operation; backends without a hardware verifier use
 	 * sk_backend_verify_default. */
 	int (*verify)(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD *md, int pss,

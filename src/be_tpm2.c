@@ -67,6 +67,7 @@
 	X(esys, Esys_HMAC_Start) \
 	X(esys, Esys_SequenceUpdate) \
 	X(esys, Esys_SequenceComplete) \
+	X(esys, Esys_Unseal) \
 	X(tctildr, Tss2_TctiLdr_Initialize) \
 	X(tctildr, Tss2_TctiLdr_Finalize) \
 	X(mu, Tss2_MU_TPM2B_PUBLIC_Marshal) \
@@ -1160,6 +1161,69 @@ static int tpm_export(struct sk_bkey *k, EVP_PKEY **priv, struct sk_buf *raw)
 	return sk_err(SK_EUNSUPP, "tpm2: private keys never leave the TPM");
 }
 
+/* ---- sealing: a keyedhash data object with no sign/decrypt use ---- */
+
+static int tpm_seal(struct sk_backend *b, const uint8_t *secret, size_t n, struct sk_buf *blob)
+{
+	struct tpm_backend *be = (struct tpm_backend *)b;
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_PUBLIC tmpl = { 0 };
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION pcrs = { 0 };
+	TPM2B_PUBLIC *opub = NULL;
+	TPM2B_PRIVATE *opriv = NULL;
+	TSS2_RC r;
+	int rc;
+
+	if (n > sizeof(sens.sensitive.data.buffer))
+		return sk_err(SK_EFAIL, "tpm2: secret too large to seal");
+	tmpl.publicArea.type = TPM2_ALG_KEYEDHASH;
+	tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
+	tmpl.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+					   TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA;
+	tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+	sens.sensitive.data.size = (UINT16)n;
+	memcpy(sens.sensitive.data.buffer, secret, n);
+	r = be->t.Esys_Create(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			      &sens, &tmpl, &outside, &pcrs, &opriv, &opub, NULL, NULL, NULL);
+	OPENSSL_cleanse(&sens, sizeof(sens));
+	if (r != TSS2_RC_SUCCESS)
+		return tpm_err(be, r, "sealing");
+	rc = make_blob(be, opub, opriv, blob);
+	be->t.Esys_Free(opub);
+	be->t.Esys_Free(opriv);
+	return rc;
+}
+
+static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struct sk_buf *secret)
+{
+	struct tpm_backend *be = (struct tpm_backend *)b;
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
+	TPM2B_SENSITIVE_DATA *out = NULL;
+	ESYS_TR h;
+	TSS2_RC r;
+	int rc;
+
+	if ((rc = parse_blob(be, blob, n, &pub, &priv)) != SK_OK)
+		return rc;
+	if (pub.publicArea.type != TPM2_ALG_KEYEDHASH ||
+	    (pub.publicArea.objectAttributes & (TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_DECRYPT)))
+		return sk_err(SK_EVERIFY, "tpm2: not a sealed data object");
+	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			    &priv, &pub, &h);
+	if (r != TSS2_RC_SUCCESS)
+		return tpm_err(be, r, "loading the sealed object (sealed by another TPM?)");
+	r = be->t.Esys_Unseal(be->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+	be->t.Esys_FlushContext(be->esys, h);
+	if (r != TSS2_RC_SUCCESS)
+		return tpm_err(be, r, "unsealing");
+	rc = sk_buf_add(secret, out->buffer, out->size);
+	OPENSSL_cleanse(out, sizeof(*out));
+	be->t.Esys_Free(out);
+	return rc;
+}
+
 const struct sk_backend_ops sk_tpm2_backend = {
 	.name = "tpm2",
 	.open = tpm_open,
@@ -1176,6 +1240,8 @@ const struct sk_backend_ops sk_tpm2_backend = {
 	.cipher = tpm_cipher,
 	.mac = tpm_mac,
 	.export_private = tpm_export,
+	.seal = tpm_seal,
+	.unseal = tpm_unseal,
 	.verify = sk_backend_verify_default,
 };
 
