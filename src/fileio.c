@@ -149,6 +149,20 @@ int sk_fsync_dir(const char *dir)
 	return rc;
 }
 
+int sk_syncfs(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = SK_OK;
+
+	if (fd < 0)
+		return sk_err_sys(SK_EFAIL, "opening '%s'", dir);
+	if (syncfs(fd) != 0)
+		rc = sk_err_sys(SK_EFAIL, "syncing '%s'", dir);
+	close(fd);
+	if (rc == SK_OK && sk_fsync_dir(dir) != 0)
+		rc = sk_err_sys(SK_EFAIL, "syncing '%s'", dir);
+	return rc;
+}
+
 int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
 {
 	char dir[PATH_MAX];
@@ -219,7 +233,7 @@ int sk_out_commit(struct sk_out *o)
 		o->committed = 1;
 		return SK_OK;
 	}
-	if (fsync(o->fd) != 0) {
+	if (!o->nosync && fsync(o->fd) != 0) {
 		rc = sk_err_sys(SK_EFAIL, "writing '%s'", o->path);
 		sk_out_abort(o);
 		return rc;
@@ -240,7 +254,7 @@ int sk_out_commit(struct sk_out *o)
 	o->tmp = NULL;
 	o->committed = 1;
 	sk_dirname(o->path, dir, sizeof(dir));
-	if (sk_fsync_dir(dir) != 0) {
+	if (!o->nosync && sk_fsync_dir(dir) != 0) {
 		rc = sk_err_sys(SK_EFAIL, "syncing directory of '%s'", o->path);
 		sk_out_abort(o);
 		return rc;

@@ -29,6 +29,10 @@ struct sk_out {
 	int committed;
 	char *tmp;
 	char *path;
+	/* Set after sk_out_open to skip both fsyncs in sk_out_commit: for
+	 * batches of many small files that end with one sk_syncfs() (the
+	 * rename still makes each file appear whole or not at all). */
+	int nosync;
 };
 int sk_out_open(struct sk_out *o, const char *path, mode_t mode);
 int sk_out_write(struct sk_out *o, const void *p, size_t n);
@@ -52,6 +56,9 @@ void sk_in_close(struct sk_in *in);
 int sk_write_all(int fd, const void *p, size_t n);
 /* read(2) until n bytes or EOF; returns bytes read or -1. */
 ssize_t sk_read_full(int fd, void *p, size_t n);
+/* Flush everything written to the filesystem holding dir (syncfs(2)),
+ * then dir itself: the end of a batch written with sk_out.nosync. */
+int sk_syncfs(const char *dir);
 /* fsync a directory (after a rename into it). */
 int sk_fsync_dir(const char *dir);
 /* Directory part of path into out (".", if none). */

@@ -52,6 +52,10 @@ int sk_yerr(const struct sk_ydoc *doc, const struct sk_ynode *at, const char *fm
 struct builder {
 	yaml_parser_t parser;
 	struct sk_ydoc *doc;
+	/* streaming (sk_yaml_stream): the top-level key whose list is not kept */
+	const char *stream_key;
+	sk_yaml_item_fn item_fn;
+	void *item_arg;
 };
 
 static int add_kid(struct sk_ynode *parent, struct sk_ynode *kid)
@@ -78,6 +82,51 @@ static int parse_err(struct builder *b)
 		      m->line + 1, m->column + 1,
 		      p->problem ? p->problem : "syntax error",
 		      p->context ? " " : "", p->context ? p->context : "");
+}
+
+static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode **out);
+
+/* The streamed list (ev: its SEQUENCE-START): each item is built, handed
+ * to the callback and freed; *out is an empty list node at ev's place. */
+static int stream_seq(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode **out)
+{
+	struct sk_ynode *n = calloc(1, sizeof(*n));
+	size_t index = 0;
+	int rc = SK_OK;
+
+	*out = NULL;
+	if (n == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	n->type = SK_Y_SEQ;
+	n->line = ev->start_mark.line + 1;
+	n->col = ev->start_mark.column + 1;
+	for (;;) {
+		yaml_event_t iev;
+		struct sk_ynode *item;
+
+		if (!yaml_parser_parse(&b->parser, &iev)) {
+			rc = parse_err(b);
+			break;
+		}
+		if (iev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&iev);
+			break;
+		}
+		rc = build(b, &iev, depth + 1, &item);
+		yaml_event_delete(&iev);
+		if (rc != SK_OK)
+			break;
+		rc = b->item_fn(b->doc, item, index++, b->item_arg);
+		node_free(item);
+		if (rc != SK_OK)
+			break;
+	}
+	if (rc != SK_OK) {
+		node_free(n);
+		return rc;
+	}
+	*out = n;
+	return SK_OK;
 }
 
 /* Build the node that starts with the event just read (ev). */
@@ -133,7 +182,12 @@ static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode
 			yaml_event_delete(&kev);
 			break;
 		}
-		rc = build(b, &kev, depth + 1, &kid);
+		if (b->stream_key != NULL && depth == 0 && n->type == SK_Y_MAP && n->n % 2 == 1 &&
+		    kev.type == YAML_SEQUENCE_START_EVENT &&
+		    strcmp(n->kids[n->n - 1]->val, b->stream_key) == 0)
+			rc = stream_seq(b, &kev, depth + 1, &kid);
+		else
+			rc = build(b, &kev, depth + 1, &kid);
 		yaml_event_delete(&kev);
 		if (rc != SK_OK)
 			break;
@@ -170,26 +224,16 @@ static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode
 	return SK_OK;
 }
 
-int sk_yaml_load_buf(const char *name, const void *p, size_t len, struct sk_ydoc *doc)
+/* Parse the document from an initialised parser (b->parser, b->doc). */
+static int run(struct builder *b)
 {
-	struct builder b;
+	struct sk_ydoc *doc = b->doc;
 	yaml_event_t ev;
 	int rc = SK_OK, docs = 0;
 
-	memset(doc, 0, sizeof(*doc));
-	doc->file = sk_strdup(name);
-	if (doc->file == NULL)
-		return SK_EFAIL;
-	memset(&b, 0, sizeof(b));
-	b.doc = doc;
-	if (!yaml_parser_initialize(&b.parser)) {
-		sk_yaml_free(doc);
-		return sk_err(SK_EFAIL, "out of memory");
-	}
-	yaml_parser_set_input_string(&b.parser, p, len);
 	for (;;) {
-		if (!yaml_parser_parse(&b.parser, &ev)) {
-			rc = parse_err(&b);
+		if (!yaml_parser_parse(&b->parser, &ev)) {
+			rc = parse_err(b);
 			break;
 		}
 		if (ev.type == YAML_STREAM_END_EVENT) {
@@ -204,7 +248,7 @@ int sk_yaml_load_buf(const char *name, const void *p, size_t len, struct sk_ydoc
 		}
 		if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_MAPPING_START_EVENT ||
 		    ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_ALIAS_EVENT) {
-			rc = build(&b, &ev, 0, &doc->root);
+			rc = build(b, &ev, 0, &doc->root);
 			yaml_event_delete(&ev);
 			if (rc != SK_OK)
 				break;
@@ -212,7 +256,63 @@ int sk_yaml_load_buf(const char *name, const void *p, size_t len, struct sk_ydoc
 		}
 		yaml_event_delete(&ev);
 	}
-	yaml_parser_delete(&b.parser);
+	yaml_parser_delete(&b->parser);
+	if (rc != SK_OK)
+		sk_yaml_free(doc);
+	return rc;
+}
+
+static int start(struct builder *b, const char *name, struct sk_ydoc *doc)
+{
+	memset(doc, 0, sizeof(*doc));
+	memset(b, 0, sizeof(*b));
+	b->doc = doc;
+	doc->file = sk_strdup(name);
+	if (doc->file == NULL)
+		return SK_EFAIL;
+	if (!yaml_parser_initialize(&b->parser)) {
+		sk_yaml_free(doc);
+		return sk_err(SK_EFAIL, "out of memory");
+	}
+	return SK_OK;
+}
+
+int sk_yaml_load_buf(const char *name, const void *p, size_t len, struct sk_ydoc *doc)
+{
+	struct builder b;
+	int rc = start(&b, name, doc);
+
+	if (rc != SK_OK)
+		return rc;
+	yaml_parser_set_input_string(&b.parser, p, len);
+	return run(&b);
+}
+
+int sk_yaml_stream(const char *path, const char *seq_key, sk_yaml_item_fn fn, void *arg,
+		   struct sk_ydoc *doc)
+{
+	struct builder b;
+	FILE *f;
+	int rc, is_stdin = strcmp(path, "-") == 0;
+
+	memset(doc, 0, sizeof(*doc));
+	f = is_stdin ? stdin : fopen(path, "rbe");
+	if (f == NULL)
+		return sk_err_sys(SK_EFAIL, "opening '%s'", path);
+	if ((rc = start(&b, is_stdin ? "<stdin>" : path, doc)) != SK_OK) {
+		if (!is_stdin)
+			fclose(f);
+		return rc;
+	}
+	b.stream_key = seq_key;
+	b.item_fn = fn;
+	b.item_arg = arg;
+	yaml_parser_set_input_file(&b.parser, f);
+	rc = run(&b);
+	if (rc == SK_OK && ferror(f))
+		rc = sk_err_sys(SK_EFAIL, "reading '%s'", path);
+	if (!is_stdin)
+		fclose(f);
 	if (rc != SK_OK)
 		sk_yaml_free(doc);
 	return rc;

@@ -33,6 +33,24 @@ int sk_yaml_load(const char *path, struct sk_ydoc *doc);
 int sk_yaml_load_buf(const char *name, const void *p, size_t n, struct sk_ydoc *doc);
 void sk_yaml_free(struct sk_ydoc *doc);
 
+/*
+ * Streaming, for documents too big to hold as a tree (a fleet file of 10^6
+ * devices is about 250 MB of YAML, and about 850 MB as a tree).  The file
+ * ("-": stdin) is read incrementally.  The list that is the value of the
+ * top-level key seq_key is not kept: each of its items is built as a tree
+ * of its own, passed to fn with its 0-based index and freed when fn
+ * returns, so memory stays that of one item.  Everything else is built as
+ * usual into doc, where seq_key's value is an empty list node that keeps
+ * its line and column (a seq_key whose value is not a list is built
+ * normally, for the caller to report).  A non-zero return from fn stops
+ * the parse and is returned (doc is then freed).  Syntax errors, aliases,
+ * duplicate keys and depth limits are reported exactly as by sk_yaml_load.
+ */
+typedef int (*sk_yaml_item_fn)(const struct sk_ydoc *doc, const struct sk_ynode *item,
+			       size_t index, void *arg);
+int sk_yaml_stream(const char *path, const char *seq_key, sk_yaml_item_fn fn, void *arg,
+		   struct sk_ydoc *doc);
+
 /* Record "file:line:col: message" and return SK_ECONFIG. */
 int sk_yerr(const struct sk_ydoc *doc, const struct sk_ynode *at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

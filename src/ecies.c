@@ -1,0 +1,948 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ECIES to a device key (see ecies.h and docs/formats/ecies.md).
+ *
+ * Everything here goes through EVP (key generation, ECDH, KDF, cipher,
+ * HMAC) and OpenSSL's ASN.1 templates; the only hand-written parts are the
+ * choice of labels and the order of the MAC input, which the format page
+ * specifies byte for byte.
+ */
+#include "ecies.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/kdf.h>
+#include <openssl/objects.h>
+
+#include "crypto.h"
+#include "err.h"
+
+#define R_LEN 32
+#define KENC_LEN 32
+#define LABEL "seckit-ecies-v1/"
+/* Plaintexts are small (an OOInfo, a key); refuse absurd sizes early. */
+#define PLAIN_MAX (1u << 20)
+
+ASN1_SEQUENCE(SK_SPKI) = {
+	ASN1_SIMPLE(SK_SPKI, alg, X509_ALGOR),
+	ASN1_SIMPLE(SK_SPKI, key, ASN1_BIT_STRING),
+} ASN1_SEQUENCE_END(SK_SPKI)
+IMPLEMENT_ASN1_FUNCTIONS(SK_SPKI)
+
+ASN1_SEQUENCE(SK_ECIES) = {
+	ASN1_SIMPLE(SK_ECIES, ephemeral, SK_SPKI),
+	ASN1_SIMPLE(SK_ECIES, random, ASN1_OCTET_STRING),
+	ASN1_SIMPLE(SK_ECIES, kdf, X509_ALGOR),
+	ASN1_SIMPLE(SK_ECIES, cipher, X509_ALGOR),
+	ASN1_SIMPLE(SK_ECIES, mac, X509_ALGOR),
+	ASN1_SIMPLE(SK_ECIES, ciphertext, ASN1_OCTET_STRING),
+	ASN1_SIMPLE(SK_ECIES, tag, ASN1_OCTET_STRING),
+} ASN1_SEQUENCE_END(SK_ECIES)
+IMPLEMENT_ASN1_FUNCTIONS(SK_ECIES)
+
+/* GCMParameters (RFC 5084). */
+typedef struct sk_gcm_params_st {
+	ASN1_OCTET_STRING *nonce;
+	ASN1_INTEGER *icvlen;
+} SK_GCM_PARAMS;
+DECLARE_ASN1_FUNCTIONS(SK_GCM_PARAMS)
+ASN1_SEQUENCE(SK_GCM_PARAMS) = {
+	ASN1_SIMPLE(SK_GCM_PARAMS, nonce, ASN1_OCTET_STRING),
+	ASN1_OPT(SK_GCM_PARAMS, icvlen, ASN1_INTEGER),
+} ASN1_SEQUENCE_END(SK_GCM_PARAMS)
+IMPLEMENT_ASN1_FUNCTIONS(SK_GCM_PARAMS)
+
+/* ---- algorithm tables ---- */
+
+/* Identifiers without an OpenSSL NID, as dotted text. */
+#define OID_HKDF_SHA256 "1.2.840.113549.1.9.16.3.28" /* RFC 8619 */
+#define OID_HKDF_SHA384 "1.2.840.113549.1.9.16.3.29"
+#define OID_X963_KDF "1.3.132.1.17.0"                /* SEC 1 v2, x9-63-kdf */
+/* id-seckit-alg-aes256-ctr: id-seckit.2.1 (docs/formats/README.md) */
+#define OID_AES256_CTR "2.25.337553018662316161953456558998501963016.2.1"
+
+static const struct {
+	const char *name;
+	const char *oid;     /* HKDF: the OID; X9.63: x9-63-kdf with a hash parameter */
+	const char *kdf;     /* EVP_KDF name */
+	const char *md;
+	int md_nid;
+} kdfs[] = {
+	[SK_ECIES_HKDF_SHA256] = { "hkdf-sha256", OID_HKDF_SHA256, "HKDF", "SHA256", NID_sha256 },
+	[SK_ECIES_HKDF_SHA384] = { "hkdf-sha384", OID_HKDF_SHA384, "HKDF", "SHA384", NID_sha384 },
+	[SK_ECIES_X963_SHA256] = { "x963-sha256", OID_X963_KDF, "X963KDF", "SHA256", NID_sha256 },
+	[SK_ECIES_X963_SHA384] = { "x963-sha384", OID_X963_KDF, "X963KDF", "SHA384", NID_sha384 },
+};
+
+static const struct {
+	const char *name, *shortname;
+	const char *evp;
+	size_t ivlen;
+} ciphers[] = {
+	[SK_ECIES_AES256_CTR] = { "aes-256-ctr", "ctr", "AES-256-CTR", 16 },
+	[SK_ECIES_AES256_CBC] = { "aes-256-cbc", "cbc", "AES-256-CBC", 16 },
+	[SK_ECIES_AES256_GCM] = { "aes-256-gcm", "gcm", "AES-256-GCM", 12 },
+};
+
+static const struct {
+	const char *name, *shortname;
+	const char *md;
+	int nid;
+	size_t len;
+} macs[] = {
+	[SK_ECIES_HMAC_SHA256] = { "hmac-sha256", "sha256", "SHA256", NID_hmacWithSHA256, 32 },
+	[SK_ECIES_HMAC_SHA384] = { "hmac-sha384", "sha384", "SHA384", NID_hmacWithSHA384, 48 },
+	[SK_ECIES_HMAC_SHA512] = { "hmac-sha512", "sha512", "SHA512", NID_hmacWithSHA512, 64 },
+};
+
+#define GCM_TAG 16
+
+void sk_ecies_alg_default(struct sk_ecies_alg *alg)
+{
+	alg->kdf = SK_ECIES_HKDF_SHA256;
+	alg->cipher = SK_ECIES_AES256_CTR;
+	alg->mac = SK_ECIES_HMAC_SHA256;
+}
+
+const char *sk_ecies_kdf_name(enum sk_ecies_kdf k)
+{
+	return kdfs[k].name;
+}
+
+const char *sk_ecies_cipher_name(enum sk_ecies_cipher c)
+{
+	return ciphers[c].name;
+}
+
+const char *sk_ecies_mac_name(enum sk_ecies_mac m)
+{
+	return macs[m].name;
+}
+
+int sk_ecies_alg_set(struct sk_ecies_alg *alg, const char *kdf, const char *cipher,
+		     const char *mac)
+{
+	size_t i;
+
+	if (kdf != NULL) {
+		for (i = 0; i < SK_ARRAY_SIZE(kdfs); i++)
+			if (strcasecmp(kdf, kdfs[i].name) == 0)
+				break;
+		if (i == SK_ARRAY_SIZE(kdfs))
+			return sk_err(SK_EUSAGE, "unknown KDF '%s' (expected one of: %s)", kdf,
+				      SK_ECIES_KDFS);
+		alg->kdf = (enum sk_ecies_kdf)i;
+	}
+	if (cipher != NULL) {
+		for (i = 0; i < SK_ARRAY_SIZE(ciphers); i++)
+			if (strcasecmp(cipher, ciphers[i].name) == 0 ||
+			    strcasecmp(cipher, ciphers[i].shortname) == 0)
+				break;
+		if (i == SK_ARRAY_SIZE(ciphers))
+			return sk_err(SK_EUSAGE, "unknown cipher '%s' (expected one of: %s)", cipher,
+				      SK_ECIES_CIPHERS);
+		alg->cipher = (enum sk_ecies_cipher)i;
+	}
+	if (mac != NULL) {
+		for (i = 0; i < SK_ARRAY_SIZE(macs); i++)
+			if (strcasecmp(mac, macs[i].name) == 0 ||
+			    strcasecmp(mac, macs[i].shortname) == 0)
+				break;
+		if (i == SK_ARRAY_SIZE(macs))
+			return sk_err(SK_EUSAGE, "unknown MAC '%s' (expected one of: %s)", mac,
+				      SK_ECIES_MACS);
+		alg->mac = (enum sk_ecies_mac)i;
+	}
+	return SK_OK;
+}
+
+/* ---- curves ---- */
+
+static const struct {
+	const char *group;
+	int nid;
+	size_t zlen;
+	const char *label;
+} curves[] = {
+	{ "prime256v1", NID_X9_62_prime256v1, 32, "P-256" },
+	{ "secp384r1", NID_secp384r1, 48, "P-384" },
+	{ "secp521r1", NID_secp521r1, 66, "P-521" },
+};
+
+static int curve_of(EVP_PKEY *pkey)
+{
+	char name[64];
+	size_t i;
+
+	if (!EVP_PKEY_is_a(pkey, "EC") ||
+	    !EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name),
+					    NULL)) {
+		ERR_clear_error();
+		return -1;
+	}
+	for (i = 0; i < SK_ARRAY_SIZE(curves); i++)
+		if (strcmp(name, curves[i].group) == 0)
+			return (int)i;
+	return -1;
+}
+
+int sk_ecies_check_key(EVP_PKEY *pub, const char **group)
+{
+	int c = curve_of(pub);
+
+	if (c < 0)
+		return sk_err(SK_EUNSUPP, "device key must be an EC key on P-256, P-384 or P-521 (found %s)",
+			      EVP_PKEY_get0_type_name(pub) ? EVP_PKEY_get0_type_name(pub) : "?");
+	if (group != NULL)
+		*group = curves[c].group;
+	return SK_OK;
+}
+
+struct sk_ecies_sender {
+	struct sk_ecies_alg alg;
+	EVP_KDF *kdf;
+	EVP_MAC *mac;
+	EVP_CIPHER *cipher;
+	EVP_PKEY_CTX *keygen[SK_ARRAY_SIZE(curves)];
+	X509_ALGOR *kdf_algor, *mac_algor; /* the same in every envelope */
+	EVP_PKEY_CTX *fromdata;            /* device public keys */
+};
+
+/* ---- device public keys ---- */
+
+/* Body of a "PUBLIC KEY" PEM block, base64-decoded into der (cap bytes).
+ * Returns the length, 0 if p is not such a block, -1 if it is malformed. */
+static int pem_spki(const uint8_t *p, size_t n, uint8_t *der, size_t cap)
+{
+	static const char begin[] = "-----BEGIN PUBLIC KEY-----", end[] = "-----END PUBLIC KEY-----";
+	const uint8_t *b = memmem(p, n, begin, sizeof(begin) - 1), *e;
+	EVP_ENCODE_CTX *ectx;
+	int len = 0, fin = 0, ok;
+
+	if (b == NULL)
+		return 0;
+	b += sizeof(begin) - 1;
+	e = memmem(b, n - (size_t)(b - p), end, sizeof(end) - 1);
+	/* base64 grows 4/3; whitespace only adds */
+	if (e == NULL || (size_t)(e - b) / 4 * 3 > cap || (ectx = EVP_ENCODE_CTX_new()) == NULL)
+		return -1;
+	EVP_DecodeInit(ectx);
+	ok = EVP_DecodeUpdate(ectx, der, &len, b, (int)(e - b)) >= 0 &&
+	     EVP_DecodeFinal(ectx, der + len, &fin) == 1;
+	EVP_ENCODE_CTX_free(ectx);
+	return ok ? len + fin : -1;
+}
+
+/*
+ * The fast path: a DER SubjectPublicKeyInfo with a named curve and an
+ * uncompressed point, strictly DER (it re-encodes to the same bytes, so
+ * its SHA-256 is the device ID the device computes for itself).  Returns
+ * 1 and the key, 0 if the input is something else (for the general
+ * decoder), or an error for an EC key seckit cannot use.
+ */
+static int fast_spki(EVP_PKEY_CTX *fctx, const uint8_t *der, size_t n, EVP_PKEY **out,
+		     uint8_t id[32])
+{
+	const unsigned char *q = der;
+	unsigned char *re = NULL;
+	SK_SPKI *s = d2i_SK_SPKI(NULL, &q, (long)n);
+	const ASN1_OBJECT *o;
+	const void *pv;
+	int ptype, relen, c = -1, r = 0;
+	size_t i, klen;
+	const uint8_t *k;
+
+	ERR_clear_error();
+	if (s == NULL || q != der + n)
+		goto out;
+	relen = i2d_SK_SPKI(s, &re);
+	if (relen < 0 || (size_t)relen != n || memcmp(re, der, n) != 0)
+		goto out;
+	X509_ALGOR_get0(&o, &ptype, &pv, s->alg);
+	if (OBJ_obj2nid(o) != NID_X9_62_id_ecPublicKey || ptype != V_ASN1_OBJECT)
+		goto out;
+	for (i = 0; i < SK_ARRAY_SIZE(curves); i++)
+		if (OBJ_obj2nid(pv) == curves[i].nid)
+			c = (int)i;
+	k = ASN1_STRING_get0_data(s->key);
+	klen = (size_t)ASN1_STRING_length(s->key);
+	if (c < 0 || (s->key->flags & 0x07) || klen != 1 + 2 * curves[c].zlen || k[0] != 0x04)
+		goto out;
+	{
+		OSSL_PARAM p[3];
+
+		p[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+							(char *)curves[c].group, 0);
+		p[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)k, klen);
+		p[2] = OSSL_PARAM_construct_end();
+		/* fromdata decodes the point and refuses one off the curve */
+		if (EVP_PKEY_fromdata(fctx, out, EVP_PKEY_PUBLIC_KEY, p) <= 0) {
+			ERR_clear_error();
+			r = sk_err(SK_EVERIFY, "the public key's point is not on the curve");
+			goto out;
+		}
+	}
+	if (EVP_Digest(der, n, id, NULL, EVP_sha256(), NULL) != 1) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		r = sk_err_ssl(SK_EFAIL, "hashing the public key");
+		goto out;
+	}
+	r = 1;
+out:
+	OPENSSL_free(re);
+	SK_SPKI_free(s);
+	return r;
+}
+
+int sk_ecies_parse_pub(struct sk_ecies_sender *s, const uint8_t *p, size_t n, EVP_PKEY **out,
+		       uint8_t id[32])
+{
+	uint8_t der[1024];
+	EVP_PKEY_CTX *fctx = s ? s->fromdata : NULL;
+	int len, r, rc;
+	char hex[65];
+
+	*out = NULL;
+	if (fctx == NULL) {
+		fctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		if (fctx == NULL || EVP_PKEY_fromdata_init(fctx) <= 0) {
+			EVP_PKEY_CTX_free(fctx);
+			return sk_err_ssl(SK_EFAIL, "EC keys");
+		}
+	}
+	len = pem_spki(p, n, der, sizeof(der));
+	if (len == 0 && n > 0 && n <= sizeof(der) && p[0] == 0x30) {
+		memcpy(der, p, n);
+		len = (int)n;
+	}
+	r = len > 0 ? fast_spki(fctx, der, (size_t)len, out, id) : 0;
+	if (fctx != (s ? s->fromdata : NULL))
+		EVP_PKEY_CTX_free(fctx);
+	if (r == 1)
+		return SK_OK;
+	if (r != 0)
+		return r;
+	/* Anything else (compressed points, explicit parameters, other key
+	 * types) through the general decoder, for a precise message. */
+	if ((rc = sk_pkey_parse(p, n, NULL, 0, out, NULL)) != SK_OK)
+		return rc == SK_EFAIL ? sk_err(SK_EVERIFY, "not a public key in PEM or DER form") : rc;
+	/* The device ID is over the canonical form (uncompressed point), as
+	 * the device encodes its own key. */
+	if ((rc = sk_ecies_check_key(*out, NULL)) == SK_OK &&
+	    !EVP_PKEY_set_utf8_string_param(*out, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+					     OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED))
+		rc = sk_err_ssl(SK_EFAIL, "EC key");
+	if (rc != SK_OK || (rc = sk_pkey_fingerprint(*out, hex)) != SK_OK) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		return rc;
+	}
+	sk_unhex(id, 32, hex);
+	return SK_OK;
+}
+
+/* ---- shared pieces ---- */
+
+static void info_string(char *out, size_t n, const char *context, const struct sk_ecies_alg *a)
+{
+	snprintf(out, n, LABEL "%s/%s/%s", context, ciphers[a->cipher].name, macs[a->mac].name);
+}
+
+/* Kenc || Kmac from Z and R. */
+static int kdf_run(EVP_KDF *kdf, const struct sk_ecies_alg *a, const uint8_t *z, size_t zlen,
+		   const uint8_t *r, const char *info, uint8_t *out, size_t outlen)
+{
+	EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(kdf);
+	OSSL_PARAM params[5], *p = params;
+	uint8_t shared[R_LEN + 256];
+	size_t infolen = strlen(info);
+	int rc = SK_OK;
+
+	if (kctx == NULL)
+		return sk_err_ssl(SK_EFAIL, "KDF");
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)kdfs[a->kdf].md, 0);
+	if (strcmp(kdfs[a->kdf].kdf, "HKDF") == 0) {
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)z, zlen);
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)r, R_LEN);
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infolen);
+	} else {
+		/* X9.63: SharedInfo = R || info */
+		memcpy(shared, r, R_LEN);
+		memcpy(shared + R_LEN, info, infolen);
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, (void *)z, zlen);
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, shared,
+							 R_LEN + infolen);
+	}
+	*p = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kctx, out, outlen, params) != 1)
+		rc = sk_err_ssl(SK_EFAIL, "KDF");
+	EVP_KDF_CTX_free(kctx);
+	return rc;
+}
+
+/* The MAC input: the DER of every envelope field before the tag, in order
+ * (the bytes between the envelope's SEQUENCE header and its macTag). */
+static int mac_compute(EVP_MAC *mac, const struct sk_ecies_alg *a, const uint8_t *kmac,
+		       const SK_ECIES *env, uint8_t *out)
+{
+	EVP_MAC_CTX *m = EVP_MAC_CTX_new(mac);
+	OSSL_PARAM params[2];
+	unsigned char *der[6] = { NULL };
+	int lens[6], i, rc = SK_OK;
+	size_t outlen = 0;
+
+	lens[0] = i2d_SK_SPKI(env->ephemeral, &der[0]);
+	lens[1] = i2d_ASN1_OCTET_STRING(env->random, &der[1]);
+	lens[2] = i2d_X509_ALGOR(env->kdf, &der[2]);
+	lens[3] = i2d_X509_ALGOR(env->cipher, &der[3]);
+	lens[4] = i2d_X509_ALGOR(env->mac, &der[4]);
+	lens[5] = i2d_ASN1_OCTET_STRING(env->ciphertext, &der[5]);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)macs[a->mac].md, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (m == NULL || EVP_MAC_init(m, kmac, macs[a->mac].len, params) != 1) {
+		rc = sk_err_ssl(SK_EFAIL, "HMAC");
+		goto out;
+	}
+	for (i = 0; i < 6; i++)
+		if (lens[i] <= 0 || EVP_MAC_update(m, der[i], (size_t)lens[i]) != 1) {
+			rc = sk_err_ssl(SK_EFAIL, "HMAC");
+			goto out;
+		}
+	if (EVP_MAC_final(m, out, &outlen, EVP_MAX_MD_SIZE) != 1 || outlen != macs[a->mac].len)
+		rc = sk_err_ssl(SK_EFAIL, "HMAC");
+out:
+	for (i = 0; i < 6; i++)
+		OPENSSL_free(der[i]);
+	EVP_MAC_CTX_free(m);
+	return rc;
+}
+
+static X509_ALGOR *algor_new(ASN1_OBJECT *obj, int ptype, void *pval)
+{
+	X509_ALGOR *x = X509_ALGOR_new();
+
+	if (x == NULL || !X509_ALGOR_set0(x, obj, ptype, pval)) {
+		X509_ALGOR_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/* Parameter encoded as a SEQUENCE-typed ASN1_STRING (for X509_ALGOR). */
+static ASN1_STRING *seq_param(const unsigned char *der, int len)
+{
+	ASN1_STRING *s = ASN1_STRING_new();
+
+	if (s == NULL || !ASN1_STRING_set(s, der, len)) {
+		ASN1_STRING_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static X509_ALGOR *kdf_algor(const struct sk_ecies_alg *a)
+{
+	ASN1_OBJECT *obj = OBJ_txt2obj(kdfs[a->kdf].oid, 1);
+	X509_ALGOR *x = NULL, *h = NULL;
+	unsigned char *der = NULL;
+	ASN1_STRING *param;
+	int len;
+
+	if (obj == NULL)
+		return NULL;
+	if (strcmp(kdfs[a->kdf].kdf, "HKDF") == 0) {
+		/* RFC 8619: parameters absent */
+		if ((x = algor_new(obj, V_ASN1_UNDEF, NULL)) == NULL)
+			ASN1_OBJECT_free(obj);
+		return x;
+	}
+	/* x9-63-kdf: parameters are the hash AlgorithmIdentifier */
+	h = algor_new(OBJ_nid2obj(kdfs[a->kdf].md_nid), V_ASN1_UNDEF, NULL);
+	len = h ? i2d_X509_ALGOR(h, &der) : -1;
+	X509_ALGOR_free(h);
+	if (len <= 0 || (param = seq_param(der, len)) == NULL) {
+		OPENSSL_free(der);
+		ASN1_OBJECT_free(obj);
+		return NULL;
+	}
+	OPENSSL_free(der);
+	if ((x = algor_new(obj, V_ASN1_SEQUENCE, param)) == NULL) {
+		ASN1_STRING_free(param);
+		ASN1_OBJECT_free(obj);
+	}
+	return x;
+}
+
+static X509_ALGOR *cipher_algor(const struct sk_ecies_alg *a, const uint8_t *iv)
+{
+	ASN1_OCTET_STRING *os = NULL;
+	X509_ALGOR *x = NULL;
+	ASN1_OBJECT *obj;
+
+	if (a->cipher == SK_ECIES_AES256_GCM) {
+		SK_GCM_PARAMS *gp = SK_GCM_PARAMS_new();
+		unsigned char *der = NULL;
+		ASN1_STRING *param = NULL;
+		int len = -1;
+
+		if (gp != NULL && ASN1_OCTET_STRING_set(gp->nonce, iv, 12) &&
+		    (gp->icvlen = ASN1_INTEGER_new()) != NULL &&
+		    ASN1_INTEGER_set(gp->icvlen, GCM_TAG))
+			len = i2d_SK_GCM_PARAMS(gp, &der);
+		SK_GCM_PARAMS_free(gp);
+		if (len > 0)
+			param = seq_param(der, len);
+		OPENSSL_free(der);
+		if (param == NULL)
+			return NULL;
+		if ((x = algor_new(OBJ_nid2obj(NID_aes_256_gcm), V_ASN1_SEQUENCE, param)) == NULL)
+			ASN1_STRING_free(param);
+		return x;
+	}
+	obj = a->cipher == SK_ECIES_AES256_CBC ? OBJ_nid2obj(NID_aes_256_cbc)
+					       : OBJ_txt2obj(OID_AES256_CTR, 1);
+	if (obj == NULL || (os = ASN1_OCTET_STRING_new()) == NULL ||
+	    !ASN1_OCTET_STRING_set(os, iv, 16) ||
+	    (x = algor_new(obj, V_ASN1_OCTET_STRING, os)) == NULL) {
+		ASN1_OCTET_STRING_free(os);
+		ASN1_OBJECT_free(obj);
+		return NULL;
+	}
+	return x;
+}
+
+static X509_ALGOR *mac_algor(const struct sk_ecies_alg *a)
+{
+	/* PKCS #5 writes hmacWithSHA* with NULL parameters; we do too. */
+	return algor_new(OBJ_nid2obj(macs[a->mac].nid), V_ASN1_NULL, NULL);
+}
+
+/* Symmetric layer; GCM appends (encrypt) or checks (decrypt) the tag. */
+static int sym(EVP_CIPHER *ciph, int enc, enum sk_ecies_cipher c, const uint8_t *key,
+	       const uint8_t *iv, const uint8_t *in, size_t n, struct sk_buf *out)
+{
+	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+	size_t body = n;
+	int len = 0, fin = 0, rc = SK_OK;
+
+	if (x == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	if (c == SK_ECIES_AES256_GCM && !enc) {
+		if (n < GCM_TAG) {
+			rc = sk_err(SK_EVERIFY, "ciphertext is truncated");
+			goto out;
+		}
+		body = n - GCM_TAG;
+	}
+	if ((rc = sk_buf_reserve(out, body + 32)) != SK_OK)
+		goto out;
+	if (EVP_CipherInit_ex2(x, ciph, key, iv, enc, NULL) != 1 ||
+	    (c == SK_ECIES_AES256_GCM && !enc &&
+	     EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, GCM_TAG, (void *)(in + body)) != 1) ||
+	    EVP_CipherUpdate(x, out->p + out->len, &len, in, (int)body) != 1) {
+		rc = sk_err_ssl(SK_EFAIL, "%s", ciphers[c].name);
+		goto out;
+	}
+	if (EVP_CipherFinal_ex(x, out->p + out->len + len, &fin) != 1) {
+		ERR_clear_error();
+		OPENSSL_cleanse(out->p + out->len, (size_t)len);
+		rc = enc ? sk_err(SK_EFAIL, "%s", ciphers[c].name)
+			 : sk_err(SK_EVERIFY, "decryption failed (%s)",
+				  c == SK_ECIES_AES256_GCM ? "GCM tag mismatch" : "bad padding");
+		goto out;
+	}
+	out->len += (size_t)len + (size_t)fin;
+	if (c == SK_ECIES_AES256_GCM && enc) {
+		if ((rc = sk_buf_reserve(out, GCM_TAG)) != SK_OK)
+			goto out;
+		if (EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, GCM_TAG, out->p + out->len) != 1) {
+			rc = sk_err_ssl(SK_EFAIL, "AES-GCM");
+			goto out;
+		}
+		out->len += GCM_TAG;
+	}
+out:
+	EVP_CIPHER_CTX_free(x);
+	return rc;
+}
+
+/* ---- sender ---- */
+
+
+void sk_ecies_sender_free(struct sk_ecies_sender *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	EVP_KDF_free(s->kdf);
+	EVP_MAC_free(s->mac);
+	EVP_CIPHER_free(s->cipher);
+	for (i = 0; i < SK_ARRAY_SIZE(curves); i++)
+		EVP_PKEY_CTX_free(s->keygen[i]);
+	X509_ALGOR_free(s->kdf_algor);
+	X509_ALGOR_free(s->mac_algor);
+	EVP_PKEY_CTX_free(s->fromdata);
+	free(s);
+}
+
+int sk_ecies_sender_new(const struct sk_ecies_alg *alg, struct sk_ecies_sender **out)
+{
+	struct sk_ecies_sender *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (s == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	s->alg = *alg;
+	s->kdf = EVP_KDF_fetch(NULL, kdfs[alg->kdf].kdf, NULL);
+	s->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	s->cipher = EVP_CIPHER_fetch(NULL, ciphers[alg->cipher].evp, NULL);
+	s->kdf_algor = kdf_algor(alg);
+	s->mac_algor = mac_algor(alg);
+	s->fromdata = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (s->kdf == NULL || s->mac == NULL || s->cipher == NULL || s->kdf_algor == NULL ||
+	    s->mac_algor == NULL || s->fromdata == NULL || EVP_PKEY_fromdata_init(s->fromdata) <= 0) {
+		sk_ecies_sender_free(s);
+		return sk_err_ssl(SK_EFAIL, "setting up ECIES");
+	}
+	*out = s;
+	return SK_OK;
+}
+
+static int ephemeral(struct sk_ecies_sender *s, int c, EVP_PKEY **eph)
+{
+	*eph = NULL;
+	if (s->keygen[c] == NULL) {
+		EVP_PKEY_CTX *k = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		OSSL_PARAM p[2];
+
+		p[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+							(char *)curves[c].group, 0);
+		p[1] = OSSL_PARAM_construct_end();
+		if (k == NULL || EVP_PKEY_keygen_init(k) <= 0 || EVP_PKEY_CTX_set_params(k, p) <= 0) {
+			EVP_PKEY_CTX_free(k);
+			return sk_err_ssl(SK_EFAIL, "ephemeral key");
+		}
+		s->keygen[c] = k;
+	}
+	if (EVP_PKEY_keygen(s->keygen[c], eph) <= 0)
+		return sk_err_ssl(SK_EFAIL, "ephemeral key");
+	return SK_OK;
+}
+
+/* Public half of an EC key as SubjectPublicKeyInfo (named curve,
+ * uncompressed point). */
+static SK_SPKI *spki_of(EVP_PKEY *pkey, int c)
+{
+	uint8_t pt[1 + 2 * 66];
+	size_t len = 0;
+	SK_SPKI *s = SK_SPKI_new();
+	ASN1_OBJECT *curve = OBJ_nid2obj(curves[c].nid);
+
+	if (s == NULL ||
+	    !EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt,
+					     sizeof(pt), &len) ||
+	    !X509_ALGOR_set0(s->alg, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT, curve) ||
+	    !ASN1_BIT_STRING_set(s->key, pt, (int)len)) {
+		SK_SPKI_free(s);
+		return NULL;
+	}
+	/* DER BIT STRING: no unused bits */
+	s->key->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	s->key->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+	return s;
+}
+
+/* Z: the x-coordinate, left-padded to the field size (a backend may drop
+ * leading zero bytes; the KDF input must not depend on that). */
+static int normalise_z(struct sk_buf *z, size_t zlen)
+{
+	if (z->len == zlen)
+		return SK_OK;
+	if (z->len > zlen)
+		return sk_err(SK_EFAIL, "ECDH returned %zu bytes, expected %zu", z->len, zlen);
+	if (sk_buf_reserve(z, zlen - z->len) != SK_OK)
+		return SK_EFAIL;
+	memmove(z->p + (zlen - z->len), z->p, z->len);
+	memset(z->p, 0, zlen - z->len);
+	z->len = zlen;
+	return SK_OK;
+}
+
+int sk_ecies_seal(struct sk_ecies_sender *s, EVP_PKEY *device_pub, const char *context,
+		  const uint8_t *plain, size_t n, SK_ECIES **out)
+{
+	const struct sk_ecies_alg *a = &s->alg;
+	EVP_PKEY *eph = NULL;
+	EVP_PKEY_CTX *dctx = NULL;
+	SK_ECIES *env = NULL;
+	struct sk_buf ct = { 0 };
+	uint8_t z[66], r[R_LEN], iv[16], keys[KENC_LEN + 64], tag[EVP_MAX_MD_SIZE];
+	size_t zlen, klen = KENC_LEN + macs[a->mac].len;
+	char info[128];
+	int c, rc;
+
+	*out = NULL;
+	if (n > PLAIN_MAX)
+		return sk_err(SK_EFAIL, "ECIES: plaintext too large");
+	if ((c = curve_of(device_pub)) < 0)
+		return sk_ecies_check_key(device_pub, NULL);
+	if ((rc = ephemeral(s, c, &eph)) != SK_OK)
+		return rc;
+	zlen = curves[c].zlen;
+	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, eph, NULL);
+	/* The device key was checked when it was parsed (point on the curve;
+	 * all three curves have cofactor 1), so the peer check is skipped:
+	 * it would cost a second scalar multiplication per device. */
+	if (dctx == NULL || EVP_PKEY_derive_init(dctx) <= 0 ||
+	    EVP_PKEY_derive_set_peer_ex(dctx, device_pub, 0) <= 0 ||
+	    EVP_PKEY_derive(dctx, z, &zlen) <= 0 || zlen != curves[c].zlen) {
+		rc = sk_err_ssl(SK_EFAIL, "ECDH with the device key");
+		goto out;
+	}
+	info_string(info, sizeof(info), context, a);
+	if ((rc = sk_random(r, R_LEN)) != SK_OK ||
+	    (rc = sk_random(iv, ciphers[a->cipher].ivlen)) != SK_OK ||
+	    (rc = kdf_run(s->kdf, a, z, zlen, r, info, keys, klen)) != SK_OK ||
+	    (rc = sym(s->cipher, 1, a->cipher, keys, iv, plain, n, &ct)) != SK_OK)
+		goto out;
+	env = SK_ECIES_new();
+	if (env == NULL) {
+		rc = sk_err(SK_EFAIL, "out of memory");
+		goto out;
+	}
+	SK_SPKI_free(env->ephemeral);
+	X509_ALGOR_free(env->kdf);
+	X509_ALGOR_free(env->cipher);
+	X509_ALGOR_free(env->mac);
+	env->kdf = env->cipher = env->mac = NULL;
+	if ((env->ephemeral = spki_of(eph, c)) == NULL ||
+	    !ASN1_OCTET_STRING_set(env->random, r, R_LEN) ||
+	    (env->kdf = X509_ALGOR_dup(s->kdf_algor)) == NULL ||
+	    (env->cipher = cipher_algor(a, iv)) == NULL ||
+	    (env->mac = X509_ALGOR_dup(s->mac_algor)) == NULL ||
+	    !ASN1_OCTET_STRING_set(env->ciphertext, ct.p, (int)ct.len)) {
+		rc = sk_err_ssl(SK_EFAIL, "building the ECIES envelope");
+		goto out;
+	}
+	if ((rc = mac_compute(s->mac, a, keys + KENC_LEN, env, tag)) != SK_OK)
+		goto out;
+	if (!ASN1_OCTET_STRING_set(env->tag, tag, (int)macs[a->mac].len)) {
+		rc = sk_err_ssl(SK_EFAIL, "building the ECIES envelope");
+		goto out;
+	}
+	*out = env;
+	env = NULL;
+out:
+	OPENSSL_cleanse(z, sizeof(z));
+	OPENSSL_cleanse(keys, sizeof(keys));
+	SK_ECIES_free(env);
+	sk_buf_free(&ct);
+	EVP_PKEY_CTX_free(dctx);
+	EVP_PKEY_free(eph);
+	return rc;
+}
+
+/* ---- receiver ---- */
+
+static int obj_is(const ASN1_OBJECT *o, const char *txt)
+{
+	ASN1_OBJECT *ref = OBJ_txt2obj(txt, 1);
+	int eq = ref != NULL && OBJ_cmp(o, ref) == 0;
+
+	ASN1_OBJECT_free(ref);
+	return eq;
+}
+
+/* Parse the three algorithm identifiers; iv receives the IV or nonce. */
+static int parse_algs(const SK_ECIES *env, struct sk_ecies_alg *a, uint8_t iv[16])
+{
+	const ASN1_OBJECT *o;
+	const void *pv;
+	int ptype;
+	size_t i;
+
+	X509_ALGOR_get0(&o, &ptype, &pv, env->kdf);
+	if (obj_is(o, OID_HKDF_SHA256) || obj_is(o, OID_HKDF_SHA384)) {
+		if (ptype != V_ASN1_UNDEF)
+			return sk_err(SK_EVERIFY, "ECIES: HKDF takes no parameters");
+		a->kdf = obj_is(o, OID_HKDF_SHA256) ? SK_ECIES_HKDF_SHA256 : SK_ECIES_HKDF_SHA384;
+	} else if (obj_is(o, OID_X963_KDF)) {
+		const ASN1_STRING *s = pv;
+		const unsigned char *q;
+		X509_ALGOR *h;
+		int nid;
+
+		if (ptype != V_ASN1_SEQUENCE)
+			return sk_err(SK_EVERIFY, "ECIES: X9.63 KDF without a hash");
+		q = ASN1_STRING_get0_data(s);
+		h = d2i_X509_ALGOR(NULL, &q, ASN1_STRING_length(s));
+		nid = h ? OBJ_obj2nid(h->algorithm) : NID_undef;
+		X509_ALGOR_free(h);
+		ERR_clear_error();
+		if (nid == NID_sha256)
+			a->kdf = SK_ECIES_X963_SHA256;
+		else if (nid == NID_sha384)
+			a->kdf = SK_ECIES_X963_SHA384;
+		else
+			return sk_err(SK_EVERIFY, "ECIES: unsupported X9.63 KDF hash");
+	} else {
+		return sk_err(SK_EVERIFY, "ECIES: unsupported key derivation function");
+	}
+
+	X509_ALGOR_get0(&o, &ptype, &pv, env->cipher);
+	if (OBJ_obj2nid(o) == NID_aes_256_gcm) {
+		const ASN1_STRING *s = pv;
+		const unsigned char *q;
+		SK_GCM_PARAMS *gp;
+		long icv = 12;
+		int ok;
+
+		if (ptype != V_ASN1_SEQUENCE)
+			return sk_err(SK_EVERIFY, "ECIES: AES-GCM without parameters");
+		q = ASN1_STRING_get0_data(s);
+		gp = d2i_SK_GCM_PARAMS(NULL, &q, ASN1_STRING_length(s));
+		if (gp != NULL && gp->icvlen != NULL)
+			icv = ASN1_INTEGER_get(gp->icvlen);
+		ok = gp != NULL && ASN1_STRING_length(gp->nonce) == 12 && icv == GCM_TAG;
+		if (ok)
+			memcpy(iv, ASN1_STRING_get0_data(gp->nonce), 12);
+		SK_GCM_PARAMS_free(gp);
+		ERR_clear_error();
+		if (!ok)
+			return sk_err(SK_EVERIFY, "ECIES: bad AES-GCM parameters (need a 12-byte nonce, 16-byte tag)");
+		a->cipher = SK_ECIES_AES256_GCM;
+	} else {
+		if (OBJ_obj2nid(o) == NID_aes_256_cbc)
+			a->cipher = SK_ECIES_AES256_CBC;
+		else if (obj_is(o, OID_AES256_CTR))
+			a->cipher = SK_ECIES_AES256_CTR;
+		else
+			return sk_err(SK_EVERIFY, "ECIES: unsupported cipher");
+		if (ptype != V_ASN1_OCTET_STRING ||
+		    ASN1_STRING_length((const ASN1_STRING *)pv) != 16)
+			return sk_err(SK_EVERIFY, "ECIES: the cipher needs a 16-byte IV");
+		memcpy(iv, ASN1_STRING_get0_data((const ASN1_STRING *)pv), 16);
+	}
+
+	X509_ALGOR_get0(&o, &ptype, &pv, env->mac);
+	for (i = 0; i < SK_ARRAY_SIZE(macs); i++)
+		if (OBJ_obj2nid(o) == macs[i].nid)
+			break;
+	if (i == SK_ARRAY_SIZE(macs) || (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF))
+		return sk_err(SK_EVERIFY, "ECIES: unsupported MAC");
+	a->mac = (enum sk_ecies_mac)i;
+	return SK_OK;
+}
+
+/* The ephemeral public key, through the standard SPKI decoder. */
+static EVP_PKEY *ephemeral_key(const SK_ECIES *env)
+{
+	unsigned char *der = NULL;
+	const unsigned char *q;
+	EVP_PKEY *pk = NULL;
+	int len = i2d_SK_SPKI(env->ephemeral, &der);
+
+	if (len > 0) {
+		q = der;
+		pk = d2i_PUBKEY(NULL, &q, len);
+		if (pk != NULL && q != der + len) {
+			EVP_PKEY_free(pk);
+			pk = NULL;
+		}
+	}
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return pk;
+}
+
+int sk_ecies_describe(const SK_ECIES *env, struct sk_ecies_alg *alg, char curve[32])
+{
+	uint8_t iv[16];
+	EVP_PKEY *eph;
+	int rc, c;
+
+	if ((rc = parse_algs(env, alg, iv)) != SK_OK)
+		return rc;
+	if ((eph = ephemeral_key(env)) == NULL)
+		return sk_err(SK_EVERIFY, "ECIES: the ephemeral key is malformed");
+	c = curve_of(eph);
+	EVP_PKEY_free(eph);
+	if (c < 0)
+		return sk_err(SK_EVERIFY, "ECIES: the ephemeral key is not on P-256, P-384 or P-521");
+	snprintf(curve, 32, "%s", curves[c].label);
+	return SK_OK;
+}
+
+int sk_ecies_open(struct sk_key *device_key, const SK_ECIES *env, const char *context,
+		  struct sk_buf *plain, struct sk_ecies_alg *alg_out)
+{
+	struct sk_ecies_alg a;
+	struct sk_buf z = { 0 };
+	EVP_PKEY *eph = NULL;
+	EVP_KDF *kdf = NULL;
+	EVP_MAC *mac = NULL;
+	EVP_CIPHER *cipher = NULL;
+	uint8_t iv[16], keys[KENC_LEN + 64], tag[EVP_MAX_MD_SIZE];
+	char info[128];
+	int rc, c, dc;
+
+	if ((rc = parse_algs(env, &a, iv)) != SK_OK)
+		return rc;
+	if (alg_out != NULL)
+		*alg_out = a;
+	if (ASN1_STRING_length(env->random) != R_LEN)
+		return sk_err(SK_EVERIFY, "ECIES: the random number must be %d bytes", R_LEN);
+	if ((size_t)ASN1_STRING_length(env->tag) != macs[a.mac].len)
+		return sk_err(SK_EVERIFY, "ECIES: MAC tag has the wrong length");
+	if ((eph = ephemeral_key(env)) == NULL || (c = curve_of(eph)) < 0) {
+		rc = sk_err(SK_EVERIFY, "ECIES: the ephemeral key is malformed or not on P-256, P-384 or P-521");
+		goto out;
+	}
+	if (device_key->info.pub == NULL || (dc = curve_of(device_key->info.pub)) < 0) {
+		rc = sk_err(SK_EUNSUPP, "key '%s' (%s) is not an EC key on P-256, P-384 or P-521",
+			    device_key->info.name, device_key->info.type->name);
+		goto out;
+	}
+	if (dc != c) {
+		rc = sk_err(SK_EVERIFY, "encrypted to a %s key, but key '%s' is %s (not for this device)",
+			    curves[c].label, device_key->info.name, curves[dc].label);
+		goto out;
+	}
+	/* The one private-key operation, done by the backend. */
+	if ((rc = sk_key_derive(device_key, eph, &z)) != SK_OK ||
+	    (rc = normalise_z(&z, curves[c].zlen)) != SK_OK)
+		goto out;
+	kdf = EVP_KDF_fetch(NULL, kdfs[a.kdf].kdf, NULL);
+	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	cipher = EVP_CIPHER_fetch(NULL, ciphers[a.cipher].evp, NULL);
+	if (kdf == NULL || mac == NULL || cipher == NULL) {
+		rc = sk_err_ssl(SK_EFAIL, "ECIES");
+		goto out;
+	}
+	info_string(info, sizeof(info), context, &a);
+	if ((rc = kdf_run(kdf, &a, z.p, z.len, ASN1_STRING_get0_data(env->random), info, keys,
+			  KENC_LEN + macs[a.mac].len)) != SK_OK ||
+	    (rc = mac_compute(mac, &a, keys + KENC_LEN, env, tag)) != SK_OK)
+		goto out;
+	if (!sk_ct_equal(tag, ASN1_STRING_get0_data(env->tag), macs[a.mac].len)) {
+		rc = sk_err(SK_EVERIFY, "ECIES MAC does not match (tampered, or encrypted to another device key)");
+		goto out;
+	}
+	rc = sym(cipher, 0, a.cipher, keys, iv, ASN1_STRING_get0_data(env->ciphertext),
+		 (size_t)ASN1_STRING_length(env->ciphertext), plain);
+out:
+	OPENSSL_cleanse(keys, sizeof(keys));
+	sk_buf_cleanse_free(&z);
+	EVP_KDF_free(kdf);
+	EVP_MAC_free(mac);
+	EVP_CIPHER_free(cipher);
+	EVP_PKEY_free(eph);
+	return rc;
+}
