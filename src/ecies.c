@@ -479,13 +479,13 @@ static X509_ALGOR *kdf_algor(const struct sk_ecies_alg *a)
 	return x;
 }
 
-static X509_ALGOR *cipher_algor(const struct sk_ecies_alg *a, const uint8_t *iv)
+X509_ALGOR *sk_cipher_algor(enum sk_ecies_cipher c, const uint8_t *iv)
 {
 	ASN1_OCTET_STRING *os = NULL;
 	X509_ALGOR *x = NULL;
 	ASN1_OBJECT *obj;
 
-	if (a->cipher == SK_ECIES_AES256_GCM) {
+	if (c == SK_ECIES_AES256_GCM) {
 		SK_GCM_PARAMS *gp = SK_GCM_PARAMS_new();
 		unsigned char *der = NULL;
 		ASN1_STRING *param = NULL;
@@ -505,7 +505,7 @@ static X509_ALGOR *cipher_algor(const struct sk_ecies_alg *a, const uint8_t *iv)
 			ASN1_STRING_free(param);
 		return x;
 	}
-	obj = a->cipher == SK_ECIES_AES256_CBC ? OBJ_nid2obj(NID_aes_256_cbc)
+	obj = c == SK_ECIES_AES256_CBC ? OBJ_nid2obj(NID_aes_256_cbc)
 					       : OBJ_txt2obj(OID_AES256_CTR, 1);
 	if (obj == NULL || (os = ASN1_OCTET_STRING_new()) == NULL ||
 	    !ASN1_OCTET_STRING_set(os, iv, 16) ||
@@ -725,7 +725,7 @@ int sk_ecies_seal(struct sk_ecies_sender *s, EVP_PKEY *device_pub, const char *c
 	if ((env->ephemeral = spki_of(eph, c)) == NULL ||
 	    !ASN1_OCTET_STRING_set(env->random, r, R_LEN) ||
 	    (env->kdf = X509_ALGOR_dup(s->kdf_algor)) == NULL ||
-	    (env->cipher = cipher_algor(a, iv)) == NULL ||
+	    (env->cipher = sk_cipher_algor(a->cipher, iv)) == NULL ||
 	    (env->mac = X509_ALGOR_dup(s->mac_algor)) == NULL ||
 	    !ASN1_OCTET_STRING_set(env->ciphertext, ct.p, (int)ct.len)) {
 		rc = sk_err_ssl(SK_EFAIL, "building the ECIES envelope");
@@ -760,12 +760,57 @@ static int obj_is(const ASN1_OBJECT *o, const char *txt)
 	return eq;
 }
 
+int sk_cipher_algor_parse(const X509_ALGOR *alg, enum sk_ecies_cipher *c, uint8_t iv[16])
+{
+	const ASN1_OBJECT *o;
+	const void *pv;
+	int ptype;
+
+	X509_ALGOR_get0(&o, &ptype, &pv, alg);
+	if (OBJ_obj2nid(o) == NID_aes_256_gcm) {
+		const ASN1_STRING *s = pv;
+		const unsigned char *q;
+		SK_GCM_PARAMS *gp;
+		long icv = 12;
+		int ok;
+
+		if (ptype != V_ASN1_SEQUENCE)
+			return sk_err(SK_EVERIFY, "AES-GCM without parameters");
+		q = ASN1_STRING_get0_data(s);
+		gp = d2i_SK_GCM_PARAMS(NULL, &q, ASN1_STRING_length(s));
+		if (gp != NULL && gp->icvlen != NULL)
+			icv = ASN1_INTEGER_get(gp->icvlen);
+		ok = gp != NULL && q == ASN1_STRING_get0_data(s) + ASN1_STRING_length(s) &&
+		     ASN1_STRING_length(gp->nonce) == 12 && icv == GCM_TAG;
+		if (ok)
+			memcpy(iv, ASN1_STRING_get0_data(gp->nonce), 12);
+		SK_GCM_PARAMS_free(gp);
+		ERR_clear_error();
+		if (!ok)
+			return sk_err(SK_EVERIFY, "bad AES-GCM parameters (need a 12-byte nonce, 16-byte tag)");
+		*c = SK_ECIES_AES256_GCM;
+	} else {
+		if (OBJ_obj2nid(o) == NID_aes_256_cbc)
+			*c = SK_ECIES_AES256_CBC;
+		else if (obj_is(o, OID_AES256_CTR))
+			*c = SK_ECIES_AES256_CTR;
+		else
+			return sk_err(SK_EVERIFY, "unsupported cipher");
+		if (ptype != V_ASN1_OCTET_STRING ||
+		    ASN1_STRING_length((const ASN1_STRING *)pv) != 16)
+			return sk_err(SK_EVERIFY, "the cipher needs a 16-byte IV");
+		memcpy(iv, ASN1_STRING_get0_data((const ASN1_STRING *)pv), 16);
+	}
+
+	return SK_OK;
+}
+
 /* Parse the three algorithm identifiers; iv receives the IV or nonce. */
 static int parse_algs(const SK_ECIES *env, struct sk_ecies_alg *a, uint8_t iv[16])
 {
 	const ASN1_OBJECT *o;
 	const void *pv;
-	int ptype;
+	int ptype, rc;
 	size_t i;
 
 	X509_ALGOR_get0(&o, &ptype, &pv, env->kdf);
@@ -796,40 +841,8 @@ static int parse_algs(const SK_ECIES *env, struct sk_ecies_alg *a, uint8_t iv[16
 		return sk_err(SK_EVERIFY, "ECIES: unsupported key derivation function");
 	}
 
-	X509_ALGOR_get0(&o, &ptype, &pv, env->cipher);
-	if (OBJ_obj2nid(o) == NID_aes_256_gcm) {
-		const ASN1_STRING *s = pv;
-		const unsigned char *q;
-		SK_GCM_PARAMS *gp;
-		long icv = 12;
-		int ok;
-
-		if (ptype != V_ASN1_SEQUENCE)
-			return sk_err(SK_EVERIFY, "ECIES: AES-GCM without parameters");
-		q = ASN1_STRING_get0_data(s);
-		gp = d2i_SK_GCM_PARAMS(NULL, &q, ASN1_STRING_length(s));
-		if (gp != NULL && gp->icvlen != NULL)
-			icv = ASN1_INTEGER_get(gp->icvlen);
-		ok = gp != NULL && ASN1_STRING_length(gp->nonce) == 12 && icv == GCM_TAG;
-		if (ok)
-			memcpy(iv, ASN1_STRING_get0_data(gp->nonce), 12);
-		SK_GCM_PARAMS_free(gp);
-		ERR_clear_error();
-		if (!ok)
-			return sk_err(SK_EVERIFY, "ECIES: bad AES-GCM parameters (need a 12-byte nonce, 16-byte tag)");
-		a->cipher = SK_ECIES_AES256_GCM;
-	} else {
-		if (OBJ_obj2nid(o) == NID_aes_256_cbc)
-			a->cipher = SK_ECIES_AES256_CBC;
-		else if (obj_is(o, OID_AES256_CTR))
-			a->cipher = SK_ECIES_AES256_CTR;
-		else
-			return sk_err(SK_EVERIFY, "ECIES: unsupported cipher");
-		if (ptype != V_ASN1_OCTET_STRING ||
-		    ASN1_STRING_length((const ASN1_STRING *)pv) != 16)
-			return sk_err(SK_EVERIFY, "ECIES: the cipher needs a 16-byte IV");
-		memcpy(iv, ASN1_STRING_get0_data((const ASN1_STRING *)pv), 16);
-	}
+	if ((rc = sk_cipher_algor_parse(env->cipher, &a->cipher, iv)) != SK_OK)
+		return rc;
 
 	X509_ALGOR_get0(&o, &ptype, &pv, env->mac);
 	for (i = 0; i < SK_ARRAY_SIZE(macs); i++)
@@ -945,4 +958,9 @@ out:
 	EVP_CIPHER_free(cipher);
 	EVP_PKEY_free(eph);
 	return rc;
+}
+
+size_t sk_cipher_ivlen(enum sk_ecies_cipher c)
+{
+	return ciphers[c].ivlen;
 }

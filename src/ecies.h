@@ -65,6 +65,17 @@ const char *sk_ecies_mac_name(enum sk_ecies_mac m);
 #define SK_ECIES_MACS "hmac-sha256 hmac-sha384 hmac-sha512"
 
 /*
+ * The cipher AlgorithmIdentifier with its IV (ecies.md): AES-256-CTR
+ * (id-seckit.2.1, 16-byte initial counter block), AES-256-CBC (16-byte IV),
+ * AES-256-GCM (GCMParameters: 12-byte nonce, 16-byte tag).  Also used by
+ * opaque objects.  parse: SK_EVERIFY for anything else.
+ */
+X509_ALGOR *sk_cipher_algor(enum sk_ecies_cipher c, const uint8_t *iv);
+int sk_cipher_algor_parse(const X509_ALGOR *alg, enum sk_ecies_cipher *c, uint8_t iv[16]);
+/* IV length of a cipher: 16, or 12 for GCM. */
+size_t sk_cipher_ivlen(enum sk_ecies_cipher c);
+
+/*
  * SubjectPublicKeyInfo as a plain template (algorithm + BIT STRING): the
  * ephemeral key is written from its encoded point directly, which spares
  * the encoder machinery on the fleet path.  DER-identical to X.509's.

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -163,12 +164,38 @@ int sk_syncfs(const char *dir)
 	return rc;
 }
 
+/* Create DIR/.BASE.XXXXXX (six random letters or digits, as mkostemp
+ * names them) with O_EXCL; the name is left in tmp. */
+static int open_tmp(char *tmp, size_t n, const char *dir, const char *base, mode_t mode)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char r[6];
+	int tries, fd, i, len;
+
+	for (tries = 0; tries < 100; tries++) {
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -1;
+		len = snprintf(tmp, n, "%s/.%s.", dir, base);
+		if (len < 0 || (size_t)len + 7 > n) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		for (i = 0; i < 6; i++)
+			tmp[len + i] = chars[r[i] % (sizeof(chars) - 1)];
+		tmp[len + 6] = '\0';
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
 int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
 {
 	char dir[PATH_MAX];
 	const char *base;
 	size_t n;
-	mode_t um;
 
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
@@ -192,9 +219,10 @@ int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
 		sk_out_abort(o);
 		return sk_err(SK_EFAIL, "out of memory");
 	}
-	snprintf(o->tmp, n, "%s/.%s.XXXXXX", dir, base);
-	/* mkostemp: O_EXCL and mode 0600 whatever the umask. */
-	o->fd = mkostemp(o->tmp, O_CLOEXEC);
+	/* O_EXCL with the final mode: the kernel applies the umask, so no
+	 * umask(2) dance (process-wide, racy between the fleet workers) and
+	 * no fchmod. */
+	o->fd = open_tmp(o->tmp, n, dir, base, mode & 07777);
 	if (o->fd < 0) {
 		int rc = sk_err_sys(SK_EFAIL, "creating '%s'", path);
 
@@ -202,16 +230,6 @@ int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
 		o->tmp = NULL;
 		sk_out_abort(o);
 		return rc;
-	}
-	if (mode != 0600) {
-		um = umask(0);
-		umask(um);
-		if (fchmod(o->fd, mode & ~um) != 0) {
-			int rc = sk_err_sys(SK_EFAIL, "creating '%s'", path);
-
-			sk_out_abort(o);
-			return rc;
-		}
 	}
 	return SK_OK;
 }

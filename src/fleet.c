@@ -27,7 +27,10 @@
 #include "yaml.h"
 
 #define KEY_MAX (64u << 10)   /* an inline key or key file */
-#define QUEUE_PER_JOB 64
+/* Jobs travel in batches: one lock round trip per BATCH devices keeps the
+ * producer and the workers from ping-ponging on the queue's futex. */
+#define BATCH 16
+#define QUEUE_PER_JOB 4
 
 int sk_fleet_parse_shard(const char *s, unsigned *k, unsigned *n)
 {
@@ -206,6 +209,11 @@ struct job {
 	/* key bytes or key file path follow the struct */
 };
 
+struct batch {
+	size_t n;
+	struct job *j[BATCH];
+};
+
 struct run {
 	const struct sk_fleet_opts *o;
 	const char *path;
@@ -214,7 +222,8 @@ struct run {
 
 	pthread_mutex_t lock;       /* queue, first error */
 	pthread_cond_t not_empty, not_full, finished;
-	struct job **q;
+	struct batch **q;
+	struct batch *cur;          /* being filled by the producer */
 	size_t qcap, qhead, qlen;
 	int closed;                 /* no more jobs will come */
 	int all_done;               /* workers joined (progress thread exit) */
@@ -297,7 +306,8 @@ static void *worker(void *arg)
 		state = NULL;
 	}
 	for (;;) {
-		struct job *j;
+		struct batch *bt;
+		size_t i;
 
 		pthread_mutex_lock(&r->lock);
 		while (r->qlen == 0 && !r->closed)
@@ -306,21 +316,24 @@ static void *worker(void *arg)
 			pthread_mutex_unlock(&r->lock);
 			break;
 		}
-		j = r->q[r->qhead];
+		bt = r->q[r->qhead];
 		r->qhead = (r->qhead + 1) % r->qcap;
 		r->qlen--;
 		pthread_cond_signal(&r->not_full);
 		pthread_mutex_unlock(&r->lock);
-		/* After a fatal error the queue is only drained. */
-		if (!atomic_load(&r->stop)) {
-			sk_err_clear();
-			rc = r->o->work(state, &j->dev);
-			if (rc == SK_OK)
-				atomic_fetch_add(&r->done, 1);
-			else
-				failed(r, &j->dev, rc);
+		for (i = 0; i < bt->n; i++) {
+			/* After a fatal error the queue is only drained. */
+			if (!atomic_load(&r->stop)) {
+				sk_err_clear();
+				rc = r->o->work(state, &bt->j[i]->dev);
+				if (rc == SK_OK)
+					atomic_fetch_add(&r->done, 1);
+				else
+					failed(r, &bt->j[i]->dev, rc);
+			}
+			free(bt->j[i]);
 		}
-		free(j);
+		free(bt);
 	}
 	if (state != NULL && r->o->worker_free != NULL)
 		r->o->worker_free(state);
@@ -356,21 +369,49 @@ static void *progress_thread(void *arg)
 	return NULL;
 }
 
-static int enqueue(struct run *r, struct job *j)
+static void batch_free(struct batch *bt)
 {
+	size_t i;
+
+	if (bt == NULL)
+		return;
+	for (i = 0; i < bt->n; i++)
+		free(bt->j[i]);
+	free(bt);
+}
+
+/* Hand the current batch to the workers. */
+static int flush(struct run *r)
+{
+	struct batch *bt = r->cur;
+
+	r->cur = NULL;
+	if (bt == NULL)
+		return 0;
 	pthread_mutex_lock(&r->lock);
 	while (r->qlen == r->qcap && !atomic_load(&r->stop))
 		pthread_cond_wait(&r->not_full, &r->lock);
 	if (atomic_load(&r->stop)) {
 		pthread_mutex_unlock(&r->lock);
-		free(j);
+		batch_free(bt);
 		return 1;
 	}
-	r->q[(r->qhead + r->qlen) % r->qcap] = j;
+	r->q[(r->qhead + r->qlen) % r->qcap] = bt;
 	r->qlen++;
 	pthread_cond_signal(&r->not_empty);
 	pthread_mutex_unlock(&r->lock);
 	return 0;
+}
+
+static int enqueue(struct run *r, struct job *j)
+{
+	if (r->cur == NULL && (r->cur = calloc(1, sizeof(*r->cur))) == NULL) {
+		failed(r, &j->dev, sk_err(SK_EFAIL, "out of memory"));
+		free(j);
+		return 1;
+	}
+	r->cur->j[r->cur->n++] = j;
+	return r->cur->n == BATCH ? flush(r) : 0;
 }
 
 /* Check one entry; fills d (borrowing strings from item). */
@@ -545,6 +586,7 @@ int sk_fleet_run(const char *path, const struct sk_fleet_opts *o, struct sk_flee
 		/* A YAML error or unreadable file: stop everything. */
 		failed_global(r, rc);
 	}
+	flush(r);
 	atomic_store(&r->parsed, 1);
 
 	pthread_mutex_lock(&r->lock);
