@@ -33,6 +33,30 @@ void sk_keyinfo_free(struct sk_keyinfo *k)
 {
 	EVP_PKEY_free(k->pub);
 	k->pub = NULL;
+	free(k->pubder);
+	k->pubder = NULL;
+	k->publen = 0;
+}
+
+EVP_PKEY *sk_keyinfo_pub(struct sk_keyinfo *k)
+{
+	const unsigned char *q = k->pubder;
+
+	if (k->pub != NULL)
+		return k->pub;
+	if (k->pubder == NULL) {
+		sk_err(SK_EUNSUPP, "key '%s' (%s) has no public part", k->name,
+		       k->type ? k->type->name : "?");
+		return NULL;
+	}
+	k->pub = d2i_PUBKEY(NULL, &q, (long)k->publen);
+	if (k->pub == NULL || q != k->pubder + k->publen) {
+		ERR_clear_error();
+		EVP_PKEY_free(k->pub);
+		k->pub = NULL;
+		sk_err(SK_EVERIFY, "key '%s': public key is malformed", k->name);
+	}
+	return k->pub;
 }
 
 static int get_str(const struct sk_obj_info *o, uint8_t tag, char *out, size_t outlen, int required)
@@ -51,7 +75,7 @@ static int get_str(const struct sk_obj_info *o, uint8_t tag, char *out, size_t o
 	return SK_OK;
 }
 
-static int parse_info(const struct sk_obj_info *o, struct sk_keyinfo *k)
+static int parse_info(const struct sk_obj_info *o, struct sk_keyinfo *k, int want_pub)
 {
 	char type[32];
 	const uint8_t *p;
@@ -74,20 +98,25 @@ static int parse_info(const struct sk_obj_info *o, struct sk_keyinfo *k)
 	if ((k->type = sk_keytype_by_name(type)) == NULL)
 		return sk_err(SK_EVERIFY, "key '%s': unknown key type '%s'", o->name, type);
 	if (sk_keytype_is_asym(k->type)) {
-		const unsigned char *q;
+		uint8_t md[32];
 
-		if (sk_attr_get(o->meta, o->metalen, A_PUB, &p, &n) != 1)
+		if (sk_attr_get(o->meta, o->metalen, A_PUB, &p, &n) != 1 || n == 0)
 			return sk_err(SK_EVERIFY, "key '%s': public key missing", o->name);
-		q = p;
-		k->pub = d2i_PUBKEY(NULL, &q, (long)n);
-		if (k->pub == NULL || q != p + n) {
-			ERR_clear_error();
+		if ((k->pubder = malloc(n)) == NULL)
+			return sk_err(SK_EFAIL, "out of memory");
+		memcpy(k->pubder, p, n);
+		k->publen = n;
+		/* The fingerprint is over the DER as stored: it was written by
+		 * i2d_PUBKEY, so it is what `openssl pkey -pubout -outform DER`
+		 * gives, and no key needs to be decoded to show it. */
+		if (EVP_Digest(p, n, md, NULL, EVP_sha256(), NULL) != 1) {
 			sk_keyinfo_free(k);
-			return sk_err(SK_EVERIFY, "key '%s': public key is malformed", o->name);
+			return sk_err_ssl(SK_EFAIL, "hashing public key");
 		}
-		if ((rc = sk_pkey_fingerprint(k->pub, k->fingerprint)) != SK_OK) {
+		sk_hex(k->fingerprint, md, sizeof(md));
+		if (want_pub && sk_keyinfo_pub(k) == NULL) {
 			sk_keyinfo_free(k);
-			return rc;
+			return SK_EVERIFY;
 		}
 	}
 	return SK_OK;
@@ -103,7 +132,7 @@ int sk_key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out)
 		return rc;
 	if ((rc = sk_store_stat(st, SK_NS_KEY, name, &o)) != SK_OK)
 		return rc;
-	rc = parse_info(&o, out);
+	rc = parse_info(&o, out, 0);
 	sk_obj_info_free(&o);
 	return rc;
 }
@@ -117,7 +146,7 @@ static int list_one(const struct sk_obj_info *o, void *arg)
 {
 	struct list_arg *l = arg;
 	struct sk_keyinfo k;
-	int rc = parse_info(o, &k);
+	int rc = parse_info(o, &k, 0);
 
 	if (rc != SK_OK)
 		return rc;
@@ -205,7 +234,7 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 	if (rc == SK_OK) {
 		struct sk_keyinfo k;
 
-		if (parse_info(&o, &k) == SK_OK && (k.flags & SK_KEY_PROVISIONED))
+		if (parse_info(&o, &k, 0) == SK_OK && (k.flags & SK_KEY_PROVISIONED))
 			rc = sk_err(SK_EEXIST, "key '%s' already exists and is provisioned (only an STP can replace it)",
 				    req->name);
 		else
@@ -352,7 +381,7 @@ static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int
 		free(k);
 		return rc;
 	}
-	rc = parse_info(&o, &k->info);
+	rc = parse_info(&o, &k->info, 1);
 	sk_obj_info_free(&o);
 	if (rc != SK_OK)
 		goto fail;

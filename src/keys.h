@@ -32,10 +32,19 @@ struct sk_keyinfo {
 	char backend[16];
 	char origin[16];        /* generated, imported, opaque-key ... */
 	uint64_t created;
-	EVP_PKEY *pub;          /* EC/RSA public key, else NULL */
+	/* EC/RSA public key, else NULL.  Set by sk_key_open() and
+	 * sk_key_open_public(); sk_key_info() and sk_key_list() leave it NULL
+	 * (decoding a key is most of the cost of a short command) and
+	 * sk_keyinfo_pub() decodes it on demand. */
+	EVP_PKEY *pub;
+	uint8_t *pubder;        /* the SubjectPublicKeyInfo DER, or NULL */
+	size_t publen;
 	char fingerprint[65];   /* SHA-256 of the SPKI DER, or "" */
 };
 void sk_keyinfo_free(struct sk_keyinfo *k);
+/* The public key of k (decoded once, owned by k); NULL with SK_EUNSUPP
+ * set for AES/HMAC keys, SK_EVERIFY if the stored key is malformed. */
+EVP_PKEY *sk_keyinfo_pub(struct sk_keyinfo *k);
 
 /* Attributes of a key without touching its private part. */
 int sk_key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out);
