@@ -170,6 +170,24 @@ static int key_import(struct sk_ctx *ctx, const struct sk_args *a)
 	if ((rc = sk_read_file(in, 1u << 20, &data)) != SK_OK)
 		return rc;
 	if (req.type != NULL && !sk_keytype_is_asym(req.type)) {
+		if (inpass_spec != NULL) {
+			/* Written by export --private --out-pass (crypto.h). */
+			struct sk_buf clear = { 0 };
+
+			if ((rc = sk_secret_get(inpass_spec, "passphrase of the input key", 0, &inpass)) != SK_OK)
+				goto out;
+			if ((rc = sk_pbe_open(inpass.p, inpass.len, data.p, data.len, &clear)) != SK_OK) {
+				sk_buf_cleanse_free(&clear);
+				sk_err_wrap(rc, "reading '%s'", in);
+				goto out;
+			}
+			sk_buf_cleanse_free(&data);
+			data = clear;
+		} else if (data.len > 8 && memcmp(data.p, SK_PBE_MAGIC, 8) == 0 &&
+			   data.len != sk_keytype_raw_len(req.type)) {
+			rc = sk_err(SK_EAUTH, "'%s' is encrypted: give its passphrase with --in-pass", in);
+			goto out;
+		}
 		req.raw = data.p;
 		req.rawlen = data.len;
 		if (data.len != sk_keytype_raw_len(req.type)) {
@@ -184,6 +202,12 @@ static int key_import(struct sk_ctx *ctx, const struct sk_args *a)
 		rc = sk_pkey_parse(data.p, data.len, inpass.p, 0, &pkey, &is_private);
 		if (rc != SK_OK) {
 			sk_err_wrap(rc, "reading '%s'", in);
+			if (rc == SK_EFAIL && req.type == NULL && data.len <= 64) {
+				char msg[512];
+
+				snprintf(msg, sizeof(msg), "%s", sk_err_msg());
+				sk_err(rc, "%s (raw AES and HMAC keys need --type)", msg);
+			}
 			goto out;
 		}
 		{
@@ -234,18 +258,20 @@ static int write_pkey(const char *path, EVP_PKEY *pkey, int der, int private,
 	size_t len = 0;
 	int rc;
 
+	if (private && pass != NULL && pass->p != NULL) {
+		struct sk_buf enc = { 0 };
+
+		if ((rc = sk_pkcs8_encrypt(pkey, pass->p, pass->len, der, &enc)) == SK_OK)
+			rc = sk_write_file(path, enc.p, enc.len, 0600);
+		sk_buf_free(&enc);
+		return rc;
+	}
 	e = OSSL_ENCODER_CTX_new_for_pkey(pkey,
 		private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, der ? "DER" : "PEM",
 		private ? "PrivateKeyInfo" : "SubjectPublicKeyInfo", NULL);
 	if (e == NULL || OSSL_ENCODER_CTX_get_num_encoders(e) == 0) {
 		OSSL_ENCODER_CTX_free(e);
 		return sk_err_ssl(SK_EFAIL, "encoding key");
-	}
-	if (pass != NULL && pass->p != NULL &&
-	    (OSSL_ENCODER_CTX_set_cipher(e, "AES-256-CBC", NULL) != 1 ||
-	     OSSL_ENCODER_CTX_set_passphrase(e, (const unsigned char *)pass->p, pass->len) != 1)) {
-		OSSL_ENCODER_CTX_free(e);
-		return sk_err_ssl(SK_EFAIL, "encrypting key");
 	}
 	if (OSSL_ENCODER_to_data(e, &data, &len) != 1) {
 		OSSL_ENCODER_CTX_free(e);
@@ -293,18 +319,25 @@ static int key_export(struct sk_ctx *ctx, const struct sk_args *a)
 		return rc;
 	if ((rc = sk_key_export_private(k, &priv, &raw)) != SK_OK)
 		goto out;
-	if (priv == NULL) {
-		if (outpass_spec) {
-			rc = sk_err(SK_EUNSUPP, "a raw %s key cannot be written encrypted; use --no-encrypt",
+	if (priv == NULL && fmt != NULL) {
+		rc = sk_usage_error("--format applies to EC and RSA keys; a %s key is raw bytes",
 				    k->info.type->name);
-			goto out;
-		}
-		rc = sk_write_file(out, raw.p, raw.len, 0600);
 		goto out;
 	}
 	if (outpass_spec && (rc = sk_secret_get(outpass_spec, "passphrase for the exported key", 1,
 						&outpass)) != SK_OK)
 		goto out;
+	if (priv == NULL) {
+		/* AES/HMAC: raw bytes, or openssl enc's format (crypto.h). */
+		struct sk_buf enc = { 0 };
+
+		if (outpass_spec && (rc = sk_pbe_seal(outpass.p, outpass.len, raw.p, raw.len, &enc)) == SK_OK)
+			rc = sk_write_file(out, enc.p, enc.len, 0600);
+		else if (!outpass_spec)
+			rc = sk_write_file(out, raw.p, raw.len, 0600);
+		sk_buf_free(&enc);
+		goto out;
+	}
 	rc = write_pkey(out, priv, der, 1, outpass_spec ? &outpass : NULL);
 out:
 	EVP_PKEY_free(priv);
@@ -690,7 +723,7 @@ out:
  *   ctr: IV[16] || ciphertext
  *   gcm: nonce[12] || ciphertext || tag[16]
  * GCM output is only released after the tag verified: to a file through
- * the usual temporary file, to stdout from memory.
+ * the usual temporary file, to stdout or a device or pipe from memory.
  */
 #define GCM_STDOUT_MAX (256u << 20)
 
@@ -705,7 +738,7 @@ static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode 
 	struct sk_out out = { .fd = -1 };
 	struct sk_buf mem = { 0 };
 	struct sk_in in = { .fd = -1 };
-	int rc, to_mem = !enc && mode == SK_MODE_GCM && strcmp(outpath, "-") == 0;
+	int rc, to_mem = !enc && mode == SK_MODE_GCM && sk_out_is_stream(outpath);
 
 	if ((rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k)) != SK_OK)
 		return rc;
@@ -767,7 +800,7 @@ static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode 
 		}
 		if (outlen) {
 			rc = to_mem ? (mem.len + outlen > GCM_STDOUT_MAX
-					       ? sk_err(SK_EFAIL, "GCM output to stdout is limited to %u MiB; use --out FILE",
+					       ? sk_err(SK_EFAIL, "GCM output to a stream is limited to %u MiB; use --out FILE",
 							GCM_STDOUT_MAX >> 20)
 					       : sk_buf_add(&mem, obuf, outlen))
 				    : sk_out_write(&out, obuf, outlen);
@@ -793,7 +826,7 @@ static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode 
 	if (rc != SK_OK)
 		goto out;
 	if (to_mem) {
-		rc = sk_write_file("-", mem.p, mem.len, 0600);
+		rc = sk_write_file(outpath, mem.p, mem.len, 0600);
 	} else {
 		rc = sk_out_commit(&out);
 	}
@@ -860,9 +893,43 @@ static int key_decrypt(struct sk_ctx *ctx, const struct sk_args *a)
 static const struct sk_opt mac_opts[] = {
 	O_IN("data ('-': stdin)"),
 	O_OUT("write the MAC in binary here (default: hex on stdout)"),
+	{ "check", 0, SK_ARG, "FILE", "compare with the MAC in FILE (binary or hex); exit 7 if it differs", SK_C_FILE, NULL },
 	O_PASS,
 	SK_OPT_END,
 };
+
+/* The expected MAC from a file: binary as `mac --out` writes it, or hex as
+ * printed (surrounding white space ignored). */
+static int read_expected_mac(const char *path, size_t maclen, uint8_t *out)
+{
+	struct sk_buf b = { 0 };
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	size_t s = 0, e;
+	int rc;
+
+	if ((rc = sk_read_file(path, 4 * EVP_MAX_MD_SIZE, &b)) != SK_OK)
+		return rc;
+	e = b.len;
+	if (b.len == maclen) {
+		memcpy(out, b.p, maclen);
+		goto out;
+	}
+	while (s < e && strchr(" \t\r\n", b.p[s]))
+		s++;
+	while (e > s && strchr(" \t\r\n", b.p[e - 1]))
+		e--;
+	if (e - s != 2 * maclen) {
+		rc = sk_err(SK_EVERIFY, "'%s' does not hold a %zu-byte MAC", path, maclen);
+		goto out;
+	}
+	memcpy(hex, b.p + s, e - s);
+	hex[e - s] = '\0';
+	if (sk_unhex(out, maclen, hex) != 0)
+		rc = sk_err(SK_EVERIFY, "'%s' does not hold a %zu-byte MAC", path, maclen);
+out:
+	sk_buf_free(&b);
+	return rc;
+}
 
 static int print_hex_or_write(struct sk_ctx *ctx, const char *out, const uint8_t *p, size_t n,
 			      const char *what, const char *alg)
@@ -892,13 +959,16 @@ static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_symop *op = NULL;
 	struct sk_key *k = NULL;
 	struct sk_in in = { .fd = -1 };
-	uint8_t mac[EVP_MAX_MD_SIZE], *buf = NULL, dummy[32];
+	uint8_t mac[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE], *buf = NULL, dummy[32];
+	const char *check = sk_arg_str(a, "check");
 	size_t maclen = 0, dl;
 	char alg[32];
 	int rc;
 
 	if ((rc = need(a, "in")) != SK_OK)
 		return rc;
+	if (check != NULL && sk_arg_str(a, "out") != NULL)
+		return sk_usage_error("--check and --out exclude each other");
 	if ((rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k)) != SK_OK)
 		return rc;
 	if ((rc = sk_key_mac(k, &op)) != SK_OK)
@@ -927,8 +997,29 @@ static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
 		snprintf(alg, sizeof(alg), "cmac-aes-%u", k->info.type->bits);
 	else
 		snprintf(alg, sizeof(alg), "%s", k->info.type->name);
+	if (check != NULL) {
+		if ((rc = read_expected_mac(check, maclen, want)) != SK_OK)
+			goto out;
+		if (!sk_ct_equal(mac, want, maclen)) {
+			rc = sk_err(SK_EVERIFY, "MAC does not match");
+		} else if (!ctx->quiet && !ctx->json) {
+			printf("MAC OK\n");
+		}
+		if (ctx->json) {
+			struct sk_json j;
+
+			sk_json_init(&j, stdout);
+			sk_json_obj(&j);
+			sk_json_kstr(&j, "algorithm", alg);
+			sk_json_kbool(&j, "verified", rc == SK_OK);
+			sk_json_end_obj(&j);
+			sk_json_done(&j);
+		}
+		goto out;
+	}
 	rc = print_hex_or_write(ctx, sk_arg_str(a, "out"), mac, maclen, "mac", alg);
 out:
+	OPENSSL_cleanse(want, sizeof(want));
 	sk_in_close(&in);
 	free(buf);
 	if (op != NULL)

@@ -67,6 +67,7 @@ option	seckit key decrypt	--pass	-	SPEC	none
 verb	seckit key mac	key	NAME	HMAC (HMAC keys) or CMAC (AES keys) of a file
 option	seckit key mac	--in	-	FILE	file
 option	seckit key mac	--out	-	FILE	file
+option	seckit key mac	--check	-	FILE	file
 option	seckit key mac	--pass	-	SPEC	none
 verb	seckit key digest	none	-	hash a file
 option	seckit key digest	--alg	a	ALG	choice	sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512 md5

@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 
+#include "crypto.h"
 #include "err.h"
 
 const struct sk_backend_ops *const sk_backends[] = {
@@ -43,7 +44,7 @@ void sk_backend_close(struct sk_backend *be)
 int sk_pkey_ctx_sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const EVP_MD *md, int pss, int verify)
 {
 	if (EVP_PKEY_CTX_set_signature_md(pctx, md) <= 0)
-		return sk_err_ssl(SK_EUNSUPP, "digest %s with this key", sk_err_msg());
+		return sk_err_ssl(SK_EUNSUPP, "digest %s with this key", sk_md_name(md));
 	if (EVP_PKEY_is_a(key, "RSA")) {
 		if (EVP_PKEY_CTX_set_rsa_padding(pctx, pss ? RSA_PKCS1_PSS_PADDING
 							  : RSA_PKCS1_PADDING) <= 0)

@@ -9,6 +9,8 @@
 #include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/kdf.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
@@ -302,5 +304,116 @@ close:
 out:
 	free(buf);
 	EVP_MD_CTX_free(c);
+	return rc;
+}
+
+int sk_pkcs8_encrypt(EVP_PKEY *pkey, const char *pass, size_t passlen, int der,
+		     struct sk_buf *out)
+{
+	PKCS8_PRIV_KEY_INFO *p8inf = NULL;
+	X509_SIG *p8 = NULL;
+	BIO *bio = NULL;
+	unsigned char *der_p = NULL;
+	char *data;
+	long len;
+	int rc = SK_OK, n;
+
+	if (passlen > 0x7fffffff)
+		return sk_err(SK_EUSAGE, "passphrase too long");
+	if ((p8inf = EVP_PKEY2PKCS8(pkey)) == NULL ||
+	    (p8 = PKCS8_encrypt_ex(-1, EVP_aes_256_cbc(), pass, (int)passlen, NULL, 0,
+				   SK_PBKDF2_ITER, p8inf, NULL, NULL)) == NULL) {
+		rc = sk_err_ssl(SK_EFAIL, "encrypting private key");
+		goto out;
+	}
+	if (der) {
+		if ((n = i2d_X509_SIG(p8, &der_p)) <= 0) {
+			rc = sk_err_ssl(SK_EFAIL, "encoding private key");
+			goto out;
+		}
+		rc = sk_buf_add(out, der_p, (size_t)n);
+		goto out;
+	}
+	if ((bio = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_PKCS8(bio, p8) != 1 ||
+	    (len = BIO_get_mem_data(bio, &data)) <= 0) {
+		rc = sk_err_ssl(SK_EFAIL, "encoding private key");
+		goto out;
+	}
+	rc = sk_buf_add(out, data, (size_t)len);
+out:
+	OPENSSL_free(der_p);
+	BIO_free(bio);
+	X509_SIG_free(p8);
+	PKCS8_PRIV_KEY_INFO_free(p8inf);
+	return rc;
+}
+
+/* Key and IV for the openssl enc format: PBKDF2-HMAC-SHA256 -> 32 + 16. */
+static int pbe_keyiv(const char *pass, size_t passlen, const uint8_t salt[8], uint8_t kiv[48])
+{
+	if (passlen > 0x7fffffff ||
+	    PKCS5_PBKDF2_HMAC(pass, (int)passlen, salt, 8, SK_PBKDF2_ITER, EVP_sha256(), 48,
+			      kiv) != 1)
+		return sk_err_ssl(SK_EFAIL, "PBKDF2");
+	return SK_OK;
+}
+
+static int pbe_cipher(int enc, const uint8_t kiv[48], const uint8_t *in, size_t n, uint8_t *out,
+		      size_t *outlen)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int l1 = 0, l2 = 0, rc = SK_OK;
+
+	if (n > 0x7fffff00 || c == NULL ||
+	    EVP_CipherInit_ex(c, EVP_aes_256_cbc(), NULL, kiv, kiv + 32, enc) != 1 ||
+	    EVP_CipherUpdate(c, out, &l1, in, (int)n) != 1) {
+		rc = sk_err_ssl(SK_EFAIL, "AES-256-CBC");
+	} else if (EVP_CipherFinal_ex(c, out + l1, &l2) != 1) {
+		ERR_clear_error();
+		rc = enc ? sk_err(SK_EFAIL, "AES-256-CBC")
+			 : sk_err(SK_EAUTH, "wrong passphrase (or not an encrypted key file)");
+	}
+	EVP_CIPHER_CTX_free(c);
+	*outlen = (size_t)l1 + (size_t)l2;
+	return rc;
+}
+
+int sk_pbe_seal(const char *pass, size_t passlen, const uint8_t *in, size_t n,
+		struct sk_buf *out)
+{
+	uint8_t kiv[48], *p;
+	size_t len;
+	int rc;
+
+	if ((rc = sk_buf_reserve(out, 16 + n + 16)) != SK_OK)
+		return rc;
+	p = out->p + out->len;
+	memcpy(p, SK_PBE_MAGIC, 8);
+	if ((rc = sk_random(p + 8, 8)) == SK_OK && (rc = pbe_keyiv(pass, passlen, p + 8, kiv)) == SK_OK &&
+	    (rc = pbe_cipher(1, kiv, in, n, p + 16, &len)) == SK_OK)
+		out->len += 16 + len;
+	OPENSSL_cleanse(kiv, sizeof(kiv));
+	return rc;
+}
+
+int sk_pbe_open(const char *pass, size_t passlen, const uint8_t *in, size_t n,
+		struct sk_buf *out)
+{
+	uint8_t kiv[48];
+	size_t len = 0;
+	int rc;
+
+	if (n < 32 || (n - 16) % 16 != 0 || memcmp(in, SK_PBE_MAGIC, 8) != 0)
+		return sk_err(SK_EFAIL, "not an encrypted key file (openssl enc -pbkdf2 format)");
+	if ((rc = sk_buf_reserve(out, n - 16 + 16)) != SK_OK)
+		return rc;
+	if ((rc = pbe_keyiv(pass, passlen, in + 8, kiv)) == SK_OK) {
+		rc = pbe_cipher(0, kiv, in + 16, n - 16, out->p + out->len, &len);
+		if (rc == SK_OK)
+			out->len += len;
+		else
+			OPENSSL_cleanse(out->p + out->len, n);
+	}
+	OPENSSL_cleanse(kiv, sizeof(kiv));
 	return rc;
 }

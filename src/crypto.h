@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 
+#include "util.h"
+
 /* Small wrappers over EVP for the primitives the store and the package
  * layers share.  All return SK_OK or an SK_E* code with the error set. */
 
@@ -48,6 +50,26 @@ int sk_pkey_parse(const uint8_t *p, size_t n, const char *pass, int want_private
 		  EVP_PKEY **out, int *is_private);
 /* Load a key file; what names it in errors. */
 int sk_pkey_load(const char *path, const char *pass, int want_private, EVP_PKEY **out);
+
+/*
+ * Private keys written with a passphrase.  PBKDF2-HMAC-SHA256 with
+ * SK_PBKDF2_ITER iterations (OpenSSL's own default, 2048, is far too few
+ * for a key file that may leave the device) and AES-256-CBC.
+ *   sk_pkcs8_encrypt: PKCS#8 EncryptedPrivateKeyInfo (PBES2), PEM or DER,
+ *     what `openssl pkey -passin` reads.
+ *   sk_pbe_seal / sk_pbe_open: raw bytes (AES and HMAC keys) in the
+ *     format of `openssl enc -aes-256-cbc -pbkdf2 -iter N -md sha256`:
+ *     "Salted__" || salt[8] || ciphertext.  sk_pbe_open: SK_EAUTH for a
+ *     wrong passphrase (bad padding), SK_EFAIL if it is not that format.
+ */
+#define SK_PBKDF2_ITER 600000
+int sk_pkcs8_encrypt(EVP_PKEY *pkey, const char *pass, size_t passlen, int der,
+		     struct sk_buf *out);
+#define SK_PBE_MAGIC "Salted__"
+int sk_pbe_seal(const char *pass, size_t passlen, const uint8_t *in, size_t n,
+		struct sk_buf *out);
+int sk_pbe_open(const char *pass, size_t passlen, const uint8_t *in, size_t n,
+		struct sk_buf *out);
 
 /* Hash a file ("-" = stdin) in chunks; out holds EVP_MAX_MD_SIZE bytes.
  * size (optional) receives the number of bytes hashed. */

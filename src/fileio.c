@@ -191,10 +191,18 @@ static int open_tmp(char *tmp, size_t n, const char *dir, const char *base, mode
 	return -1;
 }
 
+int sk_out_is_stream(const char *path)
+{
+	struct stat sb;
+
+	return strcmp(path, "-") == 0 || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode));
+}
+
 int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
 {
 	char dir[PATH_MAX];
 	const char *base;
+	struct stat sb;
 	size_t n;
 
 	memset(o, 0, sizeof(*o));
@@ -207,6 +215,19 @@ int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
 	}
 	if (path[0] == '\0')
 		return sk_err(SK_EUSAGE, "empty output file name");
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		if (S_ISDIR(sb.st_mode))
+			return sk_err(SK_EFAIL, "writing '%s': Is a directory", path);
+		o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (o->fd < 0)
+			return sk_err_sys(SK_EFAIL, "opening '%s'", path);
+		if ((o->path = strdup(path)) == NULL) {
+			sk_out_abort(o);
+			return sk_err(SK_EFAIL, "out of memory");
+		}
+		o->direct = 1;
+		return SK_OK;
+	}
 	sk_dirname(path, dir, sizeof(dir));
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
@@ -250,6 +271,13 @@ int sk_out_commit(struct sk_out *o)
 	if (o->is_stdout) {
 		o->committed = 1;
 		return SK_OK;
+	}
+	if (o->direct) {
+		rc = close(o->fd) != 0 ? sk_err_sys(SK_EFAIL, "writing '%s'", o->path) : SK_OK;
+		o->fd = -1;
+		o->committed = rc == SK_OK;
+		sk_out_abort(o);
+		return rc;
 	}
 	if (!o->nosync && fsync(o->fd) != 0) {
 		rc = sk_err_sys(SK_EFAIL, "writing '%s'", o->path);

@@ -22,10 +22,14 @@ int sk_read_file(const char *path, size_t max, struct sk_buf *out);
  * after commit, and on a zeroed struct) removes the temporary file, so a
  * failed command leaves nothing behind.  "-" writes straight to stdout.
  * mode: 0600 for anything secret; 0666 (masked by umask) for public data.
+ * A target that exists and is not a regular file (/dev/null, a FIFO,
+ * /dev/stdout) is written directly: renaming over it would replace the
+ * device or pipe with a file.
  */
 struct sk_out {
 	int fd;
 	int is_stdout;
+	int direct;      /* writing straight into a device or FIFO */
 	int committed;
 	char *tmp;
 	char *path;
@@ -35,6 +39,9 @@ struct sk_out {
 	int nosync;
 };
 int sk_out_open(struct sk_out *o, const char *path, mode_t mode);
+/* 1 if writing path cannot be undone ("-", a device, a FIFO): data that
+ * must not be released before a check passes has to be held back. */
+int sk_out_is_stream(const char *path);
 int sk_out_write(struct sk_out *o, const void *p, size_t n);
 int sk_out_commit(struct sk_out *o);
 void sk_out_abort(struct sk_out *o);

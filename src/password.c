@@ -277,16 +277,28 @@ int sk_password_delete(struct sk_ctx *ctx, const char *obj, const char *pass_spe
 		return rc;
 	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
 		return rc;
-	if ((rc = check_obj(st, obj, pass_spec, NULL, root)) != SK_OK)
-		goto out;
+	/* Under the lock, so no key can be bound to it meanwhile.  Users are
+	 * checked first: `password users` shows them without a password
+	 * anyway, and it spares a slow scrypt run. */
 	if ((rc = sk_key_list(ctx, count_user, &u)) != SK_OK)
 		goto out;
 	if (u.n > 0) {
-		rc = sk_err(SK_EFAIL, "password object '%s' is used by %zu key%s ('%s'%s); delete %s first",
+		struct sk_obj_info info;
+
+		/* An unknown object is "not found", not "in use". */
+		if ((rc = sk_store_stat(st, SK_NS_PASSWORD, obj, &info)) != SK_OK) {
+			if (rc == SK_ENOTFOUND)
+				sk_err(SK_ENOTFOUND, "password object '%s': not found", obj);
+			goto out;
+		}
+		sk_obj_info_free(&info);
+		rc = sk_err(SK_EUNSUPP, "password object '%s' is used by %zu key%s ('%s'%s): delete %s first",
 			    obj, u.n, u.n == 1 ? "" : "s", u.first, u.n > 1 ? ", ..." : "",
 			    u.n == 1 ? "it" : "them");
 		goto out;
 	}
+	if ((rc = check_obj(st, obj, pass_spec, NULL, root)) != SK_OK)
+		goto out;
 	if ((rc = sk_txn_del(t, SK_NS_PASSWORD, obj)) != SK_OK)
 		goto out;
 	rc = sk_txn_commit(t);

@@ -56,6 +56,9 @@ struct builder {
 	const char *stream_key;
 	sk_yaml_item_fn item_fn;
 	void *item_arg;
+	/* sk_yaml_load_buf: the input, to locate reader errors */
+	const unsigned char *input;
+	size_t len;
 };
 
 static int add_kid(struct sk_ynode *parent, struct sk_ynode *kid)
@@ -77,9 +80,24 @@ static int parse_err(struct builder *b)
 {
 	yaml_parser_t *p = &b->parser;
 	const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->mark;
+	size_t line = m->line + 1, col = m->column + 1, i;
 
-	return sk_err(SK_ECONFIG, "%s:%zu:%zu: invalid YAML: %s%s%s", b->doc->file,
-		      m->line + 1, m->column + 1,
+	/* Reader errors (bad encoding) carry a byte offset, not a mark. */
+	if (p->error == YAML_READER_ERROR) {
+		if (b->input == NULL)
+			return sk_err(SK_ECONFIG, "%s: invalid YAML at byte %zu: %s", b->doc->file,
+				      p->problem_offset, p->problem ? p->problem : "bad input");
+		line = col = 1;
+		for (i = 0; i < p->problem_offset && i < b->len; i++) {
+			if (b->input[i] == '\n') {
+				line++;
+				col = 1;
+			} else if ((b->input[i] & 0xc0) != 0x80) {
+				col++;
+			}
+		}
+	}
+	return sk_err(SK_ECONFIG, "%s:%zu:%zu: invalid YAML: %s%s%s", b->doc->file, line, col,
 		      p->problem ? p->problem : "syntax error",
 		      p->context ? " " : "", p->context ? p->context : "");
 }
@@ -257,6 +275,14 @@ static int run(struct builder *b)
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&b->parser);
+	/* "---" alone (or "~", "null") is a null document: the same as an
+	 * empty file, not a scalar where a mapping was expected. */
+	if (rc == SK_OK && doc->root != NULL && doc->root->type == SK_Y_SCALAR &&
+	    !doc->root->quoted && (doc->root->vlen == 0 || strcmp(doc->root->val, "~") == 0 ||
+				   strcmp(doc->root->val, "null") == 0)) {
+		node_free(doc->root);
+		doc->root = NULL;
+	}
 	if (rc != SK_OK)
 		sk_yaml_free(doc);
 	return rc;
@@ -284,6 +310,8 @@ int sk_yaml_load_buf(const char *name, const void *p, size_t len, struct sk_ydoc
 
 	if (rc != SK_OK)
 		return rc;
+	b.input = p;
+	b.len = len;
 	yaml_parser_set_input_string(&b.parser, p, len);
 	return run(&b);
 }
