@@ -88,3 +88,19 @@ require() {
 		command -v "$t" >/dev/null 2>&1 || skip "$t is not installed"
 	done
 }
+
+# A seckit command that must fail: exit status $1, exactly one line on
+# stderr starting with "seckit $2" ("seckit: " when $2 is empty), nothing
+# on stdout.
+#   sk_fails 8 "key sign: " key sign nosuch --in data --out sig
+sk_fails() {
+	local code=$1 prefix="seckit $2"
+	shift 2
+	[ "$prefix" != "seckit " ] || prefix="seckit: "
+	run "-$code" --separate-stderr "$SECKIT" "$@"
+	assert_one_error_line "$prefix"
+	if [ -n "$output" ]; then
+		echo "unexpected output on stdout: $output" >&2
+		return 1
+	fi
+}

@@ -1,0 +1,190 @@
+#!/usr/bin/env bats
+# The command line: dispatch, help, suggestions, global options, argv[0]
+# dispatch, --version, and stdout write errors.
+
+load helper
+
+@test "unknown command or verb: exit 2 with the closest name suggested" {
+	sk_fails 2 "" kye list
+	[[ "$stderr" == "seckit: unknown command 'kye'; did you mean 'key'?"* ]]
+	sk_fails 2 "" frobnicate
+	[[ "$stderr" != *"did you mean"* ]]
+	sk_fails 2 "key: " key lst
+	[[ "$stderr" == "seckit key: unknown verb 'lst'; did you mean 'list'?"* ]]
+	[[ "$stderr" == *'(see "seckit key --help")' ]]
+	sk_fails 2 "key password: " key password craete
+	[[ "$stderr" == *"did you mean 'create'?"* ]]
+	sk_fails 2 "key: " key zzzzzz
+	[[ "$stderr" != *"did you mean"* ]]
+	sk_fails 2 "" help kye
+}
+
+@test "no command or no verb: usage on stderr, exit 2" {
+	run -2 --separate-stderr sk
+	[ -z "$output" ]
+	[[ "$stderr" == usage:* ]]
+	run -2 --separate-stderr sk key
+	[ -z "$output" ]
+	[[ "$stderr" == "usage: seckit key"* ]]
+	run -2 --separate-stderr sk key password
+	[[ "$stderr" == "usage: seckit key password"* ]]
+}
+
+@test "-h/--help/help work with no config, no store and an unreadable SECKIT_CONFIG" {
+	export SECKIT_CONFIG="$BATS_TEST_TMPDIR/nosuch.yaml" SECKIT_STORE=/nonexistent/store
+	mkdir cfgdir
+	for args in "--help" "-h" "help" "key --help" "key -h" "help key" "key sign --help" \
+		"key sign -h" "help key sign" "key password --help" "key password create -h" \
+		"help key password create" "--config cfgdir --help" "key --config cfgdir sign -h" \
+		"--backend nosuch key list -h"; do
+		# shellcheck disable=SC2086
+		run -0 --separate-stderr sk $args
+		[ -n "$output" ]
+		[ -z "$stderr" ]
+	done
+	run -0 sk help key sign
+	[[ "${lines[0]}" == "usage: seckit key sign NAME [options]" ]]
+	[[ "$output" == *"--digest ALG"* ]]
+	[[ "$output" == *"--pss"* ]]
+	run -0 sk --help
+	[[ "$output" == *"key "*"named keys"* ]]
+	[[ "$output" == *"--store DIR"* ]]
+	# The options of a verb's help are the ones it accepts.
+	run -0 sk key sign --help
+	help=$output
+	"$SECKIT" --dump-spec | awk -F '\t' '$1 == "option" && $2 == "seckit key sign" { print $3 }' > opts
+	while read -r o; do
+		[[ "$help" == *"$o"* ]]
+	done < opts
+	# And the config really was not readable for commands that need it.
+	sk_fails 3 "key list: " key list
+}
+
+@test "--help, --version and --dump-spec read no config and open no store (strace)" {
+	require strace
+	for args in "--version" "--help" "key sign --help" "--dump-spec" "help key"; do
+		# shellcheck disable=SC2086
+		SECKIT_CONFIG="$BATS_TEST_TMPDIR/c.yaml" SECKIT_STORE="$BATS_TEST_TMPDIR/st" \
+			strace -f -qq -e trace=open,openat,stat,newfstatat,access,faccessat2 -o trace "$SECKIT" $args > /dev/null
+		run ! grep -E 'c\.yaml|/st"|/st/|/etc/seckit|openssl\.cnf|/dev/tpm|libtss2' trace
+	done
+	# Only the C library is loaded dynamically (libcrypto and libyaml are
+	# linked in, tpm2-tss is loaded when the tpm2 backend is used).
+	SECKIT_STORE="$BATS_TEST_TMPDIR/st" strace -f -qq -e trace=openat -o trace "$SECKIT" key list > /dev/null 2>&1 || true
+	run ! grep -E '\.so' <(grep -v -E 'libc\.so|ld\.so\.cache|libdl|libpthread' trace)
+}
+
+@test "seckit help key sign equals seckit key sign --help" {
+	run -0 sk help key sign
+	a=$output
+	run -0 sk key sign --help
+	[ "$a" = "$output" ]
+	run -0 sk help key
+	a=$output
+	run -0 sk key --help
+	[ "$a" = "$output" ]
+}
+
+@test "argv[0] dispatch: a seckit-key link behaves as seckit key" {
+	ln -s "$SECKIT" seckit-key
+	ln -s "$SECKIT" seckit-nosuch
+	run -0 ./seckit-key create dev --type ec-p256
+	run -0 ./seckit-key list --names
+	[ "$output" = dev ]
+	run -0 ./seckit-key --help
+	[[ "$output" == "usage: seckit key"* ]]
+	run -0 ./seckit-key --store "$SECKIT_STORE" info dev
+	run -0 ./seckit-key info dev --json
+	[[ "$output" == "{"* ]]
+	run -2 --separate-stderr ./seckit-key lst
+	[[ "$stderr" == *"did you mean 'list'"* ]]
+	run -2 --separate-stderr ./seckit-nosuch
+	[[ "$stderr" == "seckit: unknown command 'nosuch'"* ]]
+	# Through PATH, as an installed link is found.
+	mkdir bin
+	ln -s "$SECKIT" bin/seckit-key
+	PATH="$BATS_TEST_TMPDIR/bin:$PATH" run -0 seckit-key list --names
+	[ "$output" = dev ]
+}
+
+@test "global options before the command, between command and verb, and after the verb" {
+	mkdir other
+	chmod 700 other
+	run -0 sk --store other key create a --type ec-p256
+	run -0 sk key --store other create b --type ec-p256
+	run -0 sk key create c --type ec-p256 --store other
+	run -0 sk key create d --store=other --type ec-p256
+	run -0 sk key list --names --store other
+	[ "$output" = "$(printf 'a\nb\nc\nd')" ]
+	run -0 sk --json key info a --store other
+	[[ "$output" == "{"* ]]
+	run -0 sk key --json info a --store other
+	[[ "$output" == "{"* ]]
+	run -0 sk key info a --store other --json
+	[[ "$output" == "{"* ]]
+	run -0 --separate-stderr sk key -q digest --alg sha1 --in /dev/null
+	[ -z "$stderr" ]
+	run -0 --separate-stderr sk -q key digest --alg sha1 --in /dev/null
+	[ -z "$stderr" ]
+	run -0 --separate-stderr sk key digest --alg sha1 --in /dev/null --quiet
+	[ -z "$stderr" ]
+	run -0 --separate-stderr sk -v key create e --type ec-p256 --store other
+	[[ "$stderr" == "created key 'e'"* ]]
+	sk_fails 2 "" --store
+	sk_fails 2 "key: " key --store
+	sk_fails 2 "key list: " key list --store
+	sk_fails 2 "" --frob key list
+	sk_fails 2 "key: " key --frob list
+	sk_fails 2 "key list: " key list --frob
+	sk_fails 2 "key list: " key list -x
+	# "--" ends the options: what follows is an argument.
+	sk_fails 8 "key info: " --store other key info -- --json
+	[[ "$stderr" == *"'--json'"* ]]
+}
+
+@test "--version names the version, the libraries and each backend" {
+	run -0 --separate-stderr sk --version
+	[ -z "$stderr" ]
+	[[ "${lines[0]}" =~ ^seckit\ [0-9]+\.[0-9]+\.[0-9]+ ]]
+	[[ "$output" == *"openssl: 3."* ]]
+	[[ "$output" == *"libyaml: "* ]]
+	[[ "$output" == *"backend soft: yes"* ]]
+	[[ "$output" == *"backend tpm2: "* ]]
+	[[ "$output" == *"backend pkcs11: "* ]]
+}
+
+@test "stdout write errors are errors: exit 1 and one error line" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	run -0 sk key create a --type ec-p256
+	for args in "key list" "key info a" "--version" "--help" "key random 16" "key export a --out -" \
+		"key digest --in /dev/null" "--json key list"; do
+		run -1 --separate-stderr bash -c "'$SECKIT' $args > /dev/full"
+		assert_one_error_line "seckit"
+		[[ "$stderr" == *"No space left on device"* ]]
+	done
+	# A closed pipe is not worth a message, but it is not success either.
+	run -0 bash -c "'$SECKIT' key random 1000000 | head -c 1 > /dev/null; echo \${PIPESTATUS[0]}"
+	[ "$output" -ne 0 ]
+}
+
+@test "the exit status of every failing class is distinct and as documented" {
+	# 2 usage, 3 config, 4 backend/store, 5 auth, 6 unsupported, 7 verify,
+	# 8 not found, 9 exists (1 is I/O: see the other files).
+	run -0 sk key create a --type aes-128
+	run -0 sk key password create p --pass pass:x
+	run -0 sk key create b --type ec-p256 --password-object p --pass pass:x
+	echo "x" > data
+	sk_fails 2 "key sign: " key sign b --in data
+	echo "bad: [" > bad.yaml
+	sk_fails 3 "key list: " --config bad.yaml key list
+	sk_fails 4 "key list: " --store "$BATS_TEST_TMPDIR/none" key list
+	sk_fails 4 "key create: " --backend pkcs11 key create z --type ec-p256
+	sk_fails 2 "key create: " --backend nosuch key create z --type ec-p256
+	sk_fails 5 "key sign: " key sign b --in data --out s --pass pass:y
+	sk_fails 6 "key sign: " key sign a --in data --out s
+	run -0 sk key sign b --in data --out s --pass pass:x
+	echo "y" > data
+	sk_fails 7 "key verify: " key verify b --in data --sig s
+	sk_fails 8 "key info: " key info nosuch
+	sk_fails 9 "key create: " key create a --type aes-128
+}
