@@ -427,7 +427,7 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 	char when[32];
 	int rc;
 
-	if ((rc = sk_key_info(ctx, a->pos[0], &k)) != SK_OK)
+	if ((rc = sk_key_stat(ctx, a->pos[0], &k)) != SK_OK)
 		return rc;
 	if (ctx->json) {
 		sk_json_init(&j, stdout);
@@ -859,7 +859,7 @@ static int key_crypt(struct sk_ctx *ctx, const struct sk_args *a, int enc)
 	if (mode && strcmp(mode, "gcm") && strcmp(mode, "cbc") && strcmp(mode, "ctr") &&
 	    strcmp(mode, "oaep"))
 		return sk_usage_error("unknown mode '%s' (expected gcm, cbc, ctr or oaep)", mode);
-	if ((rc = sk_key_info(ctx, a->pos[0], &info)) != SK_OK)
+	if ((rc = sk_key_stat(ctx, a->pos[0], &info)) != SK_OK)
 		return rc;
 	kind = info.type->kind;
 	sk_keyinfo_free(&info);

@@ -122,7 +122,7 @@ static int parse_info(const struct sk_obj_info *o, struct sk_keyinfo *k, int wan
 	return SK_OK;
 }
 
-int sk_key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out)
+static int key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out, int want_pub)
 {
 	struct sk_obj_info o;
 	struct sk_store *st;
@@ -132,9 +132,19 @@ int sk_key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out)
 		return rc;
 	if ((rc = sk_store_stat(st, SK_NS_KEY, name, &o)) != SK_OK)
 		return rc;
-	rc = parse_info(&o, out, 0);
+	rc = parse_info(&o, out, want_pub);
 	sk_obj_info_free(&o);
 	return rc;
+}
+
+int sk_key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out)
+{
+	return key_info(ctx, name, out, 1);
+}
+
+int sk_key_stat(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out)
+{
+	return key_info(ctx, name, out, 0);
 }
 
 struct list_arg {
@@ -146,7 +156,7 @@ static int list_one(const struct sk_obj_info *o, void *arg)
 {
 	struct list_arg *l = arg;
 	struct sk_keyinfo k;
-	int rc = parse_info(o, &k, 0);
+	int rc = parse_info(o, &k, 1);
 
 	if (rc != SK_OK)
 		return rc;

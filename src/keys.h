@@ -32,10 +32,9 @@ struct sk_keyinfo {
 	char backend[16];
 	char origin[16];        /* generated, imported, opaque-key ... */
 	uint64_t created;
-	/* EC/RSA public key, else NULL.  Set by sk_key_open() and
-	 * sk_key_open_public(); sk_key_info() and sk_key_list() leave it NULL
-	 * (decoding a key is most of the cost of a short command) and
-	 * sk_keyinfo_pub() decodes it on demand. */
+	/* EC/RSA public key, else NULL.  Set by every function below except
+	 * sk_key_stat(), which leaves it NULL (decoding a key is most of the
+	 * cost of a short command); sk_keyinfo_pub() decodes it on demand. */
 	EVP_PKEY *pub;
 	uint8_t *pubder;        /* the SubjectPublicKeyInfo DER, or NULL */
 	size_t publen;
@@ -48,6 +47,8 @@ EVP_PKEY *sk_keyinfo_pub(struct sk_keyinfo *k);
 
 /* Attributes of a key without touching its private part. */
 int sk_key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out);
+/* The same without decoding the public key (out->pub stays NULL). */
+int sk_key_stat(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out);
 typedef int (*sk_key_list_fn)(const struct sk_keyinfo *k, void *arg);
 int sk_key_list(struct sk_ctx *ctx, sk_key_list_fn fn, void *arg);
 
