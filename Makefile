@@ -52,10 +52,19 @@ OBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(SRC) $(CMD))
 # The command names, from the one command list.
 COMMANDS := $(shell sed -n 's/^SK_COMMAND([a-z_0-9]*, *"\([a-z0-9-]*\)").*/\1/p' cmd/commands.h)
 
-all: seckit
+# Unit tests of library parts on their own: tests/unit/NAME.c is linked
+# with the library objects into build/unit/NAME, which the bats suite runs.
+LIBOBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(SRC))
+UNIT := $(patsubst tests/unit/%.c,$(OBJDIR)/unit/%,$(wildcard tests/unit/*.c))
+
+all: seckit $(UNIT)
 
 seckit: $(OBJ)
 	$(CC) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(OBJ) $(LIBS)
+
+$(OBJDIR)/unit/%: tests/unit/%.c $(LIBOBJ) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) $(LDFLAGS) -pie -o $@ $< $(LIBOBJ) $(LIBS)
 
 $(OBJDIR)/%.o: %.c $(wildcard src/*.h cmd/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -103,11 +112,11 @@ deps:
 
 # The whole suite; prints "N passed, N failed" as its last line.
 check: deps
-	$(MAKE) seckit
+	$(MAKE) all
 	./scripts/run-tests.sh
 
 # Just the tests, no dependency step (TESTS=tests/10-key.bats to pick).
-test: seckit
+test: all
 	./scripts/run-tests.sh $(TESTS)
 
 demo: deps
