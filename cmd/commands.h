@@ -9,4 +9,5 @@
  */
 SK_COMMAND(key, "key")
 SK_COMMAND(cert, "cert")
+SK_COMMAND(payload, "payload")
 SK_COMMAND(provision, "provision")

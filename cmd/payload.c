@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/* seckit payload: signed payload packages (make off-device, verify on it). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../src/crypto.h"
+#include "../src/err.h"
+#include "../src/payload.h"
+#include "json.h"
+#include "opt.h"
+
+#define DIGESTS "sha256 sha384 sha512 sha224 sha1 md5"
+
+/* ---- progress (stderr, terminals only) ---- */
+
+struct progress {
+	const char *verb;
+	struct timespec last;
+	int shown;
+};
+
+static void human_size(char *buf, size_t n, uint64_t v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double x = (double)v;
+	size_t u = 0;
+
+	while (x >= 1024 && u + 1 < SK_ARRAY_SIZE(unit)) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", x, unit[u]);
+}
+
+static void progress_cb(void *arg, uint64_t done, uint64_t total)
+{
+	struct progress *pr = arg;
+	struct timespec now;
+	char a[32], b[32];
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (done < total && (now.tv_sec - pr->last.tv_sec) * 1000000000L +
+				    (now.tv_nsec - pr->last.tv_nsec) < 250000000L)
+		return;
+	if (!pr->shown && done == total)
+		return; /* quick runs stay silent */
+	pr->last = now;
+	pr->shown = 1;
+	human_size(a, sizeof(a), done);
+	human_size(b, sizeof(b), total);
+	fprintf(stderr, "\r%s: %3d%% %s of %s\033[K", sk_prog(),
+		total ? (int)(done * 100 / total) : 100, a, b);
+	fflush(stderr);
+}
+
+static void progress_init(struct sk_ctx *ctx, struct progress *pr, sk_progress_fn *fn)
+{
+	memset(pr, 0, sizeof(*pr));
+	clock_gettime(CLOCK_MONOTONIC, &pr->last);
+	*fn = !ctx->quiet && isatty(STDERR_FILENO) ? progress_cb : NULL;
+}
+
+static void progress_end(struct progress *pr)
+{
+	if (pr->shown)
+		fprintf(stderr, "\r\033[K");
+}
+
+/* ---- options shared by the verbs ---- */
+
+static int digest_opt(struct sk_ctx *ctx, const struct sk_args *a, const EVP_MD **md)
+{
+	const char *name = sk_arg_str(a, "digest");
+	int rc;
+
+	if (name == NULL) {
+		if ((rc = sk_ctx_config(ctx)) != SK_OK)
+			return rc;
+		name = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
+	}
+	if (strcasecmp(name, "md5") == 0 && !sk_arg_flag(a, "insecure"))
+		return sk_err(SK_EUNSUPP, "md5 is broken; add --insecure if you really need it");
+	if ((*md = sk_md_by_name(name, 1)) == NULL || strncasecmp(name, "sha3", 4) == 0)
+		return sk_usage_error("unknown digest '%s' (expected one of: %s)", name, DIGESTS);
+	if (sk_md_is_weak(*md))
+		sk_warn("%s is weak: use sha256 or stronger", sk_md_name(*md));
+	return SK_OK;
+}
+
+static void json_info(struct sk_json *j, const struct sk_payload_info *info)
+{
+	sk_json_kstr(j, "type", "payload");
+	sk_json_kint(j, "format_version", info->version);
+	sk_json_kuint(j, "size", info->size);
+	sk_json_kstr(j, "digest", info->md ? sk_md_name(info->md) : NULL);
+	sk_json_kstr(j, "signature_algorithm", info->sigalg[0] ? info->sigalg : NULL);
+	sk_json_kstr(j, "signer", info->signer[0] ? info->signer : NULL);
+}
+
+/* ---- make ---- */
+
+static const struct sk_opt make_opts[] = {
+	{ "sign-key", 0, SK_ARG, "FILE", "sign with this private key file (PEM or DER; EC or RSA)", SK_C_FILE, NULL },
+	{ "key", 'k', SK_ARG, "NAME", "sign with this named key in the store instead", SK_C_KEY, NULL },
+	{ "pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted --sign-key, or the secret of --key's password object", SK_C_NONE, NULL },
+	{ "in", 'i', SK_ARG, "FILE", "the payload (a regular file)", SK_C_FILE, NULL },
+	{ "out", 'o', SK_ARG, "FILE", "the package ('-': stdout)", SK_C_FILE, NULL },
+	{ "digest", 'd', SK_ARG, "ALG", "sha256 (default), sha384, sha512, sha224, sha1, md5 (with --insecure)", SK_C_CHOICE, DIGESTS },
+	{ "pss", 0, SK_NOARG, NULL, "RSA keys: RSA-PSS instead of PKCS#1 v1.5", SK_C_NONE, NULL },
+	{ "insecure", 0, SK_NOARG, NULL, "allow md5", SK_C_NONE, NULL },
+	SK_OPT_END,
+};
+
+static int payload_make(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *file = sk_arg_str(a, "sign-key"), *name = sk_arg_str(a, "key");
+	const char *in = sk_arg_str(a, "in"), *out = sk_arg_str(a, "out");
+	struct sk_payload_info info;
+	struct sk_signer s = { 0 };
+	struct progress pr;
+	sk_progress_fn fn;
+	const EVP_MD *md = NULL;
+	int rc;
+
+	if ((file == NULL) == (name == NULL))
+		return sk_usage_error("give --sign-key FILE or --key NAME (one of them)");
+	if (in == NULL || out == NULL)
+		return sk_usage_error("--%s is required", in == NULL ? "in" : "out");
+	if (ctx->json && strcmp(out, "-") == 0)
+		return sk_usage_error("--json and --out - would both write to stdout");
+	if ((rc = digest_opt(ctx, a, &md)) != SK_OK)
+		return rc;
+	if (file != NULL)
+		rc = sk_signer_from_file(&s, file, sk_arg_str(a, "pass"));
+	else
+		rc = sk_signer_from_key(&s, ctx, name, sk_arg_str(a, "pass"));
+	if (rc != SK_OK)
+		return rc;
+	if ((rc = sk_signer_set_md(&s, md, sk_arg_flag(a, "pss"))) != SK_OK)
+		goto out;
+	progress_init(ctx, &pr, &fn);
+	rc = sk_payload_make(&s, in, out, fn, &pr, &info);
+	progress_end(&pr);
+	if (rc != SK_OK)
+		goto out;
+	if (ctx->json) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "package", out);
+		sk_json_kuint(&j, "package_size", info.package_size);
+		json_info(&j, &info);
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	} else if (ctx->verbose) {
+		fprintf(stderr, "%s: wrote '%s' (%llu bytes): payload %llu bytes, %s, signed by sha256:%s\n",
+			sk_prog(), out, (unsigned long long)info.package_size,
+			(unsigned long long)info.size, info.sigalg, info.signer);
+	}
+out:
+	sk_signer_free(&s);
+	return rc;
+}
+
+/* ---- verify ---- */
+
+static const struct sk_opt verify_opts[] = {
+	{ "key", 'k', SK_ARG, "NAME", "verify with this named key (default: the oem-payload role)", SK_C_KEY, NULL },
+	{ "verify-key", 0, SK_ARG, "NAME", "same as --key", SK_C_KEY, NULL },
+	{ "pubkey", 0, SK_ARG, "FILE", "verify with this public key file (PEM or DER)", SK_C_FILE, NULL },
+	{ "cert", 0, SK_ARG, "FILE", "verify with this certificate's public key", SK_C_FILE, NULL },
+	{ "in", 'i', SK_ARG, "FILE", "the package ('-': stdin)", SK_C_FILE, NULL },
+	{ "out", 'o', SK_ARG, "FILE", "write the payload here once verified ('-': stdout)", SK_C_FILE, NULL },
+	{ "insecure", 0, SK_NOARG, NULL, "accept md5 packages", SK_C_NONE, NULL },
+	SK_OPT_END,
+};
+
+static int verifier_opt(struct sk_ctx *ctx, const struct sk_args *a, struct sk_verifier *v)
+{
+	const char *key = sk_arg_str(a, "key"), *vkey = sk_arg_str(a, "verify-key");
+	const char *pub = sk_arg_str(a, "pubkey"), *cert = sk_arg_str(a, "cert");
+	int n = !!key + !!vkey + !!pub + !!cert, rc;
+
+	if (n > 1)
+		return sk_usage_error("give one of --key, --pubkey and --cert");
+	if (vkey != NULL)
+		key = vkey;
+	if (pub != NULL)
+		rc = sk_verifier_from_pubkey_file(v, pub);
+	else if (cert != NULL)
+		rc = sk_verifier_from_cert_file(v, cert);
+	else {
+		if (key == NULL && (rc = sk_ctx_role(ctx, SK_ROLE_OEM_PAYLOAD, &key)) != SK_OK)
+			return rc;
+		rc = sk_verifier_from_key(v, ctx, key);
+	}
+	if (rc == SK_OK)
+		v->allow_md5 = sk_arg_flag(a, "insecure");
+	return rc;
+}
+
+static int payload_verify(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *in = sk_arg_str(a, "in"), *out = sk_arg_str(a, "out");
+	struct sk_payload_info info;
+	struct sk_verifier v = { 0 };
+	struct progress pr;
+	sk_progress_fn fn;
+	int rc;
+
+	if ((in == NULL) == (a->npos == 0))
+		return sk_usage_error("give the package as --in FILE or PKG (one of them)");
+	if (in == NULL)
+		in = a->pos[0];
+	if (ctx->json && out != NULL && strcmp(out, "-") == 0)
+		return sk_usage_error("--json and --out - would both write to stdout");
+	if ((rc = verifier_opt(ctx, a, &v)) != SK_OK)
+		return rc;
+	progress_init(ctx, &pr, &fn);
+	rc = sk_payload_verify(&v, in, out, fn, &pr, &info);
+	progress_end(&pr);
+	if (rc == SK_OK && info.md != NULL && sk_md_is_weak(info.md))
+		sk_warn("the package uses %s, which is weak", sk_md_name(info.md));
+	if (ctx->json && (rc == SK_OK || rc == SK_EVERIFY)) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kbool(&j, "verified", rc == SK_OK);
+		sk_json_kstr(&j, "package", in);
+		sk_json_kstr(&j, "key", v.what);
+		sk_json_kstr(&j, "key_fingerprint", v.fpr);
+		json_info(&j, &info);
+		sk_json_kstr(&j, "out", rc == SK_OK ? out : NULL);
+		if (rc != SK_OK)
+			sk_json_kstr(&j, "reason", sk_err_msg());
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	} else if (rc == SK_OK && !ctx->quiet && (out == NULL || strcmp(out, "-") != 0)) {
+		printf("Verified OK\n");
+	}
+	sk_verifier_free(&v);
+	return rc;
+}
+
+/* ---- show ---- */
+
+static const struct sk_opt show_opts[] = {
+	{ "in", 'i', SK_ARG, "FILE", "the package, instead of the PKG argument ('-': stdin)", SK_C_FILE, NULL },
+	SK_OPT_END,
+};
+
+static int payload_show(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *in = sk_arg_str(a, "in");
+	struct sk_payload_info info;
+	int rc;
+
+	if ((in == NULL) == (a->npos == 0))
+		return sk_usage_error("give the package as PKG or --in FILE (one of them)");
+	if (in == NULL)
+		in = a->pos[0];
+	if ((rc = sk_payload_show(in, &info)) != SK_OK)
+		return rc;
+	if (ctx->json) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		json_info(&j, &info);
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+		return SK_OK;
+	}
+	printf("type:                payload\n");
+	printf("format version:      %ld\n", info.version);
+	printf("payload size:        %llu\n", (unsigned long long)info.size);
+	printf("digest:              %s\n", sk_md_name(info.md));
+	printf("signature algorithm: %s\n", info.sigalg);
+	printf("signer:              %s%s\n", info.signer[0] ? "sha256:" : "-", info.signer);
+	return SK_OK;
+}
+
+static const struct sk_verb verbs[] = {
+	{ "make", payload_make, NULL, 0, 0, make_opts, "sign a payload into a package", NULL, SK_C_NONE },
+	{ "verify", payload_verify, "[PKG]", 0, 1, verify_opts, "verify a package and extract its payload", NULL, SK_C_FILE },
+	{ "show", payload_show, "PKG", 0, 1, show_opts, "print a package's header without verifying it", NULL, SK_C_FILE },
+	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+};
+
+const struct sk_command sk_cmd_payload = {
+	"payload", "signed payload packages: make, verify, show", verbs,
+};

@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: MIT */
+/* Signed payload packages: see payload.h and docs/formats/payload.md. */
+#include "payload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#include "crypto.h"
+#include "err.h"
+
+/* Big enough that syscalls and digest calls cost nothing next to the
+ * hashing, small enough to keep the resident size a few MiB. */
+#define CHUNK (256u << 10)
+
+typedef struct {
+	X509_ALGOR *digestAlgorithm;
+	ASN1_INTEGER *payloadSize;
+} SK_PAYLOAD_INFO;
+
+ASN1_SEQUENCE(SK_PAYLOAD_INFO) = {
+	ASN1_SIMPLE(SK_PAYLOAD_INFO, digestAlgorithm, X509_ALGOR),
+	ASN1_SIMPLE(SK_PAYLOAD_INFO, payloadSize, ASN1_INTEGER),
+} static_ASN1_SEQUENCE_END(SK_PAYLOAD_INFO)
+
+DECLARE_ASN1_FUNCTIONS(SK_PAYLOAD_INFO)
+IMPLEMENT_ASN1_FUNCTIONS(SK_PAYLOAD_INFO)
+
+static int body_encode(const EVP_MD *md, uint64_t size, struct sk_buf *out)
+{
+	SK_PAYLOAD_INFO *pi = SK_PAYLOAD_INFO_new();
+	int rc;
+
+	if (pi == NULL || !ASN1_INTEGER_set_uint64(pi->payloadSize, size)) {
+		SK_PAYLOAD_INFO_free(pi);
+		return sk_err_ssl(SK_EFAIL, "payload header");
+	}
+	X509_ALGOR_free(pi->digestAlgorithm);
+	pi->digestAlgorithm = NULL;
+	if ((rc = sk_mdalg_make(md, &pi->digestAlgorithm)) == SK_OK)
+		rc = sk_asn1_encode(ASN1_ITEM_rptr(SK_PAYLOAD_INFO), pi, out);
+	SK_PAYLOAD_INFO_free(pi);
+	return rc;
+}
+
+static void info_fill(struct sk_payload_info *info, const struct sk_pkg *p, uint64_t size)
+{
+	info->version = p->version;
+	info->md = p->md;
+	info->size = size;
+	sk_sigalg_describe(p->sigalg, info->sigalg, sizeof(info->sigalg));
+	snprintf(info->signer, sizeof(info->signer), "%s", p->signer_hex);
+}
+
+/*
+ * Read up to and including the payload's tag and length: header checked
+ * and decoded into p and info; phdr/phl the payload TLV header; *left the
+ * bytes of the outer SEQUENCE after the payload (the signature's).
+ */
+static int read_header(struct sk_in *in, struct sk_pkg *p, struct sk_payload_info *info,
+		       uint8_t phdr[10], size_t *phl, uint64_t *left)
+{
+	SK_PAYLOAD_INFO *pi = NULL;
+	const EVP_MD *md;
+	uint64_t size, plen;
+	int rc;
+
+	if ((rc = sk_pkg_read_head(in, SK_PKG_PAYLOAD, SK_PAYLOAD_VERSION, p, left)) != SK_OK)
+		return rc;
+	if ((rc = sk_asn1_decode(ASN1_ITEM_rptr(SK_PAYLOAD_INFO), p->body, p->bodylen,
+				 "payload header", (void **)&pi)) != SK_OK)
+		return rc;
+	if ((rc = sk_mdalg_parse(pi->digestAlgorithm, &md)) != SK_OK)
+		goto out;
+	if (EVP_MD_get_type(md) != EVP_MD_get_type(p->md)) {
+		rc = sk_err(SK_EVERIFY, "digest algorithm %s differs from the signature's (%s)",
+			    sk_md_name(md), sk_md_name(p->md));
+		goto out;
+	}
+	if (!ASN1_INTEGER_get_uint64(&size, pi->payloadSize) || size > SK_PAYLOAD_MAX) {
+		ERR_clear_error();
+		rc = sk_err(SK_EVERIFY, "payload size: not a size from 0 to 2^62");
+		goto out;
+	}
+	info_fill(info, p, size);
+	if ((rc = sk_der_read_hdr(in, 0x04, *left, "payload", &plen, phdr, phl)) != SK_OK)
+		goto out;
+	if (plen != size) {
+		rc = sk_err(SK_EVERIFY, "payload: %llu bytes, but the header says %llu",
+			    (unsigned long long)plen, (unsigned long long)size);
+		goto out;
+	}
+	if (*phl + plen > *left) {
+		rc = sk_err(SK_EVERIFY, "payload: longer than the package");
+		goto out;
+	}
+	*left -= *phl + plen;
+out:
+	SK_PAYLOAD_INFO_free(pi);
+	return rc;
+}
+
+int sk_payload_show(const char *path, struct sk_payload_info *info)
+{
+	struct sk_in in = { .fd = -1 };
+	struct sk_pkg p = { 0 };
+	uint8_t phdr[10];
+	size_t phl;
+	uint64_t left;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	if ((rc = sk_in_open(&in, path)) != SK_OK)
+		return rc;
+	rc = read_header(&in, &p, info, phdr, &phl, &left);
+	sk_pkg_free(&p);
+	sk_in_close(&in);
+	return rc;
+}
+
+/*
+ * Move n bytes from in through the digest (and to o, if given).  A short
+ * read returns short_rc with short_msg.
+ */
+static int pump(struct sk_in *in, uint64_t n, EVP_MD_CTX *h, struct sk_out *o, uint8_t *buf,
+		sk_progress_fn progress, void *arg, int short_rc, const char *short_msg)
+{
+	uint64_t done = 0;
+
+	while (done < n) {
+		size_t want = n - done < CHUNK ? (size_t)(n - done) : CHUNK;
+		ssize_t r = sk_in_read(in, buf, want);
+
+		if (r < 0)
+			return SK_EFAIL;
+		if ((size_t)r < want)
+			return sk_err(short_rc, "%s", short_msg);
+		if (EVP_DigestUpdate(h, buf, want) != 1)
+			return sk_err_ssl(SK_EFAIL, "digest");
+		if (o != NULL) {
+			int rc = sk_out_write(o, buf, want);
+
+			if (rc != SK_OK)
+				return rc;
+		}
+		done += want;
+		if (progress)
+			progress(arg, done, n);
+	}
+	return SK_OK;
+}
+
+/* 1 if the stream has more bytes, 0 at its end, -1 on error. */
+static int more_data(struct sk_in *in)
+{
+	uint8_t b;
+	ssize_t r = sk_in_read(in, &b, 1);
+
+	return r < 0 ? -1 : r > 0;
+}
+
+/* ---- make ---- */
+
+static int measure(struct sk_in *in, uint64_t *size, struct stat *st)
+{
+	off_t cur, end;
+
+	if (fstat(in->fd, st) != 0)
+		return sk_err_sys(SK_EFAIL, "reading '%s'", in->path);
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
+		return sk_err(SK_EUSAGE, "'%s' is not a regular file: the signed header holds the payload's size ahead of the payload, so make needs a file it can measure (save the stream to a file first)",
+			      in->is_stdin ? "<stdin>" : in->path);
+	if ((cur = lseek(in->fd, 0, SEEK_CUR)) < 0 || (end = lseek(in->fd, 0, SEEK_END)) < 0 ||
+	    lseek(in->fd, cur, SEEK_SET) < 0)
+		return sk_err_sys(SK_EFAIL, "reading '%s'", in->path);
+	*size = (uint64_t)(end - cur);
+	if (*size > SK_PAYLOAD_MAX)
+		return sk_err(SK_EFAIL, "'%s' is too large for a payload package", in->path);
+	(void)posix_fadvise(in->fd, cur, 0, POSIX_FADV_SEQUENTIAL);
+	return SK_OK;
+}
+
+static int unchanged(struct sk_in *in, const struct stat *before)
+{
+	struct stat now;
+
+	if (fstat(in->fd, &now) != 0)
+		return sk_err_sys(SK_EFAIL, "reading '%s'", in->path);
+	if (S_ISREG(now.st_mode) &&
+	    (now.st_size != before->st_size || now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
+	     now.st_mtim.tv_nsec != before->st_mtim.tv_nsec))
+		return sk_err(SK_EFAIL, "'%s' changed while it was being packaged", in->path);
+	return SK_OK;
+}
+
+static int digest_final(EVP_MD_CTX *h, uint8_t *d, size_t *dlen)
+{
+	unsigned int len;
+
+	if (EVP_DigestFinal_ex(h, d, &len) != 1)
+		return sk_err_ssl(SK_EFAIL, "digest");
+	*dlen = len;
+	return SK_OK;
+}
+
+/* Copy bytes [off, end of file) of fd to o. */
+static int copy_rest(int fd, off_t off, struct sk_out *o, uint8_t *buf)
+{
+	for (;;) {
+		ssize_t r = pread(fd, buf, CHUNK, off);
+		int rc;
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return sk_err_sys(SK_EFAIL, "re-reading the temporary package");
+		}
+		if (r == 0)
+			return SK_OK;
+		if ((rc = sk_out_write(o, buf, (size_t)r)) != SK_OK)
+			return rc;
+		off += r;
+	}
+}
+
+int sk_payload_make(const struct sk_signer *s, const char *inpath, const char *outpath,
+		    sk_progress_fn progress, void *arg, struct sk_payload_info *info)
+{
+	struct sk_in in = { .fd = -1 };
+	struct sk_out o = { .fd = -1 }, o2 = { .fd = -1 };
+	struct sk_buf body = { 0 }, tbs = { 0 }, sig = { 0 };
+	uint8_t phdr[10], ohdr[10], shdr[10], d[EVP_MAX_MD_SIZE], d2[EVP_MAX_MD_SIZE];
+	uint8_t *buf = NULL;
+	size_t phl, ohl, shl, predicted, dlen = 0, dlen2 = 0;
+	uint64_t size = 0, content;
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	struct stat st;
+	off_t start;
+	int rc, to_stdout = strcmp(outpath, "-") == 0;
+
+	memset(info, 0, sizeof(*info));
+	if (h == NULL || (buf = malloc(CHUNK)) == NULL) {
+		rc = sk_err(SK_EFAIL, "out of memory");
+		goto out;
+	}
+	if ((rc = sk_in_open(&in, inpath)) != SK_OK || (rc = measure(&in, &size, &st)) != SK_OK)
+		goto out;
+	start = lseek(in.fd, 0, SEEK_CUR);
+	if ((rc = body_encode(s->md, size, &body)) != SK_OK ||
+	    (rc = sk_pkg_tbs_encode(SK_PKG_PAYLOAD, SK_PAYLOAD_VERSION, s, body.p, body.len,
+				    &tbs)) != SK_OK)
+		goto out;
+	phl = sk_der_header(0x04, size, phdr);
+	/* The outer length depends on the signature's length, known only at
+	 * the end (ECDSA's varies by a byte or two): write the payload after
+	 * a header sized for the largest signature and patch it in place;
+	 * in the rare case the real one is shorter, copy once more. */
+	content = tbs.len + phl + size;
+	predicted = sk_der_header(0x30, content + sk_der_tlv_size((uint64_t)EVP_PKEY_get_size(sk_signer_pub(s))), ohdr);
+	if (EVP_DigestInit_ex(h, s->md, NULL) != 1 || EVP_DigestUpdate(h, tbs.p, tbs.len) != 1 ||
+	    EVP_DigestUpdate(h, phdr, phl) != 1) {
+		rc = sk_err_ssl(SK_EFAIL, "digest");
+		goto out;
+	}
+	if ((rc = sk_out_open(&o, outpath, 0666)) != SK_OK)
+		goto out;
+	if (!to_stdout) {
+		memset(ohdr, 0, sizeof(ohdr));
+		if ((rc = sk_out_write(&o, ohdr, predicted)) != SK_OK ||
+		    (rc = sk_out_write(&o, tbs.p, tbs.len)) != SK_OK ||
+		    (rc = sk_out_write(&o, phdr, phl)) != SK_OK)
+			goto out;
+	}
+	/* To stdout nothing can be patched: hash first, then copy (and hash
+	 * again, so that a file changing in between cannot go unnoticed). */
+	if ((rc = pump(&in, size, h, to_stdout ? NULL : &o, buf, progress, arg, SK_EFAIL,
+		       "the input shrank while it was being packaged")) != SK_OK)
+		goto out;
+	if ((rc = more_data(&in)) != 0) {
+		rc = rc < 0 ? SK_EFAIL : sk_err(SK_EFAIL, "'%s' grew while it was being packaged", inpath);
+		goto out;
+	}
+	if ((rc = digest_final(h, d, &dlen)) != SK_OK || (rc = unchanged(&in, &st)) != SK_OK ||
+	    (rc = sk_signer_sign_digest(s, d, dlen, &sig)) != SK_OK)
+		goto out;
+	shl = sk_der_header(0x04, sig.len, shdr);
+	content += shl + sig.len;
+	ohl = sk_der_header(0x30, content, ohdr);
+	if (to_stdout) {
+		if ((rc = sk_out_write(&o, ohdr, ohl)) != SK_OK ||
+		    (rc = sk_out_write(&o, tbs.p, tbs.len)) != SK_OK ||
+		    (rc = sk_out_write(&o, phdr, phl)) != SK_OK)
+			goto out;
+		if (lseek(in.fd, start, SEEK_SET) < 0) {
+			rc = sk_err_sys(SK_EFAIL, "reading '%s'", inpath);
+			goto out;
+		}
+		if (EVP_DigestInit_ex(h, s->md, NULL) != 1 || EVP_DigestUpdate(h, tbs.p, tbs.len) != 1 ||
+		    EVP_DigestUpdate(h, phdr, phl) != 1) {
+			rc = sk_err_ssl(SK_EFAIL, "digest");
+			goto out;
+		}
+		if ((rc = pump(&in, size, h, &o, buf, NULL, NULL, SK_EFAIL,
+			       "the input shrank while it was being packaged")) != SK_OK ||
+		    (rc = digest_final(h, d2, &dlen2)) != SK_OK)
+			goto out;
+		if (dlen2 != dlen || memcmp(d, d2, dlen) != 0) {
+			rc = sk_err(SK_EFAIL, "'%s' changed while it was being packaged", inpath);
+			goto out;
+		}
+	}
+	if ((rc = sk_out_write(&o, shdr, shl)) != SK_OK ||
+	    (rc = sk_out_write(&o, sig.p, sig.len)) != SK_OK)
+		goto out;
+	if (!to_stdout && ohl == predicted) {
+		if (pwrite(o.fd, ohdr, ohl, 0) != (ssize_t)ohl) {
+			rc = sk_err_sys(SK_EFAIL, "writing '%s'", outpath);
+			goto out;
+		}
+	} else if (!to_stdout) {
+		if ((rc = sk_out_open(&o2, outpath, 0666)) != SK_OK ||
+		    (rc = sk_out_write(&o2, ohdr, ohl)) != SK_OK ||
+		    (rc = copy_rest(o.fd, (off_t)predicted, &o2, buf)) != SK_OK ||
+		    (rc = sk_out_commit(&o2)) != SK_OK)
+			goto out;
+		sk_out_abort(&o);
+	}
+	if (!to_stdout && ohl == predicted && (rc = sk_out_commit(&o)) != SK_OK)
+		goto out;
+	if (to_stdout)
+		o.committed = 1;
+	info->version = SK_PAYLOAD_VERSION;
+	info->md = s->md;
+	info->size = size;
+	info->package_size = ohl + content;
+	snprintf(info->signer, sizeof(info->signer), "%s", s->fpr);
+	{
+		X509_ALGOR *alg = NULL;
+
+		if (sk_sigalg_make(sk_signer_pub(s), s->md, s->pss, &alg) == SK_OK)
+			sk_sigalg_describe(alg, info->sigalg, sizeof(info->sigalg));
+		X509_ALGOR_free(alg);
+	}
+	rc = SK_OK;
+out:
+	if (rc != SK_OK) {
+		sk_out_abort(&o);
+		sk_out_abort(&o2);
+	}
+	sk_in_close(&in);
+	EVP_MD_CTX_free(h);
+	free(buf);
+	sk_buf_free(&body);
+	sk_buf_free(&tbs);
+	sk_buf_free(&sig);
+	return rc;
+}
+
+/* ---- verify ---- */
+
+/* For `--out -`: the payload may only reach stdout once verified, so it
+ * waits in an unlinked temporary file (constant memory, any size). */
+static int spool_open(struct sk_out *o)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	snprintf(path, sizeof(path), "%s/seckit-payload.XXXXXX", dir && *dir ? dir : "/tmp");
+	if ((fd = mkostemp(path, O_CLOEXEC)) < 0)
+		return sk_err_sys(SK_EFAIL, "creating a temporary file in '%s'",
+				  dir && *dir ? dir : "/tmp");
+	unlink(path);
+	o->fd = fd;
+	if ((o->path = strdup("<temporary file>")) == NULL) {
+		sk_out_abort(o);
+		return sk_err(SK_EFAIL, "out of memory");
+	}
+	return SK_OK;
+}
+
+static int spool_to_stdout(struct sk_out *o, uint8_t *buf)
+{
+	if (lseek(o->fd, 0, SEEK_SET) < 0)
+		return sk_err_sys(SK_EFAIL, "re-reading the temporary file");
+	fflush(stdout);
+	for (;;) {
+		ssize_t r = sk_read_full(o->fd, buf, CHUNK);
+
+		if (r < 0)
+			return sk_err_sys(SK_EFAIL, "re-reading the temporary file");
+		if (r == 0)
+			return SK_OK;
+		if (sk_write_all(STDOUT_FILENO, buf, (size_t)r) != 0)
+			return sk_err_sys(SK_EFAIL, "writing '<stdout>'");
+	}
+}
+
+int sk_payload_verify(const struct sk_verifier *v, const char *inpath, const char *outpath,
+		      sk_progress_fn progress, void *arg, struct sk_payload_info *info)
+{
+	struct sk_in in = { .fd = -1 };
+	struct sk_out o = { .fd = -1 };
+	struct sk_pkg p = { 0 };
+	uint8_t phdr[10], shdr[10], d[EVP_MAX_MD_SIZE], sig[SK_PKG_SIG_MAX];
+	uint8_t *buf = NULL;
+	size_t phl, shl, dlen = 0;
+	uint64_t left, slen;
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	ssize_t r;
+	int rc, spool = outpath != NULL && strcmp(outpath, "-") == 0;
+
+	memset(info, 0, sizeof(*info));
+	if (h == NULL || (buf = malloc(CHUNK)) == NULL) {
+		rc = sk_err(SK_EFAIL, "out of memory");
+		goto out;
+	}
+	if ((rc = sk_in_open(&in, inpath)) != SK_OK)
+		goto out;
+	(void)posix_fadvise(in.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if ((rc = read_header(&in, &p, info, phdr, &phl, &left)) != SK_OK)
+		goto out;
+	/* Wrong key, wrong algorithm: say so before reading gigabytes. */
+	if ((rc = sk_pkg_precheck(&p, v)) != SK_OK)
+		goto out;
+	if (outpath != NULL &&
+	    (rc = spool ? spool_open(&o) : sk_out_open(&o, outpath, 0666)) != SK_OK)
+		goto out;
+	if (EVP_DigestInit_ex(h, p.md, NULL) != 1 || EVP_DigestUpdate(h, p.tbs, p.tbslen) != 1 ||
+	    EVP_DigestUpdate(h, phdr, phl) != 1) {
+		rc = sk_err_ssl(SK_EFAIL, "digest");
+		goto out;
+	}
+	if ((rc = pump(&in, info->size, h, outpath ? &o : NULL, buf, progress, arg, SK_EVERIFY,
+		       "payload: truncated")) != SK_OK)
+		goto out;
+	if ((rc = sk_der_read_hdr(&in, 0x04, SK_PKG_SIG_MAX, "signature", &slen, shdr, &shl)) != SK_OK)
+		goto out;
+	if (shl + slen != left) {
+		rc = sk_err(SK_EVERIFY, "package length does not match its contents");
+		goto out;
+	}
+	r = sk_in_read(&in, sig, slen);
+	if (r < 0) {
+		rc = SK_EFAIL;
+		goto out;
+	}
+	if ((uint64_t)r != slen) {
+		rc = sk_err(SK_EVERIFY, "signature: truncated");
+		goto out;
+	}
+	if ((rc = more_data(&in)) != 0) {
+		rc = rc < 0 ? SK_EFAIL : sk_err(SK_EVERIFY, "unexpected data after the end of the package");
+		goto out;
+	}
+	if ((rc = digest_final(h, d, &dlen)) != SK_OK ||
+	    (rc = sk_pkg_verify_digest(&p, v, d, dlen, sig, slen)) != SK_OK)
+		goto out;
+	if (spool)
+		rc = spool_to_stdout(&o, buf);
+	else if (outpath != NULL)
+		rc = sk_out_commit(&o);
+out:
+	sk_out_abort(&o);
+	sk_pkg_free(&p);
+	sk_in_close(&in);
+	EVP_MD_CTX_free(h);
+	free(buf);
+	return rc;
+}
