@@ -82,7 +82,7 @@ static int digest_opt(struct sk_ctx *ctx, const struct sk_args *a, const EVP_MD 
 	}
 	if (strcasecmp(name, "md5") == 0 && !sk_arg_flag(a, "insecure"))
 		return sk_err(SK_EUNSUPP, "md5 is broken; add --insecure if you really need it");
-	if ((*md = sk_md_by_name(name, 1)) == NULL || strncasecmp(name, "sha3", 4) == 0)
+	if ((*md = sk_md_by_name(name, 1)) == NULL || strncasecmp(name, "sha3-", 5) == 0)
 		return sk_usage_error("unknown digest '%s' (expected one of: %s)", name, DIGESTS);
 	if (sk_md_is_weak(*md))
 		sk_warn("%s is weak: use sha256 or stronger", sk_md_name(*md));

@@ -114,6 +114,26 @@ option	seckit cert issue	--digest	-	ALG	choice	sha256 sha384 sha512
 option	seckit cert issue	--pss	-	-	none
 option	seckit cert issue	--out	o	FILE	file
 option	seckit cert issue	--format	f	FMT	choice	pem der
+command	seckit payload	signed payload packages: make, verify, show
+verb	seckit payload make	none	-	sign a payload into a package
+option	seckit payload make	--sign-key	-	FILE	file
+option	seckit payload make	--key	k	NAME	key
+option	seckit payload make	--pass	-	SPEC	none
+option	seckit payload make	--in	i	FILE	file
+option	seckit payload make	--out	o	FILE	file
+option	seckit payload make	--digest	d	ALG	choice	sha256 sha384 sha512 sha224 sha1 md5
+option	seckit payload make	--pss	-	-	none
+option	seckit payload make	--insecure	-	-	none
+verb	seckit payload verify	file	[PKG]	verify a package and extract its payload
+option	seckit payload verify	--key	k	NAME	key
+option	seckit payload verify	--verify-key	-	NAME	key
+option	seckit payload verify	--pubkey	-	FILE	file
+option	seckit payload verify	--cert	-	FILE	file
+option	seckit payload verify	--in	i	FILE	file
+option	seckit payload verify	--out	o	FILE	file
+option	seckit payload verify	--insecure	-	-	none
+verb	seckit payload show	file	PKG	print a package's header without verifying it
+option	seckit payload show	--in	i	FILE	file
 command	seckit provision	factory provisioning from a YAML manifest
 args	seckit provision	file	MANIFEST.yaml
 option	seckit provision	--dry-run	n	-	none
@@ -197,4 +217,5 @@ _seckit() {
 complete -F _seckit seckit
 complete -F _seckit seckit-key
 complete -F _seckit seckit-cert
+complete -F _seckit seckit-payload
 complete -F _seckit seckit-provision
