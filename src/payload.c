@@ -210,24 +210,30 @@ static int digest_final(EVP_MD_CTX *h, uint8_t *d, size_t *dlen)
 	return SK_OK;
 }
 
-/* Copy bytes [off, end of file) of fd to o. */
-static int copy_rest(int fd, off_t off, struct sk_out *o, uint8_t *buf)
+/* Copy bytes [off, end) of the (write-only) temporary file of from to o. */
+static int copy_rest(const struct sk_out *from, off_t off, struct sk_out *o, uint8_t *buf)
 {
-	for (;;) {
+	int fd = open(from->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int rc = SK_OK;
+
+	if (fd < 0)
+		return sk_err_sys(SK_EFAIL, "re-reading the temporary package");
+	while (rc == SK_OK) {
 		ssize_t r = pread(fd, buf, CHUNK, off);
-		int rc;
 
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			return sk_err_sys(SK_EFAIL, "re-reading the temporary package");
+			rc = sk_err_sys(SK_EFAIL, "re-reading the temporary package");
+		} else if (r == 0) {
+			break;
+		} else {
+			rc = sk_out_write(o, buf, (size_t)r);
+			off += r;
 		}
-		if (r == 0)
-			return SK_OK;
-		if ((rc = sk_out_write(o, buf, (size_t)r)) != SK_OK)
-			return rc;
-		off += r;
 	}
+	close(fd);
+	return rc;
 }
 
 int sk_payload_make(const struct sk_signer *s, const char *inpath, const char *outpath,
@@ -327,7 +333,7 @@ int sk_payload_make(const struct sk_signer *s, const char *inpath, const char *o
 	} else if (!to_stdout) {
 		if ((rc = sk_out_open(&o2, outpath, 0666)) != SK_OK ||
 		    (rc = sk_out_write(&o2, ohdr, ohl)) != SK_OK ||
-		    (rc = copy_rest(o.fd, (off_t)predicted, &o2, buf)) != SK_OK ||
+		    (rc = copy_rest(&o, (off_t)predicted, &o2, buf)) != SK_OK ||
 		    (rc = sk_out_commit(&o2)) != SK_OK)
 			goto out;
 		sk_out_abort(&o);
