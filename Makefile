@@ -43,11 +43,24 @@ CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanit
 LDFLAGS += -fsanitize=address,undefined
 HARDEN := -fPIE
 LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
+# The tests run the instrumented binary: leaks are errors, undefined
+# behaviour stops it, and LD_PRELOAD tools (faketime) may load first.
+export ASAN_OPTIONS ?= detect_leaks=1:verify_asan_link_order=0
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 
 SRC := $(sort $(wildcard src/*.c))
 CMD := $(sort $(wildcard cmd/*.c))
-OBJDIR := build
+# Each build configuration has its own objects, and seckit is relinked when
+# the configuration changes: `make SANITIZE=1` after `make` needs no
+# `make clean` and never links objects of the other kind.
+CONFIG := static$(STATIC)-tpm2$(TPM2)-sanitize$(SANITIZE)
+OBJDIR := build/$(CONFIG)
+CONFIG_STAMP := build/config
+ifneq ($(file <$(CONFIG_STAMP)),$(CONFIG))
+$(shell mkdir -p build)
+$(file >$(CONFIG_STAMP),$(CONFIG))
+endif
 OBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(SRC) $(CMD))
 # The command names, from the one command list.
 COMMANDS := $(shell sed -n 's/^SK_COMMAND([a-z_0-9]*, *"\([a-z0-9-]*\)").*/\1/p' cmd/commands.h)
@@ -59,7 +72,7 @@ UNIT := $(patsubst tests/unit/%.c,$(OBJDIR)/unit/%,$(wildcard tests/unit/*.c))
 
 all: seckit $(UNIT)
 
-seckit: $(OBJ)
+seckit: $(OBJ) $(CONFIG_STAMP)
 	$(CC) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(OBJ) $(LIBS)
 
 $(OBJDIR)/unit/%: tests/unit/%.c $(LIBOBJ) $(wildcard src/*.h)
@@ -127,6 +140,6 @@ bench: seckit
 	./bench/run.sh
 
 clean:
-	rm -rf $(OBJDIR) seckit
+	rm -rf build seckit
 
 .PHONY: all install uninstall deps check test demo bench clean completions lint

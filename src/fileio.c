@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "err.h"
 
 ssize_t sk_read_full(int fd, void *p, size_t n)
@@ -53,6 +55,7 @@ int sk_write_all(int fd, const void *p, size_t n)
 int sk_read_file(const char *path, size_t max, struct sk_buf *out)
 {
 	struct sk_in in;
+	size_t start = out->len;
 	int rc;
 
 	rc = sk_in_open(&in, path);
@@ -78,6 +81,14 @@ int sk_read_file(const char *path, size_t max, struct sk_buf *out)
 		}
 	}
 	sk_in_close(&in);
+	/* Nothing of a failed read is left for the caller to free (the data
+	 * may be a key). */
+	if (rc != SK_OK && out->p != NULL) {
+		OPENSSL_cleanse(out->p + start, out->cap - start);
+		out->len = start;
+		if (start == 0)
+			sk_buf_free(out);
+	}
 	return rc;
 }
 

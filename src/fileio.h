@@ -12,7 +12,8 @@
  * headers, YAML).  Bulk data is always streamed. */
 #define SK_SMALL_FILE_MAX (16u << 20)
 
-/* Read a whole file ("-" = stdin) of at most max bytes. */
+/* Read a whole file ("-" = stdin) of at most max bytes, appended to out;
+ * on failure out is as it was (an empty buffer is freed). */
 int sk_read_file(const char *path, size_t max, struct sk_buf *out);
 
 /*

@@ -388,6 +388,7 @@ static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int
 	rc = public_only ? sk_store_stat(st, SK_NS_KEY, name, &o)
 			 : sk_store_get(st, SK_NS_KEY, name, KEY_BODY_MAX, &o, &body);
 	if (rc != SK_OK) {
+		sk_buf_cleanse_free(&body);
 		free(k);
 		return rc;
 	}

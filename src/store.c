@@ -798,7 +798,8 @@ int sk_store_list(struct sk_store *st, int ns, sk_list_fn fn, void *arg)
 	}
 	closedir(d);
 	if (rc == SK_OK) {
-		qsort(v, n, sizeof(*v), cmp_info);
+		if (n > 0) /* qsort(NULL, 0) is undefined (UBSan) */
+			qsort(v, n, sizeof(*v), cmp_info);
 		for (i = 0; i < n; i++)
 			if ((rc = fn(&v[i].info, arg)) != 0)
 				break;

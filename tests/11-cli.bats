@@ -62,6 +62,8 @@ load helper
 
 @test "--help, --version and --dump-spec read no config and open no store (strace)" {
 	require strace
+	# LeakSanitizer (make SANITIZE=1) cannot run under ptrace.
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 	for args in "--version" "--help" "key sign --help" "--dump-spec" "help key"; do
 		# shellcheck disable=SC2086
 		SECKIT_CONFIG="$BATS_TEST_TMPDIR/c.yaml" SECKIT_STORE="$BATS_TEST_TMPDIR/st" \
@@ -69,7 +71,9 @@ load helper
 		run ! grep -E 'c\.yaml|/st"|/st/|/etc/seckit|openssl\.cnf|/dev/tpm|libtss2' trace
 	done
 	# Only the C library is loaded dynamically (libcrypto and libyaml are
-	# linked in, tpm2-tss is loaded when the tpm2 backend is used).
+	# linked in, tpm2-tss is loaded when the tpm2 backend is used) -- in the
+	# default static build; STATIC=0 and SANITIZE=1 builds link them.
+	ldd "$SECKIT" | grep -q libcrypto && return 0
 	SECKIT_STORE="$BATS_TEST_TMPDIR/st" strace -f -qq -e trace=openat -o trace "$SECKIT" key list > /dev/null 2>&1 || true
 	run ! grep -E '\.so' <(grep -v -E 'libc\.so|ld\.so\.cache|libdl|libpthread' trace)
 }
