@@ -8,6 +8,7 @@
 #include "../src/crypto.h"
 #include "../src/err.h"
 #include "../src/payload.h"
+#include "../src/trust.h"
 #include "json.h"
 #include "opt.h"
 
@@ -171,7 +172,8 @@ static const struct sk_opt verify_opts[] = {
 	{ "key", 'k', SK_ARG, "NAME", "verify with this named key (default: the oem-payload role)", SK_C_KEY, NULL },
 	{ "verify-key", 0, SK_ARG, "NAME", "same as --key", SK_C_KEY, NULL },
 	{ "pubkey", 0, SK_ARG, "FILE", "verify with this public key file (PEM or DER)", SK_C_FILE, NULL },
-	{ "cert", 0, SK_ARG, "FILE", "verify with this certificate's public key", SK_C_FILE, NULL },
+	{ "cert", 0, SK_ARG, "FILE", "verify with this certificate (checked against the CA store; more PEM blocks: intermediates)", SK_C_FILE, NULL },
+	{ "purpose", 0, SK_ARG, "P", "with --cert: also require this X509 purpose (e.g. sslclient)", SK_C_CHOICE, SK_PURPOSES },
 	{ "in", 'i', SK_ARG, "FILE", "the package ('-': stdin)", SK_C_FILE, NULL },
 	{ "out", 'o', SK_ARG, "FILE", "write the payload here once verified ('-': stdout)", SK_C_FILE, NULL },
 	{ "insecure", 0, SK_NOARG, NULL, "accept md5 packages", SK_C_NONE, NULL },
@@ -188,10 +190,12 @@ static int verifier_opt(struct sk_ctx *ctx, const struct sk_args *a, struct sk_v
 		return sk_usage_error("give one of --key, --pubkey and --cert");
 	if (vkey != NULL)
 		key = vkey;
+	if (sk_arg_str(a, "purpose") != NULL && cert == NULL)
+		return sk_usage_error("--purpose applies to --cert");
 	if (pub != NULL)
 		rc = sk_verifier_from_pubkey_file(v, pub);
 	else if (cert != NULL)
-		rc = sk_verifier_from_cert_file(v, cert);
+		rc = sk_verifier_from_cert(v, ctx, cert, sk_arg_str(a, "purpose"));
 	else {
 		if (key == NULL && (rc = sk_ctx_role(ctx, SK_ROLE_OEM_PAYLOAD, &key)) != SK_OK)
 			return rc;

@@ -129,6 +129,7 @@ option	seckit payload verify	--key	k	NAME	key
 option	seckit payload verify	--verify-key	-	NAME	key
 option	seckit payload verify	--pubkey	-	FILE	file
 option	seckit payload verify	--cert	-	FILE	file
+option	seckit payload verify	--purpose	-	P	choice	sslclient sslserver nssslserver smimesign smimeencrypt crlsign ocsphelper timestampsign codesign any
 option	seckit payload verify	--in	i	FILE	file
 option	seckit payload verify	--out	o	FILE	file
 option	seckit payload verify	--insecure	-	-	none

@@ -137,4 +137,26 @@ check openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days
 	-subj /CN=Rogue -keyout rogue.key -out rogue.pem
 run_fails 7 --store "$factory" cert verify rogue.pem
 
+section "payload: a signed firmware package, released on the device only if it verifies"
+say "off the device, the OEM signs with its payload key (a key file):"
+check openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out oem/payload.key
+check openssl pkey -in oem/payload.key -pubout -out oem/payload.pub
+head -c 1048576 /dev/urandom > fw.bin
+run payload make --sign-key oem/payload.key --digest sha384 --in fw.bin --out fw.pkg
+run payload show fw.pkg
+say "on the device, the OEM payload public key is provisioned as oem-payload (the default):"
+run --store "$factory" key import oem-payload --in oem/payload.pub --provisioned
+run --store "$factory" payload verify --in fw.pkg --out fw.out
+check cmp fw.bin fw.out
+say "openssl alone checks the same package, with the recipe of docs/formats/payload.md"
+say "(asn1parse for the offsets, dgst -verify over the header and payload, dd):"
+awk '/^```sh$/ { getline l; if (l == "# recipe: payload-verify") { on = 1; next } } on && /^```$/ { on = 0 } on' \
+	"$here/docs/formats/payload.md" > verify-recipe.sh
+check env PKG=fw.pkg PUB=oem/payload.pub OUT=fw.openssl sh verify-recipe.sh
+check cmp fw.bin fw.openssl
+say "one flipped bit anywhere: exit status 7, and nothing is written:"
+python3 -c 'd=bytearray(open("fw.pkg","rb").read()); d[5000]^=1; open("bad.pkg","wb").write(d)'
+run_fails 7 --store "$factory" payload verify --in bad.pkg --out bad.out
+check test ! -e bad.out
+
 section "done: every step passed"

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,35 +127,130 @@ int sk_payload_show(const char *path, struct sk_payload_info *info)
 }
 
 /*
+ * Writing overlaps hashing: a writer thread writes one chunk while the
+ * next is read and hashed, so on a machine with a spare core making or
+ * extracting a package costs about one hash pass instead of hash + copy.
+ * The bytes written are the very bytes hashed (one buffer, handed over).
+ */
+struct writer {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint8_t *buf[2];
+	size_t len[2];
+	int full[2];
+	int stop;
+	int rc;             /* first write error, and its message: */
+	char msg[1024];
+	struct sk_out *o;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	int j = 0, rc;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->full[j] && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->full[j])
+			break;
+		rc = w->rc;
+		pthread_mutex_unlock(&w->mu);
+		if (rc == SK_OK)
+			rc = sk_out_write(w->o, w->buf[j], w->len[j]);
+		pthread_mutex_lock(&w->mu);
+		if (rc != SK_OK && w->rc == SK_OK) {
+			w->rc = rc;
+			snprintf(w->msg, sizeof(w->msg), "%s", sk_err_msg());
+		}
+		w->full[j] = 0;
+		pthread_cond_broadcast(&w->cv);
+		j ^= 1;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/*
  * Move n bytes from in through the digest (and to o, if given).  A short
- * read returns short_rc with short_msg.
+ * read returns short_rc with short_msg.  buf holds 2 * CHUNK bytes.
  */
 static int pump(struct sk_in *in, uint64_t n, EVP_MD_CTX *h, struct sk_out *o, uint8_t *buf,
 		sk_progress_fn progress, void *arg, int short_rc, const char *short_msg)
 {
+	struct writer w;
 	uint64_t done = 0;
+	int i = 0, rc = SK_OK, threaded = 0;
 
-	while (done < n) {
+	memset(&w, 0, sizeof(w));
+	w.buf[0] = buf;
+	w.buf[1] = buf + CHUNK;
+	w.o = o;
+	if (o != NULL && n > CHUNK && pthread_mutex_init(&w.mu, NULL) == 0) {
+		if (pthread_cond_init(&w.cv, NULL) == 0) {
+			if (pthread_create(&w.th, NULL, writer_main, &w) == 0)
+				threaded = 1;
+			else
+				pthread_cond_destroy(&w.cv);
+		}
+		if (!threaded)
+			pthread_mutex_destroy(&w.mu);
+	}
+	while (done < n && rc == SK_OK) {
 		size_t want = n - done < CHUNK ? (size_t)(n - done) : CHUNK;
-		ssize_t r = sk_in_read(in, buf, want);
+		ssize_t r;
 
-		if (r < 0)
-			return SK_EFAIL;
-		if ((size_t)r < want)
-			return sk_err(short_rc, "%s", short_msg);
-		if (EVP_DigestUpdate(h, buf, want) != 1)
-			return sk_err_ssl(SK_EFAIL, "digest");
-		if (o != NULL) {
-			int rc = sk_out_write(o, buf, want);
-
+		if (threaded) {
+			pthread_mutex_lock(&w.mu);
+			while (w.full[i] && w.rc == SK_OK)
+				pthread_cond_wait(&w.cv, &w.mu);
+			rc = w.rc;
+			pthread_mutex_unlock(&w.mu);
 			if (rc != SK_OK)
-				return rc;
+				break;
+		}
+		r = sk_in_read(in, w.buf[i], want);
+		if (r < 0) {
+			rc = SK_EFAIL;
+			break;
+		}
+		if ((size_t)r < want) {
+			rc = sk_err(short_rc, "%s", short_msg);
+			break;
+		}
+		if (EVP_DigestUpdate(h, w.buf[i], want) != 1) {
+			rc = sk_err_ssl(SK_EFAIL, "digest");
+			break;
+		}
+		if (threaded) {
+			pthread_mutex_lock(&w.mu);
+			w.len[i] = want;
+			w.full[i] = 1;
+			pthread_cond_broadcast(&w.cv);
+			pthread_mutex_unlock(&w.mu);
+			i ^= 1;
+		} else if (o != NULL) {
+			rc = sk_out_write(o, w.buf[i], want);
 		}
 		done += want;
 		if (progress)
 			progress(arg, done, n);
 	}
-	return SK_OK;
+	if (threaded) {
+		pthread_mutex_lock(&w.mu);
+		w.stop = 1;
+		pthread_cond_broadcast(&w.cv);
+		pthread_mutex_unlock(&w.mu);
+		pthread_join(w.th, NULL);
+		pthread_cond_destroy(&w.cv);
+		pthread_mutex_destroy(&w.mu);
+		/* A write error wins: it happened first. */
+		if (w.rc != SK_OK)
+			rc = sk_err(w.rc, "%s", w.msg);
+	}
+	return rc;
 }
 
 /* 1 if the stream has more bytes, 0 at its end, -1 on error. */
@@ -252,7 +348,7 @@ int sk_payload_make(const struct sk_signer *s, const char *inpath, const char *o
 	int rc, to_stdout = strcmp(outpath, "-") == 0;
 
 	memset(info, 0, sizeof(*info));
-	if (h == NULL || (buf = malloc(CHUNK)) == NULL) {
+	if (h == NULL || (buf = malloc(2 * CHUNK)) == NULL) {
 		rc = sk_err(SK_EFAIL, "out of memory");
 		goto out;
 	}
@@ -426,7 +522,7 @@ int sk_payload_verify(const struct sk_verifier *v, const char *inpath, const cha
 	int rc, spool = outpath != NULL && strcmp(outpath, "-") == 0;
 
 	memset(info, 0, sizeof(*info));
-	if (h == NULL || (buf = malloc(CHUNK)) == NULL) {
+	if (h == NULL || (buf = malloc(2 * CHUNK)) == NULL) {
 		rc = sk_err(SK_EFAIL, "out of memory");
 		goto out;
 	}

@@ -19,6 +19,8 @@
 #include "err.h"
 #include "keytype.h"
 #include "secret.h"
+#include "trust.h"
+#include "x509.h"
 
 /* ---- types and OIDs ---- */
 
@@ -490,37 +492,55 @@ int sk_verifier_from_pubkey_file(struct sk_verifier *v, const char *path)
 
 int sk_verifier_from_cert_file(struct sk_verifier *v, const char *path)
 {
-	struct sk_buf b = { 0 };
 	X509 *x = NULL;
-	BIO *bio;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
 	snprintf(v->what, sizeof(v->what), "certificate '%s'", path);
-	if ((rc = sk_read_file(path, 1u << 20, &b)) != SK_OK)
+	if ((rc = sk_x509_load_one(path, &x)) != SK_OK)
 		return rc;
-	if ((bio = BIO_new_mem_buf(b.p, (int)b.len)) != NULL) {
-		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-		if (x == NULL) {
-			const unsigned char *q = b.p;
-
-			ERR_clear_error();
-			x = d2i_X509(NULL, &q, (long)b.len);
-			if (x != NULL && q != b.p + b.len) {
-				X509_free(x);
-				x = NULL;
-			}
-		}
-		BIO_free(bio);
-	}
-	sk_buf_free(&b);
-	ERR_clear_error();
-	if (x == NULL)
-		return sk_err(SK_EFAIL, "reading '%s': not a certificate in PEM or DER form", path);
 	v->pub = X509_get_pubkey(x);
 	X509_free(x);
 	if (v->pub == NULL)
 		return sk_err_ssl(SK_EUNSUPP, "certificate '%s': unsupported public key", path);
+	return verifier_finish(v);
+}
+
+int sk_verifier_from_cert(struct sk_verifier *v, struct sk_ctx *ctx, const char *path,
+			  const char *purpose)
+{
+	STACK_OF(X509) *certs = NULL;
+	struct sk_verify_opts o;
+	struct sk_verify_result r;
+	X509 *leaf;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	memset(&o, 0, sizeof(o));
+	memset(&r, 0, sizeof(r));
+	snprintf(v->what, sizeof(v->what), "certificate '%s'", path);
+	if ((rc = sk_x509_load(path, &certs)) != SK_OK)
+		return rc;
+	/* The first certificate signs; the others are intermediates. */
+	if ((leaf = sk_X509_shift(certs)) == NULL) {
+		sk_X509_pop_free(certs, X509_free);
+		return sk_err(SK_EVERIFY, "'%s' holds no certificate", path);
+	}
+	o.untrusted = certs;
+	o.purpose = purpose;
+	rc = sk_cert_verify(ctx, leaf, &o, &r);
+	if (rc == SK_EVERIFY)
+		rc = sk_err(SK_EVERIFY, "certificate '%s' does not verify: %s%s%s", path, r.reason,
+			    r.subject[0] ? " at " : "", r.subject);
+	if (rc == SK_OK && (v->pub = X509_get_pubkey(leaf)) == NULL)
+		rc = sk_err_ssl(SK_EUNSUPP, "certificate '%s': unsupported public key", path);
+	sk_verify_result_free(&r);
+	X509_free(leaf);
+	sk_X509_pop_free(certs, X509_free);
+	if (rc != SK_OK) {
+		sk_verifier_free(v);
+		return rc;
+	}
 	return verifier_finish(v);
 }
 

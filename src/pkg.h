@@ -50,7 +50,7 @@
  *              sk_pkg_parse(der, n, SK_PKG_STP, 1, &p);   (type + version)
  *              struct sk_verifier v;
  *              sk_verifier_from_key(&v, ctx, name) / _from_pubkey_file /
- *              _from_cert_file / _from_pkey
+ *              _from_cert (checked against the CA store) / _from_pkey
  *              sk_pkg_verify(&p, &v);                      (SK_EVERIFY if bad)
  *            then decode p.body/p.bodylen with your template through
  *              sk_asn1_decode(ASN1_ITEM_rptr(MY_BODY), p.body, p.bodylen,
@@ -166,8 +166,14 @@ struct sk_verifier {
 };
 int sk_verifier_from_key(struct sk_verifier *v, struct sk_ctx *ctx, const char *name);
 int sk_verifier_from_pubkey_file(struct sk_verifier *v, const char *path);
-/* The certificate's public key.  Checking the certificate itself (chain,
- * CRL, validity) is the caller's: see cert.h once it exists. */
+/* A certificate file (PEM or DER; the first certificate, more PEM blocks
+ * are intermediates) checked against the device's CA store and CRL
+ * (sk_cert_verify: chain, dates, revocation; purpose NULL or an X509
+ * purpose name), then its public key.  SK_EVERIFY if it does not verify. */
+int sk_verifier_from_cert(struct sk_verifier *v, struct sk_ctx *ctx, const char *path,
+			  const char *purpose);
+/* Only the certificate's public key, the certificate itself unchecked
+ * (for callers that checked it already). */
 int sk_verifier_from_cert_file(struct sk_verifier *v, const char *path);
 /* Takes a reference to pub. */
 int sk_verifier_from_pkey(struct sk_verifier *v, EVP_PKEY *pub, const char *what);

@@ -5,6 +5,7 @@
 # bad lengths, other types, unknown algorithms).
 
 load helper
+load trust
 
 ARC=2.25.337553018662316161953456558998501963016
 
@@ -140,6 +141,42 @@ verify_fails() {
 	assert_absent l.pkg
 	run -0 sk payload make --key locked --pss --in small.bin --out l.pkg --pass pass:secret1
 	run -0 sk payload verify --key locked --in l.pkg
+}
+
+@test "--cert: the certificate is checked against the CA store first" {
+	mk_root root
+	mk_cert signer root leaf
+	run -0 sk payload make --sign-key signer.key --in small.bin --out p.pkg
+	# no store at all: the CA store cannot be consulted (4)
+	run -4 sk payload verify --cert signer.pem --in p.pkg
+	# a store without this anchor
+	run -0 sk key create device --type ec-p256
+	run -7 --separate-stderr sk payload verify --cert signer.pem --in p.pkg --out got.bin
+	assert_one_error_line "seckit payload verify: certificate 'signer.pem' does not verify"
+	assert_absent got.bin
+	printf 'version: 1\nca:\n  - name: root\n    file: root.pem\n' > cas.yaml
+	run -0 sk provision cas.yaml
+	run -0 sk payload verify --cert signer.pem --in p.pkg --out got.bin
+	cmp small.bin got.bin
+	# an intermediate offered in the same file
+	mk_cert inter root ca_ext
+	mk_cert s2 inter leaf
+	run -0 sk payload make --sign-key s2.key --in small.bin --out p2.pkg
+	run -7 sk payload verify --cert s2.pem --in p2.pkg
+	cat s2.pem inter.pem > chain.pem
+	run -0 sk payload verify --cert chain.pem --in p2.pkg
+	# purposes: the leaf profile has clientAuth/serverAuth, not emailProtection
+	run -0 sk payload verify --cert signer.pem --purpose sslclient --in p.pkg
+	run -7 sk payload verify --cert signer.pem --purpose smimesign --in p.pkg
+	run -2 sk payload verify --pubkey signer.pub --purpose smimesign --in p.pkg
+	# expired; and a good certificate of another key
+	mk_cert old root leaf "$(date_z -10days)" "$(date_z -1day)"
+	run -0 sk payload make --sign-key old.key --in small.bin --out p3.pkg
+	run -7 --separate-stderr sk payload verify --cert old.pem --in p3.pkg
+	[[ "$stderr" == *"expired"* ]]
+	run -7 --separate-stderr sk payload verify --cert s2.pem --in p.pkg
+	run -7 --separate-stderr sk payload verify --cert chain.pem --in p.pkg
+	[[ "$stderr" == *"not by certificate 'chain.pem'"* ]]
 }
 
 @test "encrypted key files need --pass; md5 needs --insecure and RSA; sha1 warns" {
@@ -373,6 +410,50 @@ verify_fails() {
 	# no progress line when stderr is not a terminal
 	run -0 --separate-stderr sk payload verify --pubkey ec-p256.pub --in p.pkg
 	[ -z "$stderr" ]
+}
+
+@test "progress on stderr only when it is a terminal, and not with -q" {
+	truncate -s 512M big.bin
+	python3 - "$SECKIT" <<-'EOF'
+	import os, pty, subprocess, sys
+	def run(*extra):
+	    m, s = pty.openpty()
+	    r = subprocess.run([sys.argv[1], *extra, "payload", "make", "--sign-key", "ec-p256.pem",
+	                        "--in", "big.bin", "--out", "-"], stdout=subprocess.DEVNULL, stderr=s)
+	    os.close(s)
+	    out = b""
+	    while True:
+	        try:
+	            chunk = os.read(m, 4096)
+	        except OSError:
+	            break
+	        if not chunk:
+	            break
+	        out += chunk
+	    os.close(m)
+	    assert r.returncode == 0, (r.returncode, out)
+	    return out
+	shown = run()
+	assert b"seckit payload make: " in shown and b"% " in shown and b" of 512.0 MiB" in shown, shown
+	assert shown.endswith(b"\r\x1b[K"), shown
+	assert run("-q") == b""
+	EOF
+	rm -f big.bin
+}
+
+@test "a write error while streaming: exit 1, one error line, nothing left" {
+	head -c 4000000 /dev/urandom > mid.bin
+	run -0 sk payload make --sign-key ec-p256.pem --in mid.bin --out mid.pkg
+	# files may not grow beyond 1 MiB (SIGXFSZ ignored: write fails with EFBIG)
+	run -1 --separate-stderr bash -c "trap '' XFSZ; ulimit -f 1024; '$SECKIT' payload make --sign-key ec-p256.pem --in mid.bin --out m2.pkg"
+	assert_one_error_line "seckit payload make: writing 'm2.pkg': File too large"
+	assert_absent m2.pkg
+	run -1 --separate-stderr bash -c "trap '' XFSZ; ulimit -f 1024; '$SECKIT' payload verify --pubkey ec-p256.pub --in mid.pkg --out got.bin"
+	assert_one_error_line "seckit payload verify: writing 'got.bin': File too large"
+	assert_absent got.bin
+	assert_no_debris .
+	run -0 sk payload verify --pubkey ec-p256.pub --in mid.pkg --out got.bin
+	cmp mid.bin got.bin
 }
 
 @test "outer header sizes at the DER length boundaries (ECDSA signature lengths vary)" {
