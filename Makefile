@@ -68,14 +68,14 @@ COMMANDS := $(shell sed -n 's/^SK_COMMAND([a-z_0-9]*, *"\([a-z0-9-]*\)").*/\1/p'
 # Unit tests of library parts on their own: tests/unit/NAME.c is linked
 # with the library objects into build/unit/NAME, which the bats suite runs.
 LIBOBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(SRC))
-UNIT := $(patsubst tests/unit/%.c,$(OBJDIR)/unit/%,$(wildcard tests/unit/*.c))
+UNIT := $(patsubst tests/unit/%.c,build/unit/%,$(wildcard tests/unit/*.c))
 
 all: seckit $(UNIT)
 
 seckit: $(OBJ) $(CONFIG_STAMP)
 	$(CC) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(OBJ) $(LIBS)
 
-$(OBJDIR)/unit/%: tests/unit/%.c $(LIBOBJ) $(wildcard src/*.h)
+build/unit/%: tests/unit/%.c $(LIBOBJ) $(wildcard src/*.h) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) $(LDFLAGS) -pie -o $@ $< $(LIBOBJ) $(LIBS)
 
