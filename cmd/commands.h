@@ -10,4 +10,5 @@
 SK_COMMAND(key, "key")
 SK_COMMAND(cert, "cert")
 SK_COMMAND(payload, "payload")
+SK_COMMAND(stp, "stp")
 SK_COMMAND(provision, "provision")

@@ -135,6 +135,24 @@ option	seckit payload verify	--out	o	FILE	file
 option	seckit payload verify	--insecure	-	-	none
 verb	seckit payload show	file	PKG	print a package's header without verifying it
 option	seckit payload show	--in	i	FILE	file
+command	seckit stp	signed trusted packages: trust changes signed by the OEM command key
+verb	seckit stp make	none	-	build and sign a trusted package (off-device)
+option	seckit stp make	--command	c	CMD	choice	set-cert add-ca update-ca delete-ca revoke rotate-command-key
+option	seckit stp make	--seq	-	N	none
+option	seckit stp make	--name	n	NAME	none
+option	seckit stp make	--cert	-	FILE	file
+option	seckit stp make	--serial	-	HEX	none
+option	seckit stp make	--device	-	PUB|ID	file
+option	seckit stp make	--sign-key	-	FILE	file
+option	seckit stp make	--key	k	NAME	key
+option	seckit stp make	--pass	-	SPEC	none
+option	seckit stp make	--digest	d	ALG	choice	sha256 sha384 sha512
+option	seckit stp make	--pss	-	-	none
+option	seckit stp make	--time	-	TIME	none
+option	seckit stp make	--out	o	FILE	file
+verb	seckit stp show	file	FILE	decode a package without verifying it
+verb	seckit stp apply	file	FILE	verify a package and execute it atomically
+verb	seckit stp status	none	-	the last applied sequence number and the command key
 command	seckit provision	factory provisioning from a YAML manifest
 args	seckit provision	file	MANIFEST.yaml
 option	seckit provision	--dry-run	n	-	none
@@ -219,4 +237,5 @@ complete -F _seckit seckit
 complete -F _seckit seckit-key
 complete -F _seckit seckit-cert
 complete -F _seckit seckit-payload
+complete -F _seckit seckit-stp
 complete -F _seckit seckit-provision

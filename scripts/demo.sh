@@ -159,4 +159,33 @@ python3 -c 'd=bytearray(open("fw.pkg","rb").read()); d[5000]^=1; open("bad.pkg",
 run_fails 7 --store "$factory" payload verify --in bad.pkg --out bad.out
 check test ! -e bad.out
 
+section "stp: trust changes signed by the OEM command key"
+say "off the device: install the device certificate, for this device only"
+run stp make --command set-cert --name device --cert device.pem --device out/device.pub \
+	--seq 1 --sign-key oem/command.key --out set-device.stp
+run stp show set-device.stp
+say "on the device:"
+run --store "$factory" -v stp apply set-device.stp
+run --store "$factory" cert get device --out device-from-store.pem
+check cmp device.pem device-from-store.pem
+say "the same package again is a replay (exit status 7):"
+run_fails 7 --store "$factory" stp apply set-device.stp
+say "a partner CA, a certificate it issued, and its revocation:"
+check openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+	-subj /CN=Partner-CA -keyout partner.key -out partner.pem
+check openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-subj /CN=partner-gw -keyout gw.key -out gw.csr
+run cert issue --csr gw.csr --ca-cert partner.pem --ca-key partner.key --profile server --out gw.pem
+run stp make --command add-ca --name partner --cert partner.pem --seq 2 --sign-key oem/command.key --out add.stp
+run --store "$factory" stp apply add.stp
+run --store "$factory" cert verify gw.pem --purpose sslserver
+run stp make --command revoke --cert gw.pem --seq 3 --sign-key oem/command.key --out revoke.stp
+run --store "$factory" stp apply revoke.stp
+run_fails 7 --store "$factory" cert verify gw.pem
+run --store "$factory" cert list --revoked
+say "a package signed by anyone else is refused (exit status 7):"
+run stp make --command delete-ca --name partner --seq 4 --sign-key partner.key --out forged.stp
+run_fails 7 --store "$factory" stp apply forged.stp
+run --store "$factory" stp status
+
 section "done: every step passed"

@@ -20,6 +20,7 @@ enum {
 	A_KEY = 2,
 	A_ORIGIN = 3,
 	A_ADDED = 4,
+	A_CA = 5,      /* u64: 1 if a CA certificate (a candidate anchor) */
 };
 
 #define CRL_OBJ "crl"
@@ -178,6 +179,7 @@ struct list_arg {
 	struct sk_store *st;
 	struct sk_crl *crl;
 	unsigned kinds;
+	int cas_only;
 	sk_cert_list_fn fn;
 	void *arg;
 };
@@ -186,12 +188,18 @@ static int list_one(const struct sk_obj_info *o, void *arg)
 {
 	struct list_arg *l = arg;
 	struct sk_cert c;
+	uint64_t ca;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
 	if ((rc = parse_meta(o, &c)) != SK_OK)
 		return rc;
 	if (l->kinds && !(l->kinds & (1u << c.kind)))
+		return 0;
+	/* Decoding a certificate (its public key above all) is most of the
+	 * cost of a verification: anchors-only listings skip those marked as
+	 * not a CA when they were stored. */
+	if (l->cas_only && sk_attr_get_u64(o->meta, o->metalen, A_CA, &ca) == 1 && ca == 0)
 		return 0;
 	if ((rc = load_cert(l->st, o->name, &c)) != SK_OK)
 		return rc;
@@ -202,9 +210,10 @@ static int list_one(const struct sk_obj_info *o, void *arg)
 	return rc;
 }
 
-int sk_cert_list(struct sk_ctx *ctx, unsigned kinds, sk_cert_list_fn fn, void *arg)
+static int list_certs(struct sk_ctx *ctx, unsigned kinds, int cas_only, sk_cert_list_fn fn,
+		      void *arg)
 {
-	struct list_arg l = { NULL, NULL, kinds, fn, arg };
+	struct list_arg l = { NULL, NULL, kinds, cas_only, fn, arg };
 	int rc;
 
 	if ((rc = sk_ctx_store(ctx, 0, &l.st)) != SK_OK)
@@ -214,6 +223,11 @@ int sk_cert_list(struct sk_ctx *ctx, unsigned kinds, sk_cert_list_fn fn, void *a
 	rc = sk_store_list(l.st, SK_NS_CERT, list_one, &l);
 	sk_crl_free(l.crl);
 	return rc;
+}
+
+int sk_cert_list(struct sk_ctx *ctx, unsigned kinds, sk_cert_list_fn fn, void *arg)
+{
+	return list_certs(ctx, kinds, 0, fn, arg);
 }
 
 /* ---- small state objects ---- */
@@ -471,8 +485,8 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 		goto out;
 	}
 	X509_STORE_set_check_revocation(a.xs, check_revocation);
-	if ((rc = sk_cert_list(ctx, (1u << SK_CERT_PROVISIONED) | (1u << SK_CERT_CA), add_anchor,
-			       &a)) != SK_OK)
+	if ((rc = list_certs(ctx, (1u << SK_CERT_PROVISIONED) | (1u << SK_CERT_CA), 1, add_anchor,
+			     &a)) != SK_OK)
 		goto out;
 	if (!X509_STORE_CTX_init(xctx, a.xs, leaf, o->untrusted)) {
 		rc = sk_err_ssl(SK_EFAIL, "verification");
@@ -530,12 +544,13 @@ out:
 /* ---- changes ---- */
 
 static int put_obj(struct sk_txn *t, const char *name, int kind, const char *key,
-		   const char *origin, const struct sk_buf *der)
+		   const char *origin, const struct sk_buf *der, X509 *x)
 {
 	struct sk_buf meta = { 0 };
 	int rc;
 
 	if ((rc = sk_attr_put_str(&meta, A_KIND, sk_cert_kind_name(kind))) == SK_OK &&
+	    (x == NULL || (rc = sk_attr_put_u64(&meta, A_CA, X509_check_ca(x) >= 1)) == SK_OK) &&
 	    (rc = sk_attr_put_u64(&meta, A_ADDED, (uint64_t)time(NULL))) == SK_OK &&
 	    (rc = sk_attr_put_str(&meta, A_ORIGIN, origin ? origin : "")) == SK_OK &&
 	    (!key || !key[0] || (rc = sk_attr_put_str(&meta, A_KEY, key)) == SK_OK))
@@ -646,7 +661,7 @@ int sk_trust_set_cert_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name
 			goto out;
 	}
 	if ((rc = sk_x509_der(x, &der)) == SK_OK)
-		rc = put_obj(t, name, SK_CERT_PROVISIONED, key, origin, &der);
+		rc = put_obj(t, name, SK_CERT_PROVISIONED, key, origin, &der, x);
 out:
 	sk_buf_free(&der);
 	if (have_old)
@@ -682,7 +697,7 @@ int sk_trust_ca_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509
 		return rc;
 	}
 	if ((rc = sk_x509_der(x, &der)) == SK_OK)
-		rc = put_obj(t, name, SK_CERT_CA, NULL, origin, &der);
+		rc = put_obj(t, name, SK_CERT_CA, NULL, origin, &der, x);
 	sk_buf_free(&der);
 	return rc;
 }
@@ -764,7 +779,7 @@ int sk_trust_put_csr_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
 		return rc;
 	}
 	if ((rc = sk_x509_req_der(req, &der)) == SK_OK)
-		rc = put_obj(t, name, SK_CERT_CSR, NULL, origin, &der);
+		rc = put_obj(t, name, SK_CERT_CSR, NULL, origin, &der, NULL);
 	sk_buf_free(&der);
 	return rc;
 }

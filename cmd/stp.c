@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/* seckit stp: signed trusted packages (make off-device, apply on device). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "../src/crypto.h"
+#include "../src/err.h"
+#include "../src/fileio.h"
+#include "../src/keys.h"
+#include "../src/pkg.h"
+#include "../src/stp.h"
+#include "../src/trust.h"
+#include "../src/x509.h"
+#include "json.h"
+#include "opt.h"
+
+#define STP_MAX (1u << 20)
+#define DIGESTS "sha256 sha384 sha512"
+
+static int need(const struct sk_args *a, const char *opt)
+{
+	if (sk_arg_str(a, opt) == NULL)
+		return sk_usage_error("--%s is required", opt);
+	return SK_OK;
+}
+
+/* ---- make ---- */
+
+static const struct sk_opt make_opts[] = {
+	{ "command", 'c', SK_ARG, "CMD", "what to do: " SK_STP_COMMANDS, SK_C_CHOICE, SK_STP_COMMANDS },
+	{ "seq", 0, SK_ARG, "N", "sequence number, above the last one the device applied", SK_C_NONE, NULL },
+	{ "name", 'n', SK_ARG, "NAME", "the certificate or CA name the command is about", SK_C_NONE, NULL },
+	{ "cert", 0, SK_ARG, "FILE", "the certificate (PEM or DER)", SK_C_FILE, NULL },
+	{ "serial", 0, SK_ARG, "HEX", "revoke: the serial of a certificate issued by --cert", SK_C_NONE, NULL },
+	{ "device", 0, SK_ARG, "PUB|ID", "only for this device: its public key file or ID (hex SHA-256 of the SPKI)", SK_C_FILE, NULL },
+	{ "sign-key", 0, SK_ARG, "FILE", "the OEM command private key (PEM or DER)", SK_C_FILE, NULL },
+	{ "key", 'k', SK_ARG, "NAME", "sign with this named key in the store instead", SK_C_KEY, NULL },
+	{ "pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted --sign-key, or the secret of --key's password object", SK_C_NONE, NULL },
+	{ "digest", 'd', SK_ARG, "ALG", "sha256 (default), sha384, sha512", SK_C_CHOICE, DIGESTS },
+	{ "pss", 0, SK_NOARG, NULL, "RSA keys: RSA-PSS instead of PKCS#1 v1.5", SK_C_NONE, NULL },
+	{ "time", 0, SK_ARG, "TIME", "signing time (YYYY-MM-DDTHH:MM:SSZ or @SECONDS; default now)", SK_C_NONE, NULL },
+	{ "out", 'o', SK_ARG, "FILE", "the package ('-': stdout)", SK_C_FILE, NULL },
+	SK_OPT_END,
+};
+
+static int parse_time(const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *end;
+	uint64_t v;
+
+	if (s[0] == '@') {
+		if (sk_parse_uint(s + 1, (uint64_t)1 << 40, &v) != 0 || v == 0)
+			return sk_usage_error("--time '%s': expected @SECONDS since the epoch", s);
+		*out = (int64_t)v;
+		return SK_OK;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return sk_usage_error("--time '%s': expected YYYY-MM-DDTHH:MM:SSZ or @SECONDS", s);
+	*out = (int64_t)timegm(&tm);
+	return SK_OK;
+}
+
+static int parse_serial(const char *s, ASN1_INTEGER **out)
+{
+	BIGNUM *bn = NULL;
+	size_t n = strlen(s);
+
+	*out = NULL;
+	if (n == 0 || n > 40 || strspn(s, "0123456789abcdefABCDEF") != n || !BN_hex2bn(&bn, s)) {
+		BN_free(bn);
+		ERR_clear_error();
+		return sk_usage_error("--serial '%s': expected 1 to 40 hex digits", s);
+	}
+	*out = BN_to_ASN1_INTEGER(bn, NULL);
+	BN_free(bn);
+	return *out ? SK_OK : sk_err_ssl(SK_EFAIL, "serial");
+}
+
+/* --device: a public key file, or the ID itself (64 hex digits). */
+static int parse_device(const char *arg, uint8_t id[32])
+{
+	struct stat sb;
+	EVP_PKEY *pub = NULL;
+	char hex[65];
+	int rc;
+
+	if (stat(arg, &sb) != 0) {
+		if (strlen(arg) != 64 || sk_unhex(id, 32, arg) != 0)
+			return sk_usage_error("--device '%s': neither a public key file nor a device ID (64 hex digits)",
+					      arg);
+		return SK_OK;
+	}
+	if ((rc = sk_pkey_load(arg, NULL, 0, &pub)) != SK_OK)
+		return rc;
+	rc = sk_pkey_fingerprint(pub, hex);
+	EVP_PKEY_free(pub);
+	if (rc == SK_OK && sk_unhex(id, 32, hex) != 0)
+		rc = sk_err(SK_EFAIL, "device ID");
+	return rc;
+}
+
+static int stp_make(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *cmd = sk_arg_str(a, "command"), *seq = sk_arg_str(a, "seq");
+	const char *name = sk_arg_str(a, "name"), *digest = sk_arg_str(a, "digest");
+	const char *signfile = sk_arg_str(a, "sign-key"), *keyname = sk_arg_str(a, "key");
+	struct sk_signer signer;
+	struct sk_buf out = { 0 };
+	struct sk_stp s;
+	const EVP_MD *md = EVP_sha256();
+	int rc, have_signer = 0;
+
+	memset(&s, 0, sizeof(s));
+	if ((rc = need(a, "command")) != SK_OK || (rc = need(a, "seq")) != SK_OK ||
+	    (rc = need(a, "out")) != SK_OK)
+		return rc;
+	if ((s.cmd = sk_stp_cmd_by_name(cmd)) == 0)
+		return sk_usage_error("unknown command '%s' (expected one of: %s)", cmd, SK_STP_COMMANDS);
+	if (sk_parse_uint(seq, SK_STP_SEQ_MAX, &s.seq) != 0 || s.seq == 0)
+		return sk_usage_error("--seq '%s': expected 1 to %lld", seq, (long long)SK_STP_SEQ_MAX);
+	if ((signfile == NULL) == (keyname == NULL))
+		return sk_usage_error("give exactly one of --sign-key FILE and --key NAME");
+	if (digest != NULL && (md = sk_md_by_name(digest, 0)) == NULL)
+		return sk_usage_error("unknown digest '%s' (expected one of: %s)", digest, DIGESTS);
+	if (EVP_MD_get_size(md) < 32 || sk_md_is_weak(md))
+		return sk_usage_error("digest '%s' is not accepted for STPs (expected one of: %s)",
+				      digest, DIGESTS);
+	if (name != NULL) {
+		if (strlen(name) >= sizeof(s.target))
+			return sk_usage_error("--name is too long");
+		snprintf(s.target, sizeof(s.target), "%s", name);
+	}
+	if (sk_arg_str(a, "time") != NULL && (rc = parse_time(sk_arg_str(a, "time"), &s.signing_time)) != SK_OK)
+		return rc;
+	if (sk_arg_str(a, "serial") != NULL && (rc = parse_serial(sk_arg_str(a, "serial"), &s.serial)) != SK_OK)
+		goto out;
+	if (sk_arg_str(a, "device") != NULL) {
+		if ((rc = parse_device(sk_arg_str(a, "device"), s.device)) != SK_OK)
+			goto out;
+		s.has_device = 1;
+	}
+	if (sk_arg_str(a, "cert") != NULL && (rc = sk_x509_load_one(sk_arg_str(a, "cert"), &s.cert)) != SK_OK)
+		goto out;
+	if ((rc = sk_stp_check_fields(&s, SK_EUSAGE)) != SK_OK) {
+		if (rc == SK_EUSAGE)
+			rc = sk_usage_error("%s", sk_err_msg());
+		goto out;
+	}
+	rc = signfile ? sk_signer_from_file(&signer, signfile, sk_arg_str(a, "pass"))
+		      : sk_signer_from_key(&signer, ctx, keyname, sk_arg_str(a, "pass"));
+	if (rc != SK_OK)
+		goto out;
+	have_signer = 1;
+	if ((rc = sk_signer_set_md(&signer, md, sk_arg_flag(a, "pss"))) != SK_OK ||
+	    (rc = sk_stp_make(&s, &signer, &out)) != SK_OK)
+		goto out;
+	rc = sk_write_file(sk_arg_str(a, "out"), out.p, out.len, 0666);
+out:
+	if (have_signer)
+		sk_signer_free(&signer);
+	sk_buf_free(&out);
+	sk_stp_free(&s);
+	return rc;
+}
+
+/* ---- show ---- */
+
+static void describe(struct sk_ctx *ctx, const struct sk_stp *s, const char *status)
+{
+	char when[32], alg[128], dev[65] = "", subject[512] = "", issuer[512] = "", serial[80] = "",
+	     fp[65] = "", rserial[80] = "";
+
+	sk_fmt_time(when, sizeof(when), s->signing_time);
+	sk_sigalg_describe(s->pkg.sigalg, alg, sizeof(alg));
+	if (s->has_device)
+		sk_hex(dev, s->device, 32);
+	if (s->cert != NULL) {
+		sk_x509_name_str(X509_get_subject_name(s->cert), subject, sizeof(subject));
+		sk_x509_name_str(X509_get_issuer_name(s->cert), issuer, sizeof(issuer));
+		sk_x509_serial_str(X509_get0_serialNumber(s->cert), serial, sizeof(serial));
+		if (sk_x509_fingerprint(s->cert, fp) != SK_OK)
+			fp[0] = '\0';
+	}
+	if (s->serial != NULL)
+		sk_x509_serial_str(s->serial, rserial, sizeof(rserial));
+	sk_err_clear();
+	if (ctx->json) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "status", status);
+		sk_json_kuint(&j, "version", (uint64_t)s->pkg.version);
+		sk_json_kuint(&j, "sequence", s->seq);
+		sk_json_kstr(&j, "command", sk_stp_cmd_name(s->cmd));
+		sk_json_kstr(&j, "target", s->target[0] ? s->target : NULL);
+		sk_json_ktime(&j, "signing_time", s->signing_time);
+		sk_json_kstr(&j, "device", s->has_device ? dev : NULL);
+		sk_json_kstr(&j, "signature_algorithm", alg);
+		sk_json_kstr(&j, "signer", s->pkg.signer_hex[0] ? s->pkg.signer_hex : NULL);
+		if (s->cert != NULL) {
+			sk_json_key(&j, "certificate");
+			sk_json_obj(&j);
+			sk_json_kstr(&j, "subject", subject);
+			sk_json_kstr(&j, "issuer", issuer);
+			sk_json_kstr(&j, "serial", serial);
+			sk_json_kstr(&j, "fingerprint", fp);
+			sk_json_kbool(&j, "ca", X509_check_ca(s->cert) >= 1);
+			sk_json_end_obj(&j);
+		} else {
+			sk_json_kstr(&j, "certificate", NULL);
+		}
+		sk_json_kstr(&j, "serial", s->serial ? rserial : NULL);
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+		return;
+	}
+	printf("status:        %s\n", status);
+	printf("command:       %s\n", sk_stp_cmd_name(s->cmd));
+	printf("sequence:      %llu\n", (unsigned long long)s->seq);
+	printf("target:        %s\n", s->target[0] ? s->target : "-");
+	printf("signed:        %s\n", when);
+	printf("device:        %s\n", s->has_device ? dev : "any");
+	printf("signature:     %s\n", alg);
+	printf("signer:        %s%s\n", s->pkg.signer_hex[0] ? "sha256:" : "-", s->pkg.signer_hex);
+	if (s->cert != NULL) {
+		printf("certificate:   %s\n", subject);
+		printf("  issuer:      %s\n", issuer);
+		printf("  serial:      %s\n", serial);
+		printf("  fingerprint: %s\n", fp);
+	}
+	if (s->serial != NULL)
+		printf("revoke serial: %s (issued by the certificate)\n", rserial);
+}
+
+static int read_pkg(const struct sk_args *a, struct sk_buf *b)
+{
+	return sk_read_file(a->pos[0], STP_MAX, b);
+}
+
+static int stp_show(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_buf b = { 0 };
+	struct sk_stp s;
+	int rc;
+
+	if ((rc = read_pkg(a, &b)) != SK_OK)
+		return rc;
+	if ((rc = sk_stp_decode(b.p, b.len, &s)) == SK_OK) {
+		describe(ctx, &s, "not verified (show does not check the signature)");
+		sk_stp_free(&s);
+	}
+	sk_buf_free(&b);
+	return rc;
+}
+
+/* ---- apply ---- */
+
+static int stp_apply(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_buf b = { 0 };
+	struct sk_stp s;
+	int rc;
+
+	if ((rc = read_pkg(a, &b)) != SK_OK)
+		return rc;
+	rc = sk_stp_apply(ctx, b.p, b.len, &s);
+	sk_buf_free(&b);
+	if (rc != SK_OK)
+		return rc;
+	if (ctx->json)
+		describe(ctx, &s, "applied");
+	else if (ctx->verbose)
+		printf("applied STP %llu: %s%s%s\n", (unsigned long long)s.seq, sk_stp_cmd_name(s.cmd),
+		       s.target[0] ? " " : "", s.target);
+	sk_stp_free(&s);
+	return SK_OK;
+}
+
+/* ---- status ---- */
+
+static int stp_status(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_keyinfo k;
+	const char *cmdkey;
+	uint64_t seq;
+	int64_t now;
+	int rc, have_key;
+
+	(void)a;
+	if ((rc = sk_stp_last_seq(ctx, &seq)) != SK_OK ||
+	    (rc = sk_ctx_role(ctx, SK_ROLE_OEM_COMMAND, &cmdkey)) != SK_OK ||
+	    (rc = sk_trust_time(ctx, &now)) != SK_OK)
+		return rc;
+	rc = sk_key_info(ctx, cmdkey, &k);
+	if (rc != SK_OK && rc != SK_ENOTFOUND)
+		return rc;
+	have_key = rc == SK_OK;
+	sk_err_clear();
+	if (ctx->json) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kuint(&j, "last_sequence", seq);
+		sk_json_kstr(&j, "command_key", cmdkey);
+		sk_json_kstr(&j, "command_key_fingerprint", have_key ? k.fingerprint : NULL);
+		sk_json_ktime(&j, "trust_time", now);
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	} else {
+		char when[32];
+
+		sk_fmt_time(when, sizeof(when), now);
+		printf("last sequence: %llu\n", (unsigned long long)seq);
+		printf("command key:   %s (%s%s)\n", cmdkey, have_key ? "sha256:" : "not provisioned",
+		       have_key ? k.fingerprint : "");
+		printf("trust time:    %s\n", when);
+	}
+	if (have_key)
+		sk_keyinfo_free(&k);
+	return SK_OK;
+}
+
+static const struct sk_verb verbs[] = {
+	{ "make", stp_make, NULL, 0, 0, make_opts, "build and sign a trusted package (off-device)", NULL, SK_C_NONE },
+	{ "show", stp_show, "FILE", 1, 1, NULL, "decode a package without verifying it", NULL, SK_C_FILE },
+	{ "apply", stp_apply, "FILE", 1, 1, NULL, "verify a package and execute it atomically", NULL, SK_C_FILE },
+	{ "status", stp_status, NULL, 0, 0, NULL, "the last applied sequence number and the command key", NULL, SK_C_NONE },
+	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+};
+
+const struct sk_command sk_cmd_stp = {
+	"stp", "signed trusted packages: trust changes signed by the OEM command key", verbs,
+};
