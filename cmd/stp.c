@@ -245,7 +245,11 @@ static void describe(struct sk_ctx *ctx, const struct sk_stp *s, const char *sta
 
 static int read_pkg(const struct sk_args *a, struct sk_buf *b)
 {
-	return sk_read_file(a->pos[0], STP_MAX, b);
+	int rc = sk_read_file(a->pos[0], STP_MAX, b);
+
+	if (rc != SK_OK)
+		sk_buf_free(b);
+	return rc;
 }
 
 static int stp_show(struct sk_ctx *ctx, const struct sk_args *a)

@@ -216,8 +216,10 @@ static int parse_item(struct manifest *m, const struct sk_ynode *n, int kind, co
 		return rc;
 	if (it->name == NULL)
 		return sk_yerr(&m->doc, n, "%s: name: is required", what);
-	if ((rc = item_data(m, n, &b)) != SK_OK)
+	if ((rc = item_data(m, n, &b)) != SK_OK) {
+		sk_buf_cleanse_free(&b);
 		return rc;
+	}
 	snprintf(label, sizeof(label), "%s '%s'", kind == 0 ? "key" : "certificate", it->name);
 	if (kind == 0) {
 		rc = sk_pkey_parse(b.p, b.len, NULL, 0, &it->pub, &is_private);

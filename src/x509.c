@@ -93,8 +93,10 @@ int sk_x509_load(const char *path, STACK_OF(X509) **out)
 	int rc;
 
 	*out = NULL;
-	if ((rc = sk_read_file(path, SK_X509_MAX, &b)) != SK_OK)
+	if ((rc = sk_read_file(path, SK_X509_MAX, &b)) != SK_OK) {
+		sk_buf_free(&b);
 		return rc;
+	}
 	snprintf(what, sizeof(what), "'%s'", path);
 	rc = sk_x509_parse(b.p, b.len, what, out);
 	sk_buf_free(&b);
