@@ -66,7 +66,8 @@ OBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(SRC) $(CMD))
 COMMANDS := $(shell sed -n 's/^SK_COMMAND([a-z_0-9]*, *"\([a-z0-9-]*\)").*/\1/p' cmd/commands.h)
 
 # Unit tests of library parts on their own: tests/unit/NAME.c is linked
-# with the library objects into build/unit/NAME, which the bats suite runs.
+# with the library objects into build/unit/NAME (relinked, like seckit,
+# when the configuration changes), which the bats suite runs.
 LIBOBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(SRC))
 UNIT := $(patsubst tests/unit/%.c,build/unit/%,$(wildcard tests/unit/*.c))
 

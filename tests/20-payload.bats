@@ -480,8 +480,11 @@ verify_fails() {
 	TMPDIR=$BATS_TEST_TMPDIR /usr/bin/time -f %M -o verify.rss "$SECKIT" payload verify --pubkey ec-p256.pub --in big.pkg --out - |
 		cmp - big.bin
 	echo "peak RSS: make $(cat make.rss) KiB, verify $(cat verify.rss) KiB"
-	[ "$(cat make.rss)" -lt 16384 ]
-	[ "$(cat verify.rss)" -lt 16384 ]
+	# 16 MiB; AddressSanitizer's own runtime adds more than that
+	limit=16384
+	if grep -q __asan_init "$SECKIT"; then limit=65536; fi
+	[ "$(cat make.rss)" -lt $limit ]
+	[ "$(cat verify.rss)" -lt $limit ]
 	[ "$(stat -c %s big.pkg)" -gt 3221225472 ]
 	run -0 sk payload show big.pkg
 	[[ "$output" == *"payload size:        3221225472"* ]]
