@@ -44,12 +44,50 @@ void sk_json_end_obj(struct sk_json *j) { close_(j, '}'); }
 void sk_json_arr(struct sk_json *j) { open_(j, '['); }
 void sk_json_end_arr(struct sk_json *j) { close_(j, ']'); }
 
+/* Length of the valid UTF-8 sequence at s (2 to 4), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A JSON string.  File names and messages may hold any bytes: bytes that
+ * are not UTF-8 become U+FFFD so that the document stays valid JSON. */
 static void raw_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
+		size_t n;
 
+		if (c >= 0x80) {
+			if ((n = utf8_len((const unsigned char *)s)) == 0) {
+				fputs("\\ufffd", f);
+			} else {
+				fwrite(s, 1, n, f);
+				s += n - 1;
+			}
+			continue;
+		}
 		switch (c) {
 		case '"': fputs("\\\"", f); break;
 		case '\\': fputs("\\\\", f); break;

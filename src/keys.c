@@ -204,19 +204,45 @@ static int wrap_label(const char *name, char out[300])
 	return SK_OK;
 }
 
-/* Shared by generate and import: everything but making the blob. */
+/* SK_OK if no key is called name, SK_EEXIST (saying whether the holder is
+ * provisioned) if one is, or the store's error. */
+static int name_free(struct sk_store *st, const char *name)
+{
+	struct sk_obj_info o;
+	struct sk_keyinfo k;
+	int rc = sk_store_stat(st, SK_NS_KEY, name, &o);
+
+	if (rc == SK_ENOTFOUND)
+		return SK_OK;
+	if (rc != SK_OK)
+		return rc;
+	if (parse_info(&o, &k, 0) == SK_OK && (k.flags & SK_KEY_PROVISIONED))
+		rc = sk_err(SK_EEXIST, "key '%s' already exists and is provisioned (only an STP can replace it)",
+			    name);
+	else
+		rc = sk_err(SK_EEXIST, "key '%s' already exists", name);
+	sk_keyinfo_free(&k);
+	sk_obj_info_free(&o);
+	return rc;
+}
+
+/*
+ * Shared by generate and import.  The slow parts (the password's scrypt,
+ * key generation -- seconds for RSA-4096 or in a TPM) run before the
+ * store's writer lock is taken, so other writers do not wait for them; the
+ * name is checked before (to fail fast) and again under the lock.
+ */
 static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generate)
 {
 	struct sk_store *st;
 	struct sk_backend *be;
 	struct sk_txn *t = NULL;
-	struct sk_obj_info o;
 	struct sk_buf blob = { 0 }, body = { 0 }, meta = { 0 };
 	EVP_PKEY *pub = NULL;
 	unsigned flags = req->flags & (SK_KEY_EXPORTABLE | SK_KEY_PROVISIONED | SK_KEY_PUBLIC_ONLY);
 	uint8_t root[32];
 	char label[300];
-	int rc, have_root = 0;
+	int rc, have_root = 0, committed = 0;
 
 	if (!sk_name_valid(req->name))
 		return sk_err(SK_EUSAGE, "'%s' is not a valid key name (letters, digits, '.', '_', '@', '+', '-')",
@@ -238,24 +264,8 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 			return sk_err(SK_EUNSUPP, "backend '%s' cannot %s %s keys", be->ops->name,
 				      generate ? "generate" : "import", req->type->name);
 	}
-	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
+	if ((rc = name_free(st, req->name)) != SK_OK)
 		return rc;
-	rc = sk_store_stat(st, SK_NS_KEY, req->name, &o);
-	if (rc == SK_OK) {
-		struct sk_keyinfo k;
-
-		if (parse_info(&o, &k, 0) == SK_OK && (k.flags & SK_KEY_PROVISIONED))
-			rc = sk_err(SK_EEXIST, "key '%s' already exists and is provisioned (only an STP can replace it)",
-				    req->name);
-		else
-			rc = sk_err(SK_EEXIST, "key '%s' already exists", req->name);
-		sk_keyinfo_free(&k);
-		sk_obj_info_free(&o);
-		goto out;
-	}
-	if (rc != SK_ENOTFOUND)
-		goto out;
-	rc = SK_OK;
 	if (req->pwobj != NULL) {
 		char what[300];
 
@@ -297,12 +307,22 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 	}
 	if (rc != SK_OK)
 		goto out;
+	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
+		goto out;
+	/* Someone may have taken the name meanwhile. */
+	if ((rc = name_free(st, req->name)) != SK_OK)
+		goto out;
 	if ((rc = sk_txn_put(t, SK_NS_KEY, req->name, meta.p, meta.len, body.p, body.len)) != SK_OK)
 		goto out;
 	rc = sk_txn_commit(t);
 	t = NULL;
+	committed = rc == SK_OK;
 out:
 	sk_txn_abort(t);
+	/* A backend that holds something for the blob (a token object, a
+	 * persistent handle) must not keep it when the key was not stored. */
+	if (!committed && blob.len > 0 && be->ops->destroy != NULL)
+		be->ops->destroy(be, req->type, blob.p, blob.len);
 	OPENSSL_cleanse(root, sizeof(root));
 	EVP_PKEY_free(pub);
 	sk_buf_cleanse_free(&blob);

@@ -125,6 +125,11 @@ hexkey() {
 	run -7 --separate-stderr sk --json key verify --pubkey "$K/ec-p256.pub" --in data --sig sig
 	echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["verified"] is False and d["reason"], d'
 	run -7 sk -q key verify ec-p256 --in data --sig sig
+	# File names that are not UTF-8 still make valid JSON.
+	odd=$(printf 'k\xff\xc3\xa9.pub')
+	cp "$K/ec-p256.pub" "$odd"
+	run -7 --separate-stderr sk --json key verify --pubkey "$odd" --in data --sig sig
+	echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["pubkey"] == "k\ufffd\u00e9.pub", d'
 }
 
 @test "encrypt: AES-CBC and AES-CTR output decrypts with openssl enc, and openssl's with seckit" {
