@@ -112,10 +112,12 @@ static int unknown_command(const char *name)
  * a failure, not silence (git does the same after every command). */
 static int finish_stdout(int rc)
 {
+	errno = 0;
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
-		if (errno == EPIPE)
-			return rc ? rc : SK_EFAIL;
-		fprintf(stderr, "%s: writing standard output: %s\n", sk_prog(), strerror(errno));
+		/* A failed command has said why already: one error line. */
+		if (errno != EPIPE && rc == SK_OK)
+			fprintf(stderr, "%s: writing standard output: %s\n", sk_prog(),
+				errno ? strerror(errno) : "write error");
 		return rc ? rc : SK_EFAIL;
 	}
 	return rc;
