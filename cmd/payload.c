@@ -93,8 +93,16 @@ static int digest_opt(struct sk_ctx *ctx, const struct sk_args *a, const EVP_MD 
 static void json_info(struct sk_json *j, const struct sk_payload_info *info)
 {
 	sk_json_kstr(j, "type", "payload");
-	sk_json_kint(j, "format_version", info->version);
-	sk_json_kuint(j, "size", info->size);
+	if (info->version == 0) {
+		/* the header could not be read */
+		sk_json_key(j, "format_version");
+		sk_json_null(j);
+		sk_json_key(j, "size");
+		sk_json_null(j);
+	} else {
+		sk_json_kint(j, "format_version", info->version);
+		sk_json_kuint(j, "size", info->size);
+	}
 	sk_json_kstr(j, "digest", info->md ? sk_md_name(info->md) : NULL);
 	sk_json_kstr(j, "signature_algorithm", info->sigalg[0] ? info->sigalg : NULL);
 	sk_json_kstr(j, "signer", info->signer[0] ? info->signer : NULL);
