@@ -84,6 +84,38 @@ $(OBJDIR)/%.o: %.c $(wildcard src/*.h cmd/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) -c -o $@ $<
 
+# ---- fuzzing (clang's libFuzzer; see fuzz/README.md) ----
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+FUZZ_BIN := $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(SRC))
+FUZZ_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
+
+build/fuzz/obj/%.o: %.c $(wildcard src/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(SK_CPPFLAGS) $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(SK_CPPFLAGS) $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(FUZZ_LIBS)
+
+.SECONDARY: $(FUZZ_OBJ)
+fuzz: $(FUZZ_BIN)
+
+# Fuzz every target for FUZZ_SECONDS from its seeds (new finds go to
+# build/fuzz/corpus-NAME, the committed seeds stay as they are).
+fuzz-run: fuzz
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus-$$n fuzz/corpus/$$n || exit 1; done
+
+# What the test suite runs: every seed, then a short mutation run.
+fuzz-check: fuzz
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	  $$f -runs=0 fuzz/corpus/$$n 2>&1 | tail -n 1 || exit 1; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 fuzz/corpus/$$n 2>&1 | tail -n 1 || exit 1; done
+
 # ---- documentation and completions ----
 MANPAGES := $(sort $(wildcard man/*.1))
 COMPLETIONS := completions/seckit.bash completions/_seckit completions/seckit.fish
@@ -143,4 +175,5 @@ bench: seckit
 clean:
 	rm -rf build seckit
 
-.PHONY: all install uninstall deps check test demo bench clean completions lint
+FUZZ_PHONY := fuzz fuzz-run fuzz-check
+.PHONY: $(FUZZ_PHONY) all install uninstall deps check test demo bench clean completions lint

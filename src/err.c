@@ -13,6 +13,7 @@ static _Thread_local char msgbuf[1024];
 static const char *warn_prog = "seckit";
 static int warn_quiet;
 
+__attribute__((format(printf, 2, 0)))
 static int vset(int rc, const char *fmt, va_list ap)
 {
 	vsnprintf(msgbuf, sizeof(msgbuf), fmt, ap);
