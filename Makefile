@@ -108,13 +108,13 @@ fuzz: $(FUZZ_BIN)
 fuzz-run: fuzz
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus-$$n fuzz/corpus/$$n || exit 1; done
+	  $$f -artifact_prefix=build/fuzz/ -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus-$$n fuzz/corpus/$$n || exit 1; done
 
 # What the test suite runs: every seed, then a short mutation run.
 fuzz-check: fuzz
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 	  $$f -runs=0 fuzz/corpus/$$n 2>&1 | tail -n 1 || exit 1; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 fuzz/corpus/$$n 2>&1 | tail -n 1 || exit 1; done
+	  $$f -artifact_prefix=build/fuzz/ -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 fuzz/corpus/$$n 2>&1 | tail -n 1 || exit 1; done
 
 # ---- documentation and completions ----
 MANPAGES := $(sort $(wildcard man/*.1))

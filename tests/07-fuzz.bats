@@ -13,5 +13,5 @@ load helper
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Done"* ]]
 	# no crash or leak artefacts left behind
-	! ls crash-* leak-* timeout-* oom-* 2>/dev/null
+	! ls build/fuzz/crash-* build/fuzz/leak-* build/fuzz/timeout-* build/fuzz/oom-* 2>/dev/null
 }
