@@ -112,9 +112,12 @@ fuzz-run: fuzz
 
 # What the test suite runs: every seed, then a short mutation run.
 fuzz-check: fuzz
-	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
-	  $$f -runs=0 fuzz/corpus/$$n 2>&1 | tail -n 1 || exit 1; \
-	  $$f -artifact_prefix=build/fuzz/ -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 fuzz/corpus/$$n 2>&1 | tail -n 1 || exit 1; done
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); log=build/fuzz/$$n.check.log; \
+	  if ! { $$f -runs=0 fuzz/corpus/$$n && \
+	         $$f -artifact_prefix=build/fuzz/ -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	             -rss_limit_mb=1024 fuzz/corpus/$$n; } > $$log 2>&1; then \
+	    tail -n 40 $$log; echo "fuzz: $$n FAILED (log: $$log)"; exit 1; fi; \
+	  echo "fuzz: $$n: $$(tail -n 1 $$log)"; done
 
 # ---- documentation and completions ----
 MANPAGES := $(sort $(wildcard man/*.1))
