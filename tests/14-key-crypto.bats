@@ -6,8 +6,8 @@
 load helper
 
 # One store with a key of every type, made once (RSA-4096 generation is
-# slow); the tests only read it.  Each key's private part is exported so
-# that openssl can play the other side.
+# slow) and copied into each test's own directory.  Each key's private
+# part is exported so that openssl can play the other side.
 setup_file() {
 	local s="$BATS_FILE_TMPDIR/store" k="$BATS_FILE_TMPDIR/k" t
 	mkdir -p "$k"
@@ -23,7 +23,7 @@ setup_file() {
 
 setup() {
 	common_setup
-	export SECKIT_STORE="$BATS_FILE_TMPDIR/store"
+	cp -a "$BATS_FILE_TMPDIR/store" "$SECKIT_STORE"
 	K="$BATS_FILE_TMPDIR/k"
 	head -c 100000 /dev/urandom > data
 }
@@ -307,6 +307,33 @@ hexkey() {
 	sk_fails 2 "key digest: " key digest --alg crc32 --in data
 	sk_fails 1 "key digest: " key digest --in nosuch
 	sk_fails 2 "key digest: " key digest extra --in data
+}
+
+@test "an input file that cannot be read is exit 1 (run as nobody)" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to switch to nobody"
+	require setpriv
+	id nobody > /dev/null 2>&1 || skip "no user nobody"
+	echo secret > private.txt
+	chmod 600 private.txt
+	chmod 755 "$BATS_TEST_TMPDIR"
+	as_nobody() {
+		run --separate-stderr setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+			env HOME=/ "$SECKIT" "$@"
+	}
+	as_nobody key digest --in private.txt
+	[ "$status" -eq 1 ]
+	assert_one_error_line "seckit key digest: "
+	[[ "$stderr" == *"Permission denied"* ]]
+	[ -z "$output" ]
+	# An unreadable config file is exit 3 -- and no obstacle to --help.
+	chmod 600 "$SECKIT_CONFIG"
+	as_nobody --config "$SECKIT_CONFIG" key digest --in /dev/null
+	[ "$status" -eq 0 ] # digest needs no config
+	as_nobody --config "$SECKIT_CONFIG" --store "$BATS_TEST_TMPDIR/nobody-store" key create x --type aes-128
+	[ "$status" -eq 3 ]
+	assert_one_error_line "seckit key create: "
+	as_nobody --config "$SECKIT_CONFIG" key create --help
+	[ "$status" -eq 0 ]
 }
 
 @test "random: N bytes, hex or raw, fresh every time; N must be a number in range" {
