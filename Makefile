@@ -110,12 +110,15 @@ fuzz-run: fuzz
 	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
 	  $$f -artifact_prefix=build/fuzz/ -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus-$$n fuzz/corpus/$$n || exit 1; done
 
-# What the test suite runs: every seed, then a short mutation run.
+# What the test suite runs: every seed, then a short mutation run.  New
+# inputs go to the first corpus directory libFuzzer is given: a scratch
+# one, so the committed seeds are never touched.
 fuzz-check: fuzz
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); log=build/fuzz/$$n.check.log; \
+	  rm -rf build/fuzz/check-$$n; mkdir -p build/fuzz/check-$$n; \
 	  if ! { $$f -runs=0 fuzz/corpus/$$n && \
 	         $$f -artifact_prefix=build/fuzz/ -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-	             -rss_limit_mb=1024 fuzz/corpus/$$n; } > $$log 2>&1; then \
+	             -rss_limit_mb=1024 build/fuzz/check-$$n fuzz/corpus/$$n; } > $$log 2>&1; then \
 	    tail -n 40 $$log; echo "fuzz: $$n FAILED (log: $$log)"; exit 1; fi; \
 	  echo "fuzz: $$n: $$(tail -n 1 $$log)"; done
 
