@@ -116,7 +116,7 @@ fuzz-run: fuzz
 fuzz-check: fuzz
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); log=build/fuzz/$$n.check.log; \
 	  rm -rf build/fuzz/check-$$n; mkdir -p build/fuzz/check-$$n; \
-	  if ! { $$f -runs=0 fuzz/corpus/$$n && \
+	  if ! { $$f -artifact_prefix=build/fuzz/ -runs=0 fuzz/corpus/$$n && \
 	         $$f -artifact_prefix=build/fuzz/ -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 	             -rss_limit_mb=1024 build/fuzz/check-$$n fuzz/corpus/$$n; } > $$log 2>&1; then \
 	    tail -n 40 $$log; echo "fuzz: $$n FAILED (log: $$log)"; exit 1; fi; \
