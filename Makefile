@@ -171,6 +171,10 @@ check: deps
 test: all
 	./scripts/run-tests.sh $(TESTS)
 
+# Long soak runs of the store (crash, concurrency): not part of `make check`.
+stress: all
+	STORE_STRESS=1 ./scripts/run-tests.sh tests/30-store-crash.bats tests/30-store-concurrency.bats
+
 demo: deps
 	$(MAKE) seckit
 	./scripts/demo.sh
@@ -182,4 +186,4 @@ clean:
 	rm -rf build seckit
 
 FUZZ_PHONY := fuzz fuzz-run fuzz-check
-.PHONY: $(FUZZ_PHONY) all install uninstall deps check test demo bench clean completions lint
+.PHONY: $(FUZZ_PHONY) all install uninstall deps check test demo bench clean completions lint stress
