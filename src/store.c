@@ -133,7 +133,7 @@ struct sk_writer {
 	size_t fill;
 	uint64_t idx, total;
 	EVP_CIPHER_CTX *c;
-	char what[300];
+	char what[420];
 };
 
 struct sk_reader {
@@ -147,7 +147,7 @@ struct sk_reader {
 	uint8_t *chunk;
 	size_t have, off;
 	int done;
-	char what[300];
+	char what[420];
 	EVP_CIPHER_CTX *c;
 };
 
@@ -481,12 +481,17 @@ static int load_master(struct sk_store *st, int create)
 
 		if ((rc = dir_is_empty(st, &empty)) != SK_OK)
 			return rc;
-		if (!empty)
-			return sk_err(SK_EBACKEND, "store '%s': not a seckit store (no %s) and not empty",
-				      st->dir, MK_FILE);
-		if ((rc = create_master(st)) != SK_OK)
-			return rc;
+		/* Another process creating the store at the same time may have
+		 * put its master key and first objects there meanwhile. */
 		fd = openat(st->dfd, MK_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0 && errno == ENOENT) {
+			if (!empty)
+				return sk_err(SK_EBACKEND, "store '%s': not a seckit store (no %s) and not empty",
+					      st->dir, MK_FILE);
+			if ((rc = create_master(st)) != SK_OK)
+				return rc;
+			fd = openat(st->dfd, MK_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		}
 	}
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -1135,7 +1140,7 @@ int sk_reader_open(struct sk_store *st, int ns, const char *name,
 		free(r);
 		return rc;
 	}
-	snprintf(r->what, sizeof(r->what), "%s '%s'", ns_name(ns), name);
+	snprintf(r->what, sizeof(r->what), "%s '%s': store file %s", ns_name(ns), name, info->file);
 	r->st = st;
 	r->size = r->left = info->size;
 	r->nchunks = info->size == 0 ? 1 : (info->size + CHUNK - 1) / CHUNK;
@@ -1177,10 +1182,10 @@ static int reader_fill(struct sk_reader *r)
 	if (r->keyed && !r->haskey)
 		return sk_err(SK_EAUTH, "%s is protected by a further key (password)", r->what);
 	if (sk_read_full(r->fd, r->chunk, n + TAG) != (ssize_t)(n + TAG))
-		return sk_err(SK_EVERIFY, "%s: store file truncated while reading", r->what);
+		return sk_err(SK_EVERIFY, "%s was truncated while reading", r->what);
 	if (chunk_open(r->c, r->key, r->idx, last, r->chunk, n) != SK_OK)
-		return sk_err(SK_EVERIFY, r->keyed ? "%s: wrong key, or the store file is corrupt or tampered"
-						    : "%s: store file failed authentication (corrupt or tampered)",
+		return sk_err(SK_EVERIFY, r->keyed ? "%s: wrong key, or corrupt or tampered"
+						    : "%s failed authentication (corrupt or tampered)",
 			      r->what);
 	r->idx++;
 	r->left -= n;
@@ -2173,8 +2178,7 @@ static int publish(struct sk_store *st, struct bucket *bks, struct publish *pb)
 			return sk_err_sys(SK_EFAIL, "store '%s': committing (the next writer completes it)",
 					  st->dir);
 		pb->img[k][0] = '\0';
-		if (k == 0)
-			crash_point("mid-buckets");
+		crash_point("mid-buckets");
 	}
 	if ((rc = fsync_dir(st, st->dfd)) != SK_OK)
 		return rc;
@@ -2198,7 +2202,7 @@ int sk_txn_commit(struct sk_txn *t)
 	struct bucket *bks = NULL;
 	struct publish *pb = NULL;
 	char sname[STAGED_LEN + 1], fhex[65];
-	int rc, k, clean = 1, first = 1;
+	int rc, k, clean = 1;
 	size_t i;
 
 	if (t->nwriters != 0) {
@@ -2270,14 +2274,12 @@ int sk_txn_commit(struct sk_txn *t)
 		if (o->del) {
 			if (unlinkat(st->dfd, fhex, 0) != 0 && errno != ENOENT)
 				clean = 0;
-			continue;
+		} else {
+			staged_name(sname, o->file, o->salt);
+			if (renameat(st->dfd, sname, st->dfd, fhex) != 0)
+				clean = 0;
 		}
-		staged_name(sname, o->file, o->salt);
-		if (renameat(st->dfd, sname, st->dfd, fhex) != 0)
-			clean = 0;
-		if (first)
-			crash_point("mid-rename");
-		first = 0;
+		crash_point("mid-rename");
 	}
 	if (clean && rc == SK_OK)
 		dirty_set(st, t->lockfd, 0);
@@ -2347,7 +2349,8 @@ static int verify_body(struct sk_store *st, int fd, const struct sk_obj_info *in
 	r->bodyoff = off;
 	r->nchunks = info->size == 0 ? 1 : (info->size + CHUNK - 1) / CHUNK;
 	memcpy(r->salt, info->version, 16);
-	snprintf(r->what, sizeof(r->what), "%s '%s'", ns_name(info->ns), info->name);
+	snprintf(r->what, sizeof(r->what), "%s '%s': store file %s", ns_name(info->ns), info->name,
+		 info->file);
 	r->chunk = malloc(CHUNK + TAG);
 	r->c = gcm_ctx(0);
 	if (r->chunk == NULL || r->c == NULL)

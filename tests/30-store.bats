@@ -2,11 +2,7 @@
 # seckit store: write, read, list, info, delete, passwords, permissions.
 
 load helper
-
-# The store file of object $1.
-obj_file() {
-	"$SECKIT" store info "$1" | awk '$1 == "file:" { print $2 }'
-}
+load store
 
 @test "write from stdin, read to stdout: binary-safe, every byte value" {
 	printf 'hello\n' | sk store write greeting
