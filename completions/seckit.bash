@@ -156,6 +156,21 @@ verb	seckit stp status	none	-	the last applied sequence number and the command k
 command	seckit provision	factory provisioning from a YAML manifest
 args	seckit provision	file	MANIFEST.yaml
 option	seckit provision	--dry-run	n	-	none
+command	seckit store	secure storage: named data objects, encrypted and authenticated
+verb	seckit store write	object	NAME	store data (stdin or --in) under NAME
+option	seckit store write	--in	i	FILE	file
+option	seckit store write	--pass	-	SPEC	none
+verb	seckit store read	object	NAME	print an object's data (or write it to --out)
+option	seckit store read	--out	o	FILE	file
+option	seckit store read	--pass	-	SPEC	none
+verb	seckit store list	none	-	list objects: name, size, password, modification time
+option	seckit store list	--names	-	-	none
+verb	seckit store info	object	NAME	show an object's attributes
+verb	seckit store delete	object	NAME	delete an object
+option	seckit store delete	--pass	-	SPEC	none
+option	seckit store delete	--force	f	-	none
+verb	seckit store check	none	-	verify the whole store (every file, every object)
+option	seckit store check	--repair	-	-	none
 SPEC
 )
 
@@ -239,3 +254,4 @@ complete -F _seckit seckit-cert
 complete -F _seckit seckit-payload
 complete -F _seckit seckit-stp
 complete -F _seckit seckit-provision
+complete -F _seckit seckit-store

@@ -187,5 +187,32 @@ say "a package signed by anyone else is refused (exit status 7):"
 run stp make --command delete-ca --name partner --seq 4 --sign-key partner.key --out forged.stp
 run_fails 7 --store "$factory" stp apply forged.stp
 run --store "$factory" stp status
+section "store: secrets at rest, password-protected objects, tamper detection"
+printf 'token-%s\n' "$(date +%s)" > token
+run store write cloud-token --in token
+run store read cloud-token
+printf 'SuperSecretPSK\n' > psk.txt
+export DEMO_WIFI_PW=correct-horse
+run store write wifi-psk --in psk.txt --pass env:DEMO_WIFI_PW
+run store list
+say "without its password the protected object stays shut (exit status 5):"
+run_fails 5 store read wifi-psk
+run store read wifi-psk --pass env:DEMO_WIFI_PW
+say "names and contents are not visible on disk:"
+check ls "$SECKIT_STORE"
+if grep -rqs -e cloud-token -e SuperSecretPSK "$SECKIT_STORE"; then
+	echo "demo: a name or a secret is visible in the store" >&2
+	exit 1
+fi
+say "an object file put back to an older copy of itself is detected (exit status 7):"
+file=$("$SECKIT" store info cloud-token | awk '$1 == "file:" { print $2 }')
+cp "$SECKIT_STORE/$file" old-copy
+printf 'token-rotated' | "$SECKIT" store write cloud-token
+cp old-copy "$SECKIT_STORE/$file"
+run_fails 7 store read cloud-token
+run_fails 7 store check
+say "accept the loss and carry on:"
+run store check --repair
+run store list
 
 section "done: every step passed"

@@ -26,8 +26,11 @@ flip_byte() {
 	run -0 sk key create secret-name-42 --type ec-p256
 	run -0 sk key password create pw-name-43 --pass pass:x
 	[ "$(file_mode "$SECKIT_STORE")" = 700 ]
-	for f in "$SECKIT_STORE"/*; do
-		[ "$(file_mode "$f")" = 600 ] || { echo "$f: $(file_mode "$f")" >&2; return 1; }
+	for f in "$SECKIT_STORE"/* "$SECKIT_STORE"/tmp/*; do
+		[ -e "$f" ] || continue
+		want=600
+		[ -d "$f" ] && want=700 # tmp/, where files are written
+		[ "$(file_mode "$f")" = "$want" ] || { echo "$f: $(file_mode "$f")" >&2; return 1; }
 	done
 	[ "$(find "$SECKIT_STORE" -type f | wc -l)" -ge 3 ]
 	run ! grep -rqa secret-name-42 "$SECKIT_STORE"

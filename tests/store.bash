@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Helpers shared by tests/30-store*.bats.
 
-ST="$SECKIT_SRC/tests/storetool"
+ST="$SECKIT_SRC/build/unit/storetool"
 
 # STORE_STRESS=1 (make stress) runs the long versions of the soak tests.
 stress() {
@@ -9,7 +9,7 @@ stress() {
 }
 
 need_storetool() {
-	[ -x "$ST" ] || skip "tests/storetool is not built (make tests/storetool)"
+	[ -x "$ST" ] || skip "build/unit/storetool is not built (make)"
 }
 
 # The store file of data object $1.
@@ -25,10 +25,17 @@ bucket_of() {
 # Nothing a crash could have left behind: no staged versions, no journal,
 # no temporary files (call after a successful write).
 assert_store_clean() {
-	local d=${1:-$SECKIT_STORE} junk
-	junk=$(ls -A "$d" | grep -v -E '^([0-9a-f]{64}|idx\.[0-9a-f]{2}|master\.key|lock|tmp)$' || true)
-	if [ -n "$junk" ] || [ -n "$(ls -A "$d/tmp" 2>/dev/null)" ]; then
-		echo "debris in $d: $junk $(ls -A "$d/tmp" 2>/dev/null)" >&2
+	local d=${1:-$SECKIT_STORE} f rel junk=""
+	for f in "$d"/* "$d"/.[!.]* "$d"/tmp/* "$d"/tmp/.[!.]*; do
+		[ -e "$f" ] || continue
+		rel=${f#"$d"/}
+		case $rel in
+		master.key | lock | tmp | idx.[0-9a-f][0-9a-f]) ;;
+		*) [[ $rel =~ ^[0-9a-f]{64}$ ]] || junk="$junk $rel" ;;
+		esac
+	done
+	if [ -n "$junk" ]; then
+		echo "debris in $d:$junk" >&2
 		return 1
 	fi
 }
