@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # Helpers shared by tests/30-store*.bats.
 
-ST="$SECKIT_SRC/build/unit/storetool"
+# The test-only driver of the store library (tests/unit/storetool.c), in
+# the object directory of the current build configuration.
+ST="$SECKIT_SRC/build/$(cat "$SECKIT_SRC/build/config" 2>/dev/null)/unit/storetool"
 
 # STORE_STRESS=1 (make stress) runs the long versions of the soak tests.
 stress() {
@@ -9,7 +11,7 @@ stress() {
 }
 
 need_storetool() {
-	[ -x "$ST" ] || skip "build/unit/storetool is not built (make)"
+	[ -x "$ST" ] || skip "tests/unit/storetool.c is not built (make)"
 }
 
 # The store file of data object $1.
