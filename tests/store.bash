@@ -1,9 +1,8 @@
 # shellcheck shell=bash
 # Helpers shared by tests/30-store*.bats.
 
-# The test-only driver of the store library (tests/unit/storetool.c), in
-# the object directory of the current build configuration.
-ST="$SECKIT_SRC/build/$(cat "$SECKIT_SRC/build/config" 2>/dev/null)/unit/storetool"
+# The test-only driver of the store library (tests/unit/storetool.c).
+ST="$SECKIT_SRC/build/unit/storetool"
 
 # STORE_STRESS=1 (make stress) runs the long versions of the soak tests.
 stress() {
