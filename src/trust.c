@@ -21,6 +21,8 @@ enum {
 	A_ORIGIN = 3,
 	A_ADDED = 4,
 	A_CA = 5,      /* u64: 1 if a CA certificate (a candidate anchor) */
+	A_SUBJ = 6,    /* u64: X509_NAME_hash_ex of the subject */
+	A_ISS = 7,     /* u64: ... and of the issuer */
 };
 
 #define CRL_OBJ "crl"
@@ -80,6 +82,17 @@ static int kind_by_name(const uint8_t *p, size_t n)
 		if (strlen(sk_cert_kind_name(k)) == n && memcmp(p, sk_cert_kind_name(k), n) == 0)
 			return k;
 	return 0;
+}
+
+/* The hash OpenSSL's certificate directories use (of the canonical
+ * encoding, so names that X509_NAME_cmp finds equal hash equally). */
+static uint64_t name_hash(const X509_NAME *n)
+{
+	int ok = 0;
+	unsigned long h = X509_NAME_hash_ex(n, NULL, NULL, &ok);
+
+	ERR_clear_error();
+	return ok ? (uint64_t)h : 0;
 }
 
 void sk_cert_free(struct sk_cert *c)
@@ -179,7 +192,6 @@ struct list_arg {
 	struct sk_store *st;
 	struct sk_crl *crl;
 	unsigned kinds;
-	int cas_only;
 	sk_cert_list_fn fn;
 	void *arg;
 };
@@ -188,18 +200,12 @@ static int list_one(const struct sk_obj_info *o, void *arg)
 {
 	struct list_arg *l = arg;
 	struct sk_cert c;
-	uint64_t ca;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
 	if ((rc = parse_meta(o, &c)) != SK_OK)
 		return rc;
 	if (l->kinds && !(l->kinds & (1u << c.kind)))
-		return 0;
-	/* Decoding a certificate (its public key above all) is most of the
-	 * cost of a verification: anchors-only listings skip those marked as
-	 * not a CA when they were stored. */
-	if (l->cas_only && sk_attr_get_u64(o->meta, o->metalen, A_CA, &ca) == 1 && ca == 0)
 		return 0;
 	if ((rc = load_cert(l->st, o->name, &c)) != SK_OK)
 		return rc;
@@ -210,25 +216,18 @@ static int list_one(const struct sk_obj_info *o, void *arg)
 	return rc;
 }
 
-static int list_certs(struct sk_ctx *ctx, unsigned kinds, int cas_only, sk_cert_list_fn fn,
-		      void *arg)
+int sk_cert_list(struct sk_ctx *ctx, unsigned kinds, sk_cert_list_fn fn, void *arg)
 {
-	struct list_arg l = { NULL, NULL, kinds, cas_only, fn, arg };
+	struct list_arg l = { NULL, NULL, kinds, fn, arg };
 	int rc;
 
 	if ((rc = sk_ctx_store(ctx, 0, &l.st)) != SK_OK)
 		return rc;
-	/* Anchors are listed for a verification, which checks the CRL itself. */
-	if (!cas_only && (rc = sk_crl_load(l.st, &l.crl)) != SK_OK)
+	if ((rc = sk_crl_load(l.st, &l.crl)) != SK_OK)
 		return rc;
 	rc = sk_store_list(l.st, SK_NS_CERT, list_one, &l);
 	sk_crl_free(l.crl);
 	return rc;
-}
-
-int sk_cert_list(struct sk_ctx *ctx, unsigned kinds, sk_cert_list_fn fn, void *arg)
-{
-	return list_certs(ctx, kinds, 0, fn, arg);
 }
 
 /* ---- small state objects ---- */
@@ -443,31 +442,139 @@ static int check_revocation(X509_STORE_CTX *xctx)
 	return 1;
 }
 
-struct anchors {
-	X509_STORE *xs;
-	int n;
+/*
+ * Anchors.  Decoding a certificate (its public key above all) is most of
+ * the cost of a verification, so not every CA of the store is decoded:
+ * OpenSSL finds issuers and trusted certificates only by subject name, so
+ * the only anchors that can take part are those whose subject is a name of
+ * the chain (the subject or issuer of the certificate or of an offered
+ * intermediate), or the issuer of such an anchor, and so on.  The subject
+ * and issuer hashes kept with each certificate select them; a hash
+ * collision only decodes one more, and an entry without hashes is always
+ * decoded.
+ */
+struct cand {
+	char name[SK_STORE_NAME_MAX + 1];
+	uint64_t subj, iss;
+	int hashed, selected;
 };
 
-static int add_anchor(const struct sk_cert *c, void *arg)
+struct anchors {
+	struct cand *v;
+	size_t n, cap;
+};
+
+static int gather(const struct sk_obj_info *o, void *arg)
 {
 	struct anchors *a = arg;
+	struct sk_cert c;
+	struct cand *x;
+	uint64_t ca = 1;
+	int rc;
 
+	memset(&c, 0, sizeof(c));
+	if ((rc = parse_meta(o, &c)) != SK_OK)
+		return rc;
 	/* Provisioned certificates anchor chains only when they are CAs (the
 	 * OEM root, the cloud root); the device certificate does not. */
-	if (c->x509 == NULL || (c->kind == SK_CERT_PROVISIONED && X509_check_ca(c->x509) < 1))
+	if (c.kind == SK_CERT_CSR ||
+	    (sk_attr_get_u64(o->meta, o->metalen, A_CA, &ca) == 1 && ca == 0))
 		return 0;
-	if (!X509_STORE_add_cert(a->xs, c->x509))
-		return sk_err_ssl(SK_EFAIL, "certificate '%s'", c->name);
-	a->n++;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 16;
+
+		if ((x = realloc(a->v, cap * sizeof(*x))) == NULL)
+			return sk_err(SK_EFAIL, "out of memory");
+		a->v = x;
+		a->cap = cap;
+	}
+	x = &a->v[a->n++];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->name, sizeof(x->name), "%s", o->name);
+	x->hashed = sk_attr_get_u64(o->meta, o->metalen, A_SUBJ, &x->subj) == 1 &&
+		    sk_attr_get_u64(o->meta, o->metalen, A_ISS, &x->iss) == 1;
 	return 0;
+}
+
+static int wanted(const uint64_t *names, size_t n, uint64_t h)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (names[i] == h)
+			return 1;
+	return 0;
+}
+
+/* Select the candidates that can take part in a chain for leaf. */
+static int select_anchors(struct anchors *a, X509 *leaf, STACK_OF(X509) *untrusted)
+{
+	size_t n = 0, i, cap = 2 * ((size_t)sk_X509_num(untrusted) + 1) + a->n;
+	uint64_t *names = calloc(cap, sizeof(*names));
+	int j, more = 1;
+
+	if (names == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	for (j = -1; j < sk_X509_num(untrusted); j++) {
+		X509 *x = j < 0 ? leaf : sk_X509_value(untrusted, j);
+
+		names[n++] = name_hash(X509_get_subject_name(x));
+		names[n++] = name_hash(X509_get_issuer_name(x));
+	}
+	/* Entries stored without hashes: decode everything. */
+	for (i = 0; i < a->n; i++)
+		if (!a->v[i].hashed)
+			break;
+	if (i < a->n) {
+		for (i = 0; i < a->n; i++)
+			a->v[i].selected = 1;
+		more = 0;
+	}
+	while (more) {
+		more = 0;
+		for (i = 0; i < a->n; i++) {
+			struct cand *c = &a->v[i];
+
+			if (c->selected || (c->hashed && !wanted(names, n, c->subj)))
+				continue;
+			c->selected = 1;
+			if (c->hashed && !wanted(names, n, c->iss)) {
+				names[n++] = c->iss;
+				more = 1;
+			}
+		}
+	}
+	free(names);
+	return SK_OK;
+}
+
+static int load_anchors(struct sk_store *st, struct anchors *a, X509_STORE *xs)
+{
+	struct sk_cert c;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < a->n; i++) {
+		if (!a->v[i].selected)
+			continue;
+		if ((rc = load_cert(st, a->v[i].name, &c)) != SK_OK)
+			return rc;
+		if (c.x509 != NULL && X509_check_ca(c.x509) >= 1 && !X509_STORE_add_cert(xs, c.x509))
+			rc = sk_err_ssl(SK_EFAIL, "certificate '%s'", c.name);
+		sk_cert_free(&c);
+		if (rc != SK_OK)
+			return rc;
+	}
+	return SK_OK;
 }
 
 int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *o,
 		   struct sk_verify_result *r)
 {
-	struct anchors a = { NULL, 0 };
+	struct anchors a = { NULL, 0, 0 };
 	struct sk_store *st;
 	struct sk_crl *crl = NULL;
+	X509_STORE *xs = NULL;
 	X509_STORE_CTX *xctx = NULL;
 	X509_VERIFY_PARAM *vp;
 	int rc, ok;
@@ -481,15 +588,16 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 		return rc;
 	if ((rc = sk_crl_load(st, &crl)) != SK_OK)
 		return rc;
-	if ((a.xs = X509_STORE_new()) == NULL || (xctx = X509_STORE_CTX_new()) == NULL) {
+	if ((xs = X509_STORE_new()) == NULL || (xctx = X509_STORE_CTX_new()) == NULL) {
 		rc = sk_err_ssl(SK_EFAIL, "verification");
 		goto out;
 	}
-	X509_STORE_set_check_revocation(a.xs, check_revocation);
-	if ((rc = list_certs(ctx, (1u << SK_CERT_PROVISIONED) | (1u << SK_CERT_CA), 1, add_anchor,
-			     &a)) != SK_OK)
+	X509_STORE_set_check_revocation(xs, check_revocation);
+	if ((rc = sk_store_list(st, SK_NS_CERT, gather, &a)) != SK_OK ||
+	    (rc = select_anchors(&a, leaf, o->untrusted)) != SK_OK ||
+	    (rc = load_anchors(st, &a, xs)) != SK_OK)
 		goto out;
-	if (!X509_STORE_CTX_init(xctx, a.xs, leaf, o->untrusted)) {
+	if (!X509_STORE_CTX_init(xctx, xs, leaf, o->untrusted)) {
 		rc = sk_err_ssl(SK_EFAIL, "verification");
 		goto out;
 	}
@@ -537,7 +645,8 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 	ERR_clear_error();
 out:
 	X509_STORE_CTX_free(xctx);
-	X509_STORE_free(a.xs);
+	X509_STORE_free(xs);
+	free(a.v);
 	sk_crl_free(crl);
 	return rc;
 }
@@ -552,6 +661,8 @@ static int put_obj(struct sk_txn *t, const char *name, int kind, const char *key
 
 	if ((rc = sk_attr_put_str(&meta, A_KIND, sk_cert_kind_name(kind))) == SK_OK &&
 	    (x == NULL || (rc = sk_attr_put_u64(&meta, A_CA, X509_check_ca(x) >= 1)) == SK_OK) &&
+	    (x == NULL || (rc = sk_attr_put_u64(&meta, A_SUBJ, name_hash(X509_get_subject_name(x)))) == SK_OK) &&
+	    (x == NULL || (rc = sk_attr_put_u64(&meta, A_ISS, name_hash(X509_get_issuer_name(x)))) == SK_OK) &&
 	    (rc = sk_attr_put_u64(&meta, A_ADDED, (uint64_t)time(NULL))) == SK_OK &&
 	    (rc = sk_attr_put_str(&meta, A_ORIGIN, origin ? origin : "")) == SK_OK &&
 	    (!key || !key[0] || (rc = sk_attr_put_str(&meta, A_KEY, key)) == SK_OK))

@@ -424,3 +424,49 @@ assert d["status"].startswith("not verified"), d
 	run -1 sk stp apply nosuch.stp
 	[ "$(last_seq)" -eq 0 ]
 }
+
+@test "anchors: every CA of the store is an anchor on its own, as with openssl verify -partial_chain" {
+	mk_root oldroot "$(date_z '-20 days')" "$(date_z '-1 day')"
+	mk_cert mid oldroot ca_ext "$(date_z '-10 days')" "$(date_z '+10 days')"
+	mk_cert leaf mid leaf
+	mk_root root
+	mk_cert mid2 root ca_ext
+	mk_cert leaf2 mid2 leaf
+	mk_cert mid3 root ca_ext
+	mk_cert leaf3 mid3 leaf
+	for i in 1 2 3; do mk_root "other$i"; done
+	{
+		echo "version: 1"
+		echo "ca:"
+		for c in other1 mid oldroot other2 mid2 root other3; do
+			printf '  - name: %s\n    file: %s.pem\n' "$c" "$c"
+		done
+	} > ca.yaml
+	run -0 sk provision ca.yaml
+	cat other1.pem mid.pem oldroot.pem other2.pem mid2.pem root.pem other3.pem > bundle.pem
+	same() { # FILE WANT [untrusted]
+		local o=0 u=()
+		[ $# -ge 3 ] && u=(-untrusted "$3")
+		run sk cert verify "$1" ${3:+--chain "$3"}
+		[ "$status" -eq "$2" ] || { echo "seckit $1: $status, want $2: $output" >&2; return 1; }
+		openssl verify -partial_chain -CAfile bundle.pem "${u[@]}" "$1" >/dev/null 2>&1 || o=7
+		[ "$o" -eq "$2" ] || { echo "openssl $1: $o, want $2" >&2; return 1; }
+	}
+	# A trusted intermediate under an expired root: the chain ends at it.
+	same leaf.pem 0
+	same leaf2.pem 0
+	# An intermediate offered with the certificate leads to its root.
+	same leaf3.pem 7
+	same leaf3.pem 0 mid3.pem
+	# Revoking the root: what only it anchors fails; an intermediate that
+	# was itself put in the CA store must be revoked itself.
+	run -0 mk r.stp 1 revoke --cert root.pem
+	run -0 sk stp apply r.stp
+	run -7 --separate-stderr sk cert verify leaf3.pem --chain mid3.pem
+	assert_one_error_line "seckit cert verify: 'CN=root': certificate revoked (depth 2)"
+	run -0 sk cert verify leaf2.pem
+	run -0 mk r2.stp 2 revoke --cert mid2.pem
+	run -0 sk stp apply r2.stp
+	run -7 --separate-stderr sk cert verify leaf2.pem
+	assert_one_error_line "seckit cert verify: 'CN=mid2': certificate revoked (depth 1)"
+}

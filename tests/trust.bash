@@ -64,10 +64,11 @@ openssl_ca() {
 mk_root() {
 	mk_key "$1" || return 1
 	if [ $# -ge 3 ]; then
+		local d
+		d=$(ca_dir "$1")
 		openssl req -new -key "$1.key" -subj "/CN=$1" -out "$1.csr" &&
-			openssl x509 -req -in "$1.csr" -signkey "$1.key" -days 1 -out "$1.pem" 2>/dev/null &&
-			openssl_ca "$1" "$1.csr" "$1.pem.new" ca_ext "$2" "$3" &&
-			mv "$1.pem.new" "$1.pem"
+			openssl ca -batch -notext -selfsign -config "$d/ca.cnf" -keyfile "$1.key" \
+				-in "$1.csr" -out "$1.pem" -extensions ca_ext -startdate "$2" -enddate "$3" 2>/dev/null
 	else
 		openssl req -x509 -new -key "$1.key" -subj "/CN=$1" -days 3650 -out "$1.pem" \
 			-addext "basicConstraints=critical,CA:TRUE" \
