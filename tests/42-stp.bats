@@ -282,7 +282,7 @@ assert d["target"] == "device" and len(d["device"]) == 64, d
 	}
 	crashes=0 applied=0
 	expect="0 root root"
-	points=(before-rename after-journal mid-rename)
+	points=(before-commit after-journal mid-buckets before-rename staged mid-rename after-commit)
 	for i in $(seq 1 36); do
 		read -r seq cur _ <<< "$expect"
 		next=rootA
@@ -290,10 +290,10 @@ assert d["target"] == "device" and len(d["device"]) == 64, d
 		mk p.stp $((seq + 1)) set-cert --name oem-root --cert "oem/$next.pem"
 		if [ $((i % 4)) -eq 0 ]; then
 			# A deterministic crash inside the commit.
-			SECKIT_TEST_CRASH_AT=${points[$(((i / 4) % 3))]} "$SECKIT" stp apply p.stp 2>/dev/null &
+			SECKIT_TEST_CRASH_AT=${points[$(((i / 4) % 7))]} "$SECKIT" stp apply p.stp 2>/dev/null &
 		else
 			"$SECKIT" stp apply p.stp 2>/dev/null &
-			sleep "0.00$((RANDOM % 10))"
+			sleep "$(printf "0.%03d" $((RANDOM % 30)))"
 			kill -9 $! 2>/dev/null || true
 		fi
 		wait $! || crashes=$((crashes + 1))
