@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
@@ -266,6 +267,13 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 	}
 	if ((rc = name_free(st, req->name)) != SK_OK)
 		return rc;
+	/* An EC key given with explicit curve parameters (which
+	 * sk_keytype_of_pkey matched to a named curve) is kept and exported in
+	 * the named-curve form that RFC 5480 asks for. */
+	if (req->pkey != NULL && EVP_PKEY_is_a(req->pkey, "EC") &&
+	    EVP_PKEY_set_utf8_string_param(req->pkey, OSSL_PKEY_PARAM_EC_ENCODING,
+					   OSSL_PKEY_EC_ENCODING_GROUP) != 1)
+		return sk_err_ssl(SK_EFAIL, "key '%s': EC parameters", req->name);
 	if (req->pwobj != NULL) {
 		char what[300];
 

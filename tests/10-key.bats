@@ -325,6 +325,24 @@ json_field() {
 	run -4 sk key list
 }
 
+@test "import: EC keys with explicit curve parameters are kept in named-curve form" {
+	openssl ecparam -name secp384r1 -genkey -noout -param_enc explicit -out explicit.pem
+	openssl asn1parse -in explicit.pem | grep -q 'prime-field'
+	run -0 sk key import x --in explicit.pem --exportable
+	run -0 sk key info x
+	[[ "$output" == *"ec-p384"* ]]
+	run -0 sk key export x --out x.pub
+	run -0 openssl asn1parse -in x.pub
+	[[ "$output" == *":secp384r1"* ]]
+	[[ "$output" != *"prime-field"* ]]
+	run -0 sk key export x --private --no-encrypt --out x.pem
+	run -0 openssl asn1parse -in x.pem
+	[[ "$output" == *":secp384r1"* ]]
+	echo data > data
+	run -0 sk key sign x --in data --out sig --digest sha384
+	run -0 openssl dgst -sha384 -verify x.pub -signature sig data
+}
+
 @test "import from stdin; duplicate names are refused" {
 	run -0 sk key import a --in - < "$(ossl ec-P-384)"
 	run -0 sk key info a
