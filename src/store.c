@@ -1479,6 +1479,36 @@ static uint64_t now_ms(void)
 }
 
 /*
+ * The waiting room: a writer that has to wait holds a shared OFD lock on
+ * byte 0 of the lock file while it does, and a writer that finds somebody
+ * waiting does not grab the lock the moment it is free but waits in turn.
+ * flock(2) hands a released lock to no one in particular, so without this a
+ * process that commits in a loop takes the lock again before any waiter
+ * wakes up, and starves the others.  OFD locks and flock locks do not
+ * interact, and both die with their process.
+ */
+static int ofd_lock(int fd, short type, int wait)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 1;
+	return fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+}
+
+static int others_waiting(int fd)
+{
+	if (ofd_lock(fd, F_WRLCK, 0) == 0) {
+		ofd_lock(fd, F_UNLCK, 0);
+		return 0;
+	}
+	return errno == EAGAIN || errno == EACCES;
+}
+
+/*
  * flock(2) the store, exclusive for writers, shared for a reader's last
  * attempt.  flock locks die with their process, so a crashed writer never
  * leaves the store locked; the wait is bounded all the same (polling with
@@ -1489,7 +1519,7 @@ static int take_lock(struct sk_store *st, int shared, int *lockfd)
 {
 	uint64_t start = now_ms(), limit = (uint64_t)st->lock_timeout * 1000;
 	unsigned delay = 1;
-	int fd;
+	int fd, waiting = 0;
 
 	if (!shared && st->exclusive)
 		return sk_err(SK_EFAIL, "store '%s': a transaction is already open in this process",
@@ -1497,6 +1527,8 @@ static int take_lock(struct sk_store *st, int shared, int *lockfd)
 	fd = lock_file_open(st, shared);
 	if (fd < 0)
 		return sk_err_sys(SK_EBACKEND, "store '%s': opening the lock", st->dir);
+	if (!shared && others_waiting(fd))
+		goto wait;
 	while (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
 		struct timespec ts;
 		uint64_t waited;
@@ -1508,6 +1540,11 @@ static int take_lock(struct sk_store *st, int shared, int *lockfd)
 			close(fd);
 			return sk_err_sys(SK_EBACKEND, "store '%s': locking", st->dir);
 		}
+wait:
+		/* Join the waiting room (blocks only while another writer
+		 * looks whether anyone is in it). */
+		if (!shared && !waiting && ofd_lock(fd, F_RDLCK, 1) == 0)
+			waiting = 1;
 		waited = now_ms() - start;
 		if (waited >= limit) {
 			close(fd);
@@ -1515,13 +1552,15 @@ static int take_lock(struct sk_store *st, int shared, int *lockfd)
 				      st->dir, st->lock_timeout);
 		}
 		/* Jitter so that waiters do not wake in lock step; no state kept. */
-		j = (uint8_t)((unsigned)getpid() * 2654435761u + (unsigned)waited);
+		j = (uint8_t)((unsigned)getpid() * 2654435761u + (unsigned)now_ms());
 		ts.tv_sec = 0;
-		ts.tv_nsec = (long)(delay * 1000 + (unsigned)j * 4) * 1000;
+		ts.tv_nsec = (long)(delay * 500 + (unsigned)j * 4) * 1000;
 		nanosleep(&ts, NULL);
-		if (delay < 8)
+		if (delay < 4)
 			delay *= 2;
 	}
+	if (waiting)
+		ofd_lock(fd, F_UNLCK, 0);
 	if (!shared)
 		st->exclusive = 1;
 	*lockfd = fd;
