@@ -116,7 +116,9 @@ int sk_ecies_check_key(EVP_PKEY *pub, const char **group);
  * and its device ID (SHA-256 of the SPKI DER as the device itself encodes
  * it: named curve, uncompressed point).  The common form takes a fast path
  * (no OpenSSL decoder: it costs more than the ECDH); the point is always
- * checked to be on the curve.  s (optional) supplies a cached context.
+ * checked to be on the curve.  With a sender s, the key returned is the
+ * sender's own object, rewritten by its next sk_ecies_parse_pub: use it
+ * (and EVP_PKEY_free it) before parsing the next one.
  * SK_EVERIFY for a malformed key, SK_EUNSUPP for a key of another type.
  */
 int sk_ecies_parse_pub(struct sk_ecies_sender *s, const uint8_t *p, size_t n, EVP_PKEY **out,

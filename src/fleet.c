@@ -217,7 +217,8 @@ struct batch {
 struct run {
 	const struct sk_fleet_opts *o;
 	const char *path;
-	char dir[PATH_MAX];         /* of the fleet file, for key files */
+	char dir[PATH_MAX];         /* of the fleet file, for key files ("" = cwd) */
+	char *fname;                /* for messages: outlives the YAML document */
 	struct idset ids;
 
 	pthread_mutex_t lock;       /* queue, first error */
@@ -467,7 +468,7 @@ static int on_item(const struct sk_ydoc *doc, const struct sk_ynode *item, size_
 	d.index = index;
 	d.line = item->line;
 	d.col = item->col;
-	d.file = doc->file;
+	d.file = r->fname;
 	rc = parse_entry(r, doc, item, &d, &kn, &is_file);
 	if (rc == SK_OK) {
 		rc = idset_add(&r->ids, d.id, d.line, &first);
@@ -488,7 +489,7 @@ static int on_item(const struct sk_ydoc *doc, const struct sk_ynode *item, size_
 	/* The job owns copies of what the worker needs. */
 	if (is_file) {
 		const char *f = kn->val;
-		size_t dl = f[0] == '/' ? 0 : strlen(r->dir) + 1;
+		size_t dl = f[0] == '/' || r->dir[0] == '\0' ? 0 : strlen(r->dir) + 1;
 
 		extra = dl + kn->vlen + 1;
 		if ((j = malloc(sizeof(*j) + extra)) == NULL) {
@@ -545,14 +546,14 @@ int sk_fleet_run(const char *path, const struct sk_fleet_opts *o, struct sk_flee
 	memset(st, 0, sizeof(*st));
 	r->o = o;
 	r->path = path;
-	if (strcmp(path, "-") == 0)
-		snprintf(r->dir, sizeof(r->dir), ".");
-	else
+	if (strcmp(path, "-") != 0 && strchr(path, '/') != NULL)
 		sk_dirname(path, r->dir, sizeof(r->dir));
+	r->fname = sk_strdup(strcmp(path, "-") == 0 ? "<stdin>" : path);
 	r->qcap = (size_t)(o->jobs ? o->jobs : 1) * QUEUE_PER_JOB;
 	r->q = calloc(r->qcap, sizeof(*r->q));
 	tids = calloc(o->jobs ? o->jobs : 1, sizeof(*tids));
-	if (r->q == NULL || tids == NULL) {
+	if (r->q == NULL || tids == NULL || r->fname == NULL) {
+		free(r->fname);
 		free(r->q);
 		free(tids);
 		free(r);
@@ -612,6 +613,7 @@ int sk_fleet_run(const char *path, const struct sk_fleet_opts *o, struct sk_flee
 		rc = SK_OK;
 
 	idset_free(&r->ids);
+	free(r->fname);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->report);
 	pthread_cond_destroy(&r->not_empty);
