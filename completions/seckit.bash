@@ -153,6 +153,60 @@ option	seckit stp make	--out	o	FILE	file
 verb	seckit stp show	file	FILE	decode a package without verifying it
 verb	seckit stp apply	file	FILE	verify a package and execute it atomically
 verb	seckit stp status	none	-	the last applied sequence number and the command key
+command	seckit opaque-key	opaque key packages: keys sent encrypted to one device
+verb	seckit opaque-key make	none	-	package a key for one device (off-device)
+option	seckit opaque-key make	--name	n	NAME	none
+option	seckit opaque-key make	--type	t	TYPE	choice	ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512
+option	seckit opaque-key make	--key	-	FILE	file
+option	seckit opaque-key make	--key-pass	-	SPEC	none
+option	seckit opaque-key make	--sign-key	-	FILE	file
+option	seckit opaque-key make	--sign-pass	-	SPEC	none
+option	seckit opaque-key make	--digest	-	ALG	choice	sha256 sha384 sha512
+option	seckit opaque-key make	--pss	-	-	none
+option	seckit opaque-key make	--device-pub	-	FILE	file
+option	seckit opaque-key make	--cipher	-	C	choice	aes-256-ctr aes-256-cbc aes-256-gcm
+option	seckit opaque-key make	--mac	-	M	choice	hmac-sha256 hmac-sha384 hmac-sha512
+option	seckit opaque-key make	--kdf	-	K	choice	hkdf-sha256 hkdf-sha384 x963-sha256 x963-sha384
+option	seckit opaque-key make	--out	o	FILE	file
+verb	seckit opaque-key show	file	FILE	show a package's clear header
+verb	seckit opaque-key import	file	FILE	verify a package and store its key (on the device)
+option	seckit opaque-key import	--device-key	-	NAME	key
+option	seckit opaque-key import	--device-pass	-	SPEC	none
+option	seckit opaque-key import	--verify-key	-	NAME	key
+option	seckit opaque-key import	--password-object	-	OBJ	pwobj
+option	seckit opaque-key import	--pass	-	SPEC	none
+command	seckit oo	opaque objects: encrypt once, open per device with an OOID
+verb	seckit oo make	none	-	encrypt a file into an opaque object and its OOInfo
+option	seckit oo make	--in	i	FILE	file
+option	seckit oo make	--out	o	FILE	file
+option	seckit oo make	--info	-	FILE	file
+option	seckit oo make	--cipher	-	C	choice	aes-256-ctr aes-256-gcm
+option	seckit oo make	--not-before	-	TIME	none
+option	seckit oo make	--not-after	-	TIME	none
+verb	seckit oo id	none	-	make the OOID of an object for one device or a fleet
+option	seckit oo id	--info	-	FILE	file
+option	seckit oo id	--sign-key	-	FILE	file
+option	seckit oo id	--sign-pass	-	SPEC	none
+option	seckit oo id	--digest	-	ALG	choice	sha256 sha384 sha512
+option	seckit oo id	--pss	-	-	none
+option	seckit oo id	--device-pub	-	FILE	file
+option	seckit oo id	--out	o	FILE	file
+option	seckit oo id	--devices	-	FLEET	file
+option	seckit oo id	--out-dir	-	DIR	dir
+option	seckit oo id	--jobs	j	N	none
+option	seckit oo id	--shard	-	K/N	none
+option	seckit oo id	--keep-going	k	-	none
+option	seckit oo id	--cipher	-	C	choice	aes-256-ctr aes-256-cbc aes-256-gcm
+option	seckit oo id	--mac	-	M	choice	hmac-sha256 hmac-sha384 hmac-sha512
+option	seckit oo id	--kdf	-	K	choice	hkdf-sha256 hkdf-sha384 x963-sha256 x963-sha384
+verb	seckit oo open	none	-	verify an OOID and decrypt its object (on the device)
+option	seckit oo open	--id	-	FILE	file
+option	seckit oo open	--in	i	FILE	file
+option	seckit oo open	--out	o	FILE	file
+option	seckit oo open	--device-key	-	NAME	key
+option	seckit oo open	--device-pass	-	SPEC	none
+option	seckit oo open	--verify-key	-	NAME	key
+verb	seckit oo show	file	FILE	show the clear parts of an OOID or an opaque object
 command	seckit provision	factory provisioning from a YAML manifest
 args	seckit provision	file	MANIFEST.yaml
 option	seckit provision	--dry-run	n	-	none
@@ -253,5 +307,7 @@ complete -F _seckit seckit-key
 complete -F _seckit seckit-cert
 complete -F _seckit seckit-payload
 complete -F _seckit seckit-stp
+complete -F _seckit seckit-opaque-key
+complete -F _seckit seckit-oo
 complete -F _seckit seckit-provision
 complete -F _seckit seckit-store

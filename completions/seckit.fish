@@ -29,8 +29,8 @@ end
 function __seckit_at
 	test (__seckit_path) = "$argv[1]"
 end
-set -g __seckit_paths "seckit key" "seckit key create" "seckit key import" "seckit key export" "seckit key list" "seckit key info" "seckit key delete" "seckit key password" "seckit key password create" "seckit key password delete" "seckit key password list" "seckit key password users" "seckit key sign" "seckit key verify" "seckit key encrypt" "seckit key decrypt" "seckit key mac" "seckit key digest" "seckit key random" "seckit key derive" "seckit cert" "seckit cert list" "seckit cert get" "seckit cert verify" "seckit cert csr" "seckit cert issue" "seckit payload" "seckit payload make" "seckit payload verify" "seckit payload show" "seckit stp" "seckit stp make" "seckit stp show" "seckit stp apply" "seckit stp status" "seckit provision" "seckit store" "seckit store write" "seckit store read" "seckit store list" "seckit store info" "seckit store delete" "seckit store check"
-set -g __seckit_argopts "seckit --config" "seckit --store" "seckit --backend" "seckit key create --type" "seckit key create --password-object" "seckit key create --pass" "seckit key import --in" "seckit key import --type" "seckit key import --password-object" "seckit key import --pass" "seckit key import --in-pass" "seckit key export --out" "seckit key export --format" "seckit key export --pass" "seckit key export --out-pass" "seckit key delete --pass" "seckit key password create --pass" "seckit key password delete --pass" "seckit key sign --in" "seckit key sign --out" "seckit key sign --digest" "seckit key sign --pass" "seckit key verify --pubkey" "seckit key verify --in" "seckit key verify --sig" "seckit key verify --digest" "seckit key encrypt --in" "seckit key encrypt --out" "seckit key encrypt --mode" "seckit key encrypt --pass" "seckit key decrypt --in" "seckit key decrypt --out" "seckit key decrypt --mode" "seckit key decrypt --pass" "seckit key mac --in" "seckit key mac --out" "seckit key mac --check" "seckit key mac --pass" "seckit key digest --alg" "seckit key digest --in" "seckit key digest --out" "seckit key random --out" "seckit key derive --peer" "seckit key derive --out" "seckit key derive --pass" "seckit cert get --out" "seckit cert get --format" "seckit cert verify --chain" "seckit cert verify --purpose" "seckit cert verify --at" "seckit cert csr --key" "seckit cert csr --subject" "seckit cert csr --san" "seckit cert csr --out" "seckit cert csr --format" "seckit cert csr --digest" "seckit cert csr --pass" "seckit cert issue --csr" "seckit cert issue --ca-cert" "seckit cert issue --ca-key" "seckit cert issue --ca-pass" "seckit cert issue --days" "seckit cert issue --profile" "seckit cert issue --serial" "seckit cert issue --digest" "seckit cert issue --out" "seckit cert issue --format" "seckit payload make --sign-key" "seckit payload make --key" "seckit payload make --pass" "seckit payload make --in" "seckit payload make --out" "seckit payload make --digest" "seckit payload verify --key" "seckit payload verify --verify-key" "seckit payload verify --pubkey" "seckit payload verify --cert" "seckit payload verify --purpose" "seckit payload verify --in" "seckit payload verify --out" "seckit payload show --in" "seckit stp make --command" "seckit stp make --seq" "seckit stp make --name" "seckit stp make --cert" "seckit stp make --serial" "seckit stp make --device" "seckit stp make --sign-key" "seckit stp make --key" "seckit stp make --pass" "seckit stp make --digest" "seckit stp make --time" "seckit stp make --out" "seckit store write --in" "seckit store write --pass" "seckit store read --out" "seckit store read --pass" "seckit store delete --pass"
+set -g __seckit_paths "seckit key" "seckit key create" "seckit key import" "seckit key export" "seckit key list" "seckit key info" "seckit key delete" "seckit key password" "seckit key password create" "seckit key password delete" "seckit key password list" "seckit key password users" "seckit key sign" "seckit key verify" "seckit key encrypt" "seckit key decrypt" "seckit key mac" "seckit key digest" "seckit key random" "seckit key derive" "seckit cert" "seckit cert list" "seckit cert get" "seckit cert verify" "seckit cert csr" "seckit cert issue" "seckit payload" "seckit payload make" "seckit payload verify" "seckit payload show" "seckit stp" "seckit stp make" "seckit stp show" "seckit stp apply" "seckit stp status" "seckit opaque-key" "seckit opaque-key make" "seckit opaque-key show" "seckit opaque-key import" "seckit oo" "seckit oo make" "seckit oo id" "seckit oo open" "seckit oo show" "seckit provision" "seckit store" "seckit store write" "seckit store read" "seckit store list" "seckit store info" "seckit store delete" "seckit store check"
+set -g __seckit_argopts "seckit --config" "seckit --store" "seckit --backend" "seckit key create --type" "seckit key create --password-object" "seckit key create --pass" "seckit key import --in" "seckit key import --type" "seckit key import --password-object" "seckit key import --pass" "seckit key import --in-pass" "seckit key export --out" "seckit key export --format" "seckit key export --pass" "seckit key export --out-pass" "seckit key delete --pass" "seckit key password create --pass" "seckit key password delete --pass" "seckit key sign --in" "seckit key sign --out" "seckit key sign --digest" "seckit key sign --pass" "seckit key verify --pubkey" "seckit key verify --in" "seckit key verify --sig" "seckit key verify --digest" "seckit key encrypt --in" "seckit key encrypt --out" "seckit key encrypt --mode" "seckit key encrypt --pass" "seckit key decrypt --in" "seckit key decrypt --out" "seckit key decrypt --mode" "seckit key decrypt --pass" "seckit key mac --in" "seckit key mac --out" "seckit key mac --check" "seckit key mac --pass" "seckit key digest --alg" "seckit key digest --in" "seckit key digest --out" "seckit key random --out" "seckit key derive --peer" "seckit key derive --out" "seckit key derive --pass" "seckit cert get --out" "seckit cert get --format" "seckit cert verify --chain" "seckit cert verify --purpose" "seckit cert verify --at" "seckit cert csr --key" "seckit cert csr --subject" "seckit cert csr --san" "seckit cert csr --out" "seckit cert csr --format" "seckit cert csr --digest" "seckit cert csr --pass" "seckit cert issue --csr" "seckit cert issue --ca-cert" "seckit cert issue --ca-key" "seckit cert issue --ca-pass" "seckit cert issue --days" "seckit cert issue --profile" "seckit cert issue --serial" "seckit cert issue --digest" "seckit cert issue --out" "seckit cert issue --format" "seckit payload make --sign-key" "seckit payload make --key" "seckit payload make --pass" "seckit payload make --in" "seckit payload make --out" "seckit payload make --digest" "seckit payload verify --key" "seckit payload verify --verify-key" "seckit payload verify --pubkey" "seckit payload verify --cert" "seckit payload verify --purpose" "seckit payload verify --in" "seckit payload verify --out" "seckit payload show --in" "seckit stp make --command" "seckit stp make --seq" "seckit stp make --name" "seckit stp make --cert" "seckit stp make --serial" "seckit stp make --device" "seckit stp make --sign-key" "seckit stp make --key" "seckit stp make --pass" "seckit stp make --digest" "seckit stp make --time" "seckit stp make --out" "seckit opaque-key make --name" "seckit opaque-key make --type" "seckit opaque-key make --key" "seckit opaque-key make --key-pass" "seckit opaque-key make --sign-key" "seckit opaque-key make --sign-pass" "seckit opaque-key make --digest" "seckit opaque-key make --device-pub" "seckit opaque-key make --cipher" "seckit opaque-key make --mac" "seckit opaque-key make --kdf" "seckit opaque-key make --out" "seckit opaque-key import --device-key" "seckit opaque-key import --device-pass" "seckit opaque-key import --verify-key" "seckit opaque-key import --password-object" "seckit opaque-key import --pass" "seckit oo make --in" "seckit oo make --out" "seckit oo make --info" "seckit oo make --cipher" "seckit oo make --not-before" "seckit oo make --not-after" "seckit oo id --info" "seckit oo id --sign-key" "seckit oo id --sign-pass" "seckit oo id --digest" "seckit oo id --device-pub" "seckit oo id --out" "seckit oo id --devices" "seckit oo id --out-dir" "seckit oo id --jobs" "seckit oo id --shard" "seckit oo id --cipher" "seckit oo id --mac" "seckit oo id --kdf" "seckit oo open --id" "seckit oo open --in" "seckit oo open --out" "seckit oo open --device-key" "seckit oo open --device-pass" "seckit oo open --verify-key" "seckit store write --in" "seckit store write --pass" "seckit store read --out" "seckit store read --pass" "seckit store delete --pass"
 complete -c seckit -n 'true' -l config -r -F
 complete -c seckit -n 'true' -l store -r -F
 complete -c seckit -n 'true' -l backend -r -f -a 'soft tpm2 pkcs11'
@@ -200,6 +200,63 @@ complete -c seckit -F -n '__seckit_at "seckit stp show"'
 complete -c seckit -f -n '__seckit_at "seckit stp"' -a apply -d 'verify a package and execute it atomically'
 complete -c seckit -F -n '__seckit_at "seckit stp apply"'
 complete -c seckit -f -n '__seckit_at "seckit stp"' -a status -d 'the last applied sequence number and the command key'
+complete -c seckit -f -n '__seckit_at "seckit"' -a opaque-key -d 'opaque key packages: keys sent encrypted to one device'
+complete -c seckit -f -n '__seckit_at "seckit opaque-key"' -a make -d 'package a key for one device (off-device)'
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l name -s n -r -f
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l type -s t -r -f -a 'ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512'
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l key -r -F
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l key-pass -r -f
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l sign-key -r -F
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l sign-pass -r -f
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l digest -r -f -a 'sha256 sha384 sha512'
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l pss
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l device-pub -r -F
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l cipher -r -f -a 'aes-256-ctr aes-256-cbc aes-256-gcm'
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l mac -r -f -a 'hmac-sha256 hmac-sha384 hmac-sha512'
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l kdf -r -f -a 'hkdf-sha256 hkdf-sha384 x963-sha256 x963-sha384'
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l out -s o -r -F
+complete -c seckit -f -n '__seckit_at "seckit opaque-key"' -a show -d 'show a package\'s clear header'
+complete -c seckit -F -n '__seckit_at "seckit opaque-key show"'
+complete -c seckit -f -n '__seckit_at "seckit opaque-key"' -a import -d 'verify a package and store its key (on the device)'
+complete -c seckit -F -n '__seckit_at "seckit opaque-key import"'
+complete -c seckit -n '__seckit_at "seckit opaque-key import"' -l device-key -r -f -a '(seckit key list --names 2>/dev/null)'
+complete -c seckit -n '__seckit_at "seckit opaque-key import"' -l device-pass -r -f
+complete -c seckit -n '__seckit_at "seckit opaque-key import"' -l verify-key -r -f -a '(seckit key list --names 2>/dev/null)'
+complete -c seckit -n '__seckit_at "seckit opaque-key import"' -l password-object -r -f -a '(seckit key password list 2>/dev/null)'
+complete -c seckit -n '__seckit_at "seckit opaque-key import"' -l pass -r -f
+complete -c seckit -f -n '__seckit_at "seckit"' -a oo -d 'opaque objects: encrypt once, open per device with an OOID'
+complete -c seckit -f -n '__seckit_at "seckit oo"' -a make -d 'encrypt a file into an opaque object and its OOInfo'
+complete -c seckit -n '__seckit_at "seckit oo make"' -l in -s i -r -F
+complete -c seckit -n '__seckit_at "seckit oo make"' -l out -s o -r -F
+complete -c seckit -n '__seckit_at "seckit oo make"' -l info -r -F
+complete -c seckit -n '__seckit_at "seckit oo make"' -l cipher -r -f -a 'aes-256-ctr aes-256-gcm'
+complete -c seckit -n '__seckit_at "seckit oo make"' -l not-before -r -f
+complete -c seckit -n '__seckit_at "seckit oo make"' -l not-after -r -f
+complete -c seckit -f -n '__seckit_at "seckit oo"' -a id -d 'make the OOID of an object for one device or a fleet'
+complete -c seckit -n '__seckit_at "seckit oo id"' -l info -r -F
+complete -c seckit -n '__seckit_at "seckit oo id"' -l sign-key -r -F
+complete -c seckit -n '__seckit_at "seckit oo id"' -l sign-pass -r -f
+complete -c seckit -n '__seckit_at "seckit oo id"' -l digest -r -f -a 'sha256 sha384 sha512'
+complete -c seckit -n '__seckit_at "seckit oo id"' -l pss
+complete -c seckit -n '__seckit_at "seckit oo id"' -l device-pub -r -F
+complete -c seckit -n '__seckit_at "seckit oo id"' -l out -s o -r -F
+complete -c seckit -n '__seckit_at "seckit oo id"' -l devices -r -F
+complete -c seckit -n '__seckit_at "seckit oo id"' -l out-dir -r -F
+complete -c seckit -n '__seckit_at "seckit oo id"' -l jobs -s j -r -f
+complete -c seckit -n '__seckit_at "seckit oo id"' -l shard -r -f
+complete -c seckit -n '__seckit_at "seckit oo id"' -l keep-going -s k
+complete -c seckit -n '__seckit_at "seckit oo id"' -l cipher -r -f -a 'aes-256-ctr aes-256-cbc aes-256-gcm'
+complete -c seckit -n '__seckit_at "seckit oo id"' -l mac -r -f -a 'hmac-sha256 hmac-sha384 hmac-sha512'
+complete -c seckit -n '__seckit_at "seckit oo id"' -l kdf -r -f -a 'hkdf-sha256 hkdf-sha384 x963-sha256 x963-sha384'
+complete -c seckit -f -n '__seckit_at "seckit oo"' -a open -d 'verify an OOID and decrypt its object (on the device)'
+complete -c seckit -n '__seckit_at "seckit oo open"' -l id -r -F
+complete -c seckit -n '__seckit_at "seckit oo open"' -l in -s i -r -F
+complete -c seckit -n '__seckit_at "seckit oo open"' -l out -s o -r -F
+complete -c seckit -n '__seckit_at "seckit oo open"' -l device-key -r -f -a '(seckit key list --names 2>/dev/null)'
+complete -c seckit -n '__seckit_at "seckit oo open"' -l device-pass -r -f
+complete -c seckit -n '__seckit_at "seckit oo open"' -l verify-key -r -f -a '(seckit key list --names 2>/dev/null)'
+complete -c seckit -f -n '__seckit_at "seckit oo"' -a show -d 'show the clear parts of an OOID or an opaque object'
+complete -c seckit -F -n '__seckit_at "seckit oo show"'
 complete -c seckit -f -n '__seckit_at "seckit"' -a provision -d 'factory provisioning from a YAML manifest'
 complete -c seckit -F -n '__seckit_at "seckit provision"'
 complete -c seckit -n '__seckit_at "seckit provision"' -l dry-run -s n

@@ -215,4 +215,38 @@ say "accept the loss and carry on:"
 run store check --repair
 run store list
 
+section "opaque-key and oo: keys and objects encrypted to this device only"
+say "the OEM's signing key (off the device) and its public half, the device's oem-root"
+check openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out oem/sign.key
+check openssl pkey -in oem/sign.key -pubout -out oem/sign.pub
+run key import oem-root --in oem/sign.pub --provisioned
+say "off the device: a signing key made with openssl, packaged for this device"
+check openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out app.key
+check openssl pkey -in app.key -pubout -out app.pub
+run opaque-key make --name app.signing --type ec-p256 --key app.key \
+	--sign-key oem/sign.key --device-pub device.pub --out app.okp
+run opaque-key show app.okp
+say "on the device: verified, decrypted with the device key, stored (not exportable)"
+run opaque-key import app.okp
+run key sign app.signing --in firmware.bin --out app.sig
+check openssl dgst -sha256 -verify app.pub -signature app.sig firmware.bin
+run_fails 9 opaque-key import app.okp
+say "an object encrypted once, its OOInfo (secret, 0600) and an OOID for this device"
+run oo make --in firmware.bin --out firmware.enc --info firmware.oocfg --not-after 2099-12-31
+check ls -l firmware.oocfg
+run oo id --info firmware.oocfg --sign-key oem/sign.key --device-pub device.pub --out firmware.oid
+run oo show firmware.oid
+run oo open --id firmware.oid --in firmware.enc --out firmware.out
+check cmp firmware.bin firmware.out
+say "a fleet: this device and two others, OOIDs made in parallel"
+check openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.key
+check openssl pkey -in other.key -pubout -out other.pub
+printf 'devices:\n  - id: this\n    public-key-file: device.pub\n  - id: other\n    public-key-file: other.pub\n  - id: third\n    public-key-file: app.pub\n' > fleet.yaml
+sed 's/^/     | /' fleet.yaml
+run oo id --info firmware.oocfg --sign-key oem/sign.key --devices fleet.yaml --out-dir oids
+check ls oids
+run oo open --id oids/this.oid --in firmware.enc --out fleet.out
+say "another device's OOID does not open here (exit status 7):"
+run_fails 7 oo open --id oids/other.oid --in firmware.enc --out other.out
+
 section "done: every step passed"

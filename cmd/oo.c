@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: MIT */
+/* seckit oo: opaque objects, their identifiers (OOIDs) for one device or a fleet. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "../src/crypto.h"
+#include "../src/ecies.h"
+#include "../src/err.h"
+#include "../src/fileio.h"
+#include "../src/fleet.h"
+#include "../src/oo.h"
+#include "../src/pkg.h"
+#include "json.h"
+#include "opt.h"
+
+#define DIGESTS "sha256 sha384 sha512"
+#define PKG_MAX (1u << 20)
+
+static int need(const struct sk_args *a, const char *opt)
+{
+	if (sk_arg_str(a, opt) == NULL)
+		return sk_usage_error("--%s is required", opt);
+	return SK_OK;
+}
+
+/* PATH with its suffix `from` replaced by `to` (or `to` appended). */
+static char *swap_suffix(const char *path, const char *from, const char *to)
+{
+	size_t n = strlen(path), f = strlen(from);
+	char *s;
+
+	if (n > f && strcmp(path + n - f, from) == 0)
+		n -= f;
+	if ((s = malloc(n + strlen(to) + 1)) == NULL)
+		return NULL;
+	memcpy(s, path, n);
+	strcpy(s + n, to);
+	return s;
+}
+
+/* ---- make ---- */
+
+static const struct sk_opt make_opts[] = {
+	{ "in", 'i', SK_ARG, "FILE", "the file to turn into an opaque object ('-': stdin)", SK_C_FILE, NULL },
+	{ "out", 'o', SK_ARG, "FILE", "the opaque object (default: IN.enc; '-': stdout)", SK_C_FILE, NULL },
+	{ "info", 0, SK_ARG, "FILE", "the OOInfo file, SECRET, mode 0600 (default: IN.oocfg)", SK_C_FILE, NULL },
+	{ "cipher", 0, SK_ARG, "C", "aes-256-ctr (default) or aes-256-gcm", SK_C_CHOICE, "aes-256-ctr aes-256-gcm" },
+	{ "not-before", 0, SK_ARG, "TIME", "devices refuse to open it before TIME (YYYY-MM-DD[THH:MM:SSZ])", SK_C_NONE, NULL },
+	{ "not-after", 0, SK_ARG, "TIME", "devices refuse to open it after TIME", SK_C_NONE, NULL },
+	SK_OPT_END,
+};
+
+static int oo_make(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *in = sk_arg_str(a, "in"), *cipher = sk_arg_str(a, "cipher");
+	const char *nb = sk_arg_str(a, "not-before"), *na = sk_arg_str(a, "not-after");
+	char *out = NULL, *info_path = NULL, oid[2 * SK_OO_ID_LEN + 1], dg[65];
+	struct sk_ecies_alg alg;
+	struct sk_ooinfo info, pol;
+	int rc;
+
+	memset(&pol, 0, sizeof(pol));
+	if ((rc = need(a, "in")) != SK_OK)
+		return rc;
+	sk_ecies_alg_default(&alg);
+	if (cipher != NULL && (rc = sk_ecies_alg_set(&alg, NULL, cipher, NULL)) != SK_OK)
+		return sk_usage_error("%s", sk_err_msg());
+	if (alg.cipher == SK_ECIES_AES256_CBC)
+		return sk_usage_error("opaque objects are aes-256-ctr or aes-256-gcm");
+	if (nb != NULL) {
+		if (sk_time_parse(nb, &pol.not_before) != SK_OK)
+			return sk_usage_error("--not-before: %s", sk_err_msg());
+		pol.has_not_before = 1;
+	}
+	if (na != NULL) {
+		if (sk_time_parse(na, &pol.not_after) != SK_OK)
+			return sk_usage_error("--not-after: %s", sk_err_msg());
+		pol.has_not_after = 1;
+	}
+	if (nb != NULL && na != NULL && pol.not_after < pol.not_before)
+		return sk_usage_error("--not-after is before --not-before");
+	if (strcmp(in, "-") == 0 && (sk_arg_str(a, "out") == NULL || sk_arg_str(a, "info") == NULL))
+		return sk_usage_error("with --in -, give --out and --info");
+	out = sk_arg_str(a, "out") ? strdup(sk_arg_str(a, "out")) : swap_suffix(in, "", ".enc");
+	info_path = sk_arg_str(a, "info") ? strdup(sk_arg_str(a, "info")) : swap_suffix(in, "", ".oocfg");
+	if (out == NULL || info_path == NULL) {
+		rc = sk_err(SK_EFAIL, "out of memory");
+		goto out;
+	}
+	if (strcmp(info_path, "-") == 0) {
+		rc = sk_usage_error("the OOInfo holds a key: write it to a file (--info FILE), not stdout");
+		goto out;
+	}
+	if (strcmp(out, info_path) == 0) {
+		rc = sk_usage_error("--out and --info name the same file");
+		goto out;
+	}
+	if ((rc = sk_oo_make(in, out, alg.cipher, &info)) != SK_OK)
+		goto out;
+	info.has_not_before = pol.has_not_before;
+	info.not_before = pol.not_before;
+	info.has_not_after = pol.has_not_after;
+	info.not_after = pol.not_after;
+	rc = sk_ooinfo_write(info_path, &info, strcmp(out, "-") ? out : NULL);
+	if (rc != SK_OK) {
+		/* no object without the info that opens it */
+		if (strcmp(out, "-") != 0)
+			unlink(out);
+		goto out;
+	}
+	sk_hex(oid, info.object_id, SK_OO_ID_LEN);
+	sk_hex(dg, info.sha256, 32);
+	if (ctx->json) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "object", strcmp(out, "-") ? out : NULL);
+		sk_json_kstr(&j, "info", info_path);
+		sk_json_kstr(&j, "object_id", oid);
+		sk_json_kstr(&j, "cipher", sk_ecies_cipher_name(info.cipher));
+		sk_json_kuint(&j, "size", info.size);
+		sk_json_kstr(&j, "sha256", dg);
+		if (info.has_not_before)
+			sk_json_ktime(&j, "not_before", info.not_before);
+		if (info.has_not_after)
+			sk_json_ktime(&j, "not_after", info.not_after);
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	} else if (ctx->verbose) {
+		fprintf(stderr, "opaque object %s: %" PRIu64 " bytes, %s; OOInfo (secret) in %s\n", oid,
+			info.size, sk_ecies_cipher_name(info.cipher), info_path);
+	}
+out:
+	sk_ooinfo_cleanse(&info);
+	free(out);
+	free(info_path);
+	return rc;
+}
+
+/* ---- id ---- */
+
+static const struct sk_opt id_opts[] = {
+	{ "info", 0, SK_ARG, "FILE", "the OOInfo file from `seckit oo make`", SK_C_FILE, NULL },
+	{ "sign-key", 0, SK_ARG, "FILE", "OEM signing key (PEM or DER private key)", SK_C_FILE, NULL },
+	{ "sign-pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted signing key (pass:, env:, file:, fd:, prompt)", SK_C_NONE, NULL },
+	{ "digest", 0, SK_ARG, "ALG", "signature digest: sha256 (default), sha384, sha512", SK_C_CHOICE, DIGESTS },
+	{ "pss", 0, SK_NOARG, NULL, "RSA-PSS signature (RSA signing keys)", SK_C_NONE, NULL },
+	{ "device-pub", 0, SK_ARG, "FILE", "one device: its EC public key (PEM or DER)", SK_C_FILE, NULL },
+	{ "out", 'o', SK_ARG, "FILE", "one device: the OOID (default: INFO with .oid for .oocfg)", SK_C_FILE, NULL },
+	{ "devices", 0, SK_ARG, "FLEET", "a fleet: YAML list of devices (see FLEET FILES)", SK_C_FILE, NULL },
+	{ "out-dir", 0, SK_ARG, "DIR", "a fleet: write DIR/<id>.oid (created if missing)", SK_C_DIR, NULL },
+	{ "jobs", 'j', SK_ARG, "N", "a fleet: worker threads (default: all cores)", SK_C_NONE, NULL },
+	{ "shard", 0, SK_ARG, "K/N", "a fleet: do only shard K of N (device i is in shard i mod N + 1)", SK_C_NONE, NULL },
+	{ "keep-going", 'k', SK_NOARG, NULL, "a fleet: report and skip bad device entries (exit status still 3)", SK_C_NONE, NULL },
+	{ "cipher", 0, SK_ARG, "C", "ECIES cipher: aes-256-ctr (default), aes-256-cbc, aes-256-gcm", SK_C_CHOICE, SK_ECIES_CIPHERS },
+	{ "mac", 0, SK_ARG, "M", "ECIES MAC: hmac-sha256 (default), hmac-sha384, hmac-sha512", SK_C_CHOICE, SK_ECIES_MACS },
+	{ "kdf", 0, SK_ARG, "K", "ECIES KDF: hkdf-sha256 (default), hkdf-sha384, x963-sha256, x963-sha384", SK_C_CHOICE, SK_ECIES_KDFS },
+	SK_OPT_END,
+};
+
+/* What every OOID of one run shares. */
+struct id_run {
+	struct sk_ctx *ctx;
+	struct sk_signer signer;
+	struct sk_ecies_alg alg;
+	struct sk_buf info_der;   /* secret */
+	uint8_t object_id[SK_OO_ID_LEN];
+	const char *out_dir;
+	/* reporting (called one at a time by the fleet runner) */
+	int tty, progress_shown;
+	unsigned shard_k, shard_n, jobs;
+};
+
+struct id_worker {
+	struct id_run *run;
+	struct sk_ecies_sender *sender;
+	struct sk_buf key, der;
+	char *path;
+	size_t pathcap;
+};
+
+static int id_worker_init(void *arg, void **state)
+{
+	struct id_run *run = arg;
+	struct id_worker *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (w == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	w->run = run;
+	if ((rc = sk_ecies_sender_new(&run->alg, &w->sender)) != SK_OK) {
+		free(w);
+		return rc;
+	}
+	w->pathcap = strlen(run->out_dir) + SK_FLEET_ID_MAX + 8;
+	if ((w->path = malloc(w->pathcap)) == NULL) {
+		sk_ecies_sender_free(w->sender);
+		free(w);
+		return sk_err(SK_EFAIL, "out of memory");
+	}
+	*state = w;
+	return SK_OK;
+}
+
+static void id_worker_free(void *state)
+{
+	struct id_worker *w = state;
+
+	sk_ecies_sender_free(w->sender);
+	sk_buf_free(&w->key);
+	sk_buf_free(&w->der);
+	free(w->path);
+	free(w);
+}
+
+static int id_work(void *state, const struct sk_fleet_dev *d)
+{
+	struct id_worker *w = state;
+	struct id_run *run = w->run;
+	const uint8_t *kp;
+	size_t kn;
+	uint8_t devid[32];
+	EVP_PKEY *pub = NULL;
+	struct sk_out o;
+	int rc;
+
+	w->key.len = 0;
+	w->der.len = 0;
+	if ((rc = sk_fleet_dev_key_bytes(d, &w->key, &kp, &kn)) != SK_OK)
+		return rc;
+	if ((rc = sk_ecies_parse_pub(w->sender, kp, kn, &pub, devid)) != SK_OK)
+		return sk_fleet_dev_err(d, "%s: %s", d->key_file ? "public-key-file" : "public-key",
+					sk_err_msg());
+	rc = sk_ooid_make(w->sender, &run->signer, run->info_der.p, run->info_der.len,
+			  run->object_id, pub, devid, &w->der);
+	EVP_PKEY_free(pub);
+	if (rc != SK_OK)
+		return sk_err_wrap(rc, "device '%s'", d->id);
+	snprintf(w->path, w->pathcap, "%s/%s.oid", run->out_dir, d->id);
+	/* One sync for the whole batch at the end (sk_syncfs) instead of
+	 * two fsyncs per file: the rename alone keeps each file whole. */
+	if ((rc = sk_out_open(&o, w->path, 0666)) != SK_OK)
+		return rc;
+	o.nosync = 1;
+	if ((rc = sk_out_write(&o, w->der.p, w->der.len)) != SK_OK) {
+		sk_out_abort(&o);
+		return rc;
+	}
+	return sk_out_commit(&o);
+}
+
+static void clear_progress(struct id_run *run)
+{
+	if (run->progress_shown) {
+		fputs("\r\033[K", stderr);
+		run->progress_shown = 0;
+	}
+}
+
+static void id_bad(void *arg, const struct sk_fleet_dev *d, const char *msg)
+{
+	struct id_run *run = arg;
+
+	(void)d;
+	clear_progress(run);
+	if (!run->ctx->quiet)
+		fprintf(stderr, "%s: %s: skipped\n", sk_prog(), msg);
+}
+
+static void id_progress(void *arg, const struct sk_fleet_stats *st)
+{
+	struct id_run *run = arg;
+	double rate = st->seconds > 0 ? (double)st->done / st->seconds : 0;
+
+	if (st->parsed)
+		fprintf(stderr, "\r\033[K%s: %zu/%zu devices", sk_prog(), st->done + st->skipped,
+			st->selected);
+	else
+		fprintf(stderr, "\r\033[K%s: %zu devices", sk_prog(), st->done + st->skipped);
+	if (st->skipped)
+		fprintf(stderr, " (%zu skipped)", st->skipped);
+	fprintf(stderr, ", %.0f/s", rate);
+	fflush(stderr);
+	run->progress_shown = 1;
+}
+
+static int id_one(struct id_run *run, const char *pubfile, const char *out)
+{
+	struct sk_ecies_sender *s = NULL;
+	struct sk_buf key = { 0 }, der = { 0 };
+	uint8_t devid[32];
+	EVP_PKEY *pub = NULL;
+	int rc;
+
+	if ((rc = sk_read_file(pubfile, 1u << 20, &key)) != SK_OK)
+		return rc;
+	if ((rc = sk_ecies_sender_new(&run->alg, &s)) != SK_OK)
+		goto out;
+	if ((rc = sk_ecies_parse_pub(s, key.p, key.len, &pub, devid)) != SK_OK) {
+		sk_err_wrap(rc, "device key '%s'", pubfile);
+		goto out;
+	}
+	if ((rc = sk_ooid_make(s, &run->signer, run->info_der.p, run->info_der.len, run->object_id,
+			       pub, devid, &der)) != SK_OK)
+		goto out;
+	rc = sk_write_file(out, der.p, der.len, 0666);
+	if (rc == SK_OK && run->ctx->json) {
+		struct sk_json j;
+		char hex[65];
+
+		sk_hex(hex, devid, 32);
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "ooid", out);
+		sk_json_kstr(&j, "device", hex);
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	}
+out:
+	EVP_PKEY_free(pub);
+	sk_ecies_sender_free(s);
+	sk_buf_free(&key);
+	sk_buf_free(&der);
+	return rc;
+}
+
+static int id_fleet(struct id_run *run, const struct sk_args *a)
+{
+	struct sk_fleet_opts fo;
+	struct sk_fleet_stats st;
+	const char *shard = sk_arg_str(a, "shard"), *jobs = sk_arg_str(a, "jobs");
+	struct stat sb;
+	int rc, rc2;
+
+	memset(&fo, 0, sizeof(fo));
+	fo.jobs = sk_fleet_default_jobs();
+	if (jobs != NULL) {
+		uint64_t n;
+
+		if (sk_parse_uint(jobs, 1024, &n) != 0 || n < 1)
+			return sk_usage_error("--jobs wants a number from 1 to 1024");
+		fo.jobs = (unsigned)n;
+	}
+	if (shard != NULL && (rc = sk_fleet_parse_shard(shard, &fo.shard_k, &fo.shard_n)) != SK_OK)
+		return sk_usage_error("%s", sk_err_msg());
+	run->shard_k = fo.shard_n ? fo.shard_k : 1;
+	run->shard_n = fo.shard_n ? fo.shard_n : 1;
+	run->jobs = fo.jobs;
+	if (stat(run->out_dir, &sb) != 0) {
+		if (errno != ENOENT || mkdir(run->out_dir, 0777) != 0)
+			return sk_err_sys(SK_EFAIL, "creating '%s'", run->out_dir);
+	} else if (!S_ISDIR(sb.st_mode)) {
+		return sk_err(SK_EFAIL, "'%s' is not a directory", run->out_dir);
+	}
+	fo.keep_going = sk_arg_flag(a, "keep-going");
+	fo.arg = run;
+	fo.worker_init = id_worker_init;
+	fo.worker_free = id_worker_free;
+	fo.work = id_work;
+	fo.bad = id_bad;
+	run->tty = isatty(STDERR_FILENO) && !run->ctx->quiet;
+	fo.progress = run->tty ? id_progress : NULL;
+	rc = sk_fleet_run(sk_arg_str(a, "devices"), &fo, &st);
+	clear_progress(run);
+	/* Everything written is made durable before we report success. */
+	if (st.done > 0 && (rc2 = sk_syncfs(run->out_dir)) != SK_OK && rc == SK_OK)
+		rc = rc2;
+	/* A summary for a run that went through (bad entries skipped with
+	 * --keep-going included), not for one that stopped on an error. */
+	if (rc == SK_OK || (rc == SK_ECONFIG && fo.keep_going && st.parsed && st.skipped > 0)) {
+		if (run->ctx->json) {
+			struct sk_json j;
+			char sh[32];
+
+			snprintf(sh, sizeof(sh), "%u/%u", run->shard_k, run->shard_n);
+			sk_json_init(&j, stdout);
+			sk_json_obj(&j);
+			sk_json_kstr(&j, "out_dir", run->out_dir);
+			sk_json_kstr(&j, "shard", sh);
+			sk_json_kuint(&j, "jobs", run->jobs);
+			sk_json_kuint(&j, "entries", st.entries);
+			sk_json_kuint(&j, "selected", st.selected);
+			sk_json_kuint(&j, "written", st.done);
+			sk_json_kuint(&j, "skipped", st.skipped);
+			sk_json_kuint(&j, "milliseconds", (uint64_t)(st.seconds * 1000));
+			sk_json_end_obj(&j);
+			sk_json_done(&j);
+		} else if (!run->ctx->quiet && st.parsed) {
+			fprintf(stderr, "%s: %zu OOID%s written to %s/ (shard %u/%u: %zu of %zu devices",
+				sk_prog(), st.done, st.done == 1 ? "" : "s", run->out_dir, run->shard_k,
+				run->shard_n, st.selected, st.entries);
+			if (st.skipped)
+				fprintf(stderr, ", %zu skipped", st.skipped);
+			fprintf(stderr, ") in %.1f s, %.0f/s, %u job%s\n", st.seconds,
+				st.seconds > 0 ? (double)st.done / st.seconds : 0.0, run->jobs,
+				run->jobs == 1 ? "" : "s");
+		}
+	}
+	return rc;
+}
+
+static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *devpub = sk_arg_str(a, "device-pub"), *devices = sk_arg_str(a, "devices");
+	const char *dname = sk_arg_str(a, "digest"), *info_path = sk_arg_str(a, "info");
+	struct id_run run;
+	struct sk_ooinfo info;
+	const EVP_MD *md;
+	char *out = NULL;
+	int rc;
+
+	memset(&run, 0, sizeof(run));
+	memset(&info, 0, sizeof(info));
+	run.ctx = ctx;
+	if ((rc = need(a, "info")) != SK_OK || (rc = need(a, "sign-key")) != SK_OK)
+		return rc;
+	if ((devpub == NULL) == (devices == NULL))
+		return sk_usage_error("give --device-pub FILE (one device) or --devices FLEET (a fleet)");
+	if (devpub != NULL && (sk_arg_str(a, "out-dir") || sk_arg_str(a, "jobs") ||
+			       sk_arg_str(a, "shard") || sk_arg_flag(a, "keep-going")))
+		return sk_usage_error("--out-dir, --jobs, --shard and --keep-going go with --devices");
+	if (devices != NULL && sk_arg_str(a, "out") != NULL)
+		return sk_usage_error("with --devices, give --out-dir DIR (not --out)");
+	if (devices != NULL && (rc = need(a, "out-dir")) != SK_OK)
+		return rc;
+	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+		return rc;
+	sk_ecies_alg_default(&run.alg);
+	if ((rc = sk_ecies_alg_set(&run.alg, NULL, ctx->cfg.cipher, NULL)) != SK_OK ||
+	    (rc = sk_ecies_alg_set(&run.alg, sk_arg_str(a, "kdf"), sk_arg_str(a, "cipher"),
+				   sk_arg_str(a, "mac"))) != SK_OK)
+		return sk_usage_error("%s", sk_err_msg());
+	if (dname == NULL)
+		dname = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
+	if ((md = sk_md_by_name(dname, 0)) == NULL || sk_md_is_weak(md))
+		return sk_usage_error("--digest: use sha256, sha384 or sha512 (not '%s')", dname);
+	/* The OOInfo first: a bad one must not cost a passphrase prompt. */
+	if ((rc = sk_ooinfo_read(info_path, &info)) != SK_OK ||
+	    (rc = sk_ooinfo_encode(&info, &run.info_der)) != SK_OK)
+		goto out;
+	memcpy(run.object_id, info.object_id, SK_OO_ID_LEN);
+	if ((rc = sk_signer_from_file(&run.signer, sk_arg_str(a, "sign-key"),
+				      sk_arg_str(a, "sign-pass"))) != SK_OK ||
+	    (rc = sk_signer_set_md(&run.signer, md, sk_arg_flag(a, "pss"))) != SK_OK)
+		goto out;
+	if (devpub != NULL) {
+		out = sk_arg_str(a, "out") ? strdup(sk_arg_str(a, "out"))
+					   : swap_suffix(info_path, ".oocfg", ".oid");
+		if (out == NULL) {
+			rc = sk_err(SK_EFAIL, "out of memory");
+			goto out;
+		}
+		rc = id_one(&run, devpub, out);
+	} else {
+		run.out_dir = sk_arg_str(a, "out-dir");
+		rc = id_fleet(&run, a);
+	}
+out:
+	sk_ooinfo_cleanse(&info);
+	sk_buf_cleanse_free(&run.info_der);
+	sk_signer_free(&run.signer);
+	free(out);
+	return rc;
+}
+
+/* ---- open ---- */
+
+static const struct sk_opt open_opts[] = {
+	{ "id", 0, SK_ARG, "FILE", "the OOID for this device", SK_C_FILE, NULL },
+	{ "in", 'i', SK_ARG, "FILE", "the opaque object ('-': stdin)", SK_C_FILE, NULL },
+	{ "out", 'o', SK_ARG, "FILE", "the decrypted data, mode 0600 ('-': stdout), written only after every check", SK_C_FILE, NULL },
+	{ "device-key", 0, SK_ARG, "NAME", "the device key (default: the device-key role, 'device')", SK_C_KEY, NULL },
+	{ "device-pass", 0, SK_ARG, "SPEC", "secret of the device key's password object", SK_C_NONE, NULL },
+	{ "verify-key", 0, SK_ARG, "NAME", "verify with this key (default: the oem-root role, 'oem-root')", SK_C_KEY, NULL },
+	SK_OPT_END,
+};
+
+static int oo_open(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_oo_open_req req;
+	struct sk_ooinfo info;
+	int rc;
+
+	if ((rc = need(a, "id")) != SK_OK || (rc = need(a, "in")) != SK_OK ||
+	    (rc = need(a, "out")) != SK_OK)
+		return rc;
+	memset(&req, 0, sizeof(req));
+	req.ooid = sk_arg_str(a, "id");
+	req.object = sk_arg_str(a, "in");
+	req.out = sk_arg_str(a, "out");
+	req.device_key = sk_arg_str(a, "device-key");
+	req.device_pass = sk_arg_str(a, "device-pass");
+	req.verify_key = sk_arg_str(a, "verify-key");
+	req.now = (int64_t)time(NULL);
+	rc = sk_oo_open(ctx, &req, &info);
+	if (rc == SK_OK && ctx->verbose)
+		fprintf(stderr, "opened: %" PRIu64 " bytes, SHA-256 and policies checked\n", info.size);
+	sk_ooinfo_cleanse(&info);
+	return rc;
+}
+
+/* ---- show ---- */
+
+static int oo_show(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_oo_desc d;
+	int rc;
+
+	if ((rc = sk_oo_describe(a->pos[0], &d)) != SK_OK)
+		return rc;
+	if (ctx->json) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "type", d.type == SK_PKG_OOID ? "ooid" : "opaque-object");
+		sk_json_kint(&j, "version", d.version);
+		sk_json_kstr(&j, "object_id", d.object_id);
+		if (d.type == SK_PKG_OOID) {
+			sk_json_kstr(&j, "device", d.device);
+			sk_json_kstr(&j, "signer", d.signer[0] ? d.signer : NULL);
+			sk_json_kstr(&j, "signature_algorithm", d.sigalg);
+			sk_json_kstr(&j, "curve", d.curve);
+			sk_json_kstr(&j, "kdf", sk_ecies_kdf_name(d.alg.kdf));
+			sk_json_kstr(&j, "cipher", sk_ecies_cipher_name(d.alg.cipher));
+			sk_json_kstr(&j, "mac", sk_ecies_mac_name(d.alg.mac));
+		} else {
+			sk_json_kuint(&j, "content_length", d.content_len);
+		}
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+		return SK_OK;
+	}
+	printf("type:       %s\n", d.type == SK_PKG_OOID ? "ooid" : "opaque-object");
+	printf("version:    %ld\n", d.version);
+	printf("object id:  %s\n", d.object_id);
+	if (d.type == SK_PKG_OOID) {
+		printf("device:     sha256:%s\n", d.device);
+		printf("signer:     %s%s\n", d.signer[0] ? "sha256:" : "-", d.signer);
+		printf("signature:  %s\n", d.sigalg);
+		printf("ecies:      %s, %s, %s, %s\n", d.curve, sk_ecies_kdf_name(d.alg.kdf),
+		       sk_ecies_cipher_name(d.alg.cipher), sk_ecies_mac_name(d.alg.mac));
+	} else {
+		printf("content:    %" PRIu64 " bytes (encrypted)\n", d.content_len);
+	}
+	return SK_OK;
+}
+
+static const struct sk_verb verbs[] = {
+	{ "make", oo_make, NULL, 0, 0, make_opts, "encrypt a file into an opaque object and its OOInfo", NULL, SK_C_NONE },
+	{ "id", oo_id, NULL, 0, 0, id_opts, "make the OOID of an object for one device or a fleet", NULL, SK_C_NONE },
+	{ "open", oo_open, NULL, 0, 0, open_opts, "verify an OOID and decrypt its object (on the device)", NULL, SK_C_NONE },
+	{ "show", oo_show, "FILE", 1, 1, NULL, "show the clear parts of an OOID or an opaque object", NULL, SK_C_FILE },
+	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+};
+
+const struct sk_command sk_cmd_oo = {
+	"oo", "opaque objects: encrypt once, open per device with an OOID", verbs,
+};

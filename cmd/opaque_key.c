@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/* seckit opaque-key: keys sent to one device, encrypted to it and signed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "../src/crypto.h"
+#include "../src/ecies.h"
+#include "../src/err.h"
+#include "../src/fileio.h"
+#include "../src/keys.h"
+#include "../src/okey.h"
+#include "../src/pkg.h"
+#include "../src/secret.h"
+#include "json.h"
+#include "opt.h"
+
+#define TYPES "ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512"
+#define DIGESTS "sha256 sha384 sha512"
+#define PKG_MAX (1u << 20)
+
+static int need(const struct sk_args *a, const char *opt)
+{
+	if (sk_arg_str(a, opt) == NULL)
+		return sk_usage_error("--%s is required", opt);
+	return SK_OK;
+}
+
+/* ---- make ---- */
+
+static const struct sk_opt make_opts[] = {
+	{ "name", 'n', SK_ARG, "NAME", "the name the key gets on the device", SK_C_NONE, NULL },
+	{ "type", 't', SK_ARG, "TYPE", "key type: " TYPES, SK_C_CHOICE, TYPES },
+	{ "key", 0, SK_ARG, "FILE", "the key: EC/RSA private key (PEM or DER), or raw AES/HMAC bytes", SK_C_FILE, NULL },
+	{ "key-pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted PEM key", SK_C_NONE, NULL },
+	{ "sign-key", 0, SK_ARG, "FILE", "OEM signing key (PEM or DER private key)", SK_C_FILE, NULL },
+	{ "sign-pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted signing key", SK_C_NONE, NULL },
+	{ "digest", 0, SK_ARG, "ALG", "signature digest: sha256 (default), sha384, sha512", SK_C_CHOICE, DIGESTS },
+	{ "pss", 0, SK_NOARG, NULL, "RSA-PSS signature (RSA signing keys)", SK_C_NONE, NULL },
+	{ "device-pub", 0, SK_ARG, "FILE", "the device's EC public key (PEM or DER)", SK_C_FILE, NULL },
+	{ "cipher", 0, SK_ARG, "C", "aes-256-ctr (default), aes-256-cbc, aes-256-gcm", SK_C_CHOICE, SK_ECIES_CIPHERS },
+	{ "mac", 0, SK_ARG, "M", "hmac-sha256 (default), hmac-sha384, hmac-sha512", SK_C_CHOICE, SK_ECIES_MACS },
+	{ "kdf", 0, SK_ARG, "K", "hkdf-sha256 (default), hkdf-sha384, x963-sha256, x963-sha384", SK_C_CHOICE, SK_ECIES_KDFS },
+	{ "out", 'o', SK_ARG, "FILE", "the package ('-': stdout)", SK_C_FILE, NULL },
+	SK_OPT_END,
+};
+
+static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *tname = sk_arg_str(a, "type"), *keyfile = sk_arg_str(a, "key");
+	const char *dname = sk_arg_str(a, "digest"), *kpspec = sk_arg_str(a, "key-pass");
+	struct sk_okey_make_req req;
+	struct sk_signer signer;
+	struct sk_buf keyb = { 0 }, devb = { 0 }, out = { 0 };
+	struct sk_secret kpass = { 0 };
+	struct sk_ecies_sender *s = NULL;
+	uint8_t devid[32];
+	const EVP_MD *md;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	memset(&signer, 0, sizeof(signer));
+	if ((rc = need(a, "name")) != SK_OK || (rc = need(a, "type")) != SK_OK ||
+	    (rc = need(a, "key")) != SK_OK || (rc = need(a, "sign-key")) != SK_OK ||
+	    (rc = need(a, "device-pub")) != SK_OK || (rc = need(a, "out")) != SK_OK)
+		return rc;
+	req.name = sk_arg_str(a, "name");
+	if (!sk_name_valid(req.name))
+		return sk_usage_error("'%s' is not a valid key name (letters, digits, '.', '_', '@', '+', '-')",
+				      req.name);
+	if ((req.type = sk_keytype_by_name(tname)) == NULL)
+		return sk_usage_error("unknown key type '%s' (expected one of: %s)", tname, TYPES);
+	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+		return rc;
+	sk_ecies_alg_default(&req.alg);
+	if ((rc = sk_ecies_alg_set(&req.alg, NULL, ctx->cfg.cipher, NULL)) != SK_OK ||
+	    (rc = sk_ecies_alg_set(&req.alg, sk_arg_str(a, "kdf"), sk_arg_str(a, "cipher"),
+				   sk_arg_str(a, "mac"))) != SK_OK)
+		return sk_usage_error("%s", sk_err_msg());
+	if (dname == NULL)
+		dname = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
+	if ((md = sk_md_by_name(dname, 0)) == NULL || sk_md_is_weak(md))
+		return sk_usage_error("--digest: use sha256, sha384 or sha512 (not '%s')", dname);
+
+	/* the key to send */
+	if ((rc = sk_read_file(keyfile, 1u << 20, &keyb)) != SK_OK)
+		goto out;
+	if (sk_keytype_is_asym(req.type)) {
+		const struct sk_keytype *kt;
+		int is_private = 0;
+
+		if (kpspec != NULL &&
+		    (rc = sk_secret_get(kpspec, "passphrase of the key", 0, &kpass)) != SK_OK)
+			goto out;
+		if ((rc = sk_pkey_parse(keyb.p, keyb.len, kpass.p, 1, &req.key, &is_private)) != SK_OK) {
+			sk_err_wrap(rc, "reading '%s'", keyfile);
+			goto out;
+		}
+		if ((kt = sk_keytype_of_pkey(req.key)) == NULL) {
+			rc = sk_err_wrap(SK_EUNSUPP, "'%s'", keyfile);
+			goto out;
+		}
+		if (kt != req.type) {
+			rc = sk_usage_error("'%s' holds a %s key, not %s", keyfile, kt->name, req.type->name);
+			goto out;
+		}
+	} else {
+		if (kpspec != NULL) {
+			rc = sk_usage_error("--key-pass applies to PEM keys, not raw %s keys", req.type->name);
+			goto out;
+		}
+		if (keyb.len != sk_keytype_raw_len(req.type)) {
+			rc = sk_err(SK_EFAIL, "'%s': a %s key is %zu raw bytes, the file has %zu", keyfile,
+				    req.type->name, sk_keytype_raw_len(req.type), keyb.len);
+			goto out;
+		}
+		req.raw = keyb.p;
+		req.rawlen = keyb.len;
+	}
+	/* the device it is for */
+	if ((rc = sk_read_file(sk_arg_str(a, "device-pub"), 1u << 20, &devb)) != SK_OK)
+		goto out;
+	if ((rc = sk_ecies_sender_new(&req.alg, &s)) != SK_OK)
+		goto out;
+	if ((rc = sk_ecies_parse_pub(s, devb.p, devb.len, &req.device_pub, devid)) != SK_OK) {
+		sk_err_wrap(rc, "device key '%s'", sk_arg_str(a, "device-pub"));
+		goto out;
+	}
+	req.device_id = devid;
+	/* signed by the OEM */
+	if ((rc = sk_signer_from_file(&signer, sk_arg_str(a, "sign-key"),
+				      sk_arg_str(a, "sign-pass"))) != SK_OK ||
+	    (rc = sk_signer_set_md(&signer, md, sk_arg_flag(a, "pss"))) != SK_OK)
+		goto out;
+	req.signer = &signer;
+	if ((rc = sk_okey_make(&req, &out)) != SK_OK)
+		goto out;
+	rc = sk_write_file(sk_arg_str(a, "out"), out.p, out.len, 0666);
+out:
+	EVP_PKEY_free(req.key);
+	EVP_PKEY_free(req.device_pub);
+	sk_signer_free(&signer);
+	sk_ecies_sender_free(s);
+	sk_secret_free(&kpass);
+	sk_buf_cleanse_free(&keyb);
+	sk_buf_free(&devb);
+	sk_buf_free(&out);
+	return rc;
+}
+
+/* ---- show ---- */
+
+static int okey_show(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_okey_desc d;
+	struct sk_buf der = { 0 };
+	int rc;
+
+	if ((rc = sk_read_file(a->pos[0], PKG_MAX, &der)) != SK_OK)
+		return rc;
+	rc = sk_okey_describe(der.p, der.len, &d);
+	sk_buf_free(&der);
+	if (rc != SK_OK)
+		return sk_err_wrap(rc, "%s", a->pos[0]);
+	if (ctx->json) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "type", "opaque-key");
+		sk_json_kint(&j, "version", d.version);
+		sk_json_kstr(&j, "device", d.device);
+		sk_json_kstr(&j, "signer", d.signer[0] ? d.signer : NULL);
+		sk_json_kstr(&j, "signature_algorithm", d.sigalg);
+		sk_json_kstr(&j, "curve", d.curve);
+		sk_json_kstr(&j, "kdf", sk_ecies_kdf_name(d.alg.kdf));
+		sk_json_kstr(&j, "cipher", sk_ecies_cipher_name(d.alg.cipher));
+		sk_json_kstr(&j, "mac", sk_ecies_mac_name(d.alg.mac));
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+		return SK_OK;
+	}
+	printf("type:       opaque-key\n");
+	printf("version:    %ld\n", d.version);
+	printf("device:     sha256:%s\n", d.device);
+	printf("signer:     %s%s\n", d.signer[0] ? "sha256:" : "-", d.signer);
+	printf("signature:  %s\n", d.sigalg);
+	printf("ecies:      %s, %s, %s, %s\n", d.curve, sk_ecies_kdf_name(d.alg.kdf),
+	       sk_ecies_cipher_name(d.alg.cipher), sk_ecies_mac_name(d.alg.mac));
+	printf("key:        (name, type and key are encrypted to the device)\n");
+	return SK_OK;
+}
+
+/* ---- import ---- */
+
+static const struct sk_opt import_opts[] = {
+	{ "device-key", 0, SK_ARG, "NAME", "the device key (default: the device-key role, 'device')", SK_C_KEY, NULL },
+	{ "device-pass", 0, SK_ARG, "SPEC", "secret of the device key's password object", SK_C_NONE, NULL },
+	{ "verify-key", 0, SK_ARG, "NAME", "verify with this key (default: the oem-root role, 'oem-root')", SK_C_KEY, NULL },
+	{ "password-object", 0, SK_ARG, "OBJ", "bind the imported key to this password object", SK_C_PWOBJ, NULL },
+	{ "pass", 0, SK_ARG, "SPEC", "secret of that password object", SK_C_NONE, NULL },
+	SK_OPT_END,
+};
+
+static int okey_import(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	struct sk_okey_import_req req;
+	const struct sk_keytype *kt = NULL;
+	char name[256];
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.path = a->pos[0];
+	req.device_key = sk_arg_str(a, "device-key");
+	req.device_pass = sk_arg_str(a, "device-pass");
+	req.verify_key = sk_arg_str(a, "verify-key");
+	req.pwobj = sk_arg_str(a, "password-object");
+	req.pass_spec = sk_arg_str(a, "pass");
+	if (req.pass_spec != NULL && req.pwobj == NULL)
+		return sk_usage_error("--pass needs --password-object");
+	if ((rc = sk_okey_import(ctx, &req, name, &kt)) != SK_OK)
+		return rc;
+	if (ctx->json) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "name", name);
+		sk_json_kstr(&j, "type", kt->name);
+		sk_json_kstr(&j, "origin", "opaque-key");
+		sk_json_kstr(&j, "password_object", req.pwobj);
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	} else if (!ctx->quiet) {
+		printf("%s\n", name);
+	}
+	return SK_OK;
+}
+
+static const struct sk_verb verbs[] = {
+	{ "make", okey_make, NULL, 0, 0, make_opts, "package a key for one device (off-device)", NULL, SK_C_NONE },
+	{ "show", okey_show, "FILE", 1, 1, NULL, "show a package's clear header", NULL, SK_C_FILE },
+	{ "import", okey_import, "FILE", 1, 1, import_opts, "verify a package and store its key (on the device)", NULL, SK_C_FILE },
+	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+};
+
+const struct sk_command sk_cmd_opaque_key = {
+	"opaque-key", "opaque key packages: keys sent encrypted to one device", verbs,
+};

@@ -1,0 +1,67 @@
+# shellcheck shell=bash
+# Fixtures for the opaque-key and oo tests (tests/5x-*.bats).  Keys come
+# from the openssl command line, so what seckit reads was made by a tool
+# we did not write.  Everything happens in the current (per-test) directory.
+
+# An EC key pair NAME.pem / NAME.pub on CURVE (default P-256).
+mk_ec() {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:"${2:-P-256}" -out "$1.pem" 2>/dev/null &&
+		openssl pkey -in "$1.pem" -pubout -out "$1.pub"
+}
+
+# The OEM: oem.pem signs (off-device); its public half is provisioned as the
+# oem-root key of the device store.
+mk_oem() {
+	mk_ec oem "${1:-P-256}" && sk key import oem-root --in oem.pub --provisioned >/dev/null
+}
+
+# A device: its key generated in the store ($SECKIT_STORE) as "device", the
+# public half exported to dev.pub (what the OEM server gets).
+mk_device() {
+	sk key create device --type "${1:-ec-p256}" >/dev/null && sk key export device --out dev.pub
+}
+
+# A device whose private key is also known to openssl (dev.pem), for the
+# openssl-only recipes: made by openssl, imported into the store.
+mk_device_openssl() {
+	mk_ec dev "${1:-P-256}" && sk key import device --in dev.pem >/dev/null
+}
+
+# Run seckit as a second device with its own store STORE2 (created on first
+# use, with the same OEM root and its own device key, exported to dev2.pub).
+sk2() {
+	SECKIT_STORE="$BATS_TEST_TMPDIR/store2" "$SECKIT" "$@"
+}
+mk_device2() {
+	sk2 key import oem-root --in oem.pub --provisioned >/dev/null &&
+		sk2 key create device --type "${1:-ec-p256}" >/dev/null &&
+		sk2 key export device --out dev2.pub
+}
+
+# The fenced block of docs/formats/PAGE.md that starts "# recipe: NAME".
+recipe() {
+	awk -v name="# recipe: $2" '
+		/^```/ { if (on) exit; next }
+		$0 == name { on = 1 }
+		on { print }' "$SECKIT_SRC/docs/formats/$1.md"
+}
+
+# Write one file per single-bit flip of FILE into DIR (flip-<byte>-<bit>).
+flip_all() {
+	python3 - "$1" "$2" <<-'EOF'
+	import os, sys
+	data = open(sys.argv[1], "rb").read()
+	os.makedirs(sys.argv[2], exist_ok=True)
+	for i in range(len(data)):
+	    for b in range(8):
+	        d = bytearray(data)
+	        d[i] ^= 1 << b
+	        with open(os.path.join(sys.argv[2], "flip-%d-%d" % (i, b)), "wb") as f:
+	            f.write(d)
+	EOF
+}
+
+# Hex of a file (or stdin).
+hexof() {
+	od -An -v -tx1 "$@" | tr -d ' \n'
+}
