@@ -201,6 +201,7 @@ EOF
 # Autoloaded, this file is the body of _seckit: it defines the real
 # function, which then has to do the first completion itself.  Sourced,
 # it registers the function.
+# shellcheck disable=SC2016 # zsh code, expanded by zsh
 printf 'if [[ ${zsh_eval_context[-1]} == loadautofunc ]]; then\n\t_seckit "$@"\nelse\n\tcompdef _seckit seckit'
 printf '%s\n' "$spec" | awk -F '\t' '$1=="command" {split($2, a, " "); printf " seckit-%s", a[2]}'
 printf '\nfi\n'
