@@ -411,10 +411,9 @@ static int id_fleet(struct id_run *run, const struct sk_args *a)
 static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *devpub = sk_arg_str(a, "device-pub"), *devices = sk_arg_str(a, "devices");
-	const char *dname = sk_arg_str(a, "digest"), *info_path = sk_arg_str(a, "info");
+	const char *info_path = sk_arg_str(a, "info");
 	struct id_run run;
 	struct sk_ooinfo info;
-	const EVP_MD *md;
 	char *out = NULL;
 	int rc;
 
@@ -432,25 +431,16 @@ static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 		return sk_usage_error("with --devices, give --out-dir DIR (not --out)");
 	if (devices != NULL && (rc = need(a, "out-dir")) != SK_OK)
 		return rc;
-	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+	if ((rc = sk_ecies_alg_for(ctx, sk_arg_str(a, "kdf"), sk_arg_str(a, "cipher"),
+				   sk_arg_str(a, "mac"), &run.alg)) != SK_OK)
 		return rc;
-	sk_ecies_alg_default(&run.alg);
-	if ((rc = sk_ecies_alg_set(&run.alg, NULL, ctx->cfg.cipher, NULL)) != SK_OK ||
-	    (rc = sk_ecies_alg_set(&run.alg, sk_arg_str(a, "kdf"), sk_arg_str(a, "cipher"),
-				   sk_arg_str(a, "mac"))) != SK_OK)
-		return sk_usage_error("%s", sk_err_msg());
-	if (dname == NULL)
-		dname = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
-	if ((md = sk_md_by_name(dname, 0)) == NULL || sk_md_is_weak(md))
-		return sk_usage_error("--digest: use sha256, sha384 or sha512 (not '%s')", dname);
 	/* The OOInfo first: a bad one must not cost a passphrase prompt. */
 	if ((rc = sk_ooinfo_read(info_path, &info)) != SK_OK ||
 	    (rc = sk_ooinfo_encode(&info, &run.info_der)) != SK_OK)
 		goto out;
 	memcpy(run.object_id, info.object_id, SK_OO_ID_LEN);
-	if ((rc = sk_signer_from_file(&run.signer, sk_arg_str(a, "sign-key"),
-				      sk_arg_str(a, "sign-pass"))) != SK_OK ||
-	    (rc = sk_signer_set_md(&run.signer, md, sk_arg_flag(a, "pss"))) != SK_OK)
+	if ((rc = sk_oem_signer(ctx, sk_arg_str(a, "sign-key"), sk_arg_str(a, "sign-pass"),
+				 sk_arg_str(a, "digest"), sk_arg_flag(a, "pss"), &run.signer)) != SK_OK)
 		goto out;
 	if (devpub != NULL) {
 		out = sk_arg_str(a, "out") ? strdup(sk_arg_str(a, "out"))

@@ -12,6 +12,7 @@
 #include "../src/fileio.h"
 #include "../src/keys.h"
 #include "../src/okey.h"
+#include "../src/oo.h"
 #include "../src/pkg.h"
 #include "../src/secret.h"
 #include "json.h"
@@ -50,14 +51,13 @@ static const struct sk_opt make_opts[] = {
 static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *tname = sk_arg_str(a, "type"), *keyfile = sk_arg_str(a, "key");
-	const char *dname = sk_arg_str(a, "digest"), *kpspec = sk_arg_str(a, "key-pass");
+	const char *kpspec = sk_arg_str(a, "key-pass");
 	struct sk_okey_make_req req;
 	struct sk_signer signer;
 	struct sk_buf keyb = { 0 }, devb = { 0 }, out = { 0 };
 	struct sk_secret kpass = { 0 };
 	struct sk_ecies_sender *s = NULL;
 	uint8_t devid[32];
-	const EVP_MD *md;
 	int rc;
 
 	memset(&req, 0, sizeof(req));
@@ -72,17 +72,9 @@ static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 				      req.name);
 	if ((req.type = sk_keytype_by_name(tname)) == NULL)
 		return sk_usage_error("unknown key type '%s' (expected one of: %s)", tname, TYPES);
-	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+	if ((rc = sk_ecies_alg_for(ctx, sk_arg_str(a, "kdf"), sk_arg_str(a, "cipher"),
+				   sk_arg_str(a, "mac"), &req.alg)) != SK_OK)
 		return rc;
-	sk_ecies_alg_default(&req.alg);
-	if ((rc = sk_ecies_alg_set(&req.alg, NULL, ctx->cfg.cipher, NULL)) != SK_OK ||
-	    (rc = sk_ecies_alg_set(&req.alg, sk_arg_str(a, "kdf"), sk_arg_str(a, "cipher"),
-				   sk_arg_str(a, "mac"))) != SK_OK)
-		return sk_usage_error("%s", sk_err_msg());
-	if (dname == NULL)
-		dname = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
-	if ((md = sk_md_by_name(dname, 0)) == NULL || sk_md_is_weak(md))
-		return sk_usage_error("--digest: use sha256, sha384 or sha512 (not '%s')", dname);
 
 	/* the key to send */
 	if ((rc = sk_read_file(keyfile, 1u << 20, &keyb)) != SK_OK)
@@ -130,9 +122,8 @@ static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 	}
 	req.device_id = devid;
 	/* signed by the OEM */
-	if ((rc = sk_signer_from_file(&signer, sk_arg_str(a, "sign-key"),
-				      sk_arg_str(a, "sign-pass"))) != SK_OK ||
-	    (rc = sk_signer_set_md(&signer, md, sk_arg_flag(a, "pss"))) != SK_OK)
+	if ((rc = sk_oem_signer(ctx, sk_arg_str(a, "sign-key"), sk_arg_str(a, "sign-pass"),
+				 sk_arg_str(a, "digest"), sk_arg_flag(a, "pss"), &signer)) != SK_OK)
 		goto out;
 	req.signer = &signer;
 	if ((rc = sk_okey_make(&req, &out)) != SK_OK)

@@ -942,6 +942,40 @@ int sk_oem_verifier(struct sk_ctx *ctx, const char *verify_key, struct sk_verifi
 	return rc;
 }
 
+int sk_ecies_alg_for(struct sk_ctx *ctx, const char *kdf, const char *cipher, const char *mac,
+		     struct sk_ecies_alg *alg)
+{
+	int rc;
+
+	sk_ecies_alg_default(alg);
+	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+		return rc;
+	if ((rc = sk_ecies_alg_set(alg, NULL, ctx->cfg.cipher, NULL)) != SK_OK)
+		return rc;
+	return sk_ecies_alg_set(alg, kdf, cipher, mac);
+}
+
+int sk_oem_signer(struct sk_ctx *ctx, const char *file, const char *pass_spec,
+		  const char *digest, int pss, struct sk_signer *s)
+{
+	const EVP_MD *md;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+		return rc;
+	if (digest == NULL)
+		digest = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
+	if ((md = sk_md_by_name(digest, 0)) == NULL || sk_md_is_weak(md) ||
+	    EVP_MD_get_size(md) < 32)
+		return sk_err(SK_EUSAGE, "--digest: use sha256, sha384 or sha512 (not '%s')", digest);
+	if ((rc = sk_signer_from_file(s, file, pass_spec)) != SK_OK)
+		return rc;
+	if ((rc = sk_signer_set_md(s, md, pss)) != SK_OK)
+		sk_signer_free(s);
+	return rc;
+}
+
 static int policy_check(const struct sk_ooinfo *info, int64_t now)
 {
 	char a[32], b[32];

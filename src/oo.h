@@ -114,4 +114,14 @@ int sk_device_check(const struct sk_key *k, const uint8_t *device, size_t n);
 /* The verifier for packages: verify_key, or the oem-root role's key. */
 int sk_oem_verifier(struct sk_ctx *ctx, const char *verify_key, struct sk_verifier *v);
 
+/* Off the device (opaque-key make, oo id): the ECIES algorithms -- the
+ * defaults, then the config's defaults.cipher, then the names given (NULL:
+ * not given) -- and the OEM signer from a key file: digest NULL means the
+ * config's defaults.digest or sha256; only sha256/384/512 are accepted.
+ * SK_EUSAGE for names that are not known or not accepted. */
+int sk_ecies_alg_for(struct sk_ctx *ctx, const char *kdf, const char *cipher, const char *mac,
+		     struct sk_ecies_alg *alg);
+int sk_oem_signer(struct sk_ctx *ctx, const char *file, const char *pass_spec,
+		  const char *digest, int pss, struct sk_signer *s);
+
 #endif
