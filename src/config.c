@@ -103,6 +103,16 @@ static int f_tpm2_parent(const struct sk_ydoc *doc, const struct sk_ynode *n, vo
 	return SK_OK;
 }
 
+static int f_master_key(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	static const char *const names[] = { "auto", "file", "tpm2", NULL };
+	int i, rc = sk_y_enum(doc, n, names, &i);
+
+	if (rc == SK_OK)
+		((struct sk_config *)arg)->master_key = (enum sk_master_key)i;
+	return rc;
+}
+
 static int f_lock_timeout(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
 {
 	uint64_t v;
@@ -229,6 +239,7 @@ static const struct sk_yfield top_fields[] = {
 	{ "store", f_store },
 	{ "tcti", f_tcti },
 	{ "tpm2-parent", f_tpm2_parent },
+	{ "master-key", f_master_key },
 	{ "lock-timeout", f_lock_timeout },
 	{ "roles", f_roles },
 	{ "defaults", f_defaults },

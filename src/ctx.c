@@ -17,6 +17,7 @@ void sk_ctx_init(struct sk_ctx *ctx)
 void sk_ctx_free(struct sk_ctx *ctx)
 {
 	sk_backend_close(ctx->be);
+	sk_backend_close(ctx->sealer);
 	sk_store_close(ctx->store);
 	sk_config_free(&ctx->cfg);
 	free(ctx->store_dir);
@@ -55,9 +56,82 @@ static const char *pick(const char *opt, const char *env, const char *cfg, const
 	return cfg != NULL ? cfg : def;
 }
 
+static const char *backend_name(struct sk_ctx *ctx)
+{
+	if (ctx->backend_name == NULL)
+		ctx->backend_name = sk_strdup(pick(ctx->opt_backend, "SECKIT_BACKEND",
+						   ctx->cfg.backend, "soft"));
+	return ctx->backend_name;
+}
+
+static void backend_cfg(struct sk_ctx *ctx, struct sk_backend_cfg *bcfg)
+{
+	memset(bcfg, 0, sizeof(*bcfg));
+	bcfg->tcti = pick(NULL, "SECKIT_TCTI", ctx->cfg.tcti, NULL);
+	bcfg->tpm2_parent = ctx->cfg.tpm2_parent;
+}
+
+/* The backend that seals master keys: the command's own when that is a
+ * tpm2 backend, else a tpm2 backend opened for this alone (a soft-backend
+ * command on a TPM-sealed store still needs the TPM to open the store). */
+static int sealer(struct sk_ctx *ctx, struct sk_backend **out)
+{
+	struct sk_backend_cfg bcfg;
+	int rc;
+
+	if (ctx->be != NULL && strcmp(ctx->be->ops->name, "tpm2") == 0) {
+		*out = ctx->be;
+		return SK_OK;
+	}
+	if (ctx->sealer == NULL) {
+		backend_cfg(ctx, &bcfg);
+		if ((rc = sk_backend_open("tpm2", &bcfg, &ctx->sealer)) != SK_OK)
+			return rc;
+	}
+	*out = ctx->sealer;
+	return SK_OK;
+}
+
+static int mk_seal(void *arg, enum sk_mk_protection p, const uint8_t key[32], struct sk_buf *blob)
+{
+	struct sk_backend *be;
+	int rc;
+
+	if (p != SK_MK_TPM2)
+		return sk_err(SK_EUNSUPP, "unknown master key protection");
+	if ((rc = sealer(arg, &be)) != SK_OK)
+		return rc;
+	if (be->ops->seal == NULL)
+		return sk_err(SK_EUNSUPP, "backend '%s' cannot seal", be->ops->name);
+	return be->ops->seal(be, key, 32, blob);
+}
+
+static int mk_unseal(void *arg, enum sk_mk_protection p, const uint8_t *blob, size_t n,
+		     uint8_t key[32])
+{
+	struct sk_buf out = { 0 };
+	struct sk_backend *be;
+	int rc;
+
+	if (p != SK_MK_TPM2)
+		return sk_err(SK_EUNSUPP, "unknown master key protection");
+	if ((rc = sealer(arg, &be)) != SK_OK)
+		return rc;
+	if (be->ops->unseal == NULL)
+		return sk_err(SK_EUNSUPP, "backend '%s' cannot unseal", be->ops->name);
+	rc = be->ops->unseal(be, blob, n, &out);
+	if (rc == SK_OK && out.len != 32)
+		rc = sk_err(SK_EVERIFY, "the sealed master key has the wrong size");
+	if (rc == SK_OK)
+		memcpy(key, out.p, 32);
+	sk_buf_cleanse_free(&out);
+	return rc;
+}
+
 int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 {
 	struct sk_store_opts opts;
+	const char *bname;
 	int rc;
 
 	if (ctx->store != NULL) {
@@ -72,8 +146,22 @@ int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 		if (ctx->store_dir == NULL)
 			return SK_EFAIL;
 	}
+	if ((bname = backend_name(ctx)) == NULL)
+		return SK_EFAIL;
+	memset(&opts, 0, sizeof(opts));
 	opts.create = create;
 	opts.lock_timeout = ctx->cfg.lock_timeout;
+	opts.protection = ctx->cfg.master_key == SK_MASTER_TPM2 ||
+				  (ctx->cfg.master_key == SK_MASTER_AUTO && strcmp(bname, "tpm2") == 0)
+			  ? SK_MK_TPM2 : SK_MK_FILE;
+#ifdef SECKIT_HAVE_TPM2
+	opts.seal = mk_seal;
+	opts.unseal = mk_unseal;
+	opts.arg = ctx;
+#else
+	(void)mk_seal;
+	(void)mk_unseal;
+#endif
 	if ((rc = sk_store_open(ctx->store_dir, &opts, &ctx->store)) != SK_OK)
 		return rc;
 	*out = ctx->store;
@@ -91,15 +179,16 @@ int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out)
 	}
 	if ((rc = sk_ctx_config(ctx)) != SK_OK)
 		return rc;
-	if (ctx->backend_name == NULL) {
-		ctx->backend_name = sk_strdup(pick(ctx->opt_backend, "SECKIT_BACKEND",
-						   ctx->cfg.backend, "soft"));
-		if (ctx->backend_name == NULL)
-			return SK_EFAIL;
+	if (backend_name(ctx) == NULL)
+		return SK_EFAIL;
+	/* The tpm2 backend opened to unseal the store serves the command too. */
+	if (ctx->sealer != NULL && strcmp(ctx->backend_name, ctx->sealer->ops->name) == 0) {
+		ctx->be = ctx->sealer;
+		ctx->sealer = NULL;
+		*out = ctx->be;
+		return SK_OK;
 	}
-	memset(&bcfg, 0, sizeof(bcfg));
-	bcfg.tcti = pick(NULL, "SECKIT_TCTI", ctx->cfg.tcti, NULL);
-	bcfg.tpm2_parent = ctx->cfg.tpm2_parent;
+	backend_cfg(ctx, &bcfg);
 	if ((rc = sk_backend_open(ctx->backend_name, &bcfg, &ctx->be)) != SK_OK)
 		return rc;
 	*out = ctx->be;

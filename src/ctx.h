@@ -25,6 +25,7 @@ struct sk_ctx {
 	char *backend_name;
 	struct sk_store *store;
 	struct sk_backend *be;
+	struct sk_backend *sealer; /* tpm2, opened to unseal a master key */
 };
 
 void sk_ctx_init(struct sk_ctx *ctx);

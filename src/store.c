@@ -183,17 +183,17 @@ void sk_st_bucket_name(char out[8], int b)
 
 /* ---- master key ---- */
 
-static int mk_check(const uint8_t buf[MK_LEN], uint8_t out[16])
+/* The check value: HMAC under the key of the header bytes, so any change
+ * to the file, and a sealed blob that unseals to another key, shows. */
+static int mk_check(const uint8_t hdr[8], const uint8_t key[32], uint8_t out[16])
 {
 	uint8_t in[22 + 8], mac[EVP_MAX_MD_SIZE];
 	size_t n;
 	int rc;
 
-	/* The check value covers the header bytes too: any change to the file
-	 * shows as a mismatch. */
 	memcpy(in, "seckit/v1/master-check", 22);
-	memcpy(in + 22, buf, 8);
-	rc = sk_hmac("SHA256", buf + 8, 32, in, sizeof(in), mac, &n);
+	memcpy(in + 22, hdr, 8);
+	rc = sk_hmac("SHA256", key, 32, in, sizeof(in), mac, &n);
 	if (rc == SK_OK)
 		memcpy(out, mac, 16);
 	OPENSSL_cleanse(mac, sizeof(mac));
@@ -283,21 +283,51 @@ int sk_st_fsync_dir(struct sk_store *st, int fd)
 	return SK_OK;
 }
 
+/*
+ * master.key: 56 fixed bytes (magic, version, protection, reserved, key,
+ * check).  With a sealed key the key field is zero and the sealed blob
+ * follows: length u16 BE, then the blob (docs/formats/store.md).
+ */
+#define MK_BLOB_MAX 4096
+
 static int create_master(struct sk_store *st)
 {
-	uint8_t buf[MK_LEN];
+	const struct sk_store_opts *o = st->opts;
+	uint8_t key[32], hdr[MK_LEN + 2];
+	struct sk_buf file = { 0 }, blob = { 0 };
 	char tmp[TMPNAME];
 	int fd = -1, rc;
 
-	memset(buf, 0, sizeof(buf));
-	memcpy(buf, MK_MAGIC, 4);
-	buf[4] = MK_VERSION;
-	buf[5] = 0; /* protection: 0 = plain file guarded by permissions */
-	if ((rc = sk_random(buf + 8, 32)) != SK_OK || (rc = mk_check(buf, buf + 40)) != SK_OK)
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, MK_MAGIC, 4);
+	hdr[4] = MK_VERSION;
+	hdr[5] = (uint8_t)o->protection;
+	if ((rc = sk_random(key, sizeof(key))) != SK_OK || (rc = mk_check(hdr, key, hdr + 40)) != SK_OK)
+		goto out;
+	if (o->protection == SK_MK_FILE) {
+		memcpy(hdr + 8, key, 32);
+		rc = sk_buf_add(&file, hdr, MK_LEN);
+	} else {
+		if (o->seal == NULL) {
+			rc = sk_err(SK_EBACKEND, "store '%s': sealing the master key needs backend 'tpm2', which is not available in this build",
+				    st->dir);
+			goto out;
+		}
+		if ((rc = o->seal(o->arg, o->protection, key, &blob)) != SK_OK)
+			goto out;
+		if (blob.len == 0 || blob.len > MK_BLOB_MAX) {
+			rc = sk_err(SK_EFAIL, "store '%s': sealed master key has a bad size", st->dir);
+			goto out;
+		}
+		sk_put_be16(hdr + MK_LEN, (uint16_t)blob.len);
+		if ((rc = sk_buf_add(&file, hdr, MK_LEN + 2)) == SK_OK)
+			rc = sk_buf_add(&file, blob.p, blob.len);
+	}
+	if (rc != SK_OK)
 		goto out;
 	if ((rc = sk_st_tmp_create(st, 'm', tmp, NULL, &fd)) != SK_OK)
 		goto out;
-	if (sk_write_all(fd, buf, sizeof(buf)) != 0 || fsync(fd) != 0) {
+	if (sk_write_all(fd, file.p, file.len) != 0 || fsync(fd) != 0) {
 		rc = sk_err_sys(SK_EFAIL, "store '%s': writing %s", st->dir, MK_FILE);
 		unlinkat(st->tfd, tmp, 0);
 		goto out;
@@ -319,7 +349,9 @@ static int create_master(struct sk_store *st)
 out:
 	if (fd >= 0)
 		close(fd);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	OPENSSL_cleanse(key, sizeof(key));
+	sk_buf_cleanse_free(&file);
+	sk_buf_free(&blob);
 	return rc;
 }
 
@@ -349,7 +381,7 @@ static int dir_is_empty(struct sk_store *st, int *empty)
 
 static int load_master(struct sk_store *st, int create)
 {
-	uint8_t buf[MK_LEN + 1], check[16];
+	uint8_t buf[MK_LEN + 2 + MK_BLOB_MAX + 1], check[16], key[32];
 	struct stat sb;
 	ssize_t n;
 	int fd, rc = SK_OK;
@@ -395,7 +427,7 @@ static int load_master(struct sk_store *st, int create)
 	close(fd);
 	if (n < 0)
 		return sk_err_sys(SK_EFAIL, "store '%s': reading %s", st->dir, MK_FILE);
-	if (n != MK_LEN || memcmp(buf, MK_MAGIC, 4) != 0) {
+	if (n < MK_LEN || memcmp(buf, MK_MAGIC, 4) != 0) {
 		rc = sk_err(SK_EVERIFY, "store '%s': %s is corrupt (bad length or magic)", st->dir, MK_FILE);
 		goto out;
 	}
@@ -404,25 +436,49 @@ static int load_master(struct sk_store *st, int create)
 			    st->dir, MK_FILE, buf[4]);
 		goto out;
 	}
-	if (buf[5] != 0) {
+	if (buf[5] == SK_MK_FILE) {
+		if (n != MK_LEN) {
+			rc = sk_err(SK_EVERIFY, "store '%s': %s is corrupt (bad length)", st->dir, MK_FILE);
+			goto out;
+		}
+		memcpy(key, buf + 8, 32);
+	} else if (buf[5] == SK_MK_TPM2) {
+		size_t blen = n >= MK_LEN + 2 ? sk_get_be16(buf + MK_LEN) : 0;
+		static const uint8_t zero[32];
+
+		if (blen == 0 || (size_t)n != MK_LEN + 2 + blen || !sk_ct_equal(buf + 8, zero, 32)) {
+			rc = sk_err(SK_EVERIFY, "store '%s': %s is corrupt (bad sealed key)", st->dir, MK_FILE);
+			goto out;
+		}
+		if (st->opts->unseal == NULL) {
+			rc = sk_err(SK_EBACKEND, "store '%s': the master key is sealed by a TPM, and this build has no tpm2 backend",
+				    st->dir);
+			goto out;
+		}
+		if ((rc = st->opts->unseal(st->opts->arg, SK_MK_TPM2, buf + MK_LEN + 2, blen, key)) != SK_OK) {
+			sk_err_wrap(rc, "store '%s': unsealing the master key", st->dir);
+			goto out;
+		}
+	} else {
 		rc = sk_err(SK_EBACKEND, "store '%s': master key protection %u is not supported by this build",
 			    st->dir, buf[5]);
 		goto out;
 	}
-	if ((rc = mk_check(buf, check)) != SK_OK)
+	if ((rc = mk_check(buf, key, check)) != SK_OK)
 		goto out;
 	if (!sk_ct_equal(check, buf + 40, 16)) {
 		rc = sk_err(SK_EVERIFY, "store '%s': %s is corrupt (check value mismatch)",
 			    st->dir, MK_FILE);
 		goto out;
 	}
-	memcpy(st->master, buf + 8, 32);
+	memcpy(st->master, key, 32);
 	if ((rc = sk_store_derive(st, "seckit/v1/names", st->names_key)) == SK_OK &&
 	    (rc = sk_store_derive(st, "seckit/v1/index", st->index_key)) == SK_OK)
 		rc = sk_store_derive(st, "seckit/v1/journal", st->journal_key);
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
 	OPENSSL_cleanse(check, sizeof(check));
+	OPENSSL_cleanse(key, sizeof(key));
 	return rc;
 }
 
@@ -491,7 +547,10 @@ int sk_store_open(const char *dir, const struct sk_store_opts *opts, struct sk_s
 			    dir, (unsigned)geteuid());
 		goto fail;
 	}
-	if ((rc = load_master(st, opts->create)) != SK_OK)
+	st->opts = opts;
+	rc = load_master(st, opts->create);
+	st->opts = NULL;
+	if (rc != SK_OK)
 		goto fail;
 	/* A commit that spans index buckets and was interrupted by a crash is
 	 * finished before anything is read, so nobody sees half of it. */

@@ -58,9 +58,26 @@ enum sk_ns {
 struct sk_store;
 struct sk_txn;
 
+/*
+ * Who guards the master key.  SK_MK_FILE: it is in master.key, protected
+ * by the file's permissions.  SK_MK_TPM2: master.key holds a TPM sealed
+ * object instead, and only that TPM can recover the key, so a copy of the
+ * store directory is useless elsewhere.  The store layer does not talk to
+ * TPMs: the caller (ctx.c) supplies seal/unseal through the options.
+ */
+enum sk_mk_protection { SK_MK_FILE = 0, SK_MK_TPM2 = 1 };
+
 struct sk_store_opts {
 	int create;            /* create the store if it does not exist */
 	unsigned lock_timeout; /* seconds to wait for the writer lock */
+	/* How a new store's master key is protected (create only). */
+	enum sk_mk_protection protection;
+	/* Seal a new master key / unseal an existing one for a protection
+	 * other than SK_MK_FILE; NULL: such stores cannot be opened (4). */
+	int (*seal)(void *arg, enum sk_mk_protection p, const uint8_t key[32], struct sk_buf *blob);
+	int (*unseal)(void *arg, enum sk_mk_protection p, const uint8_t *blob, size_t n,
+		      uint8_t key[32]);
+	void *arg;
 };
 
 /* Object flags (struct sk_obj_info.flags). */

@@ -58,6 +58,7 @@ struct sk_store {
 	int tfd;                 /* DIR/tmp, -1 until needed */
 	unsigned lock_timeout;
 	int exclusive;           /* this process holds the writer lock */
+	const struct sk_store_opts *opts; /* during sk_store_open only */
 	uint8_t master[32];
 	uint8_t names_key[32];
 	uint8_t index_key[32];

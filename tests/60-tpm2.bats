@@ -222,9 +222,10 @@ teardown() {
 	printf 'tpm2-parent: 0x81000010\npassword-kdf:\n  n: 1024\n' > tpm.yaml
 	run -0 sk --config tpm.yaml key create dev --type ec-p256
 	run -0 sk --config tpm.yaml key sign dev --in data --out s
-	run -0 sk key export dev --out dev.pub
+	run -0 sk --config tpm.yaml key export dev --out dev.pub
 	run -0 openssl dgst -sha256 -verify dev.pub -signature s data
-	# without that parent the blob does not load
+	# the store's master key and the key are sealed under that parent:
+	# without it neither loads
 	run -7 sk key sign dev --in data --out s2
 	printf 'tpm2-parent: 0x81000011\n' > bad.yaml
 	run -4 sk --config bad.yaml key sign dev --in data --out s3
@@ -243,4 +244,57 @@ teardown() {
 	assert_one_error_line "seckit key create: "
 	[[ "$stderr" == *"not available in this build"* ]]
 	run -0 src2/seckit --backend soft key create k --type ec-p256
+}
+
+@test "tpm2: a store made with the tpm2 backend seals its master key in the TPM" {
+	run -0 sk key create dev --type ec-p256
+	# protection byte 1, no key bytes in the file, a sealed blob after them
+	[ "$(xxd -s 5 -l 1 -p "$SECKIT_STORE/master.key")" = 01 ]
+	[ "$(xxd -s 8 -l 32 -p -c 64 "$SECKIT_STORE/master.key")" = "$(printf '%064d' 0)" ]
+	[ "$(stat -c %s "$SECKIT_STORE/master.key")" -gt 58 ]
+	[ "$(file_mode "$SECKIT_STORE/master.key")" = 600 ]
+	run -0 sk key sign dev --in data --out s
+	run -0 sk key export dev --out dev.pub
+	run -0 openssl dgst -sha256 -verify dev.pub -signature s data
+	# commands of the soft backend unseal through the TPM as well
+	printf 'secret bytes' | sk --backend soft store write obj
+	run -0 sk --backend soft store read obj
+	[ "$output" = "secret bytes" ]
+	# no TPM, no store
+	SECKIT_TCTI="swtpm:host=127.0.0.1,port=1" run -4 --separate-stderr sk --backend soft store read obj
+	assert_one_error_line "seckit store read: "
+	[[ "$stderr" == *"unsealing the master key"* ]]
+}
+
+@test "tpm2: a sealed store copied to another TPM cannot be opened (7)" {
+	local pid=$SWTPM_PID tcti=$SWTPM_TCTI
+	run -0 sk key create dev --type ec-p256
+	printf 'x' | sk store write obj
+	start_swtpm "$BATS_TEST_TMPDIR/other-tpm"
+	run -7 --separate-stderr sk --backend soft store read obj --out out
+	assert_one_error_line "seckit store read: "
+	assert_absent out
+	assert_no_transient_handles
+	stop_swtpm
+	SWTPM_PID=$pid SWTPM_TCTI=$tcti SECKIT_TCTI=$tcti TPM2TOOLS_TCTI=$tcti
+	run -0 sk store read obj
+	[ "$output" = x ]
+}
+
+@test "tpm2: master-key: file and tpm2 choose the protection; a tampered blob is 7" {
+	printf 'master-key: file\npassword-kdf:\n  n: 1024\n' > file.yaml
+	run -0 sk --config file.yaml key create dev --type ec-p256
+	[ "$(xxd -s 5 -l 1 -p "$SECKIT_STORE/master.key")" = 00 ]
+	[ "$(stat -c %s "$SECKIT_STORE/master.key")" -eq 56 ]
+	printf 'master-key: tpm2\npassword-kdf:\n  n: 1024\n' > tpm.yaml
+	run -0 sk --config tpm.yaml --backend soft --store s2 key create soft --type ec-p256
+	[ "$(xxd -s 5 -l 1 -p s2/master.key)" = 01 ]
+	run -0 sk --store s2 --backend soft key sign soft --in data --out sig
+	printf 'master-key: sealed\n' > bad.yaml
+	run -3 sk --config bad.yaml key list
+	# flip one bit of the sealed blob: the TPM refuses it or the check fails
+	local off=$(( $(stat -c %s s2/master.key) - 5 ))
+	printf "$(printf '\\x%02x' $(( 0x$(xxd -s $off -l 1 -p s2/master.key) ^ 1 )))" |
+		dd of=s2/master.key bs=1 seek=$off conv=notrunc 2>/dev/null
+	run -7 sk --store s2 --backend soft key list
 }
