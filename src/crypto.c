@@ -3,8 +3,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
+#include <openssl/provider.h>
 #include <openssl/crypto.h>
 #include <openssl/decoder.h>
 #include <openssl/err.h>
@@ -16,6 +19,7 @@
 
 #include "err.h"
 #include "fileio.h"
+#include "sha256kdf.h"
 #include "util.h"
 
 void sk_crypto_init(void)
@@ -33,37 +37,27 @@ int sk_random(void *p, size_t n)
 int sk_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
 		   const void *info, size_t infolen, uint8_t *out, size_t outlen)
 {
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	EVP_KDF_CTX *kctx = NULL;
-	OSSL_PARAM params[5], *p = params;
-	int rc = SK_OK;
-
-	if (kdf == NULL || (kctx = EVP_KDF_CTX_new(kdf)) == NULL) {
-		rc = sk_err_ssl(SK_EFAIL, "HKDF");
-		goto out;
-	}
-	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen);
-	if (saltlen)
-		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infolen);
-	*p = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(kctx, out, outlen, params) != 1)
-		rc = sk_err_ssl(SK_EFAIL, "HKDF");
-out:
-	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
-	return rc;
+	/* No EVP fetch on the store's hot path: see sha256kdf.h. */
+	if (sk_hkdf_sha256_raw(ikm, ikmlen, salt, saltlen, info, infolen, out, outlen) != 0)
+		return sk_err(SK_EFAIL, "HKDF: output too long");
+	return SK_OK;
 }
 
 int sk_hmac(const char *md, const uint8_t *key, size_t keylen, const void *p, size_t n,
 	    uint8_t *out, size_t *outlen)
 {
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC *mac;
 	EVP_MAC_CTX *ctx = NULL;
 	OSSL_PARAM params[2];
 	int rc = SK_OK;
 
+	/* HMAC-SHA256 (every store MAC) without an EVP fetch: sha256kdf.h. */
+	if (strcasecmp(md, "SHA256") == 0 || strcasecmp(md, "SHA2-256") == 0) {
+		sk_hmac_sha256(key, keylen, p, n, out);
+		*outlen = 32;
+		return SK_OK;
+	}
+	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)md, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if (mac == NULL || (ctx = EVP_MAC_CTX_new(mac)) == NULL ||
@@ -76,14 +70,151 @@ int sk_hmac(const char *md, const uint8_t *key, size_t keylen, const void *p, si
 	return rc;
 }
 
+/*
+ * One-shot AES-256-GCM straight through the default provider's dispatch
+ * table.  Why not EVP_CipherInit_ex: in OpenSSL 3.0 the first cipher
+ * fetch of a process builds the global name map and a method object for
+ * every cipher the provider has -- 6 of the 6.7 million instructions of a
+ * whole `seckit key info`, which reads one sealed header.  The provider
+ * interface is public and stable (provider-cipher(7),
+ * OSSL_PROVIDER_query_operation(3)); the code that runs is the same
+ * OpenSSL AES-GCM (AES-NI, ARMv8 crypto extensions, vpaes) EVP would call.
+ * If the default provider or its AES-256-GCM cannot be had this way (a
+ * FIPS-only configuration, say), gcm() falls back to EVP.
+ */
+struct gcm_impl {
+	void *provctx;
+	OSSL_FUNC_cipher_newctx_fn *newctx;
+	OSSL_FUNC_cipher_freectx_fn *freectx;
+	OSSL_FUNC_cipher_encrypt_init_fn *einit;
+	OSSL_FUNC_cipher_decrypt_init_fn *dinit;
+	OSSL_FUNC_cipher_update_fn *update;
+	OSSL_FUNC_cipher_final_fn *final;
+	OSSL_FUNC_cipher_get_ctx_params_fn *get_params;
+	OSSL_FUNC_cipher_set_ctx_params_fn *set_params;
+};
+
+/* Filled once per process (CRYPTO_THREAD_run_once), read-only afterwards. */
+static struct gcm_impl gcm_direct;
+static int gcm_direct_ok;
+static CRYPTO_ONCE gcm_once = CRYPTO_ONCE_STATIC_INIT;
+
+static int names_have(const char *names, const char *want)
+{
+	size_t n = strlen(want);
+
+	for (;;) {
+		if (strncasecmp(names, want, n) == 0 && (names[n] == ':' || names[n] == '\0'))
+			return 1;
+		if ((names = strchr(names, ':')) == NULL)
+			return 0;
+		names++;
+	}
+}
+
+static void gcm_direct_init(void)
+{
+	const OSSL_ALGORITHM *alg;
+	const OSSL_DISPATCH *d;
+	struct gcm_impl g;
+	OSSL_PROVIDER *prov;
+	int no_cache = 0;
+
+	memset(&g, 0, sizeof(g));
+	/* retain_fallbacks = 1: EVP fetches elsewhere still work as before. */
+	if ((prov = OSSL_PROVIDER_try_load(NULL, "default", 1)) == NULL)
+		goto none;
+	alg = OSSL_PROVIDER_query_operation(prov, OSSL_OP_CIPHER, &no_cache);
+	for (; alg != NULL && alg->algorithm_names != NULL; alg++)
+		if (names_have(alg->algorithm_names, "AES-256-GCM"))
+			break;
+	if (alg == NULL || alg->algorithm_names == NULL)
+		goto none;
+	for (d = alg->implementation; d->function_id != 0; d++) {
+		switch (d->function_id) {
+		case OSSL_FUNC_CIPHER_NEWCTX: g.newctx = OSSL_FUNC_cipher_newctx(d); break;
+		case OSSL_FUNC_CIPHER_FREECTX: g.freectx = OSSL_FUNC_cipher_freectx(d); break;
+		case OSSL_FUNC_CIPHER_ENCRYPT_INIT: g.einit = OSSL_FUNC_cipher_encrypt_init(d); break;
+		case OSSL_FUNC_CIPHER_DECRYPT_INIT: g.dinit = OSSL_FUNC_cipher_decrypt_init(d); break;
+		case OSSL_FUNC_CIPHER_UPDATE: g.update = OSSL_FUNC_cipher_update(d); break;
+		case OSSL_FUNC_CIPHER_FINAL: g.final = OSSL_FUNC_cipher_final(d); break;
+		case OSSL_FUNC_CIPHER_GET_CTX_PARAMS: g.get_params = OSSL_FUNC_cipher_get_ctx_params(d); break;
+		case OSSL_FUNC_CIPHER_SET_CTX_PARAMS: g.set_params = OSSL_FUNC_cipher_set_ctx_params(d); break;
+		}
+	}
+	g.provctx = OSSL_PROVIDER_get0_provider_ctx(prov);
+	if (g.newctx && g.freectx && g.einit && g.dinit && g.update && g.final && g.get_params &&
+	    g.set_params && g.provctx) {
+		gcm_direct = g;
+		gcm_direct_ok = 1;
+		return; /* the provider stays loaded for the life of the process */
+	}
+none:
+	ERR_clear_error();
+}
+
+static int gcm_via_provider(int enc, const uint8_t key[32], const uint8_t nonce[12],
+			    const void *aad, size_t aadlen, const void *in, size_t n, uint8_t *out,
+			    uint8_t *tag, int *done)
+{
+	const struct gcm_impl *g = &gcm_direct;
+	OSSL_PARAM params[2];
+	size_t len, taglen = 16;
+	void *c;
+	int ok;
+
+	*done = 0;
+	if (!CRYPTO_THREAD_run_once(&gcm_once, gcm_direct_init) || !gcm_direct_ok)
+		return SK_OK;
+	if ((c = g->newctx(g->provctx)) == NULL)
+		return SK_OK;
+	*done = 1;
+	ok = (enc ? g->einit : g->dinit)(c, key, 32, nonce, 12, NULL) &&
+	     /* AAD: out NULL, but the provider still checks outsize >= inl */
+	     (aadlen == 0 || g->update(c, NULL, &len, aadlen, aad, aadlen)) &&
+	     (n == 0 || (g->update(c, out, &len, n, in, n) && len == n));
+	if (ok && !enc) {
+		params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, taglen);
+		params[1] = OSSL_PARAM_construct_end();
+		ok = g->set_params(c, params);
+	}
+	if (!ok) {
+		g->freectx(c);
+		return sk_err_ssl(SK_EFAIL, "AES-GCM");
+	}
+	if (!g->final(c, out + n, &len, 0)) {
+		g->freectx(c);
+		/* Only a tag mismatch makes decryption's final step fail. */
+		ERR_clear_error();
+		return enc ? sk_err(SK_EFAIL, "AES-GCM") : sk_err(SK_EVERIFY, "authentication tag mismatch");
+	}
+	if (enc) {
+		params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, taglen);
+		params[1] = OSSL_PARAM_construct_end();
+		if (!g->get_params(c, params)) {
+			g->freectx(c);
+			return sk_err_ssl(SK_EFAIL, "AES-GCM");
+		}
+	}
+	g->freectx(c);
+	return SK_OK;
+}
+
 static int gcm(int enc, const uint8_t key[32], const uint8_t nonce[12], const void *aad,
 	       size_t aadlen, const void *in, size_t n, uint8_t *out, uint8_t *tag)
 {
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int len, rc = SK_OK;
+	EVP_CIPHER_CTX *c;
+	int len, rc, done;
 
 	if (n > 0x7fffffff || aadlen > 0x7fffffff)
 		return sk_err(SK_EFAIL, "AES-GCM: input too large");
+	rc = gcm_via_provider(enc, key, nonce, aad, aadlen, in, n, out, tag, &done);
+	if (done) {
+		if (rc != SK_OK && n)
+			OPENSSL_cleanse(out, n);
+		return rc;
+	}
+	c = EVP_CIPHER_CTX_new();
 	if (c == NULL || EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce, enc) != 1 ||
 	    (aadlen && EVP_CipherUpdate(c, NULL, &len, aad, (int)aadlen) != 1) ||
 	    (n && EVP_CipherUpdate(c, out, &len, in, (int)n) != 1)) {
@@ -176,10 +307,7 @@ int sk_pkey_fingerprint(const EVP_PKEY *pkey, char hex[65])
 
 	if (n <= 0)
 		return sk_err_ssl(SK_EFAIL, "encoding public key");
-	if (EVP_Digest(der, (size_t)n, md, NULL, EVP_sha256(), NULL) != 1) {
-		OPENSSL_free(der);
-		return sk_err_ssl(SK_EFAIL, "hashing public key");
-	}
+	sk_sha256(der, (size_t)n, md);
 	OPENSSL_free(der);
 	sk_hex(hex, md, 32);
 	return SK_OK;

@@ -101,8 +101,11 @@ const char *sk_err_msg(void)
 
 void sk_err_clear(void)
 {
+	/* OpenSSL's queue is left alone: the first call into it (even a
+	 * peek) loads every error string, a tenth of a short command's
+	 * start-up.  Expected OpenSSL failures are cleared where they happen,
+	 * and sk_err_ssl() drains the queue when it reports. */
 	msgbuf[0] = '\0';
-	ERR_clear_error();
 }
 
 void sk_warn_setup(const char *prog, int quiet)

@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "err.h"
 #include "password.h"
+#include "sha256kdf.h"
 #include "store.h"
 
 /* Attribute tags of key objects (docs/formats/store.md). */
@@ -110,10 +111,7 @@ static int parse_info(const struct sk_obj_info *o, struct sk_keyinfo *k, int wan
 		/* The fingerprint is over the DER as stored: it was written by
 		 * i2d_PUBKEY, so it is what `openssl pkey -pubout -outform DER`
 		 * gives, and no key needs to be decoded to show it. */
-		if (EVP_Digest(p, n, md, NULL, EVP_sha256(), NULL) != 1) {
-			sk_keyinfo_free(k);
-			return sk_err_ssl(SK_EFAIL, "hashing public key");
-		}
+		sk_sha256(p, n, md);
 		sk_hex(k->fingerprint, md, sizeof(md));
 		if (want_pub && sk_keyinfo_pub(k) == NULL) {
 			sk_keyinfo_free(k);
