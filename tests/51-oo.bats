@@ -183,8 +183,8 @@ mk_object() {
 	export ASAN_OPTIONS=verify_asan_link_order=0
 	run -0 faketime '2099-06-01 00:00:00' "$SECKIT" oo open --id d.oid --in d.enc --out out1
 	cmp d out1
-	run -7 faketime '2098-12-31 23:59:59' "$SECKIT" oo open --id d.oid --in d.enc --out out2
-	run -0 faketime '2099-12-31 23:59:59' "$SECKIT" oo open --id d.oid --in d.enc --out out3
+	run -7 faketime -f '2098-12-31 23:59:59' "$SECKIT" oo open --id d.oid --in d.enc --out out2
+	run -0 faketime -f '2099-12-31 23:59:59' "$SECKIT" oo open --id d.oid --in d.enc --out out3
 	run -7 faketime '2100-01-01 00:00:00' "$SECKIT" oo open --id d.oid --in d.enc --out out4
 	assert_absent out2
 	assert_absent out4
