@@ -1184,6 +1184,7 @@ int sk_store_get(struct sk_store *st, int ns, const char *name, size_t max,
 {
 	struct sk_obj_info local;
 	struct sk_reader *r;
+	size_t cap0 = body->cap;
 	ssize_t n;
 	uint8_t end;
 	int rc = SK_OK;
@@ -1216,8 +1217,13 @@ int sk_store_get(struct sk_store *st, int ns, const char *name, size_t max,
 	}
 	body->len += (size_t)n;
 out:
-	if (rc != SK_OK)
+	if (rc != SK_OK) {
+		/* Nothing of an unverified body survives, and a buffer this
+		 * call allocated is released: callers need not free on failure. */
 		OPENSSL_cleanse(body->p + body->len, body->cap - body->len);
+		if (cap0 == 0)
+			sk_buf_free(body);
+	}
 	sk_reader_close(r);
 	if (rc != SK_OK || info == &local)
 		sk_obj_info_free(info);

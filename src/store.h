@@ -109,7 +109,9 @@ int sk_store_derive(const struct sk_store *st, const char *label, uint8_t out[32
 /* Header of an object: SK_ENOTFOUND if absent, SK_EVERIFY if tampered. */
 int sk_store_stat(struct sk_store *st, int ns, const char *name, struct sk_obj_info *info);
 /* Whole object; body limited to max bytes (SK_EFAIL beyond). info may be
- * NULL.  A keyed object needs sk_reader_*: here it fails with SK_EAUTH. */
+ * NULL.  A keyed object needs sk_reader_*: here it fails with SK_EAUTH.
+ * On failure body keeps only what it held before, and a buffer that was
+ * empty (cap 0) on entry is freed. */
 int sk_store_get(struct sk_store *st, int ns, const char *name, size_t max,
 		 struct sk_obj_info *info, struct sk_buf *body);
 

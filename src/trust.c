@@ -608,7 +608,7 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 	X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_PARTIAL_CHAIN);
 	X509_VERIFY_PARAM_set_time(vp, (time_t)r->time);
 	if (o->purpose != NULL) {
-		int idx = X509_PURPOSE_get_by_sname(o->purpose);
+		int idx = sk_x509_purpose_index(o->purpose);
 
 		if (idx < 0) {
 			rc = sk_err(SK_EUSAGE, "unknown purpose '%s' (expected one of: %s)", o->purpose,

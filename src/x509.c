@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "err.h"
 #include "fileio.h"
@@ -347,4 +348,46 @@ out:
 	free(buf);
 	X509_NAME_free(name);
 	return rc;
+}
+
+/* ---- purposes ---- */
+
+/* RFC 5280 4.2.1.12: anyExtendedKeyUsage allows every purpose. */
+static int eku_allows_codesign(X509 *x)
+{
+	if (!(X509_get_extension_flags(x) & EXFLAG_XKUSAGE))
+		return 1;
+	return (X509_get_extended_key_usage(x) & (XKU_CODE_SIGN | XKU_ANYEKU)) != 0;
+}
+
+/* OpenSSL 3.0's purpose table has no code signing (3.2 added one), and a
+ * payload signer's certificate is exactly that; X509_PURPOSE_add lets
+ * X509_verify_cert check ours like a built-in one.  OpenSSL's check
+ * functions take const X509 but its accessors do not: they only read. */
+static int check_codesign(const X509_PURPOSE *xp, const X509 *cx, int ca)
+{
+	X509 *x = (X509 *)cx;
+
+	(void)xp;
+	if (!eku_allows_codesign(x))
+		return 0;
+	if (ca)
+		return X509_check_ca(x) != 0;
+	if ((X509_get_extension_flags(x) & EXFLAG_KUSAGE) &&
+	    !(X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE))
+		return 0;
+	return 1;
+}
+
+int sk_x509_purpose_index(const char *sname)
+{
+	int idx = X509_PURPOSE_get_by_sname(sname);
+
+	if (idx >= 0 || strcmp(sname, "codesign") != 0)
+		return idx;
+	/* Id past the built-in ones; trust as OpenSSL 3.2 gives its own. */
+	if (!X509_PURPOSE_add(X509_PURPOSE_MAX + 1, X509_TRUST_OBJECT_SIGN, 0, check_codesign,
+			      "Code signing", "codesign", NULL))
+		return -1;
+	return X509_PURPOSE_get_by_sname(sname);
 }

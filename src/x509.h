@@ -47,6 +47,14 @@ void sk_x509_serial_str(const ASN1_INTEGER *serial, char *buf, size_t len);
 int sk_x509_fingerprint(X509 *x, char hex[65]);
 int sk_asn1_time_epoch(const ASN1_TIME *t, int64_t *out);
 
+/* The X509_PURPOSE index of a purpose short name (as X509_PURPOSE_get_by_sname),
+ * -1 when unknown.  "codesign" is known even on OpenSSL 3.0, which has no
+ * code-signing purpose of its own: it is registered on first use (leaf:
+ * extendedKeyUsage, when present, allows codeSigning; keyUsage, when
+ * present, allows digitalSignature; CAs: a CA whose extendedKeyUsage, when
+ * present, allows codeSigning). */
+int sk_x509_purpose_index(const char *sname);
+
 /* Parse "/CN=x/O=y" (the openssl -subj form; '\' escapes '/', '+' and
  * '\'; '+' joins attributes into one multi-valued RDN) into a name. */
 int sk_x509_name_parse(const char *s, X509_NAME **out);

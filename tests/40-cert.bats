@@ -189,6 +189,51 @@ provision_cas() {
 	assert_one_error_line "seckit cert verify: 'CN=stranger': unable to get local issuer certificate"
 }
 
+@test "cert verify --purpose codesign: extendedKeyUsage and keyUsage of the leaf, extendedKeyUsage of the CAs" {
+	# OpenSSL 3.0 has no code-signing purpose; seckit registers its own.
+	mk_root root
+	mk_cert signer root signer
+	mk_cert tls root leaf
+	mk_cert any root anyeku
+	mk_cert bare root bare
+	mk_cert enc root kuenc
+	mk_cert tlsca root ca_tls
+	mk_cert tlssigner tlsca signer
+	run -0 provision_cas root
+	# What the profiles hold, as openssl reads them.
+	run -0 openssl x509 -in signer.pem -noout -ext extendedKeyUsage,keyUsage
+	[[ "$output" == *"Code Signing"* && "$output" == *"Digital Signature"* ]]
+	run -0 openssl x509 -in tls.pem -noout -ext extendedKeyUsage
+	[[ "$output" != *"Code Signing"* ]]
+	# Every chain verifies without a purpose (openssl agrees) ...
+	for c in signer tls any bare enc; do
+		run -0 sk cert verify "$c.pem"
+		run -0 openssl verify -CAfile root.pem "$c.pem"
+	done
+	run -0 sk cert verify tlssigner.pem --chain tlsca.pem
+	run -0 openssl verify -CAfile root.pem -untrusted tlsca.pem tlssigner.pem
+	# ... and only the code signers pass codesign.
+	run -0 sk cert verify signer.pem --purpose codesign
+	run -0 sk cert verify any.pem --purpose codesign
+	run -0 sk cert verify bare.pem --purpose codesign
+	run -7 --separate-stderr sk cert verify tls.pem --purpose codesign
+	assert_one_error_line "seckit cert verify: 'CN=tls': unsuitable certificate purpose (depth 0)"
+	run -7 sk cert verify enc.pem --purpose codesign
+	run -7 --separate-stderr sk cert verify tlssigner.pem --chain tlsca.pem --purpose codesign
+	assert_one_error_line "seckit cert verify: 'CN=tlsca': unsuitable certificate purpose (depth 1)"
+	# The other purposes still come from OpenSSL.
+	run -0 sk cert verify tls.pem --purpose sslserver
+	run -7 sk cert verify signer.pem --purpose sslserver
+	# A payload signed by the code signer, checked with the purpose.
+	head -c 1000 /dev/urandom > fw.bin
+	run -0 sk payload make --sign-key signer.key --in fw.bin --out fw.pkg
+	run -0 sk payload verify --cert signer.pem --purpose codesign --in fw.pkg --out fw.out
+	cmp fw.bin fw.out
+	run -0 sk payload make --sign-key tls.key --in fw.bin --out tls.pkg
+	run -7 sk payload verify --cert tls.pem --purpose codesign --in tls.pkg --out tls.out
+	assert_absent tls.out
+}
+
 @test "cert verify --json gives the verdict, the reason and the chain" {
 	mk_root root
 	mk_cert inter root ca_ext

@@ -45,6 +45,22 @@ ca_dir() {
 		keyUsage = critical,keyCertSign,cRLSign
 		subjectKeyIdentifier = hash
 		authorityKeyIdentifier = keyid
+		[ signer ]
+		basicConstraints = critical,CA:FALSE
+		keyUsage = critical,digitalSignature
+		extendedKeyUsage = codeSigning
+		[ anyeku ]
+		basicConstraints = critical,CA:FALSE
+		extendedKeyUsage = anyExtendedKeyUsage
+		[ bare ]
+		basicConstraints = critical,CA:FALSE
+		[ kuenc ]
+		basicConstraints = critical,CA:FALSE
+		keyUsage = critical,keyEncipherment
+		[ ca_tls ]
+		basicConstraints = critical,CA:TRUE
+		keyUsage = critical,keyCertSign,cRLSign
+		extendedKeyUsage = serverAuth
 		EOF
 	fi
 	echo "$d"
