@@ -46,14 +46,11 @@ static int format_der(const struct sk_args *a, int *der)
 
 static int digest_opt(struct sk_ctx *ctx, const struct sk_args *a, const EVP_MD **md)
 {
-	const char *name = sk_arg_str(a, "digest");
+	const char *name;
 	int rc;
 
-	if (name == NULL) {
-		if ((rc = sk_ctx_config(ctx)) != SK_OK)
-			return rc;
-		name = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
-	}
+	if ((rc = sk_arg_digest(ctx, a, &name)) != SK_OK)
+		return rc;
 	*md = sk_md_by_name(name, 0);
 	if (*md == NULL || sk_md_is_weak(*md) || EVP_MD_get_size(*md) < 32)
 		return sk_usage_error("digest '%s' is not accepted for certificates (expected one of: %s)",
@@ -205,10 +202,7 @@ static int cert_list(struct sk_ctx *ctx, const struct sk_args *a)
 	if (revoked && (kinds || s.names))
 		return sk_usage_error("--revoked lists the CRL; it takes no other filter");
 	if (ctx->json) {
-		sk_json_init(&s.j, stdout);
-		sk_json_obj(&s.j);
-		sk_json_key(&s.j, revoked ? "revoked" : "certificates");
-		sk_json_arr(&s.j);
+		sk_json_list_begin(&s.j, stdout, revoked ? "revoked" : "certificates");
 	}
 	if (revoked) {
 		struct sk_store *st;
@@ -224,9 +218,7 @@ static int cert_list(struct sk_ctx *ctx, const struct sk_args *a)
 	if (rc != SK_OK)
 		return rc;
 	if (ctx->json) {
-		sk_json_end_arr(&s.j);
-		sk_json_end_obj(&s.j);
-		sk_json_done(&s.j);
+		sk_json_list_end(&s.j);
 	}
 	return SK_OK;
 }

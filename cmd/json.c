@@ -190,3 +190,18 @@ void sk_json_done(struct sk_json *j)
 {
 	fputc('\n', j->f);
 }
+
+void sk_json_list_begin(struct sk_json *j, FILE *f, const char *key)
+{
+	sk_json_init(j, f);
+	sk_json_obj(j);
+	sk_json_key(j, key);
+	sk_json_arr(j);
+}
+
+void sk_json_list_end(struct sk_json *j)
+{
+	sk_json_end_arr(j);
+	sk_json_end_obj(j);
+	sk_json_done(j);
+}

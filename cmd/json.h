@@ -33,6 +33,9 @@ void sk_json_kbool(struct sk_json *j, const char *k, int v);
 void sk_json_ktime(struct sk_json *j, const char *k, int64_t t);
 /* End the document with a newline. */
 void sk_json_done(struct sk_json *j);
+/* A listing: {"KEY": [ ... ]} on f, the elements written in between. */
+void sk_json_list_begin(struct sk_json *j, FILE *f, const char *key);
+void sk_json_list_end(struct sk_json *j);
 
 /* RFC 3339 UTC ("2026-11-22T10:00:00Z") into buf (>= 21 bytes). */
 void sk_fmt_time(char *buf, size_t n, int64_t t);

@@ -40,14 +40,11 @@ static int need(const struct sk_args *a, const char *opt)
 
 static int digest_opt(struct sk_ctx *ctx, const struct sk_args *a, const EVP_MD **md)
 {
-	const char *name = sk_arg_str(a, "digest");
+	const char *name;
 	int rc;
 
-	if (name == NULL) {
-		if ((rc = sk_ctx_config(ctx)) != SK_OK)
-			return rc;
-		name = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
-	}
+	if ((rc = sk_arg_digest(ctx, a, &name)) != SK_OK)
+		return rc;
 	if (strcasecmp(name, "md5") == 0)
 		return sk_err(SK_EUNSUPP, "md5 is not accepted for signatures");
 	if ((*md = sk_md_by_name(name, 0)) == NULL)
@@ -404,18 +401,13 @@ static int key_list(struct sk_ctx *ctx, const struct sk_args *a)
 	s.ctx = ctx;
 	s.names = sk_arg_flag(a, "names");
 	if (ctx->json) {
-		sk_json_init(&s.j, stdout);
-		sk_json_obj(&s.j);
-		sk_json_key(&s.j, "keys");
-		sk_json_arr(&s.j);
+		sk_json_list_begin(&s.j, stdout, "keys");
 	}
 	rc = sk_key_list(ctx, list_one, &s);
 	if (rc != SK_OK)
 		return rc;
 	if (ctx->json) {
-		sk_json_end_arr(&s.j);
-		sk_json_end_obj(&s.j);
-		sk_json_done(&s.j);
+		sk_json_list_end(&s.j);
 	}
 	return SK_OK;
 }
@@ -501,19 +493,14 @@ static void json_list_begin(struct pw_state *s, const char *key)
 {
 	if (!s->ctx->json)
 		return;
-	sk_json_init(&s->j, stdout);
-	sk_json_obj(&s->j);
-	sk_json_key(&s->j, key);
-	sk_json_arr(&s->j);
+	sk_json_list_begin(&s->j, stdout, key);
 }
 
 static void json_list_end(struct pw_state *s)
 {
 	if (!s->ctx->json)
 		return;
-	sk_json_end_arr(&s->j);
-	sk_json_end_obj(&s->j);
-	sk_json_done(&s->j);
+	sk_json_list_end(&s->j);
 }
 
 static int pw_list(struct sk_ctx *ctx, const struct sk_args *a)

@@ -82,6 +82,18 @@ int sk_arg_flag(const struct sk_args *a, const char *name)
 	return i < 0 ? 0 : a->count[i];
 }
 
+int sk_arg_digest(struct sk_ctx *ctx, const struct sk_args *a, const char **name)
+{
+	int rc;
+
+	if ((*name = sk_arg_str(a, "digest")) != NULL)
+		return SK_OK;
+	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+		return rc;
+	*name = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
+	return SK_OK;
+}
+
 int sk_global_apply(struct sk_ctx *ctx, const char *name, const char *val)
 {
 	if (strcmp(name, "config") == 0)

@@ -52,6 +52,9 @@ struct sk_args {
 /* Value of an option (last one given) or NULL; flag count. */
 const char *sk_arg_str(const struct sk_args *a, const char *name);
 int sk_arg_flag(const struct sk_args *a, const char *name);
+/* The digest name of --digest, else the config's default digest, else
+ * sha256 (each command then applies its own policy to it). */
+int sk_arg_digest(struct sk_ctx *ctx, const struct sk_args *a, const char **name);
 
 struct sk_verb;
 typedef int (*sk_verb_fn)(struct sk_ctx *ctx, const struct sk_args *a);

@@ -73,14 +73,11 @@ static void progress_end(struct progress *pr)
 
 static int digest_opt(struct sk_ctx *ctx, const struct sk_args *a, const EVP_MD **md)
 {
-	const char *name = sk_arg_str(a, "digest");
+	const char *name;
 	int rc;
 
-	if (name == NULL) {
-		if ((rc = sk_ctx_config(ctx)) != SK_OK)
-			return rc;
-		name = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
-	}
+	if ((rc = sk_arg_digest(ctx, a, &name)) != SK_OK)
+		return rc;
 	if (strcasecmp(name, "md5") == 0 && !sk_arg_flag(a, "insecure"))
 		return sk_err(SK_EUNSUPP, "md5 is broken; add --insecure if you really need it");
 	if ((*md = sk_md_by_name(name, 1)) == NULL || strncasecmp(name, "sha3-", 5) == 0)

@@ -129,17 +129,12 @@ static int store_list(struct sk_ctx *ctx, const struct sk_args *a)
 	s.ctx = ctx;
 	s.names = sk_arg_flag(a, "names");
 	if (ctx->json) {
-		sk_json_init(&s.j, stdout);
-		sk_json_obj(&s.j);
-		sk_json_key(&s.j, "objects");
-		sk_json_arr(&s.j);
+		sk_json_list_begin(&s.j, stdout, "objects");
 	}
 	if ((rc = sk_data_list(ctx, list_one, &s)) != SK_OK)
 		return rc;
 	if (ctx->json) {
-		sk_json_end_arr(&s.j);
-		sk_json_end_obj(&s.j);
-		sk_json_done(&s.j);
+		sk_json_list_end(&s.j);
 	}
 	return SK_OK;
 }
