@@ -12,7 +12,7 @@ cd "$work"
 export SECKIT_STORE="$work/store" SECKIT_CONFIG="$work/config.yaml"
 printf 'password-kdf:\n  n: 1024\n' > config.yaml
 rm -rf "$out"
-mkdir -p "$out"/fuzz_pkg "$out"/fuzz_yaml "$out"/fuzz_x509 "$out"/fuzz_store
+mkdir -p "$out"/fuzz_pkg "$out"/fuzz_yaml "$out"/fuzz_x509 "$out"/fuzz_store "$out"/fuzz_opaque
 
 # keys, certificates, CSRs
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.pem 2>/dev/null
@@ -40,15 +40,21 @@ head -c 200 /dev/urandom > payload
 "$sk" stp make --command revoke --cert root.pem --serial 01 --seq 2 --sign-key ec.pem \
 	--device ec.pub --out "$out/fuzz_pkg/stp-revoke"
 "$sk" stp make --command delete-ca --name ca1 --seq 3 --sign-key rsa.pem --out "$out/fuzz_pkg/stp-delete-ca"
-if "$sk" help opaque-key >/dev/null 2>&1; then
-	"$sk" opaque-key make --name k1 --type ec-p256 --key ec.pem --sign-key ec.pem \
-		--device-pub ec.pub --out "$out/fuzz_pkg/opaque-key"
-fi
-if "$sk" help oo >/dev/null 2>&1; then
-	"$sk" oo make --in payload --out "$work/obj.enc" --info "$work/obj.oocfg"
-	cp "$work/obj.enc" "$out/fuzz_pkg/opaque-object"
-	"$sk" oo id --info "$work/obj.oocfg" --sign-key ec.pem --device-pub ec.pub --out "$out/fuzz_pkg/ooid"
-fi
+"$sk" opaque-key make --name k1 --type ec-p256 --key ec.pem --sign-key ec.pem \
+	--device-pub ec.pub --out "$out/fuzz_pkg/opaque-key"
+"$sk" opaque-key make --name k2 --type aes-256 --key <(head -c 32 /dev/urandom) --sign-key rsa.pem \
+	--device-pub ec.pub --cipher aes-256-gcm --mac hmac-sha512 --kdf x963-sha384 --out "$work/aes.okey"
+"$sk" oo make --in payload --out "$work/obj.enc" --info "$work/obj.oocfg"
+"$sk" oo make --in payload --cipher aes-256-gcm --not-before 2026-01-01 --not-after 2036-01-01 \
+	--out "$work/gcm.enc" --info "$work/gcm.oocfg"
+cp "$work/obj.enc" "$out/fuzz_pkg/opaque-object"
+"$sk" oo id --info "$work/obj.oocfg" --sign-key ec.pem --device-pub ec.pub --out "$out/fuzz_pkg/ooid"
+# the opaque bodies: packages, object headers (cut short), OOInfo files
+cp "$out/fuzz_pkg/opaque-key" "$out/fuzz_pkg/ooid" "$out/fuzz_opaque/"
+cp "$work/aes.okey" "$out/fuzz_opaque/opaque-key-aes"
+head -c 200 "$work/gcm.enc" > "$out/fuzz_opaque/object-head"
+cp "$work/obj.oocfg" "$out/fuzz_opaque/ooinfo-ctr.oocfg"
+cp "$work/gcm.oocfg" "$out/fuzz_opaque/ooinfo-gcm.oocfg"
 
 # YAML: the shipped examples and a few shapes
 cp "$top/config.example.yaml" "$out/fuzz_yaml/config.example.yaml"
