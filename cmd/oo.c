@@ -183,6 +183,7 @@ struct id_run {
 struct id_worker {
 	struct id_run *run;
 	struct sk_ecies_sender *sender;
+	struct sk_signer signer; /* this thread's copy of run->signer */
 	struct sk_buf key, der;
 	char *path;
 	size_t pathcap;
@@ -201,8 +202,14 @@ static int id_worker_init(void *arg, void **state)
 		free(w);
 		return rc;
 	}
+	if ((rc = sk_signer_worker_copy(&run->signer, &w->signer)) != SK_OK) {
+		sk_ecies_sender_free(w->sender);
+		free(w);
+		return rc;
+	}
 	w->pathcap = strlen(run->out_dir) + SK_FLEET_ID_MAX + 8;
 	if ((w->path = malloc(w->pathcap)) == NULL) {
+		sk_signer_worker_free(&w->signer);
 		sk_ecies_sender_free(w->sender);
 		free(w);
 		return sk_err(SK_EFAIL, "out of memory");
@@ -216,6 +223,7 @@ static void id_worker_free(void *state)
 	struct id_worker *w = state;
 
 	sk_ecies_sender_free(w->sender);
+	sk_signer_worker_free(&w->signer);
 	sk_buf_free(&w->key);
 	sk_buf_free(&w->der);
 	free(w->path);
@@ -230,7 +238,6 @@ static int id_work(void *state, const struct sk_fleet_dev *d)
 	size_t kn;
 	uint8_t devid[32];
 	EVP_PKEY *pub = NULL;
-	struct sk_out o;
 	int rc;
 
 	w->key.len = 0;
@@ -240,22 +247,15 @@ static int id_work(void *state, const struct sk_fleet_dev *d)
 	if ((rc = sk_ecies_parse_pub(w->sender, kp, kn, &pub, devid)) != SK_OK)
 		return sk_fleet_dev_err(d, "%s: %s", d->key_file ? "public-key-file" : "public-key",
 					sk_err_msg());
-	rc = sk_ooid_make(w->sender, &run->signer, run->info_der.p, run->info_der.len,
+	rc = sk_ooid_make(w->sender, &w->signer, run->info_der.p, run->info_der.len,
 			  run->object_id, pub, devid, &w->der);
 	EVP_PKEY_free(pub);
 	if (rc != SK_OK)
 		return sk_err_wrap(rc, "device '%s'", d->id);
 	snprintf(w->path, w->pathcap, "%s/%s.oid", run->out_dir, d->id);
 	/* One sync for the whole batch at the end (sk_syncfs) instead of
-	 * two fsyncs per file: the rename alone keeps each file whole. */
-	if ((rc = sk_out_open(&o, w->path, 0666)) != SK_OK)
-		return rc;
-	o.nosync = 1;
-	if ((rc = sk_out_write(&o, w->der.p, w->der.len)) != SK_OK) {
-		sk_out_abort(&o);
-		return rc;
-	}
-	return sk_out_commit(&o);
+	 * two fsyncs per file: the file only gets its name once whole. */
+	return sk_write_file_nosync(w->path, w->der.p, w->der.len, 0666);
 }
 
 static void clear_progress(struct id_run *run)

@@ -347,3 +347,46 @@ int sk_write_file(const char *path, const void *p, size_t n, mode_t mode)
 	}
 	return sk_out_commit(&o);
 }
+
+int sk_write_file_nosync(const char *path, const void *p, size_t n, mode_t mode)
+{
+	char dir[PATH_MAX], proc[64];
+	struct sk_out o;
+	int fd, rc;
+
+	sk_dirname(path, dir, sizeof(dir));
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode & 07777);
+	if (fd >= 0) {
+		if (sk_write_all(fd, p, n) != 0) {
+			rc = sk_err_sys(SK_EFAIL, "writing '%s'", path);
+			close(fd);
+			return rc;
+		}
+		/* linkat(fd, "", ..., AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH;
+		 * the /proc link does not.  It never replaces: EEXIST. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		rc = linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+		if (rc == 0) {
+			if (close(fd) != 0)
+				return sk_err_sys(SK_EFAIL, "writing '%s'", path);
+			return SK_OK;
+		}
+		rc = errno;
+		close(fd);
+		if (rc != EEXIST && rc != ENOENT && rc != EPERM && rc != EXDEV) {
+			errno = rc;
+			return sk_err_sys(SK_EFAIL, "creating '%s'", path);
+		}
+	} else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+		return sk_err_sys(SK_EFAIL, "creating '%s'", path);
+	}
+	/* An existing name, or no O_TMPFILE / no /proc: temporary + rename. */
+	if ((rc = sk_out_open(&o, path, mode)) != SK_OK)
+		return rc;
+	o.nosync = 1;
+	if ((rc = sk_out_write(&o, p, n)) != SK_OK) {
+		sk_out_abort(&o);
+		return rc;
+	}
+	return sk_out_commit(&o);
+}

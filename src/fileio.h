@@ -48,6 +48,12 @@ int sk_out_commit(struct sk_out *o);
 void sk_out_abort(struct sk_out *o);
 /* One-shot helper: write buf to path atomically. */
 int sk_write_file(const char *path, const void *p, size_t n, mode_t mode);
+/* The same without the fsyncs (the caller syncs a whole batch with
+ * sk_syncfs): for many small files.  A name that does not exist yet gets
+ * the file through O_TMPFILE and one link, so no temporary name enters
+ * the directory; an existing one is replaced through a temporary and
+ * rename(2), as sk_write_file does. */
+int sk_write_file_nosync(const char *path, const void *p, size_t n, mode_t mode);
 
 /* Streaming input ("-" = stdin). */
 struct sk_in {

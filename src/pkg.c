@@ -421,13 +421,19 @@ int sk_signer_sign_digest(const struct sk_signer *s, const uint8_t *dgst, size_t
 
 	if (s->key != NULL)
 		return sk_key_sign(s->key, s->md, s->pss, dgst, dlen, sig);
-	pctx = EVP_PKEY_CTX_new_from_pkey(NULL, s->pkey, NULL);
-	if (pctx == NULL || EVP_PKEY_sign_init(pctx) <= 0) {
-		rc = sk_err_ssl(SK_EUNSUPP, "%s cannot sign", s->what);
-		goto out;
+	if (s->cache != NULL && s->cache->ctx != NULL) {
+		pctx = s->cache->ctx;
+	} else {
+		pctx = EVP_PKEY_CTX_new_from_pkey(NULL, s->pkey, NULL);
+		if (pctx == NULL || EVP_PKEY_sign_init(pctx) <= 0) {
+			rc = sk_err_ssl(SK_EUNSUPP, "%s cannot sign", s->what);
+			goto out;
+		}
+		if ((rc = sk_pkey_ctx_sig_setup(pctx, s->pkey, s->md, s->pss, 0)) != SK_OK)
+			goto out;
+		if (s->cache != NULL)
+			s->cache->ctx = pctx;
 	}
-	if ((rc = sk_pkey_ctx_sig_setup(pctx, s->pkey, s->md, s->pss, 0)) != SK_OK)
-		goto out;
 	if (EVP_PKEY_sign(pctx, NULL, &len, dgst, dlen) <= 0) {
 		rc = sk_err_ssl(SK_EFAIL, "signing with %s", s->what);
 		goto out;
@@ -439,9 +445,37 @@ int sk_signer_sign_digest(const struct sk_signer *s, const uint8_t *dgst, size_t
 		goto out;
 	}
 	sig->len += len;
+	rc = SK_OK;
 out:
-	EVP_PKEY_CTX_free(pctx);
+	if (s->cache == NULL || s->cache->ctx != pctx) {
+		EVP_PKEY_CTX_free(pctx);
+	} else if (rc != SK_OK) {
+		/* A context that failed is not trusted again. */
+		EVP_PKEY_CTX_free(pctx);
+		s->cache->ctx = NULL;
+	}
 	return rc;
+}
+
+int sk_signer_worker_copy(const struct sk_signer *s, struct sk_signer *copy)
+{
+	*copy = *s;
+	if (s->key != NULL) { /* a backend key signs in its backend: no context */
+		copy->cache = NULL;
+		return SK_OK;
+	}
+	if ((copy->cache = calloc(1, sizeof(*copy->cache))) == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	return SK_OK;
+}
+
+void sk_signer_worker_free(struct sk_signer *copy)
+{
+	if (copy->cache != NULL) {
+		EVP_PKEY_CTX_free(copy->cache->ctx);
+		free(copy->cache);
+	}
+	memset(copy, 0, sizeof(*copy));
 }
 
 void sk_signer_free(struct sk_signer *s)

@@ -138,6 +138,13 @@ struct sk_signer {
 	int pss;              /* RSA-PSS instead of PKCS#1 v1.5 */
 	char fpr[65];         /* hex SHA-256 of the signer's SPKI DER */
 	char what[300];       /* "key file 'x'" / "key 'x'", for messages */
+	/* Optional: where a key-file signer keeps its signing context between
+	 * signatures (one thread's copy of the signer; see
+	 * sk_signer_worker_copy).  NULL: a new context per signature. */
+	struct sk_sign_cache *cache;
+};
+struct sk_sign_cache {
+	EVP_PKEY_CTX *ctx;
 };
 /* pass_spec: secret spec for an encrypted key file (NULL: none/prompt). */
 int sk_signer_from_file(struct sk_signer *s, const char *path, const char *pass_spec);
@@ -148,6 +155,12 @@ int sk_signer_from_key(struct sk_signer *s, struct sk_ctx *ctx, const char *name
  * (SK_EUNSUPP: PSS with EC, md5 with ECDSA ...).  Weak-digest policy (md5
  * needs an insecure flag, sha1 warns) is the command's business. */
 int sk_signer_set_md(struct sk_signer *s, const EVP_MD *md, int pss);
+/* A copy of s for one worker thread of a batch, keeping its signing
+ * context from one signature to the next (OpenSSL fetches the signature
+ * method anew for every context, under locks the threads share).  The
+ * copy borrows s's key: free it with sk_signer_worker_free before s. */
+int sk_signer_worker_copy(const struct sk_signer *s, struct sk_signer *copy);
+void sk_signer_worker_free(struct sk_signer *copy);
 /* The signer's public key (borrowed). */
 EVP_PKEY *sk_signer_pub(const struct sk_signer *s);
 /* Sign a digest made with s->md. */

@@ -197,3 +197,32 @@ setup_fleet() {
 	run -0 --separate-stderr sk oo id --info fw.bin.oocfg --sign-key oem.pem --devices fleet.yaml --out-dir out2
 	[[ "$stderr" != *$'\r'* ]]
 }
+
+@test "oo id --devices: a second run replaces the OOIDs whole, not through a planted link; modes follow the umask" {
+	setup_fleet
+	mk_fleet 20
+	run -0 sk oo id --info fw.bin.oocfg --sign-key oem.pem --devices fleet.yaml --out-dir out
+	[ "$(stat -c %a out/dev0017.oid)" = 644 ]
+	cp out/dev0017.oid first.oid
+	# a planted symbolic link at a name is replaced, its target untouched
+	echo "keep me" > victim
+	ln -sf "$PWD/victim" out/dev0001.oid
+	# a new object: the second run's OOIDs must be the ones in place
+	head -c 5000 /dev/urandom > fw2.bin
+	sk oo make --in fw2.bin
+	(umask 077 && sk oo id --info fw2.bin.oocfg --sign-key oem.pem --devices fleet.yaml --out-dir out)
+	[ "$(cat victim)" = "keep me" ]
+	[ ! -L out/dev0001.oid ]
+	[ "$(ls out | wc -l)" -eq 20 ]
+	assert_no_debris out
+	! cmp -s first.oid out/dev0017.oid
+	[ "$(stat -c %a out/dev0003.oid)" = 600 ]
+	run -0 sk oo open --id out/dev0017.oid --in fw2.bin.enc --out o2
+	cmp fw2.bin o2
+	run -7 sk oo open --id out/dev0017.oid --in fw.bin.enc --out o1
+	assert_absent o1
+	# a fresh directory under umask 077: files 0600 from the first write
+	(umask 077 && sk oo id --info fw2.bin.oocfg --sign-key oem.pem --devices fleet.yaml --out-dir fresh)
+	[ "$(stat -c %a fresh/dev0005.oid)" = 600 ]
+	run -0 sk oo open --id fresh/dev0017.oid --in fw2.bin.enc --out o3
+}
