@@ -712,7 +712,7 @@ static int tpm_load(struct sk_backend *b, const struct sk_keytype *kt, const uin
 		free(k);
 		/* An integrity failure means the blob belongs to another TPM or
 		 * another parent key (or was tampered with). */
-		return tpm_err(be, r, "loading the key (made by another TPM or under another parent?)");
+		return tpm_err(be, r, "loading the key (made by another TPM or under another parent: tpm2-parent?)");
 	}
 	*out = k;
 	return SK_OK;
@@ -1213,7 +1213,7 @@ static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struc
 	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 			    &priv, &pub, &h);
 	if (r != TSS2_RC_SUCCESS)
-		return tpm_err(be, r, "loading the sealed object (sealed by another TPM?)");
+		return tpm_err(be, r, "loading the sealed object (sealed by another TPM or under another parent: tpm2-parent?)");
 	r = be->t.Esys_Unseal(be->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &out);
 	be->t.Esys_FlushContext(be->esys, h);
 	if (r != TSS2_RC_SUCCESS)
