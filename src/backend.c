@@ -20,6 +20,20 @@ const struct sk_backend_ops *const sk_backends[] = {
 /* Every backend name the CLI accepts, built in or not. */
 static const char *const known[] = { "soft", "tpm2", "pkcs11" };
 
+int sk_backend_check(const char *name)
+{
+	size_t i;
+
+	for (i = 0; sk_backends[i] != NULL; i++)
+		if (strcmp(sk_backends[i]->name, name) == 0)
+			return SK_OK;
+	for (i = 0; i < SK_ARRAY_SIZE(known); i++)
+		if (strcmp(known[i], name) == 0)
+			return sk_err(SK_EBACKEND, "backend '%s' is not available in this build "
+				      "(see `seckit --version`)", name);
+	return sk_err(SK_EUSAGE, "unknown backend '%s' (expected soft, tpm2 or pkcs11)", name);
+}
+
 int sk_backend_open(const char *name, const struct sk_backend_cfg *cfg, struct sk_backend **out)
 {
 	size_t i;

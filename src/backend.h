@@ -107,6 +107,9 @@ struct sk_backend {
 /* Backends compiled into this binary, for --version and errors. */
 extern const struct sk_backend_ops *const sk_backends[];
 
+/* SK_OK when backend name is built in; otherwise the error open would
+ * give (SK_EBACKEND: known but not built, SK_EUSAGE: unknown). */
+int sk_backend_check(const char *name);
 /* Open a backend by name: SK_EUSAGE for an unknown name, SK_EBACKEND when
  * it is not built in or not reachable. */
 int sk_backend_open(const char *name, const struct sk_backend_cfg *cfg, struct sk_backend **out);

@@ -148,6 +148,10 @@ int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 	}
 	if ((bname = backend_name(ctx)) == NULL)
 		return SK_EFAIL;
+	/* A command that would create the store for a backend this build
+	 * lacks fails before the store exists. */
+	if (create && (rc = sk_backend_check(bname)) != SK_OK)
+		return rc;
 	memset(&opts, 0, sizeof(opts));
 	opts.create = create;
 	opts.lock_timeout = ctx->cfg.lock_timeout;

@@ -484,7 +484,7 @@ out:
 
 /* mkdir -p with mode 0700 for every directory made: nothing we create is
  * readable by others, whatever the umask. */
-static int mkdir_p(const char *dir)
+static int mkdir_p(const char *dir, int *made)
 {
 	char path[PATH_MAX];
 	size_t i, n = strlen(dir);
@@ -500,7 +500,9 @@ static int mkdir_p(const char *dir)
 			return sk_err_sys(SK_EFAIL, "creating '%s'", path);
 		path[i] = '/';
 	}
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+	if (mkdir(path, 0700) == 0)
+		*made = 1;
+	else if (errno != EEXIST)
 		return sk_err_sys(SK_EFAIL, "creating store '%s'", path);
 	return SK_OK;
 }
@@ -509,7 +511,7 @@ int sk_store_open(const char *dir, const struct sk_store_opts *opts, struct sk_s
 {
 	struct sk_store *st;
 	struct stat sb;
-	int rc;
+	int rc, made = 0;
 
 	*out = NULL;
 	if (dir == NULL || dir[0] == '\0')
@@ -526,7 +528,7 @@ int sk_store_open(const char *dir, const struct sk_store_opts *opts, struct sk_s
 	}
 	st->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->dfd < 0 && errno == ENOENT && opts->create) {
-		if ((rc = mkdir_p(dir)) != SK_OK)
+		if ((rc = mkdir_p(dir, &made)) != SK_OK)
 			goto fail;
 		st->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
@@ -568,6 +570,11 @@ int sk_store_open(const char *dir, const struct sk_store_opts *opts, struct sk_s
 	return SK_OK;
 fail:
 	sk_store_close(st);
+	/* A store directory this call made and could not set up (no TPM to
+	 * seal its master key, say) goes again: rmdir(2) removes it only
+	 * while empty, so nothing another process put there is lost. */
+	if (made)
+		rmdir(dir);
 	return rc;
 }
 

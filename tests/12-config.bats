@@ -139,6 +139,10 @@ bad_config() {
 	export SECKIT_CONFIG="$BATS_TEST_TMPDIR/c.yaml"
 	sk_fails 4 "key create: " key create a --type aes-128
 	[[ "$stderr" == *"'pkcs11'"* ]]
+	# the failed command did not create the store for it
+	assert_absent "$SECKIT_STORE"
+	SECKIT_BACKEND=nosuch run -2 sk key create a --type aes-128
+	assert_absent "$SECKIT_STORE"
 	SECKIT_BACKEND=soft run -0 sk key create a --type aes-128
 	SECKIT_BACKEND=soft run -4 sk --backend pkcs11 key create b --type aes-128
 	SECKIT_BACKEND=pkcs11 run -0 sk --backend soft key create b --type aes-128

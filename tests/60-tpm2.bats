@@ -206,6 +206,10 @@ teardown() {
 }
 
 @test "tpm2: no TPM reachable is exit 4; soft keys still work" {
+	# a new store whose master key the TPM would seal is not left behind
+	SECKIT_TCTI="swtpm:host=127.0.0.1,port=1" run -4 --separate-stderr sk key create dev --type ec-p256
+	assert_one_error_line "seckit key create: tpm2: no TPM reachable through TCTI 'swtpm:host=127.0.0.1,port=1'"
+	assert_absent "$SECKIT_STORE"
 	run -0 sk --backend soft key create softkey --type ec-p256
 	SECKIT_TCTI="swtpm:host=127.0.0.1,port=1" run -4 --separate-stderr sk key create dev --type ec-p256
 	assert_one_error_line "seckit key create: "
