@@ -201,9 +201,8 @@ static int cert_list(struct sk_ctx *ctx, const struct sk_args *a)
 		kinds |= 1u << SK_CERT_CSR;
 	if (revoked && (kinds || s.names))
 		return sk_usage_error("--revoked lists the CRL; it takes no other filter");
-	if (ctx->json) {
+	if (ctx->json)
 		sk_json_list_begin(&s.j, stdout, revoked ? "revoked" : "certificates");
-	}
 	if (revoked) {
 		struct sk_store *st;
 		struct sk_crl *crl;
@@ -217,9 +216,8 @@ static int cert_list(struct sk_ctx *ctx, const struct sk_args *a)
 	}
 	if (rc != SK_OK)
 		return rc;
-	if (ctx->json) {
+	if (ctx->json)
 		sk_json_list_end(&s.j);
-	}
 	return SK_OK;
 }
 

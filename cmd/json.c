@@ -2,11 +2,32 @@
 #include "json.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+/* The document being built (one at a time; there is one per command). */
+static struct {
+	FILE *f;
+	char *buf;
+	size_t len;
+} doc;
+
+void sk_json_discard(void)
+{
+	if (doc.f != NULL)
+		fclose(doc.f);
+	free(doc.buf);
+	memset(&doc, 0, sizeof(doc));
+}
 
 void sk_json_init(struct sk_json *j, FILE *f)
 {
-	j->f = f;
+	sk_json_discard();
+	doc.f = open_memstream(&doc.buf, &doc.len);
+	/* Without memory for the buffer, write straight through. */
+	j->f = doc.f != NULL ? doc.f : f;
+	j->out = f;
 	j->depth = 0;
 	j->need_comma[0] = 0;
 	j->after_key = 0;
@@ -189,6 +210,10 @@ void sk_json_ktime(struct sk_json *j, const char *k, int64_t t)
 void sk_json_done(struct sk_json *j)
 {
 	fputc('\n', j->f);
+	if (j->f == doc.f && fflush(doc.f) == 0)
+		fwrite(doc.buf, 1, doc.len, j->out);
+	sk_json_discard();
+	j->f = j->out;
 }
 
 void sk_json_list_begin(struct sk_json *j, FILE *f, const char *key)

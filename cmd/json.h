@@ -5,9 +5,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* A streaming JSON writer: one document per command on stdout. */
+/* A JSON writer: one document per command on stdout.  The document is
+ * built in memory and reaches f whole in sk_json_done, so a command that
+ * fails half-way prints no broken JSON (sk_json_discard drops it). */
 struct sk_json {
-	FILE *f;
+	FILE *f;        /* where the writer writes: the memory stream */
+	FILE *out;      /* where sk_json_done puts the document */
 	int depth;
 	int need_comma[32];
 	int after_key;
@@ -33,6 +36,8 @@ void sk_json_kbool(struct sk_json *j, const char *k, int v);
 void sk_json_ktime(struct sk_json *j, const char *k, int64_t t);
 /* End the document with a newline. */
 void sk_json_done(struct sk_json *j);
+/* Drop a document begun and never done (main calls it before exiting). */
+void sk_json_discard(void);
 /* A listing: {"KEY": [ ... ]} on f, the elements written in between. */
 void sk_json_list_begin(struct sk_json *j, FILE *f, const char *key);
 void sk_json_list_end(struct sk_json *j);

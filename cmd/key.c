@@ -400,15 +400,13 @@ static int key_list(struct sk_ctx *ctx, const struct sk_args *a)
 	memset(&s, 0, sizeof(s));
 	s.ctx = ctx;
 	s.names = sk_arg_flag(a, "names");
-	if (ctx->json) {
+	if (ctx->json)
 		sk_json_list_begin(&s.j, stdout, "keys");
-	}
 	rc = sk_key_list(ctx, list_one, &s);
 	if (rc != SK_OK)
 		return rc;
-	if (ctx->json) {
+	if (ctx->json)
 		sk_json_list_end(&s.j);
-	}
 	return SK_OK;
 }
 

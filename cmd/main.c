@@ -18,6 +18,7 @@
 #include "../src/crypto.h"
 #include "../src/err.h"
 #include "../src/util.h"
+#include "json.h"
 #include "opt.h"
 
 #ifndef SECKIT_VERSION
@@ -243,5 +244,6 @@ int main(int argc, char **argv)
 		return SK_EUSAGE;
 	sk_crypto_init();
 	rc = dispatch(argc, argv);
+	sk_json_discard();
 	return finish_stdout(rc);
 }

@@ -128,14 +128,12 @@ static int store_list(struct sk_ctx *ctx, const struct sk_args *a)
 	memset(&s, 0, sizeof(s));
 	s.ctx = ctx;
 	s.names = sk_arg_flag(a, "names");
-	if (ctx->json) {
+	if (ctx->json)
 		sk_json_list_begin(&s.j, stdout, "objects");
-	}
 	if ((rc = sk_data_list(ctx, list_one, &s)) != SK_OK)
 		return rc;
-	if (ctx->json) {
+	if (ctx->json)
 		sk_json_list_end(&s.j);
-	}
 	return SK_OK;
 }
 
