@@ -148,7 +148,7 @@ static int list_one(const struct sk_cert *c, void *arg)
 		struct certview v;
 
 		view(c->x509, &v);
-		sk_fmt_time(when, sizeof(when), v.na);
+		sk_time_format(v.na, when, sizeof(when));
 		printf("%-20s %-11s %s %s%s\n", c->name, sk_cert_kind_name(c->kind), when, v.subject,
 		       c->revoked ? " (revoked)" : "");
 	} else {
@@ -178,7 +178,7 @@ static int revoked_one(const struct sk_crl_entry *e, void *arg)
 		}
 		sk_json_end_obj(&s->j);
 	} else {
-		sk_fmt_time(when, sizeof(when), e->revoked_at);
+		sk_time_format(e->revoked_at, when, sizeof(when));
 		printf("%s %s %s\n", when, e->serial, e->issuer);
 	}
 	return 0;
@@ -256,29 +256,9 @@ static int cert_get(struct sk_ctx *ctx, const struct sk_args *a)
 static const struct sk_opt verify_opts[] = {
 	{ "chain", 'c', SK_ARG, "FILE", "untrusted intermediate certificates (PEM bundle or DER)", SK_C_FILE, NULL },
 	{ "purpose", 0, SK_ARG, "P", "also check the purpose: " SK_PURPOSES, SK_C_CHOICE, SK_PURPOSES },
-	{ "at", 0, SK_ARG, "TIME", "check dates at TIME (YYYY-MM-DDTHH:MM:SSZ or @SECONDS) instead of now", SK_C_NONE, NULL },
+	{ "at", 0, SK_ARG, "TIME", "check dates at TIME (YYYY-MM-DD[THH:MM[:SS]Z], an offset for Z, or @SECONDS) instead of now", SK_C_NONE, NULL },
 	SK_OPT_END,
 };
-
-static int parse_time(const char *s, int64_t *out)
-{
-	struct tm tm;
-	const char *end;
-	uint64_t v;
-
-	if (s[0] == '@') {
-		if (sk_parse_uint(s + 1, (uint64_t)1 << 40, &v) != 0 || v == 0)
-			return sk_usage_error("--at '%s': expected @SECONDS since the epoch", s);
-		*out = (int64_t)v;
-		return SK_OK;
-	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return sk_usage_error("--at '%s': expected YYYY-MM-DDTHH:MM:SSZ or @SECONDS", s);
-	*out = (int64_t)timegm(&tm);
-	return SK_OK;
-}
 
 static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 {
@@ -292,8 +272,8 @@ static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 	memset(&o, 0, sizeof(o));
 	memset(&r, 0, sizeof(r));
 	o.purpose = sk_arg_str(a, "purpose");
-	if (at != NULL && (rc = parse_time(at, &o.at)) != SK_OK)
-		return rc;
+	if (at != NULL && sk_time_parse(at, &o.at) != SK_OK)
+		return sk_usage_error("--at: %s", sk_err_msg());
 	if ((rc = sk_x509_load(a->pos[0], &in)) != SK_OK)
 		return rc;
 	/* The file's first certificate is the one verified; any others in it

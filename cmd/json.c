@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../src/util.h"
+
 /* The document being built (one at a time; there is one per command). */
 static struct {
 	FILE *f;
@@ -190,20 +192,11 @@ void sk_json_kbool(struct sk_json *j, const char *k, int v)
 	sk_json_bool(j, v);
 }
 
-void sk_fmt_time(char *buf, size_t n, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, n, "%" PRId64, t);
-}
-
 void sk_json_ktime(struct sk_json *j, const char *k, int64_t t)
 {
 	char buf[32];
 
-	sk_fmt_time(buf, sizeof(buf), t);
+	sk_time_format(t, buf, sizeof(buf));
 	sk_json_kstr(j, k, buf);
 }
 

@@ -42,7 +42,4 @@ void sk_json_discard(void);
 void sk_json_list_begin(struct sk_json *j, FILE *f, const char *key);
 void sk_json_list_end(struct sk_json *j);
 
-/* RFC 3339 UTC ("2026-11-22T10:00:00Z") into buf (>= 21 bytes). */
-void sk_fmt_time(char *buf, size_t n, int64_t t);
-
 #endif

@@ -424,7 +424,7 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 		print_info_json(&j, &k);
 		sk_json_done(&j);
 	} else {
-		sk_fmt_time(when, sizeof(when), (int64_t)k.created);
+		sk_time_format((int64_t)k.created, when, sizeof(when));
 		printf("name:            %s\n", k.name);
 		printf("type:            %s\n", k.type->name);
 		printf("size:            %u bits\n", k.type->bits);

@@ -113,7 +113,7 @@ static int list_one(const struct sk_data_info *d, void *arg)
 	} else if (s->names) {
 		printf("%s\n", d->name);
 	} else {
-		sk_fmt_time(when, sizeof(when), (int64_t)d->mtime);
+		sk_time_format((int64_t)d->mtime, when, sizeof(when));
 		printf("%-24s %12llu  %-8s  %s\n", d->name, (unsigned long long)d->size,
 		       d->password ? "password" : "-", when);
 	}
@@ -152,7 +152,7 @@ static int store_info(struct sk_ctx *ctx, const struct sk_args *a)
 		sk_json_done(&j);
 		return SK_OK;
 	}
-	sk_fmt_time(when, sizeof(when), (int64_t)d.mtime);
+	sk_time_format((int64_t)d.mtime, when, sizeof(when));
 	printf("name:      %s\n", d.name);
 	printf("size:      %llu\n", (unsigned long long)d.size);
 	printf("password:  %s\n", d.password ? "yes" : "no");

@@ -45,30 +45,10 @@ static const struct sk_opt make_opts[] = {
 	{ "pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted --sign-key, or the secret of --key's password object", SK_C_NONE, NULL },
 	{ "digest", 'd', SK_ARG, "ALG", "sha256 (default), sha384, sha512", SK_C_CHOICE, DIGESTS },
 	{ "pss", 0, SK_NOARG, NULL, "RSA keys: RSA-PSS instead of PKCS#1 v1.5", SK_C_NONE, NULL },
-	{ "time", 0, SK_ARG, "TIME", "signing time (YYYY-MM-DDTHH:MM:SSZ or @SECONDS; default now)", SK_C_NONE, NULL },
+	{ "time", 0, SK_ARG, "TIME", "signing time (YYYY-MM-DD[THH:MM[:SS]Z], an offset for Z, or @SECONDS; default now)", SK_C_NONE, NULL },
 	{ "out", 'o', SK_ARG, "FILE", "the package ('-': stdout)", SK_C_FILE, NULL },
 	SK_OPT_END,
 };
-
-static int parse_time(const char *s, int64_t *out)
-{
-	struct tm tm;
-	const char *end;
-	uint64_t v;
-
-	if (s[0] == '@') {
-		if (sk_parse_uint(s + 1, (uint64_t)1 << 40, &v) != 0 || v == 0)
-			return sk_usage_error("--time '%s': expected @SECONDS since the epoch", s);
-		*out = (int64_t)v;
-		return SK_OK;
-	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (end == NULL || *end != '\0')
-		return sk_usage_error("--time '%s': expected YYYY-MM-DDTHH:MM:SSZ or @SECONDS", s);
-	*out = (int64_t)timegm(&tm);
-	return SK_OK;
-}
 
 static int parse_serial(const char *s, ASN1_INTEGER **out)
 {
@@ -140,8 +120,8 @@ static int stp_make(struct sk_ctx *ctx, const struct sk_args *a)
 			return sk_usage_error("--name is too long");
 		snprintf(s.target, sizeof(s.target), "%s", name);
 	}
-	if (sk_arg_str(a, "time") != NULL && (rc = parse_time(sk_arg_str(a, "time"), &s.signing_time)) != SK_OK)
-		return rc;
+	if (sk_arg_str(a, "time") != NULL && sk_time_parse(sk_arg_str(a, "time"), &s.signing_time) != SK_OK)
+		return sk_usage_error("--time: %s", sk_err_msg());
 	if (sk_arg_str(a, "serial") != NULL && (rc = parse_serial(sk_arg_str(a, "serial"), &s.serial)) != SK_OK)
 		goto out;
 	if (sk_arg_str(a, "device") != NULL) {
@@ -180,7 +160,7 @@ static void describe(struct sk_ctx *ctx, const struct sk_stp *s, const char *sta
 	char when[32], alg[128], dev[65] = "", subject[512] = "", issuer[512] = "", serial[80] = "",
 	     fp[65] = "", rserial[80] = "";
 
-	sk_fmt_time(when, sizeof(when), s->signing_time);
+	sk_time_format(s->signing_time, when, sizeof(when));
 	sk_sigalg_describe(s->pkg.sigalg, alg, sizeof(alg));
 	if (s->has_device)
 		sk_hex(dev, s->device, 32);
@@ -325,7 +305,7 @@ static int stp_status(struct sk_ctx *ctx, const struct sk_args *a)
 	} else {
 		char when[32];
 
-		sk_fmt_time(when, sizeof(when), now);
+		sk_time_format(now, when, sizeof(when));
 		printf("last sequence: %llu\n", (unsigned long long)seq);
 		printf("command key:   %s (%s%s)\n", cmdkey, have_key ? "sha256:" : "not provisioned",
 		       have_key ? k.fingerprint : "");

@@ -37,11 +37,6 @@ struct sk_ooinfo {
 };
 void sk_ooinfo_cleanse(struct sk_ooinfo *i);
 
-/* TIME arguments: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS](Z|+HH:MM|-HH:MM), or
- * @SECONDS.  SK_EUSAGE otherwise. */
-int sk_time_parse(const char *s, int64_t *t);
-/* RFC 3339 UTC: "2026-11-22T10:00:00Z" (buf >= 32 bytes). */
-void sk_time_format(int64_t t, char *buf, size_t n);
 
 /*
  * Encrypt in ("-": stdin) into the object out ("-": stdout) with a fresh

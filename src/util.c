@@ -2,9 +2,12 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -227,4 +230,87 @@ size_t sk_edit_distance(const char *a, const char *b)
 		}
 	}
 	return row[lb];
+}
+
+/* ---- time (TIME arguments, and times as printed) ---- */
+
+static int digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int sk_time_parse(const char *s, int64_t *t)
+{
+	struct tm tm;
+	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, sign = 0;
+	const char *p = s;
+	time_t v;
+
+	if (s[0] == '@') {
+		uint64_t e;
+
+		if (sk_parse_uint(s + 1, 253402300799ull, &e) != 0)
+			goto bad;
+		*t = (int64_t)e;
+		return SK_OK;
+	}
+	if (strlen(s) < 10 || digits(p, 4, &y) || p[4] != '-' || digits(p + 5, 2, &mo) ||
+	    p[7] != '-' || digits(p + 8, 2, &d))
+		goto bad;
+	p += 10;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		if (digits(p + 1, 2, &h) || p[3] != ':' || digits(p + 4, 2, &mi))
+			goto bad;
+		p += 6;
+		if (*p == ':') {
+			if (digits(p + 1, 2, &sec))
+				goto bad;
+			p += 3;
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			sign = *p == '-' ? -1 : 1;
+			if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om))
+				goto bad;
+			p += 6;
+		} else {
+			goto bad; /* a time of day needs its zone */
+		}
+	}
+	if (*p != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 59 || oh > 23 || om > 59)
+		goto bad;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	v = timegm(&tm);
+	if (tm.tm_mday != d) /* 2026-02-30 */
+		goto bad;
+	*t = (int64_t)v - (int64_t)sign * (oh * 3600 + om * 60);
+	return SK_OK;
+bad:
+	return sk_err(SK_EUSAGE, "'%s' is not a time (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, "
+		      "YYYY-MM-DDTHH:MM:SS+HH:MM or @SECONDS)", s);
+}
+
+void sk_time_format(int64_t t, char *buf, size_t n)
+{
+	time_t v = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&v, &tm) == NULL || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, n, "@%" PRId64, t);
 }

@@ -48,4 +48,10 @@ char *sk_strdup(const char *s);
 /* Edit distance, for "did you mean" suggestions. */
 size_t sk_edit_distance(const char *a, const char *b);
 
+/* TIME arguments: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS](Z|+HH:MM|-HH:MM), or
+ * @SECONDS.  SK_EUSAGE otherwise. */
+int sk_time_parse(const char *s, int64_t *t);
+/* RFC 3339 UTC: "2026-11-22T10:00:00Z" (buf >= 32 bytes). */
+void sk_time_format(int64_t t, char *buf, size_t n);
+
 #endif

@@ -278,7 +278,10 @@ assert d["error"] == 10 and d["depth"] == 0 and d["failed_subject"] == "CN=old",
 	run -1 sk cert verify nosuch.pem
 	run -7 sk cert verify leaf.pem --chain junk.pem
 	run -2 sk cert verify leaf.pem --purpose flying
-	run -2 sk cert verify leaf.pem --at yesterday
+	run -2 --separate-stderr sk cert verify leaf.pem --at yesterday
+	assert_one_error_line "seckit cert verify: --at: 'yesterday' is not a time (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, YYYY-MM-DDTHH:MM:SS+HH:MM or @SECONDS)"
+	run -2 sk cert verify leaf.pem --at 2026-02-30
+	run -2 sk cert verify leaf.pem --at "2026-01-01T10:00"
 	head -c 300000 /dev/zero > big.pem
 	run -1 --separate-stderr sk cert verify big.pem
 	assert_one_error_line "seckit cert verify: reading 'big.pem': file too large"
@@ -355,6 +358,10 @@ assert c["serial"] == sn, (c, sn)
 	run -0 faketime '+30 days' "$SECKIT" cert verify leaf2.pem
 	run -7 sk cert verify leaf.pem
 	run -0 sk cert verify leaf.pem --at "@$(date +%s)"
+	# the other TIME forms: a day (midnight UTC), a zone offset
+	run -0 sk cert verify leaf.pem --at "$(date -u -d '+2 days' +%Y-%m-%d)"
+	run -0 sk cert verify leaf.pem --at "$(date -u -d '+2 days' +%Y-%m-%dT%H:%M+02:00)"
+	run -7 sk cert verify leaf.pem --at "$(date -u -d '-2 days' +%Y-%m-%d)"
 	# Without the option the system clock rules again.
 	sed -i '/^clock:/d' "$SECKIT_CONFIG"
 	run -0 sk cert verify leaf.pem
