@@ -76,7 +76,7 @@ all: seckit $(UNIT)
 seckit: $(OBJ) $(CONFIG_STAMP)
 	$(CC) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(OBJ) $(LIBS)
 
-build/unit/%: tests/unit/%.c $(LIBOBJ) $(wildcard src/*.h) $(CONFIG_STAMP)
+build/unit/%: tests/unit/%.c $(LIBOBJ) $(wildcard src/*.h tests/unit/*.h) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) $(LDFLAGS) -pie -o $@ $< $(LIBOBJ) $(LIBS)
 

@@ -19,18 +19,8 @@
 #include "../../src/err.h"
 #include "../../src/sha256kdf.h"
 #include "../../src/util.h"
+#include "check.h"
 
-static int n;
-
-#define CHECK(cond, what)                                                       \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			printf("not ok %d - %s (%s:%d: %s) [%s]\n", ++n, what,  \
-			       __FILE__, __LINE__, #cond, sk_err_msg());        \
-			exit(1);                                                \
-		}                                                               \
-		printf("ok %d - %s\n", ++n, what);                              \
-	} while (0)
 
 static void unhex(const char *h, uint8_t *out, size_t *len)
 {

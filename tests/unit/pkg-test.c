@@ -18,18 +18,8 @@
 #include "../../src/crypto.h"
 #include "../../src/err.h"
 #include "../../src/pkg.h"
+#include "check.h"
 
-static int n;
-
-#define CHECK(cond, what)                                                       \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			printf("not ok %d - %s (%s:%d: %s) [%s]\n", ++n, what,  \
-			       __FILE__, __LINE__, #cond, sk_err_msg());        \
-			exit(1);                                                \
-		}                                                               \
-		printf("ok %d - %s\n", ++n, what);                              \
-	} while (0)
 
 /* A body as another format would define it. */
 typedef struct {
