@@ -107,7 +107,6 @@ struct sk_writer {
 	uint8_t *chunk;          /* CHUNK + TAG bytes */
 	size_t fill;
 	uint64_t idx, total;
-	EVP_CIPHER_CTX *c;
 	char what[420];
 };
 
@@ -123,7 +122,6 @@ struct sk_reader {
 	size_t have, off;
 	int done;
 	char what[420];
-	EVP_CIPHER_CTX *c;
 };
 
 struct sk_st_publish {
@@ -162,7 +160,6 @@ int sk_st_open_object(struct sk_store *st, const char *fname, const uint8_t file
 int sk_st_try_locate(struct sk_store *st, const uint8_t file[32], const struct bucket *bk,
 		     int want_ns, const char *want_name, struct sk_obj_info *info, int *fdout,
 		     uint64_t *bodyoff);
-EVP_CIPHER_CTX *sk_st_gcm_ctx(int enc);
 void sk_st_chunk_nonce(uint8_t nonce[12], uint64_t idx, int last);
 int sk_st_verify_body(struct sk_store *st, int fd, const struct sk_obj_info *info, uint64_t off);
 void sk_st_free_all_buckets(struct bucket *bks);

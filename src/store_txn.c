@@ -500,18 +500,13 @@ void sk_txn_abort(struct sk_txn *t)
 
 /* ---- writing ---- */
 
-static int chunk_seal(EVP_CIPHER_CTX *c, const uint8_t key[32], uint64_t idx, int last,
-		      uint8_t *p, size_t n)
+static int chunk_seal(const uint8_t key[32], uint64_t idx, int last, uint8_t *p, size_t n)
 {
 	uint8_t nonce[12];
-	int len;
 
 	sk_st_chunk_nonce(nonce, idx, last);
-	if (EVP_EncryptInit_ex(c, NULL, NULL, key, nonce) != 1 ||
-	    (n && EVP_EncryptUpdate(c, p, &len, p, (int)n) != 1) ||
-	    EVP_EncryptFinal_ex(c, p + n, &len) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG, p + n) != 1)
-		return sk_err_ssl(SK_EFAIL, "encrypting store object");
+	if (sk_gcm_seal(key, nonce, NULL, 0, p, n, p, p + n) != SK_OK)
+		return sk_err_wrap(SK_EFAIL, "encrypting store object");
 	return SK_OK;
 }
 
@@ -530,7 +525,6 @@ static void writer_free(struct sk_writer *w, int unlink_tmp)
 		OPENSSL_cleanse(w->hdr, w->hdrlen + TAG);
 		free(w->hdr);
 	}
-	EVP_CIPHER_CTX_free(w->c);
 	OPENSSL_cleanse(w->hkey, sizeof(w->hkey));
 	OPENSSL_cleanse(w->bkey, sizeof(w->bkey));
 	w->t->nwriters--;
@@ -560,9 +554,8 @@ static int writer_open(struct sk_txn *t, int ns, const char *name, const void *m
 	w->hdrlen = HDR_MIN - 1 + nlen + metalen;
 	w->hdr = calloc(1, w->hdrlen + TAG);
 	w->chunk = malloc(CHUNK + TAG);
-	w->c = sk_st_gcm_ctx(1);
-	if (w->hdr == NULL || w->chunk == NULL || w->c == NULL) {
-		rc = w->c == NULL ? SK_EFAIL : sk_err(SK_EFAIL, "out of memory");
+	if (w->hdr == NULL || w->chunk == NULL) {
+		rc = sk_err(SK_EFAIL, "out of memory");
 		goto fail;
 	}
 	w->hdr[0] = (uint8_t)ns;
@@ -613,7 +606,7 @@ int sk_writer_open_keyed(struct sk_txn *t, int ns, const char *name, const void 
 
 static int flush_chunk(struct sk_writer *w, int last)
 {
-	int rc = chunk_seal(w->c, w->bkey, w->idx, last, w->chunk, w->fill);
+	int rc = chunk_seal(w->bkey, w->idx, last, w->chunk, w->fill);
 
 	if (rc != SK_OK)
 		return rc;
