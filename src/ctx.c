@@ -92,17 +92,27 @@ static int sealer(struct sk_ctx *ctx, struct sk_backend **out)
 	return SK_OK;
 }
 
+/* The backend that seals or unseals a master key of protection p. */
+static int mk_backend(void *arg, enum sk_mk_protection p, struct sk_backend **be)
+{
+	int rc;
+
+	if (p != SK_MK_TPM2)
+		return sk_err(SK_EUNSUPP, "unknown master key protection");
+	if ((rc = sealer(arg, be)) != SK_OK)
+		return rc;
+	if ((*be)->ops->seal == NULL || (*be)->ops->unseal == NULL)
+		return sk_err(SK_EUNSUPP, "backend '%s' cannot seal", (*be)->ops->name);
+	return SK_OK;
+}
+
 static int mk_seal(void *arg, enum sk_mk_protection p, const uint8_t key[32], struct sk_buf *blob)
 {
 	struct sk_backend *be;
 	int rc;
 
-	if (p != SK_MK_TPM2)
-		return sk_err(SK_EUNSUPP, "unknown master key protection");
-	if ((rc = sealer(arg, &be)) != SK_OK)
+	if ((rc = mk_backend(arg, p, &be)) != SK_OK)
 		return rc;
-	if (be->ops->seal == NULL)
-		return sk_err(SK_EUNSUPP, "backend '%s' cannot seal", be->ops->name);
 	return be->ops->seal(be, key, 32, blob);
 }
 
@@ -113,12 +123,8 @@ static int mk_unseal(void *arg, enum sk_mk_protection p, const uint8_t *blob, si
 	struct sk_backend *be;
 	int rc;
 
-	if (p != SK_MK_TPM2)
-		return sk_err(SK_EUNSUPP, "unknown master key protection");
-	if ((rc = sealer(arg, &be)) != SK_OK)
+	if ((rc = mk_backend(arg, p, &be)) != SK_OK)
 		return rc;
-	if (be->ops->unseal == NULL)
-		return sk_err(SK_EUNSUPP, "backend '%s' cannot unseal", be->ops->name);
 	rc = be->ops->unseal(be, blob, n, &out);
 	if (rc == SK_OK && out.len != 32)
 		rc = sk_err(SK_EVERIFY, "the sealed master key has the wrong size");
