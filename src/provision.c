@@ -47,6 +47,19 @@ struct pwitem {
 	enum sk_prov_action action;
 };
 
+enum { OUT_PUBKEY, OUT_CSR };
+
+/* A file the run writes: prepared before anything is written (so that a
+ * path that cannot be created fails the run first), filled before the
+ * commit, renamed into place after it. */
+struct output {
+	int kind;                  /* OUT_* */
+	const char *what;
+	char path[PATH_MAX + 256];
+	struct sk_out o;
+	struct sk_buf data;
+};
+
 struct manifest {
 	struct sk_ydoc doc;
 	char dir[PATH_MAX];
@@ -70,6 +83,8 @@ struct manifest {
 	size_t nkeys, ncerts, ncas;
 	struct pwitem *pws;
 	size_t npws;
+	struct output outs[2];     /* device public key, CSR */
+	size_t nouts;
 	/* the item being parsed (sk_y_walk callbacks) */
 	struct item *cur;
 	struct pwitem *curpw;
@@ -105,6 +120,10 @@ static void manifest_free(struct manifest *m)
 	free(m->certs);
 	free(m->cas);
 	free(m->pws);
+	for (i = 0; i < m->nouts; i++) {
+		sk_out_abort(&m->outs[i].o);
+		sk_buf_free(&m->outs[i].data);
+	}
 	X509_REQ_free(m->csr);
 	sk_yaml_free(&m->doc);
 }
@@ -956,35 +975,92 @@ static int put_items(struct sk_ctx *ctx, struct manifest *m, struct sk_txn *t, i
 	return SK_OK;
 }
 
-static int write_outputs(struct sk_ctx *ctx, struct manifest *m)
+/* ---- output files ---- */
+
+static int output_open(struct manifest *m, int kind, const char *path, const char *what)
 {
-	char path[PATH_MAX + 256];
-	struct sk_keyinfo k;
-	BIO *b;
-	char *data;
-	long len;
+	struct output *o = &m->outs[m->nouts];
 	int rc;
 
-	if (m->dev_pubout != NULL) {
-		if ((rc = sk_key_info(ctx, m->dev_name, &k)) != SK_OK)
-			return rc;
-		b = BIO_new(BIO_s_mem());
-		if (b == NULL || !PEM_write_bio_PUBKEY(b, k.pub)) {
-			BIO_free(b);
+	o->kind = kind;
+	o->what = what;
+	resolve(m, path, o->path, sizeof(o->path));
+	if ((rc = sk_out_open(&o->o, o->path, 0666)) != SK_OK)
+		return sk_err_wrap(rc, "%s", what);
+	m->nouts++;
+	return SK_OK;
+}
+
+/* Before anything is written: a temporary file next to each output (a
+ * directory that does not exist, or that we may not write, fails here). */
+static int outputs_open(struct manifest *m)
+{
+	int rc;
+
+	m->nouts = 0;
+	if (m->dev_present && m->dev_pubout != NULL &&
+	    (rc = output_open(m, OUT_PUBKEY, m->dev_pubout, "device public key")) != SK_OK)
+		return rc;
+	if (m->csr_at != NULL && m->csr_out != NULL &&
+	    (rc = output_open(m, OUT_CSR, m->csr_out, "device CSR")) != SK_OK)
+		return rc;
+	return SK_OK;
+}
+
+/* Under the writer lock, before the commit: the PEM of each output,
+ * written to its temporary file unless it goes straight to a stream
+ * (stdout, a FIFO), which cannot be taken back and waits for the commit. */
+static int outputs_fill(struct sk_ctx *ctx, struct manifest *m)
+{
+	struct sk_keyinfo k;
+	size_t i;
+	BIO *b = NULL;
+	char *data;
+	long len;
+	int rc = SK_OK, ok;
+
+	memset(&k, 0, sizeof(k));
+	for (i = 0; i < m->nouts && rc == SK_OK; i++) {
+		struct output *o = &m->outs[i];
+
+		if ((b = BIO_new(BIO_s_mem())) == NULL) {
+			rc = sk_err_ssl(SK_EFAIL, "%s", o->what);
+			break;
+		}
+		if (o->kind == OUT_PUBKEY) {
+			if ((rc = sk_key_info(ctx, m->dev_name, &k)) != SK_OK)
+				break;
+			ok = PEM_write_bio_PUBKEY(b, k.pub);
 			sk_keyinfo_free(&k);
-			return sk_err_ssl(SK_EFAIL, "device public key");
+		} else {
+			ok = m->csr != NULL && PEM_write_bio_X509_REQ(b, m->csr);
 		}
 		len = BIO_get_mem_data(b, &data);
-		resolve(m, m->dev_pubout, path, sizeof(path));
-		rc = sk_write_file(path, data, (size_t)len, 0666);
+		if (!ok || len <= 0)
+			rc = sk_err_ssl(SK_EFAIL, "encoding the %s", o->what);
+		else if ((rc = sk_buf_add(&o->data, data, (size_t)len)) == SK_OK &&
+			 !o->o.is_stdout && !o->o.direct)
+			rc = sk_out_write(&o->o, o->data.p, o->data.len);
 		BIO_free(b);
-		sk_keyinfo_free(&k);
-		if (rc != SK_OK)
-			return rc;
+		b = NULL;
 	}
-	if (m->csr_out != NULL) {
-		resolve(m, m->csr_out, path, sizeof(path));
-		if ((rc = sk_x509_req_write(path, m->csr, 0)) != SK_OK)
+	BIO_free(b);
+	return rc;
+}
+
+/* After the commit: into place. */
+static int outputs_commit(struct manifest *m)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < m->nouts; i++) {
+		struct output *o = &m->outs[i];
+
+		if ((o->o.is_stdout || o->o.direct) &&
+		    (rc = sk_out_write(&o->o, o->data.p, o->data.len)) != SK_OK)
+			return rc;
+		if ((rc = sk_out_commit(&o->o)) != SK_OK)
 			return rc;
 	}
 	return SK_OK;
@@ -1026,35 +1102,37 @@ static void report(struct manifest *m, sk_prov_fn fn, void *arg)
 #undef STEP
 }
 
+/* The store if there is one (have_store 0 if not: nothing is created). */
+static int open_store(struct sk_ctx *ctx, struct sk_store **st, int *have_store)
+{
+	char mk[PATH_MAX + 16];
+	int rc = sk_ctx_store(ctx, 0, st);
+
+	*have_store = rc == SK_OK;
+	if (rc == SK_EBACKEND && ctx->store_dir != NULL) {
+		snprintf(mk, sizeof(mk), "%s/master.key", ctx->store_dir);
+		if (access(mk, F_OK) != 0) {
+			sk_err_clear();
+			rc = SK_OK;
+		}
+	}
+	return rc;
+}
+
 int sk_provision(struct sk_ctx *ctx, const char *path, int dry_run, sk_prov_fn fn, void *arg)
 {
 	struct manifest m;
-	struct sk_store *st;
+	struct sk_store *st = NULL;
 	struct sk_txn *t = NULL;
 	size_t i;
-	int rc, have_store = 1, changed = 0;
+	int rc, have_store, changed = 0;
 
 	if ((rc = load_manifest(ctx, path, &m)) != SK_OK)
 		goto out;
-	if (dry_run) {
-		/* Plan against the store if there is one; never create it. */
-		rc = sk_ctx_store(ctx, 0, &st);
-		if (rc == SK_EBACKEND && ctx->store_dir != NULL) {
-			char mk[PATH_MAX + 16];
-
-			snprintf(mk, sizeof(mk), "%s/master.key", ctx->store_dir);
-			if (access(mk, F_OK) != 0) {
-				have_store = 0;
-				rc = SK_OK;
-				sk_err_clear();
-			}
-		}
-	} else {
-		rc = sk_ctx_store(ctx, 1, &st);
-	}
-	if (rc != SK_OK)
+	/* Everything is checked before anything is written, and a store that
+	 * does not exist yet is only created once everything passed. */
+	if ((rc = open_store(ctx, &st, &have_store)) != SK_OK)
 		goto out;
-	/* Everything is checked before anything is written. */
 	if (m.dev_present && (rc = plan_device(ctx, &m, have_store)) != SK_OK)
 		goto out;
 	for (i = 0; i < m.npws; i++)
@@ -1064,6 +1142,10 @@ int sk_provision(struct sk_ctx *ctx, const char *path, int dry_run, sk_prov_fn f
 		goto out;
 	if (dry_run)
 		goto done;
+	if ((rc = outputs_open(&m)) != SK_OK)
+		goto out;
+	if (!have_store && (rc = sk_ctx_store(ctx, 1, &st)) != SK_OK)
+		goto out;
 
 	if (m.dev_present && m.dev_action == SK_PROV_CREATE) {
 		struct sk_key_new req;
@@ -1087,18 +1169,21 @@ int sk_provision(struct sk_ctx *ctx, const char *path, int dry_run, sk_prov_fn f
 	/* Under the writer lock: plan again, so that what is written is
 	 * compared with what is there now (and the CSR is made with the
 	 * device key generated above). */
-	if ((rc = plan_txn_items(ctx, &m, 1)) != SK_OK)
-		goto out;
-	if ((rc = put_items(ctx, &m, t, &changed)) != SK_OK)
+	if ((rc = plan_txn_items(ctx, &m, 1)) != SK_OK ||
+	    (rc = put_items(ctx, &m, t, &changed)) != SK_OK)
 		goto out;
 	if (changed && (rc = sk_trust_clock_txn(ctx, t, 0)) != SK_OK)
+		goto out;
+	if ((rc = outputs_fill(ctx, &m)) != SK_OK)
 		goto out;
 	rc = sk_txn_commit(t);
 	t = NULL;
 	if (rc != SK_OK)
 		goto out;
-	if ((rc = write_outputs(ctx, &m)) != SK_OK)
+	if ((rc = outputs_commit(&m)) != SK_OK) {
+		sk_err_wrap(rc, "committed, but not the output files (run the manifest again)");
 		goto out;
+	}
 done:
 	report(&m, fn, arg);
 out:

@@ -12,11 +12,14 @@
  * first (SK_ECONFIG with file:line:column), then compares it with the store:
  * an item that exists and differs is a conflict (SK_EEXIST, located) unless
  * the manifest allows replacing it, and nothing has been written when that
- * happens.  Then: the device key (generated in the backend, provisioned,
- * never exportable) and new password objects, then one transaction for the
- * public keys, certificates, CA store and device CSR, then the output files
- * (device public key, CSR).  A run that finds everything in place changes
- * nothing.  An interrupted run is completed by running it again.
+ * happens.  A temporary file is created for each output file, and only
+ * then is anything written (the store itself is created only now): the
+ * device key (generated in the backend, provisioned, never exportable) and
+ * new password objects, then one transaction for the public keys,
+ * certificates, CA store and device CSR; the output files (device public
+ * key, CSR) are filled before it commits and renamed into place after.  A
+ * run that finds everything in place changes nothing.  An interrupted run
+ * is completed by running it again.
  */
 
 enum sk_prov_action {

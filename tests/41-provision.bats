@@ -230,3 +230,48 @@ bad_manifest() {
 	sed -i 's|type: ec-p256|type: ec-p384|' d.yaml
 	run -9 sk provision d.yaml
 }
+
+@test "outputs are prepared before the commit: a path that cannot be created fails the run, and nothing is written" {
+	rmdir out
+	# A new store: not even the store is created.
+	sk_fails 1 "provision: device public key: creating '" provision m.yaml
+	assert_absent "$SECKIT_STORE"
+	# An existing store (an earlier pass): it reads back unchanged.
+	printf 'version: 1\ncommand-key:\n  file: oem/command.pem\n' > p1.yaml
+	run -0 sk provision p1.yaml
+	run -0 sk key list
+	keys_before=$output
+	run -0 sk stp status
+	status_before=$(grep -v '^trust time:' <<< "$output")
+	store_snapshot > before
+	sk_fails 1 "provision: device public key: creating 'out/device.pub': No such file or directory" provision m.yaml
+	store_snapshot > after
+	diff before after
+	run -0 sk key list
+	[ "$output" = "$keys_before" ]
+	run -0 sk stp status
+	[ "$(grep -v '^trust time:' <<< "$output")" = "$status_before" ]
+	run -8 sk key info device
+	# One output can be made, the other cannot: neither is left behind.
+	mkdir out
+	sed -i 's|out: out/device.csr|out: nosuch/device.csr|' m.yaml
+	sk_fails 1 "provision: device CSR: creating 'nosuch/device.csr'" provision m.yaml
+	assert_absent out/device.pub
+	assert_no_debris out
+	store_snapshot > after
+	diff before after
+	sed -i 's|out: nosuch/device.csr|out: out/device.csr|' m.yaml
+	run -0 sk provision m.yaml
+	sk key export device --out - | cmp - out/device.pub
+	run -0 openssl req -in out/device.csr -noout -verify
+	assert_no_debris out
+}
+
+@test "an unset env: secret is exit 3 and leaves no store directory behind" {
+	unset WIFI_PASSPHRASE
+	sk_fails 3 "provision: m.yaml:" provision m.yaml
+	[[ "$stderr" == *"password object 'wifi': "*"WIFI_PASSPHRASE"* ]]
+	assert_absent "$SECKIT_STORE"
+	assert_absent out/device.pub
+	assert_absent out/device.csr
+}
