@@ -65,7 +65,7 @@ static const struct sk_opt create_opts[] = {
 	SK_OPT_END,
 };
 
-static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k)
+static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k, int locked)
 {
 	sk_json_obj(j);
 	sk_json_kstr(j, "name", k->name);
@@ -74,6 +74,7 @@ static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k)
 	sk_json_kstr(j, "backend", k->backend);
 	sk_json_kstr(j, "origin", k->origin[0] ? k->origin : NULL);
 	sk_json_kbool(j, "provisioned", (k->flags & SK_KEY_PROVISIONED) != 0);
+	sk_json_kbool(j, "locked", locked);
 	sk_json_kbool(j, "exportable", (k->flags & SK_KEY_EXPORTABLE) != 0);
 	sk_json_kbool(j, "public_only", (k->flags & SK_KEY_PUBLIC_ONLY) != 0);
 	sk_json_kstr(j, "password_object", k->pwobj[0] ? k->pwobj : NULL);
@@ -86,15 +87,19 @@ static int report_new(struct sk_ctx *ctx, const char *name, const char *verb)
 {
 	struct sk_keyinfo k;
 	struct sk_json j;
-	int rc;
+	int rc, locked;
 
 	if (!ctx->json && !ctx->verbose)
 		return SK_OK;
 	if ((rc = sk_key_info(ctx, name, &k)) != SK_OK)
 		return rc;
 	if (ctx->json) {
+		if ((rc = sk_key_locked(ctx, &k, &locked)) != SK_OK) {
+			sk_keyinfo_free(&k);
+			return rc;
+		}
 		sk_json_init(&j, stdout);
-		print_info_json(&j, &k);
+		print_info_json(&j, &k, locked);
 		sk_json_done(&j);
 	} else {
 		fprintf(stderr, "%s key '%s' (%s)%s%s\n", verb, name, k.type->name,
@@ -380,9 +385,12 @@ static int list_one(const struct sk_keyinfo *k, void *arg)
 {
 	struct list_state *s = arg;
 	char flags[400];
+	int rc, locked;
 
 	if (s->ctx->json) {
-		print_info_json(&s->j, k);
+		if ((rc = sk_key_locked(s->ctx, k, &locked)) != SK_OK)
+			return rc;
+		print_info_json(&s->j, k, locked);
 	} else if (s->names) {
 		printf("%s\n", k->name);
 	} else {
@@ -415,13 +423,17 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_keyinfo k;
 	struct sk_json j;
 	char when[32];
-	int rc;
+	int rc, locked;
 
 	if ((rc = sk_key_stat(ctx, a->pos[0], &k)) != SK_OK)
 		return rc;
+	if ((rc = sk_key_locked(ctx, &k, &locked)) != SK_OK) {
+		sk_keyinfo_free(&k);
+		return rc;
+	}
 	if (ctx->json) {
 		sk_json_init(&j, stdout);
-		print_info_json(&j, &k);
+		print_info_json(&j, &k, locked);
 		sk_json_done(&j);
 	} else {
 		sk_time_format((int64_t)k.created, when, sizeof(when));
@@ -431,6 +443,7 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 		printf("backend:         %s\n", k.backend);
 		printf("origin:          %s\n", k.origin[0] ? k.origin : "-");
 		printf("provisioned:     %s\n", k.flags & SK_KEY_PROVISIONED ? "yes" : "no");
+		printf("locked:          %s\n", locked ? "yes (a trust anchor: only an STP changes it)" : "no");
 		printf("exportable:      %s\n", k.flags & SK_KEY_EXPORTABLE ? "yes" : "no");
 		printf("public only:     %s\n", k.flags & SK_KEY_PUBLIC_ONLY ? "yes" : "no");
 		printf("password object: %s\n", k.pwobj[0] ? k.pwobj : "-");

@@ -17,6 +17,7 @@
 #include "password.h"
 #include "sha256kdf.h"
 #include "store.h"
+#include "trust.h"
 
 /* Attribute tags of key objects (docs/formats/store.md). */
 enum {
@@ -204,25 +205,27 @@ static int wrap_label(const char *name, char out[300])
 }
 
 /* SK_OK if no key is called name, SK_EEXIST (saying whether the holder is
- * provisioned) if one is, or the store's error. */
+ * provisioned) if one is, SK_EVERIFY if it is a locked trust anchor, or
+ * the store's error. */
 static int name_free(struct sk_store *st, const char *name)
 {
 	struct sk_obj_info o;
 	struct sk_keyinfo k;
-	int rc = sk_store_stat(st, SK_NS_KEY, name, &o);
+	int rc = sk_store_stat(st, SK_NS_KEY, name, &o), provisioned;
 
 	if (rc == SK_ENOTFOUND)
 		return SK_OK;
 	if (rc != SK_OK)
 		return rc;
-	if (parse_info(&o, &k, 0) == SK_OK && (k.flags & SK_KEY_PROVISIONED))
-		rc = sk_err(SK_EEXIST, "key '%s' already exists and is provisioned (only an STP can replace it)",
-			    name);
-	else
-		rc = sk_err(SK_EEXIST, "key '%s' already exists", name);
+	provisioned = parse_info(&o, &k, 0) == SK_OK && (k.flags & SK_KEY_PROVISIONED);
 	sk_keyinfo_free(&k);
 	sk_obj_info_free(&o);
-	return rc;
+	if (!provisioned)
+		return sk_err(SK_EEXIST, "key '%s' already exists", name);
+	if ((rc = sk_trust_guard(st, SK_BY_LOCAL, "key", name, "replaced")) != SK_OK)
+		return rc;
+	return sk_err(SK_EEXIST, "key '%s' already exists and is provisioned (only an STP can replace it)",
+		      name);
 }
 
 /*
@@ -349,8 +352,48 @@ int sk_key_import(struct sk_ctx *ctx, const struct sk_key_new *req)
 	return add_key(ctx, req, 0);
 }
 
+/* The lock's part of sk_key_txn_put_public: may name become pub? */
+static int put_allowed(struct sk_ctx *ctx, const char *name, EVP_PKEY *pub, enum sk_trust_by by)
+{
+	struct sk_store *st;
+	struct sk_obj_info o;
+	struct sk_keyinfo k;
+	unsigned char *der = NULL;
+	int rc, n, same;
+
+	if (by == SK_BY_STP)
+		return SK_OK;
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+		return rc;
+	rc = sk_store_stat(st, SK_NS_KEY, name, &o);
+	if (rc == SK_ENOTFOUND) {
+		sk_err_clear();
+		return SK_OK;
+	}
+	if (rc != SK_OK)
+		return rc;
+	rc = parse_info(&o, &k, 0);
+	sk_obj_info_free(&o);
+	if (rc != SK_OK)
+		return rc;
+	if (!(k.flags & SK_KEY_PROVISIONED)) {
+		sk_keyinfo_free(&k);
+		return SK_OK;
+	}
+	/* The same public key again (provisioned already) is no change. */
+	if ((n = i2d_PUBKEY(pub, &der)) <= 0) {
+		sk_keyinfo_free(&k);
+		return sk_err_ssl(SK_EFAIL, "encoding public key");
+	}
+	same = (k.flags & SK_KEY_PUBLIC_ONLY) && k.pubder != NULL && k.publen == (size_t)n &&
+	       memcmp(k.pubder, der, (size_t)n) == 0;
+	OPENSSL_free(der);
+	sk_keyinfo_free(&k);
+	return same ? SK_OK : sk_trust_guard(st, by, "key", name, "replaced");
+}
+
 int sk_key_txn_put_public(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
-			  EVP_PKEY *pub, unsigned flags, const char *origin)
+			  EVP_PKEY *pub, unsigned flags, const char *origin, enum sk_trust_by by)
 {
 	struct sk_key_new req;
 	struct sk_backend *be;
@@ -364,13 +407,29 @@ int sk_key_txn_put_public(struct sk_ctx *ctx, struct sk_txn *t, const char *name
 		return sk_err(SK_EUSAGE, "'%s' is not a valid key name", name);
 	if ((req.type = sk_keytype_of_pkey(pub)) == NULL)
 		return SK_EUNSUPP;
-	if ((rc = sk_ctx_backend(ctx, &be)) != SK_OK)
+	if ((rc = put_allowed(ctx, name, pub, by)) != SK_OK ||
+	    (rc = sk_ctx_backend(ctx, &be)) != SK_OK)
 		return rc;
 	flags = (flags & SK_KEY_PROVISIONED) | SK_KEY_PUBLIC_ONLY;
 	if ((rc = build_meta(&req, be->ops->name, flags, pub, &meta)) == SK_OK)
 		rc = sk_txn_put(t, SK_NS_KEY, name, meta.p, meta.len, NULL, 0);
 	sk_buf_free(&meta);
 	return rc;
+}
+
+int sk_key_locked(struct sk_ctx *ctx, const struct sk_keyinfo *k, int *locked)
+{
+	struct sk_store *st;
+	uint64_t since = 0;
+	int rc;
+
+	*locked = 0;
+	if (!(k->flags & SK_KEY_PROVISIONED))
+		return SK_OK;
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK || (rc = sk_trust_locked(st, &since)) != SK_OK)
+		return rc;
+	*locked = since != 0;
+	return SK_OK;
 }
 
 /* The private blob of a key, unwrapped with its password if it has one. */
@@ -492,8 +551,9 @@ int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
 	if ((rc = load(ctx, name, NULL, 1, &k, NULL)) != SK_OK)
 		goto out;
 	if (k->info.flags & SK_KEY_PROVISIONED) {
-		rc = sk_err(SK_EUNSUPP, "key '%s' is provisioned: it cannot be deleted (only an STP can replace it)",
-			    name);
+		if ((rc = sk_trust_guard(st, SK_BY_LOCAL, "key", name, "deleted")) == SK_OK)
+			rc = sk_err(SK_EUNSUPP, "key '%s' is provisioned: it cannot be deleted (only an STP can replace it)",
+				    name);
 		goto out;
 	}
 	if (!(k->info.flags & SK_KEY_PUBLIC_ONLY)) {

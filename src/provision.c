@@ -64,6 +64,8 @@ struct manifest {
 	struct sk_ydoc doc;
 	char dir[PATH_MAX];
 	int replace;               /* top-level default */
+	int lock;                  /* lock the trust anchors at the end (default 1) */
+	uint64_t locked;           /* the store's: when it was locked, 0 if not */
 	/* device-key */
 	const struct sk_ynode *dev_at;
 	int dev_present;
@@ -301,6 +303,11 @@ static int f_version(const struct sk_ydoc *d, const struct sk_ynode *n, void *a)
 static int f_top_replace(const struct sk_ydoc *d, const struct sk_ynode *n, void *a)
 {
 	return sk_y_bool(d, n, &((struct manifest *)a)->replace);
+}
+
+static int f_lock(const struct sk_ydoc *d, const struct sk_ynode *n, void *a)
+{
+	return sk_y_bool(d, n, &((struct manifest *)a)->lock);
 }
 
 static int f_public_keys(const struct sk_ydoc *d, const struct sk_ynode *n, void *a)
@@ -553,6 +560,7 @@ static int f_device_key(const struct sk_ydoc *d, const struct sk_ynode *n, void 
 static const struct sk_yfield top_fields[] = {
 	{ "version", f_version },
 	{ "replace", f_top_replace },
+	{ "lock", f_lock },
 	{ "device-key", f_device_key },
 	{ "public-keys", f_public_keys },
 	{ "command-key", f_command_key },
@@ -607,6 +615,7 @@ static int load_manifest(struct sk_ctx *ctx, const char *path, struct manifest *
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	m->lock = 1;
 	sk_dirname(strcmp(path, "-") ? path : ".", m->dir, sizeof(m->dir));
 	if ((rc = sk_yaml_load(path, &m->doc)) != SK_OK)
 		return rc == SK_EFAIL ? sk_err_wrap(SK_ECONFIG, "manifest") : rc;
@@ -664,12 +673,21 @@ static int conflict(const struct manifest *m, const struct sk_ynode *at, const c
 		      why);
 }
 
+/* An anchor that differs from the manifest on a locked store. */
+static int locked_anchor(const struct manifest *m, const struct sk_ynode *at, const char *what,
+			 const char *name)
+{
+	return at_err(SK_EVERIFY, m, at, "%s '%s' exists and differs, and it is a trust anchor of a locked store: it cannot be replaced (use an STP)",
+		      what, name);
+}
+
 /* A provisioned public key: keep, create, replace or conflict. */
 static int plan_pubkey(struct sk_ctx *ctx, const struct manifest *m, const struct sk_ynode *at,
 		       const char *name, EVP_PKEY *pub, int replace, enum sk_prov_action *act,
 		       int have_store)
 {
 	struct sk_keyinfo k;
+	unsigned k_flags;
 	int rc, same;
 
 	*act = SK_PROV_CREATE;
@@ -682,6 +700,7 @@ static int plan_pubkey(struct sk_ctx *ctx, const struct manifest *m, const struc
 	}
 	if (rc != SK_OK)
 		return rc;
+	k_flags = k.flags;
 	if (!(k.flags & SK_KEY_PUBLIC_ONLY)) {
 		sk_keyinfo_free(&k);
 		return at_err(SK_EEXIST, m, at, "key '%s' exists and holds a private key; it cannot become a public key",
@@ -694,6 +713,9 @@ static int plan_pubkey(struct sk_ctx *ctx, const struct manifest *m, const struc
 		*act = SK_PROV_KEEP;
 		return SK_OK;
 	}
+	/* A key another run left unprovisioned is no anchor yet. */
+	if (m->locked && (k_flags & SK_KEY_PROVISIONED))
+		return locked_anchor(m, at, "key", name);
 	if (!may_replace(m, replace))
 		return conflict(m, at, "key", name, "exists with another public key");
 	*act = SK_PROV_REPLACE;
@@ -771,6 +793,8 @@ static int plan_cert(struct sk_ctx *ctx, const struct manifest *m, struct item *
 		return rc;
 	if (same)
 		it->action = SK_PROV_KEEP;
+	else if (m->locked)
+		return locked_anchor(m, it->at, kind == SK_CERT_CA ? "CA" : "certificate", it->name);
 	else if (!may_replace(m, it->replace))
 		return conflict(m, it->at, kind == SK_CERT_CA ? "CA" : "certificate", it->name,
 				"exists and differs");
@@ -945,7 +969,7 @@ static int put_items(struct sk_ctx *ctx, struct manifest *m, struct sk_txn *t, i
 			continue;
 		*changed = 1;
 		if ((rc = sk_key_txn_put_public(ctx, t, it->name, it->pub, SK_KEY_PROVISIONED,
-						ORIGIN)) != SK_OK)
+						ORIGIN, SK_BY_LOCAL)) != SK_OK)
 			return rc;
 	}
 	for (i = 0; i < m->ncerts; i++) {
@@ -954,7 +978,8 @@ static int put_items(struct sk_ctx *ctx, struct manifest *m, struct sk_txn *t, i
 		if (it->action == SK_PROV_KEEP && (it->key == NULL || it->key_action == SK_PROV_KEEP))
 			continue;
 		*changed = 1;
-		if ((rc = sk_trust_set_cert_txn(ctx, t, it->name, it->x509, it->key, ORIGIN)) != SK_OK)
+		if ((rc = sk_trust_set_cert_txn(ctx, t, it->name, it->x509, it->key, ORIGIN,
+						SK_BY_LOCAL)) != SK_OK)
 			return sk_err_wrap(rc, "%s:%zu:%zu", m->doc.file, it->at->line, it->at->col);
 	}
 	for (i = 0; i < m->ncas; i++) {
@@ -964,7 +989,7 @@ static int put_items(struct sk_ctx *ctx, struct manifest *m, struct sk_txn *t, i
 			continue;
 		*changed = 1;
 		if ((rc = sk_trust_ca_txn(ctx, t, it->name, it->x509, it->action == SK_PROV_REPLACE,
-					  ORIGIN)) != SK_OK)
+					  ORIGIN, SK_BY_LOCAL)) != SK_OK)
 			return rc;
 	}
 	if (m->csr_at != NULL && m->csr_action != SK_PROV_KEEP) {
@@ -1099,6 +1124,10 @@ static void report(struct manifest *m, sk_prov_fn fn, void *arg)
 		resolve(m, m->dev_pubout, path, sizeof(path));
 		STEP(SK_PROV_WRITE, "file", path, "device public key");
 	}
+	if (m->locked)
+		STEP(SK_PROV_KEEP, "lock", "trust anchors", "locked");
+	else if (m->lock)
+		STEP(SK_PROV_CREATE, "lock", "trust anchors", "only STPs change them from now on");
 #undef STEP
 }
 
@@ -1132,6 +1161,8 @@ int sk_provision(struct sk_ctx *ctx, const char *path, int dry_run, sk_prov_fn f
 	/* Everything is checked before anything is written, and a store that
 	 * does not exist yet is only created once everything passed. */
 	if ((rc = open_store(ctx, &st, &have_store)) != SK_OK)
+		goto out;
+	if (have_store && (rc = sk_trust_locked(st, &m.locked)) != SK_OK)
 		goto out;
 	if (m.dev_present && (rc = plan_device(ctx, &m, have_store)) != SK_OK)
 		goto out;
@@ -1169,9 +1200,17 @@ int sk_provision(struct sk_ctx *ctx, const char *path, int dry_run, sk_prov_fn f
 	/* Under the writer lock: plan again, so that what is written is
 	 * compared with what is there now (and the CSR is made with the
 	 * device key generated above). */
-	if ((rc = plan_txn_items(ctx, &m, 1)) != SK_OK ||
+	if ((rc = sk_trust_locked(st, &m.locked)) != SK_OK ||
+	    (rc = plan_txn_items(ctx, &m, 1)) != SK_OK ||
 	    (rc = put_items(ctx, &m, t, &changed)) != SK_OK)
 		goto out;
+	/* The lock commits with the run's last changes: a store is never
+	 * seen locked with half of them. */
+	if (!m.locked && m.lock) {
+		changed = 1;
+		if ((rc = sk_trust_lock_txn(t)) != SK_OK)
+			goto out;
+	}
 	if (changed && (rc = sk_trust_clock_txn(ctx, t, 0)) != SK_OK)
 		goto out;
 	if ((rc = outputs_fill(ctx, &m)) != SK_OK)

@@ -189,6 +189,47 @@ assert d["target"] == "device" and len(d["device"]) == 64, d
 	sk key export oem-command --out - | cmp - <(pubkey_of_cert command2.pem)
 }
 
+@test "a locked store changes only through STPs: rotate-command-key, add/update/delete-ca, set-cert apply" {
+	run -0 sk --json stp status
+	[[ "$output" == *'"locked":true,"locked_since":"'* ]]
+	mk_cert command2 oem/root leaf
+	mk_root ca1
+	mk_root ca2
+	(cd oem && mk_root root2)
+	# Locally: refused.
+	printf 'version: 1\ncommand-key:\n  file: command2.pem\n  replace: true\n' > rot.yaml
+	run -7 --separate-stderr sk provision rot.yaml
+	assert_one_error_line "seckit provision: rot.yaml:3:3: certificate 'oem-command' exists and differs, and it is a trust anchor of a locked store: it cannot be replaced (use an STP)"
+	# As STPs: applied.
+	run -0 mk rot.stp 1 rotate-command-key --cert command2.pem
+	run -0 sk stp apply rot.stp
+	sk key export oem-command --out - | cmp - <(pubkey_of_cert command2.pem)
+	sk cert get oem-command | cmp - command2.pem
+	new() { # OUT SEQ CMD [options]: signed with the new command key
+		local out=$1 seq=$2 cmd=$3
+		shift 3
+		sk stp make --sign-key command2.key --seq "$seq" --command "$cmd" "$@" --out "$out"
+	}
+	run -0 new add.stp 2 add-ca --name ca1 --cert ca1.pem
+	run -0 sk stp apply add.stp
+	run -0 new up.stp 3 update-ca --name ca1 --cert ca2.pem
+	run -0 sk stp apply up.stp
+	sk cert get ca1 | cmp - ca2.pem
+	run -0 new del.stp 4 delete-ca --name ca1
+	run -0 sk stp apply del.stp
+	run -8 sk cert get ca1
+	run -0 new root.stp 5 set-cert --name oem-root --cert oem/root2.pem
+	run -0 sk stp apply root.stp
+	sk key export oem-root --out - | cmp - <(pubkey_of_cert oem/root2.pem)
+	# Still locked; the factory manifest is now stale and refused (7).
+	run -7 --separate-stderr sk provision m.yaml
+	[[ "$stderr" == *"certificate 'oem-command' exists and differs"*"(use an STP)" ]]
+	run -0 sk --json stp status
+	[[ "$output" == *'"last_sequence":5,'*'"locked":true'* ]]
+	run -0 mk old.stp 6 add-ca --name ca1 --cert ca1.pem
+	run -7 sk stp apply old.stp
+}
+
 @test "replay, stale sequence numbers, other devices, and a failed command do not get through" {
 	mk_root ca1
 	run -0 mk a.stp 5 add-ca --name ca1 --cert ca1.pem
