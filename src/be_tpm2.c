@@ -148,30 +148,44 @@ static int load_libs(struct tss *t)
 	return SK_OK;
 }
 
-/*
- * One place that turns a TSS/TPM response code into an exit code and a
- * readable message (tpm2-tools' habit): authorisation failures are 5,
- * algorithms or sizes this TPM lacks are 6, no TPM at all or a TPM out of
- * resources (or in dictionary-attack lockout) is 4, an object that fails
- * the TPM's integrity check (another TPM's blob, tampered) is 7.
- */
-static int tpm_err(struct tpm_backend *be, TSS2_RC r, const char *what)
+/* The response code without the parameter, handle or session number that
+ * format-one TPM codes carry. */
+static TSS2_RC tpm_base_rc(TSS2_RC r)
 {
-	const char *text = be->t.Tss2_RC_Decode ? be->t.Tss2_RC_Decode(r) : "unknown";
-	int code = SK_EFAIL;
+	return (r & TPM2_RC_FMT1) ? (r & (TPM2_RC_FMT1 | 0x3f)) : r;
+}
 
+/* A failure below the TPM: the TCTI (socket, device), a resource manager,
+ * or a response cut short.  Whatever the command was, the TPM did not
+ * answer it, so nothing can be concluded about the object it was given. */
+static int tpm_unreachable(TSS2_RC r)
+{
+	TSS2_RC base = r & ~TSS2_RC_LAYER_MASK;
+
+	if ((r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER)
+		return 0;
+	return base == TSS2_BASE_RC_IO_ERROR || base == TSS2_BASE_RC_NO_CONNECTION ||
+	       base == TSS2_BASE_RC_TRY_AGAIN || base == TSS2_BASE_RC_MALFORMED_RESPONSE ||
+	       base == TSS2_BASE_RC_INSUFFICIENT_RESPONSE;
+}
+
+/*
+ * One place that turns a TSS/TPM response code into an exit code
+ * (tpm2-tools' habit): authorisation failures are 5, algorithms or sizes
+ * this TPM lacks are 6, no TPM at all, a TPM that stopped answering or one
+ * out of resources (or in dictionary-attack lockout) is 4, an object that
+ * fails the TPM's integrity check (another TPM's blob, tampered) is 7.
+ */
+static int tpm_code(TSS2_RC r)
+{
 	if ((r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER) {
-		TSS2_RC base = (r & TPM2_RC_FMT1) ? (r & (TPM2_RC_FMT1 | 0x3f)) : r;
-
-		switch (base) {
+		switch (tpm_base_rc(r)) {
 		case TPM2_RC_AUTH_FAIL:
 		case TPM2_RC_BAD_AUTH:
-			code = SK_EAUTH;
-			break;
+			return SK_EAUTH;
 		case TPM2_RC_INTEGRITY:
 		case TPM2_RC_BINDING:
-			code = SK_EVERIFY;
-			break;
+			return SK_EVERIFY;
 		case TPM2_RC_OBJECT_MEMORY:
 		case TPM2_RC_SESSION_MEMORY:
 		case TPM2_RC_MEMORY:
@@ -180,25 +194,46 @@ static int tpm_err(struct tpm_backend *be, TSS2_RC r, const char *what)
 		case TPM2_RC_YIELDED:
 		case TPM2_RC_TESTING:
 		case TPM2_RC_LOCKOUT:
-			code = SK_EBACKEND;
-			break;
+			return SK_EBACKEND;
 		case TPM2_RC_KEY_SIZE:
 		case TPM2_RC_CURVE:
 		case TPM2_RC_SCHEME:
 		case TPM2_RC_HASH:
 		case TPM2_RC_SYMMETRIC:
 		case TPM2_RC_ASYMMETRIC:
-			code = SK_EUNSUPP;
-			break;
+			return SK_EUNSUPP;
 		}
-	} else {
-		TSS2_RC base = r & ~TSS2_RC_LAYER_MASK;
-
-		if (base == TSS2_BASE_RC_IO_ERROR || base == TSS2_BASE_RC_NO_CONNECTION ||
-		    base == TSS2_BASE_RC_NOT_SUPPORTED)
-			code = SK_EBACKEND;
+		return SK_EFAIL;
 	}
-	return sk_err(code, "tpm2: %s: %s (0x%x)", what, text, (unsigned)r);
+	if (tpm_unreachable(r) || (r & ~TSS2_RC_LAYER_MASK) == TSS2_BASE_RC_NOT_SUPPORTED)
+		return SK_EBACKEND;
+	return SK_EFAIL;
+}
+
+/* The message for a failed call: what failed, the decoded reason.  A TPM
+ * that stopped answering says so and names the TCTI (the TSS's own text,
+ * "IO failure", does not say which TPM). */
+static int tpm_err(struct tpm_backend *be, TSS2_RC r, const char *what)
+{
+	const char *text = be->t.Tss2_RC_Decode ? be->t.Tss2_RC_Decode(r) : "unknown";
+
+	if (tpm_unreachable(r))
+		return sk_err(SK_EBACKEND, "tpm2: %s: no answer from the TPM through TCTI '%s' (%s, 0x%x)",
+			      what, be->tcti_conf, text, (unsigned)r);
+	return sk_err(tpm_code(r), "tpm2: %s: %s (0x%x)", what, text, (unsigned)r);
+}
+
+/* Loading a blob the TPM refuses: only an integrity failure means that it
+ * was made by another TPM or under another parent (or was changed). */
+static int tpm_load_err(struct tpm_backend *be, TSS2_RC r, const char *what)
+{
+	char msg[200];
+
+	if (tpm_code(r) != SK_EVERIFY)
+		return tpm_err(be, r, what);
+	snprintf(msg, sizeof(msg), "%s (made by another TPM or under another parent: tpm2-parent?)",
+		 what);
+	return tpm_err(be, r, msg);
 }
 
 /* ---- open / close ---- */
@@ -710,9 +745,7 @@ static int tpm_load(struct sk_backend *b, const struct sk_keytype *kt, const uin
 	OPENSSL_cleanse(&priv, sizeof(priv));
 	if (r != TSS2_RC_SUCCESS) {
 		free(k);
-		/* An integrity failure means the blob belongs to another TPM or
-		 * another parent key (or was tampered with). */
-		return tpm_err(be, r, "loading the key (made by another TPM or under another parent: tpm2-parent?)");
+		return tpm_load_err(be, r, "loading the key");
 	}
 	*out = k;
 	return SK_OK;
@@ -1213,7 +1246,7 @@ static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struc
 	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 			    &priv, &pub, &h);
 	if (r != TSS2_RC_SUCCESS)
-		return tpm_err(be, r, "loading the sealed object (sealed by another TPM or under another parent: tpm2-parent?)");
+		return tpm_load_err(be, r, "loading the sealed object");
 	r = be->t.Esys_Unseal(be->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &out);
 	be->t.Esys_FlushContext(be->esys, h);
 	if (r != TSS2_RC_SUCCESS)

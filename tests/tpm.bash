@@ -68,3 +68,29 @@ assert_no_transient_handles() {
 		return 1
 	fi
 }
+
+# start_tpm_proxy [--drop CODE] [--log FILE]: a relay in front of this
+# file's simulator (tests/tpm-proxy.py) that cuts the connection at the
+# first command with CODE (hex; a TPM that stops answering half-way) and
+# logs what is sent to the TPM.  Sets PROXY_TCTI and PROXY_PID.
+start_tpm_proxy() {
+	local port _ ready=$BATS_TEST_TMPDIR/proxy.ready
+	port=$(free_port_pair)
+	rm -f "$ready"
+	python3 "$BATS_TEST_DIRNAME/tpm-proxy.py" "$port" "$SWTPM_PORT" "$ready" "$@" 3>&- &
+	PROXY_PID=$!
+	PROXY_TCTI="swtpm:host=127.0.0.1,port=$port"
+	export PROXY_PID PROXY_TCTI
+	for _ in $(seq 50); do
+		[ -e "$ready" ] && return 0
+		sleep 0.1
+	done
+	echo "the TPM proxy did not come up" >&2
+	return 1
+}
+
+stop_tpm_proxy() {
+	[ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null
+	true
+}
+
