@@ -94,3 +94,28 @@ stop_tpm_proxy() {
 	true
 }
 
+# The TPM's dictionary-attack failure counter (TPM2_PT_LOCKOUT_COUNTER).
+tpm_lockout_counter() {
+	local v
+	v=$(tpm2_getcap properties-variable | awk '$1 == "TPM2_PT_LOCKOUT_COUNTER:" { print $2 }')
+	[ -n "$v" ] || return 1
+	echo $((v))
+}
+
+# tpm_da_setup MAX-TRIES RECOVERY-SECONDS: dictionary-attack parameters
+# for a test (swtpm's defaults: 3 tries, 1000 s), failure counter cleared.
+tpm_da_setup() {
+	tpm2_dictionarylockout --clear-lockout >/dev/null &&
+		tpm2_dictionarylockout --setup-parameters --max-tries="$1" \
+			--recovery-time="$2" --lockout-recovery-time="$2" >/dev/null
+}
+
+# No authorisation sessions left in the TPM.
+assert_no_sessions() {
+	local h
+	h=$(tpm2_getcap handles-loaded-session)
+	if [ -n "$h" ]; then
+		echo "sessions left in the TPM: $h" >&2
+		return 1
+	fi
+}
