@@ -1396,9 +1396,11 @@ static int tpm_export(struct sk_bkey *k, EVP_PKEY **priv, struct sk_buf *raw)
 
 /* ---- sealing: a keyedhash data object with no sign/decrypt use ---- */
 
-static int tpm_seal(struct sk_backend *b, const uint8_t *secret, size_t n, struct sk_buf *blob)
+/* A sealed data object under the parent: data, authorisation value auth
+ * (NULL: empty), attributes beyond fixedTPM, fixedParent, userWithAuth. */
+static int create_sealed(struct tpm_backend *be, TPMA_OBJECT attrs, const struct sk_auth *auth,
+			 const uint8_t *data, size_t n, const char *what, struct sk_buf *blob)
 {
-	struct tpm_backend *be = (struct tpm_backend *)b;
 	TPM2B_SENSITIVE_CREATE sens = { 0 };
 	TPM2B_PUBLIC tmpl = { 0 };
 	TPM2B_DATA outside = { 0 };
@@ -1409,23 +1411,30 @@ static int tpm_seal(struct sk_backend *b, const uint8_t *secret, size_t n, struc
 	int rc;
 
 	if (n > sizeof(sens.sensitive.data.buffer))
-		return sk_err(SK_EFAIL, "tpm2: secret too large to seal");
+		return sk_err(SK_EFAIL, "tpm2: %s: too large to seal", what);
 	tmpl.publicArea.type = TPM2_ALG_KEYEDHASH;
 	tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
 	tmpl.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-					   TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA;
+					   TPMA_OBJECT_USERWITHAUTH | attrs;
 	tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+	set_auth(&sens.sensitive.userAuth, auth);
 	sens.sensitive.data.size = (UINT16)n;
-	memcpy(sens.sensitive.data.buffer, secret, n);
+	memcpy(sens.sensitive.data.buffer, data, n);
 	r = be->t.Esys_Create(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 			      &sens, &tmpl, &outside, &pcrs, &opriv, &opub, NULL, NULL, NULL);
 	OPENSSL_cleanse(&sens, sizeof(sens));
 	if (r != TSS2_RC_SUCCESS)
-		return tpm_err(be, r, "sealing");
+		return tpm_err(be, r, what);
 	rc = make_blob(be, opub, opriv, blob);
 	be->t.Esys_Free(opub);
 	be->t.Esys_Free(opriv);
 	return rc;
+}
+
+static int tpm_seal(struct sk_backend *b, const uint8_t *secret, size_t n, struct sk_buf *blob)
+{
+	return create_sealed((struct tpm_backend *)b, TPMA_OBJECT_NODA, NULL, secret, n, "sealing",
+			     blob);
 }
 
 static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struct sk_buf *secret)
@@ -1466,36 +1475,13 @@ static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struc
 
 static int tpm_auth_new(struct sk_backend *b, const struct sk_auth *auth, struct sk_buf *blob)
 {
-	struct tpm_backend *be = (struct tpm_backend *)b;
-	TPM2B_SENSITIVE_CREATE sens = { 0 };
-	TPM2B_PUBLIC tmpl = { 0 };
-	TPM2B_DATA outside = { 0 };
-	TPML_PCR_SELECTION pcrs = { 0 };
-	TPM2B_PUBLIC *opub = NULL;
-	TPM2B_PRIVATE *opriv = NULL;
-	TSS2_RC r;
-	int rc;
+	uint8_t data[16];
+	int rc = sk_random(data, sizeof(data));
 
-	tmpl.publicArea.type = TPM2_ALG_KEYEDHASH;
-	tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
-	tmpl.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-					   TPMA_OBJECT_USERWITHAUTH;
-	tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
-	set_auth(&sens.sensitive.userAuth, auth);
-	sens.sensitive.data.size = 16;
-	if ((rc = sk_random(sens.sensitive.data.buffer, 16)) != SK_OK)
-		goto out;
-	r = be->t.Esys_Create(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-			      &sens, &tmpl, &outside, &pcrs, &opriv, &opub, NULL, NULL, NULL);
-	if (r != TSS2_RC_SUCCESS) {
-		rc = tpm_err(be, r, "creating the password check object");
-		goto out;
-	}
-	rc = make_blob(be, opub, opriv, blob);
-out:
-	OPENSSL_cleanse(&sens, sizeof(sens));
-	be->t.Esys_Free(opub);
-	be->t.Esys_Free(opriv);
+	if (rc == SK_OK)
+		rc = create_sealed((struct tpm_backend *)b, 0, auth, data, sizeof(data),
+				   "creating the password check object", blob);
+	OPENSSL_cleanse(data, sizeof(data));
 	return rc;
 }
 
