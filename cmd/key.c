@@ -65,7 +65,9 @@ static const struct sk_opt create_opts[] = {
 	SK_OPT_END,
 };
 
-static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k, int locked)
+/* checked_by: who checks the password (key info only; NULL: omitted). */
+static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k, int locked,
+			    const char *checked_by)
 {
 	sk_json_obj(j);
 	sk_json_kstr(j, "name", k->name);
@@ -78,6 +80,8 @@ static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k, int l
 	sk_json_kbool(j, "exportable", (k->flags & SK_KEY_EXPORTABLE) != 0);
 	sk_json_kbool(j, "public_only", (k->flags & SK_KEY_PUBLIC_ONLY) != 0);
 	sk_json_kstr(j, "password_object", k->pwobj[0] ? k->pwobj : NULL);
+	if (checked_by != NULL)
+		sk_json_kstr(j, "password_checked_by", checked_by);
 	sk_json_kstr(j, "fingerprint", k->fingerprint[0] ? k->fingerprint : NULL);
 	sk_json_ktime(j, "created", (int64_t)k->created);
 	sk_json_end_obj(j);
@@ -99,7 +103,7 @@ static int report_new(struct sk_ctx *ctx, const char *name, const char *verb)
 			return rc;
 		}
 		sk_json_init(&j, stdout);
-		print_info_json(&j, &k, locked);
+		print_info_json(&j, &k, locked, NULL);
 		sk_json_done(&j);
 	} else {
 		fprintf(stderr, "%s key '%s' (%s)%s%s\n", verb, name, k.type->name,
@@ -390,7 +394,7 @@ static int list_one(const struct sk_keyinfo *k, void *arg)
 	if (s->ctx->json) {
 		if ((rc = sk_key_locked(s->ctx, k, &locked)) != SK_OK)
 			return rc;
-		print_info_json(&s->j, k, locked);
+		print_info_json(&s->j, k, locked, NULL);
 	} else if (s->names) {
 		printf("%s\n", k->name);
 	} else {
@@ -422,7 +426,7 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	struct sk_keyinfo k;
 	struct sk_json j;
-	char when[32];
+	char when[32], checker[16] = "";
 	int rc, locked;
 
 	if ((rc = sk_key_stat(ctx, a->pos[0], &k)) != SK_OK)
@@ -431,9 +435,17 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 		sk_keyinfo_free(&k);
 		return rc;
 	}
+	/* Who checks the password: "software" on a tpm2 key means one bound
+	 * by seckit 0.1, whose password can be tested offline. */
+	if (k.pwobj[0] && (rc = sk_password_checker(ctx, k.pwobj, checker)) != SK_OK) {
+		sk_keyinfo_free(&k);
+		return rc;
+	}
+	if (k.pwobj[0] && !checker[0])
+		snprintf(checker, sizeof(checker), "software");
 	if (ctx->json) {
 		sk_json_init(&j, stdout);
-		print_info_json(&j, &k, locked);
+		print_info_json(&j, &k, locked, checker[0] ? checker : NULL);
 		sk_json_done(&j);
 	} else {
 		sk_time_format((int64_t)k.created, when, sizeof(when));
@@ -447,6 +459,8 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 		printf("exportable:      %s\n", k.flags & SK_KEY_EXPORTABLE ? "yes" : "no");
 		printf("public only:     %s\n", k.flags & SK_KEY_PUBLIC_ONLY ? "yes" : "no");
 		printf("password object: %s\n", k.pwobj[0] ? k.pwobj : "-");
+		if (k.pwobj[0])
+			printf("password check:  %s\n", checker);
 		printf("fingerprint:     %s%s\n", k.fingerprint[0] ? "sha256:" : "-", k.fingerprint);
 		printf("created:         %s\n", when);
 	}
@@ -485,7 +499,7 @@ struct pw_state {
 	size_t n;
 };
 
-static int pw_list_one(const char *obj, uint64_t created, void *arg)
+static int pw_list_one(const char *obj, uint64_t created, const char *checked_by, void *arg)
 {
 	struct pw_state *s = arg;
 
@@ -493,6 +507,7 @@ static int pw_list_one(const char *obj, uint64_t created, void *arg)
 		sk_json_obj(&s->j);
 		sk_json_kstr(&s->j, "name", obj);
 		sk_json_ktime(&s->j, "created", (int64_t)created);
+		sk_json_kstr(&s->j, "checked_by", checked_by);
 		sk_json_end_obj(&s->j);
 	} else {
 		printf("%s\n", obj);
@@ -541,9 +556,10 @@ static int pw_user(const struct sk_keyinfo *k, void *arg)
 	return 0;
 }
 
-static int pw_exists(const char *obj, uint64_t created, void *arg)
+static int pw_exists(const char *obj, uint64_t created, const char *checked_by, void *arg)
 {
 	(void)created;
+	(void)checked_by;
 	return strcmp(obj, (const char *)arg) == 0 ? 1 : 0;
 }
 

@@ -228,6 +228,21 @@ static int name_free(struct sk_store *st, const char *name)
 		      name);
 }
 
+/* A key is checked the way its password object is (password.h): a
+ * backend that checks passwords itself takes only objects it checks, so
+ * that no verifier for its keys' password sits in the store; other
+ * backends take only objects checked in software. */
+static int binding_ok(struct sk_backend *be, const char *obj, const char *checker)
+{
+	if (checker[0] == '\0' && be->ops->auth_new != NULL)
+		return sk_err(SK_EUNSUPP, "password object '%s' is checked in software (its password could be guessed offline from the store): a %s key needs one that the backend checks (create it with --backend %s)",
+			      obj, be->ops->name, be->ops->name);
+	if (checker[0] != '\0' && strcmp(checker, be->ops->name) != 0)
+		return sk_err(SK_EUNSUPP, "password object '%s' is checked by backend '%s': it guards %s keys only",
+			      obj, checker, checker);
+	return SK_OK;
+}
+
 /*
  * Shared by generate and import.  The slow parts (the password's scrypt,
  * key generation -- seconds for RSA-4096 or in a TPM) run before the
@@ -242,10 +257,12 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 	struct sk_buf blob = { 0 }, body = { 0 }, meta = { 0 };
 	EVP_PKEY *pub = NULL;
 	unsigned flags = req->flags & (SK_KEY_EXPORTABLE | SK_KEY_PROVISIONED | SK_KEY_PUBLIC_ONLY);
-	uint8_t root[32];
+	struct sk_pwunlock pw;
+	const struct sk_auth *auth = NULL;
 	char label[300];
 	int rc, have_root = 0, committed = 0;
 
+	memset(&pw, 0, sizeof(pw));
 	if (!sk_name_valid(req->name))
 		return sk_err(SK_EUSAGE, "'%s' is not a valid key name (letters, digits, '.', '_', '@', '+', '-')",
 			      req->name);
@@ -276,18 +293,26 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 					   OSSL_PKEY_EC_ENCODING_GROUP) != 1)
 		return sk_err_ssl(SK_EFAIL, "key '%s': EC parameters", req->name);
 	if (req->pwobj != NULL) {
-		char what[300];
+		char what[300], checker[16];
 
 		snprintf(what, sizeof(what), "key '%s'", req->name);
-		if ((rc = sk_password_unlock(ctx, req->pwobj, req->pass_spec, what, root)) != SK_OK)
+		/* Checked now even where the backend checks it: a key bound
+		 * with a mistyped password would never open. */
+		if ((rc = sk_password_checker(ctx, req->pwobj, checker)) != SK_OK ||
+		    (rc = binding_ok(be, req->pwobj, checker)) != SK_OK ||
+		    (rc = sk_password_unlock(ctx, req->pwobj, req->pass_spec, what, SK_PW_CHECK,
+					     &pw)) != SK_OK)
 			goto out;
-		have_root = 1;
+		if (pw.checker[0])
+			auth = &pw.auth;
+		else
+			have_root = 1;
 	}
 	if (generate) {
-		rc = be->ops->generate(be, req->type, flags & SK_KEY_EXPORTABLE, &blob, &pub);
+		rc = be->ops->generate(be, req->type, flags & SK_KEY_EXPORTABLE, auth, &blob, &pub);
 	} else if (!(flags & SK_KEY_PUBLIC_ONLY)) {
 		rc = be->ops->import(be, req->type, req->pkey, req->raw, req->rawlen,
-				     flags & SK_KEY_EXPORTABLE, &blob);
+				     flags & SK_KEY_EXPORTABLE, auth, &blob);
 		if (rc == SK_OK && req->pkey != NULL && !EVP_PKEY_up_ref(req->pkey))
 			rc = sk_err_ssl(SK_EFAIL, "key");
 		if (rc == SK_OK)
@@ -301,7 +326,7 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 		goto out;
 	if (have_root) {
 		wrap_label(req->name, label);
-		rc = sk_pw_wrap(root, label, blob.p, blob.len, &body);
+		rc = sk_pw_wrap(pw.root, label, blob.p, blob.len, &body);
 	} else {
 		rc = sk_buf_add(&body, blob.p, blob.len);
 	}
@@ -332,7 +357,7 @@ out:
 	 * persistent handle) must not keep it when the key was not stored. */
 	if (!committed && blob.len > 0 && be->ops->destroy != NULL)
 		be->ops->destroy(be, req->type, blob.p, blob.len);
-	OPENSSL_cleanse(root, sizeof(root));
+	sk_pwunlock_cleanse(&pw);
 	EVP_PKEY_free(pub);
 	sk_buf_cleanse_free(&blob);
 	sk_buf_cleanse_free(&body);
@@ -432,22 +457,33 @@ int sk_key_locked(struct sk_ctx *ctx, const struct sk_keyinfo *k, int *locked)
 	return SK_OK;
 }
 
-/* The private blob of a key, unwrapped with its password if it has one. */
+/* The private blob of a key and what its password gives: for a key its
+ * backend checks, the authorisation value (*auth, pointing into pw); else
+ * the blob unwrapped under the password object's root.  pwflags:
+ * SK_PW_CHECK to prove the password now (password.h). */
 static int read_blob(struct sk_ctx *ctx, const struct sk_keyinfo *info, const struct sk_buf *body,
-		     const char *pass_spec, struct sk_buf *blob)
+		     const char *pass_spec, unsigned pwflags, struct sk_pwunlock *pw,
+		     const struct sk_auth **auth, struct sk_buf *blob)
 {
-	uint8_t root[32];
 	char label[300], what[300];
 	int rc;
 
+	*auth = NULL;
 	if (!info->pwobj[0])
 		return sk_buf_add(blob, body->p, body->len);
 	snprintf(what, sizeof(what), "key '%s'", info->name);
-	if ((rc = sk_password_unlock(ctx, info->pwobj, pass_spec, what, root)) != SK_OK)
+	if ((rc = sk_password_unlock(ctx, info->pwobj, pass_spec, what, pwflags, pw)) != SK_OK)
 		return rc;
+	if (pw->checker[0]) {
+		/* Only damage binds a key to an object another backend checks. */
+		if (strcmp(pw->checker, info->backend) != 0)
+			return sk_err(SK_EVERIFY, "key '%s' (backend %s) is bound to password object '%s', which backend '%s' checks",
+				      info->name, info->backend, info->pwobj, pw->checker);
+		*auth = &pw->auth;
+		return sk_buf_add(blob, body->p, body->len);
+	}
 	wrap_label(info->name, label);
-	rc = sk_pw_unwrap(root, label, body->p, body->len, blob);
-	OPENSSL_cleanse(root, sizeof(root));
+	rc = sk_pw_unwrap(pw->root, label, body->p, body->len, blob);
 	if (rc != SK_OK)
 		sk_err_wrap(rc, "key '%s'", info->name);
 	return rc;
@@ -456,14 +492,17 @@ static int read_blob(struct sk_ctx *ctx, const struct sk_keyinfo *info, const st
 /* Load the catalogue entry and, unless public_only, the private part;
  * blob_out (optional) receives the unwrapped blob. */
 static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int public_only,
-		struct sk_key **out, struct sk_buf *blob_out)
+		unsigned pwflags, struct sk_key **out, struct sk_buf *blob_out)
 {
 	struct sk_store *st;
 	struct sk_obj_info o;
 	struct sk_buf body = { 0 }, blob = { 0 };
+	struct sk_pwunlock pw;
+	const struct sk_auth *auth;
 	struct sk_key *k;
 	int rc;
 
+	memset(&pw, 0, sizeof(pw));
 	*out = NULL;
 	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
 		return rc;
@@ -493,14 +532,15 @@ static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int
 			    name, k->info.backend, k->be->ops->name);
 		goto fail;
 	}
-	if ((rc = read_blob(ctx, &k->info, &body, pass_spec, &blob)) != SK_OK)
+	if ((rc = read_blob(ctx, &k->info, &body, pass_spec, pwflags, &pw, &auth, &blob)) != SK_OK)
 		goto fail;
-	if ((rc = k->be->ops->load(k->be, k->info.type, blob.p, blob.len, &k->bk)) != SK_OK) {
+	if ((rc = k->be->ops->load(k->be, k->info.type, blob.p, blob.len, auth, &k->bk)) != SK_OK) {
 		sk_err_wrap(rc, "key '%s'", name);
 		goto fail;
 	}
 	if (blob_out != NULL)
 		rc = sk_buf_add(blob_out, blob.p, blob.len);
+	sk_pwunlock_cleanse(&pw);
 	sk_buf_cleanse_free(&body);
 	sk_buf_cleanse_free(&blob);
 	if (rc != SK_OK) {
@@ -510,6 +550,7 @@ static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int
 	*out = k;
 	return SK_OK;
 fail:
+	sk_pwunlock_cleanse(&pw);
 	sk_buf_cleanse_free(&body);
 	sk_buf_cleanse_free(&blob);
 	sk_key_close(k);
@@ -518,12 +559,12 @@ fail:
 
 int sk_key_open(struct sk_ctx *ctx, const char *name, const char *pass_spec, struct sk_key **out)
 {
-	return load(ctx, name, pass_spec, 0, out, NULL);
+	return load(ctx, name, pass_spec, 0, 0, out, NULL);
 }
 
 int sk_key_open_public(struct sk_ctx *ctx, const char *name, struct sk_key **out)
 {
-	return load(ctx, name, NULL, 1, out, NULL);
+	return load(ctx, name, NULL, 1, 0, out, NULL);
 }
 
 void sk_key_close(struct sk_key *k)
@@ -548,7 +589,7 @@ int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
 		return rc;
 	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
 		return rc;
-	if ((rc = load(ctx, name, NULL, 1, &k, NULL)) != SK_OK)
+	if ((rc = load(ctx, name, NULL, 1, 0, &k, NULL)) != SK_OK)
 		goto out;
 	if (k->info.flags & SK_KEY_PROVISIONED) {
 		if ((rc = sk_trust_guard(st, SK_BY_LOCAL, "key", name, "deleted")) == SK_OK)
@@ -557,11 +598,12 @@ int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
 		goto out;
 	}
 	if (!(k->info.flags & SK_KEY_PUBLIC_ONLY)) {
-		/* Loading proves the password (if any) and gives the backend
-		 * the blob to forget. */
+		/* Loading proves the password (if any; a password the backend
+		 * checks is checked through its password object) and gives the
+		 * backend the blob to forget. */
 		sk_key_close(k);
 		k = NULL;
-		if ((rc = load(ctx, name, pass_spec, 0, &k, &blob)) != SK_OK)
+		if ((rc = load(ctx, name, pass_spec, 0, SK_PW_CHECK, &k, &blob)) != SK_OK)
 			goto out;
 		if (k->be->ops->destroy != NULL &&
 		    (rc = k->be->ops->destroy(k->be, k->info.type, blob.p, blob.len)) != SK_OK)

@@ -891,7 +891,7 @@ static int plan_password(struct sk_ctx *ctx, struct manifest *m, struct pwitem *
 			 int have_store)
 {
 	struct sk_secret s = { 0 };
-	uint8_t root[32];
+	struct sk_pwunlock u;
 	int rc;
 
 	/* The secret must be at hand even when nothing needs it, so that
@@ -914,8 +914,8 @@ static int plan_password(struct sk_ctx *ctx, struct manifest *m, struct pwitem *
 	p->action = SK_PROV_CREATE;
 	if (!have_store)
 		return SK_OK;
-	rc = sk_password_unlock(ctx, p->name, p->spec, NULL, root);
-	OPENSSL_cleanse(root, sizeof(root));
+	rc = sk_password_unlock(ctx, p->name, p->spec, NULL, SK_PW_CHECK, &u);
+	sk_pwunlock_cleanse(&u);
 	if (rc == SK_OK) {
 		p->action = SK_PROV_KEEP;
 		return SK_OK;
