@@ -387,7 +387,8 @@ verify_fails() {
 	: > empty
 	run -0 sk payload make --sign-key ec-p256.pem --in empty --out e.pkg
 	run -0 sk payload verify --pubkey ec-p256.pub --in e.pkg --out got.bin
-	[ -f got.bin ] && [ ! -s got.bin ]
+	[ -f got.bin ]
+	[ ! -s got.bin ]
 	run -0 sk payload show e.pkg
 	[[ "$output" == *"payload size:        0"* ]]
 	# verify from a pipe, payload to a pipe (released only after verification)
@@ -398,7 +399,7 @@ verify_fails() {
 	run -7 --separate-stderr bash -c "cat t.pkg | '$SECKIT' payload verify --pubkey ec-p256.pub --in - --out -"
 	[ -z "$output" ]
 	# make writes to a pipe; make cannot read one (the size comes first)
-	sk payload make --sign-key ec-p256.pem --in small.bin --out - | cat > s.pkg
+	piped s.pkg sk payload make --sign-key ec-p256.pem --in small.bin --out -
 	run -0 sk payload verify --pubkey ec-p256.pub --in s.pkg
 	[ "$(sk payload show s.pkg)" = "$(sk payload show p.pkg)" ]
 	run -2 --separate-stderr bash -c "cat small.bin | '$SECKIT' payload make --sign-key ec-p256.pem --in - --out x.pkg"

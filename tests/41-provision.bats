@@ -43,7 +43,8 @@ setup() {
 	sk key export device --out dev.pub
 	cmp dev.pub out/device.pub
 	openssl req -in out/device.csr -noout -pubkey | cmp - dev.pub
-	sk cert get device-csr | cmp - out/device.csr
+	piped got sk cert get device-csr
+	cmp got out/device.csr
 	# The password object works with the secret from the environment.
 	run -0 sk key create vaulted --type aes-256 --password-object wifi --pass env:WIFI_PASSPHRASE
 	run -5 sk key create other --type aes-256 --password-object wifi --pass pass:wrong
@@ -116,18 +117,22 @@ setup() {
 	# Allowed per item ...
 	write_manifest oem/newroot.pem pay2.pub true true
 	run -0 sk provision r.yaml
-	sk cert get oem-root | cmp - oem/newroot.pem
+	piped got sk cert get oem-root
+	cmp got oem/newroot.pem
 	sk key export oem-root --out root.pub
 	openssl x509 -in oem/newroot.pem -noout -pubkey | cmp - root.pub
-	sk key export oem-payload --out - | cmp - pay2.pub
+	piped got sk key export oem-payload --out -
+	cmp got pay2.pub
 	# ... or for the whole manifest.
 	write_manifest oem/root.pem oem/payload.pub false false
 	sed -i '/^    replace:/d' r.yaml
 	printf 'replace: true\n' >> r.yaml
 	run -0 sk provision r.yaml
-	sk cert get oem-root | cmp - oem/root.pem
+	piped got sk cert get oem-root
+	cmp got oem/root.pem
 	# The device key was never touched.
-	sk key export device --out - | cmp - dev.pub
+	piped got sk key export device --out -
+	cmp got dev.pub
 }
 
 @test "password objects: env: and file: secrets; another secret is a conflict; inline secrets are refused" {

@@ -46,7 +46,8 @@ mk_object() {
 	sk oo make --in empty
 	sk oo id --info empty.oocfg --sign-key oem.pem --device-pub dev.pub
 	run -0 sk oo open --id empty.oid --in empty.enc --out empty.out
-	[ -f empty.out ] && [ ! -s empty.out ]
+	[ -f empty.out ]
+	[ ! -s empty.out ]
 	# a pipe in (the object is spooled, ciphertext only) and out
 	head -c 300000 /dev/urandom > big
 	cat big | sk oo make --in - --out big.enc --info big.oocfg --cipher aes-256-gcm
