@@ -235,3 +235,16 @@ bad_manifest() {
 	sed -i 's|type: ec-p256|type: ec-p384|' d.yaml
 	run -9 sk provision d.yaml
 }
+
+@test "a key file whose public half belongs to another private key is refused (3, at its line), nothing written" {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out a.pem 2>/dev/null
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out b.pem 2>/dev/null
+	openssl ec -in a.pem -outform DER -out a.der 2>/dev/null
+	openssl pkey -in b.pem -pubout -outform DER -out b.der
+	{ head -c -65 a.der; tail -c 65 b.der; } > mixed.der
+	printf 'version: 1\npublic-keys:\n  - name: k\n    file: mixed.der\n' > k.yaml
+	run -3 --separate-stderr sk provision k.yaml
+	assert_one_error_line "seckit provision: k.yaml:4:"
+	[[ "$stderr" == *"does not belong to its private key"* ]]
+	assert_absent "$SECKIT_STORE"
+}

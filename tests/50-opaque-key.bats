@@ -359,3 +359,35 @@ load opaque
 	run -7 --separate-stderr sk opaque-key import o2.okp
 	[[ "$stderr" == *"MAC does not match"* ]]
 }
+
+# An opaque key package built by the openssl recipes, its ecies-seal recipe
+# edited by the sed expression SED: seal_okp PKG KDF SED.  content.der,
+# dev.pub and oem.pem must exist.
+seal_okp() {
+	recipe ecies ecies-seal | sed "$3" > seal.sh
+	DEVPUB=dev.pub PLAIN=content.der CONTEXT=opaque-key CIPHER=aes-256-ctr MAC=hmac-sha256 \
+		KDF=$2 ENV=env.der sh seal.sh
+	ENV=env.der DEVPUB=dev.pub KEY=oem.pem SIGALG=ecdsa-with-SHA256 MD=sha256 PKG=$1 \
+		sh -c "$(recipe opaque-key opaque-key-build)"
+}
+
+@test "opaque-key: a packaged private key whose public half belongs to another key is refused (7)" {
+	mk_oem
+	mk_device ec-p256
+	mk_ec a
+	mk_ec b
+	# a's SEC1 key with b's public point (the last 65 bytes on P-256)
+	openssl ec -in a.pem -outform DER -out a.der 2>/dev/null
+	openssl pkey -in b.pem -pubout -outform DER -out b.der
+	{ head -c -65 a.der; tail -c 65 b.der; } > bad.der
+	openssl ec -inform DER -in bad.der -out bad.pem 2>/dev/null
+	run -0 env NAME=mixed KEY=bad.pem sh -c "$(recipe opaque-key opaque-key-content)"
+	seal_okp bad.okp hkdf-sha256 ''
+	sk_fails 7 "opaque-key import: " opaque-key import bad.okp
+	[[ "$stderr" == *"opaque key 'mixed': the public key in it does not belong to its private key"* ]]
+	run -8 sk key info mixed
+	# and seckit does not package one
+	sk_fails 7 "opaque-key make: " opaque-key make --name mixed --type ec-p256 --key bad.pem \
+		--sign-key oem.pem --device-pub dev.pub --out m.okp
+	assert_absent m.okp
+}
