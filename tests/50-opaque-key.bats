@@ -371,6 +371,46 @@ seal_okp() {
 		sh -c "$(recipe opaque-key opaque-key-build)"
 }
 
+@test "opaque-key import: only the envelope's one encoding (uncompressed point, HMAC with NULL, X9.63 hash without)" {
+	mk_oem
+	mk_device ec-p256
+	mk_ec key
+	content() {
+		run -0 env NAME="$1" KEY=key.pem sh -c "$(recipe opaque-key opaque-key-content)"
+	}
+	# the recipe as written: accepted
+	content k1
+	seal_okp good.okp hkdf-sha256 ''
+	run -0 sk opaque-key import good.okp
+	content k2
+	seal_okp goodx.okp x963-sha256 ''
+	run -0 sk opaque-key import goodx.okp
+	# a compressed ephemeral point: the same key, another encoding
+	content k3
+	seal_okp comp.okp hkdf-sha256 's/-pubout -outform DER -out f1.der/& -ec_conv_form compressed/'
+	run -0 openssl asn1parse -inform DER -in env.der
+	[[ "$output" == *"d=2  hl=2 l=  34 prim: BIT STRING"* ]]
+	sk_fails 7 "opaque-key import: " opaque-key import comp.okp
+	[[ "$stderr" == *"ephemeral key is malformed, compressed"* ]]
+	# hmacWithSHA256 without its NULL
+	content k4
+	seal_okp nonull.okp hkdf-sha256 's/\\np = NULL\\n/\\n/'
+	run -0 openssl asn1parse -inform DER -in env.der
+	[[ "$output" != *"NULL"* ]]
+	sk_fails 7 "opaque-key import: " opaque-key import nonull.okp
+	[[ "$stderr" == *"hmac-sha256 identifier must have NULL parameters"* ]]
+	# x9-63-kdf's sha256 with a NULL
+	content k5
+	seal_okp x963null.okp x963-sha256 's/\[h\]\\na = OID:%s\\n/[h]\\na = OID:%s\\np = NULL\\n/'
+	run -0 openssl asn1parse -inform DER -in env.der
+	[[ "$output" == *"NULL"* ]]
+	sk_fails 7 "opaque-key import: " opaque-key import x963null.okp
+	[[ "$stderr" == *"x963-sha256 identifier is not in its one encoding"* ]]
+	for k in k3 k4 k5; do
+		run -8 sk key info $k
+	done
+}
+
 @test "opaque-key: a packaged private key whose public half belongs to another key is refused (7)" {
 	mk_oem
 	mk_device ec-p256
