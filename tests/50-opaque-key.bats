@@ -306,7 +306,7 @@ load opaque
 	mk_oem
 	mk_device_openssl P-384
 	mk_ec key P-521
-	for c in aes-256-ctr aes-256-cbc; do
+	for c in aes-256-ctr aes-256-cbc aes-256-gcm; do
 		for kdf in hkdf-sha256 x963-sha384; do
 			rm -f k.okp env.der content.der
 			sk opaque-key make --name app.key --type ec-p521 --key key.pem --sign-key oem.pem \
