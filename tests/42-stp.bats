@@ -481,3 +481,17 @@ assert d["status"].startswith("not verified"), d
 	run -7 --separate-stderr sk cert verify leaf2.pem
 	assert_one_error_line "seckit cert verify: 'CN=mid2': certificate revoked (depth 1)"
 }
+
+@test "an STP with a sequence number of 12 digits or more: the key it installs stays readable" {
+	(cd oem && mk_root root2)
+	run -0 mk root.stp 100000000000 set-cert --name oem-root --cert oem/root2.pem
+	run -0 sk stp apply root.stp
+	run -0 sk --json key info oem-root
+	[[ "$output" == *'"origin":"stp 100000000000"'* ]]
+	(cd oem && mk_root root3)
+	run -0 mk root3.stp 9223372036854775807 set-cert --name oem-root --cert oem/root3.pem
+	run -0 sk stp apply root3.stp
+	run -0 sk --json key info oem-root
+	[[ "$output" == *'"origin":"stp 9223372036854775807"'* ]]
+	run -0 sk key list
+}
