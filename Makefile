@@ -132,6 +132,7 @@ completions: seckit
 lint: seckit
 	mandoc -Tlint -Wwarning $(MANPAGES)
 	shellcheck -x scripts/*.sh tests/*.bash bench/*.sh .ci/run completions/seckit.bash
+	./scripts/lint-bats.sh tests/*.bats
 
 # ---- install ----
 install: seckit

@@ -45,9 +45,14 @@ const char *sk_md_name(const EVP_MD *md);
 int sk_pkey_fingerprint(const EVP_PKEY *pkey, char hex[65]);
 
 /* Parse a private or public key from PEM or DER (PKCS#8, traditional,
- * SPKI, PKCS#1); pass may be NULL (encrypted PEM then fails with SK_EAUTH). */
+ * SPKI, PKCS#1); pass may be NULL (encrypted PEM then fails with SK_EAUTH).
+ * A private key must be a consistent pair (sk_pkey_check_pair). */
 int sk_pkey_parse(const uint8_t *p, size_t n, const char *pass, int want_private,
 		  EVP_PKEY **out, int *is_private);
+/* SK_EVERIFY unless the public half of a private key belongs to its private
+ * half (EVP_PKEY_pairwise_check): a key file or package may carry both, and
+ * nothing else ties them together.  Every import path calls it. */
+int sk_pkey_check_pair(EVP_PKEY *pkey);
 /* Load a key file; what names it in errors. */
 int sk_pkey_load(const char *path, const char *pass, int want_private, EVP_PKEY **out);
 

@@ -38,7 +38,7 @@ struct sk_keyinfo {
 	unsigned flags;
 	char pwobj[256];        /* "" when not bound to a password object */
 	char backend[16];
-	char origin[16];        /* generated, imported, opaque-key ... */
+	char origin[32];        /* generated, imported, opaque-key, "stp N" (N to 2^63 - 1) */
 	uint64_t created;
 	/* EC/RSA public key, else NULL.  Set by every function below except
 	 * sk_key_stat(), which leaves it NULL (decoding a key is most of the

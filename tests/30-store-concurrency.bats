@@ -145,7 +145,8 @@ worker() {
 	wait "$pid"
 	run -0 sk store info slow
 	[ "${lines[1]}" = "size:      4194304" ]
-	sk store read slow | cmp - <(head -c 4194304 /dev/zero)
+	piped got sk store read slow
+	cmp got <(head -c 4194304 /dev/zero)
 	assert_store_clean
 }
 

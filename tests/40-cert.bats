@@ -79,7 +79,8 @@ provision_cas() {
 	[[ "$output" == *"X509v3 Authority Key Identifier"* ]]
 	# 90 days, and a positive random serial of about 127 bits.
 	end=$(date -u -d "$(openssl x509 -in dev.pem -noout -enddate | cut -d= -f2)" +%s)
-	[ $((end - $(date +%s))) -gt $((89 * 86400)) ] && [ $((end - $(date +%s))) -le $((90 * 86400)) ]
+	[ $((end - $(date +%s))) -gt $((89 * 86400)) ]
+	[ $((end - $(date +%s))) -le $((90 * 86400)) ]
 	serial=$(openssl x509 -in dev.pem -noout -serial | cut -d= -f2)
 	[ ${#serial} -eq 32 ]
 	# The certificate belongs to the store key.

@@ -45,7 +45,8 @@ setup() {
 	sk key export device --out dev.pub
 	cmp dev.pub out/device.pub
 	openssl req -in out/device.csr -noout -pubkey | cmp - dev.pub
-	sk cert get device-csr | cmp - out/device.csr
+	piped got sk cert get device-csr
+	cmp got out/device.csr
 	# The password object works with the secret from the environment.
 	run -0 sk key create vaulted --type aes-256 --password-object wifi --pass env:WIFI_PASSPHRASE
 	run -5 sk key create other --type aes-256 --password-object wifi --pass pass:wrong
@@ -124,18 +125,22 @@ setup() {
 	# Allowed per item ...
 	write_manifest oem/newroot.pem pay2.pub true true
 	run -0 sk provision r.yaml
-	sk cert get oem-root | cmp - oem/newroot.pem
+	piped got sk cert get oem-root
+	cmp got oem/newroot.pem
 	sk key export oem-root --out root.pub
 	openssl x509 -in oem/newroot.pem -noout -pubkey | cmp - root.pub
-	sk key export oem-payload --out - | cmp - pay2.pub
+	piped got sk key export oem-payload --out -
+	cmp got pay2.pub
 	# ... or for the whole manifest.
 	write_manifest oem/root.pem oem/payload.pub false false
 	sed -i '/^    replace:/d' r.yaml
 	printf 'replace: true\n' >> r.yaml
 	run -0 sk provision r.yaml
-	sk cert get oem-root | cmp - oem/root.pem
+	piped got sk cert get oem-root
+	cmp got oem/root.pem
 	# The device key was never touched.
-	sk key export device --out - | cmp - dev.pub
+	piped got sk key export device --out -
+	cmp got dev.pub
 }
 
 @test "password objects: env: and file: secrets; another secret is a conflict; inline secrets are refused" {
@@ -273,7 +278,8 @@ bad_manifest() {
 	run -7 --separate-stderr sk stp apply evil.stp
 	assert_one_error_line "seckit stp apply: STP (command key 'oem-command'): "
 	run -8 sk cert get evil-ca
-	sk key export oem-command --out - | cmp - <(openssl x509 -in oem/command.pem -noout -pubkey)
+	piped piped.out sk key export oem-command --out -
+	cmp piped.out <(openssl x509 -in oem/command.pem -noout -pubkey)
 	# The same manifest again replaces nothing, replace: true or not: 0.
 	sed -i 's/^replace: false/replace: true/' m.yaml
 	run -0 --separate-stderr sk --json provision m.yaml
@@ -298,8 +304,10 @@ bad_manifest() {
 	run -0 sk store write oem-root --in evil.pub
 	run -0 sk store delete oem-command
 	sk_fails 8 "store delete: " store delete oem-payload
-	sk key export oem-command --out - | cmp - cmd.before
-	sk cert get oem-root | cmp - root.before
+	piped piped.out sk key export oem-command --out -
+	cmp piped.out cmd.before
+	piped piped.out sk cert get oem-root
+	cmp piped.out root.before
 	run -0 sk store read oem-root
 	[ "$output" = "$(cat evil.pub)" ]
 	run -0 sk store check
@@ -324,7 +332,8 @@ bad_manifest() {
 	run -0 sk provision p2.yaml
 	printf 'version: 1\nlock: false\npublic-keys:\n  - name: oem-payload\n    file: pay2.pub\n    replace: true\n' > p3.yaml
 	run -0 sk provision p3.yaml
-	sk key export oem-payload --out - | cmp - pay2.pub
+	piped piped.out sk key export oem-payload --out -
+	cmp piped.out pay2.pub
 	run -0 sk --json stp status
 	[[ "$output" == *'"locked":false'* ]]
 	# The final pass (no lock: line) locks, in the commit of its changes.
@@ -358,7 +367,8 @@ bad_manifest() {
 	done
 	sk_fails 7 "key create: key 'device' is a trust anchor of a locked store: it cannot be replaced (use an STP)" \
 		key create device --type ec-p256
-	sk key export oem-command --out - | cmp - <(openssl x509 -in oem/command.pem -noout -pubkey)
+	piped piped.out sk key export oem-command --out -
+	cmp piped.out <(openssl x509 -in oem/command.pem -noout -pubkey)
 	# Keys that are not anchors, and anchors that are missing.
 	run -0 sk key create mine --type ec-p256
 	run -0 sk key delete mine
@@ -397,7 +407,8 @@ bad_manifest() {
 	diff before after
 	sed -i 's|out: nosuch/device.csr|out: out/device.csr|' m.yaml
 	run -0 sk provision m.yaml
-	sk key export device --out - | cmp - out/device.pub
+	piped piped.out sk key export device --out -
+	cmp piped.out out/device.pub
 	run -0 openssl req -in out/device.csr -noout -verify
 	assert_no_debris out
 }
@@ -420,4 +431,17 @@ bad_manifest() {
 	[[ "$output" == *"ok 20 - a command key by an STP" ]]
 	store_snapshot > after
 	diff before after
+}
+
+@test "a key file whose public half belongs to another private key is refused (3, at its line), nothing written" {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out a.pem 2>/dev/null
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out b.pem 2>/dev/null
+	openssl ec -in a.pem -outform DER -out a.der 2>/dev/null
+	openssl pkey -in b.pem -pubout -outform DER -out b.der
+	{ head -c -65 a.der; tail -c 65 b.der; } > mixed.der
+	printf 'version: 1\npublic-keys:\n  - name: k\n    file: mixed.der\n' > k.yaml
+	run -3 --separate-stderr sk provision k.yaml
+	assert_one_error_line "seckit provision: k.yaml:4:"
+	[[ "$stderr" == *"does not belong to its private key"* ]]
+	assert_absent "$SECKIT_STORE"
 }

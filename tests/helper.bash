@@ -104,3 +104,13 @@ sk_fails() {
 		return 1
 	fi
 }
+
+# Run a command with its stdout a pipe (not a file), into FILE; the status
+# is the command's own (in a bare `cmd | cat`, only cat's would count).
+#   piped got sk store read big
+piped() {
+	local out=$1
+	shift
+	"$@" | cat > "$out"
+	return "${PIPESTATUS[0]}"
+}
