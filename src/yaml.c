@@ -11,9 +11,14 @@
 
 #include "err.h"
 #include "fileio.h"
+#include "strset.h"
 #include "util.h"
 
 #define MAX_DEPTH 64
+/* Keys of a mapping are checked for duplicates by a linear scan up to this
+ * many, through a hash set (src/strset.h) beyond: config and manifest
+ * mappings stay allocation-free, a mapping of 10^6 keys stays linear. */
+#define SMALL_MAP 16
 
 static void node_free(struct sk_ynode *n)
 {
@@ -147,10 +152,47 @@ static int stream_seq(struct builder *b, yaml_event_t *ev, int depth, struct sk_
 	return SK_OK;
 }
 
+/* The key of entry id of a mapping (kids: key, value, key, value ...). */
+static const char *map_key(const void *arg, size_t id)
+{
+	const struct sk_ynode *map = arg;
+
+	return map->kids[2 * id]->val;
+}
+
+/* Whether key is a key of map already: *first is then that key's node.
+ * keys holds map's keys once it has more than SMALL_MAP of them. */
+static int find_key(struct sk_ynode *map, struct sk_strset *keys, const char *key,
+		    const struct sk_ynode **first)
+{
+	size_t i, dup;
+	int rc;
+
+	*first = NULL;
+	if (map->n / 2 < SMALL_MAP) {
+		for (i = 0; i < map->n; i += 2)
+			if (strcmp(map->kids[i]->val, key) == 0) {
+				*first = map->kids[i];
+				break;
+			}
+		return SK_OK;
+	}
+	if (keys->cap == 0)
+		for (i = 0; i < map->n / 2; i++)
+			if ((rc = sk_strset_add(keys, map_key(map, i), i, &dup)) != SK_OK)
+				return rc;
+	if ((rc = sk_strset_add(keys, key, map->n / 2, &dup)) != SK_OK)
+		return rc;
+	if (dup != SIZE_MAX)
+		*first = map->kids[2 * dup];
+	return SK_OK;
+}
+
 /* Build the node that starts with the event just read (ev). */
 static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode **out)
 {
 	struct sk_ynode *n;
+	struct sk_strset keys;
 	int rc = SK_OK;
 
 	*out = NULL;
@@ -188,6 +230,7 @@ static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode
 			      ev->start_mark.line + 1, ev->start_mark.column + 1);
 	}
 	n->type = ev->type == YAML_MAPPING_START_EVENT ? SK_Y_MAP : SK_Y_SEQ;
+	sk_strset_init(&keys, map_key, n);
 	for (;;) {
 		yaml_event_t kev;
 		struct sk_ynode *kid;
@@ -210,7 +253,7 @@ static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode
 		if (rc != SK_OK)
 			break;
 		if (n->type == SK_Y_MAP && (n->n % 2) == 0) {
-			size_t i;
+			const struct sk_ynode *first;
 
 			if (kid->type != SK_Y_SCALAR) {
 				rc = sk_err(SK_ECONFIG, "%s:%zu:%zu: mapping keys must be plain strings",
@@ -218,13 +261,11 @@ static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode
 				node_free(kid);
 				break;
 			}
-			for (i = 0; i < n->n; i += 2)
-				if (strcmp(n->kids[i]->val, kid->val) == 0)
-					break;
-			if (i < n->n) {
+			if ((rc = find_key(n, &keys, kid->val, &first)) == SK_OK && first != NULL)
 				rc = sk_err(SK_ECONFIG, "%s:%zu:%zu: duplicate key '%s' (first at line %zu)",
 					    b->doc->file, kid->line, kid->col, kid->val,
-					    n->kids[i]->line);
+					    first->line);
+			if (rc != SK_OK) {
 				node_free(kid);
 				break;
 			}
@@ -234,6 +275,7 @@ static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode
 			break;
 		}
 	}
+	sk_strset_free(&keys);
 	if (rc != SK_OK) {
 		node_free(n);
 		return rc;
