@@ -195,3 +195,57 @@ import_p256() {
 	release_input
 	[ "$st" -eq 0 ]
 }
+
+# Bytes waiting in FIFO $1 (held open by this shell, so nothing is lost),
+# read without blocking.
+fifo_bytes() {
+	timeout 5 dd if="$1" bs=1M count=1 iflag=nonblock status=none 2>/dev/null | wc -c
+}
+
+@test "secret outputs never go through a symbolic link to a FIFO or a device" {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out k.pem 2>/dev/null
+	run -0 sk key import k --in k.pem --exportable
+	run -0 sk key create aes --type aes-256
+	echo secret-data > data
+	run -0 sk store write d --in data
+	run -0 sk key encrypt aes --in data --out ct
+	mkfifo fifo
+	exec 9<> fifo
+	ln -s fifo o
+	sk_fails 1 "key export: writing 'o': a symbolic link to a FIFO" \
+		key export k --private --no-encrypt --out o
+	sk_fails 1 "store read: writing 'o': a symbolic link to a FIFO" store read d --out o
+	sk_fails 1 "key random: writing 'o': a symbolic link to a FIFO" key random 32 --out o
+	sk_fails 1 "key decrypt: writing 'o': a symbolic link to a FIFO" key decrypt aes --in ct --out o
+	[ "$(fifo_bytes fifo)" -eq 0 ]
+	[ -L o ]
+	ln -s /dev/null dev
+	sk_fails 1 "key export: writing 'dev': a symbolic link to a device" \
+		key export k --private --no-encrypt --out dev
+	[ -L dev ]
+	# Public data still follows the link.
+	run -0 sk key export k --out o
+	[ "$(fifo_bytes fifo)" -eq "$(openssl pkey -in k.pem -pubout | wc -c)" ]
+}
+
+@test "secret outputs: a FIFO named directly gets them, one planted by another user does not; a link to a file is replaced" {
+	run -0 sk key create k --type ec-p256 --exportable
+	mkfifo fifo
+	exec 9<> fifo
+	run -0 sk key export k --private --no-encrypt --out fifo
+	[ "$(fifo_bytes fifo)" -gt 100 ]
+	if [ "$(id -u)" -eq 0 ]; then
+		chown 65534 fifo
+		sk_fails 1 "key export: writing 'fifo': a FIFO owned by uid 65534" \
+			key export k --private --no-encrypt --out fifo
+		[ "$(fifo_bytes fifo)" -eq 0 ]
+	fi
+	echo "keep me" > victim
+	ln -s victim o
+	run -0 sk key export k --private --no-encrypt --out o
+	[ "$(cat victim)" = "keep me" ]
+	[ ! -L o ]
+	[ "$(file_mode o)" = 600 ]
+	run -0 openssl pkey -in o -noout
+	assert_no_debris .
+}
