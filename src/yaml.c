@@ -425,24 +425,43 @@ int sk_y_str(const struct sk_ydoc *doc, const struct sk_ynode *n, const char **o
 	return SK_OK;
 }
 
+/* What a node that is not what was expected is, for messages: a quoted
+ * scalar is a string in YAML, even when its text is a number. */
+static const char *found(const struct sk_ynode *n, char *buf, size_t len)
+{
+	if (n->type != SK_Y_SCALAR)
+		return type_name(n->type);
+	if (n->quoted)
+		snprintf(buf, len, "the string \"%s\" (a quoted value is a string; write it without quotes)",
+			 n->val);
+	else
+		snprintf(buf, len, "'%s'", n->val);
+	return buf;
+}
+
 int sk_y_uint(const struct sk_ydoc *doc, const struct sk_ynode *n, uint64_t min,
 	      uint64_t max, uint64_t *out)
 {
+	char what[80], buf[400];
 	uint64_t v;
 
-	if (n->type != SK_Y_SCALAR || n->quoted || sk_parse_uint(n->val, max, &v) != 0 ||
-	    v < min)
-		return sk_yerr(doc, n, "expected an integer from %llu to %llu, found '%s'",
-			       (unsigned long long)min, (unsigned long long)max,
-			       n->type == SK_Y_SCALAR ? n->val : type_name(n->type));
-	*out = v;
-	return SK_OK;
+	if (n->type == SK_Y_SCALAR && !n->quoted && sk_parse_uint(n->val, max, &v) == 0 && v >= min) {
+		*out = v;
+		return SK_OK;
+	}
+	if (min == max)
+		snprintf(what, sizeof(what), "the integer %llu", (unsigned long long)min);
+	else
+		snprintf(what, sizeof(what), "an integer from %llu to %llu",
+			 (unsigned long long)min, (unsigned long long)max);
+	return sk_yerr(doc, n, "expected %s, found %s", what, found(n, buf, sizeof(buf)));
 }
 
 int sk_y_bool(const struct sk_ydoc *doc, const struct sk_ynode *n, int *out)
 {
 	static const char *const t[] = { "true", "True", "TRUE", "yes", "on", NULL };
 	static const char *const f[] = { "false", "False", "FALSE", "no", "off", NULL };
+	char buf[400];
 	size_t i;
 
 	if (n->type == SK_Y_SCALAR && !n->quoted) {
@@ -457,8 +476,7 @@ int sk_y_bool(const struct sk_ydoc *doc, const struct sk_ynode *n, int *out)
 				return SK_OK;
 			}
 	}
-	return sk_yerr(doc, n, "expected true or false, found '%s'",
-		       n->type == SK_Y_SCALAR ? n->val : type_name(n->type));
+	return sk_yerr(doc, n, "expected true or false, found %s", found(n, buf, sizeof(buf)));
 }
 
 int sk_y_enum(const struct sk_ydoc *doc, const struct sk_ynode *n,

@@ -110,6 +110,7 @@ bad_config() {
 	[[ "$stderr" == *"expected an integer from 0 to 3600"* ]]
 	bad_config 1:15 'lock-timeout: 3601\n'
 	bad_config 1:15 'lock-timeout: "30"\n'
+	[[ "$stderr" == *"expected an integer from 0 to 3600, found the string \"30\" (a quoted value is a string; write it without quotes)" ]]
 	bad_config 1:8 'roles: device\n'
 	[[ "$stderr" == *"expected a mapping"* ]]
 	bad_config 2:15 'roles:\n  device-key: "two words"\n'
