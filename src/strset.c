@@ -75,9 +75,10 @@ static int grow(struct sk_strset *s)
 {
 	size_t ncap = s->cap ? s->cap * 2 : 64, i, j;
 	size_t *id;
-	uint64_t *hash;
+	uint32_t *hash;
 
-	if (ncap > SIZE_MAX / sizeof(*hash))
+	/* The kept 32 bits of each hash place it again: no more slots. */
+	if (ncap - 1 > UINT32_MAX || ncap > SIZE_MAX / sizeof(*id))
 		return sk_err(SK_EFAIL, "out of memory");
 	id = calloc(ncap, sizeof(*id));
 	hash = malloc(ncap * sizeof(*hash));
@@ -109,14 +110,14 @@ static int grow(struct sk_strset *s)
 
 int sk_strset_add(struct sk_strset *s, const char *str, size_t id, size_t *dup)
 {
-	uint64_t h;
+	uint32_t h;
 	size_t j;
 	int rc;
 
 	*dup = SIZE_MAX;
 	if ((s->n + 1) * 2 > s->cap && (rc = grow(s)) != SK_OK)
 		return rc;
-	h = sk_siphash24(s->seed, str, strlen(str));
+	h = (uint32_t)sk_siphash24(s->seed, str, strlen(str));
 	for (j = h & (s->cap - 1); s->id[j]; j = (j + 1) & (s->cap - 1)) {
 		if (s->hash[j] == h && strcmp(s->key(s->arg, s->id[j] - 1), str) == 0) {
 			*dup = s->id[j] - 1;

@@ -15,14 +15,17 @@
  * The set keeps no strings, only the caller's ids (any size_t but
  * SIZE_MAX); it asks key(arg, id) for the string of an id it holds, so the
  * strings stay where the caller keeps them (and may move, as long as key
- * finds them).  key is called only when two full 64-bit hashes agree.
+ * finds them).  key is called only when two hashes agree (32 bits kept,
+ * so about once in 4 billion for strings that differ).
  */
 typedef const char *(*sk_strset_key_fn)(const void *arg, size_t id);
 
 struct sk_strset {
 	size_t *id;          /* per slot: id + 1, 0 = empty */
-	uint64_t *hash;      /* per slot: the string's hash */
-	size_t cap, n;       /* cap: a power of two, or 0 */
+	uint32_t *hash;      /* per slot: the low half of the string's hash
+			      * (12 bytes a slot: a fleet of 10^6 ids is
+			      * 24 MB of table, not 32) */
+	size_t cap, n;       /* cap: a power of two (at most 2^32), or 0 */
 	uint8_t seed[16];
 	sk_strset_key_fn key;
 	const void *arg;
