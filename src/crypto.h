@@ -13,7 +13,11 @@
  * layers share.  All return SK_OK or an SK_E* code with the error set. */
 
 /* OpenSSL start-up without reading openssl.cnf: a config file could load
- * engines or providers behind our back and costs start-up time. */
+ * engines or providers behind our back and costs start-up time.  Also
+ * sets up OpenSSL's secure heap (SK_SECURE_HEAP bytes, locked in memory and
+ * excluded from core dumps): what OPENSSL_secure_malloc returns and every
+ * private key's secret numbers live there. */
+#define SK_SECURE_HEAP (256u << 10)
 void sk_crypto_init(void);
 
 int sk_random(void *p, size_t n);

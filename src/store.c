@@ -516,7 +516,9 @@ int sk_store_open(const char *dir, const struct sk_store_opts *opts, struct sk_s
 	*out = NULL;
 	if (dir == NULL || dir[0] == '\0')
 		return sk_err(SK_EUSAGE, "no store directory given");
-	st = calloc(1, sizeof(*st));
+	/* The master key and the keys derived from it: in the secure heap
+	 * (locked, left out of core dumps; sk_crypto_init). */
+	st = OPENSSL_secure_zalloc(sizeof(*st));
 	if (st == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	st->dfd = -1;
@@ -586,12 +588,8 @@ void sk_store_close(struct sk_store *st)
 		close(st->dfd);
 	if (st->tfd >= 0)
 		close(st->tfd);
-	OPENSSL_cleanse(st->master, sizeof(st->master));
-	OPENSSL_cleanse(st->names_key, sizeof(st->names_key));
-	OPENSSL_cleanse(st->index_key, sizeof(st->index_key));
-	OPENSSL_cleanse(st->journal_key, sizeof(st->journal_key));
 	free(st->dir);
-	free(st);
+	OPENSSL_secure_clear_free(st, sizeof(*st));
 }
 
 /* ---- the index ---- */

@@ -214,6 +214,15 @@ bad_manifest() {
 	assert_absent "$SECKIT_STORE"
 }
 
+@test "version: \"1\" is a string, and the message says so instead of \"expected 1 to 1, found '1'\"" {
+	bad_manifest 1:10 'version: "1"'
+	[[ "$stderr" == *': expected the integer 1, found the string "1" (a quoted value is a string; write it without quotes)' ]]
+	bad_manifest 1:10 "version: 2"
+	[[ "$stderr" == *": expected the integer 1, found '2'" ]]
+	bad_manifest 2:10 "version: 1" 'replace: "yes"'
+	[[ "$stderr" == *': expected true or false, found the string "yes" (a quoted value is a string; write it without quotes)' ]]
+}
+
 @test "the device certificate must match the device key; provisioning never replaces the device key" {
 	cat > d.yaml <<-EOF
 	version: 1
