@@ -24,16 +24,6 @@ for _ in range(200):
 PY
 }
 
-# wait_until CMD ARG...: run CMD every 0.1 s until it succeeds, 5 s at most.
-wait_until() {
-	local _
-	for _ in $(seq 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # start_swtpm DIR: start a simulator with its state in DIR; sets
 # SWTPM_PORT, SWTPM_PID, SWTPM_TCTI (= SECKIT_TCTI, TPM2TOOLS_TCTI).
 start_swtpm() {
