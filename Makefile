@@ -180,9 +180,11 @@ check: deps
 test: all
 	./scripts/run-tests.sh $(TESTS)
 
-# Long soak runs of the store (crash, concurrency): not part of `make check`.
+# Long soak runs of the store (crash, concurrency, every I/O fault of every
+# writing command): not part of `make check`.
 stress: all
-	STORE_STRESS=1 ./scripts/run-tests.sh tests/30-store-crash.bats tests/30-store-concurrency.bats
+	STORE_STRESS=1 ./scripts/run-tests.sh tests/30-store-crash.bats tests/30-store-concurrency.bats \
+	  tests/30-store-fault.bats
 
 demo: deps
 	$(MAKE) seckit

@@ -967,6 +967,10 @@ int sk_txn_commit(struct sk_txn *t)
 		sk_st_staged_name(sname, o->file, o->salt);
 		if (sk_st_fail_point("stage") || renameat(st->tfd, o->tmp, st->dfd, sname) != 0) {
 			rc = sk_err_sys(SK_EFAIL, "store '%s': committing", st->dir);
+			if (renamed_anyway(st->tfd, o->tmp)) {
+				o->staged = 1; /* so that it is removed below */
+				o->tmp[0] = '\0';
+			}
 			goto fail;
 		}
 		o->staged = 1;
