@@ -15,12 +15,6 @@ object_file() {
 	done
 }
 
-flip_byte() {
-	local f=$1 off=$2 b
-	b=$(dd if="$f" bs=1 skip="$off" count=1 status=none | xxd -p)
-	printf "\\x$(printf '%02x' $((0x$b ^ 0x01)))" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
-}
-
 @test "store files are 0600 and the directory 0700 whatever the umask; names are not visible" {
 	umask 000
 	run -0 sk key create secret-name-42 --type ec-p256
@@ -52,7 +46,7 @@ flip_byte() {
 	# reader fails.
 	for off in 0 4 5 8 24 30 60 100 150; do
 		cp good "$f"
-		flip_byte "$f" "$off"
+		flip_bit "$f" "$off"
 		sk_fails 7 "key info: " key info k
 		sk_fails 7 "key sign: " key sign k --in data --out sig
 		sk_fails 7 "key list: " key list
@@ -62,7 +56,7 @@ flip_byte() {
 	# reads the key fails.
 	for off in $((size - 40)) $((size - 17)) $((size - 1)); do
 		cp good "$f"
-		flip_byte "$f" "$off"
+		flip_bit "$f" "$off"
 		sk_fails 7 "key sign: " key sign k --in data --out sig
 		assert_absent sig
 	done
@@ -110,7 +104,7 @@ flip_byte() {
 	run -0 sk key create k --type aes-128
 	mk="$SECKIT_STORE/master.key"
 	cp "$mk" mk.good
-	flip_byte "$mk" 10
+	flip_bit "$mk" 10
 	sk_fails 7 "key info: " key info k
 	head -c 20 mk.good > "$mk"
 	sk_fails 7 "key info: " key info k
@@ -168,7 +162,7 @@ flip_byte() {
 	done
 	[ -n "$kf" ]
 	size=$(stat -c %s "$kf")
-	flip_byte "$kf" $((size - 20))
+	flip_bit "$kf" $((size - 20))
 	echo data > data
 	sk_fails 7 "key sign: " key sign k --in data --out sig --pass pass:pw
 	assert_absent sig

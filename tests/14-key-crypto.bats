@@ -399,7 +399,7 @@ hexkey() {
 	[ -c /dev/null ]
 	# GCM plaintext to a pipe only after the tag verified.
 	sk key encrypt aes-128 --in data --out ct
-	printf '\x01' | dd of=ct bs=1 seek=20 conv=notrunc status=none
+	flip_bit ct 20
 	run -7 --separate-stderr bash -c "set -o pipefail; '$SECKIT' key decrypt aes-128 --in ct --out /dev/stdout | wc -c"
 	run -0 bash -c "'$SECKIT' key decrypt aes-128 --in ct --out /dev/stdout 2>/dev/null | wc -c"
 	[ "$output" -eq 0 ]

@@ -117,7 +117,7 @@ assert d["target"] == "device" and len(d["device"]) == 64, d
 	cmp stp-cert.pem oem/issuing-ca.pem
 	run -1 env PKG=s.stp PUB=oem/payload.pub sh -c "$(recipe stp-verify)"
 	cp s.stp t.stp
-	printf 'X' | dd of=t.stp bs=1 seek=130 conv=notrunc status=none
+	flip_bit t.stp 130
 	run -1 env PKG=t.stp PUB=command.pub sh -c "$(recipe stp-verify)"
 	run -7 sk stp apply t.stp
 	run -0 sk stp apply s.stp

@@ -90,7 +90,7 @@ teardown() {
 	run -0 sk key encrypt r --in m --out m.enc2
 	run -0 sk key decrypt r --in m.enc2 --out m.dec2
 	cmp m m.dec2
-	printf '\x01' | dd of=m.enc2 bs=1 seek=10 conv=notrunc 2>/dev/null
+	flip_bit m.enc2 10
 	run -7 sk key decrypt r --in m.enc2 --out m.bad
 	assert_absent m.bad
 }
@@ -325,7 +325,6 @@ teardown() {
 	run -3 sk --config bad.yaml key list
 	# flip one bit of the sealed blob: the TPM refuses it or the check fails
 	local off=$(( $(stat -c %s s2/master.key) - 5 ))
-	printf "$(printf '\\x%02x' $(( 0x$(xxd -s $off -l 1 -p s2/master.key) ^ 1 )))" |
-		dd of=s2/master.key bs=1 seek=$off conv=notrunc 2>/dev/null
+	flip_bit s2/master.key $off
 	run -7 sk --store s2 --backend soft key list
 }

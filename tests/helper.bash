@@ -105,11 +105,9 @@ sk_fails() {
 	fi
 }
 
-# Run a command with its stdout a pipe (not a file), into FILE; the status
-# is the command's own (in a bare `cmd | cat`, only cat's would count).
-#   piped got sk store read big
-# wait_until CMD ARG...: run CMD every 0.1 s until it succeeds, 5 s at most (the tests run
-# two at a time on a loaded machine: wait for a state, never sleep for it).
+# wait_until CMD ARG...: run CMD every 0.1 s until it succeeds, 5 s at most
+# (the tests run two at a time on a loaded machine: wait for a state, never
+# sleep for it).
 wait_until() {
 	local _
 	for _ in $(seq 50); do
@@ -119,6 +117,18 @@ wait_until() {
 	return 1
 }
 
+# flip_bit FILE OFFSET: invert the low bit of the byte at OFFSET (a
+# corruption that always changes the file, unlike writing a fixed byte).
+flip_bit() {
+	local f=$1 off=$2 b
+	b=$(dd if="$f" bs=1 skip="$off" count=1 status=none | xxd -p)
+	[ -n "$b" ] || return 1
+	printf "\\x$(printf '%02x' $((0x$b ^ 0x01)))" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+}
+
+# Run a command with its stdout a pipe (not a file), into FILE; the status
+# is the command's own (in a bare `cmd | cat`, only cat's would count).
+#   piped got sk store read big
 piped() {
 	local out=$1
 	shift
