@@ -73,19 +73,13 @@ static void usage(FILE *f)
 
 static void version(void)
 {
-	static const char *const all[] = { "soft", "tpm2", "pkcs11" };
-	size_t i, j;
+	const struct sk_backend_entry *e;
 
 	printf("seckit %s\n", SECKIT_VERSION);
 	printf("openssl: %s\n", OPENSSL_FULL_VERSION_STR);
 	printf("libyaml: %s\n", yaml_get_version_string());
-	for (i = 0; i < SK_ARRAY_SIZE(all); i++) {
-		for (j = 0; sk_backends[j] != NULL; j++)
-			if (strcmp(sk_backends[j]->name, all[i]) == 0)
-				break;
-		printf("backend %s: %s\n", all[i],
-		       sk_backends[j] != NULL ? "yes" : "no (not in this build)");
-	}
+	for (e = sk_backend_table; e->name != NULL; e++)
+		printf("backend %s: %s\n", e->name, e->ops != NULL ? "yes" : "no (not in this build)");
 }
 
 static int unknown_command(const char *name)

@@ -12,7 +12,7 @@
 const struct sk_opt sk_global_opts[] = {
 	{ "config", 0, SK_ARG, "FILE", "read this config file", SK_C_FILE, NULL },
 	{ "store", 0, SK_ARG, "DIR", "use this store directory", SK_C_DIR, NULL },
-	{ "backend", 0, SK_ARG, "NAME", "backend: soft, tpm2 or pkcs11", SK_C_CHOICE, "soft tpm2 pkcs11" },
+	{ "backend", 0, SK_ARG, "NAME", "backend: " SK_BACKEND_NAMES, SK_C_CHOICE, SK_BACKEND_NAMES },
 	{ "json", 0, SK_NOARG, NULL, "print one JSON document on stdout", SK_C_NONE, NULL },
 	{ "quiet", 'q', SK_NOARG, NULL, "print only data and errors", SK_C_NONE, NULL },
 	{ "verbose", 'v', SK_NOARG, NULL, "say more about what happens", SK_C_NONE, NULL },
