@@ -164,8 +164,8 @@ static int f_roles(const struct sk_ydoc *doc, const struct sk_ynode *n, void *ar
 
 static int f_digest(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
 {
-	static const char *const names[] = { "sha256", "sha384", "sha512", "sha224", "sha1", NULL };
-	int i, rc = sk_y_enum(doc, n, names, &i);
+	const char *s;
+	int rc = sk_y_word(doc, n, sk_md_names(SK_MD_DEFAULT), &s);
 
 	return rc ? rc : set_str(doc, n, &((struct sk_config *)arg)->digest);
 }

@@ -883,9 +883,8 @@ int sk_oem_signer(struct sk_ctx *ctx, const char *file, const char *pass_spec,
 		return rc;
 	if (digest == NULL)
 		digest = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
-	if ((md = sk_md_by_name(digest, 0)) == NULL || sk_md_is_weak(md) ||
-	    EVP_MD_get_size(md) < 32)
-		return sk_err(SK_EUSAGE, "--digest: use sha256, sha384 or sha512 (not '%s')", digest);
+	if ((rc = sk_md_for(digest, SK_MD_TRUST, 0, &md)) != SK_OK)
+		return rc;
 	if ((rc = sk_signer_from_file(s, file, pass_spec)) != SK_OK)
 		return rc;
 	if ((rc = sk_signer_set_md(s, md, pss)) != SK_OK)
