@@ -55,7 +55,7 @@ complete -c seckit -n '__seckit_at "seckit key import"' -l pass -r -f
 complete -c seckit -n '__seckit_at "seckit key import"' -l in-pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit key"' -a export -d 'export the public (or, if exportable, private) key'
 complete -c seckit -f -n '__seckit_at "seckit key export"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key export"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key export"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit key export"' -l format -s f -r -f -a 'pem der'
 complete -c seckit -n '__seckit_at "seckit key export"' -l private
 complete -c seckit -n '__seckit_at "seckit key export"' -l pass -r -f
@@ -79,47 +79,47 @@ complete -c seckit -f -n '__seckit_at "seckit key password"' -a users -d 'list t
 complete -c seckit -f -n '__seckit_at "seckit key password users"' -a '(seckit key password list 2>/dev/null)'
 complete -c seckit -f -n '__seckit_at "seckit key"' -a sign -d 'sign a file\'s digest'
 complete -c seckit -f -n '__seckit_at "seckit key sign"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key sign"' -l in -r -F
-complete -c seckit -n '__seckit_at "seckit key sign"' -l out -r -F
-complete -c seckit -n '__seckit_at "seckit key sign"' -l digest -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512'
+complete -c seckit -n '__seckit_at "seckit key sign"' -l in -s i -r -F
+complete -c seckit -n '__seckit_at "seckit key sign"' -l out -s o -r -F
+complete -c seckit -n '__seckit_at "seckit key sign"' -l digest -s d -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512'
 complete -c seckit -n '__seckit_at "seckit key sign"' -l pss
 complete -c seckit -n '__seckit_at "seckit key sign"' -l pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit key"' -a verify -d 'verify a signature'
 complete -c seckit -f -n '__seckit_at "seckit key verify"' -a '(seckit key list --names 2>/dev/null)'
 complete -c seckit -n '__seckit_at "seckit key verify"' -l pubkey -r -F
-complete -c seckit -n '__seckit_at "seckit key verify"' -l in -r -F
+complete -c seckit -n '__seckit_at "seckit key verify"' -l in -s i -r -F
 complete -c seckit -n '__seckit_at "seckit key verify"' -l sig -r -F
-complete -c seckit -n '__seckit_at "seckit key verify"' -l digest -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512'
+complete -c seckit -n '__seckit_at "seckit key verify"' -l digest -s d -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512'
 complete -c seckit -n '__seckit_at "seckit key verify"' -l pss
 complete -c seckit -f -n '__seckit_at "seckit key"' -a encrypt -d 'encrypt with an AES or RSA key'
 complete -c seckit -f -n '__seckit_at "seckit key encrypt"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key encrypt"' -l in -r -F
-complete -c seckit -n '__seckit_at "seckit key encrypt"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key encrypt"' -l in -s i -r -F
+complete -c seckit -n '__seckit_at "seckit key encrypt"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit key encrypt"' -l mode -s m -r -f -a 'gcm cbc ctr oaep'
 complete -c seckit -n '__seckit_at "seckit key encrypt"' -l pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit key"' -a decrypt -d 'decrypt with an AES or RSA key'
 complete -c seckit -f -n '__seckit_at "seckit key decrypt"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key decrypt"' -l in -r -F
-complete -c seckit -n '__seckit_at "seckit key decrypt"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key decrypt"' -l in -s i -r -F
+complete -c seckit -n '__seckit_at "seckit key decrypt"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit key decrypt"' -l mode -s m -r -f -a 'gcm cbc ctr oaep'
 complete -c seckit -n '__seckit_at "seckit key decrypt"' -l pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit key"' -a mac -d 'HMAC (HMAC keys) or CMAC (AES keys) of a file'
 complete -c seckit -f -n '__seckit_at "seckit key mac"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key mac"' -l in -r -F
-complete -c seckit -n '__seckit_at "seckit key mac"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key mac"' -l in -s i -r -F
+complete -c seckit -n '__seckit_at "seckit key mac"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit key mac"' -l check -r -F
 complete -c seckit -n '__seckit_at "seckit key mac"' -l pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit key"' -a digest -d 'hash a file'
 complete -c seckit -n '__seckit_at "seckit key digest"' -l alg -s a -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512 md5'
-complete -c seckit -n '__seckit_at "seckit key digest"' -l in -r -F
-complete -c seckit -n '__seckit_at "seckit key digest"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key digest"' -l in -s i -r -F
+complete -c seckit -n '__seckit_at "seckit key digest"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit key digest"' -l insecure
 complete -c seckit -f -n '__seckit_at "seckit key"' -a random -d 'N random bytes'
-complete -c seckit -n '__seckit_at "seckit key random"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key random"' -l out -s o -r -F
 complete -c seckit -f -n '__seckit_at "seckit key"' -a derive -d 'ECDH shared secret with a peer public key'
 complete -c seckit -f -n '__seckit_at "seckit key derive"' -a '(seckit key list --names 2>/dev/null)'
 complete -c seckit -n '__seckit_at "seckit key derive"' -l peer -r -F
-complete -c seckit -n '__seckit_at "seckit key derive"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key derive"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit key derive"' -l pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit"' -a cert -d 'certificates: provisioned, CA store, CRL, CSRs, issuing'
 complete -c seckit -f -n '__seckit_at "seckit cert"' -a list -d 'list certificates, the CA store or the CRL'
