@@ -100,7 +100,7 @@ option	seckit cert csr	--subject	s	DN	none
 option	seckit cert csr	--san	-	LIST	none
 option	seckit cert csr	--out	o	FILE	file
 option	seckit cert csr	--format	f	FMT	choice	pem der
-option	seckit cert csr	--digest	-	ALG	choice	sha256 sha384 sha512
+option	seckit cert csr	--digest	d	ALG	choice	sha256 sha384 sha512
 option	seckit cert csr	--pass	-	SPEC	none
 verb	seckit cert issue	none	-	issue a certificate from a CSR with a CA key (off-device)
 option	seckit cert issue	--csr	-	FILE	file
@@ -110,7 +110,7 @@ option	seckit cert issue	--ca-pass	-	SPEC	none
 option	seckit cert issue	--days	-	N	none
 option	seckit cert issue	--profile	-	P	choice	device server ca
 option	seckit cert issue	--serial	-	HEX	none
-option	seckit cert issue	--digest	-	ALG	choice	sha256 sha384 sha512
+option	seckit cert issue	--digest	d	ALG	choice	sha256 sha384 sha512
 option	seckit cert issue	--pss	-	-	none
 option	seckit cert issue	--out	o	FILE	file
 option	seckit cert issue	--format	f	FMT	choice	pem der

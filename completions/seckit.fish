@@ -143,7 +143,7 @@ complete -c seckit -n '__seckit_at "seckit cert csr"' -l subject -s s -r -f
 complete -c seckit -n '__seckit_at "seckit cert csr"' -l san -r -f
 complete -c seckit -n '__seckit_at "seckit cert csr"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit cert csr"' -l format -s f -r -f -a 'pem der'
-complete -c seckit -n '__seckit_at "seckit cert csr"' -l digest -r -f -a 'sha256 sha384 sha512'
+complete -c seckit -n '__seckit_at "seckit cert csr"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
 complete -c seckit -n '__seckit_at "seckit cert csr"' -l pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit cert"' -a issue -d 'issue a certificate from a CSR with a CA key (off-device)'
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l csr -r -F
@@ -153,7 +153,7 @@ complete -c seckit -n '__seckit_at "seckit cert issue"' -l ca-pass -r -f
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l days -r -f
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l profile -r -f -a 'device server ca'
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l serial -r -f
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l digest -r -f -a 'sha256 sha384 sha512'
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l pss
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l format -s f -r -f -a 'pem der'
