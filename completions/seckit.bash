@@ -161,7 +161,7 @@ option	seckit opaque-key make	--key	-	FILE	file
 option	seckit opaque-key make	--key-pass	-	SPEC	none
 option	seckit opaque-key make	--sign-key	-	FILE	file
 option	seckit opaque-key make	--sign-pass	-	SPEC	none
-option	seckit opaque-key make	--digest	-	ALG	choice	sha256 sha384 sha512
+option	seckit opaque-key make	--digest	d	ALG	choice	sha256 sha384 sha512
 option	seckit opaque-key make	--pss	-	-	none
 option	seckit opaque-key make	--device-pub	-	FILE	file
 option	seckit opaque-key make	--cipher	-	C	choice	aes-256-ctr aes-256-cbc aes-256-gcm

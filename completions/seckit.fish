@@ -208,7 +208,7 @@ complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l key -r -F
 complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l key-pass -r -f
 complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l sign-key -r -F
 complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l sign-pass -r -f
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l digest -r -f -a 'sha256 sha384 sha512'
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
 complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l pss
 complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l device-pub -r -F
 complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l cipher -r -f -a 'aes-256-ctr aes-256-cbc aes-256-gcm'
