@@ -187,7 +187,7 @@ verb	seckit oo id	none	-	make the OOID of an object for one device or a fleet
 option	seckit oo id	--info	-	FILE	file
 option	seckit oo id	--sign-key	-	FILE	file
 option	seckit oo id	--sign-pass	-	SPEC	none
-option	seckit oo id	--digest	-	ALG	choice	sha256 sha384 sha512
+option	seckit oo id	--digest	d	ALG	choice	sha256 sha384 sha512
 option	seckit oo id	--pss	-	-	none
 option	seckit oo id	--device-pub	-	FILE	file
 option	seckit oo id	--out	o	FILE	file

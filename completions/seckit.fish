@@ -236,7 +236,7 @@ complete -c seckit -f -n '__seckit_at "seckit oo"' -a id -d 'make the OOID of an
 complete -c seckit -n '__seckit_at "seckit oo id"' -l info -r -F
 complete -c seckit -n '__seckit_at "seckit oo id"' -l sign-key -r -F
 complete -c seckit -n '__seckit_at "seckit oo id"' -l sign-pass -r -f
-complete -c seckit -n '__seckit_at "seckit oo id"' -l digest -r -f -a 'sha256 sha384 sha512'
+complete -c seckit -n '__seckit_at "seckit oo id"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
 complete -c seckit -n '__seckit_at "seckit oo id"' -l pss
 complete -c seckit -n '__seckit_at "seckit oo id"' -l device-pub -r -F
 complete -c seckit -n '__seckit_at "seckit oo id"' -l out -s o -r -F
