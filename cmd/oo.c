@@ -387,6 +387,7 @@ static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 	const char *info_path = sk_opt_str(a, OPT_info);
 	struct id_run run;
 	struct sk_ooinfo info;
+	const EVP_MD *md;
 	char *out = NULL;
 	int rc;
 
@@ -410,8 +411,9 @@ static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 	    (rc = sk_ooinfo_encode(&info, &run.info_der)) != SK_OK)
 		goto out;
 	memcpy(run.object_id, info.object_id, SK_OO_ID_LEN);
-	if ((rc = sk_oem_signer(ctx, sk_opt_str(a, OPT_sign_key), sk_opt_str(a, OPT_sign_pass),
-				 sk_opt_str(a, OPT_digest), sk_opt_flag(a, OPT_pss), &run.signer)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK ||
+	    (rc = sk_oem_signer(sk_opt_str(a, OPT_sign_key), sk_opt_str(a, OPT_sign_pass), md,
+				sk_opt_flag(a, OPT_pss), &run.signer)) != SK_OK)
 		goto out;
 	if (devpub != NULL) {
 		out = sk_opt_str(a, OPT_out) ? strdup(sk_opt_str(a, OPT_out))

@@ -47,6 +47,7 @@ static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_buf keyb = { 0 }, devb = { 0 }, out = { 0 };
 	struct sk_secret kpass = { 0 };
 	struct sk_ecies_sender *s = NULL;
+	const EVP_MD *md;
 	uint8_t devid[32];
 	int rc;
 
@@ -107,8 +108,9 @@ static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 	}
 	req.device_id = devid;
 	/* signed by the OEM */
-	if ((rc = sk_oem_signer(ctx, sk_opt_str(a, OPT_sign_key), sk_opt_str(a, OPT_sign_pass),
-				 sk_opt_str(a, OPT_digest), sk_opt_flag(a, OPT_pss), &signer)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK ||
+	    (rc = sk_oem_signer(sk_opt_str(a, OPT_sign_key), sk_opt_str(a, OPT_sign_pass), md,
+				sk_opt_flag(a, OPT_pss), &signer)) != SK_OK)
 		goto out;
 	req.signer = &signer;
 	if ((rc = sk_okey_make(&req, &out)) != SK_OK)
