@@ -254,19 +254,6 @@ static void print_opt(FILE *f, enum sk_optid id, const char *help)
 	fprintf(f, "  %-28s %s\n", left, help);
 }
 
-static void print_legacy_opt(FILE *f, const struct sk_opt *o)
-{
-	char left[64];
-
-	if (o->shortname)
-		snprintf(left, sizeof(left), "-%c, --%s%s%s", o->shortname, o->name,
-			 o->arg ? " " : "", o->arg ? o->metavar : "");
-	else
-		snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "",
-			 o->arg ? o->metavar : "");
-	fprintf(f, "  %-28s %s\n", left, o->help);
-}
-
 void sk_help_globals(FILE *f, int top)
 {
 	size_t i;
@@ -276,41 +263,22 @@ void sk_help_globals(FILE *f, int top)
 			print_opt(f, sk_globals[i].id, sk_globals[i].help);
 }
 
-/* Legacy tables end with a NULL name; converted ones are counted. */
-static size_t count_verbs(const struct sk_verb *v, size_t n)
-{
-	if (n == 0 && v != NULL)
-		while (v[n].name != NULL)
-			n++;
-	return n;
-}
-
-static int has_options(const struct sk_verb *v)
-{
-	return v->noptions > 0 || (v->opts != NULL && v->opts->name != NULL);
-}
-
 static void help_verb(FILE *f, const char *path, const struct sk_verb *v)
 {
-	const struct sk_opt *o;
 	size_t i;
 
 	if (v->sub != NULL) {
-		size_t n = count_verbs(v->sub, v->nsub);
-
 		fprintf(f, "usage: %s <verb> ...\n\n%s\n\nverbs:\n", path, v->summary);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < v->nsub; i++)
 			fprintf(f, "  %-12s %s\n", v->sub[i].name, v->sub[i].summary);
 		return;
 	}
 	fprintf(f, "usage: %s%s%s%s\n\n%s\n", path, v->synopsis ? " " : "",
-		v->synopsis ? v->synopsis : "", has_options(v) ? " [options]" : "", v->summary);
-	if (has_options(v)) {
+		v->synopsis ? v->synopsis : "", v->noptions ? " [options]" : "", v->summary);
+	if (v->noptions) {
 		fprintf(f, "\noptions:\n");
 		for (i = 0; i < v->noptions; i++)
 			print_opt(f, v->options[i].id, v->options[i].help);
-		for (o = v->opts; o != NULL && o->name; o++)
-			print_legacy_opt(f, o);
 	}
 	fprintf(f, "\nglobal options:\n");
 	sk_help_globals(f, 0);
@@ -318,7 +286,7 @@ static void help_verb(FILE *f, const char *path, const struct sk_verb *v)
 
 void sk_help_command(FILE *f, const struct sk_command *cmd)
 {
-	size_t i, n;
+	size_t i;
 
 	if (cmd->direct != NULL) {
 		char path[64];
@@ -329,8 +297,7 @@ void sk_help_command(FILE *f, const struct sk_command *cmd)
 	}
 	fprintf(f, "usage: seckit %s <verb> [options] [arguments]\n\n%s\n\nverbs:\n",
 		cmd->name, cmd->summary);
-	n = count_verbs(cmd->verbs, cmd->nverbs);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < cmd->nverbs; i++)
 		fprintf(f, "  %-12s %s\n", cmd->verbs[i].name, cmd->verbs[i].summary);
 	fprintf(f, "\nRun \"seckit %s <verb> --help\" for a verb's options; man seckit-%s for details.\n",
 		cmd->name, cmd->name);
@@ -360,19 +327,10 @@ static void dump_opt(FILE *f, const char *path, enum sk_optid id, enum sk_md_use
 
 static void dump_opts(FILE *f, const char *path, const struct sk_verb *v)
 {
-	const struct sk_opt *o;
 	size_t i;
 
 	for (i = 0; i < v->noptions; i++)
 		dump_opt(f, path, v->options[i].id, v->options[i].md);
-	for (o = v->opts; o != NULL && o->name; o++) {
-		fprintf(f, "option\t%s\t--%s\t%c\t%s\t%s", path, o->name,
-			o->shortname ? o->shortname : '-', o->arg ? o->metavar : "-",
-			complete_name(o->complete));
-		if (o->choices)
-			fprintf(f, "\t%s", o->choices);
-		fprintf(f, "\n");
-	}
 }
 
 static void dump_verbs(FILE *f, const char *path, const struct sk_verb *v, size_t n)
@@ -380,7 +338,6 @@ static void dump_verbs(FILE *f, const char *path, const struct sk_verb *v, size_
 	char sub[128];
 	size_t i;
 
-	n = count_verbs(v, n);
 	for (i = 0; i < n; i++) {
 		snprintf(sub, sizeof(sub), "%s %s", path, v[i].name);
 		fprintf(f, "verb\t%s\t%s\t%s\t%s\n", sub, complete_name(v[i].complete),
@@ -419,7 +376,7 @@ void sk_dump_spec(FILE *f, const struct sk_command *const *cmds, size_t n)
 /* ---- parsing ---- */
 
 /* The options one getopt_long run knows: a verb's, the global ones. */
-enum slot_kind { SLOT_OPT, SLOT_GLOBAL, SLOT_LEGACY };
+enum slot_kind { SLOT_OPT, SLOT_GLOBAL };
 #define MAX_SLOTS 96
 
 struct slots {
@@ -544,10 +501,6 @@ static int parse(struct sk_ctx *ctx, const struct sk_verb *v, int argc, char **a
 
 		slot_add(&s, d->name, d->shortname, d->type != SK_T_FLAG, SLOT_OPT, i);
 	}
-	for (i = 0; v->opts != NULL && v->opts[i].name != NULL && i < SK_ARRAY_SIZE(a->opts); i++) {
-		a->opts[a->nopts++] = &v->opts[i];
-		slot_add(&s, v->opts[i].name, v->opts[i].shortname, v->opts[i].arg, SLOT_LEGACY, i);
-	}
 	slots_add_globals(&s, 0);
 	/* Options may follow positional arguments (git style): parse in a
 	 * loop, collecting the non-options; "--" ends option parsing. */
@@ -583,10 +536,6 @@ static int parse(struct sk_ctx *ctx, const struct sk_verb *v, int argc, char **a
 			a->count[id]++;
 			break;
 		}
-		case SLOT_LEGACY:
-			a->lval[s.idx[k]] = optarg;
-			a->lcount[s.idx[k]]++;
-			break;
 		case SLOT_GLOBAL:
 			if (sk_globals[s.idx[k]].act == SK_G_HELP)
 				*help = 1;
@@ -629,7 +578,7 @@ static int unknown_verb(const struct sk_verb *verbs, size_t n, const char *name)
 int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, char **argv)
 {
 	const struct sk_verb *verbs = cmd->verbs, *v = NULL;
-	size_t nverbs = count_verbs(cmd->verbs, cmd->nverbs);
+	size_t nverbs = cmd->nverbs;
 	enum sk_gact act;
 	char path[128];
 	struct sk_args a;
@@ -669,7 +618,7 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 		sk_set_prog(path);
 		i++;
 		verbs = v->sub;
-		nverbs = count_verbs(v->sub, v->nsub);
+		nverbs = v->nsub;
 	}
 	if ((rc = parse(ctx, v, argc - i + 1, argv + i - 1, &a, &help)) != SK_OK)
 		return sk_report(rc);
@@ -687,42 +636,4 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 		return sk_report(rc);
 	sk_err_clear();
 	return sk_report(v->run(ctx, &a));
-}
-
-/* ---- legacy: string-keyed lookups, until every command is converted ---- */
-
-static int find(const struct sk_args *a, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < a->nopts; i++)
-		if (strcmp(a->opts[i]->name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
-const char *sk_arg_str(const struct sk_args *a, const char *name)
-{
-	int i = find(a, name);
-
-	return i < 0 ? NULL : a->lval[i];
-}
-
-int sk_arg_flag(const struct sk_args *a, const char *name)
-{
-	int i = find(a, name);
-
-	return i < 0 ? 0 : a->lcount[i];
-}
-
-int sk_arg_digest(struct sk_ctx *ctx, const struct sk_args *a, const char **name)
-{
-	int rc;
-
-	if ((*name = sk_arg_str(a, "digest")) != NULL)
-		return SK_OK;
-	if ((rc = sk_ctx_config(ctx)) != SK_OK)
-		return rc;
-	*name = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
-	return SK_OK;
 }

@@ -82,12 +82,6 @@ struct sk_args {
 	} v[OPT__COUNT];
 	char *pos[SK_MAX_POS];
 	int npos;
-
-	/* The string-keyed tables of commands not converted yet (legacy). */
-	const struct sk_opt *opts[48];
-	const char *lval[48];
-	int lcount[48];
-	size_t nopts;
 };
 
 /* The value of an option (the last one given), or NULL. */
@@ -112,15 +106,14 @@ typedef int (*sk_verb_fn)(struct sk_ctx *ctx, const struct sk_args *a);
 struct sk_verb {
 	const char *name;
 	sk_verb_fn run;                   /* NULL for a group of sub-verbs */
+	const char *summary;
 	const char *synopsis;             /* positional arguments, e.g. "NAME" */
 	int min_pos, max_pos;             /* how many of them (max -1: no limit): SK_POS */
-	const struct sk_opt *opts;        /* legacy string-keyed table, SK_OPT_END-terminated */
-	const char *summary;
-	const struct sk_verb *sub;        /* sub-verbs */
 	enum sk_complete complete;        /* what the positional arguments are */
-	const struct sk_verbopt *options; /* the options it takes (SK_OPTIONS) */
+	const struct sk_verbopt *options; /* the options it takes: SK_OPTIONS */
 	size_t noptions;
-	size_t nsub;                      /* 0 with sub: NULL-name terminated (legacy) */
+	const struct sk_verb *sub;        /* a group's verbs: SK_SUBVERBS */
+	size_t nsub;
 };
 
 /*
@@ -142,7 +135,7 @@ struct sk_command {
 	/* A command without verbs (`seckit provision MANIFEST`): verbs is NULL
 	 * and this one verb takes the arguments (its name is unused). */
 	const struct sk_verb *direct;
-	size_t nverbs;                /* 0 with verbs: NULL-name terminated (legacy) */
+	size_t nverbs;
 };
 
 /*
@@ -200,27 +193,5 @@ void sk_set_prog(const char *p);
 int sk_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the error of a failed rc as "PROG: MESSAGE" (the one reporter). */
 int sk_report(int rc);
-
-/* ---- legacy: string-keyed option tables, until every command is converted ---- */
-
-enum sk_optarg { SK_NOARG, SK_ARG };
-
-struct sk_opt {
-	const char *name;      /* long name without "--" */
-	char shortname;        /* 0: none */
-	enum sk_optarg arg;
-	const char *metavar;   /* "FILE", "SPEC" ... */
-	const char *help;
-	enum sk_complete complete;
-	const char *choices;   /* space-separated, for SK_C_CHOICE */
-};
-#define SK_OPT_END { NULL, 0, SK_NOARG, NULL, NULL, SK_C_NONE, NULL }
-
-/* Value of an option (last one given) or NULL; flag count. */
-const char *sk_arg_str(const struct sk_args *a, const char *name);
-int sk_arg_flag(const struct sk_args *a, const char *name);
-/* The digest name of --digest, else the config's default digest, else
- * sha256 (each command then applies its own policy to it). */
-int sk_arg_digest(struct sk_ctx *ctx, const struct sk_args *a, const char **name);
 
 #endif
