@@ -71,7 +71,12 @@ COMMANDS := $(shell sed -n 's/^SK_COMMAND([a-z_0-9]*, *"\([a-z0-9-]*\)").*/\1/p'
 LIBOBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(SRC))
 UNIT := $(patsubst tests/unit/%.c,build/unit/%,$(wildcard tests/unit/*.c))
 
-all: seckit $(UNIT)
+# The fault-injection shim (tests/fault/): LD_PRELOAD'ed by the fault
+# tests into seckit, which links libc dynamically.  No _FORTIFY_SOURCE:
+# it defines open() and friends itself.
+FAULT_LIB := build/fault/libskfault.so
+
+all: seckit $(UNIT) $(FAULT_LIB)
 
 seckit: $(OBJ) $(CONFIG_STAMP)
 	$(CC) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(OBJ) $(LIBS)
@@ -79,6 +84,10 @@ seckit: $(OBJ) $(CONFIG_STAMP)
 build/unit/%: tests/unit/%.c $(LIBOBJ) $(wildcard src/*.h tests/unit/*.h) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) $(LDFLAGS) -pie -o $@ $< $(LIBOBJ) $(LIBS)
+
+$(FAULT_LIB): tests/fault/skfault.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -o $@ $< -ldl -pthread
 
 $(OBJDIR)/%.o: %.c $(wildcard src/*.h cmd/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -132,6 +141,7 @@ completions: seckit
 lint: seckit
 	mandoc -Tlint -Wwarning $(MANPAGES)
 	shellcheck -x scripts/*.sh tests/*.bash bench/*.sh .ci/run completions/seckit.bash
+	./scripts/lint-bats.sh tests/*.bats
 
 # ---- install ----
 install: seckit
@@ -171,9 +181,11 @@ check: deps
 test: all
 	./scripts/run-tests.sh $(TESTS)
 
-# Long soak runs of the store (crash, concurrency): not part of `make check`.
+# Long soak runs of the store (crash, concurrency, every I/O fault of every
+# writing command): not part of `make check`.
 stress: all
-	STORE_STRESS=1 ./scripts/run-tests.sh tests/30-store-crash.bats tests/30-store-concurrency.bats
+	STORE_STRESS=1 ./scripts/run-tests.sh tests/30-store-crash.bats tests/30-store-concurrency.bats \
+	  tests/30-store-fault.bats
 
 demo: deps
 	$(MAKE) seckit

@@ -234,7 +234,7 @@ static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 	STACK_OF(X509) *in = NULL, *chain = NULL;
 	X509 *leaf = NULL;
 	const char *chainf = sk_opt_str(a, OPT_chain);
-	int i, rc, at;
+	int i, rc, at, extras;
 
 	memset(&o, 0, sizeof(o));
 	memset(&r, 0, sizeof(r));
@@ -243,8 +243,11 @@ static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 	if ((rc = sk_x509_load(a->pos[0], &in)) != SK_OK)
 		return rc;
 	/* The file's first certificate is the one verified; any others in it
-	 * are offered as intermediates, like --chain (a "fullchain" file). */
+	 * are offered as intermediates, like --chain (a "fullchain" file),
+	 * and must turn out to be of its chain: a second certificate for
+	 * something else would go unverified and unnoticed. */
 	leaf = sk_X509_shift(in);
+	extras = sk_X509_num(in);
 	if (chainf != NULL) {
 		if ((rc = sk_x509_load(chainf, &chain)) != SK_OK)
 			goto out;
@@ -260,6 +263,25 @@ static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 	}
 	o.untrusted = in;
 	rc = sk_cert_verify(ctx, leaf, &o, &r);
+	for (i = 0; rc == SK_OK && i < extras; i++) {
+		X509 *x = sk_X509_value(in, i);
+		int j;
+
+		for (j = 0; j < sk_X509_num(r.chain); j++)
+			if (X509_cmp(x, sk_X509_value(r.chain, j)) == 0)
+				break;
+		if (j < sk_X509_num(r.chain))
+			continue;
+		r.verified = 0;
+		r.error = X509_V_ERR_UNSPECIFIED; /* no check of OpenSSL's */
+		r.depth = -1;
+		sk_x509_name_str(X509_get_subject_name(x), r.subject, sizeof(r.subject));
+		snprintf(r.reason, sizeof(r.reason),
+			 "certificate %d of the file is not in the chain of the first", i + 2);
+		rc = sk_err(SK_EVERIFY, "'%s': certificate %d ('%s') is not in the chain of the first: "
+			    "the others in the file can only be its intermediates (give each certificate a file of its own)",
+			    a->pos[0], i + 2, r.subject);
+	}
 	if (rc != SK_OK && rc != SK_EVERIFY)
 		goto out;
 	if (ctx->json) {

@@ -37,7 +37,9 @@ static const struct sk_verbopt create_opts[] = {
 	{ OPT_pass, "secret of the password object" },
 };
 
-static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k)
+/* checked_by: who checks the password (key info only; NULL: omitted). */
+static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k, int locked,
+			    const char *checked_by)
 {
 	sk_json_obj(j);
 	sk_json_kstr(j, "name", k->name);
@@ -46,9 +48,12 @@ static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k)
 	sk_json_kstr(j, "backend", k->backend);
 	sk_json_kstr(j, "origin", k->origin[0] ? k->origin : NULL);
 	sk_json_kbool(j, "provisioned", (k->flags & SK_KEY_PROVISIONED) != 0);
+	sk_json_kbool(j, "locked", locked);
 	sk_json_kbool(j, "exportable", (k->flags & SK_KEY_EXPORTABLE) != 0);
 	sk_json_kbool(j, "public_only", (k->flags & SK_KEY_PUBLIC_ONLY) != 0);
 	sk_json_kstr(j, "password_object", k->pwobj[0] ? k->pwobj : NULL);
+	if (checked_by != NULL)
+		sk_json_kstr(j, "password_checked_by", checked_by);
 	sk_json_kstr(j, "fingerprint", k->fingerprint[0] ? k->fingerprint : NULL);
 	sk_json_ktime(j, "created", (int64_t)k->created);
 	sk_json_end_obj(j);
@@ -58,15 +63,19 @@ static int report_new(struct sk_ctx *ctx, const char *name, const char *verb)
 {
 	struct sk_keyinfo k;
 	struct sk_json j;
-	int rc;
+	int rc, locked;
 
 	if (!ctx->json && !ctx->verbose)
 		return SK_OK;
 	if ((rc = sk_key_info(ctx, name, &k)) != SK_OK)
 		return rc;
 	if (ctx->json) {
+		if ((rc = sk_key_locked(ctx, &k, &locked)) != SK_OK) {
+			sk_keyinfo_free(&k);
+			return rc;
+		}
 		sk_json_init(&j, stdout);
-		print_info_json(&j, &k);
+		print_info_json(&j, &k, locked, NULL);
 		sk_json_done(&j);
 	} else {
 		fprintf(stderr, "%s key '%s' (%s)%s%s\n", verb, name, k.type->name,
@@ -341,9 +350,12 @@ static int list_one(const struct sk_keyinfo *k, void *arg)
 {
 	struct list_state *s = arg;
 	char flags[400];
+	int rc, locked;
 
 	if (s->ctx->json) {
-		print_info_json(&s->j, k);
+		if ((rc = sk_key_locked(s->ctx, k, &locked)) != SK_OK)
+			return rc;
+		print_info_json(&s->j, k, locked, NULL);
 	} else if (s->names) {
 		printf("%s\n", k->name);
 	} else {
@@ -375,14 +387,26 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	struct sk_keyinfo k;
 	struct sk_json j;
-	char when[32];
-	int rc;
+	char when[32], checker[16] = "";
+	int rc, locked;
 
 	if ((rc = sk_key_stat(ctx, a->pos[0], &k)) != SK_OK)
 		return rc;
+	if ((rc = sk_key_locked(ctx, &k, &locked)) != SK_OK) {
+		sk_keyinfo_free(&k);
+		return rc;
+	}
+	/* Who checks the password: "software" on a tpm2 key means one bound
+	 * by seckit 0.1, whose password can be tested offline. */
+	if (k.pwobj[0] && (rc = sk_password_checker(ctx, k.pwobj, checker)) != SK_OK) {
+		sk_keyinfo_free(&k);
+		return rc;
+	}
+	if (k.pwobj[0] && !checker[0])
+		snprintf(checker, sizeof(checker), "software");
 	if (ctx->json) {
 		sk_json_init(&j, stdout);
-		print_info_json(&j, &k);
+		print_info_json(&j, &k, locked, checker[0] ? checker : NULL);
 		sk_json_done(&j);
 	} else {
 		sk_time_format((int64_t)k.created, when, sizeof(when));
@@ -392,9 +416,12 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 		printf("backend:         %s\n", k.backend);
 		printf("origin:          %s\n", k.origin[0] ? k.origin : "-");
 		printf("provisioned:     %s\n", k.flags & SK_KEY_PROVISIONED ? "yes" : "no");
+		printf("locked:          %s\n", locked ? "yes (a trust anchor: only an STP changes it)" : "no");
 		printf("exportable:      %s\n", k.flags & SK_KEY_EXPORTABLE ? "yes" : "no");
 		printf("public only:     %s\n", k.flags & SK_KEY_PUBLIC_ONLY ? "yes" : "no");
 		printf("password object: %s\n", k.pwobj[0] ? k.pwobj : "-");
+		if (k.pwobj[0])
+			printf("password check:  %s\n", checker);
 		printf("fingerprint:     %s%s\n", k.fingerprint[0] ? "sha256:" : "-", k.fingerprint);
 		printf("created:         %s\n", when);
 	}
@@ -432,7 +459,7 @@ struct pw_state {
 	size_t n;
 };
 
-static int pw_list_one(const char *obj, uint64_t created, void *arg)
+static int pw_list_one(const char *obj, uint64_t created, const char *checked_by, void *arg)
 {
 	struct pw_state *s = arg;
 
@@ -440,6 +467,7 @@ static int pw_list_one(const char *obj, uint64_t created, void *arg)
 		sk_json_obj(&s->j);
 		sk_json_kstr(&s->j, "name", obj);
 		sk_json_ktime(&s->j, "created", (int64_t)created);
+		sk_json_kstr(&s->j, "checked_by", checked_by);
 		sk_json_end_obj(&s->j);
 	} else {
 		printf("%s\n", obj);
@@ -488,9 +516,10 @@ static int pw_user(const struct sk_keyinfo *k, void *arg)
 	return 0;
 }
 
-static int pw_exists(const char *obj, uint64_t created, void *arg)
+static int pw_exists(const char *obj, uint64_t created, const char *checked_by, void *arg)
 {
 	(void)created;
+	(void)checked_by;
 	return strcmp(obj, (const char *)arg) == 0 ? 1 : 0;
 }
 

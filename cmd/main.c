@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <openssl/opensslv.h>
@@ -199,6 +200,14 @@ int main(int argc, char **argv)
 
 	if (argc < 1 || argv[0] == NULL)
 		return SK_EUSAGE;
+	/* No core file, and no ptrace or /proc/PID/mem reader without
+	 * CAP_SYS_PTRACE: almost every command holds a private key, the
+	 * store's master key or a password at some point, and deciding per
+	 * command would miss one.  It costs one system call.  (Root can still
+	 * attach; the secure heap, see sk_crypto_init, keeps the secrets out
+	 * of what gcore writes even then.)  Exec would make a child dumpable
+	 * again; seckit runs no programs. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	sk_crypto_init();
 	rc = dispatch(argc, argv);
 	sk_json_discard();

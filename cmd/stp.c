@@ -257,15 +257,18 @@ static int stp_apply(struct sk_ctx *ctx, const struct sk_args *a)
 static int stp_status(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	struct sk_keyinfo k;
+	struct sk_store *st;
 	const char *cmdkey;
-	uint64_t seq;
+	uint64_t seq, locked;
 	int64_t now;
 	int rc, have_key;
 
 	(void)a;
 	if ((rc = sk_stp_last_seq(ctx, &seq)) != SK_OK ||
 	    (rc = sk_ctx_role(ctx, SK_ROLE_OEM_COMMAND, &cmdkey)) != SK_OK ||
-	    (rc = sk_trust_time(ctx, &now)) != SK_OK)
+	    (rc = sk_trust_time(ctx, &now)) != SK_OK ||
+	    (rc = sk_ctx_store(ctx, 0, &st)) != SK_OK ||
+	    (rc = sk_trust_locked(st, &locked)) != SK_OK)
 		return rc;
 	rc = sk_key_info(ctx, cmdkey, &k);
 	if (rc != SK_OK && rc != SK_ENOTFOUND)
@@ -281,16 +284,26 @@ static int stp_status(struct sk_ctx *ctx, const struct sk_args *a)
 		sk_json_kstr(&j, "command_key", cmdkey);
 		sk_json_kstr(&j, "command_key_fingerprint", have_key ? k.fingerprint : NULL);
 		sk_json_ktime(&j, "trust_time", now);
+		sk_json_kbool(&j, "locked", locked != 0);
+		if (locked)
+			sk_json_ktime(&j, "locked_since", (int64_t)locked);
+		else
+			sk_json_kstr(&j, "locked_since", NULL);
 		sk_json_end_obj(&j);
 		sk_json_done(&j);
 	} else {
-		char when[32];
+		char when[32], since[32];
 
 		sk_time_format(now, when, sizeof(when));
+		sk_time_format((int64_t)locked, since, sizeof(since));
 		printf("last sequence: %llu\n", (unsigned long long)seq);
 		printf("command key:   %s (%s%s)\n", cmdkey, have_key ? "sha256:" : "not provisioned",
 		       have_key ? k.fingerprint : "");
 		printf("trust time:    %s\n", when);
+		if (locked)
+			printf("trust anchors: locked since %s (only STPs change them)\n", since);
+		else
+			printf("trust anchors: not locked (provisioning not finished)\n");
 	}
 	if (have_key)
 		sk_keyinfo_free(&k);

@@ -50,6 +50,21 @@ struct sk_symop {
 	void (*free)(struct sk_symop *op);
 };
 
+/*
+ * A key's authorisation value, for backends that check passwords
+ * themselves (those with auth_new: tpm2).  A key bound to a password object
+ * that such a backend checks is created with value as its authorisation
+ * value and must present it again for every private-key operation; the
+ * backend, not seckit, compares it, and counts the failures (the TPM's
+ * dictionary-attack protection).  value is derived from the password
+ * (password.h), never stored.  label names the secret in messages
+ * ("password object 'pin'").
+ */
+struct sk_auth {
+	uint8_t value[32];
+	char label[300];
+};
+
 struct sk_backend_cfg {
 	const char *tcti;        /* tpm2: TCTI configuration string */
 	uint32_t tpm2_parent;    /* tpm2: persistent parent handle, 0: SRK template */
@@ -62,14 +77,20 @@ struct sk_backend_ops {
 	/* What this backend can do with keys of type kt (enum sk_cap bits). */
 	unsigned (*caps)(struct sk_backend *be, const struct sk_keytype *kt);
 
-	/* New key: blob to keep in the store, and the public key (EC/RSA). */
+	/* New key: blob to keep in the store, and the public key (EC/RSA).
+	 * auth: NULL, or (backends with auth_new only) the key's
+	 * authorisation value. */
 	int (*generate)(struct sk_backend *be, const struct sk_keytype *kt, int exportable,
-			struct sk_buf *blob, EVP_PKEY **pub);
+			const struct sk_auth *auth, struct sk_buf *blob, EVP_PKEY **pub);
 	/* Existing material: priv for EC/RSA, raw bytes for AES/HMAC. */
 	int (*import)(struct sk_backend *be, const struct sk_keytype *kt, EVP_PKEY *priv,
-		      const uint8_t *raw, size_t rawlen, int exportable, struct sk_buf *blob);
+		      const uint8_t *raw, size_t rawlen, int exportable,
+		      const struct sk_auth *auth, struct sk_buf *blob);
+	/* auth: the value the key was made with (NULL: none).  It is not
+	 * checked here: each operation presents it, and a wrong one fails
+	 * there with SK_EAUTH. */
 	int (*load)(struct sk_backend *be, const struct sk_keytype *kt, const uint8_t *blob,
-		    size_t n, struct sk_bkey **out);
+		    size_t n, const struct sk_auth *auth, struct sk_bkey **out);
 	void (*unload)(struct sk_bkey *k);
 	/* Forget whatever the backend holds for this blob (token objects,
 	 * persistent handles); nothing for the soft backend. */
@@ -93,6 +114,16 @@ struct sk_backend_ops {
 	 * backend has nothing to seal with (soft). */
 	int (*seal)(struct sk_backend *be, const uint8_t *secret, size_t n, struct sk_buf *blob);
 	int (*unseal)(struct sk_backend *be, const uint8_t *blob, size_t n, struct sk_buf *secret);
+
+	/* Password objects the backend checks (NULL for backends that
+	 * cannot: their password objects are checked in software).
+	 * auth_new makes a check object, a blob that auth_check accepts only
+	 * with the same value; auth_check returns SK_EAUTH for a wrong value
+	 * (counted like a key's), SK_EBACKEND while the backend refuses every
+	 * attempt (TPM lockout). */
+	int (*auth_new)(struct sk_backend *be, const struct sk_auth *auth, struct sk_buf *blob);
+	int (*auth_check)(struct sk_backend *be, const struct sk_auth *auth, const uint8_t *blob,
+			  size_t n);
 
 	/* Public-key operation; backends without a hardware verifier use
 	 * sk_backend_verify_default. */

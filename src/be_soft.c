@@ -61,6 +61,15 @@ static unsigned soft_caps(struct sk_backend *be, const struct sk_keytype *kt)
 	return 0;
 }
 
+/* Keys here are usable by whoever holds the blob: a password guards them
+ * by wrapping the blob (keys.c), not by an authorisation value, so
+ * keys.c never passes one (this backend has no auth_new). */
+static int no_auth(const struct sk_auth *auth)
+{
+	return auth == NULL ? SK_OK
+			    : sk_err(SK_EUNSUPP, "backend soft cannot check a password itself");
+}
+
 static int blob_from_pkey(EVP_PKEY *pkey, struct sk_buf *blob)
 {
 	unsigned char *der = NULL;
@@ -76,7 +85,7 @@ static int blob_from_pkey(EVP_PKEY *pkey, struct sk_buf *blob)
 }
 
 static int soft_generate(struct sk_backend *be, const struct sk_keytype *kt, int exportable,
-			 struct sk_buf *blob, EVP_PKEY **pub)
+			 const struct sk_auth *auth, struct sk_buf *blob, EVP_PKEY **pub)
 {
 	EVP_PKEY *pkey = NULL;
 	uint8_t raw[64], v = BLOB_VERSION;
@@ -85,6 +94,8 @@ static int soft_generate(struct sk_backend *be, const struct sk_keytype *kt, int
 	(void)be;
 	(void)exportable;
 	*pub = NULL;
+	if ((rc = no_auth(auth)) != SK_OK)
+		return rc;
 	if (!sk_keytype_is_asym(kt)) {
 		size_t n = sk_keytype_raw_len(kt);
 
@@ -116,13 +127,16 @@ static int soft_generate(struct sk_backend *be, const struct sk_keytype *kt, int
 }
 
 static int soft_import(struct sk_backend *be, const struct sk_keytype *kt, EVP_PKEY *priv,
-		       const uint8_t *raw, size_t rawlen, int exportable, struct sk_buf *blob)
+		       const uint8_t *raw, size_t rawlen, int exportable, const struct sk_auth *auth,
+		       struct sk_buf *blob)
 {
 	uint8_t v = BLOB_VERSION;
 	int rc;
 
 	(void)be;
 	(void)exportable;
+	if ((rc = no_auth(auth)) != SK_OK)
+		return rc;
 	if (sk_keytype_is_asym(kt))
 		return blob_from_pkey(priv, blob);
 	if (rawlen != sk_keytype_raw_len(kt))
@@ -134,12 +148,15 @@ static int soft_import(struct sk_backend *be, const struct sk_keytype *kt, EVP_P
 }
 
 static int soft_load(struct sk_backend *be, const struct sk_keytype *kt, const uint8_t *blob,
-		     size_t n, struct sk_bkey **out)
+		     size_t n, const struct sk_auth *auth, struct sk_bkey **out)
 {
 	struct sk_bkey *k;
+	int rc;
 
 	(void)be;
 	*out = NULL;
+	if ((rc = no_auth(auth)) != SK_OK)
+		return rc;
 	if (n < 2 || blob[0] != BLOB_VERSION)
 		return sk_err(SK_EVERIFY, "key material is malformed");
 	k = OPENSSL_secure_zalloc(sizeof(*k));

@@ -68,6 +68,10 @@
 	X(esys, Esys_SequenceUpdate) \
 	X(esys, Esys_SequenceComplete) \
 	X(esys, Esys_Unseal) \
+	X(esys, Esys_StartAuthSession) \
+	X(esys, Esys_TRSess_SetAttributes) \
+	X(esys, Esys_TR_SetAuth) \
+	X(esys, Esys_GetCapability) \
 	X(tctildr, Tss2_TctiLdr_Initialize) \
 	X(tctildr, Tss2_TctiLdr_Finalize) \
 	X(mu, Tss2_MU_TPM2B_PUBLIC_Marshal) \
@@ -99,6 +103,9 @@ struct sk_bkey {
 	const struct sk_keytype *kt;
 	ESYS_TR handle;
 	TPM2B_PUBLIC pub;
+	int has_auth;           /* made with an authorisation value */
+	ESYS_TR session;        /* its HMAC session, started on first use */
+	char label[300];        /* whose value ("password object 'pin'") */
 };
 
 static void unload_libs(struct tss *t)
@@ -148,30 +155,44 @@ static int load_libs(struct tss *t)
 	return SK_OK;
 }
 
-/*
- * One place that turns a TSS/TPM response code into an exit code and a
- * readable message (tpm2-tools' habit): authorisation failures are 5,
- * algorithms or sizes this TPM lacks are 6, no TPM at all or a TPM out of
- * resources (or in dictionary-attack lockout) is 4, an object that fails
- * the TPM's integrity check (another TPM's blob, tampered) is 7.
- */
-static int tpm_err(struct tpm_backend *be, TSS2_RC r, const char *what)
+/* The response code without the parameter, handle or session number that
+ * format-one TPM codes carry. */
+static TSS2_RC tpm_base_rc(TSS2_RC r)
 {
-	const char *text = be->t.Tss2_RC_Decode ? be->t.Tss2_RC_Decode(r) : "unknown";
-	int code = SK_EFAIL;
+	return (r & TPM2_RC_FMT1) ? (r & (TPM2_RC_FMT1 | 0x3f)) : r;
+}
 
+/* A failure below the TPM: the TCTI (socket, device), a resource manager,
+ * or a response cut short.  Whatever the command was, the TPM did not
+ * answer it, so nothing can be concluded about the object it was given. */
+static int tpm_unreachable(TSS2_RC r)
+{
+	TSS2_RC base = r & ~TSS2_RC_LAYER_MASK;
+
+	if ((r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER)
+		return 0;
+	return base == TSS2_BASE_RC_IO_ERROR || base == TSS2_BASE_RC_NO_CONNECTION ||
+	       base == TSS2_BASE_RC_TRY_AGAIN || base == TSS2_BASE_RC_MALFORMED_RESPONSE ||
+	       base == TSS2_BASE_RC_INSUFFICIENT_RESPONSE;
+}
+
+/*
+ * One place that turns a TSS/TPM response code into an exit code
+ * (tpm2-tools' habit): authorisation failures are 5, algorithms or sizes
+ * this TPM lacks are 6, no TPM at all, a TPM that stopped answering or one
+ * out of resources (or in dictionary-attack lockout) is 4, an object that
+ * fails the TPM's integrity check (another TPM's blob, tampered) is 7.
+ */
+static int tpm_code(TSS2_RC r)
+{
 	if ((r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER) {
-		TSS2_RC base = (r & TPM2_RC_FMT1) ? (r & (TPM2_RC_FMT1 | 0x3f)) : r;
-
-		switch (base) {
+		switch (tpm_base_rc(r)) {
 		case TPM2_RC_AUTH_FAIL:
 		case TPM2_RC_BAD_AUTH:
-			code = SK_EAUTH;
-			break;
+			return SK_EAUTH;
 		case TPM2_RC_INTEGRITY:
 		case TPM2_RC_BINDING:
-			code = SK_EVERIFY;
-			break;
+			return SK_EVERIFY;
 		case TPM2_RC_OBJECT_MEMORY:
 		case TPM2_RC_SESSION_MEMORY:
 		case TPM2_RC_MEMORY:
@@ -180,25 +201,189 @@ static int tpm_err(struct tpm_backend *be, TSS2_RC r, const char *what)
 		case TPM2_RC_YIELDED:
 		case TPM2_RC_TESTING:
 		case TPM2_RC_LOCKOUT:
-			code = SK_EBACKEND;
-			break;
+			return SK_EBACKEND;
 		case TPM2_RC_KEY_SIZE:
 		case TPM2_RC_CURVE:
 		case TPM2_RC_SCHEME:
 		case TPM2_RC_HASH:
 		case TPM2_RC_SYMMETRIC:
 		case TPM2_RC_ASYMMETRIC:
-			code = SK_EUNSUPP;
-			break;
+			return SK_EUNSUPP;
 		}
-	} else {
-		TSS2_RC base = r & ~TSS2_RC_LAYER_MASK;
-
-		if (base == TSS2_BASE_RC_IO_ERROR || base == TSS2_BASE_RC_NO_CONNECTION ||
-		    base == TSS2_BASE_RC_NOT_SUPPORTED)
-			code = SK_EBACKEND;
+		return SK_EFAIL;
 	}
-	return sk_err(code, "tpm2: %s: %s (0x%x)", what, text, (unsigned)r);
+	if (tpm_unreachable(r) || (r & ~TSS2_RC_LAYER_MASK) == TSS2_BASE_RC_NOT_SUPPORTED)
+		return SK_EBACKEND;
+	return SK_EFAIL;
+}
+
+/* The message for a failed call: what failed, the decoded reason.  A TPM
+ * that stopped answering says so and names the TCTI (the TSS's own text,
+ * "IO failure", does not say which TPM). */
+static int tpm_err(struct tpm_backend *be, TSS2_RC r, const char *what)
+{
+	const char *text = be->t.Tss2_RC_Decode ? be->t.Tss2_RC_Decode(r) : "unknown";
+
+	if (tpm_unreachable(r))
+		return sk_err(SK_EBACKEND, "tpm2: %s: no answer from the TPM through TCTI '%s' (%s, 0x%x)",
+			      what, be->tcti_conf, text, (unsigned)r);
+	return sk_err(tpm_code(r), "tpm2: %s: %s (0x%x)", what, text, (unsigned)r);
+}
+
+/* Loading a blob the TPM refuses: only an integrity failure means that it
+ * was made by another TPM or under another parent (or was changed). */
+static int tpm_load_err(struct tpm_backend *be, TSS2_RC r, const char *what)
+{
+	char msg[200];
+
+	if (tpm_code(r) != SK_EVERIFY)
+		return tpm_err(be, r, what);
+	snprintf(msg, sizeof(msg), "%s (made by another TPM or under another parent: tpm2-parent?)",
+		 what);
+	return tpm_err(be, r, msg);
+}
+
+/* ---- dictionary-attack protection ----
+ * A key or check object with an authorisation value (and no noDA) is
+ * protected: each wrong value raises the TPM's failure counter, and at
+ * TPM_PT_MAX_AUTH_FAIL the TPM refuses every such authorisation
+ * (TPM_RC_LOCKOUT) until the counter has dropped again, by one every
+ * TPM_PT_LOCKOUT_INTERVAL seconds. */
+
+struct da_state {
+	uint32_t counter, max, interval;
+};
+
+static int da_state(struct tpm_backend *be, struct da_state *d)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more;
+	UINT32 i;
+	int found = 0;
+
+	memset(d, 0, sizeof(*d));
+	if (be->t.Esys_GetCapability(be->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				     TPM2_CAP_TPM_PROPERTIES, TPM2_PT_LOCKOUT_COUNTER, 3, &more,
+				     &cap) != TSS2_RC_SUCCESS)
+		return 0;
+	for (i = 0; i < cap->data.tpmProperties.count; i++) {
+		const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
+
+		switch (p->property) {
+		case TPM2_PT_LOCKOUT_COUNTER: d->counter = p->value; found |= 1; break;
+		case TPM2_PT_MAX_AUTH_FAIL: d->max = p->value; found |= 2; break;
+		case TPM2_PT_LOCKOUT_INTERVAL: d->interval = p->value; found |= 4; break;
+		}
+	}
+	be->t.Esys_Free(cap);
+	return found == 7;
+}
+
+/* How a locked-out TPM recovers, for the messages below.  Each
+ * TPM_PT_LOCKOUT_INTERVAL seconds after the last failure one failure is
+ * forgotten, and one more try is let through.  (An interval of 0 turns
+ * the protection off: failures are not counted at all.) */
+static void lockout_wait(const struct da_state *d, char *out, size_t n)
+{
+	snprintf(out, n, "wait up to %u seconds and try again, or have the lockout reset (tpm2_dictionarylockout --clear-lockout)",
+		 (unsigned)d->interval);
+}
+
+/* A failed use of an object with an authorisation value: a wrong
+ * password (exit 5, with what the TPM still allows), the TPM in lockout
+ * (exit 4, with how long to wait), or any other failure. */
+static int tpm_auth_err(struct tpm_backend *be, TSS2_RC r, const char *what, const char *label)
+{
+	struct da_state d;
+	char wait[200];
+
+	if ((r & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+		return tpm_err(be, r, what);
+	switch (tpm_base_rc(r)) {
+	case TPM2_RC_AUTH_FAIL:
+	case TPM2_RC_BAD_AUTH:
+		if (!da_state(be, &d) || d.max == 0)
+			return sk_err(SK_EAUTH, "wrong password for %s (checked by the TPM)", label);
+		if (d.interval == 0)
+			return sk_err(SK_EAUTH, "wrong password for %s (checked by the TPM, whose dictionary-attack protection is off)",
+				      label);
+		if (d.counter < d.max)
+			return sk_err(SK_EAUTH, "wrong password for %s (checked by the TPM: %u more failure%s before it locks out)",
+				      label, (unsigned)(d.max - d.counter), d.max - d.counter == 1 ? "" : "s");
+		lockout_wait(&d, wait, sizeof(wait));
+		return sk_err(SK_EAUTH, "wrong password for %s (checked by the TPM, which now refuses every password: %s)",
+			      label, wait);
+	case TPM2_RC_LOCKOUT:
+		if (!da_state(be, &d) || d.interval == 0)
+			return sk_err(SK_EBACKEND, "%s: the TPM is locked out after too many wrong passwords (dictionary-attack protection)",
+				      label);
+		lockout_wait(&d, wait, sizeof(wait));
+		return sk_err(SK_EBACKEND, "%s: the TPM is locked out after too many wrong passwords (dictionary-attack protection): %s",
+			      label, wait);
+	}
+	return tpm_err(be, r, what);
+}
+
+/* An HMAC session for authorising with a value: salted to the parent key
+ * (TPM2_StartAuthSession with tpmKey), so the value never crosses the bus
+ * in clear, and nothing seen on the bus lets a password be tested without
+ * the TPM. */
+static int start_session(struct tpm_backend *be, ESYS_TR *s)
+{
+	const TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+	TSS2_RC r;
+
+	r = be->t.Esys_StartAuthSession(be->esys, be->parent, ESYS_TR_NONE, ESYS_TR_NONE,
+					ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym,
+					TPM2_ALG_SHA256, s);
+	if (r != TSS2_RC_SUCCESS) {
+		*s = ESYS_TR_NONE;
+		return tpm_err(be, r, "starting an authorisation session");
+	}
+	r = be->t.Esys_TRSess_SetAttributes(be->esys, *s, TPMA_SESSION_CONTINUESESSION, 0xff);
+	if (r != TSS2_RC_SUCCESS) {
+		be->t.Esys_FlushContext(be->esys, *s);
+		*s = ESYS_TR_NONE;
+		return tpm_err(be, r, "setting up an authorisation session");
+	}
+	return SK_OK;
+}
+
+/* The session that authorises a use of key k: the empty password for a key
+ * without a value, else k's HMAC session (one per loaded key, kept until
+ * it is unloaded). */
+static int key_session(struct sk_bkey *k, ESYS_TR *s)
+{
+	int rc;
+
+	if (!k->has_auth) {
+		*s = ESYS_TR_PASSWORD;
+		return SK_OK;
+	}
+	if (k->session == ESYS_TR_NONE && (rc = start_session(k->be, &k->session)) != SK_OK)
+		return rc;
+	*s = k->session;
+	return SK_OK;
+}
+
+/* A failed private-key operation on k.  A key without a value made by an
+ * older seckit is DA-protected too, and refused in a lockout. */
+static int key_err(struct sk_bkey *k, TSS2_RC r, const char *what)
+{
+	if (k->has_auth)
+		return tpm_auth_err(k->be, r, what, k->label);
+	if ((r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER && tpm_base_rc(r) == TPM2_RC_LOCKOUT)
+		return tpm_auth_err(k->be, r, what, "tpm2");
+	return tpm_err(k->be, r, what);
+}
+
+static void set_auth(TPM2B_AUTH *a, const struct sk_auth *auth)
+{
+	memset(a, 0, sizeof(*a));
+	if (auth != NULL) {
+		a->size = sizeof(auth->value);
+		memcpy(a->buffer, auth->value, sizeof(auth->value));
+	}
 }
 
 /* ---- open / close ---- */
@@ -357,14 +542,21 @@ static TPMI_ALG_HASH hash_alg(const char *md)
 }
 
 /* The public template of a new key.  Keys made in the TPM are fixedTPM
- * (never duplicable); imported ones cannot be. */
-static void key_template(const struct sk_keytype *kt, int imported, TPM2B_PUBLIC *t)
+ * (never duplicable); imported ones cannot be.  A key with an
+ * authorisation value is under the TPM's dictionary-attack protection; one
+ * without is noDA: an empty value has nothing to guess, and a TPM in
+ * lockout refuses every DA-protected object, so wrong passwords for one
+ * key would otherwise stop all the others. */
+static void key_template(const struct sk_keytype *kt, int imported, const struct sk_auth *auth,
+			 TPM2B_PUBLIC *t)
 {
 	TPMT_PUBLIC *p = &t->publicArea;
 
 	memset(t, 0, sizeof(*t));
 	p->nameAlg = TPM2_ALG_SHA256;
 	p->objectAttributes = TPMA_OBJECT_USERWITHAUTH;
+	if (auth == NULL)
+		p->objectAttributes |= TPMA_OBJECT_NODA;
 	if (!imported)
 		p->objectAttributes |= TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
 				       TPMA_OBJECT_SENSITIVEDATAORIGIN;
@@ -550,17 +742,21 @@ static int create_under_parent(struct tpm_backend *be, const struct sk_keytype *
 }
 
 static int tpm_generate(struct sk_backend *b, const struct sk_keytype *kt, int exportable,
-			struct sk_buf *blob, EVP_PKEY **pub)
+			const struct sk_auth *auth, struct sk_buf *blob, EVP_PKEY **pub)
 {
 	struct tpm_backend *be = (struct tpm_backend *)b;
 	TPM2B_SENSITIVE_CREATE sens = { 0 };
 	TPM2B_PUBLIC tmpl;
+	int rc;
 
 	*pub = NULL;
 	if (exportable)
 		return sk_err(SK_EUNSUPP, "tpm2: keys made in the TPM never leave it (no --exportable)");
-	key_template(kt, 0, &tmpl);
-	return create_under_parent(be, kt, &tmpl, &sens, blob, pub);
+	key_template(kt, 0, auth, &tmpl);
+	set_auth(&sens.sensitive.userAuth, auth);
+	rc = create_under_parent(be, kt, &tmpl, &sens, blob, pub);
+	OPENSSL_cleanse(&sens, sizeof(sens));
+	return rc;
 }
 
 /* Big-endian BIGNUM parameter, left-padded to len bytes. */
@@ -587,7 +783,7 @@ static int bn_param(EVP_PKEY *pkey, const char *name, uint8_t *out, size_t len)
  * is cleansed here.
  */
 static int import_asym(struct tpm_backend *be, const struct sk_keytype *kt, EVP_PKEY *priv,
-		       struct sk_buf *blob)
+		       const struct sk_auth *auth, struct sk_buf *blob)
 {
 	TPM2B_PUBLIC tmpl;
 	TPM2B_SENSITIVE sens;
@@ -600,10 +796,11 @@ static int import_asym(struct tpm_backend *be, const struct sk_keytype *kt, EVP_
 	TSS2_RC r;
 	int rc;
 
-	key_template(kt, 1, &tmpl);
+	key_template(kt, 1, auth, &tmpl);
 	if ((rc = test_parms(be, &tmpl, kt)) != SK_OK)
 		return rc;
 	memset(&sens, 0, sizeof(sens));
+	set_auth(&sens.sensitiveArea.authValue, auth);
 	if (kt->kind == SK_KIND_EC) {
 		size_t fb = field_bytes(kt);
 		uint8_t pt[1 + 2 * TPM2_MAX_ECC_KEY_BYTES];
@@ -662,7 +859,8 @@ out:
 }
 
 static int tpm_import(struct sk_backend *b, const struct sk_keytype *kt, EVP_PKEY *priv,
-		      const uint8_t *raw, size_t rawlen, int exportable, struct sk_buf *blob)
+		      const uint8_t *raw, size_t rawlen, int exportable, const struct sk_auth *auth,
+		      struct sk_buf *blob)
 {
 	struct tpm_backend *be = (struct tpm_backend *)b;
 	TPM2B_SENSITIVE_CREATE sens = { 0 };
@@ -672,13 +870,14 @@ static int tpm_import(struct sk_backend *b, const struct sk_keytype *kt, EVP_PKE
 	if (exportable)
 		return sk_err(SK_EUNSUPP, "tpm2: keys in the TPM never leave it (no --exportable)");
 	if (sk_keytype_is_asym(kt))
-		return import_asym(be, kt, priv, blob);
+		return import_asym(be, kt, priv, auth, blob);
 	/* AES and HMAC: TPM2_Create takes the key bytes as sensitive data. */
 	if (rawlen != sk_keytype_raw_len(kt) || rawlen > sizeof(sens.sensitive.data.buffer))
 		return sk_err(SK_EFAIL, "%s key must be %zu bytes, got %zu", kt->name,
 			      sk_keytype_raw_len(kt), rawlen);
-	key_template(kt, 1, &tmpl);
+	key_template(kt, 1, auth, &tmpl);
 	tmpl.publicArea.objectAttributes |= TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT;
+	set_auth(&sens.sensitive.userAuth, auth);
 	sens.sensitive.data.size = (UINT16)rawlen;
 	memcpy(sens.sensitive.data.buffer, raw, rawlen);
 	rc = create_under_parent(be, kt, &tmpl, &sens, blob, NULL);
@@ -687,10 +886,11 @@ static int tpm_import(struct sk_backend *b, const struct sk_keytype *kt, EVP_PKE
 }
 
 static int tpm_load(struct sk_backend *b, const struct sk_keytype *kt, const uint8_t *blob,
-		    size_t n, struct sk_bkey **out)
+		    size_t n, const struct sk_auth *auth, struct sk_bkey **out)
 {
 	struct tpm_backend *be = (struct tpm_backend *)b;
 	TPM2B_PRIVATE priv;
+	TPM2B_AUTH a;
 	struct sk_bkey *k;
 	TSS2_RC r;
 	int rc;
@@ -701,6 +901,7 @@ static int tpm_load(struct sk_backend *b, const struct sk_keytype *kt, const uin
 		return sk_err(SK_EFAIL, "out of memory");
 	k->be = be;
 	k->kt = kt;
+	k->session = ESYS_TR_NONE;
 	if ((rc = parse_blob(be, blob, n, &k->pub, &priv)) != SK_OK) {
 		free(k);
 		return rc;
@@ -710,9 +911,21 @@ static int tpm_load(struct sk_backend *b, const struct sk_keytype *kt, const uin
 	OPENSSL_cleanse(&priv, sizeof(priv));
 	if (r != TSS2_RC_SUCCESS) {
 		free(k);
-		/* An integrity failure means the blob belongs to another TPM or
-		 * another parent key (or was tampered with). */
-		return tpm_err(be, r, "loading the key (made by another TPM or under another parent: tpm2-parent?)");
+		return tpm_load_err(be, r, "loading the key");
+	}
+	if (auth != NULL) {
+		/* ESAPI keeps the value with the handle and computes each
+		 * command's HMAC from it; the TPM compares. */
+		set_auth(&a, auth);
+		r = be->t.Esys_TR_SetAuth(be->esys, k->handle, &a);
+		OPENSSL_cleanse(&a, sizeof(a));
+		if (r != TSS2_RC_SUCCESS) {
+			be->t.Esys_FlushContext(be->esys, k->handle);
+			free(k);
+			return tpm_err(be, r, "setting the key's authorisation");
+		}
+		k->has_auth = 1;
+		snprintf(k->label, sizeof(k->label), "%s", auth->label);
 	}
 	*out = k;
 	return SK_OK;
@@ -722,6 +935,9 @@ static void tpm_unload(struct sk_bkey *k)
 {
 	if (k == NULL)
 		return;
+	if (k->session != ESYS_TR_NONE)
+		k->be->t.Esys_FlushContext(k->be->esys, k->session);
+	/* Flushing forgets the value ESAPI kept with the handle. */
 	k->be->t.Esys_FlushContext(k->be->esys, k->handle);
 	free(k);
 }
@@ -747,6 +963,7 @@ static int tpm_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 	TPMT_TK_HASHCHECK ticket = { .tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL };
 	TPM2B_DIGEST d = { 0 };
 	TPMT_SIGNATURE *s = NULL;
+	ESYS_TR sess;
 	TSS2_RC r;
 	int rc = SK_OK;
 
@@ -765,10 +982,12 @@ static int tpm_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 	}
 	d.size = (UINT16)dlen;
 	memcpy(d.buffer, dgst, dlen);
-	r = be->t.Esys_Sign(be->esys, k->handle, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	if ((rc = key_session(k, &sess)) != SK_OK)
+		return rc;
+	r = be->t.Esys_Sign(be->esys, k->handle, sess, ESYS_TR_NONE, ESYS_TR_NONE,
 			    &d, &scheme, &ticket, &s);
 	if (r != TSS2_RC_SUCCESS)
-		return tpm_err(be, r, "signing");
+		return key_err(k, r, "signing");
 	if (k->kt->kind == SK_KIND_EC) {
 		/* The TPM returns r and s; X9.62 wants them as a DER SEQUENCE. */
 		ECDSA_SIG *es = ECDSA_SIG_new();
@@ -804,6 +1023,7 @@ static int tpm_decrypt(struct sk_bkey *k, const EVP_MD *oaep_md, const uint8_t *
 	TPMT_RSA_DECRYPT scheme = { .scheme = TPM2_ALG_OAEP };
 	TPM2B_PUBLIC_KEY_RSA c = { 0 }, *m = NULL;
 	TPM2B_DATA label = { 0 };
+	ESYS_TR sess;
 	TSS2_RC r;
 	int rc;
 
@@ -814,10 +1034,12 @@ static int tpm_decrypt(struct sk_bkey *k, const EVP_MD *oaep_md, const uint8_t *
 		return sk_err(SK_EVERIFY, "RSA-OAEP decryption failed (ciphertext has the wrong size)");
 	c.size = (UINT16)n;
 	memcpy(c.buffer, in, n);
-	r = be->t.Esys_RSA_Decrypt(be->esys, k->handle, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	if ((rc = key_session(k, &sess)) != SK_OK)
+		return rc;
+	r = be->t.Esys_RSA_Decrypt(be->esys, k->handle, sess, ESYS_TR_NONE, ESYS_TR_NONE,
 				   &c, &scheme, &label, &m);
 	if (r != TSS2_RC_SUCCESS) {
-		rc = tpm_err(be, r, "RSA-OAEP decryption");
+		rc = key_err(k, r, "RSA-OAEP decryption");
 		/* The TPM says "value" for a ciphertext that does not decrypt. */
 		return rc == SK_EFAIL ? sk_err(SK_EVERIFY, "RSA-OAEP decryption failed (wrong key or corrupt ciphertext)") : rc;
 	}
@@ -834,6 +1056,7 @@ static int tpm_derive(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret)
 	uint8_t pt[1 + 2 * TPM2_MAX_ECC_KEY_BYTES], z[TPM2_MAX_ECC_KEY_BYTES];
 	char group[64];
 	TPM2B_ECC_POINT in = { 0 }, *outp = NULL;
+	ESYS_TR sess;
 	TSS2_RC r;
 	int rc;
 
@@ -850,10 +1073,12 @@ static int tpm_derive(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret)
 	in.point.x.size = in.point.y.size = (UINT16)fb;
 	memcpy(in.point.x.buffer, pt + 1, fb);
 	memcpy(in.point.y.buffer, pt + 1 + fb, fb);
-	r = be->t.Esys_ECDH_ZGen(be->esys, k->handle, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	if ((rc = key_session(k, &sess)) != SK_OK)
+		return rc;
+	r = be->t.Esys_ECDH_ZGen(be->esys, k->handle, sess, ESYS_TR_NONE, ESYS_TR_NONE,
 				 &in, &outp);
 	if (r != TSS2_RC_SUCCESS)
-		return tpm_err(be, r, "ECDH");
+		return key_err(k, r, "ECDH");
 	/* Z is the x coordinate, fixed length like OpenSSL's ECDH output. */
 	if (outp->point.x.size > fb) {
 		be->t.Esys_Free(outp);
@@ -893,16 +1118,20 @@ static int tpm_crypt_blocks(struct tpm_cipher *c, const uint8_t *in, size_t n, u
 		TPM2B_MAX_BUFFER data = { 0 }, *res = NULL;
 		TPM2B_IV *ivout = NULL;
 		size_t k = n > TPM2_MAX_DIGEST_BUFFER ? TPM2_MAX_DIGEST_BUFFER : n;
+		ESYS_TR sess;
 		TSS2_RC r;
+		int rc;
 
+		if ((rc = key_session(c->k, &sess)) != SK_OK)
+			return rc;
 		data.size = (UINT16)k;
 		memcpy(data.buffer, in, k);
-		r = be->t.Esys_EncryptDecrypt2(be->esys, c->k->handle, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+		r = be->t.Esys_EncryptDecrypt2(be->esys, c->k->handle, sess, ESYS_TR_NONE,
 					       ESYS_TR_NONE, &data, c->enc ? TPM2_NO : TPM2_YES,
 					       c->mode, &c->iv, &res, &ivout);
 		OPENSSL_cleanse(&data, sizeof(data));
 		if (r != TSS2_RC_SUCCESS)
-			return tpm_err(be, r, c->enc ? "AES encryption" : "AES decryption");
+			return key_err(c->k, r, c->enc ? "AES encryption" : "AES decryption");
 		if (res->size != k) {
 			be->t.Esys_Free(res);
 			be->t.Esys_Free(ivout);
@@ -1130,21 +1359,25 @@ static void tpm_mac_free(struct sk_symop *op)
 static int tpm_mac(struct sk_bkey *k, struct sk_symop **out)
 {
 	struct tpm_backend *be = k->be;
-	TPM2B_AUTH auth = { 0 };
+	TPM2B_AUTH auth = { 0 };   /* the sequence's own: empty */
 	struct tpm_mac *m;
+	ESYS_TR sess;
 	TSS2_RC r;
+	int rc;
 
 	if (k->kt->kind != SK_KIND_HMAC)
 		return sk_err(SK_EUNSUPP, "tpm2: the TPM has no CMAC; only HMAC keys can MAC");
+	if ((rc = key_session(k, &sess)) != SK_OK)
+		return rc;
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	m->k = k;
-	r = be->t.Esys_HMAC_Start(be->esys, k->handle, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	r = be->t.Esys_HMAC_Start(be->esys, k->handle, sess, ESYS_TR_NONE, ESYS_TR_NONE,
 				  &auth, hash_alg(k->kt->md), &m->seq);
 	if (r != TSS2_RC_SUCCESS) {
 		free(m);
-		return tpm_err(be, r, "HMAC");
+		return key_err(k, r, "HMAC");
 	}
 	m->base.update = tpm_mac_update;
 	m->base.final = tpm_mac_final;
@@ -1163,9 +1396,11 @@ static int tpm_export(struct sk_bkey *k, EVP_PKEY **priv, struct sk_buf *raw)
 
 /* ---- sealing: a keyedhash data object with no sign/decrypt use ---- */
 
-static int tpm_seal(struct sk_backend *b, const uint8_t *secret, size_t n, struct sk_buf *blob)
+/* A sealed data object under the parent: data, authorisation value auth
+ * (NULL: empty), attributes beyond fixedTPM, fixedParent, userWithAuth. */
+static int create_sealed(struct tpm_backend *be, TPMA_OBJECT attrs, const struct sk_auth *auth,
+			 const uint8_t *data, size_t n, const char *what, struct sk_buf *blob)
 {
-	struct tpm_backend *be = (struct tpm_backend *)b;
 	TPM2B_SENSITIVE_CREATE sens = { 0 };
 	TPM2B_PUBLIC tmpl = { 0 };
 	TPM2B_DATA outside = { 0 };
@@ -1176,23 +1411,30 @@ static int tpm_seal(struct sk_backend *b, const uint8_t *secret, size_t n, struc
 	int rc;
 
 	if (n > sizeof(sens.sensitive.data.buffer))
-		return sk_err(SK_EFAIL, "tpm2: secret too large to seal");
+		return sk_err(SK_EFAIL, "tpm2: %s: too large to seal", what);
 	tmpl.publicArea.type = TPM2_ALG_KEYEDHASH;
 	tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
 	tmpl.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-					   TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA;
+					   TPMA_OBJECT_USERWITHAUTH | attrs;
 	tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+	set_auth(&sens.sensitive.userAuth, auth);
 	sens.sensitive.data.size = (UINT16)n;
-	memcpy(sens.sensitive.data.buffer, secret, n);
+	memcpy(sens.sensitive.data.buffer, data, n);
 	r = be->t.Esys_Create(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 			      &sens, &tmpl, &outside, &pcrs, &opriv, &opub, NULL, NULL, NULL);
 	OPENSSL_cleanse(&sens, sizeof(sens));
 	if (r != TSS2_RC_SUCCESS)
-		return tpm_err(be, r, "sealing");
+		return tpm_err(be, r, what);
 	rc = make_blob(be, opub, opriv, blob);
 	be->t.Esys_Free(opub);
 	be->t.Esys_Free(opriv);
 	return rc;
+}
+
+static int tpm_seal(struct sk_backend *b, const uint8_t *secret, size_t n, struct sk_buf *blob)
+{
+	return create_sealed((struct tpm_backend *)b, TPMA_OBJECT_NODA, NULL, secret, n, "sealing",
+			     blob);
 }
 
 static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struct sk_buf *secret)
@@ -1213,7 +1455,7 @@ static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struc
 	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 			    &priv, &pub, &h);
 	if (r != TSS2_RC_SUCCESS)
-		return tpm_err(be, r, "loading the sealed object (sealed by another TPM or under another parent: tpm2-parent?)");
+		return tpm_load_err(be, r, "loading the sealed object");
 	r = be->t.Esys_Unseal(be->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &out);
 	be->t.Esys_FlushContext(be->esys, h);
 	if (r != TSS2_RC_SUCCESS)
@@ -1221,6 +1463,75 @@ static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struc
 	rc = sk_buf_add(secret, out->buffer, out->size);
 	OPENSSL_cleanse(out, sizeof(*out));
 	be->t.Esys_Free(out);
+	return rc;
+}
+
+/* ---- password check objects ----
+ * A password object checked by the TPM is a sealed data object whose
+ * authorisation value is the one its keys get (password.h): TPM2_Unseal
+ * succeeds only with that value, and fails as a key would, counted by
+ * the dictionary-attack protection (no noDA).  What it holds does not
+ * matter (a few random bytes); that the TPM accepts the value does. */
+
+static int tpm_auth_new(struct sk_backend *b, const struct sk_auth *auth, struct sk_buf *blob)
+{
+	uint8_t data[16];
+	int rc = sk_random(data, sizeof(data));
+
+	if (rc == SK_OK)
+		rc = create_sealed((struct tpm_backend *)b, 0, auth, data, sizeof(data),
+				   "creating the password check object", blob);
+	OPENSSL_cleanse(data, sizeof(data));
+	return rc;
+}
+
+static int tpm_auth_check(struct sk_backend *b, const struct sk_auth *auth, const uint8_t *blob,
+			  size_t n)
+{
+	struct tpm_backend *be = (struct tpm_backend *)b;
+	const TPMA_OBJECT want = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+				 TPMA_OBJECT_USERWITHAUTH;
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
+	TPM2B_SENSITIVE_DATA *out = NULL;
+	TPM2B_AUTH a;
+	ESYS_TR h = ESYS_TR_NONE, sess = ESYS_TR_NONE;
+	TSS2_RC r;
+	int rc;
+
+	if ((rc = parse_blob(be, blob, n, &pub, &priv)) != SK_OK)
+		return rc;
+	/* Only a DA-protected sealed object proves anything: refuse one that
+	 * the TPM would let anyone try values on without counting. */
+	if (pub.publicArea.type != TPM2_ALG_KEYEDHASH ||
+	    (pub.publicArea.objectAttributes & (TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_DECRYPT |
+						 TPMA_OBJECT_NODA | want)) != want)
+		return sk_err(SK_EVERIFY, "tpm2: not a password check object");
+	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			    &priv, &pub, &h);
+	if (r != TSS2_RC_SUCCESS)
+		return tpm_load_err(be, r, "loading the password check object");
+	set_auth(&a, auth);
+	r = be->t.Esys_TR_SetAuth(be->esys, h, &a);
+	OPENSSL_cleanse(&a, sizeof(a));
+	if (r != TSS2_RC_SUCCESS) {
+		rc = tpm_err(be, r, "setting the authorisation");
+		goto out;
+	}
+	if ((rc = start_session(be, &sess)) != SK_OK)
+		goto out;
+	r = be->t.Esys_Unseal(be->esys, h, sess, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+	if (r != TSS2_RC_SUCCESS) {
+		rc = tpm_auth_err(be, r, "checking the password", auth->label);
+		goto out;
+	}
+	OPENSSL_cleanse(out, sizeof(*out));
+	be->t.Esys_Free(out);
+	rc = SK_OK;
+out:
+	if (sess != ESYS_TR_NONE)
+		be->t.Esys_FlushContext(be->esys, sess);
+	be->t.Esys_FlushContext(be->esys, h);
 	return rc;
 }
 
@@ -1242,6 +1553,8 @@ const struct sk_backend_ops sk_tpm2_backend = {
 	.export_private = tpm_export,
 	.seal = tpm_seal,
 	.unseal = tpm_unseal,
+	.auth_new = tpm_auth_new,
+	.auth_check = tpm_auth_check,
 	.verify = sk_backend_verify_default,
 };
 

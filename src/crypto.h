@@ -13,7 +13,11 @@
  * layers share.  All return SK_OK or an SK_E* code with the error set. */
 
 /* OpenSSL start-up without reading openssl.cnf: a config file could load
- * engines or providers behind our back and costs start-up time. */
+ * engines or providers behind our back and costs start-up time.  Also
+ * sets up OpenSSL's secure heap (SK_SECURE_HEAP bytes, locked in memory and
+ * excluded from core dumps): what OPENSSL_secure_malloc returns and every
+ * private key's secret numbers live there. */
+#define SK_SECURE_HEAP (256u << 10)
 void sk_crypto_init(void);
 
 int sk_random(void *p, size_t n);
@@ -78,9 +82,14 @@ int sk_md_for(const char *name, enum sk_md_use use, int allow_md5, const EVP_MD 
 int sk_pkey_fingerprint(const EVP_PKEY *pkey, char hex[65]);
 
 /* Parse a private or public key from PEM or DER (PKCS#8, traditional,
- * SPKI, PKCS#1); pass may be NULL (encrypted PEM then fails with SK_EAUTH). */
+ * SPKI, PKCS#1); pass may be NULL (encrypted PEM then fails with SK_EAUTH).
+ * A private key must be a consistent pair (sk_pkey_check_pair). */
 int sk_pkey_parse(const uint8_t *p, size_t n, const char *pass, int want_private,
 		  EVP_PKEY **out, int *is_private);
+/* SK_EVERIFY unless the public half of a private key belongs to its private
+ * half (EVP_PKEY_pairwise_check): a key file or package may carry both, and
+ * nothing else ties them together.  Every import path calls it. */
+int sk_pkey_check_pair(EVP_PKEY *pkey);
 /* Load a key file; what names it in errors. */
 int sk_pkey_load(const char *path, const char *pass, int want_private, EVP_PKEY **out);
 

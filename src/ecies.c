@@ -820,6 +820,25 @@ out:
 
 /* ---- receiver ---- */
 
+/*
+ * 1 if got is, byte for byte, the identifier seckit writes (want, which is
+ * freed): one encoding per envelope (ecies.md), so a NULL where parameters
+ * are absent, an absent NULL, or BER inside the parameters is refused.
+ */
+static int algor_canonical(const X509_ALGOR *got, X509_ALGOR *want)
+{
+	unsigned char *a = NULL, *b = NULL;
+	int alen = want ? i2d_X509_ALGOR(want, &a) : -1;
+	int blen = i2d_X509_ALGOR(got, &b);
+	int eq = alen > 0 && alen == blen && memcmp(a, b, (size_t)alen) == 0;
+
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	X509_ALGOR_free(want);
+	ERR_clear_error();
+	return eq;
+}
+
 static int obj_is(const ASN1_OBJECT *o, const char *txt)
 {
 	ASN1_OBJECT *ref = OBJ_txt2obj(txt, 1);
@@ -858,6 +877,9 @@ int sk_cipher_algor_parse(const X509_ALGOR *alg, enum sk_ecies_cipher *c, uint8_
 		if (!ok)
 			return sk_err(SK_EVERIFY, "bad AES-GCM parameters (need a 12-byte nonce, 16-byte tag)");
 		*c = SK_ECIES_AES256_GCM;
+		/* GCMParameters in DER, the ICV length written out */
+		if (!algor_canonical(alg, sk_cipher_algor(*c, iv)))
+			return sk_err(SK_EVERIFY, "AES-GCM parameters are not in their one DER encoding");
 	} else {
 		if (OBJ_obj2nid(o) == NID_aes_256_cbc)
 			*c = SK_ECIES_AES256_CBC;
@@ -913,28 +935,54 @@ static int parse_algs(const SK_ECIES *env, struct sk_ecies_alg *a, uint8_t iv[16
 	if ((rc = sk_cipher_algor_parse(env->cipher, &a->cipher, iv)) != SK_OK)
 		return rc;
 
+	/* The hash of x9-63-kdf is written with its parameters absent. */
+	if (!algor_canonical(env->kdf, kdf_algor(a)))
+		return sk_err(SK_EVERIFY, "ECIES: %s identifier is not in its one encoding",
+			      kdfs[a->kdf].name);
+
 	X509_ALGOR_get0(&o, &ptype, &pv, env->mac);
 	for (i = 0; i < SK_ARRAY_SIZE(macs); i++)
 		if (OBJ_obj2nid(o) == macs[i].nid)
 			break;
-	if (i == SK_ARRAY_SIZE(macs) || (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF))
+	if (i == SK_ARRAY_SIZE(macs))
 		return sk_err(SK_EVERIFY, "ECIES: unsupported MAC");
 	a->mac = (enum sk_ecies_mac)i;
+	/* hmacWithSHA* with NULL parameters, as PKCS #5 writes them */
+	if (!algor_canonical(env->mac, mac_algor(a)))
+		return sk_err(SK_EVERIFY, "ECIES: %s identifier must have NULL parameters",
+			      macs[a->mac].name);
 	return SK_OK;
 }
 
-/* The ephemeral public key, through the standard SPKI decoder. */
+/*
+ * The ephemeral public key, through the standard SPKI decoder, in the one
+ * encoding ecies.md gives: id-ecPublicKey with a named curve and an
+ * uncompressed point (a compressed or hybrid point, explicit parameters,
+ * unused bits: NULL).
+ */
 static EVP_PKEY *ephemeral_key(const SK_ECIES *env)
 {
 	unsigned char *der = NULL;
 	const unsigned char *q;
+	const ASN1_OBJECT *o;
+	const void *pv;
+	const uint8_t *pt;
 	EVP_PKEY *pk = NULL;
-	int len = i2d_SK_SPKI(env->ephemeral, &der);
+	int len, ptype, c;
 
+	X509_ALGOR_get0(&o, &ptype, &pv, env->ephemeral->alg);
+	pt = ASN1_STRING_get0_data(env->ephemeral->key);
+	if (OBJ_obj2nid(o) != NID_X9_62_id_ecPublicKey || ptype != V_ASN1_OBJECT ||
+	    (env->ephemeral->key->flags & 0x07) || ASN1_STRING_length(env->ephemeral->key) < 1 ||
+	    pt[0] != 0x04)
+		return NULL;
+	len = i2d_SK_SPKI(env->ephemeral, &der);
 	if (len > 0) {
 		q = der;
 		pk = d2i_PUBKEY(NULL, &q, len);
-		if (pk != NULL && q != der + len) {
+		if (pk != NULL && (q != der + len || (c = curve_of(pk)) < 0 ||
+				   (size_t)ASN1_STRING_length(env->ephemeral->key) !=
+					   1 + 2 * curves[c].zlen)) {
 			EVP_PKEY_free(pk);
 			pk = NULL;
 		}
@@ -953,7 +1001,7 @@ int sk_ecies_describe(const SK_ECIES *env, struct sk_ecies_alg *alg, char curve[
 	if ((rc = parse_algs(env, alg, iv)) != SK_OK)
 		return rc;
 	if ((eph = ephemeral_key(env)) == NULL)
-		return sk_err(SK_EVERIFY, "ECIES: the ephemeral key is malformed");
+		return sk_err(SK_EVERIFY, "ECIES: the ephemeral key is malformed (it must be an uncompressed point on a named curve)");
 	c = curve_of(eph);
 	EVP_PKEY_free(eph);
 	if (c < 0)
@@ -982,7 +1030,7 @@ int sk_ecies_open(struct sk_key *device_key, const SK_ECIES *env, const char *co
 	if ((size_t)ASN1_STRING_length(env->tag) != macs[a.mac].len)
 		return sk_err(SK_EVERIFY, "ECIES: MAC tag has the wrong length");
 	if ((eph = ephemeral_key(env)) == NULL || (c = curve_of(eph)) < 0) {
-		rc = sk_err(SK_EVERIFY, "ECIES: the ephemeral key is malformed or not on P-256, P-384 or P-521");
+		rc = sk_err(SK_EVERIFY, "ECIES: the ephemeral key is malformed, compressed or not on P-256, P-384 or P-521");
 		goto out;
 	}
 	if (device_key->info.pub == NULL || (dc = curve_of(device_key->info.pub)) < 0) {

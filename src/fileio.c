@@ -209,6 +209,74 @@ int sk_out_is_stream(const char *path)
 	return strcmp(path, "-") == 0 || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode));
 }
 
+static const char *file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * Secret data (mode 0600) is written in place only into a FIFO or device
+ * that path names itself and that belongs to us or to root: never through
+ * a symbolic link (`ln -s fifo out` would hand a private key to whoever
+ * reads the FIFO), never into one someone else planted.  A link to a
+ * regular file, or a dangling one, is replaced by the rename, so its
+ * target is never written either.  The checks before open(2) keep us from
+ * blocking on a FIFO we will refuse; the ones on the open descriptor
+ * (O_NOFOLLOW, fstat) are what hold if the path changes in between.
+ * Sets o->direct when it opened path in place; leaves o untouched when
+ * the caller should go the temporary-file way.
+ */
+static int open_direct_secret(struct sk_out *o, const char *path)
+{
+	struct stat sb, tb;
+
+	if (lstat(path, &sb) != 0)
+		return SK_OK; /* a new file */
+	if (S_ISLNK(sb.st_mode)) {
+		if (stat(path, &tb) != 0 || S_ISREG(tb.st_mode))
+			return SK_OK;
+		if (S_ISDIR(tb.st_mode))
+			return sk_err(SK_EFAIL, "writing '%s': Is a directory", path);
+		return sk_err(SK_EFAIL, "writing '%s': a symbolic link to %s; secret data goes only to "
+			      "a FIFO or device named directly (or '-' for standard output)",
+			      path, file_kind(tb.st_mode));
+	}
+	if (S_ISREG(sb.st_mode))
+		return SK_OK;
+	if (S_ISDIR(sb.st_mode))
+		return sk_err(SK_EFAIL, "writing '%s': Is a directory", path);
+	if (sb.st_uid != geteuid() && sb.st_uid != 0)
+		return sk_err(SK_EFAIL, "writing '%s': %s owned by uid %u; secret data goes in place "
+			      "only into one of yours or root's", path, file_kind(sb.st_mode),
+			      (unsigned)sb.st_uid);
+	o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (o->fd < 0) {
+		if (errno == ELOOP)
+			return sk_err(SK_EFAIL, "writing '%s': replaced by a symbolic link while opening it",
+				      path);
+		return sk_err_sys(SK_EFAIL, "opening '%s'", path);
+	}
+	if (fstat(o->fd, &tb) != 0 || S_ISREG(tb.st_mode) || S_ISDIR(tb.st_mode) ||
+	    (tb.st_uid != geteuid() && tb.st_uid != 0)) {
+		/* Not what lstat saw: nothing written, nothing followed. */
+		close(o->fd);
+		o->fd = -1;
+		return sk_err(SK_EFAIL, "writing '%s': replaced while opening it", path);
+	}
+	if ((o->path = strdup(path)) == NULL) {
+		sk_out_abort(o);
+		return sk_err(SK_EFAIL, "out of memory");
+	}
+	o->direct = 1;
+	return SK_OK;
+}
+
 int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
 {
 	char dir[PATH_MAX];
@@ -226,7 +294,13 @@ int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
 	}
 	if (path[0] == '\0')
 		return sk_err(SK_EUSAGE, "empty output file name");
-	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+	if ((mode & 077) == 0) {
+		int rc = open_direct_secret(o, path);
+
+		if (rc != SK_OK || o->direct)
+			return rc;
+	} else if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		/* Public data follows a symbolic link (/dev/stdout). */
 		if (S_ISDIR(sb.st_mode))
 			return sk_err(SK_EFAIL, "writing '%s': Is a directory", path);
 		o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);

@@ -25,7 +25,11 @@ int sk_read_file(const char *path, size_t max, struct sk_buf *out);
  * mode: 0600 for anything secret; 0666 (masked by umask) for public data.
  * A target that exists and is not a regular file (/dev/null, a FIFO,
  * /dev/stdout) is written directly: renaming over it would replace the
- * device or pipe with a file.
+ * device or pipe with a file.  Secret data (mode without group or other
+ * bits) is written directly only into a FIFO or device that path names
+ * itself, owned by the user or root: a symbolic link is never followed
+ * (one to a FIFO or device is an error, one to a regular file is replaced
+ * by the rename).
  */
 struct sk_out {
 	int fd;

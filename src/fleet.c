@@ -23,6 +23,7 @@
 
 #include "err.h"
 #include "fileio.h"
+#include "strset.h"
 #include "util.h"
 #include "yaml.h"
 
@@ -113,72 +114,31 @@ int sk_fleet_dev_key_bytes(const struct sk_fleet_dev *d, struct sk_buf *buf, con
 
 /* ---- the set of ids seen (duplicates) ---- */
 
+/* Each id once in an arena: the line of its first occurrence, then the
+ * NUL-terminated id.  The set (strset.h) holds arena offsets. */
 struct idset {
-	char *arena;          /* NUL-terminated ids, back to back */
+	char *arena;
 	size_t alen, acap;
-	size_t *slot;         /* arena offset + 1, 0 = empty */
-	size_t *line;         /* line of each slot's first occurrence */
-	size_t cap, n;        /* cap: power of two */
+	struct sk_strset set;
 };
 
-static uint64_t hash(const char *s)
+static const char *idset_key(const void *arg, size_t off)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	const struct idset *s = arg;
 
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
-static int idset_grow(struct idset *s)
-{
-	size_t ncap = s->cap ? s->cap * 2 : 1024, i;
-	size_t *slot = calloc(ncap, sizeof(*slot)), *line = calloc(ncap, sizeof(*line));
-
-	if (slot == NULL || line == NULL) {
-		free(slot);
-		free(line);
-		return sk_err(SK_EFAIL, "out of memory");
-	}
-	for (i = 0; i < s->cap; i++) {
-		size_t j;
-
-		if (!s->slot[i])
-			continue;
-		j = hash(s->arena + s->slot[i] - 1) & (ncap - 1);
-		while (slot[j])
-			j = (j + 1) & (ncap - 1);
-		slot[j] = s->slot[i];
-		line[j] = s->line[i];
-	}
-	free(s->slot);
-	free(s->line);
-	s->slot = slot;
-	s->line = line;
-	s->cap = ncap;
-	return SK_OK;
+	return s->arena + off + sizeof(size_t);
 }
 
 /* 0: added; 1: already there (*first = its line); <0: out of memory. */
 static int idset_add(struct idset *s, const char *id, size_t line, size_t *first)
 {
-	size_t j, len = strlen(id) + 1;
+	size_t len = strlen(id) + 1, need = sizeof(line) + len, dup;
 
-	if ((s->n + 1) * 2 > s->cap && idset_grow(s) != SK_OK)
-		return -1;
-	j = hash(id) & (s->cap - 1);
-	while (s->slot[j]) {
-		if (strcmp(s->arena + s->slot[j] - 1, id) == 0) {
-			*first = s->line[j];
-			return 1;
-		}
-		j = (j + 1) & (s->cap - 1);
-	}
-	if (s->alen + len > s->acap) {
+	if (s->alen + need > s->acap) {
 		size_t ncap = s->acap ? s->acap * 2 : 65536;
 		char *a;
 
-		while (ncap < s->alen + len)
+		while (ncap < s->alen + need)
 			ncap *= 2;
 		if ((a = realloc(s->arena, ncap)) == NULL) {
 			sk_err(SK_EFAIL, "out of memory");
@@ -187,19 +147,22 @@ static int idset_add(struct idset *s, const char *id, size_t line, size_t *first
 		s->arena = a;
 		s->acap = ncap;
 	}
-	memcpy(s->arena + s->alen, id, len);
-	s->slot[j] = s->alen + 1;
-	s->line[j] = line;
-	s->alen += len;
-	s->n++;
+	if (sk_strset_add(&s->set, id, s->alen, &dup) != SK_OK)
+		return -1;
+	if (dup != SIZE_MAX) {
+		memcpy(first, s->arena + dup, sizeof(*first));
+		return 1;
+	}
+	memcpy(s->arena + s->alen, &line, sizeof(line));
+	memcpy(s->arena + s->alen + sizeof(line), id, len);
+	s->alen += need;
 	return 0;
 }
 
 static void idset_free(struct idset *s)
 {
 	free(s->arena);
-	free(s->slot);
-	free(s->line);
+	sk_strset_free(&s->set);
 }
 
 /* ---- the runner ---- */
@@ -546,6 +509,7 @@ int sk_fleet_run(const char *path, const struct sk_fleet_opts *o, struct sk_flee
 	memset(st, 0, sizeof(*st));
 	r->o = o;
 	r->path = path;
+	sk_strset_init(&r->ids.set, idset_key, &r->ids);
 	if (strcmp(path, "-") != 0 && strchr(path, '/') != NULL)
 		sk_dirname(path, r->dir, sizeof(r->dir));
 	r->fname = sk_strdup(strcmp(path, "-") == 0 ? "<stdin>" : path);

@@ -17,6 +17,7 @@
 #include "password.h"
 #include "sha256kdf.h"
 #include "store.h"
+#include "trust.h"
 
 /* Attribute tags of key objects (docs/formats/store.md). */
 enum {
@@ -204,25 +205,42 @@ static int wrap_label(const char *name, char out[300])
 }
 
 /* SK_OK if no key is called name, SK_EEXIST (saying whether the holder is
- * provisioned) if one is, or the store's error. */
+ * provisioned) if one is, SK_EVERIFY if it is a locked trust anchor, or
+ * the store's error. */
 static int name_free(struct sk_store *st, const char *name)
 {
 	struct sk_obj_info o;
 	struct sk_keyinfo k;
-	int rc = sk_store_stat(st, SK_NS_KEY, name, &o);
+	int rc = sk_store_stat(st, SK_NS_KEY, name, &o), provisioned;
 
 	if (rc == SK_ENOTFOUND)
 		return SK_OK;
 	if (rc != SK_OK)
 		return rc;
-	if (parse_info(&o, &k, 0) == SK_OK && (k.flags & SK_KEY_PROVISIONED))
-		rc = sk_err(SK_EEXIST, "key '%s' already exists and is provisioned (only an STP can replace it)",
-			    name);
-	else
-		rc = sk_err(SK_EEXIST, "key '%s' already exists", name);
+	provisioned = parse_info(&o, &k, 0) == SK_OK && (k.flags & SK_KEY_PROVISIONED);
 	sk_keyinfo_free(&k);
 	sk_obj_info_free(&o);
-	return rc;
+	if (!provisioned)
+		return sk_err(SK_EEXIST, "key '%s' already exists", name);
+	if ((rc = sk_trust_guard(st, SK_BY_LOCAL, "key", name, "replaced")) != SK_OK)
+		return rc;
+	return sk_err(SK_EEXIST, "key '%s' already exists and is provisioned (only an STP can replace it)",
+		      name);
+}
+
+/* A key is checked the way its password object is (password.h): a
+ * backend that checks passwords itself takes only objects it checks, so
+ * that no verifier for its keys' password sits in the store; other
+ * backends take only objects checked in software. */
+static int binding_ok(struct sk_backend *be, const char *obj, const char *checker)
+{
+	if (checker[0] == '\0' && be->ops->auth_new != NULL)
+		return sk_err(SK_EUNSUPP, "password object '%s' is checked in software (its password could be guessed offline from the store): a %s key needs one that the backend checks (create it with --backend %s)",
+			      obj, be->ops->name, be->ops->name);
+	if (checker[0] != '\0' && strcmp(checker, be->ops->name) != 0)
+		return sk_err(SK_EUNSUPP, "password object '%s' is checked by backend '%s': it guards %s keys only",
+			      obj, checker, checker);
+	return SK_OK;
 }
 
 /*
@@ -239,10 +257,12 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 	struct sk_buf blob = { 0 }, body = { 0 }, meta = { 0 };
 	EVP_PKEY *pub = NULL;
 	unsigned flags = req->flags & (SK_KEY_EXPORTABLE | SK_KEY_PROVISIONED | SK_KEY_PUBLIC_ONLY);
-	uint8_t root[32];
+	struct sk_pwunlock pw;
+	const struct sk_auth *auth = NULL;
 	char label[300];
 	int rc, have_root = 0, committed = 0;
 
+	memset(&pw, 0, sizeof(pw));
 	if (!sk_name_valid(req->name))
 		return sk_err(SK_EUSAGE, "'%s' is not a valid key name (letters, digits, '.', '_', '@', '+', '-')",
 			      req->name);
@@ -273,18 +293,26 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 					   OSSL_PKEY_EC_ENCODING_GROUP) != 1)
 		return sk_err_ssl(SK_EFAIL, "key '%s': EC parameters", req->name);
 	if (req->pwobj != NULL) {
-		char what[300];
+		char what[300], checker[16];
 
 		snprintf(what, sizeof(what), "key '%s'", req->name);
-		if ((rc = sk_password_unlock(ctx, req->pwobj, req->pass_spec, what, root)) != SK_OK)
+		/* Checked now even where the backend checks it: a key bound
+		 * with a mistyped password would never open. */
+		if ((rc = sk_password_checker(ctx, req->pwobj, checker)) != SK_OK ||
+		    (rc = binding_ok(be, req->pwobj, checker)) != SK_OK ||
+		    (rc = sk_password_unlock(ctx, req->pwobj, req->pass_spec, what, SK_PW_CHECK,
+					     &pw)) != SK_OK)
 			goto out;
-		have_root = 1;
+		if (pw.checker[0])
+			auth = &pw.auth;
+		else
+			have_root = 1;
 	}
 	if (generate) {
-		rc = be->ops->generate(be, req->type, flags & SK_KEY_EXPORTABLE, &blob, &pub);
+		rc = be->ops->generate(be, req->type, flags & SK_KEY_EXPORTABLE, auth, &blob, &pub);
 	} else if (!(flags & SK_KEY_PUBLIC_ONLY)) {
 		rc = be->ops->import(be, req->type, req->pkey, req->raw, req->rawlen,
-				     flags & SK_KEY_EXPORTABLE, &blob);
+				     flags & SK_KEY_EXPORTABLE, auth, &blob);
 		if (rc == SK_OK && req->pkey != NULL && !EVP_PKEY_up_ref(req->pkey))
 			rc = sk_err_ssl(SK_EFAIL, "key");
 		if (rc == SK_OK)
@@ -298,7 +326,7 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 		goto out;
 	if (have_root) {
 		wrap_label(req->name, label);
-		rc = sk_pw_wrap(root, label, blob.p, blob.len, &body);
+		rc = sk_pw_wrap(pw.root, label, blob.p, blob.len, &body);
 	} else {
 		rc = sk_buf_add(&body, blob.p, blob.len);
 	}
@@ -329,7 +357,7 @@ out:
 	 * persistent handle) must not keep it when the key was not stored. */
 	if (!committed && blob.len > 0 && be->ops->destroy != NULL)
 		be->ops->destroy(be, req->type, blob.p, blob.len);
-	OPENSSL_cleanse(root, sizeof(root));
+	sk_pwunlock_cleanse(&pw);
 	EVP_PKEY_free(pub);
 	sk_buf_cleanse_free(&blob);
 	sk_buf_cleanse_free(&body);
@@ -349,8 +377,48 @@ int sk_key_import(struct sk_ctx *ctx, const struct sk_key_new *req)
 	return add_key(ctx, req, 0);
 }
 
+/* The lock's part of sk_key_txn_put_public: may name become pub? */
+static int put_allowed(struct sk_ctx *ctx, const char *name, EVP_PKEY *pub, enum sk_trust_by by)
+{
+	struct sk_store *st;
+	struct sk_obj_info o;
+	struct sk_keyinfo k;
+	unsigned char *der = NULL;
+	int rc, n, same;
+
+	if (by == SK_BY_STP)
+		return SK_OK;
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+		return rc;
+	rc = sk_store_stat(st, SK_NS_KEY, name, &o);
+	if (rc == SK_ENOTFOUND) {
+		sk_err_clear();
+		return SK_OK;
+	}
+	if (rc != SK_OK)
+		return rc;
+	rc = parse_info(&o, &k, 0);
+	sk_obj_info_free(&o);
+	if (rc != SK_OK)
+		return rc;
+	if (!(k.flags & SK_KEY_PROVISIONED)) {
+		sk_keyinfo_free(&k);
+		return SK_OK;
+	}
+	/* The same public key again (provisioned already) is no change. */
+	if ((n = i2d_PUBKEY(pub, &der)) <= 0) {
+		sk_keyinfo_free(&k);
+		return sk_err_ssl(SK_EFAIL, "encoding public key");
+	}
+	same = (k.flags & SK_KEY_PUBLIC_ONLY) && k.pubder != NULL && k.publen == (size_t)n &&
+	       memcmp(k.pubder, der, (size_t)n) == 0;
+	OPENSSL_free(der);
+	sk_keyinfo_free(&k);
+	return same ? SK_OK : sk_trust_guard(st, by, "key", name, "replaced");
+}
+
 int sk_key_txn_put_public(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
-			  EVP_PKEY *pub, unsigned flags, const char *origin)
+			  EVP_PKEY *pub, unsigned flags, const char *origin, enum sk_trust_by by)
 {
 	struct sk_key_new req;
 	struct sk_backend *be;
@@ -364,7 +432,8 @@ int sk_key_txn_put_public(struct sk_ctx *ctx, struct sk_txn *t, const char *name
 		return sk_err(SK_EUSAGE, "'%s' is not a valid key name", name);
 	if ((req.type = sk_keytype_of_pkey(pub)) == NULL)
 		return SK_EUNSUPP;
-	if ((rc = sk_ctx_backend(ctx, &be)) != SK_OK)
+	if ((rc = put_allowed(ctx, name, pub, by)) != SK_OK ||
+	    (rc = sk_ctx_backend(ctx, &be)) != SK_OK)
 		return rc;
 	flags = (flags & SK_KEY_PROVISIONED) | SK_KEY_PUBLIC_ONLY;
 	if ((rc = build_meta(&req, be->ops->name, flags, pub, &meta)) == SK_OK)
@@ -373,22 +442,48 @@ int sk_key_txn_put_public(struct sk_ctx *ctx, struct sk_txn *t, const char *name
 	return rc;
 }
 
-/* The private blob of a key, unwrapped with its password if it has one. */
-static int read_blob(struct sk_ctx *ctx, const struct sk_keyinfo *info, const struct sk_buf *body,
-		     const char *pass_spec, struct sk_buf *blob)
+int sk_key_locked(struct sk_ctx *ctx, const struct sk_keyinfo *k, int *locked)
 {
-	uint8_t root[32];
+	struct sk_store *st;
+	uint64_t since = 0;
+	int rc;
+
+	*locked = 0;
+	if (!(k->flags & SK_KEY_PROVISIONED))
+		return SK_OK;
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK || (rc = sk_trust_locked(st, &since)) != SK_OK)
+		return rc;
+	*locked = since != 0;
+	return SK_OK;
+}
+
+/* The private blob of a key and what its password gives: for a key its
+ * backend checks, the authorisation value (*auth, pointing into pw); else
+ * the blob unwrapped under the password object's root.  pwflags:
+ * SK_PW_CHECK to prove the password now (password.h). */
+static int read_blob(struct sk_ctx *ctx, const struct sk_keyinfo *info, const struct sk_buf *body,
+		     const char *pass_spec, unsigned pwflags, struct sk_pwunlock *pw,
+		     const struct sk_auth **auth, struct sk_buf *blob)
+{
 	char label[300], what[300];
 	int rc;
 
+	*auth = NULL;
 	if (!info->pwobj[0])
 		return sk_buf_add(blob, body->p, body->len);
 	snprintf(what, sizeof(what), "key '%s'", info->name);
-	if ((rc = sk_password_unlock(ctx, info->pwobj, pass_spec, what, root)) != SK_OK)
+	if ((rc = sk_password_unlock(ctx, info->pwobj, pass_spec, what, pwflags, pw)) != SK_OK)
 		return rc;
+	if (pw->checker[0]) {
+		/* Only damage binds a key to an object another backend checks. */
+		if (strcmp(pw->checker, info->backend) != 0)
+			return sk_err(SK_EVERIFY, "key '%s' (backend %s) is bound to password object '%s', which backend '%s' checks",
+				      info->name, info->backend, info->pwobj, pw->checker);
+		*auth = &pw->auth;
+		return sk_buf_add(blob, body->p, body->len);
+	}
 	wrap_label(info->name, label);
-	rc = sk_pw_unwrap(root, label, body->p, body->len, blob);
-	OPENSSL_cleanse(root, sizeof(root));
+	rc = sk_pw_unwrap(pw->root, label, body->p, body->len, blob);
 	if (rc != SK_OK)
 		sk_err_wrap(rc, "key '%s'", info->name);
 	return rc;
@@ -397,14 +492,17 @@ static int read_blob(struct sk_ctx *ctx, const struct sk_keyinfo *info, const st
 /* Load the catalogue entry and, unless public_only, the private part;
  * blob_out (optional) receives the unwrapped blob. */
 static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int public_only,
-		struct sk_key **out, struct sk_buf *blob_out)
+		unsigned pwflags, struct sk_key **out, struct sk_buf *blob_out)
 {
 	struct sk_store *st;
 	struct sk_obj_info o;
 	struct sk_buf body = { 0 }, blob = { 0 };
+	struct sk_pwunlock pw;
+	const struct sk_auth *auth;
 	struct sk_key *k;
 	int rc;
 
+	memset(&pw, 0, sizeof(pw));
 	*out = NULL;
 	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
 		return rc;
@@ -434,14 +532,15 @@ static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int
 			    name, k->info.backend, k->be->ops->name);
 		goto fail;
 	}
-	if ((rc = read_blob(ctx, &k->info, &body, pass_spec, &blob)) != SK_OK)
+	if ((rc = read_blob(ctx, &k->info, &body, pass_spec, pwflags, &pw, &auth, &blob)) != SK_OK)
 		goto fail;
-	if ((rc = k->be->ops->load(k->be, k->info.type, blob.p, blob.len, &k->bk)) != SK_OK) {
+	if ((rc = k->be->ops->load(k->be, k->info.type, blob.p, blob.len, auth, &k->bk)) != SK_OK) {
 		sk_err_wrap(rc, "key '%s'", name);
 		goto fail;
 	}
 	if (blob_out != NULL)
 		rc = sk_buf_add(blob_out, blob.p, blob.len);
+	sk_pwunlock_cleanse(&pw);
 	sk_buf_cleanse_free(&body);
 	sk_buf_cleanse_free(&blob);
 	if (rc != SK_OK) {
@@ -451,6 +550,7 @@ static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int
 	*out = k;
 	return SK_OK;
 fail:
+	sk_pwunlock_cleanse(&pw);
 	sk_buf_cleanse_free(&body);
 	sk_buf_cleanse_free(&blob);
 	sk_key_close(k);
@@ -459,12 +559,12 @@ fail:
 
 int sk_key_open(struct sk_ctx *ctx, const char *name, const char *pass_spec, struct sk_key **out)
 {
-	return load(ctx, name, pass_spec, 0, out, NULL);
+	return load(ctx, name, pass_spec, 0, 0, out, NULL);
 }
 
 int sk_key_open_public(struct sk_ctx *ctx, const char *name, struct sk_key **out)
 {
-	return load(ctx, name, NULL, 1, out, NULL);
+	return load(ctx, name, NULL, 1, 0, out, NULL);
 }
 
 void sk_key_close(struct sk_key *k)
@@ -489,19 +589,21 @@ int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
 		return rc;
 	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
 		return rc;
-	if ((rc = load(ctx, name, NULL, 1, &k, NULL)) != SK_OK)
+	if ((rc = load(ctx, name, NULL, 1, 0, &k, NULL)) != SK_OK)
 		goto out;
 	if (k->info.flags & SK_KEY_PROVISIONED) {
-		rc = sk_err(SK_EUNSUPP, "key '%s' is provisioned: it cannot be deleted (only an STP can replace it)",
-			    name);
+		if ((rc = sk_trust_guard(st, SK_BY_LOCAL, "key", name, "deleted")) == SK_OK)
+			rc = sk_err(SK_EUNSUPP, "key '%s' is provisioned: it cannot be deleted (only an STP can replace it)",
+				    name);
 		goto out;
 	}
 	if (!(k->info.flags & SK_KEY_PUBLIC_ONLY)) {
-		/* Loading proves the password (if any) and gives the backend
-		 * the blob to forget. */
+		/* Loading proves the password (if any; a password the backend
+		 * checks is checked through its password object) and gives the
+		 * backend the blob to forget. */
 		sk_key_close(k);
 		k = NULL;
-		if ((rc = load(ctx, name, pass_spec, 0, &k, &blob)) != SK_OK)
+		if ((rc = load(ctx, name, pass_spec, 0, SK_PW_CHECK, &k, &blob)) != SK_OK)
 			goto out;
 		if (k->be->ops->destroy != NULL &&
 		    (rc = k->be->ops->destroy(k->be, k->info.type, blob.p, blob.len)) != SK_OK)

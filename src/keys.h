@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "ctx.h"
 #include "keytype.h"
+#include "trust.h"
 
 /*
  * Named keys: the catalogue kept in the store (name, type, flags, public
@@ -18,6 +19,13 @@
  * and only for keys created exportable.
  */
 
+/*
+ * A provisioned key is a trust anchor (the device key, the OEM keys): it
+ * is never deleted or overwritten by key commands, and once the store is
+ * locked (trust.h, "the lock") it changes only through a verified STP:
+ * create/import over it and delete fail with SK_EVERIFY ("use an STP")
+ * instead of SK_EEXIST/SK_EUNSUPP.
+ */
 enum {
 	SK_KEY_EXPORTABLE = 1u << 0,
 	SK_KEY_PROVISIONED = 1u << 1,
@@ -30,7 +38,7 @@ struct sk_keyinfo {
 	unsigned flags;
 	char pwobj[256];        /* "" when not bound to a password object */
 	char backend[16];
-	char origin[16];        /* generated, imported, opaque-key ... */
+	char origin[32];        /* generated, imported, opaque-key, "stp N" (N to 2^63 - 1) */
 	uint64_t created;
 	/* EC/RSA public key, else NULL.  Set by every function below except
 	 * sk_key_stat(), which leaves it NULL (decoding a key is most of the
@@ -72,10 +80,14 @@ int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec);
  * holding pub, replacing any key of that name when t commits.  This is how
  * a provisioned public key changes atomically with the certificate that
  * carries it (STP apply, provision); flags: SK_KEY_PROVISIONED (public-only
- * is implied).  The caller checks that replacing is allowed. */
+ * is implied).  The caller checks that replacing is allowed, except for
+ * the lock: a provisioned key of a locked store that holds another key is
+ * replaced only by = SK_BY_STP (else SK_EVERIFY). */
 struct sk_txn;
 int sk_key_txn_put_public(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
-			  EVP_PKEY *pub, unsigned flags, const char *origin);
+			  EVP_PKEY *pub, unsigned flags, const char *origin, enum sk_trust_by by);
+/* Whether k is a locked trust anchor: provisioned, in a locked store. */
+int sk_key_locked(struct sk_ctx *ctx, const struct sk_keyinfo *k, int *locked);
 
 /* A key loaded for use.  pass_spec answers its password object, if any. */
 struct sk_key {

@@ -12,6 +12,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
+#include "crypto.h"
 #include "err.h"
 #include "fileio.h"
 #include "keys.h"
@@ -231,6 +232,11 @@ static int unpack(const SK_OKEY_CONTENT *c, char name[256], const struct sk_keyt
 			return sk_err(SK_EVERIFY, "opaque key '%s': malformed private key", name);
 		}
 		PKCS8_PRIV_KEY_INFO_free(p8);
+		if (sk_pkey_check_pair(*pkey) != SK_OK) {
+			EVP_PKEY_free(*pkey);
+			*pkey = NULL;
+			return sk_err_wrap(SK_EVERIFY, "opaque key '%s'", name);
+		}
 		actual = sk_keytype_of_pkey(*pkey);
 		if (actual == NULL || actual->kind != (*kt)->kind ||
 		    (actual->kind == SK_KIND_EC && actual != *kt)) {

@@ -13,7 +13,10 @@
 #include "keys.h"
 #include "store.h"
 
-enum { A_REC = 1 };
+/* Attribute tags of password objects (docs/formats/store.md). */
+enum { A_REC = 1, A_CHECKER = 2, A_SALT = 3, A_CHECKOBJ = 4 };
+
+#define AUTH_SALT_LEN 16
 
 static int scrypt(const struct sk_secret *s, const uint8_t salt[16], uint64_t n, uint64_t r,
 		  uint64_t p, uint8_t out[64])
@@ -163,26 +166,124 @@ int sk_pw_unwrap(const uint8_t root[32], const char *label, const uint8_t *in, s
 
 /* ---- password objects ---- */
 
+/* A password object as stored: a record (checked in software), or the
+ * name of the backend that checks it, a salt and its check object. */
+struct pwobj {
+	struct sk_obj_info info;
+	char checker[16];
+	const uint8_t *rec, *salt, *chk;
+	size_t reclen, chklen;
+};
+
+static int read_obj(struct sk_store *st, const char *obj, struct pwobj *o)
+{
+	const uint8_t *p = NULL;
+	size_t n = 0, saltlen = 0;
+	int rc, rec, chk;
+
+	memset(o, 0, sizeof(*o));
+	if ((rc = sk_store_stat(st, SK_NS_PASSWORD, obj, &o->info)) != SK_OK) {
+		if (rc == SK_ENOTFOUND)
+			sk_err(SK_ENOTFOUND, "password object '%s': not found", obj);
+		return rc;
+	}
+	rec = sk_attr_get(o->info.meta, o->info.metalen, A_REC, &o->rec, &o->reclen);
+	chk = sk_attr_get(o->info.meta, o->info.metalen, A_CHECKER, &p, &n);
+	if (rec == 1 && chk == 0)
+		return SK_OK;
+	if (rec == 0 && chk == 1 && n > 0 && n < sizeof(o->checker) && !memchr(p, '\0', n) &&
+	    sk_attr_get(o->info.meta, o->info.metalen, A_SALT, &o->salt, &saltlen) == 1 &&
+	    saltlen == AUTH_SALT_LEN &&
+	    sk_attr_get(o->info.meta, o->info.metalen, A_CHECKOBJ, &o->chk, &o->chklen) == 1 &&
+	    o->chklen > 0) {
+		memcpy(o->checker, p, n);
+		o->checker[n] = '\0';
+		return SK_OK;
+	}
+	sk_obj_info_free(&o->info);
+	return sk_err(SK_EVERIFY, "password object '%s' is malformed", obj);
+}
+
+/*
+ * The authorisation value of a backend-checked object's keys.  No slow KDF:
+ * the value is never stored and only the TPM compares it, at the TPM's
+ * pace, so a guess cannot be tested without the TPM.  The last byte is
+ * made odd because a TPM drops trailing zero bytes of a value it compares
+ * while tpm2-tss before 4.0 hashes them: a value ending in zero would
+ * never match.
+ */
+static int derive_auth(const struct sk_secret *s, const uint8_t salt[AUTH_SALT_LEN],
+		       const char *obj, struct sk_auth *a)
+{
+	static const char info[] = "seckit/v1/password-auth";
+	int rc = sk_hkdf_sha256((const uint8_t *)s->p, s->len, salt, AUTH_SALT_LEN, info,
+				sizeof(info) - 1, a->value, sizeof(a->value));
+
+	a->value[sizeof(a->value) - 1] |= 1;
+	snprintf(a->label, sizeof(a->label), "password object '%s'", obj);
+	return rc;
+}
+
+/* The backend that checks the object: the run's, which must be the one
+ * named in the object. */
+static int checker_backend(struct sk_ctx *ctx, const char *obj, const char *checker,
+			   struct sk_backend **be)
+{
+	int rc = sk_ctx_backend(ctx, be);
+
+	if (rc != SK_OK)
+		return rc;
+	if (strcmp((*be)->ops->name, checker) != 0 || (*be)->ops->auth_check == NULL)
+		return sk_err(SK_EBACKEND, "password object '%s' is checked by backend '%s' (this run uses '%s'; see --backend)",
+			      obj, checker, (*be)->ops->name);
+	return SK_OK;
+}
+
 int sk_password_create(struct sk_ctx *ctx, const char *obj, const char *pass_spec)
 {
 	struct sk_secret s = { 0 };
 	struct sk_obj_info info;
 	struct sk_store *st;
+	struct sk_backend *be;
 	struct sk_txn *t = NULL;
-	struct sk_buf meta = { 0 };
-	uint8_t rec[SK_PWREC_LEN], root[32];
+	struct sk_buf meta = { 0 }, chk = { 0 };
+	struct sk_auth auth;
+	uint8_t rec[SK_PWREC_LEN], root[32], salt[AUTH_SALT_LEN];
 	char what[300];
 	int rc;
 
+	memset(&auth, 0, sizeof(auth));
 	if (!sk_name_valid(obj))
 		return sk_err(SK_EUSAGE, "'%s' is not a valid name", obj);
-	if ((rc = sk_ctx_store(ctx, 1, &st)) != SK_OK)
+	if ((rc = sk_ctx_store(ctx, 1, &st)) != SK_OK || (rc = sk_ctx_backend(ctx, &be)) != SK_OK)
 		return rc;
 	snprintf(what, sizeof(what), "new password for password object '%s'", obj);
 	if ((rc = sk_password_secret(pass_spec, what, 1, &s)) != SK_OK)
 		return rc;
 	if (s.len == 0) {
 		rc = sk_err(SK_EUSAGE, "password object '%s': the password is empty", obj);
+		goto out;
+	}
+	/* Fail fast on a taken name; the slow part (scrypt, or the TPM making
+	 * the check object) runs before the writer lock is taken. */
+	if ((rc = sk_store_stat(st, SK_NS_PASSWORD, obj, &info)) == SK_OK) {
+		sk_obj_info_free(&info);
+		rc = sk_err(SK_EEXIST, "password object '%s' already exists", obj);
+		goto out;
+	}
+	if (rc != SK_ENOTFOUND)
+		goto out;
+	if (be->ops->auth_new != NULL) {
+		if ((rc = sk_random(salt, sizeof(salt))) != SK_OK ||
+		    (rc = derive_auth(&s, salt, obj, &auth)) != SK_OK ||
+		    (rc = be->ops->auth_new(be, &auth, &chk)) != SK_OK ||
+		    (rc = sk_attr_put_str(&meta, A_CHECKER, be->ops->name)) != SK_OK ||
+		    (rc = sk_attr_put(&meta, A_SALT, salt, sizeof(salt))) != SK_OK ||
+		    (rc = sk_attr_put(&meta, A_CHECKOBJ, chk.p, chk.len)) != SK_OK)
+			goto out;
+	} else if ((rc = sk_pwrec_new(&s, ctx->cfg.kdf_n, ctx->cfg.kdf_r, ctx->cfg.kdf_p, rec,
+				      root)) != SK_OK ||
+		   (rc = sk_attr_put(&meta, A_REC, rec, sizeof(rec))) != SK_OK) {
 		goto out;
 	}
 	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
@@ -193,10 +294,7 @@ int sk_password_create(struct sk_ctx *ctx, const char *obj, const char *pass_spe
 		rc = sk_err(SK_EEXIST, "password object '%s' already exists", obj);
 		goto out;
 	}
-	if (rc != SK_ENOTFOUND)
-		goto out;
-	if ((rc = sk_pwrec_new(&s, ctx->cfg.kdf_n, ctx->cfg.kdf_r, ctx->cfg.kdf_p, rec, root)) != SK_OK ||
-	    (rc = sk_attr_put(&meta, A_REC, rec, sizeof(rec))) != SK_OK ||
+	if (rc != SK_ENOTFOUND ||
 	    (rc = sk_txn_put(t, SK_NS_PASSWORD, obj, meta.p, meta.len, NULL, 0)) != SK_OK)
 		goto out;
 	rc = sk_txn_commit(t);
@@ -204,50 +302,81 @@ int sk_password_create(struct sk_ctx *ctx, const char *obj, const char *pass_spe
 out:
 	sk_txn_abort(t);
 	sk_buf_free(&meta);
+	sk_buf_free(&chk);
 	OPENSSL_cleanse(root, sizeof(root));
+	OPENSSL_cleanse(&auth, sizeof(auth));
 	sk_secret_free(&s);
 	return rc;
 }
 
-static int check_obj(struct sk_store *st, const char *obj, const char *pass_spec,
-		     const char *what, uint8_t root[32])
+void sk_pwunlock_cleanse(struct sk_pwunlock *u)
 {
-	struct sk_obj_info info;
+	OPENSSL_cleanse(u, sizeof(*u));
+}
+
+static int unlock_obj(struct sk_ctx *ctx, struct sk_store *st, const char *obj,
+		      const char *pass_spec, const char *what, unsigned flags,
+		      struct sk_pwunlock *out)
+{
+	struct pwobj o;
 	struct sk_secret s = { 0 };
-	const uint8_t *rec;
-	size_t reclen;
+	struct sk_backend *be = NULL;
 	char label[400];
 	int rc;
 
-	if ((rc = sk_store_stat(st, SK_NS_PASSWORD, obj, &info)) != SK_OK) {
-		if (rc == SK_ENOTFOUND)
-			sk_err(SK_ENOTFOUND, "password object '%s': not found", obj);
+	memset(out, 0, sizeof(*out));
+	if ((rc = read_obj(st, obj, &o)) != SK_OK)
 		return rc;
-	}
-	if (sk_attr_get(info.meta, info.metalen, A_REC, &rec, &reclen) != 1) {
-		rc = sk_err(SK_EVERIFY, "password object '%s' is malformed", obj);
+	/* A backend-checked object needs that backend: say so before asking
+	 * for a password. */
+	if (o.checker[0] && (rc = checker_backend(ctx, obj, o.checker, &be)) != SK_OK)
 		goto out;
-	}
 	snprintf(label, sizeof(label), "password of password object '%s'%s%s", obj,
 		 what ? " for " : "", what ? what : "");
 	if ((rc = sk_password_secret(pass_spec, label, 0, &s)) != SK_OK)
 		goto out;
-	rc = sk_pwrec_check(rec, reclen, &s, root);
-	if (rc == SK_EAUTH)
-		sk_err(SK_EAUTH, "wrong password for password object '%s'", obj);
+	snprintf(out->checker, sizeof(out->checker), "%s", o.checker);
+	if (o.checker[0]) {
+		if ((rc = derive_auth(&s, o.salt, obj, &out->auth)) == SK_OK && (flags & SK_PW_CHECK))
+			rc = be->ops->auth_check(be, &out->auth, o.chk, o.chklen);
+	} else {
+		rc = sk_pwrec_check(o.rec, o.reclen, &s, out->root);
+		if (rc == SK_EAUTH)
+			sk_err(SK_EAUTH, "wrong password for password object '%s'", obj);
+	}
 out:
+	if (rc != SK_OK)
+		sk_pwunlock_cleanse(out);
 	sk_secret_free(&s);
-	sk_obj_info_free(&info);
+	sk_obj_info_free(&o.info);
 	return rc;
 }
 
 int sk_password_unlock(struct sk_ctx *ctx, const char *obj, const char *pass_spec,
-		       const char *what, uint8_t root[32])
+		       const char *what, unsigned flags, struct sk_pwunlock *out)
 {
 	struct sk_store *st;
 	int rc = sk_ctx_store(ctx, 0, &st);
 
-	return rc ? rc : check_obj(st, obj, pass_spec, what, root);
+	if (rc != SK_OK) {
+		memset(out, 0, sizeof(*out));
+		return rc;
+	}
+	return unlock_obj(ctx, st, obj, pass_spec, what, flags, out);
+}
+
+int sk_password_checker(struct sk_ctx *ctx, const char *obj, char checker[16])
+{
+	struct sk_store *st;
+	struct pwobj o;
+	int rc;
+
+	checker[0] = '\0';
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK || (rc = read_obj(st, obj, &o)) != SK_OK)
+		return rc;
+	memcpy(checker, o.checker, sizeof(o.checker));
+	sk_obj_info_free(&o.info);
+	return SK_OK;
 }
 
 struct users_arg {
@@ -270,9 +399,10 @@ int sk_password_delete(struct sk_ctx *ctx, const char *obj, const char *pass_spe
 	struct users_arg u = { obj, 0, "" };
 	struct sk_store *st;
 	struct sk_txn *t = NULL;
-	uint8_t root[32];
+	struct sk_pwunlock pw;
 	int rc;
 
+	memset(&pw, 0, sizeof(pw));
 	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
 		return rc;
 	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
@@ -297,14 +427,14 @@ int sk_password_delete(struct sk_ctx *ctx, const char *obj, const char *pass_spe
 			    u.n == 1 ? "it" : "them");
 		goto out;
 	}
-	if ((rc = check_obj(st, obj, pass_spec, NULL, root)) != SK_OK)
+	if ((rc = unlock_obj(ctx, st, obj, pass_spec, NULL, SK_PW_CHECK, &pw)) != SK_OK)
 		goto out;
 	if ((rc = sk_txn_del(t, SK_NS_PASSWORD, obj)) != SK_OK)
 		goto out;
 	rc = sk_txn_commit(t);
 	t = NULL;
 out:
-	OPENSSL_cleanse(root, sizeof(root));
+	sk_pwunlock_cleanse(&pw);
 	sk_txn_abort(t);
 	return rc;
 }
@@ -317,8 +447,16 @@ struct list_arg {
 static int list_one(const struct sk_obj_info *info, void *arg)
 {
 	struct list_arg *l = arg;
+	const uint8_t *p;
+	size_t n;
+	char checker[16] = "software";
 
-	return l->fn(info->name, info->mtime, l->arg);
+	if (sk_attr_get(info->meta, info->metalen, A_CHECKER, &p, &n) == 1 && n > 0 &&
+	    n < sizeof(checker) && !memchr(p, '\0', n)) {
+		memcpy(checker, p, n);
+		checker[n] = '\0';
+	}
+	return l->fn(info->name, info->mtime, checker, l->arg);
 }
 
 int sk_password_list(struct sk_ctx *ctx, sk_password_list_fn fn, void *arg)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "ctx.h"
 #include "secret.h"
 
@@ -37,13 +38,54 @@ int sk_pw_wrap(const uint8_t root[32], const char *label, const uint8_t *in, siz
 int sk_pw_unwrap(const uint8_t root[32], const char *label, const uint8_t *in, size_t n,
 		 struct sk_buf *out);
 
-/* Password objects: named secrets in the store that keys are bound to. */
+/*
+ * Password objects: named secrets in the store that keys are bound to.
+ * Who checks the password is fixed when the object is created, by the
+ * backend of that run:
+ *
+ *   in software (backends without auth_new: soft).  The object holds a
+ *     password record; a key bound to it has its blob wrapped under the
+ *     record's root.  Whoever holds the store and its master key can test
+ *     guesses offline, at the cost of one scrypt each.
+ *   by the backend (tpm2).  The object holds a random salt and the
+ *     backend's check object, and no verifier; its keys are created with
+ *     the authorisation value HKDF(password, salt) (sk_password_auth), which
+ *     only the TPM compares, counting failures (dictionary-attack
+ *     protection).  Nothing in the store lets a guess be tested without
+ *     the TPM.
+ *
+ * A key and its password object are checked the same way: software
+ * objects guard keys of backends without auth_new, backend objects guard
+ * that backend's keys.  (tpm2 keys bound to software objects by seckit
+ * 0.1 are still read: their blob is wrapped, as for soft keys.)
+ */
 int sk_password_create(struct sk_ctx *ctx, const char *obj, const char *pass_spec);
 int sk_password_delete(struct sk_ctx *ctx, const char *obj, const char *pass_spec);
-/* Check the secret of obj; on success root is the object's root secret. */
+
+/* Which backend checks obj's password: "" for software, else the backend's
+ * name (checker has room for 16 bytes).  SK_ENOTFOUND with a message. */
+int sk_password_checker(struct sk_ctx *ctx, const char *obj, char checker[16]);
+
+/* What a password gives: the root of a software-checked object, or the
+ * authorisation value of a backend-checked one's keys. */
+struct sk_pwunlock {
+	char checker[16];       /* as sk_password_checker */
+	uint8_t root[32];       /* checker "": the record's root */
+	struct sk_auth auth;    /* else: the keys' authorisation value */
+};
+void sk_pwunlock_cleanse(struct sk_pwunlock *u);
+
+/* SK_PW_CHECK: check the password of a backend-checked object now,
+ * through its check object (for a binding, a deletion); without it the
+ * value is only derived, and the key's first use is the check.  A
+ * software-checked object is always checked. */
+#define SK_PW_CHECK 1u
 int sk_password_unlock(struct sk_ctx *ctx, const char *obj, const char *pass_spec,
-		       const char *what, uint8_t root[32]);
-typedef int (*sk_password_list_fn)(const char *obj, uint64_t created, void *arg);
+		       const char *what, unsigned flags, struct sk_pwunlock *out);
+
+/* checked_by: "software" or the backend's name. */
+typedef int (*sk_password_list_fn)(const char *obj, uint64_t created, const char *checked_by,
+				   void *arg);
 int sk_password_list(struct sk_ctx *ctx, sk_password_list_fn fn, void *arg);
 
 #endif

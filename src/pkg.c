@@ -169,11 +169,24 @@ static int md_allowed(const EVP_MD *md)
 	return md != NULL && strcmp(sk_md_name(md), "unknown") != 0;
 }
 
+/*
+ * One encoding per digest (docs/formats/README.md): parameters absent for
+ * SHA-1, SHA-2 and SHA-3 (RFC 3370 2.1, RFC 5754 2), NULL for MD5 (RFC 3370
+ * 2.2, where they MUST be present).  Written here rather than left to
+ * X509_ALGOR_set_md's per-digest flags, so that the format is ours and no
+ * OpenSSL release can move it.
+ */
 int sk_mdalg_make(const EVP_MD *md, X509_ALGOR **out)
 {
-	if ((*out = X509_ALGOR_new()) == NULL)
+	int nid = EVP_MD_get_type(md);
+
+	if ((*out = X509_ALGOR_new()) == NULL ||
+	    !X509_ALGOR_set0(*out, OBJ_nid2obj(nid), nid == NID_md5 ? V_ASN1_NULL : V_ASN1_UNDEF,
+			     NULL)) {
+		X509_ALGOR_free(*out);
+		*out = NULL;
 		return sk_err_ssl(SK_EFAIL, "digest algorithm identifier");
-	X509_ALGOR_set_md(*out, md);
+	}
 	return SK_OK;
 }
 

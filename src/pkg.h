@@ -107,8 +107,8 @@ int sk_asn1_encode(const ASN1_ITEM *it, const void *val, struct sk_buf *out);
 
 /* ---- algorithm identifiers ---- */
 
-/* Digest AlgorithmIdentifier as X509_ALGOR_set_md writes it (SHA-2:
- * parameters absent). */
+/* Digest AlgorithmIdentifier: parameters absent, except NULL for md5
+ * (the one encoding of each, docs/formats/README.md). */
 int sk_mdalg_make(const EVP_MD *md, X509_ALGOR **out);
 /* The digest of a digest AlgorithmIdentifier; insists on the canonical
  * form.  SK_EVERIFY for unknown or malformed ones. */

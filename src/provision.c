@@ -47,10 +47,25 @@ struct pwitem {
 	enum sk_prov_action action;
 };
 
+enum { OUT_PUBKEY, OUT_CSR };
+
+/* A file the run writes: prepared before anything is written (so that a
+ * path that cannot be created fails the run first), filled before the
+ * commit, renamed into place after it. */
+struct output {
+	int kind;                  /* OUT_* */
+	const char *what;
+	char path[PATH_MAX + 256];
+	struct sk_out o;
+	struct sk_buf data;
+};
+
 struct manifest {
 	struct sk_ydoc doc;
 	char dir[PATH_MAX];
 	int replace;               /* top-level default */
+	int lock;                  /* lock the trust anchors at the end (default 1) */
+	uint64_t locked;           /* the store's: when it was locked, 0 if not */
 	/* device-key */
 	const struct sk_ynode *dev_at;
 	int dev_present;
@@ -70,6 +85,8 @@ struct manifest {
 	size_t nkeys, ncerts, ncas;
 	struct pwitem *pws;
 	size_t npws;
+	struct output outs[2];     /* device public key, CSR */
+	size_t nouts;
 	/* the item being parsed (sk_y_walk callbacks) */
 	struct item *cur;
 	struct pwitem *curpw;
@@ -105,6 +122,10 @@ static void manifest_free(struct manifest *m)
 	free(m->certs);
 	free(m->cas);
 	free(m->pws);
+	for (i = 0; i < m->nouts; i++) {
+		sk_out_abort(&m->outs[i].o);
+		sk_buf_free(&m->outs[i].data);
+	}
 	X509_REQ_free(m->csr);
 	sk_yaml_free(&m->doc);
 }
@@ -282,6 +303,11 @@ static int f_version(const struct sk_ydoc *d, const struct sk_ynode *n, void *a)
 static int f_top_replace(const struct sk_ydoc *d, const struct sk_ynode *n, void *a)
 {
 	return sk_y_bool(d, n, &((struct manifest *)a)->replace);
+}
+
+static int f_lock(const struct sk_ydoc *d, const struct sk_ynode *n, void *a)
+{
+	return sk_y_bool(d, n, &((struct manifest *)a)->lock);
 }
 
 static int f_public_keys(const struct sk_ydoc *d, const struct sk_ynode *n, void *a)
@@ -534,6 +560,7 @@ static int f_device_key(const struct sk_ydoc *d, const struct sk_ynode *n, void 
 static const struct sk_yfield top_fields[] = {
 	{ "version", f_version },
 	{ "replace", f_top_replace },
+	{ "lock", f_lock },
 	{ "device-key", f_device_key },
 	{ "public-keys", f_public_keys },
 	{ "command-key", f_command_key },
@@ -588,6 +615,7 @@ static int load_manifest(struct sk_ctx *ctx, const char *path, struct manifest *
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	m->lock = 1;
 	sk_dirname(strcmp(path, "-") ? path : ".", m->dir, sizeof(m->dir));
 	if ((rc = sk_yaml_load(path, &m->doc)) != SK_OK)
 		return rc == SK_EFAIL ? sk_err_wrap(SK_ECONFIG, "manifest") : rc;
@@ -645,12 +673,21 @@ static int conflict(const struct manifest *m, const struct sk_ynode *at, const c
 		      why);
 }
 
+/* An anchor that differs from the manifest on a locked store. */
+static int locked_anchor(const struct manifest *m, const struct sk_ynode *at, const char *what,
+			 const char *name)
+{
+	return at_err(SK_EVERIFY, m, at, "%s '%s' exists and differs, and it is a trust anchor of a locked store: it cannot be replaced (use an STP)",
+		      what, name);
+}
+
 /* A provisioned public key: keep, create, replace or conflict. */
 static int plan_pubkey(struct sk_ctx *ctx, const struct manifest *m, const struct sk_ynode *at,
 		       const char *name, EVP_PKEY *pub, int replace, enum sk_prov_action *act,
 		       int have_store)
 {
 	struct sk_keyinfo k;
+	unsigned k_flags;
 	int rc, same;
 
 	*act = SK_PROV_CREATE;
@@ -663,6 +700,7 @@ static int plan_pubkey(struct sk_ctx *ctx, const struct manifest *m, const struc
 	}
 	if (rc != SK_OK)
 		return rc;
+	k_flags = k.flags;
 	if (!(k.flags & SK_KEY_PUBLIC_ONLY)) {
 		sk_keyinfo_free(&k);
 		return at_err(SK_EEXIST, m, at, "key '%s' exists and holds a private key; it cannot become a public key",
@@ -675,6 +713,9 @@ static int plan_pubkey(struct sk_ctx *ctx, const struct manifest *m, const struc
 		*act = SK_PROV_KEEP;
 		return SK_OK;
 	}
+	/* A key another run left unprovisioned is no anchor yet. */
+	if (m->locked && (k_flags & SK_KEY_PROVISIONED))
+		return locked_anchor(m, at, "key", name);
 	if (!may_replace(m, replace))
 		return conflict(m, at, "key", name, "exists with another public key");
 	*act = SK_PROV_REPLACE;
@@ -752,6 +793,8 @@ static int plan_cert(struct sk_ctx *ctx, const struct manifest *m, struct item *
 		return rc;
 	if (same)
 		it->action = SK_PROV_KEEP;
+	else if (m->locked)
+		return locked_anchor(m, it->at, kind == SK_CERT_CA ? "CA" : "certificate", it->name);
 	else if (!may_replace(m, it->replace))
 		return conflict(m, it->at, kind == SK_CERT_CA ? "CA" : "certificate", it->name,
 				"exists and differs");
@@ -848,7 +891,7 @@ static int plan_password(struct sk_ctx *ctx, struct manifest *m, struct pwitem *
 			 int have_store)
 {
 	struct sk_secret s = { 0 };
-	uint8_t root[32];
+	struct sk_pwunlock u;
 	int rc;
 
 	/* The secret must be at hand even when nothing needs it, so that
@@ -871,8 +914,8 @@ static int plan_password(struct sk_ctx *ctx, struct manifest *m, struct pwitem *
 	p->action = SK_PROV_CREATE;
 	if (!have_store)
 		return SK_OK;
-	rc = sk_password_unlock(ctx, p->name, p->spec, NULL, root);
-	OPENSSL_cleanse(root, sizeof(root));
+	rc = sk_password_unlock(ctx, p->name, p->spec, NULL, SK_PW_CHECK, &u);
+	sk_pwunlock_cleanse(&u);
 	if (rc == SK_OK) {
 		p->action = SK_PROV_KEEP;
 		return SK_OK;
@@ -926,7 +969,7 @@ static int put_items(struct sk_ctx *ctx, struct manifest *m, struct sk_txn *t, i
 			continue;
 		*changed = 1;
 		if ((rc = sk_key_txn_put_public(ctx, t, it->name, it->pub, SK_KEY_PROVISIONED,
-						ORIGIN)) != SK_OK)
+						ORIGIN, SK_BY_LOCAL)) != SK_OK)
 			return rc;
 	}
 	for (i = 0; i < m->ncerts; i++) {
@@ -935,7 +978,8 @@ static int put_items(struct sk_ctx *ctx, struct manifest *m, struct sk_txn *t, i
 		if (it->action == SK_PROV_KEEP && (it->key == NULL || it->key_action == SK_PROV_KEEP))
 			continue;
 		*changed = 1;
-		if ((rc = sk_trust_set_cert_txn(ctx, t, it->name, it->x509, it->key, ORIGIN)) != SK_OK)
+		if ((rc = sk_trust_set_cert_txn(ctx, t, it->name, it->x509, it->key, ORIGIN,
+						SK_BY_LOCAL)) != SK_OK)
 			return sk_err_wrap(rc, "%s:%zu:%zu", m->doc.file, it->at->line, it->at->col);
 	}
 	for (i = 0; i < m->ncas; i++) {
@@ -945,7 +989,7 @@ static int put_items(struct sk_ctx *ctx, struct manifest *m, struct sk_txn *t, i
 			continue;
 		*changed = 1;
 		if ((rc = sk_trust_ca_txn(ctx, t, it->name, it->x509, it->action == SK_PROV_REPLACE,
-					  ORIGIN)) != SK_OK)
+					  ORIGIN, SK_BY_LOCAL)) != SK_OK)
 			return rc;
 	}
 	if (m->csr_at != NULL && m->csr_action != SK_PROV_KEEP) {
@@ -956,35 +1000,92 @@ static int put_items(struct sk_ctx *ctx, struct manifest *m, struct sk_txn *t, i
 	return SK_OK;
 }
 
-static int write_outputs(struct sk_ctx *ctx, struct manifest *m)
+/* ---- output files ---- */
+
+static int output_open(struct manifest *m, int kind, const char *path, const char *what)
 {
-	char path[PATH_MAX + 256];
-	struct sk_keyinfo k;
-	BIO *b;
-	char *data;
-	long len;
+	struct output *o = &m->outs[m->nouts];
 	int rc;
 
-	if (m->dev_pubout != NULL) {
-		if ((rc = sk_key_info(ctx, m->dev_name, &k)) != SK_OK)
-			return rc;
-		b = BIO_new(BIO_s_mem());
-		if (b == NULL || !PEM_write_bio_PUBKEY(b, k.pub)) {
-			BIO_free(b);
+	o->kind = kind;
+	o->what = what;
+	resolve(m, path, o->path, sizeof(o->path));
+	if ((rc = sk_out_open(&o->o, o->path, 0666)) != SK_OK)
+		return sk_err_wrap(rc, "%s", what);
+	m->nouts++;
+	return SK_OK;
+}
+
+/* Before anything is written: a temporary file next to each output (a
+ * directory that does not exist, or that we may not write, fails here). */
+static int outputs_open(struct manifest *m)
+{
+	int rc;
+
+	m->nouts = 0;
+	if (m->dev_present && m->dev_pubout != NULL &&
+	    (rc = output_open(m, OUT_PUBKEY, m->dev_pubout, "device public key")) != SK_OK)
+		return rc;
+	if (m->csr_at != NULL && m->csr_out != NULL &&
+	    (rc = output_open(m, OUT_CSR, m->csr_out, "device CSR")) != SK_OK)
+		return rc;
+	return SK_OK;
+}
+
+/* Under the writer lock, before the commit: the PEM of each output,
+ * written to its temporary file unless it goes straight to a stream
+ * (stdout, a FIFO), which cannot be taken back and waits for the commit. */
+static int outputs_fill(struct sk_ctx *ctx, struct manifest *m)
+{
+	struct sk_keyinfo k;
+	size_t i;
+	BIO *b = NULL;
+	char *data;
+	long len;
+	int rc = SK_OK, ok;
+
+	memset(&k, 0, sizeof(k));
+	for (i = 0; i < m->nouts && rc == SK_OK; i++) {
+		struct output *o = &m->outs[i];
+
+		if ((b = BIO_new(BIO_s_mem())) == NULL) {
+			rc = sk_err_ssl(SK_EFAIL, "%s", o->what);
+			break;
+		}
+		if (o->kind == OUT_PUBKEY) {
+			if ((rc = sk_key_info(ctx, m->dev_name, &k)) != SK_OK)
+				break;
+			ok = PEM_write_bio_PUBKEY(b, k.pub);
 			sk_keyinfo_free(&k);
-			return sk_err_ssl(SK_EFAIL, "device public key");
+		} else {
+			ok = m->csr != NULL && PEM_write_bio_X509_REQ(b, m->csr);
 		}
 		len = BIO_get_mem_data(b, &data);
-		resolve(m, m->dev_pubout, path, sizeof(path));
-		rc = sk_write_file(path, data, (size_t)len, 0666);
+		if (!ok || len <= 0)
+			rc = sk_err_ssl(SK_EFAIL, "encoding the %s", o->what);
+		else if ((rc = sk_buf_add(&o->data, data, (size_t)len)) == SK_OK &&
+			 !o->o.is_stdout && !o->o.direct)
+			rc = sk_out_write(&o->o, o->data.p, o->data.len);
 		BIO_free(b);
-		sk_keyinfo_free(&k);
-		if (rc != SK_OK)
-			return rc;
+		b = NULL;
 	}
-	if (m->csr_out != NULL) {
-		resolve(m, m->csr_out, path, sizeof(path));
-		if ((rc = sk_x509_req_write(path, m->csr, 0)) != SK_OK)
+	BIO_free(b);
+	return rc;
+}
+
+/* After the commit: into place. */
+static int outputs_commit(struct manifest *m)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < m->nouts; i++) {
+		struct output *o = &m->outs[i];
+
+		if ((o->o.is_stdout || o->o.direct) &&
+		    (rc = sk_out_write(&o->o, o->data.p, o->data.len)) != SK_OK)
+			return rc;
+		if ((rc = sk_out_commit(&o->o)) != SK_OK)
 			return rc;
 	}
 	return SK_OK;
@@ -1023,38 +1124,46 @@ static void report(struct manifest *m, sk_prov_fn fn, void *arg)
 		resolve(m, m->dev_pubout, path, sizeof(path));
 		STEP(SK_PROV_WRITE, "file", path, "device public key");
 	}
+	if (m->locked)
+		STEP(SK_PROV_KEEP, "lock", "trust anchors", "locked");
+	else if (m->lock)
+		STEP(SK_PROV_CREATE, "lock", "trust anchors", "only STPs change them from now on");
 #undef STEP
+}
+
+/* The store if there is one (have_store 0 if not: nothing is created). */
+static int open_store(struct sk_ctx *ctx, struct sk_store **st, int *have_store)
+{
+	char mk[PATH_MAX + 16];
+	int rc = sk_ctx_store(ctx, 0, st);
+
+	*have_store = rc == SK_OK;
+	if (rc == SK_EBACKEND && ctx->store_dir != NULL) {
+		snprintf(mk, sizeof(mk), "%s/master.key", ctx->store_dir);
+		if (access(mk, F_OK) != 0) {
+			sk_err_clear();
+			rc = SK_OK;
+		}
+	}
+	return rc;
 }
 
 int sk_provision(struct sk_ctx *ctx, const char *path, int dry_run, sk_prov_fn fn, void *arg)
 {
 	struct manifest m;
-	struct sk_store *st;
+	struct sk_store *st = NULL;
 	struct sk_txn *t = NULL;
 	size_t i;
-	int rc, have_store = 1, changed = 0;
+	int rc, have_store, changed = 0;
 
 	if ((rc = load_manifest(ctx, path, &m)) != SK_OK)
 		goto out;
-	if (dry_run) {
-		/* Plan against the store if there is one; never create it. */
-		rc = sk_ctx_store(ctx, 0, &st);
-		if (rc == SK_EBACKEND && ctx->store_dir != NULL) {
-			char mk[PATH_MAX + 16];
-
-			snprintf(mk, sizeof(mk), "%s/master.key", ctx->store_dir);
-			if (access(mk, F_OK) != 0) {
-				have_store = 0;
-				rc = SK_OK;
-				sk_err_clear();
-			}
-		}
-	} else {
-		rc = sk_ctx_store(ctx, 1, &st);
-	}
-	if (rc != SK_OK)
+	/* Everything is checked before anything is written, and a store that
+	 * does not exist yet is only created once everything passed. */
+	if ((rc = open_store(ctx, &st, &have_store)) != SK_OK)
 		goto out;
-	/* Everything is checked before anything is written. */
+	if (have_store && (rc = sk_trust_locked(st, &m.locked)) != SK_OK)
+		goto out;
 	if (m.dev_present && (rc = plan_device(ctx, &m, have_store)) != SK_OK)
 		goto out;
 	for (i = 0; i < m.npws; i++)
@@ -1064,6 +1173,10 @@ int sk_provision(struct sk_ctx *ctx, const char *path, int dry_run, sk_prov_fn f
 		goto out;
 	if (dry_run)
 		goto done;
+	if ((rc = outputs_open(&m)) != SK_OK)
+		goto out;
+	if (!have_store && (rc = sk_ctx_store(ctx, 1, &st)) != SK_OK)
+		goto out;
 
 	if (m.dev_present && m.dev_action == SK_PROV_CREATE) {
 		struct sk_key_new req;
@@ -1087,18 +1200,29 @@ int sk_provision(struct sk_ctx *ctx, const char *path, int dry_run, sk_prov_fn f
 	/* Under the writer lock: plan again, so that what is written is
 	 * compared with what is there now (and the CSR is made with the
 	 * device key generated above). */
-	if ((rc = plan_txn_items(ctx, &m, 1)) != SK_OK)
+	if ((rc = sk_trust_locked(st, &m.locked)) != SK_OK ||
+	    (rc = plan_txn_items(ctx, &m, 1)) != SK_OK ||
+	    (rc = put_items(ctx, &m, t, &changed)) != SK_OK)
 		goto out;
-	if ((rc = put_items(ctx, &m, t, &changed)) != SK_OK)
-		goto out;
+	/* The lock commits with the run's last changes: a store is never
+	 * seen locked with half of them. */
+	if (!m.locked && m.lock) {
+		changed = 1;
+		if ((rc = sk_trust_lock_txn(t)) != SK_OK)
+			goto out;
+	}
 	if (changed && (rc = sk_trust_clock_txn(ctx, t, 0)) != SK_OK)
+		goto out;
+	if ((rc = outputs_fill(ctx, &m)) != SK_OK)
 		goto out;
 	rc = sk_txn_commit(t);
 	t = NULL;
 	if (rc != SK_OK)
 		goto out;
-	if ((rc = write_outputs(ctx, &m)) != SK_OK)
+	if ((rc = outputs_commit(&m)) != SK_OK) {
+		sk_err_wrap(rc, "committed, but not the output files (run the manifest again)");
 		goto out;
+	}
 done:
 	report(&m, fn, arg);
 out:

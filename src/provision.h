@@ -12,11 +12,16 @@
  * first (SK_ECONFIG with file:line:column), then compares it with the store:
  * an item that exists and differs is a conflict (SK_EEXIST, located) unless
  * the manifest allows replacing it, and nothing has been written when that
- * happens.  Then: the device key (generated in the backend, provisioned,
- * never exportable) and new password objects, then one transaction for the
- * public keys, certificates, CA store and device CSR, then the output files
- * (device public key, CSR).  A run that finds everything in place changes
- * nothing.  An interrupted run is completed by running it again.
+ * happens.  On a locked store (trust.h) an item that differs is refused
+ * with SK_EVERIFY ("use an STP") whatever the manifest says.  A temporary
+ * file is created for each output file, and only then is anything written
+ * (the store itself is created only now): the device key (generated in the
+ * backend, provisioned, never exportable) and new password objects, then
+ * one transaction for the public keys, certificates, CA store, device CSR
+ * and -- unless the manifest says lock: false -- the lock; the output files
+ * (device public key, CSR) are filled before it commits and renamed into
+ * place after.  A run that finds everything in place changes nothing.  An
+ * interrupted run is completed by running it again.
  */
 
 enum sk_prov_action {
@@ -28,7 +33,8 @@ enum sk_prov_action {
 
 struct sk_prov_step {
 	enum sk_prov_action action;
-	const char *what;    /* "key", "certificate", "CA", "password object", "CSR", "file" */
+	const char *what;    /* "key", "certificate", "CA", "password object", "CSR", "file",
+			      * "lock" (create: this run locks the store; keep: locked) */
 	const char *name;
 	const char *detail;  /* key type, subject, path ... (may be "") */
 };

@@ -16,10 +16,7 @@
 
 void sk_secret_free(struct sk_secret *s)
 {
-	if (s->p != NULL) {
-		OPENSSL_cleanse(s->p, SK_SECRET_MAX + 1);
-		free(s->p);
-	}
+	OPENSSL_secure_clear_free(s->p, SK_SECRET_MAX + 1);
 	s->p = NULL;
 	s->len = 0;
 }
@@ -93,7 +90,7 @@ static int from_prompt(const char *what, int confirm, struct sk_secret *s)
 	snprintf(label, sizeof(label), "Enter %s: ", what);
 	rc = prompt_once(tty, label, s->p, &s->len);
 	if (rc == SK_OK && confirm) {
-		again = calloc(1, SK_SECRET_MAX + 1);
+		again = OPENSSL_secure_zalloc(SK_SECRET_MAX + 1);
 		if (again == NULL) {
 			rc = sk_err(SK_EFAIL, "out of memory");
 		} else {
@@ -102,8 +99,7 @@ static int from_prompt(const char *what, int confirm, struct sk_secret *s)
 			if (rc == SK_OK && (len2 != s->len ||
 					    !sk_ct_equal(again, s->p, len2)))
 				rc = sk_err(SK_EAUTH, "%s: the two entries differ", what);
-			OPENSSL_cleanse(again, SK_SECRET_MAX + 1);
-			free(again);
+			OPENSSL_secure_clear_free(again, SK_SECRET_MAX + 1);
 		}
 	}
 	close(tty);
@@ -116,7 +112,7 @@ int sk_secret_get(const char *spec, const char *what, int confirm,
 	int rc = SK_OK;
 
 	s->len = 0;
-	s->p = calloc(1, SK_SECRET_MAX + 1);
+	s->p = OPENSSL_secure_zalloc(SK_SECRET_MAX + 1);
 	if (s->p == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 

@@ -11,7 +11,11 @@
  *   file:PATH   the first line of a file
  *   fd:N        the first line read from file descriptor N
  *   prompt      asked on the controlling terminal, echo off
- * The bytes live in a buffer that sk_secret_free() cleanses.
+ * The bytes live in OpenSSL's secure heap (locked in memory, left out of
+ * core dumps: sk_crypto_init) and sk_secret_free() cleanses them.  pass:
+ * and env: secrets also stay where the kernel put them, in the process's
+ * arguments or environment, which seckit does not own: file:, fd: and
+ * prompt leave no other copy.
  */
 struct sk_secret {
 	char *p;

@@ -516,7 +516,9 @@ int sk_store_open(const char *dir, const struct sk_store_opts *opts, struct sk_s
 	*out = NULL;
 	if (dir == NULL || dir[0] == '\0')
 		return sk_err(SK_EUSAGE, "no store directory given");
-	st = calloc(1, sizeof(*st));
+	/* The master key and the keys derived from it: in the secure heap
+	 * (locked, left out of core dumps; sk_crypto_init). */
+	st = OPENSSL_secure_zalloc(sizeof(*st));
 	if (st == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	st->dfd = -1;
@@ -561,8 +563,15 @@ int sk_store_open(const char *dir, const struct sk_store_opts *opts, struct sk_s
 
 		if ((rc = sk_st_take_lock(st, 0, &lockfd)) != SK_OK)
 			goto fail;
-		rc = sk_st_recover(st);
+		rc = sk_st_recover(st, 0);
 		sk_st_release_lock(st, lockfd, 0);
+		/* One that cannot be finished (a tampered journal, an index
+		 * image lost): the store opens, but every read and write fails
+		 * with this message, except store check (and --repair). */
+		if (rc == SK_EVERIFY && (st->stuck = strdup(sk_err_msg())) == NULL)
+			rc = sk_err(SK_EFAIL, "out of memory");
+		else if (rc == SK_EVERIFY)
+			rc = SK_OK;
 		if (rc != SK_OK)
 			goto fail;
 	}
@@ -586,12 +595,9 @@ void sk_store_close(struct sk_store *st)
 		close(st->dfd);
 	if (st->tfd >= 0)
 		close(st->tfd);
-	OPENSSL_cleanse(st->master, sizeof(st->master));
-	OPENSSL_cleanse(st->names_key, sizeof(st->names_key));
-	OPENSSL_cleanse(st->index_key, sizeof(st->index_key));
-	OPENSSL_cleanse(st->journal_key, sizeof(st->journal_key));
+	free(st->stuck);
 	free(st->dir);
-	free(st);
+	OPENSSL_secure_clear_free(st, sizeof(*st));
 }
 
 /* ---- the index ---- */
@@ -664,32 +670,32 @@ static int index_mac(const struct sk_store *st, const uint8_t *p, size_t n, uint
 	return rc;
 }
 
-/* Read and verify DIR/idx.XX; a missing bucket is an empty one. */
-int sk_st_bucket_load(struct sk_store *st, int b, struct bucket *bk)
+/*
+ * Read and authenticate an index bucket file: DIR/idx.XX, or an image of
+ * it in DIR/tmp (dirfd, name).  SK_ENOTFOUND if there is no such file;
+ * the whole file, MAC checked and belonging to bucket b, in *pp (*lenp
+ * bytes, malloc'd) otherwise.  what names the file in messages.
+ */
+static int bucket_read(struct sk_store *st, int dirfd, const char *name, const char *what, int b,
+		       uint8_t **pp, size_t *lenp)
 {
-	char name[8];
 	uint8_t mac[32], *p = NULL;
 	struct stat sb;
-	uint32_t count;
-	size_t len, i;
+	size_t len = 0;
 	int fd, rc = SK_OK;
 
-	sk_st_bucket_free(bk);
-	sk_st_bucket_name(name, b);
-	fd = openat(st->dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	*pp = NULL;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
-		if (errno == ENOENT) {
-			bk->loaded = 1;
-			return SK_OK;
-		}
+		if (errno == ENOENT)
+			return SK_ENOTFOUND;
 		if (errno == ELOOP)
-			return sk_err(SK_EVERIFY, "store '%s': index %s is a symbolic link (tampered)",
-				      st->dir, name);
-		return sk_err_sys(SK_EFAIL, "store '%s': opening index %s", st->dir, name);
+			return sk_err(SK_EVERIFY, "store '%s': %s is a symbolic link (tampered)", st->dir, what);
+		return sk_err_sys(SK_EFAIL, "store '%s': opening %s", st->dir, what);
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < IX_HEAD + 32 ||
 	    (uint64_t)sb.st_size > IX_HEAD + 32 + (uint64_t)IX_MAX_ENTRIES * IX_ENT) {
-		rc = sk_err(SK_EVERIFY, "store '%s': index %s is corrupt (bad size)", st->dir, name);
+		rc = sk_err(SK_EVERIFY, "store '%s': %s is corrupt (bad size)", st->dir, what);
 		goto out;
 	}
 	len = (size_t)sb.st_size;
@@ -698,25 +704,55 @@ int sk_st_bucket_load(struct sk_store *st, int b, struct bucket *bk)
 		goto out;
 	}
 	if (sk_read_full(fd, p, len) != (ssize_t)len) {
-		rc = sk_err(SK_EVERIFY, "store '%s': index %s is truncated", st->dir, name);
+		rc = sk_err(SK_EVERIFY, "store '%s': %s is truncated", st->dir, what);
 		goto out;
 	}
 	if ((rc = index_mac(st, p, len - 32, mac)) != SK_OK)
 		goto out;
 	if (!sk_ct_equal(mac, p + len - 32, 32)) {
-		rc = sk_err(SK_EVERIFY, "store '%s': index %s failed authentication (corrupt or tampered)",
-			    st->dir, name);
+		rc = sk_err(SK_EVERIFY, "store '%s': %s failed authentication (corrupt or tampered)",
+			    st->dir, what);
 		goto out;
 	}
 	/* Authentic from here; the checks below guard against our own bugs
 	 * and a bucket file renamed onto another bucket's name. */
-	count = sk_get_be32(p + 8);
 	if (memcmp(p, IX_MAGIC, 4) != 0 || p[4] != IX_VERSION || p[5] != (uint8_t)b || p[6] || p[7] ||
-	    (uint64_t)count * IX_ENT + IX_HEAD + 32 != len) {
-		rc = sk_err(SK_EVERIFY, "store '%s': index %s is malformed or belongs to another bucket",
-			    st->dir, name);
+	    (uint64_t)sk_get_be32(p + 8) * IX_ENT + IX_HEAD + 32 != len) {
+		rc = sk_err(SK_EVERIFY, "store '%s': %s is malformed or belongs to another bucket",
+			    st->dir, what);
 		goto out;
 	}
+out:
+	close(fd);
+	if (rc != SK_OK) {
+		free(p);
+		return rc;
+	}
+	*pp = p;
+	*lenp = len;
+	return SK_OK;
+}
+
+/* Read and verify DIR/idx.XX; a missing bucket is an empty one. */
+int sk_st_bucket_load(struct sk_store *st, int b, struct bucket *bk)
+{
+	char name[8], what[16];
+	uint8_t *p = NULL;
+	uint32_t count;
+	size_t len, i;
+	int rc;
+
+	sk_st_bucket_free(bk);
+	sk_st_bucket_name(name, b);
+	snprintf(what, sizeof(what), "index %s", name);
+	rc = bucket_read(st, st->dfd, name, what, b, &p, &len);
+	if (rc == SK_ENOTFOUND) {
+		bk->loaded = 1;
+		return SK_OK;
+	}
+	if (rc != SK_OK)
+		return rc;
+	count = sk_get_be32(p + 8);
 	bk->e = malloc((count ? count : 1) * sizeof(*bk->e));
 	if (bk->e == NULL) {
 		rc = sk_err(SK_EFAIL, "out of memory");
@@ -742,7 +778,29 @@ out:
 	if (rc != SK_OK)
 		sk_st_bucket_free(bk);
 	free(p);
-	close(fd);
+	return rc;
+}
+
+/*
+ * Is the file (dirfd, name) an authentic image of bucket b whose MAC is
+ * mac?  SK_OK if so, SK_ENOTFOUND if there is no such file, SK_EVERIFY if
+ * it is another image or damaged (message set), SK_EFAIL if it cannot be
+ * read.  Recovery uses it to tell an index image that is still to be
+ * renamed, or already was, from one that is lost.
+ */
+int sk_st_image_check(struct sk_store *st, int dirfd, const char *name, const char *what, int b,
+		      const uint8_t mac[32])
+{
+	uint8_t *p;
+	size_t len;
+	int rc = bucket_read(st, dirfd, name, what, b, &p, &len);
+
+	if (rc != SK_OK)
+		return rc;
+	if (!sk_ct_equal(p + len - 32, mac, 32))
+		rc = sk_err(SK_EVERIFY, "store '%s': %s is not the index image the journal names", st->dir,
+			    what);
+	free(p);
 	return rc;
 }
 
@@ -978,6 +1036,8 @@ static int locate(struct sk_store *st, int ns, const char *name, struct sk_obj_i
 
 	if ((rc = sk_st_object_file(st, ns, name, file)) != SK_OK)
 		return rc;
+	if (st->stuck != NULL)
+		return sk_err(SK_EVERIFY, "%s", st->stuck);
 	for (attempt = 0;; attempt++) {
 		if (attempt == READ_TRIES && !st->exclusive &&
 		    (rc = sk_st_take_lock(st, 1, &lockfd)) != SK_OK)
@@ -1375,6 +1435,10 @@ int sk_store_list(struct sk_store *st, int ns, sk_list_fn fn, void *arg)
 
 	if (bks == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
+	if (st->stuck != NULL) {
+		free(bks);
+		return sk_err(SK_EVERIFY, "%s", st->stuck);
+	}
 	for (attempt = 0;; attempt++) {
 		if (attempt == READ_TRIES && !st->exclusive &&
 		    (rc = sk_st_take_lock(st, 1, &lockfd)) != SK_OK)

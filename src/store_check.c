@@ -82,6 +82,24 @@ int sk_store_check(struct sk_store *st, int repair, sk_check_fn fn, void *arg, s
 		rc = sk_err(SK_EFAIL, "out of memory");
 		goto out;
 	}
+	/* An interrupted commit that cannot be finished is a problem;
+	 * repairing puts in place what of it can be and drops the rest (the
+	 * buckets are each consistent; the staged files no index names go
+	 * with the clean-up below). */
+	if (st->stuck != NULL) {
+		problem(&c, JOURNAL, st->stuck);
+		if (repair) {
+			if ((rc = sk_st_take_lock(st, 0, &lockfd)) != SK_OK)
+				goto out;
+			rc = sk_st_recover(st, 1);
+			sk_st_release_lock(st, lockfd, 0);
+			lockfd = -1;
+			if (rc != SK_OK)
+				goto out;
+			free(st->stuck);
+			st->stuck = NULL;
+		}
+	}
 	/* A consistent view: exclusive to repair, shared to look. */
 	if (repair)
 		rc = sk_txn_begin(st, &t);
@@ -169,7 +187,7 @@ int sk_store_check(struct sk_store *st, int repair, sk_check_fn fn, void *arg, s
 				pb->b[pb->nb++] = (uint8_t)b;
 		if (pb->nb > 0) {
 			rc = sk_st_publish(st, bks, pb);
-			sk_st_publish_abort(st, pb);
+			sk_st_publish_abort(st, pb); /* a no-op once committed */
 			if (rc != SK_OK)
 				goto out;
 			for (i = 0; i < (size_t)pb->nb; i++)

@@ -37,8 +37,9 @@
 #define IX_ENT 49    /* file 32, salt 16, state 1 */
 #define IX_MAX_ENTRIES (1u << 22)
 #define JN_MAGIC "SKJN"
-#define JN_VERSION 1
-#define JN_ENT 13    /* bucket 1, image name random part 12 */
+#define JN_VERSION 2
+#define JN_ENT 45    /* bucket 1, image name random part 12, image MAC 32 */
+#define JN_V1_ENT 13 /* version 1 (no image MAC): still finished when found */
 #define JOURNAL "journal"
 #define LOCKFILE "lock"
 #define TMPDIR "tmp"
@@ -58,6 +59,10 @@ struct sk_store {
 	int tfd;                 /* DIR/tmp, -1 until needed */
 	unsigned lock_timeout;
 	int exclusive;           /* this process holds the writer lock */
+	/* An interrupted commit that cannot be finished (sk_st_recover's
+	 * message): nothing is read while it stands; store check reports it
+	 * and --repair resolves it. */
+	char *stuck;
 	const struct sk_store_opts *opts; /* during sk_store_open only */
 	uint8_t master[32];
 	uint8_t names_key[32];
@@ -129,6 +134,7 @@ struct sk_st_publish {
 	int nb;
 	char img[256][TMPNAME];  /* their new images in tmp/ ("" once renamed) */
 	uint8_t rnd[256][12];
+	uint8_t mac[256][32];    /* their MACs (the images' last 32 bytes) */
 	int committed;           /* the commit point has been passed */
 };
 
@@ -153,6 +159,8 @@ struct ixent *sk_st_bucket_find(const struct bucket *bk, const uint8_t file[32])
 int sk_st_bucket_set(struct bucket *bk, const uint8_t file[32], const uint8_t salt[16], int state);
 void sk_st_bucket_remove(struct bucket *bk, struct ixent *e);
 int sk_st_bucket_load(struct sk_store *st, int b, struct bucket *bk);
+int sk_st_image_check(struct sk_store *st, int dirfd, const char *name, const char *what, int b,
+		      const uint8_t mac[32]);
 int sk_st_bucket_image(struct sk_store *st, int b, const struct bucket *bk, struct sk_buf *out);
 int sk_st_open_object(struct sk_store *st, const char *fname, const uint8_t file[32], int want_ns,
 		      const char *want_name, struct sk_obj_info *info, int *fdout,
@@ -167,7 +175,7 @@ void sk_st_free_all_buckets(struct bucket *bks);
 /* store_txn.c */
 int sk_st_take_lock(struct sk_store *st, int shared, int *lockfd);
 void sk_st_release_lock(struct sk_store *st, int fd, int shared);
-int sk_st_recover(struct sk_store *st);
+int sk_st_recover(struct sk_store *st, int accept_loss);
 int sk_st_clean_main(struct sk_store *st);
 int sk_st_normalize(struct sk_store *st, struct bucket *bk);
 void sk_st_txn_free(struct sk_txn *t, int unlink_tmps);

@@ -14,12 +14,15 @@
  *      the directory is fsync'd (staged files durable);
  *   4. commit point: one bucket: rename the image over DIR/idx.XX and fsync
  *      the directory; several buckets: a MAC'd journal naming the images
- *      is renamed to DIR/journal and the directory fsync'd, then the images
- *      are renamed and the journal removed;
+ *      (and their MACs) is renamed to DIR/journal and the directory
+ *      fsync'd, then the images are renamed and the journal removed;
  *   5. staged files are renamed over the object files and deleted objects
  *      unlinked.  The index marks these entries STAGED / DELETED until a
  *      later commit of the same bucket (or a reader, or the crash cleanup)
  *      has seen them done, so a crash here loses nothing.
+ * An error before the commit point undoes everything; an error at or after
+ * it undoes nothing (the journal and the index name what the next writer
+ * needs to finish) and is reported as "committed, not finished".
  * Readers need no lock: an index entry names the salt of the current
  * version, and a STAGED entry tells them where to find it until step 5.
  */
@@ -187,12 +190,20 @@ static int dirty_set(struct sk_store *st, int lockfd, int on)
 
 /* ---- recovery and cleanup (writer lock held) ---- */
 
-/* Finish a commit that spans buckets: rename the index images its journal
- * names (those already renamed are gone from tmp/). */
-int sk_st_recover(struct sk_store *st)
+/*
+ * Finish a commit that spans buckets: rename the index images its journal
+ * names.  An image that is gone from tmp/ must already be its bucket (the
+ * journal holds each image's MAC, so that is checked): an image that is
+ * neither in tmp/ nor in place is lost, and then the commit cannot be
+ * finished and the store refuses to be used (SK_EVERIFY) rather than show
+ * half of it.  The journal goes only when every bucket is in place.
+ * accept_loss (store check --repair): put in place what can be, drop the
+ * rest and the journal; a journal that fails its MAC is only removed.
+ */
+int sk_st_recover(struct sk_store *st, int accept_loss)
 {
 	uint8_t buf[9 + 256 * JN_ENT + 32 + 1], mac[EVP_MAX_MD_SIZE];
-	size_t maclen, i;
+	size_t maclen, i, ent;
 	uint32_t count;
 	ssize_t n;
 	int fd, rc;
@@ -210,27 +221,64 @@ int sk_st_recover(struct sk_store *st)
 	if (n < 0)
 		return sk_err_sys(SK_EFAIL, "store '%s': reading the journal", st->dir);
 	count = n >= 9 ? sk_get_be32(buf + 5) : 0;
-	if (n < 9 + 32 || memcmp(buf, JN_MAGIC, 4) != 0 || buf[4] != JN_VERSION || count < 1 ||
-	    count > 256 || (size_t)n != 9 + (size_t)count * JN_ENT + 32)
+	ent = n >= 5 && buf[4] == 1 ? JN_V1_ENT : JN_ENT;
+	if (n < 9 + 32 || memcmp(buf, JN_MAGIC, 4) != 0 || (buf[4] != JN_VERSION && buf[4] != 1) ||
+	    count < 1 || count > 256 || (size_t)n != 9 + (size_t)count * ent + 32) {
+		if (accept_loss)
+			goto done;
 		return sk_err(SK_EVERIFY, "store '%s': journal is corrupt (tampered)", st->dir);
+	}
 	if ((rc = sk_hmac("SHA256", st->journal_key, 32, buf, (size_t)n - 32, mac, &maclen)) != SK_OK)
 		return rc;
-	if (!sk_ct_equal(mac, buf + n - 32, 32))
+	if (!sk_ct_equal(mac, buf + n - 32, 32)) {
+		if (accept_loss)
+			goto done;
 		return sk_err(SK_EVERIFY, "store '%s': journal failed authentication (tampered)", st->dir);
+	}
 	rc = sk_st_open_tmpdir(st, 0);
 	if (rc != SK_OK && rc != SK_ENOTFOUND)
 		return rc;
-	for (i = 0; rc == SK_OK && i < count; i++) {
-		const uint8_t *e = buf + 9 + i * JN_ENT;
-		char img[TMPNAME], idx[8];
+	for (i = 0; i < count; i++) {
+		const uint8_t *e = buf + 9 + i * ent;
+		char img[TMPNAME], idx[8], what[64], what2[16];
 
 		img[0] = 'b';
 		img[1] = '.';
 		sk_hex(img + 2, e + 1, 12);
 		sk_st_bucket_name(idx, e[0]);
-		if (renameat(st->tfd, img, st->dfd, idx) != 0 && errno != ENOENT)
-			return sk_err_sys(SK_EFAIL, "store '%s': finishing an interrupted commit", st->dir);
+		snprintf(what, sizeof(what), "index image %s/%s", TMPDIR, img);
+		if (st->tfd < 0)
+			rc = SK_ENOTFOUND;
+		else if (ent == JN_ENT)
+			rc = sk_st_image_check(st, st->tfd, img, what, e[0], e + 13);
+		else if (faccessat(st->tfd, img, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			rc = SK_OK;
+		else
+			rc = errno == ENOENT ? SK_ENOTFOUND : sk_err_sys(SK_EFAIL, "store '%s': %s", st->dir, what);
+		if (rc == SK_OK) {
+			if (renameat(st->tfd, img, st->dfd, idx) != 0)
+				return sk_err_sys(SK_EFAIL, "store '%s': finishing an interrupted commit", st->dir);
+			continue;
+		}
+		if (rc == SK_EVERIFY && accept_loss)
+			continue;
+		if (rc == SK_EVERIFY)
+			return sk_err(SK_EVERIFY, "store '%s': an interrupted commit cannot be finished: its %s is damaged or was replaced (tampered)",
+				      st->dir, what);
+		if (rc != SK_ENOTFOUND)
+			return rc;
+		if (ent != JN_ENT || accept_loss)
+			continue; /* version 1 names no MAC: gone means renamed */
+		/* Gone from tmp/: renamed already, or lost? */
+		snprintf(what2, sizeof(what2), "index %s", idx);
+		rc = sk_st_image_check(st, st->dfd, idx, what2, e[0], e + 13);
+		if (rc == SK_EFAIL)
+			return rc;
+		if (rc != SK_OK)
+			return sk_err(SK_EVERIFY, "store '%s': an interrupted commit cannot be finished: its %s for %s is missing (removed by hand?)",
+				      st->dir, what, idx);
 	}
+done:
 	if ((rc = sk_st_fsync_dir(st, st->dfd)) != SK_OK)
 		return rc;
 	if (unlinkat(st->dfd, JOURNAL, 0) != 0 && errno != ENOENT)
@@ -413,7 +461,7 @@ int sk_txn_lock(struct sk_txn *t)
 	/* Under the lock nobody else is committing: finish an interrupted
 	 * commit first, then whatever temporary files have no writer are
 	 * debris. */
-	if ((rc = sk_st_recover(st)) != SK_OK) {
+	if ((rc = sk_st_recover(st, 0)) != SK_OK) {
 		sk_st_release_lock(st, fd, 0);
 		t->lockfd = -1;
 		return rc;
@@ -727,6 +775,33 @@ static int write_tmp(struct sk_store *st, char kind, const struct sk_buf *data, 
 	return SK_OK;
 }
 
+/*
+ * After the commit point an error no longer undoes the commit: the new
+ * bucket, or the journal, names every file the commit needs (staged
+ * versions, index images), the commit leaves them all where they are, and
+ * the next writer (or the next process to open the store, for a journal)
+ * finishes it.  The command still fails: the commit may not be durable.
+ */
+static int unfinished(struct sk_store *st, const char *step)
+{
+	return sk_err_sys(SK_EFAIL, "store '%s': committed, not finished (the next writer finishes it): %s",
+			  st->dir, step);
+}
+
+static int sync_committed(struct sk_store *st)
+{
+	if (fsync(st->dfd) != 0 && errno != EINVAL && errno != EROFS)
+		return unfinished(st, "syncing the directory");
+	return SK_OK;
+}
+
+/* A rename that reported an error may have happened all the same (an I/O
+ * error after the directory changed): then its source is gone. */
+static int renamed_anyway(int dirfd, const char *from)
+{
+	return faccessat(dirfd, from, F_OK, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
+}
+
 /* A multi-bucket commit point: the journal naming the new images. */
 static int write_journal(struct sk_store *st, struct sk_st_publish *pb)
 {
@@ -741,8 +816,9 @@ static int write_journal(struct sk_store *st, struct sk_st_publish *pb)
 	sk_put_be32(head + 5, (uint32_t)pb->nb);
 	rc = sk_buf_add(&j, head, sizeof(head));
 	for (k = 0; rc == SK_OK && k < pb->nb; k++)
-		if ((rc = sk_buf_add(&j, &pb->b[k], 1)) == SK_OK)
-			rc = sk_buf_add(&j, pb->rnd[k], 12);
+		if ((rc = sk_buf_add(&j, &pb->b[k], 1)) == SK_OK &&
+		    (rc = sk_buf_add(&j, pb->rnd[k], 12)) == SK_OK)
+			rc = sk_buf_add(&j, pb->mac[k], 32);
 	if (rc == SK_OK &&
 	    (rc = sk_hmac("SHA256", st->journal_key, 32, j.p, j.len, mac, &maclen)) == SK_OK)
 		rc = sk_buf_add(&j, mac, 32);
@@ -757,12 +833,16 @@ static int write_journal(struct sk_store *st, struct sk_st_publish *pb)
 		return rc;
 	}
 	if (sk_st_fail_point("commit") || renameat(st->tfd, name, st->dfd, JOURNAL) != 0) {
+		if (renamed_anyway(st->tfd, name)) {
+			pb->committed = 1;
+			return unfinished(st, "writing the journal");
+		}
 		rc = sk_err_sys(SK_EFAIL, "store '%s': writing the journal", st->dir);
 		unlinkat(st->tfd, name, 0);
 		return rc;
 	}
 	pb->committed = 1;
-	return sk_st_fsync_dir(st, st->dfd);
+	return sync_committed(st);
 }
 
 /*
@@ -778,8 +858,10 @@ int sk_st_publish(struct sk_store *st, struct bucket *bks, struct sk_st_publish 
 	int k, rc = SK_OK;
 
 	for (k = 0; rc == SK_OK && k < pb->nb; k++)
-		if ((rc = sk_st_bucket_image(st, pb->b[k], &bks[pb->b[k]], &image)) == SK_OK)
+		if ((rc = sk_st_bucket_image(st, pb->b[k], &bks[pb->b[k]], &image)) == SK_OK) {
+			memcpy(pb->mac[k], image.p + image.len - 32, 32);
 			rc = write_tmp(st, 'b', &image, pb->img[k], pb->rnd[k]);
+		}
 	sk_buf_free(&image);
 	if (rc == SK_OK)
 		rc = sk_st_fsync_dir(st, st->dfd);
@@ -788,30 +870,36 @@ int sk_st_publish(struct sk_store *st, struct bucket *bks, struct sk_st_publish 
 	sk_st_crash_point("before-commit");
 	if (pb->nb == 1) {
 		sk_st_bucket_name(idx, pb->b[0]);
-		if (sk_st_fail_point("commit") || renameat(st->tfd, pb->img[0], st->dfd, idx) != 0)
-			return sk_err_sys(SK_EFAIL, "store '%s': committing", st->dir);
+		if (sk_st_fail_point("commit") || renameat(st->tfd, pb->img[0], st->dfd, idx) != 0) {
+			if (!renamed_anyway(st->tfd, pb->img[0]))
+				return sk_err_sys(SK_EFAIL, "store '%s': committing", st->dir);
+			pb->img[0][0] = '\0';
+			pb->committed = 1;
+			return unfinished(st, "committing");
+		}
 		pb->img[0][0] = '\0';
 		pb->committed = 1;
-		if ((rc = sk_st_fsync_dir(st, st->dfd)) != SK_OK)
+		if ((rc = sync_committed(st)) != SK_OK)
 			return rc;
 		sk_st_crash_point("after-journal");
 		return SK_OK;
 	}
-	if ((rc = write_journal(st, pb)) != SK_OK)
+	rc = write_journal(st, pb);
+	if (!pb->committed || rc != SK_OK)
 		return rc;
 	sk_st_crash_point("after-journal");
+	/* From here on every image is the journal's until it is in place. */
 	for (k = 0; k < pb->nb; k++) {
 		sk_st_bucket_name(idx, pb->b[k]);
-		if (renameat(st->tfd, pb->img[k], st->dfd, idx) != 0)
-			return sk_err_sys(SK_EFAIL, "store '%s': committing (the next writer completes it)",
-					  st->dir);
+		if (renameat(st->tfd, pb->img[k], st->dfd, idx) != 0 && !renamed_anyway(st->tfd, pb->img[k]))
+			return unfinished(st, "committing");
 		pb->img[k][0] = '\0';
 		sk_st_crash_point("mid-buckets");
 	}
-	if ((rc = sk_st_fsync_dir(st, st->dfd)) != SK_OK)
+	if ((rc = sync_committed(st)) != SK_OK)
 		return rc;
 	if (unlinkat(st->dfd, JOURNAL, 0) != 0)
-		return sk_err_sys(SK_EFAIL, "store '%s': removing the journal", st->dir);
+		return unfinished(st, "removing the journal");
 	return SK_OK;
 }
 
@@ -819,6 +907,9 @@ void sk_st_publish_abort(struct sk_store *st, struct sk_st_publish *pb)
 {
 	int k;
 
+	/* Past the commit point the images are the journal's (or renamed). */
+	if (pb->committed)
+		return;
 	for (k = 0; k < pb->nb; k++)
 		if (pb->img[k][0] && st->tfd >= 0)
 			unlinkat(st->tfd, pb->img[k], 0);
@@ -876,6 +967,10 @@ int sk_txn_commit(struct sk_txn *t)
 		sk_st_staged_name(sname, o->file, o->salt);
 		if (sk_st_fail_point("stage") || renameat(st->tfd, o->tmp, st->dfd, sname) != 0) {
 			rc = sk_err_sys(SK_EFAIL, "store '%s': committing", st->dir);
+			if (renamed_anyway(st->tfd, o->tmp)) {
+				o->staged = 1; /* so that it is removed below */
+				o->tmp[0] = '\0';
+			}
 			goto fail;
 		}
 		o->staged = 1;
@@ -893,8 +988,13 @@ int sk_txn_commit(struct sk_txn *t)
 	rc = sk_st_publish(st, bks, pb);
 	if (!pb->committed)
 		goto fail;
-	/* Committed.  Move the new versions into place; whatever does not
-	 * happen here (a crash, an error) is finished later from the index. */
+	/* Committed.  If not all of the index is in place yet (an error after
+	 * the commit point), the versions stay staged, the journal and its
+	 * images stay, and so does the dirty flag: the next writer finishes.
+	 * Otherwise move the new versions into place; whatever does not happen
+	 * here (a crash, an error) is finished later from the index. */
+	if (rc != SK_OK)
+		goto out;
 	for (i = 0; i < t->n; i++) {
 		struct op *o = &t->ops[i];
 
@@ -909,10 +1009,10 @@ int sk_txn_commit(struct sk_txn *t)
 		}
 		sk_st_crash_point("mid-rename");
 	}
-	if (clean && rc == SK_OK)
+	if (clean)
 		dirty_set(st, t->lockfd, 0);
 	sk_st_crash_point("after-commit");
-	sk_st_publish_abort(st, pb);
+out:
 	sk_st_free_all_buckets(bks);
 	free(bks);
 	free(pb);

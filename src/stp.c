@@ -300,6 +300,8 @@ static int check_device(struct sk_ctx *ctx, const struct sk_stp *s)
 	return SK_OK;
 }
 
+/* The package verified (signature, device, sequence): it may change the
+ * trust anchors of a locked store (SK_BY_STP). */
 static int execute(struct sk_ctx *ctx, struct sk_txn *t, const struct sk_stp *s,
 		   const char *cmdkey)
 {
@@ -312,12 +314,13 @@ static int execute(struct sk_ctx *ctx, struct sk_txn *t, const struct sk_stp *s,
 		if (strcmp(s->target, cmdkey) == 0)
 			return sk_err(SK_EVERIFY, "set-cert cannot replace the command certificate '%s' (use rotate-command-key)",
 				      cmdkey);
-		return sk_trust_set_cert_txn(ctx, t, s->target, s->cert, NULL, origin);
+		return sk_trust_set_cert_txn(ctx, t, s->target, s->cert, NULL, origin, SK_BY_STP);
 	case SK_STP_ADD_CA:
 	case SK_STP_UPDATE_CA:
-		return sk_trust_ca_txn(ctx, t, s->target, s->cert, s->cmd == SK_STP_UPDATE_CA, origin);
+		return sk_trust_ca_txn(ctx, t, s->target, s->cert, s->cmd == SK_STP_UPDATE_CA, origin,
+				       SK_BY_STP);
 	case SK_STP_DELETE_CA:
-		return sk_trust_ca_delete_txn(ctx, t, s->target);
+		return sk_trust_ca_delete_txn(ctx, t, s->target, SK_BY_STP);
 	case SK_STP_REVOKE:
 		if (s->serial != NULL)
 			return sk_trust_revoke_txn(ctx, t, X509_get_subject_name(s->cert), s->serial,
@@ -328,7 +331,7 @@ static int execute(struct sk_ctx *ctx, struct sk_txn *t, const struct sk_stp *s,
 		/* The command certificate carries the command key: both
 		 * change in this transaction, and from its commit on only
 		 * the new key's packages verify. */
-		return sk_trust_set_cert_txn(ctx, t, cmdkey, s->cert, cmdkey, origin);
+		return sk_trust_set_cert_txn(ctx, t, cmdkey, s->cert, cmdkey, origin, SK_BY_STP);
 	}
 	return sk_err(SK_EVERIFY, "unknown STP command");
 }

@@ -20,7 +20,9 @@
  * target device), refuse a sequence number not above the last applied one
  * (replay), check the certificate, make the change, record the new
  * sequence number and clock; then commit.  After a crash at any point the
- * store holds either the old or the new state, never a mix.
+ * store holds either the old or the new state, never a mix.  A verified
+ * package is the one caller that changes trust as SK_BY_STP: the only way
+ * to replace or delete the trust anchors of a locked store (trust.h).
  */
 
 enum sk_stp_cmd {

@@ -27,6 +27,7 @@ enum {
 
 #define CRL_OBJ "crl"
 #define CLOCK_OBJ "clock"
+#define LOCK_OBJ "locked"
 #define CRL_MAX (16u << 20)
 #define CLOCK_GRANULE 3600 /* seconds between clock notes on verify */
 
@@ -258,6 +259,37 @@ int sk_state_put_u64(struct sk_txn *t, const char *name, uint64_t v)
 
 	sk_put_be64(b, v);
 	return sk_txn_put(t, SK_NS_STATE, name, NULL, 0, b, sizeof(b));
+}
+
+/* ---- the lock ---- */
+
+int sk_trust_locked(struct sk_store *st, uint64_t *since)
+{
+	return sk_state_get_u64(st, LOCK_OBJ, since);
+}
+
+int sk_trust_lock_txn(struct sk_txn *t)
+{
+	uint64_t now = (uint64_t)time(NULL);
+
+	/* 0 reads as "not locked": a clock stuck at the epoch still locks. */
+	return sk_state_put_u64(t, LOCK_OBJ, now > 0 ? now : 1);
+}
+
+int sk_trust_guard(struct sk_store *st, enum sk_trust_by by, const char *what,
+		   const char *name, const char *done)
+{
+	uint64_t since;
+	int rc;
+
+	if (by == SK_BY_STP)
+		return SK_OK;
+	if ((rc = sk_trust_locked(st, &since)) != SK_OK)
+		return rc;
+	if (since == 0)
+		return SK_OK;
+	return sk_err(SK_EVERIFY, "%s '%s' is a trust anchor of a locked store: it cannot be %s (use an STP)",
+		      what, name, done);
 }
 
 /* ---- CRL ---- */
@@ -721,8 +753,9 @@ static int link_of(struct sk_ctx *ctx, const char *name, const struct sk_cert *o
 }
 
 int sk_trust_set_cert_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509 *x,
-			  const char *key_name, const char *origin)
+			  const char *key_name, const char *origin, enum sk_trust_by by)
 {
+	struct sk_store *st;
 	struct sk_cert old;
 	struct sk_keyinfo k;
 	struct sk_buf der = { 0 };
@@ -747,14 +780,21 @@ int sk_trust_set_cert_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name
 	} else if (rc != SK_ENOTFOUND) {
 		return rc;
 	}
-	if ((rc = link_of(ctx, name, have_old ? &old : NULL, key_name, key)) != SK_OK)
+	if ((rc = link_of(ctx, name, have_old ? &old : NULL, key_name, key)) != SK_OK ||
+	    (rc = sk_x509_der(x, &der)) != SK_OK)
+		goto out;
+	/* The same certificate with the same link is no change. */
+	if (have_old && (der.len != old.der.len || memcmp(der.p, old.der.p, der.len) != 0 ||
+			 strcmp(key, old.key) != 0) &&
+	    ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK ||
+	     (rc = sk_trust_guard(st, by, "certificate", name, "replaced")) != SK_OK))
 		goto out;
 	if (key[0]) {
 		rc = sk_key_info(ctx, key, &k);
 		if (rc == SK_ENOTFOUND) {
 			/* The certificate brings its key. */
 			sk_err_clear();
-			rc = sk_key_txn_put_public(ctx, t, key, pub, SK_KEY_PROVISIONED, origin);
+			rc = sk_key_txn_put_public(ctx, t, key, pub, SK_KEY_PROVISIONED, origin, by);
 		} else if (rc == SK_OK) {
 			if (!(k.flags & SK_KEY_PUBLIC_ONLY)) {
 				/* A private key (the device key) never changes
@@ -764,7 +804,8 @@ int sk_trust_set_cert_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name
 						    name, key);
 			} else if (k.pub == NULL || EVP_PKEY_eq(k.pub, pub) != 1 ||
 				   !(k.flags & SK_KEY_PROVISIONED)) {
-				rc = sk_key_txn_put_public(ctx, t, key, pub, SK_KEY_PROVISIONED, origin);
+				rc = sk_key_txn_put_public(ctx, t, key, pub, SK_KEY_PROVISIONED, origin,
+							   by);
 			}
 			ERR_clear_error();
 			sk_keyinfo_free(&k);
@@ -772,8 +813,7 @@ int sk_trust_set_cert_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name
 		if (rc != SK_OK)
 			goto out;
 	}
-	if ((rc = sk_x509_der(x, &der)) == SK_OK)
-		rc = put_obj(t, name, SK_CERT_PROVISIONED, key, origin, &der, x);
+	rc = put_obj(t, name, SK_CERT_PROVISIONED, key, origin, &der, x);
 out:
 	sk_buf_free(&der);
 	if (have_old)
@@ -782,40 +822,44 @@ out:
 }
 
 int sk_trust_ca_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509 *x,
-		    int update, const char *origin)
+		    int update, const char *origin, enum sk_trust_by by)
 {
+	struct sk_store *st;
 	struct sk_cert old;
 	struct sk_buf der = { 0 };
-	int rc;
+	int rc, kind, same;
 
 	if ((rc = check_name(name)) != SK_OK)
 		return rc;
 	if (X509_check_ca(x) < 1)
 		return sk_err(SK_EVERIFY, "the certificate for CA '%s' is not a CA certificate", name);
+	if ((rc = sk_x509_der(x, &der)) != SK_OK)
+		return rc;
 	rc = existing(ctx, name, &old);
 	if (rc == SK_OK) {
-		int kind = old.kind;
-
+		kind = old.kind;
+		same = der.len == old.der.len && memcmp(der.p, old.der.p, der.len) == 0;
 		sk_cert_free(&old);
 		if (!update)
-			return sk_err(SK_EEXIST, "certificate '%s' already exists", name);
-		if (kind != SK_CERT_CA)
-			return sk_err(SK_EEXIST, "'%s' is a %s certificate, not a CA of the CA store",
-				      name, sk_cert_kind_name(kind));
+			rc = sk_err(SK_EEXIST, "certificate '%s' already exists", name);
+		else if (kind != SK_CERT_CA)
+			rc = sk_err(SK_EEXIST, "'%s' is a %s certificate, not a CA of the CA store",
+				    name, sk_cert_kind_name(kind));
+		else if (!same && (rc = sk_ctx_store(ctx, 0, &st)) == SK_OK)
+			rc = sk_trust_guard(st, by, "CA", name, "replaced");
 	} else if (rc == SK_ENOTFOUND) {
-		if (update)
-			return sk_err(SK_ENOTFOUND, "CA '%s': not found", name);
-	} else {
-		return rc;
+		rc = update ? sk_err(SK_ENOTFOUND, "CA '%s': not found", name) : SK_OK;
 	}
-	if ((rc = sk_x509_der(x, &der)) == SK_OK)
+	if (rc == SK_OK)
 		rc = put_obj(t, name, SK_CERT_CA, NULL, origin, &der, x);
 	sk_buf_free(&der);
 	return rc;
 }
 
-int sk_trust_ca_delete_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name)
+int sk_trust_ca_delete_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
+			   enum sk_trust_by by)
 {
+	struct sk_store *st;
 	struct sk_cert old;
 	int rc, kind;
 
@@ -831,6 +875,9 @@ int sk_trust_ca_delete_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *nam
 	if (kind != SK_CERT_CA)
 		return sk_err(SK_EUNSUPP, "'%s' is a %s certificate, not a CA of the CA store", name,
 			      sk_cert_kind_name(kind));
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK ||
+	    (rc = sk_trust_guard(st, by, "CA", name, "deleted")) != SK_OK)
+		return rc;
 	return sk_txn_del(t, SK_NS_CERT, name);
 }
 

@@ -100,20 +100,54 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 /* X509 purposes accepted by sk_verify_opts.purpose. */
 #define SK_PURPOSES "sslclient sslserver nssslserver smimesign smimeencrypt crlsign ocsphelper timestampsign codesign any"
 
-/* ---- changes, added to a caller's transaction ---- */
+/* ---- the lock ----
+ *
+ * A store is provisioned in one or more runs of `provision`; a run whose
+ * manifest does not say `lock: false` locks the trust anchors, in the
+ * transaction of its last changes: SK_NS_STATE "locked" then holds when
+ * (u64 BE, seconds since the epoch).  Nothing unlocks a store.
+ *
+ * The trust anchors are the provisioned keys (SK_KEY_PROVISIONED: the
+ * device key, the command key, the OEM public keys, the keys provisioned
+ * certificates carry), the provisioned certificates and the CA store.  On
+ * a locked store what is missing may still be added, but an anchor is
+ * replaced or deleted only by a verified STP.  The functions that change
+ * anchors -- below and in keys.c, the only writers of SK_NS_CERT and
+ * SK_NS_KEY -- take who asks and refuse SK_BY_LOCAL, so that no command
+ * (and no later caller) gets around the lock.  `seckit store` objects live
+ * in SK_NS_DATA: no name there reaches a key or a certificate.
+ */
+enum sk_trust_by {
+	SK_BY_LOCAL = 0, /* a command run on the device: provision, key ... */
+	SK_BY_STP = 1,   /* sk_stp_apply, once the package verified */
+};
+/* *since: when the store was locked, 0 if it is not. */
+int sk_trust_locked(struct sk_store *st, uint64_t *since);
+/* Lock the store when t commits. */
+int sk_trust_lock_txn(struct sk_txn *t);
+/* May `by` replace or delete the trust anchor "what 'name'"?  SK_OK, or
+ * SK_EVERIFY "what 'name' is a trust anchor of a locked store: it cannot
+ * be <done> (use an STP)"; done: "replaced", "deleted". */
+int sk_trust_guard(struct sk_store *st, enum sk_trust_by by, const char *what,
+		   const char *name, const char *done);
+
+/* ---- changes, added to a caller's transaction ----
+ * by: who asks (see the lock above): replacing or deleting an anchor of a
+ * locked store needs SK_BY_STP; creating what is missing does not. */
 /* Install or replace provisioned certificate name.  key: the key it
  * carries (NULL: the link it already has, or the device key for the
  * device-cert role).  A public key linked so is created or replaced with
  * the certificate's (provisioned); a private key is never touched and must
  * match (SK_EVERIFY).  A CA or CSR of that name is SK_EEXIST. */
 int sk_trust_set_cert_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509 *x,
-			  const char *key, const char *origin);
+			  const char *key, const char *origin, enum sk_trust_by by);
 /* Add (update = 0: SK_EEXIST if the name is taken) or replace (update = 1:
  * SK_ENOTFOUND unless a CA of that name exists) a CA certificate;
  * SK_EVERIFY if x is not a CA certificate. */
 int sk_trust_ca_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509 *x,
-		    int update, const char *origin);
-int sk_trust_ca_delete_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name);
+		    int update, const char *origin, enum sk_trust_by by);
+int sk_trust_ca_delete_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
+			   enum sk_trust_by by);
 /* Revoke (issuer, serial); cert (optional) is kept with the entry.  Already
  * revoked: SK_OK and *changed = 0. */
 int sk_trust_revoke_txn(struct sk_ctx *ctx, struct sk_txn *t, const X509_NAME *issuer,

@@ -11,9 +11,14 @@
 
 #include "err.h"
 #include "fileio.h"
+#include "strset.h"
 #include "util.h"
 
 #define MAX_DEPTH 64
+/* Keys of a mapping are checked for duplicates by a linear scan up to this
+ * many, through a hash set (src/strset.h) beyond: config and manifest
+ * mappings stay allocation-free, a mapping of 10^6 keys stays linear. */
+#define SMALL_MAP 16
 
 static void node_free(struct sk_ynode *n)
 {
@@ -147,10 +152,47 @@ static int stream_seq(struct builder *b, yaml_event_t *ev, int depth, struct sk_
 	return SK_OK;
 }
 
+/* The key of entry id of a mapping (kids: key, value, key, value ...). */
+static const char *map_key(const void *arg, size_t id)
+{
+	const struct sk_ynode *map = arg;
+
+	return map->kids[2 * id]->val;
+}
+
+/* Whether key is a key of map already: *first is then that key's node.
+ * keys holds map's keys once it has more than SMALL_MAP of them. */
+static int find_key(struct sk_ynode *map, struct sk_strset *keys, const char *key,
+		    const struct sk_ynode **first)
+{
+	size_t i, dup;
+	int rc;
+
+	*first = NULL;
+	if (map->n / 2 < SMALL_MAP) {
+		for (i = 0; i < map->n; i += 2)
+			if (strcmp(map->kids[i]->val, key) == 0) {
+				*first = map->kids[i];
+				break;
+			}
+		return SK_OK;
+	}
+	if (keys->cap == 0)
+		for (i = 0; i < map->n / 2; i++)
+			if ((rc = sk_strset_add(keys, map_key(map, i), i, &dup)) != SK_OK)
+				return rc;
+	if ((rc = sk_strset_add(keys, key, map->n / 2, &dup)) != SK_OK)
+		return rc;
+	if (dup != SIZE_MAX)
+		*first = map->kids[2 * dup];
+	return SK_OK;
+}
+
 /* Build the node that starts with the event just read (ev). */
 static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode **out)
 {
 	struct sk_ynode *n;
+	struct sk_strset keys;
 	int rc = SK_OK;
 
 	*out = NULL;
@@ -188,6 +230,7 @@ static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode
 			      ev->start_mark.line + 1, ev->start_mark.column + 1);
 	}
 	n->type = ev->type == YAML_MAPPING_START_EVENT ? SK_Y_MAP : SK_Y_SEQ;
+	sk_strset_init(&keys, map_key, n);
 	for (;;) {
 		yaml_event_t kev;
 		struct sk_ynode *kid;
@@ -210,7 +253,7 @@ static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode
 		if (rc != SK_OK)
 			break;
 		if (n->type == SK_Y_MAP && (n->n % 2) == 0) {
-			size_t i;
+			const struct sk_ynode *first;
 
 			if (kid->type != SK_Y_SCALAR) {
 				rc = sk_err(SK_ECONFIG, "%s:%zu:%zu: mapping keys must be plain strings",
@@ -218,13 +261,11 @@ static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode
 				node_free(kid);
 				break;
 			}
-			for (i = 0; i < n->n; i += 2)
-				if (strcmp(n->kids[i]->val, kid->val) == 0)
-					break;
-			if (i < n->n) {
+			if ((rc = find_key(n, &keys, kid->val, &first)) == SK_OK && first != NULL)
 				rc = sk_err(SK_ECONFIG, "%s:%zu:%zu: duplicate key '%s' (first at line %zu)",
 					    b->doc->file, kid->line, kid->col, kid->val,
-					    n->kids[i]->line);
+					    first->line);
+			if (rc != SK_OK) {
 				node_free(kid);
 				break;
 			}
@@ -234,6 +275,7 @@ static int build(struct builder *b, yaml_event_t *ev, int depth, struct sk_ynode
 			break;
 		}
 	}
+	sk_strset_free(&keys);
 	if (rc != SK_OK) {
 		node_free(n);
 		return rc;
@@ -383,24 +425,43 @@ int sk_y_str(const struct sk_ydoc *doc, const struct sk_ynode *n, const char **o
 	return SK_OK;
 }
 
+/* What a node that is not what was expected is, for messages: a quoted
+ * scalar is a string in YAML, even when its text is a number. */
+static const char *found(const struct sk_ynode *n, char *buf, size_t len)
+{
+	if (n->type != SK_Y_SCALAR)
+		return type_name(n->type);
+	if (n->quoted)
+		snprintf(buf, len, "the string \"%s\" (a quoted value is a string; write it without quotes)",
+			 n->val);
+	else
+		snprintf(buf, len, "'%s'", n->val);
+	return buf;
+}
+
 int sk_y_uint(const struct sk_ydoc *doc, const struct sk_ynode *n, uint64_t min,
 	      uint64_t max, uint64_t *out)
 {
+	char what[80], buf[400];
 	uint64_t v;
 
-	if (n->type != SK_Y_SCALAR || n->quoted || sk_parse_uint(n->val, max, &v) != 0 ||
-	    v < min)
-		return sk_yerr(doc, n, "expected an integer from %llu to %llu, found '%s'",
-			       (unsigned long long)min, (unsigned long long)max,
-			       n->type == SK_Y_SCALAR ? n->val : type_name(n->type));
-	*out = v;
-	return SK_OK;
+	if (n->type == SK_Y_SCALAR && !n->quoted && sk_parse_uint(n->val, max, &v) == 0 && v >= min) {
+		*out = v;
+		return SK_OK;
+	}
+	if (min == max)
+		snprintf(what, sizeof(what), "the integer %llu", (unsigned long long)min);
+	else
+		snprintf(what, sizeof(what), "an integer from %llu to %llu",
+			 (unsigned long long)min, (unsigned long long)max);
+	return sk_yerr(doc, n, "expected %s, found %s", what, found(n, buf, sizeof(buf)));
 }
 
 int sk_y_bool(const struct sk_ydoc *doc, const struct sk_ynode *n, int *out)
 {
 	static const char *const t[] = { "true", "True", "TRUE", "yes", "on", NULL };
 	static const char *const f[] = { "false", "False", "FALSE", "no", "off", NULL };
+	char buf[400];
 	size_t i;
 
 	if (n->type == SK_Y_SCALAR && !n->quoted) {
@@ -415,8 +476,7 @@ int sk_y_bool(const struct sk_ydoc *doc, const struct sk_ynode *n, int *out)
 				return SK_OK;
 			}
 	}
-	return sk_yerr(doc, n, "expected true or false, found '%s'",
-		       n->type == SK_Y_SCALAR ? n->val : type_name(n->type));
+	return sk_yerr(doc, n, "expected true or false, found %s", found(n, buf, sizeof(buf)));
 }
 
 int sk_y_enum(const struct sk_ydoc *doc, const struct sk_ynode *n,

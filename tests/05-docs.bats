@@ -126,7 +126,8 @@ rendered() {
 	for c in $codes; do
 		grep -Eq "^[[:space:]]+$c[[:space:]]+[a-z]" exit.txt || { echo "exit code $c not in EXIT STATUS" >&2; return 1; }
 	done
-	"$SECKIT" --dump-spec | awk -F '\t' '$1 == "command" { split($2, a, " "); print a[2] }' > cmds
+	"$SECKIT" --dump-spec > spec
+	awk -F '\t' '$1 == "command" { split($2, a, " "); print a[2] }' spec > cmds
 	while read -r c; do
 		grep -q "seckit $c" "$SECKIT_SRC/README.md" || { echo "README.md does not show 'seckit $c'" >&2; return 1; }
 	done < cmds
@@ -237,7 +238,8 @@ with_seckit_on_path() {
 	dest="$BATS_TEST_TMPDIR/dest"
 	run -0 make -s -C "$SECKIT_SRC" install DESTDIR="$dest" PREFIX=/usr
 	[ -x "$dest/usr/bin/seckit" ]
-	"$SECKIT" --dump-spec | awk -F '\t' '$1 == "command" { split($2, a, " "); print a[2] }' > cmds
+	"$SECKIT" --dump-spec > spec
+	awk -F '\t' '$1 == "command" { split($2, a, " "); print a[2] }' spec > cmds
 	while read -r c; do
 		[ "$(readlink "$dest/usr/bin/seckit-$c")" = seckit ]
 		[ -f "$dest/usr/share/man/man1/seckit-$c.1" ]

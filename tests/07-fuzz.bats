@@ -13,12 +13,14 @@ load helper
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Done"* ]]
 	# no crash or leak artefacts left behind
-	! ls build/fuzz/crash-* build/fuzz/leak-* build/fuzz/timeout-* build/fuzz/oom-* 2>/dev/null
+	for f in build/fuzz/crash-* build/fuzz/leak-* build/fuzz/timeout-* build/fuzz/oom-*; do
+		assert_absent "$f"
+	done
 }
 
 @test "the committed fuzz corpus holds only named seeds" {
 	cd "$SECKIT_SRC"
 	[ -d .git ] || [ -f .git ] || skip "not a git checkout"
 	run -0 git ls-files fuzz/corpus
-	! printf '%s\n' "$output" | grep -E '/[0-9a-f]{40}$'
+	run -1 grep -E '/[0-9a-f]{40}$' <<< "$output"
 }

@@ -399,3 +399,63 @@ json_field() {
 	mkdir -m 700 "$SECKIT_STORE"
 	sk_fails 4 "key list: " key list
 }
+
+# mismatched ec|rsa KEY.der PUB.der OUT.der: the DER private key KEY with
+# its public half taken from PUB (a DER SubjectPublicKeyInfo of the same
+# size): a SEC1 EC key ends with its public point, which is replaced; in a
+# PKCS#1 RSA key the modulus (its second INTEGER) is.
+mismatched() {
+	python3 - "$@" <<-'PY'
+	import sys
+	kind, key, pub, out = sys.argv[1], open(sys.argv[2], "rb").read(), open(sys.argv[3], "rb").read(), sys.argv[4]
+	def hdr(d):
+	    n = d[1]
+	    return (2, n) if n < 0x80 else (2 + (n & 0x7f), int.from_bytes(d[2:2 + (n & 0x7f)], "big"))
+	def content(t):
+	    h, n = hdr(t)
+	    return t[h:h + n]
+	def elements(t):
+	    c, out = content(t), []
+	    while c:
+	        h, n = hdr(c)
+	        out.append(c[:h + n])
+	        c = c[h + n:]
+	    return out
+	bits = content(elements(pub)[1])[1:]         # the BIT STRING, without its unused-bits byte
+	if kind == "ec":
+	    bad = key[:-len(bits)] + bits               # 04 || X || Y
+	else:
+	    n_key, n_pub = elements(key)[1], elements(bits)[0]
+	    assert len(n_key) == len(n_pub)
+	    bad = key.replace(n_key, n_pub, 1)
+	assert bad != key and len(bad) == len(key)
+	open(out, "wb").write(bad)
+	PY
+}
+
+@test "key import: a private key whose public half belongs to another key is refused (7), nothing stored" {
+	run -0 sk key create placeholder --type aes-128
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.pem 2>/dev/null
+	openssl ec -in "$(ossl ec-P-256)" -outform DER -out ec.der 2>/dev/null
+	openssl pkey -in other.pem -pubout -outform DER -out other.pub.der
+	mismatched ec ec.der other.pub.der bad-ec.der
+	openssl pkcs8 -topk8 -nocrypt -inform DER -in bad-ec.der -out bad-ec.p8.pem
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out other-rsa.pem 2>/dev/null
+	openssl rsa -in "$(ossl rsa-2048)" -traditional -outform DER -out rsa.der 2>/dev/null
+	openssl pkey -in other-rsa.pem -pubout -outform DER -out other-rsa.pub.der
+	mismatched rsa rsa.der other-rsa.pub.der bad-rsa.der
+	for f in bad-ec.der bad-ec.p8.pem bad-rsa.der; do
+		sk_fails 7 "key import: " key import k --in "$f"
+		[[ "$stderr" == *"reading '$f': the public key in it does not belong to its private key"* ]]
+		run -8 sk key info k
+	done
+	# the pairs as they were import, and sign what their public keys verify
+	run -0 sk key import k --in ec.der
+	echo data > d
+	run -0 sk key sign k --in d --out d.sig
+	run -0 openssl dgst -sha256 -verify <(openssl pkey -in "$(ossl ec-P-256)" -pubout) -signature d.sig d
+	# a signing key file is checked the same way
+	openssl ec -inform DER -in bad-ec.der -out bad-ec.pem 2>/dev/null
+	sk_fails 7 "payload make: " payload make --sign-key bad-ec.pem --in d --out p.pkg
+	assert_absent p.pkg
+}

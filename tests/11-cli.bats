@@ -52,7 +52,8 @@ load helper
 	# The options of a verb's help are the ones it accepts.
 	run -0 sk key sign --help
 	help=$output
-	"$SECKIT" --dump-spec | awk -F '\t' '$1 == "option" && $2 == "seckit key sign" { print $3 }' > opts
+	"$SECKIT" --dump-spec > spec
+	awk -F '\t' '$1 == "option" && $2 == "seckit key sign" { print $3 }' spec > opts
 	while read -r o; do
 		[[ "$help" == *"$o"* ]]
 	done < opts

@@ -26,8 +26,11 @@ setup() {
 	echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["keys"] == ["k", "sym"], d'
 	run -0 sk --json key password list
 	echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert [o["name"] for o in d["password_objects"]] == ["other", "vault"], d'
+	# the soft backend's objects are checked in software
+	echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert [o["checked_by"] for o in d["password_objects"]] == ["software", "software"], d'
 	run -0 sk key info k
 	[[ "$output" == *"password object: vault"* ]]
+	[[ "$output" == *"password check:  software"* ]]
 	run -0 sk key list
 	[[ "$output" == *"password=vault"* ]]
 	sk_fails 9 "key password create: " key password create vault --pass pass:y

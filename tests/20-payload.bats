@@ -234,6 +234,21 @@ verify_fails() {
 	[ ! -s got.bin ]
 }
 
+@test "md5 (RSA, --insecure): the recipe and seckit write the one encoding, NULL parameters" {
+	run -0 env PAYLOAD=small.bin KEY=rsa.pem MD=md5 SIGALG=md5WithRSAEncryption PKG=r.pkg \
+		sh -c "$(recipe payload-build)"
+	run -0 sk -q payload verify --pubkey rsa.pub --insecure --in r.pkg --out got.bin
+	cmp small.bin got.bin
+	run -0 sk -q payload make --sign-key rsa.pem --digest md5 --insecure --in small.bin --out s.pkg
+	sigoff=$(openssl asn1parse -inform DER -in s.pkg | awk -F: '/d=1/ { o = $1 } END { print o + 0 }')
+	cmp -n "$sigoff" s.pkg r.pkg
+	# the digest identifier as docs/formats/README.md gives it
+	hex=$(od -An -v -tx1 s.pkg | tr -d ' \n')
+	[[ "$hex" == *300c06082a864886f70d02050500* ]]
+	run -0 env PKG=s.pkg PUB=rsa.pub OUT=o.bin sh -c "$(recipe payload-verify)"
+	cmp small.bin o.bin
+}
+
 @test "the openssl verify recipe accepts seckit's package and rejects tampered ones" {
 	run -0 sk payload make --sign-key ec-p256.pem --in small.bin --out p.pkg
 	run -0 env PKG=p.pkg PUB=ec-p256.pub OUT=o.bin sh -c "$(recipe payload-verify)"
@@ -378,6 +393,14 @@ verify_fails() {
 	verify_fails sa.pkg "unknown signature algorithm"
 	craft sa2.pkg sigalg=ecdsa-with-SHA384
 	verify_fails sa2.pkg "differs from the signature's"
+	# one encoding per digest identifier: sha256 with NULL, md5 without
+	craft null.pkg md="sha256\nparameters = NULL"
+	verify_fails null.pkg "digest algorithm sha256: unexpected parameters"
+	recipe payload-build | sed 's/^md5) mdparams=.*/md5) mdparams= ;;/' > nonull.sh
+	PAYLOAD=small.bin KEY=rsa.pem MD=md5 SIGALG=md5WithRSAEncryption PKG=nonull.pkg sh nonull.sh
+	run -7 --separate-stderr sk payload verify --pubkey rsa.pub --insecure --in nonull.pkg
+	assert_one_error_line "seckit payload verify: "
+	[[ "$stderr" == *"digest algorithm md5: unexpected parameters"* ]]
 	# show refuses them the same way
 	run -7 --separate-stderr sk payload show stp.pkg
 	assert_one_error_line "seckit payload show: wrong package type"
@@ -387,7 +410,8 @@ verify_fails() {
 	: > empty
 	run -0 sk payload make --sign-key ec-p256.pem --in empty --out e.pkg
 	run -0 sk payload verify --pubkey ec-p256.pub --in e.pkg --out got.bin
-	[ -f got.bin ] && [ ! -s got.bin ]
+	[ -f got.bin ]
+	[ ! -s got.bin ]
 	run -0 sk payload show e.pkg
 	[[ "$output" == *"payload size:        0"* ]]
 	# verify from a pipe, payload to a pipe (released only after verification)
@@ -398,7 +422,7 @@ verify_fails() {
 	run -7 --separate-stderr bash -c "cat t.pkg | '$SECKIT' payload verify --pubkey ec-p256.pub --in - --out -"
 	[ -z "$output" ]
 	# make writes to a pipe; make cannot read one (the size comes first)
-	sk payload make --sign-key ec-p256.pem --in small.bin --out - | cat > s.pkg
+	piped s.pkg sk payload make --sign-key ec-p256.pem --in small.bin --out -
 	run -0 sk payload verify --pubkey ec-p256.pub --in s.pkg
 	[ "$(sk payload show s.pkg)" = "$(sk payload show p.pkg)" ]
 	run -2 --separate-stderr bash -c "cat small.bin | '$SECKIT' payload make --sign-key ec-p256.pem --in - --out x.pkg"

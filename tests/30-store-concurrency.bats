@@ -130,22 +130,28 @@ worker() {
 	[ "$output" = w ]
 }
 
+dir_not_empty() {
+	[ -n "$(ls -A "$1" 2>/dev/null)" ]
+}
+
 @test "a slow producer does not hold the lock while it streams" {
 	printf 'lock-timeout: 1\n' >> "$SECKIT_CONFIG"
 	# 2 MiB, then a pause of 3 s, then 2 MiB more
 	{ head -c 2097152 /dev/zero; sleep 3; head -c 2097152 /dev/zero; } | sk store write slow &
 	pid=$!
-	sleep 1
-	# meanwhile other writers get the lock at once (timeout is 1 s)
+	# once it streams into its temporary file ...
+	wait_until dir_not_empty "$SECKIT_STORE/tmp"
+	# ... other writers get the lock at once (timeout is 1 s)
 	for i in 1 2 3; do
 		echo "$i" | sk store write "quick$i"
 	done
 	# and a writer's debris cleanup leaves the live temporary file alone
-	[ -n "$(ls -A "$SECKIT_STORE/tmp")" ]
+	dir_not_empty "$SECKIT_STORE/tmp"
 	wait "$pid"
 	run -0 sk store info slow
 	[ "${lines[1]}" = "size:      4194304" ]
-	sk store read slow | cmp - <(head -c 4194304 /dev/zero)
+	piped got sk store read slow
+	cmp got <(head -c 4194304 /dev/zero)
 	assert_store_clean
 }
 

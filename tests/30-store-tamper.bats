@@ -46,7 +46,8 @@ setup() {
 		run -0 "$ST" flipall "$f" $(((end - 16) * 8)) $((end * 8)) 1 7 -- "$SECKIT" store read big --out out
 		assert_absent out
 	done
-	sk store read big | cmp - big.data
+	piped got sk store read big
+	cmp got big.data
 }
 
 @test "every truncation and an extension of an object file: 7" {
@@ -238,6 +239,85 @@ setup() {
 	run -0 sk store read a
 	echo x | sk store write z
 	run -0 sk store read a
+}
+
+@test "an index image of an unfinished commit removed or replaced: refused (7), never half applied" {
+	need_storetool
+	"$ST" "$SECKIT_STORE" multi m 8 old
+	# killed after its first index bucket: the others wait in tmp/
+	SECKIT_TEST_CRASH_AT=mid-buckets "$ST" "$SECKIT_STORE" multi m 8 new || true
+	[ -f "$SECKIT_STORE/journal" ]
+	imgs=("$SECKIT_STORE"/tmp/b.*)
+	[ -f "${imgs[0]}" ]
+	mv "${imgs[0]}" img.bak
+	sk_fails 7 "store read: " store read a
+	[[ "$stderr" == *": an interrupted commit cannot be finished: its index image tmp/b."*" is missing (removed by hand?)" ]]
+	run -7 "$ST" "$SECKIT_STORE" same m 8
+	echo x > x
+	sk_fails 7 "store write: " store write x --in x
+	run -7 --separate-stderr sk store check
+	[[ "${lines[0]}" == *": an interrupted commit cannot be finished: its index image tmp/b."* ]]
+	[ -f "$SECKIT_STORE/journal" ]
+	# another authentic index bucket in its place
+	idx=("$SECKIT_STORE"/idx.*)
+	cp "${idx[0]}" "${imgs[0]}"
+	sk_fails 7 "store list: " store list
+	[[ "$stderr" == *": an interrupted commit cannot be finished: its index image tmp/b."*" is damaged or was replaced (tampered)" ]]
+	# put back, the commit is finished: all new
+	mv img.bak "${imgs[0]}"
+	run -0 "$ST" "$SECKIT_STORE" same m 8
+	[ "$output" = new ]
+	assert_absent "$SECKIT_STORE/journal"
+	echo x | sk store write a
+	assert_store_clean
+	run -0 sk store check
+}
+
+@test "an unfinishable commit: store check --repair keeps what it can, every object whole" {
+	need_storetool
+	"$ST" "$SECKIT_STORE" multi m 8 old
+	SECKIT_TEST_CRASH_AT=mid-buckets "$ST" "$SECKIT_STORE" multi m 8 new || true
+	imgs=("$SECKIT_STORE"/tmp/b.*)
+	rm "${imgs[0]}"
+	run -7 sk store read m0
+	run -0 --separate-stderr sk store check --repair
+	[[ "${lines[0]}" == *": an interrupted commit cannot be finished: "* ]]
+	[ "${lines[1]}" = "1 problem repaired, 12 objects left" ]
+	assert_absent "$SECKIT_STORE/journal"
+	# each object is its old or its new value, none is damaged
+	for n in 0 1 2 3 4 5 6 7; do
+		run -0 sk store read "m$n"
+		[[ "$output" == old || "$output" == new ]]
+	done
+	run -0 sk store check
+	echo x | sk store write a
+	assert_store_clean
+}
+
+@test "a journal of format version 1 (no image MACs) is still finished" {
+	need_storetool
+	require python3
+	"$ST" "$SECKIT_STORE" multi m 8 old
+	SECKIT_TEST_CRASH_AT=mid-buckets "$ST" "$SECKIT_STORE" multi m 8 new || true
+	[ -f "$SECKIT_STORE/journal" ]
+	# Rewrite it as version 1 wrote it: 13-byte entries, MAC'd with the
+	# journal key HKDF(K, no salt, "seckit/v1/journal").
+	python3 - "$SECKIT_STORE" <<-'EOF'
+	import hashlib, hmac, sys
+	d = sys.argv[1]
+	k = open(d + "/master.key", "rb").read()[8:40]
+	prk = hmac.new(b"\0" * 32, k, hashlib.sha256).digest()
+	jk = hmac.new(prk, b"seckit/v1/journal\x01", hashlib.sha256).digest()
+	j = open(d + "/journal", "rb").read()
+	assert j[:5] == b"SKJN\x02"
+	n = int.from_bytes(j[5:9], "big")
+	body = b"SKJN\x01" + j[5:9] + b"".join(j[9 + 45 * i:9 + 45 * i + 13] for i in range(n))
+	open(d + "/journal", "wb").write(body + hmac.new(jk, body, hashlib.sha256).digest())
+	EOF
+	run -0 "$ST" "$SECKIT_STORE" same m 8
+	[ "$output" = new ]
+	assert_absent "$SECKIT_STORE/journal"
+	run -0 sk store check
 }
 
 @test "check finds every problem; --repair makes the store usable; delete --force" {

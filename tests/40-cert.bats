@@ -79,7 +79,8 @@ provision_cas() {
 	[[ "$output" == *"X509v3 Authority Key Identifier"* ]]
 	# 90 days, and a positive random serial of about 127 bits.
 	end=$(date -u -d "$(openssl x509 -in dev.pem -noout -enddate | cut -d= -f2)" +%s)
-	[ $((end - $(date +%s))) -gt $((89 * 86400)) ] && [ $((end - $(date +%s))) -le $((90 * 86400)) ]
+	[ $((end - $(date +%s))) -gt $((89 * 86400)) ]
+	[ $((end - $(date +%s))) -le $((90 * 86400)) ]
 	serial=$(openssl x509 -in dev.pem -noout -serial | cut -d= -f2)
 	[ ${#serial} -eq 32 ]
 	# The certificate belongs to the store key.
@@ -187,6 +188,34 @@ provision_cas() {
 	assert_one_error_line "seckit cert verify: 'CN=future': certificate is not yet valid"
 	run -7 --separate-stderr sk cert verify stranger.pem
 	assert_one_error_line "seckit cert verify: 'CN=stranger': unable to get local issuer certificate"
+}
+
+@test "cert verify: further certificates in the file must be of the first one's chain, else exit 7 naming them" {
+	mk_root root
+	mk_root rogue
+	mk_cert inter root ca_ext
+	mk_cert good inter leaf
+	mk_cert direct root leaf
+	run -0 provision_cas root
+	# A fullchain file, with or without its root: verified.
+	cat good.pem inter.pem > full.pem
+	run -0 sk cert verify full.pem
+	cat good.pem inter.pem root.pem > fullroot.pem
+	run -0 sk cert verify fullroot.pem
+	# A second leaf was verified by nobody: refused, whatever the first.
+	cat direct.pem good.pem inter.pem > two.pem
+	sk_fails 7 "cert verify: 'two.pem': certificate 2 ('CN=good') is not in the chain of the first" cert verify two.pem
+	cat good.pem inter.pem rogue.pem > stray.pem
+	sk_fails 7 "cert verify: 'stray.pem': certificate 3 ('CN=rogue') is not in the chain of the first" cert verify stray.pem
+	run -7 --separate-stderr sk --json cert verify two.pem
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["verified"] is False and d["failed_subject"] == "CN=good" and d["depth"] == -1, d
+assert d["reason"] == "certificate 2 of the file is not in the chain of the first", d
+' "$output"
+	# --chain only offers: an intermediate the chain does not need is fine.
+	run -0 sk cert verify direct.pem --chain inter.pem
 }
 
 @test "cert verify --purpose codesign: extendedKeyUsage and keyUsage of the leaf, extendedKeyUsage of the CAs" {

@@ -44,7 +44,9 @@ recipe() {
 }
 
 last_seq() {
-	sk --json stp status | python3 -c 'import json,sys; print(json.load(sys.stdin)["last_sequence"])'
+	local j
+	j=$(sk --json stp status) || return 1
+	python3 -c 'import json,sys; print(json.loads(sys.argv[1])["last_sequence"])' "$j"
 }
 
 pubkey_of_cert() {
@@ -64,18 +66,22 @@ d = json.loads(sys.argv[1])
 assert d["status"] == "applied" and d["sequence"] == 1 and d["command"] == "set-cert", d
 assert d["target"] == "device" and len(d["device"]) == 64, d
 ' "$output"
-	sk cert get device | cmp - dev.pem
+	piped got sk cert get device
+	cmp got dev.pem
 	run -0 sk cert verify dev.pem --purpose sslclient
 	# The device key was not touched.
-	sk key export device --out - | cmp - out/device.pub
+	piped got sk key export device --out -
+	cmp got out/device.pub
 	run -0 sk --json cert list --provisioned
 	[[ "$output" == *'"name":"device"'*'"key":"device","origin":"stp 1"'* ]]
 	# A new OEM root: the certificate and the OEM root key change together.
 	(cd oem && mk_root root2)
 	run -0 mk root.stp 2 set-cert --name oem-root --cert oem/root2.pem
 	run -0 sk stp apply root.stp
-	sk cert get oem-root | cmp - oem/root2.pem
-	sk key export oem-root --out - | cmp - <(pubkey_of_cert oem/root2.pem)
+	piped got sk cert get oem-root
+	cmp got oem/root2.pem
+	piped got sk key export oem-root --out -
+	cmp got <(pubkey_of_cert oem/root2.pem)
 	run -0 sk --json key info oem-root
 	[[ "$output" == *'"provisioned":true'*'"public_only":true'* ]]
 	# The device certificate now chains to nothing: the old root is gone.
@@ -92,7 +98,8 @@ assert d["target"] == "device" and len(d["device"]) == 64, d
 	run -0 sk stp show r.stp
 	[[ "$output" == *"sequence:      7"* ]]
 	run -0 sk stp apply r.stp
-	sk cert get device | cmp - dev.pem
+	piped got sk cert get device
+	cmp got dev.pem
 	# Revoke by serial with the recipe too.
 	mk_cert other oem/root leaf
 	KEY=oem/command.key CMD=revoke SEQ=8 NAME= CERT=oem/root.pem \
@@ -145,7 +152,8 @@ assert d["target"] == "device" and len(d["device"]) == 64, d
 	mk_root ca2
 	run -0 mk up.stp 5 update-ca --name ca1 --cert ca2.pem
 	run -0 sk stp apply up.stp
-	sk cert get ca1 | cmp - ca2.pem
+	piped got sk cert get ca1
+	cmp got ca2.pem
 	run -0 mk dup.stp 6 add-ca --name ca1 --cert ca2.pem
 	run -9 --separate-stderr sk stp apply dup.stp
 	assert_one_error_line "seckit stp apply: certificate 'ca1' already exists"
@@ -175,8 +183,10 @@ assert d["target"] == "device" and len(d["device"]) == 64, d
 	assert_one_error_line "seckit stp apply: STP (command key 'oem-command'): "
 	run -0 mk rot.stp 1 rotate-command-key --cert command2.pem
 	run -0 sk stp apply rot.stp
-	sk key export oem-command --out - | cmp - <(pubkey_of_cert command2.pem)
-	sk cert get oem-command | cmp - command2.pem
+	piped got sk key export oem-command --out -
+	cmp got <(pubkey_of_cert command2.pem)
+	piped got sk cert get oem-command
+	cmp got command2.pem
 	run -0 sk --json key info oem-command
 	[[ "$output" == *'"origin":"stp 1"'* ]]
 	run -7 --separate-stderr sk stp apply old.stp
@@ -186,7 +196,53 @@ assert d["target"] == "device" and len(d["device"]) == 64, d
 	# set-cert cannot sneak around rotation.
 	run -0 sk stp make --sign-key command2.key --seq 3 --command set-cert --name oem-command --cert oem/command.pem --out sneak.stp
 	run -7 sk stp apply sneak.stp
-	sk key export oem-command --out - | cmp - <(pubkey_of_cert command2.pem)
+	piped got sk key export oem-command --out -
+	cmp got <(pubkey_of_cert command2.pem)
+}
+
+@test "a locked store changes only through STPs: rotate-command-key, add/update/delete-ca, set-cert apply" {
+	run -0 sk --json stp status
+	[[ "$output" == *'"locked":true,"locked_since":"'* ]]
+	mk_cert command2 oem/root leaf
+	mk_root ca1
+	mk_root ca2
+	(cd oem && mk_root root2)
+	# Locally: refused.
+	printf 'version: 1\ncommand-key:\n  file: command2.pem\n  replace: true\n' > rot.yaml
+	run -7 --separate-stderr sk provision rot.yaml
+	assert_one_error_line "seckit provision: rot.yaml:3:3: certificate 'oem-command' exists and differs, and it is a trust anchor of a locked store: it cannot be replaced (use an STP)"
+	# As STPs: applied.
+	run -0 mk rot.stp 1 rotate-command-key --cert command2.pem
+	run -0 sk stp apply rot.stp
+	piped piped.out sk key export oem-command --out -
+	cmp piped.out <(pubkey_of_cert command2.pem)
+	piped piped.out sk cert get oem-command
+	cmp piped.out command2.pem
+	new() { # OUT SEQ CMD [options]: signed with the new command key
+		local out=$1 seq=$2 cmd=$3
+		shift 3
+		sk stp make --sign-key command2.key --seq "$seq" --command "$cmd" "$@" --out "$out"
+	}
+	run -0 new add.stp 2 add-ca --name ca1 --cert ca1.pem
+	run -0 sk stp apply add.stp
+	run -0 new up.stp 3 update-ca --name ca1 --cert ca2.pem
+	run -0 sk stp apply up.stp
+	piped piped.out sk cert get ca1
+	cmp piped.out ca2.pem
+	run -0 new del.stp 4 delete-ca --name ca1
+	run -0 sk stp apply del.stp
+	run -8 sk cert get ca1
+	run -0 new root.stp 5 set-cert --name oem-root --cert oem/root2.pem
+	run -0 sk stp apply root.stp
+	piped piped.out sk key export oem-root --out -
+	cmp piped.out <(pubkey_of_cert oem/root2.pem)
+	# Still locked; the factory manifest is now stale and refused (7).
+	run -7 --separate-stderr sk provision m.yaml
+	[[ "$stderr" == *"certificate 'oem-command' exists and differs"*"(use an STP)" ]]
+	run -0 sk --json stp status
+	[[ "$output" == *'"last_sequence":5,'*'"locked":true'* ]]
+	run -0 mk old.stp 6 add-ca --name ca1 --cert ca1.pem
+	run -7 sk stp apply old.stp
 }
 
 @test "replay, stale sequence numbers, other devices, and a failed command do not get through" {
@@ -481,4 +537,18 @@ assert d["status"].startswith("not verified"), d
 	sk_fails 2 "stp make: " --config c1.yaml stp make --sign-key oem/command.key --seq 1 --command delete-ca --name x --out e.stp
 	[[ "$stderr" == *"defaults.digest"*"sha1"* ]]
 	assert_absent e.stp
+}
+
+@test "an STP with a sequence number of 12 digits or more: the key it installs stays readable" {
+	(cd oem && mk_root root2)
+	run -0 mk root.stp 100000000000 set-cert --name oem-root --cert oem/root2.pem
+	run -0 sk stp apply root.stp
+	run -0 sk --json key info oem-root
+	[[ "$output" == *'"origin":"stp 100000000000"'* ]]
+	(cd oem && mk_root root3)
+	run -0 mk root3.stp 9223372036854775807 set-cert --name oem-root --cert oem/root3.pem
+	run -0 sk stp apply root3.stp
+	run -0 sk --json key info oem-root
+	[[ "$output" == *'"origin":"stp 9223372036854775807"'* ]]
+	run -0 sk key list
 }

@@ -306,7 +306,7 @@ load opaque
 	mk_oem
 	mk_device_openssl P-384
 	mk_ec key P-521
-	for c in aes-256-ctr aes-256-cbc; do
+	for c in aes-256-ctr aes-256-cbc aes-256-gcm; do
 		for kdf in hkdf-sha256 x963-sha384; do
 			rm -f k.okp env.der content.der
 			sk opaque-key make --name app.key --type ec-p521 --key key.pem --sign-key oem.pem \
@@ -358,4 +358,76 @@ load opaque
 	sk key delete from.openssl
 	run -7 --separate-stderr sk opaque-key import o2.okp
 	[[ "$stderr" == *"MAC does not match"* ]]
+}
+
+# An opaque key package built by the openssl recipes, its ecies-seal recipe
+# edited by the sed expression SED: seal_okp PKG KDF SED.  content.der,
+# dev.pub and oem.pem must exist.
+seal_okp() {
+	recipe ecies ecies-seal | sed "$3" > seal.sh
+	DEVPUB=dev.pub PLAIN=content.der CONTEXT=opaque-key CIPHER=aes-256-ctr MAC=hmac-sha256 \
+		KDF=$2 ENV=env.der sh seal.sh
+	ENV=env.der DEVPUB=dev.pub KEY=oem.pem SIGALG=ecdsa-with-SHA256 MD=sha256 PKG=$1 \
+		sh -c "$(recipe opaque-key opaque-key-build)"
+}
+
+@test "opaque-key import: only the envelope's one encoding (uncompressed point, HMAC with NULL, X9.63 hash without)" {
+	mk_oem
+	mk_device ec-p256
+	mk_ec key
+	content() {
+		run -0 env NAME="$1" KEY=key.pem sh -c "$(recipe opaque-key opaque-key-content)"
+	}
+	# the recipe as written: accepted
+	content k1
+	seal_okp good.okp hkdf-sha256 ''
+	run -0 sk opaque-key import good.okp
+	content k2
+	seal_okp goodx.okp x963-sha256 ''
+	run -0 sk opaque-key import goodx.okp
+	# a compressed ephemeral point: the same key, another encoding
+	content k3
+	seal_okp comp.okp hkdf-sha256 's/-pubout -outform DER -out f1.der/& -ec_conv_form compressed/'
+	run -0 openssl asn1parse -inform DER -in env.der
+	[[ "$output" == *"d=2  hl=2 l=  34 prim: BIT STRING"* ]]
+	sk_fails 7 "opaque-key import: " opaque-key import comp.okp
+	[[ "$stderr" == *"ephemeral key is malformed, compressed"* ]]
+	# hmacWithSHA256 without its NULL
+	content k4
+	seal_okp nonull.okp hkdf-sha256 's/\\np = NULL\\n/\\n/'
+	run -0 openssl asn1parse -inform DER -in env.der
+	[[ "$output" != *"NULL"* ]]
+	sk_fails 7 "opaque-key import: " opaque-key import nonull.okp
+	[[ "$stderr" == *"hmac-sha256 identifier must have NULL parameters"* ]]
+	# x9-63-kdf's sha256 with a NULL
+	content k5
+	seal_okp x963null.okp x963-sha256 's/\[h\]\\na = OID:%s\\n/[h]\\na = OID:%s\\np = NULL\\n/'
+	run -0 openssl asn1parse -inform DER -in env.der
+	[[ "$output" == *"NULL"* ]]
+	sk_fails 7 "opaque-key import: " opaque-key import x963null.okp
+	[[ "$stderr" == *"x963-sha256 identifier is not in its one encoding"* ]]
+	for k in k3 k4 k5; do
+		run -8 sk key info $k
+	done
+}
+
+@test "opaque-key: a packaged private key whose public half belongs to another key is refused (7)" {
+	mk_oem
+	mk_device ec-p256
+	mk_ec a
+	mk_ec b
+	# a's SEC1 key with b's public point (the last 65 bytes on P-256)
+	openssl ec -in a.pem -outform DER -out a.der 2>/dev/null
+	openssl pkey -in b.pem -pubout -outform DER -out b.der
+	{ head -c -65 a.der; tail -c 65 b.der; } > bad.der
+	openssl ec -inform DER -in bad.der -out bad.pem 2>/dev/null
+	run -0 env NAME=mixed KEY=bad.pem sh -c "$(recipe opaque-key opaque-key-content)"
+	seal_okp bad.okp hkdf-sha256 ''
+	sk_fails 7 "opaque-key import: " opaque-key import bad.okp
+	[[ "$stderr" == *"opaque key 'mixed': the public key in it does not belong to its private key"* ]]
+	run -8 sk key info mixed
+	# and seckit does not package one
+	sk_fails 7 "opaque-key make: " opaque-key make --name mixed --type ec-p256 --key bad.pem \
+		--sign-key oem.pem --device-pub dev.pub --out m.okp
+	assert_absent m.okp
 }

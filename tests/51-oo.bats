@@ -46,7 +46,8 @@ mk_object() {
 	sk oo make --in empty
 	sk oo id --info empty.oocfg --sign-key oem.pem --device-pub dev.pub
 	run -0 sk oo open --id empty.oid --in empty.enc --out empty.out
-	[ -f empty.out ] && [ ! -s empty.out ]
+	[ -f empty.out ]
+	[ ! -s empty.out ]
 	# a pipe in (the object is spooled, ciphertext only) and out
 	head -c 300000 /dev/urandom > big
 	cat big | sk oo make --in - --out big.enc --info big.oocfg --cipher aes-256-gcm
@@ -302,6 +303,51 @@ mk_object() {
 	python3 -c "d=bytearray(open('data.enc','rb').read()); d[5000]^=1; open('t.enc','wb').write(d)"
 	run ! env OBJ=t.enc INFO=ooinfo.der OUT=out3 sh -c "$(recipe opaque-object oo-open)"
 	assert_absent out3
+}
+
+@test "oo recipes: AES-256-GCM objects and envelopes open with openssl alone; GCM without associated data" {
+	require python3
+	mk_oem
+	mk_device_openssl P-384
+	head -c 70000 /dev/urandom > data
+	sk oo make --in data --cipher aes-256-gcm
+	grep -q '^nonce: [0-9a-f]\{24\}$' data.oocfg
+	run -1 grep -q '^iv:' data.oocfg
+	sk oo id --info data.oocfg --sign-key oem.pem --device-pub dev.pub --cipher aes-256-gcm --mac hmac-sha384
+	run -0 env OOID=data.oid OEM=oem.pub DEV=dev.pem sh -c "$(recipe ooid ooid-verify)"
+	# the envelope: info "seckit-ecies-v1/ooid/aes-256-gcm/hmac-sha384" (ecies.md)
+	run -0 env ENV=env.der DEV=dev.pem CONTEXT=ooid OUT=ooinfo.der sh -c "$(recipe ecies ecies-open)"
+	run -0 env INFO=data.oocfg sh -c "$(recipe ooid ooinfo-der)"
+	run -0 env ENV=env.der DEV=dev.pem CONTEXT=ooid OUT=ooinfo2.der sh -c "$(recipe ecies ecies-open)"
+	cmp ooinfo.der ooinfo2.der
+	# its GCM tag is over no associated data: Kenc (keys.bin, left by the
+	# recipe), the nonce, the ciphertext and tag, checked independently
+	run -0 openssl asn1parse -inform DER -in env.der
+	nonce=$(echo "$output" | sed -n 's/^.*:d=3 .*OCTET STRING *\[HEX DUMP\]:\([0-9A-F]*\) *$/\1/p')
+	set -- $(echo "$output" | sed -n 's/^ *\([0-9]*\):d=1  *hl= *\([0-9]*\) *l= *\([0-9]*\) .*/\1 \2 \3/p')
+	ct_off=${16} ct_hl=${17} ct_len=${18}
+	dd if=env.der bs=1 skip=$((ct_off + ct_hl)) count="$ct_len" status=none > ct.bin
+	python3 "$SECKIT_SRC/tests/gcm-open.py" "$(head -c 32 keys.bin | od -An -v -tx1 | tr -d ' \n')" \
+		"$nonce" "" < ct.bin > gcm.out
+	cmp ooinfo2.der gcm.out
+	# the object: CTR from nonce || 00000002 (oo-open), from the OOID's OOInfo and from the file
+	run -0 env OBJ=data.enc INFO=ooinfo.der OUT=out1 sh -c "$(recipe opaque-object oo-open)"
+	cmp data out1
+	run -0 env OBJ=data.enc INFO=data.oocfg OUT=out2 sh -c "$(recipe opaque-object oo-open)"
+	cmp data out2
+	# and its tag is over no associated data either
+	key=$(sed -n 's/^key: //p' data.oocfg)
+	hl=$(openssl asn1parse -inform DER -in data.enc -dlimit 16 | sed -n 's/^ *\([0-9]*\):d=1  *hl= *\([0-9]*\) .*/\1 \2/p' | tail -n 1)
+	set -- $hl
+	tail -c +$(($1 + $2 + 1)) data.enc > content.bin
+	[ "$(stat -c %s content.bin)" -eq $((70000 + 16)) ]
+	python3 "$SECKIT_SRC/tests/gcm-open.py" "$key" "$(sed -n 's/^nonce: //p' data.oocfg)" "" \
+		< content.bin > out3
+	cmp data out3
+	# a changed byte: the recipe's SHA-256 check refuses it
+	python3 -c "d=bytearray(open('data.enc','rb').read()); d[5000]^=1; open('t.enc','wb').write(d)"
+	run ! env OBJ=t.enc INFO=ooinfo.der OUT=out4 sh -c "$(recipe opaque-object oo-open)"
+	assert_absent out4
 }
 
 @test "oo recipes: an object and an OOID built with openssl alone open with seckit" {

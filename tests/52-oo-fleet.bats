@@ -63,7 +63,8 @@ setup_fleet() {
 	[[ "$stderr" != *$'\r'* ]]
 	[ -z "$output" ]
 	[ "$(ls out | wc -l)" -eq 1000 ]
-	[ -f out/dev0000.oid ] && [ -f out/dev0999.oid ]
+	[ -f out/dev0000.oid ]
+	[ -f out/dev0999.oid ]
 	assert_no_debris out
 	# the sample devices open their own OOID ...
 	run -0 sk oo open --id out/dev0017.oid --in fw.bin.enc --out fw.17
@@ -95,8 +96,13 @@ setup_fleet() {
 			--out-dir "s$k" --shard "$k/3"
 		[[ "$output" == *'"shard":"'$k'/3","jobs":'*',"entries":100,"selected":3'[34]',"written":3'[34]','* ]]
 	done
-	[ "$(ls s1 | wc -l)" -eq 34 ] && [ "$(ls s2 | wc -l)" -eq 33 ] && [ "$(ls s3 | wc -l)" -eq 33 ]
-	[ -f s1/dev0000.oid ] && [ -f s2/dev0001.oid ] && [ -f s3/dev0002.oid ] && [ -f s3/dev0017.oid ]
+	[ "$(ls s1 | wc -l)" -eq 34 ]
+	[ "$(ls s2 | wc -l)" -eq 33 ]
+	[ "$(ls s3 | wc -l)" -eq 33 ]
+	[ -f s1/dev0000.oid ]
+	[ -f s2/dev0001.oid ]
+	[ -f s3/dev0002.oid ]
+	[ -f s3/dev0017.oid ]
 	[ "$(cat <(ls s1) <(ls s2) <(ls s3) | sort -u | wc -l)" -eq 100 ]
 	run -0 sk oo open --id s3/dev0017.oid --in fw.bin.enc --out o
 	for bad in 0/3 4/3 3 a/b 1/0 "" 1/2/3; do
@@ -210,19 +216,19 @@ setup_fleet() {
 	# a new object: the second run's OOIDs must be the ones in place
 	head -c 5000 /dev/urandom > fw2.bin
 	sk oo make --in fw2.bin
-	(umask 077 && sk oo id --info fw2.bin.oocfg --sign-key oem.pem --devices fleet.yaml --out-dir out)
+	(umask 077; sk oo id --info fw2.bin.oocfg --sign-key oem.pem --devices fleet.yaml --out-dir out)
 	[ "$(cat victim)" = "keep me" ]
 	[ ! -L out/dev0001.oid ]
 	[ "$(ls out | wc -l)" -eq 20 ]
 	assert_no_debris out
-	! cmp -s first.oid out/dev0017.oid
+	run -1 cmp -s first.oid out/dev0017.oid
 	[ "$(stat -c %a out/dev0003.oid)" = 600 ]
 	run -0 sk oo open --id out/dev0017.oid --in fw2.bin.enc --out o2
 	cmp fw2.bin o2
 	run -7 sk oo open --id out/dev0017.oid --in fw.bin.enc --out o1
 	assert_absent o1
 	# a fresh directory under umask 077: files 0600 from the first write
-	(umask 077 && sk oo id --info fw2.bin.oocfg --sign-key oem.pem --devices fleet.yaml --out-dir fresh)
+	(umask 077; sk oo id --info fw2.bin.oocfg --sign-key oem.pem --devices fleet.yaml --out-dir fresh)
 	[ "$(stat -c %a fresh/dev0005.oid)" = 600 ]
 	run -0 sk oo open --id fresh/dev0017.oid --in fw2.bin.enc --out o3
 }

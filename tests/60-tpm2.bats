@@ -28,6 +28,7 @@ setup() {
 }
 
 teardown() {
+	stop_tpm_proxy
 	assert_no_transient_handles
 }
 
@@ -216,6 +217,32 @@ teardown() {
 	run -4 sk --backend tpm2 key sign softkey --in data --out s
 	assert_absent s
 	run -0 sk --backend soft key sign softkey --in data --out s
+}
+
+@test "tpm2: a TPM that stops answering while the master key is unsealed is exit 4, naming the TCTI" {
+	local code
+	run -0 sk key create dev --type ec-p256
+	# cut the connection at TPM2_Load (0x157) of the sealed master key,
+	# then at TPM2_Unseal (0x15e): an I/O failure, not another TPM's blob
+	for code in 157 15e; do
+		start_tpm_proxy --drop "$code"
+		SECKIT_TCTI=$PROXY_TCTI run -4 --separate-stderr sk key sign dev --in data --out s
+		assert_one_error_line "seckit key sign: "
+		[[ "$stderr" == *"unsealing the master key: "*"no answer from the TPM through TCTI '$PROXY_TCTI'"* ]]
+		[[ "$stderr" != *"another TPM"* ]]
+		assert_absent s
+		# what the cut-off command left loaded (swtpm has no resource manager)
+		tpm2_flushcontext -t
+		SECKIT_TCTI=$PROXY_TCTI run -4 --separate-stderr sk --backend soft store list
+		assert_one_error_line "seckit store list: "
+		[[ "$stderr" == *"no answer from the TPM through TCTI '$PROXY_TCTI'"* ]]
+		tpm2_flushcontext -t
+		stop_tpm_proxy
+	done
+	# through the relay with nothing cut, all is well
+	start_tpm_proxy
+	SECKIT_TCTI=$PROXY_TCTI run -0 sk key sign dev --in data --out s
+	stop_tpm_proxy
 }
 
 @test "tpm2: a persistent parent from the config" {

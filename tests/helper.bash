@@ -104,3 +104,24 @@ sk_fails() {
 		return 1
 	fi
 }
+
+# Run a command with its stdout a pipe (not a file), into FILE; the status
+# is the command's own (in a bare `cmd | cat`, only cat's would count).
+#   piped got sk store read big
+# wait_until CMD ARG...: run CMD every 0.1 s until it succeeds, 5 s at most (the tests run
+# two at a time on a loaded machine: wait for a state, never sleep for it).
+wait_until() {
+	local _
+	for _ in $(seq 50); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+piped() {
+	local out=$1
+	shift
+	"$@" | cat > "$out"
+	return "${PIPESTATUS[0]}"
+}

@@ -27,7 +27,7 @@ PY
 # start_swtpm DIR: start a simulator with its state in DIR; sets
 # SWTPM_PORT, SWTPM_PID, SWTPM_TCTI (= SECKIT_TCTI, TPM2TOOLS_TCTI).
 start_swtpm() {
-	local dir=$1 _
+	local dir=$1
 	mkdir -p "$dir"
 	SWTPM_PORT=$(free_port_pair)
 	swtpm socket --tpm2 --tpmstate dir="$dir" \
@@ -35,10 +35,7 @@ start_swtpm() {
 		--ctrl type=tcp,port=$((SWTPM_PORT + 1)),bindaddr=127.0.0.1 \
 		--flags not-need-init,startup-clear \
 		--pid file="$dir/swtpm.pid" --daemon || return 1
-	for _ in $(seq 50); do
-		[ -s "$dir/swtpm.pid" ] && break
-		sleep 0.1
-	done
+	wait_until test -s "$dir/swtpm.pid"
 	SWTPM_PID=$(cat "$dir/swtpm.pid")
 	# common_setup clears SECKIT_*; tests take it from SWTPM_TCTI.
 	SWTPM_TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
@@ -46,10 +43,7 @@ start_swtpm() {
 	TPM2TOOLS_TCTI="$SWTPM_TCTI"
 	export SWTPM_PORT SWTPM_PID SWTPM_TCTI SECKIT_TCTI TPM2TOOLS_TCTI
 	# Wait until it answers.
-	for _ in $(seq 50); do
-		tpm2_getcap properties-fixed >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
+	wait_until tpm2_getcap properties-fixed >/dev/null 2>&1 && return 0
 	echo "swtpm did not come up" >&2
 	return 1
 }
@@ -65,6 +59,54 @@ assert_no_transient_handles() {
 	h=$(tpm2_getcap handles-transient)
 	if [ -n "$h" ]; then
 		echo "transient handles left in the TPM: $h" >&2
+		return 1
+	fi
+}
+
+# start_tpm_proxy [--drop CODE] [--log FILE]: a relay in front of this
+# file's simulator (tests/tpm-proxy.py) that cuts the connection at the
+# first command with CODE (hex; a TPM that stops answering half-way) and
+# logs what is sent to the TPM.  Sets PROXY_TCTI and PROXY_PID.
+start_tpm_proxy() {
+	local port ready=$BATS_TEST_TMPDIR/proxy.ready
+	port=$(free_port_pair)
+	rm -f "$ready"
+	python3 "$BATS_TEST_DIRNAME/tpm-proxy.py" "$port" "$SWTPM_PORT" "$ready" "$@" 3>&- &
+	PROXY_PID=$!
+	PROXY_TCTI="swtpm:host=127.0.0.1,port=$port"
+	export PROXY_PID PROXY_TCTI
+	wait_until test -e "$ready" && return 0
+	echo "the TPM proxy did not come up" >&2
+	return 1
+}
+
+stop_tpm_proxy() {
+	[ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null
+	true
+}
+
+# The TPM's dictionary-attack failure counter (TPM2_PT_LOCKOUT_COUNTER).
+tpm_lockout_counter() {
+	local v
+	v=$(tpm2_getcap properties-variable | awk '$1 == "TPM2_PT_LOCKOUT_COUNTER:" { print $2 }')
+	[ -n "$v" ] || return 1
+	echo $((v))
+}
+
+# tpm_da_setup MAX-TRIES RECOVERY-SECONDS: dictionary-attack parameters
+# for a test (swtpm's defaults: 3 tries, 1000 s), failure counter cleared.
+tpm_da_setup() {
+	tpm2_dictionarylockout --clear-lockout >/dev/null &&
+		tpm2_dictionarylockout --setup-parameters --max-tries="$1" \
+			--recovery-time="$2" --lockout-recovery-time="$2" >/dev/null
+}
+
+# No authorisation sessions left in the TPM.
+assert_no_sessions() {
+	local h
+	h=$(tpm2_getcap handles-loaded-session)
+	if [ -n "$h" ]; then
+		echo "sessions left in the TPM: $h" >&2
 		return 1
 	fi
 }

@@ -193,6 +193,49 @@ static void test_strict_der(void)
 	      "strict DER: truncated input refused");
 }
 
+/* The one encoding of each digest identifier (docs/formats/README.md):
+ * parameters absent, NULL for md5; the other form is refused. */
+static void test_mdalg_encodings(void)
+{
+	static const struct {
+		const char *name;
+		const char *der; /* hex */
+	} want[] = {
+		{ "md5", "300c06082a864886f70d02050500" },
+		{ "sha1", "300706052b0e03021a" },
+		{ "sha224", "300b0609608648016503040204" },
+		{ "sha256", "300b0609608648016503040201" },
+		{ "sha384", "300b0609608648016503040202" },
+		{ "sha512", "300b0609608648016503040203" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const EVP_MD *md = sk_md_by_name(want[i].name, 1), *got;
+		X509_ALGOR *a = NULL, *other = NULL;
+		unsigned char *der = NULL;
+		char hex[64] = "", what[96];
+		int len, ptype;
+
+		snprintf(what, sizeof(what), "%s identifier is %s", want[i].name, want[i].der);
+		CHECK(md != NULL && sk_mdalg_make(md, &a) == SK_OK &&
+			      (len = i2d_X509_ALGOR(a, &der)) > 0 && (size_t)len * 2 < sizeof(hex), what);
+		sk_hex(hex, der, (size_t)len);
+		CHECK(strcmp(hex, want[i].der) == 0 && sk_mdalg_parse(a, &got) == SK_OK &&
+			      EVP_MD_get_type(got) == EVP_MD_get_type(md), what);
+		X509_ALGOR_get0(NULL, &ptype, NULL, a);
+		other = X509_ALGOR_new();
+		X509_ALGOR_set0(other, OBJ_nid2obj(EVP_MD_get_type(md)),
+				ptype == V_ASN1_NULL ? V_ASN1_UNDEF : V_ASN1_NULL, NULL);
+		snprintf(what, sizeof(what), "%s with %s parameters is refused", want[i].name,
+			 ptype == V_ASN1_NULL ? "absent" : "NULL");
+		CHECK(sk_mdalg_parse(other, &got) == SK_EVERIFY, what);
+		OPENSSL_free(der);
+		X509_ALGOR_free(a);
+		X509_ALGOR_free(other);
+	}
+}
+
 static void test_algs(EVP_PKEY *ec, EVP_PKEY *rsa)
 {
 	X509_ALGOR *a = NULL;
@@ -218,6 +261,7 @@ static void test_algs(EVP_PKEY *ec, EVP_PKEY *rsa)
 	CHECK(sk_mdalg_make(EVP_sha224(), &a) == SK_OK && sk_mdalg_parse(a, &md) == SK_OK &&
 		      EVP_MD_get_type(md) == NID_sha224, "digest identifier round trip");
 	X509_ALGOR_free(a);
+	test_mdalg_encodings();
 	CHECK(o != NULL && sk_oid_is(o, "1.1") && !sk_oid_is(o, "1.2"), "project OIDs");
 	sk_oid_text(o, d, sizeof(d));
 	CHECK(strcmp(d, SK_OID_ARC ".1.1") == 0, "project OID text");

@@ -11,6 +11,16 @@
  *   storetool DIR incr NAME [K]          K times: read NAME (decimal), add 1, commit
  *   storetool DIR hold SECONDS           take the writer lock and sleep
  *   storetool DIR stream NAME SIZE       one put of SIZE bytes (pattern), unlocked until commit
+ *   storetool DIR dump                   the whole-store check (seckit store
+ *       check), then every object, one line each, sorted:
+ *       NS NAME VERSION SIZE FLAGS SHA256(META) SHA256(BODY)
+ *       (body "-" for a keyed object, which needs its password); reads
+ *       every object as a reader does, so a store that fails the check or a
+ *       read fails the dump.  VERSION is random per write: equal lines, the
+ *       same object.
+ *   storetool DIR probe NAME             dump, a line "--", then a write of
+ *       data object NAME (one commit: the next writer after a failure),
+ *       then dump again (tests/fault.bash)
  *   storetool flip FILE BIT              flip one bit of FILE in place
  *   storetool flipall FILE FROM TO STEP RC [EXPECTED] -- CMD ARG...
  *       for every STEP-th bit in [FROM, TO): flip it, run CMD, restore the
@@ -29,6 +39,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <openssl/evp.h>
 
 #include "../../src/crypto.h"
 #include "../../src/err.h"
@@ -329,6 +341,50 @@ static int stream(struct sk_store *st, const char *name, unsigned long long size
 	return sk_txn_commit(t);
 }
 
+static void sha256_hex(const void *p, size_t n, char out[65])
+{
+	unsigned char md[32];
+	unsigned int len = 0;
+
+	EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
+	sk_hex(out, md, 32);
+}
+
+static int dump_one(const struct sk_obj_info *info, void *arg)
+{
+	struct sk_store *st = arg;
+	struct sk_buf body = { 0 };
+	char version[33], meta[65], bh[65] = "-";
+	int rc;
+
+	sk_hex(version, info->version, 16);
+	sha256_hex(info->meta, info->metalen, meta);
+	if (!(info->flags & SK_OBJ_KEYED)) {
+		if ((rc = sk_store_get(st, info->ns, info->name, (size_t)1 << 30, NULL, &body)) != SK_OK)
+			return rc;
+		sha256_hex(body.p, body.len, bh);
+		sk_buf_free(&body);
+	}
+	printf("%u %s %s %llu %u %s %s\n", info->ns, info->name, version,
+	       (unsigned long long)info->size, info->flags, meta, bh);
+	return 0;
+}
+
+static void check_problem(const char *file, const char *problem, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "storetool: %s: %s\n", file, problem);
+}
+
+static int dump(struct sk_store *st)
+{
+	int rc = sk_store_check(st, 0, check_problem, NULL, NULL);
+
+	if (rc == SK_OK)
+		rc = sk_store_list(st, 0, dump_one, st);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct sk_store_opts opts = { 1, 30 };
@@ -359,6 +415,15 @@ int main(int argc, char **argv)
 		rc = same(st, argv[3], atoi(argv[4]));
 	else if (!strcmp(argv[2], "incr") && (argc == 4 || argc == 5))
 		rc = incr(st, argv[3], argc == 5 ? atoi(argv[4]) : 1);
+	else if (!strcmp(argv[2], "dump") && argc == 3)
+		rc = dump(st);
+	else if (!strcmp(argv[2], "probe") && argc == 4) {
+		if ((rc = dump(st)) == SK_OK) {
+			printf("--\n");
+			if ((rc = multi(st, argv[3], 1, "probe", 0)) == SK_OK)
+				rc = dump(st);
+		}
+	}
 	else if (!strcmp(argv[2], "stream") && argc == 5)
 		rc = stream(st, argv[3], strtoull(argv[4], NULL, 10));
 	else if (!strcmp(argv[2], "hold") && argc == 4) {
