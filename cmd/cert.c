@@ -20,42 +20,14 @@
 #include "json.h"
 #include "opt.h"
 
-#define DIGESTS "sha256 sha384 sha512"
-#define O_FORMAT { "format", 'f', SK_ARG, "FMT", "pem (default) or der", SK_C_CHOICE, "pem der" }
+#define O_FORMAT { OPT_format, "pem (default) or der" }
 
-static int need(const struct sk_args *a, const char *opt)
+/* --format der? */
+static int format_der(const struct sk_args *a)
 {
-	if (sk_arg_str(a, opt) == NULL)
-		return sk_usage_error("--%s is required", opt);
-	return SK_OK;
-}
+	const char *f = sk_opt_str(a, OPT_format);
 
-static int format_der(const struct sk_args *a, int *der)
-{
-	const char *f = sk_arg_str(a, "format");
-
-	*der = 0;
-	if (f == NULL || strcmp(f, "pem") == 0)
-		return SK_OK;
-	if (strcmp(f, "der") == 0) {
-		*der = 1;
-		return SK_OK;
-	}
-	return sk_usage_error("unknown format '%s' (expected pem or der)", f);
-}
-
-static int digest_opt(struct sk_ctx *ctx, const struct sk_args *a, const EVP_MD **md)
-{
-	const char *name;
-	int rc;
-
-	if ((rc = sk_arg_digest(ctx, a, &name)) != SK_OK)
-		return rc;
-	*md = sk_md_by_name(name, 0);
-	if (*md == NULL || sk_md_is_weak(*md) || EVP_MD_get_size(*md) < 32)
-		return sk_usage_error("digest '%s' is not accepted for certificates (expected one of: %s)",
-				      name, DIGESTS);
-	return SK_OK;
+	return f != NULL && strcmp(f, "der") == 0;
 }
 
 /* ---- printing ---- */
@@ -116,13 +88,12 @@ static void json_cert(struct sk_json *j, const struct sk_cert *c)
 
 /* ---- list ---- */
 
-static const struct sk_opt list_opts[] = {
-	{ "ca", 0, SK_NOARG, NULL, "only the CA store", SK_C_NONE, NULL },
-	{ "provisioned", 0, SK_NOARG, NULL, "only provisioned certificates", SK_C_NONE, NULL },
-	{ "csr", 0, SK_NOARG, NULL, "only stored certificate requests", SK_C_NONE, NULL },
-	{ "revoked", 0, SK_NOARG, NULL, "the CRL: revoked issuer/serial pairs", SK_C_NONE, NULL },
-	{ "names", 0, SK_NOARG, NULL, "print only the names, one per line", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt list_opts[] = {
+	{ OPT_ca, "only the CA store" },
+	{ OPT_provisioned, "only provisioned certificates" },
+	{ OPT_csr_only, "only stored certificate requests" },
+	{ OPT_revoked, "the CRL: revoked issuer/serial pairs" },
+	{ OPT_names, "print only the names, one per line" },
 };
 
 struct list_state {
@@ -188,16 +159,16 @@ static int cert_list(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	struct list_state s;
 	unsigned kinds = 0;
-	int rc, revoked = sk_arg_flag(a, "revoked");
+	int rc, revoked = sk_opt_flag(a, OPT_revoked);
 
 	memset(&s, 0, sizeof(s));
 	s.ctx = ctx;
-	s.names = sk_arg_flag(a, "names");
-	if (sk_arg_flag(a, "ca"))
+	s.names = sk_opt_flag(a, OPT_names);
+	if (sk_opt_flag(a, OPT_ca))
 		kinds |= 1u << SK_CERT_CA;
-	if (sk_arg_flag(a, "provisioned"))
+	if (sk_opt_flag(a, OPT_provisioned))
 		kinds |= 1u << SK_CERT_PROVISIONED;
-	if (sk_arg_flag(a, "csr"))
+	if (sk_opt_flag(a, OPT_csr_only))
 		kinds |= 1u << SK_CERT_CSR;
 	if (revoked && (kinds || s.names))
 		return sk_usage_error("--revoked lists the CRL; it takes no other filter");
@@ -223,20 +194,17 @@ static int cert_list(struct sk_ctx *ctx, const struct sk_args *a)
 
 /* ---- get ---- */
 
-static const struct sk_opt get_opts[] = {
-	{ "out", 'o', SK_ARG, "FILE", "where to write it (default and '-': stdout)", SK_C_FILE, NULL },
+static const struct sk_verbopt get_opts[] = {
+	{ OPT_out, "where to write it (default and '-': stdout)" },
 	O_FORMAT,
-	SK_OPT_END,
 };
 
 static int cert_get(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *out = sk_arg_str(a, "out");
+	const char *out = sk_opt_str(a, OPT_out);
 	struct sk_cert c;
-	int der, rc;
+	int der = format_der(a), rc;
 
-	if ((rc = format_der(a, &der)) != SK_OK)
-		return rc;
 	if ((rc = sk_cert_get(ctx, a->pos[0], &c)) != SK_OK)
 		return rc;
 	if (out == NULL)
@@ -253,11 +221,10 @@ static int cert_get(struct sk_ctx *ctx, const struct sk_args *a)
 
 /* ---- verify ---- */
 
-static const struct sk_opt verify_opts[] = {
-	{ "chain", 'c', SK_ARG, "FILE", "untrusted intermediate certificates (PEM bundle or DER)", SK_C_FILE, NULL },
-	{ "purpose", 0, SK_ARG, "P", "also check the purpose: " SK_PURPOSES, SK_C_CHOICE, SK_PURPOSES },
-	{ "at", 0, SK_ARG, "TIME", "check dates at TIME (YYYY-MM-DD[THH:MM[:SS]Z], an offset for Z, or @SECONDS) instead of now", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt verify_opts[] = {
+	{ OPT_chain, "untrusted intermediate certificates (PEM bundle or DER)" },
+	{ OPT_purpose, "also check the purpose: " SK_PURPOSES },
+	{ OPT_at, "check dates at TIME (YYYY-MM-DD[THH:MM[:SS]Z], an offset for Z, or @SECONDS) instead of now" },
 };
 
 static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
@@ -266,14 +233,13 @@ static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_verify_result r;
 	STACK_OF(X509) *in = NULL, *chain = NULL;
 	X509 *leaf = NULL;
-	const char *at = sk_arg_str(a, "at"), *chainf = sk_arg_str(a, "chain");
-	int i, rc, extras;
+	const char *chainf = sk_opt_str(a, OPT_chain);
+	int i, rc, at, extras;
 
 	memset(&o, 0, sizeof(o));
 	memset(&r, 0, sizeof(r));
-	o.purpose = sk_arg_str(a, "purpose");
-	if (at != NULL && sk_time_parse(at, &o.at) != SK_OK)
-		return sk_usage_error("--at: %s", sk_err_msg());
+	o.purpose = sk_opt_str(a, OPT_purpose);
+	at = sk_opt_time(a, OPT_at, &o.at);
 	if ((rc = sk_x509_load(a->pos[0], &in)) != SK_OK)
 		return rc;
 	/* The file's first certificate is the one verified; any others in it
@@ -344,7 +310,7 @@ static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 	} else if (rc == SK_OK && !ctx->quiet) {
 		printf("%s: OK\n", a->pos[0]);
 	}
-	if (rc == SK_OK && at == NULL)
+	if (rc == SK_OK && !at)
 		sk_trust_clock_note(ctx);
 out:
 	sk_verify_result_free(&r);
@@ -356,34 +322,32 @@ out:
 
 /* ---- csr ---- */
 
-static const struct sk_opt csr_opts[] = {
-	{ "key", 'k', SK_ARG, "NAME", "the store key to certify (default: the device key role)", SK_C_KEY, NULL },
-	{ "subject", 's', SK_ARG, "DN", "subject in /CN=name/O=org form", SK_C_NONE, NULL },
-	{ "san", 0, SK_ARG, "LIST", "subjectAltName, e.g. DNS:dev1.example,IP:10.0.0.5", SK_C_NONE, NULL },
-	{ "out", 'o', SK_ARG, "FILE", "where to write the CSR ('-': stdout)", SK_C_FILE, NULL },
+static const struct sk_verbopt csr_opts[] = {
+	{ OPT_key, "the store key to certify (default: the device key role)" },
+	{ OPT_subject, "subject in /CN=name/O=org form", .required = 1 },
+	{ OPT_san, "subjectAltName, e.g. DNS:dev1.example,IP:10.0.0.5" },
+	{ OPT_out, "where to write the CSR ('-': stdout)", .required = 1 },
 	O_FORMAT,
-	{ "digest", 0, SK_ARG, "ALG", "signature digest: sha256 (default), sha384, sha512", SK_C_CHOICE, DIGESTS },
-	{ "pass", 0, SK_ARG, "SPEC", "secret of the key's password object (pass:, env:, file:, fd:, prompt)", SK_C_NONE, NULL },
-	SK_OPT_END,
+	{ OPT_digest, "signature digest: sha256 (default), sha384, sha512" },
+	{ OPT_pass, "secret of the key's password object (pass:, env:, file:, fd:, prompt)" },
 };
 
 static int cert_csr(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *name = sk_arg_str(a, "key");
+	const char *name = sk_opt_str(a, OPT_key);
 	const EVP_MD *md;
 	struct sk_key *k = NULL;
 	X509_REQ *req = NULL;
-	int der, rc;
+	int der = format_der(a), rc;
 
-	if ((rc = need(a, "subject")) != SK_OK || (rc = need(a, "out")) != SK_OK ||
-	    (rc = format_der(a, &der)) != SK_OK || (rc = digest_opt(ctx, a, &md)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK)
 		return rc;
 	if (name == NULL && (rc = sk_ctx_role(ctx, SK_ROLE_DEVICE_KEY, &name)) != SK_OK)
 		return rc;
-	if ((rc = sk_key_open(ctx, name, sk_arg_str(a, "pass"), &k)) != SK_OK)
+	if ((rc = sk_key_open(ctx, name, sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
-	if ((rc = sk_csr_make(k, sk_arg_str(a, "subject"), sk_arg_str(a, "san"), md, &req)) == SK_OK)
-		rc = sk_x509_req_write(sk_arg_str(a, "out"), req, der);
+	if ((rc = sk_csr_make(k, sk_opt_str(a, OPT_subject), sk_opt_str(a, OPT_san), md, &req)) == SK_OK)
+		rc = sk_x509_req_write(sk_opt_str(a, OPT_out), req, der);
 	X509_REQ_free(req);
 	sk_key_close(k);
 	return rc;
@@ -391,19 +355,18 @@ static int cert_csr(struct sk_ctx *ctx, const struct sk_args *a)
 
 /* ---- issue ---- */
 
-static const struct sk_opt issue_opts[] = {
-	{ "csr", 0, SK_ARG, "FILE", "the certificate request (PEM or DER)", SK_C_FILE, NULL },
-	{ "ca-cert", 0, SK_ARG, "FILE", "the issuing CA's certificate", SK_C_FILE, NULL },
-	{ "ca-key", 0, SK_ARG, "FILE", "the issuing CA's private key (PEM or DER)", SK_C_FILE, NULL },
-	{ "ca-pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted CA key", SK_C_NONE, NULL },
-	{ "days", 0, SK_ARG, "N", "validity in days from now (default 365)", SK_C_NONE, NULL },
-	{ "profile", 0, SK_ARG, "P", "extensions: device (TLS client, default), server, ca", SK_C_CHOICE, SK_PROFILES },
-	{ "serial", 0, SK_ARG, "HEX", "serial number (default: 127 random bits)", SK_C_NONE, NULL },
-	{ "digest", 0, SK_ARG, "ALG", "signature digest: sha256 (default), sha384, sha512", SK_C_CHOICE, DIGESTS },
-	{ "pss", 0, SK_NOARG, NULL, "RSASSA-PSS signature (RSA CA keys)", SK_C_NONE, NULL },
-	{ "out", 'o', SK_ARG, "FILE", "where to write the certificate ('-': stdout)", SK_C_FILE, NULL },
+static const struct sk_verbopt issue_opts[] = {
+	{ OPT_csr, "the certificate request (PEM or DER)", .required = 1 },
+	{ OPT_ca_cert, "the issuing CA's certificate", .required = 1 },
+	{ OPT_ca_key, "the issuing CA's private key (PEM or DER)", .required = 1 },
+	{ OPT_ca_pass, "passphrase of an encrypted CA key" },
+	{ OPT_days, "validity in days from now (default 365)" },
+	{ OPT_profile, "extensions: device (TLS client, default), server, ca" },
+	{ OPT_serial, "serial number (default: 127 random bits)" },
+	{ OPT_digest, "signature digest: sha256 (default), sha384, sha512" },
+	{ OPT_pss, "RSASSA-PSS signature (RSA CA keys)" },
+	{ OPT_out, "where to write the certificate ('-': stdout)", .required = 1 },
 	O_FORMAT,
-	SK_OPT_END,
 };
 
 static int parse_serial(const char *s, ASN1_INTEGER **out)
@@ -427,50 +390,45 @@ static int parse_serial(const char *s, ASN1_INTEGER **out)
 
 static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *days = sk_arg_str(a, "days"), *profile = sk_arg_str(a, "profile");
-	const char *serial = sk_arg_str(a, "serial"), *capass_spec = sk_arg_str(a, "ca-pass");
+	const char *profile = sk_opt_str(a, OPT_profile);
+	const char *serial = sk_opt_str(a, OPT_serial), *capass_spec = sk_opt_str(a, OPT_ca_pass);
 	struct sk_secret capass = { 0 };
 	struct sk_issue req;
 	struct sk_buf csrbuf = { 0 };
 	ASN1_INTEGER *sn = NULL;
 	X509 *x = NULL;
 	char what[300];
-	int der, rc;
+	int der = format_der(a), rc;
 
 	memset(&req, 0, sizeof(req));
-	if ((rc = need(a, "csr")) != SK_OK || (rc = need(a, "ca-cert")) != SK_OK ||
-	    (rc = need(a, "ca-key")) != SK_OK || (rc = need(a, "out")) != SK_OK ||
-	    (rc = format_der(a, &der)) != SK_OK || (rc = digest_opt(ctx, a, &req.md)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &req.md)) != SK_OK)
 		return rc;
-	req.days = 365;
-	if (days != NULL && (sk_parse_uint(days, 36525, &req.days) != 0 || req.days == 0))
-		return sk_usage_error("--days '%s': expected 1 to 36525", days);
+	if (!sk_opt_uint(a, OPT_days, &req.days))
+		req.days = 365;
 	if (profile == NULL || strcmp(profile, "device") == 0)
 		req.profile = SK_PROFILE_DEVICE;
 	else if (strcmp(profile, "server") == 0)
 		req.profile = SK_PROFILE_SERVER;
-	else if (strcmp(profile, "ca") == 0)
-		req.profile = SK_PROFILE_CA;
 	else
-		return sk_usage_error("unknown profile '%s' (expected one of: %s)", profile, SK_PROFILES);
-	req.pss = sk_arg_flag(a, "pss");
+		req.profile = SK_PROFILE_CA;
+	req.pss = sk_opt_flag(a, OPT_pss);
 	if (serial != NULL && (rc = parse_serial(serial, &sn)) != SK_OK)
 		return rc;
 	req.serial = sn;
-	if ((rc = sk_read_file(sk_arg_str(a, "csr"), SK_X509_MAX, &csrbuf)) != SK_OK)
+	if ((rc = sk_read_file(sk_opt_str(a, OPT_csr), SK_X509_MAX, &csrbuf)) != SK_OK)
 		goto out;
-	snprintf(what, sizeof(what), "'%s'", sk_arg_str(a, "csr"));
+	snprintf(what, sizeof(what), "'%s'", sk_opt_str(a, OPT_csr));
 	if ((rc = sk_x509_req_parse(csrbuf.p, csrbuf.len, what, &req.csr)) != SK_OK ||
-	    (rc = sk_x509_load_one(sk_arg_str(a, "ca-cert"), &req.ca)) != SK_OK)
+	    (rc = sk_x509_load_one(sk_opt_str(a, OPT_ca_cert), &req.ca)) != SK_OK)
 		goto out;
 	if (capass_spec != NULL &&
 	    (rc = sk_secret_get(capass_spec, "passphrase of the CA key", 0, &capass)) != SK_OK)
 		goto out;
-	if ((rc = sk_pkey_load(sk_arg_str(a, "ca-key"), capass.p, 1, &req.ca_key)) != SK_OK)
+	if ((rc = sk_pkey_load(sk_opt_str(a, OPT_ca_key), capass.p, 1, &req.ca_key)) != SK_OK)
 		goto out;
 	if ((rc = sk_cert_issue(&req, &x)) != SK_OK)
 		goto out;
-	rc = sk_x509_write(sk_arg_str(a, "out"), x, der);
+	rc = sk_x509_write(sk_opt_str(a, OPT_out), x, der);
 out:
 	X509_free(x);
 	X509_free(req.ca);
@@ -483,14 +441,18 @@ out:
 }
 
 static const struct sk_verb verbs[] = {
-	{ "list", cert_list, NULL, 0, 0, list_opts, "list certificates, the CA store or the CRL", NULL, SK_C_NONE },
-	{ "get", cert_get, "NAME", 1, 1, get_opts, "write a stored certificate or CSR", NULL, SK_C_CERT },
-	{ "verify", cert_verify, "FILE", 1, 1, verify_opts, "verify a certificate against the CA store and CRL", NULL, SK_C_FILE },
-	{ "csr", cert_csr, NULL, 0, 0, csr_opts, "make a CSR signed by a store key", NULL, SK_C_NONE },
-	{ "issue", cert_issue, NULL, 0, 0, issue_opts, "issue a certificate from a CSR with a CA key (off-device)", NULL, SK_C_NONE },
-	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+	SK_VERB("list", cert_list, "list certificates, the CA store or the CRL", SK_OPTIONS(list_opts)),
+	SK_VERB("get", cert_get, "write a stored certificate or CSR",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(get_opts), .complete = SK_C_CERT),
+	SK_VERB("verify", cert_verify, "verify a certificate against the CA store and CRL",
+		.synopsis = "FILE", SK_POS(1, 1), SK_OPTIONS(verify_opts), .complete = SK_C_FILE),
+	SK_VERB("csr", cert_csr, "make a CSR signed by a store key", SK_OPTIONS(csr_opts)),
+	SK_VERB("issue", cert_issue, "issue a certificate from a CSR with a CA key (off-device)",
+		SK_OPTIONS(issue_opts)),
 };
 
 const struct sk_command sk_cmd_cert = {
-	"cert", "certificates: provisioned, CA store, CRL, CSRs, issuing", verbs,
+	.name = "cert",
+	.summary = "certificates: provisioned, CA store, CRL, CSRs, issuing",
+	SK_VERBS(verbs),
 };

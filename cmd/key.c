@@ -19,50 +19,22 @@
 #include "json.h"
 #include "opt.h"
 
-#define TYPES "ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512"
-#define DIGESTS "sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512"
 #define SIG_MAX 4096
 #define IO_CHUNK (1u << 16)
 
 /* ---- shared option entries ---- */
-#define O_PASS { "pass", 0, SK_ARG, "SPEC", "secret of the key's password object (pass:, env:, file:, fd:, prompt)", SK_C_NONE, NULL }
-#define O_IN(h) { "in", 0, SK_ARG, "FILE", h, SK_C_FILE, NULL }
-#define O_OUT(h) { "out", 0, SK_ARG, "FILE", h, SK_C_FILE, NULL }
-#define O_DIGEST { "digest", 0, SK_ARG, "ALG", "digest: sha256 (default), sha384, sha512, sha224, sha1", SK_C_CHOICE, DIGESTS }
-#define O_PSS { "pss", 0, SK_NOARG, NULL, "RSA-PSS padding instead of PKCS#1 v1.5", SK_C_NONE, NULL }
-
-static int need(const struct sk_args *a, const char *opt)
-{
-	if (sk_arg_str(a, opt) == NULL)
-		return sk_usage_error("--%s is required", opt);
-	return SK_OK;
-}
-
-static int digest_opt(struct sk_ctx *ctx, const struct sk_args *a, const EVP_MD **md)
-{
-	const char *name;
-	int rc;
-
-	if ((rc = sk_arg_digest(ctx, a, &name)) != SK_OK)
-		return rc;
-	if (strcasecmp(name, "md5") == 0)
-		return sk_err(SK_EUNSUPP, "md5 is not accepted for signatures");
-	if ((*md = sk_md_by_name(name, 0)) == NULL)
-		return sk_usage_error("unknown digest '%s' (expected one of: %s)", name, DIGESTS);
-	if (sk_md_is_weak(*md))
-		sk_warn("%s is weak: use sha256 or stronger", name);
-	return SK_OK;
-}
+#define O_PASS { OPT_pass, "secret of the key's password object (pass:, env:, file:, fd:, prompt)" }
+#define O_DIGEST { OPT_digest, "digest: sha256 (default), sha384, sha512, sha224, sha1", .md = SK_MD_SIGN }
+#define O_PSS { OPT_pss, "RSA-PSS padding instead of PKCS#1 v1.5" }
 
 /* ---- create / import ---- */
 
-static const struct sk_opt create_opts[] = {
-	{ "type", 't', SK_ARG, "TYPE", "key type: " TYPES, SK_C_CHOICE, TYPES },
-	{ "exportable", 0, SK_NOARG, NULL, "allow the private part to be exported later", SK_C_NONE, NULL },
-	{ "provisioned", 0, SK_NOARG, NULL, "mark as provisioned: no delete, no overwrite", SK_C_NONE, NULL },
-	{ "password-object", 0, SK_ARG, "OBJ", "bind the key to this password object", SK_C_PWOBJ, NULL },
-	{ "pass", 0, SK_ARG, "SPEC", "secret of the password object", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt create_opts[] = {
+	{ OPT_type, "key type: " SK_KEYTYPE_NAMES, .required = 1 },
+	{ OPT_exportable, "allow the private part to be exported later" },
+	{ OPT_provisioned, "mark as provisioned: no delete, no overwrite" },
+	{ OPT_password_object, "bind the key to this password object" },
+	{ OPT_pass, "secret of the password object" },
 };
 
 /* checked_by: who checks the password (key info only; NULL: omitted). */
@@ -117,44 +89,39 @@ static int fill_new(const struct sk_args *a, struct sk_key_new *req)
 {
 	memset(req, 0, sizeof(*req));
 	req->name = a->pos[0];
-	if (sk_arg_flag(a, "exportable"))
+	if (sk_opt_flag(a, OPT_exportable))
 		req->flags |= SK_KEY_EXPORTABLE;
-	if (sk_arg_flag(a, "provisioned"))
+	if (sk_opt_flag(a, OPT_provisioned))
 		req->flags |= SK_KEY_PROVISIONED;
-	req->pwobj = sk_arg_str(a, "password-object");
-	req->pass_spec = sk_arg_str(a, "pass");
-	if (req->pass_spec != NULL && req->pwobj == NULL && sk_arg_str(a, "in-pass") == NULL &&
-	    sk_arg_str(a, "in") == NULL)
-		return sk_usage_error("--pass needs --password-object");
+	req->pwobj = sk_opt_str(a, OPT_password_object);
+	req->pass_spec = sk_opt_str(a, OPT_pass);
 	return SK_OK;
 }
 
 static int key_create(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	struct sk_key_new req;
-	const char *type = sk_arg_str(a, "type");
 	int rc;
 
-	if (type == NULL)
-		return sk_usage_error("--type is required (one of: %s)", TYPES);
 	if ((rc = fill_new(a, &req)) != SK_OK)
 		return rc;
-	if ((req.type = sk_keytype_by_name(type)) == NULL)
-		return sk_usage_error("unknown key type '%s' (expected one of: %s)", type, TYPES);
+	/* (import: --pass without --password-object opens an encrypted input) */
+	if (req.pass_spec != NULL && req.pwobj == NULL)
+		return sk_usage_error("--pass needs --password-object");
+	req.type = sk_keytype_by_name(sk_opt_str(a, OPT_type));
 	if ((rc = sk_key_generate(ctx, &req)) != SK_OK)
 		return rc;
 	return report_new(ctx, req.name, "created");
 }
 
-static const struct sk_opt import_opts[] = {
-	{ "in", 'i', SK_ARG, "FILE", "key file: PEM or DER private/public key, or raw AES/HMAC bytes", SK_C_FILE, NULL },
-	{ "type", 't', SK_ARG, "TYPE", "key type (required for AES/HMAC; checked for EC/RSA)", SK_C_CHOICE, TYPES },
-	{ "exportable", 0, SK_NOARG, NULL, "allow the private part to be exported later", SK_C_NONE, NULL },
-	{ "provisioned", 0, SK_NOARG, NULL, "mark as provisioned: no delete, no overwrite", SK_C_NONE, NULL },
-	{ "password-object", 0, SK_ARG, "OBJ", "bind the key to this password object", SK_C_PWOBJ, NULL },
-	{ "pass", 0, SK_ARG, "SPEC", "secret of the password object; without --password-object, the passphrase of an encrypted input", SK_C_NONE, NULL },
-	{ "in-pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted PEM input", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt import_opts[] = {
+	{ OPT_in, "key file: PEM or DER private/public key, or raw AES/HMAC bytes", .required = 1 },
+	{ OPT_type, "key type (required for AES/HMAC; checked for EC/RSA)" },
+	{ OPT_exportable, "allow the private part to be exported later" },
+	{ OPT_provisioned, "mark as provisioned: no delete, no overwrite" },
+	{ OPT_password_object, "bind the key to this password object" },
+	{ OPT_pass, "secret of the password object; without --password-object, the passphrase of an encrypted input" },
+	{ OPT_in_pass, "passphrase of an encrypted PEM input" },
 };
 
 static int key_import(struct sk_ctx *ctx, const struct sk_args *a)
@@ -162,17 +129,17 @@ static int key_import(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_key_new req;
 	struct sk_buf data = { 0 };
 	struct sk_secret inpass = { 0 };
-	const char *type = sk_arg_str(a, "type"), *in = sk_arg_str(a, "in");
-	const char *inpass_spec = sk_arg_str(a, "in-pass");
+	const char *type = sk_opt_str(a, OPT_type), *in = sk_opt_str(a, OPT_in);
+	const char *inpass_spec = sk_opt_str(a, OPT_in_pass);
 	EVP_PKEY *pkey = NULL;
 	int rc, is_private = 0;
 
-	if ((rc = need(a, "in")) != SK_OK || (rc = fill_new(a, &req)) != SK_OK)
+	if ((rc = fill_new(a, &req)) != SK_OK)
 		return rc;
 	if (inpass_spec == NULL && req.pwobj == NULL)
 		inpass_spec = req.pass_spec;
-	if (type != NULL && (req.type = sk_keytype_by_name(type)) == NULL)
-		return sk_usage_error("unknown key type '%s' (expected one of: %s)", type, TYPES);
+	if (type != NULL)
+		req.type = sk_keytype_by_name(type);
 	if ((rc = sk_read_file(in, 1u << 20, &data)) != SK_OK)
 		return rc;
 	if (req.type != NULL && !sk_keytype_is_asym(req.type)) {
@@ -246,14 +213,13 @@ out:
 
 /* ---- export ---- */
 
-static const struct sk_opt export_opts[] = {
-	O_OUT("where to write the key ('-': stdout)"),
-	{ "format", 'f', SK_ARG, "FMT", "pem (default) or der", SK_C_CHOICE, "pem der" },
-	{ "private", 0, SK_NOARG, NULL, "export the private part (exportable keys only)", SK_C_NONE, NULL },
+static const struct sk_verbopt export_opts[] = {
+	{ OPT_out, "where to write the key ('-': stdout)", .required = 1 },
+	{ OPT_format, "pem (default) or der" },
+	{ OPT_private, "export the private part (exportable keys only)" },
 	O_PASS,
-	{ "out-pass", 0, SK_ARG, "SPEC", "encrypt the exported private key with this passphrase", SK_C_NONE, NULL },
-	{ "no-encrypt", 0, SK_NOARG, NULL, "write the private part in clear (file mode 0600)", SK_C_NONE, NULL },
-	SK_OPT_END,
+	{ OPT_out_pass, "encrypt the exported private key with this passphrase" },
+	{ OPT_no_encrypt, "write the private part in clear (file mode 0600)" },
 };
 
 static int write_pkey(const char *path, EVP_PKEY *pkey, int der, int private,
@@ -291,24 +257,20 @@ static int write_pkey(const char *path, EVP_PKEY *pkey, int der, int private,
 
 static int key_export(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *out = sk_arg_str(a, "out"), *fmt = sk_arg_str(a, "format");
-	const char *outpass_spec = sk_arg_str(a, "out-pass");
-	int private = sk_arg_flag(a, "private"), der = 0, rc;
+	const char *out = sk_opt_str(a, OPT_out), *fmt = sk_opt_str(a, OPT_format);
+	const char *outpass_spec = sk_opt_str(a, OPT_out_pass);
+	int private = sk_opt_flag(a, OPT_private), der = 0, rc;
 	struct sk_secret outpass = { 0 };
 	struct sk_buf raw = { 0 };
 	struct sk_key *k = NULL;
 	EVP_PKEY *priv = NULL;
 
-	if ((rc = need(a, "out")) != SK_OK)
-		return rc;
-	if (fmt != NULL && strcmp(fmt, "der") != 0 && strcmp(fmt, "pem") != 0)
-		return sk_usage_error("unknown format '%s' (expected pem or der)", fmt);
 	der = fmt != NULL && strcmp(fmt, "der") == 0;
-	if (!private && (outpass_spec || sk_arg_flag(a, "no-encrypt")))
+	if (!private && (outpass_spec || sk_opt_flag(a, OPT_no_encrypt)))
 		return sk_usage_error("--out-pass and --no-encrypt apply to --private");
-	if (private && !outpass_spec && !sk_arg_flag(a, "no-encrypt"))
+	if (private && !outpass_spec && !sk_opt_flag(a, OPT_no_encrypt))
 		return sk_usage_error("a private key is only written encrypted: give --out-pass SPEC (or --no-encrypt)");
-	if (outpass_spec && sk_arg_flag(a, "no-encrypt"))
+	if (outpass_spec && sk_opt_flag(a, OPT_no_encrypt))
 		return sk_usage_error("--out-pass and --no-encrypt exclude each other");
 	if (!private) {
 		if ((rc = sk_key_open_public(ctx, a->pos[0], &k)) != SK_OK)
@@ -321,7 +283,7 @@ static int key_export(struct sk_ctx *ctx, const struct sk_args *a)
 		sk_key_close(k);
 		return rc;
 	}
-	if ((rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k)) != SK_OK)
+	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
 	if ((rc = sk_key_export_private(k, &priv, &raw)) != SK_OK)
 		goto out;
@@ -355,9 +317,8 @@ out:
 
 /* ---- list / info / delete ---- */
 
-static const struct sk_opt list_opts[] = {
-	{ "names", 0, SK_NOARG, NULL, "print only the names, one per line", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt list_opts[] = {
+	{ OPT_names, "print only the names, one per line" },
 };
 
 struct list_state {
@@ -411,7 +372,7 @@ static int key_list(struct sk_ctx *ctx, const struct sk_args *a)
 
 	memset(&s, 0, sizeof(s));
 	s.ctx = ctx;
-	s.names = sk_arg_flag(a, "names");
+	s.names = sk_opt_flag(a, OPT_names);
 	if (ctx->json)
 		sk_json_list_begin(&s.j, stdout, "keys");
 	rc = sk_key_list(ctx, list_one, &s);
@@ -468,28 +429,27 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 	return SK_OK;
 }
 
-static const struct sk_opt delete_opts[] = { O_PASS, SK_OPT_END };
+static const struct sk_verbopt delete_opts[] = { O_PASS };
 
 static int key_delete(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	return sk_key_delete(ctx, a->pos[0], sk_arg_str(a, "pass"));
+	return sk_key_delete(ctx, a->pos[0], sk_opt_str(a, OPT_pass));
 }
 
 /* ---- password objects ---- */
 
-static const struct sk_opt pw_opts[] = {
-	{ "pass", 0, SK_ARG, "SPEC", "the password object's secret (pass:, env:, file:, fd:, prompt)", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt pw_opts[] = {
+	{ OPT_pass, "the password object's secret (pass:, env:, file:, fd:, prompt)" },
 };
 
 static int pw_create(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	return sk_password_create(ctx, a->pos[0], sk_arg_str(a, "pass"));
+	return sk_password_create(ctx, a->pos[0], sk_opt_str(a, OPT_pass));
 }
 
 static int pw_delete(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	return sk_password_delete(ctx, a->pos[0], sk_arg_str(a, "pass"));
+	return sk_password_delete(ctx, a->pos[0], sk_opt_str(a, OPT_pass));
 }
 
 struct pw_state {
@@ -581,22 +541,23 @@ static int pw_users(struct sk_ctx *ctx, const struct sk_args *a)
 }
 
 static const struct sk_verb password_verbs[] = {
-	{ "create", pw_create, "OBJ", 1, 1, pw_opts, "create a password object", NULL, SK_C_NONE },
-	{ "delete", pw_delete, "OBJ", 1, 1, pw_opts, "delete a password object no key uses", NULL, SK_C_PWOBJ },
-	{ "list", pw_list, NULL, 0, 0, NULL, "list password objects", NULL, SK_C_NONE },
-	{ "users", pw_users, "OBJ", 1, 1, NULL, "list the keys bound to a password object", NULL, SK_C_PWOBJ },
-	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+	SK_VERB("create", pw_create, "create a password object",
+		.synopsis = "OBJ", SK_POS(1, 1), SK_OPTIONS(pw_opts)),
+	SK_VERB("delete", pw_delete, "delete a password object no key uses",
+		.synopsis = "OBJ", SK_POS(1, 1), SK_OPTIONS(pw_opts), .complete = SK_C_PWOBJ),
+	SK_VERB("list", pw_list, "list password objects"),
+	SK_VERB("users", pw_users, "list the keys bound to a password object",
+		.synopsis = "OBJ", SK_POS(1, 1), .complete = SK_C_PWOBJ),
 };
 
 /* ---- sign / verify ---- */
 
-static const struct sk_opt sign_opts[] = {
-	O_IN("data to sign ('-': stdin)"),
-	O_OUT("signature output (DER ECDSA or raw RSA)"),
+static const struct sk_verbopt sign_opts[] = {
+	{ OPT_in, "data to sign ('-': stdin)", .required = 1 },
+	{ OPT_out, "signature output (DER ECDSA or raw RSA)", .required = 1 },
 	O_DIGEST,
 	O_PSS,
 	O_PASS,
-	SK_OPT_END,
 };
 
 static int key_sign(struct sk_ctx *ctx, const struct sk_args *a)
@@ -608,36 +569,34 @@ static int key_sign(struct sk_ctx *ctx, const struct sk_args *a)
 	size_t dlen;
 	int rc;
 
-	if ((rc = need(a, "in")) != SK_OK || (rc = need(a, "out")) != SK_OK ||
-	    (rc = digest_opt(ctx, a, &md)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK)
 		return rc;
-	if ((rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k)) != SK_OK)
+	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
 	if ((rc = sk_key_require(k, SK_CAP_SIGN, NULL)) != SK_OK)
 		goto out;
-	if ((rc = sk_digest_file(sk_arg_str(a, "in"), md, dgst, &dlen, NULL)) != SK_OK)
+	if ((rc = sk_digest_file(sk_opt_str(a, OPT_in), md, dgst, &dlen, NULL)) != SK_OK)
 		goto out;
-	if ((rc = sk_key_sign(k, md, sk_arg_flag(a, "pss"), dgst, dlen, &sig)) != SK_OK)
+	if ((rc = sk_key_sign(k, md, sk_opt_flag(a, OPT_pss), dgst, dlen, &sig)) != SK_OK)
 		goto out;
-	rc = sk_write_file(sk_arg_str(a, "out"), sig.p, sig.len, 0666);
+	rc = sk_write_file(sk_opt_str(a, OPT_out), sig.p, sig.len, 0666);
 out:
 	sk_buf_free(&sig);
 	sk_key_close(k);
 	return rc;
 }
 
-static const struct sk_opt verify_opts[] = {
-	{ "pubkey", 0, SK_ARG, "FILE", "verify with this public key file instead of a named key", SK_C_FILE, NULL },
-	O_IN("signed data ('-': stdin)"),
-	{ "sig", 0, SK_ARG, "FILE", "the signature", SK_C_FILE, NULL },
+static const struct sk_verbopt verify_opts[] = {
+	{ OPT_pubkey, "verify with this public key file instead of a named key" },
+	{ OPT_in, "signed data ('-': stdin)", .required = 1 },
+	{ OPT_sig, "the signature", .required = 1 },
 	O_DIGEST,
 	O_PSS,
-	SK_OPT_END,
 };
 
 static int key_verify(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *pubfile = sk_arg_str(a, "pubkey");
+	const char *pubfile = sk_opt_str(a, OPT_pubkey);
 	struct sk_buf sig = { 0 };
 	struct sk_key *k = NULL;
 	EVP_PKEY *pub = NULL;
@@ -648,8 +607,7 @@ static int key_verify(struct sk_ctx *ctx, const struct sk_args *a)
 
 	if ((pubfile == NULL) == (a->npos == 0))
 		return sk_usage_error("give a key NAME or --pubkey FILE (one of them)");
-	if ((rc = need(a, "in")) != SK_OK || (rc = need(a, "sig")) != SK_OK ||
-	    (rc = digest_opt(ctx, a, &md)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK)
 		return rc;
 	if (pubfile != NULL)
 		rc = sk_pkey_load(pubfile, NULL, 0, &pub);
@@ -657,13 +615,13 @@ static int key_verify(struct sk_ctx *ctx, const struct sk_args *a)
 		rc = sk_key_open_public(ctx, a->pos[0], &k);
 	if (rc != SK_OK)
 		return rc;
-	if ((rc = sk_read_file(sk_arg_str(a, "sig"), SIG_MAX, &sig)) != SK_OK ||
-	    (rc = sk_digest_file(sk_arg_str(a, "in"), md, dgst, &dlen, NULL)) != SK_OK)
+	if ((rc = sk_read_file(sk_opt_str(a, OPT_sig), SIG_MAX, &sig)) != SK_OK ||
+	    (rc = sk_digest_file(sk_opt_str(a, OPT_in), md, dgst, &dlen, NULL)) != SK_OK)
 		goto out;
 	if (k != NULL)
-		rc = sk_key_verify(k, md, sk_arg_flag(a, "pss"), dgst, dlen, sig.p, sig.len);
+		rc = sk_key_verify(k, md, sk_opt_flag(a, OPT_pss), dgst, dlen, sig.p, sig.len);
 	else
-		rc = sk_pkey_verify(pub, md, sk_arg_flag(a, "pss"), dgst, dlen, sig.p, sig.len);
+		rc = sk_pkey_verify(pub, md, sk_opt_flag(a, OPT_pss), dgst, dlen, sig.p, sig.len);
 	if (ctx->json && (rc == SK_OK || rc == SK_EVERIFY)) {
 		struct sk_json j;
 
@@ -689,12 +647,11 @@ out:
 
 /* ---- encrypt / decrypt ---- */
 
-static const struct sk_opt crypt_opts[] = {
-	O_IN("input ('-': stdin)"),
-	O_OUT("output ('-': stdout)"),
-	{ "mode", 'm', SK_ARG, "MODE", "AES: gcm (default), cbc, ctr; RSA: oaep", SK_C_CHOICE, "gcm cbc ctr oaep" },
+static const struct sk_verbopt crypt_opts[] = {
+	{ OPT_in, "input ('-': stdin)", .required = 1 },
+	{ OPT_out, "output ('-': stdout)", .required = 1 },
+	{ OPT_mode, "AES: gcm (default), cbc, ctr; RSA: oaep" },
 	O_PASS,
-	SK_OPT_END,
 };
 
 #define OAEP_MAX_IN (1u << 16)
@@ -708,7 +665,7 @@ static int oaep(struct sk_ctx *ctx, const struct sk_args *a, int enc)
 	if (enc)
 		rc = sk_key_open_public(ctx, a->pos[0], &k);
 	else
-		rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k);
+		rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k);
 	if (rc != SK_OK)
 		return rc;
 	if (k->info.type->kind != SK_KIND_RSA) {
@@ -716,14 +673,14 @@ static int oaep(struct sk_ctx *ctx, const struct sk_args *a, int enc)
 			    k->info.type->name);
 		goto out;
 	}
-	if ((rc = sk_read_file(sk_arg_str(a, "in"), OAEP_MAX_IN, &in)) != SK_OK)
+	if ((rc = sk_read_file(sk_opt_str(a, OPT_in), OAEP_MAX_IN, &in)) != SK_OK)
 		goto out;
 	if (enc)
 		rc = sk_pkey_encrypt_oaep(k->info.pub, NULL, in.p, in.len, &out);
 	else
 		rc = sk_key_decrypt(k, EVP_sha256(), in.p, in.len, &out);
 	if (rc == SK_OK)
-		rc = sk_write_file(sk_arg_str(a, "out"), out.p, out.len, enc ? 0666 : 0600);
+		rc = sk_write_file(sk_opt_str(a, OPT_out), out.p, out.len, enc ? 0666 : 0600);
 out:
 	sk_buf_cleanse_free(&in);
 	sk_buf_cleanse_free(&out);
@@ -743,7 +700,7 @@ out:
 
 static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode mode, int enc)
 {
-	const char *outpath = sk_arg_str(a, "out");
+	const char *outpath = sk_opt_str(a, OPT_out);
 	size_t ivlen = mode == SK_MODE_GCM ? 12 : 16, outlen;
 	uint8_t iv[16], tag[16], hold[16], *buf = NULL, *obuf = NULL;
 	size_t held = 0, taglen = mode == SK_MODE_GCM ? 16 : 0;
@@ -754,7 +711,7 @@ static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode 
 	struct sk_in in = { .fd = -1 };
 	int rc, to_mem = !enc && mode == SK_MODE_GCM && sk_out_is_stream(outpath);
 
-	if ((rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k)) != SK_OK)
+	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
 	if ((rc = sk_key_require(k, SK_CAP_CIPHER, NULL)) != SK_OK)
 		goto out;
@@ -764,7 +721,7 @@ static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode 
 		rc = sk_err(SK_EFAIL, "out of memory");
 		goto out;
 	}
-	if ((rc = sk_in_open(&in, sk_arg_str(a, "in"))) != SK_OK)
+	if ((rc = sk_in_open(&in, sk_opt_str(a, OPT_in))) != SK_OK)
 		goto out;
 	if (enc) {
 		if ((rc = sk_random(iv, ivlen)) != SK_OK)
@@ -778,7 +735,7 @@ static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode 
 		}
 		if ((size_t)r != ivlen) {
 			rc = sk_err(SK_EVERIFY, "'%s' is too short to be %s ciphertext",
-				    sk_arg_str(a, "in"), mode == SK_MODE_GCM ? "AES-GCM" : "AES");
+				    sk_opt_str(a, OPT_in), mode == SK_MODE_GCM ? "AES-GCM" : "AES");
 			goto out;
 		}
 	}
@@ -826,7 +783,7 @@ static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode 
 	}
 	if (taglen && !enc) {
 		if (held != taglen) {
-			rc = sk_err(SK_EVERIFY, "'%s' is truncated (no GCM tag)", sk_arg_str(a, "in"));
+			rc = sk_err(SK_EVERIFY, "'%s' is truncated (no GCM tag)", sk_opt_str(a, OPT_in));
 			goto out;
 		}
 		memcpy(tag, buf, 16);
@@ -863,16 +820,11 @@ out:
 
 static int key_crypt(struct sk_ctx *ctx, const struct sk_args *a, int enc)
 {
-	const char *mode = sk_arg_str(a, "mode");
+	const char *mode = sk_opt_str(a, OPT_mode);
 	struct sk_keyinfo info;
 	enum sk_kind kind;
 	int rc;
 
-	if ((rc = need(a, "in")) != SK_OK || (rc = need(a, "out")) != SK_OK)
-		return rc;
-	if (mode && strcmp(mode, "gcm") && strcmp(mode, "cbc") && strcmp(mode, "ctr") &&
-	    strcmp(mode, "oaep"))
-		return sk_usage_error("unknown mode '%s' (expected gcm, cbc, ctr or oaep)", mode);
 	if ((rc = sk_key_stat(ctx, a->pos[0], &info)) != SK_OK)
 		return rc;
 	kind = info.type->kind;
@@ -904,12 +856,11 @@ static int key_decrypt(struct sk_ctx *ctx, const struct sk_args *a)
 
 /* ---- mac / digest / random / derive ---- */
 
-static const struct sk_opt mac_opts[] = {
-	O_IN("data ('-': stdin)"),
-	O_OUT("write the MAC in binary here (default: hex on stdout)"),
-	{ "check", 0, SK_ARG, "FILE", "compare with the MAC in FILE (binary or hex); exit 7 if it differs", SK_C_FILE, NULL },
+static const struct sk_verbopt mac_opts[] = {
+	{ OPT_in, "data ('-': stdin)", .required = 1 },
+	{ OPT_out, "write the MAC in binary here (default: hex on stdout)" },
+	{ OPT_check, "compare with the MAC in FILE (binary or hex); exit 7 if it differs" },
 	O_PASS,
-	SK_OPT_END,
 };
 
 /* The expected MAC from a file: binary as `mac --out` writes it, or hex as
@@ -974,16 +925,14 @@ static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_key *k = NULL;
 	struct sk_in in = { .fd = -1 };
 	uint8_t mac[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE], *buf = NULL, dummy[32];
-	const char *check = sk_arg_str(a, "check");
+	const char *check = sk_opt_str(a, OPT_check);
 	size_t maclen = 0, dl;
 	char alg[32];
 	int rc;
 
-	if ((rc = need(a, "in")) != SK_OK)
-		return rc;
-	if (check != NULL && sk_arg_str(a, "out") != NULL)
+	if (check != NULL && sk_opt_str(a, OPT_out) != NULL)
 		return sk_usage_error("--check and --out exclude each other");
-	if ((rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k)) != SK_OK)
+	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
 	if ((rc = sk_key_mac(k, &op)) != SK_OK)
 		goto out;
@@ -991,7 +940,7 @@ static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
 		rc = sk_err(SK_EFAIL, "out of memory");
 		goto out;
 	}
-	if ((rc = sk_in_open(&in, sk_arg_str(a, "in"))) != SK_OK)
+	if ((rc = sk_in_open(&in, sk_opt_str(a, OPT_in))) != SK_OK)
 		goto out;
 	for (;;) {
 		ssize_t r = sk_in_read(&in, buf, IO_CHUNK);
@@ -1031,7 +980,7 @@ static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
 		}
 		goto out;
 	}
-	rc = print_hex_or_write(ctx, sk_arg_str(a, "out"), mac, maclen, "mac", alg);
+	rc = print_hex_or_write(ctx, sk_opt_str(a, OPT_out), mac, maclen, "mac", alg);
 out:
 	OPENSSL_cleanse(want, sizeof(want));
 	sk_in_close(&in);
@@ -1042,45 +991,37 @@ out:
 	return rc;
 }
 
-static const struct sk_opt digest_opts[] = {
-	{ "alg", 'a', SK_ARG, "ALG", "sha256 (default), sha384, sha512, sha224, sha1, sha3-*, md5 (with --insecure)", SK_C_CHOICE, DIGESTS " md5" },
-	O_IN("data ('-': stdin; default)"),
-	O_OUT("write the digest in binary here (default: hex on stdout)"),
-	{ "insecure", 0, SK_NOARG, NULL, "allow md5", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt digest_opts[] = {
+	{ OPT_alg, "sha256 (default), sha384, sha512, sha224, sha1, sha3-*, md5 (with --insecure)", .md = SK_MD_HASH },
+	{ OPT_in, "data ('-': stdin; default)" },
+	{ OPT_out, "write the digest in binary here (default: hex on stdout)" },
+	{ OPT_insecure, "allow md5" },
 };
 
 static int key_digest(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *alg = sk_arg_str(a, "alg"), *in = sk_arg_str(a, "in");
+	const char *in = sk_opt_str(a, OPT_in);
 	uint8_t d[EVP_MAX_MD_SIZE];
 	const EVP_MD *md;
 	size_t n;
 	int rc;
 
-	if (alg == NULL)
-		alg = "sha256";
-	if (strcasecmp(alg, "md5") == 0 && !sk_arg_flag(a, "insecure"))
-		return sk_err(SK_EUNSUPP, "md5 is broken; add --insecure if you really need it");
-	if ((md = sk_md_by_name(alg, 1)) == NULL)
-		return sk_usage_error("unknown digest '%s'", alg);
-	if (sk_md_is_weak(md))
-		sk_warn("%s is weak: use sha256 or stronger", sk_md_name(md));
+	if ((rc = sk_opt_md(ctx, a, OPT_alg, &md)) != SK_OK)
+		return rc;
 	if ((rc = sk_digest_file(in ? in : "-", md, d, &n, NULL)) != SK_OK)
 		return rc;
-	return print_hex_or_write(ctx, sk_arg_str(a, "out"), d, n, "digest", sk_md_name(md));
+	return print_hex_or_write(ctx, sk_opt_str(a, OPT_out), d, n, "digest", sk_md_name(md));
 }
 
-static const struct sk_opt random_opts[] = {
-	O_OUT("write the bytes here, file mode 0600 ('-': raw to stdout; default: hex on stdout)"),
-	SK_OPT_END,
+static const struct sk_verbopt random_opts[] = {
+	{ OPT_out, "write the bytes here, file mode 0600 ('-': raw to stdout; default: hex on stdout)" },
 };
 
 #define RANDOM_MAX (64u << 20)
 
 static int key_random(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *outpath = sk_arg_str(a, "out");
+	const char *outpath = sk_opt_str(a, OPT_out);
 	uint64_t n;
 	uint8_t *p;
 	int rc;
@@ -1110,11 +1051,10 @@ static int key_random(struct sk_ctx *ctx, const struct sk_args *a)
 	return rc;
 }
 
-static const struct sk_opt derive_opts[] = {
-	{ "peer", 0, SK_ARG, "FILE", "the peer's public key (PEM or DER)", SK_C_FILE, NULL },
-	O_OUT("shared secret output, file mode 0600 ('-': stdout)"),
+static const struct sk_verbopt derive_opts[] = {
+	{ OPT_peer, "the peer's public key (PEM or DER)", .required = 1 },
+	{ OPT_out, "shared secret output, file mode 0600 ('-': stdout)", .required = 1 },
 	O_PASS,
-	SK_OPT_END,
 };
 
 static int key_derive(struct sk_ctx *ctx, const struct sk_args *a)
@@ -1124,15 +1064,13 @@ static int key_derive(struct sk_ctx *ctx, const struct sk_args *a)
 	EVP_PKEY *peer = NULL;
 	int rc;
 
-	if ((rc = need(a, "peer")) != SK_OK || (rc = need(a, "out")) != SK_OK)
+	if ((rc = sk_pkey_load(sk_opt_str(a, OPT_peer), NULL, 0, &peer)) != SK_OK)
 		return rc;
-	if ((rc = sk_pkey_load(sk_arg_str(a, "peer"), NULL, 0, &peer)) != SK_OK)
-		return rc;
-	if ((rc = sk_key_open(ctx, a->pos[0], sk_arg_str(a, "pass"), &k)) != SK_OK)
+	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		goto out;
 	if ((rc = sk_key_derive(k, peer, &secret)) != SK_OK)
 		goto out;
-	rc = sk_write_file(sk_arg_str(a, "out"), secret.p, secret.len, 0600);
+	rc = sk_write_file(sk_opt_str(a, OPT_out), secret.p, secret.len, 0600);
 out:
 	sk_buf_cleanse_free(&secret);
 	EVP_PKEY_free(peer);
@@ -1141,24 +1079,38 @@ out:
 }
 
 static const struct sk_verb verbs[] = {
-	{ "create", key_create, "NAME", 1, 1, create_opts, "generate a key in the backend", NULL, SK_C_NONE },
-	{ "import", key_import, "NAME", 1, 1, import_opts, "import a key from a file", NULL, SK_C_NONE },
-	{ "export", key_export, "NAME", 1, 1, export_opts, "export the public (or, if exportable, private) key", NULL, SK_C_KEY },
-	{ "list", key_list, NULL, 0, 0, list_opts, "list keys", NULL, SK_C_NONE },
-	{ "info", key_info, "NAME", 1, 1, NULL, "show a key's attributes", NULL, SK_C_KEY },
-	{ "delete", key_delete, "NAME", 1, 1, delete_opts, "delete a key", NULL, SK_C_KEY },
-	{ "password", NULL, "VERB", 0, 0, NULL, "manage password objects", password_verbs, SK_C_NONE },
-	{ "sign", key_sign, "NAME", 1, 1, sign_opts, "sign a file's digest", NULL, SK_C_KEY },
-	{ "verify", key_verify, "[NAME]", 0, 1, verify_opts, "verify a signature", NULL, SK_C_KEY },
-	{ "encrypt", key_encrypt, "NAME", 1, 1, crypt_opts, "encrypt with an AES or RSA key", NULL, SK_C_KEY },
-	{ "decrypt", key_decrypt, "NAME", 1, 1, crypt_opts, "decrypt with an AES or RSA key", NULL, SK_C_KEY },
-	{ "mac", key_mac, "NAME", 1, 1, mac_opts, "HMAC (HMAC keys) or CMAC (AES keys) of a file", NULL, SK_C_KEY },
-	{ "digest", key_digest, NULL, 0, 0, digest_opts, "hash a file", NULL, SK_C_NONE },
-	{ "random", key_random, "N", 1, 1, random_opts, "N random bytes", NULL, SK_C_NONE },
-	{ "derive", key_derive, "NAME", 1, 1, derive_opts, "ECDH shared secret with a peer public key", NULL, SK_C_KEY },
-	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+	SK_VERB("create", key_create, "generate a key in the backend",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(create_opts)),
+	SK_VERB("import", key_import, "import a key from a file",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(import_opts)),
+	SK_VERB("export", key_export, "export the public (or, if exportable, private) key",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(export_opts), .complete = SK_C_KEY),
+	SK_VERB("list", key_list, "list keys", SK_OPTIONS(list_opts)),
+	SK_VERB("info", key_info, "show a key's attributes",
+		.synopsis = "NAME", SK_POS(1, 1), .complete = SK_C_KEY),
+	SK_VERB("delete", key_delete, "delete a key",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(delete_opts), .complete = SK_C_KEY),
+	SK_VERB("password", NULL, "manage password objects",
+		.synopsis = "VERB", SK_SUBVERBS(password_verbs)),
+	SK_VERB("sign", key_sign, "sign a file's digest",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(sign_opts), .complete = SK_C_KEY),
+	SK_VERB("verify", key_verify, "verify a signature",
+		.synopsis = "[NAME]", SK_POS(0, 1), SK_OPTIONS(verify_opts), .complete = SK_C_KEY),
+	SK_VERB("encrypt", key_encrypt, "encrypt with an AES or RSA key",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(crypt_opts), .complete = SK_C_KEY),
+	SK_VERB("decrypt", key_decrypt, "decrypt with an AES or RSA key",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(crypt_opts), .complete = SK_C_KEY),
+	SK_VERB("mac", key_mac, "HMAC (HMAC keys) or CMAC (AES keys) of a file",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(mac_opts), .complete = SK_C_KEY),
+	SK_VERB("digest", key_digest, "hash a file", SK_OPTIONS(digest_opts)),
+	SK_VERB("random", key_random, "N random bytes",
+		.synopsis = "N", SK_POS(1, 1), SK_OPTIONS(random_opts)),
+	SK_VERB("derive", key_derive, "ECDH shared secret with a peer public key",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(derive_opts), .complete = SK_C_KEY),
 };
 
 const struct sk_command sk_cmd_key = {
-	"key", "named keys, password objects and the crypto done with them", verbs,
+	.name = "key",
+	.summary = "named keys, password objects and the crypto done with them",
+	SK_VERBS(verbs),
 };

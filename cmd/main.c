@@ -6,7 +6,6 @@
  * status, after making sure everything written to stdout really arrived.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +48,6 @@ static const struct sk_command *find_command(const char *name)
 
 static void usage(FILE *f)
 {
-	const struct sk_opt *o;
 	size_t i;
 
 	fprintf(f, "usage: seckit [global options] <command> [<verb>] [options] [arguments]\n"
@@ -59,34 +57,20 @@ static void usage(FILE *f)
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f, "\nglobal options:\n");
-	for (o = sk_global_opts; o->name; o++) {
-		char left[48];
-
-		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->shortname ? "-" : "  ",
-			 o->shortname ? o->shortname : ' ', o->shortname ? ", " : "  ", o->name,
-			 o->arg ? " " : "", o->arg ? o->metavar : "");
-		fprintf(f, "  %-26s %s\n", left, o->help);
-	}
-	fprintf(f, "      --version              print version and build features\n"
-		   "\nRun \"seckit <command> --help\" for its verbs; man seckit for exit codes,\n"
+	sk_help_globals(f, 1);
+	fprintf(f, "\nRun \"seckit <command> --help\" for its verbs; man seckit for exit codes,\n"
 		   "environment and files.\n");
 }
 
 static void version(void)
 {
-	static const char *const all[] = { "soft", "tpm2", "pkcs11" };
-	size_t i, j;
+	const struct sk_backend_entry *e;
 
 	printf("seckit %s\n", SECKIT_VERSION);
 	printf("openssl: %s\n", OPENSSL_FULL_VERSION_STR);
 	printf("libyaml: %s\n", yaml_get_version_string());
-	for (i = 0; i < SK_ARRAY_SIZE(all); i++) {
-		for (j = 0; sk_backends[j] != NULL; j++)
-			if (strcmp(sk_backends[j]->name, all[i]) == 0)
-				break;
-		printf("backend %s: %s\n", all[i],
-		       sk_backends[j] != NULL ? "yes" : "no (not in this build)");
-	}
+	for (e = sk_backend_table; e->name != NULL; e++)
+		printf("backend %s: %s\n", e->name, e->ops != NULL ? "yes" : "no (not in this build)");
 }
 
 static int unknown_command(const char *name)
@@ -156,22 +140,11 @@ static int run_help(int argc, char **argv)
 
 static int dispatch(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "config", required_argument, NULL, 'C' },
-		{ "store", required_argument, NULL, 'S' },
-		{ "backend", required_argument, NULL, 'B' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "dump-spec", no_argument, NULL, 'D' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *base = strrchr(argv[0], '/');
 	const struct sk_command *cmd;
+	enum sk_gact act;
 	struct sk_ctx ctx;
-	int c, rc;
+	int i = 1, rc;
 
 	base = base ? base + 1 : argv[0];
 	sk_ctx_init(&ctx);
@@ -185,53 +158,37 @@ static int dispatch(int argc, char **argv)
 		rc = sk_command_run(&ctx, cmd, argc, argv);
 		goto out;
 	}
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:qvh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'C': ctx.opt_config = optarg; break;
-		case 'S': ctx.opt_store = optarg; break;
-		case 'B': ctx.opt_backend = optarg; break;
-		case 'J': ctx.json = 1; break;
-		case 'q': ctx.quiet = 1; break;
-		case 'v': ctx.verbose++; break;
-		case 'h':
-			usage(stdout);
-			rc = SK_OK;
-			goto out;
-		case 'V':
-			version();
-			rc = SK_OK;
-			goto out;
-		case 'D':
-			sk_dump_spec(stdout, commands, NCOMMANDS);
-			rc = SK_OK;
-			goto out;
-		case ':':
-			fprintf(stderr, "seckit: option '%s' needs a value (see \"seckit --help\")\n",
-				argv[optind - 1]);
-			rc = SK_EUSAGE;
-			goto out;
-		default:
-			fprintf(stderr, "seckit: unknown option '%s' (see \"seckit --help\")\n",
-				argv[optind - 1]);
-			rc = SK_EUSAGE;
-			goto out;
-		}
+	if ((rc = sk_globals_parse(&ctx, argc, argv, &i, 1, &act)) != SK_OK) {
+		rc = sk_report(rc);
+		goto out;
 	}
-	if (optind >= argc) {
+	switch (act) {
+	case SK_G_HELP:
+		usage(stdout);
+		goto out;
+	case SK_G_VERSION:
+		version();
+		goto out;
+	case SK_G_DUMP:
+		sk_dump_spec(stdout, commands, NCOMMANDS);
+		goto out;
+	default:
+		break;
+	}
+	if (i >= argc) {
 		usage(stderr);
 		rc = SK_EUSAGE;
 		goto out;
 	}
-	if (strcmp(argv[optind], "help") == 0) {
-		rc = run_help(argc - optind, argv + optind);
+	if (strcmp(argv[i], "help") == 0) {
+		rc = run_help(argc - i, argv + i);
 		goto out;
 	}
-	if ((cmd = find_command(argv[optind])) == NULL) {
-		rc = unknown_command(argv[optind]);
+	if ((cmd = find_command(argv[i])) == NULL) {
+		rc = unknown_command(argv[i]);
 		goto out;
 	}
-	rc = sk_command_run(&ctx, cmd, argc - optind, argv + optind);
+	rc = sk_command_run(&ctx, cmd, argc - i, argv + i);
 out:
 	sk_ctx_free(&ctx);
 	return rc;

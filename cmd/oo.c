@@ -21,15 +21,7 @@
 #include "json.h"
 #include "opt.h"
 
-#define DIGESTS "sha256 sha384 sha512"
 #define PKG_MAX (1u << 20)
-
-static int need(const struct sk_args *a, const char *opt)
-{
-	if (sk_arg_str(a, opt) == NULL)
-		return sk_usage_error("--%s is required", opt);
-	return SK_OK;
-}
 
 /* PATH with its suffix `from` replaced by `to` (or `to` appended). */
 static char *swap_suffix(const char *path, const char *from, const char *to)
@@ -48,49 +40,37 @@ static char *swap_suffix(const char *path, const char *from, const char *to)
 
 /* ---- make ---- */
 
-static const struct sk_opt make_opts[] = {
-	{ "in", 'i', SK_ARG, "FILE", "the file to turn into an opaque object ('-': stdin)", SK_C_FILE, NULL },
-	{ "out", 'o', SK_ARG, "FILE", "the opaque object (default: IN.enc; '-': stdout)", SK_C_FILE, NULL },
-	{ "info", 0, SK_ARG, "FILE", "the OOInfo file, SECRET, mode 0600 (default: IN.oocfg)", SK_C_FILE, NULL },
-	{ "cipher", 0, SK_ARG, "C", "aes-256-ctr (default) or aes-256-gcm", SK_C_CHOICE, "aes-256-ctr aes-256-gcm" },
-	{ "not-before", 0, SK_ARG, "TIME", "devices refuse to open it before TIME (YYYY-MM-DD[THH:MM:SSZ])", SK_C_NONE, NULL },
-	{ "not-after", 0, SK_ARG, "TIME", "devices refuse to open it after TIME", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt make_opts[] = {
+	{ OPT_in, "the file to turn into an opaque object ('-': stdin)", .required = 1 },
+	{ OPT_out, "the opaque object (default: IN.enc; '-': stdout)" },
+	{ OPT_info, "the OOInfo file, SECRET, mode 0600 (default: IN.oocfg)" },
+	{ OPT_oo_cipher, "aes-256-ctr (default) or aes-256-gcm" },
+	{ OPT_not_before, "devices refuse to open it before TIME (YYYY-MM-DD[THH:MM:SSZ])" },
+	{ OPT_not_after, "devices refuse to open it after TIME" },
 };
 
 static int oo_make(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *in = sk_arg_str(a, "in"), *cipher = sk_arg_str(a, "cipher");
-	const char *nb = sk_arg_str(a, "not-before"), *na = sk_arg_str(a, "not-after");
+	const char *in = sk_opt_str(a, OPT_in), *cipher = sk_opt_str(a, OPT_oo_cipher);
 	char *out = NULL, *info_path = NULL, oid[2 * SK_OO_ID_LEN + 1], dg[65];
 	struct sk_ecies_alg alg;
 	struct sk_ooinfo info, pol;
 	int rc;
 
 	memset(&pol, 0, sizeof(pol));
-	if ((rc = need(a, "in")) != SK_OK)
-		return rc;
 	sk_ecies_alg_default(&alg);
 	if (cipher != NULL && (rc = sk_ecies_alg_set(&alg, NULL, cipher, NULL)) != SK_OK)
 		return sk_usage_error("%s", sk_err_msg());
 	if (alg.cipher == SK_ECIES_AES256_CBC)
 		return sk_usage_error("opaque objects are aes-256-ctr or aes-256-gcm");
-	if (nb != NULL) {
-		if (sk_time_parse(nb, &pol.not_before) != SK_OK)
-			return sk_usage_error("--not-before: %s", sk_err_msg());
-		pol.has_not_before = 1;
-	}
-	if (na != NULL) {
-		if (sk_time_parse(na, &pol.not_after) != SK_OK)
-			return sk_usage_error("--not-after: %s", sk_err_msg());
-		pol.has_not_after = 1;
-	}
-	if (nb != NULL && na != NULL && pol.not_after < pol.not_before)
+	pol.has_not_before = sk_opt_time(a, OPT_not_before, &pol.not_before);
+	pol.has_not_after = sk_opt_time(a, OPT_not_after, &pol.not_after);
+	if (pol.has_not_before && pol.has_not_after && pol.not_after < pol.not_before)
 		return sk_usage_error("--not-after is before --not-before");
-	if (strcmp(in, "-") == 0 && (sk_arg_str(a, "out") == NULL || sk_arg_str(a, "info") == NULL))
+	if (strcmp(in, "-") == 0 && (sk_opt_str(a, OPT_out) == NULL || sk_opt_str(a, OPT_info) == NULL))
 		return sk_usage_error("with --in -, give --out and --info");
-	out = sk_arg_str(a, "out") ? strdup(sk_arg_str(a, "out")) : swap_suffix(in, "", ".enc");
-	info_path = sk_arg_str(a, "info") ? strdup(sk_arg_str(a, "info")) : swap_suffix(in, "", ".oocfg");
+	out = sk_opt_str(a, OPT_out) ? strdup(sk_opt_str(a, OPT_out)) : swap_suffix(in, "", ".enc");
+	info_path = sk_opt_str(a, OPT_info) ? strdup(sk_opt_str(a, OPT_info)) : swap_suffix(in, "", ".oocfg");
 	if (out == NULL || info_path == NULL) {
 		rc = sk_err(SK_EFAIL, "out of memory");
 		goto out;
@@ -148,23 +128,22 @@ out:
 
 /* ---- id ---- */
 
-static const struct sk_opt id_opts[] = {
-	{ "info", 0, SK_ARG, "FILE", "the OOInfo file from `seckit oo make`", SK_C_FILE, NULL },
-	{ "sign-key", 0, SK_ARG, "FILE", "OEM signing key (PEM or DER private key)", SK_C_FILE, NULL },
-	{ "sign-pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted signing key (pass:, env:, file:, fd:, prompt)", SK_C_NONE, NULL },
-	{ "digest", 0, SK_ARG, "ALG", "signature digest: sha256 (default), sha384, sha512", SK_C_CHOICE, DIGESTS },
-	{ "pss", 0, SK_NOARG, NULL, "RSA-PSS signature (RSA signing keys)", SK_C_NONE, NULL },
-	{ "device-pub", 0, SK_ARG, "FILE", "one device: its EC public key (PEM or DER)", SK_C_FILE, NULL },
-	{ "out", 'o', SK_ARG, "FILE", "one device: the OOID (default: INFO with .oid for .oocfg)", SK_C_FILE, NULL },
-	{ "devices", 0, SK_ARG, "FLEET", "a fleet: YAML list of devices (see FLEET FILES)", SK_C_FILE, NULL },
-	{ "out-dir", 0, SK_ARG, "DIR", "a fleet: write DIR/<id>.oid (created if missing)", SK_C_DIR, NULL },
-	{ "jobs", 'j', SK_ARG, "N", "a fleet: worker threads (default: all cores)", SK_C_NONE, NULL },
-	{ "shard", 0, SK_ARG, "K/N", "a fleet: do only shard K of N (device i is in shard i mod N + 1)", SK_C_NONE, NULL },
-	{ "keep-going", 'k', SK_NOARG, NULL, "a fleet: report and skip bad device entries (exit status still 3)", SK_C_NONE, NULL },
-	{ "cipher", 0, SK_ARG, "C", "ECIES cipher: aes-256-ctr (default), aes-256-cbc, aes-256-gcm", SK_C_CHOICE, SK_ECIES_CIPHERS },
-	{ "mac", 0, SK_ARG, "M", "ECIES MAC: hmac-sha256 (default), hmac-sha384, hmac-sha512", SK_C_CHOICE, SK_ECIES_MACS },
-	{ "kdf", 0, SK_ARG, "K", "ECIES KDF: hkdf-sha256 (default), hkdf-sha384, x963-sha256, x963-sha384", SK_C_CHOICE, SK_ECIES_KDFS },
-	SK_OPT_END,
+static const struct sk_verbopt id_opts[] = {
+	{ OPT_info, "the OOInfo file from `seckit oo make`", .required = 1 },
+	{ OPT_sign_key, "OEM signing key (PEM or DER private key)", .required = 1 },
+	{ OPT_sign_pass, "passphrase of an encrypted signing key (pass:, env:, file:, fd:, prompt)" },
+	{ OPT_digest, "signature digest: sha256 (default), sha384, sha512" },
+	{ OPT_pss, "RSA-PSS signature (RSA signing keys)" },
+	{ OPT_device_pub, "one device: its EC public key (PEM or DER)" },
+	{ OPT_out, "one device: the OOID (default: INFO with .oid for .oocfg)" },
+	{ OPT_devices, "a fleet: YAML list of devices (see FLEET FILES)" },
+	{ OPT_out_dir, "a fleet: write DIR/<id>.oid (created if missing)" },
+	{ OPT_jobs, "a fleet: worker threads (default: all cores)" },
+	{ OPT_shard, "a fleet: do only shard K of N (device i is in shard i mod N + 1)" },
+	{ OPT_keep_going, "a fleet: report and skip bad device entries (exit status still 3)" },
+	{ OPT_cipher, "ECIES cipher: aes-256-ctr (default), aes-256-cbc, aes-256-gcm" },
+	{ OPT_mac, "ECIES MAC: hmac-sha256 (default), hmac-sha384, hmac-sha512" },
+	{ OPT_kdf, "ECIES KDF: hkdf-sha256 (default), hkdf-sha384, x963-sha256, x963-sha384" },
 };
 
 /* What every OOID of one run shares. */
@@ -337,19 +316,13 @@ static int id_fleet(struct id_run *run, const struct sk_args *a)
 {
 	struct sk_fleet_opts fo;
 	struct sk_fleet_stats st;
-	const char *shard = sk_arg_str(a, "shard"), *jobs = sk_arg_str(a, "jobs");
+	const char *shard = sk_opt_str(a, OPT_shard);
 	struct stat sb;
+	uint64_t jobs;
 	int rc, rc2;
 
 	memset(&fo, 0, sizeof(fo));
-	fo.jobs = sk_fleet_default_jobs();
-	if (jobs != NULL) {
-		uint64_t n;
-
-		if (sk_parse_uint(jobs, 1024, &n) != 0 || n < 1)
-			return sk_usage_error("--jobs wants a number from 1 to 1024");
-		fo.jobs = (unsigned)n;
-	}
+	fo.jobs = sk_opt_uint(a, OPT_jobs, &jobs) ? (unsigned)jobs : sk_fleet_default_jobs();
 	if (shard != NULL && (rc = sk_fleet_parse_shard(shard, &fo.shard_k, &fo.shard_n)) != SK_OK)
 		return sk_usage_error("%s", sk_err_msg());
 	run->shard_k = fo.shard_n ? fo.shard_k : 1;
@@ -361,7 +334,7 @@ static int id_fleet(struct id_run *run, const struct sk_args *a)
 	} else if (!S_ISDIR(sb.st_mode)) {
 		return sk_err(SK_EFAIL, "'%s' is not a directory", run->out_dir);
 	}
-	fo.keep_going = sk_arg_flag(a, "keep-going");
+	fo.keep_going = sk_opt_flag(a, OPT_keep_going);
 	fo.arg = run;
 	fo.worker_init = id_worker_init;
 	fo.worker_free = id_worker_free;
@@ -369,7 +342,7 @@ static int id_fleet(struct id_run *run, const struct sk_args *a)
 	fo.bad = id_bad;
 	run->tty = isatty(STDERR_FILENO) && !run->ctx->quiet;
 	fo.progress = run->tty ? id_progress : NULL;
-	rc = sk_fleet_run(sk_arg_str(a, "devices"), &fo, &st);
+	rc = sk_fleet_run(sk_opt_str(a, OPT_devices), &fo, &st);
 	clear_progress(run);
 	/* Everything written is made durable before we report success. */
 	if (st.done > 0 && (rc2 = sk_syncfs(run->out_dir)) != SK_OK && rc == SK_OK)
@@ -410,40 +383,40 @@ static int id_fleet(struct id_run *run, const struct sk_args *a)
 
 static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *devpub = sk_arg_str(a, "device-pub"), *devices = sk_arg_str(a, "devices");
-	const char *info_path = sk_arg_str(a, "info");
+	const char *devpub = sk_opt_str(a, OPT_device_pub), *devices = sk_opt_str(a, OPT_devices);
+	const char *info_path = sk_opt_str(a, OPT_info);
 	struct id_run run;
 	struct sk_ooinfo info;
+	const EVP_MD *md;
 	char *out = NULL;
 	int rc;
 
 	memset(&run, 0, sizeof(run));
 	memset(&info, 0, sizeof(info));
 	run.ctx = ctx;
-	if ((rc = need(a, "info")) != SK_OK || (rc = need(a, "sign-key")) != SK_OK)
-		return rc;
 	if ((devpub == NULL) == (devices == NULL))
 		return sk_usage_error("give --device-pub FILE (one device) or --devices FLEET (a fleet)");
-	if (devpub != NULL && (sk_arg_str(a, "out-dir") || sk_arg_str(a, "jobs") ||
-			       sk_arg_str(a, "shard") || sk_arg_flag(a, "keep-going")))
+	if (devpub != NULL && (sk_opt_str(a, OPT_out_dir) || sk_opt_str(a, OPT_jobs) ||
+			       sk_opt_str(a, OPT_shard) || sk_opt_flag(a, OPT_keep_going)))
 		return sk_usage_error("--out-dir, --jobs, --shard and --keep-going go with --devices");
-	if (devices != NULL && sk_arg_str(a, "out") != NULL)
+	if (devices != NULL && sk_opt_str(a, OPT_out) != NULL)
 		return sk_usage_error("with --devices, give --out-dir DIR (not --out)");
-	if (devices != NULL && (rc = need(a, "out-dir")) != SK_OK)
+	if (devices != NULL && (rc = sk_opt_need(a, OPT_out_dir)) != SK_OK)
 		return rc;
-	if ((rc = sk_ecies_alg_for(ctx, sk_arg_str(a, "kdf"), sk_arg_str(a, "cipher"),
-				   sk_arg_str(a, "mac"), &run.alg)) != SK_OK)
+	if ((rc = sk_ecies_alg_for(ctx, sk_opt_str(a, OPT_kdf), sk_opt_str(a, OPT_cipher),
+				   sk_opt_str(a, OPT_mac), &run.alg)) != SK_OK)
 		return rc;
 	/* The OOInfo first: a bad one must not cost a passphrase prompt. */
 	if ((rc = sk_ooinfo_read(info_path, &info)) != SK_OK ||
 	    (rc = sk_ooinfo_encode(&info, &run.info_der)) != SK_OK)
 		goto out;
 	memcpy(run.object_id, info.object_id, SK_OO_ID_LEN);
-	if ((rc = sk_oem_signer(ctx, sk_arg_str(a, "sign-key"), sk_arg_str(a, "sign-pass"),
-				 sk_arg_str(a, "digest"), sk_arg_flag(a, "pss"), &run.signer)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK ||
+	    (rc = sk_oem_signer(sk_opt_str(a, OPT_sign_key), sk_opt_str(a, OPT_sign_pass), md,
+				sk_opt_flag(a, OPT_pss), &run.signer)) != SK_OK)
 		goto out;
 	if (devpub != NULL) {
-		out = sk_arg_str(a, "out") ? strdup(sk_arg_str(a, "out"))
+		out = sk_opt_str(a, OPT_out) ? strdup(sk_opt_str(a, OPT_out))
 					   : swap_suffix(info_path, ".oocfg", ".oid");
 		if (out == NULL) {
 			rc = sk_err(SK_EFAIL, "out of memory");
@@ -451,7 +424,7 @@ static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 		}
 		rc = id_one(&run, devpub, out);
 	} else {
-		run.out_dir = sk_arg_str(a, "out-dir");
+		run.out_dir = sk_opt_str(a, OPT_out_dir);
 		rc = id_fleet(&run, a);
 	}
 out:
@@ -464,14 +437,13 @@ out:
 
 /* ---- open ---- */
 
-static const struct sk_opt open_opts[] = {
-	{ "id", 0, SK_ARG, "FILE", "the OOID for this device", SK_C_FILE, NULL },
-	{ "in", 'i', SK_ARG, "FILE", "the opaque object ('-': stdin)", SK_C_FILE, NULL },
-	{ "out", 'o', SK_ARG, "FILE", "the decrypted data, mode 0600 ('-': stdout), written only after every check", SK_C_FILE, NULL },
-	{ "device-key", 0, SK_ARG, "NAME", "the device key (default: the device-key role, 'device')", SK_C_KEY, NULL },
-	{ "device-pass", 0, SK_ARG, "SPEC", "secret of the device key's password object", SK_C_NONE, NULL },
-	{ "verify-key", 0, SK_ARG, "NAME", "verify with this key (default: the oem-root role, 'oem-root')", SK_C_KEY, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt open_opts[] = {
+	{ OPT_id, "the OOID for this device", .required = 1 },
+	{ OPT_in, "the opaque object ('-': stdin)", .required = 1 },
+	{ OPT_out, "the decrypted data, mode 0600 ('-': stdout), written only after every check", .required = 1 },
+	{ OPT_device_key, "the device key (default: the device-key role, 'device')" },
+	{ OPT_device_pass, "secret of the device key's password object" },
+	{ OPT_verify_key, "verify with this key (default: the oem-root role, 'oem-root')" },
 };
 
 static int oo_open(struct sk_ctx *ctx, const struct sk_args *a)
@@ -480,16 +452,13 @@ static int oo_open(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_ooinfo info;
 	int rc;
 
-	if ((rc = need(a, "id")) != SK_OK || (rc = need(a, "in")) != SK_OK ||
-	    (rc = need(a, "out")) != SK_OK)
-		return rc;
 	memset(&req, 0, sizeof(req));
-	req.ooid = sk_arg_str(a, "id");
-	req.object = sk_arg_str(a, "in");
-	req.out = sk_arg_str(a, "out");
-	req.device_key = sk_arg_str(a, "device-key");
-	req.device_pass = sk_arg_str(a, "device-pass");
-	req.verify_key = sk_arg_str(a, "verify-key");
+	req.ooid = sk_opt_str(a, OPT_id);
+	req.object = sk_opt_str(a, OPT_in);
+	req.out = sk_opt_str(a, OPT_out);
+	req.device_key = sk_opt_str(a, OPT_device_key);
+	req.device_pass = sk_opt_str(a, OPT_device_pass);
+	req.verify_key = sk_opt_str(a, OPT_verify_key);
 	req.now = (int64_t)time(NULL);
 	rc = sk_oo_open(ctx, &req, &info);
 	if (rc == SK_OK && ctx->verbose)
@@ -546,13 +515,17 @@ static int oo_show(struct sk_ctx *ctx, const struct sk_args *a)
 }
 
 static const struct sk_verb verbs[] = {
-	{ "make", oo_make, NULL, 0, 0, make_opts, "encrypt a file into an opaque object and its OOInfo", NULL, SK_C_NONE },
-	{ "id", oo_id, NULL, 0, 0, id_opts, "make the OOID of an object for one device or a fleet", NULL, SK_C_NONE },
-	{ "open", oo_open, NULL, 0, 0, open_opts, "verify an OOID and decrypt its object (on the device)", NULL, SK_C_NONE },
-	{ "show", oo_show, "FILE", 1, 1, NULL, "show the clear parts of an OOID or an opaque object", NULL, SK_C_FILE },
-	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+	SK_VERB("make", oo_make, "encrypt a file into an opaque object and its OOInfo",
+		SK_OPTIONS(make_opts)),
+	SK_VERB("id", oo_id, "make the OOID of an object for one device or a fleet", SK_OPTIONS(id_opts)),
+	SK_VERB("open", oo_open, "verify an OOID and decrypt its object (on the device)",
+		SK_OPTIONS(open_opts)),
+	SK_VERB("show", oo_show, "show the clear parts of an OOID or an opaque object",
+		.synopsis = "FILE", SK_POS(1, 1), .complete = SK_C_FILE),
 };
 
 const struct sk_command sk_cmd_oo = {
-	"oo", "opaque objects: encrypt once, open per device with an OOID", verbs,
+	.name = "oo",
+	.summary = "opaque objects: encrypt once, open per device with an OOID",
+	SK_VERBS(verbs),
 };

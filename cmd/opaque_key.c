@@ -18,62 +18,48 @@
 #include "json.h"
 #include "opt.h"
 
-#define TYPES "ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512"
-#define DIGESTS "sha256 sha384 sha512"
 #define PKG_MAX (1u << 20)
-
-static int need(const struct sk_args *a, const char *opt)
-{
-	if (sk_arg_str(a, opt) == NULL)
-		return sk_usage_error("--%s is required", opt);
-	return SK_OK;
-}
 
 /* ---- make ---- */
 
-static const struct sk_opt make_opts[] = {
-	{ "name", 'n', SK_ARG, "NAME", "the name the key gets on the device", SK_C_NONE, NULL },
-	{ "type", 't', SK_ARG, "TYPE", "key type: " TYPES, SK_C_CHOICE, TYPES },
-	{ "key", 0, SK_ARG, "FILE", "the key: EC/RSA private key (PEM or DER), or raw AES/HMAC bytes", SK_C_FILE, NULL },
-	{ "key-pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted PEM key", SK_C_NONE, NULL },
-	{ "sign-key", 0, SK_ARG, "FILE", "OEM signing key (PEM or DER private key)", SK_C_FILE, NULL },
-	{ "sign-pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted signing key", SK_C_NONE, NULL },
-	{ "digest", 0, SK_ARG, "ALG", "signature digest: sha256 (default), sha384, sha512", SK_C_CHOICE, DIGESTS },
-	{ "pss", 0, SK_NOARG, NULL, "RSA-PSS signature (RSA signing keys)", SK_C_NONE, NULL },
-	{ "device-pub", 0, SK_ARG, "FILE", "the device's EC public key (PEM or DER)", SK_C_FILE, NULL },
-	{ "cipher", 0, SK_ARG, "C", "aes-256-ctr (default), aes-256-cbc, aes-256-gcm", SK_C_CHOICE, SK_ECIES_CIPHERS },
-	{ "mac", 0, SK_ARG, "M", "hmac-sha256 (default), hmac-sha384, hmac-sha512", SK_C_CHOICE, SK_ECIES_MACS },
-	{ "kdf", 0, SK_ARG, "K", "hkdf-sha256 (default), hkdf-sha384, x963-sha256, x963-sha384", SK_C_CHOICE, SK_ECIES_KDFS },
-	{ "out", 'o', SK_ARG, "FILE", "the package ('-': stdout)", SK_C_FILE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt make_opts[] = {
+	{ OPT_name, "the name the key gets on the device", .required = 1 },
+	{ OPT_type, "key type: " SK_KEYTYPE_NAMES, .required = 1 },
+	{ OPT_key_file, "the key: EC/RSA private key (PEM or DER), or raw AES/HMAC bytes", .required = 1 },
+	{ OPT_key_pass, "passphrase of an encrypted PEM key" },
+	{ OPT_sign_key, "OEM signing key (PEM or DER private key)", .required = 1 },
+	{ OPT_sign_pass, "passphrase of an encrypted signing key" },
+	{ OPT_digest, "signature digest: sha256 (default), sha384, sha512" },
+	{ OPT_pss, "RSA-PSS signature (RSA signing keys)" },
+	{ OPT_device_pub, "the device's EC public key (PEM or DER)", .required = 1 },
+	{ OPT_cipher, "aes-256-ctr (default), aes-256-cbc, aes-256-gcm" },
+	{ OPT_mac, "hmac-sha256 (default), hmac-sha384, hmac-sha512" },
+	{ OPT_kdf, "hkdf-sha256 (default), hkdf-sha384, x963-sha256, x963-sha384" },
+	{ OPT_out, "the package ('-': stdout)", .required = 1 },
 };
 
 static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *tname = sk_arg_str(a, "type"), *keyfile = sk_arg_str(a, "key");
-	const char *kpspec = sk_arg_str(a, "key-pass");
+	const char *keyfile = sk_opt_str(a, OPT_key_file);
+	const char *kpspec = sk_opt_str(a, OPT_key_pass);
 	struct sk_okey_make_req req;
 	struct sk_signer signer;
 	struct sk_buf keyb = { 0 }, devb = { 0 }, out = { 0 };
 	struct sk_secret kpass = { 0 };
 	struct sk_ecies_sender *s = NULL;
+	const EVP_MD *md;
 	uint8_t devid[32];
 	int rc;
 
 	memset(&req, 0, sizeof(req));
 	memset(&signer, 0, sizeof(signer));
-	if ((rc = need(a, "name")) != SK_OK || (rc = need(a, "type")) != SK_OK ||
-	    (rc = need(a, "key")) != SK_OK || (rc = need(a, "sign-key")) != SK_OK ||
-	    (rc = need(a, "device-pub")) != SK_OK || (rc = need(a, "out")) != SK_OK)
-		return rc;
-	req.name = sk_arg_str(a, "name");
+	req.name = sk_opt_str(a, OPT_name);
 	if (!sk_name_valid(req.name))
 		return sk_usage_error("'%s' is not a valid key name (letters, digits, '.', '_', '@', '+', '-')",
 				      req.name);
-	if ((req.type = sk_keytype_by_name(tname)) == NULL)
-		return sk_usage_error("unknown key type '%s' (expected one of: %s)", tname, TYPES);
-	if ((rc = sk_ecies_alg_for(ctx, sk_arg_str(a, "kdf"), sk_arg_str(a, "cipher"),
-				   sk_arg_str(a, "mac"), &req.alg)) != SK_OK)
+	req.type = sk_keytype_by_name(sk_opt_str(a, OPT_type));
+	if ((rc = sk_ecies_alg_for(ctx, sk_opt_str(a, OPT_kdf), sk_opt_str(a, OPT_cipher),
+				   sk_opt_str(a, OPT_mac), &req.alg)) != SK_OK)
 		return rc;
 
 	/* the key to send */
@@ -112,23 +98,24 @@ static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 		req.rawlen = keyb.len;
 	}
 	/* the device it is for */
-	if ((rc = sk_read_file(sk_arg_str(a, "device-pub"), 1u << 20, &devb)) != SK_OK)
+	if ((rc = sk_read_file(sk_opt_str(a, OPT_device_pub), 1u << 20, &devb)) != SK_OK)
 		goto out;
 	if ((rc = sk_ecies_sender_new(&req.alg, &s)) != SK_OK)
 		goto out;
 	if ((rc = sk_ecies_parse_pub(s, devb.p, devb.len, &req.device_pub, devid)) != SK_OK) {
-		sk_err_wrap(rc, "device key '%s'", sk_arg_str(a, "device-pub"));
+		sk_err_wrap(rc, "device key '%s'", sk_opt_str(a, OPT_device_pub));
 		goto out;
 	}
 	req.device_id = devid;
 	/* signed by the OEM */
-	if ((rc = sk_oem_signer(ctx, sk_arg_str(a, "sign-key"), sk_arg_str(a, "sign-pass"),
-				 sk_arg_str(a, "digest"), sk_arg_flag(a, "pss"), &signer)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK ||
+	    (rc = sk_oem_signer(sk_opt_str(a, OPT_sign_key), sk_opt_str(a, OPT_sign_pass), md,
+				sk_opt_flag(a, OPT_pss), &signer)) != SK_OK)
 		goto out;
 	req.signer = &signer;
 	if ((rc = sk_okey_make(&req, &out)) != SK_OK)
 		goto out;
-	rc = sk_write_file(sk_arg_str(a, "out"), out.p, out.len, 0666);
+	rc = sk_write_file(sk_opt_str(a, OPT_out), out.p, out.len, 0666);
 out:
 	EVP_PKEY_free(req.key);
 	EVP_PKEY_free(req.device_pub);
@@ -186,13 +173,12 @@ static int okey_show(struct sk_ctx *ctx, const struct sk_args *a)
 
 /* ---- import ---- */
 
-static const struct sk_opt import_opts[] = {
-	{ "device-key", 0, SK_ARG, "NAME", "the device key (default: the device-key role, 'device')", SK_C_KEY, NULL },
-	{ "device-pass", 0, SK_ARG, "SPEC", "secret of the device key's password object", SK_C_NONE, NULL },
-	{ "verify-key", 0, SK_ARG, "NAME", "verify with this key (default: the oem-root role, 'oem-root')", SK_C_KEY, NULL },
-	{ "password-object", 0, SK_ARG, "OBJ", "bind the imported key to this password object", SK_C_PWOBJ, NULL },
-	{ "pass", 0, SK_ARG, "SPEC", "secret of that password object", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt import_opts[] = {
+	{ OPT_device_key, "the device key (default: the device-key role, 'device')" },
+	{ OPT_device_pass, "secret of the device key's password object" },
+	{ OPT_verify_key, "verify with this key (default: the oem-root role, 'oem-root')" },
+	{ OPT_password_object, "bind the imported key to this password object" },
+	{ OPT_pass, "secret of that password object" },
 };
 
 static int okey_import(struct sk_ctx *ctx, const struct sk_args *a)
@@ -204,11 +190,11 @@ static int okey_import(struct sk_ctx *ctx, const struct sk_args *a)
 
 	memset(&req, 0, sizeof(req));
 	req.path = a->pos[0];
-	req.device_key = sk_arg_str(a, "device-key");
-	req.device_pass = sk_arg_str(a, "device-pass");
-	req.verify_key = sk_arg_str(a, "verify-key");
-	req.pwobj = sk_arg_str(a, "password-object");
-	req.pass_spec = sk_arg_str(a, "pass");
+	req.device_key = sk_opt_str(a, OPT_device_key);
+	req.device_pass = sk_opt_str(a, OPT_device_pass);
+	req.verify_key = sk_opt_str(a, OPT_verify_key);
+	req.pwobj = sk_opt_str(a, OPT_password_object);
+	req.pass_spec = sk_opt_str(a, OPT_pass);
 	if (req.pass_spec != NULL && req.pwobj == NULL)
 		return sk_usage_error("--pass needs --password-object");
 	if ((rc = sk_okey_import(ctx, &req, name, &kt)) != SK_OK)
@@ -231,12 +217,15 @@ static int okey_import(struct sk_ctx *ctx, const struct sk_args *a)
 }
 
 static const struct sk_verb verbs[] = {
-	{ "make", okey_make, NULL, 0, 0, make_opts, "package a key for one device (off-device)", NULL, SK_C_NONE },
-	{ "show", okey_show, "FILE", 1, 1, NULL, "show a package's clear header", NULL, SK_C_FILE },
-	{ "import", okey_import, "FILE", 1, 1, import_opts, "verify a package and store its key (on the device)", NULL, SK_C_FILE },
-	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+	SK_VERB("make", okey_make, "package a key for one device (off-device)", SK_OPTIONS(make_opts)),
+	SK_VERB("show", okey_show, "show a package's clear header",
+		.synopsis = "FILE", SK_POS(1, 1), .complete = SK_C_FILE),
+	SK_VERB("import", okey_import, "verify a package and store its key (on the device)",
+		.synopsis = "FILE", SK_POS(1, 1), SK_OPTIONS(import_opts), .complete = SK_C_FILE),
 };
 
 const struct sk_command sk_cmd_opaque_key = {
-	"opaque-key", "opaque key packages: keys sent encrypted to one device", verbs,
+	.name = "opaque-key",
+	.summary = "opaque key packages: keys sent encrypted to one device",
+	SK_VERBS(verbs),
 };

@@ -3,22 +3,40 @@
 
 #include <getopt.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/backend.h"
+#include "../src/certgen.h"
+#include "../src/ecies.h"
 #include "../src/err.h"
+#include "../src/keytype.h"
+#include "../src/stp.h"
+#include "../src/trust.h"
 #include "../src/util.h"
 
-const struct sk_opt sk_global_opts[] = {
-	{ "config", 0, SK_ARG, "FILE", "read this config file", SK_C_FILE, NULL },
-	{ "store", 0, SK_ARG, "DIR", "use this store directory", SK_C_DIR, NULL },
-	{ "backend", 0, SK_ARG, "NAME", "backend: soft, tpm2 or pkcs11", SK_C_CHOICE, "soft tpm2 pkcs11" },
-	{ "json", 0, SK_NOARG, NULL, "print one JSON document on stdout", SK_C_NONE, NULL },
-	{ "quiet", 'q', SK_NOARG, NULL, "print only data and errors", SK_C_NONE, NULL },
-	{ "verbose", 'v', SK_NOARG, NULL, "say more about what happens", SK_C_NONE, NULL },
-	{ "help", 'h', SK_NOARG, NULL, "show help and exit", SK_C_NONE, NULL },
-	SK_OPT_END,
+const struct sk_optdef sk_optdefs[OPT__COUNT] = {
+#define SK_OPTION(id, n, s, t, m, c, ch, w, lo, hi) [OPT_##id] = { n, s, t, m, c, ch, w, lo, hi },
+#include "options.h"
+#undef SK_OPTION
 };
+
+#define CTX(f) offsetof(struct sk_ctx, f)
+
+/* The order --help shows them in. */
+const struct sk_global sk_globals[] = {
+	{ OPT_config, "read this config file", SK_G_STR, CTX(opt_config), 0 },
+	{ OPT_store, "use this store directory", SK_G_STR, CTX(opt_store), 0 },
+	{ OPT_backend, "backend: " SK_BACKEND_NAMES, SK_G_STR, CTX(opt_backend), 0 },
+	{ OPT_json, "print one JSON document on stdout", SK_G_SET, CTX(json), 0 },
+	{ OPT_quiet, "print only data and errors", SK_G_SET, CTX(quiet), 0 },
+	{ OPT_verbose, "say more about what happens", SK_G_INC, CTX(verbose), 0 },
+	{ OPT_help, "show help and exit", SK_G_HELP, 0, 0 },
+	{ OPT_version, "print version and build features", SK_G_VERSION, 0, 1 },
+	{ OPT_dump_spec, "print the command table (for completion scripts)", SK_G_DUMP, 0, 1 },
+};
+const size_t sk_nglobals = SK_ARRAY_SIZE(sk_globals);
 
 /* The command prefix for messages ("seckit key sign").  Set once per run
  * by the dispatcher, before anything else runs. */
@@ -47,7 +65,7 @@ int sk_usage_error(const char *fmt, ...)
 
 /* The one place a command's failure is reported: "PROG: MESSAGE", plus a
  * pointer to the help for usage errors. */
-static int report(int rc)
+int sk_report(int rc)
 {
 	if (rc == SK_OK)
 		return rc;
@@ -58,108 +76,217 @@ static int report(int rc)
 	return rc;
 }
 
-static int find(const struct sk_args *a, const char *name)
-{
-	size_t i;
+/* ---- values ---- */
 
-	for (i = 0; i < a->nopts; i++)
-		if (strcmp(a->opts[i]->name, name) == 0)
-			return (int)i;
-	return -1;
+const char *sk_opt_str(const struct sk_args *a, enum sk_optid id)
+{
+	return a->val[id];
 }
 
-const char *sk_arg_str(const struct sk_args *a, const char *name)
+int sk_opt_flag(const struct sk_args *a, enum sk_optid id)
 {
-	int i = find(a, name);
-
-	return i < 0 ? NULL : a->val[i];
+	return a->count[id];
 }
 
-int sk_arg_flag(const struct sk_args *a, const char *name)
+int sk_opt_uint(const struct sk_args *a, enum sk_optid id, uint64_t *v)
 {
-	int i = find(a, name);
-
-	return i < 0 ? 0 : a->count[i];
-}
-
-int sk_arg_digest(struct sk_ctx *ctx, const struct sk_args *a, const char **name)
-{
-	int rc;
-
-	if ((*name = sk_arg_str(a, "digest")) != NULL)
-		return SK_OK;
-	if ((rc = sk_ctx_config(ctx)) != SK_OK)
-		return rc;
-	*name = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
-	return SK_OK;
-}
-
-int sk_global_apply(struct sk_ctx *ctx, const char *name, const char *val)
-{
-	if (strcmp(name, "config") == 0)
-		ctx->opt_config = val;
-	else if (strcmp(name, "store") == 0)
-		ctx->opt_store = val;
-	else if (strcmp(name, "backend") == 0)
-		ctx->opt_backend = val;
-	else if (strcmp(name, "json") == 0)
-		ctx->json = 1;
-	else if (strcmp(name, "quiet") == 0)
-		ctx->quiet = 1;
-	else if (strcmp(name, "verbose") == 0)
-		ctx->verbose++;
-	else
+	if (a->val[id] == NULL)
 		return 0;
+	*v = a->v[id].u;
 	return 1;
 }
 
-static void add_table(struct sk_args *a, const struct sk_opt *t)
+int sk_opt_time(const struct sk_args *a, enum sk_optid id, int64_t *t)
 {
-	for (; t != NULL && t->name != NULL && a->nopts < SK_MAX_OPTS; t++)
-		a->opts[a->nopts++] = t;
+	if (a->val[id] == NULL)
+		return 0;
+	*t = a->v[id].t;
+	return 1;
 }
 
-static void print_opt(FILE *f, const struct sk_opt *o)
+int sk_opt_need(const struct sk_args *a, enum sk_optid id)
 {
+	if (a->val[id] == NULL)
+		return sk_usage_error("--%s is required", sk_optdefs[id].name);
+	return SK_OK;
+}
+
+static const struct sk_verbopt *verbopt(const struct sk_verb *v, enum sk_optid id)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < v->noptions; i++)
+		if (v->options[i].id == id)
+			return &v->options[i];
+	return NULL;
+}
+
+static void warn_weak(const EVP_MD *md)
+{
+	if (sk_md_is_weak(md))
+		sk_warn("%s is weak: use sha256 or stronger", sk_md_name(md));
+}
+
+int sk_opt_md(struct sk_ctx *ctx, const struct sk_args *a, enum sk_optid id, const EVP_MD **md)
+{
+	const struct sk_verbopt *e = verbopt(a->verb, id);
+	enum sk_md_use use = e != NULL ? e->md : SK_MD_TRUST;
+	const char *name = "sha256";
+	int rc;
+
+	if (a->val[id] != NULL) {
+		*md = a->v[id].md;
+		return SK_OK;
+	}
+	/* defaults.digest is the signing digest; hashing has its own default. */
+	if (use != SK_MD_HASH) {
+		if ((rc = sk_ctx_config(ctx)) != SK_OK)
+			return rc;
+		if (ctx->cfg.digest != NULL)
+			name = ctx->cfg.digest;
+	}
+	if ((rc = sk_md_for(name, use, 0, md)) != SK_OK)
+		return sk_err_wrap(rc, "defaults.digest in the config");
+	warn_weak(*md);
+	return SK_OK;
+}
+
+/* The checks of cmd/options.h, for one option given. */
+static int check_value(const struct sk_verb *v, const struct sk_verbopt *e, struct sk_args *a)
+{
+	const struct sk_optdef *d = &sk_optdefs[e->id];
+	const char *val = a->val[e->id];
+	char list[512], near[64];
+	int rc;
+
+	switch (d->type) {
+	case SK_T_CHOICE:
+		if (sk_word_in(d->choices, val, 0))
+			return SK_OK;
+		sk_words_join(d->choices, list, sizeof(list));
+		if (sk_word_closest(d->choices, val, near, sizeof(near)))
+			return sk_usage_error("unknown %s '%s'; did you mean '%s'? (expected one of: %s)",
+					      d->what, val, near, list);
+		return sk_usage_error("unknown %s '%s' (expected one of: %s)", d->what, val, list);
+	case SK_T_UINT:
+		if (sk_parse_uint(val, d->max, &a->v[e->id].u) != 0 || a->v[e->id].u < d->min)
+			return sk_usage_error("--%s '%s': expected a number from %llu to %llu", d->name,
+					      val, (unsigned long long)d->min,
+					      (unsigned long long)d->max);
+		return SK_OK;
+	case SK_T_TIME:
+		if (sk_time_parse(val, &a->v[e->id].t) != SK_OK)
+			return sk_usage_error("--%s: %s", d->name, sk_err_msg());
+		return SK_OK;
+	case SK_T_DIGEST:
+		rc = sk_md_for(val, e->md, a->count[OPT_insecure] > 0, &a->v[e->id].md);
+		if (rc == SK_EUNSUPP && !a->count[OPT_insecure] && verbopt(v, OPT_insecure) &&
+		    sk_word_in(sk_md_names(e->md), "md5", 0)) {
+			snprintf(list, sizeof(list), "%s", sk_err_msg());
+			return sk_err(rc, "%s; add --insecure if you really need it", list);
+		}
+		if (rc == SK_OK)
+			warn_weak(a->v[e->id].md);
+		return rc;
+	case SK_T_FLAG:
+	case SK_T_STR:
+		break;
+	}
+	return SK_OK;
+}
+
+/* Required options first, then the values, in the table's order. */
+static int check_values(const struct sk_verb *v, struct sk_args *a)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < v->noptions; i++) {
+		const struct sk_optdef *d = &sk_optdefs[v->options[i].id];
+
+		if (!v->options[i].required || a->val[v->options[i].id] != NULL)
+			continue;
+		if (d->type == SK_T_CHOICE)
+			return sk_usage_error("--%s is required (one of: %s)", d->name, d->choices);
+		return sk_usage_error("--%s is required", d->name);
+	}
+	for (i = 0; i < v->noptions; i++)
+		if (a->val[v->options[i].id] != NULL &&
+		    (rc = check_value(v, &v->options[i], a)) != SK_OK)
+			return rc;
+	return SK_OK;
+}
+
+/* ---- global options ---- */
+
+static void global_apply(struct sk_ctx *ctx, const struct sk_global *g, const char *val)
+{
+	char *f = (char *)ctx + g->off;
+
+	switch (g->act) {
+	case SK_G_STR:
+		memcpy(f, &val, sizeof(val));
+		break;
+	case SK_G_SET:
+		*(int *)(void *)f = 1;
+		break;
+	case SK_G_INC:
+		++*(int *)(void *)f;
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- help ---- */
+
+static void print_opt(FILE *f, enum sk_optid id, const char *help)
+{
+	const struct sk_optdef *d = &sk_optdefs[id];
+	const char *m = d->type == SK_T_FLAG ? NULL : d->metavar;
 	char left[64];
 
-	if (o->shortname)
-		snprintf(left, sizeof(left), "-%c, --%s%s%s", o->shortname, o->name,
-			 o->arg ? " " : "", o->arg ? o->metavar : "");
+	if (d->shortname)
+		snprintf(left, sizeof(left), "-%c, --%s%s%s", d->shortname, d->name, m ? " " : "",
+			 m ? m : "");
 	else
-		snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "",
-			 o->arg ? o->metavar : "");
-	fprintf(f, "  %-28s %s\n", left, o->help);
+		snprintf(left, sizeof(left), "    --%s%s%s", d->name, m ? " " : "", m ? m : "");
+	fprintf(f, "  %-28s %s\n", left, help);
+}
+
+void sk_help_globals(FILE *f, int top)
+{
+	size_t i;
+
+	for (i = 0; i < sk_nglobals; i++)
+		if (top || !sk_globals[i].top)
+			print_opt(f, sk_globals[i].id, sk_globals[i].help);
 }
 
 static void help_verb(FILE *f, const char *path, const struct sk_verb *v)
 {
-	const struct sk_opt *o;
+	size_t i;
 
 	if (v->sub != NULL) {
-		const struct sk_verb *s;
-
 		fprintf(f, "usage: %s <verb> ...\n\n%s\n\nverbs:\n", path, v->summary);
-		for (s = v->sub; s->name; s++)
-			fprintf(f, "  %-12s %s\n", s->name, s->summary);
+		for (i = 0; i < v->nsub; i++)
+			fprintf(f, "  %-12s %s\n", v->sub[i].name, v->sub[i].summary);
 		return;
 	}
 	fprintf(f, "usage: %s%s%s%s\n\n%s\n", path, v->synopsis ? " " : "",
-		v->synopsis ? v->synopsis : "", v->opts && v->opts->name ? " [options]" : "",
-		v->summary);
-	if (v->opts && v->opts->name) {
+		v->synopsis ? v->synopsis : "", v->noptions ? " [options]" : "", v->summary);
+	if (v->noptions) {
 		fprintf(f, "\noptions:\n");
-		for (o = v->opts; o->name; o++)
-			print_opt(f, o);
+		for (i = 0; i < v->noptions; i++)
+			print_opt(f, v->options[i].id, v->options[i].help);
 	}
 	fprintf(f, "\nglobal options:\n");
-	for (o = sk_global_opts; o->name; o++)
-		print_opt(f, o);
+	sk_help_globals(f, 0);
 }
 
 void sk_help_command(FILE *f, const struct sk_command *cmd)
 {
-	const struct sk_verb *v;
+	size_t i;
 
 	if (cmd->direct != NULL) {
 		char path[64];
@@ -170,11 +297,13 @@ void sk_help_command(FILE *f, const struct sk_command *cmd)
 	}
 	fprintf(f, "usage: seckit %s <verb> [options] [arguments]\n\n%s\n\nverbs:\n",
 		cmd->name, cmd->summary);
-	for (v = cmd->verbs; v->name; v++)
-		fprintf(f, "  %-12s %s\n", v->name, v->summary);
+	for (i = 0; i < cmd->nverbs; i++)
+		fprintf(f, "  %-12s %s\n", cmd->verbs[i].name, cmd->verbs[i].summary);
 	fprintf(f, "\nRun \"seckit %s <verb> --help\" for a verb's options; man seckit-%s for details.\n",
 		cmd->name, cmd->name);
 }
+
+/* ---- --dump-spec ---- */
 
 static const char *complete_name(enum sk_complete c)
 {
@@ -184,30 +313,39 @@ static const char *complete_name(enum sk_complete c)
 	return n[c];
 }
 
-static void dump_opts(FILE *f, const char *path, const struct sk_opt *o)
+static void dump_opt(FILE *f, const char *path, enum sk_optid id, enum sk_md_use md)
 {
-	for (; o != NULL && o->name; o++) {
-		fprintf(f, "option\t%s\t--%s\t%c\t%s\t%s", path, o->name,
-			o->shortname ? o->shortname : '-', o->arg ? o->metavar : "-",
-			complete_name(o->complete));
-		if (o->choices)
-			fprintf(f, "\t%s", o->choices);
-		fprintf(f, "\n");
-	}
+	const struct sk_optdef *d = &sk_optdefs[id];
+	const char *choices = d->type == SK_T_DIGEST ? sk_md_names(md) : d->choices;
+
+	fprintf(f, "option\t%s\t--%s\t%c\t%s\t%s", path, d->name, d->shortname ? d->shortname : '-',
+		d->type == SK_T_FLAG ? "-" : d->metavar, complete_name(d->complete));
+	if (choices)
+		fprintf(f, "\t%s", choices);
+	fprintf(f, "\n");
 }
 
-static void dump_verbs(FILE *f, const char *path, const struct sk_verb *v)
+static void dump_opts(FILE *f, const char *path, const struct sk_verb *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->noptions; i++)
+		dump_opt(f, path, v->options[i].id, v->options[i].md);
+}
+
+static void dump_verbs(FILE *f, const char *path, const struct sk_verb *v, size_t n)
 {
 	char sub[128];
+	size_t i;
 
-	for (; v->name; v++) {
-		snprintf(sub, sizeof(sub), "%s %s", path, v->name);
-		fprintf(f, "verb\t%s\t%s\t%s\t%s\n", sub, complete_name(v->pos_complete),
-			v->synopsis ? v->synopsis : "-", v->summary);
-		if (v->sub)
-			dump_verbs(f, sub, v->sub);
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "%s %s", path, v[i].name);
+		fprintf(f, "verb\t%s\t%s\t%s\t%s\n", sub, complete_name(v[i].complete),
+			v[i].synopsis ? v[i].synopsis : "-", v[i].summary);
+		if (v[i].sub)
+			dump_verbs(f, sub, v[i].sub, v[i].nsub);
 		else
-			dump_opts(f, sub, v->opts);
+			dump_opts(f, sub, &v[i]);
 	}
 }
 
@@ -215,7 +353,9 @@ void sk_dump_spec(FILE *f, const struct sk_command *const *cmds, size_t n)
 {
 	size_t i;
 
-	dump_opts(f, "seckit", sk_global_opts);
+	for (i = 0; i < sk_nglobals; i++)
+		if (!sk_globals[i].top)
+			dump_opt(f, "seckit", sk_globals[i].id, SK_MD_TRUST);
 	for (i = 0; i < n; i++) {
 		char path[64];
 
@@ -224,66 +364,144 @@ void sk_dump_spec(FILE *f, const struct sk_command *const *cmds, size_t n)
 		if (cmds[i]->direct != NULL) {
 			/* "args": what a verb-less command's arguments complete to. */
 			fprintf(f, "args\t%s\t%s\t%s\n", path,
-				complete_name(cmds[i]->direct->pos_complete),
+				complete_name(cmds[i]->direct->complete),
 				cmds[i]->direct->synopsis ? cmds[i]->direct->synopsis : "-");
-			dump_opts(f, path, cmds[i]->direct->opts);
+			dump_opts(f, path, cmds[i]->direct);
 			continue;
 		}
-		dump_verbs(f, path, cmds[i]->verbs);
+		dump_verbs(f, path, cmds[i]->verbs, cmds[i]->nverbs);
 	}
 }
 
-static const struct sk_verb *find_verb(const struct sk_verb *v, const char *name)
+/* ---- parsing ---- */
+
+/* The options one getopt_long run knows: a verb's, the global ones. */
+enum slot_kind { SLOT_OPT, SLOT_GLOBAL };
+#define MAX_SLOTS 96
+
+struct slots {
+	struct option lo[MAX_SLOTS + 1];
+	char shorts[2 * MAX_SLOTS + 3];
+	enum slot_kind kind[MAX_SLOTS];
+	size_t idx[MAX_SLOTS];
+	char shortname[MAX_SLOTS];
+	size_t n, ns;
+};
+
+static void slot_add(struct slots *s, const char *name, char shortname, int arg,
+		     enum slot_kind kind, size_t idx)
 {
-	for (; v->name; v++)
-		if (strcmp(v->name, name) == 0)
-			return v;
-	return NULL;
-}
-
-static int unknown_verb(const char *path, const struct sk_verb *verbs, const char *name)
-{
-	const struct sk_verb *v, *best = NULL;
-	size_t bestd = 3;
-
-	for (v = verbs; v->name; v++) {
-		size_t d = sk_edit_distance(name, v->name);
-
-		if (d < bestd) {
-			bestd = d;
-			best = v;
-		}
+	if (s->n >= MAX_SLOTS)
+		return;
+	s->lo[s->n].name = name;
+	s->lo[s->n].has_arg = arg ? required_argument : no_argument;
+	s->lo[s->n].flag = NULL;
+	s->lo[s->n].val = 256 + (int)s->n;
+	if (shortname) {
+		s->shorts[s->ns++] = shortname;
+		if (arg)
+			s->shorts[s->ns++] = ':';
 	}
-	(void)path;
-	if (best)
-		return sk_usage_error("unknown verb '%s'; did you mean '%s'?", name, best->name);
-	return sk_usage_error("unknown verb '%s'", name);
+	s->kind[s->n] = kind;
+	s->idx[s->n] = idx;
+	s->shortname[s->n] = shortname;
+	s->n++;
 }
 
+static void slots_init(struct slots *s, const char *mode)
+{
+	memset(s, 0, sizeof(*s));
+	s->ns = strlen(mode);
+	memcpy(s->shorts, mode, s->ns);
+}
+
+static void slots_add_globals(struct slots *s, int top)
+{
+	size_t i;
+
+	for (i = 0; i < sk_nglobals; i++) {
+		const struct sk_optdef *d = &sk_optdefs[sk_globals[i].id];
+
+		if (top || !sk_globals[i].top)
+			slot_add(s, d->name, d->shortname, d->type != SK_T_FLAG, SLOT_GLOBAL, i);
+	}
+}
+
+/*
+ * The next option of argv: its slot in *k, or -1 at the end of the
+ * options (getopt_long's -1), or a usage error.  optind/optarg as getopt's.
+ */
+static int next_opt(struct slots *s, int argc, char **argv, size_t *k)
+{
+	int c;
+
+	c = getopt_long(argc, argv, s->shorts, s->lo, NULL);
+	if (c == -1)
+		return -1;
+	if (c == '?') {
+		if (optopt)
+			return sk_usage_error("unknown option '-%c'", optopt);
+		return sk_usage_error("unknown option '%s'", argv[optind - 1]);
+	}
+	if (c == ':')
+		return sk_usage_error("option '%s' needs a value", argv[optind - 1]);
+	if (c >= 256) {
+		*k = (size_t)(c - 256);
+		return SK_OK;
+	}
+	for (*k = 0; *k < s->n; (*k)++)
+		if (s->shortname[*k] == c)
+			return SK_OK;
+	return sk_usage_error("unknown option '-%c'", c);
+}
+
+int sk_globals_parse(struct sk_ctx *ctx, int argc, char **argv, int *i, int top,
+		     enum sk_gact *act)
+{
+	struct slots s;
+	size_t k;
+	int rc;
+
+	*act = SK_G_NONE;
+	if (*i >= argc)
+		return SK_OK;
+	slots_init(&s, "+:");
+	slots_add_globals(&s, top);
+	optind = 0; /* glibc: full re-initialisation */
+	opterr = 0;
+	while ((rc = next_opt(&s, argc - *i + 1, argv + *i - 1, &k)) != -1) {
+		const struct sk_global *g;
+
+		if (rc != SK_OK)
+			return rc;
+		g = &sk_globals[s.idx[k]];
+		if (g->act >= SK_G_HELP)
+			*act = g->act;
+		else
+			global_apply(ctx, g, optarg);
+	}
+	*i += optind - 1;
+	return SK_OK;
+}
+
+/* The verb's options and the global ones; positional arguments may come
+ * between them. */
 static int parse(struct sk_ctx *ctx, const struct sk_verb *v, int argc, char **argv,
 		 struct sk_args *a, int *help)
 {
-	struct option lo[SK_MAX_OPTS + 1];
-	char shorts[2 * SK_MAX_OPTS + 3] = "+:";
-	size_t i, ns = 2;
-	int c, idx;
+	struct slots s;
+	size_t i, k;
+	int rc;
 
 	memset(a, 0, sizeof(*a));
-	add_table(a, v->opts);
-	add_table(a, sk_global_opts);
-	for (i = 0; i < a->nopts; i++) {
-		lo[i].name = a->opts[i]->name;
-		lo[i].has_arg = a->opts[i]->arg ? required_argument : no_argument;
-		lo[i].flag = NULL;
-		lo[i].val = 256 + (int)i;
-		if (a->opts[i]->shortname) {
-			shorts[ns++] = a->opts[i]->shortname;
-			if (a->opts[i]->arg)
-				shorts[ns++] = ':';
-		}
+	a->verb = v;
+	slots_init(&s, "+:");
+	for (i = 0; i < v->noptions; i++) {
+		const struct sk_optdef *d = &sk_optdefs[v->options[i].id];
+
+		slot_add(&s, d->name, d->shortname, d->type != SK_T_FLAG, SLOT_OPT, i);
 	}
-	memset(&lo[a->nopts], 0, sizeof(lo[0]));
-	shorts[ns] = '\0';
+	slots_add_globals(&s, 0);
 	/* Options may follow positional arguments (git style): parse in a
 	 * loop, collecting the non-options; "--" ends option parsing. */
 	optind = 0; /* glibc: full re-initialisation */
@@ -291,8 +509,8 @@ static int parse(struct sk_ctx *ctx, const struct sk_verb *v, int argc, char **a
 	for (;;) {
 		int before = optind ? optind : 1;
 
-		c = getopt_long(argc, argv, shorts, lo, &idx);
-		if (c == -1) {
+		rc = next_opt(&s, argc, argv, &k);
+		if (rc == -1) {
 			if (optind > before && strcmp(argv[optind - 1], "--") == 0) {
 				while (optind < argc) {
 					if (a->npos >= SK_MAX_POS)
@@ -308,35 +526,60 @@ static int parse(struct sk_ctx *ctx, const struct sk_verb *v, int argc, char **a
 			a->pos[a->npos++] = argv[optind++];
 			continue;
 		}
-		if (c == '?') {
-			if (optopt)
-				return sk_usage_error("unknown option '-%c'", optopt);
-			return sk_usage_error("unknown option '%s'", argv[optind - 1]);
+		if (rc != SK_OK)
+			return rc;
+		switch (s.kind[k]) {
+		case SLOT_OPT: {
+			enum sk_optid id = v->options[s.idx[k]].id;
+
+			a->val[id] = optarg;
+			a->count[id]++;
+			break;
 		}
-		if (c == ':')
-			return sk_usage_error("option '%s' needs a value", argv[optind - 1]);
-		if (c < 256) {
-			for (i = 0; i < a->nopts; i++)
-				if (a->opts[i]->shortname == c)
-					break;
-		} else {
-			i = (size_t)(c - 256);
+		case SLOT_GLOBAL:
+			if (sk_globals[s.idx[k]].act == SK_G_HELP)
+				*help = 1;
+			else
+				global_apply(ctx, &sk_globals[s.idx[k]], optarg);
+			break;
 		}
-		if (i >= a->nopts)
-			return sk_usage_error("unknown option");
-		a->val[i] = optarg;
-		a->count[i]++;
-		if (strcmp(a->opts[i]->name, "help") == 0)
-			*help = 1;
-		else
-			sk_global_apply(ctx, a->opts[i]->name, optarg);
 	}
 	return SK_OK;
+}
+
+static const struct sk_verb *find_verb(const struct sk_verb *v, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+static int unknown_verb(const struct sk_verb *verbs, size_t n, const char *name)
+{
+	const struct sk_verb *best = NULL;
+	size_t i, bestd = 3;
+
+	for (i = 0; i < n; i++) {
+		size_t d = sk_edit_distance(name, verbs[i].name);
+
+		if (d < bestd) {
+			bestd = d;
+			best = &verbs[i];
+		}
+	}
+	if (best)
+		return sk_usage_error("unknown verb '%s'; did you mean '%s'?", name, best->name);
+	return sk_usage_error("unknown verb '%s'", name);
 }
 
 int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, char **argv)
 {
 	const struct sk_verb *verbs = cmd->verbs, *v = NULL;
+	size_t nverbs = cmd->nverbs;
+	enum sk_gact act;
 	char path[128];
 	struct sk_args a;
 	int help = 0, rc, i = 1;
@@ -351,66 +594,46 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 		}
 	}
 	while (v == NULL || v->sub != NULL) {
-		if (i >= argc || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "help") == 0) {
-			if (i < argc || v != NULL) {
-				if (v != NULL)
-					help_verb(stdout, path, v);
-				else
-					sk_help_command(stdout, cmd);
-				return SK_OK;
-			}
-			sk_help_command(stderr, cmd);
+		/* Global options may also sit between command and verb. */
+		if ((rc = sk_globals_parse(ctx, argc, argv, &i, 0, &act)) != SK_OK)
+			return sk_report(rc);
+		if (act == SK_G_HELP || (i < argc && strcmp(argv[i], "help") == 0)) {
+			if (v != NULL)
+				help_verb(stdout, path, v);
+			else
+				sk_help_command(stdout, cmd);
+			return SK_OK;
+		}
+		if (i >= argc) {
+			if (v != NULL)
+				help_verb(stderr, path, v);
+			else
+				sk_help_command(stderr, cmd);
 			return SK_EUSAGE;
 		}
-		/* Global options may also sit between command and verb. */
-		if (argv[i][0] == '-' && argv[i][1] == '-') {
-			const struct sk_opt *g;
-			const char *name = argv[i] + 2, *eq = strchr(name, '=');
-			size_t len = eq ? (size_t)(eq - name) : strlen(name);
-
-			for (g = sk_global_opts; g->name; g++)
-				if (strlen(g->name) == len && strncmp(g->name, name, len) == 0)
-					break;
-			if (g->name == NULL || strcmp(g->name, "help") == 0)
-				return report(sk_usage_error("unknown option '%s'", argv[i]));
-			if (g->arg && !eq && i + 1 >= argc)
-				return report(sk_usage_error("option '%s' needs a value", argv[i]));
-			sk_global_apply(ctx, g->name, g->arg ? (eq ? eq + 1 : argv[++i]) : NULL);
-			i++;
-			continue;
-		}
-		if (argv[i][0] == '-' && (argv[i][1] == 'q' || argv[i][1] == 'v') && argv[i][2] == '\0') {
-			sk_global_apply(ctx, argv[i][1] == 'q' ? "quiet" : "verbose", NULL);
-			i++;
-			continue;
-		}
-		v = find_verb(verbs, argv[i]);
+		v = find_verb(verbs, nverbs, argv[i]);
 		if (v == NULL)
-			return report(unknown_verb(path, verbs, argv[i]));
+			return sk_report(unknown_verb(verbs, nverbs, argv[i]));
 		snprintf(path + strlen(path), sizeof(path) - strlen(path), " %s", v->name);
 		sk_set_prog(path);
 		i++;
-		if (v->sub == NULL)
-			break;
 		verbs = v->sub;
-		if (i >= argc) {
-			help_verb(stderr, path, v);
-			return SK_EUSAGE;
-		}
+		nverbs = v->nsub;
 	}
 	if ((rc = parse(ctx, v, argc - i + 1, argv + i - 1, &a, &help)) != SK_OK)
-		return report(rc);
+		return sk_report(rc);
 	if (help) {
 		help_verb(stdout, path, v);
 		return SK_OK;
 	}
 	if (a.npos < v->min_pos)
-		return report(sk_usage_error("missing argument%s%s", v->synopsis ? ": " : "",
-					     v->synopsis ? v->synopsis : ""));
+		return sk_report(sk_usage_error("missing argument%s%s", v->synopsis ? ": " : "",
+						v->synopsis ? v->synopsis : ""));
 	if (v->max_pos >= 0 && a.npos > v->max_pos)
-		return report(sk_usage_error("unexpected argument '%s'", a.pos[v->max_pos]));
+		return sk_report(sk_usage_error("unexpected argument '%s'", a.pos[v->max_pos]));
 	sk_warn_setup(path, ctx->quiet);
+	if ((rc = check_values(v, &a)) != SK_OK)
+		return sk_report(rc);
 	sk_err_clear();
-	return report(v->run(ctx, &a));
+	return sk_report(v->run(ctx, &a));
 }

@@ -2,17 +2,28 @@
 #ifndef SK_OPT_H
 #define SK_OPT_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
+#include <openssl/evp.h>
+
+#include "../src/crypto.h"
 #include "../src/ctx.h"
+#include "../src/util.h"
 
 /*
  * Options are declared in tables; each entry carries its help text, and
  * usage, `--help`, `seckit --dump-spec` (which the completion scripts and
  * the documentation tests are built from) all come from the same tables.
+ *
+ * Every option the program knows is one line of cmd/options.h, which
+ * gives it an identifier (OPT_in, OPT_pass ...), its spelling, metavar,
+ * completion and the kind of value it takes.  A verb lists the
+ * identifiers it accepts (struct sk_verbopt) and reads the values back by
+ * identifier: sk_opt_str(a, OPT_pass).  Values are checked before the
+ * verb runs (choices, numbers, times, digests), so a verb gets them ready.
  */
-
-enum sk_optarg { SK_NOARG, SK_ARG };
 
 /* What a value is, for completion. */
 enum sk_complete {
@@ -26,81 +37,161 @@ enum sk_complete {
 	SK_C_CHOICE,   /* one of choices */
 };
 
-struct sk_opt {
-	const char *name;      /* long name without "--" */
-	char shortname;        /* 0: none */
-	enum sk_optarg arg;
-	const char *metavar;   /* "FILE", "SPEC" ... */
-	const char *help;
-	enum sk_complete complete;
-	const char *choices;   /* space-separated, for SK_C_CHOICE */
-};
-#define SK_OPT_END { NULL, 0, SK_NOARG, NULL, NULL, SK_C_NONE, NULL }
+/* What an option takes (cmd/options.h explains each). */
+enum sk_opttype { SK_T_FLAG, SK_T_STR, SK_T_CHOICE, SK_T_UINT, SK_T_TIME, SK_T_DIGEST };
 
-#define SK_MAX_OPTS 48
+enum sk_optid {
+#define SK_OPTION(id, ...) OPT_##id,
+#include "options.h"
+#undef SK_OPTION
+	OPT__COUNT
+};
+
+/* An option as cmd/options.h defines it (sk_optdefs[OPT_x]). */
+struct sk_optdef {
+	const char *name;          /* long name without "--" */
+	char shortname;            /* 0: none */
+	enum sk_opttype type;
+	const char *metavar;       /* "FILE", "SPEC" ...; NULL for flags */
+	enum sk_complete complete;
+	const char *choices;       /* space-separated words, for SK_C_CHOICE */
+	const char *what;          /* SK_T_CHOICE: the noun of "unknown what 'x'" */
+	uint64_t min, max;         /* SK_T_UINT */
+};
+extern const struct sk_optdef sk_optdefs[OPT__COUNT];
+
+/* An option as a verb takes it. */
+struct sk_verbopt {
+	enum sk_optid id;
+	const char *help;
+	unsigned required : 1;  /* a usage error when absent */
+	enum sk_md_use md;      /* SK_T_DIGEST: what the digest is for (0: SK_MD_TRUST) */
+};
+
 #define SK_MAX_POS 64
 
+/* The parsed command line of one verb. */
 struct sk_args {
-	const struct sk_opt *opts[SK_MAX_OPTS]; /* the tables in effect */
-	const char *val[SK_MAX_OPTS];
-	int count[SK_MAX_OPTS];
-	size_t nopts;
+	const struct sk_verb *verb;
+	const char *val[OPT__COUNT];   /* last value given, NULL if none */
+	int count[OPT__COUNT];         /* times given */
+	union {
+		uint64_t u;            /* SK_T_UINT */
+		int64_t t;             /* SK_T_TIME */
+		const EVP_MD *md;      /* SK_T_DIGEST */
+	} v[OPT__COUNT];
 	char *pos[SK_MAX_POS];
 	int npos;
 };
 
-/* Value of an option (last one given) or NULL; flag count. */
-const char *sk_arg_str(const struct sk_args *a, const char *name);
-int sk_arg_flag(const struct sk_args *a, const char *name);
-/* The digest name of --digest, else the config's default digest, else
- * sha256 (each command then applies its own policy to it). */
-int sk_arg_digest(struct sk_ctx *ctx, const struct sk_args *a, const char **name);
+/* The value of an option (the last one given), or NULL. */
+const char *sk_opt_str(const struct sk_args *a, enum sk_optid id);
+/* How often a flag (or any option) was given. */
+int sk_opt_flag(const struct sk_args *a, enum sk_optid id);
+/* SK_T_UINT and SK_T_TIME values: 1 and *v set if given, else 0. */
+int sk_opt_uint(const struct sk_args *a, enum sk_optid id, uint64_t *v);
+int sk_opt_time(const struct sk_args *a, enum sk_optid id, int64_t *t);
+/* An SK_T_DIGEST option: the digest given, else the config's default
+ * digest (defaults.digest) or sha256 -- sha256 alone for key digest's
+ * --alg, which hashes rather than signs -- each under the verb's policy. */
+int sk_opt_md(struct sk_ctx *ctx, const struct sk_args *a, enum sk_optid id, const EVP_MD **md);
+/* A usage error "--NAME is required" unless the option was given (for
+ * options that are required only with others; always required ones say
+ * so in the verb's table). */
+int sk_opt_need(const struct sk_args *a, enum sk_optid id);
 
 struct sk_verb;
 typedef int (*sk_verb_fn)(struct sk_ctx *ctx, const struct sk_args *a);
 
 struct sk_verb {
 	const char *name;
-	sk_verb_fn run;               /* NULL for a group of sub-verbs */
-	const char *synopsis;         /* positional arguments, e.g. "NAME" */
-	int min_pos, max_pos;         /* max_pos -1: unlimited */
-	const struct sk_opt *opts;    /* SK_OPT_END-terminated, may be NULL */
+	sk_verb_fn run;                   /* NULL for a group of sub-verbs */
 	const char *summary;
-	const struct sk_verb *sub;    /* sub-verbs (NULL-name terminated) */
-	enum sk_complete pos_complete; /* what the positional arguments are */
+	const char *synopsis;             /* positional arguments, e.g. "NAME" */
+	int min_pos, max_pos;             /* how many of them (max -1: no limit): SK_POS */
+	enum sk_complete complete;        /* what the positional arguments are */
+	const struct sk_verbopt *options; /* the options it takes: SK_OPTIONS */
+	size_t noptions;
+	const struct sk_verb *sub;        /* a group's verbs: SK_SUBVERBS */
+	size_t nsub;
 };
+
+/*
+ * A verb row: SK_VERB("sign", key_sign, "sign a file's digest",
+ *	.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(sign_opts),
+ *	.complete = SK_C_KEY)
+ * Tables are counted (SK_ARRAY_SIZE): no terminator row.
+ */
+#define SK_VERB(n, fn, sum, ...) { .name = (n), .run = (fn), .summary = (sum), __VA_ARGS__ }
+#define SK_POS(lo, hi) .min_pos = (lo), .max_pos = (hi)
+#define SK_OPTIONS(t) .options = (t), .noptions = SK_ARRAY_SIZE(t)
+#define SK_SUBVERBS(t) .sub = (t), .nsub = SK_ARRAY_SIZE(t)
+#define SK_VERBS(t) .verbs = (t), .nverbs = SK_ARRAY_SIZE(t)
 
 struct sk_command {
 	const char *name;
 	const char *summary;
-	const struct sk_verb *verbs;  /* NULL-name terminated */
+	const struct sk_verb *verbs;  /* SK_VERBS */
 	/* A command without verbs (`seckit provision MANIFEST`): verbs is NULL
 	 * and this one verb takes the arguments (its name is unused). */
 	const struct sk_verb *direct;
+	size_t nverbs;
 };
 
-/* Options every command accepts, before or after the command name. */
-extern const struct sk_opt sk_global_opts[];
+/*
+ * The global options: one table, which the dispatcher (cmd/main.c), the
+ * verb parser, usage, help and --dump-spec all read.  Each sets a field
+ * of struct sk_ctx, or is an action (help, version, dump-spec).  A new
+ * global option is one row here and one line in cmd/options.h.
+ */
+enum sk_gact {
+	SK_G_NONE,
+	SK_G_STR,      /* const char * field = the value */
+	SK_G_SET,      /* int field = 1 */
+	SK_G_INC,      /* int field += 1 */
+	SK_G_HELP,
+	SK_G_VERSION,
+	SK_G_DUMP,
+};
+struct sk_global {
+	enum sk_optid id;
+	const char *help;
+	enum sk_gact act;
+	size_t off;    /* SK_G_STR, SK_G_SET, SK_G_INC: offsetof(struct sk_ctx, field) */
+	int top;       /* only before the command (--version, --dump-spec) */
+};
+extern const struct sk_global sk_globals[];
+extern const size_t sk_nglobals;
+
+/*
+ * Global options from argv[*i] on, up to the first argument that is not
+ * one (the command, or the verb): applied to ctx, *i moved past them.
+ * top: before the command, where --version and --dump-spec are accepted.
+ * *act is the last action asked for (SK_G_HELP ...), else SK_G_NONE.
+ * A usage error is returned, not reported (see sk_report).
+ */
+int sk_globals_parse(struct sk_ctx *ctx, int argc, char **argv, int *i, int top,
+		     enum sk_gact *act);
 
 /*
  * Run a command: find the verb in argv (argv[0] is the command name),
- * parse its options, handle --help, check the positional count, run it.
- * Usage errors print one line and return SK_EUSAGE.
+ * parse its options, handle --help, check the positional count and the
+ * option values, run it.  Usage errors print one line and return SK_EUSAGE.
  */
 int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, char **argv);
 
-/* Help output (stdout). */
+/* Help output (stdout): the global options, a command. */
+void sk_help_globals(FILE *f, int top);
 void sk_help_command(FILE *f, const struct sk_command *cmd);
 /* One line per command/verb/option for completion generators. */
 void sk_dump_spec(FILE *f, const struct sk_command *const *cmds, size_t n);
-
-/* Apply a global option to ctx; returns 1 if name was a global option. */
-int sk_global_apply(struct sk_ctx *ctx, const char *name, const char *val);
 
 /* "seckit key sign" prefix for messages, set by sk_command_run. */
 const char *sk_prog(void);
 void sk_set_prog(const char *p);
 /* Print a usage error "seckit CMD: msg (see "seckit CMD --help")". */
 int sk_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print the error of a failed rc as "PROG: MESSAGE" (the one reporter). */
+int sk_report(int rc);
 
 #endif

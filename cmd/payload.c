@@ -12,8 +12,6 @@
 #include "json.h"
 #include "opt.h"
 
-#define DIGESTS "sha256 sha384 sha512 sha224 sha1 md5"
-
 /* ---- progress (stderr, terminals only) ---- */
 
 struct progress {
@@ -69,24 +67,6 @@ static void progress_end(struct progress *pr)
 		fprintf(stderr, "\r\033[K");
 }
 
-/* ---- options shared by the verbs ---- */
-
-static int digest_opt(struct sk_ctx *ctx, const struct sk_args *a, const EVP_MD **md)
-{
-	const char *name;
-	int rc;
-
-	if ((rc = sk_arg_digest(ctx, a, &name)) != SK_OK)
-		return rc;
-	if (strcasecmp(name, "md5") == 0 && !sk_arg_flag(a, "insecure"))
-		return sk_err(SK_EUNSUPP, "md5 is broken; add --insecure if you really need it");
-	if ((*md = sk_md_by_name(name, 1)) == NULL || strncasecmp(name, "sha3-", 5) == 0)
-		return sk_usage_error("unknown digest '%s' (expected one of: %s)", name, DIGESTS);
-	if (sk_md_is_weak(*md))
-		sk_warn("%s is weak: use sha256 or stronger", sk_md_name(*md));
-	return SK_OK;
-}
-
 static void json_info(struct sk_json *j, const struct sk_payload_info *info)
 {
 	sk_json_kstr(j, "type", "payload");
@@ -107,22 +87,21 @@ static void json_info(struct sk_json *j, const struct sk_payload_info *info)
 
 /* ---- make ---- */
 
-static const struct sk_opt make_opts[] = {
-	{ "sign-key", 0, SK_ARG, "FILE", "sign with this private key file (PEM or DER; EC or RSA)", SK_C_FILE, NULL },
-	{ "key", 'k', SK_ARG, "NAME", "sign with this named key in the store instead", SK_C_KEY, NULL },
-	{ "pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted --sign-key, or the secret of --key's password object", SK_C_NONE, NULL },
-	{ "in", 'i', SK_ARG, "FILE", "the payload (a regular file)", SK_C_FILE, NULL },
-	{ "out", 'o', SK_ARG, "FILE", "the package ('-': stdout)", SK_C_FILE, NULL },
-	{ "digest", 'd', SK_ARG, "ALG", "sha256 (default), sha384, sha512, sha224, sha1, md5 (with --insecure)", SK_C_CHOICE, DIGESTS },
-	{ "pss", 0, SK_NOARG, NULL, "RSA keys: RSA-PSS instead of PKCS#1 v1.5", SK_C_NONE, NULL },
-	{ "insecure", 0, SK_NOARG, NULL, "allow md5", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt make_opts[] = {
+	{ OPT_sign_key, "sign with this private key file (PEM or DER; EC or RSA)" },
+	{ OPT_key, "sign with this named key in the store instead" },
+	{ OPT_pass, "passphrase of an encrypted --sign-key, or the secret of --key's password object" },
+	{ OPT_in, "the payload (a regular file)", .required = 1 },
+	{ OPT_out, "the package ('-': stdout)", .required = 1 },
+	{ OPT_digest, "sha256 (default), sha384, sha512, sha224, sha1, md5 (with --insecure)", .md = SK_MD_PAYLOAD },
+	{ OPT_pss, "RSA keys: RSA-PSS instead of PKCS#1 v1.5" },
+	{ OPT_insecure, "allow md5" },
 };
 
 static int payload_make(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *file = sk_arg_str(a, "sign-key"), *name = sk_arg_str(a, "key");
-	const char *in = sk_arg_str(a, "in"), *out = sk_arg_str(a, "out");
+	const char *file = sk_opt_str(a, OPT_sign_key), *name = sk_opt_str(a, OPT_key);
+	const char *in = sk_opt_str(a, OPT_in), *out = sk_opt_str(a, OPT_out);
 	struct sk_payload_info info;
 	struct sk_signer s = { 0 };
 	struct progress pr;
@@ -132,19 +111,17 @@ static int payload_make(struct sk_ctx *ctx, const struct sk_args *a)
 
 	if ((file == NULL) == (name == NULL))
 		return sk_usage_error("give --sign-key FILE or --key NAME (one of them)");
-	if (in == NULL || out == NULL)
-		return sk_usage_error("--%s is required", in == NULL ? "in" : "out");
 	if (ctx->json && strcmp(out, "-") == 0)
 		return sk_usage_error("--json and --out - would both write to stdout");
-	if ((rc = digest_opt(ctx, a, &md)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK)
 		return rc;
 	if (file != NULL)
-		rc = sk_signer_from_file(&s, file, sk_arg_str(a, "pass"));
+		rc = sk_signer_from_file(&s, file, sk_opt_str(a, OPT_pass));
 	else
-		rc = sk_signer_from_key(&s, ctx, name, sk_arg_str(a, "pass"));
+		rc = sk_signer_from_key(&s, ctx, name, sk_opt_str(a, OPT_pass));
 	if (rc != SK_OK)
 		return rc;
-	if ((rc = sk_signer_set_md(&s, md, sk_arg_flag(a, "pss"))) != SK_OK)
+	if ((rc = sk_signer_set_md(&s, md, sk_opt_flag(a, OPT_pss))) != SK_OK)
 		goto out;
 	progress_init(ctx, &pr, &fn);
 	rc = sk_payload_make(&s, in, out, fn, &pr, &info);
@@ -173,47 +150,46 @@ out:
 
 /* ---- verify ---- */
 
-static const struct sk_opt verify_opts[] = {
-	{ "key", 'k', SK_ARG, "NAME", "verify with this named key (default: the oem-payload role)", SK_C_KEY, NULL },
-	{ "verify-key", 0, SK_ARG, "NAME", "same as --key", SK_C_KEY, NULL },
-	{ "pubkey", 0, SK_ARG, "FILE", "verify with this public key file (PEM or DER)", SK_C_FILE, NULL },
-	{ "cert", 0, SK_ARG, "FILE", "verify with this certificate (checked against the CA store; more PEM blocks: intermediates)", SK_C_FILE, NULL },
-	{ "purpose", 0, SK_ARG, "P", "with --cert: also require this X509 purpose (e.g. sslclient)", SK_C_CHOICE, SK_PURPOSES },
-	{ "in", 'i', SK_ARG, "FILE", "the package ('-': stdin)", SK_C_FILE, NULL },
-	{ "out", 'o', SK_ARG, "FILE", "write the payload here once verified ('-': stdout)", SK_C_FILE, NULL },
-	{ "insecure", 0, SK_NOARG, NULL, "accept md5 packages", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt verify_opts[] = {
+	{ OPT_key, "verify with this named key (default: the oem-payload role)" },
+	{ OPT_verify_key, "same as --key" },
+	{ OPT_pubkey, "verify with this public key file (PEM or DER)" },
+	{ OPT_cert, "verify with this certificate (checked against the CA store; more PEM blocks: intermediates)" },
+	{ OPT_purpose, "with --cert: also require this X509 purpose (e.g. sslclient)" },
+	{ OPT_in, "the package ('-': stdin)" },
+	{ OPT_out, "write the payload here once verified ('-': stdout)" },
+	{ OPT_insecure, "accept md5 packages" },
 };
 
 static int verifier_opt(struct sk_ctx *ctx, const struct sk_args *a, struct sk_verifier *v)
 {
-	const char *key = sk_arg_str(a, "key"), *vkey = sk_arg_str(a, "verify-key");
-	const char *pub = sk_arg_str(a, "pubkey"), *cert = sk_arg_str(a, "cert");
+	const char *key = sk_opt_str(a, OPT_key), *vkey = sk_opt_str(a, OPT_verify_key);
+	const char *pub = sk_opt_str(a, OPT_pubkey), *cert = sk_opt_str(a, OPT_cert);
 	int n = !!key + !!vkey + !!pub + !!cert, rc;
 
 	if (n > 1)
 		return sk_usage_error("give one of --key, --pubkey and --cert");
 	if (vkey != NULL)
 		key = vkey;
-	if (sk_arg_str(a, "purpose") != NULL && cert == NULL)
+	if (sk_opt_str(a, OPT_purpose) != NULL && cert == NULL)
 		return sk_usage_error("--purpose applies to --cert");
 	if (pub != NULL)
 		rc = sk_verifier_from_pubkey_file(v, pub);
 	else if (cert != NULL)
-		rc = sk_verifier_from_cert(v, ctx, cert, sk_arg_str(a, "purpose"));
+		rc = sk_verifier_from_cert(v, ctx, cert, sk_opt_str(a, OPT_purpose));
 	else {
 		if (key == NULL && (rc = sk_ctx_role(ctx, SK_ROLE_OEM_PAYLOAD, &key)) != SK_OK)
 			return rc;
 		rc = sk_verifier_from_key(v, ctx, key);
 	}
 	if (rc == SK_OK)
-		v->allow_md5 = sk_arg_flag(a, "insecure");
+		v->allow_md5 = sk_opt_flag(a, OPT_insecure);
 	return rc;
 }
 
 static int payload_verify(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *in = sk_arg_str(a, "in"), *out = sk_arg_str(a, "out");
+	const char *in = sk_opt_str(a, OPT_in), *out = sk_opt_str(a, OPT_out);
 	struct sk_payload_info info;
 	struct sk_verifier v = { 0 };
 	struct progress pr;
@@ -257,14 +233,13 @@ static int payload_verify(struct sk_ctx *ctx, const struct sk_args *a)
 
 /* ---- show ---- */
 
-static const struct sk_opt show_opts[] = {
-	{ "in", 'i', SK_ARG, "FILE", "the package, instead of the PKG argument ('-': stdin)", SK_C_FILE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt show_opts[] = {
+	{ OPT_in, "the package, instead of the PKG argument ('-': stdin)" },
 };
 
 static int payload_show(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *in = sk_arg_str(a, "in");
+	const char *in = sk_opt_str(a, OPT_in);
 	struct sk_payload_info info;
 	int rc;
 
@@ -294,12 +269,15 @@ static int payload_show(struct sk_ctx *ctx, const struct sk_args *a)
 }
 
 static const struct sk_verb verbs[] = {
-	{ "make", payload_make, NULL, 0, 0, make_opts, "sign a payload into a package", NULL, SK_C_NONE },
-	{ "verify", payload_verify, "[PKG]", 0, 1, verify_opts, "verify a package and extract its payload", NULL, SK_C_FILE },
-	{ "show", payload_show, "PKG", 0, 1, show_opts, "print a package's header without verifying it", NULL, SK_C_FILE },
-	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+	SK_VERB("make", payload_make, "sign a payload into a package", SK_OPTIONS(make_opts)),
+	SK_VERB("verify", payload_verify, "verify a package and extract its payload",
+		.synopsis = "[PKG]", SK_POS(0, 1), SK_OPTIONS(verify_opts), .complete = SK_C_FILE),
+	SK_VERB("show", payload_show, "print a package's header without verifying it",
+		.synopsis = "PKG", SK_POS(0, 1), SK_OPTIONS(show_opts), .complete = SK_C_FILE),
 };
 
 const struct sk_command sk_cmd_payload = {
-	"payload", "signed payload packages: make, verify, show", verbs,
+	.name = "payload",
+	.summary = "signed payload packages: make, verify, show",
+	SK_VERBS(verbs),
 };

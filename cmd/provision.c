@@ -70,7 +70,7 @@ static int provision(struct sk_ctx *ctx, const struct sk_args *a)
 
 	memset(&r, 0, sizeof(r));
 	r.ctx = ctx;
-	r.dry_run = sk_arg_flag(a, "dry-run");
+	r.dry_run = sk_opt_flag(a, OPT_dry_run);
 	rc = sk_provision(ctx, a->pos[0], r.dry_run, step, &r);
 	if (ctx->json && rc == SK_OK) {
 		json_start(&r);
@@ -85,16 +85,16 @@ static int provision(struct sk_ctx *ctx, const struct sk_args *a)
 	return rc;
 }
 
-static const struct sk_opt provision_opts[] = {
-	{ "dry-run", 'n', SK_NOARG, NULL, "print the plan; change nothing (not even create the store)", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt provision_opts[] = {
+	{ OPT_dry_run, "print the plan; change nothing (not even create the store)" },
 };
 
-static const struct sk_verb direct = {
-	"provision", provision, "MANIFEST.yaml", 1, 1, provision_opts,
-	"apply a provisioning manifest (idempotent)", NULL, SK_C_FILE,
-};
+static const struct sk_verb direct = SK_VERB("provision", provision,
+	"apply a provisioning manifest (idempotent)",
+	.synopsis = "MANIFEST.yaml", SK_POS(1, 1), SK_OPTIONS(provision_opts), .complete = SK_C_FILE);
 
 const struct sk_command sk_cmd_provision = {
-	"provision", "factory provisioning from a YAML manifest", NULL, &direct,
+	.name = "provision",
+	.summary = "factory provisioning from a YAML manifest",
+	.direct = &direct,
 };

@@ -10,7 +10,7 @@
 #include "json.h"
 #include "opt.h"
 
-#define O_PASS(h) { "pass", 0, SK_ARG, "SPEC", h, SK_C_NONE, NULL }
+#define O_PASS(h) { OPT_pass, h }
 
 static void info_json(struct sk_json *j, const struct sk_data_info *d, int with_file)
 {
@@ -47,43 +47,41 @@ static int report_info(struct sk_ctx *ctx, const char *name, const char *verb)
 
 /* ---- write / read ---- */
 
-static const struct sk_opt write_opts[] = {
-	{ "in", 'i', SK_ARG, "FILE", "read the data from FILE ('-' or none: stdin)", SK_C_FILE, NULL },
+static const struct sk_verbopt write_opts[] = {
+	{ OPT_in, "read the data from FILE ('-' or none: stdin)" },
 	O_PASS("protect the object with this password (needed, and checked, if it has one already)"),
-	SK_OPT_END,
 };
 
 static int store_write(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *path = sk_arg_str(a, "in");
+	const char *path = sk_opt_str(a, OPT_in);
 	struct sk_in in = { .fd = -1 };
 	int rc;
 
 	if ((rc = sk_in_open(&in, path ? path : "-")) != SK_OK)
 		return rc;
-	rc = sk_data_write(ctx, a->pos[0], sk_arg_str(a, "pass"), &in);
+	rc = sk_data_write(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &in);
 	sk_in_close(&in);
 	if (rc != SK_OK)
 		return rc;
 	return report_info(ctx, a->pos[0], "wrote");
 }
 
-static const struct sk_opt read_opts[] = {
-	{ "out", 'o', SK_ARG, "FILE", "write the data to FILE, mode 0600 ('-' or none: stdout)", SK_C_FILE, NULL },
+static const struct sk_verbopt read_opts[] = {
+	{ OPT_out, "write the data to FILE, mode 0600 ('-' or none: stdout)" },
 	O_PASS("the object's password"),
-	SK_OPT_END,
 };
 
 static int store_read(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *path = sk_arg_str(a, "out");
+	const char *path = sk_opt_str(a, OPT_out);
 	struct sk_out out;
 	int rc;
 
 	/* Nothing is created before the object opened and its password checked. */
 	if ((rc = sk_out_open(&out, path ? path : "-", 0600)) != SK_OK)
 		return rc;
-	rc = sk_data_read(ctx, a->pos[0], sk_arg_str(a, "pass"), &out);
+	rc = sk_data_read(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &out);
 	if (rc == SK_OK)
 		return sk_out_commit(&out);
 	sk_out_abort(&out);
@@ -92,9 +90,8 @@ static int store_read(struct sk_ctx *ctx, const struct sk_args *a)
 
 /* ---- list / info ---- */
 
-static const struct sk_opt list_opts[] = {
-	{ "names", 0, SK_NOARG, NULL, "print only the names, one per line", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt list_opts[] = {
+	{ OPT_names, "print only the names, one per line" },
 };
 
 struct list_state {
@@ -127,7 +124,7 @@ static int store_list(struct sk_ctx *ctx, const struct sk_args *a)
 
 	memset(&s, 0, sizeof(s));
 	s.ctx = ctx;
-	s.names = sk_arg_flag(a, "names");
+	s.names = sk_opt_flag(a, OPT_names);
 	if (ctx->json)
 		sk_json_list_begin(&s.j, stdout, "objects");
 	if ((rc = sk_data_list(ctx, list_one, &s)) != SK_OK)
@@ -163,20 +160,18 @@ static int store_info(struct sk_ctx *ctx, const struct sk_args *a)
 
 /* ---- delete / check ---- */
 
-static const struct sk_opt delete_opts[] = {
+static const struct sk_verbopt delete_opts[] = {
 	O_PASS("the object's password"),
-	{ "force", 'f', SK_NOARG, NULL, "also delete an object that fails verification (tampered or damaged)", SK_C_NONE, NULL },
-	SK_OPT_END,
+	{ OPT_force, "also delete an object that fails verification (tampered or damaged)" },
 };
 
 static int store_delete(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	return sk_data_delete(ctx, a->pos[0], sk_arg_str(a, "pass"), sk_arg_flag(a, "force"));
+	return sk_data_delete(ctx, a->pos[0], sk_opt_str(a, OPT_pass), sk_opt_flag(a, OPT_force));
 }
 
-static const struct sk_opt check_opts[] = {
-	{ "repair", 0, SK_NOARG, NULL, "remove what fails verification so that the store is usable again (the loss is accepted)", SK_C_NONE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt check_opts[] = {
+	{ OPT_repair, "remove what fails verification so that the store is usable again (the loss is accepted)" },
 };
 
 struct check_state {
@@ -206,7 +201,7 @@ static int store_check(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_store *st;
 	struct sk_json j;
 	struct check_state c = { ctx, NULL, 0 };
-	int repair = sk_arg_flag(a, "repair"), rc;
+	int repair = sk_opt_flag(a, OPT_repair), rc;
 	size_t nobj = 0;
 
 	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
@@ -237,15 +232,22 @@ static int store_check(struct sk_ctx *ctx, const struct sk_args *a)
 }
 
 static const struct sk_verb verbs[] = {
-	{ "write", store_write, "NAME", 1, 1, write_opts, "store data (stdin or --in) under NAME", NULL, SK_C_OBJECT },
-	{ "read", store_read, "NAME", 1, 1, read_opts, "print an object's data (or write it to --out)", NULL, SK_C_OBJECT },
-	{ "list", store_list, NULL, 0, 0, list_opts, "list objects: name, size, password, modification time", NULL, SK_C_NONE },
-	{ "info", store_info, "NAME", 1, 1, NULL, "show an object's attributes", NULL, SK_C_OBJECT },
-	{ "delete", store_delete, "NAME", 1, 1, delete_opts, "delete an object", NULL, SK_C_OBJECT },
-	{ "check", store_check, NULL, 0, 0, check_opts, "verify the whole store (every file, every object)", NULL, SK_C_NONE },
-	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+	SK_VERB("write", store_write, "store data (stdin or --in) under NAME",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(write_opts), .complete = SK_C_OBJECT),
+	SK_VERB("read", store_read, "print an object's data (or write it to --out)",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(read_opts), .complete = SK_C_OBJECT),
+	SK_VERB("list", store_list, "list objects: name, size, password, modification time",
+		SK_OPTIONS(list_opts)),
+	SK_VERB("info", store_info, "show an object's attributes",
+		.synopsis = "NAME", SK_POS(1, 1), .complete = SK_C_OBJECT),
+	SK_VERB("delete", store_delete, "delete an object",
+		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(delete_opts), .complete = SK_C_OBJECT),
+	SK_VERB("check", store_check, "verify the whole store (every file, every object)",
+		SK_OPTIONS(check_opts)),
 };
 
 const struct sk_command sk_cmd_store = {
-	"store", "secure storage: named data objects, encrypted and authenticated", verbs,
+	.name = "store",
+	.summary = "secure storage: named data objects, encrypted and authenticated",
+	SK_VERBS(verbs),
 };

@@ -22,32 +22,23 @@
 #include "opt.h"
 
 #define STP_MAX (1u << 20)
-#define DIGESTS "sha256 sha384 sha512"
-
-static int need(const struct sk_args *a, const char *opt)
-{
-	if (sk_arg_str(a, opt) == NULL)
-		return sk_usage_error("--%s is required", opt);
-	return SK_OK;
-}
 
 /* ---- make ---- */
 
-static const struct sk_opt make_opts[] = {
-	{ "command", 'c', SK_ARG, "CMD", "what to do: " SK_STP_COMMANDS, SK_C_CHOICE, SK_STP_COMMANDS },
-	{ "seq", 0, SK_ARG, "N", "sequence number, above the last one the device applied", SK_C_NONE, NULL },
-	{ "name", 'n', SK_ARG, "NAME", "the certificate or CA name the command is about", SK_C_NONE, NULL },
-	{ "cert", 0, SK_ARG, "FILE", "the certificate (PEM or DER)", SK_C_FILE, NULL },
-	{ "serial", 0, SK_ARG, "HEX", "revoke: the serial of a certificate issued by --cert", SK_C_NONE, NULL },
-	{ "device", 0, SK_ARG, "PUB|ID", "only for this device: its public key file or ID (hex SHA-256 of the SPKI)", SK_C_FILE, NULL },
-	{ "sign-key", 0, SK_ARG, "FILE", "the OEM command private key (PEM or DER)", SK_C_FILE, NULL },
-	{ "key", 'k', SK_ARG, "NAME", "sign with this named key in the store instead", SK_C_KEY, NULL },
-	{ "pass", 0, SK_ARG, "SPEC", "passphrase of an encrypted --sign-key, or the secret of --key's password object", SK_C_NONE, NULL },
-	{ "digest", 'd', SK_ARG, "ALG", "sha256 (default), sha384, sha512", SK_C_CHOICE, DIGESTS },
-	{ "pss", 0, SK_NOARG, NULL, "RSA keys: RSA-PSS instead of PKCS#1 v1.5", SK_C_NONE, NULL },
-	{ "time", 0, SK_ARG, "TIME", "signing time (YYYY-MM-DD[THH:MM[:SS]Z], an offset for Z, or @SECONDS; default now)", SK_C_NONE, NULL },
-	{ "out", 'o', SK_ARG, "FILE", "the package ('-': stdout)", SK_C_FILE, NULL },
-	SK_OPT_END,
+static const struct sk_verbopt make_opts[] = {
+	{ OPT_command, "what to do: " SK_STP_COMMANDS, .required = 1 },
+	{ OPT_seq, "sequence number, above the last one the device applied", .required = 1 },
+	{ OPT_name, "the certificate or CA name the command is about" },
+	{ OPT_cert, "the certificate (PEM or DER)" },
+	{ OPT_serial, "revoke: the serial of a certificate issued by --cert" },
+	{ OPT_device, "only for this device: its public key file or ID (hex SHA-256 of the SPKI)" },
+	{ OPT_sign_key, "the OEM command private key (PEM or DER)" },
+	{ OPT_key, "sign with this named key in the store instead" },
+	{ OPT_pass, "passphrase of an encrypted --sign-key, or the secret of --key's password object" },
+	{ OPT_digest, "sha256 (default), sha384, sha512" },
+	{ OPT_pss, "RSA keys: RSA-PSS instead of PKCS#1 v1.5" },
+	{ OPT_time, "signing time (YYYY-MM-DD[THH:MM[:SS]Z], an offset for Z, or @SECONDS; default now)" },
+	{ OPT_out, "the package ('-': stdout)", .required = 1 },
 };
 
 static int parse_serial(const char *s, ASN1_INTEGER **out)
@@ -91,60 +82,50 @@ static int parse_device(const char *arg, uint8_t id[32])
 
 static int stp_make(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *cmd = sk_arg_str(a, "command"), *seq = sk_arg_str(a, "seq");
-	const char *name = sk_arg_str(a, "name"), *digest = sk_arg_str(a, "digest");
-	const char *signfile = sk_arg_str(a, "sign-key"), *keyname = sk_arg_str(a, "key");
+	const char *name = sk_opt_str(a, OPT_name);
+	const char *signfile = sk_opt_str(a, OPT_sign_key), *keyname = sk_opt_str(a, OPT_key);
 	struct sk_signer signer;
 	struct sk_buf out = { 0 };
 	struct sk_stp s;
-	const EVP_MD *md = EVP_sha256();
+	const EVP_MD *md;
 	int rc, have_signer = 0;
 
 	memset(&s, 0, sizeof(s));
-	if ((rc = need(a, "command")) != SK_OK || (rc = need(a, "seq")) != SK_OK ||
-	    (rc = need(a, "out")) != SK_OK)
-		return rc;
-	if ((s.cmd = sk_stp_cmd_by_name(cmd)) == 0)
-		return sk_usage_error("unknown command '%s' (expected one of: %s)", cmd, SK_STP_COMMANDS);
-	if (sk_parse_uint(seq, SK_STP_SEQ_MAX, &s.seq) != 0 || s.seq == 0)
-		return sk_usage_error("--seq '%s': expected 1 to %lld", seq, (long long)SK_STP_SEQ_MAX);
+	s.cmd = sk_stp_cmd_by_name(sk_opt_str(a, OPT_command));
+	sk_opt_uint(a, OPT_seq, &s.seq);
 	if ((signfile == NULL) == (keyname == NULL))
 		return sk_usage_error("give exactly one of --sign-key FILE and --key NAME");
-	if (digest != NULL && (md = sk_md_by_name(digest, 0)) == NULL)
-		return sk_usage_error("unknown digest '%s' (expected one of: %s)", digest, DIGESTS);
-	if (EVP_MD_get_size(md) < 32 || sk_md_is_weak(md))
-		return sk_usage_error("digest '%s' is not accepted for STPs (expected one of: %s)",
-				      digest, DIGESTS);
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK)
+		return rc;
 	if (name != NULL) {
 		if (strlen(name) >= sizeof(s.target))
 			return sk_usage_error("--name is too long");
 		snprintf(s.target, sizeof(s.target), "%s", name);
 	}
-	if (sk_arg_str(a, "time") != NULL && sk_time_parse(sk_arg_str(a, "time"), &s.signing_time) != SK_OK)
-		return sk_usage_error("--time: %s", sk_err_msg());
-	if (sk_arg_str(a, "serial") != NULL && (rc = parse_serial(sk_arg_str(a, "serial"), &s.serial)) != SK_OK)
+	sk_opt_time(a, OPT_time, &s.signing_time);
+	if (sk_opt_str(a, OPT_serial) != NULL && (rc = parse_serial(sk_opt_str(a, OPT_serial), &s.serial)) != SK_OK)
 		goto out;
-	if (sk_arg_str(a, "device") != NULL) {
-		if ((rc = parse_device(sk_arg_str(a, "device"), s.device)) != SK_OK)
+	if (sk_opt_str(a, OPT_device) != NULL) {
+		if ((rc = parse_device(sk_opt_str(a, OPT_device), s.device)) != SK_OK)
 			goto out;
 		s.has_device = 1;
 	}
-	if (sk_arg_str(a, "cert") != NULL && (rc = sk_x509_load_one(sk_arg_str(a, "cert"), &s.cert)) != SK_OK)
+	if (sk_opt_str(a, OPT_cert) != NULL && (rc = sk_x509_load_one(sk_opt_str(a, OPT_cert), &s.cert)) != SK_OK)
 		goto out;
 	if ((rc = sk_stp_check_fields(&s, SK_EUSAGE)) != SK_OK) {
 		if (rc == SK_EUSAGE)
 			rc = sk_usage_error("%s", sk_err_msg());
 		goto out;
 	}
-	rc = signfile ? sk_signer_from_file(&signer, signfile, sk_arg_str(a, "pass"))
-		      : sk_signer_from_key(&signer, ctx, keyname, sk_arg_str(a, "pass"));
+	rc = signfile ? sk_signer_from_file(&signer, signfile, sk_opt_str(a, OPT_pass))
+		      : sk_signer_from_key(&signer, ctx, keyname, sk_opt_str(a, OPT_pass));
 	if (rc != SK_OK)
 		goto out;
 	have_signer = 1;
-	if ((rc = sk_signer_set_md(&signer, md, sk_arg_flag(a, "pss"))) != SK_OK ||
+	if ((rc = sk_signer_set_md(&signer, md, sk_opt_flag(a, OPT_pss))) != SK_OK ||
 	    (rc = sk_stp_make(&s, &signer, &out)) != SK_OK)
 		goto out;
-	rc = sk_write_file(sk_arg_str(a, "out"), out.p, out.len, 0666);
+	rc = sk_write_file(sk_opt_str(a, OPT_out), out.p, out.len, 0666);
 out:
 	if (have_signer)
 		sk_signer_free(&signer);
@@ -330,13 +311,16 @@ static int stp_status(struct sk_ctx *ctx, const struct sk_args *a)
 }
 
 static const struct sk_verb verbs[] = {
-	{ "make", stp_make, NULL, 0, 0, make_opts, "build and sign a trusted package (off-device)", NULL, SK_C_NONE },
-	{ "show", stp_show, "FILE", 1, 1, NULL, "decode a package without verifying it", NULL, SK_C_FILE },
-	{ "apply", stp_apply, "FILE", 1, 1, NULL, "verify a package and execute it atomically", NULL, SK_C_FILE },
-	{ "status", stp_status, NULL, 0, 0, NULL, "the last applied sequence number and the command key", NULL, SK_C_NONE },
-	{ NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, SK_C_NONE },
+	SK_VERB("make", stp_make, "build and sign a trusted package (off-device)", SK_OPTIONS(make_opts)),
+	SK_VERB("show", stp_show, "decode a package without verifying it",
+		.synopsis = "FILE", SK_POS(1, 1), .complete = SK_C_FILE),
+	SK_VERB("apply", stp_apply, "verify a package and execute it atomically",
+		.synopsis = "FILE", SK_POS(1, 1), .complete = SK_C_FILE),
+	SK_VERB("status", stp_status, "the last applied sequence number and the command key"),
 };
 
 const struct sk_command sk_cmd_stp = {
-	"stp", "signed trusted packages: trust changes signed by the OEM command key", verbs,
+	.name = "stp",
+	.summary = "signed trusted packages: trust changes signed by the OEM command key",
+	SK_VERBS(verbs),
 };

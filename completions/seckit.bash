@@ -24,7 +24,7 @@ option	seckit key import	--password-object	-	OBJ	pwobj
 option	seckit key import	--pass	-	SPEC	none
 option	seckit key import	--in-pass	-	SPEC	none
 verb	seckit key export	key	NAME	export the public (or, if exportable, private) key
-option	seckit key export	--out	-	FILE	file
+option	seckit key export	--out	o	FILE	file
 option	seckit key export	--format	f	FMT	choice	pem der
 option	seckit key export	--private	-	-	none
 option	seckit key export	--pass	-	SPEC	none
@@ -43,42 +43,42 @@ option	seckit key password delete	--pass	-	SPEC	none
 verb	seckit key password list	none	-	list password objects
 verb	seckit key password users	pwobj	OBJ	list the keys bound to a password object
 verb	seckit key sign	key	NAME	sign a file's digest
-option	seckit key sign	--in	-	FILE	file
-option	seckit key sign	--out	-	FILE	file
-option	seckit key sign	--digest	-	ALG	choice	sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512
+option	seckit key sign	--in	i	FILE	file
+option	seckit key sign	--out	o	FILE	file
+option	seckit key sign	--digest	d	ALG	choice	sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512
 option	seckit key sign	--pss	-	-	none
 option	seckit key sign	--pass	-	SPEC	none
 verb	seckit key verify	key	[NAME]	verify a signature
 option	seckit key verify	--pubkey	-	FILE	file
-option	seckit key verify	--in	-	FILE	file
+option	seckit key verify	--in	i	FILE	file
 option	seckit key verify	--sig	-	FILE	file
-option	seckit key verify	--digest	-	ALG	choice	sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512
+option	seckit key verify	--digest	d	ALG	choice	sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512
 option	seckit key verify	--pss	-	-	none
 verb	seckit key encrypt	key	NAME	encrypt with an AES or RSA key
-option	seckit key encrypt	--in	-	FILE	file
-option	seckit key encrypt	--out	-	FILE	file
+option	seckit key encrypt	--in	i	FILE	file
+option	seckit key encrypt	--out	o	FILE	file
 option	seckit key encrypt	--mode	m	MODE	choice	gcm cbc ctr oaep
 option	seckit key encrypt	--pass	-	SPEC	none
 verb	seckit key decrypt	key	NAME	decrypt with an AES or RSA key
-option	seckit key decrypt	--in	-	FILE	file
-option	seckit key decrypt	--out	-	FILE	file
+option	seckit key decrypt	--in	i	FILE	file
+option	seckit key decrypt	--out	o	FILE	file
 option	seckit key decrypt	--mode	m	MODE	choice	gcm cbc ctr oaep
 option	seckit key decrypt	--pass	-	SPEC	none
 verb	seckit key mac	key	NAME	HMAC (HMAC keys) or CMAC (AES keys) of a file
-option	seckit key mac	--in	-	FILE	file
-option	seckit key mac	--out	-	FILE	file
+option	seckit key mac	--in	i	FILE	file
+option	seckit key mac	--out	o	FILE	file
 option	seckit key mac	--check	-	FILE	file
 option	seckit key mac	--pass	-	SPEC	none
 verb	seckit key digest	none	-	hash a file
 option	seckit key digest	--alg	a	ALG	choice	sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512 md5
-option	seckit key digest	--in	-	FILE	file
-option	seckit key digest	--out	-	FILE	file
+option	seckit key digest	--in	i	FILE	file
+option	seckit key digest	--out	o	FILE	file
 option	seckit key digest	--insecure	-	-	none
 verb	seckit key random	none	N	N random bytes
-option	seckit key random	--out	-	FILE	file
+option	seckit key random	--out	o	FILE	file
 verb	seckit key derive	key	NAME	ECDH shared secret with a peer public key
 option	seckit key derive	--peer	-	FILE	file
-option	seckit key derive	--out	-	FILE	file
+option	seckit key derive	--out	o	FILE	file
 option	seckit key derive	--pass	-	SPEC	none
 command	seckit cert	certificates: provisioned, CA store, CRL, CSRs, issuing
 verb	seckit cert list	none	-	list certificates, the CA store or the CRL
@@ -100,7 +100,7 @@ option	seckit cert csr	--subject	s	DN	none
 option	seckit cert csr	--san	-	LIST	none
 option	seckit cert csr	--out	o	FILE	file
 option	seckit cert csr	--format	f	FMT	choice	pem der
-option	seckit cert csr	--digest	-	ALG	choice	sha256 sha384 sha512
+option	seckit cert csr	--digest	d	ALG	choice	sha256 sha384 sha512
 option	seckit cert csr	--pass	-	SPEC	none
 verb	seckit cert issue	none	-	issue a certificate from a CSR with a CA key (off-device)
 option	seckit cert issue	--csr	-	FILE	file
@@ -110,7 +110,7 @@ option	seckit cert issue	--ca-pass	-	SPEC	none
 option	seckit cert issue	--days	-	N	none
 option	seckit cert issue	--profile	-	P	choice	device server ca
 option	seckit cert issue	--serial	-	HEX	none
-option	seckit cert issue	--digest	-	ALG	choice	sha256 sha384 sha512
+option	seckit cert issue	--digest	d	ALG	choice	sha256 sha384 sha512
 option	seckit cert issue	--pss	-	-	none
 option	seckit cert issue	--out	o	FILE	file
 option	seckit cert issue	--format	f	FMT	choice	pem der
@@ -161,7 +161,7 @@ option	seckit opaque-key make	--key	-	FILE	file
 option	seckit opaque-key make	--key-pass	-	SPEC	none
 option	seckit opaque-key make	--sign-key	-	FILE	file
 option	seckit opaque-key make	--sign-pass	-	SPEC	none
-option	seckit opaque-key make	--digest	-	ALG	choice	sha256 sha384 sha512
+option	seckit opaque-key make	--digest	d	ALG	choice	sha256 sha384 sha512
 option	seckit opaque-key make	--pss	-	-	none
 option	seckit opaque-key make	--device-pub	-	FILE	file
 option	seckit opaque-key make	--cipher	-	C	choice	aes-256-ctr aes-256-cbc aes-256-gcm
@@ -187,7 +187,7 @@ verb	seckit oo id	none	-	make the OOID of an object for one device or a fleet
 option	seckit oo id	--info	-	FILE	file
 option	seckit oo id	--sign-key	-	FILE	file
 option	seckit oo id	--sign-pass	-	SPEC	none
-option	seckit oo id	--digest	-	ALG	choice	sha256 sha384 sha512
+option	seckit oo id	--digest	d	ALG	choice	sha256 sha384 sha512
 option	seckit oo id	--pss	-	-	none
 option	seckit oo id	--device-pub	-	FILE	file
 option	seckit oo id	--out	o	FILE	file

@@ -55,7 +55,7 @@ complete -c seckit -n '__seckit_at "seckit key import"' -l pass -r -f
 complete -c seckit -n '__seckit_at "seckit key import"' -l in-pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit key"' -a export -d 'export the public (or, if exportable, private) key'
 complete -c seckit -f -n '__seckit_at "seckit key export"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key export"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key export"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit key export"' -l format -s f -r -f -a 'pem der'
 complete -c seckit -n '__seckit_at "seckit key export"' -l private
 complete -c seckit -n '__seckit_at "seckit key export"' -l pass -r -f
@@ -79,47 +79,47 @@ complete -c seckit -f -n '__seckit_at "seckit key password"' -a users -d 'list t
 complete -c seckit -f -n '__seckit_at "seckit key password users"' -a '(seckit key password list 2>/dev/null)'
 complete -c seckit -f -n '__seckit_at "seckit key"' -a sign -d 'sign a file\'s digest'
 complete -c seckit -f -n '__seckit_at "seckit key sign"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key sign"' -l in -r -F
-complete -c seckit -n '__seckit_at "seckit key sign"' -l out -r -F
-complete -c seckit -n '__seckit_at "seckit key sign"' -l digest -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512'
+complete -c seckit -n '__seckit_at "seckit key sign"' -l in -s i -r -F
+complete -c seckit -n '__seckit_at "seckit key sign"' -l out -s o -r -F
+complete -c seckit -n '__seckit_at "seckit key sign"' -l digest -s d -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512'
 complete -c seckit -n '__seckit_at "seckit key sign"' -l pss
 complete -c seckit -n '__seckit_at "seckit key sign"' -l pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit key"' -a verify -d 'verify a signature'
 complete -c seckit -f -n '__seckit_at "seckit key verify"' -a '(seckit key list --names 2>/dev/null)'
 complete -c seckit -n '__seckit_at "seckit key verify"' -l pubkey -r -F
-complete -c seckit -n '__seckit_at "seckit key verify"' -l in -r -F
+complete -c seckit -n '__seckit_at "seckit key verify"' -l in -s i -r -F
 complete -c seckit -n '__seckit_at "seckit key verify"' -l sig -r -F
-complete -c seckit -n '__seckit_at "seckit key verify"' -l digest -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512'
+complete -c seckit -n '__seckit_at "seckit key verify"' -l digest -s d -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512'
 complete -c seckit -n '__seckit_at "seckit key verify"' -l pss
 complete -c seckit -f -n '__seckit_at "seckit key"' -a encrypt -d 'encrypt with an AES or RSA key'
 complete -c seckit -f -n '__seckit_at "seckit key encrypt"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key encrypt"' -l in -r -F
-complete -c seckit -n '__seckit_at "seckit key encrypt"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key encrypt"' -l in -s i -r -F
+complete -c seckit -n '__seckit_at "seckit key encrypt"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit key encrypt"' -l mode -s m -r -f -a 'gcm cbc ctr oaep'
 complete -c seckit -n '__seckit_at "seckit key encrypt"' -l pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit key"' -a decrypt -d 'decrypt with an AES or RSA key'
 complete -c seckit -f -n '__seckit_at "seckit key decrypt"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key decrypt"' -l in -r -F
-complete -c seckit -n '__seckit_at "seckit key decrypt"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key decrypt"' -l in -s i -r -F
+complete -c seckit -n '__seckit_at "seckit key decrypt"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit key decrypt"' -l mode -s m -r -f -a 'gcm cbc ctr oaep'
 complete -c seckit -n '__seckit_at "seckit key decrypt"' -l pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit key"' -a mac -d 'HMAC (HMAC keys) or CMAC (AES keys) of a file'
 complete -c seckit -f -n '__seckit_at "seckit key mac"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key mac"' -l in -r -F
-complete -c seckit -n '__seckit_at "seckit key mac"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key mac"' -l in -s i -r -F
+complete -c seckit -n '__seckit_at "seckit key mac"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit key mac"' -l check -r -F
 complete -c seckit -n '__seckit_at "seckit key mac"' -l pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit key"' -a digest -d 'hash a file'
 complete -c seckit -n '__seckit_at "seckit key digest"' -l alg -s a -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512 md5'
-complete -c seckit -n '__seckit_at "seckit key digest"' -l in -r -F
-complete -c seckit -n '__seckit_at "seckit key digest"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key digest"' -l in -s i -r -F
+complete -c seckit -n '__seckit_at "seckit key digest"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit key digest"' -l insecure
 complete -c seckit -f -n '__seckit_at "seckit key"' -a random -d 'N random bytes'
-complete -c seckit -n '__seckit_at "seckit key random"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key random"' -l out -s o -r -F
 complete -c seckit -f -n '__seckit_at "seckit key"' -a derive -d 'ECDH shared secret with a peer public key'
 complete -c seckit -f -n '__seckit_at "seckit key derive"' -a '(seckit key list --names 2>/dev/null)'
 complete -c seckit -n '__seckit_at "seckit key derive"' -l peer -r -F
-complete -c seckit -n '__seckit_at "seckit key derive"' -l out -r -F
+complete -c seckit -n '__seckit_at "seckit key derive"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit key derive"' -l pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit"' -a cert -d 'certificates: provisioned, CA store, CRL, CSRs, issuing'
 complete -c seckit -f -n '__seckit_at "seckit cert"' -a list -d 'list certificates, the CA store or the CRL'
@@ -143,7 +143,7 @@ complete -c seckit -n '__seckit_at "seckit cert csr"' -l subject -s s -r -f
 complete -c seckit -n '__seckit_at "seckit cert csr"' -l san -r -f
 complete -c seckit -n '__seckit_at "seckit cert csr"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit cert csr"' -l format -s f -r -f -a 'pem der'
-complete -c seckit -n '__seckit_at "seckit cert csr"' -l digest -r -f -a 'sha256 sha384 sha512'
+complete -c seckit -n '__seckit_at "seckit cert csr"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
 complete -c seckit -n '__seckit_at "seckit cert csr"' -l pass -r -f
 complete -c seckit -f -n '__seckit_at "seckit cert"' -a issue -d 'issue a certificate from a CSR with a CA key (off-device)'
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l csr -r -F
@@ -153,7 +153,7 @@ complete -c seckit -n '__seckit_at "seckit cert issue"' -l ca-pass -r -f
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l days -r -f
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l profile -r -f -a 'device server ca'
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l serial -r -f
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l digest -r -f -a 'sha256 sha384 sha512'
+complete -c seckit -n '__seckit_at "seckit cert issue"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l pss
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l out -s o -r -F
 complete -c seckit -n '__seckit_at "seckit cert issue"' -l format -s f -r -f -a 'pem der'
@@ -208,7 +208,7 @@ complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l key -r -F
 complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l key-pass -r -f
 complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l sign-key -r -F
 complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l sign-pass -r -f
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l digest -r -f -a 'sha256 sha384 sha512'
+complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
 complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l pss
 complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l device-pub -r -F
 complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l cipher -r -f -a 'aes-256-ctr aes-256-cbc aes-256-gcm'
@@ -236,7 +236,7 @@ complete -c seckit -f -n '__seckit_at "seckit oo"' -a id -d 'make the OOID of an
 complete -c seckit -n '__seckit_at "seckit oo id"' -l info -r -F
 complete -c seckit -n '__seckit_at "seckit oo id"' -l sign-key -r -F
 complete -c seckit -n '__seckit_at "seckit oo id"' -l sign-pass -r -f
-complete -c seckit -n '__seckit_at "seckit oo id"' -l digest -r -f -a 'sha256 sha384 sha512'
+complete -c seckit -n '__seckit_at "seckit oo id"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
 complete -c seckit -n '__seckit_at "seckit oo id"' -l pss
 complete -c seckit -n '__seckit_at "seckit oo id"' -l device-pub -r -F
 complete -c seckit -n '__seckit_at "seckit oo id"' -l out -s o -r -F

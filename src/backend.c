@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "backend.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -9,44 +10,61 @@
 #include "crypto.h"
 #include "err.h"
 
-const struct sk_backend_ops *const sk_backends[] = {
-	&sk_soft_backend,
+#define OPS_soft (&sk_soft_backend)
 #ifdef SECKIT_HAVE_TPM2
-	&sk_tpm2_backend,
+#define OPS_tpm2 (&sk_tpm2_backend)
+#else
+#define OPS_tpm2 NULL
 #endif
-	NULL,
+#define OPS_pkcs11 NULL /* planned */
+#define ENTRY(n) { #n, OPS_##n }
+#define NAME(n) #n
+#define COMMA ,
+
+const struct sk_backend_entry sk_backend_table[] = {
+	SK_BACKEND_LIST(ENTRY, COMMA),
+	{ NULL, NULL },
 };
 
-/* Every backend name the CLI accepts, built in or not. */
-static const char *const known[] = { "soft", "tpm2", "pkcs11" };
+const char *const sk_backend_names[] = { SK_BACKEND_LIST(NAME, COMMA), NULL };
+
+/* The entry of a known backend name; NULL (error set) for an unknown one. */
+static const struct sk_backend_entry *find(const char *name)
+{
+	const struct sk_backend_entry *e;
+	char list[128] = "";
+	size_t len = 0;
+
+	for (e = sk_backend_table; e->name != NULL; e++)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	for (e = sk_backend_table; e->name != NULL && len < sizeof(list); e++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					e == sk_backend_table ? "" : ", ", e->name);
+	sk_err(SK_EUSAGE, "unknown backend '%s' (expected one of: %s)", name, list);
+	return NULL;
+}
 
 int sk_backend_check(const char *name)
 {
-	size_t i;
+	const struct sk_backend_entry *e = find(name);
 
-	for (i = 0; sk_backends[i] != NULL; i++)
-		if (strcmp(sk_backends[i]->name, name) == 0)
-			return SK_OK;
-	for (i = 0; i < SK_ARRAY_SIZE(known); i++)
-		if (strcmp(known[i], name) == 0)
-			return sk_err(SK_EBACKEND, "backend '%s' is not available in this build "
-				      "(see `seckit --version`)", name);
-	return sk_err(SK_EUSAGE, "unknown backend '%s' (expected soft, tpm2 or pkcs11)", name);
+	if (e == NULL)
+		return SK_EUSAGE;
+	if (e->ops == NULL)
+		return sk_err(SK_EBACKEND, "backend '%s' is not available in this build "
+			      "(see `seckit --version`)", name);
+	return SK_OK;
 }
 
 int sk_backend_open(const char *name, const struct sk_backend_cfg *cfg, struct sk_backend **out)
 {
-	size_t i;
+	int rc;
 
 	*out = NULL;
-	for (i = 0; sk_backends[i] != NULL; i++)
-		if (strcmp(sk_backends[i]->name, name) == 0)
-			return sk_backends[i]->open(cfg, out);
-	for (i = 0; i < SK_ARRAY_SIZE(known); i++)
-		if (strcmp(known[i], name) == 0)
-			return sk_err(SK_EBACKEND, "backend '%s' is not available in this build "
-				      "(see `seckit --version`)", name);
-	return sk_err(SK_EUSAGE, "unknown backend '%s' (expected soft, tpm2 or pkcs11)", name);
+	if ((rc = sk_backend_check(name)) != SK_OK)
+		return rc;
+	return find(name)->ops->open(cfg, out);
 }
 
 void sk_backend_close(struct sk_backend *be)

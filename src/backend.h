@@ -135,8 +135,25 @@ struct sk_backend {
 	const struct sk_backend_ops *ops;
 };
 
-/* Backends compiled into this binary, for --version and errors. */
-extern const struct sk_backend_ops *const sk_backends[];
+/*
+ * Every backend the program knows, built into this binary or not, in the
+ * order --version and messages list them.  The names --backend,
+ * $SECKIT_BACKEND and the config's `backend:` accept, the completion of
+ * --backend and --version's list all come from this one list.
+ */
+#define SK_BACKEND_LIST(X, SEP) X(soft) SEP X(tpm2) SEP X(pkcs11)
+#define SK_BACKEND_NAME_(n) #n
+/* "soft tpm2 pkcs11" */
+#define SK_BACKEND_NAMES SK_BACKEND_LIST(SK_BACKEND_NAME_, " ")
+
+struct sk_backend_entry {
+	const char *name;
+	const struct sk_backend_ops *ops; /* NULL: not in this build */
+};
+/* The list above as a table; name NULL ends it. */
+extern const struct sk_backend_entry sk_backend_table[];
+/* The names alone, NULL-terminated (for sk_y_enum). */
+extern const char *const sk_backend_names[];
 
 /* SK_OK when backend name is built in; otherwise the error open would
  * give (SK_EBACKEND: known but not built, SK_EUSAGE: unknown). */

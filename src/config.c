@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "crypto.h"
 #include "err.h"
 #include "util.h"
@@ -72,9 +73,8 @@ static int set_str(const struct sk_ydoc *doc, const struct sk_ynode *n, char **d
 
 static int f_backend(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
 {
-	static const char *const names[] = { "soft", "tpm2", "pkcs11", NULL };
 	struct sk_config *cfg = arg;
-	int i, rc = sk_y_enum(doc, n, names, &i);
+	int i, rc = sk_y_enum(doc, n, sk_backend_names, &i);
 
 	return rc ? rc : set_str(doc, n, &cfg->backend);
 }
@@ -164,8 +164,8 @@ static int f_roles(const struct sk_ydoc *doc, const struct sk_ynode *n, void *ar
 
 static int f_digest(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
 {
-	static const char *const names[] = { "sha256", "sha384", "sha512", "sha224", "sha1", NULL };
-	int i, rc = sk_y_enum(doc, n, names, &i);
+	const char *s;
+	int rc = sk_y_word(doc, n, sk_md_names(SK_MD_DEFAULT), &s);
 
 	return rc ? rc : set_str(doc, n, &((struct sk_config *)arg)->digest);
 }

@@ -302,6 +302,52 @@ const EVP_MD *sk_md_by_name(const char *name, int allow_md5)
 	return NULL;
 }
 
+static const struct {
+	const char *names;
+	const char *what; /* "not accepted for ..." */
+} md_uses[] = {
+	[SK_MD_TRUST] = { SK_MD_TRUST_NAMES, "certificates and signed packages" },
+	[SK_MD_SIGN] = { SK_MD_SIGN_NAMES, "signatures" },
+	[SK_MD_PAYLOAD] = { SK_MD_PAYLOAD_NAMES, "payload packages" },
+	[SK_MD_HASH] = { SK_MD_HASH_NAMES, "hashing" },
+	[SK_MD_DEFAULT] = { SK_MD_DEFAULT_NAMES, "the default digest" },
+};
+
+const char *sk_md_names(enum sk_md_use use)
+{
+	return md_uses[use].names;
+}
+
+int sk_md_for(const char *name, enum sk_md_use use, int allow_md5, const EVP_MD **md)
+{
+	const char *names = md_uses[use].names;
+	char list[160], near[32];
+	int md5;
+
+	sk_words_join(names, list, sizeof(list));
+	if ((*md = sk_md_by_name(name, 1)) == NULL) {
+		if (sk_word_closest(names, name, near, sizeof(near)))
+			return sk_err(SK_EUSAGE, "unknown digest '%s'; did you mean '%s'? (expected one of: %s)",
+				      name, near, list);
+		return sk_err(SK_EUSAGE, "unknown digest '%s' (expected one of: %s)", name, list);
+	}
+	md5 = EVP_MD_get_type(*md) == NID_md5;
+	if (md5 && use != SK_MD_TRUST && !sk_word_in(names, "md5", 0)) {
+		*md = NULL;
+		return sk_err(SK_EUNSUPP, "md5 is broken: not accepted for %s", md_uses[use].what);
+	}
+	if (md5 && use != SK_MD_TRUST && !allow_md5) {
+		*md = NULL;
+		return sk_err(SK_EUNSUPP, "md5 is broken");
+	}
+	if (!sk_word_in(names, sk_md_name(*md), 0)) {
+		*md = NULL;
+		return sk_err(SK_EUSAGE, "digest '%s' is not accepted for %s (expected one of: %s)",
+			      name, md_uses[use].what, list);
+	}
+	return SK_OK;
+}
+
 int sk_md_is_weak(const EVP_MD *md)
 {
 	int t = EVP_MD_get_type(md);

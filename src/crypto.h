@@ -38,12 +38,45 @@ int sk_gcm_open(const uint8_t key[32], const uint8_t nonce[12], const void *aad,
 		size_t aadlen, const void *in, size_t n, uint8_t *out, const uint8_t tag[16]);
 
 /* Digests by name.  sk_md_by_name() knows md5 sha1 sha224 sha256 sha384
- * sha512 (plus sha3-*) and refuses md5 unless allow_weak is set; sha1 is
- * accepted with a warning printed by the caller (sk_md_is_weak). */
+ * sha512 sha3-256 sha3-384 sha3-512 (any case, or OpenSSL's "SHA256") and
+ * refuses md5 unless allow_md5 is set.  Which of them a command takes is
+ * the digest policy below, not this lookup. */
 const EVP_MD *sk_md_by_name(const char *name, int allow_md5);
+/* md5 and sha1: accepted only where the policy allows, with a warning. */
 int sk_md_is_weak(const EVP_MD *md);
 /* Canonical lower-case name of a digest ("sha256"). */
 const char *sk_md_name(const EVP_MD *md);
+
+/*
+ * The digest policy (seckit(1), DIGESTS): what each use of a digest
+ * accepts, as the word lists that help and completion show.
+ *   SK_MD_TRUST    certificates, CSRs, STPs, OOIDs, opaque keys: what the
+ *                  device trusts takes SHA-2 of 256 bits or more only
+ *   SK_MD_SIGN     key sign, key verify: also the legacy sha224 and sha1,
+ *                  and SHA-3
+ *   SK_MD_PAYLOAD  payload packages: SHA-2 and sha1 (the format has no
+ *                  SHA-3), md5 only when the caller allows it (--insecure)
+ *   SK_MD_HASH     key digest: every digest, md5 only when allowed
+ *   SK_MD_DEFAULT  the config's defaults.digest, the signing digest of
+ *                  every use when none is given
+ * SK_MD_TRUST is 0: a use that says nothing is the strictest.
+ */
+enum sk_md_use { SK_MD_TRUST, SK_MD_SIGN, SK_MD_PAYLOAD, SK_MD_HASH, SK_MD_DEFAULT };
+#define SK_MD_TRUST_NAMES "sha256 sha384 sha512"
+#define SK_MD_SIGN_NAMES SK_MD_TRUST_NAMES " sha224 sha1 sha3-256 sha3-384 sha3-512"
+#define SK_MD_PAYLOAD_NAMES SK_MD_TRUST_NAMES " sha224 sha1 md5"
+#define SK_MD_HASH_NAMES SK_MD_SIGN_NAMES " md5"
+#define SK_MD_DEFAULT_NAMES SK_MD_TRUST_NAMES " sha224 sha1"
+/* The digests use accepts ("sha256 sha384 sha512"). */
+const char *sk_md_names(enum sk_md_use use);
+/*
+ * The digest called name, if use accepts it.  SK_EUSAGE for a name that
+ * is no digest or one use does not take.  md5 is broken: SK_EUNSUPP
+ * unless use lists it and allow_md5 is set (uses that take legacy digests
+ * know it and refuse it; SK_MD_TRUST does not take it at all: SK_EUSAGE).
+ * A weak digest (sk_md_is_weak) that passes is the caller's to warn of.
+ */
+int sk_md_for(const char *name, enum sk_md_use use, int allow_md5, const EVP_MD **md);
 
 /* SHA-256 of the DER SubjectPublicKeyInfo of pkey, in lower-case hex. */
 int sk_pkey_fingerprint(const EVP_PKEY *pkey, char hex[65]);

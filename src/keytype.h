@@ -16,6 +16,11 @@ struct sk_keytype {
 	const char *md;     /* HMAC: digest name; EC: natural digest */
 };
 
+/* The names of sk_keytypes[], in its order, as --type completes them
+ * (tests/unit/policy-test.c checks that the two agree). */
+#define SK_KEYTYPE_NAMES "ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 " \
+			 "hmac-sha256 hmac-sha384 hmac-sha512"
+
 extern const struct sk_keytype sk_keytypes[];
 extern const size_t sk_nkeytypes;
 

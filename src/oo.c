@@ -872,20 +872,12 @@ int sk_ecies_alg_for(struct sk_ctx *ctx, const char *kdf, const char *cipher, co
 	return sk_ecies_alg_set(alg, kdf, cipher, mac);
 }
 
-int sk_oem_signer(struct sk_ctx *ctx, const char *file, const char *pass_spec,
-		  const char *digest, int pss, struct sk_signer *s)
+int sk_oem_signer(const char *file, const char *pass_spec, const EVP_MD *md, int pss,
+		  struct sk_signer *s)
 {
-	const EVP_MD *md;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	if ((rc = sk_ctx_config(ctx)) != SK_OK)
-		return rc;
-	if (digest == NULL)
-		digest = ctx->cfg.digest ? ctx->cfg.digest : "sha256";
-	if ((md = sk_md_by_name(digest, 0)) == NULL || sk_md_is_weak(md) ||
-	    EVP_MD_get_size(md) < 32)
-		return sk_err(SK_EUSAGE, "--digest: use sha256, sha384 or sha512 (not '%s')", digest);
 	if ((rc = sk_signer_from_file(s, file, pass_spec)) != SK_OK)
 		return rc;
 	if ((rc = sk_signer_set_md(s, md, pss)) != SK_OK)

@@ -111,12 +111,12 @@ int sk_oem_verifier(struct sk_ctx *ctx, const char *verify_key, struct sk_verifi
 
 /* Off the device (opaque-key make, oo id): the ECIES algorithms -- the
  * defaults, then the config's defaults.cipher, then the names given (NULL:
- * not given) -- and the OEM signer from a key file: digest NULL means the
- * config's defaults.digest or sha256; only sha256/384/512 are accepted.
- * SK_EUSAGE for names that are not known or not accepted. */
+ * not given; SK_EUSAGE for names that are not known) -- and the OEM signer
+ * from a key file, signing with md (a digest of the SK_MD_TRUST policy,
+ * which the caller resolved). */
 int sk_ecies_alg_for(struct sk_ctx *ctx, const char *kdf, const char *cipher, const char *mac,
 		     struct sk_ecies_alg *alg);
-int sk_oem_signer(struct sk_ctx *ctx, const char *file, const char *pass_spec,
-		  const char *digest, int pss, struct sk_signer *s);
+int sk_oem_signer(const char *file, const char *pass_spec, const EVP_MD *md, int pss,
+		  struct sk_signer *s);
 
 #endif

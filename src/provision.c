@@ -461,11 +461,11 @@ static int f_csr_san(const struct sk_ydoc *d, const struct sk_ynode *n, void *a)
 
 static int f_csr_digest(const struct sk_ydoc *d, const struct sk_ynode *n, void *a)
 {
-	static const char *const names[] = { "sha256", "sha384", "sha512", NULL };
-	int i, rc = sk_y_enum(d, n, names, &i);
+	const char *s;
+	int rc = sk_y_word(d, n, sk_md_names(SK_MD_TRUST), &s);
 
 	if (rc == SK_OK)
-		((struct manifest *)a)->csr_md = sk_md_by_name(names[i], 0);
+		((struct manifest *)a)->csr_md = sk_md_by_name(s, 0);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -230,6 +231,66 @@ size_t sk_edit_distance(const char *a, const char *b)
 		}
 	}
 	return row[lb];
+}
+
+/* ---- word lists ---- */
+
+/* The next word of list at or after *p: its start and length; 0 at the end. */
+static int next_word(const char **p, const char **w, size_t *n)
+{
+	const char *s = *p;
+
+	while (*s == ' ')
+		s++;
+	if (*s == '\0')
+		return 0;
+	*w = s;
+	while (*s != '\0' && *s != ' ')
+		s++;
+	*n = (size_t)(s - *w);
+	*p = s;
+	return 1;
+}
+
+int sk_word_in(const char *list, const char *w, int icase)
+{
+	const char *p = list, *word;
+	size_t n, len = strlen(w);
+
+	while (next_word(&p, &word, &n))
+		if (n == len && (icase ? strncasecmp(word, w, n) : strncmp(word, w, n)) == 0)
+			return 1;
+	return 0;
+}
+
+void sk_words_join(const char *list, char *buf, size_t n)
+{
+	const char *p = list, *word;
+	size_t len = 0, wn;
+
+	buf[0] = '\0';
+	while (len < n && next_word(&p, &word, &wn))
+		len += (size_t)snprintf(buf + len, n - len, "%s%.*s", len ? ", " : "", (int)wn, word);
+}
+
+int sk_word_closest(const char *list, const char *w, char *buf, size_t n)
+{
+	const char *p = list, *word;
+	size_t wn, d, best = 3;
+	char one[64];
+
+	buf[0] = '\0';
+	while (next_word(&p, &word, &wn)) {
+		if (wn >= sizeof(one))
+			continue;
+		memcpy(one, word, wn);
+		one[wn] = '\0';
+		if ((d = sk_edit_distance(w, one)) < best) {
+			best = d;
+			snprintf(buf, n, "%s", one);
+		}
+	}
+	return buf[0] != '\0';
 }
 
 /* ---- time (TIME arguments, and times as printed) ---- */

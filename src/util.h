@@ -48,6 +48,15 @@ char *sk_strdup(const char *s);
 /* Edit distance, for "did you mean" suggestions. */
 size_t sk_edit_distance(const char *a, const char *b);
 
+/* Word lists: the space-separated lists of choices ("pem der") that
+ * options, help and completion share.  sk_word_in: 1 if w is one of the
+ * words (icase: ignoring case).  sk_words_join: the list as "a, b, c".
+ * sk_word_closest: the word nearest to w (edit distance 1 or 2) into buf,
+ * for "did you mean"; 0 if none is that near. */
+int sk_word_in(const char *list, const char *w, int icase);
+void sk_words_join(const char *list, char *buf, size_t n);
+int sk_word_closest(const char *list, const char *w, char *buf, size_t n);
+
 /* TIME arguments: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS](Z|+HH:MM|-HH:MM), or
  * @SECONDS.  SK_EUSAGE otherwise. */
 int sk_time_parse(const char *s, int64_t *t);

@@ -498,6 +498,20 @@ int sk_y_enum(const struct sk_ydoc *doc, const struct sk_ynode *n,
 		       n->type == SK_Y_SCALAR ? n->val : type_name(n->type));
 }
 
+int sk_y_word(const struct sk_ydoc *doc, const struct sk_ynode *n, const char *list,
+	      const char **out)
+{
+	char words[512];
+
+	if (n->type == SK_Y_SCALAR && sk_word_in(list, n->val, 0)) {
+		*out = n->val;
+		return SK_OK;
+	}
+	sk_words_join(list, words, sizeof(words));
+	return sk_yerr(doc, n, "expected one of %s, found '%s'", words,
+		       n->type == SK_Y_SCALAR ? n->val : type_name(n->type));
+}
+
 const struct sk_ynode *sk_y_get(const struct sk_ynode *map, const char *key)
 {
 	size_t i;

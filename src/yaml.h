@@ -63,6 +63,9 @@ int sk_y_bool(const struct sk_ydoc *doc, const struct sk_ynode *n, int *out);
 /* choices is NULL-terminated; *out is the index */
 int sk_y_enum(const struct sk_ydoc *doc, const struct sk_ynode *n,
 	      const char *const *choices, int *out);
+/* One of the words of a space-separated list ("sha256 sha384"), as *out. */
+int sk_y_word(const struct sk_ydoc *doc, const struct sk_ynode *n, const char *list,
+	      const char **out);
 int sk_y_expect(const struct sk_ydoc *doc, const struct sk_ynode *n,
 		enum sk_ytype type, const char *what);
 

@@ -60,6 +60,38 @@ rendered() {
 	fi
 }
 
+@test "man pages and option tables agree both ways: each option shown exists there, with its short letter and metavar, and each option is shown" {
+	"$SECKIT" --dump-spec > spec
+	"$SECKIT" --help > help
+	run -0 python3 "$SECKIT_SRC/tests/check-man-options.py" spec help "$SECKIT_SRC/man"
+	[ -z "$output" ]
+	# The check sees a metavar, a short letter and an option that disagree.
+	cp -r "$SECKIT_SRC/man" m
+	sed -i 's/^\.It Fl i , Fl -in Ar FILE$/.It Fl i , Fl -in Ar DATA/; s/^\.It Fl o , Fl -out Ar FILE$/.It Fl x , Fl -out Ar FILE/' m/seckit-key.1
+	sed -i 's/^\.It Fl -names$/.It Fl -names , Fl -nosuch/' m/seckit-store.1
+	sed -i '/^\.It Fl -seq Ar N$/d' m/seckit-stp.1
+	run -1 python3 "$SECKIT_SRC/tests/check-man-options.py" spec help m
+	[[ "$output" == *"seckit key sign .It shows --in with DATA (the metavar is FILE)"* ]]
+	[[ "$output" == *"seckit key sign .It shows -x for --out (the short option is o)"* ]]
+	[[ "$output" == *"seckit store list .It shows --nosuch, which it does not take"* ]]
+	[[ "$output" == *"seckit stp make takes --seq, which its entry does not describe"* ]]
+}
+
+@test "a verb reads only the options its table declares, and takes no spelling twice" {
+	"$SECKIT" --dump-spec > spec
+	run -0 python3 "$SECKIT_SRC/tests/check-verb-options.py" spec "$SECKIT_SRC"/cmd/*.c
+	[ -z "$output" ]
+	# The check sees a read of an undeclared option, also through a helper.
+	sed 's/sk_opt_flag(a, OPT_pss), dgst, dlen, &sig)/sk_opt_flag(a, OPT_force), dgst, dlen, \&sig)/;
+	     s/^\(\treq->pass_spec = sk_opt_str(a, OPT_pass);\)$/\1 (void)sk_opt_str(a, OPT_in_pass);/' \
+		"$SECKIT_SRC/cmd/key.c" > key.c
+	printf 'option\tseckit x y\t--in\ti\tFILE\tfile\noption\tseckit x y\t--info\ti\tFILE\tfile\n' >> spec
+	run -1 python3 "$SECKIT_SRC/tests/check-verb-options.py" spec key.c
+	[[ "$output" == *"verb sign (key_sign) reads OPT_force, which its table does not declare"* ]]
+	[[ "$output" == *"verb create (key_create) reads OPT_in_pass, which its table does not declare"* ]]
+	[[ "$output" == *"seckit x y: -i is taken twice"* ]]
+}
+
 @test "every command, verb and option is in all three completion scripts" {
 	"$SECKIT" --dump-spec > spec
 	missing=""

@@ -23,3 +23,8 @@ load helper
 	# (OpenSSL 3.0's name map); without one the whole run is under 1.5.
 	[ "$n" -lt 1500000 ]
 }
+
+@test "the digest policy, the key type and backend names agree with their tables (unit)" {
+	run -0 "$SECKIT_SRC/build/unit/policy-test"
+	[[ "$output" == *"1..16"* ]]
+}

@@ -193,3 +193,42 @@ load helper
 	sk_fails 8 "key info: " key info nosuch
 	sk_fails 9 "key create: " key create a --type aes-128
 }
+
+@test "option values are checked before the verb runs: one message per kind, with a suggestion" {
+	run -0 sk key create k --type ec-p256
+	echo data > d
+	# One spelling per option: -i, -o and -d wherever --in, --out and --digest are taken.
+	run -0 sk key sign k -i d -o s -d sha384
+	run -0 sk key verify k -i d --sig s -d sha384
+	sk_fails 2 "key encrypt: " key encrypt k -i d -o e --mode gmc
+	[[ "$stderr" == *"unknown mode 'gmc'; did you mean 'gcm'? (expected one of: gcm, cbc, ctr, oaep)"* ]]
+	sk_fails 2 "key create: " key create x --type ec-p265
+	[[ "$stderr" == *"unknown key type 'ec-p265'; did you mean 'ec-p256'?"* ]]
+	sk_fails 2 "key create: " key create x
+	[[ "$stderr" == *"--type is required (one of: ec-p256 "* ]]
+	sk_fails 2 "key sign: " key sign k -i d -o s2 -d sha265
+	[[ "$stderr" == *"unknown digest 'sha265'; did you mean 'sha256'?"* ]]
+	sk_fails 6 "key sign: " key sign k -i d -o s2 -d md5
+	sk_fails 2 "cert issue: " cert issue --csr x --ca-cert y --ca-key z --out o --days 36526
+	[[ "$stderr" == *"--days '36526': expected a number from 1 to 36525"* ]]
+	sk_fails 2 "oo id: " oo id --info x --sign-key y --devices f --out-dir o --jobs 0
+	[[ "$stderr" == *"--jobs '0': expected a number from 1 to 1024"* ]]
+	sk_fails 2 "cert verify: " cert verify x --at yesterday
+	[[ "$stderr" == *"--at: 'yesterday' is not a time"* ]]
+	assert_absent s2
+	assert_absent e
+	assert_absent o
+}
+
+@test "global options come from one table: --help shows it, --version and --dump-spec only before the command" {
+	run -0 sk --help
+	for o in --config --store --backend --json --quiet --verbose --help --version --dump-spec; do
+		[[ "$output" == *"$o"* ]]
+	done
+	sk_fails 2 "key: " key --version
+	sk_fails 2 "key list: " key list --dump-spec
+	# Short global options bundle anywhere, as getopt allows.
+	run -0 sk key create a --type ec-p256
+	run -0 --separate-stderr sk key -qv list --names
+	[ "$output" = a ]
+}

@@ -398,3 +398,15 @@ assert c["serial"] == sn, (c, sn)
 	run -3 --separate-stderr sk cert verify leaf.pem
 	assert_one_error_line "seckit cert verify: $SECKIT_CONFIG:5:8: "
 }
+
+@test "certificates and CSRs take sha256, sha384 and sha512 only: SHA-3 and legacy digests are usage errors" {
+	run -0 sk key create device --type ec-p256
+	for md in sha3-256 sha3-512 sha224 sha1 md5; do
+		sk_fails 2 "cert csr: " cert csr --key device --subject /CN=x --digest "$md" --out x.csr
+		[[ "$stderr" == *"(expected one of: sha256, sha384, sha512)"* ]]
+	done
+	assert_absent x.csr
+	run -0 sk cert csr --key device --subject /CN=x -d SHA512 --out x.csr
+	run -0 openssl req -in x.csr -noout -text
+	[[ "$output" == *"ecdsa-with-SHA512"* ]]
+}

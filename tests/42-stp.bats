@@ -527,6 +527,18 @@ assert d["status"].startswith("not verified"), d
 	assert_one_error_line "seckit cert verify: 'CN=mid2': certificate revoked (depth 1)"
 }
 
+@test "stp make signs with the config's defaults.digest when --digest is not given, under the trust policy" {
+	{ cat "$SECKIT_CONFIG"; printf 'defaults:\n  digest: sha384\n'; } > c384.yaml
+	run -0 sk --config c384.yaml stp make --sign-key oem/command.key --seq 1 --command delete-ca --name x --out d.stp
+	run -0 sk --json stp show d.stp
+	[[ "$output" == *'"signature_algorithm":"ecdsa-with-SHA384"'* ]]
+	# A legacy default (the config allows sha1 for key sign) is no digest for an STP.
+	{ cat "$SECKIT_CONFIG"; printf 'defaults:\n  digest: sha1\n'; } > c1.yaml
+	sk_fails 2 "stp make: " --config c1.yaml stp make --sign-key oem/command.key --seq 1 --command delete-ca --name x --out e.stp
+	[[ "$stderr" == *"defaults.digest"*"sha1"* ]]
+	assert_absent e.stp
+}
+
 @test "an STP with a sequence number of 12 digits or more: the key it installs stays readable" {
 	(cd oem && mk_root root2)
 	run -0 mk root.stp 100000000000 set-cert --name oem-root --cert oem/root2.pem
