@@ -123,7 +123,7 @@ flip_bit() {
 	local f=$1 off=$2 b
 	b=$(dd if="$f" bs=1 skip="$off" count=1 status=none | xxd -p)
 	[ -n "$b" ] || return 1
-	printf "\\x$(printf '%02x' $((0x$b ^ 0x01)))" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+	printf '%b' "\\x$(printf '%02x' $((0x$b ^ 0x01)))" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
 }
 
 # Run a command with its stdout a pipe (not a file), into FILE; the status
