@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,37 +53,6 @@ const char *sk_st_ns_name(int ns)
 	case SK_NS_STATE: return "state";
 	default: return "entry";
 	}
-}
-
-/* ---- test hooks (see store.h) ---- */
-
-/* The hit counter is process-wide test state, the one static here: it only
- * exists so that a test can crash at the N-th pass through a step. */
-void sk_st_crash_point(const char *step)
-{
-	static unsigned hits;
-	const char *at = getenv("SECKIT_TEST_CRASH_AT");
-	size_t n = strlen(step);
-	unsigned long want = 1;
-
-	if (at == NULL || strncmp(at, step, n) != 0 || (at[n] != '\0' && at[n] != ':'))
-		return;
-	if (at[n] == ':')
-		want = strtoul(at + n + 1, NULL, 10);
-	if (++hits >= want)
-		kill(getpid(), SIGKILL);
-}
-
-/* 1 (errno = EIO) if the test asks this I/O step to fail. */
-int sk_st_fail_point(const char *step)
-{
-	const char *at = getenv("SECKIT_TEST_FAIL_AT");
-
-	if (at != NULL && strcmp(at, step) == 0) {
-		errno = EIO;
-		return 1;
-	}
-	return 0;
 }
 
 /* ---- key material and names ---- */

@@ -138,10 +138,12 @@ struct sk_st_publish {
 	int committed;           /* the commit point has been passed */
 };
 
-/* store.c */
-const char *sk_st_ns_name(int ns);
+/* store_hooks.c: the test hooks of store.h (no-ops in the release build) */
 void sk_st_crash_point(const char *step);
 int sk_st_fail_point(const char *step);
+
+/* store.c */
+const char *sk_st_ns_name(int ns);
 int sk_st_object_keys(const struct sk_store *st, const uint8_t salt[16], const uint8_t *extra,
 		      uint8_t hkey[32], uint8_t bkey[32]);
 int sk_st_object_file(const struct sk_store *st, int ns, const char *name, uint8_t out[32]);
