@@ -4,11 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/err.h>
-#include <openssl/rsa.h>
-
-#include "crypto.h"
 #include "err.h"
+#include "store.h"
 
 #define OPS_soft (&sk_soft_backend)
 #ifdef SECKIT_HAVE_TPM2
@@ -17,27 +14,52 @@
 #define OPS_tpm2 NULL
 #endif
 #define OPS_pkcs11 NULL /* planned */
-#define ENTRY(n) { #n, OPS_##n }
+/* What each backend seals a store's master key with (store.h). */
+#define SEALS_soft 0
+#define SEALS_tpm2 SK_MK_TPM2
+#define SEALS_pkcs11 0
+#define ENTRY(n) { #n, OPS_##n, SEALS_##n }
 #define NAME(n) #n
 #define COMMA ,
 
 const struct sk_backend_entry sk_backend_table[] = {
 	SK_BACKEND_LIST(ENTRY, COMMA),
-	{ NULL, NULL },
+	{ NULL, NULL, 0 },
 };
 
 const char *const sk_backend_names[] = { SK_BACKEND_LIST(NAME, COMMA), NULL };
 
-/* The entry of a known backend name; NULL (error set) for an unknown one. */
-static const struct sk_backend_entry *find(const char *name)
+/* The entry of a backend name, NULL (no error set) if unknown. */
+static const struct sk_backend_entry *lookup(const char *name)
 {
 	const struct sk_backend_entry *e;
-	char list[128] = "";
-	size_t len = 0;
 
 	for (e = sk_backend_table; e->name != NULL; e++)
 		if (strcmp(e->name, name) == 0)
 			return e;
+	return NULL;
+}
+
+/* The entry of an open backend. */
+static const struct sk_backend_entry *entry_of(const struct sk_backend *be)
+{
+	const struct sk_backend_entry *e;
+
+	for (e = sk_backend_table; be != NULL && e->name != NULL; e++)
+		if (e->ops != NULL && e->ops == be->ops)
+			return e;
+	return NULL;
+}
+
+/* The entry of a known backend name; NULL (error set) for an unknown one. */
+static const struct sk_backend_entry *find(const char *name)
+{
+	const struct sk_backend_entry *e = lookup(name);
+	char list[128] = "";
+	size_t len = 0;
+
+	if (e != NULL)
+		return e;
 	for (e = sk_backend_table; e->name != NULL && len < sizeof(list); e++)
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
 					e == sk_backend_table ? "" : ", ", e->name);
@@ -67,49 +89,60 @@ int sk_backend_open(const char *name, const struct sk_backend_cfg *cfg, struct s
 	return find(name)->ops->open(cfg, out);
 }
 
+int sk_backend_is(const struct sk_backend *be, const char *name)
+{
+	const struct sk_backend_entry *e = lookup(name);
+
+	return e != NULL && e == entry_of(be);
+}
+
+int sk_backend_seals(const char *name)
+{
+	const struct sk_backend_entry *e = lookup(name);
+
+	return e != NULL ? e->seals : 0;
+}
+
+int sk_backend_protection(const struct sk_backend *be)
+{
+	const struct sk_backend_entry *e = entry_of(be);
+
+	return e != NULL ? e->seals : 0;
+}
+
+const struct sk_backend_entry *sk_backend_sealer(int protection)
+{
+	const struct sk_backend_entry *e;
+
+	for (e = sk_backend_table; protection != 0 && e->name != NULL; e++)
+		if (e->seals == protection)
+			return e;
+	return NULL;
+}
+
+int sk_backend_can_seal(void)
+{
+	const struct sk_backend_entry *e;
+
+	for (e = sk_backend_table; e->name != NULL; e++)
+		if (e->seals != 0 && e->ops != NULL && e->ops->seal != NULL && e->ops->unseal != NULL)
+			return 1;
+	return 0;
+}
+
+int sk_backend_open_sealer(int protection, const struct sk_backend_cfg *cfg,
+			   struct sk_backend **out)
+{
+	const struct sk_backend_entry *e = sk_backend_sealer(protection);
+
+	*out = NULL;
+	if (e == NULL)
+		return sk_err(SK_EUNSUPP, "unknown master key protection");
+	return sk_backend_open(e->name, cfg, out);
+}
+
 void sk_backend_close(struct sk_backend *be)
 {
 	if (be != NULL)
 		be->ops->close(be);
-}
-
-int sk_pkey_ctx_sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const EVP_MD *md, int pss, int verify)
-{
-	if (EVP_PKEY_CTX_set_signature_md(pctx, md) <= 0)
-		return sk_err_ssl(SK_EUNSUPP, "digest %s with this key", sk_md_name(md));
-	if (EVP_PKEY_is_a(key, "RSA")) {
-		if (EVP_PKEY_CTX_set_rsa_padding(pctx, pss ? RSA_PKCS1_PSS_PADDING
-							  : RSA_PKCS1_PADDING) <= 0)
-			return sk_err_ssl(SK_EFAIL, "RSA padding");
-		/* PSS: salt as long as the digest when signing (the common
-		 * choice of TPMs and tokens); any valid salt when verifying. */
-		if (pss && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, verify ? RSA_PSS_SALTLEN_AUTO
-									: RSA_PSS_SALTLEN_DIGEST) <= 0)
-			return sk_err_ssl(SK_EFAIL, "RSA-PSS salt length");
-	} else if (pss) {
-		return sk_err(SK_EUNSUPP, "--pss applies to RSA keys only");
-	}
-	return SK_OK;
-}
-
-int sk_backend_verify_default(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD *md, int pss,
-			      const uint8_t *dgst, size_t dlen, const uint8_t *sig, size_t siglen)
-{
-	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
-	int rc = SK_OK, r;
-
-	(void)be;
-	if (pctx == NULL || EVP_PKEY_verify_init(pctx) <= 0) {
-		rc = sk_err_ssl(SK_EUNSUPP, "this key cannot verify signatures");
-		goto out;
-	}
-	if ((rc = sk_pkey_ctx_sig_setup(pctx, pub, md, pss, 1)) != SK_OK)
-		goto out;
-	r = EVP_PKEY_verify(pctx, sig, siglen, dgst, dlen);
-	ERR_clear_error();
-	if (r != 1)
-		rc = sk_err(SK_EVERIFY, "signature does not match");
-out:
-	EVP_PKEY_CTX_free(pctx);
-	return rc;
 }

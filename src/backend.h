@@ -149,11 +149,38 @@ struct sk_backend {
 struct sk_backend_entry {
 	const char *name;
 	const struct sk_backend_ops *ops; /* NULL: not in this build */
+	/* The master-key protection this backend seals with (the value a
+	 * store records, store.h enum sk_mk_protection), 0 if it cannot seal.
+	 * Known whether or not the backend is built in, so that a store or a
+	 * config naming it is understood (and refused) in any build. */
+	int seals;
 };
 /* The list above as a table; name NULL ends it. */
 extern const struct sk_backend_entry sk_backend_table[];
 /* The names alone, NULL-terminated (for sk_y_enum). */
 extern const char *const sk_backend_names[];
+
+/*
+ * Who seals a store's master key is a capability of the backend (the
+ * table's seals and the seal/unseal operations), never its name: these
+ * look the backend up in the table.  They are the only places besides
+ * sk_backend_check/open that compare a backend's name.
+ */
+/* 1 if be is the backend called name (a name recorded with a key or a
+ * password object), else 0. */
+int sk_backend_is(const struct sk_backend *be, const char *name);
+/* The protection backend name (or the open backend be) seals with, 0 when
+ * it cannot seal or the name is unknown. */
+int sk_backend_seals(const char *name);
+int sk_backend_protection(const struct sk_backend *be);
+/* The entry of the backend that seals with protection, NULL if none. */
+const struct sk_backend_entry *sk_backend_sealer(int protection);
+/* 1 if a backend built into this binary can seal. */
+int sk_backend_can_seal(void);
+/* Open the backend that seals with protection: SK_EUNSUPP when no
+ * backend does, else as sk_backend_open. */
+int sk_backend_open_sealer(int protection, const struct sk_backend_cfg *cfg,
+			   struct sk_backend **out);
 
 /* SK_OK when backend name is built in; otherwise the error open would
  * give (SK_EBACKEND: known but not built, SK_EUSAGE: unknown). */

@@ -103,14 +103,27 @@ static int f_tpm2_parent(const struct sk_ydoc *doc, const struct sk_ynode *n, vo
 	return SK_OK;
 }
 
+/* auto, file, or the name of a backend that seals (the table's seals, so
+ * a backend that learns to seal is accepted here without a change). */
 static int f_master_key(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
 {
-	static const char *const names[] = { "auto", "file", "tpm2", NULL };
-	int i, rc = sk_y_enum(doc, n, names, &i);
+	const struct sk_backend_entry *e, *by[8];
+	const char *names[2 + 8 + 1] = { "auto", "file" };
+	struct sk_config *cfg = arg;
+	size_t k = 0;
+	int i, rc;
 
-	if (rc == SK_OK)
-		((struct sk_config *)arg)->master_key = (enum sk_master_key)i;
-	return rc;
+	for (e = sk_backend_table; e->name != NULL && k < 8; e++)
+		if (e->seals != 0) {
+			by[k] = e;
+			names[2 + k++] = e->name;
+		}
+	names[2 + k] = NULL;
+	if ((rc = sk_y_enum(doc, n, names, &i)) != SK_OK)
+		return rc;
+	cfg->master_key = i == 0 ? SK_MASTER_AUTO : i == 1 ? SK_MASTER_FILE : SK_MASTER_SEALED;
+	cfg->master_key_seal = i >= 2 ? by[i - 2]->seals : 0;
+	return SK_OK;
 }
 
 static int f_lock_timeout(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)

@@ -20,9 +20,11 @@ enum sk_role {
 const char *sk_role_key(enum sk_role r);
 const char *sk_role_default(enum sk_role r);
 
-/* How a new store keeps its master key (`master-key:`): auto seals it in
- * the TPM when the backend is tpm2, else keeps it in the (0600) file. */
-enum sk_master_key { SK_MASTER_AUTO, SK_MASTER_FILE, SK_MASTER_TPM2 };
+/* How a new store keeps its master key (`master-key:`): auto seals it
+ * with the store's backend when that backend can seal (tpm2), else keeps
+ * it in the (0600) file; file; or the name of a backend that seals
+ * (SK_MASTER_SEALED, the protection in master_key_seal). */
+enum sk_master_key { SK_MASTER_AUTO, SK_MASTER_FILE, SK_MASTER_SEALED };
 
 /* Which clock certificate dates are checked against (`clock:`). */
 enum sk_clock {
@@ -38,6 +40,7 @@ struct sk_config {
 	char *tcti;                    /* tpm2 TCTI string */
 	uint32_t tpm2_parent;          /* tpm2 persistent parent, 0: SRK template */
 	enum sk_master_key master_key; /* how a new store's master key is kept */
+	int master_key_seal;           /* SK_MASTER_SEALED: backend.h seals */
 	char *roles[SK_ROLE_COUNT];    /* NULL: default name */
 	char *digest;                  /* default digest for signing */
 	char *cipher;                  /* default package cipher */

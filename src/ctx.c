@@ -71,21 +71,23 @@ static void backend_cfg(struct sk_ctx *ctx, struct sk_backend_cfg *bcfg)
 	bcfg->tpm2_parent = ctx->cfg.tpm2_parent;
 }
 
-/* The backend that seals master keys: the command's own when that is a
- * tpm2 backend, else a tpm2 backend opened for this alone (a soft-backend
- * command on a TPM-sealed store still needs the TPM to open the store). */
-static int sealer(struct sk_ctx *ctx, struct sk_backend **out)
+/* The backend that seals master keys of protection p: the command's own
+ * when it seals with p, else the backend that does, opened for this alone
+ * (a soft-backend command on a TPM-sealed store still needs the TPM to
+ * open the store).  Who seals is the backend table's say (backend.h),
+ * never a name compared here. */
+static int sealer(struct sk_ctx *ctx, enum sk_mk_protection p, struct sk_backend **out)
 {
 	struct sk_backend_cfg bcfg;
 	int rc;
 
-	if (ctx->be != NULL && strcmp(ctx->be->ops->name, "tpm2") == 0) {
+	if (ctx->be != NULL && p != SK_MK_FILE && sk_backend_protection(ctx->be) == (int)p) {
 		*out = ctx->be;
 		return SK_OK;
 	}
 	if (ctx->sealer == NULL) {
 		backend_cfg(ctx, &bcfg);
-		if ((rc = sk_backend_open("tpm2", &bcfg, &ctx->sealer)) != SK_OK)
+		if ((rc = sk_backend_open_sealer((int)p, &bcfg, &ctx->sealer)) != SK_OK)
 			return rc;
 	}
 	*out = ctx->sealer;
@@ -97,9 +99,7 @@ static int mk_backend(void *arg, enum sk_mk_protection p, struct sk_backend **be
 {
 	int rc;
 
-	if (p != SK_MK_TPM2)
-		return sk_err(SK_EUNSUPP, "unknown master key protection");
-	if ((rc = sealer(arg, be)) != SK_OK)
+	if ((rc = sealer(arg, p, be)) != SK_OK)
 		return rc;
 	if ((*be)->ops->seal == NULL || (*be)->ops->unseal == NULL)
 		return sk_err(SK_EUNSUPP, "backend '%s' cannot seal", (*be)->ops->name);
@@ -161,17 +161,16 @@ int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 	memset(&opts, 0, sizeof(opts));
 	opts.create = create;
 	opts.lock_timeout = ctx->cfg.lock_timeout;
-	opts.protection = ctx->cfg.master_key == SK_MASTER_TPM2 ||
-				  (ctx->cfg.master_key == SK_MASTER_AUTO && strcmp(bname, "tpm2") == 0)
-			  ? SK_MK_TPM2 : SK_MK_FILE;
-#ifdef SECKIT_HAVE_TPM2
-	opts.seal = mk_seal;
-	opts.unseal = mk_unseal;
-	opts.arg = ctx;
-#else
-	(void)mk_seal;
-	(void)mk_unseal;
-#endif
+	opts.protection = (enum sk_mk_protection)(
+		ctx->cfg.master_key == SK_MASTER_SEALED ? ctx->cfg.master_key_seal :
+		ctx->cfg.master_key == SK_MASTER_AUTO ? sk_backend_seals(bname) : SK_MK_FILE);
+	/* Without a backend that seals, sealed stores cannot be opened or
+	 * made (the store says so). */
+	if (sk_backend_can_seal()) {
+		opts.seal = mk_seal;
+		opts.unseal = mk_unseal;
+		opts.arg = ctx;
+	}
 	if ((rc = sk_store_open(ctx->store_dir, &opts, &ctx->store)) != SK_OK)
 		return rc;
 	*out = ctx->store;
@@ -191,8 +190,8 @@ int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out)
 		return rc;
 	if (backend_name(ctx) == NULL)
 		return SK_EFAIL;
-	/* The tpm2 backend opened to unseal the store serves the command too. */
-	if (ctx->sealer != NULL && strcmp(ctx->backend_name, ctx->sealer->ops->name) == 0) {
+	/* The backend opened to unseal the store serves the command too. */
+	if (ctx->sealer != NULL && sk_backend_is(ctx->sealer, ctx->backend_name)) {
 		ctx->be = ctx->sealer;
 		ctx->sealer = NULL;
 		*out = ctx->be;

@@ -237,7 +237,7 @@ static int binding_ok(struct sk_backend *be, const char *obj, const char *checke
 	if (checker[0] == '\0' && be->ops->auth_new != NULL)
 		return sk_err(SK_EUNSUPP, "password object '%s' is checked in software (its password could be guessed offline from the store): a %s key needs one that the backend checks (create it with --backend %s)",
 			      obj, be->ops->name, be->ops->name);
-	if (checker[0] != '\0' && strcmp(checker, be->ops->name) != 0)
+	if (checker[0] != '\0' && !sk_backend_is(be, checker))
 		return sk_err(SK_EUNSUPP, "password object '%s' is checked by backend '%s': it guards %s keys only",
 			      obj, checker, checker);
 	return SK_OK;
@@ -527,7 +527,7 @@ static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int
 	}
 	if ((rc = sk_ctx_backend(ctx, &k->be)) != SK_OK)
 		goto fail;
-	if (strcmp(k->be->ops->name, k->info.backend) != 0) {
+	if (!sk_backend_is(k->be, k->info.backend)) {
 		rc = sk_err(SK_EBACKEND, "key '%s' is held by backend '%s' (this run uses '%s'; see --backend)",
 			    name, k->info.backend, k->be->ops->name);
 		goto fail;
@@ -616,6 +616,62 @@ int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
 out:
 	sk_buf_cleanse_free(&blob);
 	sk_key_close(k);
+	sk_txn_abort(t);
+	return rc;
+}
+
+/* A password object's users are the keys bound to it: a question for the
+ * catalogue, asked before password.c deletes the object. */
+struct users_arg {
+	const char *obj;
+	size_t n;
+	char first[256];
+};
+
+static int count_user(const struct sk_keyinfo *k, void *arg)
+{
+	struct users_arg *u = arg;
+
+	if (strcmp(k->pwobj, u->obj) == 0 && u->n++ == 0)
+		snprintf(u->first, sizeof(u->first), "%s", k->name);
+	return 0;
+}
+
+int sk_password_delete(struct sk_ctx *ctx, const char *obj, const char *pass_spec)
+{
+	struct users_arg u = { obj, 0, "" };
+	struct sk_obj_info info;
+	struct sk_store *st;
+	struct sk_txn *t = NULL;
+	int rc;
+
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+		return rc;
+	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
+		return rc;
+	/* Under the lock, so no key can be bound to it meanwhile.  Users are
+	 * checked first: `password users` shows them without a password
+	 * anyway, and it spares a slow scrypt run. */
+	if ((rc = sk_key_list(ctx, count_user, &u)) != SK_OK)
+		goto out;
+	if (u.n > 0) {
+		/* An unknown object is "not found", not "in use". */
+		if ((rc = sk_store_stat(st, SK_NS_PASSWORD, obj, &info)) != SK_OK) {
+			if (rc == SK_ENOTFOUND)
+				sk_err(SK_ENOTFOUND, "password object '%s': not found", obj);
+			goto out;
+		}
+		sk_obj_info_free(&info);
+		rc = sk_err(SK_EUNSUPP, "password object '%s' is used by %zu key%s ('%s'%s): delete %s first",
+			    obj, u.n, u.n == 1 ? "" : "s", u.first, u.n > 1 ? ", ..." : "",
+			    u.n == 1 ? "it" : "them");
+		goto out;
+	}
+	if ((rc = sk_password_remove(ctx, t, obj, pass_spec)) != SK_OK)
+		goto out;
+	rc = sk_txn_commit(t);
+	t = NULL;
+out:
 	sk_txn_abort(t);
 	return rc;
 }

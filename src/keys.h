@@ -75,6 +75,11 @@ struct sk_key_new {
 int sk_key_generate(struct sk_ctx *ctx, const struct sk_key_new *req);
 int sk_key_import(struct sk_ctx *ctx, const struct sk_key_new *req);
 int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec);
+/* Delete password object obj (its password proves the right), refused
+ * while a key is bound to it: which keys use a password object is the
+ * catalogue's to say, so this lives here and password.c never reads keys
+ * (password.h has the rest of password objects). */
+int sk_password_delete(struct sk_ctx *ctx, const char *obj, const char *pass_spec);
 
 /* Add to the caller's transaction t the object of a public-only key `name`
  * holding pub, replacing any key of that name when t commits.  This is how

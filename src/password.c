@@ -10,7 +10,6 @@
 
 #include "crypto.h"
 #include "err.h"
-#include "keys.h"
 #include "store.h"
 
 /* Attribute tags of password objects (docs/formats/store.md). */
@@ -233,7 +232,7 @@ static int checker_backend(struct sk_ctx *ctx, const char *obj, const char *chec
 
 	if (rc != SK_OK)
 		return rc;
-	if (strcmp((*be)->ops->name, checker) != 0 || (*be)->ops->auth_check == NULL)
+	if (!sk_backend_is(*be, checker) || (*be)->ops->auth_check == NULL)
 		return sk_err(SK_EBACKEND, "password object '%s' is checked by backend '%s' (this run uses '%s'; see --backend)",
 			      obj, checker, (*be)->ops->name);
 	return SK_OK;
@@ -379,63 +378,19 @@ int sk_password_checker(struct sk_ctx *ctx, const char *obj, char checker[16])
 	return SK_OK;
 }
 
-struct users_arg {
-	const char *obj;
-	size_t n;
-	char first[256];
-};
-
-static int count_user(const struct sk_keyinfo *k, void *arg)
+int sk_password_remove(struct sk_ctx *ctx, struct sk_txn *t, const char *obj,
+		       const char *pass_spec)
 {
-	struct users_arg *u = arg;
-
-	if (strcmp(k->pwobj, u->obj) == 0 && u->n++ == 0)
-		snprintf(u->first, sizeof(u->first), "%s", k->name);
-	return 0;
-}
-
-int sk_password_delete(struct sk_ctx *ctx, const char *obj, const char *pass_spec)
-{
-	struct users_arg u = { obj, 0, "" };
 	struct sk_store *st;
-	struct sk_txn *t = NULL;
 	struct sk_pwunlock pw;
 	int rc;
 
 	memset(&pw, 0, sizeof(pw));
 	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
 		return rc;
-	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
-		return rc;
-	/* Under the lock, so no key can be bound to it meanwhile.  Users are
-	 * checked first: `password users` shows them without a password
-	 * anyway, and it spares a slow scrypt run. */
-	if ((rc = sk_key_list(ctx, count_user, &u)) != SK_OK)
-		goto out;
-	if (u.n > 0) {
-		struct sk_obj_info info;
-
-		/* An unknown object is "not found", not "in use". */
-		if ((rc = sk_store_stat(st, SK_NS_PASSWORD, obj, &info)) != SK_OK) {
-			if (rc == SK_ENOTFOUND)
-				sk_err(SK_ENOTFOUND, "password object '%s': not found", obj);
-			goto out;
-		}
-		sk_obj_info_free(&info);
-		rc = sk_err(SK_EUNSUPP, "password object '%s' is used by %zu key%s ('%s'%s): delete %s first",
-			    obj, u.n, u.n == 1 ? "" : "s", u.first, u.n > 1 ? ", ..." : "",
-			    u.n == 1 ? "it" : "them");
-		goto out;
-	}
-	if ((rc = unlock_obj(ctx, st, obj, pass_spec, NULL, SK_PW_CHECK, &pw)) != SK_OK)
-		goto out;
-	if ((rc = sk_txn_del(t, SK_NS_PASSWORD, obj)) != SK_OK)
-		goto out;
-	rc = sk_txn_commit(t);
-	t = NULL;
-out:
+	if ((rc = unlock_obj(ctx, st, obj, pass_spec, NULL, SK_PW_CHECK, &pw)) == SK_OK)
+		rc = sk_txn_del(t, SK_NS_PASSWORD, obj);
 	sk_pwunlock_cleanse(&pw);
-	sk_txn_abort(t);
 	return rc;
 }
 

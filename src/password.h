@@ -9,6 +9,8 @@
 #include "ctx.h"
 #include "secret.h"
 
+struct sk_txn;
+
 /*
  * Password records: what is kept instead of a password.  scrypt (memory
  * hard) turns the secret and a random salt into 64 bytes; the first half
@@ -60,7 +62,11 @@ int sk_pw_unwrap(const uint8_t root[32], const char *label, const uint8_t *in, s
  * 0.1 are still read: their blob is wrapped, as for soft keys.)
  */
 int sk_password_create(struct sk_ctx *ctx, const char *obj, const char *pass_spec);
-int sk_password_delete(struct sk_ctx *ctx, const char *obj, const char *pass_spec);
+/* Prove obj's password and delete obj in transaction t.  Whether a key
+ * still uses obj is the key catalogue's question: sk_password_delete
+ * (keys.h) asks it first and then calls this. */
+int sk_password_remove(struct sk_ctx *ctx, struct sk_txn *t, const char *obj,
+		       const char *pass_spec);
 
 /* Which backend checks obj's password: "" for software, else the backend's
  * name (checker has room for 16 bytes).  SK_ENOTFOUND with a message. */

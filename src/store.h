@@ -189,7 +189,9 @@ int sk_attr_get(const uint8_t *meta, size_t len, uint8_t tag, const uint8_t **p,
 int sk_attr_get_u64(const uint8_t *meta, size_t len, uint8_t tag, uint64_t *v);
 
 /*
- * Test hooks (cost: one getenv() per step).
+ * Test hooks, compiled only into the test build (build/test/seckit and the
+ * unit-test programs, -DSECKIT_TEST_HOOKS; src/store_hooks.c): the release
+ * binary reads neither variable.  Cost in a test build: one getenv() per step.
  * SECKIT_TEST_CRASH_AT=STEP[:N] kills the process with SIGKILL the N-th
  * time (default first) it reaches STEP of a commit:
  *   before-rename  commit entered, lock held, nothing changed yet

@@ -65,6 +65,108 @@ static int rebuild_bucket(struct sk_store *st, int b, struct bucket *bk)
 	return rc;
 }
 
+/* An interrupted commit that cannot be finished is a problem; repairing
+ * puts in place what of it can be and drops the rest (the buckets are each
+ * consistent; the staged files no index names go with the clean-up). */
+static int check_stuck(struct checker *c, int repair)
+{
+	struct sk_store *st = c->st;
+	int rc, lockfd;
+
+	if (st->stuck == NULL)
+		return SK_OK;
+	problem(c, JOURNAL, st->stuck);
+	if (!repair)
+		return SK_OK;
+	if ((rc = sk_st_take_lock(st, 0, &lockfd)) != SK_OK)
+		return rc;
+	rc = sk_st_recover(st, 1);
+	sk_st_release_lock(st, lockfd, 0);
+	if (rc != SK_OK)
+		return rc;
+	free(st->stuck);
+	st->stuck = NULL;
+	return SK_OK;
+}
+
+/* Every object the index names opens, and its body authenticates (keyed
+ * bodies need their key: only the header is checked).  Repairing drops
+ * the entries that fail from the index (changed[bucket] set). */
+static int check_objects(struct checker *c, struct bucket *bks, int repair, uint8_t changed[256],
+			 size_t *nobj)
+{
+	struct sk_store *st = c->st;
+	char fhex[65], sname[STAGED_LEN + 1];
+	size_t i;
+	int b, rc;
+
+	for (b = 0; b < 256; b++) {
+		for (i = 0; i < bks[b].n; i++) {
+			struct ixent *e = &bks[b].e[i];
+			struct sk_obj_info info;
+			uint64_t off;
+			int fd;
+
+			if (e->state == IX_DELETED)
+				continue;
+			rc = sk_st_try_locate(st, e->file, &bks[b], 0, NULL, &info, &fd, &off);
+			if (rc == SK_OK) {
+				rc = (info.flags & SK_OBJ_KEYED) ? (close(fd), SK_OK)
+								 : sk_st_verify_body(st, fd, &info, off);
+				sk_obj_info_free(&info);
+			}
+			if (rc == SK_OK) {
+				(*nobj)++;
+				continue;
+			}
+			if (rc == SK_EFAIL)
+				return rc;
+			sk_st_file_hex(fhex, e->file);
+			problem(c, fhex, sk_err_msg());
+			if (repair) {
+				if (e->state == IX_STAGED) {
+					sk_st_staged_name(sname, e->file, e->salt);
+					unlinkat(st->dfd, sname, 0);
+				}
+				e->state = IX_DELETED;
+				memset(e->salt, 0, 16);
+				changed[b] = 1;
+			}
+		}
+	}
+	return SK_OK;
+}
+
+/* Object files the index does not know (removed when repairing). */
+static int check_unindexed(struct checker *c, const struct bucket *bks, int repair)
+{
+	struct sk_store *st = c->st;
+	struct dirent *de;
+	int dfd = dup(st->dfd);
+	DIR *d;
+
+	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return sk_err_sys(SK_EFAIL, "store '%s': listing", st->dir);
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		uint8_t file[32];
+		char msg[160];
+
+		if (!sk_st_is_object_file(de->d_name) || sk_unhex(file, 32, de->d_name) != 0 ||
+		    sk_st_bucket_find(&bks[file[0]], file) != NULL)
+			continue;
+		snprintf(msg, sizeof(msg), "store file %.64s is not in the store index", de->d_name);
+		problem(c, de->d_name, msg);
+		if (repair)
+			unlinkat(st->dfd, de->d_name, 0);
+	}
+	closedir(d);
+	return SK_OK;
+}
+
 int sk_store_check(struct sk_store *st, int repair, sk_check_fn fn, void *arg, size_t *nobjects)
 {
 	struct checker c = { st, fn, arg, 0 };
@@ -72,34 +174,16 @@ int sk_store_check(struct sk_store *st, int repair, sk_check_fn fn, void *arg, s
 	struct sk_st_publish *pb = calloc(1, sizeof(*pb));
 	uint8_t changed[256] = { 0 };
 	struct sk_txn *t = NULL;
-	struct dirent *de;
-	char name[8], fhex[65], sname[STAGED_LEN + 1];
-	int b, rc = SK_OK, lockfd = -1, dfd;
+	char name[8];
+	int b, rc = SK_OK, lockfd = -1;
 	size_t i, nobj = 0;
-	DIR *d;
 
 	if (bks == NULL || pb == NULL) {
 		rc = sk_err(SK_EFAIL, "out of memory");
 		goto out;
 	}
-	/* An interrupted commit that cannot be finished is a problem;
-	 * repairing puts in place what of it can be and drops the rest (the
-	 * buckets are each consistent; the staged files no index names go
-	 * with the clean-up below). */
-	if (st->stuck != NULL) {
-		problem(&c, JOURNAL, st->stuck);
-		if (repair) {
-			if ((rc = sk_st_take_lock(st, 0, &lockfd)) != SK_OK)
-				goto out;
-			rc = sk_st_recover(st, 1);
-			sk_st_release_lock(st, lockfd, 0);
-			lockfd = -1;
-			if (rc != SK_OK)
-				goto out;
-			free(st->stuck);
-			st->stuck = NULL;
-		}
-	}
+	if ((rc = check_stuck(&c, repair)) != SK_OK)
+		goto out;
 	/* A consistent view: exclusive to repair, shared to look. */
 	if (repair)
 		rc = sk_txn_begin(st, &t);
@@ -123,64 +207,10 @@ int sk_store_check(struct sk_store *st, int repair, sk_check_fn fn, void *arg, s
 			goto out;
 		}
 	}
-	for (b = 0; b < 256; b++) {
-		for (i = 0; i < bks[b].n; i++) {
-			struct ixent *e = &bks[b].e[i];
-			struct sk_obj_info info;
-			uint64_t off;
-			int fd;
-
-			if (e->state == IX_DELETED)
-				continue;
-			rc = sk_st_try_locate(st, e->file, &bks[b], 0, NULL, &info, &fd, &off);
-			if (rc == SK_OK) {
-				rc = (info.flags & SK_OBJ_KEYED) ? (close(fd), SK_OK)
-								 : sk_st_verify_body(st, fd, &info, off);
-				sk_obj_info_free(&info);
-			}
-			if (rc == SK_OK) {
-				nobj++;
-				continue;
-			}
-			if (rc == SK_EFAIL)
-				goto out;
-			sk_st_file_hex(fhex, e->file);
-			problem(&c, fhex, sk_err_msg());
-			rc = SK_OK;
-			if (repair) {
-				if (e->state == IX_STAGED) {
-					sk_st_staged_name(sname, e->file, e->salt);
-					unlinkat(st->dfd, sname, 0);
-				}
-				e->state = IX_DELETED;
-				memset(e->salt, 0, 16);
-				changed[b] = 1;
-			}
-		}
-	}
-	/* Object files the index does not know. */
-	dfd = dup(st->dfd);
-	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
-		if (dfd >= 0)
-			close(dfd);
-		rc = sk_err_sys(SK_EFAIL, "store '%s': listing", st->dir);
+	if ((rc = check_objects(&c, bks, repair, changed, &nobj)) != SK_OK)
 		goto out;
-	}
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		uint8_t file[32];
-
-		if (!sk_st_is_object_file(de->d_name) || sk_unhex(file, 32, de->d_name) != 0 ||
-		    sk_st_bucket_find(&bks[file[0]], file) != NULL)
-			continue;
-		char msg[160];
-
-		snprintf(msg, sizeof(msg), "store file %.64s is not in the store index", de->d_name);
-		problem(&c, de->d_name, msg);
-		if (repair)
-			unlinkat(st->dfd, de->d_name, 0);
-	}
-	closedir(d);
+	if ((rc = check_unindexed(&c, bks, repair)) != SK_OK)
+		goto out;
 	if (repair) {
 		for (b = 0; b < 256; b++)
 			if (changed[b])

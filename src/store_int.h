@@ -3,11 +3,18 @@
 #define SK_STORE_INT_H
 
 /*
- * Internals of the store, shared by its three files:
- *   store.c        the format: master key, names, object files, the index,
- *                  reading and listing (lock-free)
- *   store_txn.c    the writer lock, transactions, the commit protocol,
- *                  recovery after a crash
+ * Internals of the store, shared by its files.  They are layers: each file
+ * uses only the ones above it in this list, never one below, so there is
+ * no import loop (scripts/import-loops.sh checks):
+ *   store_hooks.c  test hooks (empty in the release build; Makefile)
+ *   store_fmt.c    format primitives: names, object keys, tmp/ files,
+ *                  chunk nonces, meta attributes
+ *   store_index.c  the index buckets: load, check, edit, build images
+ *   store_lock.c   the writer lock, and recovery after a crashed commit
+ *   store_read.c   lock-free reading: locating and opening objects,
+ *                  readers, listing
+ *   store.c        the master key; opening and closing a store
+ *   store_txn.c    transactions, writers and the commit protocol
  *   store_check.c  the whole-store check and repair
  * Nothing else includes this; the API is store.h.
  */
@@ -138,10 +145,12 @@ struct sk_st_publish {
 	int committed;           /* the commit point has been passed */
 };
 
-/* store.c */
-const char *sk_st_ns_name(int ns);
+/* store_hooks.c: the test hooks of store.h (no-ops in the release build) */
 void sk_st_crash_point(const char *step);
 int sk_st_fail_point(const char *step);
+
+/* store_fmt.c */
+const char *sk_st_ns_name(int ns);
 int sk_st_object_keys(const struct sk_store *st, const uint8_t salt[16], const uint8_t *extra,
 		      uint8_t hkey[32], uint8_t bkey[32]);
 int sk_st_object_file(const struct sk_store *st, int ns, const char *name, uint8_t out[32]);
@@ -151,10 +160,14 @@ int sk_st_is_object_file(const char *n);
 void sk_st_file_hex(char out[65], const uint8_t file[32]);
 void sk_st_staged_name(char out[STAGED_LEN + 1], const uint8_t file[32], const uint8_t salt[16]);
 void sk_st_bucket_name(char out[8], int b);
+void sk_st_chunk_nonce(uint8_t nonce[12], uint64_t idx, int last);
 int sk_st_open_tmpdir(struct sk_store *st, int create);
 int sk_st_tmp_create(struct sk_store *st, char kind, char name[TMPNAME], uint8_t rnd[12], int *fdout);
 int sk_st_fsync_dir(struct sk_store *st, int fd);
+
+/* store_index.c */
 void sk_st_bucket_free(struct bucket *bk);
+void sk_st_free_all_buckets(struct bucket *bks);
 struct ixent *sk_st_bucket_find(const struct bucket *bk, const uint8_t file[32]);
 int sk_st_bucket_set(struct bucket *bk, const uint8_t file[32], const uint8_t salt[16], int state);
 void sk_st_bucket_remove(struct bucket *bk, struct ixent *e);
@@ -162,22 +175,26 @@ int sk_st_bucket_load(struct sk_store *st, int b, struct bucket *bk);
 int sk_st_image_check(struct sk_store *st, int dirfd, const char *name, const char *what, int b,
 		      const uint8_t mac[32]);
 int sk_st_bucket_image(struct sk_store *st, int b, const struct bucket *bk, struct sk_buf *out);
+
+/* store_lock.c */
+int sk_st_take_lock(struct sk_store *st, int shared, int *lockfd);
+void sk_st_release_lock(struct sk_store *st, int fd, int shared);
+int sk_st_dirty_set(struct sk_store *st, int lockfd, int on);
+int sk_st_recover(struct sk_store *st, int accept_loss);
+int sk_st_clean_main(struct sk_store *st);
+void sk_st_clean_debris(struct sk_store *st, int lockfd);
+int sk_st_normalize(struct sk_store *st, struct bucket *bk);
+
+/* store_read.c */
 int sk_st_open_object(struct sk_store *st, const char *fname, const uint8_t file[32], int want_ns,
 		      const char *want_name, struct sk_obj_info *info, int *fdout,
 		      uint64_t *bodyoff);
 int sk_st_try_locate(struct sk_store *st, const uint8_t file[32], const struct bucket *bk,
 		     int want_ns, const char *want_name, struct sk_obj_info *info, int *fdout,
 		     uint64_t *bodyoff);
-void sk_st_chunk_nonce(uint8_t nonce[12], uint64_t idx, int last);
 int sk_st_verify_body(struct sk_store *st, int fd, const struct sk_obj_info *info, uint64_t off);
-void sk_st_free_all_buckets(struct bucket *bks);
 
 /* store_txn.c */
-int sk_st_take_lock(struct sk_store *st, int shared, int *lockfd);
-void sk_st_release_lock(struct sk_store *st, int fd, int shared);
-int sk_st_recover(struct sk_store *st, int accept_loss);
-int sk_st_clean_main(struct sk_store *st);
-int sk_st_normalize(struct sk_store *st, struct bucket *bk);
 void sk_st_txn_free(struct sk_txn *t, int unlink_tmps);
 int sk_st_publish(struct sk_store *st, struct bucket *bks, struct sk_st_publish *pb);
 void sk_st_publish_abort(struct sk_store *st, struct sk_st_publish *pb);
