@@ -5,7 +5,8 @@
  * Everything here goes through EVP (key generation, ECDH, KDF, cipher,
  * HMAC) and OpenSSL's ASN.1 templates; the only hand-written parts are the
  * choice of labels and the order of the MAC input, which the format page
- * specifies byte for byte.
+ * specifies byte for byte.  The algorithms and their identifiers are
+ * ecies_alg.c's (ecies_int.h).
  */
 #include "ecies.h"
 
@@ -20,6 +21,7 @@
 #include <openssl/objects.h>
 
 #include "crypto.h"
+#include "ecies_int.h"
 #include "err.h"
 
 #define R_LEN 32
@@ -44,140 +46,6 @@ ASN1_SEQUENCE(SK_ECIES) = {
 	ASN1_SIMPLE(SK_ECIES, tag, ASN1_OCTET_STRING),
 } ASN1_SEQUENCE_END(SK_ECIES)
 IMPLEMENT_ASN1_FUNCTIONS(SK_ECIES)
-
-/* GCMParameters (RFC 5084). */
-typedef struct sk_gcm_params_st {
-	ASN1_OCTET_STRING *nonce;
-	ASN1_INTEGER *icvlen;
-} SK_GCM_PARAMS;
-DECLARE_ASN1_FUNCTIONS(SK_GCM_PARAMS)
-ASN1_SEQUENCE(SK_GCM_PARAMS) = {
-	ASN1_SIMPLE(SK_GCM_PARAMS, nonce, ASN1_OCTET_STRING),
-	ASN1_OPT(SK_GCM_PARAMS, icvlen, ASN1_INTEGER),
-} ASN1_SEQUENCE_END(SK_GCM_PARAMS)
-IMPLEMENT_ASN1_FUNCTIONS(SK_GCM_PARAMS)
-
-/* ---- algorithm tables ---- */
-
-/* Identifiers without an OpenSSL NID, as dotted text. */
-#define OID_HKDF_SHA256 "1.2.840.113549.1.9.16.3.28" /* RFC 8619 */
-#define OID_HKDF_SHA384 "1.2.840.113549.1.9.16.3.29"
-#define OID_X963_KDF "1.3.132.1.17.0"                /* SEC 1 v2, x9-63-kdf */
-/* id-seckit-alg-aes256-ctr, id-seckit.2.1 (docs/formats/README.md):
- * 2.25.337553018662316161953456558998501963016.2.1, as its DER content
- * octets: built from these, it costs a copy instead of a big-number parse
- * per envelope. */
-static const unsigned char oid_ctr_der[] = {
-	0x69, 0x83, 0xfb, 0xf2, 0xac, 0xaf, 0xb9, 0xae, 0xd2, 0x8f, 0xcd,
-	0xb0, 0xcb, 0xf3, 0x85, 0xdc, 0xf4, 0xee, 0xea, 0x08, 0x02, 0x01,
-};
-
-static ASN1_OBJECT *oid_ctr(void)
-{
-	return ASN1_OBJECT_create(NID_undef, (unsigned char *)oid_ctr_der, sizeof(oid_ctr_der),
-				  NULL, NULL);
-}
-
-static int is_oid_ctr(const ASN1_OBJECT *o)
-{
-	return (size_t)OBJ_length(o) == sizeof(oid_ctr_der) &&
-	       memcmp(OBJ_get0_data(o), oid_ctr_der, sizeof(oid_ctr_der)) == 0;
-}
-
-static const struct {
-	const char *name;
-	const char *oid;     /* HKDF: the OID; X9.63: x9-63-kdf with a hash parameter */
-	const char *kdf;     /* EVP_KDF name */
-	const char *md;
-	int md_nid;
-} kdfs[] = {
-	[SK_ECIES_HKDF_SHA256] = { "hkdf-sha256", OID_HKDF_SHA256, "HKDF", "SHA256", NID_sha256 },
-	[SK_ECIES_HKDF_SHA384] = { "hkdf-sha384", OID_HKDF_SHA384, "HKDF", "SHA384", NID_sha384 },
-	[SK_ECIES_X963_SHA256] = { "x963-sha256", OID_X963_KDF, "X963KDF", "SHA256", NID_sha256 },
-	[SK_ECIES_X963_SHA384] = { "x963-sha384", OID_X963_KDF, "X963KDF", "SHA384", NID_sha384 },
-};
-
-static const struct {
-	const char *name, *shortname;
-	const char *evp;
-	size_t ivlen;
-} ciphers[] = {
-	[SK_ECIES_AES256_CTR] = { "aes-256-ctr", "ctr", "AES-256-CTR", 16 },
-	[SK_ECIES_AES256_CBC] = { "aes-256-cbc", "cbc", "AES-256-CBC", 16 },
-	[SK_ECIES_AES256_GCM] = { "aes-256-gcm", "gcm", "AES-256-GCM", 12 },
-};
-
-static const struct {
-	const char *name, *shortname;
-	const char *md;
-	int nid;
-	size_t len;
-} macs[] = {
-	[SK_ECIES_HMAC_SHA256] = { "hmac-sha256", "sha256", "SHA256", NID_hmacWithSHA256, 32 },
-	[SK_ECIES_HMAC_SHA384] = { "hmac-sha384", "sha384", "SHA384", NID_hmacWithSHA384, 48 },
-	[SK_ECIES_HMAC_SHA512] = { "hmac-sha512", "sha512", "SHA512", NID_hmacWithSHA512, 64 },
-};
-
-#define GCM_TAG 16
-
-void sk_ecies_alg_default(struct sk_ecies_alg *alg)
-{
-	alg->kdf = SK_ECIES_HKDF_SHA256;
-	alg->cipher = SK_ECIES_AES256_CTR;
-	alg->mac = SK_ECIES_HMAC_SHA256;
-}
-
-const char *sk_ecies_kdf_name(enum sk_ecies_kdf k)
-{
-	return kdfs[k].name;
-}
-
-const char *sk_ecies_cipher_name(enum sk_ecies_cipher c)
-{
-	return ciphers[c].name;
-}
-
-const char *sk_ecies_mac_name(enum sk_ecies_mac m)
-{
-	return macs[m].name;
-}
-
-int sk_ecies_alg_set(struct sk_ecies_alg *alg, const char *kdf, const char *cipher,
-		     const char *mac)
-{
-	size_t i;
-
-	if (kdf != NULL) {
-		for (i = 0; i < SK_ARRAY_SIZE(kdfs); i++)
-			if (strcasecmp(kdf, kdfs[i].name) == 0)
-				break;
-		if (i == SK_ARRAY_SIZE(kdfs))
-			return sk_err(SK_EUSAGE, "unknown KDF '%s' (expected one of: %s)", kdf,
-				      SK_ECIES_KDFS);
-		alg->kdf = (enum sk_ecies_kdf)i;
-	}
-	if (cipher != NULL) {
-		for (i = 0; i < SK_ARRAY_SIZE(ciphers); i++)
-			if (strcasecmp(cipher, ciphers[i].name) == 0 ||
-			    strcasecmp(cipher, ciphers[i].shortname) == 0)
-				break;
-		if (i == SK_ARRAY_SIZE(ciphers))
-			return sk_err(SK_EUSAGE, "unknown cipher '%s' (expected one of: %s)", cipher,
-				      SK_ECIES_CIPHERS);
-		alg->cipher = (enum sk_ecies_cipher)i;
-	}
-	if (mac != NULL) {
-		for (i = 0; i < SK_ARRAY_SIZE(macs); i++)
-			if (strcasecmp(mac, macs[i].name) == 0 ||
-			    strcasecmp(mac, macs[i].shortname) == 0)
-				break;
-		if (i == SK_ARRAY_SIZE(macs))
-			return sk_err(SK_EUSAGE, "unknown MAC '%s' (expected one of: %s)", mac,
-				      SK_ECIES_MACS);
-		alg->mac = (enum sk_ecies_mac)i;
-	}
-	return SK_OK;
-}
 
 /* ---- curves ---- */
 
@@ -388,7 +256,8 @@ int sk_ecies_parse_pub(struct sk_ecies_sender *s, const uint8_t *p, size_t n, EV
 
 static void info_string(char *out, size_t n, const char *context, const struct sk_ecies_alg *a)
 {
-	snprintf(out, n, LABEL "%s/%s/%s", context, ciphers[a->cipher].name, macs[a->mac].name);
+	snprintf(out, n, LABEL "%s/%s/%s", context, sk_ecies_ciphers[a->cipher].name,
+		 sk_ecies_macs[a->mac].name);
 }
 
 /*
@@ -408,14 +277,16 @@ static void prims_free(struct prims *p)
 
 static int prims_init(struct prims *p, const struct sk_ecies_alg *a)
 {
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, kdfs[a->kdf].kdf, NULL);
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, sk_ecies_kdfs[a->kdf].kdf, NULL);
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	OSSL_PARAM kp[2], mp[2];
 
 	memset(p, 0, sizeof(*p));
-	kp[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)kdfs[a->kdf].md, 0);
+	kp[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+						 (char *)sk_ecies_kdfs[a->kdf].md, 0);
 	kp[1] = OSSL_PARAM_construct_end();
-	mp[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)macs[a->mac].md, 0);
+	mp[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						 (char *)sk_ecies_macs[a->mac].md, 0);
 	mp[1] = OSSL_PARAM_construct_end();
 	if (kdf != NULL)
 		p->kdf = EVP_KDF_CTX_new(kdf);
@@ -423,7 +294,7 @@ static int prims_init(struct prims *p, const struct sk_ecies_alg *a)
 		p->mac = EVP_MAC_CTX_new(mac);
 	EVP_KDF_free(kdf);
 	EVP_MAC_free(mac);
-	p->cipher = EVP_CIPHER_fetch(NULL, ciphers[a->cipher].evp, NULL);
+	p->cipher = EVP_CIPHER_fetch(NULL, sk_ecies_ciphers[a->cipher].evp, NULL);
 	p->cctx = EVP_CIPHER_CTX_new();
 	if (p->kdf == NULL || p->mac == NULL || p->cipher == NULL || p->cctx == NULL ||
 	    EVP_KDF_CTX_set_params(p->kdf, kp) != 1 || EVP_MAC_CTX_set_params(p->mac, mp) != 1) {
@@ -442,7 +313,7 @@ static int kdf_run(struct prims *pr, const struct sk_ecies_alg *a, const uint8_t
 	size_t infolen = strlen(info);
 	int rc = SK_OK;
 
-	if (strcmp(kdfs[a->kdf].kdf, "HKDF") == 0) {
+	if (strcmp(sk_ecies_kdfs[a->kdf].kdf, "HKDF") == 0) {
 		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)z, zlen);
 		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)r, R_LEN);
 		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infolen);
@@ -476,7 +347,7 @@ static int mac_compute(struct prims *pr, const struct sk_ecies_alg *a, const uin
 	lens[3] = i2d_X509_ALGOR(env->cipher, &der[3]);
 	lens[4] = i2d_X509_ALGOR(env->mac, &der[4]);
 	lens[5] = i2d_ASN1_OCTET_STRING(env->ciphertext, &der[5]);
-	if (EVP_MAC_init(m, kmac, macs[a->mac].len, NULL) != 1) {
+	if (EVP_MAC_init(m, kmac, sk_ecies_macs[a->mac].len, NULL) != 1) {
 		rc = sk_err_ssl(SK_EFAIL, "HMAC");
 		goto out;
 	}
@@ -485,7 +356,7 @@ static int mac_compute(struct prims *pr, const struct sk_ecies_alg *a, const uin
 			rc = sk_err_ssl(SK_EFAIL, "HMAC");
 			goto out;
 		}
-	if (EVP_MAC_final(m, out, &outlen, EVP_MAX_MD_SIZE) != 1 || outlen != macs[a->mac].len)
+	if (EVP_MAC_final(m, out, &outlen, EVP_MAX_MD_SIZE) != 1 || outlen != sk_ecies_macs[a->mac].len)
 		rc = sk_err_ssl(SK_EFAIL, "HMAC");
 out:
 	for (i = 0; i < 6; i++)
@@ -493,105 +364,6 @@ out:
 	return rc;
 }
 
-static X509_ALGOR *algor_new(ASN1_OBJECT *obj, int ptype, void *pval)
-{
-	X509_ALGOR *x = X509_ALGOR_new();
-
-	if (x == NULL || !X509_ALGOR_set0(x, obj, ptype, pval)) {
-		X509_ALGOR_free(x);
-		return NULL;
-	}
-	return x;
-}
-
-/* Parameter encoded as a SEQUENCE-typed ASN1_STRING (for X509_ALGOR). */
-static ASN1_STRING *seq_param(const unsigned char *der, int len)
-{
-	ASN1_STRING *s = ASN1_STRING_new();
-
-	if (s == NULL || !ASN1_STRING_set(s, der, len)) {
-		ASN1_STRING_free(s);
-		return NULL;
-	}
-	return s;
-}
-
-static X509_ALGOR *kdf_algor(const struct sk_ecies_alg *a)
-{
-	ASN1_OBJECT *obj = OBJ_txt2obj(kdfs[a->kdf].oid, 1);
-	X509_ALGOR *x = NULL, *h = NULL;
-	unsigned char *der = NULL;
-	ASN1_STRING *param;
-	int len;
-
-	if (obj == NULL)
-		return NULL;
-	if (strcmp(kdfs[a->kdf].kdf, "HKDF") == 0) {
-		/* RFC 8619: parameters absent */
-		if ((x = algor_new(obj, V_ASN1_UNDEF, NULL)) == NULL)
-			ASN1_OBJECT_free(obj);
-		return x;
-	}
-	/* x9-63-kdf: parameters are the hash AlgorithmIdentifier */
-	h = algor_new(OBJ_nid2obj(kdfs[a->kdf].md_nid), V_ASN1_UNDEF, NULL);
-	len = h ? i2d_X509_ALGOR(h, &der) : -1;
-	X509_ALGOR_free(h);
-	if (len <= 0 || (param = seq_param(der, len)) == NULL) {
-		OPENSSL_free(der);
-		ASN1_OBJECT_free(obj);
-		return NULL;
-	}
-	OPENSSL_free(der);
-	if ((x = algor_new(obj, V_ASN1_SEQUENCE, param)) == NULL) {
-		ASN1_STRING_free(param);
-		ASN1_OBJECT_free(obj);
-	}
-	return x;
-}
-
-X509_ALGOR *sk_cipher_algor(enum sk_ecies_cipher c, const uint8_t *iv)
-{
-	ASN1_OCTET_STRING *os = NULL;
-	X509_ALGOR *x = NULL;
-	ASN1_OBJECT *obj;
-
-	if (c == SK_ECIES_AES256_GCM) {
-		SK_GCM_PARAMS *gp = SK_GCM_PARAMS_new();
-		unsigned char *der = NULL;
-		ASN1_STRING *param = NULL;
-		int len = -1;
-
-		if (gp != NULL && ASN1_OCTET_STRING_set(gp->nonce, iv, 12) &&
-		    (gp->icvlen = ASN1_INTEGER_new()) != NULL &&
-		    ASN1_INTEGER_set(gp->icvlen, GCM_TAG))
-			len = i2d_SK_GCM_PARAMS(gp, &der);
-		SK_GCM_PARAMS_free(gp);
-		if (len > 0)
-			param = seq_param(der, len);
-		OPENSSL_free(der);
-		if (param == NULL)
-			return NULL;
-		if ((x = algor_new(OBJ_nid2obj(NID_aes_256_gcm), V_ASN1_SEQUENCE, param)) == NULL)
-			ASN1_STRING_free(param);
-		return x;
-	}
-	obj = c == SK_ECIES_AES256_CBC ? OBJ_nid2obj(NID_aes_256_cbc)
-					       : oid_ctr();
-	if (obj == NULL || (os = ASN1_OCTET_STRING_new()) == NULL ||
-	    !ASN1_OCTET_STRING_set(os, iv, 16) ||
-	    (x = algor_new(obj, V_ASN1_OCTET_STRING, os)) == NULL) {
-		ASN1_OCTET_STRING_free(os);
-		ASN1_OBJECT_free(obj);
-		return NULL;
-	}
-	return x;
-}
-
-static X509_ALGOR *mac_algor(const struct sk_ecies_alg *a)
-{
-	/* PKCS #5 writes hmacWithSHA* with NULL parameters; we do too. */
-	return algor_new(OBJ_nid2obj(macs[a->mac].nid), V_ASN1_NULL, NULL);
-}
 
 /* Symmetric layer; GCM appends (encrypt) or checks (decrypt) the tag. */
 static int sym(struct prims *pr, int enc, enum sk_ecies_cipher c, const uint8_t *key,
@@ -615,13 +387,13 @@ static int sym(struct prims *pr, int enc, enum sk_ecies_cipher c, const uint8_t 
 	    (c == SK_ECIES_AES256_GCM && !enc &&
 	     EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, GCM_TAG, (void *)(in + body)) != 1) ||
 	    EVP_CipherUpdate(x, out->p + out->len, &len, in, (int)body) != 1) {
-		rc = sk_err_ssl(SK_EFAIL, "%s", ciphers[c].name);
+		rc = sk_err_ssl(SK_EFAIL, "%s", sk_ecies_ciphers[c].name);
 		goto out;
 	}
 	if (EVP_CipherFinal_ex(x, out->p + out->len + len, &fin) != 1) {
 		ERR_clear_error();
 		OPENSSL_cleanse(out->p + out->len, (size_t)len);
-		rc = enc ? sk_err(SK_EFAIL, "%s", ciphers[c].name)
+		rc = enc ? sk_err(SK_EFAIL, "%s", sk_ecies_ciphers[c].name)
 			 : sk_err(SK_EVERIFY, "decryption failed (%s)",
 				  c == SK_ECIES_AES256_GCM ? "GCM tag mismatch" : "bad padding");
 		goto out;
@@ -672,8 +444,8 @@ int sk_ecies_sender_new(const struct sk_ecies_alg *alg, struct sk_ecies_sender *
 		free(s);
 		return SK_EFAIL;
 	}
-	s->kdf_algor = kdf_algor(alg);
-	s->mac_algor = mac_algor(alg);
+	s->kdf_algor = sk_ecies_kdf_algor(alg);
+	s->mac_algor = sk_ecies_mac_algor(alg);
 	s->fromdata = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 	if (s->kdf_algor == NULL ||
 	    s->mac_algor == NULL || s->fromdata == NULL || EVP_PKEY_fromdata_init(s->fromdata) <= 0) {
@@ -753,7 +525,7 @@ int sk_ecies_seal(struct sk_ecies_sender *s, EVP_PKEY *device_pub, const char *c
 	SK_ECIES *env = NULL;
 	struct sk_buf ct = { 0 };
 	uint8_t z[66], r[R_LEN], iv[16], keys[KENC_LEN + 64], tag[EVP_MAX_MD_SIZE];
-	size_t zlen, klen = KENC_LEN + macs[a->mac].len;
+	size_t zlen, klen = KENC_LEN + sk_ecies_macs[a->mac].len;
 	char info[128];
 	int c, rc;
 
@@ -777,7 +549,7 @@ int sk_ecies_seal(struct sk_ecies_sender *s, EVP_PKEY *device_pub, const char *c
 	}
 	info_string(info, sizeof(info), context, a);
 	if ((rc = sk_random(r, R_LEN)) != SK_OK ||
-	    (rc = sk_random(iv, ciphers[a->cipher].ivlen)) != SK_OK ||
+	    (rc = sk_random(iv, sk_ecies_ciphers[a->cipher].ivlen)) != SK_OK ||
 	    (rc = kdf_run(&s->pr, a, z, zlen, r, info, keys, klen)) != SK_OK ||
 	    (rc = sym(&s->pr, 1, a->cipher, keys, iv, plain, n, &ct)) != SK_OK)
 		goto out;
@@ -802,7 +574,7 @@ int sk_ecies_seal(struct sk_ecies_sender *s, EVP_PKEY *device_pub, const char *c
 	}
 	if ((rc = mac_compute(&s->pr, a, keys + KENC_LEN, env, tag)) != SK_OK)
 		goto out;
-	if (!ASN1_OCTET_STRING_set(env->tag, tag, (int)macs[a->mac].len)) {
+	if (!ASN1_OCTET_STRING_set(env->tag, tag, (int)sk_ecies_macs[a->mac].len)) {
 		rc = sk_err_ssl(SK_EFAIL, "building the ECIES envelope");
 		goto out;
 	}
@@ -816,142 +588,6 @@ out:
 	EVP_PKEY_CTX_free(dctx);
 	EVP_PKEY_free(eph);
 	return rc;
-}
-
-/* ---- receiver ---- */
-
-/*
- * 1 if got is, byte for byte, the identifier seckit writes (want, which is
- * freed): one encoding per envelope (ecies.md), so a NULL where parameters
- * are absent, an absent NULL, or BER inside the parameters is refused.
- */
-static int algor_canonical(const X509_ALGOR *got, X509_ALGOR *want)
-{
-	unsigned char *a = NULL, *b = NULL;
-	int alen = want ? i2d_X509_ALGOR(want, &a) : -1;
-	int blen = i2d_X509_ALGOR(got, &b);
-	int eq = alen > 0 && alen == blen && memcmp(a, b, (size_t)alen) == 0;
-
-	OPENSSL_free(a);
-	OPENSSL_free(b);
-	X509_ALGOR_free(want);
-	ERR_clear_error();
-	return eq;
-}
-
-static int obj_is(const ASN1_OBJECT *o, const char *txt)
-{
-	ASN1_OBJECT *ref = OBJ_txt2obj(txt, 1);
-	int eq = ref != NULL && OBJ_cmp(o, ref) == 0;
-
-	ASN1_OBJECT_free(ref);
-	return eq;
-}
-
-int sk_cipher_algor_parse(const X509_ALGOR *alg, enum sk_ecies_cipher *c, uint8_t iv[16])
-{
-	const ASN1_OBJECT *o;
-	const void *pv;
-	int ptype;
-
-	X509_ALGOR_get0(&o, &ptype, &pv, alg);
-	if (OBJ_obj2nid(o) == NID_aes_256_gcm) {
-		const ASN1_STRING *s = pv;
-		const unsigned char *q;
-		SK_GCM_PARAMS *gp;
-		long icv = 12;
-		int ok;
-
-		if (ptype != V_ASN1_SEQUENCE)
-			return sk_err(SK_EVERIFY, "AES-GCM without parameters");
-		q = ASN1_STRING_get0_data(s);
-		gp = d2i_SK_GCM_PARAMS(NULL, &q, ASN1_STRING_length(s));
-		if (gp != NULL && gp->icvlen != NULL)
-			icv = ASN1_INTEGER_get(gp->icvlen);
-		ok = gp != NULL && q == ASN1_STRING_get0_data(s) + ASN1_STRING_length(s) &&
-		     ASN1_STRING_length(gp->nonce) == 12 && icv == GCM_TAG;
-		if (ok)
-			memcpy(iv, ASN1_STRING_get0_data(gp->nonce), 12);
-		SK_GCM_PARAMS_free(gp);
-		ERR_clear_error();
-		if (!ok)
-			return sk_err(SK_EVERIFY, "bad AES-GCM parameters (need a 12-byte nonce, 16-byte tag)");
-		*c = SK_ECIES_AES256_GCM;
-		/* GCMParameters in DER, the ICV length written out */
-		if (!algor_canonical(alg, sk_cipher_algor(*c, iv)))
-			return sk_err(SK_EVERIFY, "AES-GCM parameters are not in their one DER encoding");
-	} else {
-		if (OBJ_obj2nid(o) == NID_aes_256_cbc)
-			*c = SK_ECIES_AES256_CBC;
-		else if (is_oid_ctr(o))
-			*c = SK_ECIES_AES256_CTR;
-		else
-			return sk_err(SK_EVERIFY, "unsupported cipher");
-		if (ptype != V_ASN1_OCTET_STRING ||
-		    ASN1_STRING_length((const ASN1_STRING *)pv) != 16)
-			return sk_err(SK_EVERIFY, "the cipher needs a 16-byte IV");
-		memcpy(iv, ASN1_STRING_get0_data((const ASN1_STRING *)pv), 16);
-	}
-
-	return SK_OK;
-}
-
-/* Parse the three algorithm identifiers; iv receives the IV or nonce. */
-static int parse_algs(const SK_ECIES *env, struct sk_ecies_alg *a, uint8_t iv[16])
-{
-	const ASN1_OBJECT *o;
-	const void *pv;
-	int ptype, rc;
-	size_t i;
-
-	X509_ALGOR_get0(&o, &ptype, &pv, env->kdf);
-	if (obj_is(o, OID_HKDF_SHA256) || obj_is(o, OID_HKDF_SHA384)) {
-		if (ptype != V_ASN1_UNDEF)
-			return sk_err(SK_EVERIFY, "ECIES: HKDF takes no parameters");
-		a->kdf = obj_is(o, OID_HKDF_SHA256) ? SK_ECIES_HKDF_SHA256 : SK_ECIES_HKDF_SHA384;
-	} else if (obj_is(o, OID_X963_KDF)) {
-		const ASN1_STRING *s = pv;
-		const unsigned char *q;
-		X509_ALGOR *h;
-		int nid;
-
-		if (ptype != V_ASN1_SEQUENCE)
-			return sk_err(SK_EVERIFY, "ECIES: X9.63 KDF without a hash");
-		q = ASN1_STRING_get0_data(s);
-		h = d2i_X509_ALGOR(NULL, &q, ASN1_STRING_length(s));
-		nid = h ? OBJ_obj2nid(h->algorithm) : NID_undef;
-		X509_ALGOR_free(h);
-		ERR_clear_error();
-		if (nid == NID_sha256)
-			a->kdf = SK_ECIES_X963_SHA256;
-		else if (nid == NID_sha384)
-			a->kdf = SK_ECIES_X963_SHA384;
-		else
-			return sk_err(SK_EVERIFY, "ECIES: unsupported X9.63 KDF hash");
-	} else {
-		return sk_err(SK_EVERIFY, "ECIES: unsupported key derivation function");
-	}
-
-	if ((rc = sk_cipher_algor_parse(env->cipher, &a->cipher, iv)) != SK_OK)
-		return rc;
-
-	/* The hash of x9-63-kdf is written with its parameters absent. */
-	if (!algor_canonical(env->kdf, kdf_algor(a)))
-		return sk_err(SK_EVERIFY, "ECIES: %s identifier is not in its one encoding",
-			      kdfs[a->kdf].name);
-
-	X509_ALGOR_get0(&o, &ptype, &pv, env->mac);
-	for (i = 0; i < SK_ARRAY_SIZE(macs); i++)
-		if (OBJ_obj2nid(o) == macs[i].nid)
-			break;
-	if (i == SK_ARRAY_SIZE(macs))
-		return sk_err(SK_EVERIFY, "ECIES: unsupported MAC");
-	a->mac = (enum sk_ecies_mac)i;
-	/* hmacWithSHA* with NULL parameters, as PKCS #5 writes them */
-	if (!algor_canonical(env->mac, mac_algor(a)))
-		return sk_err(SK_EVERIFY, "ECIES: %s identifier must have NULL parameters",
-			      macs[a->mac].name);
-	return SK_OK;
 }
 
 /*
@@ -998,7 +634,7 @@ int sk_ecies_describe(const SK_ECIES *env, struct sk_ecies_alg *alg, char curve[
 	EVP_PKEY *eph;
 	int rc, c;
 
-	if ((rc = parse_algs(env, alg, iv)) != SK_OK)
+	if ((rc = sk_ecies_parse_algs(env, alg, iv)) != SK_OK)
 		return rc;
 	if ((eph = ephemeral_key(env)) == NULL)
 		return sk_err(SK_EVERIFY, "ECIES: the ephemeral key is malformed (it must be an uncompressed point on a named curve)");
@@ -1021,13 +657,13 @@ int sk_ecies_open(struct sk_key *device_key, const SK_ECIES *env, const char *co
 	char info[128];
 	int rc, c, dc;
 
-	if ((rc = parse_algs(env, &a, iv)) != SK_OK)
+	if ((rc = sk_ecies_parse_algs(env, &a, iv)) != SK_OK)
 		return rc;
 	if (alg_out != NULL)
 		*alg_out = a;
 	if (ASN1_STRING_length(env->random) != R_LEN)
 		return sk_err(SK_EVERIFY, "ECIES: the random number must be %d bytes", R_LEN);
-	if ((size_t)ASN1_STRING_length(env->tag) != macs[a.mac].len)
+	if ((size_t)ASN1_STRING_length(env->tag) != sk_ecies_macs[a.mac].len)
 		return sk_err(SK_EVERIFY, "ECIES: MAC tag has the wrong length");
 	if ((eph = ephemeral_key(env)) == NULL || (c = curve_of(eph)) < 0) {
 		rc = sk_err(SK_EVERIFY, "ECIES: the ephemeral key is malformed, compressed or not on P-256, P-384 or P-521");
@@ -1051,10 +687,10 @@ int sk_ecies_open(struct sk_key *device_key, const SK_ECIES *env, const char *co
 		goto out;
 	info_string(info, sizeof(info), context, &a);
 	if ((rc = kdf_run(&pr, &a, z.p, z.len, ASN1_STRING_get0_data(env->random), info, keys,
-			  KENC_LEN + macs[a.mac].len)) != SK_OK ||
+			  KENC_LEN + sk_ecies_macs[a.mac].len)) != SK_OK ||
 	    (rc = mac_compute(&pr, &a, keys + KENC_LEN, env, tag)) != SK_OK)
 		goto out;
-	if (!sk_ct_equal(tag, ASN1_STRING_get0_data(env->tag), macs[a.mac].len)) {
+	if (!sk_ct_equal(tag, ASN1_STRING_get0_data(env->tag), sk_ecies_macs[a.mac].len)) {
 		rc = sk_err(SK_EVERIFY, "ECIES MAC does not match (tampered, or encrypted to another device key)");
 		goto out;
 	}
@@ -1068,7 +704,3 @@ out:
 	return rc;
 }
 
-size_t sk_cipher_ivlen(enum sk_ecies_cipher c)
-{
-	return ciphers[c].ivlen;
-}

@@ -107,6 +107,8 @@ int sk_asn1_encode(const ASN1_ITEM *it, const void *val, struct sk_buf *out);
 
 /* ---- algorithm identifiers ---- */
 
+/* 1 if md is a digest a package may name (one seckit knows by name). */
+int sk_mdalg_allowed(const EVP_MD *md);
 /* Digest AlgorithmIdentifier: parameters absent, except NULL for md5
  * (the one encoding of each, docs/formats/README.md). */
 int sk_mdalg_make(const EVP_MD *md, X509_ALGOR **out);
