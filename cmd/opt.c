@@ -65,6 +65,14 @@ int sk_usage_error(const char *fmt, ...)
 
 /* The one place a command's failure is reported: "PROG: MESSAGE", plus a
  * pointer to the help for usage errors. */
+void sk_role_hint(enum sk_role missing)
+{
+	if (missing == SK_ROLE_DEVICE_KEY)
+		sk_err_hint(0, "(see --%s)", sk_optdefs[OPT_device_key].name);
+	else if (missing == SK_ROLE_OEM_ROOT)
+		sk_err_hint(0, "(provision it, or see --%s)", sk_optdefs[OPT_verify_key].name);
+}
+
 int sk_report(int rc)
 {
 	if (rc == SK_OK)
@@ -140,10 +148,12 @@ int sk_opt_md(struct sk_ctx *ctx, const struct sk_args *a, enum sk_optid id, con
 	}
 	/* defaults.digest is the signing digest; hashing has its own default. */
 	if (use != SK_MD_HASH) {
-		if ((rc = sk_ctx_config(ctx)) != SK_OK)
+		const struct sk_policy *pol;
+
+		if ((rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
 			return rc;
-		if (ctx->cfg.digest != NULL)
-			name = ctx->cfg.digest;
+		if (pol->digest != NULL)
+			name = pol->digest;
 	}
 	if ((rc = sk_md_for(name, use, 0, md)) != SK_OK)
 		return sk_err_wrap(rc, "defaults.digest in the config");

@@ -233,13 +233,15 @@ static int stp_show(struct sk_ctx *ctx, const struct sk_args *a)
 
 static int stp_apply(struct sk_ctx *ctx, const struct sk_args *a)
 {
+	const struct sk_policy *pol;
 	struct sk_buf b = { 0 };
 	struct sk_stp s;
 	int rc;
 
 	if ((rc = read_pkg(a, &b)) != SK_OK)
 		return rc;
-	rc = sk_stp_apply(ctx, b.p, b.len, &s);
+	if ((rc = sk_ctx_policy(ctx, &pol)) == SK_OK)
+		rc = sk_stp_apply(ctx, pol, b.p, b.len, &s);
 	sk_buf_free(&b);
 	if (rc != SK_OK)
 		return rc;
@@ -256,6 +258,7 @@ static int stp_apply(struct sk_ctx *ctx, const struct sk_args *a)
 
 static int stp_status(struct sk_ctx *ctx, const struct sk_args *a)
 {
+	const struct sk_policy *pol;
 	struct sk_keyinfo k;
 	struct sk_store *st;
 	const char *cmdkey;
@@ -264,12 +267,12 @@ static int stp_status(struct sk_ctx *ctx, const struct sk_args *a)
 	int rc, have_key;
 
 	(void)a;
-	if ((rc = sk_stp_last_seq(ctx, &seq)) != SK_OK ||
-	    (rc = sk_ctx_role(ctx, SK_ROLE_OEM_COMMAND, &cmdkey)) != SK_OK ||
-	    (rc = sk_trust_time(ctx, &now)) != SK_OK ||
+	if ((rc = sk_stp_last_seq(ctx, &seq)) != SK_OK || (rc = sk_ctx_policy(ctx, &pol)) != SK_OK ||
 	    (rc = sk_ctx_store(ctx, 0, &st)) != SK_OK ||
+	    (rc = sk_trust_time(st, pol->clock, &now)) != SK_OK ||
 	    (rc = sk_trust_locked(st, &locked)) != SK_OK)
 		return rc;
+	cmdkey = pol->role[SK_ROLE_OEM_COMMAND];
 	rc = sk_key_info(ctx, cmdkey, &k);
 	if (rc != SK_OK && rc != SK_ENOTFOUND)
 		return rc;

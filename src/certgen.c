@@ -174,7 +174,7 @@ static int sign_cert(X509 *x, EVP_PKEY *key, const EVP_MD *md, int pss)
 	if (!pss)
 		return X509_sign(x, key, md) > 0 ? SK_OK : sk_err_ssl(SK_EFAIL, "signing the certificate");
 	if (!EVP_PKEY_is_a(key, "RSA"))
-		return sk_err(SK_EUNSUPP, "--pss needs an RSA CA key");
+		return sk_err(SK_EUNSUPP, "RSASSA-PSS needs an RSA CA key");
 	if ((m = EVP_MD_CTX_new()) == NULL)
 		return sk_err_ssl(SK_EFAIL, "signing the certificate");
 	ok = EVP_DigestSignInit(m, &p, md, NULL, key) == 1 &&
@@ -206,7 +206,8 @@ int sk_cert_issue(const struct sk_issue *r, X509 **out)
 		return sk_err(SK_EVERIFY, "the CA key does not belong to the CA certificate");
 	}
 	if (r->days == 0 || r->days > 36525)
-		return sk_err(SK_EUSAGE, "--days must be 1 to 36525");
+		return sk_err(SK_EUSAGE, "a validity of %llu days is not 1 to 36525",
+			      (unsigned long long)r->days);
 	if (r->serial == NULL && (rc = random_serial(&serial)) != SK_OK)
 		return rc;
 	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||

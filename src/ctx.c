@@ -8,10 +8,18 @@
 #include "err.h"
 #include "util.h"
 
+const char *sk_env(const char *name)
+{
+	return getenv(name);
+}
+
 void sk_ctx_init(struct sk_ctx *ctx)
 {
+	const char *t = sk_env("TMPDIR");
+
 	memset(ctx, 0, sizeof(*ctx));
 	sk_config_defaults(&ctx->cfg);
+	ctx->tmpdir = t != NULL && t[0] != '\0' ? t : "/tmp";
 }
 
 void sk_ctx_free(struct sk_ctx *ctx)
@@ -33,7 +41,7 @@ int sk_ctx_config(struct sk_ctx *ctx)
 	if (ctx->cfg_loaded)
 		return SK_OK;
 	if (path == NULL)
-		path = getenv("SECKIT_CONFIG");
+		path = sk_env("SECKIT_CONFIG");
 	if (path != NULL && path[0] == '\0')
 		path = NULL;
 	/* The built-in location is optional; a named file must exist. */
@@ -47,7 +55,7 @@ int sk_ctx_config(struct sk_ctx *ctx)
 
 static const char *pick(const char *opt, const char *env, const char *cfg, const char *def)
 {
-	const char *e = getenv(env);
+	const char *e = sk_env(env);
 
 	if (opt != NULL && opt[0] != '\0')
 		return opt;
@@ -204,12 +212,21 @@ int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out)
 	return SK_OK;
 }
 
-int sk_ctx_role(struct sk_ctx *ctx, enum sk_role role, const char **name)
+int sk_ctx_policy(struct sk_ctx *ctx, const struct sk_policy **out)
 {
-	int rc = sk_ctx_config(ctx);
+	struct sk_policy *p = &ctx->policy;
+	int rc, r;
 
-	if (rc != SK_OK)
-		return rc;
-	*name = ctx->cfg.roles[role] ? ctx->cfg.roles[role] : sk_role_default(role);
+	if (!ctx->policy_set) {
+		if ((rc = sk_ctx_config(ctx)) != SK_OK)
+			return rc;
+		for (r = 0; r < SK_ROLE_COUNT; r++)
+			p->role[r] = ctx->cfg.roles[r] ? ctx->cfg.roles[r] : sk_role_default(r);
+		p->clock = ctx->cfg.clock;
+		p->digest = ctx->cfg.digest;
+		p->cipher = ctx->cfg.cipher;
+		ctx->policy_set = 1;
+	}
+	*out = p;
 	return SK_OK;
 }

@@ -4,6 +4,7 @@
 
 #include "backend.h"
 #include "config.h"
+#include "policy.h"
 #include "store.h"
 
 /*
@@ -18,15 +19,25 @@ struct sk_ctx {
 	const char *opt_backend;
 	int json, quiet, verbose;
 
+	/* From the environment when the context is made. */
+	const char *tmpdir;        /* $TMPDIR, else /tmp: where spool files go */
+
 	/* Opened lazily by the functions below. */
 	struct sk_config cfg;
 	int cfg_loaded;
+	struct sk_policy policy;    /* from cfg, by sk_ctx_policy() */
+	int policy_set;
 	char *store_dir;
 	char *backend_name;
 	struct sk_store *store;
 	struct sk_backend *be;
 	struct sk_backend *sealer; /* tpm2, opened to unseal a master key */
 };
+
+/* The environment is read here and nowhere else in the library: the
+ * variables of CLI.md, $TMPDIR, and the one a secret spec env:VAR names.
+ * NULL when unset. */
+const char *sk_env(const char *name);
 
 void sk_ctx_init(struct sk_ctx *ctx);
 void sk_ctx_free(struct sk_ctx *ctx);
@@ -38,7 +49,8 @@ int sk_ctx_config(struct sk_ctx *ctx);
 int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out);
 /* Backend: --backend > $SECKIT_BACKEND > config > soft. */
 int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out);
-/* Name of the key or certificate playing a role. */
-int sk_ctx_role(struct sk_ctx *ctx, enum sk_role role, const char **name);
+/* The policy of the config (policy.h), resolved once: commands call this
+ * before an operation starts and pass down what it needs. */
+int sk_ctx_policy(struct sk_ctx *ctx, const struct sk_policy **out);
 
 #endif

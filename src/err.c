@@ -94,6 +94,20 @@ int sk_err_wrap(int rc, const char *fmt, ...)
 	return rc;
 }
 
+int sk_err_hint(int rc, const char *fmt, ...)
+{
+	size_t n = strlen(msgbuf);
+	va_list ap;
+
+	if (n + 1 < sizeof(msgbuf)) {
+		msgbuf[n++] = ' ';
+		va_start(ap, fmt);
+		vsnprintf(msgbuf + n, sizeof(msgbuf) - n, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
 const char *sk_err_msg(void)
 {
 	return msgbuf[0] ? msgbuf : "unknown error";

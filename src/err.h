@@ -39,6 +39,10 @@ int sk_err_ssl(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 int sk_err_sys(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefix the current message with "what: " (adds context on the way up). */
 int sk_err_wrap(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append " TEXT" to the current message: the command layer says there
+ * which option to change ("(see --device-key)"); the library names what
+ * is wrong, never an option. */
+int sk_err_hint(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sk_err_msg(void);
 void sk_err_clear(void);
 

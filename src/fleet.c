@@ -40,12 +40,12 @@ int sk_fleet_parse_shard(const char *s, unsigned *k, unsigned *n)
 	uint64_t kk, nn;
 
 	if (slash == NULL || (size_t)(slash - s) >= sizeof(kbuf))
-		return sk_err(SK_EUSAGE, "--shard wants K/N (e.g. 3/8), not '%s'", s);
+		return sk_err(SK_EUSAGE, "shard '%s' is not K/N (e.g. 3/8)", s);
 	memcpy(kbuf, s, (size_t)(slash - s));
 	kbuf[slash - s] = '\0';
 	if (sk_parse_uint(kbuf, 1u << 20, &kk) != 0 || sk_parse_uint(slash + 1, 1u << 20, &nn) != 0 ||
 	    kk < 1 || nn < 1 || kk > nn)
-		return sk_err(SK_EUSAGE, "--shard wants K/N with 1 <= K <= N, not '%s'", s);
+		return sk_err(SK_EUSAGE, "shard '%s' is not K/N with 1 <= K <= N", s);
 	*k = (unsigned)kk;
 	*n = (unsigned)nn;
 	return SK_OK;

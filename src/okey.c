@@ -250,7 +250,7 @@ static int unpack(const SK_OKEY_CONTENT *c, char name[256], const struct sk_keyt
 	return SK_OK;
 }
 
-int sk_okey_import(struct sk_ctx *ctx, const struct sk_okey_import_req *r, char name[256],
+int sk_okey_import(struct sk_ctx *ctx, struct sk_okey_import_req *r, char name[256],
 		   const struct sk_keytype **type)
 {
 	struct sk_buf der = { 0 }, plain = { 0 };
@@ -266,15 +266,16 @@ int sk_okey_import(struct sk_ctx *ctx, const struct sk_okey_import_req *r, char 
 	memset(&v, 0, sizeof(v));
 	memset(&p, 0, sizeof(p));
 	name[0] = '\0';
+	r->missing = SK_ROLE_COUNT;
 	if ((rc = sk_read_file(r->path, PKG_MAX, &der)) != SK_OK)
 		goto out;
 	if ((rc = sk_pkg_parse(der.p, der.len, SK_PKG_OPAQUE_KEY, 1, &p)) != SK_OK ||
-	    (rc = sk_oem_verifier(ctx, r->verify_key, &v)) != SK_OK ||
+	    (rc = sk_oem_verifier(ctx, r->verify_key, &v, &r->missing)) != SK_OK ||
 	    (rc = sk_pkg_verify(&p, &v)) != SK_OK || (rc = body_of(&p, &b)) != SK_OK) {
 		sk_err_wrap(rc, "%s", r->path);
 		goto out;
 	}
-	if ((rc = sk_device_key_open(ctx, r->device_key, r->device_pass, &dk)) != SK_OK)
+	if ((rc = sk_device_key_open(ctx, r->device_key, r->device_pass, &dk, &r->missing)) != SK_OK)
 		goto out;
 	if ((rc = sk_device_check(dk, ASN1_STRING_get0_data(b->device), 32)) != SK_OK ||
 	    (rc = sk_ecies_open(dk, b->envelope, CONTEXT, &plain, NULL)) != SK_OK ||

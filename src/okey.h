@@ -52,13 +52,14 @@ int sk_okey_describe(const uint8_t *der, size_t n, struct sk_okey_desc *d);
  */
 struct sk_okey_import_req {
 	const char *path;
-	const char *device_key;   /* NULL: the device-key role */
+	const char *device_key;   /* its name (the caller resolves the role) */
 	const char *device_pass;
-	const char *verify_key;   /* NULL: the oem-root role */
+	const char *verify_key;   /* its name (the caller resolves the role) */
 	const char *pwobj;        /* bind to this password object, or NULL */
 	const char *pass_spec;    /* its secret */
+	enum sk_role missing;     /* out: as in struct sk_oo_open_req */
 };
-int sk_okey_import(struct sk_ctx *ctx, const struct sk_okey_import_req *r, char name[256],
+int sk_okey_import(struct sk_ctx *ctx, struct sk_okey_import_req *r, char name[256],
 		   const struct sk_keytype **type);
 
 #endif

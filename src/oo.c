@@ -21,12 +21,10 @@
 #include "err.h"
 #include "fileio.h"
 #include "keys.h"
-#include "yaml.h"
 
 #define CHUNK (256u << 10)
 #define GCM_TAG 16
 #define OOID_MAX (64u << 10)
-#define INFO_MAX (64u << 10)
 #define OBJ_HDR_MAX 1024u
 #define SUFFIX_OBJECT "1.3"
 #define CONTEXT_OOID "ooid"
@@ -196,238 +194,6 @@ out:
 	return rc;
 }
 
-/* ---- the OOInfo file ---- */
-
-int sk_ooinfo_write(const char *path, const struct sk_ooinfo *info, const char *object_name)
-{
-	char oid[2 * SK_OO_ID_LEN + 1], key[65], iv[33], dg[65], tb[32], ta[32];
-	size_t ivlen = sk_cipher_ivlen(info->cipher);
-	struct sk_buf b = { 0 };
-	char *text = NULL;
-	int n, rc;
-
-	sk_hex(oid, info->object_id, SK_OO_ID_LEN);
-	sk_hex(key, info->key, 32);
-	sk_hex(iv, info->iv, ivlen);
-	sk_hex(dg, info->sha256, 32);
-	sk_time_format(info->not_before, tb, sizeof(tb));
-	sk_time_format(info->not_after, ta, sizeof(ta));
-	n = asprintf(&text,
-		     "# seckit opaque object information (OOInfo)%s%s%s\n"
-		     "# SECRET: this file holds the object's key.  Keep it (0600) on the\n"
-		     "# packaging host only; devices get OOIDs (seckit oo id), never this file.\n"
-		     "format: seckit-ooinfo-1\n"
-		     "object-id: %s\n"
-		     "cipher: %s\n"
-		     "key: %s\n"
-		     "%s: %s\n"
-		     "size: %" PRIu64 "\n"
-		     "sha256: %s\n"
-		     "%s%s%s"
-		     "%s%s%s",
-		     object_name ? " for '" : "", object_name ? object_name : "",
-		     object_name ? "'" : "", oid, sk_ecies_cipher_name(info->cipher), key,
-		     info->cipher == SK_ECIES_AES256_GCM ? "nonce" : "iv", iv, info->size, dg,
-		     info->has_not_before ? "not-before: " : "", info->has_not_before ? tb : "",
-		     info->has_not_before ? "\n" : "", info->has_not_after ? "not-after: " : "",
-		     info->has_not_after ? ta : "", info->has_not_after ? "\n" : "");
-	OPENSSL_cleanse(key, sizeof(key));
-	if (n < 0)
-		return sk_err(SK_EFAIL, "out of memory");
-	rc = sk_write_file(path, text, (size_t)n, 0600);
-	OPENSSL_clear_free(text, (size_t)n);
-	sk_buf_free(&b);
-	return rc;
-}
-
-struct info_read {
-	struct sk_ooinfo *info;
-	int seen_format, seen_oid, seen_cipher, seen_key, seen_iv, seen_size, seen_sha;
-	const struct sk_ynode *iv_node;
-	int iv_is_nonce;
-};
-
-static int hex_field(const struct sk_ydoc *doc, const struct sk_ynode *n, uint8_t *out,
-		     size_t len, const char *what)
-{
-	const char *s;
-	int rc = sk_y_str(doc, n, &s);
-
-	if (rc != SK_OK)
-		return rc;
-	if (sk_unhex(out, len, s) != 0)
-		return sk_yerr(doc, n, "%s must be %zu hex digits", what, 2 * len);
-	return SK_OK;
-}
-
-static int f_format(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
-{
-	struct info_read *r = arg;
-
-	if (n->type != SK_Y_SCALAR || strcmp(n->val, "seckit-ooinfo-1") != 0)
-		return sk_yerr(doc, n, "not an OOInfo file this seckit reads (format: seckit-ooinfo-1)");
-	r->seen_format = 1;
-	return SK_OK;
-}
-
-static int f_oid(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
-{
-	struct info_read *r = arg;
-
-	r->seen_oid = 1;
-	return hex_field(doc, n, r->info->object_id, SK_OO_ID_LEN, "object-id");
-}
-
-static int f_cipher(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
-{
-	static const char *const names[] = { "aes-256-ctr", "aes-256-gcm", NULL };
-	struct info_read *r = arg;
-	int i, rc = sk_y_enum(doc, n, names, &i);
-
-	r->seen_cipher = 1;
-	r->info->cipher = i == 0 ? SK_ECIES_AES256_CTR : SK_ECIES_AES256_GCM;
-	return rc;
-}
-
-static int f_key(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
-{
-	struct info_read *r = arg;
-
-	r->seen_key = 1;
-	return hex_field(doc, n, r->info->key, 32, "key");
-}
-
-static int f_iv(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
-{
-	struct info_read *r = arg;
-
-	if (r->iv_node != NULL)
-		return sk_yerr(doc, n, "give 'iv' (aes-256-ctr) or 'nonce' (aes-256-gcm), not both");
-	r->iv_node = n;
-	r->iv_is_nonce = 0;
-	return SK_OK;
-}
-
-static int f_nonce(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
-{
-	struct info_read *r = arg;
-	int rc = f_iv(doc, n, arg);
-
-	r->iv_is_nonce = 1;
-	return rc;
-}
-
-static int f_size(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
-{
-	struct info_read *r = arg;
-
-	r->seen_size = 1;
-	return sk_y_uint(doc, n, 0, UINT64_MAX >> 2, &r->info->size);
-}
-
-static int f_sha(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
-{
-	struct info_read *r = arg;
-
-	r->seen_sha = 1;
-	return hex_field(doc, n, r->info->sha256, 32, "sha256");
-}
-
-static int time_field(const struct sk_ydoc *doc, const struct sk_ynode *n, int64_t *t)
-{
-	const char *s;
-	int rc = sk_y_str(doc, n, &s);
-
-	if (rc == SK_OK && sk_time_parse(s, t) != SK_OK)
-		rc = sk_yerr(doc, n, "%s", sk_err_msg());
-	return rc;
-}
-
-static int f_nb(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
-{
-	struct info_read *r = arg;
-
-	r->info->has_not_before = 1;
-	return time_field(doc, n, &r->info->not_before);
-}
-
-static int f_na(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
-{
-	struct info_read *r = arg;
-
-	r->info->has_not_after = 1;
-	return time_field(doc, n, &r->info->not_after);
-}
-
-static const struct sk_yfield info_fields[] = {
-	{ "format", f_format }, { "object-id", f_oid }, { "cipher", f_cipher },
-	{ "key", f_key },       { "iv", f_iv },         { "nonce", f_nonce },
-	{ "size", f_size },     { "sha256", f_sha },    { "not-before", f_nb },
-	{ "not-after", f_na },
-};
-
-/* Scalars of a document may hold a key: wipe them before freeing. */
-static void cleanse_tree(struct sk_ynode *n)
-{
-	size_t i;
-
-	if (n == NULL)
-		return;
-	if (n->val != NULL)
-		OPENSSL_cleanse(n->val, n->vlen);
-	for (i = 0; i < n->n; i++)
-		cleanse_tree(n->kids[i]);
-}
-
-int sk_ooinfo_read(const char *path, struct sk_ooinfo *info)
-{
-	struct sk_buf buf = { 0 };
-	struct sk_ydoc doc;
-	struct info_read r;
-	int rc;
-
-	memset(info, 0, sizeof(*info));
-	memset(&r, 0, sizeof(r));
-	r.info = info;
-	if ((rc = sk_read_file(path, INFO_MAX, &buf)) != SK_OK)
-		goto out_buf;
-	rc = sk_yaml_load_buf(strcmp(path, "-") ? path : "<stdin>", buf.p ? (void *)buf.p : "",
-			      buf.len, &doc);
-	if (rc != SK_OK)
-		goto out_buf;
-	if (doc.root == NULL) {
-		rc = sk_yerr(&doc, NULL, "empty file (expected an OOInfo from `seckit oo make`)");
-		goto out;
-	}
-	if ((rc = sk_y_walk(&doc, doc.root, info_fields, SK_ARRAY_SIZE(info_fields), &r, "OOInfo",
-			    0)) != SK_OK)
-		goto out;
-	if (!r.seen_format || !r.seen_oid || !r.seen_cipher || !r.seen_key || !r.iv_node ||
-	    !r.seen_size || !r.seen_sha) {
-		rc = sk_yerr(&doc, doc.root, "incomplete OOInfo: format, object-id, cipher, key, %s, size and sha256 are required",
-			     info->cipher == SK_ECIES_AES256_GCM ? "nonce" : "iv");
-		goto out;
-	}
-	if (r.iv_is_nonce != (info->cipher == SK_ECIES_AES256_GCM)) {
-		rc = sk_yerr(&doc, r.iv_node, "%s takes %s", sk_ecies_cipher_name(info->cipher),
-			     info->cipher == SK_ECIES_AES256_GCM ? "a 12-byte 'nonce'" : "a 16-byte 'iv'");
-		goto out;
-	}
-	if ((rc = hex_field(&doc, r.iv_node, info->iv, sk_cipher_ivlen(info->cipher),
-			    r.iv_is_nonce ? "nonce" : "iv")) != SK_OK)
-		goto out;
-	if (info->has_not_before && info->has_not_after && info->not_after < info->not_before)
-		rc = sk_yerr(&doc, doc.root, "not-after is before not-before");
-out:
-	cleanse_tree(doc.root);
-	sk_yaml_free(&doc);
-out_buf:
-	sk_buf_cleanse_free(&buf);
-	if (rc != SK_OK)
-		sk_ooinfo_cleanse(info);
-	return rc;
-}
-
 /* ---- making objects ---- */
 
 /* An unnamed 0600 file in dir (gone when closed): for spooling. */
@@ -444,11 +210,18 @@ static int anon_file(const char *dir)
 	return fd;
 }
 
-static const char *tmpdir(void)
+/* Copy a spool file, from its start, to dst. */
+static int spool_copy(int spool, struct sk_out *dst, uint8_t *buf)
 {
-	const char *t = getenv("TMPDIR");
+	ssize_t r;
+	int rc;
 
-	return t && t[0] ? t : "/tmp";
+	if (lseek(spool, 0, SEEK_SET) != 0)
+		return sk_err_sys(SK_EFAIL, "reading the spool file");
+	while ((r = sk_read_full(spool, buf, CHUNK)) > 0)
+		if ((rc = sk_out_write(dst, buf, (size_t)r)) != SK_OK)
+			return rc;
+	return r < 0 ? sk_err_sys(SK_EFAIL, "reading the spool file") : SK_OK;
 }
 
 static int obj_header(const uint8_t object_id[SK_OO_ID_LEN], uint64_t clen, struct sk_buf *out)
@@ -490,8 +263,30 @@ static EVP_CIPHER_CTX *obj_cipher(const struct sk_ooinfo *info, int enc)
 	return c;
 }
 
+/* Read all of src, hashing the clear data and encrypting it to spool (if
+ * >= 0) or dst; total: the bytes read. */
+static int encrypt_all(struct sk_in *src, EVP_CIPHER_CTX *c, EVP_MD_CTX *md, uint8_t *buf,
+		       uint8_t *obuf, int spool, struct sk_out *dst, uint64_t *total)
+{
+	ssize_t r;
+	int len;
+
+	while ((r = sk_in_read(src, buf, CHUNK)) != 0) {
+		if (r < 0)
+			return SK_EFAIL;
+		*total += (uint64_t)r;
+		if (EVP_DigestUpdate(md, buf, (size_t)r) != 1 ||
+		    EVP_CipherUpdate(c, obuf, &len, buf, (int)r) != 1)
+			return sk_err_ssl(SK_EFAIL, "encrypting");
+		if (spool >= 0 ? sk_write_all(spool, obuf, (size_t)len) != 0
+			       : sk_out_write(dst, obuf, (size_t)len) != SK_OK)
+			return spool >= 0 ? sk_err_sys(SK_EFAIL, "writing the spool file") : SK_EFAIL;
+	}
+	return SK_OK;
+}
+
 int sk_oo_make(const char *in, const char *out, enum sk_ecies_cipher cipher,
-	       struct sk_ooinfo *info)
+	       const char *tmpdir, struct sk_ooinfo *info)
 {
 	struct sk_in src = { .fd = -1 };
 	struct sk_out dst = { .fd = -1 };
@@ -539,7 +334,7 @@ int sk_oo_make(const char *in, const char *out, enum sk_ecies_cipher cipher,
 		char dir[PATH_MAX];
 
 		if (strcmp(out, "-") == 0)
-			snprintf(dir, sizeof(dir), "%s", tmpdir());
+			snprintf(dir, sizeof(dir), "%s", tmpdir);
 		else
 			sk_dirname(out, dir, sizeof(dir));
 		if ((spool = anon_file(dir)) < 0) {
@@ -547,27 +342,8 @@ int sk_oo_make(const char *in, const char *out, enum sk_ecies_cipher cipher,
 			goto out;
 		}
 	}
-	for (;;) {
-		ssize_t r = sk_in_read(&src, buf, CHUNK);
-
-		if (r < 0) {
-			rc = SK_EFAIL;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		total += (uint64_t)r;
-		if (EVP_DigestUpdate(md, buf, (size_t)r) != 1 ||
-		    EVP_CipherUpdate(c, obuf, &len, buf, (int)r) != 1) {
-			rc = sk_err_ssl(SK_EFAIL, "encrypting");
-			goto out;
-		}
-		if (spool >= 0 ? sk_write_all(spool, obuf, (size_t)len) != 0
-			       : sk_out_write(&dst, obuf, (size_t)len) != SK_OK) {
-			rc = spool >= 0 ? sk_err_sys(SK_EFAIL, "writing the spool file") : SK_EFAIL;
-			goto out;
-		}
-	}
+	if ((rc = encrypt_all(&src, c, md, buf, obuf, spool, &dst, &total)) != SK_OK)
+		goto out;
 	if (known && total != size) {
 		rc = sk_err(SK_EFAIL, "'%s' changed size while being read", in);
 		goto out;
@@ -585,22 +361,8 @@ int sk_oo_make(const char *in, const char *out, enum sk_ecies_cipher cipher,
 				     &hdr)) != SK_OK ||
 		    (rc = sk_out_write(&dst, hdr.p, hdr.len)) != SK_OK)
 			goto out;
-		if (lseek(spool, 0, SEEK_SET) != 0) {
-			rc = sk_err_sys(SK_EFAIL, "reading the spool file");
+		if ((rc = spool_copy(spool, &dst, buf)) != SK_OK)
 			goto out;
-		}
-		for (;;) {
-			ssize_t r = sk_read_full(spool, buf, CHUNK);
-
-			if (r < 0) {
-				rc = sk_err_sys(SK_EFAIL, "reading the spool file");
-				goto out;
-			}
-			if (r == 0)
-				break;
-			if ((rc = sk_out_write(&dst, buf, (size_t)r)) != SK_OK)
-				goto out;
-		}
 	}
 	if (cipher == SK_ECIES_AES256_GCM && (rc = sk_out_write(&dst, tag, GCM_TAG)) != SK_OK)
 		goto out;
@@ -813,15 +575,16 @@ out:
 /* ---- on the device ---- */
 
 int sk_device_key_open(struct sk_ctx *ctx, const char *name, const char *pass_spec,
-		       struct sk_key **out)
+		       struct sk_key **out, enum sk_role *missing)
 {
 	int rc;
 
-	if (name == NULL && (rc = sk_ctx_role(ctx, SK_ROLE_DEVICE_KEY, &name)) != SK_OK)
-		return rc;
-	if ((rc = sk_key_open(ctx, name, pass_spec, out)) != SK_OK)
-		return rc == SK_ENOTFOUND ? sk_err(rc, "device key '%s' not found (see --device-key)", name)
-					  : rc;
+	if ((rc = sk_key_open(ctx, name, pass_spec, out)) != SK_OK) {
+		if (rc != SK_ENOTFOUND)
+			return rc;
+		*missing = SK_ROLE_DEVICE_KEY;
+		return sk_err(rc, "device key '%s' not found", name);
+	}
 	if ((*out)->info.type->kind != SK_KIND_EC) {
 		rc = sk_err(SK_EUNSUPP, "device key '%s' is %s: packages are encrypted to EC keys",
 			    name, (*out)->info.type->name);
@@ -845,29 +608,25 @@ int sk_device_check(const struct sk_key *k, const uint8_t *device, size_t n)
 		      theirs, k->info.name, k->info.fingerprint);
 }
 
-int sk_oem_verifier(struct sk_ctx *ctx, const char *verify_key, struct sk_verifier *v)
+int sk_oem_verifier(struct sk_ctx *ctx, const char *name, struct sk_verifier *v,
+		    enum sk_role *missing)
 {
-	const char *name = verify_key;
-	int rc;
+	int rc = sk_verifier_from_key(v, ctx, name);
 
-	if (name == NULL && (rc = sk_ctx_role(ctx, SK_ROLE_OEM_ROOT, &name)) != SK_OK)
-		return rc;
-	rc = sk_verifier_from_key(v, ctx, name);
-	if (rc == SK_ENOTFOUND)
-		return sk_err(rc, "OEM root key '%s' not found (provision it, or see --verify-key)",
-			      name);
+	if (rc == SK_ENOTFOUND) {
+		*missing = SK_ROLE_OEM_ROOT;
+		return sk_err(rc, "OEM root key '%s' not found", name);
+	}
 	return rc;
 }
 
-int sk_ecies_alg_for(struct sk_ctx *ctx, const char *kdf, const char *cipher, const char *mac,
-		     struct sk_ecies_alg *alg)
+int sk_ecies_alg_for(const struct sk_policy *pol, const char *kdf, const char *cipher,
+		     const char *mac, struct sk_ecies_alg *alg)
 {
 	int rc;
 
 	sk_ecies_alg_default(alg);
-	if ((rc = sk_ctx_config(ctx)) != SK_OK)
-		return rc;
-	if ((rc = sk_ecies_alg_set(alg, NULL, ctx->cfg.cipher, NULL)) != SK_OK)
+	if ((rc = sk_ecies_alg_set(alg, NULL, pol->cipher, NULL)) != SK_OK)
 		return rc;
 	return sk_ecies_alg_set(alg, kdf, cipher, mac);
 }
@@ -990,7 +749,7 @@ out:
 	return rc;
 }
 
-int sk_oo_open(struct sk_ctx *ctx, const struct sk_oo_open_req *req, struct sk_ooinfo *info)
+int sk_oo_open(struct sk_ctx *ctx, struct sk_oo_open_req *req, struct sk_ooinfo *info)
 {
 	struct sk_buf der = { 0 }, plain = { 0 };
 	struct sk_verifier v;
@@ -1007,16 +766,18 @@ int sk_oo_open(struct sk_ctx *ctx, const struct sk_oo_open_req *req, struct sk_o
 	memset(&v, 0, sizeof(v));
 	memset(&p, 0, sizeof(p));
 	memset(info, 0, sizeof(*info));
+	req->missing = SK_ROLE_COUNT;
 	/* 1. the OOID: signature, then device */
 	if ((rc = sk_read_file(req->ooid, OOID_MAX, &der)) != SK_OK)
 		goto out;
 	if ((rc = sk_pkg_parse(der.p, der.len, SK_PKG_OOID, 1, &p)) != SK_OK ||
-	    (rc = sk_oem_verifier(ctx, req->verify_key, &v)) != SK_OK ||
+	    (rc = sk_oem_verifier(ctx, req->verify_key, &v, &req->missing)) != SK_OK ||
 	    (rc = sk_pkg_verify(&p, &v)) != SK_OK || (rc = ooid_body(&p, &b)) != SK_OK) {
 		sk_err_wrap(rc, "%s", req->ooid);
 		goto out;
 	}
-	if ((rc = sk_device_key_open(ctx, req->device_key, req->device_pass, &dk)) != SK_OK)
+	if ((rc = sk_device_key_open(ctx, req->device_key, req->device_pass, &dk,
+				     &req->missing)) != SK_OK)
 		goto out;
 	if ((rc = sk_device_check(dk, ASN1_STRING_get0_data(b->device), 32)) != SK_OK) {
 		sk_err_wrap(rc, "%s", req->ooid);
@@ -1048,8 +809,8 @@ int sk_oo_open(struct sk_ctx *ctx, const struct sk_oo_open_req *req, struct sk_o
 		goto out;
 	/* 5. the data: released only after size, digest (and tag) checked */
 	if (to_stdout) {
-		if ((spool = anon_file(tmpdir())) < 0) {
-			rc = sk_err_sys(SK_EFAIL, "creating a spool file in '%s'", tmpdir());
+		if ((spool = anon_file(req->tmpdir)) < 0) {
+			rc = sk_err_sys(SK_EFAIL, "creating a spool file in '%s'", req->tmpdir);
 			goto out;
 		}
 	} else if ((rc = sk_out_open(&dst, req->out, 0600)) != SK_OK) {
@@ -1059,20 +820,13 @@ int sk_oo_open(struct sk_ctx *ctx, const struct sk_oo_open_req *req, struct sk_o
 		goto out;
 	if (to_stdout) {
 		uint8_t *buf = malloc(CHUNK);
-		ssize_t r;
 
-		if (buf == NULL || lseek(spool, 0, SEEK_SET) != 0 ||
-		    (rc = sk_out_open(&dst, "-", 0600)) != SK_OK) {
-			rc = buf == NULL ? sk_err(SK_EFAIL, "out of memory") : rc ? rc :
-				sk_err_sys(SK_EFAIL, "reading the spool file");
-			free(buf);
+		if (buf == NULL) {
+			rc = sk_err(SK_EFAIL, "out of memory");
 			goto out;
 		}
-		while ((r = sk_read_full(spool, buf, CHUNK)) > 0)
-			if ((rc = sk_out_write(&dst, buf, (size_t)r)) != SK_OK)
-				break;
-		if (r < 0 && rc == SK_OK)
-			rc = sk_err_sys(SK_EFAIL, "reading the spool file");
+		if ((rc = sk_out_open(&dst, "-", 0600)) == SK_OK)
+			rc = spool_copy(spool, &dst, buf);
 		OPENSSL_clear_free(buf, CHUNK);
 		if (rc != SK_OK)
 			goto out;

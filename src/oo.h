@@ -42,10 +42,11 @@ void sk_ooinfo_cleanse(struct sk_ooinfo *i);
  * Encrypt in ("-": stdin) into the object out ("-": stdout) with a fresh
  * key; info receives everything but the policies (set them before writing
  * the info file).  cipher: SK_ECIES_AES256_CTR or _GCM.  Streams in
- * constant memory; out is written atomically.
+ * constant memory; out is written atomically.  A pipe is read through a
+ * spool file (ciphertext only) next to out, or in tmpdir for stdout.
  */
 int sk_oo_make(const char *in, const char *out, enum sk_ecies_cipher cipher,
-	       struct sk_ooinfo *info);
+	       const char *tmpdir, struct sk_ooinfo *info);
 
 /* The OOInfo file (YAML, written 0600 and atomically).  read: located
  * SK_ECONFIG errors for anything malformed. */
@@ -94,28 +95,36 @@ struct sk_oo_open_req {
 	const char *ooid;         /* FILE.oid */
 	const char *object;       /* FILE.enc ("-": stdin) */
 	const char *out;          /* output ("-": stdout) */
-	const char *device_key;   /* name; NULL: role "device" */
+	const char *device_key;   /* its name (the caller resolves the role) */
 	const char *device_pass;  /* secret of its password object */
-	const char *verify_key;   /* name; NULL: role "oem-root" */
+	const char *verify_key;   /* its name (the caller resolves the role) */
+	const char *tmpdir;       /* where out "-" waits until checked */
 	int64_t now;
+	enum sk_role missing;     /* out: on SK_ENOTFOUND, SK_ROLE_DEVICE_KEY or
+				   * SK_ROLE_OEM_ROOT when that key is absent,
+				   * else SK_ROLE_COUNT */
 };
-int sk_oo_open(struct sk_ctx *ctx, const struct sk_oo_open_req *req, struct sk_ooinfo *info);
+int sk_oo_open(struct sk_ctx *ctx, struct sk_oo_open_req *req, struct sk_ooinfo *info);
 
-/* Shared by oo open and opaque-key import: the device key (opened, EC) and
- * its ID; checks that a package's device field names it (SK_EVERIFY). */
+/* Shared by oo open and opaque-key import: the device key name (opened,
+ * EC) and its ID; checks that a package's device field names it
+ * (SK_EVERIFY).  *missing is set to SK_ROLE_DEVICE_KEY when it is absent
+ * (SK_ENOTFOUND). */
 int sk_device_key_open(struct sk_ctx *ctx, const char *name, const char *pass_spec,
-		       struct sk_key **out);
+		       struct sk_key **out, enum sk_role *missing);
 int sk_device_check(const struct sk_key *k, const uint8_t *device, size_t n);
-/* The verifier for packages: verify_key, or the oem-root role's key. */
-int sk_oem_verifier(struct sk_ctx *ctx, const char *verify_key, struct sk_verifier *v);
+/* The verifier for packages: the key name (the oem-root role's, or the
+ * one the user gave); *missing = SK_ROLE_OEM_ROOT when it is absent. */
+int sk_oem_verifier(struct sk_ctx *ctx, const char *name, struct sk_verifier *v,
+		    enum sk_role *missing);
 
 /* Off the device (opaque-key make, oo id): the ECIES algorithms -- the
- * defaults, then the config's defaults.cipher, then the names given (NULL:
- * not given; SK_EUSAGE for names that are not known) -- and the OEM signer
- * from a key file, signing with md (a digest of the SK_MD_TRUST policy,
- * which the caller resolved). */
-int sk_ecies_alg_for(struct sk_ctx *ctx, const char *kdf, const char *cipher, const char *mac,
-		     struct sk_ecies_alg *alg);
+ * defaults, then the policy's default cipher (defaults.cipher), then the
+ * names given (NULL: not given; SK_EUSAGE for names that are not known) --
+ * and the OEM signer from a key file, signing with md (a digest of the
+ * SK_MD_TRUST policy, which the caller resolved). */
+int sk_ecies_alg_for(const struct sk_policy *pol, const char *kdf, const char *cipher,
+		     const char *mac, struct sk_ecies_alg *alg);
 int sk_oem_signer(const char *file, const char *pass_spec, const EVP_MD *md, int pss,
 		  struct sk_signer *s);
 

@@ -332,135 +332,171 @@ static int copy_rest(const struct sk_out *from, off_t off, struct sk_out *o, uin
 	return rc;
 }
 
+/* Hash what precedes the payload: the signed part and the payload's
+ * own header. */
+static int digest_start(EVP_MD_CTX *h, const EVP_MD *md, const uint8_t *tbs, size_t tbslen,
+			const uint8_t *phdr, size_t phl)
+{
+	if (EVP_DigestInit_ex(h, md, NULL) != 1 || EVP_DigestUpdate(h, tbs, tbslen) != 1 ||
+	    EVP_DigestUpdate(h, phdr, phl) != 1)
+		return sk_err_ssl(SK_EFAIL, "digest");
+	return SK_OK;
+}
+
+/* A package being made. */
+struct make {
+	const struct sk_signer *s;
+	const char *inpath, *outpath;
+	struct sk_in in;
+	struct sk_out o, o2;
+	struct sk_buf tbs;
+	uint8_t phdr[10];
+	size_t phl;
+	uint64_t size;
+	off_t start;         /* where the payload starts in the input */
+	EVP_MD_CTX *h;
+	uint8_t *buf;
+};
+
+/* To stdout nothing can be patched: the headers go first, then the
+ * payload, read and hashed a second time so that a file changing in
+ * between cannot go unnoticed. */
+static int stdout_pass(struct make *m, const uint8_t *ohdr, size_t ohl, const uint8_t *d,
+		       size_t dlen)
+{
+	uint8_t d2[EVP_MAX_MD_SIZE];
+	size_t dlen2 = 0;
+	int rc;
+
+	if ((rc = sk_out_write(&m->o, ohdr, ohl)) != SK_OK ||
+	    (rc = sk_out_write(&m->o, m->tbs.p, m->tbs.len)) != SK_OK ||
+	    (rc = sk_out_write(&m->o, m->phdr, m->phl)) != SK_OK)
+		return rc;
+	if (lseek(m->in.fd, m->start, SEEK_SET) < 0)
+		return sk_err_sys(SK_EFAIL, "reading '%s'", m->inpath);
+	if ((rc = digest_start(m->h, m->s->md, m->tbs.p, m->tbs.len, m->phdr, m->phl)) != SK_OK ||
+	    (rc = pump(&m->in, m->size, m->h, &m->o, m->buf, NULL, NULL, SK_EFAIL,
+		       "the input shrank while it was being packaged")) != SK_OK ||
+	    (rc = digest_final(m->h, d2, &dlen2)) != SK_OK)
+		return rc;
+	if (dlen2 != dlen || memcmp(d, d2, dlen) != 0)
+		return sk_err(SK_EFAIL, "'%s' changed while it was being packaged", m->inpath);
+	return SK_OK;
+}
+
+/* A file: patch the outer header written for the predicted signature
+ * length in place, or, when the signature came out shorter, copy the
+ * package once more behind the right header. */
+static int file_finish(struct make *m, const uint8_t *ohdr, size_t ohl, size_t predicted)
+{
+	int rc;
+
+	if (ohl == predicted) {
+		if (pwrite(m->o.fd, ohdr, ohl, 0) != (ssize_t)ohl)
+			return sk_err_sys(SK_EFAIL, "writing '%s'", m->outpath);
+		return sk_out_commit(&m->o);
+	}
+	if ((rc = sk_out_open(&m->o2, m->outpath, 0666)) != SK_OK ||
+	    (rc = sk_out_write(&m->o2, ohdr, ohl)) != SK_OK ||
+	    (rc = copy_rest(&m->o, (off_t)predicted, &m->o2, m->buf)) != SK_OK ||
+	    (rc = sk_out_commit(&m->o2)) != SK_OK)
+		return rc;
+	sk_out_abort(&m->o);
+	return SK_OK;
+}
+
+static void make_info(const struct sk_signer *s, uint64_t size, uint64_t package_size,
+		      struct sk_payload_info *info)
+{
+	X509_ALGOR *alg = NULL;
+
+	info->version = SK_PAYLOAD_VERSION;
+	info->md = s->md;
+	info->size = size;
+	info->package_size = package_size;
+	snprintf(info->signer, sizeof(info->signer), "%s", s->fpr);
+	if (sk_sigalg_make(sk_signer_pub(s), s->md, s->pss, &alg) == SK_OK)
+		sk_sigalg_describe(alg, info->sigalg, sizeof(info->sigalg));
+	X509_ALGOR_free(alg);
+}
+
 int sk_payload_make(const struct sk_signer *s, const char *inpath, const char *outpath,
 		    sk_progress_fn progress, void *arg, struct sk_payload_info *info)
 {
-	struct sk_in in = { .fd = -1 };
-	struct sk_out o = { .fd = -1 }, o2 = { .fd = -1 };
-	struct sk_buf body = { 0 }, tbs = { 0 }, sig = { 0 };
-	uint8_t phdr[10], ohdr[10], shdr[10], d[EVP_MAX_MD_SIZE], d2[EVP_MAX_MD_SIZE];
-	uint8_t *buf = NULL;
-	size_t phl, ohl, shl, predicted, dlen = 0, dlen2 = 0;
-	uint64_t size = 0, content;
-	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	struct make m = { .s = s, .inpath = inpath, .outpath = outpath, .in = { .fd = -1 },
+			  .o = { .fd = -1 }, .o2 = { .fd = -1 } };
+	struct sk_buf body = { 0 }, sig = { 0 };
+	uint8_t ohdr[10], shdr[10], d[EVP_MAX_MD_SIZE];
+	size_t ohl, shl, predicted, dlen = 0;
+	uint64_t content;
 	struct stat st;
-	off_t start;
 	int rc, to_stdout = strcmp(outpath, "-") == 0;
 
 	memset(info, 0, sizeof(*info));
-	if (h == NULL || (buf = malloc(2 * CHUNK)) == NULL) {
+	m.h = EVP_MD_CTX_new();
+	if (m.h == NULL || (m.buf = malloc(2 * CHUNK)) == NULL) {
 		rc = sk_err(SK_EFAIL, "out of memory");
 		goto out;
 	}
-	if ((rc = sk_in_open(&in, inpath)) != SK_OK || (rc = measure(&in, &size, &st)) != SK_OK)
+	if ((rc = sk_in_open(&m.in, inpath)) != SK_OK || (rc = measure(&m.in, &m.size, &st)) != SK_OK)
 		goto out;
-	start = lseek(in.fd, 0, SEEK_CUR);
-	if ((rc = body_encode(s->md, size, &body)) != SK_OK ||
+	m.start = lseek(m.in.fd, 0, SEEK_CUR);
+	if ((rc = body_encode(s->md, m.size, &body)) != SK_OK ||
 	    (rc = sk_pkg_tbs_encode(SK_PKG_PAYLOAD, SK_PAYLOAD_VERSION, s, body.p, body.len,
-				    &tbs)) != SK_OK)
+				    &m.tbs)) != SK_OK)
 		goto out;
-	phl = sk_der_header(0x04, size, phdr);
+	m.phl = sk_der_header(0x04, m.size, m.phdr);
 	/* The outer length depends on the signature's length, known only at
 	 * the end (ECDSA's varies by a byte or two): write the payload after
 	 * a header sized for the largest signature and patch it in place;
 	 * in the rare case the real one is shorter, copy once more. */
-	content = tbs.len + phl + size;
+	content = m.tbs.len + m.phl + m.size;
 	predicted = sk_der_header(0x30, content + sk_der_tlv_size((uint64_t)EVP_PKEY_get_size(sk_signer_pub(s))), ohdr);
-	if (EVP_DigestInit_ex(h, s->md, NULL) != 1 || EVP_DigestUpdate(h, tbs.p, tbs.len) != 1 ||
-	    EVP_DigestUpdate(h, phdr, phl) != 1) {
-		rc = sk_err_ssl(SK_EFAIL, "digest");
-		goto out;
-	}
-	if ((rc = sk_out_open(&o, outpath, 0666)) != SK_OK)
+	if ((rc = digest_start(m.h, s->md, m.tbs.p, m.tbs.len, m.phdr, m.phl)) != SK_OK ||
+	    (rc = sk_out_open(&m.o, outpath, 0666)) != SK_OK)
 		goto out;
 	if (!to_stdout) {
 		memset(ohdr, 0, sizeof(ohdr));
-		if ((rc = sk_out_write(&o, ohdr, predicted)) != SK_OK ||
-		    (rc = sk_out_write(&o, tbs.p, tbs.len)) != SK_OK ||
-		    (rc = sk_out_write(&o, phdr, phl)) != SK_OK)
+		if ((rc = sk_out_write(&m.o, ohdr, predicted)) != SK_OK ||
+		    (rc = sk_out_write(&m.o, m.tbs.p, m.tbs.len)) != SK_OK ||
+		    (rc = sk_out_write(&m.o, m.phdr, m.phl)) != SK_OK)
 			goto out;
 	}
-	/* To stdout nothing can be patched: hash first, then copy (and hash
-	 * again, so that a file changing in between cannot go unnoticed). */
-	if ((rc = pump(&in, size, h, to_stdout ? NULL : &o, buf, progress, arg, SK_EFAIL,
+	/* To stdout this pass only hashes (stdout_pass copies). */
+	if ((rc = pump(&m.in, m.size, m.h, to_stdout ? NULL : &m.o, m.buf, progress, arg, SK_EFAIL,
 		       "the input shrank while it was being packaged")) != SK_OK)
 		goto out;
-	if ((rc = more_data(&in)) != 0) {
+	if ((rc = more_data(&m.in)) != 0) {
 		rc = rc < 0 ? SK_EFAIL : sk_err(SK_EFAIL, "'%s' grew while it was being packaged", inpath);
 		goto out;
 	}
-	if ((rc = digest_final(h, d, &dlen)) != SK_OK || (rc = unchanged(&in, &st)) != SK_OK ||
+	if ((rc = digest_final(m.h, d, &dlen)) != SK_OK || (rc = unchanged(&m.in, &st)) != SK_OK ||
 	    (rc = sk_signer_sign_digest(s, d, dlen, &sig)) != SK_OK)
 		goto out;
 	shl = sk_der_header(0x04, sig.len, shdr);
 	content += shl + sig.len;
 	ohl = sk_der_header(0x30, content, ohdr);
-	if (to_stdout) {
-		if ((rc = sk_out_write(&o, ohdr, ohl)) != SK_OK ||
-		    (rc = sk_out_write(&o, tbs.p, tbs.len)) != SK_OK ||
-		    (rc = sk_out_write(&o, phdr, phl)) != SK_OK)
-			goto out;
-		if (lseek(in.fd, start, SEEK_SET) < 0) {
-			rc = sk_err_sys(SK_EFAIL, "reading '%s'", inpath);
-			goto out;
-		}
-		if (EVP_DigestInit_ex(h, s->md, NULL) != 1 || EVP_DigestUpdate(h, tbs.p, tbs.len) != 1 ||
-		    EVP_DigestUpdate(h, phdr, phl) != 1) {
-			rc = sk_err_ssl(SK_EFAIL, "digest");
-			goto out;
-		}
-		if ((rc = pump(&in, size, h, &o, buf, NULL, NULL, SK_EFAIL,
-			       "the input shrank while it was being packaged")) != SK_OK ||
-		    (rc = digest_final(h, d2, &dlen2)) != SK_OK)
-			goto out;
-		if (dlen2 != dlen || memcmp(d, d2, dlen) != 0) {
-			rc = sk_err(SK_EFAIL, "'%s' changed while it was being packaged", inpath);
-			goto out;
-		}
-	}
-	if ((rc = sk_out_write(&o, shdr, shl)) != SK_OK ||
-	    (rc = sk_out_write(&o, sig.p, sig.len)) != SK_OK)
+	if (to_stdout && (rc = stdout_pass(&m, ohdr, ohl, d, dlen)) != SK_OK)
 		goto out;
-	if (!to_stdout && ohl == predicted) {
-		if (pwrite(o.fd, ohdr, ohl, 0) != (ssize_t)ohl) {
-			rc = sk_err_sys(SK_EFAIL, "writing '%s'", outpath);
-			goto out;
-		}
-	} else if (!to_stdout) {
-		if ((rc = sk_out_open(&o2, outpath, 0666)) != SK_OK ||
-		    (rc = sk_out_write(&o2, ohdr, ohl)) != SK_OK ||
-		    (rc = copy_rest(&o, (off_t)predicted, &o2, buf)) != SK_OK ||
-		    (rc = sk_out_commit(&o2)) != SK_OK)
-			goto out;
-		sk_out_abort(&o);
-	}
-	if (!to_stdout && ohl == predicted && (rc = sk_out_commit(&o)) != SK_OK)
+	if ((rc = sk_out_write(&m.o, shdr, shl)) != SK_OK ||
+	    (rc = sk_out_write(&m.o, sig.p, sig.len)) != SK_OK)
+		goto out;
+	if (!to_stdout && (rc = file_finish(&m, ohdr, ohl, predicted)) != SK_OK)
 		goto out;
 	if (to_stdout)
-		o.committed = 1;
-	info->version = SK_PAYLOAD_VERSION;
-	info->md = s->md;
-	info->size = size;
-	info->package_size = ohl + content;
-	snprintf(info->signer, sizeof(info->signer), "%s", s->fpr);
-	{
-		X509_ALGOR *alg = NULL;
-
-		if (sk_sigalg_make(sk_signer_pub(s), s->md, s->pss, &alg) == SK_OK)
-			sk_sigalg_describe(alg, info->sigalg, sizeof(info->sigalg));
-		X509_ALGOR_free(alg);
-	}
+		m.o.committed = 1;
+	make_info(s, m.size, ohl + content, info);
 	rc = SK_OK;
 out:
 	if (rc != SK_OK) {
-		sk_out_abort(&o);
-		sk_out_abort(&o2);
+		sk_out_abort(&m.o);
+		sk_out_abort(&m.o2);
 	}
-	sk_in_close(&in);
-	EVP_MD_CTX_free(h);
-	free(buf);
+	sk_in_close(&m.in);
+	EVP_MD_CTX_free(m.h);
+	free(m.buf);
 	sk_buf_free(&body);
-	sk_buf_free(&tbs);
+	sk_buf_free(&m.tbs);
 	sk_buf_free(&sig);
 	return rc;
 }
@@ -469,18 +505,16 @@ out:
 
 /* For `--out -`: the payload may only reach stdout once verified, so it
  * waits in an unlinked temporary file (constant memory, any size). */
-static int spool_open(struct sk_out *o)
+static int spool_open(struct sk_out *o, const char *dir)
 {
-	const char *dir = getenv("TMPDIR");
 	char path[4096];
 	int fd;
 
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
-	snprintf(path, sizeof(path), "%s/seckit-payload.XXXXXX", dir && *dir ? dir : "/tmp");
+	snprintf(path, sizeof(path), "%s/seckit-payload.XXXXXX", dir);
 	if ((fd = mkostemp(path, O_CLOEXEC)) < 0)
-		return sk_err_sys(SK_EFAIL, "creating a temporary file in '%s'",
-				  dir && *dir ? dir : "/tmp");
+		return sk_err_sys(SK_EFAIL, "creating a temporary file in '%s'", dir);
 	unlink(path);
 	o->fd = fd;
 	if ((o->path = strdup("<temporary file>")) == NULL) {
@@ -508,7 +542,8 @@ static int spool_to_stdout(struct sk_out *o, uint8_t *buf)
 }
 
 int sk_payload_verify(const struct sk_verifier *v, const char *inpath, const char *outpath,
-		      sk_progress_fn progress, void *arg, struct sk_payload_info *info)
+		      const char *tmpdir, sk_progress_fn progress, void *arg,
+		      struct sk_payload_info *info)
 {
 	struct sk_in in = { .fd = -1 };
 	struct sk_out o = { .fd = -1 };
@@ -535,13 +570,10 @@ int sk_payload_verify(const struct sk_verifier *v, const char *inpath, const cha
 	if ((rc = sk_pkg_precheck(&p, v)) != SK_OK)
 		goto out;
 	if (outpath != NULL &&
-	    (rc = spool ? spool_open(&o) : sk_out_open(&o, outpath, 0666)) != SK_OK)
+	    (rc = spool ? spool_open(&o, tmpdir) : sk_out_open(&o, outpath, 0666)) != SK_OK)
 		goto out;
-	if (EVP_DigestInit_ex(h, p.md, NULL) != 1 || EVP_DigestUpdate(h, p.tbs, p.tbslen) != 1 ||
-	    EVP_DigestUpdate(h, phdr, phl) != 1) {
-		rc = sk_err_ssl(SK_EFAIL, "digest");
+	if ((rc = digest_start(h, p.md, p.tbs, p.tbslen, phdr, phl)) != SK_OK)
 		goto out;
-	}
 	if ((rc = pump(&in, info->size, h, outpath ? &o : NULL, buf, progress, arg, SK_EVERIFY,
 		       "payload: truncated")) != SK_OK)
 		goto out;

@@ -46,9 +46,11 @@ int sk_payload_make(const struct sk_signer *s, const char *in, const char *out,
 int sk_payload_show(const char *in, struct sk_payload_info *info);
 
 /* Verify a package against v; with out (may be NULL; "-": stdout after
- * verification), release the payload only after everything checked.
- * info is filled as far as the header could be read. */
+ * verification), release the payload only after everything checked: for
+ * stdout it waits in an unlinked file in tmpdir (ctx->tmpdir).  info is
+ * filled as far as the header could be read. */
 int sk_payload_verify(const struct sk_verifier *v, const char *in, const char *out,
-		      sk_progress_fn progress, void *arg, struct sk_payload_info *info);
+		      const char *tmpdir, sk_progress_fn progress, void *arg,
+		      struct sk_payload_info *info);
 
 #endif

@@ -41,8 +41,10 @@ struct sk_prov_step {
 typedef void (*sk_prov_fn)(const struct sk_prov_step *s, void *arg);
 
 /* Run (or with dry_run only plan: nothing is created, not even the store)
- * the manifest at path; fn is called once per item with what was (or
- * would be) done, after the run succeeded. */
-int sk_provision(struct sk_ctx *ctx, const char *path, int dry_run, sk_prov_fn fn, void *arg);
+ * the manifest at path on ctx's store; what the manifest does not name is
+ * named by pol's roles (sk_ctx_policy).  fn is called once per item with
+ * what was (or would be) done, after the run succeeded. */
+int sk_provision(struct sk_ctx *ctx, const struct sk_policy *pol, const char *path, int dry_run,
+		 sk_prov_fn fn, void *arg);
 
 #endif

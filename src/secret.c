@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 
+#include "ctx.h"
 #include "err.h"
 #include "util.h"
 
@@ -86,7 +87,7 @@ static int from_prompt(const char *what, int confirm, struct sk_secret *s)
 
 	tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (tty < 0)
-		return sk_err(SK_EUSAGE, "%s: no terminal to prompt on; use --pass with env:, file: or fd:", what);
+		return sk_err(SK_EUSAGE, "%s: no terminal to prompt on; give it as env:VAR, file:PATH or fd:N", what);
 	snprintf(label, sizeof(label), "Enter %s: ", what);
 	rc = prompt_once(tty, label, s->p, &s->len);
 	if (rc == SK_OK && confirm) {
@@ -128,7 +129,7 @@ int sk_secret_get(const char *spec, const char *what, int confirm,
 			s->len = n;
 		}
 	} else if (strncmp(spec, "env:", 4) == 0) {
-		const char *v = getenv(spec + 4);
+		const char *v = sk_env(spec + 4);
 
 		if (spec[4] == '\0')
 			rc = sk_err(SK_EUSAGE, "%s: env: needs a variable name", what);

@@ -161,6 +161,8 @@ int sk_store_check(struct sk_store *st, int repair, sk_check_fn fn, void *arg,
 int sk_txn_begin(struct sk_store *st, struct sk_txn **out);
 int sk_txn_begin_unlocked(struct sk_store *st, struct sk_txn **out);
 int sk_txn_lock(struct sk_txn *t);
+/* The store a transaction writes (for reads of its committed state). */
+struct sk_store *sk_txn_store(const struct sk_txn *t);
 int sk_txn_put(struct sk_txn *t, int ns, const char *name, const void *meta,
 	       size_t metalen, const void *body, size_t bodylen);
 int sk_txn_del(struct sk_txn *t, int ns, const char *name);

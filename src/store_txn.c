@@ -128,6 +128,11 @@ int sk_txn_begin(struct sk_store *st, struct sk_txn **out)
 	return rc;
 }
 
+struct sk_store *sk_txn_store(const struct sk_txn *t)
+{
+	return t->st;
+}
+
 static int add_op(struct sk_txn *t, int del, const uint8_t file[32], const uint8_t *salt,
 		  const char *tmp, int fd)
 {

@@ -274,17 +274,14 @@ int sk_stp_last_seq(struct sk_ctx *ctx, uint64_t *seq)
 /* ---- applying ---- */
 
 /* Who the package is for. */
-static int check_device(struct sk_ctx *ctx, const struct sk_stp *s)
+static int check_device(struct sk_ctx *ctx, const char *name, const struct sk_stp *s)
 {
 	struct sk_keyinfo k;
-	const char *name;
 	char want[65];
 	int rc, same;
 
 	if (!s->has_device)
 		return SK_OK;
-	if ((rc = sk_ctx_role(ctx, SK_ROLE_DEVICE_KEY, &name)) != SK_OK)
-		return rc;
 	rc = sk_key_info(ctx, name, &k);
 	if (rc == SK_ENOTFOUND)
 		return sk_err(SK_EVERIFY, "the STP is for one device, and this store has no device key '%s'",
@@ -302,9 +299,10 @@ static int check_device(struct sk_ctx *ctx, const struct sk_stp *s)
 
 /* The package verified (signature, device, sequence): it may change the
  * trust anchors of a locked store (SK_BY_STP). */
-static int execute(struct sk_ctx *ctx, struct sk_txn *t, const struct sk_stp *s,
-		   const char *cmdkey)
+static int execute(struct sk_txn *t, struct sk_ctx *keys, const struct sk_policy *pol,
+		   const struct sk_stp *s)
 {
+	const char *cmdkey = pol->role[SK_ROLE_OEM_COMMAND];
 	char origin[32];
 	int changed;
 
@@ -314,42 +312,44 @@ static int execute(struct sk_ctx *ctx, struct sk_txn *t, const struct sk_stp *s,
 		if (strcmp(s->target, cmdkey) == 0)
 			return sk_err(SK_EVERIFY, "set-cert cannot replace the command certificate '%s' (use rotate-command-key)",
 				      cmdkey);
-		return sk_trust_set_cert_txn(ctx, t, s->target, s->cert, NULL, origin, SK_BY_STP);
+		return sk_trust_set_cert_txn(t, keys, pol, s->target, s->cert, NULL, origin,
+					     SK_BY_STP);
 	case SK_STP_ADD_CA:
 	case SK_STP_UPDATE_CA:
-		return sk_trust_ca_txn(ctx, t, s->target, s->cert, s->cmd == SK_STP_UPDATE_CA, origin,
+		return sk_trust_ca_txn(t, s->target, s->cert, s->cmd == SK_STP_UPDATE_CA, origin,
 				       SK_BY_STP);
 	case SK_STP_DELETE_CA:
-		return sk_trust_ca_delete_txn(ctx, t, s->target, SK_BY_STP);
+		return sk_trust_ca_delete_txn(t, s->target, SK_BY_STP);
 	case SK_STP_REVOKE:
 		if (s->serial != NULL)
-			return sk_trust_revoke_txn(ctx, t, X509_get_subject_name(s->cert), s->serial,
+			return sk_trust_revoke_txn(t, X509_get_subject_name(s->cert), s->serial,
 						   NULL, &changed);
-		return sk_trust_revoke_txn(ctx, t, X509_get_issuer_name(s->cert),
+		return sk_trust_revoke_txn(t, X509_get_issuer_name(s->cert),
 					   X509_get0_serialNumber(s->cert), s->cert, &changed);
 	case SK_STP_ROTATE_COMMAND_KEY:
 		/* The command certificate carries the command key: both
 		 * change in this transaction, and from its commit on only
 		 * the new key's packages verify. */
-		return sk_trust_set_cert_txn(ctx, t, cmdkey, s->cert, cmdkey, origin, SK_BY_STP);
+		return sk_trust_set_cert_txn(t, keys, pol, cmdkey, s->cert, cmdkey, origin,
+					     SK_BY_STP);
 	}
 	return sk_err(SK_EVERIFY, "unknown STP command");
 }
 
-int sk_stp_apply(struct sk_ctx *ctx, const uint8_t *der, size_t n, struct sk_stp *done)
+int sk_stp_apply(struct sk_ctx *ctx, const struct sk_policy *pol, const uint8_t *der, size_t n,
+		 struct sk_stp *done)
 {
+	const char *cmdkey = pol->role[SK_ROLE_OEM_COMMAND];
 	struct sk_stp s;
 	struct sk_verifier v;
 	struct sk_store *st;
 	struct sk_txn *t = NULL;
-	const char *cmdkey;
 	uint64_t last;
 	int rc, have_v = 0;
 
 	if ((rc = sk_stp_decode(der, n, &s)) != SK_OK)
 		return rc;
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK ||
-	    (rc = sk_ctx_role(ctx, SK_ROLE_OEM_COMMAND, &cmdkey)) != SK_OK)
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
 		goto out;
 	/* Everything from the check of the sequence number to the commit
 	 * happens under the writer lock: two packages cannot both pass as
@@ -369,7 +369,7 @@ int sk_stp_apply(struct sk_ctx *ctx, const uint8_t *der, size_t n, struct sk_stp
 		sk_err_wrap(rc, "STP (command key '%s')", cmdkey);
 		goto out;
 	}
-	if ((rc = check_device(ctx, &s)) != SK_OK)
+	if ((rc = check_device(ctx, pol->role[SK_ROLE_DEVICE_KEY], &s)) != SK_OK)
 		goto out;
 	if ((rc = sk_state_get_u64(st, SEQ_OBJ, &last)) != SK_OK)
 		goto out;
@@ -378,9 +378,9 @@ int sk_stp_apply(struct sk_ctx *ctx, const uint8_t *der, size_t n, struct sk_stp
 			    (unsigned long long)s.seq, (unsigned long long)last);
 		goto out;
 	}
-	if ((rc = execute(ctx, t, &s, cmdkey)) != SK_OK ||
+	if ((rc = execute(t, ctx, pol, &s)) != SK_OK ||
 	    (rc = sk_state_put_u64(t, SEQ_OBJ, s.seq)) != SK_OK ||
-	    (rc = sk_trust_clock_txn(ctx, t, s.signing_time)) != SK_OK)
+	    (rc = sk_trust_clock_txn(t, s.signing_time)) != SK_OK)
 		goto out;
 	rc = sk_txn_commit(t);
 	t = NULL;

@@ -60,8 +60,10 @@ int sk_stp_check_fields(const struct sk_stp *s, int rc);
 int sk_stp_make(const struct sk_stp *s, const struct sk_signer *signer, struct sk_buf *out);
 /* Parse and decode without verifying the signature (show). */
 int sk_stp_decode(const uint8_t *der, size_t n, struct sk_stp *out);
-/* Verify and execute; done (optional) receives what was applied. */
-int sk_stp_apply(struct sk_ctx *ctx, const uint8_t *der, size_t n, struct sk_stp *done);
+/* Verify (with pol's command key) and execute on ctx's store; done
+ * (optional) receives what was applied.  pol: sk_ctx_policy. */
+int sk_stp_apply(struct sk_ctx *ctx, const struct sk_policy *pol, const uint8_t *der, size_t n,
+		 struct sk_stp *done);
 
 /* The last applied sequence number (0: none yet). */
 int sk_stp_last_seq(struct sk_ctx *ctx, uint64_t *seq);

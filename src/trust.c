@@ -380,33 +380,27 @@ int sk_crl_each(const struct sk_crl *crl, sk_crl_fn fn, void *arg)
 
 /* ---- time ---- */
 
-int sk_trust_time(struct sk_ctx *ctx, int64_t *now)
+int sk_trust_time(struct sk_store *st, enum sk_clock clock, int64_t *now)
 {
-	struct sk_store *st;
 	uint64_t floor;
 	int rc;
 
 	*now = (int64_t)time(NULL);
-	if ((rc = sk_ctx_config(ctx)) != SK_OK)
-		return rc;
-	if (ctx->cfg.clock != SK_CLOCK_MONOTONIC)
+	if (clock != SK_CLOCK_MONOTONIC)
 		return SK_OK;
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK ||
-	    (rc = sk_state_get_u64(st, CLOCK_OBJ, &floor)) != SK_OK)
+	if ((rc = sk_state_get_u64(st, CLOCK_OBJ, &floor)) != SK_OK)
 		return rc;
 	if ((int64_t)floor > *now)
 		*now = (int64_t)floor;
 	return SK_OK;
 }
 
-int sk_trust_clock_txn(struct sk_ctx *ctx, struct sk_txn *t, int64_t t_seen)
+int sk_trust_clock_txn(struct sk_txn *t, int64_t t_seen)
 {
-	struct sk_store *st;
 	uint64_t floor, now = (uint64_t)time(NULL);
 	int rc;
 
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK ||
-	    (rc = sk_state_get_u64(st, CLOCK_OBJ, &floor)) != SK_OK)
+	if ((rc = sk_state_get_u64(sk_txn_store(t), CLOCK_OBJ, &floor)) != SK_OK)
 		return rc;
 	if (t_seen > 0 && (uint64_t)t_seen > now)
 		now = (uint64_t)t_seen;
@@ -415,21 +409,19 @@ int sk_trust_clock_txn(struct sk_ctx *ctx, struct sk_txn *t, int64_t t_seen)
 	return sk_state_put_u64(t, CLOCK_OBJ, now);
 }
 
-void sk_trust_clock_note(struct sk_ctx *ctx)
+void sk_trust_clock_note(struct sk_store *st, enum sk_clock clock)
 {
-	struct sk_store *st;
 	struct sk_txn *t = NULL;
 	uint64_t floor;
 
-	if (sk_ctx_config(ctx) != SK_OK || ctx->cfg.clock != SK_CLOCK_MONOTONIC ||
-	    sk_ctx_store(ctx, 0, &st) != SK_OK || sk_state_get_u64(st, CLOCK_OBJ, &floor) != SK_OK)
+	if (clock != SK_CLOCK_MONOTONIC || sk_state_get_u64(st, CLOCK_OBJ, &floor) != SK_OK)
 		goto out;
 	/* Only once in a while: a note costs a locked, fsync'd write. */
 	if ((uint64_t)time(NULL) < floor + CLOCK_GRANULE)
 		goto out;
 	if (sk_txn_begin(st, &t) != SK_OK)
 		goto out;
-	if (sk_trust_clock_txn(ctx, t, 0) == SK_OK) {
+	if (sk_trust_clock_txn(t, 0) == SK_OK) {
 		sk_txn_commit(t);
 		t = NULL;
 	}
@@ -604,6 +596,7 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 		   struct sk_verify_result *r)
 {
 	struct anchors a = { NULL, 0, 0 };
+	const struct sk_policy *pol;
 	struct sk_store *st;
 	struct sk_crl *crl = NULL;
 	X509_STORE *xs = NULL;
@@ -612,11 +605,14 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 	int rc, ok;
 
 	memset(r, 0, sizeof(*r));
+	/* The operation starts here (cert verify, and the --cert verifier of
+	 * pkg.h): the store and the clock policy are resolved once. */
 	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
 		return rc;
 	if (o->at != 0)
 		r->time = o->at;
-	else if ((rc = sk_trust_time(ctx, &r->time)) != SK_OK)
+	else if ((rc = sk_ctx_policy(ctx, &pol)) != SK_OK ||
+		 (rc = sk_trust_time(st, pol->clock, &r->time)) != SK_OK)
 		return rc;
 	if ((rc = sk_crl_load(st, &crl)) != SK_OK)
 		return rc;
@@ -704,14 +700,11 @@ static int put_obj(struct sk_txn *t, const char *name, int kind, const char *key
 }
 
 /* The existing object of name: SK_OK (c filled), SK_ENOTFOUND (c empty). */
-static int existing(struct sk_ctx *ctx, const char *name, struct sk_cert *c)
+static int existing(struct sk_store *st, const char *name, struct sk_cert *c)
 {
-	struct sk_store *st;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
-		return rc;
 	rc = load_cert(st, name, c);
 	if (rc == SK_ENOTFOUND)
 		sk_err_clear();
@@ -729,33 +722,23 @@ static int check_name(const char *name)
 /* Which key a provisioned certificate carries: the one given, else the
  * link kept with the certificate, else the device key for the device
  * certificate, else none. */
-static int link_of(struct sk_ctx *ctx, const char *name, const struct sk_cert *old,
-		   const char *given, char key[256])
+static void link_of(const struct sk_policy *pol, const char *name, const struct sk_cert *old,
+		    const char *given, char key[256])
 {
-	const char *devcert, *devkey;
-	int rc;
-
 	key[0] = '\0';
-	if (given != NULL) {
+	if (given != NULL)
 		snprintf(key, 256, "%s", given);
-		return SK_OK;
-	}
-	if (old != NULL && old->key[0]) {
+	else if (old != NULL && old->key[0])
 		memcpy(key, old->key, 256);
-		return SK_OK;
-	}
-	if ((rc = sk_ctx_role(ctx, SK_ROLE_DEVICE_CERT, &devcert)) != SK_OK ||
-	    (rc = sk_ctx_role(ctx, SK_ROLE_DEVICE_KEY, &devkey)) != SK_OK)
-		return rc;
-	if (strcmp(name, devcert) == 0)
-		snprintf(key, 256, "%s", devkey);
-	return SK_OK;
+	else if (strcmp(name, pol->role[SK_ROLE_DEVICE_CERT]) == 0)
+		snprintf(key, 256, "%s", pol->role[SK_ROLE_DEVICE_KEY]);
 }
 
-int sk_trust_set_cert_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509 *x,
-			  const char *key_name, const char *origin, enum sk_trust_by by)
+int sk_trust_set_cert_txn(struct sk_txn *t, struct sk_ctx *keys, const struct sk_policy *pol,
+			  const char *name, X509 *x, const char *key_name, const char *origin,
+			  enum sk_trust_by by)
 {
-	struct sk_store *st;
+	struct sk_store *st = sk_txn_store(t);
 	struct sk_cert old;
 	struct sk_keyinfo k;
 	struct sk_buf der = { 0 };
@@ -769,7 +752,7 @@ int sk_trust_set_cert_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name
 		return sk_err(SK_EUSAGE, "'%s' is not a valid key name", key_name);
 	if (pub == NULL)
 		return sk_err_ssl(SK_EVERIFY, "certificate '%s': unusable public key", name);
-	rc = existing(ctx, name, &old);
+	rc = existing(st, name, &old);
 	if (rc == SK_OK) {
 		have_old = 1;
 		if (old.kind != SK_CERT_PROVISIONED) {
@@ -780,21 +763,20 @@ int sk_trust_set_cert_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name
 	} else if (rc != SK_ENOTFOUND) {
 		return rc;
 	}
-	if ((rc = link_of(ctx, name, have_old ? &old : NULL, key_name, key)) != SK_OK ||
-	    (rc = sk_x509_der(x, &der)) != SK_OK)
+	link_of(pol, name, have_old ? &old : NULL, key_name, key);
+	if ((rc = sk_x509_der(x, &der)) != SK_OK)
 		goto out;
 	/* The same certificate with the same link is no change. */
 	if (have_old && (der.len != old.der.len || memcmp(der.p, old.der.p, der.len) != 0 ||
 			 strcmp(key, old.key) != 0) &&
-	    ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK ||
-	     (rc = sk_trust_guard(st, by, "certificate", name, "replaced")) != SK_OK))
+	    (rc = sk_trust_guard(st, by, "certificate", name, "replaced")) != SK_OK)
 		goto out;
 	if (key[0]) {
-		rc = sk_key_info(ctx, key, &k);
+		rc = sk_key_info(keys, key, &k);
 		if (rc == SK_ENOTFOUND) {
 			/* The certificate brings its key. */
 			sk_err_clear();
-			rc = sk_key_txn_put_public(ctx, t, key, pub, SK_KEY_PROVISIONED, origin, by);
+			rc = sk_key_txn_put_public(keys, t, key, pub, SK_KEY_PROVISIONED, origin, by);
 		} else if (rc == SK_OK) {
 			if (!(k.flags & SK_KEY_PUBLIC_ONLY)) {
 				/* A private key (the device key) never changes
@@ -804,7 +786,7 @@ int sk_trust_set_cert_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name
 						    name, key);
 			} else if (k.pub == NULL || EVP_PKEY_eq(k.pub, pub) != 1 ||
 				   !(k.flags & SK_KEY_PROVISIONED)) {
-				rc = sk_key_txn_put_public(ctx, t, key, pub, SK_KEY_PROVISIONED, origin,
+				rc = sk_key_txn_put_public(keys, t, key, pub, SK_KEY_PROVISIONED, origin,
 							   by);
 			}
 			ERR_clear_error();
@@ -821,10 +803,10 @@ out:
 	return rc;
 }
 
-int sk_trust_ca_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509 *x,
-		    int update, const char *origin, enum sk_trust_by by)
+int sk_trust_ca_txn(struct sk_txn *t, const char *name, X509 *x, int update, const char *origin,
+		    enum sk_trust_by by)
 {
-	struct sk_store *st;
+	struct sk_store *st = sk_txn_store(t);
 	struct sk_cert old;
 	struct sk_buf der = { 0 };
 	int rc, kind, same;
@@ -835,7 +817,7 @@ int sk_trust_ca_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509
 		return sk_err(SK_EVERIFY, "the certificate for CA '%s' is not a CA certificate", name);
 	if ((rc = sk_x509_der(x, &der)) != SK_OK)
 		return rc;
-	rc = existing(ctx, name, &old);
+	rc = existing(st, name, &old);
 	if (rc == SK_OK) {
 		kind = old.kind;
 		same = der.len == old.der.len && memcmp(der.p, old.der.p, der.len) == 0;
@@ -845,7 +827,7 @@ int sk_trust_ca_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509
 		else if (kind != SK_CERT_CA)
 			rc = sk_err(SK_EEXIST, "'%s' is a %s certificate, not a CA of the CA store",
 				    name, sk_cert_kind_name(kind));
-		else if (!same && (rc = sk_ctx_store(ctx, 0, &st)) == SK_OK)
+		else if (!same)
 			rc = sk_trust_guard(st, by, "CA", name, "replaced");
 	} else if (rc == SK_ENOTFOUND) {
 		rc = update ? sk_err(SK_ENOTFOUND, "CA '%s': not found", name) : SK_OK;
@@ -856,16 +838,15 @@ int sk_trust_ca_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509
 	return rc;
 }
 
-int sk_trust_ca_delete_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
-			   enum sk_trust_by by)
+int sk_trust_ca_delete_txn(struct sk_txn *t, const char *name, enum sk_trust_by by)
 {
-	struct sk_store *st;
+	struct sk_store *st = sk_txn_store(t);
 	struct sk_cert old;
 	int rc, kind;
 
 	if ((rc = check_name(name)) != SK_OK)
 		return rc;
-	rc = existing(ctx, name, &old);
+	rc = existing(st, name, &old);
 	if (rc == SK_ENOTFOUND)
 		return sk_err(SK_ENOTFOUND, "CA '%s': not found", name);
 	if (rc != SK_OK)
@@ -875,23 +856,21 @@ int sk_trust_ca_delete_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *nam
 	if (kind != SK_CERT_CA)
 		return sk_err(SK_EUNSUPP, "'%s' is a %s certificate, not a CA of the CA store", name,
 			      sk_cert_kind_name(kind));
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK ||
-	    (rc = sk_trust_guard(st, by, "CA", name, "deleted")) != SK_OK)
+	if ((rc = sk_trust_guard(st, by, "CA", name, "deleted")) != SK_OK)
 		return rc;
 	return sk_txn_del(t, SK_NS_CERT, name);
 }
 
-int sk_trust_revoke_txn(struct sk_ctx *ctx, struct sk_txn *t, const X509_NAME *issuer,
-			const ASN1_INTEGER *serial, X509 *cert, int *changed)
+int sk_trust_revoke_txn(struct sk_txn *t, const X509_NAME *issuer, const ASN1_INTEGER *serial,
+			X509 *cert, int *changed)
 {
-	struct sk_store *st;
 	struct sk_crl *crl = NULL;
 	SK_REVOKED *r = NULL;
 	unsigned char *der = NULL;
 	int rc, n;
 
 	*changed = 0;
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK || (rc = sk_crl_load(st, &crl)) != SK_OK)
+	if ((rc = sk_crl_load(sk_txn_store(t), &crl)) != SK_OK)
 		return rc;
 	if (crl_find(crl, issuer, serial) >= 0)
 		goto out;
@@ -917,8 +896,7 @@ out:
 	return rc;
 }
 
-int sk_trust_put_csr_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509_REQ *req,
-			 const char *origin)
+int sk_trust_put_csr_txn(struct sk_txn *t, const char *name, X509_REQ *req, const char *origin)
 {
 	struct sk_cert old;
 	struct sk_buf der = { 0 };
@@ -926,7 +904,7 @@ int sk_trust_put_csr_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
 
 	if ((rc = check_name(name)) != SK_OK)
 		return rc;
-	rc = existing(ctx, name, &old);
+	rc = existing(sk_txn_store(t), name, &old);
 	if (rc == SK_OK) {
 		int kind = old.kind;
 

@@ -70,11 +70,12 @@ int sk_crl_each(const struct sk_crl *crl, sk_crl_fn fn, void *arg);
 
 /* ---- time ---- */
 /* The time certificate dates are checked against: the system time, or
- * with `clock: monotonic` the newer of it and the store's clock floor. */
-int sk_trust_time(struct sk_ctx *ctx, int64_t *now);
+ * with the monotonic clock (the policy's, policy.h) the newer of it and the
+ * store's clock floor. */
+int sk_trust_time(struct sk_store *st, enum sk_clock clock, int64_t *now);
 /* Raise the store's clock floor to the system time (monotonic clock only;
  * at most once an hour; best effort: a read-only store is left alone). */
-void sk_trust_clock_note(struct sk_ctx *ctx);
+void sk_trust_clock_note(struct sk_store *st, enum sk_clock clock);
 
 /* ---- verification ---- */
 struct sk_verify_opts {
@@ -132,31 +133,33 @@ int sk_trust_guard(struct sk_store *st, enum sk_trust_by by, const char *what,
 		   const char *name, const char *done);
 
 /* ---- changes, added to a caller's transaction ----
- * by: who asks (see the lock above): replacing or deleting an anchor of a
- * locked store needs SK_BY_STP; creating what is missing does not. */
+ * They read the committed state of the transaction's own store
+ * (sk_txn_store), never the context's.  by: who asks (see the lock above):
+ * replacing or deleting an anchor of a locked store needs SK_BY_STP;
+ * creating what is missing does not. */
 /* Install or replace provisioned certificate name.  key: the key it
- * carries (NULL: the link it already has, or the device key for the
- * device-cert role).  A public key linked so is created or replaced with
- * the certificate's (provisioned); a private key is never touched and must
+ * carries (NULL: the link it already has, or pol's device key for pol's
+ * device certificate).  A public key linked so is created or replaced with
+ * the certificate's (provisioned) in the key catalogue of keys (keys.h,
+ * which works on the same store); a private key is never touched and must
  * match (SK_EVERIFY).  A CA or CSR of that name is SK_EEXIST. */
-int sk_trust_set_cert_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509 *x,
-			  const char *key, const char *origin, enum sk_trust_by by);
+int sk_trust_set_cert_txn(struct sk_txn *t, struct sk_ctx *keys, const struct sk_policy *pol,
+			  const char *name, X509 *x, const char *key, const char *origin,
+			  enum sk_trust_by by);
 /* Add (update = 0: SK_EEXIST if the name is taken) or replace (update = 1:
  * SK_ENOTFOUND unless a CA of that name exists) a CA certificate;
  * SK_EVERIFY if x is not a CA certificate. */
-int sk_trust_ca_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509 *x,
-		    int update, const char *origin, enum sk_trust_by by);
-int sk_trust_ca_delete_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
-			   enum sk_trust_by by);
+int sk_trust_ca_txn(struct sk_txn *t, const char *name, X509 *x, int update, const char *origin,
+		    enum sk_trust_by by);
+int sk_trust_ca_delete_txn(struct sk_txn *t, const char *name, enum sk_trust_by by);
 /* Revoke (issuer, serial); cert (optional) is kept with the entry.  Already
  * revoked: SK_OK and *changed = 0. */
-int sk_trust_revoke_txn(struct sk_ctx *ctx, struct sk_txn *t, const X509_NAME *issuer,
-			const ASN1_INTEGER *serial, X509 *cert, int *changed);
+int sk_trust_revoke_txn(struct sk_txn *t, const X509_NAME *issuer, const ASN1_INTEGER *serial,
+			X509 *cert, int *changed);
 /* Keep a CSR under name (provision). */
-int sk_trust_put_csr_txn(struct sk_ctx *ctx, struct sk_txn *t, const char *name, X509_REQ *req,
-			 const char *origin);
+int sk_trust_put_csr_txn(struct sk_txn *t, const char *name, X509_REQ *req, const char *origin);
 /* Raise the clock floor to max(floor, system time, t_seen) in t. */
-int sk_trust_clock_txn(struct sk_ctx *ctx, struct sk_txn *t, int64_t t_seen);
+int sk_trust_clock_txn(struct sk_txn *t, int64_t t_seen);
 
 /* Small u64 state objects (SK_NS_STATE): 0 when absent. */
 int sk_state_get_u64(struct sk_store *st, const char *name, uint64_t *v);
