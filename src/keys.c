@@ -17,7 +17,7 @@
 #include "password.h"
 #include "sha256kdf.h"
 #include "store.h"
-#include "trust.h"
+#include "trust_lock.h"
 
 /* Attribute tags of key objects (docs/formats/store.md). */
 enum {

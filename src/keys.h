@@ -10,7 +10,7 @@
 #include "backend.h"
 #include "ctx.h"
 #include "keytype.h"
-#include "trust.h"
+#include "trust_lock.h"
 
 /*
  * Named keys: the catalogue kept in the store (name, type, flags, public
@@ -22,7 +22,7 @@
 /*
  * A provisioned key is a trust anchor (the device key, the OEM keys): it
  * is never deleted or overwritten by key commands, and once the store is
- * locked (trust.h, "the lock") it changes only through a verified STP:
+ * locked (trust_lock.h) it changes only through a verified STP:
  * create/import over it and delete fail with SK_EVERIFY ("use an STP")
  * instead of SK_EEXIST/SK_EUNSUPP.
  */
