@@ -73,10 +73,33 @@ void sk_role_hint(enum sk_role missing)
 		sk_err_hint(0, "(provision it, or see --%s)", sk_optdefs[OPT_verify_key].name);
 }
 
+/* The option that does what the library says can be done about its error
+ * (src/err.h, enum sk_remedy). */
+static void remedy_hint(void)
+{
+	switch (sk_err_remedy_get()) {
+	case SK_REMEDY_PASS:
+		sk_err_hint(0, "(give --%s: pass:, env:, file:, fd: or prompt)", sk_optdefs[OPT_pass].name);
+		break;
+	case SK_REMEDY_BACKEND:
+		sk_err_hint(0, "(see --%s)", sk_optdefs[OPT_backend].name);
+		break;
+	case SK_REMEDY_FORCE:
+		sk_err_hint(0, "(--%s removes a damaged object)", sk_optdefs[OPT_force].name);
+		break;
+	case SK_REMEDY_MODE:
+		sk_err_hint(0, "(see --%s)", sk_optdefs[OPT_mode].name);
+		break;
+	case SK_REMEDY_NONE:
+		break;
+	}
+}
+
 int sk_report(int rc)
 {
 	if (rc == SK_OK)
 		return rc;
+	remedy_hint();
 	if (rc == SK_EUSAGE)
 		fprintf(stderr, "%s: %s (see \"%s --help\")\n", prog, sk_err_msg(), prog);
 	else

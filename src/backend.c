@@ -69,14 +69,19 @@ static const struct sk_backend_entry *find(const char *name)
 
 int sk_backend_check(const char *name)
 {
-	const struct sk_backend_entry *e = find(name);
+	const struct sk_backend_entry *e = find(name), *b;
+	char list[128] = "";
+	size_t len = 0;
 
 	if (e == NULL)
 		return SK_EUSAGE;
-	if (e->ops == NULL)
-		return sk_err(SK_EBACKEND, "backend '%s' is not available in this build "
-			      "(see `seckit --version`)", name);
-	return SK_OK;
+	if (e->ops != NULL)
+		return SK_OK;
+	for (b = sk_backend_table; b->name != NULL && len < sizeof(list); b++)
+		if (b->ops != NULL)
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len ? ", " : "",
+						b->name);
+	return sk_err(SK_EBACKEND, "backend '%s' is not available in this build (it has: %s)", name, list);
 }
 
 int sk_backend_open(const char *name, const struct sk_backend_cfg *cfg, struct sk_backend **out)

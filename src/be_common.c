@@ -27,7 +27,7 @@ int sk_pkey_ctx_sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const EVP_MD *md, i
 									: RSA_PSS_SALTLEN_DIGEST) <= 0)
 			return sk_err_ssl(SK_EFAIL, "RSA-PSS salt length");
 	} else if (pss) {
-		return sk_err(SK_EUNSUPP, "--pss applies to RSA keys only");
+		return sk_err(SK_EUNSUPP, "RSA-PSS padding applies to RSA keys only");
 	}
 	return SK_OK;
 }

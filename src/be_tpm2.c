@@ -176,7 +176,7 @@ static int tpm_generate(struct sk_backend *b, const struct sk_keytype *kt, int e
 
 	*pub = NULL;
 	if (exportable)
-		return sk_err(SK_EUNSUPP, "tpm2: keys made in the TPM never leave it (no --exportable)");
+		return sk_err(SK_EUNSUPP, "tpm2: keys made in the TPM never leave it (none is exportable)");
 	sk_tpm2_key_template(kt, 0, auth, &tmpl);
 	sk_tpm2_set_auth(&sens.sensitive.userAuth, auth);
 	rc = sk_tpm2_create(be, kt, &tmpl, &sens, blob, pub);
@@ -194,7 +194,7 @@ static int tpm_import(struct sk_backend *b, const struct sk_keytype *kt, EVP_PKE
 	int rc;
 
 	if (exportable)
-		return sk_err(SK_EUNSUPP, "tpm2: keys in the TPM never leave it (no --exportable)");
+		return sk_err(SK_EUNSUPP, "tpm2: keys in the TPM never leave it (none is exportable)");
 	if (sk_keytype_is_asym(kt))
 		return sk_tpm2_import_asym(be, kt, priv, auth, blob);
 	/* AES and HMAC: TPM2_Create takes the key bytes as sensitive data. */
@@ -299,7 +299,7 @@ static int tpm_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 		return sk_err(SK_EFAIL, "tpm2: digest length does not match %s", sk_md_name(md));
 	if (k->kt->kind == SK_KIND_EC) {
 		if (pss)
-			return sk_err(SK_EUNSUPP, "--pss applies to RSA keys only");
+			return sk_err(SK_EUNSUPP, "RSA-PSS padding applies to RSA keys only");
 		scheme.scheme = TPM2_ALG_ECDSA;
 		scheme.details.ecdsa.hashAlg = h;
 	} else {
@@ -579,7 +579,8 @@ static int tpm_cipher(struct sk_bkey *k, enum sk_cipher_mode mode, int enc, cons
 	struct tpm_cipher *c;
 
 	if (mode == SK_MODE_GCM)
-		return sk_err(SK_EUNSUPP, "tpm2: the TPM has no AES-GCM; use --mode cbc or ctr");
+		return sk_err_remedy(sk_err(SK_EUNSUPP, "tpm2: the TPM has no AES-GCM, only CBC and CTR"),
+				     SK_REMEDY_MODE);
 	if (ivlen != 16)
 		return sk_err(SK_EFAIL, "tpm2: AES needs a 16-byte IV");
 	c = calloc(1, sizeof(*c));

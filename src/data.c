@@ -339,14 +339,11 @@ int sk_data_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec, 
 		return rc;
 	rc = authorize(st, name, pass_spec, &s, &exists, seen);
 	if (rc == SK_EVERIFY && force) {
-		sk_warn("object '%s' failed verification; removing it (--force)", name);
+		sk_warn("object '%s' failed verification; removing it as asked", name);
 		exists = 1;
 		rc = SK_OK;
 	} else if (rc == SK_EVERIFY) {
-		char msg[1024];
-
-		snprintf(msg, sizeof(msg), "%s", sk_err_msg());
-		sk_err(rc, "%s (--force removes a damaged object)", msg);
+		sk_err_remedy(rc, SK_REMEDY_FORCE);
 	}
 	if (rc != SK_OK)
 		goto out;

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 
 static _Thread_local char msgbuf[1024];
+static _Thread_local enum sk_remedy remedy;
 
 /* Per-process warning settings: written once by main() before any thread. */
 static const char *warn_prog = "seckit";
@@ -17,6 +18,7 @@ __attribute__((format(printf, 2, 0)))
 static int vset(int rc, const char *fmt, va_list ap)
 {
 	vsnprintf(msgbuf, sizeof(msgbuf), fmt, ap);
+	remedy = SK_REMEDY_NONE;
 	return rc;
 }
 
@@ -108,6 +110,17 @@ int sk_err_hint(int rc, const char *fmt, ...)
 	return rc;
 }
 
+int sk_err_remedy(int rc, enum sk_remedy r)
+{
+	remedy = r;
+	return rc;
+}
+
+enum sk_remedy sk_err_remedy_get(void)
+{
+	return remedy;
+}
+
 const char *sk_err_msg(void)
 {
 	return msgbuf[0] ? msgbuf : "unknown error";
@@ -120,6 +133,7 @@ void sk_err_clear(void)
 	 * start-up.  Expected OpenSSL failures are cleared where they happen,
 	 * and sk_err_ssl() drains the queue when it reports. */
 	msgbuf[0] = '\0';
+	remedy = SK_REMEDY_NONE;
 }
 
 void sk_warn_setup(const char *prog, int quiet)

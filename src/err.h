@@ -43,6 +43,19 @@ int sk_err_wrap(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3
  * which option to change ("(see --device-key)"); the library names what
  * is wrong, never an option. */
 int sk_err_hint(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* What the caller can do about the current error, for the command layer
+ * to name the option that does it (the library never names one):
+ * sk_err_remedy(rc, SK_REMEDY_PASS) marks the error just set and returns
+ * rc; every new error starts with SK_REMEDY_NONE. */
+enum sk_remedy {
+	SK_REMEDY_NONE = 0,
+	SK_REMEDY_PASS,    /* give the password (a secret spec) */
+	SK_REMEDY_BACKEND, /* use another backend */
+	SK_REMEDY_FORCE,   /* say that the damaged thing may go */
+	SK_REMEDY_MODE,    /* choose another mode of the cipher */
+};
+int sk_err_remedy(int rc, enum sk_remedy r);
+enum sk_remedy sk_err_remedy_get(void);
 const char *sk_err_msg(void);
 void sk_err_clear(void);
 

@@ -235,7 +235,7 @@ static int name_free(struct sk_store *st, const char *name)
 static int binding_ok(struct sk_backend *be, const char *obj, const char *checker)
 {
 	if (checker[0] == '\0' && be->ops->auth_new != NULL)
-		return sk_err(SK_EUNSUPP, "password object '%s' is checked in software (its password could be guessed offline from the store): a %s key needs one that the backend checks (create it with --backend %s)",
+		return sk_err(SK_EUNSUPP, "password object '%s' is checked in software (its password could be guessed offline from the store): a %s key needs one that the backend checks (one created on backend %s)",
 			      obj, be->ops->name, be->ops->name);
 	if (checker[0] != '\0' && !sk_backend_is(be, checker))
 		return sk_err(SK_EUNSUPP, "password object '%s' is checked by backend '%s': it guards %s keys only",
@@ -272,7 +272,7 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 		if (req->pwobj != NULL)
 			return sk_err(SK_EUSAGE, "a public key cannot be bound to a password object");
 		if (flags & SK_KEY_EXPORTABLE)
-			return sk_err(SK_EUSAGE, "--exportable applies to private keys only");
+			return sk_err(SK_EUSAGE, "only a private key can be made exportable");
 	}
 	if ((rc = sk_ctx_store(ctx, 1, &st)) != SK_OK || (rc = sk_ctx_backend(ctx, &be)) != SK_OK)
 		return rc;
@@ -528,8 +528,9 @@ static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int
 	if ((rc = sk_ctx_backend(ctx, &k->be)) != SK_OK)
 		goto fail;
 	if (!sk_backend_is(k->be, k->info.backend)) {
-		rc = sk_err(SK_EBACKEND, "key '%s' is held by backend '%s' (this run uses '%s'; see --backend)",
-			    name, k->info.backend, k->be->ops->name);
+		rc = sk_err_remedy(sk_err(SK_EBACKEND, "key '%s' is held by backend '%s' (this run uses '%s')",
+					  name, k->info.backend, k->be->ops->name),
+				   SK_REMEDY_BACKEND);
 		goto fail;
 	}
 	if ((rc = read_blob(ctx, &k->info, &body, pass_spec, pwflags, &pw, &auth, &blob)) != SK_OK)

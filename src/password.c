@@ -112,8 +112,8 @@ out:
 int sk_password_secret(const char *spec, const char *what, int confirm, struct sk_secret *s)
 {
 	if (spec == NULL && !sk_secret_can_prompt())
-		return sk_err(SK_EAUTH, "%s is needed: give --pass (pass:, env:, file:, fd: or prompt)",
-			      what);
+		return sk_err_remedy(sk_err(SK_EAUTH, "%s is needed, and there is no terminal to ask for it", what),
+				     SK_REMEDY_PASS);
 	return sk_secret_get(spec, what, confirm, s);
 }
 
@@ -233,8 +233,9 @@ static int checker_backend(struct sk_ctx *ctx, const char *obj, const char *chec
 	if (rc != SK_OK)
 		return rc;
 	if (!sk_backend_is(*be, checker) || (*be)->ops->auth_check == NULL)
-		return sk_err(SK_EBACKEND, "password object '%s' is checked by backend '%s' (this run uses '%s'; see --backend)",
-			      obj, checker, (*be)->ops->name);
+		return sk_err_remedy(sk_err(SK_EBACKEND, "password object '%s' is checked by backend '%s' (this run uses '%s')",
+					    obj, checker, (*be)->ops->name),
+				     SK_REMEDY_BACKEND);
 	return SK_OK;
 }
 
