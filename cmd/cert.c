@@ -9,14 +9,14 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "../src/certgen.h"
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/keys.h"
-#include "../src/secret.h"
-#include "../src/trust.h"
-#include "../src/x509.h"
+#include "trust/certgen.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "keys/keys.h"
+#include "ctx/secret.h"
+#include "trust/trust.h"
+#include "trust/x509.h"
 #include "json.h"
 #include "opt.h"
 

@@ -8,13 +8,13 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/keyfile.h"
-#include "../src/keys.h"
-#include "../src/password.h"
-#include "../src/stream.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "keys/keyfile.h"
+#include "keys/keys.h"
+#include "keys/password.h"
+#include "keys/stream.h"
 #include "json.h"
 #include "opt.h"
 
@@ -603,7 +603,7 @@ out:
 	return rc;
 }
 
-/* AES: the layouts and the GCM hold-back are src/stream.h's. */
+/* AES: the layouts and the GCM hold-back are src/keys/stream.h's. */
 static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode mode, int enc)
 {
 	struct sk_key *k = NULL;

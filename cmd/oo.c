@@ -11,13 +11,13 @@
 
 #include <openssl/crypto.h>
 
-#include "../src/crypto.h"
-#include "../src/ecies.h"
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/fleet.h"
-#include "../src/oo.h"
-#include "../src/pkg.h"
+#include "crypto/crypto.h"
+#include "format/ecies.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "format/fleet.h"
+#include "format/oo.h"
+#include "format/pkg.h"
 #include "json.h"
 #include "opt.h"
 

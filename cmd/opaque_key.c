@@ -6,15 +6,15 @@
 
 #include <openssl/crypto.h>
 
-#include "../src/crypto.h"
-#include "../src/ecies.h"
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/keys.h"
-#include "../src/okey.h"
-#include "../src/oo.h"
-#include "../src/pkg.h"
-#include "../src/secret.h"
+#include "crypto/crypto.h"
+#include "format/ecies.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "keys/keys.h"
+#include "format/okey.h"
+#include "format/oo.h"
+#include "format/pkg.h"
+#include "ctx/secret.h"
 #include "json.h"
 #include "opt.h"
 

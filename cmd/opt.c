@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/backend.h"
-#include "../src/certgen.h"
-#include "../src/ecies.h"
-#include "../src/err.h"
-#include "../src/keytype.h"
-#include "../src/stp.h"
-#include "../src/trust.h"
-#include "../src/util.h"
+#include "backend/backend.h"
+#include "trust/certgen.h"
+#include "format/ecies.h"
+#include "base/err.h"
+#include "crypto/keytype.h"
+#include "format/stp.h"
+#include "trust/trust.h"
+#include "base/util.h"
 
 const struct sk_optdef sk_optdefs[OPT__COUNT] = {
 #define SK_OPTION(id, n, s, t, m, c, ch, w, lo, hi) [OPT_##id] = { n, s, t, m, c, ch, w, lo, hi },
@@ -74,7 +74,7 @@ void sk_role_hint(enum sk_role missing)
 }
 
 /* The option that does what the library says can be done about its error
- * (src/err.h, enum sk_remedy). */
+ * (src/base/err.h, enum sk_remedy). */
 static void remedy_hint(void)
 {
 	switch (sk_err_remedy_get()) {

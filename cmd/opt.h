@@ -8,9 +8,9 @@
 
 #include <openssl/evp.h>
 
-#include "../src/crypto.h"
-#include "../src/ctx.h"
-#include "../src/util.h"
+#include "crypto/crypto.h"
+#include "ctx/ctx.h"
+#include "base/util.h"
 
 /*
  * Options are declared in tables; each entry carries its help text, and

@@ -5,10 +5,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/payload.h"
-#include "../src/trust.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "format/payload.h"
+#include "trust/trust.h"
 #include "json.h"
 #include "opt.h"
 

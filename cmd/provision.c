@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../src/err.h"
-#include "../src/provision.h"
+#include "base/err.h"
+#include "provision/provision.h"
 #include "json.h"
 #include "opt.h"
 

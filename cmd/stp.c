@@ -10,14 +10,14 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/keys.h"
-#include "../src/pkg.h"
-#include "../src/stp.h"
-#include "../src/trust.h"
-#include "../src/x509.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "keys/keys.h"
+#include "format/pkg.h"
+#include "format/stp.h"
+#include "trust/trust.h"
+#include "trust/x509.h"
 #include "json.h"
 #include "opt.h"
 

@@ -4,7 +4,7 @@
 # the opening brace to the closing one; seckit's style puts both at the
 # start of a line).
 #
-#   scripts/code-size.sh [FILE...]        (default: src/*.[ch] cmd/*.[ch])
+#   scripts/code-size.sh [FILE...]        (default: src/*/*.[ch] cmd/*.[ch])
 #
 # Prints one line per offender,
 #   file src/x.c: 1043 lines
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.." || exit 2
 MAX_LINES=${MAX_LINES:-1000}
 MAX_FUNC=${MAX_FUNC:-120}
 if [ $# -eq 0 ]; then
-	set -- src/*.[ch] cmd/*.[ch]
+	set -- src/*/*.[ch] cmd/*.[ch]
 fi
 awk -v maxl="$MAX_LINES" -v maxf="$MAX_FUNC" '
 	FNR == 1 { if (prev != "" && plines > maxl) print "file " prev ": " plines " lines"; prev = FILENAME; sig = "" }

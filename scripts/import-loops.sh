@@ -27,7 +27,7 @@ if [ $# -eq 0 ]; then
 fi
 dir=${1:-build/$(cat build/config 2> /dev/null)}
 set --
-for o in "$dir"/src/*.o "$dir"/cmd/*.o; do
+for o in "$dir"/src/*.o "$dir"/src/*/*.o "$dir"/cmd/*.o; do
 	src=${o#"$dir"/}
 	if [ -e "$o" ] && { [ "$own" = 0 ] || [ -e "${src%.o}.c" ]; }; then
 		set -- "$@" "$o"

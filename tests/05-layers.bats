@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The library's layering (docs/HACKING.md, "Errors" and "Policy"): src/
 # speaks of what is wrong, never of a command-line option -- the command
-# layer adds which option to change -- and only src/ctx.c reads the
+# layer adds which option to change -- and only src/ctx/ctx.c reads the
 # environment.
 
 load helper
@@ -9,13 +9,13 @@ load opaque
 
 # be_tpm2.c's "--clear-lockout" is an option of another program
 # (tpm2_dictionarylockout).  The command layer adds seckit's own options to
-# a message (sk_err_remedy in src/err.h, sk_report in cmd/opt.c).
+# a message (sk_err_remedy in src/base/err.h, sk_report in cmd/opt.c).
 known_flags() {
-	printf '%s\n' '^src/tpm2_auth\.c:.*tpm2_dictionarylockout --clear-lockout'
+	printf '%s\n' '^src/backend/tpm2_auth\.c:.*tpm2_dictionarylockout --clear-lockout'
 }
 
 flag_messages() {
-	grep -nE '"([^"]*[^-a-z0-9_])?--[a-z][-a-z]*' "$SECKIT_SRC"/src/*.c |
+	grep -nE '"([^"]*[^-a-z0-9_])?--[a-z][-a-z]*' "$SECKIT_SRC"/src/*/*.c |
 		sed "s|^$SECKIT_SRC/||" | grep -vEf <(known_flags) || true
 }
 
@@ -26,11 +26,11 @@ flag_messages() {
 
 # The store's test hooks (SECKIT_TEST_*) are another piece of work's.
 env_reads() {
-	grep -nE '\bgetenv[[:space:]]*\(' "$SECKIT_SRC"/src/*.c | sed "s|^$SECKIT_SRC/||" |
-		grep -v '^src/ctx\.c:' | grep -v 'SECKIT_TEST_' || true
+	grep -nE '\bgetenv[[:space:]]*\(' "$SECKIT_SRC"/src/*/*.c | sed "s|^$SECKIT_SRC/||" |
+		grep -v '^src/ctx/ctx\.c:' | grep -v 'SECKIT_TEST_' || true
 }
 
-@test "only src/ctx.c reads the environment" {
+@test "only src/ctx/ctx.c reads the environment" {
 	run -0 env_reads
 	[ -z "$output" ]
 }

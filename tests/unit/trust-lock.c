@@ -19,12 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/crypto.h"
-#include "../../src/ctx.h"
-#include "../../src/err.h"
-#include "../../src/keys.h"
-#include "../../src/trust.h"
-#include "../../src/x509.h"
+#include "crypto/crypto.h"
+#include "ctx/ctx.h"
+#include "base/err.h"
+#include "keys/keys.h"
+#include "trust/trust.h"
+#include "trust/x509.h"
 #include "check.h"
 
 static int refused(int rc)
