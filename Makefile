@@ -21,7 +21,7 @@ SANITIZE   ?= 0
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wno-missing-field-initializers
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
-SK_CPPFLAGS := -D_GNU_SOURCE -DSECKIT_VERSION='"$(VERSION)"' \
+SK_CPPFLAGS := -Isrc -D_GNU_SOURCE -DSECKIT_VERSION='"$(VERSION)"' \
         $(shell $(PKG_CONFIG) --cflags libcrypto yaml-0.1)
 
 ifeq ($(STATIC),1)
@@ -49,7 +49,7 @@ export ASAN_OPTIONS ?= detect_leaks=1:verify_asan_link_order=0
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 
-SRC := $(sort $(wildcard src/*.c))
+SRC := $(sort $(wildcard src/*/*.c))
 CMD := $(sort $(wildcard cmd/*.c))
 # Each build configuration has its own objects, and seckit is relinked when
 # the configuration changes: `make SANITIZE=1` after `make` needs no
@@ -71,27 +71,48 @@ COMMANDS := $(shell sed -n 's/^SK_COMMAND([a-z_0-9]*, *"\([a-z0-9-]*\)").*/\1/p'
 LIBOBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(SRC))
 UNIT := $(patsubst tests/unit/%.c,build/unit/%,$(wildcard tests/unit/*.c))
 
+# The test build: seckit with the store's test hooks (SECKIT_TEST_CRASH_AT,
+# SECKIT_TEST_FAIL_AT; src/store/store.h).  Only HOOK_SRC differs: it is compiled
+# a second time with -DSECKIT_TEST_HOOKS into $(OBJDIR)/test/, and
+# build/test/seckit and the unit-test programs link that object instead of
+# the release one (whose hooks are empty).  The tests that use a hook run
+# build/test/seckit ($SECKIT_TESTBUILD in tests/helper.bash); every other
+# test runs ./seckit.
+HOOK_SRC := src/store/store_hooks.c
+HOOK_OBJ := $(patsubst %.c,$(OBJDIR)/test/%.o,$(HOOK_SRC))
+TEST_OBJ := $(filter-out $(patsubst %.c,$(OBJDIR)/%.o,$(HOOK_SRC)),$(OBJ)) $(HOOK_OBJ)
+TEST_LIBOBJ := $(filter-out $(patsubst %.c,$(OBJDIR)/%.o,$(HOOK_SRC)),$(LIBOBJ)) $(HOOK_OBJ)
+SECKIT_TEST := build/test/seckit
+
 # The fault-injection shim (tests/fault/): LD_PRELOAD'ed by the fault
 # tests into seckit, which links libc dynamically.  No _FORTIFY_SOURCE:
 # it defines open() and friends itself.
 FAULT_LIB := build/fault/libskfault.so
 
-all: seckit $(UNIT) $(FAULT_LIB)
+all: seckit $(SECKIT_TEST) $(UNIT) $(FAULT_LIB)
 
 seckit: $(OBJ) $(CONFIG_STAMP)
 	$(CC) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(OBJ) $(LIBS)
 
-build/unit/%: tests/unit/%.c $(LIBOBJ) $(wildcard src/*.h tests/unit/*.h) $(CONFIG_STAMP)
+$(SECKIT_TEST): $(TEST_OBJ) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) $(LDFLAGS) -pie -o $@ $< $(LIBOBJ) $(LIBS)
+	$(CC) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(TEST_OBJ) $(LIBS)
+
+build/unit/%: tests/unit/%.c $(TEST_LIBOBJ) $(wildcard src/*/*.h tests/unit/*.h) $(CONFIG_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) $(LDFLAGS) -pie -o $@ $< $(TEST_LIBOBJ) $(LIBS)
 
 $(FAULT_LIB): tests/fault/skfault.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -o $@ $< -ldl -pthread
 
-$(OBJDIR)/%.o: %.c $(wildcard src/*.h cmd/*.h) Makefile
+$(OBJDIR)/%.o: %.c $(wildcard src/*/*.h cmd/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) -c -o $@ $<
+
+$(OBJDIR)/test/%.o: %.c $(wildcard src/*/*.h cmd/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) -DSECKIT_TEST_HOOKS $(HARDEN) $(WARN) $(CFLAGS) -c -o $@ $<
 
 # ---- fuzzing (clang's libFuzzer; see fuzz/README.md) ----
 FUZZ_CC ?= clang
@@ -101,7 +122,7 @@ FUZZ_BIN := $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(SRC))
 FUZZ_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
 
-build/fuzz/obj/%.o: %.c $(wildcard src/*.h) Makefile
+build/fuzz/obj/%.o: %.c $(wildcard src/*/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(SK_CPPFLAGS) $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 

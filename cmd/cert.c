@@ -9,14 +9,14 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "../src/certgen.h"
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/keys.h"
-#include "../src/secret.h"
-#include "../src/trust.h"
-#include "../src/x509.h"
+#include "trust/certgen.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "keys/keys.h"
+#include "ctx/secret.h"
+#include "trust/trust.h"
+#include "trust/x509.h"
 #include "json.h"
 #include "opt.h"
 
@@ -229,6 +229,8 @@ static const struct sk_verbopt verify_opts[] = {
 
 static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 {
+	const struct sk_policy *pol;
+	struct sk_store *st;
 	struct sk_verify_opts o;
 	struct sk_verify_result r;
 	STACK_OF(X509) *in = NULL, *chain = NULL;
@@ -310,8 +312,12 @@ static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 	} else if (rc == SK_OK && !ctx->quiet) {
 		printf("%s: OK\n", a->pos[0]);
 	}
-	if (rc == SK_OK && !at)
-		sk_trust_clock_note(ctx);
+	/* Best effort: the verification stands whatever happens here. */
+	if (rc == SK_OK && !at) {
+		if (sk_ctx_policy(ctx, &pol) == SK_OK && sk_ctx_store(ctx, 0, &st) == SK_OK)
+			sk_trust_clock_note(st, pol->clock);
+		sk_err_clear();
+	}
 out:
 	sk_verify_result_free(&r);
 	X509_free(leaf);
@@ -334,6 +340,7 @@ static const struct sk_verbopt csr_opts[] = {
 
 static int cert_csr(struct sk_ctx *ctx, const struct sk_args *a)
 {
+	const struct sk_policy *pol;
 	const char *name = sk_opt_str(a, OPT_key);
 	const EVP_MD *md;
 	struct sk_key *k = NULL;
@@ -342,8 +349,11 @@ static int cert_csr(struct sk_ctx *ctx, const struct sk_args *a)
 
 	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK)
 		return rc;
-	if (name == NULL && (rc = sk_ctx_role(ctx, SK_ROLE_DEVICE_KEY, &name)) != SK_OK)
-		return rc;
+	if (name == NULL) {
+		if ((rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
+			return rc;
+		name = pol->role[SK_ROLE_DEVICE_KEY];
+	}
 	if ((rc = sk_key_open(ctx, name, sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
 	if ((rc = sk_csr_make(k, sk_opt_str(a, OPT_subject), sk_opt_str(a, OPT_san), md, &req)) == SK_OK)

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../src/util.h"
+#include "base/util.h"
 
 /* The document being built (one at a time; there is one per command). */
 static struct {

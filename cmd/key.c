@@ -6,21 +6,19 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/encoder.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/keys.h"
-#include "../src/password.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "keys/keyfile.h"
+#include "keys/keys.h"
+#include "keys/password.h"
+#include "keys/stream.h"
 #include "json.h"
 #include "opt.h"
 
 #define SIG_MAX 4096
-#define IO_CHUNK (1u << 16)
 
 /* ---- shared option entries ---- */
 #define O_PASS { OPT_pass, "secret of the key's password object (pass:, env:, file:, fd:, prompt)" }
@@ -124,15 +122,23 @@ static const struct sk_verbopt import_opts[] = {
 	{ OPT_in_pass, "passphrase of an encrypted PEM input" },
 };
 
+/* The library says what is wrong; the command adds which option to
+ * change: the message of rc, with a hint appended. */
+static int hint(int rc, const char *more)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "%s", sk_err_msg());
+	return sk_err(rc, "%s%s", msg, more);
+}
+
 static int key_import(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	struct sk_key_new req;
-	struct sk_buf data = { 0 };
-	struct sk_secret inpass = { 0 };
+	struct sk_keyfile kf;
 	const char *type = sk_opt_str(a, OPT_type), *in = sk_opt_str(a, OPT_in);
 	const char *inpass_spec = sk_opt_str(a, OPT_in_pass);
-	EVP_PKEY *pkey = NULL;
-	int rc, is_private = 0;
+	int rc;
 
 	if ((rc = fill_new(a, &req)) != SK_OK)
 		return rc;
@@ -140,74 +146,24 @@ static int key_import(struct sk_ctx *ctx, const struct sk_args *a)
 		inpass_spec = req.pass_spec;
 	if (type != NULL)
 		req.type = sk_keytype_by_name(type);
-	if ((rc = sk_read_file(in, 1u << 20, &data)) != SK_OK)
-		return rc;
-	if (req.type != NULL && !sk_keytype_is_asym(req.type)) {
-		if (inpass_spec != NULL) {
-			/* Written by export --private --out-pass (crypto.h). */
-			struct sk_buf clear = { 0 };
-
-			if ((rc = sk_secret_get(inpass_spec, "passphrase of the input key", 0, &inpass)) != SK_OK)
-				goto out;
-			if ((rc = sk_pbe_open(inpass.p, inpass.len, data.p, data.len, &clear)) != SK_OK) {
-				sk_buf_cleanse_free(&clear);
-				sk_err_wrap(rc, "reading '%s'", in);
-				goto out;
-			}
-			sk_buf_cleanse_free(&data);
-			data = clear;
-		} else if (data.len > 8 && memcmp(data.p, SK_PBE_MAGIC, 8) == 0 &&
-			   data.len != sk_keytype_raw_len(req.type)) {
-			rc = sk_err(SK_EAUTH, "'%s' is encrypted: give its passphrase with --in-pass", in);
-			goto out;
-		}
-		req.raw = data.p;
-		req.rawlen = data.len;
-		if (data.len != sk_keytype_raw_len(req.type)) {
-			rc = sk_err(SK_EFAIL, "'%s': a %s key is %zu raw bytes, the file has %zu",
-				    in, req.type->name, sk_keytype_raw_len(req.type), data.len);
-			goto out;
-		}
-	} else {
-		if (inpass_spec != NULL &&
-		    (rc = sk_secret_get(inpass_spec, "passphrase of the input key", 0, &inpass)) != SK_OK)
-			goto out;
-		rc = sk_pkey_parse(data.p, data.len, inpass.p, 0, &pkey, &is_private);
-		if (rc != SK_OK) {
-			sk_err_wrap(rc, "reading '%s'", in);
-			if (rc == SK_EFAIL && req.type == NULL && data.len <= 64) {
-				char msg[512];
-
-				snprintf(msg, sizeof(msg), "%s", sk_err_msg());
-				sk_err(rc, "%s (raw AES and HMAC keys need --type)", msg);
-			}
-			goto out;
-		}
-		{
-			const struct sk_keytype *kt = sk_keytype_of_pkey(pkey);
-
-			if (kt == NULL) {
-				rc = SK_EUNSUPP;
-				goto out;
-			}
-			if (req.type != NULL && req.type != kt) {
-				rc = sk_err(SK_EUSAGE, "'%s' holds a %s key, not %s", in, kt->name,
-					    req.type->name);
-				goto out;
-			}
-			req.type = kt;
-		}
-		req.pkey = pkey;
-		if (!is_private)
-			req.flags |= SK_KEY_PUBLIC_ONLY;
+	if ((rc = sk_keyfile_read(in, req.type, inpass_spec, &kf)) != SK_OK) {
+		if (kf.need == SK_KEYFILE_NEED_PASS)
+			hint(rc, " with --in-pass");
+		else if (kf.need == SK_KEYFILE_NEED_TYPE)
+			hint(rc, " (raw AES and HMAC keys need --type)");
+		goto out;
 	}
+	req.type = kf.type;
+	req.pkey = kf.pkey;
+	req.raw = kf.raw.p;
+	req.rawlen = kf.raw.len;
+	if (kf.pkey != NULL && !kf.is_private)
+		req.flags |= SK_KEY_PUBLIC_ONLY;
 	if ((rc = sk_key_import(ctx, &req)) != SK_OK)
 		goto out;
 	rc = report_new(ctx, req.name, "imported");
 out:
-	EVP_PKEY_free(pkey);
-	sk_secret_free(&inpass);
-	sk_buf_cleanse_free(&data);
+	sk_keyfile_free(&kf);
 	return rc;
 }
 
@@ -221,39 +177,6 @@ static const struct sk_verbopt export_opts[] = {
 	{ OPT_out_pass, "encrypt the exported private key with this passphrase" },
 	{ OPT_no_encrypt, "write the private part in clear (file mode 0600)" },
 };
-
-static int write_pkey(const char *path, EVP_PKEY *pkey, int der, int private,
-		      const struct sk_secret *pass)
-{
-	OSSL_ENCODER_CTX *e;
-	unsigned char *data = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (private && pass != NULL && pass->p != NULL) {
-		struct sk_buf enc = { 0 };
-
-		if ((rc = sk_pkcs8_encrypt(pkey, pass->p, pass->len, der, &enc)) == SK_OK)
-			rc = sk_write_file(path, enc.p, enc.len, 0600);
-		sk_buf_free(&enc);
-		return rc;
-	}
-	e = OSSL_ENCODER_CTX_new_for_pkey(pkey,
-		private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, der ? "DER" : "PEM",
-		private ? "PrivateKeyInfo" : "SubjectPublicKeyInfo", NULL);
-	if (e == NULL || OSSL_ENCODER_CTX_get_num_encoders(e) == 0) {
-		OSSL_ENCODER_CTX_free(e);
-		return sk_err_ssl(SK_EFAIL, "encoding key");
-	}
-	if (OSSL_ENCODER_to_data(e, &data, &len) != 1) {
-		OSSL_ENCODER_CTX_free(e);
-		return sk_err_ssl(SK_EFAIL, "encoding key");
-	}
-	OSSL_ENCODER_CTX_free(e);
-	rc = sk_write_file(path, data, len, private ? 0600 : 0666);
-	OPENSSL_clear_free(data, len);
-	return rc;
-}
 
 static int key_export(struct sk_ctx *ctx, const struct sk_args *a)
 {
@@ -279,7 +202,7 @@ static int key_export(struct sk_ctx *ctx, const struct sk_args *a)
 			rc = sk_err(SK_EUNSUPP, "key '%s' (%s) has no public part", a->pos[0],
 				    k->info.type->name);
 		else
-			rc = write_pkey(out, k->info.pub, der, 0, NULL);
+			rc = sk_keyfile_write_pkey(out, k->info.pub, der, 0, NULL);
 		sk_key_close(k);
 		return rc;
 	}
@@ -295,18 +218,10 @@ static int key_export(struct sk_ctx *ctx, const struct sk_args *a)
 	if (outpass_spec && (rc = sk_secret_get(outpass_spec, "passphrase for the exported key", 1,
 						&outpass)) != SK_OK)
 		goto out;
-	if (priv == NULL) {
-		/* AES/HMAC: raw bytes, or openssl enc's format (crypto.h). */
-		struct sk_buf enc = { 0 };
-
-		if (outpass_spec && (rc = sk_pbe_seal(outpass.p, outpass.len, raw.p, raw.len, &enc)) == SK_OK)
-			rc = sk_write_file(out, enc.p, enc.len, 0600);
-		else if (!outpass_spec)
-			rc = sk_write_file(out, raw.p, raw.len, 0600);
-		sk_buf_free(&enc);
-		goto out;
-	}
-	rc = write_pkey(out, priv, der, 1, outpass_spec ? &outpass : NULL);
+	if (priv == NULL)
+		rc = sk_keyfile_write_raw(out, raw.p, raw.len, outpass_spec ? &outpass : NULL);
+	else
+		rc = sk_keyfile_write_pkey(out, priv, der, 1, outpass_spec ? &outpass : NULL);
 out:
 	EVP_PKEY_free(priv);
 	sk_buf_cleanse_free(&raw);
@@ -688,132 +603,17 @@ out:
 	return rc;
 }
 
-/*
- * AES layouts (seckit-key(1), ENCRYPTION FORMATS):
- *   cbc: IV[16] || ciphertext (PKCS#7 padding)
- *   ctr: IV[16] || ciphertext
- *   gcm: nonce[12] || ciphertext || tag[16]
- * GCM output is only released after the tag verified: to a file through
- * the usual temporary file, to stdout or a device or pipe from memory.
- */
-#define GCM_STDOUT_MAX (256u << 20)
-
+/* AES: the layouts and the GCM hold-back are src/keys/stream.h's. */
 static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode mode, int enc)
 {
-	const char *outpath = sk_opt_str(a, OPT_out);
-	size_t ivlen = mode == SK_MODE_GCM ? 12 : 16, outlen;
-	uint8_t iv[16], tag[16], hold[16], *buf = NULL, *obuf = NULL;
-	size_t held = 0, taglen = mode == SK_MODE_GCM ? 16 : 0;
-	struct sk_symop *op = NULL;
 	struct sk_key *k = NULL;
-	struct sk_out out = { .fd = -1 };
-	struct sk_buf mem = { 0 };
-	struct sk_in in = { .fd = -1 };
-	int rc, to_mem = !enc && mode == SK_MODE_GCM && sk_out_is_stream(outpath);
+	int rc, too_big;
 
 	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
-	if ((rc = sk_key_require(k, SK_CAP_CIPHER, NULL)) != SK_OK)
-		goto out;
-	buf = malloc(IO_CHUNK + 16);
-	obuf = malloc(IO_CHUNK + 32);
-	if (buf == NULL || obuf == NULL) {
-		rc = sk_err(SK_EFAIL, "out of memory");
-		goto out;
-	}
-	if ((rc = sk_in_open(&in, sk_opt_str(a, OPT_in))) != SK_OK)
-		goto out;
-	if (enc) {
-		if ((rc = sk_random(iv, ivlen)) != SK_OK)
-			goto out;
-	} else {
-		ssize_t r = sk_in_read(&in, iv, ivlen);
-
-		if (r < 0) {
-			rc = SK_EFAIL;
-			goto out;
-		}
-		if ((size_t)r != ivlen) {
-			rc = sk_err(SK_EVERIFY, "'%s' is too short to be %s ciphertext",
-				    sk_opt_str(a, OPT_in), mode == SK_MODE_GCM ? "AES-GCM" : "AES");
-			goto out;
-		}
-	}
-	if ((rc = sk_key_cipher(k, mode, enc, iv, ivlen, &op)) != SK_OK)
-		goto out;
-	if (!to_mem && (rc = sk_out_open(&out, outpath, enc ? 0666 : 0600)) != SK_OK)
-		goto out;
-	if (enc && (rc = sk_out_write(&out, iv, ivlen)) != SK_OK)
-		goto out;
-	for (;;) {
-		ssize_t r = sk_in_read(&in, buf + held, IO_CHUNK);
-		size_t n;
-
-		if (r < 0) {
-			rc = SK_EFAIL;
-			goto out;
-		}
-		n = held + (size_t)r;
-		/* On decryption the GCM tag trails the data: hold back the
-		 * last 16 bytes of what has been read so far. */
-		if (taglen && !enc) {
-			size_t use = n > taglen ? n - taglen : 0;
-
-			if ((rc = op->update(op, buf, use, obuf, &outlen)) != SK_OK)
-				goto out;
-			memmove(hold, buf + use, n - use);
-			held = n - use;
-			memcpy(buf, hold, held);
-		} else {
-			if ((rc = op->update(op, buf, n, obuf, &outlen)) != SK_OK)
-				goto out;
-			held = 0;
-		}
-		if (outlen) {
-			rc = to_mem ? (mem.len + outlen > GCM_STDOUT_MAX
-					       ? sk_err(SK_EFAIL, "GCM output to a stream is limited to %u MiB; use --out FILE",
-							GCM_STDOUT_MAX >> 20)
-					       : sk_buf_add(&mem, obuf, outlen))
-				    : sk_out_write(&out, obuf, outlen);
-			if (rc != SK_OK)
-				goto out;
-		}
-		if (r == 0)
-			break;
-	}
-	if (taglen && !enc) {
-		if (held != taglen) {
-			rc = sk_err(SK_EVERIFY, "'%s' is truncated (no GCM tag)", sk_opt_str(a, OPT_in));
-			goto out;
-		}
-		memcpy(tag, buf, 16);
-	}
-	if ((rc = op->final(op, obuf, &outlen, tag)) != SK_OK)
-		goto out;
-	if (outlen)
-		rc = to_mem ? sk_buf_add(&mem, obuf, outlen) : sk_out_write(&out, obuf, outlen);
-	if (rc == SK_OK && enc && taglen)
-		rc = sk_out_write(&out, tag, taglen);
-	if (rc != SK_OK)
-		goto out;
-	if (to_mem) {
-		rc = sk_write_file(outpath, mem.p, mem.len, 0600);
-	} else {
-		rc = sk_out_commit(&out);
-	}
-out:
-	if (rc != SK_OK && !to_mem)
-		sk_out_abort(&out);
-	sk_in_close(&in);
-	if (op != NULL)
-		op->free(op);
-	if (buf)
-		OPENSSL_cleanse(buf, IO_CHUNK + 16);
-	if (obuf)
-		OPENSSL_cleanse(obuf, IO_CHUNK + 32);
-	free(buf);
-	free(obuf);
-	sk_buf_cleanse_free(&mem);
+	rc = sk_stream_crypt(k, mode, enc, sk_opt_str(a, OPT_in), sk_opt_str(a, OPT_out), &too_big);
+	if (rc != SK_OK && too_big)
+		hint(rc, "; use --out FILE");
 	sk_key_close(k);
 	return rc;
 }
@@ -863,39 +663,6 @@ static const struct sk_verbopt mac_opts[] = {
 	O_PASS,
 };
 
-/* The expected MAC from a file: binary as `mac --out` writes it, or hex as
- * printed (surrounding white space ignored). */
-static int read_expected_mac(const char *path, size_t maclen, uint8_t *out)
-{
-	struct sk_buf b = { 0 };
-	char hex[2 * EVP_MAX_MD_SIZE + 1];
-	size_t s = 0, e;
-	int rc;
-
-	if ((rc = sk_read_file(path, 4 * EVP_MAX_MD_SIZE, &b)) != SK_OK)
-		return rc;
-	e = b.len;
-	if (b.len == maclen) {
-		memcpy(out, b.p, maclen);
-		goto out;
-	}
-	while (s < e && strchr(" \t\r\n", b.p[s]))
-		s++;
-	while (e > s && strchr(" \t\r\n", b.p[e - 1]))
-		e--;
-	if (e - s != 2 * maclen) {
-		rc = sk_err(SK_EVERIFY, "'%s' does not hold a %zu-byte MAC", path, maclen);
-		goto out;
-	}
-	memcpy(hex, b.p + s, e - s);
-	hex[e - s] = '\0';
-	if (sk_unhex(out, maclen, hex) != 0)
-		rc = sk_err(SK_EVERIFY, "'%s' does not hold a %zu-byte MAC", path, maclen);
-out:
-	sk_buf_free(&b);
-	return rc;
-}
-
 static int print_hex_or_write(struct sk_ctx *ctx, const char *out, const uint8_t *p, size_t n,
 			      const char *what, const char *alg)
 {
@@ -921,12 +688,10 @@ static int print_hex_or_write(struct sk_ctx *ctx, const char *out, const uint8_t
 
 static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	struct sk_symop *op = NULL;
 	struct sk_key *k = NULL;
-	struct sk_in in = { .fd = -1 };
-	uint8_t mac[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE], *buf = NULL, dummy[32];
+	uint8_t mac[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
 	const char *check = sk_opt_str(a, OPT_check);
-	size_t maclen = 0, dl;
+	size_t maclen = 0;
 	char alg[32];
 	int rc;
 
@@ -934,34 +699,14 @@ static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
 		return sk_usage_error("--check and --out exclude each other");
 	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
-	if ((rc = sk_key_mac(k, &op)) != SK_OK)
-		goto out;
-	if ((buf = malloc(IO_CHUNK)) == NULL) {
-		rc = sk_err(SK_EFAIL, "out of memory");
-		goto out;
-	}
-	if ((rc = sk_in_open(&in, sk_opt_str(a, OPT_in))) != SK_OK)
-		goto out;
-	for (;;) {
-		ssize_t r = sk_in_read(&in, buf, IO_CHUNK);
-
-		if (r < 0) {
-			rc = SK_EFAIL;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		if ((rc = op->update(op, buf, (size_t)r, dummy, &dl)) != SK_OK)
-			goto out;
-	}
-	if ((rc = op->final(op, mac, &maclen, NULL)) != SK_OK)
+	if ((rc = sk_stream_mac(k, sk_opt_str(a, OPT_in), mac, &maclen)) != SK_OK)
 		goto out;
 	if (k->info.type->kind == SK_KIND_AES)
 		snprintf(alg, sizeof(alg), "cmac-aes-%u", k->info.type->bits);
 	else
 		snprintf(alg, sizeof(alg), "%s", k->info.type->name);
 	if (check != NULL) {
-		if ((rc = read_expected_mac(check, maclen, want)) != SK_OK)
+		if ((rc = sk_stream_mac_expected(check, maclen, want)) != SK_OK)
 			goto out;
 		if (!sk_ct_equal(mac, want, maclen)) {
 			rc = sk_err(SK_EVERIFY, "MAC does not match");
@@ -983,10 +728,6 @@ static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
 	rc = print_hex_or_write(ctx, sk_opt_str(a, OPT_out), mac, maclen, "mac", alg);
 out:
 	OPENSSL_cleanse(want, sizeof(want));
-	sk_in_close(&in);
-	free(buf);
-	if (op != NULL)
-		op->free(op);
 	sk_key_close(k);
 	return rc;
 }

@@ -15,9 +15,9 @@
 #include <openssl/opensslv.h>
 #include <yaml.h>
 
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/util.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "base/util.h"
 #include "json.h"
 #include "opt.h"
 

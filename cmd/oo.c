@@ -11,13 +11,13 @@
 
 #include <openssl/crypto.h>
 
-#include "../src/crypto.h"
-#include "../src/ecies.h"
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/fleet.h"
-#include "../src/oo.h"
-#include "../src/pkg.h"
+#include "crypto/crypto.h"
+#include "format/ecies.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "format/fleet.h"
+#include "format/oo.h"
+#include "format/pkg.h"
 #include "json.h"
 #include "opt.h"
 
@@ -83,7 +83,7 @@ static int oo_make(struct sk_ctx *ctx, const struct sk_args *a)
 		rc = sk_usage_error("--out and --info name the same file");
 		goto out;
 	}
-	if ((rc = sk_oo_make(in, out, alg.cipher, &info)) != SK_OK)
+	if ((rc = sk_oo_make(in, out, alg.cipher, ctx->tmpdir, &info)) != SK_OK)
 		goto out;
 	info.has_not_before = pol.has_not_before;
 	info.not_before = pol.not_before;
@@ -324,7 +324,7 @@ static int id_fleet(struct id_run *run, const struct sk_args *a)
 	memset(&fo, 0, sizeof(fo));
 	fo.jobs = sk_opt_uint(a, OPT_jobs, &jobs) ? (unsigned)jobs : sk_fleet_default_jobs();
 	if (shard != NULL && (rc = sk_fleet_parse_shard(shard, &fo.shard_k, &fo.shard_n)) != SK_OK)
-		return sk_usage_error("%s", sk_err_msg());
+		return sk_usage_error("--%s: %s", sk_optdefs[OPT_shard].name, sk_err_msg());
 	run->shard_k = fo.shard_n ? fo.shard_k : 1;
 	run->shard_n = fo.shard_n ? fo.shard_n : 1;
 	run->jobs = fo.jobs;
@@ -385,6 +385,7 @@ static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *devpub = sk_opt_str(a, OPT_device_pub), *devices = sk_opt_str(a, OPT_devices);
 	const char *info_path = sk_opt_str(a, OPT_info);
+	const struct sk_policy *policy;
 	struct id_run run;
 	struct sk_ooinfo info;
 	const EVP_MD *md;
@@ -403,7 +404,8 @@ static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 		return sk_usage_error("with --devices, give --out-dir DIR (not --out)");
 	if (devices != NULL && (rc = sk_opt_need(a, OPT_out_dir)) != SK_OK)
 		return rc;
-	if ((rc = sk_ecies_alg_for(ctx, sk_opt_str(a, OPT_kdf), sk_opt_str(a, OPT_cipher),
+	if ((rc = sk_ctx_policy(ctx, &policy)) != SK_OK ||
+	    (rc = sk_ecies_alg_for(policy, sk_opt_str(a, OPT_kdf), sk_opt_str(a, OPT_cipher),
 				   sk_opt_str(a, OPT_mac), &run.alg)) != SK_OK)
 		return rc;
 	/* The OOInfo first: a bad one must not cost a passphrase prompt. */
@@ -448,19 +450,30 @@ static const struct sk_verbopt open_opts[] = {
 
 static int oo_open(struct sk_ctx *ctx, const struct sk_args *a)
 {
+	const struct sk_policy *pol;
 	struct sk_oo_open_req req;
 	struct sk_ooinfo info;
 	int rc;
 
 	memset(&req, 0, sizeof(req));
+	memset(&info, 0, sizeof(info));
+	if ((rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
+		return rc;
 	req.ooid = sk_opt_str(a, OPT_id);
 	req.object = sk_opt_str(a, OPT_in);
 	req.out = sk_opt_str(a, OPT_out);
 	req.device_key = sk_opt_str(a, OPT_device_key);
+	if (req.device_key == NULL)
+		req.device_key = pol->role[SK_ROLE_DEVICE_KEY];
 	req.device_pass = sk_opt_str(a, OPT_device_pass);
 	req.verify_key = sk_opt_str(a, OPT_verify_key);
+	if (req.verify_key == NULL)
+		req.verify_key = pol->role[SK_ROLE_OEM_ROOT];
+	req.tmpdir = ctx->tmpdir;
 	req.now = (int64_t)time(NULL);
 	rc = sk_oo_open(ctx, &req, &info);
+	if (rc == SK_ENOTFOUND)
+		sk_role_hint(req.missing);
 	if (rc == SK_OK && ctx->verbose)
 		fprintf(stderr, "opened: %" PRIu64 " bytes, SHA-256 and policies checked\n", info.size);
 	sk_ooinfo_cleanse(&info);

@@ -6,15 +6,15 @@
 
 #include <openssl/crypto.h>
 
-#include "../src/crypto.h"
-#include "../src/ecies.h"
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/keys.h"
-#include "../src/okey.h"
-#include "../src/oo.h"
-#include "../src/pkg.h"
-#include "../src/secret.h"
+#include "crypto/crypto.h"
+#include "format/ecies.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "keys/keys.h"
+#include "format/okey.h"
+#include "format/oo.h"
+#include "format/pkg.h"
+#include "ctx/secret.h"
 #include "json.h"
 #include "opt.h"
 
@@ -42,6 +42,7 @@ static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *keyfile = sk_opt_str(a, OPT_key_file);
 	const char *kpspec = sk_opt_str(a, OPT_key_pass);
+	const struct sk_policy *pol;
 	struct sk_okey_make_req req;
 	struct sk_signer signer;
 	struct sk_buf keyb = { 0 }, devb = { 0 }, out = { 0 };
@@ -58,7 +59,8 @@ static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 		return sk_usage_error("'%s' is not a valid key name (letters, digits, '.', '_', '@', '+', '-')",
 				      req.name);
 	req.type = sk_keytype_by_name(sk_opt_str(a, OPT_type));
-	if ((rc = sk_ecies_alg_for(ctx, sk_opt_str(a, OPT_kdf), sk_opt_str(a, OPT_cipher),
+	if ((rc = sk_ctx_policy(ctx, &pol)) != SK_OK ||
+	    (rc = sk_ecies_alg_for(pol, sk_opt_str(a, OPT_kdf), sk_opt_str(a, OPT_cipher),
 				   sk_opt_str(a, OPT_mac), &req.alg)) != SK_OK)
 		return rc;
 
@@ -183,6 +185,7 @@ static const struct sk_verbopt import_opts[] = {
 
 static int okey_import(struct sk_ctx *ctx, const struct sk_args *a)
 {
+	const struct sk_policy *pol;
 	struct sk_okey_import_req req;
 	const struct sk_keytype *kt = NULL;
 	char name[256];
@@ -197,8 +200,17 @@ static int okey_import(struct sk_ctx *ctx, const struct sk_args *a)
 	req.pass_spec = sk_opt_str(a, OPT_pass);
 	if (req.pass_spec != NULL && req.pwobj == NULL)
 		return sk_usage_error("--pass needs --password-object");
-	if ((rc = sk_okey_import(ctx, &req, name, &kt)) != SK_OK)
+	if ((rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
 		return rc;
+	if (req.device_key == NULL)
+		req.device_key = pol->role[SK_ROLE_DEVICE_KEY];
+	if (req.verify_key == NULL)
+		req.verify_key = pol->role[SK_ROLE_OEM_ROOT];
+	if ((rc = sk_okey_import(ctx, &req, name, &kt)) != SK_OK) {
+		if (rc == SK_ENOTFOUND)
+			sk_role_hint(req.missing);
+		return rc;
+	}
 	if (ctx->json) {
 		struct sk_json j;
 

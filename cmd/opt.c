@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/backend.h"
-#include "../src/certgen.h"
-#include "../src/ecies.h"
-#include "../src/err.h"
-#include "../src/keytype.h"
-#include "../src/stp.h"
-#include "../src/trust.h"
-#include "../src/util.h"
+#include "backend/backend.h"
+#include "trust/certgen.h"
+#include "format/ecies.h"
+#include "base/err.h"
+#include "crypto/keytype.h"
+#include "format/stp.h"
+#include "trust/trust.h"
+#include "base/util.h"
 
 const struct sk_optdef sk_optdefs[OPT__COUNT] = {
 #define SK_OPTION(id, n, s, t, m, c, ch, w, lo, hi) [OPT_##id] = { n, s, t, m, c, ch, w, lo, hi },
@@ -65,10 +65,41 @@ int sk_usage_error(const char *fmt, ...)
 
 /* The one place a command's failure is reported: "PROG: MESSAGE", plus a
  * pointer to the help for usage errors. */
+void sk_role_hint(enum sk_role missing)
+{
+	if (missing == SK_ROLE_DEVICE_KEY)
+		sk_err_hint(0, "(see --%s)", sk_optdefs[OPT_device_key].name);
+	else if (missing == SK_ROLE_OEM_ROOT)
+		sk_err_hint(0, "(provision it, or see --%s)", sk_optdefs[OPT_verify_key].name);
+}
+
+/* The option that does what the library says can be done about its error
+ * (src/base/err.h, enum sk_remedy). */
+static void remedy_hint(void)
+{
+	switch (sk_err_remedy_get()) {
+	case SK_REMEDY_PASS:
+		sk_err_hint(0, "(give --%s: pass:, env:, file:, fd: or prompt)", sk_optdefs[OPT_pass].name);
+		break;
+	case SK_REMEDY_BACKEND:
+		sk_err_hint(0, "(see --%s)", sk_optdefs[OPT_backend].name);
+		break;
+	case SK_REMEDY_FORCE:
+		sk_err_hint(0, "(--%s removes a damaged object)", sk_optdefs[OPT_force].name);
+		break;
+	case SK_REMEDY_MODE:
+		sk_err_hint(0, "(see --%s)", sk_optdefs[OPT_mode].name);
+		break;
+	case SK_REMEDY_NONE:
+		break;
+	}
+}
+
 int sk_report(int rc)
 {
 	if (rc == SK_OK)
 		return rc;
+	remedy_hint();
 	if (rc == SK_EUSAGE)
 		fprintf(stderr, "%s: %s (see \"%s --help\")\n", prog, sk_err_msg(), prog);
 	else
@@ -140,10 +171,12 @@ int sk_opt_md(struct sk_ctx *ctx, const struct sk_args *a, enum sk_optid id, con
 	}
 	/* defaults.digest is the signing digest; hashing has its own default. */
 	if (use != SK_MD_HASH) {
-		if ((rc = sk_ctx_config(ctx)) != SK_OK)
+		const struct sk_policy *pol;
+
+		if ((rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
 			return rc;
-		if (ctx->cfg.digest != NULL)
-			name = ctx->cfg.digest;
+		if (pol->digest != NULL)
+			name = pol->digest;
 	}
 	if ((rc = sk_md_for(name, use, 0, md)) != SK_OK)
 		return sk_err_wrap(rc, "defaults.digest in the config");

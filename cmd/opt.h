@@ -8,9 +8,9 @@
 
 #include <openssl/evp.h>
 
-#include "../src/crypto.h"
-#include "../src/ctx.h"
-#include "../src/util.h"
+#include "crypto/crypto.h"
+#include "ctx/ctx.h"
+#include "base/util.h"
 
 /*
  * Options are declared in tables; each entry carries its help text, and
@@ -193,5 +193,8 @@ void sk_set_prog(const char *p);
 int sk_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the error of a failed rc as "PROG: MESSAGE" (the one reporter). */
 int sk_report(int rc);
+/* After SK_ENOTFOUND for the key of a role (oo.h's `missing`): add to the
+ * library's message which option names another key. */
+void sk_role_hint(enum sk_role missing);
 
 #endif

@@ -17,7 +17,7 @@
  *   SK_UINT(ident, "name", short, "METAVAR", min, max) a decimal number
  *   SK_TIME(ident, "name", short)                      a TIME (util.h)
  *   SK_DIGEST(ident, "name", short)                    a digest, under the
- *       policy of the use the verb gives it (src/crypto.h, enum sk_md_use)
+ *       policy of the use the verb gives it (src/crypto/crypto.h, enum sk_md_use)
  *
  * One long name may have two identifiers when it means two things (--key
  * is a store key's NAME in most verbs, the FILE to send in opaque-key

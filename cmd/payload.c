@@ -5,10 +5,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/payload.h"
-#include "../src/trust.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "format/payload.h"
+#include "trust/trust.h"
 #include "json.h"
 #include "opt.h"
 
@@ -163,6 +163,7 @@ static const struct sk_verbopt verify_opts[] = {
 
 static int verifier_opt(struct sk_ctx *ctx, const struct sk_args *a, struct sk_verifier *v)
 {
+	const struct sk_policy *pol;
 	const char *key = sk_opt_str(a, OPT_key), *vkey = sk_opt_str(a, OPT_verify_key);
 	const char *pub = sk_opt_str(a, OPT_pubkey), *cert = sk_opt_str(a, OPT_cert);
 	int n = !!key + !!vkey + !!pub + !!cert, rc;
@@ -178,8 +179,11 @@ static int verifier_opt(struct sk_ctx *ctx, const struct sk_args *a, struct sk_v
 	else if (cert != NULL)
 		rc = sk_verifier_from_cert(v, ctx, cert, sk_opt_str(a, OPT_purpose));
 	else {
-		if (key == NULL && (rc = sk_ctx_role(ctx, SK_ROLE_OEM_PAYLOAD, &key)) != SK_OK)
-			return rc;
+		if (key == NULL) {
+			if ((rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
+				return rc;
+			key = pol->role[SK_ROLE_OEM_PAYLOAD];
+		}
 		rc = sk_verifier_from_key(v, ctx, key);
 	}
 	if (rc == SK_OK)
@@ -205,7 +209,7 @@ static int payload_verify(struct sk_ctx *ctx, const struct sk_args *a)
 	if ((rc = verifier_opt(ctx, a, &v)) != SK_OK)
 		return rc;
 	progress_init(ctx, &pr, &fn);
-	rc = sk_payload_verify(&v, in, out, fn, &pr, &info);
+	rc = sk_payload_verify(&v, in, out, ctx->tmpdir, fn, &pr, &info);
 	progress_end(&pr);
 	if (rc == SK_OK && info.md != NULL && sk_md_is_weak(info.md))
 		sk_warn("the package uses %s, which is weak", sk_md_name(info.md));

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../src/err.h"
-#include "../src/provision.h"
+#include "base/err.h"
+#include "provision/provision.h"
 #include "json.h"
 #include "opt.h"
 
@@ -65,13 +65,15 @@ static void step(const struct sk_prov_step *s, void *arg)
 
 static int provision(struct sk_ctx *ctx, const struct sk_args *a)
 {
+	const struct sk_policy *pol;
 	struct report r;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
 	r.ctx = ctx;
 	r.dry_run = sk_opt_flag(a, OPT_dry_run);
-	rc = sk_provision(ctx, a->pos[0], r.dry_run, step, &r);
+	if ((rc = sk_ctx_policy(ctx, &pol)) == SK_OK)
+		rc = sk_provision(ctx, pol, a->pos[0], r.dry_run, step, &r);
 	if (ctx->json && rc == SK_OK) {
 		json_start(&r);
 		sk_json_end_arr(&r.j);

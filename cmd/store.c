@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../src/data.h"
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/store.h"
+#include "store/data.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "store/store.h"
 #include "json.h"
 #include "opt.h"
 

@@ -10,14 +10,14 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/fileio.h"
-#include "../src/keys.h"
-#include "../src/pkg.h"
-#include "../src/stp.h"
-#include "../src/trust.h"
-#include "../src/x509.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "keys/keys.h"
+#include "format/pkg.h"
+#include "format/stp.h"
+#include "trust/trust.h"
+#include "trust/x509.h"
 #include "json.h"
 #include "opt.h"
 
@@ -233,13 +233,15 @@ static int stp_show(struct sk_ctx *ctx, const struct sk_args *a)
 
 static int stp_apply(struct sk_ctx *ctx, const struct sk_args *a)
 {
+	const struct sk_policy *pol;
 	struct sk_buf b = { 0 };
 	struct sk_stp s;
 	int rc;
 
 	if ((rc = read_pkg(a, &b)) != SK_OK)
 		return rc;
-	rc = sk_stp_apply(ctx, b.p, b.len, &s);
+	if ((rc = sk_ctx_policy(ctx, &pol)) == SK_OK)
+		rc = sk_stp_apply(ctx, pol, b.p, b.len, &s);
 	sk_buf_free(&b);
 	if (rc != SK_OK)
 		return rc;
@@ -256,6 +258,7 @@ static int stp_apply(struct sk_ctx *ctx, const struct sk_args *a)
 
 static int stp_status(struct sk_ctx *ctx, const struct sk_args *a)
 {
+	const struct sk_policy *pol;
 	struct sk_keyinfo k;
 	struct sk_store *st;
 	const char *cmdkey;
@@ -264,12 +267,12 @@ static int stp_status(struct sk_ctx *ctx, const struct sk_args *a)
 	int rc, have_key;
 
 	(void)a;
-	if ((rc = sk_stp_last_seq(ctx, &seq)) != SK_OK ||
-	    (rc = sk_ctx_role(ctx, SK_ROLE_OEM_COMMAND, &cmdkey)) != SK_OK ||
-	    (rc = sk_trust_time(ctx, &now)) != SK_OK ||
+	if ((rc = sk_stp_last_seq(ctx, &seq)) != SK_OK || (rc = sk_ctx_policy(ctx, &pol)) != SK_OK ||
 	    (rc = sk_ctx_store(ctx, 0, &st)) != SK_OK ||
+	    (rc = sk_trust_time(st, pol->clock, &now)) != SK_OK ||
 	    (rc = sk_trust_locked(st, &locked)) != SK_OK)
 		return rc;
+	cmdkey = pol->role[SK_ROLE_OEM_COMMAND];
 	rc = sk_key_info(ctx, cmdkey, &k);
 	if (rc != SK_OK && rc != SK_ENOTFOUND)
 		return rc;

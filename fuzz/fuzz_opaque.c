@@ -8,11 +8,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../src/crypto.h"
-#include "../src/ecies.h"
-#include "../src/err.h"
-#include "../src/okey.h"
-#include "../src/oo.h"
+#include "crypto/crypto.h"
+#include "format/ecies.h"
+#include "base/err.h"
+#include "format/okey.h"
+#include "format/oo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
 

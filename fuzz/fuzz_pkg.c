@@ -3,10 +3,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/pkg.h"
-#include "../src/stp.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "format/pkg.h"
+#include "format/stp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
 

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/store.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "store/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
 

@@ -5,9 +5,9 @@
 
 #include <openssl/x509.h>
 
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/x509.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "trust/x509.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
 

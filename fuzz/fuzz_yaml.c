@@ -6,10 +6,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../src/config.h"
-#include "../src/crypto.h"
-#include "../src/err.h"
-#include "../src/yaml.h"
+#include "ctx/config.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "base/yaml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
 

@@ -118,10 +118,10 @@ rendered() {
 	fi
 }
 
-@test "every exit code of src/err.h is documented in seckit(1) and every command in README.md" {
+@test "every exit code of src/base/err.h is documented in seckit(1) and every command in README.md" {
 	require mandoc col
 	rendered "$SECKIT_SRC/man/seckit.1" | sed -n '/^EXIT STATUS/,/^[A-Z]/p' > exit.txt
-	codes=$(sed -n 's/^[[:space:]]*SK_[A-Z]* = \([0-9]*\),.*/\1/p' "$SECKIT_SRC/src/err.h")
+	codes=$(sed -n 's/^[[:space:]]*SK_[A-Z]* = \([0-9]*\),.*/\1/p' "$SECKIT_SRC/src/base/err.h")
 	[ "$(echo "$codes" | wc -l)" -eq 10 ]
 	for c in $codes; do
 		grep -Eq "^[[:space:]]+$c[[:space:]]+[a-z]" exit.txt || { echo "exit code $c not in EXIT STATUS" >&2; return 1; }

@@ -63,7 +63,7 @@ bad_config() {
 }
 
 @test "duplicate keys in a large mapping are found, at their place, first and last" {
-	# Beyond 16 keys the check goes through a hash set (src/yaml.c).
+	# Beyond 16 keys the check goes through a hash set (src/base/yaml.c).
 	awk 'BEGIN { for (i = 0; i < 100; i++) printf "k%03d: %d\n", i, i; print "k042: again" }' > c.yaml
 	sk_fails 3 "key list: c.yaml:101:1: duplicate key 'k042' (first at line 43)" --config c.yaml key list
 	awk 'BEGIN { for (i = 0; i < 100; i++) printf "k%03d: %d\n", i, i; print "k000: again" }' > c.yaml
@@ -75,7 +75,7 @@ bad_config() {
 	sk_fails 3 "key list: c.yaml:52:3: duplicate key 'r03' (first at line 5)" --config c.yaml key list
 }
 
-@test "the set under the duplicate checks (src/strset.c): SipHash vectors, every duplicate, no needless comparison" {
+@test "the set under the duplicate checks (src/base/strset.c): SipHash vectors, every duplicate, no needless comparison" {
 	run -0 "$SECKIT_SRC/build/unit/strset-test"
 	[[ "$output" == *"1..10"* ]]
 	run ! grep -q "not ok" <<< "$output"

@@ -76,7 +76,7 @@ verify_fails() {
 	assert_no_debris .
 }
 
-@test "the package-format layer on its own (unit tests of src/pkg.c)" {
+@test "the package-format layer on its own (unit tests of src/format/pkg.c)" {
 	run -0 "$SECKIT_SRC/build/unit/pkg-test"
 	[[ "$output" == *"1.."* ]]
 	[[ "$output" != *"not ok"* ]]

@@ -37,7 +37,7 @@ expect_value() {
 	for step in $BEFORE $AFTER; do
 		echo old | sk store write a
 		printf 'new' > new
-		crash_at "$step" "$SECKIT" store write a --in new
+		crash_at "$step" "$SECKIT_TESTBUILD" store write a --in new
 		case " $BEFORE " in
 		*" $step "*) expect_value a old ;;
 		*) expect_value a new ;;
@@ -47,7 +47,7 @@ expect_value() {
 		for l in "${lines[@]:1}"; do [[ "$l" == fresh-after-journal || "$l" == fresh-mid-rename ]]; done
 		run -0 sk store check
 		# a new object: absent before the commit point, complete after
-		crash_at "$step" "$SECKIT" store write "fresh-$step" --in new
+		crash_at "$step" "$SECKIT_TESTBUILD" store write "fresh-$step" --in new
 		case " $BEFORE " in
 		*" $step "*) run -8 sk store read "fresh-$step" ;;
 		*) expect_value "fresh-$step" new ;;
@@ -60,14 +60,14 @@ expect_value() {
 @test "store delete and password-protected overwrite: crash at each step" {
 	for step in $BEFORE $AFTER; do
 		echo old | sk store write d
-		crash_at "$step" "$SECKIT" store delete d
+		crash_at "$step" "$SECKIT_TESTBUILD" store delete d
 		case " $BEFORE " in
 		*" $step "*) expect_value d old ;;
 		*) run -8 sk store read d ;;
 		esac
 		echo secret-old | sk store write p --pass pass:pw
 		echo secret-new > new
-		crash_at "$step" "$SECKIT" store write p --pass pass:pw --in new
+		crash_at "$step" "$SECKIT_TESTBUILD" store write p --pass pass:pw --in new
 		case " $BEFORE " in
 		*" $step "*) expect_value p secret-old --pass pass:pw ;;
 		*) expect_value p secret-new --pass pass:pw ;;
@@ -80,8 +80,8 @@ expect_value() {
 
 @test "keys and password objects: crash at each step of create and delete" {
 	for step in $BEFORE $AFTER; do
-		crash_at "$step" "$SECKIT" key create "k-$step" --type ec-p256
-		crash_at "$step" "$SECKIT" key password create "pw-$step" --pass pass:x
+		crash_at "$step" "$SECKIT_TESTBUILD" key create "k-$step" --type ec-p256
+		crash_at "$step" "$SECKIT_TESTBUILD" key password create "pw-$step" --pass pass:x
 		case " $BEFORE " in
 		*" $step "*)
 			run -8 sk key info "k-$step"
@@ -96,9 +96,9 @@ expect_value() {
 		esac
 	done
 	sk key create victim --type aes-256
-	crash_at before-commit "$SECKIT" key delete victim
+	crash_at before-commit "$SECKIT_TESTBUILD" key delete victim
 	run -0 sk key info victim
-	crash_at mid-rename "$SECKIT" key delete victim
+	crash_at mid-rename "$SECKIT_TESTBUILD" key delete victim
 	run -8 sk key info victim
 	run -0 sk store check
 }
@@ -142,7 +142,7 @@ expect_value() {
 	[ -f "$SECKIT_STORE/journal" ] || [ -n "$(ls -A "$SECKIT_STORE" | grep '^\.s\.')" ]
 	# the next writer rolls forward and is killed while doing it
 	echo w > w
-	crash_at cleanup "$SECKIT" store write w --in w || true
+	crash_at cleanup "$SECKIT_TESTBUILD" store write w --in w || true
 	run -0 "$ST" "$SECKIT_STORE" same m 10
 	[ "$output" = new ]
 	# readers in between never see a mix
@@ -167,7 +167,7 @@ expect_value() {
 	[ -n "$(ls -A "$SECKIT_STORE/tmp")" ]
 	# killed after staging: staged versions remain
 	echo b > b
-	crash_at staged "$SECKIT" store write b --in b
+	crash_at staged "$SECKIT_TESTBUILD" store write b --in b
 	[ -n "$(ls -A "$SECKIT_STORE" | grep '^\.s\.')" ]
 	run -0 sk store list --names
 	[ "$output" = a ]

@@ -39,20 +39,20 @@ with_small_fs() {
 	"$ST" "$SECKIT_STORE" multi m 6 m-old
 	for step in body-write body-sync index-write stage commit; do
 		echo new > new
-		SECKIT_TEST_FAIL_AT=$step run -1 --separate-stderr sk store write a --in new
+		SECKIT_TEST_FAIL_AT=$step run -1 --separate-stderr sk_testbuild store write a --in new
 		assert_one_error_line "seckit store write: "
 		[[ "$stderr" == *"Input/output error" ]]
 		run -0 sk store read a
 		[ "$output" = old ]
-		SECKIT_TEST_FAIL_AT=$step run -1 sk store write p --pass pass:pw --in new
+		SECKIT_TEST_FAIL_AT=$step run -1 sk_testbuild store write p --pass pass:pw --in new
 		run -0 sk store read p --pass pass:pw
 		[ "$output" = pw-old ]
 		case $step in
 		index-write|commit) # the steps a delete goes through
-			SECKIT_TEST_FAIL_AT=$step run -1 sk store delete a
+			SECKIT_TEST_FAIL_AT=$step run -1 sk_testbuild store delete a
 			run -0 sk store read a ;;
 		esac
-		SECKIT_TEST_FAIL_AT=$step run -1 sk key create "k-$step" --type ec-p256
+		SECKIT_TEST_FAIL_AT=$step run -1 sk_testbuild key create "k-$step" --type ec-p256
 		run -8 sk key info "k-$step"
 		SECKIT_TEST_FAIL_AT=$step run -1 "$ST" "$SECKIT_STORE" multi m 6 m-new
 		run -0 "$ST" "$SECKIT_STORE" same m 6
@@ -64,4 +64,22 @@ with_small_fs() {
 	[ "$output" = fine ]
 	assert_store_clean
 	run -0 sk store check
+}
+
+# The hooks are compiled into the test build only (Makefile, store.h).
+@test "the release binary reads no test hook; the test build does" {
+	echo old | sk store write a
+	echo new > new
+	SECKIT_TEST_FAIL_AT=commit run -0 sk store write a --in new
+	run -0 sk store read a
+	[ "$output" = new ]
+	SECKIT_TEST_CRASH_AT=before-rename run -0 sk store write b --in new
+	run -0 sk store read b
+	[ "$output" = new ]
+	run -1 grep -c SECKIT_TEST_ "$SECKIT"
+	[ "$output" = 0 ]
+	# The same variable does work in the test build.
+	SECKIT_TEST_FAIL_AT=commit run -1 sk_testbuild store write a --in old
+	run -0 sk store read a
+	[ "$output" = new ]
 }

@@ -346,7 +346,7 @@ assert d["target"] == "device" and len(d["device"]) == 64, d
 		mk p.stp $((seq + 1)) set-cert --name oem-root --cert "oem/$next.pem"
 		if [ $((i % 4)) -eq 0 ]; then
 			# A deterministic crash inside the commit.
-			SECKIT_TEST_CRASH_AT=${points[$(((i / 4) % 7))]} "$SECKIT" stp apply p.stp 2>/dev/null &
+			SECKIT_TEST_CRASH_AT=${points[$(((i / 4) % 7))]} "$SECKIT_TESTBUILD" stp apply p.stp 2>/dev/null &
 		else
 			"$SECKIT" stp apply p.stp 2>/dev/null &
 			sleep "$(printf "0.%03d" $((RANDOM % 30)))"

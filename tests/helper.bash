@@ -7,7 +7,11 @@ bats_require_minimum_version 1.5.0
 
 SECKIT_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECKIT="${SECKIT_BIN:-$SECKIT_SRC/seckit}"
-export SECKIT_SRC SECKIT
+# The test build (Makefile: seckit with the store's test hooks,
+# SECKIT_TEST_CRASH_AT / SECKIT_TEST_FAIL_AT).  Only the tests that set a
+# hook run it; every other test runs the release binary, $SECKIT.
+SECKIT_TESTBUILD="${SECKIT_TESTBIN:-$SECKIT_SRC/build/test/seckit}"
+export SECKIT_SRC SECKIT SECKIT_TESTBUILD
 
 common_setup() {
 	unset SECKIT_CONFIG SECKIT_STORE SECKIT_BACKEND SECKIT_TCTI
@@ -35,6 +39,12 @@ setup() {
 # Run seckit (use with bats' run: run -N sk key list).
 sk() {
 	"$SECKIT" "$@"
+}
+
+# Run the test build, for a test that sets a test hook:
+#   SECKIT_TEST_FAIL_AT=commit run -1 sk_testbuild store write a --in f
+sk_testbuild() {
+	"$SECKIT_TESTBUILD" "$@"
 }
 
 # Fail with a message unless $1 does not exist.

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../src/err.h"
+#include "base/err.h"
 
 static int n;
 

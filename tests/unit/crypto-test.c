@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the primitives seckit computes without EVP fetches
- * (src/sha256kdf.c, the provider-direct AES-256-GCM in src/crypto.c):
+ * (src/crypto/sha256kdf.c, the provider-direct AES-256-GCM in src/crypto/crypto.c):
  * RFC test vectors, and agreement with OpenSSL's EVP interfaces on random
  * inputs of every length that matters.  Run by tests/06-crypto.bats;
  * prints "ok N - what" lines and exits non-zero on the first failure.
@@ -15,10 +15,10 @@
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 
-#include "../../src/crypto.h"
-#include "../../src/err.h"
-#include "../../src/sha256kdf.h"
-#include "../../src/util.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "crypto/sha256kdf.h"
+#include "base/util.h"
 #include "check.h"
 
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the package-format layer (src/pkg.c) on its own, for the
+ * Unit tests of the package-format layer (src/format/pkg.c) on its own, for the
  * parts the payload command does not reach: plain in-memory packages
  * (sk_pkg_make / sk_pkg_parse / sk_pkg_verify) as opaque-key, oo and stp
  * use them, strict DER decoding, algorithm identifiers.  Run by
@@ -15,9 +15,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "../../src/crypto.h"
-#include "../../src/err.h"
-#include "../../src/pkg.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "format/pkg.h"
 #include "check.h"
 
 

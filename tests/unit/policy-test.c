@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the lists the command line is checked against: the one
- * digest policy (src/crypto.c sk_md_for, documented in seckit(1)
+ * digest policy (src/crypto/crypto.c sk_md_for, documented in seckit(1)
  * DIGESTS), the key type names --type completes to, the backend names,
  * and the word lists they are written as.  Run by tests/06-crypto.bats;
  * prints "ok N - what" lines and exits non-zero on the first failure.
@@ -12,11 +12,11 @@
 
 #include <openssl/evp.h>
 
-#include "../../src/backend.h"
-#include "../../src/crypto.h"
-#include "../../src/err.h"
-#include "../../src/keytype.h"
-#include "../../src/util.h"
+#include "backend/backend.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "crypto/keytype.h"
+#include "base/util.h"
 #include "check.h"
 
 /* The rc of sk_md_for, and md set exactly when it is SK_OK. */

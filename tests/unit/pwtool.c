@@ -27,11 +27,11 @@
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
-#include "../../src/ctx.h"
-#include "../../src/err.h"
-#include "../../src/keytype.h"
-#include "../../src/password.h"
-#include "../../src/store.h"
+#include "ctx/ctx.h"
+#include "base/err.h"
+#include "crypto/keytype.h"
+#include "keys/password.h"
+#include "store/store.h"
 
 static int fail(int rc)
 {
@@ -83,7 +83,7 @@ static int auth(struct sk_ctx *ctx, const char *obj, const char *spec)
 	return rc;
 }
 
-/* Key attribute tags (docs/formats/store.md, src/keys.c). */
+/* Key attribute tags (docs/formats/store.md, src/keys/keys.c). */
 enum { K_TYPE = 1, K_FLAGS = 2, K_PWOBJ = 3, K_PUB = 4, K_BACKEND = 5, K_CREATED = 6,
        K_ORIGIN = 7 };
 

@@ -42,9 +42,9 @@
 
 #include <openssl/evp.h>
 
-#include "../../src/crypto.h"
-#include "../../src/err.h"
-#include "../../src/store.h"
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "store/store.h"
 
 static int fail(int rc)
 {

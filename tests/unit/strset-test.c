@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* src/strset.c: SipHash-2-4 against the reference vectors, and the set:
+/* src/base/strset.c: SipHash-2-4 against the reference vectors, and the set:
  * every duplicate found with the right id, and string comparisons only
  * for duplicates (the hashes decide nearly everything else). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../../src/strset.h"
+#include "base/strset.h"
 #include "check.h"
 
 #define N 200000

@@ -19,12 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/crypto.h"
-#include "../../src/ctx.h"
-#include "../../src/err.h"
-#include "../../src/keys.h"
-#include "../../src/trust.h"
-#include "../../src/x509.h"
+#include "crypto/crypto.h"
+#include "ctx/ctx.h"
+#include "base/err.h"
+#include "keys/keys.h"
+#include "trust/trust.h"
+#include "trust/x509.h"
 #include "check.h"
 
 static int refused(int rc)
@@ -38,6 +38,7 @@ int main(int argc, char **argv)
 	struct sk_ctx ctx;
 	struct sk_store *st;
 	struct sk_txn *t;
+	const struct sk_policy *pol;
 	struct sk_cert issuing;
 	X509 *cert = NULL;
 	EVP_PKEY *pub = NULL;
@@ -49,7 +50,8 @@ int main(int argc, char **argv)
 	}
 	sk_crypto_init();
 	sk_ctx_init(&ctx);
-	CHECK(sk_ctx_store(&ctx, 0, &st) == SK_OK, "the store opens");
+	CHECK(sk_ctx_store(&ctx, 0, &st) == SK_OK && sk_ctx_policy(&ctx, &pol) == SK_OK,
+	      "the store opens");
 	CHECK(sk_trust_locked(st, &since) == SK_OK && since != 0, "the store is locked");
 	CHECK(sk_x509_load_one(argv[1], &cert) == SK_OK, "the certificate loads");
 	CHECK(sk_pkey_load(argv[2], NULL, 0, &pub) == SK_OK, "the public key loads");
@@ -59,15 +61,15 @@ int main(int argc, char **argv)
 	CHECK(sk_txn_begin(st, &t) == SK_OK, "a transaction begins");
 
 	/* A local caller: no anchor is replaced or deleted. */
-	CHECK(refused(sk_trust_set_cert_txn(&ctx, t, "oem-root", cert, "oem-root", "test",
+	CHECK(refused(sk_trust_set_cert_txn(t, &ctx, pol, "oem-root", cert, "oem-root", "test",
 					    SK_BY_LOCAL)),
 	      "set-cert over a provisioned certificate: refused");
-	CHECK(refused(sk_trust_set_cert_txn(&ctx, t, "another", cert, "oem-command", "test",
+	CHECK(refused(sk_trust_set_cert_txn(t, &ctx, pol, "another", cert, "oem-command", "test",
 					    SK_BY_LOCAL)),
 	      "a new certificate that brings another command key: refused");
-	CHECK(refused(sk_trust_ca_txn(&ctx, t, "acme-issuing", cert, 1, "test", SK_BY_LOCAL)),
+	CHECK(refused(sk_trust_ca_txn(t, "acme-issuing", cert, 1, "test", SK_BY_LOCAL)),
 	      "update of a CA: refused");
-	CHECK(refused(sk_trust_ca_delete_txn(&ctx, t, "acme-issuing", SK_BY_LOCAL)),
+	CHECK(refused(sk_trust_ca_delete_txn(t, "acme-issuing", SK_BY_LOCAL)),
 	      "delete of a CA: refused");
 	CHECK(refused(sk_key_txn_put_public(&ctx, t, "oem-command", pub, SK_KEY_PROVISIONED, "test",
 					    SK_BY_LOCAL)),
@@ -77,20 +79,20 @@ int main(int argc, char **argv)
 	      "a public key over the device key: refused");
 
 	/* ... but what is missing may be added, and the same again is no change. */
-	CHECK(sk_trust_ca_txn(&ctx, t, "new-ca", cert, 0, "test", SK_BY_LOCAL) == SK_OK,
+	CHECK(sk_trust_ca_txn(t, "new-ca", cert, 0, "test", SK_BY_LOCAL) == SK_OK,
 	      "a new CA: added");
 	CHECK(sk_key_txn_put_public(&ctx, t, "new-key", pub, SK_KEY_PROVISIONED, "test",
 				    SK_BY_LOCAL) == SK_OK,
 	      "a new provisioned key: added");
-	CHECK(sk_trust_ca_txn(&ctx, t, "acme-issuing", issuing.x509, 1, "test", SK_BY_LOCAL) == SK_OK,
+	CHECK(sk_trust_ca_txn(t, "acme-issuing", issuing.x509, 1, "test", SK_BY_LOCAL) == SK_OK,
 	      "the same CA again: no change");
 
 	/* A verified STP may. */
-	CHECK(sk_trust_set_cert_txn(&ctx, t, "oem-root", cert, "oem-root", "test", SK_BY_STP) == SK_OK,
+	CHECK(sk_trust_set_cert_txn(t, &ctx, pol, "oem-root", cert, "oem-root", "test", SK_BY_STP) == SK_OK,
 	      "set-cert by an STP");
-	CHECK(sk_trust_ca_txn(&ctx, t, "acme-issuing", cert, 1, "test", SK_BY_STP) == SK_OK,
+	CHECK(sk_trust_ca_txn(t, "acme-issuing", cert, 1, "test", SK_BY_STP) == SK_OK,
 	      "update-ca by an STP");
-	CHECK(sk_trust_ca_delete_txn(&ctx, t, "acme-issuing", SK_BY_STP) == SK_OK,
+	CHECK(sk_trust_ca_delete_txn(t, "acme-issuing", SK_BY_STP) == SK_OK,
 	      "delete-ca by an STP");
 	CHECK(sk_key_txn_put_public(&ctx, t, "oem-command", pub, SK_KEY_PROVISIONED, "test",
 				    SK_BY_STP) == SK_OK,

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_BACKEND_H
+#define SK_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "crypto/keytype.h"
+#include "base/util.h"
+
+/*
+ * Backends: where private key material lives and where private-key
+ * operations happen.  The key catalogue (names, attributes, public keys,
+ * password binding) is common code in keys.c; a backend only sees opaque
+ * "blobs" that it produces and later loads:
+ *   soft    the key itself (DER or raw), sealed in the store;
+ *   tpm2    a TPM-wrapped private area, or a persistent handle;
+ *   pkcs11  a reference to an object on the token.
+ * Every implementation embeds struct sk_backend first (git's ref_storage_be
+ * pattern) and fills one struct sk_backend_ops.  An operation a backend
+ * cannot do is NULL or returns SK_EUNSUPP; callers check caps() first so the
+ * message says which backend and which operation.
+ */
+
+enum sk_cap {
+	SK_CAP_GENERATE = 1u << 0,
+	SK_CAP_IMPORT = 1u << 1,
+	SK_CAP_SIGN = 1u << 2,
+	SK_CAP_DECRYPT = 1u << 3,
+	SK_CAP_DERIVE = 1u << 4,
+	SK_CAP_CIPHER = 1u << 5,
+	SK_CAP_MAC = 1u << 6,
+	SK_CAP_EXPORT = 1u << 7,
+};
+
+enum sk_cipher_mode { SK_MODE_CBC, SK_MODE_CTR, SK_MODE_GCM };
+
+struct sk_backend;
+struct sk_bkey;   /* a loaded key, backend-specific */
+
+/* Streaming symmetric operation (cipher or MAC). */
+struct sk_symop {
+	/* out must have room for n + 32 bytes; *outlen set. */
+	int (*update)(struct sk_symop *op, const uint8_t *in, size_t n, uint8_t *out, size_t *outlen);
+	/* Cipher: final block(s) into out (<= 16 bytes); GCM: tag in/out.
+	 * MAC: the MAC into out (EVP_MAX_MD_SIZE). */
+	int (*final)(struct sk_symop *op, uint8_t *out, size_t *outlen, uint8_t *tag);
+	void (*free)(struct sk_symop *op);
+};
+
+/*
+ * A key's authorisation value, for backends that check passwords
+ * themselves (those with auth_new: tpm2).  A key bound to a password object
+ * that such a backend checks is created with value as its authorisation
+ * value and must present it again for every private-key operation; the
+ * backend, not seckit, compares it, and counts the failures (the TPM's
+ * dictionary-attack protection).  value is derived from the password
+ * (password.h), never stored.  label names the secret in messages
+ * ("password object 'pin'").
+ */
+struct sk_auth {
+	uint8_t value[32];
+	char label[300];
+};
+
+struct sk_backend_cfg {
+	const char *tcti;        /* tpm2: TCTI configuration string */
+	uint32_t tpm2_parent;    /* tpm2: persistent parent handle, 0: SRK template */
+};
+
+struct sk_backend_ops {
+	const char *name;
+	int (*open)(const struct sk_backend_cfg *cfg, struct sk_backend **out);
+	void (*close)(struct sk_backend *be);
+	/* What this backend can do with keys of type kt (enum sk_cap bits). */
+	unsigned (*caps)(struct sk_backend *be, const struct sk_keytype *kt);
+
+	/* New key: blob to keep in the store, and the public key (EC/RSA).
+	 * auth: NULL, or (backends with auth_new only) the key's
+	 * authorisation value. */
+	int (*generate)(struct sk_backend *be, const struct sk_keytype *kt, int exportable,
+			const struct sk_auth *auth, struct sk_buf *blob, EVP_PKEY **pub);
+	/* Existing material: priv for EC/RSA, raw bytes for AES/HMAC. */
+	int (*import)(struct sk_backend *be, const struct sk_keytype *kt, EVP_PKEY *priv,
+		      const uint8_t *raw, size_t rawlen, int exportable,
+		      const struct sk_auth *auth, struct sk_buf *blob);
+	/* auth: the value the key was made with (NULL: none).  It is not
+	 * checked here: each operation presents it, and a wrong one fails
+	 * there with SK_EAUTH. */
+	int (*load)(struct sk_backend *be, const struct sk_keytype *kt, const uint8_t *blob,
+		    size_t n, const struct sk_auth *auth, struct sk_bkey **out);
+	void (*unload)(struct sk_bkey *k);
+	/* Forget whatever the backend holds for this blob (token objects,
+	 * persistent handles); nothing for the soft backend. */
+	int (*destroy)(struct sk_backend *be, const struct sk_keytype *kt, const uint8_t *blob,
+		       size_t n);
+
+	/* Private-key operations on a loaded key. */
+	int (*sign)(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t *dgst,
+		    size_t dlen, struct sk_buf *sig);
+	int (*decrypt)(struct sk_bkey *k, const EVP_MD *oaep_md, const uint8_t *in, size_t n,
+		       struct sk_buf *out);
+	int (*derive)(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret);
+	int (*cipher)(struct sk_bkey *k, enum sk_cipher_mode mode, int enc, const uint8_t *iv,
+		      size_t ivlen, struct sk_symop **out);
+	int (*mac)(struct sk_bkey *k, struct sk_symop **out);
+	/* Only for keys created exportable: EC/RSA into *priv, AES/HMAC into raw. */
+	int (*export_private)(struct sk_bkey *k, EVP_PKEY **priv, struct sk_buf *raw);
+
+	/* Seal a small secret (the store's master key) so that only this
+	 * backend can recover it: a TPM sealed-data object.  NULL when the
+	 * backend has nothing to seal with (soft). */
+	int (*seal)(struct sk_backend *be, const uint8_t *secret, size_t n, struct sk_buf *blob);
+	int (*unseal)(struct sk_backend *be, const uint8_t *blob, size_t n, struct sk_buf *secret);
+
+	/* Password objects the backend checks (NULL for backends that
+	 * cannot: their password objects are checked in software).
+	 * auth_new makes a check object, a blob that auth_check accepts only
+	 * with the same value; auth_check returns SK_EAUTH for a wrong value
+	 * (counted like a key's), SK_EBACKEND while the backend refuses every
+	 * attempt (TPM lockout). */
+	int (*auth_new)(struct sk_backend *be, const struct sk_auth *auth, struct sk_buf *blob);
+	int (*auth_check)(struct sk_backend *be, const struct sk_auth *auth, const uint8_t *blob,
+			  size_t n);
+
+	/* Public-key operation; backends without a hardware verifier use
+	 * sk_backend_verify_default. */
+	int (*verify)(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD *md, int pss,
+		      const uint8_t *dgst, size_t dlen, const uint8_t *sig, size_t siglen);
+};
+
+struct sk_backend {
+	const struct sk_backend_ops *ops;
+};
+
+/*
+ * Every backend the program knows, built into this binary or not, in the
+ * order --version and messages list them.  The names --backend,
+ * $SECKIT_BACKEND and the config's `backend:` accept, the completion of
+ * --backend and --version's list all come from this one list.
+ */
+#define SK_BACKEND_LIST(X, SEP) X(soft) SEP X(tpm2) SEP X(pkcs11)
+#define SK_BACKEND_NAME_(n) #n
+/* "soft tpm2 pkcs11" */
+#define SK_BACKEND_NAMES SK_BACKEND_LIST(SK_BACKEND_NAME_, " ")
+
+struct sk_backend_entry {
+	const char *name;
+	const struct sk_backend_ops *ops; /* NULL: not in this build */
+	/* The master-key protection this backend seals with (the value a
+	 * store records, store.h enum sk_mk_protection), 0 if it cannot seal.
+	 * Known whether or not the backend is built in, so that a store or a
+	 * config naming it is understood (and refused) in any build. */
+	int seals;
+};
+/* The list above as a table; name NULL ends it. */
+extern const struct sk_backend_entry sk_backend_table[];
+/* The names alone, NULL-terminated (for sk_y_enum). */
+extern const char *const sk_backend_names[];
+
+/*
+ * Who seals a store's master key is a capability of the backend (the
+ * table's seals and the seal/unseal operations), never its name: these
+ * look the backend up in the table.  They are the only places besides
+ * sk_backend_check/open that compare a backend's name.
+ */
+/* 1 if be is the backend called name (a name recorded with a key or a
+ * password object), else 0. */
+int sk_backend_is(const struct sk_backend *be, const char *name);
+/* The protection backend name (or the open backend be) seals with, 0 when
+ * it cannot seal or the name is unknown. */
+int sk_backend_seals(const char *name);
+int sk_backend_protection(const struct sk_backend *be);
+/* The entry of the backend that seals with protection, NULL if none. */
+const struct sk_backend_entry *sk_backend_sealer(int protection);
+/* 1 if a backend built into this binary can seal. */
+int sk_backend_can_seal(void);
+/* Open the backend that seals with protection: SK_EUNSUPP when no
+ * backend does, else as sk_backend_open. */
+int sk_backend_open_sealer(int protection, const struct sk_backend_cfg *cfg,
+			   struct sk_backend **out);
+
+/* SK_OK when backend name is built in; otherwise the error open would
+ * give (SK_EBACKEND: known but not built, SK_EUSAGE: unknown). */
+int sk_backend_check(const char *name);
+/* Open a backend by name: SK_EUSAGE for an unknown name, SK_EBACKEND when
+ * it is not built in or not reachable. */
+int sk_backend_open(const char *name, const struct sk_backend_cfg *cfg, struct sk_backend **out);
+void sk_backend_close(struct sk_backend *be);
+
+/* Verify a signature over a digest with a public key (EVP). */
+int sk_backend_verify_default(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD *md, int pss,
+			      const uint8_t *dgst, size_t dlen, const uint8_t *sig, size_t siglen);
+/* Signature padding set-up shared by backends that use EVP. */
+int sk_pkey_ctx_sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const EVP_MD *md, int pss, int verify);
+
+extern const struct sk_backend_ops sk_soft_backend;
+#ifdef SECKIT_HAVE_TPM2
+extern const struct sk_backend_ops sk_tpm2_backend;
+#endif
+
+#endif

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers that backend implementations share (be_soft.c, be_tpm2.c, ...):
+ * EVP signature padding and the software verifier.  backend.c, the table
+ * of backends, sits above the implementations; these sit below them, so
+ * that a backend never calls back into the table's file.
+ */
+#include "backend/backend.h"
+
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+
+#include "crypto/crypto.h"
+#include "base/err.h"
+
+int sk_pkey_ctx_sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const EVP_MD *md, int pss, int verify)
+{
+	if (EVP_PKEY_CTX_set_signature_md(pctx, md) <= 0)
+		return sk_err_ssl(SK_EUNSUPP, "digest %s with this key", sk_md_name(md));
+	if (EVP_PKEY_is_a(key, "RSA")) {
+		if (EVP_PKEY_CTX_set_rsa_padding(pctx, pss ? RSA_PKCS1_PSS_PADDING
+							  : RSA_PKCS1_PADDING) <= 0)
+			return sk_err_ssl(SK_EFAIL, "RSA padding");
+		/* PSS: salt as long as the digest when signing (the common
+		 * choice of TPMs and tokens); any valid salt when verifying. */
+		if (pss && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, verify ? RSA_PSS_SALTLEN_AUTO
+									: RSA_PSS_SALTLEN_DIGEST) <= 0)
+			return sk_err_ssl(SK_EFAIL, "RSA-PSS salt length");
+	} else if (pss) {
+		return sk_err(SK_EUNSUPP, "RSA-PSS padding applies to RSA keys only");
+	}
+	return SK_OK;
+}
+
+int sk_backend_verify_default(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD *md, int pss,
+			      const uint8_t *dgst, size_t dlen, const uint8_t *sig, size_t siglen)
+{
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
+	int rc = SK_OK, r;
+
+	(void)be;
+	if (pctx == NULL || EVP_PKEY_verify_init(pctx) <= 0) {
+		rc = sk_err_ssl(SK_EUNSUPP, "this key cannot verify signatures");
+		goto out;
+	}
+	if ((rc = sk_pkey_ctx_sig_setup(pctx, pub, md, pss, 1)) != SK_OK)
+		goto out;
+	r = EVP_PKEY_verify(pctx, sig, siglen, dgst, dlen);
+	ERR_clear_error();
+	if (r != 1)
+		rc = sk_err(SK_EVERIFY, "signature does not match");
+out:
+	EVP_PKEY_CTX_free(pctx);
+	return rc;
+}

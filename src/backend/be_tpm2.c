@@ -1,0 +1,854 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tpm2 backend: private keys are TPM objects.  A key's blob is its
+ * TPM2B_PUBLIC and TPM2B_PRIVATE, the private area wrapped by the TPM under
+ * a storage primary key (the TCG "SRK" template, recreated from the owner
+ * seed on each open, or a persistent handle named in the config), so the
+ * blob is useless without this very TPM.  Signing, ECDH, RSA decryption,
+ * AES and HMAC happen inside the TPM.
+ *
+ * tpm2-tss is loaded with dlopen() the first time this backend is opened:
+ * every other command keeps the start-up cost of a static binary, and a
+ * device without tpm2-tss installed still runs the soft backend.  The
+ * function pointers are typed from the tss2 headers (__typeof__), so the
+ * compiler checks every call as if the library were linked.
+ *
+ * Every object loaded is flushed again before the operation returns (the
+ * key) or the backend closes (the primary): TPMs hold only a few loaded
+ * objects (swtpm: three).
+ *
+ * This file holds the operations; tpm2_int.h lists the files that do the
+ * rest (loading tss2, response codes, authorisation, objects).
+ */
+#ifdef SECKIT_HAVE_TPM2
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+
+#include "crypto/crypto.h"
+#include "base/err.h"
+#include "backend/tpm2_int.h"
+
+#define DEFAULT_TCTI "device:/dev/tpmrm0"
+
+/* ---- open / close ---- */
+
+static const TPM2B_PUBLIC srk_template = {
+	.publicArea = {
+		.type = TPM2_ALG_ECC,
+		.nameAlg = TPM2_ALG_SHA256,
+		.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+				    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+				    TPMA_OBJECT_NODA | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT,
+		.parameters.eccDetail = {
+			.symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+				       .mode.aes = TPM2_ALG_CFB },
+			.scheme = { .scheme = TPM2_ALG_NULL },
+			.curveID = TPM2_ECC_NIST_P256,
+			.kdf = { .scheme = TPM2_ALG_NULL },
+		},
+		.unique.ecc = { .x = { .size = 32 }, .y = { .size = 32 } },
+	},
+};
+
+static int create_primary(struct tpm_backend *be)
+{
+	TPM2B_SENSITIVE_CREATE in = { 0 };
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION pcrs = { 0 };
+	TSS2_RC r;
+
+	r = be->t.Esys_CreatePrimary(be->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+				     ESYS_TR_NONE, &in, &srk_template, &outside, &pcrs,
+				     &be->parent, NULL, NULL, NULL, NULL);
+	if (r == TPM2_RC_INITIALIZE) {
+		/* A TPM nobody has started yet (a bare simulator): start it. */
+		r = be->t.Esys_Startup(be->esys, TPM2_SU_CLEAR);
+		if (r != TSS2_RC_SUCCESS)
+			return sk_tpm2_err(be, r, "TPM2_Startup");
+		r = be->t.Esys_CreatePrimary(be->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+					     ESYS_TR_NONE, ESYS_TR_NONE, &in, &srk_template,
+					     &outside, &pcrs, &be->parent, NULL, NULL, NULL, NULL);
+	}
+	if (r != TSS2_RC_SUCCESS)
+		return sk_tpm2_err(be, r, "creating the storage primary key");
+	be->parent_transient = 1;
+	return SK_OK;
+}
+
+static void tpm_close(struct sk_backend *b)
+{
+	struct tpm_backend *be = (struct tpm_backend *)b;
+
+	if (be == NULL)
+		return;
+	if (be->esys != NULL) {
+		if (be->parent_transient)
+			be->t.Esys_FlushContext(be->esys, be->parent);
+		else if (be->parent != ESYS_TR_NONE)
+			be->t.Esys_TR_Close(be->esys, &be->parent);
+		be->t.Esys_Finalize(&be->esys);
+	}
+	if (be->tcti != NULL)
+		be->t.Tss2_TctiLdr_Finalize(&be->tcti);
+	sk_tpm2_unload_libs(&be->t);
+	free(be);
+}
+
+static int tpm_open(const struct sk_backend_cfg *cfg, struct sk_backend **out)
+{
+	struct tpm_backend *be = calloc(1, sizeof(*be));
+	TSS2_RC r;
+	int rc;
+
+	*out = NULL;
+	if (be == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	be->base.ops = &sk_tpm2_backend;
+	be->parent = ESYS_TR_NONE;
+	snprintf(be->tcti_conf, sizeof(be->tcti_conf), "%s",
+		 cfg->tcti && cfg->tcti[0] ? cfg->tcti : DEFAULT_TCTI);
+	if ((rc = sk_tpm2_load_libs(&be->t)) != SK_OK) {
+		free(be);
+		return rc;
+	}
+	r = be->t.Tss2_TctiLdr_Initialize(be->tcti_conf, &be->tcti);
+	if (r != TSS2_RC_SUCCESS) {
+		rc = sk_err(SK_EBACKEND, "tpm2: no TPM reachable through TCTI '%s' (%s)",
+			    be->tcti_conf, be->t.Tss2_RC_Decode(r));
+		goto fail;
+	}
+	r = be->t.Esys_Initialize(&be->esys, be->tcti, NULL);
+	if (r != TSS2_RC_SUCCESS) {
+		rc = sk_tpm2_err(be, r, "initialising ESAPI");
+		goto fail;
+	}
+	if (cfg->tpm2_parent != 0) {
+		r = be->t.Esys_TR_FromTPMPublic(be->esys, cfg->tpm2_parent, ESYS_TR_NONE,
+						ESYS_TR_NONE, ESYS_TR_NONE, &be->parent);
+		if (r != TSS2_RC_SUCCESS) {
+			sk_tpm2_err(be, r, "");
+			rc = sk_err(SK_EBACKEND, "tpm2: parent handle 0x%08x (tpm2-parent in the config) is not in the TPM",
+				    (unsigned)cfg->tpm2_parent);
+			goto fail;
+		}
+	} else if ((rc = create_primary(be)) != SK_OK) {
+		goto fail;
+	}
+	*out = &be->base;
+	return SK_OK;
+fail:
+	tpm_close(&be->base);
+	return rc;
+}
+
+static unsigned tpm_caps(struct sk_backend *b, const struct sk_keytype *kt)
+{
+	(void)b;
+	switch (kt->kind) {
+	case SK_KIND_EC:
+		return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_SIGN | SK_CAP_DERIVE;
+	case SK_KIND_RSA:
+		return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_SIGN | SK_CAP_DECRYPT;
+	case SK_KIND_AES:
+		return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_CIPHER;
+	case SK_KIND_HMAC:
+		return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_MAC;
+	}
+	return 0;
+}
+
+/* ---- generate / import / load ---- */
+
+static int tpm_generate(struct sk_backend *b, const struct sk_keytype *kt, int exportable,
+			const struct sk_auth *auth, struct sk_buf *blob, EVP_PKEY **pub)
+{
+	struct tpm_backend *be = (struct tpm_backend *)b;
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_PUBLIC tmpl;
+	int rc;
+
+	*pub = NULL;
+	if (exportable)
+		return sk_err(SK_EUNSUPP, "tpm2: keys made in the TPM never leave it (none is exportable)");
+	sk_tpm2_key_template(kt, 0, auth, &tmpl);
+	sk_tpm2_set_auth(&sens.sensitive.userAuth, auth);
+	rc = sk_tpm2_create(be, kt, &tmpl, &sens, blob, pub);
+	OPENSSL_cleanse(&sens, sizeof(sens));
+	return rc;
+}
+
+static int tpm_import(struct sk_backend *b, const struct sk_keytype *kt, EVP_PKEY *priv,
+		      const uint8_t *raw, size_t rawlen, int exportable, const struct sk_auth *auth,
+		      struct sk_buf *blob)
+{
+	struct tpm_backend *be = (struct tpm_backend *)b;
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_PUBLIC tmpl;
+	int rc;
+
+	if (exportable)
+		return sk_err(SK_EUNSUPP, "tpm2: keys in the TPM never leave it (none is exportable)");
+	if (sk_keytype_is_asym(kt))
+		return sk_tpm2_import_asym(be, kt, priv, auth, blob);
+	/* AES and HMAC: TPM2_Create takes the key bytes as sensitive data. */
+	if (rawlen != sk_keytype_raw_len(kt) || rawlen > sizeof(sens.sensitive.data.buffer))
+		return sk_err(SK_EFAIL, "%s key must be %zu bytes, got %zu", kt->name,
+			      sk_keytype_raw_len(kt), rawlen);
+	sk_tpm2_key_template(kt, 1, auth, &tmpl);
+	tmpl.publicArea.objectAttributes |= TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT;
+	sk_tpm2_set_auth(&sens.sensitive.userAuth, auth);
+	sens.sensitive.data.size = (UINT16)rawlen;
+	memcpy(sens.sensitive.data.buffer, raw, rawlen);
+	rc = sk_tpm2_create(be, kt, &tmpl, &sens, blob, NULL);
+	OPENSSL_cleanse(&sens, sizeof(sens));
+	return rc;
+}
+
+static int tpm_load(struct sk_backend *b, const struct sk_keytype *kt, const uint8_t *blob,
+		    size_t n, const struct sk_auth *auth, struct sk_bkey **out)
+{
+	struct tpm_backend *be = (struct tpm_backend *)b;
+	TPM2B_PRIVATE priv;
+	TPM2B_AUTH a;
+	struct sk_bkey *k;
+	TSS2_RC r;
+	int rc;
+
+	*out = NULL;
+	k = calloc(1, sizeof(*k));
+	if (k == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	k->be = be;
+	k->kt = kt;
+	k->session = ESYS_TR_NONE;
+	if ((rc = sk_tpm2_parse_blob(be, blob, n, &k->pub, &priv)) != SK_OK) {
+		free(k);
+		return rc;
+	}
+	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			    &priv, &k->pub, &k->handle);
+	OPENSSL_cleanse(&priv, sizeof(priv));
+	if (r != TSS2_RC_SUCCESS) {
+		free(k);
+		return sk_tpm2_load_err(be, r, "loading the key");
+	}
+	if (auth != NULL) {
+		/* ESAPI keeps the value with the handle and computes each
+		 * command's HMAC from it; the TPM compares. */
+		sk_tpm2_set_auth(&a, auth);
+		r = be->t.Esys_TR_SetAuth(be->esys, k->handle, &a);
+		OPENSSL_cleanse(&a, sizeof(a));
+		if (r != TSS2_RC_SUCCESS) {
+			be->t.Esys_FlushContext(be->esys, k->handle);
+			free(k);
+			return sk_tpm2_err(be, r, "setting the key's authorisation");
+		}
+		k->has_auth = 1;
+		snprintf(k->label, sizeof(k->label), "%s", auth->label);
+	}
+	*out = k;
+	return SK_OK;
+}
+
+static void tpm_unload(struct sk_bkey *k)
+{
+	if (k == NULL)
+		return;
+	if (k->session != ESYS_TR_NONE)
+		k->be->t.Esys_FlushContext(k->be->esys, k->session);
+	/* Flushing forgets the value ESAPI kept with the handle. */
+	k->be->t.Esys_FlushContext(k->be->esys, k->handle);
+	free(k);
+}
+
+static int tpm_destroy(struct sk_backend *b, const struct sk_keytype *kt, const uint8_t *blob,
+		       size_t n)
+{
+	(void)b;
+	(void)kt;
+	(void)blob;
+	(void)n;
+	return SK_OK; /* a wrapped blob: deleting the store object is enough */
+}
+
+/* ---- private-key operations ---- */
+
+static int tpm_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t *dgst,
+		    size_t dlen, struct sk_buf *sig)
+{
+	struct tpm_backend *be = k->be;
+	TPMI_ALG_HASH h = sk_tpm2_hash_alg(sk_md_name(md));
+	TPMT_SIG_SCHEME scheme = { 0 };
+	TPMT_TK_HASHCHECK ticket = { .tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL };
+	TPM2B_DIGEST d = { 0 };
+	TPMT_SIGNATURE *s = NULL;
+	ESYS_TR sess;
+	TSS2_RC r;
+	int rc = SK_OK;
+
+	if (h == TPM2_ALG_NULL)
+		return sk_err(SK_EUNSUPP, "tpm2: digest %s is not supported by the TPM", sk_md_name(md));
+	if (dlen != (size_t)EVP_MD_get_size(md) || dlen > sizeof(d.buffer))
+		return sk_err(SK_EFAIL, "tpm2: digest length does not match %s", sk_md_name(md));
+	if (k->kt->kind == SK_KIND_EC) {
+		if (pss)
+			return sk_err(SK_EUNSUPP, "RSA-PSS padding applies to RSA keys only");
+		scheme.scheme = TPM2_ALG_ECDSA;
+		scheme.details.ecdsa.hashAlg = h;
+	} else {
+		scheme.scheme = pss ? TPM2_ALG_RSAPSS : TPM2_ALG_RSASSA;
+		scheme.details.rsassa.hashAlg = h;
+	}
+	d.size = (UINT16)dlen;
+	memcpy(d.buffer, dgst, dlen);
+	if ((rc = sk_tpm2_key_session(k, &sess)) != SK_OK)
+		return rc;
+	r = be->t.Esys_Sign(be->esys, k->handle, sess, ESYS_TR_NONE, ESYS_TR_NONE,
+			    &d, &scheme, &ticket, &s);
+	if (r != TSS2_RC_SUCCESS)
+		return sk_tpm2_key_err(k, r, "signing");
+	if (k->kt->kind == SK_KIND_EC) {
+		/* The TPM returns r and s; X9.62 wants them as a DER SEQUENCE. */
+		ECDSA_SIG *es = ECDSA_SIG_new();
+		BIGNUM *br = BN_bin2bn(s->signature.ecdsa.signatureR.buffer,
+				       s->signature.ecdsa.signatureR.size, NULL);
+		BIGNUM *bs = BN_bin2bn(s->signature.ecdsa.signatureS.buffer,
+				       s->signature.ecdsa.signatureS.size, NULL);
+		unsigned char *der = NULL;
+		int len;
+
+		if (es == NULL || br == NULL || bs == NULL || !ECDSA_SIG_set0(es, br, bs)) {
+			BN_free(br);
+			BN_free(bs);
+			rc = sk_err_ssl(SK_EFAIL, "tpm2: encoding the signature");
+		} else if ((len = i2d_ECDSA_SIG(es, &der)) <= 0) {
+			rc = sk_err_ssl(SK_EFAIL, "tpm2: encoding the signature");
+		} else {
+			rc = sk_buf_add(sig, der, (size_t)len);
+			OPENSSL_free(der);
+		}
+		ECDSA_SIG_free(es);
+	} else {
+		rc = sk_buf_add(sig, s->signature.rsassa.sig.buffer, s->signature.rsassa.sig.size);
+	}
+	be->t.Esys_Free(s);
+	return rc;
+}
+
+static int tpm_decrypt(struct sk_bkey *k, const EVP_MD *oaep_md, const uint8_t *in, size_t n,
+		       struct sk_buf *out)
+{
+	struct tpm_backend *be = k->be;
+	TPMT_RSA_DECRYPT scheme = { .scheme = TPM2_ALG_OAEP };
+	TPM2B_PUBLIC_KEY_RSA c = { 0 }, *m = NULL;
+	TPM2B_DATA label = { 0 };
+	ESYS_TR sess;
+	TSS2_RC r;
+	int rc;
+
+	scheme.details.oaep.hashAlg = sk_tpm2_hash_alg(sk_md_name(oaep_md));
+	if (scheme.details.oaep.hashAlg == TPM2_ALG_NULL)
+		return sk_err(SK_EUNSUPP, "tpm2: OAEP with %s is not supported", sk_md_name(oaep_md));
+	if (n > sizeof(c.buffer) || n != k->kt->bits / 8)
+		return sk_err(SK_EVERIFY, "RSA-OAEP decryption failed (ciphertext has the wrong size)");
+	c.size = (UINT16)n;
+	memcpy(c.buffer, in, n);
+	if ((rc = sk_tpm2_key_session(k, &sess)) != SK_OK)
+		return rc;
+	r = be->t.Esys_RSA_Decrypt(be->esys, k->handle, sess, ESYS_TR_NONE, ESYS_TR_NONE,
+				   &c, &scheme, &label, &m);
+	if (r != TSS2_RC_SUCCESS) {
+		rc = sk_tpm2_key_err(k, r, "RSA-OAEP decryption");
+		/* The TPM says "value" for a ciphertext that does not decrypt. */
+		return rc == SK_EFAIL ? sk_err(SK_EVERIFY, "RSA-OAEP decryption failed (wrong key or corrupt ciphertext)") : rc;
+	}
+	rc = sk_buf_add(out, m->buffer, m->size);
+	OPENSSL_cleanse(m, sizeof(*m));
+	be->t.Esys_Free(m);
+	return rc;
+}
+
+static int tpm_derive(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret)
+{
+	struct tpm_backend *be = k->be;
+	size_t fb = sk_tpm2_field_bytes(k->kt), ptlen = 0;
+	uint8_t pt[1 + 2 * TPM2_MAX_ECC_KEY_BYTES], z[TPM2_MAX_ECC_KEY_BYTES];
+	char group[64];
+	TPM2B_ECC_POINT in = { 0 }, *outp = NULL;
+	ESYS_TR sess;
+	TSS2_RC r;
+	int rc;
+
+	if (!EVP_PKEY_is_a(peer, "EC") ||
+	    !EVP_PKEY_get_utf8_string_param(peer, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) ||
+	    strcmp(group, k->kt->group) != 0)
+		return sk_err(SK_EUNSUPP, "peer key does not match the key's curve");
+	/* The uncompressed encoding, whatever form the peer key used. */
+	if (EVP_PKEY_set_utf8_string_param(peer, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+					   "uncompressed") != 1 ||
+	    !EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &ptlen) ||
+	    ptlen != 1 + 2 * fb)
+		return sk_err_ssl(SK_EFAIL, "reading the peer's public point");
+	in.point.x.size = in.point.y.size = (UINT16)fb;
+	memcpy(in.point.x.buffer, pt + 1, fb);
+	memcpy(in.point.y.buffer, pt + 1 + fb, fb);
+	if ((rc = sk_tpm2_key_session(k, &sess)) != SK_OK)
+		return rc;
+	r = be->t.Esys_ECDH_ZGen(be->esys, k->handle, sess, ESYS_TR_NONE, ESYS_TR_NONE,
+				 &in, &outp);
+	if (r != TSS2_RC_SUCCESS)
+		return sk_tpm2_key_err(k, r, "ECDH");
+	/* Z is the x coordinate, fixed length like OpenSSL's ECDH output. */
+	if (outp->point.x.size > fb) {
+		be->t.Esys_Free(outp);
+		return sk_err(SK_EFAIL, "tpm2: ECDH result too long");
+	}
+	memset(z, 0, sizeof(z));
+	memcpy(z + fb - outp->point.x.size, outp->point.x.buffer, outp->point.x.size);
+	OPENSSL_cleanse(outp, sizeof(*outp));
+	be->t.Esys_Free(outp);
+	rc = sk_buf_add(secret, z, fb);
+	OPENSSL_cleanse(z, sizeof(z));
+	return rc;
+}
+
+/* ---- AES in the TPM ----
+ * TPM2_EncryptDecrypt2 takes whole blocks (at most 1024 bytes per call)
+ * and returns the chaining IV.  The TPM does no padding: PKCS#7 for CBC
+ * is done here, and a CTR tail is processed as a zero-padded block whose
+ * extra output is dropped (CTR is a keystream XOR).  GCM is not a TPM
+ * mode at all. */
+
+struct tpm_cipher {
+	struct sk_symop base;
+	struct sk_bkey *k;
+	int enc;
+	TPMI_ALG_CIPHER_MODE mode;
+	TPM2B_IV iv;
+	uint8_t pend[32];
+	size_t npend;
+};
+
+static int tpm_crypt_blocks(struct tpm_cipher *c, const uint8_t *in, size_t n, uint8_t *out)
+{
+	struct tpm_backend *be = c->k->be;
+
+	while (n > 0) {
+		TPM2B_MAX_BUFFER data = { 0 }, *res = NULL;
+		TPM2B_IV *ivout = NULL;
+		size_t k = n > TPM2_MAX_DIGEST_BUFFER ? TPM2_MAX_DIGEST_BUFFER : n;
+		ESYS_TR sess;
+		TSS2_RC r;
+		int rc;
+
+		if ((rc = sk_tpm2_key_session(c->k, &sess)) != SK_OK)
+			return rc;
+		data.size = (UINT16)k;
+		memcpy(data.buffer, in, k);
+		r = be->t.Esys_EncryptDecrypt2(be->esys, c->k->handle, sess, ESYS_TR_NONE,
+					       ESYS_TR_NONE, &data, c->enc ? TPM2_NO : TPM2_YES,
+					       c->mode, &c->iv, &res, &ivout);
+		OPENSSL_cleanse(&data, sizeof(data));
+		if (r != TSS2_RC_SUCCESS)
+			return sk_tpm2_key_err(c->k, r, c->enc ? "AES encryption" : "AES decryption");
+		if (res->size != k) {
+			be->t.Esys_Free(res);
+			be->t.Esys_Free(ivout);
+			return sk_err(SK_EFAIL, "tpm2: AES returned %u bytes for %zu", res->size, k);
+		}
+		memcpy(out, res->buffer, k);
+		c->iv = *ivout;
+		OPENSSL_cleanse(res, sizeof(*res));
+		be->t.Esys_Free(res);
+		be->t.Esys_Free(ivout);
+		in += k;
+		out += k;
+		n -= k;
+	}
+	return SK_OK;
+}
+
+static int tpm_cipher_update(struct sk_symop *op, const uint8_t *in, size_t n, uint8_t *out,
+			     size_t *outlen)
+{
+	struct tpm_cipher *c = (struct tpm_cipher *)op;
+	size_t total = c->npend + n, use;
+	uint8_t *all;
+	int rc;
+
+	*outlen = 0;
+	/* Whole blocks only; CBC decryption keeps the last block back, since
+	 * it carries the padding.  At most 16 bytes stay pending, so the
+	 * output never exceeds n + 16. */
+	if (c->mode == TPM2_ALG_CBC && !c->enc)
+		use = total > 16 ? ((total - 1) / 16) * 16 : 0;
+	else
+		use = (total / 16) * 16;
+	if (use == 0) {
+		memcpy(c->pend + c->npend, in, n);
+		c->npend = total;
+		return SK_OK;
+	}
+	all = malloc(total);
+	if (all == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	memcpy(all, c->pend, c->npend);
+	memcpy(all + c->npend, in, n);
+	rc = tpm_crypt_blocks(c, all, use, out);
+	if (rc == SK_OK) {
+		*outlen = use;
+		c->npend = total - use;
+		memcpy(c->pend, all + use, c->npend);
+	}
+	OPENSSL_cleanse(all, total);
+	free(all);
+	return rc;
+}
+
+static int tpm_cipher_final(struct sk_symop *op, uint8_t *out, size_t *outlen, uint8_t *tag)
+{
+	struct tpm_cipher *c = (struct tpm_cipher *)op;
+	uint8_t block[32], res[32];
+	size_t n = c->npend, i;
+	int rc;
+
+	(void)tag;
+	*outlen = 0;
+	if (c->mode == TPM2_ALG_CTR) {
+		if (n == 0)
+			return SK_OK;
+		memset(block, 0, sizeof(block));
+		memcpy(block, c->pend, n);
+		if ((rc = tpm_crypt_blocks(c, block, (n + 15) / 16 * 16, res)) != SK_OK)
+			return rc;
+		memcpy(out, res, n);
+		*outlen = n;
+		OPENSSL_cleanse(res, sizeof(res));
+		return SK_OK;
+	}
+	if (c->enc) {
+		uint8_t pad = (uint8_t)(16 - n % 16);
+
+		memcpy(block, c->pend, n);
+		memset(block + n, pad, pad);
+		if ((rc = tpm_crypt_blocks(c, block, n + pad, out)) != SK_OK)
+			return rc;
+		*outlen = n + pad;
+		return SK_OK;
+	}
+	if (n == 0 || n % 16 != 0)
+		return sk_err(SK_EVERIFY, "bad padding (wrong key or corrupt data)");
+	if ((rc = tpm_crypt_blocks(c, c->pend, n, res)) != SK_OK)
+		return rc;
+	{
+		/* Check PKCS#7 padding without branching on secret bytes. */
+		uint8_t pad = res[n - 1], bad = (uint8_t)(pad == 0) | (uint8_t)(pad > 16);
+
+		for (i = 0; i < 16; i++) {
+			uint8_t in_pad = (uint8_t)((16 - i) <= pad);
+
+			bad |= (uint8_t)(in_pad & (res[n - 16 + i] != pad));
+		}
+		if (bad) {
+			OPENSSL_cleanse(res, sizeof(res));
+			return sk_err(SK_EVERIFY, "bad padding (wrong key or corrupt data)");
+		}
+		memcpy(out, res, n - pad);
+		*outlen = n - pad;
+	}
+	OPENSSL_cleanse(res, sizeof(res));
+	return SK_OK;
+}
+
+static void tpm_cipher_free(struct sk_symop *op)
+{
+	OPENSSL_cleanse(op, sizeof(struct tpm_cipher));
+	free(op);
+}
+
+static int tpm_cipher(struct sk_bkey *k, enum sk_cipher_mode mode, int enc, const uint8_t *iv,
+		      size_t ivlen, struct sk_symop **out)
+{
+	struct tpm_cipher *c;
+
+	if (mode == SK_MODE_GCM)
+		return sk_err_remedy(sk_err(SK_EUNSUPP, "tpm2: the TPM has no AES-GCM, only CBC and CTR"),
+				     SK_REMEDY_MODE);
+	if (ivlen != 16)
+		return sk_err(SK_EFAIL, "tpm2: AES needs a 16-byte IV");
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	c->k = k;
+	c->enc = enc;
+	c->mode = mode == SK_MODE_CBC ? TPM2_ALG_CBC : TPM2_ALG_CTR;
+	c->iv.size = 16;
+	memcpy(c->iv.buffer, iv, 16);
+	c->base.update = tpm_cipher_update;
+	c->base.final = tpm_cipher_final;
+	c->base.free = tpm_cipher_free;
+	*out = &c->base;
+	return SK_OK;
+}
+
+/* ---- HMAC in the TPM: an HMAC sequence object ---- */
+
+struct tpm_mac {
+	struct sk_symop base;
+	struct sk_bkey *k;
+	ESYS_TR seq;
+	uint8_t buf[TPM2_MAX_DIGEST_BUFFER];
+	size_t nbuf;
+};
+
+static int mac_flush(struct tpm_mac *m)
+{
+	struct tpm_backend *be = m->k->be;
+	TPM2B_MAX_BUFFER data = { 0 };
+	TSS2_RC r;
+
+	data.size = (UINT16)m->nbuf;
+	memcpy(data.buffer, m->buf, m->nbuf);
+	r = be->t.Esys_SequenceUpdate(be->esys, m->seq, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+				      ESYS_TR_NONE, &data);
+	m->nbuf = 0;
+	if (r != TSS2_RC_SUCCESS)
+		return sk_tpm2_err(be, r, "HMAC");
+	return SK_OK;
+}
+
+static int tpm_mac_update(struct sk_symop *op, const uint8_t *in, size_t n, uint8_t *out,
+			  size_t *outlen)
+{
+	struct tpm_mac *m = (struct tpm_mac *)op;
+	int rc;
+
+	(void)out;
+	*outlen = 0;
+	while (n > 0) {
+		size_t k = sizeof(m->buf) - m->nbuf;
+
+		/* Hold a full buffer back: SequenceComplete wants the last bytes. */
+		if (k == 0) {
+			if ((rc = mac_flush(m)) != SK_OK)
+				return rc;
+			continue;
+		}
+		if (k > n)
+			k = n;
+		memcpy(m->buf + m->nbuf, in, k);
+		m->nbuf += k;
+		in += k;
+		n -= k;
+	}
+	return SK_OK;
+}
+
+static int tpm_mac_final(struct sk_symop *op, uint8_t *out, size_t *outlen, uint8_t *tag)
+{
+	struct tpm_mac *m = (struct tpm_mac *)op;
+	struct tpm_backend *be = m->k->be;
+	TPM2B_MAX_BUFFER data = { 0 };
+	TPM2B_DIGEST *res = NULL;
+	TSS2_RC r;
+
+	(void)tag;
+	data.size = (UINT16)m->nbuf;
+	memcpy(data.buffer, m->buf, m->nbuf);
+	r = be->t.Esys_SequenceComplete(be->esys, m->seq, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+					ESYS_TR_NONE, &data, ESYS_TR_RH_NULL, &res, NULL);
+	if (r != TSS2_RC_SUCCESS)
+		return sk_tpm2_err(be, r, "HMAC");
+	m->seq = ESYS_TR_NONE; /* completing the sequence flushed it */
+	memcpy(out, res->buffer, res->size);
+	*outlen = res->size;
+	be->t.Esys_Free(res);
+	return SK_OK;
+}
+
+static void tpm_mac_free(struct sk_symop *op)
+{
+	struct tpm_mac *m = (struct tpm_mac *)op;
+
+	if (m->seq != ESYS_TR_NONE)
+		m->k->be->t.Esys_FlushContext(m->k->be->esys, m->seq);
+	OPENSSL_cleanse(m, sizeof(*m));
+	free(m);
+}
+
+static int tpm_mac(struct sk_bkey *k, struct sk_symop **out)
+{
+	struct tpm_backend *be = k->be;
+	TPM2B_AUTH auth = { 0 };   /* the sequence's own: empty */
+	struct tpm_mac *m;
+	ESYS_TR sess;
+	TSS2_RC r;
+	int rc;
+
+	if (k->kt->kind != SK_KIND_HMAC)
+		return sk_err(SK_EUNSUPP, "tpm2: the TPM has no CMAC; only HMAC keys can MAC");
+	if ((rc = sk_tpm2_key_session(k, &sess)) != SK_OK)
+		return rc;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	m->k = k;
+	r = be->t.Esys_HMAC_Start(be->esys, k->handle, sess, ESYS_TR_NONE, ESYS_TR_NONE,
+				  &auth, sk_tpm2_hash_alg(k->kt->md), &m->seq);
+	if (r != TSS2_RC_SUCCESS) {
+		free(m);
+		return sk_tpm2_key_err(k, r, "HMAC");
+	}
+	m->base.update = tpm_mac_update;
+	m->base.final = tpm_mac_final;
+	m->base.free = tpm_mac_free;
+	*out = &m->base;
+	return SK_OK;
+}
+
+static int tpm_export(struct sk_bkey *k, EVP_PKEY **priv, struct sk_buf *raw)
+{
+	(void)k;
+	(void)priv;
+	(void)raw;
+	return sk_err(SK_EUNSUPP, "tpm2: private keys never leave the TPM");
+}
+
+/* ---- sealing: a keyedhash data object with no sign/decrypt use ---- */
+
+static int tpm_seal(struct sk_backend *b, const uint8_t *secret, size_t n, struct sk_buf *blob)
+{
+	return sk_tpm2_create_sealed((struct tpm_backend *)b, TPMA_OBJECT_NODA, NULL, secret, n,
+				     "sealing", blob);
+}
+
+static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struct sk_buf *secret)
+{
+	struct tpm_backend *be = (struct tpm_backend *)b;
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
+	TPM2B_SENSITIVE_DATA *out = NULL;
+	ESYS_TR h;
+	TSS2_RC r;
+	int rc;
+
+	if ((rc = sk_tpm2_parse_blob(be, blob, n, &pub, &priv)) != SK_OK)
+		return rc;
+	if (pub.publicArea.type != TPM2_ALG_KEYEDHASH ||
+	    (pub.publicArea.objectAttributes & (TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_DECRYPT)))
+		return sk_err(SK_EVERIFY, "tpm2: not a sealed data object");
+	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			    &priv, &pub, &h);
+	if (r != TSS2_RC_SUCCESS)
+		return sk_tpm2_load_err(be, r, "loading the sealed object");
+	r = be->t.Esys_Unseal(be->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+	be->t.Esys_FlushContext(be->esys, h);
+	if (r != TSS2_RC_SUCCESS)
+		return sk_tpm2_err(be, r, "unsealing");
+	rc = sk_buf_add(secret, out->buffer, out->size);
+	OPENSSL_cleanse(out, sizeof(*out));
+	be->t.Esys_Free(out);
+	return rc;
+}
+
+/* ---- password check objects ----
+ * A password object checked by the TPM is a sealed data object whose
+ * authorisation value is the one its keys get (password.h): TPM2_Unseal
+ * succeeds only with that value, and fails as a key would, counted by
+ * the dictionary-attack protection (no noDA).  What it holds does not
+ * matter (a few random bytes); that the TPM accepts the value does. */
+
+static int tpm_auth_new(struct sk_backend *b, const struct sk_auth *auth, struct sk_buf *blob)
+{
+	uint8_t data[16];
+	int rc = sk_random(data, sizeof(data));
+
+	if (rc == SK_OK)
+		rc = sk_tpm2_create_sealed((struct tpm_backend *)b, 0, auth, data, sizeof(data),
+					   "creating the password check object", blob);
+	OPENSSL_cleanse(data, sizeof(data));
+	return rc;
+}
+
+static int tpm_auth_check(struct sk_backend *b, const struct sk_auth *auth, const uint8_t *blob,
+			  size_t n)
+{
+	struct tpm_backend *be = (struct tpm_backend *)b;
+	const TPMA_OBJECT want = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+				 TPMA_OBJECT_USERWITHAUTH;
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
+	TPM2B_SENSITIVE_DATA *out = NULL;
+	TPM2B_AUTH a;
+	ESYS_TR h = ESYS_TR_NONE, sess = ESYS_TR_NONE;
+	TSS2_RC r;
+	int rc;
+
+	if ((rc = sk_tpm2_parse_blob(be, blob, n, &pub, &priv)) != SK_OK)
+		return rc;
+	/* Only a DA-protected sealed object proves anything: refuse one that
+	 * the TPM would let anyone try values on without counting. */
+	if (pub.publicArea.type != TPM2_ALG_KEYEDHASH ||
+	    (pub.publicArea.objectAttributes & (TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_DECRYPT |
+						 TPMA_OBJECT_NODA | want)) != want)
+		return sk_err(SK_EVERIFY, "tpm2: not a password check object");
+	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			    &priv, &pub, &h);
+	if (r != TSS2_RC_SUCCESS)
+		return sk_tpm2_load_err(be, r, "loading the password check object");
+	sk_tpm2_set_auth(&a, auth);
+	r = be->t.Esys_TR_SetAuth(be->esys, h, &a);
+	OPENSSL_cleanse(&a, sizeof(a));
+	if (r != TSS2_RC_SUCCESS) {
+		rc = sk_tpm2_err(be, r, "setting the authorisation");
+		goto out;
+	}
+	if ((rc = sk_tpm2_start_session(be, &sess)) != SK_OK)
+		goto out;
+	r = be->t.Esys_Unseal(be->esys, h, sess, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+	if (r != TSS2_RC_SUCCESS) {
+		rc = sk_tpm2_auth_err(be, r, "checking the password", auth->label);
+		goto out;
+	}
+	OPENSSL_cleanse(out, sizeof(*out));
+	be->t.Esys_Free(out);
+	rc = SK_OK;
+out:
+	if (sess != ESYS_TR_NONE)
+		be->t.Esys_FlushContext(be->esys, sess);
+	be->t.Esys_FlushContext(be->esys, h);
+	return rc;
+}
+
+const struct sk_backend_ops sk_tpm2_backend = {
+	.name = "tpm2",
+	.open = tpm_open,
+	.close = tpm_close,
+	.caps = tpm_caps,
+	.generate = tpm_generate,
+	.import = tpm_import,
+	.load = tpm_load,
+	.unload = tpm_unload,
+	.destroy = tpm_destroy,
+	.sign = tpm_sign,
+	.decrypt = tpm_decrypt,
+	.derive = tpm_derive,
+	.cipher = tpm_cipher,
+	.mac = tpm_mac,
+	.export_private = tpm_export,
+	.seal = tpm_seal,
+	.unseal = tpm_unseal,
+	.auth_new = tpm_auth_new,
+	.auth_check = tpm_auth_check,
+	.verify = sk_backend_verify_default,
+};
+
+#endif /* SECKIT_HAVE_TPM2 */
+

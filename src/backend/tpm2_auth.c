@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* The tpm2 backend's authorisation: values, HMAC sessions, and what a
+ * refused value means under the TPM's dictionary-attack protection
+ * (tpm2_int.h). */
+#ifdef SECKIT_HAVE_TPM2
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "backend/tpm2_int.h"
+
+/* ---- dictionary-attack protection ----
+ * A key or check object with an authorisation value (and no noDA) is
+ * protected: each wrong value raises the TPM's failure counter, and at
+ * TPM_PT_MAX_AUTH_FAIL the TPM refuses every such authorisation
+ * (TPM_RC_LOCKOUT) until the counter has dropped again, by one every
+ * TPM_PT_LOCKOUT_INTERVAL seconds. */
+
+struct da_state {
+	uint32_t counter, max, interval;
+};
+
+static int da_state(struct tpm_backend *be, struct da_state *d)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more;
+	UINT32 i;
+	int found = 0;
+
+	memset(d, 0, sizeof(*d));
+	if (be->t.Esys_GetCapability(be->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				     TPM2_CAP_TPM_PROPERTIES, TPM2_PT_LOCKOUT_COUNTER, 3, &more,
+				     &cap) != TSS2_RC_SUCCESS)
+		return 0;
+	for (i = 0; i < cap->data.tpmProperties.count; i++) {
+		const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
+
+		switch (p->property) {
+		case TPM2_PT_LOCKOUT_COUNTER: d->counter = p->value; found |= 1; break;
+		case TPM2_PT_MAX_AUTH_FAIL: d->max = p->value; found |= 2; break;
+		case TPM2_PT_LOCKOUT_INTERVAL: d->interval = p->value; found |= 4; break;
+		}
+	}
+	be->t.Esys_Free(cap);
+	return found == 7;
+}
+
+/* How a locked-out TPM recovers, for the messages below.  Each
+ * TPM_PT_LOCKOUT_INTERVAL seconds after the last failure one failure is
+ * forgotten, and one more try is let through.  (An interval of 0 turns
+ * the protection off: failures are not counted at all.) */
+static void lockout_wait(const struct da_state *d, char *out, size_t n)
+{
+	snprintf(out, n, "wait up to %u seconds and try again, or have the lockout reset (tpm2_dictionarylockout --clear-lockout)",
+		 (unsigned)d->interval);
+}
+
+/* A failed use of an object with an authorisation value: a wrong
+ * password (exit 5, with what the TPM still allows), the TPM in lockout
+ * (exit 4, with how long to wait), or any other failure. */
+int sk_tpm2_auth_err(struct tpm_backend *be, TSS2_RC r, const char *what, const char *label)
+{
+	struct da_state d;
+	char wait[200];
+
+	if ((r & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+		return sk_tpm2_err(be, r, what);
+	switch (sk_tpm2_base_rc(r)) {
+	case TPM2_RC_AUTH_FAIL:
+	case TPM2_RC_BAD_AUTH:
+		if (!da_state(be, &d) || d.max == 0)
+			return sk_err(SK_EAUTH, "wrong password for %s (checked by the TPM)", label);
+		if (d.interval == 0)
+			return sk_err(SK_EAUTH, "wrong password for %s (checked by the TPM, whose dictionary-attack protection is off)",
+				      label);
+		if (d.counter < d.max)
+			return sk_err(SK_EAUTH, "wrong password for %s (checked by the TPM: %u more failure%s before it locks out)",
+				      label, (unsigned)(d.max - d.counter), d.max - d.counter == 1 ? "" : "s");
+		lockout_wait(&d, wait, sizeof(wait));
+		return sk_err(SK_EAUTH, "wrong password for %s (checked by the TPM, which now refuses every password: %s)",
+			      label, wait);
+	case TPM2_RC_LOCKOUT:
+		if (!da_state(be, &d) || d.interval == 0)
+			return sk_err(SK_EBACKEND, "%s: the TPM is locked out after too many wrong passwords (dictionary-attack protection)",
+				      label);
+		lockout_wait(&d, wait, sizeof(wait));
+		return sk_err(SK_EBACKEND, "%s: the TPM is locked out after too many wrong passwords (dictionary-attack protection): %s",
+			      label, wait);
+	}
+	return sk_tpm2_err(be, r, what);
+}
+
+/* An HMAC session for authorising with a value: salted to the parent key
+ * (TPM2_StartAuthSession with tpmKey), so the value never crosses the bus
+ * in clear, and nothing seen on the bus lets a password be tested without
+ * the TPM. */
+int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s)
+{
+	const TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+	TSS2_RC r;
+
+	r = be->t.Esys_StartAuthSession(be->esys, be->parent, ESYS_TR_NONE, ESYS_TR_NONE,
+					ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym,
+					TPM2_ALG_SHA256, s);
+	if (r != TSS2_RC_SUCCESS) {
+		*s = ESYS_TR_NONE;
+		return sk_tpm2_err(be, r, "starting an authorisation session");
+	}
+	r = be->t.Esys_TRSess_SetAttributes(be->esys, *s, TPMA_SESSION_CONTINUESESSION, 0xff);
+	if (r != TSS2_RC_SUCCESS) {
+		be->t.Esys_FlushContext(be->esys, *s);
+		*s = ESYS_TR_NONE;
+		return sk_tpm2_err(be, r, "setting up an authorisation session");
+	}
+	return SK_OK;
+}
+
+/* The session that authorises a use of key k: the empty password for a key
+ * without a value, else k's HMAC session (one per loaded key, kept until
+ * it is unloaded). */
+int sk_tpm2_key_session(struct sk_bkey *k, ESYS_TR *s)
+{
+	int rc;
+
+	if (!k->has_auth) {
+		*s = ESYS_TR_PASSWORD;
+		return SK_OK;
+	}
+	if (k->session == ESYS_TR_NONE && (rc = sk_tpm2_start_session(k->be, &k->session)) != SK_OK)
+		return rc;
+	*s = k->session;
+	return SK_OK;
+}
+
+/* A failed private-key operation on k.  A key without a value made by an
+ * older seckit is DA-protected too, and refused in a lockout. */
+int sk_tpm2_key_err(struct sk_bkey *k, TSS2_RC r, const char *what)
+{
+	if (k->has_auth)
+		return sk_tpm2_auth_err(k->be, r, what, k->label);
+	if ((r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER && sk_tpm2_base_rc(r) == TPM2_RC_LOCKOUT)
+		return sk_tpm2_auth_err(k->be, r, what, "tpm2");
+	return sk_tpm2_err(k->be, r, what);
+}
+
+void sk_tpm2_set_auth(TPM2B_AUTH *a, const struct sk_auth *auth)
+{
+	memset(a, 0, sizeof(*a));
+	if (auth != NULL) {
+		a->size = sizeof(auth->value);
+		memcpy(a->buffer, auth->value, sizeof(auth->value));
+	}
+}
+
+#endif /* SECKIT_HAVE_TPM2 */

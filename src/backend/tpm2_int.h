@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_TPM2_INT_H
+#define SK_TPM2_INT_H
+
+/*
+ * Internals of the tpm2 backend, shared by its files:
+ *   be_tpm2.c      the backend operations (the sk_tpm2_backend table):
+ *                  open, keys, private-key operations, AES and HMAC,
+ *                  sealing, password check objects
+ *   tpm2_load.c    tpm2-tss, loaded with dlopen() on first use
+ *   tpm2_err.c     TSS and TPM response codes -> exit codes and messages
+ *   tpm2_auth.c    authorisation: values, HMAC sessions, dictionary-attack
+ *                  lockout messages
+ *   tpm2_object.c  TPM objects: templates, public areas, blobs, creating,
+ *                  importing and sealing under the parent
+ * Calls go down that list only (be_tpm2 -> object -> auth -> err; load
+ * stands alone).  Nothing else includes this; the API is backend.h.
+ */
+#ifdef SECKIT_HAVE_TPM2
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include "backend/backend.h"
+
+/* ---- the library, loaded on demand ---- */
+
+#define TSS_FUNCS(X) \
+	X(esys, Esys_Initialize) \
+	X(esys, Esys_Finalize) \
+	X(esys, Esys_Free) \
+	X(esys, Esys_Startup) \
+	X(esys, Esys_CreatePrimary) \
+	X(esys, Esys_Create) \
+	X(esys, Esys_Load) \
+	X(esys, Esys_Import) \
+	X(esys, Esys_FlushContext) \
+	X(esys, Esys_TR_FromTPMPublic) \
+	X(esys, Esys_TR_Close) \
+	X(esys, Esys_TestParms) \
+	X(esys, Esys_Sign) \
+	X(esys, Esys_RSA_Decrypt) \
+	X(esys, Esys_ECDH_ZGen) \
+	X(esys, Esys_EncryptDecrypt2) \
+	X(esys, Esys_HMAC_Start) \
+	X(esys, Esys_SequenceUpdate) \
+	X(esys, Esys_SequenceComplete) \
+	X(esys, Esys_Unseal) \
+	X(esys, Esys_StartAuthSession) \
+	X(esys, Esys_TRSess_SetAttributes) \
+	X(esys, Esys_TR_SetAuth) \
+	X(esys, Esys_GetCapability) \
+	X(tctildr, Tss2_TctiLdr_Initialize) \
+	X(tctildr, Tss2_TctiLdr_Finalize) \
+	X(mu, Tss2_MU_TPM2B_PUBLIC_Marshal) \
+	X(mu, Tss2_MU_TPM2B_PUBLIC_Unmarshal) \
+	X(mu, Tss2_MU_TPM2B_PRIVATE_Marshal) \
+	X(mu, Tss2_MU_TPM2B_PRIVATE_Unmarshal) \
+	X(mu, Tss2_MU_TPM2B_SENSITIVE_Marshal) \
+	X(rc, Tss2_RC_Decode)
+
+struct tss {
+	void *esys, *tctildr, *mu, *rc;
+#define X(lib, fn) __typeof__(fn) *fn;
+	TSS_FUNCS(X)
+#undef X
+};
+
+struct tpm_backend {
+	struct sk_backend base;
+	struct tss t;
+	TSS2_TCTI_CONTEXT *tcti;
+	ESYS_CONTEXT *esys;
+	ESYS_TR parent;
+	int parent_transient;   /* created here: flush on close */
+	char tcti_conf[256];
+};
+
+struct sk_bkey {
+	struct tpm_backend *be;
+	const struct sk_keytype *kt;
+	ESYS_TR handle;
+	TPM2B_PUBLIC pub;
+	int has_auth;           /* made with an authorisation value */
+	ESYS_TR session;        /* its HMAC session, started on first use */
+	char label[300];        /* whose value ("password object 'pin'") */
+};
+/* ---- tpm2_load.c ---- */
+
+/* dlopen() the tss2 libraries and resolve every TSS_FUNCS entry into t
+ * (SK_EBACKEND, and nothing loaded, if one is missing); unload again. */
+int sk_tpm2_load_libs(struct tss *t);
+void sk_tpm2_unload_libs(struct tss *t);
+
+/* ---- tpm2_err.c ---- */
+
+/* r without the parameter, handle or session number of format-one codes. */
+TSS2_RC sk_tpm2_base_rc(TSS2_RC r);
+/* Record the failure r of what (tpm2-tools' habit: one place maps a
+ * response code onto an exit code) and return that code. */
+int sk_tpm2_err(struct tpm_backend *be, TSS2_RC r, const char *what);
+/* The same for loading a blob: an integrity failure says that another
+ * TPM or parent made it. */
+int sk_tpm2_load_err(struct tpm_backend *be, TSS2_RC r, const char *what);
+
+/* ---- tpm2_auth.c ---- */
+
+/* A failed use of an object with an authorisation value, whose owner is
+ * label ("password object 'pin'"): a wrong value (with the tries left), a
+ * TPM in lockout (with how long to wait), or sk_tpm2_err. */
+int sk_tpm2_auth_err(struct tpm_backend *be, TSS2_RC r, const char *what, const char *label);
+/* A failed private-key operation on k. */
+int sk_tpm2_key_err(struct sk_bkey *k, TSS2_RC r, const char *what);
+/* Start an HMAC session salted to the parent (flush it when done). */
+int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s);
+/* The session that authorises a use of k (ESYS_TR_PASSWORD for a key
+ * without a value; else k's own, started on first use). */
+int sk_tpm2_key_session(struct sk_bkey *k, ESYS_TR *s);
+/* The TPM authorisation value of auth (NULL: the empty value). */
+void sk_tpm2_set_auth(TPM2B_AUTH *a, const struct sk_auth *auth);
+
+/* ---- tpm2_object.c ---- */
+
+/* Bytes of a coordinate of an EC key type's field. */
+size_t sk_tpm2_field_bytes(const struct sk_keytype *kt);
+/* The TPM hash algorithm of a digest name (TPM2_ALG_NULL: none). */
+TPMI_ALG_HASH sk_tpm2_hash_alg(const char *md);
+/* The public template of a new key of type kt, made in the TPM or
+ * imported, with an authorisation value (auth) or without (noDA). */
+void sk_tpm2_key_template(const struct sk_keytype *kt, int imported, const struct sk_auth *auth,
+			  TPM2B_PUBLIC *t);
+/* A key blob (our version and kind, TPM2B_PUBLIC, TPM2B_PRIVATE) back
+ * into its parts; SK_EVERIFY if malformed. */
+int sk_tpm2_parse_blob(struct tpm_backend *be, const uint8_t *blob, size_t n, TPM2B_PUBLIC *pub,
+		       TPM2B_PRIVATE *priv);
+/* Create a key from template tmpl and sensitive data sens under the
+ * parent: its blob, and (pub not NULL) its public key. */
+int sk_tpm2_create(struct tpm_backend *be, const struct sk_keytype *kt, const TPM2B_PUBLIC *tmpl,
+		   const TPM2B_SENSITIVE_CREATE *sens, struct sk_buf *blob, EVP_PKEY **pub);
+/* Import the EC or RSA private key priv under the parent: its blob. */
+int sk_tpm2_import_asym(struct tpm_backend *be, const struct sk_keytype *kt, EVP_PKEY *priv,
+			const struct sk_auth *auth, struct sk_buf *blob);
+/* Seal data (n bytes) in a data object under the parent, with
+ * authorisation value auth (NULL: empty) and attrs beyond fixedTPM,
+ * fixedParent and userWithAuth; what names it in errors. */
+int sk_tpm2_create_sealed(struct tpm_backend *be, TPMA_OBJECT attrs, const struct sk_auth *auth,
+			  const uint8_t *data, size_t n, const char *what, struct sk_buf *blob);
+
+#endif /* SECKIT_HAVE_TPM2 */
+#endif

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+#include "crypto/keytype.h"
+
+#include <string.h>
+
+#include <openssl/core_names.h>
+
+#include "base/err.h"
+#include "base/util.h"
+
+const struct sk_keytype sk_keytypes[] = {
+	{ "ec-p256", SK_KIND_EC, 256, "prime256v1", "sha256" },
+	{ "ec-p384", SK_KIND_EC, 384, "secp384r1", "sha384" },
+	{ "ec-p521", SK_KIND_EC, 521, "secp521r1", "sha512" },
+	{ "rsa-2048", SK_KIND_RSA, 2048, NULL, "sha256" },
+	{ "rsa-3072", SK_KIND_RSA, 3072, NULL, "sha256" },
+	{ "rsa-4096", SK_KIND_RSA, 4096, NULL, "sha256" },
+	{ "aes-128", SK_KIND_AES, 128, NULL, NULL },
+	{ "aes-256", SK_KIND_AES, 256, NULL, NULL },
+	{ "hmac-sha256", SK_KIND_HMAC, 256, NULL, "sha256" },
+	{ "hmac-sha384", SK_KIND_HMAC, 384, NULL, "sha384" },
+	{ "hmac-sha512", SK_KIND_HMAC, 512, NULL, "sha512" },
+};
+const size_t sk_nkeytypes = SK_ARRAY_SIZE(sk_keytypes);
+
+const struct sk_keytype *sk_keytype_by_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sk_nkeytypes; i++)
+		if (strcmp(sk_keytypes[i].name, name) == 0)
+			return &sk_keytypes[i];
+	return NULL;
+}
+
+const struct sk_keytype *sk_keytype_of_pkey(const EVP_PKEY *pkey)
+{
+	char group[64];
+	size_t i;
+
+	if (EVP_PKEY_is_a(pkey, "EC")) {
+		if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+						    sizeof(group), NULL))
+			group[0] = '\0';
+		for (i = 0; i < sk_nkeytypes; i++)
+			if (sk_keytypes[i].kind == SK_KIND_EC && strcmp(sk_keytypes[i].group, group) == 0)
+				return &sk_keytypes[i];
+		sk_err(SK_EUNSUPP, "EC curve '%s' is not supported (use P-256, P-384 or P-521)",
+		       group[0] ? group : "explicit parameters");
+		return NULL;
+	}
+	if (EVP_PKEY_is_a(pkey, "RSA")) {
+		unsigned bits = (unsigned)EVP_PKEY_get_bits(pkey);
+
+		for (i = 0; i < sk_nkeytypes; i++)
+			if (sk_keytypes[i].kind == SK_KIND_RSA && sk_keytypes[i].bits == bits)
+				return &sk_keytypes[i];
+		sk_err(SK_EUNSUPP, "RSA key size %u is not supported (use 2048, 3072 or 4096)", bits);
+		return NULL;
+	}
+	sk_err(SK_EUNSUPP, "key algorithm '%s' is not supported (use EC or RSA)",
+	       EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown");
+	return NULL;
+}
+
+int sk_keytype_is_asym(const struct sk_keytype *kt)
+{
+	return kt->kind == SK_KIND_EC || kt->kind == SK_KIND_RSA;
+}
+
+size_t sk_keytype_raw_len(const struct sk_keytype *kt)
+{
+	return kt->bits / 8;
+}

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+#include "ctx/ctx.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/util.h"
+
+const char *sk_env(const char *name)
+{
+	return getenv(name);
+}
+
+void sk_ctx_init(struct sk_ctx *ctx)
+{
+	const char *t = sk_env("TMPDIR");
+
+	memset(ctx, 0, sizeof(*ctx));
+	sk_config_defaults(&ctx->cfg);
+	ctx->tmpdir = t != NULL && t[0] != '\0' ? t : "/tmp";
+}
+
+void sk_ctx_free(struct sk_ctx *ctx)
+{
+	sk_backend_close(ctx->be);
+	sk_backend_close(ctx->sealer);
+	sk_store_close(ctx->store);
+	sk_config_free(&ctx->cfg);
+	free(ctx->store_dir);
+	free(ctx->backend_name);
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+int sk_ctx_config(struct sk_ctx *ctx)
+{
+	const char *path = ctx->opt_config;
+	int rc;
+
+	if (ctx->cfg_loaded)
+		return SK_OK;
+	if (path == NULL)
+		path = sk_env("SECKIT_CONFIG");
+	if (path != NULL && path[0] == '\0')
+		path = NULL;
+	/* The built-in location is optional; a named file must exist. */
+	if (path == NULL && access(SK_DEFAULT_CONFIG, F_OK) == 0)
+		path = SK_DEFAULT_CONFIG;
+	if (path != NULL && (rc = sk_config_load(path, &ctx->cfg)) != SK_OK)
+		return rc;
+	ctx->cfg_loaded = 1;
+	return SK_OK;
+}
+
+static const char *pick(const char *opt, const char *env, const char *cfg, const char *def)
+{
+	const char *e = sk_env(env);
+
+	if (opt != NULL && opt[0] != '\0')
+		return opt;
+	if (e != NULL && e[0] != '\0')
+		return e;
+	return cfg != NULL ? cfg : def;
+}
+
+static const char *backend_name(struct sk_ctx *ctx)
+{
+	if (ctx->backend_name == NULL)
+		ctx->backend_name = sk_strdup(pick(ctx->opt_backend, "SECKIT_BACKEND",
+						   ctx->cfg.backend, "soft"));
+	return ctx->backend_name;
+}
+
+static void backend_cfg(struct sk_ctx *ctx, struct sk_backend_cfg *bcfg)
+{
+	memset(bcfg, 0, sizeof(*bcfg));
+	bcfg->tcti = pick(NULL, "SECKIT_TCTI", ctx->cfg.tcti, NULL);
+	bcfg->tpm2_parent = ctx->cfg.tpm2_parent;
+}
+
+/* The backend that seals master keys of protection p: the command's own
+ * when it seals with p, else the backend that does, opened for this alone
+ * (a soft-backend command on a TPM-sealed store still needs the TPM to
+ * open the store).  Who seals is the backend table's say (backend.h),
+ * never a name compared here. */
+static int sealer(struct sk_ctx *ctx, enum sk_mk_protection p, struct sk_backend **out)
+{
+	struct sk_backend_cfg bcfg;
+	int rc;
+
+	if (ctx->be != NULL && p != SK_MK_FILE && sk_backend_protection(ctx->be) == (int)p) {
+		*out = ctx->be;
+		return SK_OK;
+	}
+	if (ctx->sealer == NULL) {
+		backend_cfg(ctx, &bcfg);
+		if ((rc = sk_backend_open_sealer((int)p, &bcfg, &ctx->sealer)) != SK_OK)
+			return rc;
+	}
+	*out = ctx->sealer;
+	return SK_OK;
+}
+
+/* The backend that seals or unseals a master key of protection p. */
+static int mk_backend(void *arg, enum sk_mk_protection p, struct sk_backend **be)
+{
+	int rc;
+
+	if ((rc = sealer(arg, p, be)) != SK_OK)
+		return rc;
+	if ((*be)->ops->seal == NULL || (*be)->ops->unseal == NULL)
+		return sk_err(SK_EUNSUPP, "backend '%s' cannot seal", (*be)->ops->name);
+	return SK_OK;
+}
+
+static int mk_seal(void *arg, enum sk_mk_protection p, const uint8_t key[32], struct sk_buf *blob)
+{
+	struct sk_backend *be;
+	int rc;
+
+	if ((rc = mk_backend(arg, p, &be)) != SK_OK)
+		return rc;
+	return be->ops->seal(be, key, 32, blob);
+}
+
+static int mk_unseal(void *arg, enum sk_mk_protection p, const uint8_t *blob, size_t n,
+		     uint8_t key[32])
+{
+	struct sk_buf out = { 0 };
+	struct sk_backend *be;
+	int rc;
+
+	if ((rc = mk_backend(arg, p, &be)) != SK_OK)
+		return rc;
+	rc = be->ops->unseal(be, blob, n, &out);
+	if (rc == SK_OK && out.len != 32)
+		rc = sk_err(SK_EVERIFY, "the sealed master key has the wrong size");
+	if (rc == SK_OK)
+		memcpy(key, out.p, 32);
+	sk_buf_cleanse_free(&out);
+	return rc;
+}
+
+int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
+{
+	struct sk_store_opts opts;
+	const char *bname;
+	int rc;
+
+	if (ctx->store != NULL) {
+		*out = ctx->store;
+		return SK_OK;
+	}
+	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+		return rc;
+	if (ctx->store_dir == NULL) {
+		ctx->store_dir = sk_strdup(pick(ctx->opt_store, "SECKIT_STORE", ctx->cfg.store,
+						SK_DEFAULT_STORE));
+		if (ctx->store_dir == NULL)
+			return SK_EFAIL;
+	}
+	if ((bname = backend_name(ctx)) == NULL)
+		return SK_EFAIL;
+	/* A command that would create the store for a backend this build
+	 * lacks fails before the store exists. */
+	if (create && (rc = sk_backend_check(bname)) != SK_OK)
+		return rc;
+	memset(&opts, 0, sizeof(opts));
+	opts.create = create;
+	opts.lock_timeout = ctx->cfg.lock_timeout;
+	opts.protection = (enum sk_mk_protection)(
+		ctx->cfg.master_key == SK_MASTER_SEALED ? ctx->cfg.master_key_seal :
+		ctx->cfg.master_key == SK_MASTER_AUTO ? sk_backend_seals(bname) : SK_MK_FILE);
+	/* Without a backend that seals, sealed stores cannot be opened or
+	 * made (the store says so). */
+	if (sk_backend_can_seal()) {
+		opts.seal = mk_seal;
+		opts.unseal = mk_unseal;
+		opts.arg = ctx;
+	}
+	if ((rc = sk_store_open(ctx->store_dir, &opts, &ctx->store)) != SK_OK)
+		return rc;
+	*out = ctx->store;
+	return SK_OK;
+}
+
+int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out)
+{
+	struct sk_backend_cfg bcfg;
+	int rc;
+
+	if (ctx->be != NULL) {
+		*out = ctx->be;
+		return SK_OK;
+	}
+	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+		return rc;
+	if (backend_name(ctx) == NULL)
+		return SK_EFAIL;
+	/* The backend opened to unseal the store serves the command too. */
+	if (ctx->sealer != NULL && sk_backend_is(ctx->sealer, ctx->backend_name)) {
+		ctx->be = ctx->sealer;
+		ctx->sealer = NULL;
+		*out = ctx->be;
+		return SK_OK;
+	}
+	backend_cfg(ctx, &bcfg);
+	if ((rc = sk_backend_open(ctx->backend_name, &bcfg, &ctx->be)) != SK_OK)
+		return rc;
+	*out = ctx->be;
+	return SK_OK;
+}
+
+int sk_ctx_policy(struct sk_ctx *ctx, const struct sk_policy **out)
+{
+	struct sk_policy *p = &ctx->policy;
+	int rc, r;
+
+	if (!ctx->policy_set) {
+		if ((rc = sk_ctx_config(ctx)) != SK_OK)
+			return rc;
+		for (r = 0; r < SK_ROLE_COUNT; r++)
+			p->role[r] = ctx->cfg.roles[r] ? ctx->cfg.roles[r] : sk_role_default(r);
+		p->clock = ctx->cfg.clock;
+		p->digest = ctx->cfg.digest;
+		p->cipher = ctx->cfg.cipher;
+		ctx->policy_set = 1;
+	}
+	*out = p;
+	return SK_OK;
+}

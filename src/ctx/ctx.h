@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_CTX_H
+#define SK_CTX_H
+
+#include "backend/backend.h"
+#include "ctx/config.h"
+#include "ctx/policy.h"
+#include "store/store.h"
+
+/*
+ * What one invocation knows: the options that apply to every command, and
+ * the config, store and backend, each opened on first use so that a
+ * command only pays for what it touches (`--help` opens nothing).
+ */
+struct sk_ctx {
+	/* From the command line (NULL: not given). */
+	const char *opt_config;
+	const char *opt_store;
+	const char *opt_backend;
+	int json, quiet, verbose;
+
+	/* From the environment when the context is made. */
+	const char *tmpdir;        /* $TMPDIR, else /tmp: where spool files go */
+
+	/* Opened lazily by the functions below. */
+	struct sk_config cfg;
+	int cfg_loaded;
+	struct sk_policy policy;    /* from cfg, by sk_ctx_policy() */
+	int policy_set;
+	char *store_dir;
+	char *backend_name;
+	struct sk_store *store;
+	struct sk_backend *be;
+	struct sk_backend *sealer; /* tpm2, opened to unseal a master key */
+};
+
+/* The environment is read here and nowhere else in the library: the
+ * variables of CLI.md, $TMPDIR, and the one a secret spec env:VAR names.
+ * NULL when unset. */
+const char *sk_env(const char *name);
+
+void sk_ctx_init(struct sk_ctx *ctx);
+void sk_ctx_free(struct sk_ctx *ctx);
+
+/* Config: --config > $SECKIT_CONFIG > /etc/seckit/config.yaml (if present). */
+int sk_ctx_config(struct sk_ctx *ctx);
+/* Store directory: --store > $SECKIT_STORE > config > /var/lib/seckit.
+ * create: make the store when it does not exist yet (writing commands). */
+int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out);
+/* Backend: --backend > $SECKIT_BACKEND > config > soft. */
+int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out);
+/* The policy of the config (policy.h), resolved once: commands call this
+ * before an operation starts and pass down what it needs. */
+int sk_ctx_policy(struct sk_ctx *ctx, const struct sk_policy **out);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_DATA_H
+#define SK_DATA_H
+
+#include <stdint.h>
+
+#include "ctx/ctx.h"
+#include "base/fileio.h"
+
+/*
+ * Storage objects (`seckit store`): named data of any size in the store
+ * (SK_NS_DATA), streamed in and out in constant memory, optionally
+ * protected by a password.
+ *
+ * A password-protected object carries a password record (password.h) and
+ * a random 32-byte data key wrapped under the record's root; its body is a
+ * keyed store body (store.h, SK_OBJ_KEYED) under that data key, so reading
+ * it needs the master key and the password.  Reading, overwriting and
+ * deleting it need the password (SK_EAUTH otherwise); a failed overwrite
+ * leaves the old object as it was.  See docs/formats/store.md.
+ */
+
+struct sk_data_info {
+	char name[256];
+	uint64_t size;
+	uint64_t mtime;
+	int password;       /* protected by a password */
+	char file[65];      /* its file in the store directory */
+};
+
+/* Write name from in (read to EOF).  pass_spec: protect with this password
+ * (required, and checked, if the current object has one). */
+int sk_data_write(struct sk_ctx *ctx, const char *name, const char *pass_spec, struct sk_in *in);
+
+/* Read name into out (opened by the caller, who commits it on success).
+ * To stdout (out->is_stdout) the whole object is verified before the first
+ * byte is written; to a file the caller's commit happens only after the
+ * verified end. */
+int sk_data_read(struct sk_ctx *ctx, const char *name, const char *pass_spec, struct sk_out *out);
+
+int sk_data_info(struct sk_ctx *ctx, const char *name, struct sk_data_info *out);
+
+typedef int (*sk_data_list_fn)(const struct sk_data_info *d, void *arg);
+int sk_data_list(struct sk_ctx *ctx, sk_data_list_fn fn, void *arg);
+
+/* Delete name (its password if it has one).  force: also remove an object
+ * that fails verification (its password cannot be checked then). */
+int sk_data_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec, int force);
+
+#endif
