@@ -12,6 +12,8 @@ SECKIT="${SECKIT_BIN:-$SECKIT_SRC/seckit}"
 # hook run it; every other test runs the release binary, $SECKIT.
 SECKIT_TESTBUILD="${SECKIT_TESTBIN:-$SECKIT_SRC/build/test/seckit}"
 export SECKIT_SRC SECKIT SECKIT_TESTBUILD
+# shellcheck source=tests/wait.bash
+. "$SECKIT_SRC/tests/wait.bash"
 
 common_setup() {
 	unset SECKIT_CONFIG SECKIT_STORE SECKIT_BACKEND SECKIT_TCTI
@@ -113,18 +115,6 @@ sk_fails() {
 		echo "unexpected output on stdout: $output" >&2
 		return 1
 	fi
-}
-
-# wait_until CMD ARG...: run CMD every 0.1 s until it succeeds, 5 s at most
-# (the tests run two at a time on a loaded machine: wait for a state, never
-# sleep for it).
-wait_until() {
-	local _
-	for _ in $(seq 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 # flip_bit FILE OFFSET: invert the low bit of the byte at OFFSET (a

@@ -3,6 +3,9 @@
 # TCP ports, state in the file's temporary directory.  Tests talk to it
 # through the swtpm TCTI, tpm2-tools through TPM2TOOLS_TCTI.
 
+# shellcheck source=tests/wait.bash
+. "$(dirname "${BASH_SOURCE[0]}")/wait.bash"
+
 # A free TCP port pair (port, port+1) on loopback.
 free_port_pair() {
 	python3 - <<'PY'
