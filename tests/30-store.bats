@@ -43,15 +43,19 @@ load store
 r = subprocess.run(sys.argv[1:], stdin=open(sys.argv[-1]) if False else None)
 sys.exit(r.returncode or print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))' "$@"
 	}
+	echo small > small
+	# What a process of this build needs anyway (a sanitizer build needs
+	# more): the baseline the big object is measured against.
+	base=$(maxrss "$SECKIT" store write small --in small)
 	w=$(maxrss "$SECKIT" store write big --in big)
 	r=$(maxrss "$SECKIT" store read big --out back)
 	cmp big back
 	piped got sk store read big
 	cmp got big
-	echo "peak RSS: write ${w} KiB, read ${r} KiB" >&3
+	echo "peak RSS: small write ${base} KiB, write ${w} KiB, read ${r} KiB" >&3
 	# 64 MiB through a process that stays far below the data's size.
-	[ "$w" -lt 24000 ]
-	[ "$r" -lt 24000 ]
+	[ "$w" -lt $((base + 16384)) ]
+	[ "$r" -lt $((base + 16384)) ]
 }
 
 @test "overwrite replaces the value; list shows names, sizes, protection, time" {
