@@ -125,16 +125,10 @@ out:
 static int dir_is_empty(struct sk_store *st, int *empty)
 {
 	struct dirent *e;
-	DIR *d;
-	int dfd2 = dup(st->dfd);
+	DIR *d = sk_st_opendir(st->dfd);
 
-	d = dfd2 >= 0 ? fdopendir(dfd2) : NULL;
-	if (d == NULL) {
-		if (dfd2 >= 0)
-			close(dfd2);
+	if (d == NULL)
 		return sk_err_sys(SK_EFAIL, "store '%s'", st->dir);
-	}
-	rewinddir(d);
 	*empty = 1;
 	while ((e = readdir(d)) != NULL)
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, LOCKFILE) &&

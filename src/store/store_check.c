@@ -34,16 +34,12 @@ static int rebuild_bucket(struct sk_store *st, int b, struct bucket *bk)
 {
 	struct dirent *de;
 	DIR *d;
-	int dfd = dup(st->dfd), rc = SK_OK;
+	int rc = SK_OK;
 
 	sk_st_bucket_free(bk);
 	bk->loaded = 1;
-	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
-		if (dfd >= 0)
-			close(dfd);
+	if ((d = sk_st_opendir(st->dfd)) == NULL)
 		return sk_err_sys(SK_EFAIL, "store '%s': listing", st->dir);
-	}
-	rewinddir(d);
 	while (rc == SK_OK && (de = readdir(d)) != NULL) {
 		struct sk_obj_info info;
 		uint8_t file[32];
@@ -142,15 +138,10 @@ static int check_unindexed(struct checker *c, const struct bucket *bks, int repa
 {
 	struct sk_store *st = c->st;
 	struct dirent *de;
-	int dfd = dup(st->dfd);
-	DIR *d;
+	DIR *d = sk_st_opendir(st->dfd);
 
-	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
-		if (dfd >= 0)
-			close(dfd);
+	if (d == NULL)
 		return sk_err_sys(SK_EFAIL, "store '%s': listing", st->dir);
-	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		uint8_t file[32];
 		char msg[160];

@@ -241,6 +241,25 @@ int sk_st_fsync_dir(struct sk_store *st, int fd)
 	return SK_OK;
 }
 
+DIR *sk_st_opendir(int fd)
+{
+	int dfd = dup(fd), e;
+	DIR *d;
+
+	if (dfd < 0)
+		return NULL;
+	if ((d = fdopendir(dfd)) == NULL) {
+		e = errno;
+		close(dfd);
+		errno = e;
+		return NULL;
+	}
+	/* A duplicate shares the offset of fd, which an earlier listing
+	 * may have moved. */
+	rewinddir(d);
+	return d;
+}
+
 /* ---- attributes ---- */
 
 int sk_attr_put(struct sk_buf *b, uint8_t tag, const void *p, size_t n)

@@ -19,6 +19,7 @@
  * Nothing else includes this; the API is store.h.
  */
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -164,6 +165,9 @@ void sk_st_chunk_nonce(uint8_t nonce[12], uint64_t idx, int last);
 int sk_st_open_tmpdir(struct sk_store *st, int create);
 int sk_st_tmp_create(struct sk_store *st, char kind, char name[TMPNAME], uint8_t rnd[12], int *fdout);
 int sk_st_fsync_dir(struct sk_store *st, int fd);
+/* A listing of directory fd from its first entry, on a descriptor of its
+ * own (fd stays open and unmoved): closedir() it.  NULL with errno set. */
+DIR *sk_st_opendir(int fd);
 
 /* store_index.c */
 void sk_st_bucket_free(struct bucket *bk);

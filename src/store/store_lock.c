@@ -272,17 +272,9 @@ static void clean_tmp(struct sk_store *st)
 {
 	struct dirent *e;
 	DIR *d;
-	int dfd;
 
-	if (sk_st_open_tmpdir(st, 0) != SK_OK)
+	if (sk_st_open_tmpdir(st, 0) != SK_OK || (d = sk_st_opendir(st->tfd)) == NULL)
 		return;
-	dfd = dup(st->tfd);
-	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
-		if (dfd >= 0)
-			close(dfd);
-		return;
-	}
-	rewinddir(d);
 	while ((e = readdir(d)) != NULL) {
 		struct stat sb;
 		int fd;
@@ -311,18 +303,14 @@ int sk_st_clean_main(struct sk_store *st)
 	uint8_t bad[256] = { 0 };
 	struct dirent *de;
 	DIR *d;
-	int dfd, rc = SK_OK;
+	int rc = SK_OK;
 
 	if (bks == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
-	dfd = dup(st->dfd);
-	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
-		if (dfd >= 0)
-			close(dfd);
+	if ((d = sk_st_opendir(st->dfd)) == NULL) {
 		free(bks);
 		return sk_err_sys(SK_EFAIL, "store '%s': listing", st->dir);
 	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		const char *n = de->d_name;
 		const struct ixent *e;

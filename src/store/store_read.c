@@ -553,14 +553,10 @@ static int find_unindexed(struct sk_store *st, const struct bucket *bks)
 {
 	struct dirent *de;
 	DIR *d;
-	int dfd = dup(st->dfd), rc = SK_OK;
+	int rc = SK_OK;
 
-	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
-		if (dfd >= 0)
-			close(dfd);
+	if ((d = sk_st_opendir(st->dfd)) == NULL)
 		return sk_err_sys(SK_EFAIL, "store '%s': listing", st->dir);
-	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		uint8_t file[32];
 		const struct ixent *e;
