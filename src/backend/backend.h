@@ -135,6 +135,15 @@ struct sk_backend {
 	const struct sk_backend_ops *ops;
 };
 
+/* A backend chosen but not opened yet: open() opens it (or returns the one
+ * opened before) when it is first needed, so that a function that may not
+ * need it (a transaction that writes no key record) costs no TPM
+ * connection.  The context makes one (sk_ctx_backend_ref, ctx.h). */
+struct sk_backend_ref {
+	int (*open)(void *arg, struct sk_backend **out);
+	void *arg;
+};
+
 /*
  * Every backend the program knows, built into this binary or not, in the
  * order --version and messages list them.  The names --backend,
@@ -195,6 +204,9 @@ int sk_backend_verify_default(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD
 			      const uint8_t *dgst, size_t dlen, const uint8_t *sig, size_t siglen);
 /* Signature padding set-up shared by backends that use EVP. */
 int sk_pkey_ctx_sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const EVP_MD *md, int pss, int verify);
+/* A context for RSA-OAEP with key (md for OAEP and MGF1), set up to encrypt
+ * (encrypt = 1) or decrypt; NULL with SK_EFAIL set if it cannot be. */
+EVP_PKEY_CTX *sk_pkey_ctx_oaep(EVP_PKEY *key, const EVP_MD *md, int encrypt);
 
 extern const struct sk_backend_ops sk_soft_backend;
 #ifdef SECKIT_HAVE_TPM2

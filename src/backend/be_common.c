@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Helpers that backend implementations share (be_soft.c, be_tpm2.c, ...):
- * EVP signature padding and the software verifier.  backend.c, the table
+ * EVP signature padding, RSA-OAEP contexts and the software verifier.  backend.c, the table
  * of backends, sits above the implementations; these sit below them, so
  * that a backend never calls back into the table's file.
  */
@@ -30,6 +30,22 @@ int sk_pkey_ctx_sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const EVP_MD *md, i
 		return sk_err(SK_EUNSUPP, "RSA-PSS padding applies to RSA keys only");
 	}
 	return SK_OK;
+}
+
+EVP_PKEY_CTX *sk_pkey_ctx_oaep(EVP_PKEY *key, const EVP_MD *md, int encrypt)
+{
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+
+	if (pctx == NULL ||
+	    (encrypt ? EVP_PKEY_encrypt_init(pctx) : EVP_PKEY_decrypt_init(pctx)) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_oaep_md(pctx, md) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0) {
+		EVP_PKEY_CTX_free(pctx);
+		sk_err_ssl(SK_EFAIL, "RSA-OAEP");
+		return NULL;
+	}
+	return pctx;
 }
 
 int sk_backend_verify_default(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD *md, int pss,

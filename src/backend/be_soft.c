@@ -231,17 +231,12 @@ out:
 static int soft_decrypt(struct sk_bkey *k, const EVP_MD *oaep_md, const uint8_t *in, size_t n,
 			struct sk_buf *out)
 {
-	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+	EVP_PKEY_CTX *pctx = sk_pkey_ctx_oaep(k->pkey, oaep_md, 0);
 	size_t len = 0;
 	int rc = SK_OK;
 
-	if (pctx == NULL || EVP_PKEY_decrypt_init(pctx) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_oaep_md(pctx, oaep_md) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, oaep_md) <= 0) {
-		rc = sk_err_ssl(SK_EFAIL, "RSA-OAEP");
-		goto out;
-	}
+	if (pctx == NULL)
+		return SK_EFAIL;
 	if (EVP_PKEY_decrypt(pctx, NULL, &len, in, n) <= 0 ||
 	    (rc = sk_buf_reserve(out, len)) != SK_OK) {
 		rc = rc ? rc : sk_err_ssl(SK_EVERIFY, "RSA-OAEP decryption failed");

@@ -212,6 +212,18 @@ int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out)
 	return SK_OK;
 }
 
+static int backend_ref_open(void *arg, struct sk_backend **out)
+{
+	return sk_ctx_backend(arg, out);
+}
+
+struct sk_backend_ref sk_ctx_backend_ref(struct sk_ctx *ctx)
+{
+	struct sk_backend_ref r = { backend_ref_open, ctx };
+
+	return r;
+}
+
 int sk_ctx_policy(struct sk_ctx *ctx, const struct sk_policy **out)
 {
 	struct sk_policy *p = &ctx->policy;

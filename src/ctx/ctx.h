@@ -49,6 +49,9 @@ int sk_ctx_config(struct sk_ctx *ctx);
 int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out);
 /* Backend: --backend > $SECKIT_BACKEND > config > soft. */
 int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out);
+/* The same backend as a reference that opens it on first use, for library
+ * functions that work inside a transaction and take no context. */
+struct sk_backend_ref sk_ctx_backend_ref(struct sk_ctx *ctx);
 /* The policy of the config (policy.h), resolved once: commands call this
  * before an operation starts and pass down what it needs. */
 int sk_ctx_policy(struct sk_ctx *ctx, const struct sk_policy **out);

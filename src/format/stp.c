@@ -274,7 +274,7 @@ int sk_stp_last_seq(struct sk_ctx *ctx, uint64_t *seq)
 /* ---- applying ---- */
 
 /* Who the package is for. */
-static int check_device(struct sk_ctx *ctx, const char *name, const struct sk_stp *s)
+static int check_device(struct sk_store *st, const char *name, const struct sk_stp *s)
 {
 	struct sk_keyinfo k;
 	char want[65];
@@ -282,7 +282,7 @@ static int check_device(struct sk_ctx *ctx, const char *name, const struct sk_st
 
 	if (!s->has_device)
 		return SK_OK;
-	rc = sk_key_info(ctx, name, &k);
+	rc = sk_key_info_st(st, name, &k);
 	if (rc == SK_ENOTFOUND)
 		return sk_err(SK_EVERIFY, "the STP is for one device, and this store has no device key '%s'",
 			      name);
@@ -299,7 +299,7 @@ static int check_device(struct sk_ctx *ctx, const char *name, const struct sk_st
 
 /* The package verified (signature, device, sequence): it may change the
  * trust anchors of a locked store (SK_BY_STP). */
-static int execute(struct sk_txn *t, struct sk_ctx *keys, const struct sk_policy *pol,
+static int execute(struct sk_txn *t, const struct sk_backend_ref *be, const struct sk_policy *pol,
 		   const struct sk_stp *s)
 {
 	const char *cmdkey = pol->role[SK_ROLE_OEM_COMMAND];
@@ -312,7 +312,7 @@ static int execute(struct sk_txn *t, struct sk_ctx *keys, const struct sk_policy
 		if (strcmp(s->target, cmdkey) == 0)
 			return sk_err(SK_EVERIFY, "set-cert cannot replace the command certificate '%s' (use rotate-command-key)",
 				      cmdkey);
-		return sk_trust_set_cert_txn(t, keys, pol, s->target, s->cert, NULL, origin,
+		return sk_trust_set_cert_txn(t, be, pol, s->target, s->cert, NULL, origin,
 					     SK_BY_STP);
 	case SK_STP_ADD_CA:
 	case SK_STP_UPDATE_CA:
@@ -330,7 +330,7 @@ static int execute(struct sk_txn *t, struct sk_ctx *keys, const struct sk_policy
 		/* The command certificate carries the command key: both
 		 * change in this transaction, and from its commit on only
 		 * the new key's packages verify. */
-		return sk_trust_set_cert_txn(t, keys, pol, cmdkey, s->cert, cmdkey, origin,
+		return sk_trust_set_cert_txn(t, be, pol, cmdkey, s->cert, cmdkey, origin,
 					     SK_BY_STP);
 	}
 	return sk_err(SK_EVERIFY, "unknown STP command");
@@ -340,6 +340,7 @@ int sk_stp_apply(struct sk_ctx *ctx, const struct sk_policy *pol, const uint8_t 
 		 struct sk_stp *done)
 {
 	const char *cmdkey = pol->role[SK_ROLE_OEM_COMMAND];
+	struct sk_backend_ref be = sk_ctx_backend_ref(ctx);
 	struct sk_stp s;
 	struct sk_verifier v;
 	struct sk_store *st;
@@ -369,7 +370,7 @@ int sk_stp_apply(struct sk_ctx *ctx, const struct sk_policy *pol, const uint8_t 
 		sk_err_wrap(rc, "STP (command key '%s')", cmdkey);
 		goto out;
 	}
-	if ((rc = check_device(ctx, pol->role[SK_ROLE_DEVICE_KEY], &s)) != SK_OK)
+	if ((rc = check_device(st, pol->role[SK_ROLE_DEVICE_KEY], &s)) != SK_OK)
 		goto out;
 	if ((rc = sk_state_get_u64(st, SEQ_OBJ, &last)) != SK_OK)
 		goto out;
@@ -378,7 +379,7 @@ int sk_stp_apply(struct sk_ctx *ctx, const struct sk_policy *pol, const uint8_t 
 			    (unsigned long long)s.seq, (unsigned long long)last);
 		goto out;
 	}
-	if ((rc = execute(t, ctx, pol, &s)) != SK_OK ||
+	if ((rc = execute(t, &be, pol, &s)) != SK_OK ||
 	    (rc = sk_state_put_u64(t, SEQ_OBJ, s.seq)) != SK_OK ||
 	    (rc = sk_trust_clock_txn(t, s.signing_time)) != SK_OK)
 		goto out;

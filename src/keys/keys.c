@@ -122,14 +122,12 @@ static int parse_info(const struct sk_obj_info *o, struct sk_keyinfo *k, int wan
 	return SK_OK;
 }
 
-static int key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out, int want_pub)
+static int key_info_st(struct sk_store *st, const char *name, struct sk_keyinfo *out,
+		       int want_pub)
 {
 	struct sk_obj_info o;
-	struct sk_store *st;
 	int rc;
 
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
-		return rc;
 	if ((rc = sk_store_stat(st, SK_NS_KEY, name, &o)) != SK_OK)
 		return rc;
 	rc = parse_info(&o, out, want_pub);
@@ -137,9 +135,24 @@ static int key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out
 	return rc;
 }
 
+static int key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out, int want_pub)
+{
+	struct sk_store *st;
+	int rc;
+
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+		return rc;
+	return key_info_st(st, name, out, want_pub);
+}
+
 int sk_key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out)
 {
 	return key_info(ctx, name, out, 1);
+}
+
+int sk_key_info_st(struct sk_store *st, const char *name, struct sk_keyinfo *out)
+{
+	return key_info_st(st, name, out, 1);
 }
 
 int sk_key_stat(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out)
@@ -378,9 +391,8 @@ int sk_key_import(struct sk_ctx *ctx, const struct sk_key_new *req)
 }
 
 /* The lock's part of sk_key_txn_put_public: may name become pub? */
-static int put_allowed(struct sk_ctx *ctx, const char *name, EVP_PKEY *pub, enum sk_trust_by by)
+static int put_allowed(struct sk_store *st, const char *name, EVP_PKEY *pub, enum sk_trust_by by)
 {
-	struct sk_store *st;
 	struct sk_obj_info o;
 	struct sk_keyinfo k;
 	unsigned char *der = NULL;
@@ -388,8 +400,6 @@ static int put_allowed(struct sk_ctx *ctx, const char *name, EVP_PKEY *pub, enum
 
 	if (by == SK_BY_STP)
 		return SK_OK;
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
-		return rc;
 	rc = sk_store_stat(st, SK_NS_KEY, name, &o);
 	if (rc == SK_ENOTFOUND) {
 		sk_err_clear();
@@ -417,7 +427,7 @@ static int put_allowed(struct sk_ctx *ctx, const char *name, EVP_PKEY *pub, enum
 	return same ? SK_OK : sk_trust_guard(st, by, "key", name, "replaced");
 }
 
-int sk_key_txn_put_public(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
+int sk_key_txn_put_public(struct sk_txn *t, const struct sk_backend_ref *beref, const char *name,
 			  EVP_PKEY *pub, unsigned flags, const char *origin, enum sk_trust_by by)
 {
 	struct sk_key_new req;
@@ -432,8 +442,8 @@ int sk_key_txn_put_public(struct sk_ctx *ctx, struct sk_txn *t, const char *name
 		return sk_err(SK_EUSAGE, "'%s' is not a valid key name", name);
 	if ((req.type = sk_keytype_of_pkey(pub)) == NULL)
 		return SK_EUNSUPP;
-	if ((rc = put_allowed(ctx, name, pub, by)) != SK_OK ||
-	    (rc = sk_ctx_backend(ctx, &be)) != SK_OK)
+	if ((rc = put_allowed(sk_txn_store(t), name, pub, by)) != SK_OK ||
+	    (rc = beref->open(beref->arg, &be)) != SK_OK)
 		return rc;
 	flags = (flags & SK_KEY_PROVISIONED) | SK_KEY_PUBLIC_ONLY;
 	if ((rc = build_meta(&req, be->ops->name, flags, pub, &meta)) == SK_OK)
@@ -779,14 +789,9 @@ int sk_pkey_encrypt_oaep(EVP_PKEY *pub, const EVP_MD *md, const uint8_t *in, siz
 
 	if (!EVP_PKEY_is_a(pub, "RSA"))
 		return sk_err(SK_EUNSUPP, "RSA-OAEP needs an RSA key");
-	pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
-	if (md == NULL)
-		md = EVP_sha256();
-	if (pctx == NULL || EVP_PKEY_encrypt_init(pctx) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_oaep_md(pctx, md) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0 ||
-	    EVP_PKEY_encrypt(pctx, NULL, &len, in, n) <= 0) {
+	if ((pctx = sk_pkey_ctx_oaep(pub, md != NULL ? md : EVP_sha256(), 1)) == NULL)
+		return SK_EFAIL;
+	if (EVP_PKEY_encrypt(pctx, NULL, &len, in, n) <= 0) {
 		rc = sk_err_ssl(SK_EFAIL, "RSA-OAEP");
 		goto out;
 	}

@@ -55,6 +55,8 @@ EVP_PKEY *sk_keyinfo_pub(struct sk_keyinfo *k);
 
 /* Attributes of a key without touching its private part. */
 int sk_key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out);
+/* The same, read from st (the store a transaction works on, sk_txn_store). */
+int sk_key_info_st(struct sk_store *st, const char *name, struct sk_keyinfo *out);
 /* The same without decoding the public key (out->pub stays NULL). */
 int sk_key_stat(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out);
 typedef int (*sk_key_list_fn)(const struct sk_keyinfo *k, void *arg);
@@ -82,14 +84,15 @@ int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec);
 int sk_password_delete(struct sk_ctx *ctx, const char *obj, const char *pass_spec);
 
 /* Add to the caller's transaction t the object of a public-only key `name`
- * holding pub, replacing any key of that name when t commits.  This is how
+ * holding pub, replacing any key of that name when t commits.  The record
+ * names backend be, opened (be->open) only when the record is written.  This is how
  * a provisioned public key changes atomically with the certificate that
  * carries it (STP apply, provision); flags: SK_KEY_PROVISIONED (public-only
  * is implied).  The caller checks that replacing is allowed, except for
  * the lock: a provisioned key of a locked store that holds another key is
  * replaced only by = SK_BY_STP (else SK_EVERIFY). */
 struct sk_txn;
-int sk_key_txn_put_public(struct sk_ctx *ctx, struct sk_txn *t, const char *name,
+int sk_key_txn_put_public(struct sk_txn *t, const struct sk_backend_ref *be, const char *name,
 			  EVP_PKEY *pub, unsigned flags, const char *origin, enum sk_trust_by by);
 /* Whether k is a locked trust anchor: provisioned, in a locked store. */
 int sk_key_locked(struct sk_ctx *ctx, const struct sk_keyinfo *k, int *locked);

@@ -324,6 +324,7 @@ static int plan_txn_items(struct sk_ctx *ctx, struct manifest *m, int have_store
 
 static int put_items(struct sk_ctx *ctx, struct manifest *m, struct sk_txn *t, int *changed)
 {
+	struct sk_backend_ref be = sk_ctx_backend_ref(ctx);
 	size_t i;
 	int rc;
 
@@ -333,7 +334,7 @@ static int put_items(struct sk_ctx *ctx, struct manifest *m, struct sk_txn *t, i
 		if (it->action == SK_PROV_KEEP)
 			continue;
 		*changed = 1;
-		if ((rc = sk_key_txn_put_public(ctx, t, it->name, it->pub, SK_KEY_PROVISIONED,
+		if ((rc = sk_key_txn_put_public(t, &be, it->name, it->pub, SK_KEY_PROVISIONED,
 						ORIGIN, SK_BY_LOCAL)) != SK_OK)
 			return rc;
 	}
@@ -343,7 +344,7 @@ static int put_items(struct sk_ctx *ctx, struct manifest *m, struct sk_txn *t, i
 		if (it->action == SK_PROV_KEEP && (it->key == NULL || it->key_action == SK_PROV_KEEP))
 			continue;
 		*changed = 1;
-		if ((rc = sk_trust_set_cert_txn(t, ctx, m->pol, it->name, it->x509, it->key, ORIGIN,
+		if ((rc = sk_trust_set_cert_txn(t, &be, m->pol, it->name, it->x509, it->key, ORIGIN,
 						SK_BY_LOCAL)) != SK_OK)
 			return sk_err_wrap(rc, "%s:%zu:%zu", m->doc.file, it->at->line, it->at->col);
 	}

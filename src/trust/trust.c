@@ -672,9 +672,9 @@ static void link_of(const struct sk_policy *pol, const char *name, const struct 
 		snprintf(key, 256, "%s", pol->role[SK_ROLE_DEVICE_KEY]);
 }
 
-int sk_trust_set_cert_txn(struct sk_txn *t, struct sk_ctx *keys, const struct sk_policy *pol,
-			  const char *name, X509 *x, const char *key_name, const char *origin,
-			  enum sk_trust_by by)
+int sk_trust_set_cert_txn(struct sk_txn *t, const struct sk_backend_ref *be,
+			  const struct sk_policy *pol, const char *name, X509 *x,
+			  const char *key_name, const char *origin, enum sk_trust_by by)
 {
 	struct sk_store *st = sk_txn_store(t);
 	struct sk_cert old;
@@ -710,11 +710,11 @@ int sk_trust_set_cert_txn(struct sk_txn *t, struct sk_ctx *keys, const struct sk
 	    (rc = sk_trust_guard(st, by, "certificate", name, "replaced")) != SK_OK)
 		goto out;
 	if (key[0]) {
-		rc = sk_key_info(keys, key, &k);
+		rc = sk_key_info_st(st, key, &k);
 		if (rc == SK_ENOTFOUND) {
 			/* The certificate brings its key. */
 			sk_err_clear();
-			rc = sk_key_txn_put_public(keys, t, key, pub, SK_KEY_PROVISIONED, origin, by);
+			rc = sk_key_txn_put_public(t, be, key, pub, SK_KEY_PROVISIONED, origin, by);
 		} else if (rc == SK_OK) {
 			if (!(k.flags & SK_KEY_PUBLIC_ONLY)) {
 				/* A private key (the device key) never changes
@@ -724,8 +724,8 @@ int sk_trust_set_cert_txn(struct sk_txn *t, struct sk_ctx *keys, const struct sk
 						    name, key);
 			} else if (k.pub == NULL || EVP_PKEY_eq(k.pub, pub) != 1 ||
 				   !(k.flags & SK_KEY_PROVISIONED)) {
-				rc = sk_key_txn_put_public(keys, t, key, pub, SK_KEY_PROVISIONED, origin,
-							   by);
+				rc = sk_key_txn_put_public(t, be, key, pub, SK_KEY_PROVISIONED,
+							   origin, by);
 			}
 			ERR_clear_error();
 			sk_keyinfo_free(&k);

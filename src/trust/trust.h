@@ -110,12 +110,13 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 /* Install or replace provisioned certificate name.  key: the key it
  * carries (NULL: the link it already has, or pol's device key for pol's
  * device certificate).  A public key linked so is created or replaced with
- * the certificate's (provisioned) in the key catalogue of keys (keys.h,
- * which works on the same store); a private key is never touched and must
- * match (SK_EVERIFY).  A CA or CSR of that name is SK_EEXIST. */
-int sk_trust_set_cert_txn(struct sk_txn *t, struct sk_ctx *keys, const struct sk_policy *pol,
-			  const char *name, X509 *x, const char *key, const char *origin,
-			  enum sk_trust_by by);
+ * the certificate's (provisioned) in the key catalogue of t's store
+ * (keys.h), its record naming backend be (opened only then); a private key
+ * is never touched and must match (SK_EVERIFY).  A CA or CSR of that name
+ * is SK_EEXIST. */
+int sk_trust_set_cert_txn(struct sk_txn *t, const struct sk_backend_ref *be,
+			  const struct sk_policy *pol, const char *name, X509 *x,
+			  const char *key, const char *origin, enum sk_trust_by by);
 /* Add (update = 0: SK_EEXIST if the name is taken) or replace (update = 1:
  * SK_ENOTFOUND unless a CA of that name exists) a CA certificate;
  * SK_EVERIFY if x is not a CA certificate. */

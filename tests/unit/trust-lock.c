@@ -36,6 +36,7 @@ static int refused(int rc)
 int main(int argc, char **argv)
 {
 	struct sk_ctx ctx;
+	struct sk_backend_ref be;
 	struct sk_store *st;
 	struct sk_txn *t;
 	const struct sk_policy *pol;
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
 	}
 	sk_crypto_init();
 	sk_ctx_init(&ctx);
+	be = sk_ctx_backend_ref(&ctx);
 	CHECK(sk_ctx_store(&ctx, 0, &st) == SK_OK && sk_ctx_policy(&ctx, &pol) == SK_OK,
 	      "the store opens");
 	CHECK(sk_trust_locked(st, &since) == SK_OK && since != 0, "the store is locked");
@@ -61,40 +63,40 @@ int main(int argc, char **argv)
 	CHECK(sk_txn_begin(st, &t) == SK_OK, "a transaction begins");
 
 	/* A local caller: no anchor is replaced or deleted. */
-	CHECK(refused(sk_trust_set_cert_txn(t, &ctx, pol, "oem-root", cert, "oem-root", "test",
+	CHECK(refused(sk_trust_set_cert_txn(t, &be, pol, "oem-root", cert, "oem-root", "test",
 					    SK_BY_LOCAL)),
 	      "set-cert over a provisioned certificate: refused");
-	CHECK(refused(sk_trust_set_cert_txn(t, &ctx, pol, "another", cert, "oem-command", "test",
+	CHECK(refused(sk_trust_set_cert_txn(t, &be, pol, "another", cert, "oem-command", "test",
 					    SK_BY_LOCAL)),
 	      "a new certificate that brings another command key: refused");
 	CHECK(refused(sk_trust_ca_txn(t, "acme-issuing", cert, 1, "test", SK_BY_LOCAL)),
 	      "update of a CA: refused");
 	CHECK(refused(sk_trust_ca_delete_txn(t, "acme-issuing", SK_BY_LOCAL)),
 	      "delete of a CA: refused");
-	CHECK(refused(sk_key_txn_put_public(&ctx, t, "oem-command", pub, SK_KEY_PROVISIONED, "test",
+	CHECK(refused(sk_key_txn_put_public(t, &be, "oem-command", pub, SK_KEY_PROVISIONED, "test",
 					    SK_BY_LOCAL)),
 	      "another command key: refused");
-	CHECK(refused(sk_key_txn_put_public(&ctx, t, "device", pub, SK_KEY_PROVISIONED, "test",
+	CHECK(refused(sk_key_txn_put_public(t, &be, "device", pub, SK_KEY_PROVISIONED, "test",
 					    SK_BY_LOCAL)),
 	      "a public key over the device key: refused");
 
 	/* ... but what is missing may be added, and the same again is no change. */
 	CHECK(sk_trust_ca_txn(t, "new-ca", cert, 0, "test", SK_BY_LOCAL) == SK_OK,
 	      "a new CA: added");
-	CHECK(sk_key_txn_put_public(&ctx, t, "new-key", pub, SK_KEY_PROVISIONED, "test",
+	CHECK(sk_key_txn_put_public(t, &be, "new-key", pub, SK_KEY_PROVISIONED, "test",
 				    SK_BY_LOCAL) == SK_OK,
 	      "a new provisioned key: added");
 	CHECK(sk_trust_ca_txn(t, "acme-issuing", issuing.x509, 1, "test", SK_BY_LOCAL) == SK_OK,
 	      "the same CA again: no change");
 
 	/* A verified STP may. */
-	CHECK(sk_trust_set_cert_txn(t, &ctx, pol, "oem-root", cert, "oem-root", "test", SK_BY_STP) == SK_OK,
+	CHECK(sk_trust_set_cert_txn(t, &be, pol, "oem-root", cert, "oem-root", "test", SK_BY_STP) == SK_OK,
 	      "set-cert by an STP");
 	CHECK(sk_trust_ca_txn(t, "acme-issuing", cert, 1, "test", SK_BY_STP) == SK_OK,
 	      "update-ca by an STP");
 	CHECK(sk_trust_ca_delete_txn(t, "acme-issuing", SK_BY_STP) == SK_OK,
 	      "delete-ca by an STP");
-	CHECK(sk_key_txn_put_public(&ctx, t, "oem-command", pub, SK_KEY_PROVISIONED, "test",
+	CHECK(sk_key_txn_put_public(t, &be, "oem-command", pub, SK_KEY_PROVISIONED, "test",
 				    SK_BY_STP) == SK_OK,
 	      "a command key by an STP");
 
