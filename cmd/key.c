@@ -15,6 +15,7 @@
 #include "keys/keys.h"
 #include "keys/password.h"
 #include "keys/stream.h"
+#include "device.h"
 #include "json.h"
 #include "opt.h"
 
@@ -36,9 +37,12 @@ static const struct sk_verbopt create_opts[] = {
 };
 
 /* checked_by: who checks the password (key info only; NULL: omitted). */
+/* handle: the persistent TPM handle the key uses, 0 if none. */
 static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k, int locked,
-			    const char *checked_by)
+			    const char *checked_by, uint32_t handle)
 {
+	char hex[16];
+
 	sk_json_obj(j);
 	sk_json_kstr(j, "name", k->name);
 	sk_json_kstr(j, "type", k->type->name);
@@ -53,6 +57,8 @@ static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k, int l
 	if (checked_by != NULL)
 		sk_json_kstr(j, "password_checked_by", checked_by);
 	sk_json_kstr(j, "fingerprint", k->fingerprint[0] ? k->fingerprint : NULL);
+	snprintf(hex, sizeof(hex), "0x%08x", (unsigned)handle);
+	sk_json_kstr(j, "tpm2_handle", handle ? hex : NULL);
 	sk_json_ktime(j, "created", (int64_t)k->created);
 	sk_json_end_obj(j);
 }
@@ -61,6 +67,7 @@ static int report_new(struct sk_ctx *ctx, const char *name, const char *verb)
 {
 	struct sk_keyinfo k;
 	struct sk_json j;
+	uint32_t handle;
 	int rc, locked;
 
 	if (!ctx->json && !ctx->verbose)
@@ -68,12 +75,13 @@ static int report_new(struct sk_ctx *ctx, const char *name, const char *verb)
 	if ((rc = sk_key_info(ctx, name, &k)) != SK_OK)
 		return rc;
 	if (ctx->json) {
-		if ((rc = sk_key_locked(ctx, &k, &locked)) != SK_OK) {
+		if ((rc = sk_key_locked(ctx, &k, &locked)) != SK_OK ||
+		    (rc = sk_key_handle(ctx, k.backend, &handle)) != SK_OK) {
 			sk_keyinfo_free(&k);
 			return rc;
 		}
 		sk_json_init(&j, stdout);
-		print_info_json(&j, &k, locked, NULL);
+		print_info_json(&j, &k, locked, NULL, handle);
 		sk_json_done(&j);
 	} else {
 		fprintf(stderr, "%s key '%s' (%s)%s%s\n", verb, name, k.type->name,
@@ -265,12 +273,14 @@ static int list_one(const struct sk_keyinfo *k, void *arg)
 {
 	struct list_state *s = arg;
 	char flags[400];
+	uint32_t handle;
 	int rc, locked;
 
 	if (s->ctx->json) {
-		if ((rc = sk_key_locked(s->ctx, k, &locked)) != SK_OK)
+		if ((rc = sk_key_locked(s->ctx, k, &locked)) != SK_OK ||
+		    (rc = sk_key_handle(s->ctx, k->backend, &handle)) != SK_OK)
 			return rc;
-		print_info_json(&s->j, k, locked, NULL);
+		print_info_json(&s->j, k, locked, NULL, handle);
 	} else if (s->names) {
 		printf("%s\n", k->name);
 	} else {
@@ -303,11 +313,13 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_keyinfo k;
 	struct sk_json j;
 	char when[32], checker[16] = "";
+	uint32_t handle;
 	int rc, locked;
 
 	if ((rc = sk_key_stat(ctx, a->pos[0], &k)) != SK_OK)
 		return rc;
-	if ((rc = sk_key_locked(ctx, &k, &locked)) != SK_OK) {
+	if ((rc = sk_key_locked(ctx, &k, &locked)) != SK_OK ||
+	    (rc = sk_key_handle(ctx, k.backend, &handle)) != SK_OK) {
 		sk_keyinfo_free(&k);
 		return rc;
 	}
@@ -321,7 +333,7 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 		snprintf(checker, sizeof(checker), "software");
 	if (ctx->json) {
 		sk_json_init(&j, stdout);
-		print_info_json(&j, &k, locked, checker[0] ? checker : NULL);
+		print_info_json(&j, &k, locked, checker[0] ? checker : NULL, handle);
 		sk_json_done(&j);
 	} else {
 		sk_time_format((int64_t)k.created, when, sizeof(when));
@@ -338,6 +350,10 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 		if (k.pwobj[0])
 			printf("password check:  %s\n", checker);
 		printf("fingerprint:     %s%s\n", k.fingerprint[0] ? "sha256:" : "-", k.fingerprint);
+		if (handle)
+			printf("tpm2 handle:     0x%08x (its parent, tpm2-parent)\n", (unsigned)handle);
+		else
+			printf("tpm2 handle:     -\n");
 		printf("created:         %s\n", when);
 	}
 	sk_keyinfo_free(&k);
@@ -345,6 +361,10 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 }
 
 static const struct sk_verbopt delete_opts[] = { O_PASS };
+
+static const struct sk_verbopt evict_opts[] = {
+	{ OPT_force, "evict also the handle this store's TPM objects use" },
+};
 
 static int key_delete(struct sk_ctx *ctx, const struct sk_args *a)
 {
@@ -831,6 +851,9 @@ static const struct sk_verb verbs[] = {
 		.synopsis = "NAME", SK_POS(1, 1), .complete = SK_C_KEY),
 	SK_VERB("delete", key_delete, "delete a key",
 		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(delete_opts), .complete = SK_C_KEY),
+	SK_VERB("handles", sk_key_handles_cmd, "list the TPM's persistent handles"),
+	SK_VERB("evict", sk_key_evict_cmd, "remove a persistent handle from the TPM",
+		.synopsis = "HANDLE", SK_POS(1, 1), SK_OPTIONS(evict_opts)),
 	SK_VERB("password", NULL, "manage password objects",
 		.synopsis = "VERB", SK_SUBVERBS(password_verbs)),
 	SK_VERB("sign", key_sign, "sign a file's digest",

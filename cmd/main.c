@@ -12,18 +12,12 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <openssl/opensslv.h>
-#include <yaml.h>
-
 #include "crypto/crypto.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "device.h"
 #include "json.h"
 #include "opt.h"
-
-#ifndef SECKIT_VERSION
-#define SECKIT_VERSION "0.0.0-dev"
-#endif
 
 #define SK_COMMAND(ident, name) extern const struct sk_command sk_cmd_##ident;
 #include "commands.h"
@@ -60,17 +54,6 @@ static void usage(FILE *f)
 	sk_help_globals(f, 1);
 	fprintf(f, "\nRun \"seckit <command> --help\" for its verbs; man seckit for exit codes,\n"
 		   "environment and files.\n");
-}
-
-static void version(void)
-{
-	const struct sk_backend_entry *e;
-
-	printf("seckit %s\n", SECKIT_VERSION);
-	printf("openssl: %s\n", OPENSSL_FULL_VERSION_STR);
-	printf("libyaml: %s\n", yaml_get_version_string());
-	for (e = sk_backend_table; e->name != NULL; e++)
-		printf("backend %s: %s\n", e->name, e->ops != NULL ? "yes" : "no (not in this build)");
 }
 
 static int unknown_command(const char *name)
@@ -167,7 +150,7 @@ static int dispatch(int argc, char **argv)
 		usage(stdout);
 		goto out;
 	case SK_G_VERSION:
-		version();
+		rc = sk_report(sk_version(&ctx));
 		goto out;
 	case SK_G_DUMP:
 		sk_dump_spec(stdout, commands, NCOMMANDS);

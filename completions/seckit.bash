@@ -35,6 +35,9 @@ option	seckit key list	--names	-	-	none
 verb	seckit key info	key	NAME	show a key's attributes
 verb	seckit key delete	key	NAME	delete a key
 option	seckit key delete	--pass	-	SPEC	none
+verb	seckit key handles	none	-	list the TPM's persistent handles
+verb	seckit key evict	none	HANDLE	remove a persistent handle from the TPM
+option	seckit key evict	--force	f	-	none
 verb	seckit key password	none	VERB	manage password objects
 verb	seckit key password create	none	OBJ	create a password object
 option	seckit key password create	--pass	-	SPEC	none

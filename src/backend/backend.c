@@ -146,6 +146,24 @@ int sk_backend_open_sealer(int protection, const struct sk_backend_cfg *cfg,
 	return sk_backend_open(e->name, cfg, out);
 }
 
+const struct sk_backend_entry *sk_backend_with_handles(void)
+{
+	const struct sk_backend_entry *e;
+
+	for (e = sk_backend_table; e->name != NULL; e++)
+		if (e->ops != NULL && e->ops->handles != NULL && e->ops->evict != NULL)
+			return e;
+	sk_err(SK_EBACKEND, "persistent handles need a TPM backend, and this build has none");
+	return NULL;
+}
+
+int sk_backend_has_handles(const char *name)
+{
+	const struct sk_backend_entry *e = lookup(name);
+
+	return e != NULL && e->ops != NULL && e->ops->handles != NULL;
+}
+
 void sk_backend_close(struct sk_backend *be)
 {
 	if (be != NULL)

@@ -70,6 +70,24 @@ struct sk_backend_cfg {
 	uint32_t tpm2_parent;    /* tpm2: persistent parent handle, 0: SRK template */
 };
 
+/* What the device behind a backend says about itself (--version -v). */
+struct sk_device_info {
+	char manufacturer[5];    /* tpm2: TPM_PT_MANUFACTURER ("IBM", "MSFT") */
+	char vendor[17];         /* tpm2: TPM_PT_VENDOR_STRING_1..4 */
+	char firmware[48];       /* tpm2: "A.B.C.D" from TPM_PT_FIRMWARE_VERSION_1/2 */
+	char family[8];          /* tpm2: TPM_PT_FAMILY_INDICATOR ("2.0") */
+	unsigned level;          /* tpm2: TPM_PT_LEVEL */
+	char revision[16];       /* tpm2: TPM_PT_REVISION ("1.59") */
+	const char *banks[8];    /* tpm2: PCR banks with PCRs in use ("sha256") */
+	size_t nbanks;
+	/* Of the algorithms seckit uses, those the device has and lacks. */
+	const char *algs[32], *lacks[32];
+	size_t nalgs, nlacks;
+};
+
+/* Persistent handles a device holds at most, as listed. */
+#define SK_MAX_HANDLES 128
+
 struct sk_backend_ops {
 	const char *name;
 	int (*open)(const struct sk_backend_cfg *cfg, struct sk_backend **out);
@@ -129,6 +147,16 @@ struct sk_backend_ops {
 	 * sk_backend_verify_default. */
 	int (*verify)(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD *md, int pss,
 		      const uint8_t *dgst, size_t dlen, const uint8_t *sig, size_t siglen);
+
+	/* The device itself, reached through cfg without opening the
+	 * backend for keys (no parent key made or looked up).  NULL for a
+	 * backend without a device (soft).  SK_EBACKEND: not reachable. */
+	int (*device_info)(const struct sk_backend_cfg *cfg, struct sk_device_info *out);
+	/* Persistent object handles in the device (TPM 0x81xxxxxx), ascending,
+	 * at most SK_MAX_HANDLES. */
+	int (*handles)(const struct sk_backend_cfg *cfg, uint32_t *h, size_t *n);
+	/* Remove persistent handle h (SK_ENOTFOUND if the device has none). */
+	int (*evict)(const struct sk_backend_cfg *cfg, uint32_t h);
 };
 
 struct sk_backend {
@@ -198,6 +226,12 @@ int sk_backend_check(const char *name);
  * it is not built in or not reachable. */
 int sk_backend_open(const char *name, const struct sk_backend_cfg *cfg, struct sk_backend **out);
 void sk_backend_close(struct sk_backend *be);
+/* The backend of this build whose device has persistent handles (ops
+ * handles and evict); NULL with SK_EBACKEND set if none is built in. */
+const struct sk_backend_entry *sk_backend_with_handles(void);
+/* 1 if the backend called name is built in and keeps its objects under
+ * persistent handles (a key recorded with it uses the configured parent). */
+int sk_backend_has_handles(const char *name);
 
 /* Verify a signature over a digest with a public key (EVP). */
 int sk_backend_verify_default(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD *md, int pss,

@@ -35,8 +35,6 @@
 #include "base/err.h"
 #include "backend/tpm2_int.h"
 
-#define DEFAULT_TCTI "device:/dev/tpmrm0"
-
 /* ---- open / close ---- */
 
 static const TPM2B_PUBLIC srk_template = {
@@ -93,11 +91,8 @@ static void tpm_close(struct sk_backend *b)
 			be->t.Esys_FlushContext(be->esys, be->parent);
 		else if (be->parent != ESYS_TR_NONE)
 			be->t.Esys_TR_Close(be->esys, &be->parent);
-		be->t.Esys_Finalize(&be->esys);
 	}
-	if (be->tcti != NULL)
-		be->t.Tss2_TctiLdr_Finalize(&be->tcti);
-	sk_tpm2_unload_libs(&be->t);
+	sk_tpm2_disconnect(be);
 	free(be);
 }
 
@@ -111,24 +106,8 @@ static int tpm_open(const struct sk_backend_cfg *cfg, struct sk_backend **out)
 	if (be == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	be->base.ops = &sk_tpm2_backend;
-	be->parent = ESYS_TR_NONE;
-	snprintf(be->tcti_conf, sizeof(be->tcti_conf), "%s",
-		 cfg->tcti && cfg->tcti[0] ? cfg->tcti : DEFAULT_TCTI);
-	if ((rc = sk_tpm2_load_libs(&be->t)) != SK_OK) {
-		free(be);
-		return rc;
-	}
-	r = be->t.Tss2_TctiLdr_Initialize(be->tcti_conf, &be->tcti);
-	if (r != TSS2_RC_SUCCESS) {
-		rc = sk_err(SK_EBACKEND, "tpm2: no TPM reachable through TCTI '%s' (%s)",
-			    be->tcti_conf, be->t.Tss2_RC_Decode(r));
+	if ((rc = sk_tpm2_connect(be, cfg)) != SK_OK)
 		goto fail;
-	}
-	r = be->t.Esys_Initialize(&be->esys, be->tcti, NULL);
-	if (r != TSS2_RC_SUCCESS) {
-		rc = sk_tpm2_err(be, r, "initialising ESAPI");
-		goto fail;
-	}
 	if (cfg->tpm2_parent != 0) {
 		r = be->t.Esys_TR_FromTPMPublic(be->esys, cfg->tpm2_parent, ESYS_TR_NONE,
 						ESYS_TR_NONE, ESYS_TR_NONE, &be->parent);
@@ -848,6 +827,9 @@ const struct sk_backend_ops sk_tpm2_backend = {
 	.auth_new = tpm_auth_new,
 	.auth_check = tpm_auth_check,
 	.verify = sk_backend_verify_default,
+	.device_info = sk_tpm2_device_info,
+	.handles = sk_tpm2_handles,
+	.evict = sk_tpm2_evict,
 };
 
 #endif /* SECKIT_HAVE_TPM2 */

@@ -13,8 +13,10 @@
  *                  lockout messages
  *   tpm2_object.c  TPM objects: templates, public areas, blobs, creating,
  *                  importing and sealing under the parent
- * Calls go down that list only (be_tpm2 -> object -> auth -> err; load
- * stands alone).  Nothing else includes this; the API is backend.h.
+ *   tpm2_device.c  the TPM itself: connecting through the TCTI, its
+ *                  properties and algorithms, persistent handles, evicting
+ * Calls go down that list only (be_tpm2 -> object -> auth -> err, and
+ * be_tpm2 -> device -> auth; load stands alone).  Nothing else includes this; the API is backend.h.
  */
 #ifdef SECKIT_HAVE_TPM2
 
@@ -57,6 +59,7 @@
 	X(esys, Esys_TRSess_SetAttributes) \
 	X(esys, Esys_TR_SetAuth) \
 	X(esys, Esys_GetCapability) \
+	X(esys, Esys_EvictControl) \
 	X(tctildr, Tss2_TctiLdr_Initialize) \
 	X(tctildr, Tss2_TctiLdr_Finalize) \
 	X(mu, Tss2_MU_TPM2B_PUBLIC_Marshal) \
@@ -80,6 +83,7 @@ struct tpm_backend {
 	ESYS_CONTEXT *esys;
 	ESYS_TR parent;
 	int parent_transient;   /* created here: flush on close */
+	int loaded;             /* t holds the loaded libraries */
 	char tcti_conf[256];
 };
 
@@ -125,6 +129,17 @@ int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s);
 int sk_tpm2_key_session(struct sk_bkey *k, ESYS_TR *s);
 /* The TPM authorisation value of auth (NULL: the empty value). */
 void sk_tpm2_set_auth(TPM2B_AUTH *a, const struct sk_auth *auth);
+
+/* ---- tpm2_device.c ---- */
+
+/* Reach the TPM of cfg: load tss2, the TCTI, ESAPI (be zeroed first; no
+ * parent).  sk_tpm2_disconnect undoes what was done, also after a failure. */
+int sk_tpm2_connect(struct tpm_backend *be, const struct sk_backend_cfg *cfg);
+void sk_tpm2_disconnect(struct tpm_backend *be);
+/* The backend's device_info, handles and evict operations (backend.h). */
+int sk_tpm2_device_info(const struct sk_backend_cfg *cfg, struct sk_device_info *out);
+int sk_tpm2_handles(const struct sk_backend_cfg *cfg, uint32_t *h, size_t *n);
+int sk_tpm2_evict(const struct sk_backend_cfg *cfg, uint32_t handle);
 
 /* ---- tpm2_object.c ---- */
 

@@ -109,6 +109,29 @@ int sk_parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int sk_parse_handle(const char *s, uint32_t *out)
+{
+	unsigned long v = 0;
+	size_t i, n;
+
+	if (s == NULL || (strncmp(s, "0x", 2) != 0 && strncmp(s, "0X", 2) != 0))
+		return -1;
+	s += 2;
+	n = strlen(s);
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!isxdigit((unsigned char)s[i]) || v > 0xffffffful)
+			return -1;
+		v = v * 16 + (unsigned long)(isdigit((unsigned char)s[i]) ? s[i] - '0'
+									: (tolower((unsigned char)s[i]) - 'a' + 10));
+	}
+	if (v < 0x81000000ul || v > 0x81fffffful)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 int sk_name_valid(const char *name)
 {
 	size_t i, n = strlen(name);

@@ -24,6 +24,9 @@ uint64_t sk_get_be64(const uint8_t *p);
 
 /* Parse a non-negative decimal integer <= max; 0 on success. */
 int sk_parse_uint(const char *s, uint64_t max, uint64_t *out);
+/* A TPM persistent handle in hex, "0x81000000" to "0x81ffffff": 0 and
+ * *out set, else -1. */
+int sk_parse_handle(const char *s, uint32_t *out);
 
 /* True if name is a valid object name: 1..255 bytes of [A-Za-z0-9._@+-],
  * not starting with '.' or '-'. */

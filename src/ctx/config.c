@@ -91,15 +91,13 @@ static int f_tcti(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg
 
 static int f_tpm2_parent(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
 {
-	unsigned long v;
-	char *end;
+	uint32_t v;
 
 	/* A persistent handle: 0x81000000 to 0x81ffffff (TPM 2.0 Part 2). */
-	if (n->type != SK_Y_SCALAR || strncmp(n->val, "0x", 2) != 0 ||
-	    (v = strtoul(n->val, &end, 16), *end != '\0') || v < 0x81000000ul || v > 0x81fffffful)
+	if (n->type != SK_Y_SCALAR || sk_parse_handle(n->val, &v) != 0)
 		return sk_yerr(doc, n, "expected a persistent handle from 0x81000000 to 0x81ffffff, found '%s'",
 			       n->type == SK_Y_SCALAR ? n->val : "a non-scalar");
-	((struct sk_config *)arg)->tpm2_parent = (uint32_t)v;
+	((struct sk_config *)arg)->tpm2_parent = v;
 	return SK_OK;
 }
 

@@ -212,6 +212,17 @@ int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out)
 	return SK_OK;
 }
 
+int sk_ctx_backend_cfg(struct sk_ctx *ctx, struct sk_backend_cfg *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+		return rc;
+	backend_cfg(ctx, out);
+	return SK_OK;
+}
+
 static int backend_ref_open(void *arg, struct sk_backend **out)
 {
 	return sk_ctx_backend(arg, out);

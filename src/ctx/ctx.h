@@ -49,6 +49,10 @@ int sk_ctx_config(struct sk_ctx *ctx);
 int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out);
 /* Backend: --backend > $SECKIT_BACKEND > config > soft. */
 int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out);
+/* What opening a backend takes from the config and environment (the
+ * TCTI, the tpm2 parent): for reaching a device without opening the
+ * backend (--version -v, persistent handles). */
+int sk_ctx_backend_cfg(struct sk_ctx *ctx, struct sk_backend_cfg *out);
 /* The same backend as a reference that opens it on first use, for library
  * functions that work inside a transaction and take no context. */
 struct sk_backend_ref sk_ctx_backend_ref(struct sk_ctx *ctx);
