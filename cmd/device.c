@@ -158,7 +158,7 @@ int sk_version(struct sk_ctx *ctx)
 
 /* ---- key handles / key evict ---- */
 
-int sk_key_handles_cmd(struct sk_ctx *ctx, const struct sk_args *a)
+int sk_key_handles(struct sk_ctx *ctx)
 {
 	const struct sk_backend_entry *e = sk_backend_with_handles();
 	struct sk_backend_cfg bcfg;
@@ -168,7 +168,6 @@ int sk_key_handles_cmd(struct sk_ctx *ctx, const struct sk_args *a)
 	size_t n, i;
 	int rc;
 
-	(void)a;
 	if (e == NULL)
 		return SK_EBACKEND;
 	if ((rc = sk_ctx_backend_cfg(ctx, &bcfg)) != SK_OK ||
@@ -218,21 +217,21 @@ static int present(const struct sk_backend_entry *e, const struct sk_backend_cfg
 	return sk_err(SK_ENOTFOUND, "%s: no persistent handle 0x%08x in the TPM", e->name, (unsigned)h);
 }
 
-int sk_key_evict_cmd(struct sk_ctx *ctx, const struct sk_args *a)
+int sk_key_evict(struct sk_ctx *ctx, const char *handle, int force)
 {
 	const struct sk_backend_entry *e;
 	struct sk_backend_cfg bcfg;
 	uint32_t h;
 	int rc;
 
-	if (sk_parse_handle(a->pos[0], &h) != 0)
+	if (sk_parse_handle(handle, &h) != 0)
 		return sk_usage_error("'%s' is not a persistent handle (0x81000000 to 0x81ffffff)",
-				      a->pos[0]);
+				      handle);
 	if ((e = sk_backend_with_handles()) == NULL)
 		return SK_EBACKEND;
 	if ((rc = sk_ctx_backend_cfg(ctx, &bcfg)) != SK_OK || (rc = present(e, &bcfg, h)) != SK_OK)
 		return rc;
-	if (h == bcfg.tpm2_parent && !sk_opt_flag(a, OPT_force))
+	if (h == bcfg.tpm2_parent && !force)
 		return sk_err(SK_EVERIFY, "0x%08x is the parent of this store's TPM objects (tpm2-parent): evicting it makes every tpm2 key unusable (--%s to evict anyway)",
 			      (unsigned)h, sk_optdefs[OPT_force].name);
 	return e->ops->evict(&bcfg, h);

@@ -18,7 +18,9 @@ int sk_version(struct sk_ctx *ctx);
 /* The persistent handle a key of backend `backend` uses (the configured
  * tpm2-parent), 0 if none. */
 int sk_key_handle(struct sk_ctx *ctx, const char *backend, uint32_t *h);
-int sk_key_handles_cmd(struct sk_ctx *ctx, const struct sk_args *a);
-int sk_key_evict_cmd(struct sk_ctx *ctx, const struct sk_args *a);
+/* key handles: list them (text or ctx->json). */
+int sk_key_handles(struct sk_ctx *ctx);
+/* key evict HANDLE: force also evicts the store's parent. */
+int sk_key_evict(struct sk_ctx *ctx, const char *handle, int force);
 
 #endif

@@ -362,9 +362,20 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 
 static const struct sk_verbopt delete_opts[] = { O_PASS };
 
+static int key_handles(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	(void)a;
+	return sk_key_handles(ctx);
+}
+
 static const struct sk_verbopt evict_opts[] = {
 	{ OPT_force, "evict also the handle this store's TPM objects use" },
 };
+
+static int key_evict(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	return sk_key_evict(ctx, a->pos[0], sk_opt_flag(a, OPT_force));
+}
 
 static int key_delete(struct sk_ctx *ctx, const struct sk_args *a)
 {
@@ -851,8 +862,8 @@ static const struct sk_verb verbs[] = {
 		.synopsis = "NAME", SK_POS(1, 1), .complete = SK_C_KEY),
 	SK_VERB("delete", key_delete, "delete a key",
 		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(delete_opts), .complete = SK_C_KEY),
-	SK_VERB("handles", sk_key_handles_cmd, "list the TPM's persistent handles"),
-	SK_VERB("evict", sk_key_evict_cmd, "remove a persistent handle from the TPM",
+	SK_VERB("handles", key_handles, "list the TPM's persistent handles"),
+	SK_VERB("evict", key_evict, "remove a persistent handle from the TPM",
 		.synopsis = "HANDLE", SK_POS(1, 1), SK_OPTIONS(evict_opts)),
 	SK_VERB("password", NULL, "manage password objects",
 		.synopsis = "VERB", SK_SUBVERBS(password_verbs)),
