@@ -62,10 +62,31 @@ static void usage(FILE *f)
 		   "environment and files.\n");
 }
 
-static void version(void)
+static void version(const struct sk_ctx *ctx)
 {
 	const struct sk_backend_entry *e;
 
+	if (ctx->json) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "version", SECKIT_VERSION);
+		sk_json_kstr(&j, "openssl", OPENSSL_FULL_VERSION_STR);
+		sk_json_kstr(&j, "libyaml", yaml_get_version_string());
+		sk_json_key(&j, "backends");
+		sk_json_arr(&j);
+		for (e = sk_backend_table; e->name != NULL; e++) {
+			sk_json_obj(&j);
+			sk_json_kstr(&j, "name", e->name);
+			sk_json_kbool(&j, "built", e->ops != NULL);
+			sk_json_end_obj(&j);
+		}
+		sk_json_end_arr(&j);
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+		return;
+	}
 	printf("seckit %s\n", SECKIT_VERSION);
 	printf("openssl: %s\n", OPENSSL_FULL_VERSION_STR);
 	printf("libyaml: %s\n", yaml_get_version_string());
@@ -86,12 +107,11 @@ static int unknown_command(const char *name)
 			best = commands[i];
 		}
 	}
+	sk_set_prog("seckit");
 	if (best != NULL)
-		fprintf(stderr, "seckit: unknown command '%s'; did you mean '%s'? (see \"seckit --help\")\n",
-			name, best->name);
-	else
-		fprintf(stderr, "seckit: unknown command '%s' (see \"seckit --help\")\n", name);
-	return SK_EUSAGE;
+		return sk_report(sk_usage_error("unknown command '%s'; did you mean '%s'?", name,
+						best->name));
+	return sk_report(sk_usage_error("unknown command '%s'", name));
 }
 
 /* stdout must really have been written: a full disk or a closed pipe is
@@ -117,10 +137,12 @@ static int run_help(int argc, char **argv)
 
 	if (argc < 2) {
 		usage(stdout);
+		sk_json_help_printed();
 		return SK_OK;
 	}
 	if ((c = find_command(argv[1])) == NULL)
 		return unknown_command(argv[1]);
+	sk_json_help_printed();
 	args[n++] = argv[1];
 	if (argc > 2)
 		args[n++] = argv[2];
@@ -151,8 +173,8 @@ static int dispatch(int argc, char **argv)
 	/* seckit-key ... behaves as seckit key ... */
 	if (strncmp(base, "seckit-", 7) == 0) {
 		if ((cmd = find_command(base + 7)) == NULL) {
-			sk_ctx_free(&ctx);
-			return unknown_command(base + 7);
+			rc = unknown_command(base + 7);
+			goto out;
 		}
 		argv[0] = (char *)cmd->name;
 		rc = sk_command_run(&ctx, cmd, argc, argv);
@@ -165,19 +187,22 @@ static int dispatch(int argc, char **argv)
 	switch (act) {
 	case SK_G_HELP:
 		usage(stdout);
+		sk_json_help_printed();
 		goto out;
 	case SK_G_VERSION:
-		version();
+		version(&ctx);
 		goto out;
 	case SK_G_DUMP:
 		sk_dump_spec(stdout, commands, NCOMMANDS);
+		sk_json_help_printed();
 		goto out;
 	default:
 		break;
 	}
 	if (i >= argc) {
 		usage(stderr);
-		rc = SK_EUSAGE;
+		rc = sk_usage_error("missing command");
+		sk_json_error(rc, sk_err_msg());
 		goto out;
 	}
 	if (strcmp(argv[i], "help") == 0) {
@@ -190,6 +215,10 @@ static int dispatch(int argc, char **argv)
 	}
 	rc = sk_command_run(&ctx, cmd, argc - i, argv + i);
 out:
+	/* --json: one document for every call, whatever happened above
+	 * (docs/json.md). */
+	if (ctx.json)
+		sk_json_finish(stdout, rc);
 	sk_ctx_free(&ctx);
 	return rc;
 }
