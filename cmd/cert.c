@@ -297,6 +297,7 @@ static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
 		sk_json_kbool(&j, "verified", r.verified);
+		sk_json_kstr(&j, "path", a->pos[0]);
 		if (!r.verified) {
 			sk_json_kstr(&j, "reason", r.reason);
 			sk_json_kint(&j, "verify_error", r.error);
