@@ -145,6 +145,35 @@ check() {
 	"$SECKIT" --dump-spec > spec
 	cases > cases.txt
 	run -0 check --coverage spec cases.txt
+	# A verb added later without cases (or a schema definition) fails.
+	{ cat spec; printf 'verb\tseckit key frobnicate\tnone\t-\tfrobnicate\n'; } > spec2
+	run -1 check --coverage spec2 cases.txt
+	[[ "$output" == *"verb 'key frobnicate': no definition 'key_frobnicate' in the schema"* ]]
+	[[ "$output" == *"verb 'key frobnicate': no case that succeeds"* ]]
+	[[ "$output" == *"verb 'key frobnicate': no case that fails"* ]]
+}
+
+@test "--json: the checker refuses prose for a name, a second document, and ok without error" {
+	fp=$(printf '%064d' 0)
+	printf '1\tpayload show\t0\t0\tpayload show p.pkg\n' > results.tsv
+	: > err.1
+	printf '{"ok":true,"path":"p.pkg","type":"payload","format_version":1,"size":1,"digest":"sha256","signature_algorithm":"x","signer":{"key":"key %s","fingerprint":"%s"}}\n' "'oem-payload'" "$fp" > out.1
+	run -1 check --results results.tsv
+	[[ "$output" == *"does not match"* ]]
+	printf '{"ok":true}\n{"ok":true}\n' > out.1
+	run -1 check --results results.tsv
+	[[ "$output" == *"not exactly one line"* ]]
+	printf '1\t-\t8\t8\tkey info x\n' > results.tsv
+	echo "seckit key info: key 'x': not found" > err.1
+	printf '{"ok":false}\n' > out.1
+	run -1 check --results results.tsv
+	[[ "$output" == *"'error' is a required property"* ]]
+}
+
+@test "--json -q: the document on stdout and the one error line on stderr" {
+	run -8 --separate-stderr sk -q --json key info nosuch
+	assert_one_error_line "seckit key info: key 'nosuch': not found"
+	[ "$output" = '{"ok":false,"error":{"code":"not_found","exit":8,"message":"key '"'nosuch'"': not found"}}' ]
 }
 
 @test "--json: every case prints one document that validates, exit status = error.exit, one error line" {
