@@ -88,7 +88,7 @@ sys.exit(r.returncode or print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_m
 	[[ "${lines[4]}" =~ ^file:\ +[0-9a-f]{64}$ ]]
 	[ -f "$SECKIT_STORE/$(obj_file cfg)" ]
 	run -0 sk store info cfg --json
-	[[ "$output" =~ ^\{\"name\":\"cfg\",\"size\":5,\"password\":false,\"modified\":\"[0-9TZ:-]+\",\"file\":\"[0-9a-f]{64}\"\}$ ]]
+	[[ "$output" =~ ^\{\"ok\":true,\"name\":\"cfg\",\"size\":5,\"password\":false,\"modified\":\"[0-9TZ:-]+\",\"file\":\"[0-9a-f]{64}\"\}$ ]]
 }
 
 @test "names are hidden on disk and contents encrypted" {
