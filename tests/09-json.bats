@@ -171,6 +171,7 @@ check() {
 }
 
 @test "--json -q: the document on stdout and the one error line on stderr" {
+	sk key create k --type aes-128
 	run -8 --separate-stderr sk -q --json key info nosuch
 	assert_one_error_line "seckit key info: key 'nosuch': not found"
 	[ "$output" = '{"ok":false,"error":{"code":"not_found","exit":8,"message":"key '"'nosuch'"': not found"}}' ]
