@@ -73,6 +73,11 @@ def one_document(text):
     return doc, None
 
 
+def error_of(doc):
+    e = doc.get("error")
+    return e if isinstance(e, dict) else {}
+
+
 def results(schema, path):
     problems = []
     for line in open(path):
@@ -99,7 +104,7 @@ def results(schema, path):
             if doc.get("ok") is not (got == 0):
                 p.append('"ok" is %r with exit status %d' % (doc.get("ok"), got))
             if got != 0:
-                e = doc.get("error") or {}
+                e = error_of(doc)
                 if e.get("exit") != got:
                     p.append('error.exit %r, exit status %d' % (e.get("exit"), got))
                 if e.get("code") != CODES.get(got):
@@ -107,8 +112,7 @@ def results(schema, path):
         lines = [x for x in err.split("\n") if x]
         if got == 0 and lines:
             p.append("stderr on success: %r" % err[:300])
-        elif got != 0 and doc is not None and \
-                (doc.get("error") or {}).get("message") not in HELP_ON_STDERR:
+        elif got != 0 and doc is not None and error_of(doc).get("message") not in HELP_ON_STDERR:
             if len(lines) != 1 or not lines[0].startswith("seckit"):
                 p.append("expected one error line on stderr, got %r" % err[:300])
             elif "unknown error" in err:
