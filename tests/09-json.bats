@@ -117,6 +117,7 @@ cases() {
 	oo show|7|oo show data
 	provision|0|provision m.yaml --dry-run
 	provision|3|provision bad.yaml
+	provision|2|provision
 	store write|0|store write obj --in data
 	store write|1|store write obj2 --in nosuch
 	store read|0|store read obj --out obj.out

@@ -12,7 +12,7 @@ json-check.py SCHEMA --results RESULTS
     definition DEF (spaces as "_"; "-" is "failure"); "ok" true exactly when
     the exit status is 0, else error.exit equal to it and error.code its
     name; stderr empty on success and one "seckit ..." line on failure (help
-    text for a missing command or verb).
+    text for a missing command, verb or argument).
 """
 import json
 import sys
@@ -21,7 +21,7 @@ import jsonschema
 
 CODES = {1: "failure", 2: "usage", 3: "config", 4: "backend", 5: "auth",
          6: "unsupported", 7: "verification", 8: "not_found", 9: "exists"}
-HELP_ON_STDERR = ("missing command", "missing verb")
+HELP_ON_STDERR = ("missing command", "missing verb", "missing argument")
 
 
 def def_name(d):
