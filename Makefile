@@ -179,6 +179,7 @@ install: seckit
 	install -m 0644 completions/_seckit $(DESTDIR)$(DATADIR)/zsh/site-functions/_seckit
 	install -m 0644 completions/seckit.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/seckit.fish
 	install -m 0644 config.example.yaml README.md $(DESTDIR)$(DATADIR)/doc/seckit/
+	install -m 0644 docs/json.md docs/json.schema.json $(DESTDIR)$(DATADIR)/doc/seckit/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/seckit $(addprefix $(DESTDIR)$(BINDIR)/seckit-,$(COMMANDS))

@@ -37,8 +37,13 @@ struct certview {
 	int64_t nb, na;
 };
 
+/* A failed field is left empty; the error being reported (a failed
+ * verification whose chain is shown) stays. */
 static void view(X509 *x, struct certview *v)
 {
+	struct sk_err_saved e;
+
+	sk_err_save(&e);
 	memset(v, 0, sizeof(*v));
 	sk_x509_name_str(X509_get_subject_name(x), v->subject, sizeof(v->subject));
 	sk_x509_name_str(X509_get_issuer_name(x), v->issuer, sizeof(v->issuer));
@@ -49,7 +54,7 @@ static void view(X509 *x, struct certview *v)
 		v->nb = 0;
 	if (sk_asn1_time_epoch(X509_get0_notAfter(x), &v->na) != SK_OK)
 		v->na = 0;
-	sk_err_clear();
+	sk_err_restore(&e);
 }
 
 static void json_x509(struct sk_json *j, X509 *x)
@@ -292,9 +297,10 @@ static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
 		sk_json_kbool(&j, "verified", r.verified);
+		sk_json_kstr(&j, "path", a->pos[0]);
 		if (!r.verified) {
 			sk_json_kstr(&j, "reason", r.reason);
-			sk_json_kint(&j, "error", r.error);
+			sk_json_kint(&j, "verify_error", r.error);
 			sk_json_kint(&j, "depth", r.depth);
 			sk_json_kstr(&j, "failed_subject", r.subject);
 		}

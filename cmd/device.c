@@ -130,7 +130,6 @@ int sk_version(struct sk_ctx *ctx)
 	}
 	sk_json_init(&j, stdout);
 	sk_json_obj(&j);
-	sk_json_kbool(&j, "ok", 1);
 	sk_json_kstr(&j, "version", SECKIT_VERSION);
 	sk_json_kstr(&j, "openssl", OPENSSL_FULL_VERSION_STR);
 	sk_json_kstr(&j, "libyaml", yaml_get_version_string());
@@ -177,7 +176,6 @@ int sk_key_handles(struct sk_ctx *ctx)
 	if (ctx->json) {
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
-		sk_json_kbool(&j, "ok", 1);
 		sk_json_key(&j, "handles");
 		sk_json_arr(&j);
 	}

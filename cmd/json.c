@@ -6,6 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
+#include "base/err.h"
 #include "base/util.h"
 
 /* The document being built (one at a time; there is one per command). */
@@ -15,10 +18,23 @@ static struct {
 	size_t len;
 } doc;
 
+/* The call's report: the finished document and the error, for
+ * sk_json_finish. */
+static struct {
+	char *doc;          /* "{...}\n", or NULL: the verb made none */
+	int direct;         /* no memory: the document went straight out */
+	int help;           /* help text was printed instead */
+	int rc;
+	char msg[1024];
+} report;
+
 void sk_json_discard(void)
 {
 	if (doc.f != NULL)
 		fclose(doc.f);
+	/* A document may hold what the user asked for in secret (key random). */
+	if (doc.buf != NULL)
+		OPENSSL_cleanse(doc.buf, doc.len);
 	free(doc.buf);
 	memset(&doc, 0, sizeof(doc));
 }
@@ -203,10 +219,78 @@ void sk_json_ktime(struct sk_json *j, const char *k, int64_t t)
 void sk_json_done(struct sk_json *j)
 {
 	fputc('\n', j->f);
-	if (j->f == doc.f && fflush(doc.f) == 0)
-		fwrite(doc.buf, 1, doc.len, j->out);
+	if (report.doc != NULL)
+		OPENSSL_cleanse(report.doc, strlen(report.doc));
+	free(report.doc);
+	report.doc = NULL;
+	if (j->f != doc.f)
+		report.direct = 1;
+	else if (fflush(doc.f) == 0 && doc.len > 1 && doc.buf[0] == '{') {
+		/* Keep the buffer: the memory stream lets it go on fclose. */
+		fclose(doc.f);
+		doc.f = NULL;
+		report.doc = doc.buf;
+		doc.buf = NULL;
+	}
 	sk_json_discard();
 	j->f = j->out;
+}
+
+void sk_json_error(int rc, const char *msg)
+{
+	report.rc = rc;
+	snprintf(report.msg, sizeof(report.msg), "%s", msg);
+}
+
+void sk_json_help_printed(void)
+{
+	report.help = 1;
+}
+
+const char *sk_json_error_code(int rc)
+{
+	static const char *const codes[] = {
+		"ok", "failure", "usage", "config", "backend", "auth",
+		"unsupported", "verification", "not_found", "exists",
+	};
+
+	if (rc < 1 || rc >= (int)(sizeof(codes) / sizeof(codes[0])))
+		return "failure";
+	return codes[rc];
+}
+
+void sk_json_finish(FILE *f, int rc)
+{
+	const char *rest = report.doc != NULL ? report.doc + 1 : "}\n";
+
+	if (report.help || report.direct)
+		goto out;
+	fprintf(f, "{\"ok\":%s", rc == 0 ? "true" : "false");
+	if (rc != 0) {
+		/* The message sk_report printed; a failure that printed none
+		 * (a bug) still says what kind it is. */
+		fprintf(f, ",\"error\":{\"code\":\"%s\",\"exit\":%d,\"message\":",
+			sk_json_error_code(rc), rc);
+		raw_str(f, report.rc == rc && report.msg[0] ? report.msg : sk_rc_name(rc));
+		fputc('}', f);
+	}
+	if (rest[0] != '}')
+		fputc(',', f);
+	fputs(rest, f);
+out:
+	if (report.doc != NULL)
+		OPENSSL_cleanse(report.doc, strlen(report.doc));
+	free(report.doc);
+	memset(&report, 0, sizeof(report));
+}
+
+void sk_json_signer(struct sk_json *j, const char *key, const char *fingerprint)
+{
+	sk_json_key(j, "signer");
+	sk_json_obj(j);
+	sk_json_kstr(j, "key", key != NULL && key[0] ? key : NULL);
+	sk_json_kstr(j, "fingerprint", fingerprint != NULL && fingerprint[0] ? fingerprint : NULL);
+	sk_json_end_obj(j);
 }
 
 void sk_json_list_begin(struct sk_json *j, FILE *f, const char *key)

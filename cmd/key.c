@@ -569,13 +569,24 @@ static int key_verify(struct sk_ctx *ctx, const struct sk_args *a)
 	else
 		rc = sk_pkey_verify(pub, md, sk_opt_flag(a, OPT_pss), dgst, dlen, sig.p, sig.len);
 	if (ctx->json && (rc == SK_OK || rc == SK_EVERIFY)) {
+		struct sk_err_saved e;
 		struct sk_json j;
+		char fpr[65] = "";
 
+		sk_err_save(&e);
+		if (k == NULL && sk_pkey_fingerprint(pub, fpr) != SK_OK)
+			fpr[0] = '\0';
+		else if (k != NULL)
+			snprintf(fpr, sizeof(fpr), "%s", k->info.fingerprint);
+		sk_err_restore(&e);
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
 		sk_json_kbool(&j, "verified", rc == SK_OK);
+		sk_json_kstr(&j, "path", sk_opt_str(a, OPT_in));
 		sk_json_kstr(&j, "key", k ? k->info.name : NULL);
 		sk_json_kstr(&j, "pubkey", pubfile);
+		sk_json_kstr(&j, "fingerprint", fpr[0] ? fpr : NULL);
+		sk_json_signer(&j, rc == SK_OK && k ? k->info.name : NULL, rc == SK_OK ? fpr : NULL);
 		sk_json_kstr(&j, "digest", sk_md_name(md));
 		if (rc != SK_OK)
 			sk_json_kstr(&j, "reason", sk_err_msg());
@@ -798,7 +809,6 @@ static int key_random(struct sk_ctx *ctx, const struct sk_args *a)
 	uint8_t *p;
 	int rc;
 
-	(void)ctx;
 	if (sk_parse_uint(a->pos[0], RANDOM_MAX, &n) != 0)
 		return sk_usage_error("N must be a number of bytes from 0 to %u", RANDOM_MAX);
 	if ((p = malloc(n ? n : 1)) == NULL)
@@ -806,6 +816,16 @@ static int key_random(struct sk_ctx *ctx, const struct sk_args *a)
 	if ((rc = sk_random(p, n)) == SK_OK) {
 		if (outpath != NULL) {
 			rc = sk_write_file(outpath, p, n, 0600);
+			if (rc == SK_OK && ctx->json) {
+				struct sk_json j;
+
+				sk_json_init(&j, stdout);
+				sk_json_obj(&j);
+				sk_json_kuint(&j, "size", n);
+				sk_json_kstr(&j, "path", outpath);
+				sk_json_end_obj(&j);
+				sk_json_done(&j);
+			}
 		} else {
 			char *hex = malloc(2 * n + 1);
 
@@ -813,7 +833,18 @@ static int key_random(struct sk_ctx *ctx, const struct sk_args *a)
 				rc = sk_err(SK_EFAIL, "out of memory");
 			} else {
 				sk_hex(hex, p, n);
-				printf("%s\n", hex);
+				if (ctx->json) {
+					struct sk_json j;
+
+					sk_json_init(&j, stdout);
+					sk_json_obj(&j);
+					sk_json_kuint(&j, "size", n);
+					sk_json_kstr(&j, "random", hex);
+					sk_json_end_obj(&j);
+					sk_json_done(&j);
+				} else {
+					printf("%s\n", hex);
+				}
 				OPENSSL_cleanse(hex, 2 * n + 1);
 				free(hex);
 			}

@@ -69,12 +69,11 @@ static int unknown_command(const char *name)
 			best = commands[i];
 		}
 	}
+	sk_set_prog("seckit");
 	if (best != NULL)
-		fprintf(stderr, "seckit: unknown command '%s'; did you mean '%s'? (see \"seckit --help\")\n",
-			name, best->name);
-	else
-		fprintf(stderr, "seckit: unknown command '%s' (see \"seckit --help\")\n", name);
-	return SK_EUSAGE;
+		return sk_report(sk_usage_error("unknown command '%s'; did you mean '%s'?", name,
+						best->name));
+	return sk_report(sk_usage_error("unknown command '%s'", name));
 }
 
 /* stdout must really have been written: a full disk or a closed pipe is
@@ -100,10 +99,12 @@ static int run_help(int argc, char **argv)
 
 	if (argc < 2) {
 		usage(stdout);
+		sk_json_help_printed();
 		return SK_OK;
 	}
 	if ((c = find_command(argv[1])) == NULL)
 		return unknown_command(argv[1]);
+	sk_json_help_printed();
 	args[n++] = argv[1];
 	if (argc > 2)
 		args[n++] = argv[2];
@@ -134,8 +135,8 @@ static int dispatch(int argc, char **argv)
 	/* seckit-key ... behaves as seckit key ... */
 	if (strncmp(base, "seckit-", 7) == 0) {
 		if ((cmd = find_command(base + 7)) == NULL) {
-			sk_ctx_free(&ctx);
-			return unknown_command(base + 7);
+			rc = unknown_command(base + 7);
+			goto out;
 		}
 		argv[0] = (char *)cmd->name;
 		rc = sk_command_run(&ctx, cmd, argc, argv);
@@ -148,19 +149,22 @@ static int dispatch(int argc, char **argv)
 	switch (act) {
 	case SK_G_HELP:
 		usage(stdout);
+		sk_json_help_printed();
 		goto out;
 	case SK_G_VERSION:
 		rc = sk_report(sk_version(&ctx));
 		goto out;
 	case SK_G_DUMP:
 		sk_dump_spec(stdout, commands, NCOMMANDS);
+		sk_json_help_printed();
 		goto out;
 	default:
 		break;
 	}
 	if (i >= argc) {
 		usage(stderr);
-		rc = SK_EUSAGE;
+		rc = sk_usage_error("missing command");
+		sk_json_error(rc, sk_err_msg());
 		goto out;
 	}
 	if (strcmp(argv[i], "help") == 0) {
@@ -173,6 +177,10 @@ static int dispatch(int argc, char **argv)
 	}
 	rc = sk_command_run(&ctx, cmd, argc - i, argv + i);
 out:
+	/* --json: one document for every call, whatever happened above
+	 * (docs/json.md). */
+	if (ctx.json)
+		sk_json_finish(stdout, rc);
 	sk_ctx_free(&ctx);
 	return rc;
 }

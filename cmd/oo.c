@@ -103,6 +103,7 @@ static int oo_make(struct sk_ctx *ctx, const struct sk_args *a)
 
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
+		sk_json_kstr(&j, "path", strcmp(out, "-") ? out : NULL);
 		sk_json_kstr(&j, "object", strcmp(out, "-") ? out : NULL);
 		sk_json_kstr(&j, "info", info_path);
 		sk_json_kstr(&j, "object_id", oid);
@@ -299,6 +300,7 @@ static int id_one(struct id_run *run, const char *pubfile, const char *out)
 		sk_hex(hex, devid, 32);
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
+		sk_json_kstr(&j, "path", out);
 		sk_json_kstr(&j, "ooid", out);
 		sk_json_kstr(&j, "device", hex);
 		sk_json_end_obj(&j);
@@ -474,6 +476,27 @@ static int oo_open(struct sk_ctx *ctx, const struct sk_args *a)
 	rc = sk_oo_open(ctx, &req, &info);
 	if (rc == SK_ENOTFOUND)
 		sk_role_hint(req.missing);
+	/* A document when opened and when a check refused it (exit 7). */
+	if (ctx->json && (rc == SK_OK || rc == SK_EVERIFY)) {
+		struct sk_json j;
+		char oid[2 * SK_OO_ID_LEN + 1];
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kbool(&j, "verified", rc == SK_OK);
+		sk_json_kstr(&j, "path", req.object);
+		sk_json_kstr(&j, "ooid", req.ooid);
+		sk_json_kstr(&j, "key", req.verify_key);
+		sk_json_kstr(&j, "device_key", req.device_key);
+		sk_json_kstr(&j, "out", rc == SK_OK ? req.out : NULL);
+		if (rc == SK_OK) {
+			sk_hex(oid, info.object_id, SK_OO_ID_LEN);
+			sk_json_kstr(&j, "object_id", oid);
+			sk_json_kuint(&j, "size", info.size);
+		}
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	}
 	if (rc == SK_OK && ctx->verbose)
 		fprintf(stderr, "opened: %" PRIu64 " bytes, SHA-256 and policies checked\n", info.size);
 	sk_ooinfo_cleanse(&info);
@@ -494,12 +517,13 @@ static int oo_show(struct sk_ctx *ctx, const struct sk_args *a)
 
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
+		sk_json_kstr(&j, "path", a->pos[0]);
 		sk_json_kstr(&j, "type", d.type == SK_PKG_OOID ? "ooid" : "opaque-object");
 		sk_json_kint(&j, "version", d.version);
 		sk_json_kstr(&j, "object_id", d.object_id);
 		if (d.type == SK_PKG_OOID) {
 			sk_json_kstr(&j, "device", d.device);
-			sk_json_kstr(&j, "signer", d.signer[0] ? d.signer : NULL);
+			sk_json_signer(&j, NULL, d.signer);
 			sk_json_kstr(&j, "signature_algorithm", d.sigalg);
 			sk_json_kstr(&j, "curve", d.curve);
 			sk_json_kstr(&j, "kdf", sk_ecies_kdf_name(d.alg.kdf));

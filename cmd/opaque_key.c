@@ -149,10 +149,11 @@ static int okey_show(struct sk_ctx *ctx, const struct sk_args *a)
 
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
+		sk_json_kstr(&j, "path", a->pos[0]);
 		sk_json_kstr(&j, "type", "opaque-key");
 		sk_json_kint(&j, "version", d.version);
 		sk_json_kstr(&j, "device", d.device);
-		sk_json_kstr(&j, "signer", d.signer[0] ? d.signer : NULL);
+		sk_json_signer(&j, NULL, d.signer);
 		sk_json_kstr(&j, "signature_algorithm", d.sigalg);
 		sk_json_kstr(&j, "curve", d.curve);
 		sk_json_kstr(&j, "kdf", sk_ecies_kdf_name(d.alg.kdf));
@@ -206,23 +207,30 @@ static int okey_import(struct sk_ctx *ctx, const struct sk_args *a)
 		req.device_key = pol->role[SK_ROLE_DEVICE_KEY];
 	if (req.verify_key == NULL)
 		req.verify_key = pol->role[SK_ROLE_OEM_ROOT];
-	if ((rc = sk_okey_import(ctx, &req, name, &kt)) != SK_OK) {
-		if (rc == SK_ENOTFOUND)
-			sk_role_hint(req.missing);
-		return rc;
-	}
-	if (ctx->json) {
+	rc = sk_okey_import(ctx, &req, name, &kt);
+	if (rc == SK_ENOTFOUND)
+		sk_role_hint(req.missing);
+	/* A document when imported and when a check refused it (exit 7):
+	 * "key" is the key that verified the package, "name" the new key. */
+	if (ctx->json && (rc == SK_OK || rc == SK_EVERIFY)) {
 		struct sk_json j;
 
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
-		sk_json_kstr(&j, "name", name);
-		sk_json_kstr(&j, "type", kt->name);
+		sk_json_kbool(&j, "verified", rc == SK_OK);
+		sk_json_kstr(&j, "path", req.path);
+		sk_json_kstr(&j, "key", req.verify_key);
+		sk_json_kstr(&j, "device_key", req.device_key);
+		sk_json_kstr(&j, "name", rc == SK_OK ? name : NULL);
+		sk_json_kstr(&j, "type", rc == SK_OK ? kt->name : NULL);
 		sk_json_kstr(&j, "origin", "opaque-key");
 		sk_json_kstr(&j, "password_object", req.pwobj);
 		sk_json_end_obj(&j);
 		sk_json_done(&j);
-	} else if (!ctx->quiet) {
+	}
+	if (rc != SK_OK)
+		return rc;
+	if (!ctx->json && !ctx->quiet) {
 		printf("%s\n", name);
 	}
 	return SK_OK;

@@ -15,6 +15,8 @@
 #include "format/stp.h"
 #include "trust/trust.h"
 #include "base/util.h"
+#include "base/fileio.h"
+#include "json.h"
 
 const struct sk_optdef sk_optdefs[OPT__COUNT] = {
 #define SK_OPTION(id, n, s, t, m, c, ch, w, lo, hi) [OPT_##id] = { n, s, t, m, c, ch, w, lo, hi },
@@ -90,6 +92,10 @@ static void remedy_hint(void)
 	case SK_REMEDY_MODE:
 		sk_err_hint(0, "(see --%s)", sk_optdefs[OPT_mode].name);
 		break;
+	case SK_REMEDY_OUT:
+		sk_err_hint(0, "(with --%s, give --%s FILE)", sk_optdefs[OPT_json].name,
+			    sk_optdefs[OPT_out].name);
+		break;
 	case SK_REMEDY_NONE:
 		break;
 	}
@@ -100,6 +106,7 @@ int sk_report(int rc)
 	if (rc == SK_OK)
 		return rc;
 	remedy_hint();
+	sk_json_error(rc, sk_err_msg());
 	if (rc == SK_EUSAGE)
 		fprintf(stderr, "%s: %s (see \"%s --help\")\n", prog, sk_err_msg(), prog);
 	else
@@ -623,6 +630,7 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 		v = cmd->direct;
 		if (argc < 2) {
 			help_verb(stderr, path, v);
+			sk_json_error(SK_EUSAGE, "missing argument");
 			return SK_EUSAGE;
 		}
 	}
@@ -631,6 +639,7 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 		if ((rc = sk_globals_parse(ctx, argc, argv, &i, 0, &act)) != SK_OK)
 			return sk_report(rc);
 		if (act == SK_G_HELP || (i < argc && strcmp(argv[i], "help") == 0)) {
+			sk_json_help_printed();
 			if (v != NULL)
 				help_verb(stdout, path, v);
 			else
@@ -642,6 +651,7 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 				help_verb(stderr, path, v);
 			else
 				sk_help_command(stderr, cmd);
+			sk_json_error(SK_EUSAGE, "missing verb");
 			return SK_EUSAGE;
 		}
 		v = find_verb(verbs, nverbs, argv[i]);
@@ -657,6 +667,7 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 		return sk_report(rc);
 	if (help) {
 		help_verb(stdout, path, v);
+		sk_json_help_printed();
 		return SK_OK;
 	}
 	if (a.npos < v->min_pos)
@@ -668,5 +679,7 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 	if ((rc = check_values(v, &a)) != SK_OK)
 		return sk_report(rc);
 	sk_err_clear();
+	/* --json: stdout carries the report, data goes to files. */
+	sk_out_reserve_stdout(ctx->json);
 	return sk_report(v->run(ctx, &a));
 }

@@ -67,7 +67,8 @@ static void progress_end(struct progress *pr)
 		fprintf(stderr, "\r\033[K");
 }
 
-static void json_info(struct sk_json *j, const struct sk_payload_info *info)
+/* signer_key: the store key that signed or verified it, else NULL. */
+static void json_info(struct sk_json *j, const struct sk_payload_info *info, const char *signer_key)
 {
 	sk_json_kstr(j, "type", "payload");
 	if (info->version == 0) {
@@ -82,7 +83,7 @@ static void json_info(struct sk_json *j, const struct sk_payload_info *info)
 	}
 	sk_json_kstr(j, "digest", info->md ? sk_md_name(info->md) : NULL);
 	sk_json_kstr(j, "signature_algorithm", info->sigalg[0] ? info->sigalg : NULL);
-	sk_json_kstr(j, "signer", info->signer[0] ? info->signer : NULL);
+	sk_json_signer(j, signer_key, info->signer);
 }
 
 /* ---- make ---- */
@@ -133,9 +134,10 @@ static int payload_make(struct sk_ctx *ctx, const struct sk_args *a)
 
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
+		sk_json_kstr(&j, "path", out);
 		sk_json_kstr(&j, "package", out);
 		sk_json_kuint(&j, "package_size", info.package_size);
-		json_info(&j, &info);
+		json_info(&j, &info, name);
 		sk_json_end_obj(&j);
 		sk_json_done(&j);
 	} else if (ctx->verbose) {
@@ -219,10 +221,14 @@ static int payload_verify(struct sk_ctx *ctx, const struct sk_args *a)
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
 		sk_json_kbool(&j, "verified", rc == SK_OK);
+		sk_json_kstr(&j, "path", in);
 		sk_json_kstr(&j, "package", in);
-		sk_json_kstr(&j, "key", v.what);
-		sk_json_kstr(&j, "key_fingerprint", v.fpr);
-		json_info(&j, &info);
+		sk_json_kstr(&j, "key", v.key != NULL ? v.key->info.name : NULL);
+		sk_json_kstr(&j, "pubkey", sk_opt_str(a, OPT_pubkey));
+		sk_json_kstr(&j, "cert", sk_opt_str(a, OPT_cert));
+		sk_json_kstr(&j, "fingerprint", v.fpr[0] ? v.fpr : NULL);
+		sk_json_kstr(&j, "key_fingerprint", v.fpr[0] ? v.fpr : NULL);
+		json_info(&j, &info, rc == SK_OK && v.key != NULL ? v.key->info.name : NULL);
 		sk_json_kstr(&j, "out", rc == SK_OK ? out : NULL);
 		if (rc != SK_OK)
 			sk_json_kstr(&j, "reason", sk_err_msg());
@@ -258,7 +264,8 @@ static int payload_show(struct sk_ctx *ctx, const struct sk_args *a)
 
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
-		json_info(&j, &info);
+		sk_json_kstr(&j, "path", in);
+		json_info(&j, &info, NULL);
 		sk_json_end_obj(&j);
 		sk_json_done(&j);
 		return SK_OK;

@@ -218,7 +218,6 @@ static int store_check(struct sk_ctx *ctx, const struct sk_args *a)
 		sk_json_end_arr(&j);
 		sk_json_kuint(&j, "objects", nobj);
 		sk_json_kbool(&j, "repaired", repair && c.n > 0 && rc == SK_OK);
-		sk_json_kbool(&j, "ok", rc == SK_OK && c.n == 0);
 		sk_json_end_obj(&j);
 		sk_json_done(&j);
 	} else if (!ctx->quiet && rc == SK_OK) {

@@ -136,7 +136,10 @@ out:
 
 /* ---- show ---- */
 
-static void describe(struct sk_ctx *ctx, const struct sk_stp *s, const char *status)
+/* status: for people; path: the package; key: the command key that
+ * verified it (apply), NULL when nothing was verified (show). */
+static void describe(struct sk_ctx *ctx, const struct sk_stp *s, const char *status,
+		     const char *path, const char *key)
 {
 	char when[32], alg[128], dev[65] = "", subject[512] = "", issuer[512] = "", serial[80] = "",
 	     fp[65] = "", rserial[80] = "";
@@ -160,7 +163,12 @@ static void describe(struct sk_ctx *ctx, const struct sk_stp *s, const char *sta
 
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
-		sk_json_kstr(&j, "status", status);
+		sk_json_kstr(&j, "path", path);
+		sk_json_kstr(&j, "status", key != NULL ? "applied" : "unverified");
+		if (key != NULL) {
+			sk_json_kbool(&j, "verified", 1);
+			sk_json_kstr(&j, "key", key);
+		}
 		sk_json_kuint(&j, "version", (uint64_t)s->pkg.version);
 		sk_json_kuint(&j, "sequence", s->seq);
 		sk_json_kstr(&j, "command", sk_stp_cmd_name(s->cmd));
@@ -168,7 +176,7 @@ static void describe(struct sk_ctx *ctx, const struct sk_stp *s, const char *sta
 		sk_json_ktime(&j, "signing_time", s->signing_time);
 		sk_json_kstr(&j, "device", s->has_device ? dev : NULL);
 		sk_json_kstr(&j, "signature_algorithm", alg);
-		sk_json_kstr(&j, "signer", s->pkg.signer_hex[0] ? s->pkg.signer_hex : NULL);
+		sk_json_signer(&j, key, s->pkg.signer_hex);
 		if (s->cert != NULL) {
 			sk_json_key(&j, "certificate");
 			sk_json_obj(&j);
@@ -222,7 +230,7 @@ static int stp_show(struct sk_ctx *ctx, const struct sk_args *a)
 	if ((rc = read_pkg(a, &b)) != SK_OK)
 		return rc;
 	if ((rc = sk_stp_decode(b.p, b.len, &s)) == SK_OK) {
-		describe(ctx, &s, "not verified (show does not check the signature)");
+		describe(ctx, &s, "not verified (show does not check the signature)", a->pos[0], NULL);
 		sk_stp_free(&s);
 	}
 	sk_buf_free(&b);
@@ -243,10 +251,23 @@ static int stp_apply(struct sk_ctx *ctx, const struct sk_args *a)
 	if ((rc = sk_ctx_policy(ctx, &pol)) == SK_OK)
 		rc = sk_stp_apply(ctx, pol, b.p, b.len, &s);
 	sk_buf_free(&b);
+	if (rc == SK_EVERIFY && ctx->json) {
+		/* Refused (signature, replay, device, policy): what was tried. */
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "path", a->pos[0]);
+		sk_json_kstr(&j, "status", "refused");
+		sk_json_kbool(&j, "verified", 0);
+		sk_json_kstr(&j, "key", pol->role[SK_ROLE_OEM_COMMAND]);
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	}
 	if (rc != SK_OK)
 		return rc;
 	if (ctx->json)
-		describe(ctx, &s, "applied");
+		describe(ctx, &s, "applied", a->pos[0], pol->role[SK_ROLE_OEM_COMMAND]);
 	else if (ctx->verbose)
 		printf("applied STP %llu: %s%s%s\n", (unsigned long long)s.seq, sk_stp_cmd_name(s.cmd),
 		       s.target[0] ? " " : "", s.target);

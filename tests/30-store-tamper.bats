@@ -81,11 +81,12 @@ setup() {
 	for b in "$SECKIT_STORE"/idx.*; do
 		run -0 "$ST" flipall "$b" 0 1000000 13 7 -- "$SECKIT" store list
 	done
-	# a JSON listing that fails half-way prints no broken document
+	# a JSON listing that fails half-way prints no broken document: only
+	# the failure's {"ok":false,"error":...}
 	b="$SECKIT_STORE/$(bucket_of "$(obj_file big)")"
-	run -0 "$ST" flipall "$b" 0 1000000 13 7 -- "$SECKIT" --json store list
-	run -0 "$ST" flipall "$b" 0 1000000 29 7 -- "$SECKIT" --json key list
-	run -0 "$ST" flipall "$b" 0 1000000 29 7 -- "$SECKIT" --json cert list
+	run -0 "$ST" flipall "$b" 0 1000000 13 7 -- "$SECKIT_SRC/tests/json-fails.sh" "$SECKIT" --json store list
+	run -0 "$ST" flipall "$b" 0 1000000 29 7 -- "$SECKIT_SRC/tests/json-fails.sh" "$SECKIT" --json key list
+	run -0 "$ST" flipall "$b" 0 1000000 29 7 -- "$SECKIT_SRC/tests/json-fails.sh" "$SECKIT" --json cert list
 	run -0 sk store list --names
 	[ "$output" = "$(printf 'a\nbig\ne\np')" ]
 }

@@ -71,7 +71,7 @@ sys.exit(r.returncode or print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_m
 	run -0 sk store list --names
 	[ "$output" = "$(printf 'a\nb')" ]
 	run -0 sk --json store list
-	[[ "$output" == '{"objects":[{"name":"a","size":12,"password":false,"modified":"20'* ]]
+	[[ "$output" == '{"ok":true,"objects":[{"name":"a","size":12,"password":false,"modified":"20'* ]]
 	[[ "$output" == *'{"name":"b","size":2,"password":true,"modified":"'* ]]
 	# keys and password objects are other namespaces: not listed here
 	sk key create k1 --type aes-256
@@ -88,7 +88,7 @@ sys.exit(r.returncode or print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_m
 	[[ "${lines[4]}" =~ ^file:\ +[0-9a-f]{64}$ ]]
 	[ -f "$SECKIT_STORE/$(obj_file cfg)" ]
 	run -0 sk store info cfg --json
-	[[ "$output" =~ ^\{\"name\":\"cfg\",\"size\":5,\"password\":false,\"modified\":\"[0-9TZ:-]+\",\"file\":\"[0-9a-f]{64}\"\}$ ]]
+	[[ "$output" =~ ^\{\"ok\":true,\"name\":\"cfg\",\"size\":5,\"password\":false,\"modified\":\"[0-9TZ:-]+\",\"file\":\"[0-9a-f]{64}\"\}$ ]]
 }
 
 @test "names are hidden on disk and contents encrypted" {
@@ -265,5 +265,5 @@ sys.exit(r.returncode or print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_m
 	run -0 sk store check
 	[ "$output" = "4 objects verified, no problems" ]
 	run -0 sk --json store check
-	[ "$output" = '{"problems":[],"objects":4,"repaired":false,"ok":true}' ]
+	[ "$output" = '{"ok":true,"problems":[],"objects":4,"repaired":false}' ]
 }

@@ -279,11 +279,14 @@ assert d["chain"][1]["ca"] is True and len(d["chain"][0]["fingerprint"]) == 64
 ' "$output"
 	run -7 --separate-stderr sk --json cert verify old.pem
 	assert_one_error_line "seckit cert verify: "
+	# The chain printed for the document does not wipe out why it failed.
+	[ "$stderr" = "seckit cert verify: 'CN=old': certificate has expired (depth 0)" ]
 	python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
 assert d["verified"] is False and d["reason"] == "certificate has expired", d
-assert d["error"] == 10 and d["depth"] == 0 and d["failed_subject"] == "CN=old", d
+assert d["verify_error"] == 10 and d["depth"] == 0 and d["failed_subject"] == "CN=old", d
+assert d["ok"] is False and d["error"] == {"code": "verification", "exit": 7, "message": "\x27CN=old\x27: certificate has expired (depth 0)"}, d
 ' "$output"
 }
 
@@ -363,7 +366,7 @@ assert c["serial"] == sn, (c, sn)
 	run -2 sk cert get root --format xml --out x.pem
 	run -2 sk cert list --revoked --ca
 	run -0 sk --json cert list --revoked
-	[ "$output" = '{"revoked":[]}' ]
+	[ "$output" = '{"ok":true,"revoked":[]}' ]
 }
 
 @test "clock: monotonic never lets the clock used for dates go backwards" {

@@ -121,7 +121,7 @@ load opaque
 	[[ "$output" != *very-secret-name* ]]
 	run ! grep -q very-secret-name k.okp
 	run -0 sk --json opaque-key show k.okp
-	[[ "$output" == '{"type":"opaque-key","version":1,"device":"'$devid'","signer":"'$oemid'"'* ]]
+	[[ "$output" == '{"ok":true,"path":"k.okp","type":"opaque-key","version":1,"device":"'$devid'","signer":{"key":null,"fingerprint":"'$oemid'"}'* ]]
 }
 
 @test "opaque-key import: a package for another device is refused (7), nothing stored" {

@@ -93,7 +93,7 @@ mk_object() {
 	[[ "$output" == *"object id:  $oid"* ]]
 	[[ "$output" == *"device:     sha256:$devid"* ]]
 	run -0 sk --json oo show data.enc
-	[ "$output" = '{"type":"opaque-object","version":1,"object_id":"'$oid'","content_length":100}' ]
+	[ "$output" = '{"ok":true,"path":"data.enc","type":"opaque-object","version":1,"object_id":"'$oid'","content_length":100}' ]
 	run -0 sk --json oo show data.oid
 	[[ "$output" == *'"kdf":"hkdf-sha256","cipher":"aes-256-ctr","mac":"hmac-sha256"}' ]]
 	# the key is nowhere in the clear

@@ -84,7 +84,7 @@ setup_fleet() {
 	[[ "$output" == *'"device":"'$devid'"'* ]]
 	# JSON summary; one worker gives the same set of files
 	run -0 sk --json oo id --info fw.bin.oocfg --sign-key oem.pem --devices fleet.yaml --out-dir out1 --jobs 1
-	[[ "$output" == '{"out_dir":"out1","shard":"1/1","jobs":1,"entries":1000,"selected":1000,"written":1000,"skipped":0,"milliseconds":'* ]]
+	[[ "$output" == '{"ok":true,"out_dir":"out1","shard":"1/1","jobs":1,"entries":1000,"selected":1000,"written":1000,"skipped":0,"milliseconds":'* ]]
 	diff <(ls out) <(ls out1)
 }
 

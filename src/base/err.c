@@ -136,6 +136,18 @@ void sk_err_clear(void)
 	remedy = SK_REMEDY_NONE;
 }
 
+void sk_err_save(struct sk_err_saved *s)
+{
+	memcpy(s->msg, msgbuf, sizeof(s->msg));
+	s->remedy = remedy;
+}
+
+void sk_err_restore(const struct sk_err_saved *s)
+{
+	memcpy(msgbuf, s->msg, sizeof(msgbuf));
+	remedy = s->remedy;
+}
+
 void sk_warn_setup(const char *prog, int quiet)
 {
 	warn_prog = prog;

@@ -53,11 +53,20 @@ enum sk_remedy {
 	SK_REMEDY_BACKEND, /* use another backend */
 	SK_REMEDY_FORCE,   /* say that the damaged thing may go */
 	SK_REMEDY_MODE,    /* choose another mode of the cipher */
+	SK_REMEDY_OUT,     /* write the data to a file: stdout is taken */
 };
 int sk_err_remedy(int rc, enum sk_remedy r);
 enum sk_remedy sk_err_remedy_get(void);
 const char *sk_err_msg(void);
 void sk_err_clear(void);
+/* Keep the current error across calls that may set or clear their own
+ * (rendering a report after a failure): save, call, restore. */
+struct sk_err_saved {
+	char msg[1024];
+	enum sk_remedy remedy;
+};
+void sk_err_save(struct sk_err_saved *s);
+void sk_err_restore(const struct sk_err_saved *s);
 
 /* Warnings go straight to stderr unless quiet; set once by the command layer. */
 void sk_warn_setup(const char *prog, int quiet);

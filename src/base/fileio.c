@@ -277,6 +277,14 @@ static int open_direct_secret(struct sk_out *o, const char *path)
 	return SK_OK;
 }
 
+/* Per-process, written once by the command layer before the verb runs. */
+static int stdout_reserved;
+
+void sk_out_reserve_stdout(int reserved)
+{
+	stdout_reserved = reserved;
+}
+
 int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
 {
 	char dir[PATH_MAX];
@@ -287,6 +295,9 @@ int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
 	if (strcmp(path, "-") == 0) {
+		if (stdout_reserved)
+			return sk_err_remedy(sk_err(SK_EUSAGE, "standard output: it carries the "
+						    "report, not the data"), SK_REMEDY_OUT);
 		o->is_stdout = 1;
 		o->fd = STDOUT_FILENO;
 		fflush(stdout); /* keep order with text printed through stdio */

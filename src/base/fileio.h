@@ -44,6 +44,9 @@ struct sk_out {
 	int nosync;
 };
 int sk_out_open(struct sk_out *o, const char *path, mode_t mode);
+/* Standard output carries a report of its own (set once by the command
+ * layer): sk_out_open("-") is then a usage error marked SK_REMEDY_OUT. */
+void sk_out_reserve_stdout(int reserved);
 /* 1 if writing path cannot be undone ("-", a device, a FIFO): data that
  * must not be released before a check passes has to be held back. */
 int sk_out_is_stream(const char *path);
