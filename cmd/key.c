@@ -692,6 +692,15 @@ static int print_hex_or_write(struct sk_ctx *ctx, const char *out, const uint8_t
 	return SK_OK;
 }
 
+/* Verbs that print hex by default: the binary form asked for with --out
+ * never goes to a terminal. */
+static int binary_out(const struct sk_args *a)
+{
+	const char *path;
+
+	return sk_opt_str(a, OPT_out) != NULL ? sk_opt_out(a, SK_OUT_BINARY, &path) : SK_OK;
+}
+
 static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	struct sk_key *k = NULL;
@@ -703,6 +712,8 @@ static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
 
 	if (check != NULL && sk_opt_str(a, OPT_out) != NULL)
 		return sk_usage_error("--check and --out exclude each other");
+	if ((rc = binary_out(a)) != SK_OK)
+		return rc;
 	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
 	if ((rc = sk_stream_mac(k, sk_opt_str(a, OPT_in), mac, &maclen)) != SK_OK)
@@ -753,7 +764,7 @@ static int key_digest(struct sk_ctx *ctx, const struct sk_args *a)
 	size_t n;
 	int rc;
 
-	if ((rc = sk_opt_md(ctx, a, OPT_alg, &md)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_alg, &md)) != SK_OK || (rc = binary_out(a)) != SK_OK)
 		return rc;
 	if ((rc = sk_digest_file(in ? in : "-", md, d, &n, NULL)) != SK_OK)
 		return rc;
@@ -776,6 +787,8 @@ static int key_random(struct sk_ctx *ctx, const struct sk_args *a)
 	(void)ctx;
 	if (sk_parse_uint(a->pos[0], RANDOM_MAX, &n) != 0)
 		return sk_usage_error("N must be a number of bytes from 0 to %u", RANDOM_MAX);
+	if ((rc = binary_out(a)) != SK_OK)
+		return rc;
 	if ((p = malloc(n ? n : 1)) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	if ((rc = sk_random(p, n)) == SK_OK) {

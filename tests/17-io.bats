@@ -196,3 +196,15 @@ refused_on_tty() {
 	run -0 sk payload verify --pubkey oem.pub --in - --out - < data.pkg
 	[ "$output" = "some data" ]
 }
+
+@test "key mac, digest and random: hex on stdout, the binary form of --out - never to a terminal" {
+	on_tty key digest --in data
+	[ "$status" -eq 0 ]
+	[ "${output%$'\r'}" = "$(openssl dgst -sha256 -r data | cut -d' ' -f1)" ]
+	refused_on_tty key digest --in data --out -
+	refused_on_tty key random 16 --out -
+	sk key create h1 --type hmac-sha256 >/dev/null
+	refused_on_tty key mac h1 --in data --out -
+	piped r sk key random 16 --out -
+	[ "$(wc -c < r)" -eq 16 ]
+}
