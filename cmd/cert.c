@@ -212,8 +212,10 @@ static int cert_get(struct sk_ctx *ctx, const struct sk_args *a)
 
 	if ((rc = sk_cert_get(ctx, a->pos[0], &c)) != SK_OK)
 		return rc;
-	if (out == NULL)
-		out = "-";
+	if ((rc = sk_opt_out(a, der ? SK_OUT_BINARY : SK_OUT_TEXT, &out)) != SK_OK) {
+		sk_cert_free(&c);
+		return rc;
+	}
 	if (der)
 		rc = sk_write_file(out, c.der.p, c.der.len, 0666);
 	else if (c.req != NULL)
@@ -338,7 +340,7 @@ static const struct sk_verbopt csr_opts[] = {
 	{ OPT_key, "the store key to certify (default: the device key role)" },
 	{ OPT_subject, "subject in /CN=name/O=org form", .required = 1 },
 	{ OPT_san, "subjectAltName, e.g. DNS:dev1.example,IP:10.0.0.5" },
-	{ OPT_out, "where to write the CSR ('-': stdout)", .required = 1 },
+	{ OPT_out, "where to write the CSR (default and '-': stdout)" },
 	O_FORMAT,
 	{ OPT_digest, "signature digest: sha256 (default), sha384, sha512" },
 	{ OPT_pass, "secret of the key's password object (pass:, env:, file:, fd:, prompt)" },
@@ -351,9 +353,11 @@ static int cert_csr(struct sk_ctx *ctx, const struct sk_args *a)
 	const EVP_MD *md;
 	struct sk_key *k = NULL;
 	X509_REQ *req = NULL;
+	const char *out;
 	int der = format_der(a), rc;
 
-	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK ||
+	    (rc = sk_opt_out(a, der ? SK_OUT_BINARY : SK_OUT_TEXT, &out)) != SK_OK)
 		return rc;
 	if (name == NULL) {
 		if ((rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
@@ -363,7 +367,7 @@ static int cert_csr(struct sk_ctx *ctx, const struct sk_args *a)
 	if ((rc = sk_key_open(ctx, name, sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
 	if ((rc = sk_csr_make(k, sk_opt_str(a, OPT_subject), sk_opt_str(a, OPT_san), md, &req)) == SK_OK)
-		rc = sk_x509_req_write(sk_opt_str(a, OPT_out), req, der);
+		rc = sk_x509_req_write(out, req, der);
 	X509_REQ_free(req);
 	sk_key_close(k);
 	return rc;
@@ -381,7 +385,7 @@ static const struct sk_verbopt issue_opts[] = {
 	{ OPT_serial, "serial number (default: 127 random bits)" },
 	{ OPT_digest, "signature digest: sha256 (default), sha384, sha512" },
 	{ OPT_pss, "RSASSA-PSS signature (RSA CA keys)" },
-	{ OPT_out, "where to write the certificate ('-': stdout)", .required = 1 },
+	{ OPT_out, "where to write the certificate (default and '-': stdout)" },
 	O_FORMAT,
 };
 
@@ -414,10 +418,12 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 	ASN1_INTEGER *sn = NULL;
 	X509 *x = NULL;
 	char what[300];
+	const char *out;
 	int der = format_der(a), rc;
 
 	memset(&req, 0, sizeof(req));
-	if ((rc = sk_opt_md(ctx, a, OPT_digest, &req.md)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &req.md)) != SK_OK ||
+	    (rc = sk_opt_out(a, der ? SK_OUT_BINARY : SK_OUT_TEXT, &out)) != SK_OK)
 		return rc;
 	if (!sk_opt_uint(a, OPT_days, &req.days))
 		req.days = 365;
@@ -444,7 +450,7 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 		goto out;
 	if ((rc = sk_cert_issue(&req, &x)) != SK_OK)
 		goto out;
-	rc = sk_x509_write(sk_opt_str(a, OPT_out), x, der);
+	rc = sk_x509_write(out, x, der);
 out:
 	X509_free(x);
 	X509_free(req.ca);

@@ -178,7 +178,7 @@ out:
 /* ---- export ---- */
 
 static const struct sk_verbopt export_opts[] = {
-	{ OPT_out, "where to write the key ('-': stdout)", .required = 1 },
+	{ OPT_out, "where to write the key (default and '-': stdout; not a terminal for DER or a private key)" },
 	{ OPT_format, "pem (default) or der" },
 	{ OPT_private, "export the private part (exportable keys only)" },
 	O_PASS,
@@ -188,7 +188,7 @@ static const struct sk_verbopt export_opts[] = {
 
 static int key_export(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *out = sk_opt_str(a, OPT_out), *fmt = sk_opt_str(a, OPT_format);
+	const char *out, *fmt = sk_opt_str(a, OPT_format);
 	const char *outpass_spec = sk_opt_str(a, OPT_out_pass);
 	int private = sk_opt_flag(a, OPT_private), der = 0, rc;
 	struct sk_secret outpass = { 0 };
@@ -203,6 +203,8 @@ static int key_export(struct sk_ctx *ctx, const struct sk_args *a)
 		return sk_usage_error("a private key is only written encrypted: give --out-pass SPEC (or --no-encrypt)");
 	if (outpass_spec && sk_opt_flag(a, OPT_no_encrypt))
 		return sk_usage_error("--out-pass and --no-encrypt exclude each other");
+	if ((rc = sk_opt_out(a, der || private ? SK_OUT_BINARY : SK_OUT_TEXT, &out)) != SK_OK)
+		return rc;
 	if (!private) {
 		if ((rc = sk_key_open_public(ctx, a->pos[0], &k)) != SK_OK)
 			return rc;
@@ -500,7 +502,7 @@ static const struct sk_verb password_verbs[] = {
 
 static const struct sk_verbopt sign_opts[] = {
 	{ OPT_in, "data to sign ('-': stdin)", .required = 1 },
-	{ OPT_out, "signature output (DER ECDSA or raw RSA)", .required = 1 },
+	{ OPT_out, "signature output, DER ECDSA or raw RSA (default and '-': stdout, not a terminal)" },
 	O_DIGEST,
 	O_PSS,
 	O_PASS,
@@ -513,9 +515,11 @@ static int key_sign(struct sk_ctx *ctx, const struct sk_args *a)
 	const EVP_MD *md;
 	uint8_t dgst[EVP_MAX_MD_SIZE];
 	size_t dlen;
+	const char *out;
 	int rc;
 
-	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK ||
+	    (rc = sk_opt_out(a, SK_OUT_BINARY, &out)) != SK_OK)
 		return rc;
 	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
@@ -525,7 +529,7 @@ static int key_sign(struct sk_ctx *ctx, const struct sk_args *a)
 		goto out;
 	if ((rc = sk_key_sign(k, md, sk_opt_flag(a, OPT_pss), dgst, dlen, &sig)) != SK_OK)
 		goto out;
-	rc = sk_write_file(sk_opt_str(a, OPT_out), sig.p, sig.len, 0666);
+	rc = sk_write_file(out, sig.p, sig.len, 0666);
 out:
 	sk_buf_free(&sig);
 	sk_key_close(k);
@@ -606,14 +610,14 @@ out:
 
 static const struct sk_verbopt crypt_opts[] = {
 	{ OPT_in, "input ('-': stdin)", .required = 1 },
-	{ OPT_out, "output ('-': stdout)", .required = 1 },
+	{ OPT_out, "output (default and '-': stdout, not a terminal)" },
 	{ OPT_mode, "AES: gcm (default), cbc, ctr; RSA: oaep" },
 	O_PASS,
 };
 
 #define OAEP_MAX_IN (1u << 16)
 
-static int oaep(struct sk_ctx *ctx, const struct sk_args *a, int enc)
+static int oaep(struct sk_ctx *ctx, const struct sk_args *a, const char *outpath, int enc)
 {
 	struct sk_buf in = { 0 }, out = { 0 };
 	struct sk_key *k = NULL;
@@ -637,7 +641,7 @@ static int oaep(struct sk_ctx *ctx, const struct sk_args *a, int enc)
 	else
 		rc = sk_key_decrypt(k, EVP_sha256(), in.p, in.len, &out);
 	if (rc == SK_OK)
-		rc = sk_write_file(sk_opt_str(a, OPT_out), out.p, out.len, enc ? 0666 : 0600);
+		rc = sk_write_file(outpath, out.p, out.len, enc ? 0666 : 0600);
 out:
 	sk_buf_cleanse_free(&in);
 	sk_buf_cleanse_free(&out);
@@ -646,14 +650,15 @@ out:
 }
 
 /* AES: the layouts and the GCM hold-back are src/keys/stream.h's. */
-static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode mode, int enc)
+static int aes(struct sk_ctx *ctx, const struct sk_args *a, const char *outpath,
+	       enum sk_cipher_mode mode, int enc)
 {
 	struct sk_key *k = NULL;
 	int rc, too_big;
 
 	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
-	rc = sk_stream_crypt(k, mode, enc, sk_opt_str(a, OPT_in), sk_opt_str(a, OPT_out), &too_big);
+	rc = sk_stream_crypt(k, mode, enc, sk_opt_str(a, OPT_in), outpath, &too_big);
 	if (rc != SK_OK && too_big)
 		hint(rc, "; use --out FILE");
 	sk_key_close(k);
@@ -662,26 +667,27 @@ static int aes(struct sk_ctx *ctx, const struct sk_args *a, enum sk_cipher_mode 
 
 static int key_crypt(struct sk_ctx *ctx, const struct sk_args *a, int enc)
 {
-	const char *mode = sk_opt_str(a, OPT_mode);
+	const char *mode = sk_opt_str(a, OPT_mode), *out;
 	struct sk_keyinfo info;
 	enum sk_kind kind;
 	int rc;
 
-	if ((rc = sk_key_stat(ctx, a->pos[0], &info)) != SK_OK)
+	if ((rc = sk_opt_out(a, SK_OUT_BINARY, &out)) != SK_OK ||
+	    (rc = sk_key_stat(ctx, a->pos[0], &info)) != SK_OK)
 		return rc;
 	kind = info.type->kind;
 	sk_keyinfo_free(&info);
 	if (kind == SK_KIND_RSA) {
 		if (mode && strcmp(mode, "oaep") != 0)
 			return sk_err(SK_EUNSUPP, "key '%s' is an RSA key: the only mode is oaep", a->pos[0]);
-		return oaep(ctx, a, enc);
+		return oaep(ctx, a, out, enc);
 	}
 	if (kind != SK_KIND_AES)
 		return sk_err(SK_EUNSUPP, "key '%s' cannot %s (use an AES or RSA key)", a->pos[0],
 			      enc ? "encrypt" : "decrypt");
 	if (mode && strcmp(mode, "oaep") == 0)
 		return sk_err(SK_EUNSUPP, "oaep needs an RSA key; '%s' is an AES key", a->pos[0]);
-	return aes(ctx, a, !mode || !strcmp(mode, "gcm") ? SK_MODE_GCM
+	return aes(ctx, a, out, !mode || !strcmp(mode, "gcm") ? SK_MODE_GCM
 			   : !strcmp(mode, "cbc")	  ? SK_MODE_CBC
 							  : SK_MODE_CTR, enc);
 }
@@ -728,6 +734,15 @@ static int print_hex_or_write(struct sk_ctx *ctx, const char *out, const uint8_t
 	return SK_OK;
 }
 
+/* Verbs that print hex by default: the binary form asked for with --out
+ * never goes to a terminal. */
+static int binary_out(const struct sk_args *a)
+{
+	const char *path;
+
+	return sk_opt_str(a, OPT_out) != NULL ? sk_opt_out(a, SK_OUT_BINARY, &path) : SK_OK;
+}
+
 static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	struct sk_key *k = NULL;
@@ -739,6 +754,8 @@ static int key_mac(struct sk_ctx *ctx, const struct sk_args *a)
 
 	if (check != NULL && sk_opt_str(a, OPT_out) != NULL)
 		return sk_usage_error("--check and --out exclude each other");
+	if ((rc = binary_out(a)) != SK_OK)
+		return rc;
 	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
 	if ((rc = sk_stream_mac(k, sk_opt_str(a, OPT_in), mac, &maclen)) != SK_OK)
@@ -789,7 +806,7 @@ static int key_digest(struct sk_ctx *ctx, const struct sk_args *a)
 	size_t n;
 	int rc;
 
-	if ((rc = sk_opt_md(ctx, a, OPT_alg, &md)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_alg, &md)) != SK_OK || (rc = binary_out(a)) != SK_OK)
 		return rc;
 	if ((rc = sk_digest_file(in ? in : "-", md, d, &n, NULL)) != SK_OK)
 		return rc;
@@ -811,6 +828,8 @@ static int key_random(struct sk_ctx *ctx, const struct sk_args *a)
 
 	if (sk_parse_uint(a->pos[0], RANDOM_MAX, &n) != 0)
 		return sk_usage_error("N must be a number of bytes from 0 to %u", RANDOM_MAX);
+	if ((rc = binary_out(a)) != SK_OK)
+		return rc;
 	if ((p = malloc(n ? n : 1)) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	if ((rc = sk_random(p, n)) == SK_OK) {
@@ -856,7 +875,7 @@ static int key_random(struct sk_ctx *ctx, const struct sk_args *a)
 
 static const struct sk_verbopt derive_opts[] = {
 	{ OPT_peer, "the peer's public key (PEM or DER)", .required = 1 },
-	{ OPT_out, "shared secret output, file mode 0600 ('-': stdout)", .required = 1 },
+	{ OPT_out, "shared secret output, file mode 0600 (default and '-': stdout, not a terminal)" },
 	O_PASS,
 };
 
@@ -865,15 +884,17 @@ static int key_derive(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_buf secret = { 0 };
 	struct sk_key *k = NULL;
 	EVP_PKEY *peer = NULL;
+	const char *out;
 	int rc;
 
-	if ((rc = sk_pkey_load(sk_opt_str(a, OPT_peer), NULL, 0, &peer)) != SK_OK)
+	if ((rc = sk_opt_out(a, SK_OUT_BINARY, &out)) != SK_OK ||
+	    (rc = sk_pkey_load(sk_opt_str(a, OPT_peer), NULL, 0, &peer)) != SK_OK)
 		return rc;
 	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		goto out;
 	if ((rc = sk_key_derive(k, peer, &secret)) != SK_OK)
 		goto out;
-	rc = sk_write_file(sk_opt_str(a, OPT_out), secret.p, secret.len, 0600);
+	rc = sk_write_file(out, secret.p, secret.len, 0600);
 out:
 	sk_buf_cleanse_free(&secret);
 	EVP_PKEY_free(peer);

@@ -43,7 +43,7 @@ static char *swap_suffix(const char *path, const char *from, const char *to)
 static const struct sk_verbopt make_opts[] = {
 	{ OPT_in, "the file to turn into an opaque object ('-': stdin)", .required = 1 },
 	{ OPT_out, "the opaque object (default: IN.enc; '-': stdout)" },
-	{ OPT_info, "the OOInfo file, SECRET, mode 0600 (default: IN.oocfg)" },
+	{ OPT_info, "the OOInfo file, SECRET, mode 0600 (default: IN.oocfg)", .output = 1 },
 	{ OPT_oo_cipher, "aes-256-ctr (default) or aes-256-gcm" },
 	{ OPT_not_before, "devices refuse to open it before TIME (YYYY-MM-DD[THH:MM:SSZ])" },
 	{ OPT_not_after, "devices refuse to open it after TIME" },
@@ -444,7 +444,7 @@ out:
 static const struct sk_verbopt open_opts[] = {
 	{ OPT_id, "the OOID for this device", .required = 1 },
 	{ OPT_in, "the opaque object ('-': stdin)", .required = 1 },
-	{ OPT_out, "the decrypted data, mode 0600 ('-': stdout), written only after every check", .required = 1 },
+	{ OPT_out, "the decrypted data, mode 0600 (default and '-': stdout, not a terminal), written only after every check" },
 	{ OPT_device_key, "the device key (default: the device-key role, 'device')" },
 	{ OPT_device_pass, "secret of the device key's password object" },
 	{ OPT_verify_key, "verify with this key (default: the oem-root role, 'oem-root')" },
@@ -459,11 +459,11 @@ static int oo_open(struct sk_ctx *ctx, const struct sk_args *a)
 
 	memset(&req, 0, sizeof(req));
 	memset(&info, 0, sizeof(info));
-	if ((rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
+	if ((rc = sk_opt_out(a, SK_OUT_BINARY, &req.out)) != SK_OK ||
+	    (rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
 		return rc;
 	req.ooid = sk_opt_str(a, OPT_id);
 	req.object = sk_opt_str(a, OPT_in);
-	req.out = sk_opt_str(a, OPT_out);
 	req.device_key = sk_opt_str(a, OPT_device_key);
 	if (req.device_key == NULL)
 		req.device_key = pol->role[SK_ROLE_DEVICE_KEY];

@@ -35,13 +35,13 @@ static const struct sk_verbopt make_opts[] = {
 	{ OPT_cipher, "aes-256-ctr (default), aes-256-cbc, aes-256-gcm" },
 	{ OPT_mac, "hmac-sha256 (default), hmac-sha384, hmac-sha512" },
 	{ OPT_kdf, "hkdf-sha256 (default), hkdf-sha384, x963-sha256, x963-sha384" },
-	{ OPT_out, "the package ('-': stdout)", .required = 1 },
+	{ OPT_out, "the package (default and '-': stdout, not a terminal)" },
 };
 
 static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *keyfile = sk_opt_str(a, OPT_key_file);
-	const char *kpspec = sk_opt_str(a, OPT_key_pass);
+	const char *kpspec = sk_opt_str(a, OPT_key_pass), *outpath;
 	const struct sk_policy *pol;
 	struct sk_okey_make_req req;
 	struct sk_signer signer;
@@ -59,7 +59,8 @@ static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 		return sk_usage_error("'%s' is not a valid key name (letters, digits, '.', '_', '@', '+', '-')",
 				      req.name);
 	req.type = sk_keytype_by_name(sk_opt_str(a, OPT_type));
-	if ((rc = sk_ctx_policy(ctx, &pol)) != SK_OK ||
+	if ((rc = sk_opt_out(a, SK_OUT_BINARY, &outpath)) != SK_OK ||
+	    (rc = sk_ctx_policy(ctx, &pol)) != SK_OK ||
 	    (rc = sk_ecies_alg_for(pol, sk_opt_str(a, OPT_kdf), sk_opt_str(a, OPT_cipher),
 				   sk_opt_str(a, OPT_mac), &req.alg)) != SK_OK)
 		return rc;
@@ -117,7 +118,7 @@ static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 	req.signer = &signer;
 	if ((rc = sk_okey_make(&req, &out)) != SK_OK)
 		goto out;
-	rc = sk_write_file(sk_opt_str(a, OPT_out), out.p, out.len, 0666);
+	rc = sk_write_file(outpath, out.p, out.len, 0666);
 out:
 	EVP_PKEY_free(req.key);
 	EVP_PKEY_free(req.device_pub);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
 #include "trust/certgen.h"
@@ -140,6 +142,29 @@ int sk_opt_time(const struct sk_args *a, enum sk_optid id, int64_t *t)
 		return 0;
 	*t = a->v[id].t;
 	return 1;
+}
+
+/* 1 if writing path writes to our stdout ("-", /dev/stdout, /dev/fd/1 ...). */
+static int is_stdout(const char *path)
+{
+	struct stat p, o;
+
+	if (strcmp(path, "-") == 0)
+		return 1;
+	return stat(path, &p) == 0 && fstat(STDOUT_FILENO, &o) == 0 && p.st_dev == o.st_dev &&
+	       p.st_ino == o.st_ino && p.st_rdev == o.st_rdev;
+}
+
+int sk_opt_out(const struct sk_args *a, enum sk_outkind kind, const char **path)
+{
+	const char *out = sk_opt_str(a, OPT_out);
+
+	*path = out != NULL ? out : "-";
+	/* "-" and /dev/stdout alike: what matters is where fd 1 goes. */
+	if (kind == SK_OUT_BINARY && is_stdout(*path) && isatty(STDOUT_FILENO))
+		return sk_usage_error("not writing binary data to a terminal: give --%s FILE or redirect stdout",
+				      sk_optdefs[OPT_out].name);
+	return SK_OK;
 }
 
 int sk_opt_need(const struct sk_args *a, enum sk_optid id)
@@ -615,6 +640,34 @@ static int unknown_verb(const struct sk_verb *verbs, size_t n, const char *name)
 	return sk_usage_error("unknown verb '%s'", name);
 }
 
+/* '-' is standard input for every FILE a verb reads, so only one of them
+ * can be '-'. */
+static int one_stdin(const struct sk_verb *v, const struct sk_args *a)
+{
+	const char *first = NULL;
+	size_t k;
+	int n = 0, i;
+
+	for (k = 0; k < v->noptions; k++) {
+		enum sk_optid id = v->options[k].id;
+
+		if (sk_optdefs[id].complete != SK_C_FILE || id == OPT_out || v->options[k].output ||
+		    a->val[id] == NULL || strcmp(a->val[id], "-") != 0)
+			continue;
+		if (n++ == 0)
+			first = sk_optdefs[id].name;
+		else
+			return sk_usage_error("--%s and --%s both read standard input ('-'): give a file for one",
+					      first, sk_optdefs[id].name);
+	}
+	for (i = 0; v->complete == SK_C_FILE && i < a->npos; i++)
+		if (strcmp(a->pos[i], "-") == 0 && n++ > 0)
+			return first ? sk_usage_error("--%s and the argument '-' both read standard input: give a file for one",
+						      first)
+				     : sk_usage_error("two arguments '-' read standard input: give a file for one");
+	return SK_OK;
+}
+
 int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, char **argv)
 {
 	const struct sk_verb *verbs = cmd->verbs, *v = NULL;
@@ -676,7 +729,7 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 	if (v->max_pos >= 0 && a.npos > v->max_pos)
 		return sk_report(sk_usage_error("unexpected argument '%s'", a.pos[v->max_pos]));
 	sk_warn_setup(path, ctx->quiet);
-	if ((rc = check_values(v, &a)) != SK_OK)
+	if ((rc = check_values(v, &a)) != SK_OK || (rc = one_stdin(v, &a)) != SK_OK)
 		return sk_report(rc);
 	sk_err_clear();
 	/* --json: stdout carries the report, data goes to files. */

@@ -65,6 +65,7 @@ struct sk_verbopt {
 	enum sk_optid id;
 	const char *help;
 	unsigned required : 1;  /* a usage error when absent */
+	unsigned output : 1;    /* a FILE this verb writes (--out always is) */
 	enum sk_md_use md;      /* SK_T_DIGEST: what the digest is for (0: SK_MD_TRUST) */
 };
 
@@ -95,6 +96,15 @@ int sk_opt_time(const struct sk_args *a, enum sk_optid id, int64_t *t);
  * digest (defaults.digest) or sha256 -- sha256 alone for key digest's
  * --alg, which hashes rather than signs -- each under the verb's policy. */
 int sk_opt_md(struct sk_ctx *ctx, const struct sk_args *a, enum sk_optid id, const EVP_MD **md);
+/*
+ * Where a verb whose output is data writes it: --out FILE, or stdout
+ * ("-") when --out is not given.  Data that is binary or secret (a
+ * signature, DER, a private key, a derived secret, plaintext) is refused
+ * with a usage error when it would land on a terminal; text (PEM, hex)
+ * may.  *path is the path for sk_out_open / sk_write_file.
+ */
+enum sk_outkind { SK_OUT_TEXT, SK_OUT_BINARY };
+int sk_opt_out(const struct sk_args *a, enum sk_outkind kind, const char **path);
 /* A usage error "--NAME is required" unless the option was given (for
  * options that are required only with others; always required ones say
  * so in the verb's table). */

@@ -93,7 +93,7 @@ static const struct sk_verbopt make_opts[] = {
 	{ OPT_key, "sign with this named key in the store instead" },
 	{ OPT_pass, "passphrase of an encrypted --sign-key, or the secret of --key's password object" },
 	{ OPT_in, "the payload (a regular file)", .required = 1 },
-	{ OPT_out, "the package ('-': stdout)", .required = 1 },
+	{ OPT_out, "the package (default and '-': stdout, not a terminal)" },
 	{ OPT_digest, "sha256 (default), sha384, sha512, sha224, sha1, md5 (with --insecure)", .md = SK_MD_PAYLOAD },
 	{ OPT_pss, "RSA keys: RSA-PSS instead of PKCS#1 v1.5" },
 	{ OPT_insecure, "allow md5" },
@@ -102,7 +102,7 @@ static const struct sk_verbopt make_opts[] = {
 static int payload_make(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *file = sk_opt_str(a, OPT_sign_key), *name = sk_opt_str(a, OPT_key);
-	const char *in = sk_opt_str(a, OPT_in), *out = sk_opt_str(a, OPT_out);
+	const char *in = sk_opt_str(a, OPT_in), *out;
 	struct sk_payload_info info;
 	struct sk_signer s = { 0 };
 	struct progress pr;
@@ -112,6 +112,8 @@ static int payload_make(struct sk_ctx *ctx, const struct sk_args *a)
 
 	if ((file == NULL) == (name == NULL))
 		return sk_usage_error("give --sign-key FILE or --key NAME (one of them)");
+	if ((rc = sk_opt_out(a, SK_OUT_BINARY, &out)) != SK_OK)
+		return rc;
 	if (ctx->json && strcmp(out, "-") == 0)
 		return sk_usage_error("--json and --out - would both write to stdout");
 	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK)

@@ -38,7 +38,7 @@ static const struct sk_verbopt make_opts[] = {
 	{ OPT_digest, "sha256 (default), sha384, sha512" },
 	{ OPT_pss, "RSA keys: RSA-PSS instead of PKCS#1 v1.5" },
 	{ OPT_time, "signing time (YYYY-MM-DD[THH:MM[:SS]Z], an offset for Z, or @SECONDS; default now)" },
-	{ OPT_out, "the package ('-': stdout)", .required = 1 },
+	{ OPT_out, "the package (default and '-': stdout, not a terminal)" },
 };
 
 static int parse_serial(const char *s, ASN1_INTEGER **out)
@@ -65,7 +65,7 @@ static int parse_device(const char *arg, uint8_t id[32])
 	char hex[65];
 	int rc;
 
-	if (stat(arg, &sb) != 0) {
+	if (strcmp(arg, "-") != 0 && stat(arg, &sb) != 0) {
 		if (strlen(arg) != 64 || sk_unhex(id, 32, arg) != 0)
 			return sk_usage_error("--device '%s': neither a public key file nor a device ID (64 hex digits)",
 					      arg);
@@ -88,6 +88,7 @@ static int stp_make(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_buf out = { 0 };
 	struct sk_stp s;
 	const EVP_MD *md;
+	const char *outpath;
 	int rc, have_signer = 0;
 
 	memset(&s, 0, sizeof(s));
@@ -95,7 +96,8 @@ static int stp_make(struct sk_ctx *ctx, const struct sk_args *a)
 	sk_opt_uint(a, OPT_seq, &s.seq);
 	if ((signfile == NULL) == (keyname == NULL))
 		return sk_usage_error("give exactly one of --sign-key FILE and --key NAME");
-	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK)
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK ||
+	    (rc = sk_opt_out(a, SK_OUT_BINARY, &outpath)) != SK_OK)
 		return rc;
 	if (name != NULL) {
 		if (strlen(name) >= sizeof(s.target))
@@ -125,7 +127,7 @@ static int stp_make(struct sk_ctx *ctx, const struct sk_args *a)
 	if ((rc = sk_signer_set_md(&signer, md, sk_opt_flag(a, OPT_pss))) != SK_OK ||
 	    (rc = sk_stp_make(&s, &signer, &out)) != SK_OK)
 		goto out;
-	rc = sk_write_file(sk_opt_str(a, OPT_out), out.p, out.len, 0666);
+	rc = sk_write_file(outpath, out.p, out.len, 0666);
 out:
 	if (have_signer)
 		sk_signer_free(&signer);
@@ -212,10 +214,14 @@ static void describe(struct sk_ctx *ctx, const struct sk_stp *s, const char *sta
 		printf("revoke serial: %s (issued by the certificate)\n", rserial);
 }
 
-static int read_pkg(const struct sk_args *a, struct sk_buf *b)
+/* Read and decode the STP file of the command line; what is wrong with
+ * the file (not an STP, damaged) names it. */
+static int read_pkg(const struct sk_args *a, struct sk_buf *b, struct sk_stp *s)
 {
 	int rc = sk_read_file(a->pos[0], STP_MAX, b);
 
+	if (rc == SK_OK && (rc = sk_stp_decode(b->p, b->len, s)) != SK_OK)
+		sk_err_wrap(rc, "%s", a->pos[0]);
 	if (rc != SK_OK)
 		sk_buf_free(b);
 	return rc;
@@ -227,12 +233,10 @@ static int stp_show(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_stp s;
 	int rc;
 
-	if ((rc = read_pkg(a, &b)) != SK_OK)
+	if ((rc = read_pkg(a, &b, &s)) != SK_OK)
 		return rc;
-	if ((rc = sk_stp_decode(b.p, b.len, &s)) == SK_OK) {
-		describe(ctx, &s, "not verified (show does not check the signature)", a->pos[0], NULL);
-		sk_stp_free(&s);
-	}
+	describe(ctx, &s, "not verified (show does not check the signature)", a->pos[0], NULL);
+	sk_stp_free(&s);
 	sk_buf_free(&b);
 	return rc;
 }
@@ -246,8 +250,9 @@ static int stp_apply(struct sk_ctx *ctx, const struct sk_args *a)
 	struct sk_stp s;
 	int rc;
 
-	if ((rc = read_pkg(a, &b)) != SK_OK)
+	if ((rc = read_pkg(a, &b, &s)) != SK_OK)
 		return rc;
+	sk_stp_free(&s);
 	if ((rc = sk_ctx_policy(ctx, &pol)) == SK_OK)
 		rc = sk_stp_apply(ctx, pol, b.p, b.len, &s);
 	sk_buf_free(&b);

@@ -376,9 +376,9 @@ verify_fails() {
 	craft ok.pkg
 	run -0 sk payload verify --pubkey ec-p256.pub --in ok.pkg
 	craft stp.pkg type=$ARC.1.5
-	verify_fails stp.pkg "wrong package type: stp, expected payload"
+	verify_fails stp.pkg "stp.pkg: an STP, not a payload package"
 	craft ok2.pkg type=$ARC.1.2
-	verify_fails ok2.pkg "wrong package type: opaque-key, expected payload"
+	verify_fails ok2.pkg "ok2.pkg: an opaque key, not a payload package"
 	craft alien.pkg type=1.2.3.4
 	verify_fails alien.pkg "not a seckit package"
 	craft v2.pkg version=2
@@ -403,7 +403,7 @@ verify_fails() {
 	[[ "$stderr" == *"digest algorithm md5: unexpected parameters"* ]]
 	# show refuses them the same way
 	run -7 --separate-stderr sk payload show stp.pkg
-	assert_one_error_line "seckit payload show: wrong package type"
+	assert_one_error_line "seckit payload show: stp.pkg: an STP, not a payload package"
 }
 
 @test "empty payload is valid; pipes work where the format allows" {

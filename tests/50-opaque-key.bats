@@ -200,7 +200,7 @@ load opaque
 	sk oo make --in d
 	sk oo id --info d.oocfg --sign-key oem.pem --device-pub dev.pub
 	run -7 --separate-stderr sk opaque-key import d.oid
-	[[ "$stderr" == *"wrong package type"* ]]
+	[ "$stderr" = "seckit opaque-key import: d.oid: an OOID, not an opaque key" ]
 	run -7 sk opaque-key show d.oid
 	run -7 sk opaque-key import key.pem
 	head -c 3000000 /dev/zero > big.okp

@@ -52,21 +52,17 @@ int sk_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-int sk_read_file(const char *path, size_t max, struct sk_buf *out)
+int sk_in_read_all(struct sk_in *in, size_t max, struct sk_buf *out)
 {
-	struct sk_in in;
 	size_t start = out->len;
-	int rc;
+	int rc = SK_OK;
 
-	rc = sk_in_open(&in, path);
-	if (rc != SK_OK)
-		return rc;
 	for (;;) {
 		ssize_t r;
 
 		if ((rc = sk_buf_reserve(out, 65536)) != SK_OK)
 			break;
-		r = sk_in_read(&in, out->p + out->len, out->cap - out->len);
+		r = sk_in_read(in, out->p + out->len, out->cap - out->len);
 		if (r < 0) {
 			rc = SK_EFAIL;
 			break;
@@ -74,13 +70,12 @@ int sk_read_file(const char *path, size_t max, struct sk_buf *out)
 		if (r == 0)
 			break;
 		out->len += (size_t)r;
-		if (out->len > max) {
+		if (out->len - start > max) {
 			rc = sk_err(SK_EFAIL, "reading '%s': file too large (limit %zu bytes)",
-				    path, max);
+				    in->is_stdin ? "<stdin>" : in->path, max);
 			break;
 		}
 	}
-	sk_in_close(&in);
 	/* Nothing of a failed read is left for the caller to free (the data
 	 * may be a key). */
 	if (rc != SK_OK && out->p != NULL) {
@@ -92,11 +87,24 @@ int sk_read_file(const char *path, size_t max, struct sk_buf *out)
 	return rc;
 }
 
+int sk_read_file(const char *path, size_t max, struct sk_buf *out)
+{
+	struct sk_in in;
+	int rc;
+
+	if ((rc = sk_in_open(&in, path)) != SK_OK)
+		return rc;
+	rc = sk_in_read_all(&in, max, out);
+	sk_in_close(&in);
+	return rc;
+}
+
 int sk_in_open(struct sk_in *in, const char *path)
 {
 	struct stat st;
 
 	in->path = path;
+	in->peeklen = in->peekoff = 0;
 	in->is_stdin = strcmp(path, "-") == 0;
 	if (in->is_stdin) {
 		in->fd = STDIN_FILENO;
@@ -115,11 +123,39 @@ int sk_in_open(struct sk_in *in, const char *path)
 
 ssize_t sk_in_read(struct sk_in *in, void *p, size_t n)
 {
-	ssize_t r = sk_read_full(in->fd, p, n);
+	size_t have = in->peeklen - in->peekoff;
+	ssize_t r;
 
-	if (r < 0)
+	if (have > n)
+		have = n;
+	memcpy(p, in->peek + in->peekoff, have);
+	in->peekoff += have;
+	if (have == n)
+		return (ssize_t)n;
+	r = sk_read_full(in->fd, (uint8_t *)p + have, n - have);
+	if (r < 0) {
 		sk_err_sys(SK_EFAIL, "reading '%s'", in->is_stdin ? "<stdin>" : in->path);
-	return r;
+		return r;
+	}
+	return (ssize_t)have + r;
+}
+
+ssize_t sk_in_peek(struct sk_in *in, size_t n, const uint8_t **p)
+{
+	ssize_t r;
+
+	if (n > sizeof(in->peek) || in->peekoff != 0)
+		return sk_err(SK_EFAIL, "internal: peeking %zu bytes", n), -1;
+	if (in->peeklen < n) {
+		r = sk_read_full(in->fd, in->peek + in->peeklen, n - in->peeklen);
+		if (r < 0) {
+			sk_err_sys(SK_EFAIL, "reading '%s'", in->is_stdin ? "<stdin>" : in->path);
+			return r;
+		}
+		in->peeklen += (size_t)r;
+	}
+	*p = in->peek;
+	return (ssize_t)(in->peeklen < n ? in->peeklen : n);
 }
 
 void sk_in_close(struct sk_in *in)

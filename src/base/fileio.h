@@ -63,14 +63,30 @@ int sk_write_file(const char *path, const void *p, size_t n, mode_t mode);
 int sk_write_file_nosync(const char *path, const void *p, size_t n, mode_t mode);
 
 /* Streaming input ("-" = stdin). */
+#define SK_IN_PEEK_MAX 64
 struct sk_in {
 	int fd;
 	int is_stdin;
 	const char *path;
+	/* Bytes sk_in_peek read ahead, handed out again by sk_in_read; while
+	 * some are pending, fd's offset is ahead of the stream's. */
+	uint8_t peek[SK_IN_PEEK_MAX];
+	size_t peeklen, peekoff;
 };
 int sk_in_open(struct sk_in *in, const char *path);
 /* Reads up to n bytes; returns bytes read (0 at EOF) or -1 with error set. */
 ssize_t sk_in_read(struct sk_in *in, void *p, size_t n);
+/*
+ * Look at the first n (<= SK_IN_PEEK_MAX) bytes of a stream that nothing
+ * has read yet, without consuming them: *p points at them and the next
+ * sk_in_read returns them again.  Works on pipes (stdin), where the file
+ * cannot be opened a second time.  Returns the bytes available (fewer at
+ * EOF) or -1 with the error set.
+ */
+ssize_t sk_in_peek(struct sk_in *in, size_t n, const uint8_t **p);
+/* Read the rest of in (at most max bytes) appended to out, as
+ * sk_read_file does. */
+int sk_in_read_all(struct sk_in *in, size_t max, struct sk_buf *out);
 void sk_in_close(struct sk_in *in);
 
 /* write(2) all of it, retrying on EINTR / short writes. */

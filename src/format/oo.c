@@ -388,9 +388,10 @@ out:
 /* ---- reading objects ---- */
 
 /* Read the object's header: its id, and the length of its content. */
-static int obj_read_head(struct sk_in *in, const char *what, uint8_t object_id[SK_OO_ID_LEN],
+static int obj_read_head(struct sk_in *in, const char *path, uint8_t object_id[SK_OO_ID_LEN],
 			 uint64_t *clen)
 {
+	char what[PATH_MAX + 32];
 	uint8_t hdr[10], h2[10];
 	size_t hlen, h2len;
 	uint64_t outer, tlen;
@@ -399,6 +400,9 @@ static int obj_read_head(struct sk_in *in, const char *what, uint8_t object_id[S
 	ssize_t r;
 	int rc;
 
+	if ((rc = sk_pkg_want_in(in, SK_PKG_OPAQUE_OBJECT, NULL)) != SK_OK)
+		return sk_err_wrap(rc, "%s", path);
+	snprintf(what, sizeof(what), "%s: opaque object", path);
 	if ((rc = sk_der_read_hdr(in, 0x30, UINT64_MAX >> 2, what, &outer, hdr, &hlen)) != SK_OK ||
 	    (rc = sk_der_read_hdr(in, 0x30, OBJ_HDR_MAX, what, &tlen, hdr, &hlen)) != SK_OK)
 		return rc;
@@ -418,11 +422,11 @@ static int obj_read_head(struct sk_in *in, const char *what, uint8_t object_id[S
 	if ((rc = sk_asn1_decode(ASN1_ITEM_rptr(SK_OO_HDR), b.p, b.len, what, (void **)&h)) != SK_OK)
 		goto out;
 	if (!sk_oid_is(h->type, SUFFIX_OBJECT)) {
-		rc = sk_err(SK_EVERIFY, "%s: not an opaque object", what);
+		rc = sk_err(SK_EVERIFY, "%s: not an opaque object", path);
 		goto out;
 	}
 	if (ASN1_INTEGER_get(h->version) != 1) {
-		rc = sk_err(SK_EVERIFY, "%s: opaque object version %ld is not supported", what,
+		rc = sk_err(SK_EVERIFY, "%s: version %ld is not supported", what,
 			    ASN1_INTEGER_get(h->version));
 		goto out;
 	}
@@ -486,77 +490,47 @@ static int ooid_body(const struct sk_pkg *p, SK_OOID_BODY **out)
 	return SK_OK;
 }
 
-/* Type of a seckit package file from its first bytes (for show). */
-static int peek_type(const char *path, enum sk_pkg_type *type)
-{
-	struct sk_in in = { .fd = -1 };
-	uint8_t buf[64], hdr[10];
-	const unsigned char *q;
-	size_t hlen, i;
-	uint64_t len;
-	ssize_t r;
-	int rc;
-
-	if ((rc = sk_in_open(&in, path)) != SK_OK)
-		return rc;
-	/* outer SEQUENCE, then header SEQUENCE, then the type OID */
-	if ((rc = sk_der_read_hdr(&in, 0x30, UINT64_MAX >> 2, path, &len, hdr, &hlen)) != SK_OK ||
-	    (rc = sk_der_read_hdr(&in, 0x30, SK_PKG_TBS_MAX, path, &len, hdr, &hlen)) != SK_OK) {
-		sk_in_close(&in);
-		return rc;
-	}
-	r = sk_in_read(&in, buf, sizeof(buf));
-	sk_in_close(&in);
-	if (r < 0)
-		return SK_EFAIL;
-	q = buf;
-	{
-		ASN1_OBJECT *o = d2i_ASN1_OBJECT(NULL, &q, r);
-		static const struct {
-			const char *suffix;
-			enum sk_pkg_type t;
-		} known[] = { { "1.3", SK_PKG_OPAQUE_OBJECT }, { "1.4", SK_PKG_OOID } };
-
-		ERR_clear_error();
-		rc = sk_err(SK_EVERIFY, "'%s' is neither an OOID nor an opaque object", path);
-		for (i = 0; o != NULL && i < SK_ARRAY_SIZE(known); i++)
-			if (sk_oid_is(o, known[i].suffix)) {
-				*type = known[i].t;
-				rc = SK_OK;
-			}
-		ASN1_OBJECT_free(o);
-	}
-	return rc;
-}
-
 int sk_oo_describe(const char *path, struct sk_oo_desc *d)
 {
+	struct sk_in in = { .fd = -1 };
 	struct sk_buf der = { 0 };
 	struct sk_pkg p;
 	SK_OOID_BODY *b = NULL;
+	const uint8_t *head;
+	uint8_t id[SK_OO_ID_LEN];
+	ssize_t r;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	if ((rc = peek_type(path, &d->type)) != SK_OK)
+	memset(&p, 0, sizeof(p));
+	/* One pass over the file: it may be a pipe. */
+	if ((rc = sk_in_open(&in, path)) != SK_OK)
 		return rc;
+	if ((r = sk_in_peek(&in, SK_PKG_KIND_PEEK, &head)) < 0) {
+		rc = SK_EFAIL;
+		goto out;
+	}
+	d->type = sk_pkg_kind(head, (size_t)r);
 	if (d->type == SK_PKG_OPAQUE_OBJECT) {
-		struct sk_in in = { .fd = -1 };
-		uint8_t id[SK_OO_ID_LEN];
-
-		if ((rc = sk_in_open(&in, path)) != SK_OK)
-			return rc;
-		rc = obj_read_head(&in, path, id, &d->content_len);
-		sk_in_close(&in);
-		if (rc == SK_OK) {
+		if ((rc = obj_read_head(&in, path, id, &d->content_len)) == SK_OK) {
 			d->version = 1;
 			sk_hex(d->object_id, id, SK_OO_ID_LEN);
 		}
-		return rc;
-	}
-	if ((rc = sk_read_file(path, OOID_MAX, &der)) != SK_OK)
-		return rc;
-	if ((rc = sk_pkg_parse(der.p, der.len, SK_PKG_OOID, 1, &p)) != SK_OK)
 		goto out;
+	}
+	if (d->type != SK_PKG_OOID) {
+		rc = d->type == SK_PKG_NONE ?
+			sk_err(SK_EVERIFY, "%s: not a seckit package", path) :
+			sk_err(SK_EVERIFY, "%s: %s, not an OOID or an opaque object", path,
+			       sk_pkg_kind_phrase(d->type));
+		goto out;
+	}
+	if ((rc = sk_in_read_all(&in, OOID_MAX, &der)) != SK_OK)
+		goto out;
+	if ((rc = sk_pkg_parse(der.p, der.len, SK_PKG_OOID, 1, &p)) != SK_OK) {
+		sk_err_wrap(rc, "%s", path);
+		goto out;
+	}
 	d->version = p.version;
 	snprintf(d->signer, sizeof(d->signer), "%s", p.signer_hex);
 	sk_sigalg_describe(p.sigalg, d->sigalg, sizeof(d->sigalg));
@@ -565,10 +539,13 @@ int sk_oo_describe(const char *path, struct sk_oo_desc *d)
 		sk_hex(d->object_id, ASN1_STRING_get0_data(b->object_id), SK_OO_ID_LEN);
 		rc = sk_ecies_describe(b->envelope, &d->alg, d->curve);
 	}
+	if (rc != SK_OK)
+		sk_err_wrap(rc, "%s", path);
+out:
 	SK_OOID_BODY_free(b);
 	sk_pkg_free(&p);
-out:
 	sk_buf_free(&der);
+	sk_in_close(&in);
 	return rc;
 }
 

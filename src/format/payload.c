@@ -120,7 +120,8 @@ int sk_payload_show(const char *path, struct sk_payload_info *info)
 	memset(info, 0, sizeof(*info));
 	if ((rc = sk_in_open(&in, path)) != SK_OK)
 		return rc;
-	rc = read_header(&in, &p, info, phdr, &phl, &left);
+	if ((rc = read_header(&in, &p, info, phdr, &phl, &left)) == SK_EVERIFY)
+		sk_err_wrap(rc, "%s", path);
 	sk_pkg_free(&p);
 	sk_in_close(&in);
 	return rc;
@@ -564,8 +565,11 @@ int sk_payload_verify(const struct sk_verifier *v, const char *inpath, const cha
 	if ((rc = sk_in_open(&in, inpath)) != SK_OK)
 		goto out;
 	(void)posix_fadvise(in.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if ((rc = read_header(&in, &p, info, phdr, &phl, &left)) != SK_OK)
+	if ((rc = read_header(&in, &p, info, phdr, &phl, &left)) != SK_OK) {
+		if (rc == SK_EVERIFY)
+			sk_err_wrap(rc, "%s", inpath);
 		goto out;
+	}
 	/* Wrong key, wrong algorithm: say so before reading gigabytes. */
 	if ((rc = sk_pkg_precheck(&p, v)) != SK_OK)
 		goto out;

@@ -18,13 +18,100 @@ static const struct {
 	enum sk_pkg_type type;
 	const char *suffix;
 	const char *name;
+	const char *label;    /* in messages about a damaged one */
+	const char *phrase;   /* "this is ..." */
 } pkg_types[] = {
-	{ SK_PKG_PAYLOAD, "1.1", "payload" },
-	{ SK_PKG_OPAQUE_KEY, "1.2", "opaque-key" },
-	{ SK_PKG_OPAQUE_OBJECT, "1.3", "opaque-object" },
-	{ SK_PKG_OOID, "1.4", "ooid" },
-	{ SK_PKG_STP, "1.5", "stp" },
+	{ SK_PKG_PAYLOAD, "1.1", "payload", "payload package", "a payload package" },
+	{ SK_PKG_OPAQUE_KEY, "1.2", "opaque-key", "opaque key", "an opaque key" },
+	{ SK_PKG_OPAQUE_OBJECT, "1.3", "opaque-object", "opaque object", "an opaque object" },
+	{ SK_PKG_OOID, "1.4", "ooid", "OOID", "an OOID" },
+	{ SK_PKG_STP, "1.5", "stp", "STP", "an STP" },
 };
+
+static size_t type_index(enum sk_pkg_type t)
+{
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(pkg_types); i++)
+		if (pkg_types[i].type == t)
+			break;
+	return i;
+}
+
+const char *sk_pkg_kind_phrase(enum sk_pkg_type t)
+{
+	size_t i = type_index(t);
+
+	return i < SK_ARRAY_SIZE(pkg_types) ? pkg_types[i].phrase : "not a seckit package";
+}
+
+static const char *type_label(enum sk_pkg_type t)
+{
+	size_t i = type_index(t);
+
+	return i < SK_ARRAY_SIZE(pkg_types) ? pkg_types[i].label : "package";
+}
+
+/* Skip a tag and length at p[*off] (any length form: the content is not
+ * checked here).  0 if the tag differs or the header is cut. */
+static int skip_header(const uint8_t *p, size_t n, size_t *off, uint8_t tag)
+{
+	size_t i = *off, k;
+
+	if (n < 2 || i > n - 2 || p[i] != tag)
+		return 0;
+	k = p[i + 1] < 0x80 ? 0 : p[i + 1] & 0x7fu;
+	if (p[i + 1] >= 0x80 && (k == 0 || k > 8))
+		return 0;
+	if (k > n - i - 2)
+		return 0;
+	*off = i + 2 + k;
+	return 1;
+}
+
+enum sk_pkg_type sk_pkg_kind(const uint8_t *p, size_t n)
+{
+	enum sk_pkg_type kind = SK_PKG_NONE;
+	const unsigned char *q;
+	ASN1_OBJECT *o;
+	size_t off = 0, i;
+
+	if (!skip_header(p, n, &off, 0x30) || !skip_header(p, n, &off, 0x30) ||
+	    n - off < 2 || p[off] != 0x06 || p[off + 1] >= 0x80 || p[off + 1] > n - off - 2)
+		return SK_PKG_NONE;
+	q = p + off;
+	o = d2i_ASN1_OBJECT(NULL, &q, 2 + p[off + 1]);
+	ERR_clear_error();
+	for (i = 0; o != NULL && i < SK_ARRAY_SIZE(pkg_types); i++)
+		if (sk_oid_is(o, pkg_types[i].suffix))
+			kind = pkg_types[i].type;
+	ASN1_OBJECT_free(o);
+	return kind;
+}
+
+int sk_pkg_want(enum sk_pkg_type found, enum sk_pkg_type want)
+{
+	if (found == want)
+		return SK_OK;
+	if (found == SK_PKG_NONE)
+		return sk_err(SK_EVERIFY, "not a seckit package");
+	return sk_err(SK_EVERIFY, "%s, not %s", sk_pkg_kind_phrase(found),
+		      sk_pkg_kind_phrase(want));
+}
+
+int sk_pkg_want_in(struct sk_in *in, enum sk_pkg_type want, enum sk_pkg_type *found)
+{
+	const uint8_t *p;
+	ssize_t r = sk_in_peek(in, SK_PKG_KIND_PEEK, &p);
+	enum sk_pkg_type kind;
+
+	if (r < 0)
+		return SK_EFAIL;
+	kind = sk_pkg_kind(p, (size_t)r);
+	if (found != NULL)
+		*found = kind;
+	return sk_pkg_want(kind, want);
+}
 
 static const char *type_suffix(enum sk_pkg_type t)
 {
@@ -329,8 +416,9 @@ int sk_pkg_parse(const uint8_t *der, size_t n, enum sk_pkg_type type, long max_v
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if ((rc = sk_asn1_decode(ASN1_ITEM_rptr(SK_PKG), der, n,
-				 "package", (void **)&pkg)) != SK_OK)
+	if ((rc = sk_pkg_want(sk_pkg_kind(der, n), type)) != SK_OK ||
+	    (rc = sk_asn1_decode(ASN1_ITEM_rptr(SK_PKG), der, n,
+				 type_label(type), (void **)&pkg)) != SK_OK)
 		return rc;
 	if ((rc = tbs_check(pkg->tbs, type, max_version, p)) != SK_OK)
 		goto out;
@@ -506,6 +594,7 @@ int sk_der_read_hdr(struct sk_in *in, uint8_t tag, uint64_t max, const char *wha
 int sk_pkg_read_head(struct sk_in *in, enum sk_pkg_type type, long max_version,
 		     struct sk_pkg *p, uint64_t *outer_left)
 {
+	char what[64];
 	uint8_t hdr[10];
 	size_t hlen;
 	uint64_t outer, tlen;
@@ -515,13 +604,16 @@ int sk_pkg_read_head(struct sk_in *in, enum sk_pkg_type type, long max_version,
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if ((rc = sk_der_read_hdr(in, 0x30, UINT64_MAX >> 1, "package", &outer, hdr, &hlen)) != SK_OK)
+	if ((rc = sk_pkg_want_in(in, type, NULL)) != SK_OK)
 		return rc;
-	if ((rc = sk_der_read_hdr(in, 0x30, SK_PKG_TBS_MAX, "package header", &tlen, hdr,
+	if ((rc = sk_der_read_hdr(in, 0x30, UINT64_MAX >> 1, type_label(type), &outer, hdr,
 				  &hlen)) != SK_OK)
 		return rc;
+	snprintf(what, sizeof(what), "%s header", type_label(type));
+	if ((rc = sk_der_read_hdr(in, 0x30, SK_PKG_TBS_MAX, what, &tlen, hdr, &hlen)) != SK_OK)
+		return rc;
 	if (hlen + tlen > outer)
-		return sk_err(SK_EVERIFY, "package header: longer than the package");
+		return sk_err(SK_EVERIFY, "%s: longer than the package", what);
 	if ((rc = sk_buf_reserve(&tbs, hlen + tlen)) != SK_OK)
 		return rc;
 	sk_buf_add(&tbs, hdr, hlen);
@@ -531,11 +623,11 @@ int sk_pkg_read_head(struct sk_in *in, enum sk_pkg_type type, long max_version,
 		goto out;
 	}
 	if ((uint64_t)r != tlen) {
-		rc = sk_err(SK_EVERIFY, "package header: truncated");
+		rc = sk_err(SK_EVERIFY, "%s: truncated", what);
 		goto out;
 	}
 	tbs.len += tlen;
-	if ((rc = sk_asn1_decode(ASN1_ITEM_rptr(SK_PKG_TBS), tbs.p, tbs.len, "package header",
+	if ((rc = sk_asn1_decode(ASN1_ITEM_rptr(SK_PKG_TBS), tbs.p, tbs.len, what,
 				 (void **)&t)) != SK_OK)
 		goto out;
 	if ((rc = tbs_check(t, type, max_version, p)) != SK_OK)

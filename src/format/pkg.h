@@ -70,6 +70,7 @@
 #define SK_OID_ARC "2.25.337553018662316161953456558998501963016"
 
 enum sk_pkg_type {
+	SK_PKG_NONE = 0,          /* not a seckit package (sk_pkg_kind) */
 	SK_PKG_PAYLOAD = 1,       /* id-seckit.1.1 */
 	SK_PKG_OPAQUE_KEY = 2,    /* id-seckit.1.2 */
 	SK_PKG_OPAQUE_OBJECT = 3, /* id-seckit.1.3 */
@@ -80,6 +81,27 @@ enum sk_pkg_type {
 /* "payload", "opaque-key", "opaque-object", "ooid", "stp"; "unknown"
  * for other values. */
 const char *sk_pkg_type_name(enum sk_pkg_type t);
+
+/*
+ * What kind of seckit package the first bytes of a file are, from the
+ * type OID its header starts with (every kind, the opaque object too,
+ * begins SEQUENCE { SEQUENCE { OBJECT IDENTIFIER id-seckit-pkg-* ...);
+ * SK_PKG_NONE for anything else.  Nothing after the OID is looked at: a
+ * damaged or truncated package still has its kind.  SK_PKG_KIND_PEEK
+ * bytes are enough.
+ */
+#define SK_PKG_KIND_PEEK 48
+enum sk_pkg_type sk_pkg_kind(const uint8_t *p, size_t n);
+/* A file of kind found where want is expected: SK_OK if they are the
+ * same, else SK_EVERIFY with "not a seckit package" or "a payload
+ * package, not an STP" (the reader adds the file's name). */
+int sk_pkg_want(enum sk_pkg_type found, enum sk_pkg_type want);
+/* The same for a stream nothing has read yet: peeks at its first bytes
+ * (sk_in_peek), consuming nothing.  *found (if not NULL) gets the kind. */
+int sk_pkg_want_in(struct sk_in *in, enum sk_pkg_type want, enum sk_pkg_type *found);
+/* "a payload package", "an opaque key", "an opaque object", "an OOID",
+ * "an STP" (for messages). */
+const char *sk_pkg_kind_phrase(enum sk_pkg_type t);
 
 /* An OID under the project arc: sk_oid("1.1") is id-seckit.1.1.  Returns
  * a new object (ASN1_OBJECT_free) or NULL with the error set. */
