@@ -233,7 +233,7 @@ with_seckit_on_path() {
 	[ "$output" = "seckit key password create " ]
 }
 
-@test "make install puts the binary, a link per command, man pages, completions and the example config in place" {
+@test "make install puts the binary, a link per command, man pages, completions and the example config and manifest in place" {
 	require make
 	dest="$BATS_TEST_TMPDIR/dest"
 	run -0 make -s -C "$SECKIT_SRC" install DESTDIR="$dest" PREFIX=/usr
@@ -249,6 +249,7 @@ with_seckit_on_path() {
 	[ -f "$dest/usr/share/zsh/site-functions/_seckit" ]
 	[ -f "$dest/usr/share/fish/vendor_completions.d/seckit.fish" ]
 	[ -f "$dest/usr/share/doc/seckit/config.example.yaml" ]
+	cmp "$SECKIT_SRC/manifest.example.yaml" "$dest/usr/share/doc/seckit/manifest.example.yaml"
 	# The installed link dispatches to its command.
 	run -0 "$dest/usr/bin/seckit-key" create k1 --type ec-p256
 	run -0 "$dest/usr/bin/seckit-key" list --names
