@@ -75,20 +75,14 @@ static void version(void)
 
 static int unknown_command(const char *name)
 {
-	const struct sk_command *best = NULL;
-	size_t i, bestd = 3;
+	struct sk_near near = SK_NEAR_INIT;
+	size_t i;
 
-	for (i = 0; i < NCOMMANDS; i++) {
-		size_t d = sk_edit_distance(name, commands[i]->name);
-
-		if (d < bestd) {
-			bestd = d;
-			best = commands[i];
-		}
-	}
-	if (best != NULL)
+	for (i = 0; i < NCOMMANDS; i++)
+		sk_near_try(&near, name, commands[i]->name);
+	if (near.best != NULL)
 		fprintf(stderr, "seckit: unknown command '%s'; did you mean '%s'? (see \"seckit --help\")\n",
-			name, best->name);
+			name, near.best);
 	else
 		fprintf(stderr, "seckit: unknown command '%s' (see \"seckit --help\")\n", name);
 	return SK_EUSAGE;

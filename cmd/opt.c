@@ -107,6 +107,16 @@ int sk_report(int rc)
 	return rc;
 }
 
+void sk_near_try(struct sk_near *n, const char *typed, const char *candidate)
+{
+	size_t d = sk_edit_distance(typed, candidate);
+
+	if (d < n->d) {
+		n->d = d;
+		n->best = candidate;
+	}
+}
+
 /* ---- values ---- */
 
 const char *sk_opt_str(const struct sk_args *a, enum sk_optid id)
@@ -460,6 +470,22 @@ static void slots_add_globals(struct slots *s, int top)
 	}
 }
 
+/* An unknown long option ("--sign-kye" or "--sign-kye=x"): the nearest
+ * one this parse knows (the verb's and the global ones), if any is near. */
+static int unknown_long(const struct slots *s, const char *arg)
+{
+	struct sk_near near = SK_NEAR_INIT;
+	char typed[64];
+	size_t k;
+
+	snprintf(typed, sizeof(typed), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+	for (k = 0; k < s->n; k++)
+		sk_near_try(&near, typed, s->lo[k].name);
+	if (near.best != NULL)
+		return sk_usage_error("unknown option '%s'; did you mean '--%s'?", arg, near.best);
+	return sk_usage_error("unknown option '%s'", arg);
+}
+
 /*
  * The next option of argv: its slot in *k, or -1 at the end of the
  * options (getopt_long's -1), or a usage error.  optind/optarg as getopt's.
@@ -474,7 +500,7 @@ static int next_opt(struct slots *s, int argc, char **argv, size_t *k)
 	if (c == '?') {
 		if (optopt)
 			return sk_usage_error("unknown option '-%c'", optopt);
-		return sk_usage_error("unknown option '%s'", argv[optind - 1]);
+		return unknown_long(s, argv[optind - 1]);
 	}
 	if (c == ':')
 		return sk_usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -592,19 +618,13 @@ static const struct sk_verb *find_verb(const struct sk_verb *v, size_t n, const 
 
 static int unknown_verb(const struct sk_verb *verbs, size_t n, const char *name)
 {
-	const struct sk_verb *best = NULL;
-	size_t i, bestd = 3;
+	struct sk_near near = SK_NEAR_INIT;
+	size_t i;
 
-	for (i = 0; i < n; i++) {
-		size_t d = sk_edit_distance(name, verbs[i].name);
-
-		if (d < bestd) {
-			bestd = d;
-			best = &verbs[i];
-		}
-	}
-	if (best)
-		return sk_usage_error("unknown verb '%s'; did you mean '%s'?", name, best->name);
+	for (i = 0; i < n; i++)
+		sk_near_try(&near, name, verbs[i].name);
+	if (near.best)
+		return sk_usage_error("unknown verb '%s'; did you mean '%s'?", name, near.best);
 	return sk_usage_error("unknown verb '%s'", name);
 }
 

@@ -186,6 +186,20 @@ void sk_help_command(FILE *f, const struct sk_command *cmd);
 /* One line per command/verb/option for completion generators. */
 void sk_dump_spec(FILE *f, const struct sk_command *const *cmds, size_t n);
 
+/*
+ * "did you mean ...?": the candidate nearest to what was typed, at an edit
+ * distance of 1 or 2 (commands, verbs, options alike):
+ *	struct sk_near n = SK_NEAR_INIT;
+ *	for (...) sk_near_try(&n, typed, candidate);
+ *	if (n.best) ... "did you mean '%s'?", n.best
+ */
+struct sk_near {
+	const char *best;
+	size_t d;
+};
+#define SK_NEAR_INIT { NULL, 3 }
+void sk_near_try(struct sk_near *n, const char *typed, const char *candidate);
+
 /* "seckit key sign" prefix for messages, set by sk_command_run. */
 const char *sk_prog(void);
 void sk_set_prog(const char *p);

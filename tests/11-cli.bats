@@ -19,6 +19,23 @@ load helper
 	sk_fails 2 "" help kye
 }
 
+@test "unknown option: exit 2, one line with the closest option of the verb or the global ones" {
+	sk_fails 2 "stp make: " stp make --sign-kye oem.pem
+	[ "$stderr" = "seckit stp make: unknown option '--sign-kye'; did you mean '--sign-key'? (see \"seckit stp make --help\")" ]
+	sk_fails 2 "key sign: " key sign k --ni=data
+	[[ "$stderr" == *"unknown option '--ni=data'; did you mean '--in'?"* ]]
+	# A global option, after the verb and before the command.
+	sk_fails 2 "key list: " key list --stroe /tmp
+	[[ "$stderr" == *"did you mean '--store'?"* ]]
+	sk_fails 2 "" --jsno key list
+	[[ "$stderr" == "seckit: unknown option '--jsno'; did you mean '--json'?"* ]]
+	# Only the verb's own options: --sign-key is stp make's, not key sign's.
+	sk_fails 2 "key sign: " key sign k --sign-kye x
+	[[ "$stderr" != *"did you mean"* ]]
+	sk_fails 2 "key sign: " key sign k --frobnicate
+	[ "$stderr" = "seckit key sign: unknown option '--frobnicate' (see \"seckit key sign --help\")" ]
+}
+
 @test "no command or no verb: usage on stderr, exit 2" {
 	run -2 --separate-stderr sk
 	[ -z "$output" ]
