@@ -178,6 +178,11 @@ static int dispatch(int argc, char **argv)
 		rc = run_help(argc - i, argv + i);
 		goto out;
 	}
+	/* The completion scripts' names (cmd/complete.c): hidden. */
+	if (strcmp(argv[i], "__complete") == 0) {
+		rc = sk_complete_names(&ctx, argc - i, argv + i);
+		goto out;
+	}
 	if ((cmd = find_command(argv[i])) == NULL) {
 		rc = unknown_command(argv[i]);
 		goto out;

@@ -12,6 +12,7 @@
 #include "format/ecies.h"
 #include "base/err.h"
 #include "crypto/keytype.h"
+#include "ctx/secret.h"
 #include "format/stp.h"
 #include "trust/trust.h"
 #include "base/util.h"
@@ -348,10 +349,10 @@ void sk_help_command(FILE *f, const struct sk_command *cmd)
 
 /* ---- --dump-spec ---- */
 
-static const char *complete_name(enum sk_complete c)
+const char *sk_complete_name(enum sk_complete c)
 {
 	static const char *const n[] = { "none", "file", "dir", "key", "pwobj", "object",
-					 "cert", "choice" };
+					 "cert", "choice", "secret" };
 
 	return n[c];
 }
@@ -362,7 +363,7 @@ static void dump_opt(FILE *f, const char *path, enum sk_optid id, enum sk_md_use
 	const char *choices = d->type == SK_T_DIGEST ? sk_md_names(md) : d->choices;
 
 	fprintf(f, "option\t%s\t--%s\t%c\t%s\t%s", path, d->name, d->shortname ? d->shortname : '-',
-		d->type == SK_T_FLAG ? "-" : d->metavar, complete_name(d->complete));
+		d->type == SK_T_FLAG ? "-" : d->metavar, sk_complete_name(d->complete));
 	if (choices)
 		fprintf(f, "\t%s", choices);
 	fprintf(f, "\n");
@@ -383,7 +384,7 @@ static void dump_verbs(FILE *f, const char *path, const struct sk_verb *v, size_
 
 	for (i = 0; i < n; i++) {
 		snprintf(sub, sizeof(sub), "%s %s", path, v[i].name);
-		fprintf(f, "verb\t%s\t%s\t%s\t%s\n", sub, complete_name(v[i].complete),
+		fprintf(f, "verb\t%s\t%s\t%s\t%s\n", sub, sk_complete_name(v[i].complete),
 			v[i].synopsis ? v[i].synopsis : "-", v[i].summary);
 		if (v[i].sub)
 			dump_verbs(f, sub, v[i].sub, v[i].nsub);
@@ -407,7 +408,7 @@ void sk_dump_spec(FILE *f, const struct sk_command *const *cmds, size_t n)
 		if (cmds[i]->direct != NULL) {
 			/* "args": what a verb-less command's arguments complete to. */
 			fprintf(f, "args\t%s\t%s\t%s\n", path,
-				complete_name(cmds[i]->direct->complete),
+				sk_complete_name(cmds[i]->direct->complete),
 				cmds[i]->direct->synopsis ? cmds[i]->direct->synopsis : "-");
 			dump_opts(f, path, cmds[i]->direct);
 			continue;
