@@ -249,3 +249,23 @@ load helper
 	run -0 --separate-stderr sk key -qv list --names
 	[ "$output" = a ]
 }
+
+@test "__complete (for the completion scripts): the names of a kind, by prefix, from the store the global options name" {
+	sk key create dev1 --type ec-p256
+	sk key create dev2 --type ec-p256
+	sk key create backup --type aes-256
+	sk store write note --in /dev/null
+	SECKIT_STORE="$PWD/other" sk key create other --type ec-p256
+	run -0 --separate-stderr sk __complete key
+	[ "$output" = "$(printf 'backup\ndev1\ndev2')" ]
+	run -0 sk __complete key dev
+	[ "$output" = "$(printf 'dev1\ndev2')" ]
+	run -0 sk __complete object
+	[ "$output" = note ]
+	run -0 sk __complete pwobj
+	[ -z "$output" ]
+	run -0 sk --store "$PWD/other" __complete key
+	[ "$output" = other ]
+	sk_fails 2 "__complete: " __complete nosuch
+	sk_fails 4 "__complete: " --store "$PWD/absent" __complete key
+}
