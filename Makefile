@@ -178,7 +178,7 @@ install: seckit
 	for c in $(COMMANDS); do ln -sf seckit $(DESTDIR)$(DATADIR)/bash-completion/completions/seckit-$$c; done
 	install -m 0644 completions/_seckit $(DESTDIR)$(DATADIR)/zsh/site-functions/_seckit
 	install -m 0644 completions/seckit.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/seckit.fish
-	install -m 0644 config.example.yaml README.md $(DESTDIR)$(DATADIR)/doc/seckit/
+	install -m 0644 config.example.yaml manifest.example.yaml README.md $(DESTDIR)$(DATADIR)/doc/seckit/
 	install -m 0644 docs/json.md docs/json.schema.json $(DESTDIR)$(DATADIR)/doc/seckit/
 
 uninstall:

@@ -58,21 +58,15 @@ static void usage(FILE *f)
 
 static int unknown_command(const char *name)
 {
-	const struct sk_command *best = NULL;
-	size_t i, bestd = 3;
+	struct sk_near near = SK_NEAR_INIT;
+	size_t i;
 
-	for (i = 0; i < NCOMMANDS; i++) {
-		size_t d = sk_edit_distance(name, commands[i]->name);
-
-		if (d < bestd) {
-			bestd = d;
-			best = commands[i];
-		}
-	}
+	for (i = 0; i < NCOMMANDS; i++)
+		sk_near_try(&near, name, commands[i]->name);
 	sk_set_prog("seckit");
-	if (best != NULL)
+	if (near.best != NULL)
 		return sk_report(sk_usage_error("unknown command '%s'; did you mean '%s'?", name,
-						best->name));
+						near.best));
 	return sk_report(sk_usage_error("unknown command '%s'", name));
 }
 
@@ -169,6 +163,11 @@ static int dispatch(int argc, char **argv)
 	}
 	if (strcmp(argv[i], "help") == 0) {
 		rc = run_help(argc - i, argv + i);
+		goto out;
+	}
+	/* The completion scripts' names (cmd/complete.c): hidden. */
+	if (strcmp(argv[i], "__complete") == 0) {
+		rc = sk_complete_names(&ctx, argc - i, argv + i);
 		goto out;
 	}
 	if ((cmd = find_command(argv[i])) == NULL) {

@@ -14,6 +14,7 @@
 #include "format/ecies.h"
 #include "base/err.h"
 #include "crypto/keytype.h"
+#include "ctx/secret.h"
 #include "format/stp.h"
 #include "trust/trust.h"
 #include "base/util.h"
@@ -114,6 +115,16 @@ int sk_report(int rc)
 	else
 		fprintf(stderr, "%s: %s\n", prog, sk_err_msg());
 	return rc;
+}
+
+void sk_near_try(struct sk_near *n, const char *typed, const char *candidate)
+{
+	size_t d = sk_edit_distance(typed, candidate);
+
+	if (d < n->d) {
+		n->d = d;
+		n->best = candidate;
+	}
 }
 
 /* ---- values ---- */
@@ -370,10 +381,10 @@ void sk_help_command(FILE *f, const struct sk_command *cmd)
 
 /* ---- --dump-spec ---- */
 
-static const char *complete_name(enum sk_complete c)
+const char *sk_complete_name(enum sk_complete c)
 {
 	static const char *const n[] = { "none", "file", "dir", "key", "pwobj", "object",
-					 "cert", "choice" };
+					 "cert", "choice", "secret" };
 
 	return n[c];
 }
@@ -384,7 +395,7 @@ static void dump_opt(FILE *f, const char *path, enum sk_optid id, enum sk_md_use
 	const char *choices = d->type == SK_T_DIGEST ? sk_md_names(md) : d->choices;
 
 	fprintf(f, "option\t%s\t--%s\t%c\t%s\t%s", path, d->name, d->shortname ? d->shortname : '-',
-		d->type == SK_T_FLAG ? "-" : d->metavar, complete_name(d->complete));
+		d->type == SK_T_FLAG ? "-" : d->metavar, sk_complete_name(d->complete));
 	if (choices)
 		fprintf(f, "\t%s", choices);
 	fprintf(f, "\n");
@@ -405,7 +416,7 @@ static void dump_verbs(FILE *f, const char *path, const struct sk_verb *v, size_
 
 	for (i = 0; i < n; i++) {
 		snprintf(sub, sizeof(sub), "%s %s", path, v[i].name);
-		fprintf(f, "verb\t%s\t%s\t%s\t%s\n", sub, complete_name(v[i].complete),
+		fprintf(f, "verb\t%s\t%s\t%s\t%s\n", sub, sk_complete_name(v[i].complete),
 			v[i].synopsis ? v[i].synopsis : "-", v[i].summary);
 		if (v[i].sub)
 			dump_verbs(f, sub, v[i].sub, v[i].nsub);
@@ -429,7 +440,7 @@ void sk_dump_spec(FILE *f, const struct sk_command *const *cmds, size_t n)
 		if (cmds[i]->direct != NULL) {
 			/* "args": what a verb-less command's arguments complete to. */
 			fprintf(f, "args\t%s\t%s\t%s\n", path,
-				complete_name(cmds[i]->direct->complete),
+				sk_complete_name(cmds[i]->direct->complete),
 				cmds[i]->direct->synopsis ? cmds[i]->direct->synopsis : "-");
 			dump_opts(f, path, cmds[i]->direct);
 			continue;
@@ -492,6 +503,22 @@ static void slots_add_globals(struct slots *s, int top)
 	}
 }
 
+/* An unknown long option ("--sign-kye" or "--sign-kye=x"): the nearest
+ * one this parse knows (the verb's and the global ones), if any is near. */
+static int unknown_long(const struct slots *s, const char *arg)
+{
+	struct sk_near near = SK_NEAR_INIT;
+	char typed[64];
+	size_t k;
+
+	snprintf(typed, sizeof(typed), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+	for (k = 0; k < s->n; k++)
+		sk_near_try(&near, typed, s->lo[k].name);
+	if (near.best != NULL)
+		return sk_usage_error("unknown option '%s'; did you mean '--%s'?", arg, near.best);
+	return sk_usage_error("unknown option '%s'", arg);
+}
+
 /*
  * The next option of argv: its slot in *k, or -1 at the end of the
  * options (getopt_long's -1), or a usage error.  optind/optarg as getopt's.
@@ -506,7 +533,7 @@ static int next_opt(struct slots *s, int argc, char **argv, size_t *k)
 	if (c == '?') {
 		if (optopt)
 			return sk_usage_error("unknown option '-%c'", optopt);
-		return sk_usage_error("unknown option '%s'", argv[optind - 1]);
+		return unknown_long(s, argv[optind - 1]);
 	}
 	if (c == ':')
 		return sk_usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -624,19 +651,13 @@ static const struct sk_verb *find_verb(const struct sk_verb *v, size_t n, const 
 
 static int unknown_verb(const struct sk_verb *verbs, size_t n, const char *name)
 {
-	const struct sk_verb *best = NULL;
-	size_t i, bestd = 3;
+	struct sk_near near = SK_NEAR_INIT;
+	size_t i;
 
-	for (i = 0; i < n; i++) {
-		size_t d = sk_edit_distance(name, verbs[i].name);
-
-		if (d < bestd) {
-			bestd = d;
-			best = &verbs[i];
-		}
-	}
-	if (best)
-		return sk_usage_error("unknown verb '%s'; did you mean '%s'?", name, best->name);
+	for (i = 0; i < n; i++)
+		sk_near_try(&near, name, verbs[i].name);
+	if (near.best)
+		return sk_usage_error("unknown verb '%s'; did you mean '%s'?", name, near.best);
 	return sk_usage_error("unknown verb '%s'", name);
 }
 

@@ -35,6 +35,7 @@ enum sk_complete {
 	SK_C_OBJECT,   /* a store object name */
 	SK_C_CERT,     /* a certificate name */
 	SK_C_CHOICE,   /* one of choices */
+	SK_C_SECRET,   /* a secret SPEC: choices are its forms (SK_SECRET_FORMS) */
 };
 
 /* What an option takes (cmd/options.h explains each). */
@@ -195,6 +196,25 @@ void sk_help_globals(FILE *f, int top);
 void sk_help_command(FILE *f, const struct sk_command *cmd);
 /* One line per command/verb/option for completion generators. */
 void sk_dump_spec(FILE *f, const struct sk_command *const *cmds, size_t n);
+/* The word --dump-spec uses for a completion kind ("key", "file" ...). */
+const char *sk_complete_name(enum sk_complete c);
+/* `seckit [global options] __complete KIND [PREFIX]` (cmd/complete.c):
+ * argv[0] is "__complete". */
+int sk_complete_names(struct sk_ctx *ctx, int argc, char **argv);
+
+/*
+ * "did you mean ...?": the candidate nearest to what was typed, at an edit
+ * distance of 1 or 2 (commands, verbs, options alike):
+ *	struct sk_near n = SK_NEAR_INIT;
+ *	for (...) sk_near_try(&n, typed, candidate);
+ *	if (n.best) ... "did you mean '%s'?", n.best
+ */
+struct sk_near {
+	const char *best;
+	size_t d;
+};
+#define SK_NEAR_INIT { NULL, 3 }
+void sk_near_try(struct sk_near *n, const char *typed, const char *candidate);
 
 /* "seckit key sign" prefix for messages, set by sk_command_run. */
 const char *sk_prog(void);

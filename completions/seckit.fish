@@ -3,7 +3,7 @@
 function __seckit_path
 	set -l toks (commandline -opc)
 	set -l path seckit
-	set -l first (basename -- $toks[1])
+	set -l first (string replace -r '.*/' '' -- $toks[1])
 	if string match -q 'seckit-*' -- $first
 		set path seckit (string replace 'seckit-' '' -- $first)
 		set path (string join ' ' $path)
@@ -29,258 +29,279 @@ end
 function __seckit_at
 	test (__seckit_path) = "$argv[1]"
 end
+# Names in the store: one seckit process (`__complete`: one read of the
+# store's index), with the --store, --config ... of the line.
+function __seckit_names
+	set -l toks (commandline -opc)
+	set -l globals
+	set -l i 2
+	while test $i -lt (count $toks)
+		if contains -- "seckit $toks[$i]" $__seckit_argopts
+			set -a globals $toks[$i] $toks[(math $i + 1)]
+			set i (math $i + 1)
+		end
+		set i (math $i + 1)
+	end
+	set -l bin seckit
+	if string match -q '*/*' -- $toks[1]
+		set bin (string replace -r '/[^/]*$' '/seckit' -- $toks[1])
+	end
+	$bin $globals __complete $argv[1] 2>/dev/null
+end
 set -g __seckit_paths "seckit key" "seckit key create" "seckit key import" "seckit key export" "seckit key list" "seckit key info" "seckit key delete" "seckit key handles" "seckit key evict" "seckit key password" "seckit key password create" "seckit key password delete" "seckit key password list" "seckit key password users" "seckit key sign" "seckit key verify" "seckit key encrypt" "seckit key decrypt" "seckit key mac" "seckit key digest" "seckit key random" "seckit key derive" "seckit cert" "seckit cert list" "seckit cert get" "seckit cert verify" "seckit cert csr" "seckit cert issue" "seckit payload" "seckit payload make" "seckit payload verify" "seckit payload show" "seckit stp" "seckit stp make" "seckit stp show" "seckit stp apply" "seckit stp status" "seckit opaque-key" "seckit opaque-key make" "seckit opaque-key show" "seckit opaque-key import" "seckit oo" "seckit oo make" "seckit oo id" "seckit oo open" "seckit oo show" "seckit provision" "seckit store" "seckit store write" "seckit store read" "seckit store list" "seckit store info" "seckit store delete" "seckit store check"
 set -g __seckit_argopts "seckit --config" "seckit --store" "seckit --backend" "seckit key create --type" "seckit key create --password-object" "seckit key create --pass" "seckit key import --in" "seckit key import --type" "seckit key import --password-object" "seckit key import --pass" "seckit key import --in-pass" "seckit key export --out" "seckit key export --format" "seckit key export --pass" "seckit key export --out-pass" "seckit key delete --pass" "seckit key password create --pass" "seckit key password delete --pass" "seckit key sign --in" "seckit key sign --out" "seckit key sign --digest" "seckit key sign --pass" "seckit key verify --pubkey" "seckit key verify --in" "seckit key verify --sig" "seckit key verify --digest" "seckit key encrypt --in" "seckit key encrypt --out" "seckit key encrypt --mode" "seckit key encrypt --pass" "seckit key decrypt --in" "seckit key decrypt --out" "seckit key decrypt --mode" "seckit key decrypt --pass" "seckit key mac --in" "seckit key mac --out" "seckit key mac --check" "seckit key mac --pass" "seckit key digest --alg" "seckit key digest --in" "seckit key digest --out" "seckit key random --out" "seckit key derive --peer" "seckit key derive --out" "seckit key derive --pass" "seckit cert get --out" "seckit cert get --format" "seckit cert verify --chain" "seckit cert verify --purpose" "seckit cert verify --at" "seckit cert csr --key" "seckit cert csr --subject" "seckit cert csr --san" "seckit cert csr --out" "seckit cert csr --format" "seckit cert csr --digest" "seckit cert csr --pass" "seckit cert issue --csr" "seckit cert issue --ca-cert" "seckit cert issue --ca-key" "seckit cert issue --ca-pass" "seckit cert issue --days" "seckit cert issue --profile" "seckit cert issue --serial" "seckit cert issue --digest" "seckit cert issue --out" "seckit cert issue --format" "seckit payload make --sign-key" "seckit payload make --key" "seckit payload make --pass" "seckit payload make --in" "seckit payload make --out" "seckit payload make --digest" "seckit payload verify --key" "seckit payload verify --verify-key" "seckit payload verify --pubkey" "seckit payload verify --cert" "seckit payload verify --purpose" "seckit payload verify --in" "seckit payload verify --out" "seckit payload show --in" "seckit stp make --command" "seckit stp make --seq" "seckit stp make --name" "seckit stp make --cert" "seckit stp make --serial" "seckit stp make --device" "seckit stp make --sign-key" "seckit stp make --key" "seckit stp make --pass" "seckit stp make --digest" "seckit stp make --time" "seckit stp make --out" "seckit opaque-key make --name" "seckit opaque-key make --type" "seckit opaque-key make --key" "seckit opaque-key make --key-pass" "seckit opaque-key make --sign-key" "seckit opaque-key make --sign-pass" "seckit opaque-key make --digest" "seckit opaque-key make --device-pub" "seckit opaque-key make --cipher" "seckit opaque-key make --mac" "seckit opaque-key make --kdf" "seckit opaque-key make --out" "seckit opaque-key import --device-key" "seckit opaque-key import --device-pass" "seckit opaque-key import --verify-key" "seckit opaque-key import --password-object" "seckit opaque-key import --pass" "seckit oo make --in" "seckit oo make --out" "seckit oo make --info" "seckit oo make --cipher" "seckit oo make --not-before" "seckit oo make --not-after" "seckit oo id --info" "seckit oo id --sign-key" "seckit oo id --sign-pass" "seckit oo id --digest" "seckit oo id --device-pub" "seckit oo id --out" "seckit oo id --devices" "seckit oo id --out-dir" "seckit oo id --jobs" "seckit oo id --shard" "seckit oo id --cipher" "seckit oo id --mac" "seckit oo id --kdf" "seckit oo open --id" "seckit oo open --in" "seckit oo open --out" "seckit oo open --device-key" "seckit oo open --device-pass" "seckit oo open --verify-key" "seckit store write --in" "seckit store write --pass" "seckit store read --out" "seckit store read --pass" "seckit store delete --pass"
-complete -c seckit -n 'true' -l config -r -F
-complete -c seckit -n 'true' -l store -r -F
-complete -c seckit -n 'true' -l backend -r -f -a 'soft tpm2 pkcs11'
-complete -c seckit -n 'true' -l json
-complete -c seckit -n 'true' -l quiet -s q
-complete -c seckit -n 'true' -l verbose -s v
-complete -c seckit -n 'true' -l help -s h
-complete -c seckit -f -n '__seckit_at "seckit"' -a key -d 'named keys, password objects and the crypto done with them'
-complete -c seckit -f -n '__seckit_at "seckit key"' -a create -d 'generate a key in the backend'
-complete -c seckit -n '__seckit_at "seckit key create"' -l type -s t -r -f -a 'ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512'
-complete -c seckit -n '__seckit_at "seckit key create"' -l exportable
-complete -c seckit -n '__seckit_at "seckit key create"' -l provisioned
-complete -c seckit -n '__seckit_at "seckit key create"' -l password-object -r -f -a '(seckit key password list 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key create"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit key"' -a import -d 'import a key from a file'
-complete -c seckit -n '__seckit_at "seckit key import"' -l in -s i -r -F
-complete -c seckit -n '__seckit_at "seckit key import"' -l type -s t -r -f -a 'ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512'
-complete -c seckit -n '__seckit_at "seckit key import"' -l exportable
-complete -c seckit -n '__seckit_at "seckit key import"' -l provisioned
-complete -c seckit -n '__seckit_at "seckit key import"' -l password-object -r -f -a '(seckit key password list 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key import"' -l pass -r -f
-complete -c seckit -n '__seckit_at "seckit key import"' -l in-pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit key"' -a export -d 'export the public (or, if exportable, private) key'
-complete -c seckit -f -n '__seckit_at "seckit key export"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key export"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit key export"' -l format -s f -r -f -a 'pem der'
-complete -c seckit -n '__seckit_at "seckit key export"' -l private
-complete -c seckit -n '__seckit_at "seckit key export"' -l pass -r -f
-complete -c seckit -n '__seckit_at "seckit key export"' -l out-pass -r -f
-complete -c seckit -n '__seckit_at "seckit key export"' -l no-encrypt
-complete -c seckit -f -n '__seckit_at "seckit key"' -a list -d 'list keys'
-complete -c seckit -n '__seckit_at "seckit key list"' -l names
-complete -c seckit -f -n '__seckit_at "seckit key"' -a info -d 'show a key\'s attributes'
-complete -c seckit -f -n '__seckit_at "seckit key info"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -f -n '__seckit_at "seckit key"' -a delete -d 'delete a key'
-complete -c seckit -f -n '__seckit_at "seckit key delete"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key delete"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit key"' -a handles -d 'list the TPM\'s persistent handles'
-complete -c seckit -f -n '__seckit_at "seckit key"' -a evict -d 'remove a persistent handle from the TPM'
-complete -c seckit -n '__seckit_at "seckit key evict"' -l force -s f
-complete -c seckit -f -n '__seckit_at "seckit key"' -a password -d 'manage password objects'
-complete -c seckit -f -n '__seckit_at "seckit key password"' -a create -d 'create a password object'
-complete -c seckit -n '__seckit_at "seckit key password create"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit key password"' -a delete -d 'delete a password object no key uses'
-complete -c seckit -f -n '__seckit_at "seckit key password delete"' -a '(seckit key password list 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key password delete"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit key password"' -a list -d 'list password objects'
-complete -c seckit -f -n '__seckit_at "seckit key password"' -a users -d 'list the keys bound to a password object'
-complete -c seckit -f -n '__seckit_at "seckit key password users"' -a '(seckit key password list 2>/dev/null)'
-complete -c seckit -f -n '__seckit_at "seckit key"' -a sign -d 'sign a file\'s digest'
-complete -c seckit -f -n '__seckit_at "seckit key sign"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key sign"' -l in -s i -r -F
-complete -c seckit -n '__seckit_at "seckit key sign"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit key sign"' -l digest -s d -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512'
-complete -c seckit -n '__seckit_at "seckit key sign"' -l pss
-complete -c seckit -n '__seckit_at "seckit key sign"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit key"' -a verify -d 'verify a signature'
-complete -c seckit -f -n '__seckit_at "seckit key verify"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key verify"' -l pubkey -r -F
-complete -c seckit -n '__seckit_at "seckit key verify"' -l in -s i -r -F
-complete -c seckit -n '__seckit_at "seckit key verify"' -l sig -r -F
-complete -c seckit -n '__seckit_at "seckit key verify"' -l digest -s d -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512'
-complete -c seckit -n '__seckit_at "seckit key verify"' -l pss
-complete -c seckit -f -n '__seckit_at "seckit key"' -a encrypt -d 'encrypt with an AES or RSA key'
-complete -c seckit -f -n '__seckit_at "seckit key encrypt"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key encrypt"' -l in -s i -r -F
-complete -c seckit -n '__seckit_at "seckit key encrypt"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit key encrypt"' -l mode -s m -r -f -a 'gcm cbc ctr oaep'
-complete -c seckit -n '__seckit_at "seckit key encrypt"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit key"' -a decrypt -d 'decrypt with an AES or RSA key'
-complete -c seckit -f -n '__seckit_at "seckit key decrypt"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key decrypt"' -l in -s i -r -F
-complete -c seckit -n '__seckit_at "seckit key decrypt"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit key decrypt"' -l mode -s m -r -f -a 'gcm cbc ctr oaep'
-complete -c seckit -n '__seckit_at "seckit key decrypt"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit key"' -a mac -d 'HMAC (HMAC keys) or CMAC (AES keys) of a file'
-complete -c seckit -f -n '__seckit_at "seckit key mac"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key mac"' -l in -s i -r -F
-complete -c seckit -n '__seckit_at "seckit key mac"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit key mac"' -l check -r -F
-complete -c seckit -n '__seckit_at "seckit key mac"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit key"' -a digest -d 'hash a file'
-complete -c seckit -n '__seckit_at "seckit key digest"' -l alg -s a -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512 md5'
-complete -c seckit -n '__seckit_at "seckit key digest"' -l in -s i -r -F
-complete -c seckit -n '__seckit_at "seckit key digest"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit key digest"' -l insecure
-complete -c seckit -f -n '__seckit_at "seckit key"' -a random -d 'N random bytes'
-complete -c seckit -n '__seckit_at "seckit key random"' -l out -s o -r -F
-complete -c seckit -f -n '__seckit_at "seckit key"' -a derive -d 'ECDH shared secret with a peer public key'
-complete -c seckit -f -n '__seckit_at "seckit key derive"' -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit key derive"' -l peer -r -F
-complete -c seckit -n '__seckit_at "seckit key derive"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit key derive"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit"' -a cert -d 'certificates: provisioned, CA store, CRL, CSRs, issuing'
-complete -c seckit -f -n '__seckit_at "seckit cert"' -a list -d 'list certificates, the CA store or the CRL'
-complete -c seckit -n '__seckit_at "seckit cert list"' -l ca
-complete -c seckit -n '__seckit_at "seckit cert list"' -l provisioned
-complete -c seckit -n '__seckit_at "seckit cert list"' -l csr
-complete -c seckit -n '__seckit_at "seckit cert list"' -l revoked
-complete -c seckit -n '__seckit_at "seckit cert list"' -l names
-complete -c seckit -f -n '__seckit_at "seckit cert"' -a get -d 'write a stored certificate or CSR'
-complete -c seckit -f -n '__seckit_at "seckit cert get"' -a '(seckit cert list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit cert get"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit cert get"' -l format -s f -r -f -a 'pem der'
-complete -c seckit -f -n '__seckit_at "seckit cert"' -a verify -d 'verify a certificate against the CA store and CRL'
-complete -c seckit -F -n '__seckit_at "seckit cert verify"'
-complete -c seckit -n '__seckit_at "seckit cert verify"' -l chain -s c -r -F
-complete -c seckit -n '__seckit_at "seckit cert verify"' -l purpose -r -f -a 'sslclient sslserver nssslserver smimesign smimeencrypt crlsign ocsphelper timestampsign codesign any'
-complete -c seckit -n '__seckit_at "seckit cert verify"' -l at -r -f
-complete -c seckit -f -n '__seckit_at "seckit cert"' -a csr -d 'make a CSR signed by a store key'
-complete -c seckit -n '__seckit_at "seckit cert csr"' -l key -s k -r -f -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit cert csr"' -l subject -s s -r -f
-complete -c seckit -n '__seckit_at "seckit cert csr"' -l san -r -f
-complete -c seckit -n '__seckit_at "seckit cert csr"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit cert csr"' -l format -s f -r -f -a 'pem der'
-complete -c seckit -n '__seckit_at "seckit cert csr"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
-complete -c seckit -n '__seckit_at "seckit cert csr"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit cert"' -a issue -d 'issue a certificate from a CSR with a CA key (off-device)'
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l csr -r -F
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l ca-cert -r -F
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l ca-key -r -F
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l ca-pass -r -f
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l days -r -f
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l profile -r -f -a 'device server ca'
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l serial -r -f
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l pss
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit cert issue"' -l format -s f -r -f -a 'pem der'
-complete -c seckit -f -n '__seckit_at "seckit"' -a payload -d 'signed payload packages: make, verify, show'
-complete -c seckit -f -n '__seckit_at "seckit payload"' -a make -d 'sign a payload into a package'
-complete -c seckit -n '__seckit_at "seckit payload make"' -l sign-key -r -F
-complete -c seckit -n '__seckit_at "seckit payload make"' -l key -s k -r -f -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit payload make"' -l pass -r -f
-complete -c seckit -n '__seckit_at "seckit payload make"' -l in -s i -r -F
-complete -c seckit -n '__seckit_at "seckit payload make"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit payload make"' -l digest -s d -r -f -a 'sha256 sha384 sha512 sha224 sha1 md5'
-complete -c seckit -n '__seckit_at "seckit payload make"' -l pss
-complete -c seckit -n '__seckit_at "seckit payload make"' -l insecure
-complete -c seckit -f -n '__seckit_at "seckit payload"' -a verify -d 'verify a package and extract its payload'
-complete -c seckit -F -n '__seckit_at "seckit payload verify"'
-complete -c seckit -n '__seckit_at "seckit payload verify"' -l key -s k -r -f -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit payload verify"' -l verify-key -r -f -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit payload verify"' -l pubkey -r -F
-complete -c seckit -n '__seckit_at "seckit payload verify"' -l cert -r -F
-complete -c seckit -n '__seckit_at "seckit payload verify"' -l purpose -r -f -a 'sslclient sslserver nssslserver smimesign smimeencrypt crlsign ocsphelper timestampsign codesign any'
-complete -c seckit -n '__seckit_at "seckit payload verify"' -l in -s i -r -F
-complete -c seckit -n '__seckit_at "seckit payload verify"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit payload verify"' -l insecure
-complete -c seckit -f -n '__seckit_at "seckit payload"' -a show -d 'print a package\'s header without verifying it'
-complete -c seckit -F -n '__seckit_at "seckit payload show"'
-complete -c seckit -n '__seckit_at "seckit payload show"' -l in -s i -r -F
-complete -c seckit -f -n '__seckit_at "seckit"' -a stp -d 'signed trusted packages: trust changes signed by the OEM command key'
-complete -c seckit -f -n '__seckit_at "seckit stp"' -a make -d 'build and sign a trusted package (off-device)'
-complete -c seckit -n '__seckit_at "seckit stp make"' -l command -s c -r -f -a 'set-cert add-ca update-ca delete-ca revoke rotate-command-key'
-complete -c seckit -n '__seckit_at "seckit stp make"' -l seq -r -f
-complete -c seckit -n '__seckit_at "seckit stp make"' -l name -s n -r -f
-complete -c seckit -n '__seckit_at "seckit stp make"' -l cert -r -F
-complete -c seckit -n '__seckit_at "seckit stp make"' -l serial -r -f
-complete -c seckit -n '__seckit_at "seckit stp make"' -l device -r -F
-complete -c seckit -n '__seckit_at "seckit stp make"' -l sign-key -r -F
-complete -c seckit -n '__seckit_at "seckit stp make"' -l key -s k -r -f -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit stp make"' -l pass -r -f
-complete -c seckit -n '__seckit_at "seckit stp make"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
-complete -c seckit -n '__seckit_at "seckit stp make"' -l pss
-complete -c seckit -n '__seckit_at "seckit stp make"' -l time -r -f
-complete -c seckit -n '__seckit_at "seckit stp make"' -l out -s o -r -F
-complete -c seckit -f -n '__seckit_at "seckit stp"' -a show -d 'decode a package without verifying it'
-complete -c seckit -F -n '__seckit_at "seckit stp show"'
-complete -c seckit -f -n '__seckit_at "seckit stp"' -a apply -d 'verify a package and execute it atomically'
-complete -c seckit -F -n '__seckit_at "seckit stp apply"'
-complete -c seckit -f -n '__seckit_at "seckit stp"' -a status -d 'the last applied sequence number and the command key'
-complete -c seckit -f -n '__seckit_at "seckit"' -a opaque-key -d 'opaque key packages: keys sent encrypted to one device'
-complete -c seckit -f -n '__seckit_at "seckit opaque-key"' -a make -d 'package a key for one device (off-device)'
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l name -s n -r -f
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l type -s t -r -f -a 'ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512'
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l key -r -F
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l key-pass -r -f
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l sign-key -r -F
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l sign-pass -r -f
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l pss
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l device-pub -r -F
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l cipher -r -f -a 'aes-256-ctr aes-256-cbc aes-256-gcm'
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l mac -r -f -a 'hmac-sha256 hmac-sha384 hmac-sha512'
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l kdf -r -f -a 'hkdf-sha256 hkdf-sha384 x963-sha256 x963-sha384'
-complete -c seckit -n '__seckit_at "seckit opaque-key make"' -l out -s o -r -F
-complete -c seckit -f -n '__seckit_at "seckit opaque-key"' -a show -d 'show a package\'s clear header'
-complete -c seckit -F -n '__seckit_at "seckit opaque-key show"'
-complete -c seckit -f -n '__seckit_at "seckit opaque-key"' -a import -d 'verify a package and store its key (on the device)'
-complete -c seckit -F -n '__seckit_at "seckit opaque-key import"'
-complete -c seckit -n '__seckit_at "seckit opaque-key import"' -l device-key -r -f -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit opaque-key import"' -l device-pass -r -f
-complete -c seckit -n '__seckit_at "seckit opaque-key import"' -l verify-key -r -f -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit opaque-key import"' -l password-object -r -f -a '(seckit key password list 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit opaque-key import"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit"' -a oo -d 'opaque objects: encrypt once, open per device with an OOID'
-complete -c seckit -f -n '__seckit_at "seckit oo"' -a make -d 'encrypt a file into an opaque object and its OOInfo'
-complete -c seckit -n '__seckit_at "seckit oo make"' -l in -s i -r -F
-complete -c seckit -n '__seckit_at "seckit oo make"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit oo make"' -l info -r -F
-complete -c seckit -n '__seckit_at "seckit oo make"' -l cipher -r -f -a 'aes-256-ctr aes-256-gcm'
-complete -c seckit -n '__seckit_at "seckit oo make"' -l not-before -r -f
-complete -c seckit -n '__seckit_at "seckit oo make"' -l not-after -r -f
-complete -c seckit -f -n '__seckit_at "seckit oo"' -a id -d 'make the OOID of an object for one device or a fleet'
-complete -c seckit -n '__seckit_at "seckit oo id"' -l info -r -F
-complete -c seckit -n '__seckit_at "seckit oo id"' -l sign-key -r -F
-complete -c seckit -n '__seckit_at "seckit oo id"' -l sign-pass -r -f
-complete -c seckit -n '__seckit_at "seckit oo id"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
-complete -c seckit -n '__seckit_at "seckit oo id"' -l pss
-complete -c seckit -n '__seckit_at "seckit oo id"' -l device-pub -r -F
-complete -c seckit -n '__seckit_at "seckit oo id"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit oo id"' -l devices -r -F
-complete -c seckit -n '__seckit_at "seckit oo id"' -l out-dir -r -F
-complete -c seckit -n '__seckit_at "seckit oo id"' -l jobs -s j -r -f
-complete -c seckit -n '__seckit_at "seckit oo id"' -l shard -r -f
-complete -c seckit -n '__seckit_at "seckit oo id"' -l keep-going -s k
-complete -c seckit -n '__seckit_at "seckit oo id"' -l cipher -r -f -a 'aes-256-ctr aes-256-cbc aes-256-gcm'
-complete -c seckit -n '__seckit_at "seckit oo id"' -l mac -r -f -a 'hmac-sha256 hmac-sha384 hmac-sha512'
-complete -c seckit -n '__seckit_at "seckit oo id"' -l kdf -r -f -a 'hkdf-sha256 hkdf-sha384 x963-sha256 x963-sha384'
-complete -c seckit -f -n '__seckit_at "seckit oo"' -a open -d 'verify an OOID and decrypt its object (on the device)'
-complete -c seckit -n '__seckit_at "seckit oo open"' -l id -r -F
-complete -c seckit -n '__seckit_at "seckit oo open"' -l in -s i -r -F
-complete -c seckit -n '__seckit_at "seckit oo open"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit oo open"' -l device-key -r -f -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit oo open"' -l device-pass -r -f
-complete -c seckit -n '__seckit_at "seckit oo open"' -l verify-key -r -f -a '(seckit key list --names 2>/dev/null)'
-complete -c seckit -f -n '__seckit_at "seckit oo"' -a show -d 'show the clear parts of an OOID or an opaque object'
-complete -c seckit -F -n '__seckit_at "seckit oo show"'
-complete -c seckit -f -n '__seckit_at "seckit"' -a provision -d 'factory provisioning from a YAML manifest'
-complete -c seckit -F -n '__seckit_at "seckit provision"'
-complete -c seckit -n '__seckit_at "seckit provision"' -l dry-run -s n
-complete -c seckit -f -n '__seckit_at "seckit"' -a store -d 'secure storage: named data objects, encrypted and authenticated'
-complete -c seckit -f -n '__seckit_at "seckit store"' -a write -d 'store data (stdin or --in) under NAME'
-complete -c seckit -f -n '__seckit_at "seckit store write"' -a '(seckit store list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit store write"' -l in -s i -r -F
-complete -c seckit -n '__seckit_at "seckit store write"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit store"' -a read -d 'print an object\'s data (or write it to --out)'
-complete -c seckit -f -n '__seckit_at "seckit store read"' -a '(seckit store list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit store read"' -l out -s o -r -F
-complete -c seckit -n '__seckit_at "seckit store read"' -l pass -r -f
-complete -c seckit -f -n '__seckit_at "seckit store"' -a list -d 'list objects: name, size, password, modification time'
-complete -c seckit -n '__seckit_at "seckit store list"' -l names
-complete -c seckit -f -n '__seckit_at "seckit store"' -a info -d 'show an object\'s attributes'
-complete -c seckit -f -n '__seckit_at "seckit store info"' -a '(seckit store list --names 2>/dev/null)'
-complete -c seckit -f -n '__seckit_at "seckit store"' -a delete -d 'delete an object'
-complete -c seckit -f -n '__seckit_at "seckit store delete"' -a '(seckit store list --names 2>/dev/null)'
-complete -c seckit -n '__seckit_at "seckit store delete"' -l pass -r -f
-complete -c seckit -n '__seckit_at "seckit store delete"' -l force -s f
-complete -c seckit -f -n '__seckit_at "seckit store"' -a check -d 'verify the whole store (every file, every object)'
-complete -c seckit -n '__seckit_at "seckit store check"' -l repair
+for c in seckit seckit-key seckit-cert seckit-payload seckit-stp seckit-opaque-key seckit-oo seckit-provision seckit-store
+complete -c $c -n 'true' -l config -r -F
+complete -c $c -n 'true' -l store -r -F
+complete -c $c -n 'true' -l backend -r -f -a 'soft tpm2 pkcs11'
+complete -c $c -n 'true' -l json
+complete -c $c -n 'true' -l quiet -s q
+complete -c $c -n 'true' -l verbose -s v
+complete -c $c -n 'true' -l help -s h
+complete -c $c -f -n '__seckit_at "seckit"' -a key -d 'named keys, password objects and the crypto done with them'
+complete -c $c -f -n '__seckit_at "seckit key"' -a create -d 'generate a key in the backend'
+complete -c $c -n '__seckit_at "seckit key create"' -l type -s t -r -f -a 'ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512'
+complete -c $c -n '__seckit_at "seckit key create"' -l exportable
+complete -c $c -n '__seckit_at "seckit key create"' -l provisioned
+complete -c $c -n '__seckit_at "seckit key create"' -l password-object -r -f -a '(__seckit_names pwobj)'
+complete -c $c -n '__seckit_at "seckit key create"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit key"' -a import -d 'import a key from a file'
+complete -c $c -n '__seckit_at "seckit key import"' -l in -s i -r -F
+complete -c $c -n '__seckit_at "seckit key import"' -l type -s t -r -f -a 'ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512'
+complete -c $c -n '__seckit_at "seckit key import"' -l exportable
+complete -c $c -n '__seckit_at "seckit key import"' -l provisioned
+complete -c $c -n '__seckit_at "seckit key import"' -l password-object -r -f -a '(__seckit_names pwobj)'
+complete -c $c -n '__seckit_at "seckit key import"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -n '__seckit_at "seckit key import"' -l in-pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit key"' -a export -d 'export the public (or, if exportable, private) key'
+complete -c $c -f -n '__seckit_at "seckit key export"' -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit key export"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit key export"' -l format -s f -r -f -a 'pem der'
+complete -c $c -n '__seckit_at "seckit key export"' -l private
+complete -c $c -n '__seckit_at "seckit key export"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -n '__seckit_at "seckit key export"' -l out-pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -n '__seckit_at "seckit key export"' -l no-encrypt
+complete -c $c -f -n '__seckit_at "seckit key"' -a list -d 'list keys'
+complete -c $c -n '__seckit_at "seckit key list"' -l names
+complete -c $c -f -n '__seckit_at "seckit key"' -a info -d 'show a key\'s attributes'
+complete -c $c -f -n '__seckit_at "seckit key info"' -a '(__seckit_names key)'
+complete -c $c -f -n '__seckit_at "seckit key"' -a delete -d 'delete a key'
+complete -c $c -f -n '__seckit_at "seckit key delete"' -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit key delete"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit key"' -a handles -d 'list the TPM\'s persistent handles'
+complete -c $c -f -n '__seckit_at "seckit key"' -a evict -d 'remove a persistent handle from the TPM'
+complete -c $c -n '__seckit_at "seckit key evict"' -l force -s f
+complete -c $c -f -n '__seckit_at "seckit key"' -a password -d 'manage password objects'
+complete -c $c -f -n '__seckit_at "seckit key password"' -a create -d 'create a password object'
+complete -c $c -n '__seckit_at "seckit key password create"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit key password"' -a delete -d 'delete a password object no key uses'
+complete -c $c -f -n '__seckit_at "seckit key password delete"' -a '(__seckit_names pwobj)'
+complete -c $c -n '__seckit_at "seckit key password delete"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit key password"' -a list -d 'list password objects'
+complete -c $c -f -n '__seckit_at "seckit key password"' -a users -d 'list the keys bound to a password object'
+complete -c $c -f -n '__seckit_at "seckit key password users"' -a '(__seckit_names pwobj)'
+complete -c $c -f -n '__seckit_at "seckit key"' -a sign -d 'sign a file\'s digest'
+complete -c $c -f -n '__seckit_at "seckit key sign"' -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit key sign"' -l in -s i -r -F
+complete -c $c -n '__seckit_at "seckit key sign"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit key sign"' -l digest -s d -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512'
+complete -c $c -n '__seckit_at "seckit key sign"' -l pss
+complete -c $c -n '__seckit_at "seckit key sign"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit key"' -a verify -d 'verify a signature'
+complete -c $c -f -n '__seckit_at "seckit key verify"' -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit key verify"' -l pubkey -r -F
+complete -c $c -n '__seckit_at "seckit key verify"' -l in -s i -r -F
+complete -c $c -n '__seckit_at "seckit key verify"' -l sig -r -F
+complete -c $c -n '__seckit_at "seckit key verify"' -l digest -s d -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512'
+complete -c $c -n '__seckit_at "seckit key verify"' -l pss
+complete -c $c -f -n '__seckit_at "seckit key"' -a encrypt -d 'encrypt with an AES or RSA key'
+complete -c $c -f -n '__seckit_at "seckit key encrypt"' -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit key encrypt"' -l in -s i -r -F
+complete -c $c -n '__seckit_at "seckit key encrypt"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit key encrypt"' -l mode -s m -r -f -a 'gcm cbc ctr oaep'
+complete -c $c -n '__seckit_at "seckit key encrypt"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit key"' -a decrypt -d 'decrypt with an AES or RSA key'
+complete -c $c -f -n '__seckit_at "seckit key decrypt"' -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit key decrypt"' -l in -s i -r -F
+complete -c $c -n '__seckit_at "seckit key decrypt"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit key decrypt"' -l mode -s m -r -f -a 'gcm cbc ctr oaep'
+complete -c $c -n '__seckit_at "seckit key decrypt"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit key"' -a mac -d 'HMAC (HMAC keys) or CMAC (AES keys) of a file'
+complete -c $c -f -n '__seckit_at "seckit key mac"' -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit key mac"' -l in -s i -r -F
+complete -c $c -n '__seckit_at "seckit key mac"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit key mac"' -l check -r -F
+complete -c $c -n '__seckit_at "seckit key mac"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit key"' -a digest -d 'hash a file'
+complete -c $c -n '__seckit_at "seckit key digest"' -l alg -s a -r -f -a 'sha256 sha384 sha512 sha224 sha1 sha3-256 sha3-384 sha3-512 md5'
+complete -c $c -n '__seckit_at "seckit key digest"' -l in -s i -r -F
+complete -c $c -n '__seckit_at "seckit key digest"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit key digest"' -l insecure
+complete -c $c -f -n '__seckit_at "seckit key"' -a random -d 'N random bytes'
+complete -c $c -n '__seckit_at "seckit key random"' -l out -s o -r -F
+complete -c $c -f -n '__seckit_at "seckit key"' -a derive -d 'ECDH shared secret with a peer public key'
+complete -c $c -f -n '__seckit_at "seckit key derive"' -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit key derive"' -l peer -r -F
+complete -c $c -n '__seckit_at "seckit key derive"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit key derive"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit"' -a cert -d 'certificates: provisioned, CA store, CRL, CSRs, issuing'
+complete -c $c -f -n '__seckit_at "seckit cert"' -a list -d 'list certificates, the CA store or the CRL'
+complete -c $c -n '__seckit_at "seckit cert list"' -l ca
+complete -c $c -n '__seckit_at "seckit cert list"' -l provisioned
+complete -c $c -n '__seckit_at "seckit cert list"' -l csr
+complete -c $c -n '__seckit_at "seckit cert list"' -l revoked
+complete -c $c -n '__seckit_at "seckit cert list"' -l names
+complete -c $c -f -n '__seckit_at "seckit cert"' -a get -d 'write a stored certificate or CSR'
+complete -c $c -f -n '__seckit_at "seckit cert get"' -a '(__seckit_names cert)'
+complete -c $c -n '__seckit_at "seckit cert get"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit cert get"' -l format -s f -r -f -a 'pem der'
+complete -c $c -f -n '__seckit_at "seckit cert"' -a verify -d 'verify a certificate against the CA store and CRL'
+complete -c $c -F -n '__seckit_at "seckit cert verify"'
+complete -c $c -n '__seckit_at "seckit cert verify"' -l chain -s c -r -F
+complete -c $c -n '__seckit_at "seckit cert verify"' -l purpose -r -f -a 'sslclient sslserver nssslserver smimesign smimeencrypt crlsign ocsphelper timestampsign codesign any'
+complete -c $c -n '__seckit_at "seckit cert verify"' -l at -r -f
+complete -c $c -f -n '__seckit_at "seckit cert"' -a csr -d 'make a CSR signed by a store key'
+complete -c $c -n '__seckit_at "seckit cert csr"' -l key -s k -r -f -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit cert csr"' -l subject -s s -r -f
+complete -c $c -n '__seckit_at "seckit cert csr"' -l san -r -f
+complete -c $c -n '__seckit_at "seckit cert csr"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit cert csr"' -l format -s f -r -f -a 'pem der'
+complete -c $c -n '__seckit_at "seckit cert csr"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
+complete -c $c -n '__seckit_at "seckit cert csr"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit cert"' -a issue -d 'issue a certificate from a CSR with a CA key (off-device)'
+complete -c $c -n '__seckit_at "seckit cert issue"' -l csr -r -F
+complete -c $c -n '__seckit_at "seckit cert issue"' -l ca-cert -r -F
+complete -c $c -n '__seckit_at "seckit cert issue"' -l ca-key -r -F
+complete -c $c -n '__seckit_at "seckit cert issue"' -l ca-pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -n '__seckit_at "seckit cert issue"' -l days -r -f
+complete -c $c -n '__seckit_at "seckit cert issue"' -l profile -r -f -a 'device server ca'
+complete -c $c -n '__seckit_at "seckit cert issue"' -l serial -r -f
+complete -c $c -n '__seckit_at "seckit cert issue"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
+complete -c $c -n '__seckit_at "seckit cert issue"' -l pss
+complete -c $c -n '__seckit_at "seckit cert issue"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit cert issue"' -l format -s f -r -f -a 'pem der'
+complete -c $c -f -n '__seckit_at "seckit"' -a payload -d 'signed payload packages: make, verify, show'
+complete -c $c -f -n '__seckit_at "seckit payload"' -a make -d 'sign a payload into a package'
+complete -c $c -n '__seckit_at "seckit payload make"' -l sign-key -r -F
+complete -c $c -n '__seckit_at "seckit payload make"' -l key -s k -r -f -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit payload make"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -n '__seckit_at "seckit payload make"' -l in -s i -r -F
+complete -c $c -n '__seckit_at "seckit payload make"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit payload make"' -l digest -s d -r -f -a 'sha256 sha384 sha512 sha224 sha1 md5'
+complete -c $c -n '__seckit_at "seckit payload make"' -l pss
+complete -c $c -n '__seckit_at "seckit payload make"' -l insecure
+complete -c $c -f -n '__seckit_at "seckit payload"' -a verify -d 'verify a package and extract its payload'
+complete -c $c -F -n '__seckit_at "seckit payload verify"'
+complete -c $c -n '__seckit_at "seckit payload verify"' -l key -s k -r -f -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit payload verify"' -l verify-key -r -f -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit payload verify"' -l pubkey -r -F
+complete -c $c -n '__seckit_at "seckit payload verify"' -l cert -r -F
+complete -c $c -n '__seckit_at "seckit payload verify"' -l purpose -r -f -a 'sslclient sslserver nssslserver smimesign smimeencrypt crlsign ocsphelper timestampsign codesign any'
+complete -c $c -n '__seckit_at "seckit payload verify"' -l in -s i -r -F
+complete -c $c -n '__seckit_at "seckit payload verify"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit payload verify"' -l insecure
+complete -c $c -f -n '__seckit_at "seckit payload"' -a show -d 'print a package\'s header without verifying it'
+complete -c $c -F -n '__seckit_at "seckit payload show"'
+complete -c $c -n '__seckit_at "seckit payload show"' -l in -s i -r -F
+complete -c $c -f -n '__seckit_at "seckit"' -a stp -d 'signed trusted packages: trust changes signed by the OEM command key'
+complete -c $c -f -n '__seckit_at "seckit stp"' -a make -d 'build and sign a trusted package (off-device)'
+complete -c $c -n '__seckit_at "seckit stp make"' -l command -s c -r -f -a 'set-cert add-ca update-ca delete-ca revoke rotate-command-key'
+complete -c $c -n '__seckit_at "seckit stp make"' -l seq -r -f
+complete -c $c -n '__seckit_at "seckit stp make"' -l name -s n -r -f
+complete -c $c -n '__seckit_at "seckit stp make"' -l cert -r -F
+complete -c $c -n '__seckit_at "seckit stp make"' -l serial -r -f
+complete -c $c -n '__seckit_at "seckit stp make"' -l device -r -F
+complete -c $c -n '__seckit_at "seckit stp make"' -l sign-key -r -F
+complete -c $c -n '__seckit_at "seckit stp make"' -l key -s k -r -f -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit stp make"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -n '__seckit_at "seckit stp make"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
+complete -c $c -n '__seckit_at "seckit stp make"' -l pss
+complete -c $c -n '__seckit_at "seckit stp make"' -l time -r -f
+complete -c $c -n '__seckit_at "seckit stp make"' -l out -s o -r -F
+complete -c $c -f -n '__seckit_at "seckit stp"' -a show -d 'decode a package without verifying it'
+complete -c $c -F -n '__seckit_at "seckit stp show"'
+complete -c $c -f -n '__seckit_at "seckit stp"' -a apply -d 'verify a package and execute it atomically'
+complete -c $c -F -n '__seckit_at "seckit stp apply"'
+complete -c $c -f -n '__seckit_at "seckit stp"' -a status -d 'the last applied sequence number and the command key'
+complete -c $c -f -n '__seckit_at "seckit"' -a opaque-key -d 'opaque key packages: keys sent encrypted to one device'
+complete -c $c -f -n '__seckit_at "seckit opaque-key"' -a make -d 'package a key for one device (off-device)'
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l name -s n -r -f
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l type -s t -r -f -a 'ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512'
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l key -r -F
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l key-pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l sign-key -r -F
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l sign-pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l pss
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l device-pub -r -F
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l cipher -r -f -a 'aes-256-ctr aes-256-cbc aes-256-gcm'
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l mac -r -f -a 'hmac-sha256 hmac-sha384 hmac-sha512'
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l kdf -r -f -a 'hkdf-sha256 hkdf-sha384 x963-sha256 x963-sha384'
+complete -c $c -n '__seckit_at "seckit opaque-key make"' -l out -s o -r -F
+complete -c $c -f -n '__seckit_at "seckit opaque-key"' -a show -d 'show a package\'s clear header'
+complete -c $c -F -n '__seckit_at "seckit opaque-key show"'
+complete -c $c -f -n '__seckit_at "seckit opaque-key"' -a import -d 'verify a package and store its key (on the device)'
+complete -c $c -F -n '__seckit_at "seckit opaque-key import"'
+complete -c $c -n '__seckit_at "seckit opaque-key import"' -l device-key -r -f -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit opaque-key import"' -l device-pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -n '__seckit_at "seckit opaque-key import"' -l verify-key -r -f -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit opaque-key import"' -l password-object -r -f -a '(__seckit_names pwobj)'
+complete -c $c -n '__seckit_at "seckit opaque-key import"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit"' -a oo -d 'opaque objects: encrypt once, open per device with an OOID'
+complete -c $c -f -n '__seckit_at "seckit oo"' -a make -d 'encrypt a file into an opaque object and its OOInfo'
+complete -c $c -n '__seckit_at "seckit oo make"' -l in -s i -r -F
+complete -c $c -n '__seckit_at "seckit oo make"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit oo make"' -l info -r -F
+complete -c $c -n '__seckit_at "seckit oo make"' -l cipher -r -f -a 'aes-256-ctr aes-256-gcm'
+complete -c $c -n '__seckit_at "seckit oo make"' -l not-before -r -f
+complete -c $c -n '__seckit_at "seckit oo make"' -l not-after -r -f
+complete -c $c -f -n '__seckit_at "seckit oo"' -a id -d 'make the OOID of an object for one device or a fleet'
+complete -c $c -n '__seckit_at "seckit oo id"' -l info -r -F
+complete -c $c -n '__seckit_at "seckit oo id"' -l sign-key -r -F
+complete -c $c -n '__seckit_at "seckit oo id"' -l sign-pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -n '__seckit_at "seckit oo id"' -l digest -s d -r -f -a 'sha256 sha384 sha512'
+complete -c $c -n '__seckit_at "seckit oo id"' -l pss
+complete -c $c -n '__seckit_at "seckit oo id"' -l device-pub -r -F
+complete -c $c -n '__seckit_at "seckit oo id"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit oo id"' -l devices -r -F
+complete -c $c -n '__seckit_at "seckit oo id"' -l out-dir -r -F
+complete -c $c -n '__seckit_at "seckit oo id"' -l jobs -s j -r -f
+complete -c $c -n '__seckit_at "seckit oo id"' -l shard -r -f
+complete -c $c -n '__seckit_at "seckit oo id"' -l keep-going -s k
+complete -c $c -n '__seckit_at "seckit oo id"' -l cipher -r -f -a 'aes-256-ctr aes-256-cbc aes-256-gcm'
+complete -c $c -n '__seckit_at "seckit oo id"' -l mac -r -f -a 'hmac-sha256 hmac-sha384 hmac-sha512'
+complete -c $c -n '__seckit_at "seckit oo id"' -l kdf -r -f -a 'hkdf-sha256 hkdf-sha384 x963-sha256 x963-sha384'
+complete -c $c -f -n '__seckit_at "seckit oo"' -a open -d 'verify an OOID and decrypt its object (on the device)'
+complete -c $c -n '__seckit_at "seckit oo open"' -l id -r -F
+complete -c $c -n '__seckit_at "seckit oo open"' -l in -s i -r -F
+complete -c $c -n '__seckit_at "seckit oo open"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit oo open"' -l device-key -r -f -a '(__seckit_names key)'
+complete -c $c -n '__seckit_at "seckit oo open"' -l device-pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -n '__seckit_at "seckit oo open"' -l verify-key -r -f -a '(__seckit_names key)'
+complete -c $c -f -n '__seckit_at "seckit oo"' -a show -d 'show the clear parts of an OOID or an opaque object'
+complete -c $c -F -n '__seckit_at "seckit oo show"'
+complete -c $c -f -n '__seckit_at "seckit"' -a provision -d 'factory provisioning from a YAML manifest'
+complete -c $c -F -n '__seckit_at "seckit provision"'
+complete -c $c -n '__seckit_at "seckit provision"' -l dry-run -s n
+complete -c $c -f -n '__seckit_at "seckit"' -a store -d 'secure storage: named data objects, encrypted and authenticated'
+complete -c $c -f -n '__seckit_at "seckit store"' -a write -d 'store data (stdin or --in) under NAME'
+complete -c $c -f -n '__seckit_at "seckit store write"' -a '(__seckit_names object)'
+complete -c $c -n '__seckit_at "seckit store write"' -l in -s i -r -F
+complete -c $c -n '__seckit_at "seckit store write"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit store"' -a read -d 'print an object\'s data (or write it to --out)'
+complete -c $c -f -n '__seckit_at "seckit store read"' -a '(__seckit_names object)'
+complete -c $c -n '__seckit_at "seckit store read"' -l out -s o -r -F
+complete -c $c -n '__seckit_at "seckit store read"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -f -n '__seckit_at "seckit store"' -a list -d 'list objects: name, size, password, modification time'
+complete -c $c -n '__seckit_at "seckit store list"' -l names
+complete -c $c -f -n '__seckit_at "seckit store"' -a info -d 'show an object\'s attributes'
+complete -c $c -f -n '__seckit_at "seckit store info"' -a '(__seckit_names object)'
+complete -c $c -f -n '__seckit_at "seckit store"' -a delete -d 'delete an object'
+complete -c $c -f -n '__seckit_at "seckit store delete"' -a '(__seckit_names object)'
+complete -c $c -n '__seckit_at "seckit store delete"' -l pass -r -f -a 'pass: env: file: fd: prompt'
+complete -c $c -n '__seckit_at "seckit store delete"' -l force -s f
+complete -c $c -f -n '__seckit_at "seckit store"' -a check -d 'verify the whole store (every file, every object)'
+complete -c $c -n '__seckit_at "seckit store check"' -l repair
+end
 complete -c seckit -n '__seckit_at seckit' -l version -d 'print version and build features'
 complete -c seckit -n '__seckit_at seckit' -f -a help -d 'show help for a command'

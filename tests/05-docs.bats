@@ -145,7 +145,7 @@ rendered() {
 	run -0 shellcheck -x scripts/*.sh tests/*.bash bench/*.sh .ci/run completions/seckit.bash
 }
 
-# Completion functions call `seckit key list --names` for key names.
+# Completion functions call `seckit __complete key` for key names.
 with_seckit_on_path() {
 	mkdir -p bin
 	ln -sf "$SECKIT" bin/seckit
@@ -179,6 +179,105 @@ with_seckit_on_path() {
 	[ "$output" = verify ]
 }
 
+# Complete LINE (the cursor at its end) with the bash completion, as bash
+# does: COMP_WORDS split at blanks and at ':' and '=' (COMP_WORDBREAKS),
+# COMP_LINE and COMP_POINT set; prints COMPREPLY, one per line.
+bash_comp_line() {
+	bash -c 'source "$1"; COMP_LINE=$2; COMP_POINT=${#2}
+		read -ra parts <<< "$COMP_LINE"; COMP_WORDS=()
+		for p in "${parts[@]}"; do
+			while [[ $p == *[:=]* ]]; do
+				pre=${p%%[:=]*}
+				[ -z "$pre" ] || COMP_WORDS+=("$pre")
+				COMP_WORDS+=("${p:${#pre}:1}"); p=${p:${#pre}+1}
+			done
+			[ -z "$p" ] || COMP_WORDS+=("$p")
+		done
+		[[ $COMP_LINE != *" " ]] || COMP_WORDS+=("")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		_seckit; printf "%s\n" "${COMPREPLY[@]}"' _ "$SECKIT_SRC/completions/seckit.bash" "$1"
+}
+
+# A second store, other/, holding the key "otherkey" only.
+other_store() {
+	SECKIT_STORE="$PWD/other" sk key create otherkey --type ec-p256
+}
+
+@test "bash completion: names come from the --store, --config and SECKIT_STORE the command would use" {
+	require bash
+	with_seckit_on_path
+	other_store
+	run -0 bash_comp_line "seckit key sign "
+	[ "$output" = "$(printf 'backup\ndevice')" ]
+	run -0 bash_comp_line "seckit --store $PWD/other key sign "
+	[ "$output" = otherkey ]
+	run -0 bash_comp_line "seckit --store=$PWD/other key sign o"
+	[ "$output" = otherkey ]
+	# A global option after the verb counts too, and a later one wins.
+	run -0 bash_comp_line "seckit key sign --store $PWD/other "
+	[ "$output" = otherkey ]
+	run -0 bash_comp_line "seckit --store /nonexistent key sign "
+	[ -z "$output" ]
+	# --config: the config's store (no SECKIT_STORE to override it).
+	printf 'store: %s\n' "$PWD/other" > other.yaml
+	SECKIT_STORE="" run -0 bash_comp_line "seckit --config $PWD/other.yaml key export "
+	[ "$output" = otherkey ]
+	# ~ as the shell would expand it.
+	ln -s "$PWD/other" "$HOME/st"
+	run -0 bash_comp_line "seckit --store ~/st key info "
+	[ "$output" = otherkey ]
+	# The names are asked of the program on the line (a link's seckit).
+	mkdir sub
+	ln -s "$SECKIT" sub/seckit
+	ln -s seckit sub/seckit-key
+	PATH=/usr/bin:/bin run -0 bash_comp_line "sub/seckit-key sign --store $PWD/other "
+	[ "$output" = otherkey ]
+}
+
+@test "bash completion: every secret option offers pass: env: file: fd: prompt" {
+	require bash
+	with_seckit_on_path
+	"$SECKIT" --dump-spec > spec
+	# Every SPEC is a secret: found from the option tables (SK_SECRET).
+	run -0 awk -F '\t' '$1 == "option" && $5 == "SPEC" && $6 != "secret" { print $2, $3 }' spec
+	[ -z "$output" ]
+	awk -F '\t' '$1 == "option" && $6 == "secret" { print $2 "\t" $3 }' spec > secrets
+	[ "$(wc -l < secrets)" -ge 7 ]
+	while IFS=$'\t' read -r path opt; do
+		run -0 bash_comp_line "$path $opt "
+		[ "$output" = "$(printf 'pass:\nenv:\nfile:\nfd:\nprompt')" ]
+	done < secrets
+	run -0 bash_comp_line "seckit key sign device --pass f"
+	[ "$output" = "$(printf 'file:\nfd:')" ]
+	# After the ':' bash replaces only what follows it.
+	export SECKIT_TEST_SECRET_VAR=x
+	run -0 bash_comp_line "seckit key sign device --pass env:SECKIT_TEST_SEC"
+	[ "$output" = SECKIT_TEST_SECRET_VAR ]
+	echo pw > pwfile
+	run -0 bash_comp_line "seckit store read x --pass file:pwf"
+	[ "$output" = pwfile ]
+}
+
+@test "bash completion: the seckit-COMMAND links complete as seckit COMMAND" {
+	require bash
+	with_seckit_on_path
+	sk store write note --in /dev/null
+	"$SECKIT" --dump-spec > spec
+	awk -F '\t' '$1 == "command" { split($2, a, " "); print a[2] }' spec > cmds
+	while read -r c; do
+		run -0 bash -c 'source "$1"; complete -p "seckit-$2"' _ "$SECKIT_SRC/completions/seckit.bash" "$c"
+		[ "$output" = "complete -F _seckit seckit-$c" ]
+	done < cmds
+	run -0 bash_comp_line "seckit-key sign "
+	[ "$output" = "$(printf 'backup\ndevice')" ]
+	run -0 bash_comp_line "seckit-store read "
+	[ "$output" = note ]
+	run -0 bash_comp_line "seckit-key sign device -d sha38"
+	[ "$output" = sha384 ]
+	run -0 bash_comp_line "seckit-opaque-key im"
+	[ "$output" = import ]
+}
+
 @test "fish completion completes verbs, options and key names" {
 	require fish
 	with_seckit_on_path
@@ -195,6 +294,18 @@ with_seckit_on_path() {
 	[ "$output" = "$(printf 'der\npem')" ]
 	run -0 comp "seckit key password "
 	[[ "$output" == *users* ]]
+	# The seckit-COMMAND links, the line's --store, secret options.
+	run -0 comp "seckit-key sign "
+	[ "$output" = "$(printf 'backup\ndevice')" ]
+	run -0 comp "seckit-key ver"
+	[ "$output" = verify ]
+	run -0 comp "seckit-cert li"
+	[ "$output" = list ]
+	other_store
+	run -0 comp "seckit --store $PWD/other key sign "
+	[ "$output" = otherkey ]
+	run -0 comp "seckit key sign device --pass "
+	[ "$output" = "$(printf 'env:\nfd:\nfile:\npass:\nprompt')" ]
 }
 
 @test "zsh completion parses, and completes through compsys in a real interactive zsh (zpty)" {
@@ -231,9 +342,16 @@ with_seckit_on_path() {
 	[ "$output" = "seckit key import x --in comp.zsh " ]
 	run -0 comp "seckit key password cr"
 	[ "$output" = "seckit key password create " ]
+	other_store
+	run -0 comp "seckit --store $PWD/other key sign o"
+	[ "$output" = "seckit --store $PWD/other key sign otherkey " ]
+	run -0 comp "seckit key sign device --pass fi"
+	[ "$output" = "seckit key sign device --pass file:" ]
+	run -0 comp "seckit-store wr"
+	[ "$output" = "seckit-store write " ]
 }
 
-@test "make install puts the binary, a link per command, man pages, completions and the example config in place" {
+@test "make install puts the binary, a link per command, man pages, completions and the example config and manifest in place" {
 	require make
 	dest="$BATS_TEST_TMPDIR/dest"
 	run -0 make -s -C "$SECKIT_SRC" install DESTDIR="$dest" PREFIX=/usr
@@ -249,6 +367,7 @@ with_seckit_on_path() {
 	[ -f "$dest/usr/share/zsh/site-functions/_seckit" ]
 	[ -f "$dest/usr/share/fish/vendor_completions.d/seckit.fish" ]
 	[ -f "$dest/usr/share/doc/seckit/config.example.yaml" ]
+	cmp "$SECKIT_SRC/manifest.example.yaml" "$dest/usr/share/doc/seckit/manifest.example.yaml"
 	# The installed link dispatches to its command.
 	run -0 "$dest/usr/bin/seckit-key" create k1 --type ec-p256
 	run -0 "$dest/usr/bin/seckit-key" list --names

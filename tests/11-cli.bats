@@ -19,6 +19,23 @@ load helper
 	sk_fails 2 "" help kye
 }
 
+@test "unknown option: exit 2, one line with the closest option of the verb or the global ones" {
+	sk_fails 2 "stp make: " stp make --sign-kye oem.pem
+	[ "$stderr" = "seckit stp make: unknown option '--sign-kye'; did you mean '--sign-key'? (see \"seckit stp make --help\")" ]
+	sk_fails 2 "key sign: " key sign k --ni=data
+	[[ "$stderr" == *"unknown option '--ni=data'; did you mean '--in'?"* ]]
+	# A global option, after the verb and before the command.
+	sk_fails 2 "key list: " key list --stroe /tmp
+	[[ "$stderr" == *"did you mean '--store'?"* ]]
+	sk_fails 2 "" --jsno key list
+	[[ "$stderr" == "seckit: unknown option '--jsno'; did you mean '--json'?"* ]]
+	# Only the verb's own options: --sign-key is stp make's, not key sign's.
+	sk_fails 2 "key sign: " key sign k --sign-kye x
+	[[ "$stderr" != *"did you mean"* ]]
+	sk_fails 2 "key sign: " key sign k --frobnicate
+	[ "$stderr" = "seckit key sign: unknown option '--frobnicate' (see \"seckit key sign --help\")" ]
+}
+
 @test "no command or no verb: usage on stderr, exit 2" {
 	run -2 --separate-stderr sk
 	[ -z "$output" ]
@@ -231,4 +248,24 @@ load helper
 	run -0 sk key create a --type ec-p256
 	run -0 --separate-stderr sk key -qv list --names
 	[ "$output" = a ]
+}
+
+@test "__complete (for the completion scripts): the names of a kind, by prefix, from the store the global options name" {
+	sk key create dev1 --type ec-p256
+	sk key create dev2 --type ec-p256
+	sk key create backup --type aes-256
+	sk store write note --in /dev/null
+	SECKIT_STORE="$PWD/other" sk key create other --type ec-p256
+	run -0 --separate-stderr sk __complete key
+	[ "$output" = "$(printf 'backup\ndev1\ndev2')" ]
+	run -0 sk __complete key dev
+	[ "$output" = "$(printf 'dev1\ndev2')" ]
+	run -0 sk __complete object
+	[ "$output" = note ]
+	run -0 sk __complete pwobj
+	[ -z "$output" ]
+	run -0 sk --store "$PWD/other" __complete key
+	[ "$output" = other ]
+	sk_fails 2 "__complete: " __complete nosuch
+	sk_fails 4 "__complete: " --store "$PWD/absent" __complete key
 }

@@ -17,6 +17,9 @@
  * arguments or environment, which seckit does not own: file:, fd: and
  * prompt leave no other copy.
  */
+/* How a SPEC starts, for completion (a word ending in ':' takes more). */
+#define SK_SECRET_FORMS "pass: env: file: fd: prompt"
+
 struct sk_secret {
 	char *p;
 	size_t len;
