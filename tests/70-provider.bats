@@ -92,6 +92,21 @@ tls() {
 	[ "$(printf '%s\n' "$output" | awk '{ print $3 }')" = OSSL_provider_init ]
 }
 
+@test "the built-in provider (as the seckit binary registers it) signs through the backend on soft and tpm2" {
+	echo "some data" > data
+	for b in soft tpm2; do
+		use $b
+		run -0 "$SECKIT_SRC/build/unit/provider-builtin" seckit:ec data data.sig
+		run -0 openssl dgst -sha256 -verify "$F/$b-ec.pub" -signature data.sig data
+		run -0 "$SECKIT_SRC/build/unit/provider-builtin" seckit:rsa data data.sig
+		run -0 openssl dgst -sha256 -verify "$F/$b-rsa.pub" -signature data.sig data
+	done
+	use soft
+	run -1 "$SECKIT_SRC/build/unit/provider-builtin" seckit:missing data data.sig
+	[[ "$output" == *"seckit::not found:"*"key 'missing': not found"* ]]
+	[[ "$output" == *"not ok"*"the store gives the key"* ]]
+}
+
 @test "pkeyutl -sign with seckit:NAME (EC, RSA PKCS#1 v1.5 and PSS) on soft and tpm2, verified by plain openssl" {
 	for b in soft tpm2; do
 		use $b

@@ -35,6 +35,10 @@ struct skp_prov {
 	 * not reentrant: every use of ctx and of a key's backend holds lock. */
 	pthread_mutex_t lock;
 	struct sk_ctx ctx;
+	/* Keys and loads in progress that use ctx: when none is left, ctx
+	 * closes its store and backend (a TPM's objects are flushed), as a
+	 * program may never unload the provider. */
+	int users;
 	char *pass;     /* the config section's pass spec, or NULL */
 	char *opt_store, *opt_backend, *opt_config;
 };
@@ -48,6 +52,10 @@ struct skp_key {
 	unsigned caps;          /* what the backend can do with it (SK_CAP_*) */
 	char name[256];
 };
+
+/* Take and give back a use of p->ctx (p->lock held). */
+void skp_hold(struct skp_prov *p);
+void skp_release(struct skp_prov *p);
 
 /* Raise an OpenSSL error from the library's last error (rc: enum sk_rc). */
 void skp_raise(struct skp_prov *p, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

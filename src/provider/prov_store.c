@@ -102,7 +102,9 @@ static int give_pub(struct skp_loader *l, OSSL_CALLBACK *cb, void *cbarg)
 
 	memset(&info, 0, sizeof(info));
 	pthread_mutex_lock(&p->lock);
+	skp_hold(p);
 	rc = sk_key_info(&p->ctx, l->name, &info);
+	skp_release(p);
 	pthread_mutex_unlock(&p->lock);
 	if (rc == SK_OK && (info.type == NULL || info.pubder == NULL ||
 			    (info.type->kind != SK_KIND_EC && info.type->kind != SK_KIND_RSA)))
