@@ -49,7 +49,9 @@ export ASAN_OPTIONS ?= detect_leaks=1:verify_asan_link_order=0
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 
-SRC := $(sort $(wildcard src/*/*.c))
+# src/provider/module.c is the entry point of the loadable provider only.
+MODULE_SRC := src/provider/module.c
+SRC := $(sort $(filter-out $(MODULE_SRC),$(wildcard src/*/*.c)))
 CMD := $(sort $(wildcard cmd/*.c))
 # Each build configuration has its own objects, and seckit is relinked when
 # the configuration changes: `make SANITIZE=1` after `make` needs no
@@ -89,7 +91,29 @@ SECKIT_TEST := build/test/seckit
 # it defines open() and friends itself.
 FAULT_LIB := build/fault/libskfault.so
 
-all: seckit $(SECKIT_TEST) $(UNIT) $(FAULT_LIB)
+# The OpenSSL provider as a loadable module (man/seckit-provider.7): the
+# library compiled again as position-independent code, linked with the
+# shared libcrypto of the program that loads it; only OSSL_provider_init
+# is exported.
+MODULE := seckit-provider.so
+MODULE_OBJ := $(patsubst %.c,$(OBJDIR)/pic/%.o,$(SRC) $(MODULE_SRC))
+MODULE_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
+MODULESDIR ?= $(shell $(PKG_CONFIG) --variable=modulesdir libcrypto 2> /dev/null || \
+  openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"$$/\1/p')
+
+all: seckit $(SECKIT_TEST) $(UNIT) $(FAULT_LIB) $(MODULE) seckit.so
+
+# `-provider seckit` loads seckit.so from OpenSSL's modules directory
+# ($OPENSSL_MODULES): the module under the provider's name, a link.
+seckit.so: $(MODULE)
+	ln -sf $(MODULE) $@
+
+$(MODULE): $(MODULE_OBJ) $(CONFIG_STAMP)
+	$(CC) $(LDFLAGS) -shared -Wl,-z,relro,-z,now -Wl,-z,defs -o $@ $(MODULE_OBJ) $(MODULE_LIBS)
+
+$(OBJDIR)/pic/%.o: %.c $(wildcard src/*/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) -fPIC -fvisibility=hidden $(filter-out -fPIE,$(HARDEN)) $(WARN) $(CFLAGS) -c -o $@ $<
 
 seckit: $(OBJ) $(CONFIG_STAMP)
 	$(CC) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(OBJ) $(LIBS)
@@ -154,19 +178,21 @@ fuzz-check: fuzz
 
 # ---- documentation and completions ----
 MANPAGES := $(sort $(wildcard man/*.1))
+MANPAGES7 := $(sort $(wildcard man/*.7))
 COMPLETIONS := completions/seckit.bash completions/_seckit completions/seckit.fish
 
 completions: seckit
 	./scripts/gen-completions.sh ./seckit completions
 
 lint: seckit
-	mandoc -Tlint -Wwarning $(MANPAGES)
+	mandoc -Tlint -Wwarning $(MANPAGES) $(MANPAGES7)
 	shellcheck -x scripts/*.sh tests/*.bash bench/*.sh .ci/run completions/seckit.bash
 	./scripts/lint-bats.sh tests/*.bats
 
 # ---- install ----
-install: seckit
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+install: seckit $(MODULE)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+	  $(DESTDIR)$(MODULESDIR) \
 	  $(DESTDIR)$(DATADIR)/bash-completion/completions \
 	  $(DESTDIR)$(DATADIR)/zsh/site-functions \
 	  $(DESTDIR)$(DATADIR)/fish/vendor_completions.d \
@@ -174,6 +200,9 @@ install: seckit
 	install -m 0755 seckit $(DESTDIR)$(BINDIR)/seckit
 	for c in $(COMMANDS); do ln -sf seckit $(DESTDIR)$(BINDIR)/seckit-$$c; done
 	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(MANPAGES7) $(DESTDIR)$(MANDIR)/man7/
+	install -m 0644 $(MODULE) $(DESTDIR)$(MODULESDIR)/$(MODULE)
+	ln -sf $(MODULE) $(DESTDIR)$(MODULESDIR)/seckit.so
 	install -m 0644 completions/seckit.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/seckit
 	for c in $(COMMANDS); do ln -sf seckit $(DESTDIR)$(DATADIR)/bash-completion/completions/seckit-$$c; done
 	install -m 0644 completions/_seckit $(DESTDIR)$(DATADIR)/zsh/site-functions/_seckit
@@ -184,6 +213,8 @@ install: seckit
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/seckit $(addprefix $(DESTDIR)$(BINDIR)/seckit-,$(COMMANDS))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MANPAGES7)))
+	rm -f $(DESTDIR)$(MODULESDIR)/$(MODULE) $(DESTDIR)$(MODULESDIR)/seckit.so
 	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/seckit \
 	  $(addprefix $(DESTDIR)$(DATADIR)/bash-completion/completions/seckit-,$(COMMANDS)) \
 	  $(DESTDIR)$(DATADIR)/zsh/site-functions/_seckit \
@@ -217,7 +248,7 @@ bench: seckit
 	./bench/run.sh
 
 clean:
-	rm -rf build seckit
+	rm -rf build seckit $(MODULE) seckit.so
 
 FUZZ_PHONY := fuzz fuzz-run fuzz-check
 .PHONY: $(FUZZ_PHONY) all install uninstall deps check test demo bench clean completions lint stress

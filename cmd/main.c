@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "device.h"
+#include "provider/provider.h"
 #include "json.h"
 #include "opt.h"
 
@@ -199,6 +200,8 @@ int main(int argc, char **argv)
 	 * again; seckit runs no programs. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	sk_crypto_init();
+	/* The seckit provider, for OpenSSL inside this process (seckit tls). */
+	sk_provider_add_builtin();
 	rc = dispatch(argc, argv);
 	sk_json_discard();
 	return finish_stdout(rc);

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The provider's entry point and its context (one struct sk_ctx: the
+ * store, backend and config of the usual options, environment and config
+ * file, or the provider's section of openssl.cnf); the algorithms it
+ * offers.  prov_key.c opens keys and raises errors for the operations.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/provider.h>
+
+#include "base/err.h"
+#include "provider/prov_int.h"
+#include "provider/provider.h"
+
+#ifndef SECKIT_VERSION
+#define SECKIT_VERSION "0.0.0-dev"
+#endif
+
+/* OpenSSL error reasons: the exit codes' names (err.h). */
+static OSSL_ITEM reasons[SK_EEXIST + 2];
+
+/* ---- the provider ---- */
+
+#define ALG(names, fns) { names, SKP_PROPS, fns, NULL }
+
+static const OSSL_ALGORITHM keymgmt_algs[] = {
+	{ "EC:id-ecPublicKey:1.2.840.10045.2.1", SKP_PROPS, skp_ec_keymgmt, "seckit EC key" },
+	{ "RSA:rsaEncryption:1.2.840.113549.1.1.1", SKP_PROPS, skp_rsa_keymgmt, "seckit RSA key" },
+	{ NULL, NULL, NULL, NULL },
+};
+static const OSSL_ALGORITHM store_algs[] = {
+	{ "seckit", SKP_PROPS, skp_store_functions, "keys of the seckit store (seckit:NAME)" },
+	{ NULL, NULL, NULL, NULL },
+};
+static const OSSL_ALGORITHM sig_algs[] = {
+	ALG(SKP_SIG_EC, skp_ecdsa_functions),
+	ALG(SKP_SIG_RSA, skp_rsa_sig_functions),
+	{ NULL, NULL, NULL, NULL },
+};
+static const OSSL_ALGORITHM cipher_algs[] = {
+	ALG(SKP_CIPHER_RSA, skp_rsa_cipher_functions),
+	{ NULL, NULL, NULL, NULL },
+};
+static const OSSL_ALGORITHM exch_algs[] = {
+	ALG(SKP_EXCH_EC, skp_ecdh_functions),
+	{ NULL, NULL, NULL, NULL },
+};
+
+static const OSSL_ALGORITHM *query(void *provctx, int id, int *no_cache)
+{
+	(void)provctx;
+	*no_cache = 0;
+	switch (id) {
+	case OSSL_OP_KEYMGMT: return keymgmt_algs;
+	case OSSL_OP_STORE: return store_algs;
+	case OSSL_OP_SIGNATURE: return sig_algs;
+	case OSSL_OP_ASYM_CIPHER: return cipher_algs;
+	case OSSL_OP_KEYEXCH: return exch_algs;
+	}
+	return NULL;
+}
+
+static const OSSL_PARAM *gettable_params(void *provctx)
+{
+	static const OSSL_PARAM list[] = {
+		OSSL_PARAM_DEFN(OSSL_PROV_PARAM_NAME, OSSL_PARAM_UTF8_PTR, NULL, 0),
+		OSSL_PARAM_DEFN(OSSL_PROV_PARAM_VERSION, OSSL_PARAM_UTF8_PTR, NULL, 0),
+		OSSL_PARAM_DEFN(OSSL_PROV_PARAM_BUILDINFO, OSSL_PARAM_UTF8_PTR, NULL, 0),
+		OSSL_PARAM_DEFN(OSSL_PROV_PARAM_STATUS, OSSL_PARAM_INTEGER, NULL, 0),
+		OSSL_PARAM_END,
+	};
+
+	(void)provctx;
+	return list;
+}
+
+static int get_params(void *provctx, OSSL_PARAM params[])
+{
+	OSSL_PARAM *q;
+
+	(void)provctx;
+	if ((q = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME)) != NULL &&
+	    !OSSL_PARAM_set_utf8_ptr(q, "seckit provider"))
+		return 0;
+	if ((q = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION)) != NULL &&
+	    !OSSL_PARAM_set_utf8_ptr(q, SECKIT_VERSION))
+		return 0;
+	if ((q = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO)) != NULL &&
+	    !OSSL_PARAM_set_utf8_ptr(q, "seckit " SECKIT_VERSION))
+		return 0;
+	if ((q = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS)) != NULL && !OSSL_PARAM_set_int(q, 1))
+		return 0;
+	return 1;
+}
+
+static const OSSL_ITEM *reason_strings(void *provctx)
+{
+	(void)provctx;
+	return reasons;
+}
+
+static void teardown(void *provctx)
+{
+	struct skp_prov *p = provctx;
+
+	if (p == NULL)
+		return;
+	sk_ctx_free(&p->ctx);
+	pthread_mutex_destroy(&p->lock);
+	if (p->pass != NULL)
+		OPENSSL_clear_free(p->pass, strlen(p->pass));
+	free(p->opt_store);
+	free(p->opt_backend);
+	free(p->opt_config);
+	OPENSSL_free(p);
+}
+
+static const OSSL_DISPATCH prov_functions[] = {
+	{ OSSL_FUNC_PROVIDER_TEARDOWN, (void (*)(void))teardown },
+	{ OSSL_FUNC_PROVIDER_GETTABLE_PARAMS, (void (*)(void))gettable_params },
+	{ OSSL_FUNC_PROVIDER_GET_PARAMS, (void (*)(void))get_params },
+	{ OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))query },
+	{ OSSL_FUNC_PROVIDER_GET_REASON_STRINGS, (void (*)(void))reason_strings },
+	{ 0, NULL },
+};
+
+/* The provider's section of openssl.cnf: pass, store, backend, config. */
+static int read_config(struct skp_prov *p, OSSL_FUNC_core_get_params_fn *get)
+{
+	char *pass = NULL, *store = NULL, *backend = NULL, *config = NULL;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_utf8_ptr("pass", &pass, 0),
+		OSSL_PARAM_utf8_ptr("store", &store, 0),
+		OSSL_PARAM_utf8_ptr("backend", &backend, 0),
+		OSSL_PARAM_utf8_ptr("config", &config, 0),
+		OSSL_PARAM_END,
+	};
+
+	if (get == NULL || !get(p->handle, params))
+		return 1;
+	if ((pass != NULL && (p->pass = OPENSSL_strdup(pass)) == NULL) ||
+	    (store != NULL && (p->opt_store = strdup(store)) == NULL) ||
+	    (backend != NULL && (p->opt_backend = strdup(backend)) == NULL) ||
+	    (config != NULL && (p->opt_config = strdup(config)) == NULL))
+		return 0;
+	skp_hold(p);
+	skp_release(p); /* ctx with these options */
+	return 1;
+}
+
+int sk_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
+		     const OSSL_DISPATCH **out, void **provctx)
+{
+	OSSL_FUNC_core_get_params_fn *get = NULL;
+	struct skp_prov *p;
+	int i;
+
+	for (i = SK_EFAIL; i <= SK_EEXIST; i++) {
+		reasons[i - 1].id = (unsigned)i;
+		reasons[i - 1].ptr = (void *)sk_rc_name(i);
+	}
+	if ((p = OPENSSL_zalloc(sizeof(*p))) == NULL)
+		return 0;
+	p->handle = handle;
+	for (; in->function_id != 0; in++) {
+		switch (in->function_id) {
+		case OSSL_FUNC_CORE_GET_PARAMS:
+			get = OSSL_FUNC_core_get_params(in);
+			break;
+		case OSSL_FUNC_CORE_NEW_ERROR:
+			p->new_error = OSSL_FUNC_core_new_error(in);
+			break;
+		case OSSL_FUNC_CORE_SET_ERROR_DEBUG:
+			p->set_error_debug = OSSL_FUNC_core_set_error_debug(in);
+			break;
+		case OSSL_FUNC_CORE_VSET_ERROR:
+			p->vset_error = OSSL_FUNC_core_vset_error(in);
+			break;
+		}
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	sk_ctx_init(&p->ctx);
+	if (!read_config(p, get)) {
+		teardown(p);
+		return 0;
+	}
+	*out = prov_functions;
+	*provctx = p;
+	return 1;
+}
+
+int sk_provider_add_builtin(void)
+{
+	return OSSL_PROVIDER_add_builtin(NULL, "seckit", sk_provider_init);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_PROVIDER_H
+#define SK_PROVIDER_H
+
+#include <openssl/core.h>
+
+/*
+ * The seckit OpenSSL provider: keys of the store, used by any OpenSSL
+ * program through their backend (man/seckit-provider.7).  It offers a
+ * store loader for seckit:NAME URIs, key management for EC and RSA
+ * (public part only: the private part stays in the backend), signatures
+ * (ECDSA, RSA PKCS#1 v1.5 and PSS), RSA-OAEP decryption and ECDH.
+ *
+ * The same code is the loadable module seckit-provider.so (module.c,
+ * OSSL_provider_init) and a built-in provider of the seckit binary.
+ */
+int sk_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
+		     const OSSL_DISPATCH **out, void **provctx);
+
+/* Make "seckit" a built-in provider of the default library context
+ * (OSSL_PROVIDER_load(NULL, "seckit") then finds it): 1 on success. */
+int sk_provider_add_builtin(void);
+
+#endif
