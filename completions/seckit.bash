@@ -310,7 +310,10 @@ _seckit_value() {
 		case $cur in
 		env:*) for w in $(compgen -v -- "${cur#env:}"); do COMPREPLY+=("env:$w"); done ;;
 		file:*) mapfile -t COMPREPLY < <(compgen -f -- "${cur#file:}"); COMPREPLY=("${COMPREPLY[@]/#/file:}") ;;
-		*) _seckit_match "$choices"; [[ ${COMPREPLY[*]} == *: ]] && compopt -o nospace 2>/dev/null ;;
+		*)
+			_seckit_match "$choices"
+			# A unique "env:" is not the end of the word.
+			[[ ${#COMPREPLY[@]} == 1 && ${COMPREPLY[0]} == *: ]] && compopt -o nospace 2>/dev/null ;;
 		esac ;;
 	key | pwobj | object | cert) mapfile -t COMPREPLY < <("$bin" "${globals[@]}" __complete "$kind" "$cur" 2>/dev/null) ;;
 	esac

@@ -106,7 +106,10 @@ _seckit_value() {
 		case $cur in
 		env:*) for w in $(compgen -v -- "${cur#env:}"); do COMPREPLY+=("env:$w"); done ;;
 		file:*) mapfile -t COMPREPLY < <(compgen -f -- "${cur#file:}"); COMPREPLY=("${COMPREPLY[@]/#/file:}") ;;
-		*) _seckit_match "$choices"; [[ ${COMPREPLY[*]} == *: ]] && compopt -o nospace 2>/dev/null ;;
+		*)
+			_seckit_match "$choices"
+			# A unique "env:" is not the end of the word.
+			[[ ${#COMPREPLY[@]} == 1 && ${COMPREPLY[0]} == *: ]] && compopt -o nospace 2>/dev/null ;;
 		esac ;;
 	key | pwobj | object | cert) mapfile -t COMPREPLY < <("$bin" "${globals[@]}" __complete "$kind" "$cur" 2>/dev/null) ;;
 	esac
@@ -226,7 +229,11 @@ _seckit() {
 				local -a f; f=("${(@ps:\t:)line}")
 				if [[ ${f[1]} == option && ( ${f[2]} == $spath || ${f[2]} == seckit ) && ${f[3]} == $w && ${f[5]} != - ]]; then
 					# The names are read with the line's --store, --config ...
-					[[ ${f[2]} == seckit ]] && gl+=($w ${~words[i+1]})
+					if [[ ${f[2]} == seckit ]]; then
+						local v=${words[i+1]}
+						[[ $v == \~/* ]] && v=$HOME/${v#\~/}
+						gl+=($w $v)
+					fi
 					(( i++ )); break
 				fi
 			done

@@ -234,6 +234,23 @@ other_store() {
 	[ "$output" = otherkey ]
 }
 
+@test "bash completion: sourcing starts no program, a TAB on names starts seckit __complete once" {
+	require bash strace
+	with_seckit_on_path
+	cat > tab.sh <<-'SH'
+	source "$1"
+	COMP_LINE="seckit key sign " COMP_POINT=16 COMP_WORDS=(seckit key sign "") COMP_CWORD=3
+	_seckit
+	printf '%s\n' "${COMPREPLY[@]}"
+	SH
+	run -0 strace -f -qq -e trace=execve -e signal=none -o trace bash tab.sh "$SECKIT_SRC/completions/seckit.bash"
+	[ "$output" = "$(printf 'backup\ndevice')" ]
+	# bash itself, then seckit: no awk, cat or sed, one seckit.
+	run -0 grep -c 'execve(' trace
+	[ "$output" = 2 ]
+	grep -q 'execve("[^"]*seckit", \["seckit", "__complete", "key", ""\]' trace
+}
+
 @test "bash completion: every secret option offers pass: env: file: fd: prompt" {
 	require bash
 	with_seckit_on_path
@@ -281,6 +298,7 @@ other_store() {
 @test "fish completion completes verbs, options and key names" {
 	require fish
 	with_seckit_on_path
+	run -0 fish -n "$SECKIT_SRC/completions/seckit.fish"
 	comp() {
 		fish -c "source '$SECKIT_SRC/completions/seckit.fish'; complete -C'$1'" | cut -f 1
 	}
