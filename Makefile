@@ -94,7 +94,8 @@ FAULT_LIB := build/fault/libskfault.so
 # The OpenSSL provider as a loadable module (man/seckit-provider.7): the
 # library compiled again as position-independent code, linked with the
 # shared libcrypto of the program that loads it; only OSSL_provider_init
-# is exported.
+# is exported.  It is loaded into programs built without sanitizers, so it
+# is built without them in a SANITIZE=1 build too.
 MODULE := seckit-provider.so
 MODULE_OBJ := $(patsubst %.c,$(OBJDIR)/pic/%.o,$(SRC) $(MODULE_SRC))
 MODULE_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
@@ -109,11 +110,12 @@ seckit.so: $(MODULE)
 	ln -sf $(MODULE) $@
 
 $(MODULE): $(MODULE_OBJ) $(CONFIG_STAMP)
-	$(CC) $(LDFLAGS) -shared -Wl,-z,relro,-z,now -Wl,-z,defs -o $@ $(MODULE_OBJ) $(MODULE_LIBS)
+	$(CC) $(filter-out -fsanitize%,$(LDFLAGS)) -shared -Wl,-z,relro,-z,now -Wl,-z,defs -o $@ $(MODULE_OBJ) $(MODULE_LIBS)
 
 $(OBJDIR)/pic/%.o: %.c $(wildcard src/*/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) -fPIC -fvisibility=hidden $(filter-out -fPIE,$(HARDEN)) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) -fPIC -fvisibility=hidden $(filter-out -fPIE,$(HARDEN)) $(WARN) \
+	  $(filter-out -fsanitize% -fno-sanitize%,$(CFLAGS)) -c -o $@ $<
 
 seckit: $(OBJ) $(CONFIG_STAMP)
 	$(CC) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(OBJ) $(LIBS)
