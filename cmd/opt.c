@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend/backend.h"
 #include "trust/certgen.h"
@@ -208,7 +209,7 @@ static int check_value(const struct sk_verb *v, const struct sk_verbopt *e, stru
 					      (unsigned long long)d->max);
 		return SK_OK;
 	case SK_T_TIME:
-		if (sk_time_parse(val, &a->v[e->id].t) != SK_OK)
+		if (sk_time_parse_rel(val, (int64_t)time(NULL), &a->v[e->id].t) != SK_OK)
 			return sk_usage_error("--%s: %s", d->name, sk_err_msg());
 		return SK_OK;
 	case SK_T_DIGEST:
