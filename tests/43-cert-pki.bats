@@ -228,20 +228,23 @@ mk_chain() {
 	sk cert issue --csr dev.csr --ca-cert fca.pem --ca-key issuer.key --out dev2.pem
 	run -0 sk cert import device dev.pem
 	[ "$output" = "device: imported certificate of key 'device'" ]
-	sk cert get device | cmp - dev.pem
+	sk cert get device --out got.pem
+	cmp got.pem dev.pem
 	# The same again: no change, exit 0.
 	run -0 sk cert import device dev.pem
 	[ "$output" = "device: unchanged, certificate of key 'device'" ]
 	# Another one: exists (9) without --force.
 	sk_fails 9 "cert import: certificate 'device' already exists (--force replaces it)" cert import device dev2.pem
-	sk cert get device | cmp - dev.pem
+	sk cert get device --out got.pem
+	cmp got.pem dev.pem
 	# Lock the store: the device certificate is no trust anchor change.
 	echo 'version: 1' > m.yaml
 	sk provision m.yaml
 	openssl x509 -in dev2.pem -outform der -out dev2.der
 	run -0 sk --json cert import device - --force < dev2.der
 	[ "$(jq -c . <<<"$output")" = '{"ok":true,"name":"device","kind":"provisioned","key":"device","changed":true}' ]
-	sk cert get device | cmp - dev2.pem
+	sk cert get device --out got.pem
+	cmp got.pem dev2.pem
 	# A certificate for another private key of the store, under a new name.
 	sk cert csr --key inter --subject /CN=i --out i.csr
 	sk cert issue --csr i.csr --ca-cert fca.pem --ca-key issuer.key --out i.pem
