@@ -91,6 +91,9 @@ static void remedy_hint(void)
 	case SK_REMEDY_MODE:
 		sk_err_hint(0, "(see --%s)", sk_optdefs[OPT_mode].name);
 		break;
+	case SK_REMEDY_REPLACE:
+		sk_err_hint(0, "(--%s replaces it)", sk_optdefs[OPT_force].name);
+		break;
 	case SK_REMEDY_NONE:
 		break;
 	}

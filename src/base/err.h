@@ -53,6 +53,7 @@ enum sk_remedy {
 	SK_REMEDY_BACKEND, /* use another backend */
 	SK_REMEDY_FORCE,   /* say that the damaged thing may go */
 	SK_REMEDY_MODE,    /* choose another mode of the cipher */
+	SK_REMEDY_REPLACE, /* say that the existing thing may be replaced */
 };
 int sk_err_remedy(int rc, enum sk_remedy r);
 enum sk_remedy sk_err_remedy_get(void);

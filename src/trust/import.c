@@ -130,7 +130,8 @@ int sk_cert_import(struct sk_ctx *ctx, const struct sk_policy *pol, const char *
 		goto out;
 	}
 	if (have && !force) {
-		rc = sk_err(SK_EEXIST, "certificate '%s' already exists (--force replaces it)", name);
+		rc = sk_err_remedy(sk_err(SK_EEXIST, "certificate '%s' already exists", name),
+				   SK_REMEDY_REPLACE);
 		goto out;
 	}
 	if (*kind == SK_CERT_CA) {
@@ -138,7 +139,7 @@ int sk_cert_import(struct sk_ctx *ctx, const struct sk_policy *pol, const char *
 			goto out;
 		if (locked) {
 			rc = sk_err(SK_EVERIFY, "refused by policy: '%s' is a CA certificate, a trust change, "
-				    "and the store is locked: a CA is added only by an STP (stp make --command add-ca)",
+				    "and the store is locked: a CA is added only by an STP",
 				    name);
 			goto out;
 		}
