@@ -311,8 +311,12 @@ static int sign_with_key(X509 **xp, struct sk_key *k, const EVP_MD *md)
 	}
 	((ASN1_BIT_STRING *)osig)->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
 	((ASN1_BIT_STRING *)osig)->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+	if ((n = i2d_X509(x, &der)) <= 0) {
+		rc = sk_err_ssl(SK_EFAIL, "encoding the certificate");
+		goto out;
+	}
 	q = der;
-	if ((n = i2d_X509(x, &der)) <= 0 || (q = der, (y = d2i_X509(NULL, &q, n)) == NULL)) {
+	if ((y = d2i_X509(NULL, &q, n)) == NULL) {
 		rc = sk_err_ssl(SK_EFAIL, "encoding the certificate");
 		goto out;
 	}
