@@ -369,7 +369,8 @@ static int cert_csr(struct sk_ctx *ctx, const struct sk_args *a)
 static const struct sk_verbopt issue_opts[] = {
 	{ OPT_csr, "the certificate request (PEM or DER)", .required = 1 },
 	{ OPT_ca_cert, "the issuing CA's certificate", .required = 1 },
-	{ OPT_ca_key, "the issuing CA's private key (PEM or DER)", .required = 1 },
+	{ OPT_ca_key, "the issuing CA's private key (PEM or DER)" },
+	{ OPT_ca_key_name, "the issuing CA's key in the store, instead of --ca-key" },
 	{ OPT_ca_pass, "passphrase of an encrypted CA key" },
 	{ OPT_days, "validity in days from now (default 365)" },
 	{ OPT_not_before, "valid from TIME (default now)" },
@@ -423,6 +424,7 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *profile = sk_opt_str(a, OPT_profile);
 	const char *serial = sk_opt_str(a, OPT_serial), *capass_spec = sk_opt_str(a, OPT_ca_pass);
+	const char *cakey_name = sk_opt_str(a, OPT_ca_key_name);
 	struct sk_secret capass = { 0 };
 	struct sk_issue req;
 	struct sk_buf csrbuf = { 0 };
@@ -432,6 +434,10 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 	int der = format_der(a), rc;
 
 	memset(&req, 0, sizeof(req));
+	if ((sk_opt_str(a, OPT_ca_key) == NULL) == (cakey_name == NULL))
+		return sk_usage_error("give the CA's key: --ca-key FILE or --ca-key-name NAME");
+	if (cakey_name != NULL && capass_spec != NULL)
+		return sk_usage_error("--ca-pass opens a --ca-key file");
 	if ((rc = sk_opt_md(ctx, a, OPT_digest, &req.md)) != SK_OK)
 		return rc;
 	if ((rc = validity_opts(a, &req.days, &req.not_before, &req.not_after)) != SK_OK)
@@ -455,7 +461,11 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 	if (capass_spec != NULL &&
 	    (rc = sk_secret_get(capass_spec, "passphrase of the CA key", 0, &capass)) != SK_OK)
 		goto out;
-	if ((rc = sk_pkey_load(sk_opt_str(a, OPT_ca_key), capass.p, 1, &req.ca_key)) != SK_OK)
+	if (cakey_name != NULL)
+		rc = sk_key_open(ctx, cakey_name, NULL, &req.ca_skey);
+	else
+		rc = sk_pkey_load(sk_opt_str(a, OPT_ca_key), capass.p, 1, &req.ca_key);
+	if (rc != SK_OK)
 		goto out;
 	if ((rc = sk_cert_issue(&req, &x)) != SK_OK)
 		goto out;
@@ -465,6 +475,7 @@ out:
 	X509_free(req.ca);
 	X509_REQ_free(req.csr);
 	EVP_PKEY_free(req.ca_key);
+	sk_key_close(req.ca_skey);
 	ASN1_INTEGER_free(sn);
 	sk_secret_free(&capass);
 	sk_buf_free(&csrbuf);

@@ -106,6 +106,7 @@ verb	seckit cert issue	none	-	issue a certificate from a CSR with a CA key (off-
 option	seckit cert issue	--csr	-	FILE	file
 option	seckit cert issue	--ca-cert	-	FILE	file
 option	seckit cert issue	--ca-key	-	FILE	file
+option	seckit cert issue	--ca-key-name	-	NAME	key
 option	seckit cert issue	--ca-pass	-	SPEC	none
 option	seckit cert issue	--days	-	N	none
 option	seckit cert issue	--not-before	-	TIME	none

@@ -305,3 +305,22 @@ mk_chain() {
 	sk_fails 7 "cert import: the certificate for 'device' expired on 2021-01-01T00:00:00Z" cert import device old.pem
 	[ "$(store_snapshot)" = "$before" ]
 }
+
+@test "cert issue --ca-key-name: the CA's key in the store signs in the backend; openssl verifies" {
+	mk_chain
+	run -0 sk cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name inter --not-after 30d --out dev.pem
+	run -0 openssl verify -CAfile root.pem -untrusted inter.pem dev.pem
+	run -0 openssl x509 -in dev.pem -noout -text
+	[[ "$output" == *"sha256WithRSAEncryption"* ]]
+	[[ "$output" == *"DNS:dev1.example, IP Address:10.0.0.5"* ]]
+	sk_fails 7 "cert issue: the CA key does not belong to the CA certificate" \
+		cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name root --out x.pem
+	sk_fails 2 "cert issue: give the CA's key" cert issue --csr dev.csr --ca-cert inter.pem --out x.pem
+	sk_fails 2 "cert issue: give the CA's key" \
+		cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name inter --ca-key issuer.key --out x.pem
+	sk_fails 2 "cert issue: --ca-pass opens a --ca-key file" \
+		cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name inter --ca-pass pass:x --out x.pem
+	sk_fails 6 "cert issue: " cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name inter --pss --out x.pem
+	sk_fails 8 "cert issue: " cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name nosuch --out x.pem
+	assert_absent x.pem
+}

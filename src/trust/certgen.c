@@ -186,6 +186,8 @@ static int sign_cert(X509 *x, EVP_PKEY *key, const EVP_MD *md, int pss)
 	return ok ? SK_OK : sk_err_ssl(SK_EFAIL, "signing the certificate");
 }
 
+static int sign_with_key(X509 **xp, struct sk_key *k, const EVP_MD *md);
+
 /* notBefore nb (0: now), notAfter na (0: notBefore + days); UTCTime up to
  * 2049 and GeneralizedTime after, as RFC 5280 asks. */
 static int set_validity(X509 *x, int64_t nb, int64_t na, uint64_t days)
@@ -223,10 +225,13 @@ int sk_cert_issue(const struct sk_issue *r, X509 **out)
 	}
 	if (X509_check_ca(r->ca) < 1)
 		return sk_err(SK_EVERIFY, "the issuer certificate is not a CA certificate");
-	if (X509_check_private_key(r->ca, r->ca_key) != 1) {
+	if (r->ca_skey != NULL ? EVP_PKEY_eq(X509_get0_pubkey(r->ca), r->ca_skey->info.pub) != 1
+			       : X509_check_private_key(r->ca, r->ca_key) != 1) {
 		ERR_clear_error();
 		return sk_err(SK_EVERIFY, "the CA key does not belong to the CA certificate");
 	}
+	if (r->ca_skey != NULL && r->pss)
+		return sk_err(SK_EUNSUPP, "RSASSA-PSS certificates are signed with a CA key file");
 	if (r->not_after == 0 && (r->days == 0 || r->days > 36525))
 		return sk_err(SK_EUSAGE, "a validity of %llu days is not 1 to 36525",
 			      (unsigned long long)r->days);
@@ -262,7 +267,11 @@ int sk_cert_issue(const struct sk_issue *r, X509 **out)
 	if ((rc = add_ext(x, &v3, NID_subject_key_identifier, "hash")) != SK_OK ||
 	    (rc = add_ext(x, &v3, NID_authority_key_identifier, "keyid,issuer")) != SK_OK)
 		goto out;
-	if ((rc = sign_cert(x, r->ca_key, r->md, r->pss)) != SK_OK)
+	if (r->ca_skey != NULL)
+		rc = sign_with_key(&x, r->ca_skey, r->md);
+	else
+		rc = sign_cert(x, r->ca_key, r->md, r->pss);
+	if (rc != SK_OK)
 		goto out;
 	*out = x;
 	x = NULL;

@@ -27,7 +27,8 @@ enum sk_profile { SK_PROFILE_DEVICE, SK_PROFILE_SERVER, SK_PROFILE_CA };
 
 struct sk_issue {
 	X509 *ca;               /* issuer certificate */
-	EVP_PKEY *ca_key;       /* its private key */
+	EVP_PKEY *ca_key;       /* its private key, or: */
+	struct sk_key *ca_skey; /* its key in the store (signs in the backend) */
 	X509_REQ *csr;          /* signature checked here */
 	uint64_t days;          /* validity from now (when not_after is 0) */
 	int64_t not_before;     /* seconds since the epoch; 0: now */
