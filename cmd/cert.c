@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -378,9 +379,12 @@ static int cert_csr(struct sk_ctx *ctx, const struct sk_args *a)
 static const struct sk_verbopt issue_opts[] = {
 	{ OPT_csr, "the certificate request (PEM or DER)", .required = 1 },
 	{ OPT_ca_cert, "the issuing CA's certificate", .required = 1 },
-	{ OPT_ca_key, "the issuing CA's private key (PEM or DER)", .required = 1 },
+	{ OPT_ca_key, "the issuing CA's private key (PEM or DER)" },
+	{ OPT_ca_key_name, "the issuing CA's key in the store, instead of --ca-key" },
 	{ OPT_ca_pass, "passphrase of an encrypted CA key" },
 	{ OPT_days, "validity in days from now (default 365)" },
+	{ OPT_not_before, "valid from TIME (default now)" },
+	{ OPT_not_after, "valid until TIME, e.g. 90d, 1y, 2030-01-01 (instead of --days)" },
 	{ OPT_profile, "extensions: device (TLS client, default), server, ca" },
 	{ OPT_serial, "serial number (default: 127 random bits)" },
 	{ OPT_digest, "signature digest: sha256 (default), sha384, sha512" },
@@ -408,10 +412,29 @@ static int parse_serial(const char *s, ASN1_INTEGER **out)
 	return *out ? SK_OK : sk_err_ssl(SK_EFAIL, "serial");
 }
 
+/* --days N | --not-after TIME, and --not-before TIME: 365 days from now
+ * unless told otherwise. */
+static int validity_opts(const struct sk_args *a, uint64_t *days, int64_t *nb, int64_t *na)
+{
+	int has_days = sk_opt_uint(a, OPT_days, days);
+
+	*nb = 0;
+	*na = 0;
+	sk_opt_time(a, OPT_not_before, nb);
+	if (sk_opt_time(a, OPT_not_after, na) && has_days)
+		return sk_usage_error("--days and --not-after exclude each other");
+	if (!has_days)
+		*days = 365;
+	if (*na == 0 && *nb != 0)
+		*na = *nb + (int64_t)*days * 86400;
+	return SK_OK;
+}
+
 static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *profile = sk_opt_str(a, OPT_profile);
 	const char *serial = sk_opt_str(a, OPT_serial), *capass_spec = sk_opt_str(a, OPT_ca_pass);
+	const char *cakey_name = sk_opt_str(a, OPT_ca_key_name);
 	struct sk_secret capass = { 0 };
 	struct sk_issue req;
 	struct sk_buf csrbuf = { 0 };
@@ -422,11 +445,15 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 	int der = format_der(a), rc;
 
 	memset(&req, 0, sizeof(req));
+	if ((sk_opt_str(a, OPT_ca_key) == NULL) == (cakey_name == NULL))
+		return sk_usage_error("give the CA's key: --ca-key FILE or --ca-key-name NAME");
+	if (cakey_name != NULL && capass_spec != NULL)
+		return sk_usage_error("--ca-pass opens a --ca-key file");
 	if ((rc = sk_opt_md(ctx, a, OPT_digest, &req.md)) != SK_OK ||
 	    (rc = sk_opt_out(a, der ? SK_OUT_BINARY : SK_OUT_TEXT, &out)) != SK_OK)
 		return rc;
-	if (!sk_opt_uint(a, OPT_days, &req.days))
-		req.days = 365;
+	if ((rc = validity_opts(a, &req.days, &req.not_before, &req.not_after)) != SK_OK)
+		return rc;
 	if (profile == NULL || strcmp(profile, "device") == 0)
 		req.profile = SK_PROFILE_DEVICE;
 	else if (strcmp(profile, "server") == 0)
@@ -446,7 +473,11 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 	if (capass_spec != NULL &&
 	    (rc = sk_secret_get(capass_spec, "passphrase of the CA key", 0, &capass)) != SK_OK)
 		goto out;
-	if ((rc = sk_pkey_load(sk_opt_str(a, OPT_ca_key), capass.p, 1, &req.ca_key)) != SK_OK)
+	if (cakey_name != NULL)
+		rc = sk_key_open(ctx, cakey_name, NULL, &req.ca_skey);
+	else
+		rc = sk_pkey_load(sk_opt_str(a, OPT_ca_key), capass.p, 1, &req.ca_key);
+	if (rc != SK_OK)
 		goto out;
 	if ((rc = sk_cert_issue(&req, &x)) != SK_OK)
 		goto out;
@@ -456,11 +487,311 @@ out:
 	X509_free(req.ca);
 	X509_REQ_free(req.csr);
 	EVP_PKEY_free(req.ca_key);
+	sk_key_close(req.ca_skey);
 	ASN1_INTEGER_free(sn);
 	sk_secret_free(&capass);
 	sk_buf_free(&csrbuf);
 	return rc;
 }
+
+/* ---- show ---- */
+
+static void print_list(const char *label, char **v)
+{
+	size_t i;
+
+	if (v[0] == NULL)
+		return;
+	printf("%-17s ", label);
+	for (i = 0; v[i] != NULL; i++)
+		printf("%s%s", i ? ", " : "", v[i]);
+	printf("\n");
+}
+
+static void show_text(const struct sk_x509_info *i)
+{
+	char nb[32], na[32];
+
+	sk_time_format(i->not_before, nb, sizeof(nb));
+	sk_time_format(i->not_after, na, sizeof(na));
+	printf("%-17s %s\n", "Subject:", i->subject);
+	printf("%-17s %s\n", "Issuer:", i->issuer);
+	printf("%-17s %s\n", "Serial:", i->serial);
+	printf("%-17s %s\n", "Not before:", nb);
+	printf("%-17s %s\n", "Not after:", na);
+	printf("%-17s %s (%d bits)\n", "Key:", i->key_type, i->key_bits);
+	printf("%-17s %s\n", "Signature:", i->sig_alg);
+	printf("%-17s %s\n", "SHA-256:", i->fingerprint);
+	if (i->is_ca && i->path_len >= 0)
+		printf("%-17s yes, path length %ld\n", "CA:", i->path_len);
+	else
+		printf("%-17s %s\n", "CA:", i->is_ca ? "yes" : "no");
+	print_list("Key usage:", i->key_usage);
+	print_list("Ext. key usage:", i->ext_key_usage);
+	print_list("Alt. names:", i->san);
+	if (i->ski[0])
+		printf("%-17s %s\n", "Subject key id:", i->ski);
+	if (i->aki[0])
+		printf("%-17s %s\n", "Authority key id:", i->aki);
+}
+
+static void json_strs(struct sk_json *j, const char *k, char **v)
+{
+	size_t i;
+
+	sk_json_key(j, k);
+	sk_json_arr(j);
+	for (i = 0; v[i] != NULL; i++)
+		sk_json_str(j, v[i]);
+	sk_json_end_arr(j);
+}
+
+static void show_json(const struct sk_x509_info *i, const char *name)
+{
+	struct sk_json j;
+
+	sk_json_init(&j, stdout);
+	sk_json_obj(&j);
+	if (name != NULL)
+		sk_json_kstr(&j, "name", name);
+	sk_json_kstr(&j, "subject", i->subject);
+	sk_json_kstr(&j, "issuer", i->issuer);
+	sk_json_kstr(&j, "serial", i->serial);
+	sk_json_ktime(&j, "not_before", i->not_before);
+	sk_json_ktime(&j, "not_after", i->not_after);
+	sk_json_kstr(&j, "key_type", i->key_type);
+	sk_json_kint(&j, "key_bits", i->key_bits);
+	sk_json_kstr(&j, "signature_algorithm", i->sig_alg);
+	sk_json_kstr(&j, "fingerprint_sha256", i->fingerprint);
+	sk_json_kbool(&j, "is_ca", i->is_ca);
+	sk_json_key(&j, "path_len");
+	if (i->path_len >= 0)
+		sk_json_int(&j, i->path_len);
+	else
+		sk_json_null(&j);
+	sk_json_kbool(&j, "self_signed", i->self_signed);
+	json_strs(&j, "san", i->san);
+	json_strs(&j, "key_usage", i->key_usage);
+	json_strs(&j, "extended_key_usage", i->ext_key_usage);
+	sk_json_kstr(&j, "subject_key_id", i->ski[0] ? i->ski : NULL);
+	sk_json_kstr(&j, "authority_key_id", i->aki[0] ? i->aki : NULL);
+	sk_json_end_obj(&j);
+	sk_json_done(&j);
+}
+
+/* A file ("-": stdin), or else the name of a stored certificate: a path
+ * (with a '/') or an existing file is a file. */
+static int cert_show(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *arg = a->pos[0], *name = NULL;
+	struct sk_x509_info info;
+	struct sk_cert c;
+	X509 *x = NULL;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if (strcmp(arg, "-") == 0 || strchr(arg, '/') != NULL || access(arg, F_OK) == 0 ||
+	    !sk_name_valid(arg)) {
+		rc = sk_x509_load_one(arg, &x);
+	} else {
+		if ((rc = sk_cert_get(ctx, arg, &c)) == SK_OK && c.x509 == NULL)
+			rc = sk_err(SK_EUNSUPP, "'%s' is a certificate request (see cert get)", arg);
+		if (rc == SK_OK)
+			x = X509_dup(c.x509);
+		name = arg;
+		if (rc == SK_OK && x == NULL)
+			rc = sk_err_ssl(SK_EFAIL, "certificate '%s'", arg);
+	}
+	if (rc != SK_OK)
+		goto out;
+	if ((rc = sk_x509_info(x, &info)) != SK_OK) {
+		rc = sk_err(SK_EVERIFY, "'%s': the certificate's dates or encoding are malformed", arg);
+		goto out;
+	}
+	if (ctx->json)
+		show_json(&info, name);
+	else
+		show_text(&info);
+	sk_x509_info_free(&info);
+out:
+	X509_free(x);
+	sk_cert_free(&c);
+	return rc;
+}
+
+/* ---- import ---- */
+
+static const struct sk_verbopt import_opts[] = {
+	{ OPT_force, "replace a certificate of that name" },
+};
+
+static int cert_import(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const struct sk_policy *pol;
+	STACK_OF(X509) *certs = NULL;
+	char key[256];
+	int rc, kind = 0, changed = 0;
+
+	if ((rc = sk_ctx_policy(ctx, &pol)) != SK_OK || (rc = sk_x509_load(a->pos[1], &certs)) != SK_OK)
+		return rc;
+	rc = sk_cert_import(ctx, pol, a->pos[0], certs, sk_opt_flag(a, OPT_force), &kind, key,
+			    &changed);
+	sk_X509_pop_free(certs, X509_free);
+	if (rc != SK_OK)
+		return rc;
+	if (ctx->json) {
+		struct sk_json j;
+
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "name", a->pos[0]);
+		sk_json_kstr(&j, "kind", sk_cert_kind_name(kind));
+		sk_json_kstr(&j, "key", key[0] ? key : NULL);
+		sk_json_kbool(&j, "changed", changed);
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	} else if (!ctx->quiet) {
+		if (kind == SK_CERT_CA)
+			printf("%s: %s CA certificate\n", a->pos[0], changed ? "imported" : "unchanged,");
+		else
+			printf("%s: %s certificate of key '%s'\n", a->pos[0],
+			       changed ? "imported" : "unchanged,", key);
+	}
+	return SK_OK;
+}
+
+/* ---- ca create ---- */
+
+static const struct sk_verbopt ca_create_opts[] = {
+	{ OPT_subject, "the CA's subject in /CN=name/O=org form", .required = 1 },
+	{ OPT_key, "the CA's key: a key of the store (any backend)" },
+	{ OPT_key_in, "the CA's key: a private key file (PEM or DER)" },
+	{ OPT_key_pass, "passphrase of an encrypted --key-file" },
+	{ OPT_pass, "secret of --key's password object (pass:, env:, file:, fd:, prompt)" },
+	{ OPT_ca_cert, "the issuing CA's certificate: makes an intermediate CA (default: a root)" },
+	{ OPT_ca_key, "the issuing CA's private key file (PEM or DER)" },
+	{ OPT_ca_key_name, "the issuing CA's key in the store" },
+	{ OPT_ca_pass, "passphrase of an encrypted --ca-key" },
+	{ OPT_path_len, "CAs allowed below this one (default: none for a root, 0 for an intermediate)" },
+	{ OPT_days, "validity in days from now (default 365)" },
+	{ OPT_not_before, "valid from TIME (default now)" },
+	{ OPT_not_after, "valid until TIME, e.g. 10y, 2040-01-01 (instead of --days)" },
+	{ OPT_serial, "serial number (default: 127 random bits)" },
+	{ OPT_digest, "signature digest: sha256 (default), sha384, sha512" },
+	{ OPT_out, "where to write the certificate (default and '-': stdout)" },
+	O_FORMAT,
+};
+
+/* The CA's own key: a store key (signs through its backend) or a file. */
+static int ca_own_key(struct sk_ctx *ctx, const struct sk_args *a, struct sk_key **k, EVP_PKEY **pk)
+{
+	const char *name = sk_opt_str(a, OPT_key), *file = sk_opt_str(a, OPT_key_in);
+	const char *spec = sk_opt_str(a, OPT_key_pass);
+	struct sk_secret pass = { 0 };
+	int rc;
+
+	if ((name == NULL) == (file == NULL))
+		return sk_usage_error("give the CA's key: --key NAME (a store key) or --key-file FILE");
+	if (name != NULL) {
+		if (spec != NULL)
+			return sk_usage_error("--key-pass opens a --key-file (a store key's password is --pass)");
+		if ((rc = sk_key_open(ctx, name, sk_opt_str(a, OPT_pass), k)) != SK_OK)
+			return rc;
+		if ((*k)->info.pub == NULL)
+			return sk_err(SK_EUNSUPP, "key '%s' (%s) cannot sign certificates", name,
+				      (*k)->info.type->name);
+		return SK_OK;
+	}
+	if (sk_opt_str(a, OPT_pass) != NULL)
+		return sk_usage_error("--pass is a store key's password (a key file's passphrase is --key-pass)");
+	if (spec != NULL && (rc = sk_secret_get(spec, "passphrase of the CA key", 0, &pass)) != SK_OK)
+		return rc;
+	rc = sk_pkey_load(file, pass.p, 1, pk);
+	sk_secret_free(&pass);
+	return rc;
+}
+
+/* The issuer of an intermediate: its certificate and key (file or store). */
+static int ca_issuer(struct sk_ctx *ctx, const struct sk_args *a, X509 **ca, struct sk_key **k,
+		     EVP_PKEY **pk)
+{
+	const char *cert = sk_opt_str(a, OPT_ca_cert), *file = sk_opt_str(a, OPT_ca_key);
+	const char *name = sk_opt_str(a, OPT_ca_key_name), *spec = sk_opt_str(a, OPT_ca_pass);
+	struct sk_secret pass = { 0 };
+	int rc;
+
+	if (cert == NULL) {
+		if (file || name || spec)
+			return sk_usage_error("--ca-key, --ca-key-name and --ca-pass sign an intermediate: give --ca-cert too");
+		return SK_OK;
+	}
+	if ((file == NULL) == (name == NULL))
+		return sk_usage_error("--ca-cert needs the issuer's key: --ca-key FILE or --ca-key-name NAME");
+	if (name != NULL && spec != NULL)
+		return sk_usage_error("--ca-pass opens a --ca-key file");
+	if ((rc = sk_x509_load_one(cert, ca)) != SK_OK)
+		return rc;
+	if (name != NULL)
+		return sk_key_open(ctx, name, NULL, k);
+	if (spec != NULL && (rc = sk_secret_get(spec, "passphrase of the issuing CA's key", 0, &pass)) != SK_OK)
+		return rc;
+	rc = sk_pkey_load(file, pass.p, 1, pk);
+	sk_secret_free(&pass);
+	return rc;
+}
+
+static int cert_ca_create(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *serial = sk_opt_str(a, OPT_serial), *out = sk_opt_str(a, OPT_out);
+	struct sk_ca_new req;
+	struct sk_key *own = NULL, *isk = NULL;
+	EVP_PKEY *ownpk = NULL, *ispk = NULL;
+	ASN1_INTEGER *sn = NULL;
+	X509 *ca = NULL, *x = NULL;
+	uint64_t days, plen;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.subject = sk_opt_str(a, OPT_subject);
+	req.path_len = sk_opt_uint(a, OPT_path_len, &plen) ? (int)plen : -1;
+	if ((rc = sk_opt_md(ctx, a, OPT_digest, &req.md)) != SK_OK ||
+	    (rc = validity_opts(a, &days, &req.not_before, &req.not_after)) != SK_OK)
+		return rc;
+	if (req.not_after == 0)
+		req.not_after = (req.not_before ? req.not_before : (int64_t)time(NULL)) + (int64_t)days * 86400;
+	if (serial != NULL && (rc = parse_serial(serial, &sn)) != SK_OK)
+		return rc;
+	req.serial = sn;
+	if ((rc = ca_own_key(ctx, a, &own, &ownpk)) != SK_OK ||
+	    (rc = ca_issuer(ctx, a, &ca, &isk, &ispk)) != SK_OK)
+		goto out;
+	req.pub = own ? own->info.pub : ownpk;
+	req.issuer = ca;
+	if (ca != NULL) {
+		req.signer.key = isk;
+		req.signer.pkey = ispk;
+	} else {
+		req.signer.key = own;
+		req.signer.pkey = ownpk;
+	}
+	if ((rc = sk_ca_make(&req, &x)) != SK_OK)
+		goto out;
+	rc = sk_x509_write(out ? out : "-", x, format_der(a));
+out:
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(ownpk);
+	EVP_PKEY_free(ispk);
+	sk_key_close(own);
+	sk_key_close(isk);
+	ASN1_INTEGER_free(sn);
+	return rc;
+}
+
+static const struct sk_verb ca_verbs[] = {
+	SK_VERB("create", cert_ca_create, "make a root or intermediate CA certificate (off-device)",
+		SK_OPTIONS(ca_create_opts)),
+};
 
 static const struct sk_verb verbs[] = {
 	SK_VERB("list", cert_list, "list certificates, the CA store or the CRL", SK_OPTIONS(list_opts)),
@@ -471,6 +802,11 @@ static const struct sk_verb verbs[] = {
 	SK_VERB("csr", cert_csr, "make a CSR signed by a store key", SK_OPTIONS(csr_opts)),
 	SK_VERB("issue", cert_issue, "issue a certificate from a CSR with a CA key (off-device)",
 		SK_OPTIONS(issue_opts)),
+	SK_VERB("import", cert_import, "install the device's own certificate, or a CA before the lock",
+		.synopsis = "NAME FILE", SK_POS(2, 2), SK_OPTIONS(import_opts), .complete = SK_C_CERT),
+	SK_VERB("show", cert_show, "describe a certificate (file or stored), as openssl x509 -text",
+		.synopsis = "NAME|FILE", SK_POS(1, 1), .complete = SK_C_FILE),
+	SK_VERB("ca", NULL, "certificate authorities", SK_SUBVERBS(ca_verbs)),
 };
 
 const struct sk_command sk_cmd_cert = {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "backend/backend.h"
 #include "trust/certgen.h"
@@ -98,6 +99,9 @@ static void remedy_hint(void)
 	case SK_REMEDY_OUT:
 		sk_err_hint(0, "(with --%s, give --%s FILE)", sk_optdefs[OPT_json].name,
 			    sk_optdefs[OPT_out].name);
+		break;
+	case SK_REMEDY_REPLACE:
+		sk_err_hint(0, "(--%s replaces it)", sk_optdefs[OPT_force].name);
 		break;
 	case SK_REMEDY_NONE:
 		break;
@@ -251,7 +255,7 @@ static int check_value(const struct sk_verb *v, const struct sk_verbopt *e, stru
 					      (unsigned long long)d->max);
 		return SK_OK;
 	case SK_T_TIME:
-		if (sk_time_parse(val, &a->v[e->id].t) != SK_OK)
+		if (sk_time_parse_rel(val, (int64_t)time(NULL), &a->v[e->id].t) != SK_OK)
 			return sk_usage_error("--%s: %s", d->name, sk_err_msg());
 		return SK_OK;
 	case SK_T_DIGEST:

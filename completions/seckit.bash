@@ -110,14 +110,39 @@ verb	seckit cert issue	none	-	issue a certificate from a CSR with a CA key (off-
 option	seckit cert issue	--csr	-	FILE	file
 option	seckit cert issue	--ca-cert	-	FILE	file
 option	seckit cert issue	--ca-key	-	FILE	file
+option	seckit cert issue	--ca-key-name	-	NAME	key
 option	seckit cert issue	--ca-pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit cert issue	--days	-	N	none
+option	seckit cert issue	--not-before	-	TIME	none
+option	seckit cert issue	--not-after	-	TIME	none
 option	seckit cert issue	--profile	-	P	choice	device server ca
 option	seckit cert issue	--serial	-	HEX	none
 option	seckit cert issue	--digest	d	ALG	choice	sha256 sha384 sha512
 option	seckit cert issue	--pss	-	-	none
 option	seckit cert issue	--out	o	FILE	file
 option	seckit cert issue	--format	f	FMT	choice	pem der
+verb	seckit cert import	cert	NAME FILE	install the device'\''s own certificate, or a CA before the lock
+option	seckit cert import	--force	f	-	none
+verb	seckit cert show	file	NAME|FILE	describe a certificate (file or stored), as openssl x509 -text
+verb	seckit cert ca	none	-	certificate authorities
+verb	seckit cert ca create	none	-	make a root or intermediate CA certificate (off-device)
+option	seckit cert ca create	--subject	s	DN	none
+option	seckit cert ca create	--key	k	NAME	key
+option	seckit cert ca create	--key-file	-	FILE	file
+option	seckit cert ca create	--key-pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit cert ca create	--pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit cert ca create	--ca-cert	-	FILE	file
+option	seckit cert ca create	--ca-key	-	FILE	file
+option	seckit cert ca create	--ca-key-name	-	NAME	key
+option	seckit cert ca create	--ca-pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit cert ca create	--path-len	-	N	none
+option	seckit cert ca create	--days	-	N	none
+option	seckit cert ca create	--not-before	-	TIME	none
+option	seckit cert ca create	--not-after	-	TIME	none
+option	seckit cert ca create	--serial	-	HEX	none
+option	seckit cert ca create	--digest	d	ALG	choice	sha256 sha384 sha512
+option	seckit cert ca create	--out	o	FILE	file
+option	seckit cert ca create	--format	f	FMT	choice	pem der
 command	seckit payload	signed payload packages: make, verify, show
 verb	seckit payload make	none	-	sign a payload into a package
 option	seckit payload make	--sign-key	-	FILE	file

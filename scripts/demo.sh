@@ -136,6 +136,12 @@ say "a certificate from another CA does not (exit status 7):"
 check openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
 	-subj /CN=Rogue -keyout rogue.key -out rogue.pem
 run_fails 7 --store "$factory" cert verify rogue.pem
+say "an issuing CA under the OEM root, its key in an OEM store (no openssl):"
+run --store "$demo/oem-store" key create issuing --type ec-p256
+run --store "$demo/oem-store" cert ca create --subject /CN=Acme-Issuing --key issuing \
+	--ca-cert oem/root.pem --ca-key oem/root.key --not-after 5y --out issuing.pem
+check openssl verify -CAfile oem/root.pem issuing.pem
+run cert show issuing.pem
 
 section "payload: a signed firmware package, released on the device only if it verifies"
 say "off the device, the OEM signs with its payload key (a key file):"

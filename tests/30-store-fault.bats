@@ -30,6 +30,11 @@ setup_file() {
 	sk key password create pwo --pass pass:pw
 	echo new-data > new.txt
 	mk_key imp
+	# A device certificate for k1 and a CA, for cert import.
+	mk_key ca
+	sk cert ca create --subject /CN=ca --key-file ca.key --out ca.pem
+	sk cert csr --key k1 --subject /CN=k1 --out k1.csr
+	sk cert issue --csr k1.csr --ca-cert ca.pem --ca-key ca.key --out k1.pem
 
 	export SECKIT_STORE="$d/fix-prov"
 	mk_oem_pki > /dev/null
@@ -157,6 +162,11 @@ setup() {
 	fault_loop --no-reads "$F/fix-plain" "key import: " key import k3 --in "$F/imp.key"
 	fault_loop --no-reads "$F/fix-plain" "key delete: " key delete gone
 	fault_loop --no-reads "$F/fix-plain" "key password create: " key password create pw2 --pass pass:x
+}
+
+@test "faults: cert import (a key's own certificate, a CA)" {
+	fault_loop --no-reads "$F/fix-plain" "cert import: " cert import k1-cert "$F/k1.pem"
+	fault_loop --no-reads "$F/fix-plain" "cert import: " cert import ca "$F/ca.pem"
 }
 
 @test "faults: stp apply (a commit across index buckets)" {

@@ -311,7 +311,7 @@ assert d["ok"] is False and d["error"] == {"code": "verification", "exit": 7, "m
 	run -7 sk cert verify leaf.pem --chain junk.pem
 	run -2 sk cert verify leaf.pem --purpose flying
 	run -2 --separate-stderr sk cert verify leaf.pem --at yesterday
-	assert_one_error_line "seckit cert verify: --at: 'yesterday' is not a time (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, YYYY-MM-DDTHH:MM:SS+HH:MM or @SECONDS)"
+	assert_one_error_line "seckit cert verify: --at: 'yesterday' is not a time (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, YYYY-MM-DDTHH:MM:SS+HH:MM, YYYYMMDDHHMMSSZ, @SECONDS, or a duration from now such as 90d, 12h, 1y)"
 	run -2 sk cert verify leaf.pem --at 2026-02-30
 	run -2 sk cert verify leaf.pem --at "2026-01-01T10:00"
 	head -c 300000 /dev/zero > big.pem

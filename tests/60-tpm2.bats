@@ -328,3 +328,13 @@ teardown() {
 	flip_bit s2/master.key $off
 	run -7 sk --store s2 --backend soft key list
 }
+
+@test "tpm2: cert ca create signs a root CA with a TPM key (openssl verifies it)" {
+	run -0 sk key create troot --type ec-p256
+	run -0 sk cert ca create --subject /CN=TPM-Root --key troot --not-after 10y --out troot.pem
+	run -0 openssl verify -CAfile troot.pem troot.pem
+	run -0 openssl x509 -in troot.pem -noout -text
+	[[ "$output" == *"CA:TRUE"* ]]
+	sk key export troot --out troot.pub
+	openssl x509 -in troot.pem -noout -pubkey | cmp - troot.pub
+}

@@ -54,6 +54,7 @@ enum sk_remedy {
 	SK_REMEDY_FORCE,   /* say that the damaged thing may go */
 	SK_REMEDY_MODE,    /* choose another mode of the cipher */
 	SK_REMEDY_OUT,     /* write the data to a file: stdout is taken */
+	SK_REMEDY_REPLACE, /* say that the existing thing may be replaced */
 };
 int sk_err_remedy(int rc, enum sk_remedy r);
 enum sk_remedy sk_err_remedy_get(void);

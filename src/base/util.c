@@ -390,6 +390,70 @@ bad:
 		      "YYYY-MM-DDTHH:MM:SS+HH:MM or @SECONDS)", s);
 }
 
+#define TIME_MAX 253402300799ll /* 9999-12-31T23:59:59Z */
+
+/* "90d", "1y30d": the seconds, or -1. */
+static int64_t duration(const char *s)
+{
+	static const struct { char u; int64_t sec; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 },
+		{ 'y', 365 * 86400 },
+	};
+	int64_t total = 0, n;
+	size_t i;
+
+	if (*s == '\0')
+		return -1;
+	while (*s) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		for (n = 0; *s >= '0' && *s <= '9'; s++) {
+			n = n * 10 + (*s - '0');
+			if (n > TIME_MAX)
+				return -1;
+		}
+		for (i = 0; i < SK_ARRAY_SIZE(units); i++)
+			if (*s == units[i].u)
+				break;
+		if (i == SK_ARRAY_SIZE(units) || n > (TIME_MAX - total) / units[i].sec)
+			return -1;
+		total += n * units[i].sec;
+		s++;
+	}
+	return total;
+}
+
+int sk_time_parse_rel(const char *s, int64_t now, int64_t *t)
+{
+	char iso[32];
+	int64_t d;
+	size_t i, n = strlen(s);
+
+	if (n > 0 && s[0] >= '0' && s[0] <= '9' && s[n - 1] >= 'a' && s[n - 1] <= 'z' &&
+	    s[n - 1] != 'z') {
+		if ((d = duration(s)) < 0 || now < 0 || d > TIME_MAX - now)
+			return sk_err(SK_EUSAGE, "'%s' is not a duration (NUMBER and a unit: s, m, h, d, w, y; "
+				      "e.g. 90d, 1y, 12h) or it ends after 9999", s);
+		*t = now + d;
+		return SK_OK;
+	}
+	if (n == 15 && (s[14] == 'Z' || s[14] == 'z')) {
+		for (i = 0; i < 14 && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == 14) {
+			snprintf(iso, sizeof(iso), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", s, s + 4, s + 6,
+				 s + 8, s + 10, s + 12);
+			if (sk_time_parse(iso, t) == SK_OK)
+				return SK_OK;
+		}
+	}
+	if (sk_time_parse(s, t) == SK_OK)
+		return SK_OK;
+	return sk_err(SK_EUSAGE, "'%s' is not a time (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, "
+		      "YYYY-MM-DDTHH:MM:SS+HH:MM, YYYYMMDDHHMMSSZ, @SECONDS, or a duration "
+		      "from now such as 90d, 12h, 1y)", s);
+}
+
 void sk_time_format(int64_t t, char *buf, size_t n)
 {
 	time_t v = (time_t)t;

@@ -63,6 +63,11 @@ int sk_word_closest(const char *list, const char *w, char *buf, size_t n);
 /* TIME arguments: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS](Z|+HH:MM|-HH:MM), or
  * @SECONDS.  SK_EUSAGE otherwise. */
 int sk_time_parse(const char *s, int64_t *t);
+/* A TIME on the command line: what sk_time_parse takes, the ASN.1 form
+ * YYYYMMDDHHMMSSZ (openssl ca -enddate), or a duration after now: one or
+ * more NUMBER UNIT terms ("90d", "1y30d", "12h"), units s, m (minutes), h,
+ * d, w and y (365 days); no sign, at most year 9999.  SK_EUSAGE otherwise. */
+int sk_time_parse_rel(const char *s, int64_t now, int64_t *t);
 /* RFC 3339 UTC: "2026-11-22T10:00:00Z" (buf >= 32 bytes). */
 void sk_time_format(int64_t t, char *buf, size_t n);
 

@@ -37,6 +37,11 @@ int sk_state_put_u64(struct sk_txn *t, const char *name, uint64_t v);
 enum sk_trust_by {
 	SK_BY_LOCAL = 0, /* a command run on the device: provision, key ... */
 	SK_BY_STP = 1,   /* sk_stp_apply, once the package verified */
+	/* `cert import` of a certificate that certifies a private key of the
+	 * store (the device certificate for the device key): no trust
+	 * change.  Only sk_trust_set_cert_txn takes it, and only after it
+	 * checked exactly that; everywhere else it counts as SK_BY_LOCAL. */
+	SK_BY_KEYHOLDER = 2,
 };
 /* *since: when the store was locked, 0 if it is not. */
 int sk_trust_locked(struct sk_store *st, uint64_t *since);

@@ -2,6 +2,7 @@
 #include "trust/certgen.h"
 
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -185,6 +186,29 @@ static int sign_cert(X509 *x, EVP_PKEY *key, const EVP_MD *md, int pss)
 	return ok ? SK_OK : sk_err_ssl(SK_EFAIL, "signing the certificate");
 }
 
+static int sign_with_key(X509 **xp, struct sk_key *k, const EVP_MD *md);
+
+/* notBefore nb (0: now), notAfter na (0: notBefore + days); UTCTime up to
+ * 2049 and GeneralizedTime after, as RFC 5280 asks. */
+static int set_validity(X509 *x, int64_t nb, int64_t na, uint64_t days)
+{
+	char a[32], b[32];
+
+	if (nb == 0)
+		nb = (int64_t)time(NULL);
+	if (na == 0)
+		na = nb + (int64_t)days * 86400;
+	if (na <= nb) {
+		sk_time_format(nb, b, sizeof(b));
+		sk_time_format(na, a, sizeof(a));
+		return sk_err(SK_EUSAGE, "the validity ends (%s) before it begins (%s)", a, b);
+	}
+	if (!ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) ||
+	    !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na))
+		return sk_err_ssl(SK_EFAIL, "certificate validity");
+	return SK_OK;
+}
+
 int sk_cert_issue(const struct sk_issue *r, X509 **out)
 {
 	EVP_PKEY *pub = X509_REQ_get0_pubkey(r->csr);
@@ -201,11 +225,14 @@ int sk_cert_issue(const struct sk_issue *r, X509 **out)
 	}
 	if (X509_check_ca(r->ca) < 1)
 		return sk_err(SK_EVERIFY, "the issuer certificate is not a CA certificate");
-	if (X509_check_private_key(r->ca, r->ca_key) != 1) {
+	if (r->ca_skey != NULL ? EVP_PKEY_eq(X509_get0_pubkey(r->ca), r->ca_skey->info.pub) != 1
+			       : X509_check_private_key(r->ca, r->ca_key) != 1) {
 		ERR_clear_error();
 		return sk_err(SK_EVERIFY, "the CA key does not belong to the CA certificate");
 	}
-	if (r->days == 0 || r->days > 36525)
+	if (r->ca_skey != NULL && r->pss)
+		return sk_err(SK_EUNSUPP, "RSASSA-PSS certificates are signed with a CA key file");
+	if (r->not_after == 0 && (r->days == 0 || r->days > 36525))
 		return sk_err(SK_EUSAGE, "a validity of %llu days is not 1 to 36525",
 			      (unsigned long long)r->days);
 	if (r->serial == NULL && (rc = random_serial(&serial)) != SK_OK)
@@ -214,11 +241,12 @@ int sk_cert_issue(const struct sk_issue *r, X509 **out)
 	    !X509_set_serialNumber(x, r->serial ? (ASN1_INTEGER *)r->serial : serial) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(r->ca)) ||
 	    !X509_set_subject_name(x, X509_REQ_get_subject_name(r->csr)) ||
-	    !X509_set_pubkey(x, pub) || !X509_gmtime_adj(X509_getm_notBefore(x), 0) ||
-	    !X509_time_adj_ex(X509_getm_notAfter(x), (int)r->days, 0, NULL)) {
+	    !X509_set_pubkey(x, pub)) {
 		rc = sk_err_ssl(SK_EFAIL, "building the certificate");
 		goto out;
 	}
+	if ((rc = set_validity(x, r->not_before, r->not_after, r->days)) != SK_OK)
+		goto out;
 	if (ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(r->ca)) > 0)
 		sk_warn("the certificate outlives its CA certificate (it will stop verifying earlier)");
 	X509V3_set_ctx(&v3, r->ca, x, r->csr, NULL, 0);
@@ -239,12 +267,166 @@ int sk_cert_issue(const struct sk_issue *r, X509 **out)
 	if ((rc = add_ext(x, &v3, NID_subject_key_identifier, "hash")) != SK_OK ||
 	    (rc = add_ext(x, &v3, NID_authority_key_identifier, "keyid,issuer")) != SK_OK)
 		goto out;
-	if ((rc = sign_cert(x, r->ca_key, r->md, r->pss)) != SK_OK)
+	if (r->ca_skey != NULL)
+		rc = sign_with_key(&x, r->ca_skey, r->md);
+	else
+		rc = sign_cert(x, r->ca_key, r->md, r->pss);
+	if (rc != SK_OK)
 		goto out;
 	*out = x;
 	x = NULL;
 out:
 	ASN1_INTEGER_free(serial);
+	X509_free(x);
+	return rc;
+}
+
+/* ---- CA certificates ---- */
+
+/* Sign x with a store key: the to-be-signed part is encoded with the
+ * algorithm in it, hashed here, and the backend signs the digest.  The
+ * result is re-read from its encoding, so that nothing OpenSSL cached
+ * while it was built (its hash, its extensions) outlives the signature. */
+static int sign_with_key(X509 **xp, struct sk_key *k, const EVP_MD *md)
+{
+	X509 *x = *xp, *y = NULL;
+	const X509_ALGOR *tbsalg, *outalg;
+	const ASN1_BIT_STRING *osig;
+	X509_ALGOR *alg = NULL;
+	unsigned char *tbs = NULL, *der = NULL;
+	const unsigned char *q;
+	uint8_t dgst[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+	struct sk_buf sig = { 0 };
+	int n, rc;
+
+	if ((rc = sk_key_require(k, SK_CAP_SIGN, "sign a certificate")) != SK_OK ||
+	    (rc = sig_algor(k->info.pub, md, &alg)) != SK_OK)
+		return rc;
+	/* OpenSSL has no setter for the algorithm inside the signed part;
+	 * X509_sign itself writes these two fields. */
+	tbsalg = X509_get0_tbs_sigalg(x);
+	X509_get0_signature(&osig, &outalg, x);
+	if (!X509_ALGOR_copy((X509_ALGOR *)tbsalg, alg) || !X509_ALGOR_copy((X509_ALGOR *)outalg, alg) ||
+	    (n = i2d_re_X509_tbs(x, &tbs)) <= 0 || !EVP_Digest(tbs, (size_t)n, dgst, &dlen, md, NULL)) {
+		rc = sk_err_ssl(SK_EFAIL, "encoding the certificate");
+		goto out;
+	}
+	if ((rc = sk_key_sign(k, md, 0, dgst, dlen, &sig)) != SK_OK)
+		goto out;
+	if (!ASN1_BIT_STRING_set((ASN1_BIT_STRING *)osig, sig.p, (int)sig.len)) {
+		rc = sk_err_ssl(SK_EFAIL, "certificate signature");
+		goto out;
+	}
+	((ASN1_BIT_STRING *)osig)->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	((ASN1_BIT_STRING *)osig)->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+	if ((n = i2d_X509(x, &der)) <= 0) {
+		rc = sk_err_ssl(SK_EFAIL, "encoding the certificate");
+		goto out;
+	}
+	q = der;
+	if ((y = d2i_X509(NULL, &q, n)) == NULL) {
+		rc = sk_err_ssl(SK_EFAIL, "encoding the certificate");
+		goto out;
+	}
+	X509_free(x);
+	*xp = y;
+out:
+	OPENSSL_free(der);
+	OPENSSL_free(tbs);
+	X509_ALGOR_free(alg);
+	sk_buf_free(&sig);
+	return rc;
+}
+
+static EVP_PKEY *signer_pub(const struct sk_certsigner *s)
+{
+	return s->key != NULL ? s->key->info.pub : s->pkey;
+}
+
+/* The issuer may sign another CA: a CA whose path length leaves room. */
+static int check_issuer(const struct sk_ca_new *r, int *path_len)
+{
+	long plen;
+
+	if (X509_check_ca(r->issuer) < 1)
+		return sk_err(SK_EVERIFY, "the issuer certificate is not a CA certificate (or may not sign certificates)");
+	if (EVP_PKEY_eq(X509_get0_pubkey(r->issuer), signer_pub(&r->signer)) != 1) {
+		ERR_clear_error();
+		return sk_err(SK_EVERIFY, "the CA key does not belong to the issuer certificate");
+	}
+	ERR_clear_error();
+	plen = X509_get_pathlen(r->issuer);
+	if (plen == 0)
+		return sk_err(SK_EVERIFY, "the issuer's path length is 0: it may not sign another CA");
+	if (plen > 0 && *path_len >= plen)
+		return sk_err(SK_EUSAGE, "a path length of %d is not below the issuer's (%ld)", *path_len, plen);
+	/* An intermediate issues end-entity certificates unless told more. */
+	if (*path_len < 0)
+		*path_len = 0;
+	return SK_OK;
+}
+
+int sk_ca_make(const struct sk_ca_new *r, X509 **out)
+{
+	ASN1_INTEGER *serial = NULL;
+	X509_NAME *name = NULL;
+	X509V3_CTX v3;
+	X509 *x = NULL;
+	char bc[64];
+	int rc, path_len = r->path_len;
+
+	*out = NULL;
+	if (r->issuer == NULL) {
+		if (EVP_PKEY_eq(r->pub, signer_pub(&r->signer)) != 1) {
+			ERR_clear_error();
+			return sk_err(SK_EVERIFY, "a root CA is signed by its own key");
+		}
+	} else if ((rc = check_issuer(r, &path_len)) != SK_OK) {
+		return rc;
+	}
+	if ((rc = sk_x509_name_parse(r->subject, &name)) != SK_OK)
+		return rc;
+	if (r->serial == NULL && (rc = random_serial(&serial)) != SK_OK)
+		goto out;
+	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_serialNumber(x, r->serial ? (ASN1_INTEGER *)r->serial : serial) ||
+	    !X509_set_subject_name(x, name) ||
+	    !X509_set_issuer_name(x, r->issuer ? X509_get_subject_name(r->issuer) : name) ||
+	    !X509_set_pubkey(x, r->pub)) {
+		rc = sk_err_ssl(SK_EFAIL, "building the certificate");
+		goto out;
+	}
+	if ((rc = set_validity(x, r->not_before, r->not_after, 0)) != SK_OK)
+		goto out;
+	if (r->issuer != NULL && ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(r->issuer)) > 0)
+		sk_warn("the certificate outlives its CA certificate (it will stop verifying earlier)");
+	if (path_len >= 0)
+		snprintf(bc, sizeof(bc), "critical,CA:TRUE,pathlen:%d", path_len);
+	else
+		snprintf(bc, sizeof(bc), "critical,CA:TRUE");
+	X509V3_set_ctx(&v3, r->issuer ? r->issuer : x, x, NULL, NULL, 0);
+	if ((rc = add_ext(x, &v3, NID_basic_constraints, bc)) != SK_OK ||
+	    (rc = add_ext(x, &v3, NID_key_usage, "critical,keyCertSign,cRLSign")) != SK_OK ||
+	    (rc = add_ext(x, &v3, NID_subject_key_identifier, "hash")) != SK_OK ||
+	    (rc = add_ext(x, &v3, NID_authority_key_identifier, "keyid:always")) != SK_OK)
+		goto out;
+	if (r->signer.key != NULL)
+		rc = sign_with_key(&x, r->signer.key, r->md);
+	else
+		rc = sign_cert(x, r->signer.pkey, r->md, 0);
+	if (rc != SK_OK)
+		goto out;
+	/* Check our own work, as `openssl verify` would the signature. */
+	if (X509_verify(x, signer_pub(&r->signer)) != 1) {
+		rc = sk_err_ssl(SK_EFAIL, "the certificate made does not verify with its issuer's key");
+		goto out;
+	}
+	*out = x;
+	x = NULL;
+out:
+	ASN1_INTEGER_free(serial);
+	X509_NAME_free(name);
 	X509_free(x);
 	return rc;
 }

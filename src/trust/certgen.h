@@ -27,9 +27,12 @@ enum sk_profile { SK_PROFILE_DEVICE, SK_PROFILE_SERVER, SK_PROFILE_CA };
 
 struct sk_issue {
 	X509 *ca;               /* issuer certificate */
-	EVP_PKEY *ca_key;       /* its private key */
+	EVP_PKEY *ca_key;       /* its private key, or: */
+	struct sk_key *ca_skey; /* its key in the store (signs in the backend) */
 	X509_REQ *csr;          /* signature checked here */
-	uint64_t days;          /* validity from now */
+	uint64_t days;          /* validity from now (when not_after is 0) */
+	int64_t not_before;     /* seconds since the epoch; 0: now */
+	int64_t not_after;      /* 0: now + days */
 	const EVP_MD *md;
 	int pss;                /* RSA CA keys: RSASSA-PSS */
 	enum sk_profile profile;
@@ -39,5 +42,30 @@ struct sk_issue {
  * SK_EVERIFY for a CSR whose signature fails, a CA certificate that is not
  * a CA or does not match the key. */
 int sk_cert_issue(const struct sk_issue *req, X509 **out);
+
+/* Who signs a certificate: a private key from a file, or a key of the
+ * store, used through its backend (only the digest reaches it). */
+struct sk_certsigner {
+	EVP_PKEY *pkey;
+	struct sk_key *key;
+};
+
+/* A CA certificate (cert ca create): basicConstraints CA:TRUE (critical,
+ * with pathlen when path_len >= 0), keyUsage keyCertSign and cRLSign
+ * (critical), subject and authority key identifiers. */
+struct sk_ca_new {
+	const char *subject;        /* "/CN=..." */
+	EVP_PKEY *pub;              /* the new CA's public key */
+	X509 *issuer;               /* NULL: a root, self-signed (by pub's own private key) */
+	struct sk_certsigner signer;    /* the root's own key, or the issuer's */
+	int path_len;               /* -1: none */
+	int64_t not_before, not_after;
+	const EVP_MD *md;
+	const ASN1_INTEGER *serial; /* NULL: 127 random bits */
+};
+/* SK_EVERIFY when the signer's key is not the root's or the issuer's, the
+ * issuer is not a CA or its path length leaves no room for another CA;
+ * SK_EUSAGE for a validity that ends before it begins. */
+int sk_ca_make(const struct sk_ca_new *r, X509 **out);
 
 #endif

@@ -672,6 +672,29 @@ static void link_of(const struct sk_policy *pol, const char *name, const struct 
 		snprintf(key, 256, "%s", pol->role[SK_ROLE_DEVICE_KEY]);
 }
 
+/* SK_BY_KEYHOLDER's condition: x is no CA and certifies key, a private
+ * key of the store. */
+static int keyholder_check(struct sk_store *st, const char *name, X509 *x, const char *key)
+{
+	struct sk_keyinfo k;
+	int rc, ok;
+
+	if (X509_check_ca(x) >= 1)
+		return sk_err(SK_EVERIFY, "certificate '%s' is a CA certificate: a trust change", name);
+	if (key[0] == '\0')
+		return sk_err(SK_EVERIFY, "certificate '%s' is linked to no key of the store", name);
+	if ((rc = sk_key_info_st(st, key, &k)) != SK_OK)
+		return rc;
+	ok = !(k.flags & SK_KEY_PUBLIC_ONLY) && k.pub != NULL &&
+	     EVP_PKEY_eq(k.pub, X509_get0_pubkey(x)) == 1;
+	ERR_clear_error();
+	sk_keyinfo_free(&k);
+	if (!ok)
+		return sk_err(SK_EVERIFY, "certificate '%s' does not certify the private key '%s' of the store",
+			      name, key);
+	return SK_OK;
+}
+
 int sk_trust_set_cert_txn(struct sk_txn *t, const struct sk_backend_ref *be,
 			  const struct sk_policy *pol, const char *name, X509 *x,
 			  const char *key_name, const char *origin, enum sk_trust_by by)
@@ -704,11 +727,20 @@ int sk_trust_set_cert_txn(struct sk_txn *t, const struct sk_backend_ref *be,
 	link_of(pol, name, have_old ? &old : NULL, key_name, key);
 	if ((rc = sk_x509_der(x, &der)) != SK_OK)
 		goto out;
+	/* A certificate for a private key the store holds changes no trust;
+	 * anything else from a key holder is a local change. */
+	if (by == SK_BY_KEYHOLDER) {
+		if ((rc = keyholder_check(st, name, x, key)) != SK_OK)
+			goto out;
+	}
 	/* The same certificate with the same link is no change. */
-	if (have_old && (der.len != old.der.len || memcmp(der.p, old.der.p, der.len) != 0 ||
-			 strcmp(key, old.key) != 0) &&
+	if (by != SK_BY_KEYHOLDER && have_old &&
+	    (der.len != old.der.len || memcmp(der.p, old.der.p, der.len) != 0 ||
+	     strcmp(key, old.key) != 0) &&
 	    (rc = sk_trust_guard(st, by, "certificate", name, "replaced")) != SK_OK)
 		goto out;
+	if (by == SK_BY_KEYHOLDER)
+		by = SK_BY_LOCAL;
 	if (key[0]) {
 		rc = sk_key_info_st(st, key, &k);
 		if (rc == SK_ENOTFOUND) {

@@ -113,7 +113,10 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
  * the certificate's (provisioned) in the key catalogue of t's store
  * (keys.h), its record naming backend be (opened only then); a private key
  * is never touched and must match (SK_EVERIFY).  A CA or CSR of that name
- * is SK_EEXIST. */
+ * is SK_EEXIST.
+ * by = SK_BY_KEYHOLDER (cert import): x must be no CA and certify key,
+ * a private key of the store (else SK_EVERIFY); then replacing it is not
+ * refused by the lock. */
 int sk_trust_set_cert_txn(struct sk_txn *t, const struct sk_backend_ref *be,
 			  const struct sk_policy *pol, const char *name, X509 *x,
 			  const char *key, const char *origin, enum sk_trust_by by);
@@ -129,6 +132,19 @@ int sk_trust_revoke_txn(struct sk_txn *t, const X509_NAME *issuer, const ASN1_IN
 			X509 *cert, int *changed);
 /* Keep a CSR under name (provision). */
 int sk_trust_put_csr_txn(struct sk_txn *t, const char *name, X509_REQ *req, const char *origin);
+/* `cert import NAME FILE` (import.c): certs[0] under name, in one
+ * transaction of ctx's store.  A certificate that is no CA must certify a
+ * private key of the store (the key linked to name, the device key for
+ * the device certificate, else the one whose public key it holds): no
+ * trust change, so it is imported, or replaced with force (else
+ * SK_EEXIST), in a locked store too.  A CA certificate goes to the CA
+ * store: a trust change, refused in a locked store (SK_EVERIFY, "use an
+ * STP").  An expired certificate is SK_EVERIFY.  Further certificates
+ * (a chain file) are SK_EUSAGE.  *kind: SK_CERT_PROVISIONED or
+ * SK_CERT_CA; key (256 bytes): the key it certifies, "" for a CA;
+ * *changed: 0 when the store held that certificate already. */
+int sk_cert_import(struct sk_ctx *ctx, const struct sk_policy *pol, const char *name,
+		   STACK_OF(X509) *certs, int force, int *kind, char *key, int *changed);
 /* Raise the clock floor to max(floor, system time, t_seen) in t. */
 int sk_trust_clock_txn(struct sk_txn *t, int64_t t_seen);
 

@@ -59,4 +59,24 @@ int sk_x509_purpose_index(const char *sname);
  * '\'; '+' joins attributes into one multi-valued RDN) into a name. */
 int sk_x509_name_parse(const char *s, X509_NAME **out);
 
+/* What `cert show` prints of a certificate (x509_info.c).  Lists are
+ * NULL-terminated arrays of strings; names are snake_case machine values
+ * ("digital_signature", "client_auth"), an extended key usage OpenSSL does
+ * not name is its dotted OID, a subjectAltName entry "DNS:a.example",
+ * "IP:10.0.0.5", "email:...", "URI:...". */
+struct sk_x509_info {
+	char subject[512], issuer[512], serial[80], fingerprint[65];
+	int64_t not_before, not_after;
+	char key_type[32];      /* ec-p256, rsa-2048 ... or OpenSSL's name */
+	int key_bits;
+	char sig_alg[64];       /* as openssl x509 -text: sha256WithRSAEncryption */
+	int is_ca;              /* basicConstraints CA:TRUE */
+	long path_len;          /* -1: none */
+	int self_signed;
+	char ski[130], aki[130];/* hex, "" when absent */
+	char **san, **key_usage, **ext_key_usage;
+};
+int sk_x509_info(X509 *x, struct sk_x509_info *out);
+void sk_x509_info_free(struct sk_x509_info *i);
+
 #endif

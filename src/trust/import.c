@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* `cert import`: a device's own certificate, or a CA before the lock. */
+#include "trust/trust.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "base/err.h"
+#include "keys/keys.h"
+#include "trust/x509.h"
+
+struct find_key {
+	EVP_PKEY *pub;
+	char name[256];
+};
+
+static int match_key(const struct sk_keyinfo *k, void *arg)
+{
+	struct find_key *f = arg;
+
+	if (f->name[0] || (k->flags & SK_KEY_PUBLIC_ONLY) || k->pub == NULL ||
+	    EVP_PKEY_eq(k->pub, f->pub) != 1)
+		return 0;
+	snprintf(f->name, sizeof(f->name), "%s", k->name);
+	return 0;
+}
+
+/* The private key of the store that x certifies: the one linked to the
+ * name already, the device key for the device certificate, else the
+ * first (by name) whose public key x holds. */
+static int key_for(struct sk_ctx *ctx, const struct sk_policy *pol, const char *name, X509 *x,
+		   const struct sk_cert *old, char key[256])
+{
+	struct find_key f;
+	int rc;
+
+	key[0] = '\0';
+	if (old != NULL && old->key[0]) {
+		memcpy(key, old->key, 256);
+		return SK_OK;
+	}
+	if (strcmp(name, pol->role[SK_ROLE_DEVICE_CERT]) == 0) {
+		snprintf(key, 256, "%s", pol->role[SK_ROLE_DEVICE_KEY]);
+		return SK_OK;
+	}
+	memset(&f, 0, sizeof(f));
+	f.pub = X509_get0_pubkey(x);
+	if (f.pub == NULL)
+		return sk_err_ssl(SK_EVERIFY, "certificate for '%s': unusable public key", name);
+	rc = sk_key_list(ctx, match_key, &f);
+	ERR_clear_error();
+	if (rc != SK_OK)
+		return rc;
+	if (f.name[0] == '\0')
+		return sk_err(SK_EVERIFY, "the certificate for '%s' certifies no private key of the store "
+			      "(only a key's own certificate, or a CA before the store is locked, is imported)",
+			      name);
+	memcpy(key, f.name, 256);
+	return SK_OK;
+}
+
+static int check_dates(struct sk_store *st, const struct sk_policy *pol, X509 *x, const char *name)
+{
+	int64_t now, na;
+	int rc;
+
+	if ((rc = sk_trust_time(st, pol->clock, &now)) != SK_OK)
+		return rc;
+	if ((rc = sk_asn1_time_epoch(X509_get0_notAfter(x), &na)) != SK_OK)
+		return rc;
+	if (na < now) {
+		char when[32];
+
+		sk_time_format(na, when, sizeof(when));
+		return sk_err(SK_EVERIFY, "the certificate for '%s' expired on %s", name, when);
+	}
+	return SK_OK;
+}
+
+/* The object of name now: SK_OK with *have set, or no object. */
+static int current(struct sk_ctx *ctx, const char *name, struct sk_cert *old, int *have)
+{
+	int rc = sk_cert_get(ctx, name, old);
+
+	*have = rc == SK_OK;
+	if (rc == SK_ENOTFOUND) {
+		sk_err_clear();
+		return SK_OK;
+	}
+	return rc;
+}
+
+int sk_cert_import(struct sk_ctx *ctx, const struct sk_policy *pol, const char *name,
+		   STACK_OF(X509) *certs, int force, int *kind, char *key, int *changed)
+{
+	struct sk_store *st;
+	struct sk_txn *t = NULL;
+	struct sk_cert old;
+	struct sk_buf der = { 0 };
+	X509 *x = sk_X509_value(certs, 0);
+	uint64_t locked;
+	int rc, have = 0;
+
+	*changed = 0;
+	key[0] = '\0';
+	memset(&old, 0, sizeof(old));
+	if (x == NULL)
+		return sk_err(SK_EVERIFY, "no certificate to import");
+	if (sk_X509_num(certs) > 1)
+		return sk_err(SK_EUSAGE, "the file holds %d certificates: import one per name "
+			      "(a chain's intermediates are not a device's to store)", sk_X509_num(certs));
+	if (!sk_name_valid(name))
+		return sk_err(SK_EUSAGE, "'%s' is not a valid certificate name (letters, digits, '.', '_', '@', '+', '-')",
+			      name);
+	*kind = X509_check_ca(x) >= 1 ? SK_CERT_CA : SK_CERT_PROVISIONED;
+	if ((rc = sk_ctx_store(ctx, 1, &st)) != SK_OK || (rc = check_dates(st, pol, x, name)) != SK_OK ||
+	    (rc = current(ctx, name, &old, &have)) != SK_OK || (rc = sk_x509_der(x, &der)) != SK_OK)
+		goto out;
+	if (have && old.der.len == der.len && memcmp(old.der.p, der.p, der.len) == 0 &&
+	    old.kind == *kind) {
+		memcpy(key, old.key, 256);
+		goto out; /* already there: nothing to do */
+	}
+	if (have && old.kind != *kind) {
+		rc = sk_err(SK_EEXIST, "'%s' is a %s certificate; this one would be %s", name,
+			    sk_cert_kind_name(old.kind), *kind == SK_CERT_CA ? "a CA" : "provisioned");
+		goto out;
+	}
+	if (have && !force) {
+		rc = sk_err_remedy(sk_err(SK_EEXIST, "certificate '%s' already exists", name),
+				   SK_REMEDY_REPLACE);
+		goto out;
+	}
+	if (*kind == SK_CERT_CA) {
+		if ((rc = sk_trust_locked(st, &locked)) != SK_OK)
+			goto out;
+		if (locked) {
+			rc = sk_err(SK_EVERIFY, "refused by policy: '%s' is a CA certificate, a trust change, "
+				    "and the store is locked: a CA is added only by an STP",
+				    name);
+			goto out;
+		}
+	} else if ((rc = key_for(ctx, pol, name, x, have ? &old : NULL, key)) != SK_OK) {
+		goto out;
+	}
+	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
+		goto out;
+	if (*kind == SK_CERT_CA)
+		rc = sk_trust_ca_txn(t, name, x, have, "import", SK_BY_LOCAL);
+	else {
+		struct sk_backend_ref be = sk_ctx_backend_ref(ctx);
+
+		rc = sk_trust_set_cert_txn(t, &be, pol, name, x, key, "import", SK_BY_KEYHOLDER);
+	}
+	if (rc == SK_OK) {
+		rc = sk_txn_commit(t);
+		t = NULL;
+		*changed = rc == SK_OK;
+	}
+out:
+	sk_txn_abort(t);
+	sk_buf_free(&der);
+	if (have)
+		sk_cert_free(&old);
+	return rc;
+}

@@ -1,0 +1,326 @@
+#!/usr/bin/env bats
+# seckit cert ca create, cert show, cert import and validity as durations:
+# a PKI (root -> intermediate -> device) without openssl, cross-checked
+# with openssl verify / x509.
+
+load helper
+load trust
+
+# A field of a JSON document as jq -r (strings bare) / jq -c (the rest)
+# would print it: jfield DOC FIELD ("." for the whole document).
+jfield() {
+	python3 -c 'import json, sys
+d = json.loads(sys.argv[1])
+v = d if sys.argv[2] == "." else d[sys.argv[2]]
+print(v if isinstance(v, str) else json.dumps(v, separators=(",", ":")))' "$1" "$2"
+}
+
+# root (store key, EC) -> inter (store key, RSA) -> device certificate.
+mk_chain() {
+	sk key create root --type ec-p256 &&
+		sk key create inter --type rsa-2048 &&
+		sk key create device --type ec-p256 &&
+		sk cert ca create --subject "/CN=Acme Root/O=Acme" --key root --not-after 10y --out root.pem &&
+		sk cert ca create --subject /CN=Acme-Inter --key inter --ca-cert root.pem --ca-key-name root \
+			--path-len 1 --not-after 5y --out inter.pem &&
+		sk cert csr --key device --subject /CN=dev1 --san DNS:dev1.example,IP:10.0.0.5 --out dev.csr &&
+		sk key create issuer --type ec-p256 --exportable &&
+		sk key export issuer --private --no-encrypt --out issuer.key
+}
+
+@test "cert ca create: root and intermediate from store keys; openssl verifies the chain and sees the CA extensions" {
+	mk_chain
+	# The intermediate's key is a store key too: cert issue takes a key
+	# file, so the device certificate comes from a file-key intermediate.
+	run -0 sk cert ca create --subject /CN=Issuing --key-file issuer.key --ca-cert inter.pem \
+		--ca-key-name inter --not-after 2y --out issuing.pem
+	run -0 sk cert issue --csr dev.csr --ca-cert issuing.pem --ca-key issuer.key --not-after 90d --out dev.pem
+	cat inter.pem issuing.pem > untrusted.pem
+	run -0 openssl verify -CAfile root.pem -untrusted untrusted.pem dev.pem
+	[ "$output" = "dev.pem: OK" ]
+	run -0 openssl verify -CAfile root.pem inter.pem
+	# An intermediate's default path length is 0: end entities only.
+	run -0 openssl x509 -in issuing.pem -noout -ext basicConstraints
+	[[ "$output" == *"CA:TRUE, pathlen:0"* ]]
+	run -0 openssl x509 -in root.pem -noout -text
+	[[ "$output" == *"X509v3 Basic Constraints: critical"$'\n'"                CA:TRUE"$'\n'* ]]
+	[[ "$output" == *"X509v3 Key Usage: critical"$'\n'"                Certificate Sign, CRL Sign"* ]]
+	[[ "$output" == *"X509v3 Subject Key Identifier"* ]]
+	[[ "$output" == *"ecdsa-with-SHA256"* ]]
+	run -0 openssl x509 -in root.pem -noout -subject -issuer -nameopt rfc2253
+	[ "${lines[0]}" = "subject=O=Acme,CN=Acme Root" ]
+	[ "${lines[1]}" = "issuer=O=Acme,CN=Acme Root" ]
+	run -0 openssl x509 -in inter.pem -noout -text
+	[[ "$output" == *"CA:TRUE, pathlen:1"* ]]
+	[[ "$output" == *"Certificate Sign, CRL Sign"* ]]
+	[[ "$output" == *"ecdsa-with-SHA256"* ]]
+	# The intermediate's authority key id is the root's subject key id.
+	root_ski=$(openssl x509 -in root.pem -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' ')
+	inter_aki=$(openssl x509 -in inter.pem -noout -ext authorityKeyIdentifier | tail -1 | tr -d ' ')
+	[ -n "$root_ski" ]
+	[ "$inter_aki" = "$root_ski" ]
+	# The certified key is the store key's.
+	sk key export inter --out inter.pub
+	openssl x509 -in inter.pem -noout -pubkey | cmp - inter.pub
+}
+
+@test "cert ca create: key files, path length, DER, serial, stdout; an intermediate under pathlen 0 is refused" {
+	mk_key rootf
+	run -0 sk cert ca create --subject /CN=F --key-file rootf.key --path-len 1 --serial 0A1B --days 30 \
+		--digest sha384 --format der --out f.der
+	run -0 openssl x509 -inform der -in f.der -noout -text
+	[[ "$output" == *"CA:TRUE, pathlen:1"* ]]
+	[[ "$output" == *"ecdsa-with-SHA384"* ]]
+	run -0 openssl x509 -inform der -in f.der -noout -serial
+	[ "$output" = "serial=0A1B" ]
+	openssl x509 -inform der -in f.der -out f.pem
+	# stdout is the default output.
+	mk_key sub
+	sk cert ca create --subject /CN=Sub --key-file sub.key --ca-cert f.pem --ca-key rootf.key > sub.pem
+	run -0 openssl verify -CAfile f.pem sub.pem
+	mk_key leafca
+	sk_fails 7 "cert ca create: the issuer's path length is 0" \
+		cert ca create --subject /CN=L --key-file leafca.key --ca-cert sub.pem --ca-key sub.key --out l.pem
+	assert_absent l.pem
+	sk_fails 2 "cert ca create: a path length of 1 is not below the issuer's (1)" \
+		cert ca create --subject /CN=L --key-file leafca.key --ca-cert f.pem --ca-key rootf.key --path-len 1 --out l.pem
+	assert_absent l.pem
+}
+
+@test "cert ca create: wrong, missing and corrupt input fails with the right code, one line, nothing written" {
+	mk_chain
+	mk_key stranger
+	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --out x.pem
+	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --key root --key-file stranger.key --out x.pem
+	sk_fails 2 "cert ca create: " cert ca create --key root --out x.pem
+	sk_fails 2 "cert ca create: " cert ca create --subject CN=x --key root --out x.pem
+	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --key root --ca-key-name root --out x.pem
+	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --key inter --ca-cert root.pem --out x.pem
+	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --key root --days 0 --out x.pem
+	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --key root --days 30 --not-after 1y --out x.pem
+	sk_fails 8 "cert ca create: " cert ca create --subject /CN=x --key nosuch --out x.pem
+	sk_fails 1 "cert ca create: " cert ca create --subject /CN=x --key-file nosuch.key --out x.pem
+	# The issuer's key is not the issuer certificate's.
+	sk_fails 7 "cert ca create: the CA key does not belong to the issuer certificate" \
+		cert ca create --subject /CN=x --key device --ca-cert root.pem --ca-key stranger.key --out x.pem
+	sk_fails 7 "cert ca create: " \
+		cert ca create --subject /CN=x --key device --ca-cert root.pem --ca-key-name inter --out x.pem
+	# A device certificate cannot issue a CA.
+	openssl req -x509 -new -key stranger.key -subj /CN=leaf -addext basicConstraints=CA:FALSE -out leaf.pem
+	sk_fails 7 "cert ca create: the issuer certificate is not a CA" \
+		cert ca create --subject /CN=x --key device --ca-cert leaf.pem --ca-key stranger.key --out x.pem
+	# Corrupt issuer certificate, a key file that is no key, an AES key.
+	head -c 300 root.pem > cut.pem
+	sk_fails 7 "cert ca create: " cert ca create --subject /CN=x --key device --ca-cert cut.pem --ca-key-name root --out x.pem
+	sk_fails 1 "cert ca create: reading key 'root.pem': not a private key" \
+		cert ca create --subject /CN=x --key-file root.pem --out x.pem
+	sk key create sym --type aes-256
+	sk_fails 6 "cert ca create: " cert ca create --subject /CN=x --key sym --out x.pem
+	assert_absent x.pem
+}
+
+@test "validity: durations, absolute times and openssl's form, checked with openssl x509 -enddate" {
+	mk_chain
+	sk cert ca create --subject /CN=FileCA --key-file issuer.key --not-after 50y --out fca.pem
+	now=$(date -u +%s)
+	run -0 sk cert issue --csr dev.csr --ca-cert fca.pem --ca-key issuer.key --not-after 90d --out d90.pem
+	end=$(date -u -d "$(openssl x509 -in d90.pem -noout -enddate | cut -d= -f2)" +%s)
+	[ $((end - now)) -ge $((90 * 86400)) ]
+	[ $((end - now)) -le $((90 * 86400 + 60)) ]
+	run -0 sk cert issue --csr dev.csr --ca-cert fca.pem --ca-key issuer.key --not-after 1y12h --out dy.pem
+	end=$(date -u -d "$(openssl x509 -in dy.pem -noout -enddate | cut -d= -f2)" +%s)
+	[ $((end - now)) -ge $((365 * 86400 + 43200)) ]
+	[ $((end - now)) -le $((365 * 86400 + 43260)) ]
+	run -0 sk cert issue --csr dev.csr --ca-cert fca.pem --ca-key issuer.key \
+		--not-before 2027-01-01 --not-after 20270301120000Z --out abs.pem
+	run -0 openssl x509 -in abs.pem -noout -startdate -enddate
+	[ "${lines[0]}" = "notBefore=Jan  1 00:00:00 2027 GMT" ]
+	[ "${lines[1]}" = "notAfter=Mar  1 12:00:00 2027 GMT" ]
+	# After 2049: GeneralizedTime, as RFC 5280 asks.
+	run -0 sk cert ca create --subject /CN=Long --key root --not-after 2060-06-01T00:00:00Z --out long.pem
+	run -0 openssl x509 -in long.pem -noout -enddate
+	[ "$output" = "notAfter=Jun  1 00:00:00 2060 GMT" ]
+	# --days alone still works.
+	run -0 sk cert issue --csr dev.csr --ca-cert fca.pem --ca-key issuer.key --days 2 --out d2.pem
+	end=$(date -u -d "$(openssl x509 -in d2.pem -noout -enddate | cut -d= -f2)" +%s)
+	[ $((end - now)) -le $((2 * 86400 + 60)) ]
+}
+
+@test "validity: garbage, negative, overflowing and backwards times are usage errors (2), nothing written" {
+	mk_chain
+	sk cert ca create --subject /CN=FileCA --key-file issuer.key --out fca.pem
+	for t in 90 d 90x -1d +1d 1.5d 90D 9999999999999999999d 99999999y "" 1d- 20270301120000 \
+		2027-13-01 20271301120000Z 10000y; do
+		sk_fails 2 "cert issue: --not-after" \
+			cert issue --csr dev.csr --ca-cert fca.pem --ca-key issuer.key --not-after "$t" --out x.pem
+	done
+	sk_fails 2 "cert issue: the validity ends" \
+		cert issue --csr dev.csr --ca-cert fca.pem --ca-key issuer.key --not-before 2030-01-01 --not-after 2029-01-01 --out x.pem
+	sk_fails 2 "cert ca create: the validity ends" \
+		cert ca create --subject /CN=x --key root --not-after 0s --out x.pem
+	assert_absent x.pem
+	# Other TIME options take durations too: verify "in 20 years" fails on dates.
+	sk cert import root root.pem
+	run -0 sk cert verify inter.pem
+	sk_fails 7 "cert verify: " cert verify inter.pem --at 20y
+}
+
+@test "cert show: the fields openssl x509 prints, as text and --json, from a file, stdin or the store" {
+	mk_chain
+	# cert issue takes a CA key file: a CA over the exported key issues.
+	sk cert ca create --subject /CN=FileCA --key-file issuer.key --out fca.pem
+	sk cert issue --csr dev.csr --ca-cert fca.pem --ca-key issuer.key --profile server --out dev.pem
+	run -0 sk cert show dev.pem
+	[[ "$output" == *"Subject:          CN=dev1"* ]]
+	[[ "$output" == *"Issuer:           CN=FileCA"* ]]
+	[[ "$output" == *"Key:              ec-p256 (256 bits)"* ]]
+	[[ "$output" == *"CA:               no"* ]]
+	[[ "$output" == *"Key usage:        digital_signature, key_agreement"* ]]
+	[[ "$output" == *"Ext. key usage:   server_auth"* ]]
+	[[ "$output" == *"Alt. names:       DNS:dev1.example, IP:10.0.0.5"* ]]
+	serial=$(openssl x509 -in dev.pem -noout -serial | cut -d= -f2)
+	[[ "$output" == *"Serial:           $serial"* ]]
+	fp=$(openssl x509 -in dev.pem -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
+	[[ "$output" == *"SHA-256:          $fp"* ]]
+	ski=$(openssl x509 -in dev.pem -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' ')
+	[[ "$output" == *"Subject key id:   $ski"* ]]
+	# --json: machine values, one document, cross-checked field by field.
+	run -0 sk --json cert show - < inter.pem
+	doc=$output
+	[ "$(jfield "$doc" ok)" = true ]
+	[ "$(jfield "$doc" subject)" = "CN=Acme-Inter" ]
+	[ "$(jfield "$doc" issuer)" = "CN=Acme Root,O=Acme" ]
+	[ "$(jfield "$doc" serial)" = "$(openssl x509 -in inter.pem -noout -serial | cut -d= -f2)" ]
+	[ "$(jfield "$doc" key_type)" = rsa-2048 ]
+	[ "$(jfield "$doc" key_bits)" = 2048 ]
+	[ "$(jfield "$doc" is_ca)" = true ]
+	[ "$(jfield "$doc" path_len)" = 1 ]
+	[ "$(jfield "$doc" key_usage)" = '["key_cert_sign","crl_sign"]' ]
+	[ "$(jfield "$doc" san)" = '[]' ]
+	[ "$(jfield "$doc" signature_algorithm)" = ecdsa-with-SHA256 ]
+	end=$(date -u -d "$(openssl x509 -in inter.pem -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)
+	[ "$(jfield "$doc" not_after)" = "$end" ]
+	fp=$(openssl x509 -in inter.pem -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
+	[ "$(jfield "$doc" fingerprint_sha256)" = "$fp" ]
+	aki=$(openssl x509 -in inter.pem -noout -ext authorityKeyIdentifier | tail -1 | tr -d ' ')
+	[ "$(jfield "$doc" authority_key_id)" = "$aki" ]
+	# A root: no path length, self-signed; DER input.
+	openssl x509 -in root.pem -outform der -out root.der
+	run -0 sk --json cert show root.der
+	[ "$(jfield "$output" path_len)" = null ]
+	[ "$(jfield "$output" self_signed)" = true ]
+	# A stored certificate, by name.
+	sk cert import root root.pem
+	run -0 sk --json cert show root
+	[ "$(jfield "$output" name)" = root ]
+	[ "$(jfield "$output" subject)" = "CN=Acme Root,O=Acme" ]
+}
+
+@test "cert show: hostile input fails with the right code and one line" {
+	mk_chain
+	sk_fails 8 "cert show: " cert show nosuch
+	sk_fails 1 "cert show: " cert show ./nosuch.pem
+	sk_fails 7 "cert show: " cert show /etc/passwd
+	head -c 200 root.pem > cut.pem
+	sk_fails 7 "cert show: " cert show cut.pem
+	head -c 300000 /dev/zero > big.pem
+	sk_fails 1 "cert show: reading 'big.pem': file too large" cert show big.pem
+	sk_fails 7 "cert show: " cert show - < /dev/null
+	sk_fails 2 "cert show: " cert show
+	sk_fails 2 "cert show: " cert show a b
+}
+
+@test "cert import: the device certificate, replaced with --force, also in a locked store" {
+	mk_chain
+	sk cert ca create --subject /CN=FileCA --key-file issuer.key --out fca.pem
+	sk cert issue --csr dev.csr --ca-cert fca.pem --ca-key issuer.key --out dev.pem
+	sk cert issue --csr dev.csr --ca-cert fca.pem --ca-key issuer.key --out dev2.pem
+	run -0 sk cert import device dev.pem
+	[ "$output" = "device: imported certificate of key 'device'" ]
+	sk cert get device --out got.pem
+	cmp got.pem dev.pem
+	# The same again: no change, exit 0.
+	run -0 sk cert import device dev.pem
+	[ "$output" = "device: unchanged, certificate of key 'device'" ]
+	# Another one: exists (9) without --force.
+	sk_fails 9 "cert import: certificate 'device' already exists (--force replaces it)" cert import device dev2.pem
+	sk cert get device --out got.pem
+	cmp got.pem dev.pem
+	# Lock the store: the device certificate is no trust anchor change.
+	echo 'version: 1' > m.yaml
+	sk provision m.yaml
+	openssl x509 -in dev2.pem -outform der -out dev2.der
+	run -0 sk --json cert import device - --force < dev2.der
+	[ "$(jfield "$output" .)" = '{"ok":true,"name":"device","kind":"provisioned","key":"device","changed":true}' ]
+	sk cert get device --out got.pem
+	cmp got.pem dev2.pem
+	# A certificate for another private key of the store, under a new name.
+	sk cert csr --key inter --subject /CN=i --out i.csr
+	sk cert issue --csr i.csr --ca-cert fca.pem --ca-key issuer.key --out i.pem
+	run -0 sk cert import inter-cert i.pem
+	[ "$output" = "inter-cert: imported certificate of key 'inter'" ]
+}
+
+@test "cert import: a CA is a trust change: allowed before the lock, refused after it (7, use an STP)" {
+	mk_chain
+	run -0 sk cert import acme-root root.pem
+	[ "$output" = "acme-root: imported CA certificate" ]
+	run -0 sk cert list --ca --names
+	[ "$output" = "acme-root" ]
+	run -0 sk cert verify inter.pem
+	sk_fails 9 "cert import: " cert import acme-root inter.pem
+	run -0 sk cert import acme-root inter.pem --force
+	echo 'version: 1' > m.yaml
+	sk provision m.yaml
+	before=$(store_snapshot)
+	sk_fails 7 "cert import: refused by policy: 'other-root' is a CA certificate, a trust change, and the store is locked" \
+		cert import other-root root.pem
+	sk_fails 7 "cert import: refused by policy: " cert import acme-root root.pem --force
+	[ "$(store_snapshot)" = "$before" ]
+}
+
+@test "cert import: hostile input: not a certificate, no key of the store, expired, oversized, chains, bad names" {
+	mk_chain
+	sk cert ca create --subject /CN=FileCA --key-file issuer.key --out fca.pem
+	mk_key stranger
+	openssl req -new -key stranger.key -subj /CN=s -out s.csr
+	sk cert issue --csr s.csr --ca-cert fca.pem --ca-key issuer.key --out s.pem
+	before=$(store_snapshot)
+	sk_fails 7 "cert import: the certificate for 's' certifies no private key of the store" cert import s s.pem
+	# The device certificate's name with another key's certificate.
+	sk_fails 7 "cert import: " cert import device s.pem
+	sk_fails 7 "cert import: " cert import x /etc/passwd
+	sk_fails 1 "cert import: " cert import x nosuch.pem
+	head -c 300 fca.pem > cut.pem
+	sk_fails 7 "cert import: " cert import x cut.pem
+	{ cat fca.pem; head -c 300000 /dev/zero | tr '\0' 'A'; } > big.pem
+	sk_fails 1 "cert import: reading 'big.pem': file too large" cert import x big.pem
+	cat root.pem inter.pem > chain.pem
+	sk_fails 2 "cert import: the file holds 2 certificates" cert import x chain.pem
+	sk_fails 2 "cert import: 'bad/name' is not a valid certificate name" cert import bad/name root.pem
+	sk_fails 2 "cert import: " cert import onlyname
+	# Expired.
+	sk cert issue --csr dev.csr --ca-cert fca.pem --ca-key issuer.key --not-before 2020-01-01 \
+		--not-after 2021-01-01 --out old.pem
+	sk_fails 7 "cert import: the certificate for 'device' expired on 2021-01-01T00:00:00Z" cert import device old.pem
+	[ "$(store_snapshot)" = "$before" ]
+}
+
+@test "cert issue --ca-key-name: the CA's key in the store signs in the backend; openssl verifies" {
+	mk_chain
+	run -0 sk cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name inter --not-after 30d --out dev.pem
+	run -0 openssl verify -CAfile root.pem -untrusted inter.pem dev.pem
+	run -0 openssl x509 -in dev.pem -noout -text
+	[[ "$output" == *"sha256WithRSAEncryption"* ]]
+	[[ "$output" == *"DNS:dev1.example, IP Address:10.0.0.5"* ]]
+	sk_fails 7 "cert issue: the CA key does not belong to the CA certificate" \
+		cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name root --out x.pem
+	sk_fails 2 "cert issue: give the CA's key" cert issue --csr dev.csr --ca-cert inter.pem --out x.pem
+	sk_fails 2 "cert issue: give the CA's key" \
+		cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name inter --ca-key issuer.key --out x.pem
+	sk_fails 2 "cert issue: --ca-pass opens a --ca-key file" \
+		cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name inter --ca-pass pass:x --out x.pem
+	sk_fails 6 "cert issue: " cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name inter --pss --out x.pem
+	sk_fails 8 "cert issue: " cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name nosuch --out x.pem
+	assert_absent x.pem
+}
