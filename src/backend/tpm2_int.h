@@ -5,16 +5,18 @@
 /*
  * Internals of the tpm2 backend, shared by its files:
  *   be_tpm2.c      the backend operations (the sk_tpm2_backend table):
- *                  open, keys, private-key operations, AES and HMAC,
- *                  sealing, password check objects
+ *                  open, keys, private-key operations, HMAC, sealing,
+ *                  password check objects
+ *   tpm2_aes.c     AES with a TPM key: CBC and CTR, and GCM and CMAC
+ *                  built on the host around the TPM's AES
  *   tpm2_load.c    tpm2-tss, loaded with dlopen() on first use
  *   tpm2_err.c     TSS and TPM response codes -> exit codes and messages
  *   tpm2_auth.c    authorisation: values, HMAC sessions, dictionary-attack
  *                  lockout messages
  *   tpm2_object.c  TPM objects: templates, public areas, blobs, creating,
  *                  importing and sealing under the parent
- * Calls go down that list only (be_tpm2 -> object -> auth -> err; load
- * stands alone).  Nothing else includes this; the API is backend.h.
+ * Calls go down that list only (be_tpm2 -> aes -> auth -> err,
+ * be_tpm2 -> object -> auth; load stands alone).  Nothing else includes this; the API is backend.h.
  */
 #ifdef SECKIT_HAVE_TPM2
 
@@ -125,6 +127,15 @@ int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s);
 int sk_tpm2_key_session(struct sk_bkey *k, ESYS_TR *s);
 /* The TPM authorisation value of auth (NULL: the empty value). */
 void sk_tpm2_set_auth(TPM2B_AUTH *a, const struct sk_auth *auth);
+
+/* ---- tpm2_aes.c ---- */
+
+/* A cipher operation (backend.h) with the AES key k in mode: GCM takes a
+ * 12-byte nonce, CBC and CTR a 16-byte IV. */
+int sk_tpm2_cipher(struct sk_bkey *k, enum sk_cipher_mode mode, int enc, const uint8_t *iv,
+		   size_t ivlen, struct sk_symop **out);
+/* An AES-CMAC operation with the AES key k (16-byte MAC). */
+int sk_tpm2_cmac(struct sk_bkey *k, struct sk_symop **out);
 
 /* ---- tpm2_object.c ---- */
 
