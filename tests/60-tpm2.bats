@@ -213,6 +213,25 @@ teardown() {
 	run -0 sk --backend soft key sign softkey --in data --out s
 }
 
+@test "tpm2: --tcti wins over SECKIT_TCTI, which wins over the config's tcti" {
+	local bad="swtpm:host=127.0.0.1,port=1"
+	run -0 sk key create dev --type ec-p256
+	# a wrong --tcti beats a right SECKIT_TCTI
+	run -4 --separate-stderr sk --tcti "$bad" key sign dev --in data --out s
+	assert_one_error_line "seckit key sign: "
+	[[ "$stderr" == *"no TPM reachable through TCTI '$bad'"* ]]
+	assert_absent s
+	# a right --tcti beats a wrong SECKIT_TCTI, and a wrong config
+	printf 'tcti: "%s"\n' "$bad" > bad.yaml
+	SECKIT_TCTI=$bad run -0 sk --tcti "$SWTPM_TCTI" key sign dev --in data --out s
+	SECKIT_TCTI=$bad run -0 sk --config bad.yaml --tcti "$SWTPM_TCTI" key list --names
+	SECKIT_TCTI=$bad run -0 sk --config bad.yaml key sign dev --tcti "$SWTPM_TCTI" --in data --out s2
+	# the environment beats the config
+	run -0 sk --config bad.yaml key sign dev --in data --out s3
+	SECKIT_TCTI= run -4 sk --config bad.yaml key sign dev --in data --out s4
+	assert_absent s4
+}
+
 @test "tpm2: a TPM that stops answering while the master key is unsealed is exit 4, naming the TCTI" {
 	local code
 	run -0 sk key create dev --type ec-p256
