@@ -361,7 +361,7 @@ json_field() {
 	[[ "$output" == *"rsa-4096"* ]]
 }
 
-@test "delete: gone afterwards; unknown is 8; provisioned keys refuse delete (6) and overwrite (9)" {
+@test "delete: gone afterwards; unknown is 8; provisioned keys refuse delete (7) and overwrite (9)" {
 	run -0 sk key create a --type ec-p256
 	run -0 sk key create b --type aes-128
 	run -0 sk key delete a
