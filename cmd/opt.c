@@ -35,6 +35,7 @@ const struct sk_global sk_globals[] = {
 	{ OPT_config, "read this config file", SK_G_STR, CTX(opt_config), 0 },
 	{ OPT_store, "use this store directory", SK_G_STR, CTX(opt_store), 0 },
 	{ OPT_backend, "backend: " SK_BACKEND_NAMES, SK_G_STR, CTX(opt_backend), 0 },
+	{ OPT_tcti, "tpm2: reach the TPM through this TCTI", SK_G_STR, CTX(opt_tcti), 0 },
 	{ OPT_json, "print one JSON document on stdout", SK_G_SET, CTX(json), 0 },
 	{ OPT_quiet, "print only data and errors", SK_G_SET, CTX(quiet), 0 },
 	{ OPT_verbose, "say more about what happens", SK_G_INC, CTX(verbose), 0 },
@@ -697,6 +698,7 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 {
 	const struct sk_verb *verbs = cmd->verbs, *v = NULL;
 	size_t nverbs = cmd->nverbs;
+	const char *bname;
 	enum sk_gact act;
 	char path[128];
 	struct sk_args a;
@@ -755,6 +757,10 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 		return sk_report(sk_usage_error("unexpected argument '%s'", a.pos[v->max_pos]));
 	sk_warn_setup(path, ctx->quiet);
 	if ((rc = check_values(v, &a)) != SK_OK || (rc = one_stdin(v, &a)) != SK_OK)
+		return sk_report(rc);
+	/* The backend's name is checked for every verb, also those that
+	 * never open the backend: a misspelt name is never ignored. */
+	if ((rc = sk_ctx_backend_name(ctx, &bname)) != SK_OK)
 		return sk_report(rc);
 	sk_err_clear();
 	/* --json: stdout carries the report, data goes to files. */

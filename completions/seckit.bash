@@ -5,6 +5,7 @@ _seckit_spec='
 option	seckit	--config	-	FILE	file
 option	seckit	--store	-	DIR	dir
 option	seckit	--backend	-	NAME	choice	soft tpm2 pkcs11
+option	seckit	--tcti	-	TCTI	none
 option	seckit	--json	-	-	none
 option	seckit	--quiet	q	-	none
 option	seckit	--verbose	v	-	none

@@ -361,7 +361,7 @@ json_field() {
 	[[ "$output" == *"rsa-4096"* ]]
 }
 
-@test "delete: gone afterwards; unknown is 8; provisioned keys refuse delete (6) and overwrite (9)" {
+@test "delete: gone afterwards; unknown is 8; provisioned keys refuse delete (7) and overwrite (9)" {
 	run -0 sk key create a --type ec-p256
 	run -0 sk key create b --type aes-128
 	run -0 sk key delete a
@@ -375,14 +375,14 @@ json_field() {
 	[[ "$output" == *"provisioned:     yes"* ]]
 	run -0 sk key list
 	[[ "$output" == *"dev "*"provisioned"* ]]
-	sk_fails 6 "key delete: " key delete dev
+	sk_fails 7 "key delete: " key delete dev
 	[[ "$stderr" == *provisioned* ]]
 	sk_fails 9 "key create: " key create dev --type ec-p256
 	[[ "$stderr" == *provisioned* ]]
 	sk_fails 9 "key import: " key import dev --in "$(ossl ec-P-256)"
 	run -0 sk key info dev
 	run -0 sk key import prov --in "$(ossl ec-P-256)" --provisioned
-	sk_fails 6 "key delete: " key delete prov
+	sk_fails 7 "key delete: " key delete prov
 	sk_fails 2 "key delete: " key delete
 	sk_fails 2 "key delete: " key delete a b
 }

@@ -239,7 +239,7 @@ load helper
 
 @test "global options come from one table: --help shows it, --version and --dump-spec only before the command" {
 	run -0 sk --help
-	for o in --config --store --backend --json --quiet --verbose --help --version --dump-spec; do
+	for o in --config --store --backend --tcti --json --quiet --verbose --help --version --dump-spec; do
 		[[ "$output" == *"$o"* ]]
 	done
 	sk_fails 2 "key: " key --version
@@ -268,4 +268,54 @@ load helper
 	[ "$output" = other ]
 	sk_fails 2 "__complete: " __complete nosuch
 	sk_fails 4 "__complete: " --store "$PWD/absent" __complete key
+}
+
+# Verbs that never open the backend, and one that does: each checks the
+# backend's name before it runs.
+BACKEND_VERBS=("key list" "key info k" "key random 4" "store list" "store read s"
+	"payload show pkg" "oo show x.oid" "key create z --type ec-p256")
+
+@test "backend names: an unknown one from --backend is exit 2 for every verb, naming the known ones" {
+	run -0 sk key create k --type aes-128
+	for v in "${BACKEND_VERBS[@]}"; do
+		# shellcheck disable=SC2086
+		sk_fails 2 "${v%% *} " --backend foo $v
+		[[ "$stderr" == *"unknown backend 'foo' (expected one of: soft, tpm2, pkcs11)"* ]]
+	done
+	sk_fails 8 "key info: " key info z
+}
+
+@test "backend names: an unknown one from SECKIT_BACKEND or the config is exit 3 for every verb" {
+	run -0 sk key create k --type aes-128
+	printf 'backend: tmp2\n' > bad.yaml
+	for v in "${BACKEND_VERBS[@]}"; do
+		# shellcheck disable=SC2086
+		SECKIT_BACKEND=tmp2 sk_fails 3 "${v%% *} " $v
+		[[ "$stderr" == *"SECKIT_BACKEND: unknown backend 'tmp2' (expected one of: soft, tpm2, pkcs11)"* ]]
+		# shellcheck disable=SC2086
+		sk_fails 3 "${v%% *} " --config bad.yaml $v
+		[[ "$stderr" == *"bad.yaml:1:10: expected one of soft, tpm2, pkcs11, found 'tmp2'"* ]]
+	done
+	# The option wins over a bad environment; an empty one is unset.
+	SECKIT_BACKEND=tmp2 run -0 sk --backend soft key list --names
+	SECKIT_BACKEND= run -0 sk key list --names
+	[ "$output" = k ]
+}
+
+@test "backend names: a known backend this build lacks is exit 4 for every verb, from every source" {
+	run -0 sk key create k --type aes-128
+	run -0 sk --version
+	[[ "$output" == *"backend pkcs11: no"* ]] || skip "this build has pkcs11"
+	printf 'backend: pkcs11\n' > p11.yaml
+	for v in "${BACKEND_VERBS[@]}"; do
+		# shellcheck disable=SC2086
+		sk_fails 4 "${v%% *} " --backend pkcs11 $v
+		[[ "$stderr" == *"backend 'pkcs11' is not available in this build (it has: soft"* ]]
+		# shellcheck disable=SC2086
+		SECKIT_BACKEND=pkcs11 sk_fails 4 "${v%% *} " $v
+		# shellcheck disable=SC2086
+		sk_fails 4 "${v%% *} " --config p11.yaml $v
+	done
+	run -0 sk key list --names
+	[ "$output" = k ]
 }

@@ -176,7 +176,8 @@ bad_config() {
 	[[ "$stderr" == *"'pkcs11'"* ]]
 	# the failed command did not create the store for it
 	assert_absent "$SECKIT_STORE"
-	SECKIT_BACKEND=nosuch run -2 sk key create a --type aes-128
+	# an unknown name from the environment is a configuration error (3)
+	SECKIT_BACKEND=nosuch run -3 sk key create a --type aes-128
 	assert_absent "$SECKIT_STORE"
 	SECKIT_BACKEND=soft run -0 sk key create a --type aes-128
 	SECKIT_BACKEND=soft run -4 sk --backend pkcs11 key create b --type aes-128
@@ -186,8 +187,8 @@ bad_config() {
 	SECKIT_CONFIG="$BATS_TEST_TMPDIR/empty.yaml" run -0 sk key create c --type aes-128
 	run -0 sk --config empty.yaml key info c
 	[[ "$output" == *"backend:         soft"* ]]
-	SECKIT_BACKEND=nosuch run -2 --separate-stderr sk --config empty.yaml key create d --type aes-128
-	assert_one_error_line "seckit key create: "
+	SECKIT_BACKEND=nosuch run -3 --separate-stderr sk --config empty.yaml key create d --type aes-128
+	assert_one_error_line "seckit key create: SECKIT_BACKEND: "
 	[[ "$stderr" == *"unknown backend 'nosuch'"* ]]
 }
 

@@ -97,15 +97,15 @@ setup() {
 	assert_absent x
 }
 
-@test "delete: needs the password; a password object in use cannot be deleted (6)" {
+@test "delete: needs the password; a password object in use cannot be deleted (7, refused by policy)" {
 	sk_fails 5 "key delete: " key delete k --pass pass:wrong
 	sk_fails 5 "key delete: " key delete k < /dev/null
 	run -0 sk key info k
-	sk_fails 6 "key password delete: " key password delete vault --pass pass:right
+	sk_fails 7 "key password delete: " key password delete vault --pass pass:right
 	[[ "$stderr" == *"used by 2 keys"* ]]
 	run -0 sk key delete k --pass pass:right
 	sk_fails 8 "key info: " key info k
-	sk_fails 6 "key password delete: " key password delete vault --pass pass:right
+	sk_fails 7 "key password delete: " key password delete vault --pass pass:right
 	[[ "$stderr" == *"used by 1 key ('sym')"* ]]
 	run -0 sk key delete sym --pass pass:right
 	sk_fails 5 "key password delete: " key password delete vault --pass pass:wrong

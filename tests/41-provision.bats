@@ -333,9 +333,9 @@ bad_manifest() {
 	[[ "$output" == *'"locked":false,"locked_since":null}' ]]
 	run -0 sk --json key info oem-command
 	[[ "$output" == *'"provisioned":true,"locked":false'* ]]
-	# Not locked: a provisioned key is still refused by key commands (6,
+	# Not locked: a provisioned key is still refused by key commands (7,
 	# 9), and a later pass may replace what it says it replaces.
-	sk_fails 6 "key delete: key 'oem-command' is provisioned" key delete oem-command
+	sk_fails 7 "key delete: key 'oem-command' is provisioned" key delete oem-command
 	sk_fails 9 "key import: key 'oem-command' already exists and is provisioned" key import oem-command --in pay2.pub
 	printf 'version: 1\nlock: false\npublic-keys:\n  - name: oem-payload\n    file: oem/payload.pub\n' > p2.yaml
 	run -0 sk provision p2.yaml

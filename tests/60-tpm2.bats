@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The tpm2 backend against swtpm: every operation happens in the TPM and is
-# cross-checked with openssl; what the TPM cannot do is exit 6; blobs from
-# another TPM are refused.
+# cross-checked with openssl (AES-GCM and CMAC: tests/62-tpm2-defaults.bats);
+# what the TPM cannot do is exit 6; blobs from another TPM are refused.
 
 load helper
 load tpm
@@ -172,12 +172,6 @@ teardown() {
 	run -0 sk key create dev --type ec-p256
 	run -6 sk key export dev --private --out k.pem --no-encrypt
 	assert_absent k.pem
-	run -0 sk key create aes --type aes-256
-	run -6 --separate-stderr sk key encrypt aes --in data --out c
-	assert_one_error_line "seckit key encrypt: "
-	[[ "$stderr" == *"GCM"* ]]
-	assert_absent c
-	run -6 sk key mac aes --in data
 	run -6 sk key sign dev --digest sha224 --in data --out s
 	assert_absent s
 }
@@ -217,6 +211,25 @@ teardown() {
 	run -4 sk --backend tpm2 key sign softkey --in data --out s
 	assert_absent s
 	run -0 sk --backend soft key sign softkey --in data --out s
+}
+
+@test "tpm2: --tcti wins over SECKIT_TCTI, which wins over the config's tcti" {
+	local bad="swtpm:host=127.0.0.1,port=1"
+	run -0 sk key create dev --type ec-p256
+	# a wrong --tcti beats a right SECKIT_TCTI
+	run -4 --separate-stderr sk --tcti "$bad" key sign dev --in data --out s
+	assert_one_error_line "seckit key sign: "
+	[[ "$stderr" == *"no TPM reachable through TCTI '$bad'"* ]]
+	assert_absent s
+	# a right --tcti beats a wrong SECKIT_TCTI, and a wrong config
+	printf 'tcti: "%s"\n' "$bad" > bad.yaml
+	SECKIT_TCTI=$bad run -0 sk --tcti "$SWTPM_TCTI" key sign dev --in data --out s
+	SECKIT_TCTI=$bad run -0 sk --config bad.yaml --tcti "$SWTPM_TCTI" key list --names
+	SECKIT_TCTI=$bad run -0 sk --config bad.yaml key sign dev --tcti "$SWTPM_TCTI" --in data --out s2
+	# the environment beats the config
+	run -0 sk --config bad.yaml key sign dev --in data --out s3
+	SECKIT_TCTI= run -4 sk --config bad.yaml key sign dev --in data --out s4
+	assert_absent s4
 }
 
 @test "tpm2: a TPM that stops answering while the master key is unsealed is exit 4, naming the TCTI" {

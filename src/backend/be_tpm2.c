@@ -5,7 +5,8 @@
  * a storage primary key (the TCG "SRK" template, recreated from the owner
  * seed on each open, or a persistent handle named in the config), so the
  * blob is useless without this very TPM.  Signing, ECDH, RSA decryption,
- * AES and HMAC happen inside the TPM.
+ * the AES block cipher and HMAC happen inside the TPM; AES-GCM and CMAC
+ * are built on the host around the TPM's AES (tpm2_aes.c).
  *
  * tpm2-tss is loaded with dlopen() the first time this backend is opened:
  * every other command keeps the start-up cost of a static binary, and a
@@ -136,7 +137,7 @@ static unsigned tpm_caps(struct sk_backend *b, const struct sk_keytype *kt)
 	case SK_KIND_RSA:
 		return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_SIGN | SK_CAP_DECRYPT;
 	case SK_KIND_AES:
-		return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_CIPHER;
+		return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_CIPHER | SK_CAP_MAC;
 	case SK_KIND_HMAC:
 		return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_MAC;
 	}
@@ -398,183 +399,12 @@ static int tpm_derive(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret)
 	return rc;
 }
 
-/* ---- AES in the TPM ----
- * TPM2_EncryptDecrypt2 takes whole blocks (at most 1024 bytes per call)
- * and returns the chaining IV.  The TPM does no padding: PKCS#7 for CBC
- * is done here, and a CTR tail is processed as a zero-padded block whose
- * extra output is dropped (CTR is a keystream XOR).  GCM is not a TPM
- * mode at all. */
-
-struct tpm_cipher {
-	struct sk_symop base;
-	struct sk_bkey *k;
-	int enc;
-	TPMI_ALG_CIPHER_MODE mode;
-	TPM2B_IV iv;
-	uint8_t pend[32];
-	size_t npend;
-};
-
-static int tpm_crypt_blocks(struct tpm_cipher *c, const uint8_t *in, size_t n, uint8_t *out)
-{
-	struct tpm_backend *be = c->k->be;
-
-	while (n > 0) {
-		TPM2B_MAX_BUFFER data = { 0 }, *res = NULL;
-		TPM2B_IV *ivout = NULL;
-		size_t k = n > TPM2_MAX_DIGEST_BUFFER ? TPM2_MAX_DIGEST_BUFFER : n;
-		ESYS_TR sess;
-		TSS2_RC r;
-		int rc;
-
-		if ((rc = sk_tpm2_key_session(c->k, &sess)) != SK_OK)
-			return rc;
-		data.size = (UINT16)k;
-		memcpy(data.buffer, in, k);
-		r = be->t.Esys_EncryptDecrypt2(be->esys, c->k->handle, sess, ESYS_TR_NONE,
-					       ESYS_TR_NONE, &data, c->enc ? TPM2_NO : TPM2_YES,
-					       c->mode, &c->iv, &res, &ivout);
-		OPENSSL_cleanse(&data, sizeof(data));
-		if (r != TSS2_RC_SUCCESS)
-			return sk_tpm2_key_err(c->k, r, c->enc ? "AES encryption" : "AES decryption");
-		if (res->size != k) {
-			be->t.Esys_Free(res);
-			be->t.Esys_Free(ivout);
-			return sk_err(SK_EFAIL, "tpm2: AES returned %u bytes for %zu", res->size, k);
-		}
-		memcpy(out, res->buffer, k);
-		c->iv = *ivout;
-		OPENSSL_cleanse(res, sizeof(*res));
-		be->t.Esys_Free(res);
-		be->t.Esys_Free(ivout);
-		in += k;
-		out += k;
-		n -= k;
-	}
-	return SK_OK;
-}
-
-static int tpm_cipher_update(struct sk_symop *op, const uint8_t *in, size_t n, uint8_t *out,
-			     size_t *outlen)
-{
-	struct tpm_cipher *c = (struct tpm_cipher *)op;
-	size_t total = c->npend + n, use;
-	uint8_t *all;
-	int rc;
-
-	*outlen = 0;
-	/* Whole blocks only; CBC decryption keeps the last block back, since
-	 * it carries the padding.  At most 16 bytes stay pending, so the
-	 * output never exceeds n + 16. */
-	if (c->mode == TPM2_ALG_CBC && !c->enc)
-		use = total > 16 ? ((total - 1) / 16) * 16 : 0;
-	else
-		use = (total / 16) * 16;
-	if (use == 0) {
-		memcpy(c->pend + c->npend, in, n);
-		c->npend = total;
-		return SK_OK;
-	}
-	all = malloc(total);
-	if (all == NULL)
-		return sk_err(SK_EFAIL, "out of memory");
-	memcpy(all, c->pend, c->npend);
-	memcpy(all + c->npend, in, n);
-	rc = tpm_crypt_blocks(c, all, use, out);
-	if (rc == SK_OK) {
-		*outlen = use;
-		c->npend = total - use;
-		memcpy(c->pend, all + use, c->npend);
-	}
-	OPENSSL_cleanse(all, total);
-	free(all);
-	return rc;
-}
-
-static int tpm_cipher_final(struct sk_symop *op, uint8_t *out, size_t *outlen, uint8_t *tag)
-{
-	struct tpm_cipher *c = (struct tpm_cipher *)op;
-	uint8_t block[32], res[32];
-	size_t n = c->npend, i;
-	int rc;
-
-	(void)tag;
-	*outlen = 0;
-	if (c->mode == TPM2_ALG_CTR) {
-		if (n == 0)
-			return SK_OK;
-		memset(block, 0, sizeof(block));
-		memcpy(block, c->pend, n);
-		if ((rc = tpm_crypt_blocks(c, block, (n + 15) / 16 * 16, res)) != SK_OK)
-			return rc;
-		memcpy(out, res, n);
-		*outlen = n;
-		OPENSSL_cleanse(res, sizeof(res));
-		return SK_OK;
-	}
-	if (c->enc) {
-		uint8_t pad = (uint8_t)(16 - n % 16);
-
-		memcpy(block, c->pend, n);
-		memset(block + n, pad, pad);
-		if ((rc = tpm_crypt_blocks(c, block, n + pad, out)) != SK_OK)
-			return rc;
-		*outlen = n + pad;
-		return SK_OK;
-	}
-	if (n == 0 || n % 16 != 0)
-		return sk_err(SK_EVERIFY, "bad padding (wrong key or corrupt data)");
-	if ((rc = tpm_crypt_blocks(c, c->pend, n, res)) != SK_OK)
-		return rc;
-	{
-		/* Check PKCS#7 padding without branching on secret bytes. */
-		uint8_t pad = res[n - 1], bad = (uint8_t)(pad == 0) | (uint8_t)(pad > 16);
-
-		for (i = 0; i < 16; i++) {
-			uint8_t in_pad = (uint8_t)((16 - i) <= pad);
-
-			bad |= (uint8_t)(in_pad & (res[n - 16 + i] != pad));
-		}
-		if (bad) {
-			OPENSSL_cleanse(res, sizeof(res));
-			return sk_err(SK_EVERIFY, "bad padding (wrong key or corrupt data)");
-		}
-		memcpy(out, res, n - pad);
-		*outlen = n - pad;
-	}
-	OPENSSL_cleanse(res, sizeof(res));
-	return SK_OK;
-}
-
-static void tpm_cipher_free(struct sk_symop *op)
-{
-	OPENSSL_cleanse(op, sizeof(struct tpm_cipher));
-	free(op);
-}
+/* ---- AES in the TPM: tpm2_aes.c ---- */
 
 static int tpm_cipher(struct sk_bkey *k, enum sk_cipher_mode mode, int enc, const uint8_t *iv,
 		      size_t ivlen, struct sk_symop **out)
 {
-	struct tpm_cipher *c;
-
-	if (mode == SK_MODE_GCM)
-		return sk_err_remedy(sk_err(SK_EUNSUPP, "tpm2: the TPM has no AES-GCM, only CBC and CTR"),
-				     SK_REMEDY_MODE);
-	if (ivlen != 16)
-		return sk_err(SK_EFAIL, "tpm2: AES needs a 16-byte IV");
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return sk_err(SK_EFAIL, "out of memory");
-	c->k = k;
-	c->enc = enc;
-	c->mode = mode == SK_MODE_CBC ? TPM2_ALG_CBC : TPM2_ALG_CTR;
-	c->iv.size = 16;
-	memcpy(c->iv.buffer, iv, 16);
-	c->base.update = tpm_cipher_update;
-	c->base.final = tpm_cipher_final;
-	c->base.free = tpm_cipher_free;
-	*out = &c->base;
-	return SK_OK;
+	return sk_tpm2_cipher(k, mode, enc, iv, ivlen, out);
 }
 
 /* ---- HMAC in the TPM: an HMAC sequence object ---- */
@@ -671,8 +501,10 @@ static int tpm_mac(struct sk_bkey *k, struct sk_symop **out)
 	TSS2_RC r;
 	int rc;
 
+	if (k->kt->kind == SK_KIND_AES)
+		return sk_tpm2_cmac(k, out);
 	if (k->kt->kind != SK_KIND_HMAC)
-		return sk_err(SK_EUNSUPP, "tpm2: the TPM has no CMAC; only HMAC keys can MAC");
+		return sk_err(SK_EUNSUPP, "tpm2: only AES and HMAC keys can MAC");
 	if ((rc = sk_tpm2_key_session(k, &sess)) != SK_OK)
 		return rc;
 	m = calloc(1, sizeof(*m));

@@ -5,8 +5,10 @@
 /*
  * Internals of the tpm2 backend, shared by its files:
  *   be_tpm2.c      the backend operations (the sk_tpm2_backend table):
- *                  open, keys, private-key operations, AES and HMAC,
- *                  sealing, password check objects
+ *                  open, keys, private-key operations, HMAC, sealing,
+ *                  password check objects
+ *   tpm2_aes.c     AES with a TPM key: CBC and CTR, and GCM and CMAC
+ *                  built on the host around the TPM's AES
  *   tpm2_load.c    tpm2-tss, loaded with dlopen() on first use
  *   tpm2_err.c     TSS and TPM response codes -> exit codes and messages
  *   tpm2_auth.c    authorisation: values, HMAC sessions, dictionary-attack
@@ -15,8 +17,9 @@
  *                  importing and sealing under the parent
  *   tpm2_device.c  the TPM itself: connecting through the TCTI, its
  *                  properties and algorithms, persistent handles, evicting
- * Calls go down that list only (be_tpm2 -> object -> auth -> err, and
- * be_tpm2 -> device -> auth; load stands alone).  Nothing else includes this; the API is backend.h.
+ * Calls go down that list only (be_tpm2 -> aes -> auth -> err,
+ * be_tpm2 -> object -> auth, be_tpm2 -> device -> auth; load stands
+ * alone).  Nothing else includes this; the API is backend.h.
  */
 #ifdef SECKIT_HAVE_TPM2
 
@@ -140,6 +143,15 @@ void sk_tpm2_disconnect(struct tpm_backend *be);
 int sk_tpm2_device_info(const struct sk_backend_cfg *cfg, struct sk_device_info *out);
 int sk_tpm2_handles(const struct sk_backend_cfg *cfg, uint32_t *h, size_t *n);
 int sk_tpm2_evict(const struct sk_backend_cfg *cfg, uint32_t handle);
+
+/* ---- tpm2_aes.c ---- */
+
+/* A cipher operation (backend.h) with the AES key k in mode: GCM takes a
+ * 12-byte nonce, CBC and CTR a 16-byte IV. */
+int sk_tpm2_cipher(struct sk_bkey *k, enum sk_cipher_mode mode, int enc, const uint8_t *iv,
+		   size_t ivlen, struct sk_symop **out);
+/* An AES-CMAC operation with the AES key k (16-byte MAC). */
+int sk_tpm2_cmac(struct sk_bkey *k, struct sk_symop **out);
 
 /* ---- tpm2_object.c ---- */
 

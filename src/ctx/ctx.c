@@ -64,18 +64,40 @@ static const char *pick(const char *opt, const char *env, const char *cfg, const
 	return cfg != NULL ? cfg : def;
 }
 
-static const char *backend_name(struct sk_ctx *ctx)
+int sk_ctx_backend_name(struct sk_ctx *ctx, const char **out)
 {
-	if (ctx->backend_name == NULL)
-		ctx->backend_name = sk_strdup(pick(ctx->opt_backend, "SECKIT_BACKEND",
-						   ctx->cfg.backend, "soft"));
-	return ctx->backend_name;
+	const char *env = sk_env("SECKIT_BACKEND"), *name = "soft";
+	int rc, from_env = 0;
+
+	*out = NULL;
+	if (ctx->backend_name == NULL) {
+		if ((rc = sk_ctx_config(ctx)) != SK_OK)
+			return rc;
+		if (ctx->opt_backend != NULL && ctx->opt_backend[0] != '\0') {
+			name = ctx->opt_backend;
+		} else if (env != NULL && env[0] != '\0') {
+			name = env;
+			from_env = 1;
+		} else if (ctx->cfg.backend != NULL) {
+			name = ctx->cfg.backend;
+		}
+		/* The names are the backend table's (backend.h), nowhere else. */
+		rc = sk_backend_check(name);
+		if (rc == SK_EUSAGE && from_env)
+			return sk_err_wrap(SK_ECONFIG, "SECKIT_BACKEND");
+		if (rc != SK_OK)
+			return rc;
+		if ((ctx->backend_name = sk_strdup(name)) == NULL)
+			return SK_EFAIL;
+	}
+	*out = ctx->backend_name;
+	return SK_OK;
 }
 
 static void backend_cfg(struct sk_ctx *ctx, struct sk_backend_cfg *bcfg)
 {
 	memset(bcfg, 0, sizeof(*bcfg));
-	bcfg->tcti = pick(NULL, "SECKIT_TCTI", ctx->cfg.tcti, NULL);
+	bcfg->tcti = pick(ctx->opt_tcti, "SECKIT_TCTI", ctx->cfg.tcti, NULL);
 	bcfg->tpm2_parent = ctx->cfg.tpm2_parent;
 }
 
@@ -160,11 +182,9 @@ int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 		if (ctx->store_dir == NULL)
 			return SK_EFAIL;
 	}
-	if ((bname = backend_name(ctx)) == NULL)
-		return SK_EFAIL;
 	/* A command that would create the store for a backend this build
 	 * lacks fails before the store exists. */
-	if (create && (rc = sk_backend_check(bname)) != SK_OK)
+	if ((rc = sk_ctx_backend_name(ctx, &bname)) != SK_OK)
 		return rc;
 	memset(&opts, 0, sizeof(opts));
 	opts.create = create;
@@ -188,25 +208,24 @@ int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out)
 {
 	struct sk_backend_cfg bcfg;
+	const char *name;
 	int rc;
 
 	if (ctx->be != NULL) {
 		*out = ctx->be;
 		return SK_OK;
 	}
-	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+	if ((rc = sk_ctx_backend_name(ctx, &name)) != SK_OK)
 		return rc;
-	if (backend_name(ctx) == NULL)
-		return SK_EFAIL;
 	/* The backend opened to unseal the store serves the command too. */
-	if (ctx->sealer != NULL && sk_backend_is(ctx->sealer, ctx->backend_name)) {
+	if (ctx->sealer != NULL && sk_backend_is(ctx->sealer, name)) {
 		ctx->be = ctx->sealer;
 		ctx->sealer = NULL;
 		*out = ctx->be;
 		return SK_OK;
 	}
 	backend_cfg(ctx, &bcfg);
-	if ((rc = sk_backend_open(ctx->backend_name, &bcfg, &ctx->be)) != SK_OK)
+	if ((rc = sk_backend_open(name, &bcfg, &ctx->be)) != SK_OK)
 		return rc;
 	*out = ctx->be;
 	return SK_OK;

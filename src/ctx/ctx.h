@@ -17,6 +17,7 @@ struct sk_ctx {
 	const char *opt_config;
 	const char *opt_store;
 	const char *opt_backend;
+	const char *opt_tcti;
 	int json, quiet, verbose;
 
 	/* From the environment when the context is made. */
@@ -47,7 +48,19 @@ int sk_ctx_config(struct sk_ctx *ctx);
 /* Store directory: --store > $SECKIT_STORE > config > /var/lib/seckit.
  * create: make the store when it does not exist yet (writing commands). */
 int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out);
-/* Backend: --backend > $SECKIT_BACKEND > config > soft. */
+/*
+ * The backend's name: --backend > $SECKIT_BACKEND > config > soft,
+ * resolved and checked against the backend table once (it loads the
+ * config).  Every command checks it before it runs, whether or not it
+ * opens the backend, so that a misspelt name is never ignored: a name the
+ * table does not know is SK_EUSAGE from the command line and SK_ECONFIG
+ * from the environment (the config's `backend:` is checked where it is
+ * read, at its line); a known backend this build lacks is SK_EBACKEND,
+ * whatever named it.
+ */
+int sk_ctx_backend_name(struct sk_ctx *ctx, const char **out);
+/* Backend: the one named above, opened (TCTI: --tcti > $SECKIT_TCTI >
+ * config > the backend's default). */
 int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out);
 /* What opening a backend takes from the config and environment (the
  * TCTI, the tpm2 parent): for reaching a device without opening the

@@ -604,7 +604,7 @@ int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
 		goto out;
 	if (k->info.flags & SK_KEY_PROVISIONED) {
 		if ((rc = sk_trust_guard(st, SK_BY_LOCAL, "key", name, "deleted")) == SK_OK)
-			rc = sk_err(SK_EUNSUPP, "key '%s' is provisioned: it cannot be deleted (only an STP can replace it)",
+			rc = sk_err(SK_EVERIFY, "key '%s' is provisioned: it cannot be deleted (only an STP can replace it)",
 				    name);
 		goto out;
 	}
@@ -673,7 +673,7 @@ int sk_password_delete(struct sk_ctx *ctx, const char *obj, const char *pass_spe
 			goto out;
 		}
 		sk_obj_info_free(&info);
-		rc = sk_err(SK_EUNSUPP, "password object '%s' is used by %zu key%s ('%s'%s): delete %s first",
+		rc = sk_err(SK_EVERIFY, "password object '%s' is used by %zu key%s ('%s'%s): delete %s first",
 			    obj, u.n, u.n == 1 ? "" : "s", u.first, u.n > 1 ? ", ..." : "",
 			    u.n == 1 ? "it" : "them");
 		goto out;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the primitives seckit computes without EVP fetches
- * (src/crypto/sha256kdf.c, the provider-direct AES-256-GCM in src/crypto/crypto.c):
+ * (src/crypto/sha256kdf.c, the provider-direct AES-256-GCM in src/crypto/crypto.c,
+ * GHASH in src/crypto/ghash.c):
  * RFC test vectors, and agreement with OpenSSL's EVP interfaces on random
  * inputs of every length that matters.  Run by tests/06-crypto.bats;
  * prints "ok N - what" lines and exits non-zero on the first failure.
@@ -16,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "crypto/crypto.h"
+#include "crypto/ghash.h"
 #include "base/err.h"
 #include "crypto/sha256kdf.h"
 #include "base/util.h"
@@ -181,6 +183,36 @@ int main(void)
 	CHECK(sk_hkdf_sha256(k, 32, NULL, 0, "", 0, o1, 255 * 32 + 1) != SK_OK,
 	      "hkdf-sha256 refuses more than 255 blocks");
 
+	{
+		/* GHASH of NIST GCM test case 2 (AES-128, zero key, 16 zero
+		 * bytes): H, C and GHASH(H, {}, C) from the GCM specification. */
+		struct sk_ghash g;
+		uint8_t h[16], c[16], want[16], got[16], got2[16];
+		size_t hl, cl, wl, cut;
+
+		unhex("66e94bd4ef8a2c3b884cfa59ca342b2e", h, &hl);
+		unhex("0388dace60b6a392f328c2b971b2fe78", c, &cl);
+		unhex("f38cbb1ad69223dcc3457ae5b6b0f885", want, &wl);
+		sk_ghash_init(&g, h);
+		sk_ghash_update(&g, c, cl);
+		sk_ghash_final(&g, got);
+		CHECK(memcmp(got, want, 16) == 0, "ghash: NIST GCM test case 2");
+		/* Any split of the data gives the same hash. */
+		RAND_bytes(d, 1000);
+		sk_ghash_init(&g, h);
+		sk_ghash_update(&g, d, 1000);
+		sk_ghash_final(&g, got);
+		ok = 1;
+		for (cut = 0; cut <= 40; cut++) {
+			sk_ghash_init(&g, h);
+			sk_ghash_update(&g, d, cut);
+			sk_ghash_update(&g, d + cut, 1);
+			sk_ghash_update(&g, d + cut + 1, 1000 - cut - 1);
+			sk_ghash_final(&g, got2);
+			ok &= memcmp(got, got2, 16) == 0;
+		}
+		CHECK(ok, "ghash: the same for every split of the data");
+	}
 	sk_sha256("abc", 3, o1);
 	unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", o2, &l);
 	CHECK(memcmp(o1, o2, 32) == 0, "sha256(\"abc\")");
