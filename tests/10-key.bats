@@ -138,7 +138,9 @@ json_field() {
 	sk_fails 2 "key export: " key export open --out x.pem --out-pass pass:a
 	sk_fails 2 "key export: " key export open --out x.pem --no-encrypt
 	sk_fails 2 "key export: " key export open --out x.pem --format txt
-	sk_fails 2 "key export: " key export open
+	# no --out: stdout
+	run -0 sk key export open
+	[[ "$output" == "-----BEGIN PUBLIC KEY-----"* ]]
 	sk_fails 8 "key export: " key export nosuch --out x.pem
 	sk_fails 6 "key export: " key export sym --out x.pem
 	assert_absent x.pem

@@ -196,7 +196,7 @@ load helper
 	run -0 sk key password create p --pass pass:x
 	run -0 sk key create b --type ec-p256 --password-object p --pass pass:x
 	echo "x" > data
-	sk_fails 2 "key sign: " key sign b --in data
+	sk_fails 2 "key sign: --in is required" key sign b --out s
 	echo "bad: [" > bad.yaml
 	sk_fails 3 "key list: " --config bad.yaml key list
 	sk_fails 4 "key list: " --store "$BATS_TEST_TMPDIR/none" key list

@@ -332,7 +332,7 @@ verify_fails() {
 	print(len(cases), "cases,", len(bad), "not rejected properly", bad[:3])
 	sys.exit(1 if bad else 0)
 	EOF
-	verify_fails /dev/null "truncated"
+	verify_fails /dev/null "/dev/null: not a seckit package"
 }
 
 @test "oversized and negative length fields are rejected with 7" {

@@ -474,7 +474,7 @@ assert d["signer"]["key"] is None and d["status"] == "unverified" and "verified"
 	EOF
 	run -7 --separate-stderr sk stp apply other.pkg
 	assert_one_error_line "seckit stp apply: "
-	[[ "$stderr" == *type* ]]
+	[ "$stderr" = "seckit stp apply: other.pkg: a payload package, not an STP" ]
 	head -c 2000000 /dev/zero > big.stp
 	run -1 sk stp apply big.stp
 	run -1 sk stp apply nosuch.stp

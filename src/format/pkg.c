@@ -60,9 +60,9 @@ static int skip_header(const uint8_t *p, size_t n, size_t *off, uint8_t tag)
 
 	if (n < 2 || i > n - 2 || p[i] != tag)
 		return 0;
+	/* Lenient on purpose (indefinite, over-long): the strict reader
+	 * that follows names what is wrong with a package of this kind. */
 	k = p[i + 1] < 0x80 ? 0 : p[i + 1] & 0x7fu;
-	if (p[i + 1] >= 0x80 && (k == 0 || k > 8))
-		return 0;
 	if (k > n - i - 2)
 		return 0;
 	*off = i + 2 + k;
