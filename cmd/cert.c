@@ -2,6 +2,7 @@
 /* seckit cert: the certificate store, CSRs from store keys, issuing. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -546,6 +547,24 @@ static void json_strs(struct sk_json *j, const char *k, char **v)
 	sk_json_end_arr(j);
 }
 
+/* A hex identifier as JSON's machine form: lower case, no colons
+ * (the text form keeps openssl's). */
+static void json_hexid(struct sk_json *j, const char *k, const char *v)
+{
+	char buf[256];
+	size_t n = 0;
+
+	if (v == NULL || v[0] == '\0') {
+		sk_json_kstr(j, k, NULL);
+		return;
+	}
+	for (; *v != '\0' && n + 1 < sizeof(buf); v++)
+		if (*v != ':')
+			buf[n++] = (char)tolower((unsigned char)*v);
+	buf[n] = '\0';
+	sk_json_kstr(j, k, buf);
+}
+
 static void show_json(const struct sk_x509_info *i, const char *name)
 {
 	struct sk_json j;
@@ -562,8 +581,8 @@ static void show_json(const struct sk_x509_info *i, const char *name)
 	sk_json_kstr(&j, "key_type", i->key_type);
 	sk_json_kint(&j, "key_bits", i->key_bits);
 	sk_json_kstr(&j, "signature_algorithm", i->sig_alg);
-	sk_json_kstr(&j, "fingerprint_sha256", i->fingerprint);
-	sk_json_kbool(&j, "is_ca", i->is_ca);
+	sk_json_kstr(&j, "fingerprint", i->fingerprint);
+	sk_json_kbool(&j, "ca", i->is_ca);
 	sk_json_key(&j, "path_len");
 	if (i->path_len >= 0)
 		sk_json_int(&j, i->path_len);
@@ -573,8 +592,8 @@ static void show_json(const struct sk_x509_info *i, const char *name)
 	json_strs(&j, "san", i->san);
 	json_strs(&j, "key_usage", i->key_usage);
 	json_strs(&j, "extended_key_usage", i->ext_key_usage);
-	sk_json_kstr(&j, "subject_key_id", i->ski[0] ? i->ski : NULL);
-	sk_json_kstr(&j, "authority_key_id", i->aki[0] ? i->aki : NULL);
+	json_hexid(&j, "subject_key_id", i->ski);
+	json_hexid(&j, "authority_key_id", i->aki);
 	sk_json_end_obj(&j);
 	sk_json_done(&j);
 }

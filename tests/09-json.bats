@@ -9,6 +9,18 @@
 load helper
 load trust
 load opaque
+load tpm
+
+# key handles, key evict and --version -v ask a TPM.
+setup_file() {
+	if command -v swtpm >/dev/null; then
+		start_swtpm "$BATS_FILE_TMPDIR/tpm"
+	fi
+}
+
+teardown_file() {
+	stop_swtpm
+}
 
 # The cases, one a line: SCHEMA-DEF|EXIT|ARGUMENTS.  SCHEMA-DEF is the verb
 # ("key create"; its definition in the schema is "key_create"), "-" for a
@@ -17,6 +29,8 @@ load opaque
 cases() {
 	cat <<-'EOF'
 	version|0|--version
+	version|0|--tcti "$SWTPM_TCTI" -v --version
+	version|0|--tcti swtpm:host=127.0.0.1,port=1 -v --version
 	-|2|nosuch
 	-|2|
 	-|2|key
@@ -38,6 +52,11 @@ cases() {
 	key list|4|--store nostore key list
 	key info|0|key info k1
 	key info|8|key info nosuch
+	key handles|0|--backend tpm2 --tcti "$SWTPM_TCTI" key handles
+	key handles|4|--backend tpm2 --tcti swtpm:host=127.0.0.1,port=1 key handles
+	key evict|0|--backend tpm2 --tcti "$SWTPM_TCTI" key evict 0x81000123
+	key evict|8|--backend tpm2 --tcti "$SWTPM_TCTI" key evict 0x81000123
+	key evict|2|--backend tpm2 --tcti "$SWTPM_TCTI" key evict 0x01000123
 	key password create|0|key password create vault --pass pass:secret-1
 	key password create|9|key password create vault --pass pass:secret-1
 	key password list|0|key password list
@@ -79,6 +98,16 @@ cases() {
 	cert csr|8|cert csr --key nosuch --subject /CN=dev --out x.csr
 	cert issue|0|cert issue --ca-cert oem/root.pem --ca-key oem/root.key --csr dev.csr --days 30 --out dev.pem
 	cert issue|1|cert issue --ca-cert oem/root.pem --ca-key oem/root.key --csr nosuch.csr --days 30 --out x.pem
+	cert show|0|cert show oem/root.pem
+	cert show|0|cert show oem-root
+	cert show|8|cert show nosuch
+	cert show|1|cert show ./nosuch.pem
+	cert import|0|cert import device-cert dev.pem
+	cert import|0|cert import device-cert dev.pem
+	cert import|7|cert import stranger stranger.pem
+	cert import|1|cert import x nosuch.pem
+	cert ca create|0|cert ca create --subject /CN=r2 --key-file oem/root.key --out r2.pem
+	cert ca create|2|cert ca create --subject /CN=r3 --out r3.pem
 	payload make|0|payload make --sign-key oem/payload.key --in data --out p.pkg
 	payload make|1|payload make --sign-key nosuch.key --in data --out x.pkg
 	payload verify|0|payload verify --in p.pkg
@@ -179,8 +208,12 @@ check() {
 }
 
 @test "--json: every case prints one document that validates, exit status = error.exit, one error line" {
-	require openssl
+	require openssl swtpm tpm2_createprimary tpm2_evictcontrol
 	mk_oem_pki
+	# A persistent handle for key evict.
+	tpm2_createprimary -Q -C o -c primary.ctx
+	tpm2_evictcontrol -Q -C o -c primary.ctx 0x81000123
+	tpm2_flushcontext -t
 	cat > m.yaml <<-EOF
 	version: 1
 	device-key:
@@ -208,5 +241,7 @@ check() {
 		"$SECKIT" --json "$@" > "out.$n" 2> "err.$n" < /dev/null || got=$?
 		printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$def" "$want" "$got" "$args" >> results.tsv
 	done < <(cases)
-	run -0 check --results results.tsv
+	run check --results results.tsv
+	echo "$output" >&3
+	[ "$status" -eq 0 ]
 }

@@ -193,7 +193,7 @@ mk_chain() {
 	[ "$(jfield "$doc" serial)" = "$(openssl x509 -in inter.pem -noout -serial | cut -d= -f2)" ]
 	[ "$(jfield "$doc" key_type)" = rsa-2048 ]
 	[ "$(jfield "$doc" key_bits)" = 2048 ]
-	[ "$(jfield "$doc" is_ca)" = true ]
+	[ "$(jfield "$doc" ca)" = true ]
 	[ "$(jfield "$doc" path_len)" = 1 ]
 	[ "$(jfield "$doc" key_usage)" = '["key_cert_sign","crl_sign"]' ]
 	[ "$(jfield "$doc" san)" = '[]' ]
@@ -201,8 +201,8 @@ mk_chain() {
 	end=$(date -u -d "$(openssl x509 -in inter.pem -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)
 	[ "$(jfield "$doc" not_after)" = "$end" ]
 	fp=$(openssl x509 -in inter.pem -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
-	[ "$(jfield "$doc" fingerprint_sha256)" = "$fp" ]
-	aki=$(openssl x509 -in inter.pem -noout -ext authorityKeyIdentifier | tail -1 | tr -d ' ')
+	[ "$(jfield "$doc" fingerprint)" = "$fp" ]
+	aki=$(openssl x509 -in inter.pem -noout -ext authorityKeyIdentifier | tail -1 | tr -d ' :' | tr A-F a-f)
 	[ "$(jfield "$doc" authority_key_id)" = "$aki" ]
 	# A root: no path length, self-signed; DER input.
 	openssl x509 -in root.pem -outform der -out root.der
