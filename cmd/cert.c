@@ -15,6 +15,7 @@
 #include "crypto/crypto.h"
 #include "base/err.h"
 #include "base/fileio.h"
+#include "keys/keyfile.h"
 #include "keys/keys.h"
 #include "ctx/secret.h"
 #include "trust/trust.h"
@@ -380,9 +381,10 @@ static int cert_csr(struct sk_ctx *ctx, const struct sk_args *a)
 static const struct sk_verbopt issue_opts[] = {
 	{ OPT_csr, "the certificate request (PEM or DER)", .required = 1 },
 	{ OPT_ca_cert, "the issuing CA's certificate", .required = 1 },
-	{ OPT_ca_key, "the issuing CA's private key (PEM or DER)" },
-	{ OPT_ca_key_name, "the issuing CA's key in the store, instead of --ca-key" },
-	{ OPT_ca_pass, "passphrase of an encrypted CA key" },
+	{ OPT_ca_key, "the issuing CA's private key file (PEM or DER)" },
+	{ OPT_ca_pass, "passphrase of an encrypted --ca-key" },
+	{ OPT_key, "the issuing CA's key in the store (any backend), instead of --ca-key" },
+	{ OPT_pass, "secret of --key's password object (pass:, env:, file:, fd:, prompt)" },
 	{ OPT_days, "validity in days from now (default 365)" },
 	{ OPT_not_before, "valid from TIME (default now)" },
 	{ OPT_not_after, "valid until TIME, e.g. 90d, 1y, 2030-01-01 (instead of --days)" },
@@ -435,7 +437,7 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *profile = sk_opt_str(a, OPT_profile);
 	const char *serial = sk_opt_str(a, OPT_serial), *capass_spec = sk_opt_str(a, OPT_ca_pass);
-	const char *cakey_name = sk_opt_str(a, OPT_ca_key_name);
+	const char *cakey_name = sk_opt_str(a, OPT_key);
 	struct sk_secret capass = { 0 };
 	struct sk_issue req;
 	struct sk_buf csrbuf = { 0 };
@@ -447,9 +449,11 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 
 	memset(&req, 0, sizeof(req));
 	if ((sk_opt_str(a, OPT_ca_key) == NULL) == (cakey_name == NULL))
-		return sk_usage_error("give the CA's key: --ca-key FILE or --ca-key-name NAME");
+		return sk_usage_error("give the CA's key: --ca-key FILE or --key NAME (a store key)");
 	if (cakey_name != NULL && capass_spec != NULL)
-		return sk_usage_error("--ca-pass opens a --ca-key file");
+		return sk_usage_error("--ca-pass opens a --ca-key file (a store key's password is --pass)");
+	if (cakey_name == NULL && sk_opt_str(a, OPT_pass) != NULL)
+		return sk_usage_error("--pass is a store key's password (a --ca-key file's passphrase is --ca-pass)");
 	if ((rc = sk_opt_md(ctx, a, OPT_digest, &req.md)) != SK_OK ||
 	    (rc = sk_opt_out(a, der ? SK_OUT_BINARY : SK_OUT_TEXT, &out)) != SK_OK)
 		return rc;
@@ -475,7 +479,7 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 	    (rc = sk_secret_get(capass_spec, "passphrase of the CA key", 0, &capass)) != SK_OK)
 		goto out;
 	if (cakey_name != NULL)
-		rc = sk_key_open(ctx, cakey_name, NULL, &req.ca_skey);
+		rc = sk_key_open(ctx, cakey_name, sk_opt_str(a, OPT_pass), &req.ca_skey);
 	else
 		rc = sk_pkey_load(sk_opt_str(a, OPT_ca_key), capass.p, 1, &req.ca_key);
 	if (rc != SK_OK)
@@ -685,12 +689,16 @@ static const struct sk_verbopt ca_create_opts[] = {
 	{ OPT_subject, "the CA's subject in /CN=name/O=org form", .required = 1 },
 	{ OPT_key, "the CA's key: a key of the store (any backend)" },
 	{ OPT_key_in, "the CA's key: a private key file (PEM or DER)" },
+	{ OPT_new_key, "the CA's key: a new one, written to this new file (PKCS#8 PEM)" },
+	{ OPT_type, "type of the --new-key: ec-p256 (default), ec-p384, ec-p521, rsa-2048, rsa-3072, rsa-4096" },
+	{ OPT_out_pass, "encrypt the --new-key file with this passphrase" },
+	{ OPT_no_encrypt, "write the --new-key file in clear (mode 0600)" },
 	{ OPT_key_pass, "passphrase of an encrypted --key-file" },
 	{ OPT_pass, "secret of --key's password object (pass:, env:, file:, fd:, prompt)" },
-	{ OPT_ca_cert, "the issuing CA's certificate: makes an intermediate CA (default: a root)" },
-	{ OPT_ca_key, "the issuing CA's private key file (PEM or DER)" },
-	{ OPT_ca_key_name, "the issuing CA's key in the store" },
-	{ OPT_ca_pass, "passphrase of an encrypted --ca-key" },
+	{ OPT_issuer_cert, "the issuing CA's certificate: makes an intermediate CA (default: a root)" },
+	{ OPT_issuer_key, "the issuing CA's private key file (PEM or DER)" },
+	{ OPT_issuer_key_name, "the issuing CA's key in the store (any backend)" },
+	{ OPT_issuer_pass, "passphrase of --issuer-key, or secret of --issuer-key-name's password object" },
 	{ OPT_path_len, "CAs allowed below this one (default: none for a root, 0 for an intermediate)" },
 	{ OPT_days, "validity in days from now (default 365)" },
 	{ OPT_not_before, "valid from TIME (default now)" },
@@ -701,31 +709,79 @@ static const struct sk_verbopt ca_create_opts[] = {
 	O_FORMAT,
 };
 
-/* The CA's own key: a store key (signs through its backend) or a file. */
-static int ca_own_key(struct sk_ctx *ctx, const struct sk_args *a, struct sk_key **k, EVP_PKEY **pk)
+/* The CA's own key, one of three: a store key (signs through its
+ * backend), a key file, or a new key pair for a new file. */
+struct ca_own {
+	struct sk_key *key;
+	EVP_PKEY *pkey;
+	struct sk_out newout;   /* --new-key: opened (new, 0600), not yet written */
+	struct sk_buf newpem;   /* --new-key: its PKCS#8 PEM, encrypted unless --no-encrypt */
+};
+
+static void ca_own_free(struct ca_own *o)
+{
+	sk_key_close(o->key);
+	EVP_PKEY_free(o->pkey);
+	sk_out_abort(&o->newout);
+	sk_buf_cleanse_free(&o->newpem);
+}
+
+/* --new-key FILE [--type TYPE] (--out-pass SPEC | --no-encrypt): nothing
+ * is written here; the file is opened so that an existing name is
+ * refused before any work. */
+static int ca_new_key(const struct sk_args *a, const char *file, struct ca_own *o)
+{
+	const char *tname = sk_opt_str(a, OPT_type), *spec = sk_opt_str(a, OPT_out_pass);
+	const struct sk_keytype *kt = sk_keytype_by_name(tname ? tname : "ec-p256");
+	struct sk_secret pass = { 0 };
+	int noenc = sk_opt_flag(a, OPT_no_encrypt), rc;
+
+	if (kt == NULL || !sk_keytype_is_asym(kt))
+		return sk_usage_error("--type %s: a CA key signs: ec-p256, ec-p384, ec-p521, "
+				      "rsa-2048, rsa-3072 or rsa-4096", tname);
+	if (spec == NULL && !noenc)
+		return sk_usage_error("a private key is only written encrypted: give --out-pass SPEC (or --no-encrypt)");
+	if (spec != NULL && noenc)
+		return sk_usage_error("--out-pass and --no-encrypt exclude each other");
+	if ((rc = sk_out_open_new(&o->newout, file, 0600)) != SK_OK)
+		return sk_err_wrap(rc, "--new-key");
+	if (spec != NULL && (rc = sk_secret_get(spec, "passphrase for the new CA key", 1, &pass)) != SK_OK)
+		return rc;
+	if ((rc = sk_keytype_generate(kt, &o->pkey)) == SK_OK)
+		rc = sk_keyfile_encode_pkey(o->pkey, 0, 1, spec ? &pass : NULL, &o->newpem);
+	sk_secret_free(&pass);
+	return rc;
+}
+
+static int ca_own_key(struct sk_ctx *ctx, const struct sk_args *a, struct ca_own *o)
 {
 	const char *name = sk_opt_str(a, OPT_key), *file = sk_opt_str(a, OPT_key_in);
-	const char *spec = sk_opt_str(a, OPT_key_pass);
+	const char *newf = sk_opt_str(a, OPT_new_key), *spec = sk_opt_str(a, OPT_key_pass);
 	struct sk_secret pass = { 0 };
 	int rc;
 
-	if ((name == NULL) == (file == NULL))
-		return sk_usage_error("give the CA's key: --key NAME (a store key) or --key-file FILE");
+	if ((name != NULL) + (file != NULL) + (newf != NULL) != 1)
+		return sk_usage_error("give the CA's key: --key NAME (a store key), --key-file FILE or --new-key FILE");
+	if (newf == NULL && (sk_opt_str(a, OPT_type) || sk_opt_str(a, OPT_out_pass) ||
+			     sk_opt_flag(a, OPT_no_encrypt)))
+		return sk_usage_error("--type, --out-pass and --no-encrypt apply to --new-key");
+	if (name == NULL && sk_opt_str(a, OPT_pass) != NULL)
+		return sk_usage_error("--pass is a store key's password (a key file's passphrase is --key-pass)");
+	if (file == NULL && spec != NULL)
+		return sk_usage_error("--key-pass opens a --key-file (a store key's password is --pass)");
+	if (newf != NULL)
+		return ca_new_key(a, newf, o);
 	if (name != NULL) {
-		if (spec != NULL)
-			return sk_usage_error("--key-pass opens a --key-file (a store key's password is --pass)");
-		if ((rc = sk_key_open(ctx, name, sk_opt_str(a, OPT_pass), k)) != SK_OK)
+		if ((rc = sk_key_open(ctx, name, sk_opt_str(a, OPT_pass), &o->key)) != SK_OK)
 			return rc;
-		if ((*k)->info.pub == NULL)
+		if (o->key->info.pub == NULL)
 			return sk_err(SK_EUNSUPP, "key '%s' (%s) cannot sign certificates", name,
-				      (*k)->info.type->name);
+				      o->key->info.type->name);
 		return SK_OK;
 	}
-	if (sk_opt_str(a, OPT_pass) != NULL)
-		return sk_usage_error("--pass is a store key's password (a key file's passphrase is --key-pass)");
 	if (spec != NULL && (rc = sk_secret_get(spec, "passphrase of the CA key", 0, &pass)) != SK_OK)
 		return rc;
-	rc = sk_pkey_load(file, pass.p, 1, pk);
+	rc = sk_pkey_load(file, pass.p, 1, &o->pkey);
 	sk_secret_free(&pass);
 	return rc;
 }
@@ -734,24 +790,23 @@ static int ca_own_key(struct sk_ctx *ctx, const struct sk_args *a, struct sk_key
 static int ca_issuer(struct sk_ctx *ctx, const struct sk_args *a, X509 **ca, struct sk_key **k,
 		     EVP_PKEY **pk)
 {
-	const char *cert = sk_opt_str(a, OPT_ca_cert), *file = sk_opt_str(a, OPT_ca_key);
-	const char *name = sk_opt_str(a, OPT_ca_key_name), *spec = sk_opt_str(a, OPT_ca_pass);
+	const char *cert = sk_opt_str(a, OPT_issuer_cert), *file = sk_opt_str(a, OPT_issuer_key);
+	const char *name = sk_opt_str(a, OPT_issuer_key_name), *spec = sk_opt_str(a, OPT_issuer_pass);
 	struct sk_secret pass = { 0 };
 	int rc;
 
 	if (cert == NULL) {
 		if (file || name || spec)
-			return sk_usage_error("--ca-key, --ca-key-name and --ca-pass sign an intermediate: give --ca-cert too");
+			return sk_usage_error("--issuer-key, --issuer-key-name and --issuer-pass sign an "
+					      "intermediate: give --issuer-cert too");
 		return SK_OK;
 	}
 	if ((file == NULL) == (name == NULL))
-		return sk_usage_error("--ca-cert needs the issuer's key: --ca-key FILE or --ca-key-name NAME");
-	if (name != NULL && spec != NULL)
-		return sk_usage_error("--ca-pass opens a --ca-key file");
+		return sk_usage_error("--issuer-cert needs the issuer's key: --issuer-key FILE or --issuer-key-name NAME");
 	if ((rc = sk_x509_load_one(cert, ca)) != SK_OK)
 		return rc;
 	if (name != NULL)
-		return sk_key_open(ctx, name, NULL, k);
+		return sk_key_open(ctx, name, spec, k);
 	if (spec != NULL && (rc = sk_secret_get(spec, "passphrase of the issuing CA's key", 0, &pass)) != SK_OK)
 		return rc;
 	rc = sk_pkey_load(file, pass.p, 1, pk);
@@ -759,21 +814,53 @@ static int ca_issuer(struct sk_ctx *ctx, const struct sk_args *a, X509 **ca, str
 	return rc;
 }
 
+/* The certificate to out, and a --new-key to its file: both or neither. */
+static int ca_write(const char *out, X509 *x, int der, struct ca_own *own)
+{
+	struct sk_buf cert = { 0 };
+	int rc;
+
+	if ((rc = sk_x509_encode(x, der, &cert)) != SK_OK)
+		goto out;
+	if (own->newpem.p != NULL) {
+		char *keypath = strdup(own->newout.path);
+
+		if (keypath == NULL) {
+			rc = sk_err(SK_EFAIL, "out of memory");
+			goto out;
+		}
+		if ((rc = sk_out_write(&own->newout, own->newpem.p, own->newpem.len)) == SK_OK &&
+		    (rc = sk_out_commit(&own->newout)) == SK_OK &&
+		    (rc = sk_write_file(out, cert.p, cert.len, 0666)) != SK_OK)
+			unlink(keypath); /* ours, just made: no key without its certificate */
+		free(keypath);
+	} else {
+		rc = sk_write_file(out, cert.p, cert.len, 0666);
+	}
+out:
+	sk_buf_free(&cert);
+	return rc;
+}
+
 static int cert_ca_create(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *serial = sk_opt_str(a, OPT_serial), *out = sk_opt_str(a, OPT_out);
+	const char *serial = sk_opt_str(a, OPT_serial), *out;
 	struct sk_ca_new req;
-	struct sk_key *own = NULL, *isk = NULL;
-	EVP_PKEY *ownpk = NULL, *ispk = NULL;
+	struct ca_own own;
+	struct sk_key *isk = NULL;
+	EVP_PKEY *ispk = NULL;
 	ASN1_INTEGER *sn = NULL;
 	X509 *ca = NULL, *x = NULL;
 	uint64_t days, plen;
-	int rc;
+	int der = format_der(a), rc;
 
 	memset(&req, 0, sizeof(req));
+	memset(&own, 0, sizeof(own));
+	own.newout.fd = -1;
 	req.subject = sk_opt_str(a, OPT_subject);
 	req.path_len = sk_opt_uint(a, OPT_path_len, &plen) ? (int)plen : -1;
 	if ((rc = sk_opt_md(ctx, a, OPT_digest, &req.md)) != SK_OK ||
+	    (rc = sk_opt_out(a, der ? SK_OUT_BINARY : SK_OUT_TEXT, &out)) != SK_OK ||
 	    (rc = validity_opts(a, &days, &req.not_before, &req.not_after)) != SK_OK)
 		return rc;
 	if (req.not_after == 0)
@@ -781,27 +868,26 @@ static int cert_ca_create(struct sk_ctx *ctx, const struct sk_args *a)
 	if (serial != NULL && (rc = parse_serial(serial, &sn)) != SK_OK)
 		return rc;
 	req.serial = sn;
-	if ((rc = ca_own_key(ctx, a, &own, &ownpk)) != SK_OK ||
+	if ((rc = ca_own_key(ctx, a, &own)) != SK_OK ||
 	    (rc = ca_issuer(ctx, a, &ca, &isk, &ispk)) != SK_OK)
 		goto out;
-	req.pub = own ? own->info.pub : ownpk;
+	req.pub = own.key ? own.key->info.pub : own.pkey;
 	req.issuer = ca;
 	if (ca != NULL) {
 		req.signer.key = isk;
 		req.signer.pkey = ispk;
 	} else {
-		req.signer.key = own;
-		req.signer.pkey = ownpk;
+		req.signer.key = own.key;
+		req.signer.pkey = own.pkey;
 	}
 	if ((rc = sk_ca_make(&req, &x)) != SK_OK)
 		goto out;
-	rc = sk_x509_write(out ? out : "-", x, format_der(a));
+	rc = ca_write(out, x, der, &own);
 out:
 	X509_free(x);
 	X509_free(ca);
-	EVP_PKEY_free(ownpk);
 	EVP_PKEY_free(ispk);
-	sk_key_close(own);
+	ca_own_free(&own);
 	sk_key_close(isk);
 	ASN1_INTEGER_free(sn);
 	return rc;

@@ -111,8 +111,9 @@ verb	seckit cert issue	none	-	issue a certificate from a CSR with a CA key (off-
 option	seckit cert issue	--csr	-	FILE	file
 option	seckit cert issue	--ca-cert	-	FILE	file
 option	seckit cert issue	--ca-key	-	FILE	file
-option	seckit cert issue	--ca-key-name	-	NAME	key
 option	seckit cert issue	--ca-pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit cert issue	--key	k	NAME	key
+option	seckit cert issue	--pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit cert issue	--days	-	N	none
 option	seckit cert issue	--not-before	-	TIME	none
 option	seckit cert issue	--not-after	-	TIME	none
@@ -130,12 +131,16 @@ verb	seckit cert ca create	none	-	make a root or intermediate CA certificate (of
 option	seckit cert ca create	--subject	s	DN	none
 option	seckit cert ca create	--key	k	NAME	key
 option	seckit cert ca create	--key-file	-	FILE	file
+option	seckit cert ca create	--new-key	-	FILE	file
+option	seckit cert ca create	--type	t	TYPE	choice	ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512
+option	seckit cert ca create	--out-pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit cert ca create	--no-encrypt	-	-	none
 option	seckit cert ca create	--key-pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit cert ca create	--pass	-	SPEC	secret	pass: env: file: fd: prompt
-option	seckit cert ca create	--ca-cert	-	FILE	file
-option	seckit cert ca create	--ca-key	-	FILE	file
-option	seckit cert ca create	--ca-key-name	-	NAME	key
-option	seckit cert ca create	--ca-pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit cert ca create	--issuer-cert	-	FILE	file
+option	seckit cert ca create	--issuer-key	-	FILE	file
+option	seckit cert ca create	--issuer-key-name	-	NAME	key
+option	seckit cert ca create	--issuer-pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit cert ca create	--path-len	-	N	none
 option	seckit cert ca create	--days	-	N	none
 option	seckit cert ca create	--not-before	-	TIME	none

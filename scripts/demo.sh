@@ -139,7 +139,7 @@ run_fails 7 --store "$factory" cert verify rogue.pem
 say "an issuing CA under the OEM root, its key in an OEM store (no openssl):"
 run --store "$demo/oem-store" key create issuing --type ec-p256
 run --store "$demo/oem-store" cert ca create --subject /CN=Acme-Issuing --key issuing \
-	--ca-cert oem/root.pem --ca-key oem/root.key --not-after 5y --out issuing.pem
+	--issuer-cert oem/root.pem --issuer-key oem/root.key --not-after 5y --out issuing.pem
 check openssl verify -CAfile oem/root.pem issuing.pem
 run cert show issuing.pem
 

@@ -21,7 +21,7 @@ mk_chain() {
 		sk key create inter --type rsa-2048 &&
 		sk key create device --type ec-p256 &&
 		sk cert ca create --subject "/CN=Acme Root/O=Acme" --key root --not-after 10y --out root.pem &&
-		sk cert ca create --subject /CN=Acme-Inter --key inter --ca-cert root.pem --ca-key-name root \
+		sk cert ca create --subject /CN=Acme-Inter --key inter --issuer-cert root.pem --issuer-key-name root \
 			--path-len 1 --not-after 5y --out inter.pem &&
 		sk cert csr --key device --subject /CN=dev1 --san DNS:dev1.example,IP:10.0.0.5 --out dev.csr &&
 		sk key create issuer --type ec-p256 --exportable &&
@@ -30,10 +30,9 @@ mk_chain() {
 
 @test "cert ca create: root and intermediate from store keys; openssl verifies the chain and sees the CA extensions" {
 	mk_chain
-	# The intermediate's key is a store key too: cert issue takes a key
-	# file, so the device certificate comes from a file-key intermediate.
-	run -0 sk cert ca create --subject /CN=Issuing --key-file issuer.key --ca-cert inter.pem \
-		--ca-key-name inter --not-after 2y --out issuing.pem
+	# An issuing CA with a key file under the store-key intermediate.
+	run -0 sk cert ca create --subject /CN=Issuing --key-file issuer.key --issuer-cert inter.pem \
+		--issuer-key-name inter --not-after 2y --out issuing.pem
 	run -0 sk cert issue --csr dev.csr --ca-cert issuing.pem --ca-key issuer.key --not-after 90d --out dev.pem
 	cat inter.pem issuing.pem > untrusted.pem
 	run -0 openssl verify -CAfile root.pem -untrusted untrusted.pem dev.pem
@@ -76,14 +75,14 @@ mk_chain() {
 	openssl x509 -inform der -in f.der -out f.pem
 	# stdout is the default output.
 	mk_key sub
-	sk cert ca create --subject /CN=Sub --key-file sub.key --ca-cert f.pem --ca-key rootf.key > sub.pem
+	sk cert ca create --subject /CN=Sub --key-file sub.key --issuer-cert f.pem --issuer-key rootf.key > sub.pem
 	run -0 openssl verify -CAfile f.pem sub.pem
 	mk_key leafca
 	sk_fails 7 "cert ca create: the issuer's path length is 0" \
-		cert ca create --subject /CN=L --key-file leafca.key --ca-cert sub.pem --ca-key sub.key --out l.pem
+		cert ca create --subject /CN=L --key-file leafca.key --issuer-cert sub.pem --issuer-key sub.key --out l.pem
 	assert_absent l.pem
 	sk_fails 2 "cert ca create: a path length of 1 is not below the issuer's (1)" \
-		cert ca create --subject /CN=L --key-file leafca.key --ca-cert f.pem --ca-key rootf.key --path-len 1 --out l.pem
+		cert ca create --subject /CN=L --key-file leafca.key --issuer-cert f.pem --issuer-key rootf.key --path-len 1 --out l.pem
 	assert_absent l.pem
 }
 
@@ -94,24 +93,24 @@ mk_chain() {
 	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --key root --key-file stranger.key --out x.pem
 	sk_fails 2 "cert ca create: " cert ca create --key root --out x.pem
 	sk_fails 2 "cert ca create: " cert ca create --subject CN=x --key root --out x.pem
-	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --key root --ca-key-name root --out x.pem
-	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --key inter --ca-cert root.pem --out x.pem
+	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --key root --issuer-key-name root --out x.pem
+	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --key inter --issuer-cert root.pem --out x.pem
 	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --key root --days 0 --out x.pem
 	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --key root --days 30 --not-after 1y --out x.pem
 	sk_fails 8 "cert ca create: " cert ca create --subject /CN=x --key nosuch --out x.pem
 	sk_fails 1 "cert ca create: " cert ca create --subject /CN=x --key-file nosuch.key --out x.pem
 	# The issuer's key is not the issuer certificate's.
 	sk_fails 7 "cert ca create: the CA key does not belong to the issuer certificate" \
-		cert ca create --subject /CN=x --key device --ca-cert root.pem --ca-key stranger.key --out x.pem
+		cert ca create --subject /CN=x --key device --issuer-cert root.pem --issuer-key stranger.key --out x.pem
 	sk_fails 7 "cert ca create: " \
-		cert ca create --subject /CN=x --key device --ca-cert root.pem --ca-key-name inter --out x.pem
+		cert ca create --subject /CN=x --key device --issuer-cert root.pem --issuer-key-name inter --out x.pem
 	# A device certificate cannot issue a CA.
 	openssl req -x509 -new -key stranger.key -subj /CN=leaf -addext basicConstraints=CA:FALSE -out leaf.pem
 	sk_fails 7 "cert ca create: the issuer certificate is not a CA" \
-		cert ca create --subject /CN=x --key device --ca-cert leaf.pem --ca-key stranger.key --out x.pem
+		cert ca create --subject /CN=x --key device --issuer-cert leaf.pem --issuer-key stranger.key --out x.pem
 	# Corrupt issuer certificate, a key file that is no key, an AES key.
 	head -c 300 root.pem > cut.pem
-	sk_fails 7 "cert ca create: " cert ca create --subject /CN=x --key device --ca-cert cut.pem --ca-key-name root --out x.pem
+	sk_fails 7 "cert ca create: " cert ca create --subject /CN=x --key device --issuer-cert cut.pem --issuer-key-name root --out x.pem
 	sk_fails 1 "cert ca create: reading key 'root.pem': not a private key" \
 		cert ca create --subject /CN=x --key-file root.pem --out x.pem
 	sk key create sym --type aes-256
@@ -306,21 +305,168 @@ mk_chain() {
 	[ "$(store_snapshot)" = "$before" ]
 }
 
-@test "cert issue --ca-key-name: the CA's key in the store signs in the backend; openssl verifies" {
+@test "cert issue --key: the CA's key in the store signs in the backend; openssl verifies" {
 	mk_chain
-	run -0 sk cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name inter --not-after 30d --out dev.pem
+	run -0 sk cert issue --csr dev.csr --ca-cert inter.pem --key inter --not-after 30d --out dev.pem
 	run -0 openssl verify -CAfile root.pem -untrusted inter.pem dev.pem
 	run -0 openssl x509 -in dev.pem -noout -text
 	[[ "$output" == *"sha256WithRSAEncryption"* ]]
 	[[ "$output" == *"DNS:dev1.example, IP Address:10.0.0.5"* ]]
 	sk_fails 7 "cert issue: the CA key does not belong to the CA certificate" \
-		cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name root --out x.pem
+		cert issue --csr dev.csr --ca-cert inter.pem --key root --out x.pem
 	sk_fails 2 "cert issue: give the CA's key" cert issue --csr dev.csr --ca-cert inter.pem --out x.pem
 	sk_fails 2 "cert issue: give the CA's key" \
-		cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name inter --ca-key issuer.key --out x.pem
+		cert issue --csr dev.csr --ca-cert inter.pem --key inter --ca-key issuer.key --out x.pem
 	sk_fails 2 "cert issue: --ca-pass opens a --ca-key file" \
-		cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name inter --ca-pass pass:x --out x.pem
-	sk_fails 6 "cert issue: " cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name inter --pss --out x.pem
-	sk_fails 8 "cert issue: " cert issue --csr dev.csr --ca-cert inter.pem --ca-key-name nosuch --out x.pem
+		cert issue --csr dev.csr --ca-cert inter.pem --key inter --ca-pass pass:x --out x.pem
+	sk_fails 6 "cert issue: " cert issue --csr dev.csr --ca-cert inter.pem --key inter --pss --out x.pem
+	sk_fails 8 "cert issue: " cert issue --csr dev.csr --ca-cert inter.pem --key nosuch --out x.pem
+	assert_absent x.pem
+}
+
+@test "cert issue --key NAME --pass: a CA key with a password object; the wrong secret is 5, --pass without --key 2" {
+	mk_chain
+	sk key password create capw --pass pass:s3cret
+	sk key create pwca --type ec-p256 --password-object capw --pass pass:s3cret
+	sk cert ca create --subject /CN=PwCA --key pwca --pass pass:s3cret --out pwca.pem
+	run -0 sk cert issue --csr dev.csr --ca-cert pwca.pem --key pwca --pass pass:s3cret --out dev.pem
+	run -0 openssl verify -CAfile pwca.pem dev.pem
+	sk_fails 5 "cert issue: " cert issue --csr dev.csr --ca-cert pwca.pem --key pwca --pass pass:wrong --out x.pem
+	sk_fails 2 "cert issue: --pass is a store key's password" \
+		cert issue --csr dev.csr --ca-cert pwca.pem --ca-key issuer.key --pass pass:s3cret --out x.pem
+	# The unreleased spelling is gone.
+	sk_fails 2 "cert issue: " cert issue --csr dev.csr --ca-cert pwca.pem --ca-key-name pwca --out x.pem
+	assert_absent x.pem
+}
+
+@test "cert ca create --new-key: root -> intermediate -> device, keys in new encrypted files; openssl verifies" {
+	sk key create device --type ec-p256
+	sk cert csr --key device --subject /CN=dev1 --out dev.csr
+	run -0 sk cert ca create --subject /CN=NewRoot --new-key root.key --out-pass pass:rootpw \
+		--not-after 10y --out root.pem
+	[ "$(stat -c %a root.key)" = 600 ]
+	run -0 head -1 root.key
+	[ "$output" = "-----BEGIN ENCRYPTED PRIVATE KEY-----" ]
+	# The key file holds the certificate's key (openssl opens it with the passphrase).
+	openssl pkey -in root.key -passin pass:rootpw -pubout -out root-key.pub
+	openssl x509 -in root.pem -noout -pubkey > root-cert.pub
+	cmp root-key.pub root-cert.pub
+	run -0 openssl pkey -in root.key -passin pass:rootpw -noout -text
+	[[ "$output" == *"ASN1 OID: prime256v1"* ]]
+	# The intermediate: a new RSA key, signed with the root's key file.
+	export INTERPW=inter-secret
+	run -0 sk cert ca create --subject /CN=NewInter --new-key inter.key --type rsa-2048 \
+		--out-pass env:INTERPW --issuer-cert root.pem --issuer-key root.key --issuer-pass pass:rootpw \
+		--not-after 5y --out inter.pem < /dev/null
+	run -0 openssl x509 -in inter.pem -noout -issuer -ext basicConstraints
+	[[ "$output" == *"issuer=CN = NewRoot"* ]]
+	[[ "$output" == *"CA:TRUE, pathlen:0"* ]]
+	openssl pkey -in inter.key -passin pass:"$INTERPW" -pubout -out inter-key.pub
+	openssl x509 -in inter.pem -noout -pubkey > inter-cert.pub
+	cmp inter-key.pub inter-cert.pub
+	# The device certificate from the intermediate's key file.
+	run -0 sk cert issue --csr dev.csr --ca-cert inter.pem --ca-key inter.key --ca-pass env:INTERPW \
+		--not-after 90d --out dev.pem
+	run -0 openssl verify -CAfile root.pem -untrusted inter.pem dev.pem
+	[ "$output" = "dev.pem: OK" ]
+	# An intermediate under a store-key root, --issuer-pass opening its password object.
+	sk key password create rootpw --pass pass:objpw
+	sk key create sroot --type ec-p384 --password-object rootpw --pass pass:objpw
+	sk cert ca create --subject /CN=StoreRoot --key sroot --pass pass:objpw --out sroot.pem
+	run -0 sk cert ca create --subject /CN=FileInter --new-key finter.key --no-encrypt \
+		--issuer-cert sroot.pem --issuer-key-name sroot --issuer-pass pass:objpw --out finter.pem
+	run -0 head -1 finter.key
+	[ "$output" = "-----BEGIN PRIVATE KEY-----" ]
+	run -0 openssl verify -CAfile sroot.pem finter.pem
+	sk_fails 5 "cert ca create: " cert ca create --subject /CN=x --new-key x.key --no-encrypt \
+		--issuer-cert sroot.pem --issuer-key-name sroot --issuer-pass pass:wrong --out x.pem
+	assert_absent x.key
+	assert_absent x.pem
+}
+
+@test "cert ca create --new-key --type: every signing key type of key create; certificate to stdout" {
+	for t in ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096; do
+		sk cert ca create --subject "/CN=$t" --new-key "$t.key" --type "$t" --no-encrypt > "$t.pem"
+		openssl pkey -in "$t.key" -pubout -out "$t.kpub"
+		openssl x509 -in "$t.pem" -noout -pubkey > "$t.cpub"
+		cmp "$t.kpub" "$t.cpub"
+		run -0 sk --json cert show "$t.pem"
+		[[ "$output" == *"\"key_type\":\"$t\""* ]]
+	done
+}
+
+@test "cert ca create --new-key: bad input is one line, the right code, and neither file written" {
+	mk_chain
+	mk_key stranger
+	# No encryption asked for, or both; a type that cannot sign; --new-key to stdout.
+	sk_fails 2 "cert ca create: a private key is only written encrypted" \
+		cert ca create --subject /CN=x --new-key n.key --out x.pem
+	sk_fails 2 "cert ca create: --out-pass and --no-encrypt exclude each other" \
+		cert ca create --subject /CN=x --new-key n.key --out-pass pass:a --no-encrypt --out x.pem
+	for t in aes-256 hmac-sha256; do
+		sk_fails 2 "cert ca create: --type $t: a CA key signs" \
+			cert ca create --subject /CN=x --new-key n.key --type "$t" --no-encrypt --out x.pem
+	done
+	sk_fails 2 "cert ca create: " cert ca create --subject /CN=x --new-key n.key --type ec-p999 --no-encrypt --out x.pem
+	sk_fails 2 "cert ca create: --new-key: '-'" cert ca create --subject /CN=x --new-key - --no-encrypt --out x.pem
+	# One key only; the --new-key options without --new-key.
+	sk_fails 2 "cert ca create: give the CA's key" \
+		cert ca create --subject /CN=x --new-key n.key --key root --no-encrypt --out x.pem
+	sk_fails 2 "cert ca create: give the CA's key" \
+		cert ca create --subject /CN=x --new-key n.key --key-file stranger.key --no-encrypt --out x.pem
+	sk_fails 2 "cert ca create: --type, --out-pass and --no-encrypt apply to --new-key" \
+		cert ca create --subject /CN=x --key root --type ec-p384 --out x.pem
+	sk_fails 2 "cert ca create: --type, --out-pass and --no-encrypt apply to --new-key" \
+		cert ca create --subject /CN=x --key-file stranger.key --out-pass pass:a --out x.pem
+	sk_fails 2 "cert ca create: --pass is a store key's password" \
+		cert ca create --subject /CN=x --new-key n.key --no-encrypt --pass pass:a --out x.pem
+	assert_absent n.key
+	assert_absent x.pem
+	# An existing file, a symbolic link to one, a dangling link: 9, untouched.
+	echo keep > old.key
+	sk_fails 9 "cert ca create: --new-key: 'old.key' already exists" \
+		cert ca create --subject /CN=x --new-key old.key --no-encrypt --out x.pem
+	[ "$(cat old.key)" = keep ]
+	ln -s old.key link.key
+	sk_fails 9 "cert ca create: --new-key: 'link.key' already exists as a symbolic link" \
+		cert ca create --subject /CN=x --new-key link.key --no-encrypt --out x.pem
+	[ "$(cat old.key)" = keep ]
+	ln -s nowhere.key dangling.key
+	sk_fails 9 "cert ca create: --new-key: 'dangling.key' already exists as a symbolic link" \
+		cert ca create --subject /CN=x --new-key dangling.key --no-encrypt --out x.pem
+	assert_absent nowhere.key
+	assert_absent x.pem
+	# The certificate cannot be made (wrong issuer passphrase, wrong issuer
+	# key) or written: no key file either.
+	openssl pkey -in stranger.key -aes256 -passout pass:right -out enc.key
+	openssl req -x509 -new -key stranger.key -subj /CN=S -addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign -out s.pem
+	sk_fails 5 "cert ca create: " cert ca create --subject /CN=x --new-key n.key --no-encrypt \
+		--issuer-cert s.pem --issuer-key enc.key --issuer-pass pass:wrong --out x.pem
+	sk_fails 7 "cert ca create: the CA key does not belong to the issuer certificate" \
+		cert ca create --subject /CN=x --new-key n.key --no-encrypt --issuer-cert s.pem --issuer-key-name root --out x.pem
+	sk_fails 1 "cert ca create: " cert ca create --subject /CN=x --new-key n.key --no-encrypt --out nodir/x.pem
+	assert_absent n.key
+	assert_absent x.pem
+	run -0 sk cert ca create --subject /CN=x --new-key n.key --no-encrypt \
+		--issuer-cert s.pem --issuer-key enc.key --issuer-pass pass:right --out x.pem
+	run -0 openssl verify -CAfile s.pem x.pem
+}
+
+@test "cert ca create --issuer-*: missing pair, both keys, an issuer key without the certificate are usage errors" {
+	mk_chain
+	mk_key stranger
+	sk_fails 2 "cert ca create: --issuer-cert needs the issuer's key" \
+		cert ca create --subject /CN=x --key device --issuer-cert root.pem --out x.pem
+	sk_fails 2 "cert ca create: --issuer-cert needs the issuer's key" \
+		cert ca create --subject /CN=x --key device --issuer-cert root.pem --issuer-key stranger.key \
+		--issuer-key-name root --out x.pem
+	sk_fails 2 "cert ca create: --issuer-key, --issuer-key-name and --issuer-pass sign an intermediate" \
+		cert ca create --subject /CN=x --key device --issuer-key stranger.key --out x.pem
+	sk_fails 2 "cert ca create: --issuer-key, --issuer-key-name and --issuer-pass sign an intermediate" \
+		cert ca create --subject /CN=x --key device --issuer-pass pass:x --out x.pem
+	# The unreleased --ca-* spellings of cert ca create are gone.
+	sk_fails 2 "cert ca create: " \
+		cert ca create --subject /CN=x --key device --ca-cert root.pem --ca-key-name root --out x.pem
 	assert_absent x.pem
 }

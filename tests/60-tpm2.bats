@@ -342,7 +342,7 @@ teardown() {
 	run -7 sk --store s2 --backend soft key list
 }
 
-@test "tpm2: cert ca create signs a root CA with a TPM key (openssl verifies it)" {
+@test "tpm2: cert ca create and cert issue --key sign with a TPM key (openssl verifies)" {
 	run -0 sk key create troot --type ec-p256
 	run -0 sk cert ca create --subject /CN=TPM-Root --key troot --not-after 10y --out troot.pem
 	run -0 openssl verify -CAfile troot.pem troot.pem
@@ -350,4 +350,13 @@ teardown() {
 	[[ "$output" == *"CA:TRUE"* ]]
 	sk key export troot --out troot.pub
 	openssl x509 -in troot.pem -noout -pubkey | cmp - troot.pub
+	# The TPM key signs an intermediate with a new key file (--issuer-key-name)
+	# and, with cert issue --key, a device certificate.
+	run -0 sk cert ca create --subject /CN=TPM-Inter --new-key tinter.key --no-encrypt \
+		--issuer-cert troot.pem --issuer-key-name troot --out tinter.pem
+	run -0 openssl verify -CAfile troot.pem tinter.pem
+	run -0 sk key create tdev --type ec-p256
+	run -0 sk cert csr --key tdev --subject /CN=tdev --out tdev.csr
+	run -0 sk cert issue --csr tdev.csr --ca-cert troot.pem --key troot --out tdev.pem
+	run -0 openssl verify -CAfile troot.pem tdev.pem
 }

@@ -104,12 +104,8 @@ static int soft_generate(struct sk_backend *be, const struct sk_keytype *kt, int
 		OPENSSL_cleanse(raw, sizeof(raw));
 		return rc;
 	}
-	if (kt->kind == SK_KIND_EC)
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", kt->group);
-	else
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)kt->bits);
-	if (pkey == NULL)
-		return sk_err_ssl(SK_EFAIL, "generating %s key", kt->name);
+	if ((rc = sk_keytype_generate(kt, &pkey)) != SK_OK)
+		return rc;
 	rc = blob_from_pkey(pkey, blob);
 	if (rc == SK_OK) {
 		/* Hand back a public-only copy: the private half stays here. */

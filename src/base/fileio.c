@@ -387,6 +387,31 @@ int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
 	return SK_OK;
 }
 
+int sk_out_open_new(struct sk_out *o, const char *path, mode_t mode)
+{
+	struct stat sb;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	if (strcmp(path, "-") == 0)
+		return sk_err(SK_EUSAGE, "'-': this output must be a new file");
+	if (lstat(path, &sb) == 0)
+		return sk_err(SK_EEXIST, "'%s' already exists%s (not replaced)", path,
+			      S_ISLNK(sb.st_mode) ? " as a symbolic link" : "");
+	if (errno != ENOENT)
+		return sk_err_sys(SK_EFAIL, "creating '%s'", path);
+	/* Nothing there: sk_out_open goes the temporary-file way. */
+	if ((rc = sk_out_open(o, path, mode)) != SK_OK)
+		return rc;
+	if (o->direct || o->tmp == NULL) {
+		sk_out_abort(o);
+		return sk_err(SK_EEXIST, "'%s' appeared while opening it (not replaced)", path);
+	}
+	o->noreplace = 1;
+	return SK_OK;
+}
+
 int sk_out_write(struct sk_out *o, const void *p, size_t n)
 {
 	if (sk_write_all(o->fd, p, n) != 0)
@@ -423,7 +448,18 @@ int sk_out_commit(struct sk_out *o)
 		return rc;
 	}
 	o->fd = -1;
-	if (rename(o->tmp, o->path) != 0) {
+	if (o->noreplace) {
+		/* link(2) never replaces, nor follows a link at the new name. */
+		if (link(o->tmp, o->path) != 0) {
+			if (errno == EEXIST)
+				rc = sk_err(SK_EEXIST, "'%s' appeared meanwhile (not replaced)", o->path);
+			else
+				rc = sk_err_sys(SK_EFAIL, "writing '%s'", o->path);
+			sk_out_abort(o);
+			return rc;
+		}
+		unlink(o->tmp);
+	} else if (rename(o->tmp, o->path) != 0) {
 		rc = sk_err_sys(SK_EFAIL, "writing '%s'", o->path);
 		sk_out_abort(o);
 		return rc;

@@ -42,8 +42,15 @@ struct sk_out {
 	 * batches of many small files that end with one sk_syncfs() (the
 	 * rename still makes each file appear whole or not at all). */
 	int nosync;
+	/* Set by sk_out_open_new: the commit links the temporary file to
+	 * path and never replaces anything there. */
+	int noreplace;
 };
 int sk_out_open(struct sk_out *o, const char *path, mode_t mode);
+/* A new file at path, never anything that exists there (a file, a
+ * symbolic link, dangling or not, a FIFO): SK_EEXIST now, or at the
+ * commit if one appeared meanwhile.  "-" is a usage error. */
+int sk_out_open_new(struct sk_out *o, const char *path, mode_t mode);
 /* Standard output carries a report of its own (set once by the command
  * layer): sk_out_open("-") is then a usage error marked SK_REMEDY_OUT. */
 void sk_out_reserve_stdout(int reserved);

@@ -68,6 +68,18 @@ int sk_keytype_is_asym(const struct sk_keytype *kt)
 	return kt->kind == SK_KIND_EC || kt->kind == SK_KIND_RSA;
 }
 
+int sk_keytype_generate(const struct sk_keytype *kt, EVP_PKEY **out)
+{
+	*out = NULL;
+	if (kt->kind == SK_KIND_EC)
+		*out = EVP_PKEY_Q_keygen(NULL, NULL, "EC", kt->group);
+	else if (kt->kind == SK_KIND_RSA)
+		*out = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)kt->bits);
+	else
+		return sk_err(SK_EUNSUPP, "a %s key is not a key pair", kt->name);
+	return *out ? SK_OK : sk_err_ssl(SK_EFAIL, "generating %s key", kt->name);
+}
+
 size_t sk_keytype_raw_len(const struct sk_keytype *kt)
 {
 	return kt->bits / 8;

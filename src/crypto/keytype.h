@@ -28,6 +28,8 @@ const struct sk_keytype *sk_keytype_by_name(const char *name);
 /* Type of an EC or RSA key; NULL (error set, SK_EUNSUPP) for other keys. */
 const struct sk_keytype *sk_keytype_of_pkey(const EVP_PKEY *pkey);
 int sk_keytype_is_asym(const struct sk_keytype *kt);
+/* A new EC or RSA key pair of type kt (SK_EUNSUPP for AES and HMAC). */
+int sk_keytype_generate(const struct sk_keytype *kt, EVP_PKEY **out);
 /* Raw key length in bytes for AES and HMAC keys. */
 size_t sk_keytype_raw_len(const struct sk_keytype *kt);
 

@@ -95,22 +95,16 @@ void sk_keyfile_free(struct sk_keyfile *kf)
 	memset(kf, 0, sizeof(*kf));
 }
 
-int sk_keyfile_write_pkey(const char *path, EVP_PKEY *pkey, int der, int private,
-			  const struct sk_secret *pass)
+int sk_keyfile_encode_pkey(EVP_PKEY *pkey, int der, int private, const struct sk_secret *pass,
+			   struct sk_buf *out)
 {
 	OSSL_ENCODER_CTX *e;
 	unsigned char *data = NULL;
 	size_t len = 0;
 	int rc;
 
-	if (private && pass != NULL && pass->p != NULL) {
-		struct sk_buf enc = { 0 };
-
-		if ((rc = sk_pkcs8_encrypt(pkey, pass->p, pass->len, der, &enc)) == SK_OK)
-			rc = sk_write_file(path, enc.p, enc.len, 0600);
-		sk_buf_free(&enc);
-		return rc;
-	}
+	if (private && pass != NULL && pass->p != NULL)
+		return sk_pkcs8_encrypt(pkey, pass->p, pass->len, der, out);
 	e = OSSL_ENCODER_CTX_new_for_pkey(pkey,
 		private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, der ? "DER" : "PEM",
 		private ? "PrivateKeyInfo" : "SubjectPublicKeyInfo", NULL);
@@ -123,8 +117,20 @@ int sk_keyfile_write_pkey(const char *path, EVP_PKEY *pkey, int der, int private
 		return sk_err_ssl(SK_EFAIL, "encoding key");
 	}
 	OSSL_ENCODER_CTX_free(e);
-	rc = sk_write_file(path, data, len, private ? 0600 : 0666);
+	rc = sk_buf_add(out, data, len);
 	OPENSSL_clear_free(data, len);
+	return rc;
+}
+
+int sk_keyfile_write_pkey(const char *path, EVP_PKEY *pkey, int der, int private,
+			  const struct sk_secret *pass)
+{
+	struct sk_buf enc = { 0 };
+	int rc;
+
+	if ((rc = sk_keyfile_encode_pkey(pkey, der, private, pass, &enc)) == SK_OK)
+		rc = sk_write_file(path, enc.p, enc.len, private ? 0600 : 0666);
+	sk_buf_cleanse_free(&enc);
 	return rc;
 }
 

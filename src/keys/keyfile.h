@@ -52,6 +52,9 @@ void sk_keyfile_free(struct sk_keyfile *kf);
  * set its private key, encrypted under pass when pass is not NULL. */
 int sk_keyfile_write_pkey(const char *path, EVP_PKEY *pkey, int der, int private,
 			  const struct sk_secret *pass);
+/* The same encoding into out (free with sk_buf_cleanse_free). */
+int sk_keyfile_encode_pkey(EVP_PKEY *pkey, int der, int private, const struct sk_secret *pass,
+			   struct sk_buf *out);
 /* Write the raw bytes of an AES or HMAC key to path, sealed under pass
  * when pass is not NULL. */
 int sk_keyfile_write_raw(const char *path, const uint8_t *raw, size_t n,

@@ -210,6 +210,23 @@ static int write_obj(const char *path, void *x, int der, int is_req)
 	return rc;
 }
 
+int sk_x509_encode(X509 *x, int der, struct sk_buf *out)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data;
+	long len;
+	int rc;
+
+	if (b == NULL || !(der ? i2d_X509_bio(b, x) : PEM_write_bio_X509(b, x))) {
+		BIO_free(b);
+		return sk_err_ssl(SK_EFAIL, "encoding the certificate");
+	}
+	len = BIO_get_mem_data(b, &data);
+	rc = sk_buf_add(out, data, (size_t)len);
+	BIO_free(b);
+	return rc;
+}
+
 int sk_x509_write(const char *path, X509 *x, int der)
 {
 	return write_obj(path, x, der, 0);

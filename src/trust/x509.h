@@ -37,6 +37,8 @@ int sk_x509_req_der(X509_REQ *r, struct sk_buf *out);
 
 /* Write a certificate or CSR atomically to path ("-" = stdout), PEM or DER. */
 int sk_x509_write(const char *path, X509 *x, int der);
+/* PEM or DER of x appended to out. */
+int sk_x509_encode(X509 *x, int der, struct sk_buf *out);
 int sk_x509_req_write(const char *path, X509_REQ *r, int der);
 
 /* Display helpers: a name as "CN=a,O=b" (RFC 2253 order, UTF-8), the
