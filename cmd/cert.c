@@ -223,8 +223,69 @@ static int cert_get(struct sk_ctx *ctx, const struct sk_args *a)
 		rc = sk_write_file(out, c.der.p, c.der.len, 0666);
 	else if (c.req != NULL)
 		rc = sk_x509_req_write(out, c.req, 0);
+	else {
+		/* PEM: the certificate, then the chain kept with it. */
+		struct sk_buf pem = { 0 };
+		int i;
+
+		rc = sk_x509_encode(c.x509, 0, &pem);
+		for (i = 0; rc == SK_OK && i < sk_X509_num(c.chain); i++)
+			rc = sk_x509_encode(sk_X509_value(c.chain, i), 0, &pem);
+		if (rc == SK_OK)
+			rc = sk_write_file(out, pem.p, pem.len, 0666);
+		sk_buf_free(&pem);
+	}
+	sk_cert_free(&c);
+	return rc;
+}
+
+/* A file ("-": stdin), or else the name of a stored certificate, as
+ * cert show tells them apart: a path (with a '/') or an existing file is
+ * a file; so is a name the store does not hold (reading it then reports
+ * the missing file, exit 1, as before stored names were taken).  certs: the certificate, then those offered with it (the rest
+ * of the file, or the stored certificate's chain); *stored set for a
+ * stored one. */
+static int load_file_or_stored(struct sk_ctx *ctx, const char *arg, STACK_OF(X509) **certs,
+			       int *stored)
+{
+	struct sk_cert c;
+	int i, rc;
+
+	*stored = 0;
+	*certs = NULL;
+	if (strcmp(arg, "-") == 0 || strchr(arg, '/') != NULL || access(arg, F_OK) == 0 ||
+	    !sk_name_valid(arg))
+		return sk_x509_load(arg, certs);
+	if ((rc = sk_cert_get(ctx, arg, &c)) == SK_ENOTFOUND) {
+		sk_err_clear();
+		return sk_x509_load(arg, certs);
+	}
+	if (rc != SK_OK)
+		return rc;
+	*stored = 1;
+	if (c.x509 == NULL)
+		rc = sk_err(SK_EUNSUPP, "'%s' is a certificate request (see cert get)", arg);
+	else if ((*certs = sk_X509_new_null()) == NULL || !sk_X509_push(*certs, c.x509))
+		rc = sk_err(SK_EFAIL, "out of memory");
 	else
-		rc = sk_x509_write(out, c.x509, 0);
+		c.x509 = NULL;
+	for (i = 0; rc == SK_OK && i < sk_X509_num(c.chain); i++) {
+		X509 *x = sk_X509_value(c.chain, i);
+
+		if (!sk_X509_push(*certs, x))
+			rc = sk_err(SK_EFAIL, "out of memory");
+		else
+			sk_X509_set(c.chain, i, NULL);
+	}
+	if (c.chain != NULL) {
+		for (i = sk_X509_num(c.chain) - 1; i >= 0; i--)
+			if (sk_X509_value(c.chain, i) == NULL)
+				(void)sk_X509_delete(c.chain, i);
+	}
+	if (rc != SK_OK) {
+		sk_X509_pop_free(*certs, X509_free);
+		*certs = NULL;
+	}
 	sk_cert_free(&c);
 	return rc;
 }
@@ -246,20 +307,21 @@ static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 	STACK_OF(X509) *in = NULL, *chain = NULL;
 	X509 *leaf = NULL;
 	const char *chainf = sk_opt_str(a, OPT_chain);
-	int i, rc, at, extras;
+	int i, rc, at, extras, stored;
 
 	memset(&o, 0, sizeof(o));
 	memset(&r, 0, sizeof(r));
 	o.purpose = sk_opt_str(a, OPT_purpose);
 	at = sk_opt_time(a, OPT_at, &o.at);
-	if ((rc = sk_x509_load(a->pos[0], &in)) != SK_OK)
+	if ((rc = load_file_or_stored(ctx, a->pos[0], &in, &stored)) != SK_OK)
 		return rc;
 	/* The file's first certificate is the one verified; any others in it
 	 * are offered as intermediates, like --chain (a "fullchain" file),
 	 * and must turn out to be of its chain: a second certificate for
-	 * something else would go unverified and unnoticed. */
+	 * something else would go unverified and unnoticed.  A stored
+	 * certificate's chain is offered as it is (checked at its import). */
 	leaf = sk_X509_shift(in);
-	extras = sk_X509_num(in);
+	extras = stored ? 0 : sk_X509_num(in);
 	if (chainf != NULL) {
 		if ((rc = sk_x509_load(chainf, &chain)) != SK_OK)
 			goto out;
@@ -659,9 +721,8 @@ static int cert_import(struct sk_ctx *ctx, const struct sk_args *a)
 		return rc;
 	rc = sk_cert_import(ctx, pol, a->pos[0], certs, sk_opt_flag(a, OPT_force), &kind, key,
 			    &changed);
-	sk_X509_pop_free(certs, X509_free);
 	if (rc != SK_OK)
-		return rc;
+		goto out;
 	if (ctx->json) {
 		struct sk_json j;
 
@@ -670,6 +731,7 @@ static int cert_import(struct sk_ctx *ctx, const struct sk_args *a)
 		sk_json_kstr(&j, "name", a->pos[0]);
 		sk_json_kstr(&j, "kind", sk_cert_kind_name(kind));
 		sk_json_kstr(&j, "key", key[0] ? key : NULL);
+		sk_json_kint(&j, "chain", sk_X509_num(certs) - 1);
 		sk_json_kbool(&j, "changed", changed);
 		sk_json_end_obj(&j);
 		sk_json_done(&j);
@@ -677,10 +739,16 @@ static int cert_import(struct sk_ctx *ctx, const struct sk_args *a)
 		if (kind == SK_CERT_CA)
 			printf("%s: %s CA certificate\n", a->pos[0], changed ? "imported" : "unchanged,");
 		else
-			printf("%s: %s certificate of key '%s'\n", a->pos[0],
+			printf("%s: %s certificate of key '%s'", a->pos[0],
 			       changed ? "imported" : "unchanged,", key);
+		if (kind != SK_CERT_CA && sk_X509_num(certs) > 1)
+			printf(", with a chain of %d", sk_X509_num(certs) - 1);
+		if (kind != SK_CERT_CA)
+			printf("\n");
 	}
-	return SK_OK;
+out:
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
 }
 
 /* ---- ca create ---- */
@@ -903,7 +971,7 @@ static const struct sk_verb verbs[] = {
 	SK_VERB("get", cert_get, "write a stored certificate or CSR",
 		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(get_opts), .complete = SK_C_CERT),
 	SK_VERB("verify", cert_verify, "verify a certificate against the CA store and CRL",
-		.synopsis = "FILE", SK_POS(1, 1), SK_OPTIONS(verify_opts), .complete = SK_C_FILE),
+		.synopsis = "FILE|NAME", SK_POS(1, 1), SK_OPTIONS(verify_opts), .complete = SK_C_FILE),
 	SK_VERB("csr", cert_csr, "make a CSR signed by a store key", SK_OPTIONS(csr_opts)),
 	SK_VERB("issue", cert_issue, "issue a certificate from a CSR with a CA key (off-device)",
 		SK_OPTIONS(issue_opts)),

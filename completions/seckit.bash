@@ -95,7 +95,7 @@ option	seckit cert list	--names	-	-	none
 verb	seckit cert get	cert	NAME	write a stored certificate or CSR
 option	seckit cert get	--out	o	FILE	file
 option	seckit cert get	--format	f	FMT	choice	pem der
-verb	seckit cert verify	file	FILE	verify a certificate against the CA store and CRL
+verb	seckit cert verify	file	FILE|NAME	verify a certificate against the CA store and CRL
 option	seckit cert verify	--chain	c	FILE	file
 option	seckit cert verify	--purpose	-	P	choice	sslclient sslserver nssslserver smimesign smimeencrypt crlsign ocsphelper timestampsign codesign any
 option	seckit cert verify	--at	-	TIME	none

@@ -250,7 +250,7 @@ mk_chain() {
 	sk provision m.yaml
 	openssl x509 -in dev2.pem -outform der -out dev2.der
 	run -0 sk --json cert import device - --force < dev2.der
-	[ "$(jfield "$output" .)" = '{"ok":true,"name":"device","kind":"provisioned","key":"device","changed":true}' ]
+	[ "$(jfield "$output" .)" = '{"ok":true,"name":"device","kind":"provisioned","key":"device","chain":0,"changed":true}' ]
 	sk cert get device --out got.pem
 	cmp got.pem dev2.pem
 	# A certificate for another private key of the store, under a new name.
@@ -295,13 +295,112 @@ mk_chain() {
 	{ cat fca.pem; head -c 300000 /dev/zero | tr '\0' 'A'; } > big.pem
 	sk_fails 1 "cert import: reading 'big.pem': file too large" cert import x big.pem
 	cat root.pem inter.pem > chain.pem
-	sk_fails 2 "cert import: the file holds 2 certificates" cert import x chain.pem
+	sk_fails 7 "cert import: the first of the file's 2 certificates is a CA" cert import x chain.pem
 	sk_fails 2 "cert import: 'bad/name' is not a valid certificate name" cert import bad/name root.pem
 	sk_fails 2 "cert import: " cert import onlyname
 	# Expired.
 	sk cert issue --csr dev.csr --ca-cert fca.pem --ca-key issuer.key --not-before 2020-01-01 \
 		--not-after 2021-01-01 --out old.pem
 	sk_fails 7 "cert import: the certificate for 'device' expired on 2021-01-01T00:00:00Z" cert import device old.pem
+	[ "$(store_snapshot)" = "$before" ]
+}
+
+# root -> inter -> issuing (key file) -> device: the chain files.
+mk_device_chain() {
+	mk_chain &&
+		sk cert ca create --subject /CN=Issuing --key-file issuer.key --issuer-cert inter.pem \
+			--issuer-key-name inter --out issuing.pem &&
+		sk cert issue --csr dev.csr --ca-cert issuing.pem --ca-key issuer.key --out dev.pem &&
+		cat dev.pem issuing.pem inter.pem > full.pem
+}
+
+@test "cert import: a device certificate with its chain verifies against the root alone; cert get returns both" {
+	mk_device_chain
+	sk cert import root root.pem
+	# Without its intermediates the device certificate does not verify.
+	sk_fails 7 "cert verify: " cert verify dev.pem
+	run -0 sk cert import device full.pem
+	[ "$output" = "device: imported certificate of key 'device', with a chain of 2" ]
+	run -0 sk cert verify device
+	[ "$output" = "device: OK" ]
+	run -0 sk --json cert verify device
+	[ "$(jfield "$output" verified)" = true ]
+	[ "$(jfield "$output" chain | grep -o '"subject"' | wc -l)" = 4 ]
+	# The intermediates are no anchors.
+	run -0 sk cert list --ca --names
+	[ "$output" = root ]
+	# cert get: the certificate, then its chain, as openssl reads them.
+	sk cert get device --out got.pem
+	cmp got.pem full.pem
+	awk '/BEGIN CERT/ { n++ } n == 1' got.pem > leaf.pem
+	awk '/BEGIN CERT/ { n++ } n > 1' got.pem > untrusted.pem
+	cmp leaf.pem dev.pem
+	run -0 openssl verify -CAfile root.pem -untrusted untrusted.pem leaf.pem
+	[ "$output" = "leaf.pem: OK" ]
+	sk cert get device --format der --out got.der
+	openssl x509 -in dev.pem -outform der | cmp - got.der
+	# The same again: unchanged; --json counts the chain.
+	run -0 sk --json cert import device full.pem
+	[ "$(jfield "$output" .)" = '{"ok":true,"name":"device","kind":"provisioned","key":"device","chain":2,"changed":false}' ]
+	# A locked store takes the device's own chain (no trust change), from stdin.
+	echo 'version: 1' > m.yaml
+	sk provision m.yaml
+	cat dev.pem issuing.pem > short.pem
+	run -0 sk --json cert import device - --force < short.pem
+	[ "$(jfield "$output" .)" = '{"ok":true,"name":"device","kind":"provisioned","key":"device","chain":1,"changed":true}' ]
+	sk cert get device --out got.pem
+	cmp got.pem short.pem
+	# issuing alone does not lead to the root.
+	sk_fails 7 "cert verify: " cert verify device
+	# Replaced without a chain: the chain goes with the old certificate.
+	run -0 sk cert import device dev.pem --force
+	[ "$output" = "device: imported certificate of key 'device'" ]
+	sk cert get device --out got.pem
+	cmp got.pem dev.pem
+}
+
+@test "cert import: an intermediate of a stored chain is no anchor" {
+	mk_device_chain
+	# Only the chain is in the store, the root is not.
+	run -0 sk cert import device full.pem
+	run -0 sk cert list --names
+	[ "$output" = device ]
+	sk_fails 7 "cert verify: " cert verify device
+	# A certificate that the stored intermediate issued does not verify.
+	sk key create other --type ec-p256
+	sk cert csr --key other --subject /CN=other --out other.csr
+	sk cert issue --csr other.csr --ca-cert issuing.pem --ca-key issuer.key --out other.pem
+	sk_fails 7 "cert verify: " cert verify other.pem
+	sk_fails 7 "cert verify: " cert verify other.pem --chain issuing.pem
+	# With the root as the one anchor it does.
+	sk cert import root root.pem
+	run -0 sk cert verify other.pem --chain full.pem
+}
+
+@test "cert import: a chain in the wrong order, with a non-CA or a foreign certificate: 7, nothing written" {
+	mk_device_chain
+	mk_key stranger
+	sk cert ca create --subject /CN=FileCA --key-file stranger.key --out fca.pem
+	# A CA issued by nothing of the chain, with the intermediate's name.
+	sk cert ca create --subject /CN=Issuing --key-file stranger.key --out fake.pem
+	# A non-CA certificate that issued the device certificate.
+	openssl req -x509 -new -key stranger.key -subj /CN=leaf -addext basicConstraints=CA:FALSE -out nonca.pem
+	openssl x509 -req -in dev.csr -CA nonca.pem -CAkey stranger.key -CAcreateserial -days 2 -out devn.pem 2> /dev/null
+	before=$(store_snapshot)
+	cat dev.pem inter.pem issuing.pem > wrong.pem
+	sk_fails 7 "cert import: certificate 1 of the file is not issued by certificate 2 ('CN=Acme-Inter')" \
+		cert import device wrong.pem
+	cat issuing.pem dev.pem > ca-first.pem
+	sk_fails 7 "cert import: the first of the file's 2 certificates is a CA" cert import device ca-first.pem
+	cat dev.pem fca.pem > foreign.pem
+	sk_fails 7 "cert import: certificate 1 of the file is not issued by certificate 2" cert import device foreign.pem
+	cat dev.pem fake.pem > fake-chain.pem
+	sk_fails 7 "cert import: certificate 1 of the file is not issued by certificate 2 ('CN=Issuing')" \
+		cert import device fake-chain.pem
+	cat dev.pem issuing.pem fca.pem > foreign2.pem
+	sk_fails 7 "cert import: certificate 2 of the file is not issued by certificate 3" cert import device foreign2.pem
+	cat devn.pem nonca.pem > nonca-chain.pem
+	sk_fails 7 "cert import: certificate 2 of the file ('CN=leaf') is not a CA" cert import device nonca-chain.pem
 	[ "$(store_snapshot)" = "$before" ]
 }
 

@@ -80,6 +80,46 @@ static int check_dates(struct sk_store *st, const struct sk_policy *pol, X509 *x
 	return SK_OK;
 }
 
+/* certs[1..] must be certs[0]'s chain: each certificate issued (name and
+ * signature) by the next, a CA.  Dates are verification's business. */
+static int check_chain(STACK_OF(X509) *certs)
+{
+	int i;
+
+	for (i = 1; i < sk_X509_num(certs); i++) {
+		X509 *sub = sk_X509_value(certs, i - 1), *iss = sk_X509_value(certs, i);
+		EVP_PKEY *pub = X509_get0_pubkey(iss);
+		char subj[256];
+		int ok;
+
+		sk_x509_name_str(X509_get_subject_name(iss), subj, sizeof(subj));
+		if (X509_check_ca(iss) < 1)
+			return sk_err(SK_EVERIFY, "certificate %d of the file ('%s') is not a CA: "
+				      "a chain holds only intermediate CAs", i + 1, subj);
+		ok = X509_check_issued(iss, sub) == X509_V_OK && pub != NULL &&
+		     X509_verify(sub, pub) == 1;
+		ERR_clear_error();
+		if (!ok)
+			return sk_err(SK_EVERIFY, "certificate %d of the file is not issued by certificate %d ('%s'): "
+				      "a chain is the certificate, then its issuer, then that one's, and so on",
+				      i, i + 1, subj);
+	}
+	return SK_OK;
+}
+
+/* The same chain (as DER) as the object's? */
+static int same_chain(const struct sk_cert *old, STACK_OF(X509) *certs)
+{
+	int i, n = sk_X509_num(certs) - 1;
+
+	if ((old->chain == NULL ? 0 : sk_X509_num(old->chain)) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (X509_cmp(sk_X509_value(old->chain, i), sk_X509_value(certs, i + 1)) != 0)
+			return 0;
+	return 1;
+}
+
 /* The object of name now: SK_OK with *have set, or no object. */
 static int current(struct sk_ctx *ctx, const char *name, struct sk_cert *old, int *have)
 {
@@ -109,18 +149,20 @@ int sk_cert_import(struct sk_ctx *ctx, const struct sk_policy *pol, const char *
 	memset(&old, 0, sizeof(old));
 	if (x == NULL)
 		return sk_err(SK_EVERIFY, "no certificate to import");
-	if (sk_X509_num(certs) > 1)
-		return sk_err(SK_EUSAGE, "the file holds %d certificates: import one per name "
-			      "(a chain's intermediates are not a device's to store)", sk_X509_num(certs));
 	if (!sk_name_valid(name))
 		return sk_err(SK_EUSAGE, "'%s' is not a valid certificate name (letters, digits, '.', '_', '@', '+', '-')",
 			      name);
 	*kind = X509_check_ca(x) >= 1 ? SK_CERT_CA : SK_CERT_PROVISIONED;
+	if (*kind == SK_CERT_CA && sk_X509_num(certs) > 1)
+		return sk_err(SK_EVERIFY, "the first of the file's %d certificates is a CA: a chain starts "
+			      "with a device's own certificate (a CA is imported alone, one per name)",
+			      sk_X509_num(certs));
 	if ((rc = sk_ctx_store(ctx, 1, &st)) != SK_OK || (rc = check_dates(st, pol, x, name)) != SK_OK ||
+	    (rc = check_chain(certs)) != SK_OK ||
 	    (rc = current(ctx, name, &old, &have)) != SK_OK || (rc = sk_x509_der(x, &der)) != SK_OK)
 		goto out;
 	if (have && old.der.len == der.len && memcmp(old.der.p, der.p, der.len) == 0 &&
-	    old.kind == *kind) {
+	    old.kind == *kind && same_chain(&old, certs)) {
 		memcpy(key, old.key, 256);
 		goto out; /* already there: nothing to do */
 	}
@@ -153,7 +195,20 @@ int sk_cert_import(struct sk_ctx *ctx, const struct sk_policy *pol, const char *
 	else {
 		struct sk_backend_ref be = sk_ctx_backend_ref(ctx);
 
-		rc = sk_trust_set_cert_txn(t, &be, pol, name, x, key, "import", SK_BY_KEYHOLDER);
+		STACK_OF(X509) *chain = sk_X509_new_null();
+
+		/* The intermediates, as they are: never anchors (trust.h). */
+		for (int i = 1; chain != NULL && i < sk_X509_num(certs); i++)
+			if (!sk_X509_push(chain, sk_X509_value(certs, i))) {
+				sk_X509_free(chain);
+				chain = NULL;
+			}
+		if (chain == NULL)
+			rc = sk_err(SK_EFAIL, "out of memory");
+		else
+			rc = sk_trust_set_cert_chain_txn(t, &be, pol, name, x, chain, key, "import",
+							 SK_BY_KEYHOLDER);
+		sk_X509_free(chain);
 	}
 	if (rc == SK_OK) {
 		rc = sk_txn_commit(t);

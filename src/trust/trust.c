@@ -23,7 +23,12 @@ enum {
 	A_CA = 5,      /* u64: 1 if a CA certificate (a candidate anchor) */
 	A_SUBJ = 6,    /* u64: X509_NAME_hash_ex of the subject */
 	A_ISS = 7,     /* u64: ... and of the issuer */
+	A_CHAIN = 8,   /* DER certificates, one after another: the leaf's
+			* intermediates (never anchors), its issuer first */
 };
+
+/* Room for A_CHAIN in the attributes (SK_STORE_META_MAX, less the rest). */
+#define CHAIN_MAX 60000
 
 #define CRL_OBJ "crl"
 #define CLOCK_OBJ "clock"
@@ -99,9 +104,11 @@ void sk_cert_free(struct sk_cert *c)
 {
 	X509_free(c->x509);
 	X509_REQ_free(c->req);
+	sk_X509_pop_free(c->chain, X509_free);
 	sk_buf_free(&c->der);
 	c->x509 = NULL;
 	c->req = NULL;
+	c->chain = NULL;
 }
 
 static int attr_str(const struct sk_obj_info *o, uint8_t tag, char *out, size_t len)
@@ -137,6 +144,35 @@ static int parse_meta(const struct sk_obj_info *o, struct sk_cert *c)
 	return SK_OK;
 }
 
+/* A_CHAIN, if any, into c->chain. */
+static int parse_chain(const struct sk_obj_info *o, struct sk_cert *c)
+{
+	const uint8_t *p, *end;
+	size_t n;
+	int r = sk_attr_get(o->meta, o->metalen, A_CHAIN, &p, &n);
+
+	if (r == 0)
+		return SK_OK;
+	if (r < 0 || n == 0 || (c->chain = sk_X509_new_null()) == NULL)
+		goto bad;
+	for (end = p + n; p < end;) {
+		const unsigned char *q = p;
+		X509 *x = d2i_X509(NULL, &q, (long)(end - p));
+
+		if (x == NULL)
+			goto bad;
+		if (!sk_X509_push(c->chain, x)) {
+			X509_free(x);
+			goto bad;
+		}
+		p = q;
+	}
+	return SK_OK;
+bad:
+	ERR_clear_error();
+	return sk_err(SK_EVERIFY, "certificate '%s': its chain is malformed", o->name);
+}
+
 /* Load one object (header already known or not) into c. */
 static int load_cert(struct sk_store *st, const char *name, struct sk_cert *c)
 {
@@ -151,6 +187,8 @@ static int load_cert(struct sk_store *st, const char *name, struct sk_cert *c)
 		return rc;
 	}
 	rc = parse_meta(&o, c);
+	if (rc == SK_OK)
+		rc = parse_chain(&o, c);
 	sk_obj_info_free(&o);
 	if (rc != SK_OK)
 		goto fail;
@@ -620,7 +658,8 @@ out:
 /* ---- changes ---- */
 
 static int put_obj(struct sk_txn *t, const char *name, int kind, const char *key,
-		   const char *origin, const struct sk_buf *der, X509 *x)
+		   const char *origin, const struct sk_buf *der, X509 *x,
+		   const struct sk_buf *chain)
 {
 	struct sk_buf meta = { 0 };
 	int rc;
@@ -631,7 +670,9 @@ static int put_obj(struct sk_txn *t, const char *name, int kind, const char *key
 	    (x == NULL || (rc = sk_attr_put_u64(&meta, A_ISS, name_hash(X509_get_issuer_name(x)))) == SK_OK) &&
 	    (rc = sk_attr_put_u64(&meta, A_ADDED, (uint64_t)time(NULL))) == SK_OK &&
 	    (rc = sk_attr_put_str(&meta, A_ORIGIN, origin ? origin : "")) == SK_OK &&
-	    (!key || !key[0] || (rc = sk_attr_put_str(&meta, A_KEY, key)) == SK_OK))
+	    (!key || !key[0] || (rc = sk_attr_put_str(&meta, A_KEY, key)) == SK_OK) &&
+	    (chain == NULL || chain->len == 0 ||
+	     (rc = sk_attr_put(&meta, A_CHAIN, chain->p, chain->len)) == SK_OK))
 		rc = sk_txn_put(t, SK_NS_CERT, name, meta.p, meta.len, der->p, der->len);
 	sk_buf_free(&meta);
 	return rc;
@@ -695,14 +736,42 @@ static int keyholder_check(struct sk_store *st, const char *name, X509 *x, const
 	return SK_OK;
 }
 
+int sk_trust_chain_der(STACK_OF(X509) *chain, struct sk_buf *out)
+{
+	int i, rc = SK_OK;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; rc == SK_OK && i < sk_X509_num(chain); i++) {
+		struct sk_buf one = { 0 };
+
+		if ((rc = sk_x509_der(sk_X509_value(chain, i), &one)) == SK_OK)
+			rc = sk_buf_add(out, one.p, one.len);
+		sk_buf_free(&one);
+	}
+	if (rc == SK_OK && out->len > CHAIN_MAX)
+		rc = sk_err(SK_EVERIFY, "the chain's certificates take %zu bytes (at most %u)", out->len,
+			    CHAIN_MAX);
+	if (rc != SK_OK)
+		sk_buf_free(out);
+	return rc;
+}
+
 int sk_trust_set_cert_txn(struct sk_txn *t, const struct sk_backend_ref *be,
 			  const struct sk_policy *pol, const char *name, X509 *x,
 			  const char *key_name, const char *origin, enum sk_trust_by by)
 {
+	return sk_trust_set_cert_chain_txn(t, be, pol, name, x, NULL, key_name, origin, by);
+}
+
+int sk_trust_set_cert_chain_txn(struct sk_txn *t, const struct sk_backend_ref *be,
+				const struct sk_policy *pol, const char *name, X509 *x,
+				STACK_OF(X509) *chain, const char *key_name, const char *origin,
+				enum sk_trust_by by)
+{
 	struct sk_store *st = sk_txn_store(t);
 	struct sk_cert old;
 	struct sk_keyinfo k;
-	struct sk_buf der = { 0 };
+	struct sk_buf der = { 0 }, chain_der = { 0 };
 	EVP_PKEY *pub = X509_get0_pubkey(x);
 	char key[256];
 	int rc, have_old = 0;
@@ -726,6 +795,13 @@ int sk_trust_set_cert_txn(struct sk_txn *t, const struct sk_backend_ref *be,
 	}
 	link_of(pol, name, have_old ? &old : NULL, key_name, key);
 	if ((rc = sk_x509_der(x, &der)) != SK_OK)
+		goto out;
+	/* The same certificate without a chain given keeps the chain it has
+	 * (a manifest or an STP that installs it again). */
+	if (chain == NULL && have_old && der.len == old.der.len &&
+	    memcmp(der.p, old.der.p, der.len) == 0)
+		chain = old.chain;
+	if ((rc = sk_trust_chain_der(chain, &chain_der)) != SK_OK)
 		goto out;
 	/* A certificate for a private key the store holds changes no trust;
 	 * anything else from a key holder is a local change. */
@@ -765,9 +841,10 @@ int sk_trust_set_cert_txn(struct sk_txn *t, const struct sk_backend_ref *be,
 		if (rc != SK_OK)
 			goto out;
 	}
-	rc = put_obj(t, name, SK_CERT_PROVISIONED, key, origin, &der, x);
+	rc = put_obj(t, name, SK_CERT_PROVISIONED, key, origin, &der, x, &chain_der);
 out:
 	sk_buf_free(&der);
+	sk_buf_free(&chain_der);
 	if (have_old)
 		sk_cert_free(&old);
 	return rc;
@@ -803,7 +880,7 @@ int sk_trust_ca_txn(struct sk_txn *t, const char *name, X509 *x, int update, con
 		rc = update ? sk_err(SK_ENOTFOUND, "CA '%s': not found", name) : SK_OK;
 	}
 	if (rc == SK_OK)
-		rc = put_obj(t, name, SK_CERT_CA, NULL, origin, &der, x);
+		rc = put_obj(t, name, SK_CERT_CA, NULL, origin, &der, x, NULL);
 	sk_buf_free(&der);
 	return rc;
 }
@@ -886,7 +963,7 @@ int sk_trust_put_csr_txn(struct sk_txn *t, const char *name, X509_REQ *req, cons
 		return rc;
 	}
 	if ((rc = sk_x509_req_der(req, &der)) == SK_OK)
-		rc = put_obj(t, name, SK_CERT_CSR, NULL, origin, &der, NULL);
+		rc = put_obj(t, name, SK_CERT_CSR, NULL, origin, &der, NULL, NULL);
 	sk_buf_free(&der);
 	return rc;
 }

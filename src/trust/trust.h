@@ -45,6 +45,8 @@ struct sk_cert {
 	uint64_t added;
 	X509 *x509;          /* provisioned, ca */
 	X509_REQ *req;       /* csr */
+	STACK_OF(X509) *chain; /* provisioned: its stored intermediates, issuer
+				* first (never anchors); NULL if none */
 	struct sk_buf der;   /* the stored DER */
 	int revoked;         /* filled by sk_cert_list / sk_cert_get */
 };
@@ -120,6 +122,17 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 int sk_trust_set_cert_txn(struct sk_txn *t, const struct sk_backend_ref *be,
 			  const struct sk_policy *pol, const char *name, X509 *x,
 			  const char *key, const char *origin, enum sk_trust_by by);
+/* The same, keeping chain (may be NULL or empty: none) with it: the
+ * intermediates that lead from x to an anchor, x's issuer first.  They are
+ * stored as they are, as part of x's object, and never anchor anything;
+ * the caller checks that they are x's chain. */
+int sk_trust_set_cert_chain_txn(struct sk_txn *t, const struct sk_backend_ref *be,
+				const struct sk_policy *pol, const char *name, X509 *x,
+				STACK_OF(X509) *chain, const char *key, const char *origin,
+				enum sk_trust_by by);
+/* The DER of chain's certificates one after another (SK_EVERIFY if too
+ * large to be kept with a certificate); out is set even when empty. */
+int sk_trust_chain_der(STACK_OF(X509) *chain, struct sk_buf *out);
 /* Add (update = 0: SK_EEXIST if the name is taken) or replace (update = 1:
  * SK_ENOTFOUND unless a CA of that name exists) a CA certificate;
  * SK_EVERIFY if x is not a CA certificate. */
@@ -140,7 +153,11 @@ int sk_trust_put_csr_txn(struct sk_txn *t, const char *name, X509_REQ *req, cons
  * SK_EEXIST), in a locked store too.  A CA certificate goes to the CA
  * store: a trust change, refused in a locked store (SK_EVERIFY, "use an
  * STP").  An expired certificate is SK_EVERIFY.  Further certificates
- * (a chain file) are SK_EUSAGE.  *kind: SK_CERT_PROVISIONED or
+ * (a chain file, PEM) are certs[0]'s intermediates, its issuer first: each
+ * must be a CA and issue the one before it (name and signature) (else
+ * SK_EVERIFY); they are kept with certs[0], never as anchors
+ * (sk_trust_set_cert_chain_txn).  A CA with further certificates is
+ * SK_EVERIFY.  *kind: SK_CERT_PROVISIONED or
  * SK_CERT_CA; key (256 bytes): the key it certifies, "" for a CA;
  * *changed: 0 when the store held that certificate already. */
 int sk_cert_import(struct sk_ctx *ctx, const struct sk_policy *pol, const char *name,
