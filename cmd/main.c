@@ -16,7 +16,6 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "device.h"
-#include "provider/provider.h"
 #include "json.h"
 #include "opt.h"
 
@@ -200,8 +199,6 @@ int main(int argc, char **argv)
 	 * again; seckit runs no programs. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	sk_crypto_init();
-	/* The seckit provider, for OpenSSL inside this process (seckit tls). */
-	sk_provider_add_builtin();
 	rc = dispatch(argc, argv);
 	sk_json_discard();
 	return finish_stdout(rc);
