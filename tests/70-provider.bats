@@ -92,7 +92,7 @@ tls() {
 	[ "$(printf '%s\n' "$output" | awk '{ print $3 }')" = OSSL_provider_init ]
 }
 
-@test "the built-in provider (as the seckit binary registers it) signs through the backend on soft and tpm2" {
+@test "the built-in provider (sk_provider_add_builtin, as a seckit command registers it) signs through the backend on soft and tpm2" {
 	echo "some data" > data
 	for b in soft tpm2; do
 		use $b
