@@ -267,3 +267,25 @@ sys.exit(r.returncode or print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_m
 	run -0 sk --json store check
 	[ "$output" = '{"ok":true,"problems":[],"objects":4,"repaired":false}' ]
 }
+
+@test "a listing reads the index buckets that exist and each object once: no failed opens (strace)" {
+	require strace
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+	for n in a b c d e; do printf '%s' "$n" | sk store write "obj-$n"; done
+	buckets=$(find "$SECKIT_STORE" -maxdepth 1 -name 'idx.*' | wc -l)
+	objects=$(find "$SECKIT_STORE" -maxdepth 1 -regextype posix-extended -regex '.*/[0-9a-f]{64}' | wc -l)
+	[ "$objects" -eq 5 ]
+	strace -f -qq -e trace=openat -o trace "$SECKIT" __complete object > names
+	run -0 cat names
+	[ "${#lines[@]}" -eq 5 ]
+	# Every open below the store succeeds: the 251 or so buckets that do not
+	# exist are not tried one by one (the directory is read once instead).
+	run ! grep -E 'idx\.[0-9a-f]{2}".*ENOENT' trace
+	run -0 grep -cE '"idx\.[0-9a-f]{2}"' trace
+	[ "$output" -eq "$buckets" ]
+	run -0 grep -cE '"[0-9a-f]{64}"' trace
+	[ "$output" -eq "$objects" ]
+	# The same listing through store list, key list: unchanged answers.
+	run -0 sk store list --names
+	[ "${#lines[@]}" -eq 5 ]
+}

@@ -538,49 +538,91 @@ static int cmp_info(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static int load_all_buckets(struct sk_store *st, struct bucket *bks)
-{
-	int b, rc;
+/*
+ * One readdir of DIR gives the listing its snapshot: which index buckets
+ * exist and which object files are there.  Only existing buckets are read
+ * (a store of 50 objects has about 45 of its 256; a missing one is empty,
+ * as sk_st_bucket_load says), so a listing costs one open per bucket and
+ * per object and no failed opens.  The directory is read before the
+ * buckets: an object file published meanwhile is either in a bucket read
+ * after it or reported unindexed (SK_RETRY), as before.
+ */
+struct dirscan {
+	uint8_t has_bucket[256];
+	uint8_t (*files)[32];
+	size_t n, cap;
+};
 
-	for (b = 0; b < 256; b++)
-		if ((rc = sk_st_bucket_load(st, b, &bks[b])) != SK_OK)
-			return rc;
-	return SK_OK;
-}
-
-/* Object files in DIR that the index does not list (SK_RETRY if any). */
-static int find_unindexed(struct sk_store *st, const struct bucket *bks)
+static int scan_dir(struct sk_store *st, struct dirscan *ds)
 {
 	struct dirent *de;
 	DIR *d;
 	int rc = SK_OK;
 
+	memset(ds->has_bucket, 0, sizeof(ds->has_bucket));
+	ds->n = 0;
 	if ((d = sk_st_opendir(st->dfd)) == NULL)
 		return sk_err_sys(SK_EFAIL, "store '%s': listing", st->dir);
 	while ((de = readdir(d)) != NULL) {
-		uint8_t file[32];
-		const struct ixent *e;
+		uint8_t b;
 
-		if (!sk_st_is_object_file(de->d_name) || sk_unhex(file, 32, de->d_name) != 0)
+		if (strncmp(de->d_name, "idx.", 4) == 0 && sk_st_is_hex(de->d_name + 4, 2) &&
+		    de->d_name[6] == '\0' && sk_unhex(&b, 1, de->d_name + 4) == 0) {
+			char name[8];
+
+			/* only the spelling sk_st_bucket_name writes (lower case) */
+			sk_st_bucket_name(name, b);
+			if (strcmp(name, de->d_name) == 0)
+				ds->has_bucket[b] = 1;
 			continue;
-		e = sk_st_bucket_find(&bks[file[0]], file);
-		if (e == NULL) {
-			rc = sk_err(SK_RETRY, "store file %s is not in the store index (restored after a deletion, or planted)",
-				    de->d_name);
-			break;
 		}
+		if (!sk_st_is_object_file(de->d_name))
+			continue;
+		if (ds->n == ds->cap) {
+			size_t cap = ds->cap ? ds->cap * 2 : 64;
+			uint8_t (*nf)[32] = realloc(ds->files, cap * sizeof(*nf));
+
+			if (nf == NULL) {
+				rc = sk_err(SK_EFAIL, "out of memory");
+				break;
+			}
+			ds->files = nf;
+			ds->cap = cap;
+		}
+		if (sk_unhex(ds->files[ds->n], 32, de->d_name) == 0)
+			ds->n++;
 	}
 	closedir(d);
 	return rc;
 }
 
-static int try_list(struct sk_store *st, int ns, struct bucket *bks, struct listing *l)
+static int try_list(struct sk_store *st, int ns, struct bucket *bks, struct dirscan *ds,
+		    struct listing *l)
 {
 	int b, rc;
 	size_t i;
 
-	if ((rc = load_all_buckets(st, bks)) != SK_OK)
+	if ((rc = scan_dir(st, ds)) != SK_OK)
 		return rc;
+	for (b = 0; b < 256; b++) {
+		if (ds->has_bucket[b])
+			rc = sk_st_bucket_load(st, b, &bks[b]);
+		else
+			bks[b].loaded = 1; /* no file: an empty bucket */
+		if (rc != SK_OK)
+			return rc;
+	}
+	/* Object files in DIR that the index does not list: retry. */
+	for (i = 0; i < ds->n; i++) {
+		if (sk_st_bucket_find(&bks[ds->files[i][0]], ds->files[i]) == NULL) {
+			char fhex[65];
+
+			sk_st_file_hex(fhex, ds->files[i]);
+			return sk_err(SK_RETRY,
+				      "store file %s is not in the store index (restored after a deletion, or planted)",
+				      fhex);
+		}
+	}
 	for (b = 0; b < 256; b++) {
 		for (i = 0; i < bks[b].n; i++) {
 			const struct ixent *e = &bks[b].e[i];
@@ -614,13 +656,14 @@ static int try_list(struct sk_store *st, int ns, struct bucket *bks, struct list
 			l->v[l->n++] = info;
 		}
 	}
-	return find_unindexed(st, bks);
+	return SK_OK;
 }
 
 int sk_store_list(struct sk_store *st, int ns, sk_list_fn fn, void *arg)
 {
 	struct bucket *bks = calloc(256, sizeof(*bks));
 	struct listing l = { 0 };
+	struct dirscan ds = { 0 };
 	int rc, attempt, lockfd = -1;
 	size_t i;
 
@@ -635,7 +678,7 @@ int sk_store_list(struct sk_store *st, int ns, sk_list_fn fn, void *arg)
 		    (rc = sk_st_take_lock(st, 1, &lockfd)) != SK_OK)
 			break;
 		listing_free(&l);
-		rc = try_list(st, ns, bks, &l);
+		rc = try_list(st, ns, bks, &ds, &l);
 		sk_st_free_all_buckets(bks);
 		if (rc != SK_RETRY)
 			break;
@@ -653,6 +696,7 @@ int sk_store_list(struct sk_store *st, int ns, sk_list_fn fn, void *arg)
 				break;
 	}
 	listing_free(&l);
+	free(ds.files);
 	free(bks);
 	return rc;
 }
