@@ -144,7 +144,7 @@ static int okey_show(struct sk_ctx *ctx, const struct sk_args *a)
 	rc = sk_okey_describe(der.p, der.len, &d);
 	sk_buf_free(&der);
 	if (rc != SK_OK)
-		return sk_err_wrap(rc, "%s", a->pos[0]);
+		return sk_err_wrap(rc, "%s", sk_path_name(a->pos[0]));
 	if (ctx->json) {
 		struct sk_json j;
 

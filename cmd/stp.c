@@ -221,7 +221,7 @@ static int read_pkg(const struct sk_args *a, struct sk_buf *b, struct sk_stp *s)
 	int rc = sk_read_file(a->pos[0], STP_MAX, b);
 
 	if (rc == SK_OK && (rc = sk_stp_decode(b->p, b->len, s)) != SK_OK)
-		sk_err_wrap(rc, "%s", a->pos[0]);
+		sk_err_wrap(rc, "%s", sk_path_name(a->pos[0]));
 	if (rc != SK_OK)
 		sk_buf_free(b);
 	return rc;

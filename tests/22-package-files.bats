@@ -124,11 +124,16 @@ truncated() {
 	cmp o fw.bin
 }
 
-@test "a package read from stdin ('-') is named '-' and checked the same way" {
+@test "a package read from stdin ('-') is named <stdin> and checked the same way" {
 	run -7 --separate-stderr sk payload show - < x.stp
-	[ "$stderr" = "seckit payload show: -: an STP, not a payload package" ]
+	[ "$stderr" = "seckit payload show: <stdin>: an STP, not a payload package" ]
 	run -7 --separate-stderr sk stp show - < README.txt
-	[ "$stderr" = "seckit stp show: -: not a seckit package" ]
+	[ "$stderr" = "seckit stp show: <stdin>: not a seckit package" ]
 	run -7 --separate-stderr sk oo show - < fw.pkg
-	[ "$stderr" = "seckit oo show: -: a payload package, not an OOID or an opaque object" ]
+	[ "$stderr" = "seckit oo show: <stdin>: a payload package, not an OOID or an opaque object" ]
+	run -7 --separate-stderr sk opaque-key show - < fw.pkg
+	[ "$stderr" = "seckit opaque-key show: <stdin>: a payload package, not an opaque key" ]
+	printf 'x' > x.pem
+	run -7 --separate-stderr sk cert show - < x.pem
+	[ "$stderr" = "seckit cert show: '<stdin>': not a certificate (PEM or DER)" ]
 }

@@ -569,3 +569,24 @@ mk_device_chain() {
 		cert ca create --subject /CN=x --key device --ca-cert root.pem --ca-key-name root --out x.pem
 	assert_absent x.pem
 }
+
+@test "cert import: a chain of more than 60000 bytes is refused (7), one just under is kept" {
+	mk_chain
+	mk_key bigca
+	for n in 58000 61000; do
+		pad=$(head -c "$n" /dev/zero | tr '\0' 'a')
+		openssl req -x509 -new -key bigca.key -subj "/CN=Big $n" -days 30 \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+			-addext "nsComment=$pad" -out "big$n.pem"
+		openssl x509 -req -in dev.csr -CA "big$n.pem" -CAkey bigca.key -CAcreateserial -days 2 \
+			-out "dev$n.pem" 2> /dev/null
+		cat "dev$n.pem" "big$n.pem" > "full$n.pem"
+	done
+	before=$(store_snapshot)
+	sk_fails 7 "cert import: the chain's certificates take " cert import device full61000.pem
+	[ "$(store_snapshot)" = "$before" ]
+	run -0 sk cert import device full58000.pem
+	[ "$output" = "device: imported certificate of key 'device', with a chain of 1" ]
+	sk cert get device --out got.pem
+	cmp got.pem full58000.pem
+}

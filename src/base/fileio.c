@@ -72,7 +72,7 @@ int sk_in_read_all(struct sk_in *in, size_t max, struct sk_buf *out)
 		out->len += (size_t)r;
 		if (out->len - start > max) {
 			rc = sk_err(SK_EFAIL, "reading '%s': file too large (limit %zu bytes)",
-				    in->is_stdin ? "<stdin>" : in->path, max);
+				    sk_path_name(in->path), max);
 			break;
 		}
 	}
@@ -97,6 +97,11 @@ int sk_read_file(const char *path, size_t max, struct sk_buf *out)
 	rc = sk_in_read_all(&in, max, out);
 	sk_in_close(&in);
 	return rc;
+}
+
+const char *sk_path_name(const char *path)
+{
+	return strcmp(path, "-") == 0 ? "<stdin>" : path;
 }
 
 int sk_in_open(struct sk_in *in, const char *path)
@@ -134,7 +139,7 @@ ssize_t sk_in_read(struct sk_in *in, void *p, size_t n)
 		return (ssize_t)n;
 	r = sk_read_full(in->fd, (uint8_t *)p + have, n - have);
 	if (r < 0) {
-		sk_err_sys(SK_EFAIL, "reading '%s'", in->is_stdin ? "<stdin>" : in->path);
+		sk_err_sys(SK_EFAIL, "reading '%s'", sk_path_name(in->path));
 		return r;
 	}
 	return (ssize_t)have + r;
@@ -149,7 +154,7 @@ ssize_t sk_in_peek(struct sk_in *in, size_t n, const uint8_t **p)
 	if (in->peeklen < n) {
 		r = sk_read_full(in->fd, in->peek + in->peeklen, n - in->peeklen);
 		if (r < 0) {
-			sk_err_sys(SK_EFAIL, "reading '%s'", in->is_stdin ? "<stdin>" : in->path);
+			sk_err_sys(SK_EFAIL, "reading '%s'", sk_path_name(in->path));
 			return r;
 		}
 		in->peeklen += (size_t)r;

@@ -80,6 +80,9 @@ struct sk_in {
 	uint8_t peek[SK_IN_PEEK_MAX];
 	size_t peeklen, peekoff;
 };
+/* How messages name a file argument: "<stdin>" for "-", else the path. */
+const char *sk_path_name(const char *path);
+
 int sk_in_open(struct sk_in *in, const char *path);
 /* Reads up to n bytes; returns bytes read (0 at EOF) or -1 with error set. */
 ssize_t sk_in_read(struct sk_in *in, void *p, size_t n);

@@ -535,7 +535,7 @@ int sk_pkey_load(const char *path, const char *pass, int want_private, EVP_PKEY 
 	if (rc == SK_OK) {
 		rc = sk_pkey_parse(b.p, b.len, pass, want_private, out, NULL);
 		if (rc != SK_OK)
-			sk_err_wrap(rc, "reading key '%s'", path);
+			sk_err_wrap(rc, "reading key '%s'", sk_path_name(path));
 	}
 	sk_buf_cleanse_free(&b);
 	return rc;

@@ -272,7 +272,7 @@ int sk_okey_import(struct sk_ctx *ctx, struct sk_okey_import_req *r, char name[2
 	if ((rc = sk_pkg_parse(der.p, der.len, SK_PKG_OPAQUE_KEY, 1, &p)) != SK_OK ||
 	    (rc = sk_oem_verifier(ctx, r->verify_key, &v, &r->missing)) != SK_OK ||
 	    (rc = sk_pkg_verify(&p, &v)) != SK_OK || (rc = body_of(&p, &b)) != SK_OK) {
-		sk_err_wrap(rc, "%s", r->path);
+		sk_err_wrap(rc, "%s", sk_path_name(r->path));
 		goto out;
 	}
 	if ((rc = sk_device_key_open(ctx, r->device_key, r->device_pass, &dk, &r->missing)) != SK_OK)
@@ -282,7 +282,7 @@ int sk_okey_import(struct sk_ctx *ctx, struct sk_okey_import_req *r, char name[2
 	    (rc = sk_asn1_decode(ASN1_ITEM_rptr(SK_OKEY_CONTENT), plain.p, plain.len,
 				 "opaque key content", (void **)&c)) != SK_OK ||
 	    (rc = unpack(c, name, type, &pkey)) != SK_OK) {
-		sk_err_wrap(rc, "%s", r->path);
+		sk_err_wrap(rc, "%s", sk_path_name(r->path));
 		goto out;
 	}
 	memset(&req, 0, sizeof(req));

@@ -401,8 +401,8 @@ static int obj_read_head(struct sk_in *in, const char *path, uint8_t object_id[S
 	int rc;
 
 	if ((rc = sk_pkg_want_in(in, SK_PKG_OPAQUE_OBJECT, NULL)) != SK_OK)
-		return sk_err_wrap(rc, "%s", path);
-	snprintf(what, sizeof(what), "%s: opaque object", path);
+		return sk_err_wrap(rc, "%s", sk_path_name(path));
+	snprintf(what, sizeof(what), "%s: opaque object", sk_path_name(path));
 	if ((rc = sk_der_read_hdr(in, 0x30, UINT64_MAX >> 2, what, &outer, hdr, &hlen)) != SK_OK ||
 	    (rc = sk_der_read_hdr(in, 0x30, OBJ_HDR_MAX, what, &tlen, hdr, &hlen)) != SK_OK)
 		return rc;
@@ -422,7 +422,7 @@ static int obj_read_head(struct sk_in *in, const char *path, uint8_t object_id[S
 	if ((rc = sk_asn1_decode(ASN1_ITEM_rptr(SK_OO_HDR), b.p, b.len, what, (void **)&h)) != SK_OK)
 		goto out;
 	if (!sk_oid_is(h->type, SUFFIX_OBJECT)) {
-		rc = sk_err(SK_EVERIFY, "%s: not an opaque object", path);
+		rc = sk_err(SK_EVERIFY, "%s: not an opaque object", sk_path_name(path));
 		goto out;
 	}
 	if (ASN1_INTEGER_get(h->version) != 1) {
@@ -520,15 +520,15 @@ int sk_oo_describe(const char *path, struct sk_oo_desc *d)
 	}
 	if (d->type != SK_PKG_OOID) {
 		rc = d->type == SK_PKG_NONE ?
-			sk_err(SK_EVERIFY, "%s: not a seckit package", path) :
-			sk_err(SK_EVERIFY, "%s: %s, not an OOID or an opaque object", path,
+			sk_err(SK_EVERIFY, "%s: not a seckit package", sk_path_name(path)) :
+			sk_err(SK_EVERIFY, "%s: %s, not an OOID or an opaque object", sk_path_name(path),
 			       sk_pkg_kind_phrase(d->type));
 		goto out;
 	}
 	if ((rc = sk_in_read_all(&in, OOID_MAX, &der)) != SK_OK)
 		goto out;
 	if ((rc = sk_pkg_parse(der.p, der.len, SK_PKG_OOID, 1, &p)) != SK_OK) {
-		sk_err_wrap(rc, "%s", path);
+		sk_err_wrap(rc, "%s", sk_path_name(path));
 		goto out;
 	}
 	d->version = p.version;
@@ -540,7 +540,7 @@ int sk_oo_describe(const char *path, struct sk_oo_desc *d)
 		rc = sk_ecies_describe(b->envelope, &d->alg, d->curve);
 	}
 	if (rc != SK_OK)
-		sk_err_wrap(rc, "%s", path);
+		sk_err_wrap(rc, "%s", sk_path_name(path));
 out:
 	SK_OOID_BODY_free(b);
 	sk_pkg_free(&p);
@@ -750,14 +750,14 @@ int sk_oo_open(struct sk_ctx *ctx, struct sk_oo_open_req *req, struct sk_ooinfo 
 	if ((rc = sk_pkg_parse(der.p, der.len, SK_PKG_OOID, 1, &p)) != SK_OK ||
 	    (rc = sk_oem_verifier(ctx, req->verify_key, &v, &req->missing)) != SK_OK ||
 	    (rc = sk_pkg_verify(&p, &v)) != SK_OK || (rc = ooid_body(&p, &b)) != SK_OK) {
-		sk_err_wrap(rc, "%s", req->ooid);
+		sk_err_wrap(rc, "%s", sk_path_name(req->ooid));
 		goto out;
 	}
 	if ((rc = sk_device_key_open(ctx, req->device_key, req->device_pass, &dk,
 				     &req->missing)) != SK_OK)
 		goto out;
 	if ((rc = sk_device_check(dk, ASN1_STRING_get0_data(b->device), 32)) != SK_OK) {
-		sk_err_wrap(rc, "%s", req->ooid);
+		sk_err_wrap(rc, "%s", sk_path_name(req->ooid));
 		goto out;
 	}
 	/* 2. the object it is for */
@@ -774,7 +774,7 @@ int sk_oo_open(struct sk_ctx *ctx, struct sk_oo_open_req *req, struct sk_ooinfo 
 	/* 3. the OOInfo, decrypted by the device key in its backend */
 	if ((rc = sk_ecies_open(dk, b->envelope, CONTEXT_OOID, &plain, NULL)) != SK_OK ||
 	    (rc = sk_ooinfo_decode(plain.p, plain.len, info)) != SK_OK) {
-		sk_err_wrap(rc, "%s", req->ooid);
+		sk_err_wrap(rc, "%s", sk_path_name(req->ooid));
 		goto out;
 	}
 	if (memcmp(info->object_id, objid, SK_OO_ID_LEN) != 0) {

@@ -16,6 +16,7 @@
 
 #include "crypto/crypto.h"
 #include "base/err.h"
+#include "base/fileio.h"
 
 /* Big enough that syscalls and digest calls cost nothing next to the
  * hashing, small enough to keep the resident size a few MiB. */
@@ -121,7 +122,7 @@ int sk_payload_show(const char *path, struct sk_payload_info *info)
 	if ((rc = sk_in_open(&in, path)) != SK_OK)
 		return rc;
 	if ((rc = read_header(&in, &p, info, phdr, &phl, &left)) == SK_EVERIFY)
-		sk_err_wrap(rc, "%s", path);
+		sk_err_wrap(rc, "%s", sk_path_name(path));
 	sk_pkg_free(&p);
 	sk_in_close(&in);
 	return rc;
@@ -567,7 +568,7 @@ int sk_payload_verify(const struct sk_verifier *v, const char *inpath, const cha
 	(void)posix_fadvise(in.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	if ((rc = read_header(&in, &p, info, phdr, &phl, &left)) != SK_OK) {
 		if (rc == SK_EVERIFY)
-			sk_err_wrap(rc, "%s", inpath);
+			sk_err_wrap(rc, "%s", sk_path_name(inpath));
 		goto out;
 	}
 	/* Wrong key, wrong algorithm: say so before reading gigabytes. */

@@ -98,7 +98,7 @@ int sk_x509_load(const char *path, STACK_OF(X509) **out)
 		sk_buf_free(&b);
 		return rc;
 	}
-	snprintf(what, sizeof(what), "'%s'", path);
+	snprintf(what, sizeof(what), "'%s'", sk_path_name(path));
 	rc = sk_x509_parse(b.p, b.len, what, out);
 	sk_buf_free(&b);
 	return rc;
