@@ -39,9 +39,11 @@ median() {
 	python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["results"][0]["median"] * 1000))' "$tmp/h.json"
 }
 
-# Median in milliseconds of RUNS TABs in one bash: "tab" completes
-# `seckit key sign k` (the key names), "true" starts /bin/true the way the
-# script starts seckit.
+# Median wall time in milliseconds of RUNS TABs in one bash, then the CPU
+# time (user + system, bash and its children, from bash's `times`) per TAB:
+# "tab" completes `seckit key sign k` (the key names), "true" starts
+# /bin/true the way the script starts seckit.  The CPU figure holds on a
+# busy machine, where the wall time mostly measures the wait for a core.
 # shellcheck disable=SC2016 # bash code, expanded by bash
 tab() {
 	PATH="$tmp/bin:$PATH" bash -c '
@@ -49,22 +51,39 @@ tab() {
 		COMP_LINE="seckit key sign k"; COMP_POINT=${#COMP_LINE}
 		COMP_WORDS=(seckit key sign k); COMP_CWORD=3
 		t=()
+		# CPU milliseconds used so far by this bash and its children, in
+		# $ms: bash itself must run `times` (a $(...) subshell starts at 0).
+		cpu() {
+			local v m sec a=() sum=0
+			times > "$tf"
+			mapfile -t a < "$tf"
+			for v in ${a[0]} ${a[1]}; do
+				m=${v%%m*}; sec=${v#*m}; sec=${sec%s}
+				sum=$((sum + m * 60000 + 10#${sec%.*} * 1000 + 10#${sec#*.}))
+			done
+			ms=$sum
+		}
+		c0=0 tf=$4
 		for ((r = 0; r < $3 + 10; r++)); do
 			s=$EPOCHREALTIME
 			if [ "$2" = tab ]; then _seckit; else mapfile -t x < <(/bin/true); fi
 			e=$EPOCHREALTIME
 			((r < 10)) || t+=("$(((${e/./} - ${s/./})))")
+			((r != 9)) || { cpu; c0=$ms; }
 		done
+		cpu; c1=$ms
 		[ "$2" = true ] || [ "${#COMPREPLY[@]}" -eq 50 ] || { echo "completion.bench: ${#COMPREPLY[@]} names" >&2; exit 1; }
-		printf "%s\n" "${t[@]}" | sort -n | awk "{ v[NR] = \$1 } END { printf \"%.3f\n\", v[int((NR + 1) / 2)] / 1000 }"
-	' _ "$SRC" "$1" "$RUNS"
+		printf "%s\n" "${t[@]}" | sort -n | awk -v cpu=$((c1 - c0)) -v n="$3" "{ v[NR] = \$1 } END { printf \"%.3f %.3f\n\", v[int((NR + 1) / 2)] / 1000, cpu / n }"
+	' _ "$SRC" "$1" "$RUNS" "$tmp/times"
 }
 
 c=$(median "$SECKIT __complete key k")
 l=$(median "$SECKIT key list --names")
 t=$(median "$true")
-bt=$(tab tab)
-bf=$(tab true)
+# shellcheck disable=SC2046 # two numbers each, split on purpose
+set -- $(tab tab) $(tab true)
+bt=$1 btc=$2 bf=$3 bfc=$4
 printf 'completion: bash TAB on key names vs bash starting /bin/true\t%s\t%s\tms\t<= 20 ms\n' "$bt" "$bf"
+printf 'completion: CPU per TAB (bash + seckit) vs bash starting /bin/true\t%s\t%s\tms\t<= 20 ms\n' "$btc" "$bfc"
 printf 'completion: seckit __complete key vs key list --names\t%s\t%s\tms\t<= 20 ms\n' "$c" "$l"
 printf 'completion: seckit __complete key vs /bin/true\t%s\t%s\tms\tclose to 1x\n' "$c" "$t"
