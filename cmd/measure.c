@@ -566,8 +566,9 @@ static int measure_verify(struct sk_ctx *ctx, const struct sk_args *a)
 		sk_json_end_obj(&j);
 		sk_json_done(&j);
 	} else if (rc == SK_OK && ctx->verbose) {
-		printf("PCR %s (%s) match the golden values of NV index 0x%08x\n", list,
-		       sk_bank(bank)->name, (unsigned)index);
+		printf("PCR %s (%s) %s the golden value%s of NV index 0x%08x\n", list,
+		       sk_bank(bank)->name, __builtin_popcount(mask) == 1 ? "matches" : "match",
+		       __builtin_popcount(mask) == 1 ? "" : "s", (unsigned)index);
 	}
 out:
 	sk_tpm_close(t);

@@ -303,3 +303,37 @@ PY
 	run -0 sk measure predict --pcr 23 -- big
 	[[ "$output" == *"value: $(pcr_tools sha256 23)"* ]]
 }
+
+@test "contrib/measured-boot: measures at boot, seals on first boot when asked, and fails a changed kernel" {
+	local mb="$SECKIT_SRC/contrib/measured-boot/seckit-measured-boot.sh"
+	mkdir boot
+	cp Image board.dtb boot/
+	cat > mb.conf <<-EOF
+	MB_PCR=16
+	MB_FILES="$PWD/boot/Image $PWD/boot/*.dtb $PWD/boot/initramfs*"
+	MB_SEAL_FIRST_BOOT=no
+	EOF
+	export MB_CONFIG=$PWD/mb.conf
+	# no golden value yet
+	SECKIT=$SECKIT run -8 "$mb"
+	[[ "$output" == *"no golden value in NV index $IDX"* ]]
+	# first boot, trust on first use
+	tpm2_pcrreset 16 >/dev/null
+	echo MB_SEAL_FIRST_BOOT=yes >> mb.conf
+	SECKIT=$SECKIT run -0 "$mb"
+	[ "$(pcr_tools sha256 16)" = "$(pcr_host sha256 boot/Image boot/board.dtb)" ]
+	# next boot, same images
+	tpm2_pcrreset 16 >/dev/null
+	SECKIT=$SECKIT run -0 "$mb"
+	[ -z "$output" ]
+	# a boot with another kernel
+	echo "kernel image v2" > boot/Image
+	tpm2_pcrreset 16 >/dev/null
+	SECKIT=$SECKIT run -7 "$mb"
+	[[ "$output" == *"seckit measure verify: PCR 16 (sha256) changed"* ]]
+	[[ "$output" == *"the platform changed: PCR 16 differs from the golden value in NV index $IDX"* ]]
+	echo MB_ON_MISMATCH=warn >> mb.conf
+	tpm2_pcrreset 16 >/dev/null
+	SECKIT=$SECKIT run -0 "$mb"
+	[[ "$output" == *"the platform changed"* ]]
+}
