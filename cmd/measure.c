@@ -300,7 +300,7 @@ static void replay_report(struct sk_ctx *ctx, struct sk_json *j, const struct sk
 
 static int measure_log(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	static struct sk_mreplay rep[SK_PCR_COUNT * SK_NBANKS];
+	struct sk_mreplay rep[SK_PCR_COUNT * SK_NBANKS];
 	struct sk_mlog log;
 	struct sk_store *st;
 	struct sk_tpm *t = NULL;

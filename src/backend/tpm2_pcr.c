@@ -218,17 +218,89 @@ int sk_tpm_boot(struct sk_tpm *t, uint32_t *reset, uint32_t *restart)
 
 #else /* !SECKIT_HAVE_TPM2 */
 
-/* Nothing below sk_tpm_open is reachable without a connection. */
+/* A build without tpm2-tss: sk_tpm_open says so, and as no struct sk_tpm
+ * can exist, the operations below it are never reached; they answer the
+ * same should a caller try. */
+static int not_built(void)
+{
+	return sk_err(SK_EBACKEND, "backend tpm2 is not built into this seckit");
+}
+
 int sk_tpm_open(const struct sk_backend_cfg *cfg, struct sk_tpm **out)
 {
 	(void)cfg;
 	*out = NULL;
-	return sk_err(SK_EBACKEND, "backend tpm2 is not built into this seckit");
+	return not_built();
 }
 
 void sk_tpm_close(struct sk_tpm *t)
 {
 	(void)t;
+}
+
+int sk_tpm_need_banks(struct sk_tpm *t, unsigned banks, uint32_t pcrs)
+{
+	(void)t, (void)banks, (void)pcrs;
+	return not_built();
+}
+
+int sk_tpm_banks(struct sk_tpm *t, unsigned *banks)
+{
+	(void)t;
+	*banks = 0;
+	return not_built();
+}
+
+int sk_tpm_pcr_read(struct sk_tpm *t, enum sk_bank b, uint32_t mask,
+		    uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST])
+{
+	(void)t, (void)b, (void)mask, (void)vals;
+	return not_built();
+}
+
+int sk_tpm_pcr_extend(struct sk_tpm *t, int pcr, unsigned banks,
+		      const uint8_t d[SK_NBANKS][SK_PCR_MAX_DIGEST])
+{
+	(void)t, (void)pcr, (void)banks, (void)d;
+	return not_built();
+}
+
+int sk_tpm_boot(struct sk_tpm *t, uint32_t *reset, uint32_t *restart)
+{
+	(void)t;
+	*reset = *restart = 0;
+	return not_built();
+}
+
+int sk_tpm_nv_info(struct sk_tpm *t, uint32_t index, struct sk_nv_info *out)
+{
+	(void)t, (void)index, (void)out;
+	return not_built();
+}
+
+int sk_tpm_nv_define(struct sk_tpm *t, uint32_t index, uint16_t size, const uint8_t policy[32])
+{
+	(void)t, (void)index, (void)size, (void)policy;
+	return not_built();
+}
+
+int sk_tpm_nv_undefine(struct sk_tpm *t, uint32_t index)
+{
+	(void)t, (void)index;
+	return not_built();
+}
+
+int sk_tpm_nv_write(struct sk_tpm *t, uint32_t index, const uint8_t *p, size_t n)
+{
+	(void)t, (void)index, (void)p, (void)n;
+	return not_built();
+}
+
+int sk_tpm_nv_read_pcr(struct sk_tpm *t, uint32_t index, enum sk_bank b, uint32_t mask,
+		       struct sk_buf *out)
+{
+	(void)t, (void)index, (void)b, (void)mask, (void)out;
+	return not_built();
 }
 
 #endif /* SECKIT_HAVE_TPM2 */

@@ -263,7 +263,7 @@ out:
 int sk_mlog_verify(struct sk_tpm *t, const struct sk_mlog *log, struct sk_mreplay *out,
 		   size_t *nout, int *stale)
 {
-	static uint8_t vals[SK_NBANKS][SK_PCR_COUNT][SK_PCR_MAX_DIGEST];
+	uint8_t vals[SK_NBANKS][SK_PCR_COUNT][SK_PCR_MAX_DIGEST];
 	uint8_t tpm[SK_PCR_COUNT][SK_PCR_MAX_DIGEST];
 	uint32_t used[SK_NBANKS] = { 0 }, reset, restart;
 	struct sk_mreplay *r;
