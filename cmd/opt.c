@@ -15,6 +15,7 @@
 #include "format/ecies.h"
 #include "base/err.h"
 #include "crypto/keytype.h"
+#include "crypto/pcr.h"
 #include "ctx/secret.h"
 #include "format/stp.h"
 #include "trust/trust.h"

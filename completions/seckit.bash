@@ -260,6 +260,32 @@ option	seckit store delete	--pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit store delete	--force	f	-	none
 verb	seckit store check	none	-	verify the whole store (every file, every object)
 option	seckit store check	--repair	-	-	none
+command	seckit measure	measured boot: extend PCRs with an event log, predict, seal and verify golden values
+verb	seckit measure extend	file	[FILE...]	hash files (or take --digest) and extend a PCR, logging each event
+option	seckit measure extend	--pcr	-	N	none
+option	seckit measure extend	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256
+option	seckit measure extend	--digest	-	HEX	none
+option	seckit measure extend	--description	-	TEXT	none
+verb	seckit measure read	none	-	print PCR values per bank
+option	seckit measure read	--pcr	-	N	none
+option	seckit measure read	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256
+verb	seckit measure log	none	-	print the event log (--verify: replay it against the TPM)
+option	seckit measure log	--verify	-	-	none
+verb	seckit measure predict	file	[FILE...]	compute golden PCR values on the host, with no TPM
+option	seckit measure predict	--pcr	-	N	none
+option	seckit measure predict	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256
+option	seckit measure predict	--from	-	FILE	file
+option	seckit measure predict	--out	o	FILE	file
+verb	seckit measure seal	none	-	keep golden PCR values in an NV index that only they open
+option	seckit measure seal	--pcr	-	N	none
+option	seckit measure seal	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256
+option	seckit measure seal	--index	-	HEX	none
+option	seckit measure seal	--golden	-	FILE	file
+option	seckit measure seal	--force	f	-	none
+verb	seckit measure verify	none	-	compare the PCRs with the golden values of the NV index
+option	seckit measure verify	--pcr	-	N	none
+option	seckit measure verify	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256
+option	seckit measure verify	--index	-	HEX	none
 '
 # Tables, keyed by path ("seckit key sign") or "path --option":
 #   _seckit_sub[path]   its verbs (or commands), space-separated
@@ -418,4 +444,4 @@ _seckit() {
 		COMPREPLY=("${COMPREPLY[@]#"$w"}")
 	fi
 }
-complete -F _seckit seckit seckit-key seckit-cert seckit-payload seckit-stp seckit-opaque-key seckit-oo seckit-provision seckit-store
+complete -F _seckit seckit seckit-key seckit-cert seckit-payload seckit-stp seckit-opaque-key seckit-oo seckit-provision seckit-store seckit-measure

@@ -14,6 +14,10 @@ SECKIT=${SECKIT:-$here/seckit}
 demo=$(mktemp -d "${TMPDIR:-/tmp}/seckit-demo.XXXXXX")
 cleanup() {
 	status=$?
+	# The measure step's simulator, if it is still running.
+	if [ -f "$demo/tpm/pid" ]; then
+		kill "$(cat "$demo/tpm/pid")" 2>/dev/null || true
+	fi
 	rm -rf "$demo"
 	[ "$status" -eq 0 ] || echo "demo: FAILED (exit status $status)" >&2
 }
@@ -254,5 +258,39 @@ check ls oids
 run oo open --id oids/this.oid --in firmware.enc --out fleet.out
 say "another device's OOID does not open here (exit status 7):"
 run_fails 7 oo open --id oids/other.oid --in firmware.enc --out other.out
+
+section "measure: measured boot with a TPM (swtpm, when installed)"
+if command -v swtpm >/dev/null 2>&1 && command -v tpm2_pcrread >/dev/null 2>&1; then
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	mkdir -p tpm
+	swtpm socket --tpm2 --tpmstate dir="$demo/tpm" \
+		--server type=tcp,port="$port",bindaddr=127.0.0.1 \
+		--ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 \
+		--flags not-need-init,startup-clear --pid file="$demo/tpm/pid" --daemon
+	sleep 1
+	export SECKIT_TCTI="swtpm:host=127.0.0.1,port=$port" TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$port"
+	printf 'kernel v1\n' > Image
+	printf 'device tree\n' > board.dtb
+	say "on the build host: the golden value of PCR 16 for this image, with no TPM"
+	run measure predict --pcr 16 Image board.dtb --out golden.yaml
+	sed 's/^/     | /' golden.yaml
+	say "on the device, once: an NV index that only those values open"
+	run measure seal --pcr 16 --golden golden.yaml
+	say "at boot: measure, then verify"
+	run measure extend --pcr 16 Image board.dtb
+	run -v measure verify --pcr 16
+	run measure log --verify
+	check tpm2_pcrread sha256:16
+	say "another kernel at the next boot (PCR 16 reset, as at a reboot): exit status 7"
+	check tpm2_pcrreset 16
+	printf 'kernel v2\n' > Image
+	run measure extend --pcr 16 Image board.dtb
+	run_fails 7 measure verify --pcr 16
+	kill "$(cat "$demo/tpm/pid")"
+	rm -f "$demo/tpm/pid"
+	unset SECKIT_TCTI TPM2TOOLS_TCTI
+else
+	say "swtpm or tpm2-tools is not installed: skipped"
+fi
 
 section "done: every step passed"

@@ -160,6 +160,20 @@ cases() {
 	store delete|8|store delete obj
 	store check|0|store check
 	store check|4|--store nostore store check
+	measure extend|0|--tcti "$SWTPM_TCTI" measure extend --pcr 16 data
+	measure extend|2|measure extend --pcr 24 data
+	measure read|0|--tcti "$SWTPM_TCTI" measure read --pcr 16
+	measure read|4|--tcti swtpm:host=127.0.0.1,port=1 measure read
+	measure log|0|--tcti "$SWTPM_TCTI" measure log --verify
+	measure log|4|--store nostore measure log
+	measure predict|0|measure predict --pcr 16 data
+	measure predict|1|measure predict --pcr 16 nosuch
+	measure seal|0|--tcti "$SWTPM_TCTI" measure seal --pcr 16 --index 0x01500018
+	measure seal|9|--tcti "$SWTPM_TCTI" measure seal --pcr 16 --index 0x01500018
+	measure verify|0|--tcti "$SWTPM_TCTI" measure verify --pcr 16 --index 0x01500018
+	measure verify|8|--tcti "$SWTPM_TCTI" measure verify --pcr 16 --index 0x01500019
+	measure extend|0|--tcti "$SWTPM_TCTI" measure extend --pcr 16 --digest 0000000000000000000000000000000000000000000000000000000000000000
+	measure verify|7|--tcti "$SWTPM_TCTI" measure verify --pcr 16 --index 0x01500018
 	key delete|0|key delete k1
 	key delete|8|key delete k1
 	EOF

@@ -10,6 +10,7 @@ load helper
 load store
 load trust
 load fault
+load tpm
 
 # The fixtures are made once: a store with data objects, keys and a
 # password object; a provisioned device store (42-stp.bats's manifest) with
@@ -85,6 +86,11 @@ setup_file() {
 	: > "$d/count"
 }
 
+# The simulator of a test that started one (measure extend).
+teardown() {
+	stop_swtpm
+}
+
 # The tests of this file may run in parallel: the total is added up last.
 teardown_file() {
 	local n
@@ -155,6 +161,12 @@ setup() {
 	fault_loop "$F/fix-plain" "store write: " store write x --in "$F/new.txt"
 	fault_loop --no-reads "$F/fix-plain" "store write: " store write p --pass pass:pw --in "$F/new.txt"
 	fault_loop "$F/fix-plain" "store delete: " store delete a
+}
+
+@test "faults: measure extend (the event log, written in the commit that follows the TPM extend)" {
+	require swtpm tpm2_pcrreset
+	start_swtpm "$BATS_TEST_TMPDIR/tpm"
+	fault_loop --no-reads "$F/fix-plain" "measure extend: " measure extend --pcr 16 "$F/new.txt"
 }
 
 @test "faults: key create, key import, key delete, key password create" {

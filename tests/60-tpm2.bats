@@ -288,6 +288,8 @@ teardown() {
 	assert_one_error_line "seckit key create: "
 	[[ "$stderr" == *"not available in this build"* ]]
 	run -0 src2/seckit --backend soft key create k --type ec-p256
+	run -4 --separate-stderr src2/seckit --backend soft measure read
+	assert_one_error_line "seckit measure read: backend tpm2 is not built into this seckit"
 }
 
 @test "tpm2: a store made with the tpm2 backend seals its master key in the TPM" {

@@ -144,6 +144,49 @@ int sk_tpm2_key_err(struct sk_bkey *k, TSS2_RC r, const char *what)
 	return sk_tpm2_err(k->be, r, what);
 }
 
+/* Policy sessions need no salt: PolicyPCR carries nothing secret, and
+ * what the session then authorises (reading a golden value, unsealing
+ * under a PCR policy) is decided by the TPM's PCRs, not by a value that
+ * could be learnt on the bus. */
+int sk_tpm2_policy_pcr_session(struct tpm_backend *be, TPMI_ALG_HASH bank, uint32_t mask,
+			       const uint8_t *composite, ESYS_TR *s)
+{
+	const TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+	TPML_PCR_SELECTION sel = { .count = 1 };
+	TPM2B_DIGEST digest = { .size = 0 };
+	TSS2_RC r;
+
+	sel.pcrSelections[0].hash = bank;
+	sel.pcrSelections[0].sizeofSelect = 3;
+	sel.pcrSelections[0].pcrSelect[0] = (BYTE)mask;
+	sel.pcrSelections[0].pcrSelect[1] = (BYTE)(mask >> 8);
+	sel.pcrSelections[0].pcrSelect[2] = (BYTE)(mask >> 16);
+	if (composite != NULL) {
+		digest.size = 32;
+		memcpy(digest.buffer, composite, 32);
+	}
+	r = be->t.Esys_StartAuthSession(be->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+					ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym,
+					TPM2_ALG_SHA256, s);
+	if (r != TSS2_RC_SUCCESS) {
+		*s = ESYS_TR_NONE;
+		return sk_tpm2_err(be, r, "starting a policy session");
+	}
+	r = be->t.Esys_TRSess_SetAttributes(be->esys, *s, TPMA_SESSION_CONTINUESESSION, 0xff);
+	if (r == TSS2_RC_SUCCESS)
+		r = be->t.Esys_PolicyPCR(be->esys, *s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+					 &digest, &sel);
+	if (r != TSS2_RC_SUCCESS) {
+		be->t.Esys_FlushContext(be->esys, *s);
+		*s = ESYS_TR_NONE;
+		if ((r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER &&
+		    sk_tpm2_base_rc(r) == TPM2_RC_VALUE && composite != NULL)
+			return sk_err(SK_EVERIFY, "tpm2: the PCRs do not hold the values of the policy");
+		return sk_tpm2_err(be, r, "TPM2_PolicyPCR");
+	}
+	return SK_OK;
+}
+
 void sk_tpm2_set_auth(TPM2B_AUTH *a, const struct sk_auth *auth)
 {
 	memset(a, 0, sizeof(*a));

@@ -54,7 +54,7 @@ void sk_tpm2_disconnect(struct tpm_backend *be)
 
 /* TPM2_GetCapability, starting a TPM nobody has started yet (a bare
  * simulator) once, as making the primary key does. */
-static int getcap(struct tpm_backend *be, TPM2_CAP cap, UINT32 prop, UINT32 count,
+int sk_tpm2_getcap(struct tpm_backend *be, TPM2_CAP cap, UINT32 prop, UINT32 count,
 		  TPMI_YES_NO *more, TPMS_CAPABILITY_DATA **out)
 {
 	TSS2_RC r;
@@ -107,7 +107,7 @@ static int fixed_props(struct tpm_backend *be, struct sk_device_info *out)
 	UINT32 i;
 	int rc;
 
-	if ((rc = getcap(be, TPM2_CAP_TPM_PROPERTIES, TPM2_PT_FIXED, TPM2_MAX_TPM_PROPERTIES,
+	if ((rc = sk_tpm2_getcap(be, TPM2_CAP_TPM_PROPERTIES, TPM2_PT_FIXED, TPM2_MAX_TPM_PROPERTIES,
 			 &more, &cap)) != SK_OK)
 		return rc;
 	for (i = 0; i < cap->data.tpmProperties.count; i++) {
@@ -161,7 +161,7 @@ static int pcr_banks(struct tpm_backend *be, struct sk_device_info *out)
 	size_t k;
 	int rc, used;
 
-	if ((rc = getcap(be, TPM2_CAP_PCRS, 0, 1, &more, &cap)) != SK_OK)
+	if ((rc = sk_tpm2_getcap(be, TPM2_CAP_PCRS, 0, 1, &more, &cap)) != SK_OK)
 		return rc;
 	for (i = 0; i < cap->data.assignedPCR.count; i++) {
 		const TPMS_PCR_SELECTION *s = &cap->data.assignedPCR.pcrSelections[i];
@@ -216,7 +216,7 @@ static int algorithms(struct tpm_backend *be, struct sk_device_info *out)
 	UINT32 i;
 	int rc, have;
 
-	if ((rc = getcap(be, TPM2_CAP_ALGS, TPM2_ALG_FIRST, TPM2_MAX_CAP_ALGS, &more, &cap)) != SK_OK)
+	if ((rc = sk_tpm2_getcap(be, TPM2_CAP_ALGS, TPM2_ALG_FIRST, TPM2_MAX_CAP_ALGS, &more, &cap)) != SK_OK)
 		return rc;
 	for (k = 0; k < sizeof(algs) / sizeof(algs[0]); k++) {
 		for (have = 0, i = 0; i < cap->data.algorithms.count; i++)
@@ -224,7 +224,7 @@ static int algorithms(struct tpm_backend *be, struct sk_device_info *out)
 		sort_alg(out, algs[k].name, have);
 	}
 	be->t.Esys_Free(cap);
-	if ((rc = getcap(be, TPM2_CAP_ECC_CURVES, TPM2_ECC_NONE, TPM2_MAX_ECC_CURVES, &more,
+	if ((rc = sk_tpm2_getcap(be, TPM2_CAP_ECC_CURVES, TPM2_ECC_NONE, TPM2_MAX_ECC_CURVES, &more,
 			 &cap)) != SK_OK)
 		return rc;
 	for (k = 0; k < sizeof(curves) / sizeof(curves[0]); k++) {
@@ -259,7 +259,7 @@ static int list_handles(struct tpm_backend *be, uint32_t *h, size_t *n)
 
 	*n = 0;
 	while (more && *n < SK_MAX_HANDLES) {
-		if ((rc = getcap(be, TPM2_CAP_HANDLES, next, TPM2_MAX_CAP_HANDLES, &more, &cap)) != SK_OK)
+		if ((rc = sk_tpm2_getcap(be, TPM2_CAP_HANDLES, next, TPM2_MAX_CAP_HANDLES, &more, &cap)) != SK_OK)
 			return rc;
 		for (i = 0; i < cap->data.handles.count; i++) {
 			TPM2_HANDLE x = cap->data.handles.handle[i];

@@ -55,6 +55,9 @@ static int tpm_code(TSS2_RC r)
 		case TPM2_RC_TESTING:
 		case TPM2_RC_LOCKOUT:
 			return SK_EBACKEND;
+		case TPM2_RC_POLICY_FAIL:
+			return SK_EVERIFY;
+		case TPM2_RC_LOCALITY:
 		case TPM2_RC_KEY_SIZE:
 		case TPM2_RC_CURVE:
 		case TPM2_RC_SCHEME:

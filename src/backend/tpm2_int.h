@@ -17,9 +17,13 @@
  *                  importing and sealing under the parent
  *   tpm2_device.c  the TPM itself: connecting through the TCTI, its
  *                  properties and algorithms, persistent handles, evicting
+ *   tpm2_pcr.c     PCRs: banks, reading, extending, the boot counters
+ *                  (the API is tpm.h, not the backend's ops)
+ *   tpm2_nv.c      NV indices gated by a PCR policy (tpm.h)
  * Calls go down that list only (be_tpm2 -> aes -> auth -> err,
- * be_tpm2 -> object -> auth, be_tpm2 -> device -> auth; load stands
- * alone).  Nothing else includes this; the API is backend.h.
+ * be_tpm2 -> object -> auth, be_tpm2 -> device -> auth, nv -> pcr ->
+ * device; load stands alone).  Nothing else includes this; the APIs are
+ * backend.h and tpm.h.
  */
 #ifdef SECKIT_HAVE_TPM2
 
@@ -63,6 +67,15 @@
 	X(esys, Esys_TR_SetAuth) \
 	X(esys, Esys_GetCapability) \
 	X(esys, Esys_EvictControl) \
+	X(esys, Esys_PCR_Extend) \
+	X(esys, Esys_PCR_Read) \
+	X(esys, Esys_ReadClock) \
+	X(esys, Esys_PolicyPCR) \
+	X(esys, Esys_NV_DefineSpace) \
+	X(esys, Esys_NV_UndefineSpace) \
+	X(esys, Esys_NV_Write) \
+	X(esys, Esys_NV_Read) \
+	X(esys, Esys_NV_ReadPublic) \
 	X(tctildr, Tss2_TctiLdr_Initialize) \
 	X(tctildr, Tss2_TctiLdr_Finalize) \
 	X(mu, Tss2_MU_TPM2B_PUBLIC_Marshal) \
@@ -132,6 +145,14 @@ int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s);
 int sk_tpm2_key_session(struct sk_bkey *k, ESYS_TR *s);
 /* The TPM authorisation value of auth (NULL: the empty value). */
 void sk_tpm2_set_auth(TPM2B_AUTH *a, const struct sk_auth *auth);
+/* A policy session (SHA-256, unsalted, kept until flushed: the caller
+ * flushes it) that has run TPM2_PolicyPCR over the PCRs of mask in bank
+ * (a TPM algorithm id).  composite NULL: the TPM's current values, so
+ * that an object whose authPolicy is PolicyPCR(golden) opens only while
+ * the PCRs hold the golden values; else the 32-byte composite digest
+ * (pcr.h) the PCRs must have (TPM_RC_VALUE at once when they do not). */
+int sk_tpm2_policy_pcr_session(struct tpm_backend *be, TPMI_ALG_HASH bank, uint32_t mask,
+			       const uint8_t *composite, ESYS_TR *s);
 
 /* ---- tpm2_device.c ---- */
 
@@ -143,6 +164,10 @@ void sk_tpm2_disconnect(struct tpm_backend *be);
 int sk_tpm2_device_info(const struct sk_backend_cfg *cfg, struct sk_device_info *out);
 int sk_tpm2_handles(const struct sk_backend_cfg *cfg, uint32_t *h, size_t *n);
 int sk_tpm2_evict(const struct sk_backend_cfg *cfg, uint32_t handle);
+/* TPM2_GetCapability (*out to Esys_Free), starting a TPM nobody has
+ * started yet (a bare simulator) once. */
+int sk_tpm2_getcap(struct tpm_backend *be, TPM2_CAP cap, UINT32 prop, UINT32 count,
+		   TPMI_YES_NO *more, TPMS_CAPABILITY_DATA **out);
 
 /* ---- tpm2_aes.c ---- */
 
