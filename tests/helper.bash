@@ -6,12 +6,15 @@
 bats_require_minimum_version 1.5.0
 
 SECKIT_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SECKIT="${SECKIT_BIN:-$SECKIT_SRC/seckit}"
+# The binaries under test (ELF files: tests/90-hardening.bats reads them).
+SECKIT_ELF="${SECKIT_BIN:-$SECKIT_SRC/seckit}"
 # The test build (Makefile: seckit with the store's test hooks,
 # SECKIT_TEST_CRASH_AT / SECKIT_TEST_FAIL_AT).  Only the tests that set a
 # hook run it; every other test runs the release binary, $SECKIT.
-SECKIT_TESTBUILD="${SECKIT_TESTBIN:-$SECKIT_SRC/build/test/seckit}"
-export SECKIT_SRC SECKIT SECKIT_TESTBUILD
+SECKIT_TESTBUILD_ELF="${SECKIT_TESTBIN:-$SECKIT_SRC/build/test/seckit}"
+SECKIT=$SECKIT_ELF
+SECKIT_TESTBUILD=$SECKIT_TESTBUILD_ELF
+export SECKIT_SRC SECKIT SECKIT_TESTBUILD SECKIT_ELF SECKIT_TESTBUILD_ELF
 # shellcheck source=tests/wait.bash
 . "$SECKIT_SRC/tests/wait.bash"
 
