@@ -107,8 +107,10 @@ CMD := $(sort $(wildcard cmd/*.c))
 # Each build configuration has its own objects, and seckit is relinked when
 # the configuration changes: `make SANITIZE=1` after `make` needs no
 # `make clean` and never links objects of the other kind.
-CONFIG := $(TARGET)-static$(STATIC)-tpm2$(TPM2)-sanitize$(SANITIZE)-relr$(RELR)
-OBJDIR := build/$(CONFIG)
+# (the objects do not depend on how they are linked: RELR only relinks).
+OBJCONFIG := $(TARGET)-static$(STATIC)-tpm2$(TPM2)-sanitize$(SANITIZE)
+CONFIG := $(OBJCONFIG)-relr$(RELR)
+OBJDIR := build/$(OBJCONFIG)
 CONFIG_STAMP := $(OUTB)config
 ifneq ($(file <$(CONFIG_STAMP)),$(CONFIG))
 $(shell mkdir -p $(OUTB))
