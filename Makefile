@@ -302,6 +302,39 @@ check: deps
 test: all
 	./scripts/run-tests.sh $(TESTS)
 
+# The suite against the arm64 build, run under qemu-user (no binfmt
+# needed: tests/helper.bash starts it through SECKIT_RUNNER).  Only seckit
+# (release and test builds) and the fault shim LD_PRELOAD'ed into it are
+# arm64; the unit-test programs, openssl with the provider module, swtpm
+# and SoftHSM2 stay native.  TESTS= picks files; check-arm64-quick is the
+# subset CI runs (see README "Building for arm64").
+ARM64 := aarch64-linux-gnu
+ARM64_OUT := build/$(ARM64)/
+QEMU_ARM64 ?= qemu-aarch64-static
+ARM64_QUICK := tests/09-json.bats tests/10-key.bats tests/11-cli.bats tests/13-keystore.bats \
+  tests/14-key-crypto.bats tests/15-key-password.bats tests/20-payload.bats tests/30-store.bats \
+  tests/30-store-format.bats tests/40-cert.bats tests/41-provision.bats tests/42-stp.bats \
+  tests/50-opaque-key.bats tests/51-oo.bats tests/60-tpm2.bats tests/90-hardening.bats
+deps-arm64:
+	./scripts/install-deps.sh --cross arm64
+
+arm64-build: all
+	$(MAKE) CROSS=$(ARM64) all
+
+check-arm64: deps-arm64
+	$(MAKE) arm64-build
+	$(MAKE) test-arm64
+
+check-arm64-quick: deps-arm64
+	$(MAKE) arm64-build
+	$(MAKE) test-arm64 TESTS="$(ARM64_QUICK)"
+
+test-arm64:
+	SECKIT_RUNNER="$(QEMU_ARM64)" SECKIT_BIN="$(CURDIR)/$(ARM64_OUT)seckit" \
+	  SECKIT_TESTBIN="$(CURDIR)/$(ARM64_OUT)test/seckit" \
+	  SECKIT_FAULTLIB="$(CURDIR)/$(ARM64_OUT)fault/libskfault.so" \
+	  ./scripts/run-tests.sh $(TESTS)
+
 # Long soak runs of the store (crash, concurrency, every I/O fault of every
 # writing command): not part of `make check`.
 stress: all
@@ -319,4 +352,4 @@ clean:
 	rm -rf build seckit $(MODULE) seckit.so
 
 FUZZ_PHONY := fuzz fuzz-run fuzz-check
-.PHONY: $(FUZZ_PHONY) all install uninstall deps check test demo bench clean completions lint stress
+.PHONY: $(FUZZ_PHONY) deps-arm64 arm64-build check-arm64 check-arm64-quick test-arm64 all install uninstall deps check test demo bench clean completions lint stress
