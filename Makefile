@@ -109,7 +109,7 @@ CMD := $(sort $(wildcard cmd/*.c))
 # `make clean` and never links objects of the other kind.
 # (the objects do not depend on how they are linked: RELR only relinks).
 OBJCONFIG := $(TARGET)-static$(STATIC)-tpm2$(TPM2)-sanitize$(SANITIZE)
-CONFIG := $(OBJCONFIG)-relr$(RELR)
+CONFIG := $(OBJCONFIG) relr$(RELR)
 OBJDIR := build/$(OBJCONFIG)
 CONFIG_STAMP := $(OUTB)config
 ifneq ($(file <$(CONFIG_STAMP)),$(CONFIG))
