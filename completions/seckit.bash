@@ -260,6 +260,8 @@ option	seckit store delete	--pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit store delete	--force	f	-	none
 verb	seckit store check	none	-	verify the whole store (every file, every object)
 option	seckit store check	--repair	-	-	none
+command	seckit doctor	self-check of the device (exit 7 when a check fails)
+args	seckit doctor	none	-
 '
 # Tables, keyed by path ("seckit key sign") or "path --option":
 #   _seckit_sub[path]   its verbs (or commands), space-separated
@@ -418,4 +420,4 @@ _seckit() {
 		COMPREPLY=("${COMPREPLY[@]#"$w"}")
 	fi
 }
-complete -F _seckit seckit seckit-key seckit-cert seckit-payload seckit-stp seckit-opaque-key seckit-oo seckit-provision seckit-store
+complete -F _seckit seckit seckit-key seckit-cert seckit-payload seckit-stp seckit-opaque-key seckit-oo seckit-provision seckit-store seckit-doctor
