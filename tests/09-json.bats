@@ -147,7 +147,7 @@ cases() {
 	provision|0|provision m.yaml --dry-run
 	provision|3|provision bad.yaml
 	provision|2|provision
-	doctor|0|--store full doctor
+	doctor|0|--store full/store doctor
 	doctor|7|doctor
 	doctor|2|doctor extra
 	store write|0|store write obj --in data
@@ -230,8 +230,11 @@ check() {
 	EOF
 	sk provision m.yaml
 	# A device with every role, for doctor (the store above lacks some).
-	cp "$SECKIT_SRC/manifest.example.yaml" full.yaml
-	WIFI_PASSPHRASE=correct-horse sk --store full provision full.yaml
+	# (in its own directory: the manifest writes the device's public key)
+	mkdir -p full/out
+	ln -s ../oem full/oem
+	cp "$SECKIT_SRC/manifest.example.yaml" full/m.yaml
+	WIFI_PASSPHRASE=correct-horse sk --store full/store provision full/m.yaml
 	printf 'key: [unclosed\n' > bad.yaml
 	printf 'data to sign\n' > data
 	printf 'other data\n' > other
