@@ -9,6 +9,7 @@ posix_spawn and waited for, no shell in between, the same cost for both.
 Usage: bench/pairs.py RUNS WARMUP CMD-A... -- CMD-B...
 """
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -32,6 +33,11 @@ def main():
     rest = sys.argv[3:]
     cut = rest.index("--")
     a, b = rest[:cut], rest[cut + 1:]
+    for argv in (a, b):
+        path = shutil.which(argv[0])
+        if path is None:
+            sys.exit("pairs: %s: not found" % argv[0])
+        argv[0] = path
     devnull = os.open(os.devnull, os.O_WRONLY)
     ta, tb, ratio = [], [], []
     for i in range(warmup + runs):

@@ -37,9 +37,11 @@ printf 'startup: seckit key info vs openssl version\t%s\t%s\tms\t<= 1.5 ms, >= 2
 # In pairs with /bin/true: the medians of each side, and of the ratios
 # (stderr, as run.sh's ratio column is computed from the medians).
 for c in "--version" "key info device"; do
-	# shellcheck disable=SC2086,SC2046 # $c is the command's words, the result three numbers
-	set -- $("$(dirname "$0")/pairs.py" "$RUNS" 30 "$SECKIT" $c -- "$true") ||
+	# shellcheck disable=SC2086 # $c is the command's words
+	r=$("$(dirname "$0")/pairs.py" "$RUNS" 30 "$SECKIT" $c -- "$true") ||
 		{ echo "startup.bench: pairs failed on: seckit $c" >&2; exit 1; }
+	# shellcheck disable=SC2086 # three numbers
+	set -- $r
 	echo "startup.bench: seckit $c / $true: median of $RUNS pairs' ratios $3" >&2
 	printf 'startup: seckit %s vs /bin/true (pairs)\t%s\t%s\tms\t<= 1.3x (ratio >= 0.77)\n' "${c% device}" "$1" "$2"
 done
