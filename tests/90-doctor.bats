@@ -114,7 +114,9 @@ line_of() {
 	echo 'not a library' > fake.so
 	SECKIT_PKCS11_MODULE="$PWD/fake.so" run -7 sk doctor
 	[[ "$(line_of pkcs11)" == "fail  pkcs11  module $PWD/fake.so: not loadable: "* ]]
-	# A shared object that is not a PKCS#11 module.
+	# A shared object that is not a PKCS#11 module, and one that is: native
+	# libraries, which an emulated seckit (make check-arm64) cannot load.
+	[ -z "${SECKIT_RUNNER:-}" ] || return 0
 	local libc
 	libc=$(ldd /bin/true | awk '/libc\.so/ { print $3 }')
 	SECKIT_PKCS11_MODULE="$libc" run -7 sk doctor
