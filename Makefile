@@ -1,31 +1,66 @@
 # seckit build.  Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, PKG_CONFIG, PREFIX,
-# DESTDIR.  Knobs:
+# DESTDIR and a sysroot (--sysroot in CC, PKG_CONFIG_SYSROOT_DIR): the
+# user's flags are kept and seckit's own are added to them, nothing is
+# stripped on install (a distribution strips and keeps the debug
+# information itself).  Knobs:
 #   STATIC=1|0    link libcrypto and libyaml statically (default 1: start-up
 #                 time is dominated by dynamic loading; see bench/)
 #   TPM2=auto|1|0 build the tpm2 backend layer (tpm2-tss headers needed;
 #                 the libraries are loaded at run time, only when used)
 #   SANITIZE=1    AddressSanitizer + UndefinedBehaviorSanitizer build
+#   CROSS=TRIPLET cross build with TRIPLET-gcc and TRIPLET-pkg-config (as
+#                 `make CROSS=aarch64-linux-gnu`), into build/TRIPLET/;
+#                 CC and PKG_CONFIG given on the command line win
+#   WERROR=       warnings are not errors (a newer compiler than ours)
+#   RELR=auto|1|0 pack the relative relocations (-z pack-relative-relocs,
+#                 binutils >= 2.38 and glibc >= 2.36): auto when the linker
+#                 and the C library take it
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 DATADIR    ?= $(PREFIX)/share
 SYSCONFDIR ?= $(PREFIX)/etc
+CROSS      ?=
+ifneq ($(CROSS),)
+ifeq ($(origin CC),default)
+CC         := $(CROSS)-gcc
+endif
+PKG_CONFIG ?= $(CROSS)-pkg-config
+# Outputs of a cross build go to their own directory: the native ./seckit
+# the tests run stays as it is.
+OUT        ?= build/$(CROSS)/
+else
 PKG_CONFIG ?= pkg-config
+OUT        ?=
+endif
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 STATIC     ?= 1
 TPM2       ?= auto
 SANITIZE   ?= 0
+WERROR     ?= -Werror
+RELR       ?= auto
+# Where the build puts what is not installed (test programs, objects):
+# build/ natively, the cross build's own directory otherwise.
+OUTB       := $(if $(OUT),$(OUT),build/)
 
-WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+WARN := -Wall -Wextra $(WERROR) -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wno-missing-field-initializers
-HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+# _FORTIFY_SOURCE only when the user's flags do not choose a level (a
+# distribution's =3 next to our =2 is a redefinition, an error here).
+FORTIFY := $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
+HARDEN := $(FORTIFY) -fstack-protector-strong -fPIE
+# Full RELRO, bound at start-up: the GOT is read-only before main.
+LDHARDEN := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+SK_CFLAGS :=
+SK_LDFLAGS :=
 SK_CPPFLAGS := -Isrc -D_GNU_SOURCE -DSECKIT_VERSION='"$(VERSION)"' \
         $(shell $(PKG_CONFIG) --cflags libcrypto yaml-0.1)
 
 ifeq ($(STATIC),1)
-LIBS := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs-only-l libcrypto yaml-0.1) \
+LIBS := $(shell $(PKG_CONFIG) --libs-only-L libcrypto yaml-0.1) \
+        -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs-only-l libcrypto yaml-0.1) \
         -Wl,-Bdynamic -ldl -pthread
 else
 LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
@@ -39,14 +74,30 @@ SK_CPPFLAGS += -DSECKIT_HAVE_TPM2 $(shell $(PKG_CONFIG) --cflags tss2-esys)
 endif
 
 ifeq ($(SANITIZE),1)
-CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+SK_CFLAGS += -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SK_LDFLAGS += -fsanitize=address,undefined
 HARDEN := -fPIE
 LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
 # The tests run the instrumented binary: leaks are errors, undefined
 # behaviour stops it, and LD_PRELOAD tools (faketime) may load first.
 export ASAN_OPTIONS ?= detect_leaks=1:verify_asan_link_order=0
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+endif
+
+# The target the compiler builds for (objects of each target apart).
+TARGET := $(shell $(CC) -dumpmachine)
+# Packed relative relocations (DT_RELR): the thousands of pointers in
+# OpenSSL's tables are applied from a bitmap of a few hundred words at
+# every start instead of one 24-byte entry each (bench/startup).  Taken
+# when the linker knows the option and the C library the version it
+# requires (GLIBC_ABI_DT_RELR); a try link tells.
+ifeq ($(RELR),auto)
+RELR := $(shell mkdir -p $(OUTB) && printf 'int main(void){return 0;}\n' | \
+  $(CC) $(CFLAGS) $(LDFLAGS) -fPIE -pie -Wl,--fatal-warnings -Wl,-z,pack-relative-relocs \
+  -x c -o $(OUTB)relr-probe - > /dev/null 2>&1 && echo 1 || echo 0; rm -f $(OUTB)relr-probe)
+endif
+ifeq ($(RELR),1)
+LDHARDEN += -Wl,-z,pack-relative-relocs
 endif
 
 # src/provider/module.c is the entry point of the loadable provider only.
@@ -56,11 +107,13 @@ CMD := $(sort $(wildcard cmd/*.c))
 # Each build configuration has its own objects, and seckit is relinked when
 # the configuration changes: `make SANITIZE=1` after `make` needs no
 # `make clean` and never links objects of the other kind.
-CONFIG := static$(STATIC)-tpm2$(TPM2)-sanitize$(SANITIZE)
-OBJDIR := build/$(CONFIG)
-CONFIG_STAMP := build/config
+# (the objects do not depend on how they are linked: RELR only relinks).
+OBJCONFIG := $(TARGET)-static$(STATIC)-tpm2$(TPM2)-sanitize$(SANITIZE)
+CONFIG := $(OBJCONFIG) relr$(RELR)
+OBJDIR := build/$(OBJCONFIG)
+CONFIG_STAMP := $(OUTB)config
 ifneq ($(file <$(CONFIG_STAMP)),$(CONFIG))
-$(shell mkdir -p build)
+$(shell mkdir -p $(OUTB))
 $(file >$(CONFIG_STAMP),$(CONFIG))
 endif
 OBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(SRC) $(CMD))
@@ -71,7 +124,7 @@ COMMANDS := $(shell sed -n 's/^SK_COMMAND([a-z_0-9]*, *"\([a-z0-9-]*\)").*/\1/p'
 # with the library objects into build/unit/NAME (relinked, like seckit,
 # when the configuration changes), which the bats suite runs.
 LIBOBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(SRC))
-UNIT := $(patsubst tests/unit/%.c,build/unit/%,$(wildcard tests/unit/*.c))
+UNIT := $(patsubst tests/unit/%.c,$(OUTB)unit/%,$(wildcard tests/unit/*.c))
 
 # The test build: seckit with the store's test hooks (SECKIT_TEST_CRASH_AT,
 # SECKIT_TEST_FAIL_AT; src/store/store.h).  Only HOOK_SRC differs: it is compiled
@@ -84,12 +137,12 @@ HOOK_SRC := src/store/store_hooks.c
 HOOK_OBJ := $(patsubst %.c,$(OBJDIR)/test/%.o,$(HOOK_SRC))
 TEST_OBJ := $(filter-out $(patsubst %.c,$(OBJDIR)/%.o,$(HOOK_SRC)),$(OBJ)) $(HOOK_OBJ)
 TEST_LIBOBJ := $(filter-out $(patsubst %.c,$(OBJDIR)/%.o,$(HOOK_SRC)),$(LIBOBJ)) $(HOOK_OBJ)
-SECKIT_TEST := build/test/seckit
+SECKIT_TEST := $(OUTB)test/seckit
 
 # The fault-injection shim (tests/fault/): LD_PRELOAD'ed by the fault
 # tests into seckit, which links libc dynamically.  No _FORTIFY_SOURCE:
 # it defines open() and friends itself.
-FAULT_LIB := build/fault/libskfault.so
+FAULT_LIB := $(OUTB)fault/libskfault.so
 
 # The OpenSSL provider as a loadable module (man/seckit-provider.7): the
 # library compiled again as position-independent code, linked with the
@@ -99,46 +152,56 @@ FAULT_LIB := build/fault/libskfault.so
 MODULE := seckit-provider.so
 MODULE_OBJ := $(patsubst %.c,$(OBJDIR)/pic/%.o,$(SRC) $(MODULE_SRC))
 MODULE_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
-MODULESDIR ?= $(shell $(PKG_CONFIG) --variable=modulesdir libcrypto 2> /dev/null || \
-  openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"$$/\1/p')
+# OpenSSL's modules directory on the target: pkg-config prefixes it with
+# PKG_CONFIG_SYSROOT_DIR, which is the build machine's path, not the
+# device's.
+MODULESDIR ?= $(patsubst $(PKG_CONFIG_SYSROOT_DIR)/%,/%,$(shell $(PKG_CONFIG) --variable=modulesdir libcrypto))
+ifeq ($(MODULESDIR),)
+$(error libcrypto.pc has no modulesdir (OpenSSL 3 needed): give MODULESDIR=)
+endif
 
-all: seckit $(SECKIT_TEST) $(UNIT) $(FAULT_LIB) $(MODULE) seckit.so
+# What `make` builds, with the paths of the cross build's own directory.
+BIN := $(OUT)seckit
+MODULE_OUT := $(OUT)$(MODULE)
+all: $(BIN) $(SECKIT_TEST) $(UNIT) $(FAULT_LIB) $(MODULE_OUT) $(OUT)seckit.so
 
 # `-provider seckit` loads seckit.so from OpenSSL's modules directory
 # ($OPENSSL_MODULES): the module under the provider's name, a link.
-seckit.so: $(MODULE)
+$(OUT)seckit.so: $(MODULE_OUT)
 	ln -sf $(MODULE) $@
 
-$(MODULE): $(MODULE_OBJ) $(CONFIG_STAMP)
-	$(CC) $(filter-out -fsanitize%,$(LDFLAGS)) -shared -Wl,-z,relro,-z,now -Wl,-z,defs -o $@ $(MODULE_OBJ) $(MODULE_LIBS)
+$(MODULE_OUT): $(MODULE_OBJ) $(CONFIG_STAMP)
+	$(CC) $(CFLAGS) $(filter-out -fsanitize%,$(LDFLAGS)) -shared $(LDHARDEN) -Wl,-z,defs -o $@ $(MODULE_OBJ) $(MODULE_LIBS)
 
 $(OBJDIR)/pic/%.o: %.c $(wildcard src/*/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) -fPIC -fvisibility=hidden $(filter-out -fPIE,$(HARDEN)) $(WARN) \
 	  $(filter-out -fsanitize% -fno-sanitize%,$(CFLAGS)) -c -o $@ $<
 
-seckit: $(OBJ) $(CONFIG_STAMP)
-	$(CC) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(OBJ) $(LIBS)
+$(BIN): $(OBJ) $(CONFIG_STAMP)
+	$(CC) $(CFLAGS) $(SK_CFLAGS) $(LDFLAGS) $(SK_LDFLAGS) -pie $(LDHARDEN) -o $@ $(OBJ) $(LIBS)
 
 $(SECKIT_TEST): $(TEST_OBJ) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -pie -Wl,-z,relro,-z,now -o $@ $(TEST_OBJ) $(LIBS)
+	$(CC) $(CFLAGS) $(SK_CFLAGS) $(LDFLAGS) $(SK_LDFLAGS) -pie $(LDHARDEN) -o $@ $(TEST_OBJ) $(LIBS)
 
-build/unit/%: tests/unit/%.c $(TEST_LIBOBJ) $(wildcard src/*/*.h tests/unit/*.h) $(CONFIG_STAMP)
+$(OUTB)unit/%: tests/unit/%.c $(TEST_LIBOBJ) $(wildcard src/*/*.h tests/unit/*.h) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) $(LDFLAGS) -pie -o $@ $< $(TEST_LIBOBJ) $(LIBS)
+	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) $(SK_CFLAGS) $(LDFLAGS) $(SK_LDFLAGS) \
+	  -pie $(LDHARDEN) -o $@ $< $(TEST_LIBOBJ) $(LIBS)
 
 $(FAULT_LIB): tests/fault/skfault.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -o $@ $< -ldl -pthread
+	$(CC) -D_GNU_SOURCE $(WARN) $(filter-out -D_FORTIFY_SOURCE% -fsanitize% -fno-sanitize%,$(CFLAGS)) \
+	  -fPIC -shared $(filter-out -fsanitize%,$(LDFLAGS)) -o $@ $< -ldl -pthread
 
 $(OBJDIR)/%.o: %.c $(wildcard src/*/*.h cmd/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) $(HARDEN) $(WARN) $(CFLAGS) $(SK_CFLAGS) -c -o $@ $<
 
 $(OBJDIR)/test/%.o: %.c $(wildcard src/*/*.h cmd/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) -DSECKIT_TEST_HOOKS $(HARDEN) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(SK_CPPFLAGS) -DSECKIT_TEST_HOOKS $(HARDEN) $(WARN) $(CFLAGS) $(SK_CFLAGS) -c -o $@ $<
 
 # ---- fuzzing (clang's libFuzzer; see fuzz/README.md) ----
 FUZZ_CC ?= clang
@@ -192,18 +255,21 @@ lint: seckit
 	./scripts/lint-bats.sh tests/*.bats
 
 # ---- install ----
-install: seckit $(MODULE)
+# Nothing is stripped (no install -s): a distribution strips and keeps
+# the debug information itself.  Paths come from PREFIX and the *DIR
+# variables only (MODULESDIR: OpenSSL's, from pkg-config).
+install: $(BIN) $(MODULE_OUT)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
 	  $(DESTDIR)$(MODULESDIR) \
 	  $(DESTDIR)$(DATADIR)/bash-completion/completions \
 	  $(DESTDIR)$(DATADIR)/zsh/site-functions \
 	  $(DESTDIR)$(DATADIR)/fish/vendor_completions.d \
 	  $(DESTDIR)$(DATADIR)/doc/seckit
-	install -m 0755 seckit $(DESTDIR)$(BINDIR)/seckit
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/seckit
 	for c in $(COMMANDS); do ln -sf seckit $(DESTDIR)$(BINDIR)/seckit-$$c; done
 	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(MANPAGES7) $(DESTDIR)$(MANDIR)/man7/
-	install -m 0644 $(MODULE) $(DESTDIR)$(MODULESDIR)/$(MODULE)
+	install -m 0644 $(MODULE_OUT) $(DESTDIR)$(MODULESDIR)/$(MODULE)
 	ln -sf $(MODULE) $(DESTDIR)$(MODULESDIR)/seckit.so
 	install -m 0644 completions/seckit.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/seckit
 	for c in $(COMMANDS); do ln -sf seckit $(DESTDIR)$(DATADIR)/bash-completion/completions/seckit-$$c; done
@@ -236,6 +302,39 @@ check: deps
 test: all
 	./scripts/run-tests.sh $(TESTS)
 
+# The suite against the arm64 build, run under qemu-user (no binfmt
+# needed: tests/helper.bash starts it through SECKIT_RUNNER).  Only seckit
+# (release and test builds) and the fault shim LD_PRELOAD'ed into it are
+# arm64; the unit-test programs, openssl with the provider module, swtpm
+# and SoftHSM2 stay native.  TESTS= picks files; check-arm64-quick is the
+# subset CI runs (see README "Building for arm64").
+ARM64 := aarch64-linux-gnu
+ARM64_OUT := build/$(ARM64)/
+QEMU_ARM64 ?= qemu-aarch64-static
+ARM64_QUICK := tests/09-json.bats tests/10-key.bats tests/11-cli.bats tests/13-keystore.bats \
+  tests/14-key-crypto.bats tests/15-key-password.bats tests/20-payload.bats tests/30-store.bats \
+  tests/30-store-format.bats tests/40-cert.bats tests/41-provision.bats tests/42-stp.bats \
+  tests/50-opaque-key.bats tests/51-oo.bats tests/60-tpm2.bats tests/90-hardening.bats
+deps-arm64:
+	./scripts/install-deps.sh --cross arm64
+
+arm64-build: all
+	$(MAKE) CROSS=$(ARM64) all
+
+check-arm64: deps-arm64
+	$(MAKE) arm64-build
+	$(MAKE) test-arm64
+
+check-arm64-quick: deps-arm64
+	$(MAKE) arm64-build
+	$(MAKE) test-arm64 TESTS="$(ARM64_QUICK)"
+
+test-arm64:
+	SECKIT_RUNNER="$(QEMU_ARM64)" SECKIT_BIN="$(CURDIR)/$(ARM64_OUT)seckit" \
+	  SECKIT_TESTBIN="$(CURDIR)/$(ARM64_OUT)test/seckit" \
+	  SECKIT_FAULTLIB="$(CURDIR)/$(ARM64_OUT)fault/libskfault.so" \
+	  ./scripts/run-tests.sh $(TESTS)
+
 # Long soak runs of the store (crash, concurrency, every I/O fault of every
 # writing command): not part of `make check`.
 stress: all
@@ -253,4 +352,4 @@ clean:
 	rm -rf build seckit $(MODULE) seckit.so
 
 FUZZ_PHONY := fuzz fuzz-run fuzz-check
-.PHONY: $(FUZZ_PHONY) all install uninstall deps check test demo bench clean completions lint stress
+.PHONY: $(FUZZ_PHONY) deps-arm64 arm64-build check-arm64 check-arm64-quick test-arm64 all install uninstall deps check test demo bench clean completions lint stress

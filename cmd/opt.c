@@ -709,7 +709,8 @@ int sk_command_run(struct sk_ctx *ctx, const struct sk_command *cmd, int argc, c
 	sk_set_prog(path);
 	if (cmd->direct != NULL) {
 		v = cmd->direct;
-		if (argc < 2) {
+		/* A command that takes no argument (doctor) runs without one. */
+		if (argc < 2 && v->min_pos > 0) {
 			help_verb(stderr, path, v);
 			sk_json_error(SK_EUSAGE, "missing argument");
 			return SK_EUSAGE;

@@ -286,6 +286,8 @@ verb	seckit measure verify	none	-	compare the PCRs with the golden values of the
 option	seckit measure verify	--pcr	-	N	none
 option	seckit measure verify	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256
 option	seckit measure verify	--index	-	HEX	none
+command	seckit doctor	self-check of the device (exit 7 when a check fails)
+args	seckit doctor	none	-
 '
 # Tables, keyed by path ("seckit key sign") or "path --option":
 #   _seckit_sub[path]   its verbs (or commands), space-separated
@@ -444,4 +446,4 @@ _seckit() {
 		COMPREPLY=("${COMPREPLY[@]#"$w"}")
 	fi
 }
-complete -F _seckit seckit seckit-key seckit-cert seckit-payload seckit-stp seckit-opaque-key seckit-oo seckit-provision seckit-store seckit-measure
+complete -F _seckit seckit seckit-key seckit-cert seckit-payload seckit-stp seckit-opaque-key seckit-oo seckit-provision seckit-store seckit-measure seckit-doctor

@@ -5,7 +5,7 @@
 # each object defines and the ones it needs), so a static helper or a
 # macro never counts and what the linker joins always does.
 #
-#   scripts/import-loops.sh [OBJDIR]      (default: build/$(cat build/config))
+#   scripts/import-loops.sh [OBJDIR]      (default: build/ and the first word of build/config)
 #
 # Prints one line per loop,
 #   src/a.c <-> src/b.c: a.c uses f g; b.c uses h
@@ -25,7 +25,7 @@ own=0
 if [ $# -eq 0 ]; then
 	own=1
 fi
-dir=${1:-build/$(cat build/config 2> /dev/null)}
+dir=${1:-build/$(cut -d " " -f 1 build/config 2> /dev/null)}
 set --
 for o in "$dir"/src/*.o "$dir"/src/*/*.o "$dir"/cmd/*.o; do
 	src=${o#"$dir"/}

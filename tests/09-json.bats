@@ -147,6 +147,9 @@ cases() {
 	provision|0|provision m.yaml --dry-run
 	provision|3|provision bad.yaml
 	provision|2|provision
+	doctor|0|--store full/store doctor
+	doctor|7|doctor
+	doctor|2|doctor extra
 	store write|0|store write obj --in data
 	store write|1|store write obj2 --in nosuch
 	store read|0|store read obj --out obj.out
@@ -240,6 +243,12 @@ check() {
 	    key: oem-root
 	EOF
 	sk provision m.yaml
+	# A device with every role, for doctor (the store above lacks some).
+	# (in its own directory: the manifest writes the device's public key)
+	mkdir -p full/out
+	ln -s ../oem full/oem
+	cp "$SECKIT_SRC/manifest.example.yaml" full/m.yaml
+	WIFI_PASSPHRASE=correct-horse sk --store full/store provision full/m.yaml
 	printf 'key: [unclosed\n' > bad.yaml
 	printf 'data to sign\n' > data
 	printf 'other data\n' > other

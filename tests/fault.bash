@@ -13,7 +13,9 @@
 # Needs `load helper` and `load store`.  Runs many trials: it forks as
 # little as it can (the checks are bash, the reads are one storetool dump).
 
-FAULT_LIB="$SECKIT_SRC/build/fault/libskfault.so"
+# The shim is built for seckit's architecture (make check-arm64 gives the
+# arm64 one).
+FAULT_LIB="${SECKIT_FAULTLIB:-$SECKIT_SRC/build/fault/libskfault.so}"
 
 need_fault() {
 	need_storetool

@@ -6,12 +6,36 @@
 bats_require_minimum_version 1.5.0
 
 SECKIT_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SECKIT="${SECKIT_BIN:-$SECKIT_SRC/seckit}"
+# The binaries under test (ELF files: tests/90-hardening.bats reads them).
+SECKIT_ELF="${SECKIT_BIN:-$SECKIT_SRC/seckit}"
 # The test build (Makefile: seckit with the store's test hooks,
 # SECKIT_TEST_CRASH_AT / SECKIT_TEST_FAIL_AT).  Only the tests that set a
 # hook run it; every other test runs the release binary, $SECKIT.
-SECKIT_TESTBUILD="${SECKIT_TESTBIN:-$SECKIT_SRC/build/test/seckit}"
-export SECKIT_SRC SECKIT SECKIT_TESTBUILD
+SECKIT_TESTBUILD_ELF="${SECKIT_TESTBIN:-$SECKIT_SRC/build/test/seckit}"
+SECKIT=$SECKIT_ELF
+SECKIT_TESTBUILD=$SECKIT_TESTBUILD_ELF
+# A binary for another architecture (make check-arm64) runs under an
+# emulator: SECKIT_RUNNER="qemu-aarch64-static" (no binfmt here).  $SECKIT
+# is then a script that runs the emulator with argv[0] kept, so that
+# "$SECKIT", symbolic links named seckit-COMMAND to it and every tool
+# that starts it (setsid, timeout, openssl's peers) work unchanged.
+sk_runner_wrap() {
+	local dir="${BATS_RUN_TMPDIR:?}/runner/$1" w
+	w="$dir/seckit"
+	if [ ! -x "$w" ]; then
+		mkdir -p "$dir"
+		# shellcheck disable=SC2016 # $0 and $@ are the script's
+		printf '#!/bin/sh\nexec %s -0 "$0" %s "$@"\n' "$SECKIT_RUNNER" "'$2'" > "$w.$$"
+		chmod 755 "$w.$$"
+		mv -f "$w.$$" "$w"
+	fi
+	printf '%s\n' "$w"
+}
+if [ -n "${SECKIT_RUNNER:-}" ]; then
+	SECKIT=$(sk_runner_wrap release "$SECKIT_ELF")
+	SECKIT_TESTBUILD=$(sk_runner_wrap test "$SECKIT_TESTBUILD_ELF")
+fi
+export SECKIT_SRC SECKIT SECKIT_TESTBUILD SECKIT_ELF SECKIT_TESTBUILD_ELF
 # shellcheck source=tests/wait.bash
 . "$SECKIT_SRC/tests/wait.bash"
 

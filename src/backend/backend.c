@@ -67,6 +67,11 @@ static const struct sk_backend_entry *find(const char *name)
 	return NULL;
 }
 
+const struct sk_backend_entry *sk_backend_entry(const char *name)
+{
+	return find(name);
+}
+
 int sk_backend_check(const char *name)
 {
 	const struct sk_backend_entry *e = find(name), *b;

@@ -85,6 +85,16 @@ struct sk_device_info {
 	size_t nalgs, nlacks;
 };
 
+/* The device's dictionary-attack protection (TPM_PT_LOCKOUT_* and
+ * TPMA_PERMANENT inLockout): what `seckit doctor` reports. */
+struct sk_da_state {
+	uint32_t counter;        /* failed authorisations counted now */
+	uint32_t max_tries;      /* failures before lockout (TPM_PT_MAX_AUTH_FAIL) */
+	uint32_t interval;       /* seconds for one failure to be forgotten */
+	uint32_t recovery;       /* seconds before the lockout hierarchy may retry */
+	int locked_out;          /* in lockout: DA-protected objects refused */
+};
+
 /* Persistent handles a device holds at most, as listed. */
 #define SK_MAX_HANDLES 128
 
@@ -152,6 +162,8 @@ struct sk_backend_ops {
 	 * backend for keys (no parent key made or looked up).  NULL for a
 	 * backend without a device (soft).  SK_EBACKEND: not reachable. */
 	int (*device_info)(const struct sk_backend_cfg *cfg, struct sk_device_info *out);
+	/* Its dictionary-attack state, reached the same way (NULL: none). */
+	int (*da_state)(const struct sk_backend_cfg *cfg, struct sk_da_state *out);
 	/* Persistent object handles in the device (TPM 0x81xxxxxx), ascending,
 	 * at most SK_MAX_HANDLES. */
 	int (*handles)(const struct sk_backend_cfg *cfg, uint32_t *h, size_t *n);
@@ -219,6 +231,8 @@ int sk_backend_can_seal(void);
 int sk_backend_open_sealer(int protection, const struct sk_backend_cfg *cfg,
 			   struct sk_backend **out);
 
+/* The table's entry of backend name, NULL for a name it does not know. */
+const struct sk_backend_entry *sk_backend_entry(const char *name);
 /* SK_OK when backend name is built in; otherwise the error open would
  * give (SK_EBACKEND: known but not built, SK_EUSAGE: unknown). */
 int sk_backend_check(const char *name);

@@ -660,6 +660,7 @@ const struct sk_backend_ops sk_tpm2_backend = {
 	.auth_check = tpm_auth_check,
 	.verify = sk_backend_verify_default,
 	.device_info = sk_tpm2_device_info,
+	.da_state = sk_tpm2_da_state,
 	.handles = sk_tpm2_handles,
 	.evict = sk_tpm2_evict,
 };

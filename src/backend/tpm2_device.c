@@ -250,6 +250,48 @@ int sk_tpm2_device_info(const struct sk_backend_cfg *cfg, struct sk_device_info 
 	return rc;
 }
 
+/* TPM_PT_PERMANENT (TPMA_PERMANENT: inLockout) and TPM_PT_LOCKOUT_COUNTER
+ * ... TPM_PT_LOCKOUT_RECOVERY, from the variable properties. */
+static int da_props(struct tpm_backend *be, struct sk_da_state *out)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more;
+	UINT32 i;
+	int rc;
+
+	if ((rc = sk_tpm2_getcap(be, TPM2_CAP_TPM_PROPERTIES, TPM2_PT_VAR, TPM2_MAX_TPM_PROPERTIES, &more,
+			 &cap)) != SK_OK)
+		return rc;
+	for (i = 0; i < cap->data.tpmProperties.count; i++) {
+		const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
+
+		switch (p->property) {
+		case TPM2_PT_PERMANENT:
+			out->locked_out = (p->value & TPMA_PERMANENT_INLOCKOUT) != 0;
+			break;
+		case TPM2_PT_LOCKOUT_COUNTER: out->counter = p->value; break;
+		case TPM2_PT_MAX_AUTH_FAIL: out->max_tries = p->value; break;
+		case TPM2_PT_LOCKOUT_INTERVAL: out->interval = p->value; break;
+		case TPM2_PT_LOCKOUT_RECOVERY: out->recovery = p->value; break;
+		}
+	}
+	be->t.Esys_Free(cap);
+	return SK_OK;
+}
+
+int sk_tpm2_da_state(const struct sk_backend_cfg *cfg, struct sk_da_state *out)
+{
+	struct tpm_backend be;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&be, 0, sizeof(be));
+	if ((rc = sk_tpm2_connect(&be, cfg)) == SK_OK)
+		rc = da_props(&be, out);
+	sk_tpm2_disconnect(&be);
+	return rc;
+}
+
 static int list_handles(struct tpm_backend *be, uint32_t *h, size_t *n)
 {
 	TPMS_CAPABILITY_DATA *cap = NULL;

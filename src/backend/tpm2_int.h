@@ -163,6 +163,7 @@ void sk_tpm2_disconnect(struct tpm_backend *be);
 /* The backend's device_info, handles and evict operations (backend.h). */
 int sk_tpm2_device_info(const struct sk_backend_cfg *cfg, struct sk_device_info *out);
 int sk_tpm2_handles(const struct sk_backend_cfg *cfg, uint32_t *h, size_t *n);
+int sk_tpm2_da_state(const struct sk_backend_cfg *cfg, struct sk_da_state *out);
 int sk_tpm2_evict(const struct sk_backend_cfg *cfg, uint32_t handle);
 /* TPM2_GetCapability (*out to Esys_Free), starting a TPM nobody has
  * started yet (a bare simulator) once. */

@@ -164,16 +164,10 @@ static int mk_unseal(void *arg, enum sk_mk_protection p, const uint8_t *blob, si
 	return rc;
 }
 
-int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
+int sk_ctx_store_dir(struct sk_ctx *ctx, const char **out)
 {
-	struct sk_store_opts opts;
-	const char *bname;
 	int rc;
 
-	if (ctx->store != NULL) {
-		*out = ctx->store;
-		return SK_OK;
-	}
 	if ((rc = sk_ctx_config(ctx)) != SK_OK)
 		return rc;
 	if (ctx->store_dir == NULL) {
@@ -182,6 +176,22 @@ int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 		if (ctx->store_dir == NULL)
 			return SK_EFAIL;
 	}
+	*out = ctx->store_dir;
+	return SK_OK;
+}
+
+int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
+{
+	struct sk_store_opts opts;
+	const char *bname, *dir;
+	int rc;
+
+	if (ctx->store != NULL) {
+		*out = ctx->store;
+		return SK_OK;
+	}
+	if ((rc = sk_ctx_store_dir(ctx, &dir)) != SK_OK)
+		return rc;
 	/* A command that would create the store for a backend this build
 	 * lacks fails before the store exists. */
 	if ((rc = sk_ctx_backend_name(ctx, &bname)) != SK_OK)

@@ -48,6 +48,9 @@ int sk_ctx_config(struct sk_ctx *ctx);
 /* Store directory: --store > $SECKIT_STORE > config > /var/lib/seckit.
  * create: make the store when it does not exist yet (writing commands). */
 int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out);
+/* The store directory alone (resolved as above; nothing opened but the
+ * config). */
+int sk_ctx_store_dir(struct sk_ctx *ctx, const char **out);
 /*
  * The backend's name: --backend > $SECKIT_BACKEND > config > soft,
  * resolved and checked against the backend table once (it loads the

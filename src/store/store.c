@@ -358,3 +358,26 @@ void sk_store_close(struct sk_store *st)
 	free(st->dir);
 	OPENSSL_secure_clear_free(st, sizeof(*st));
 }
+
+int sk_store_protection(const char *dir, enum sk_mk_protection *p)
+{
+	char path[PATH_MAX];
+	uint8_t hdr[8];
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, MK_FILE) >= sizeof(path))
+		return sk_err(SK_EUSAGE, "store '%s': path too long", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? sk_err(SK_ENOTFOUND, "store '%s': no %s", dir, MK_FILE) :
+					 sk_err_sys(SK_EFAIL, "store '%s': opening %s", dir, MK_FILE);
+	n = sk_read_full(fd, hdr, sizeof(hdr));
+	close(fd);
+	if (n < 0)
+		return sk_err_sys(SK_EFAIL, "store '%s': reading %s", dir, MK_FILE);
+	if (n != (ssize_t)sizeof(hdr) || memcmp(hdr, MK_MAGIC, 4) != 0 || hdr[4] != MK_VERSION)
+		return sk_err(SK_EVERIFY, "store '%s': %s is corrupt or of another version", dir, MK_FILE);
+	*p = (enum sk_mk_protection)hdr[5];
+	return SK_OK;
+}

@@ -101,6 +101,10 @@ void sk_obj_info_free(struct sk_obj_info *info);
 int sk_store_open(const char *dir, const struct sk_store_opts *opts, struct sk_store **out);
 void sk_store_close(struct sk_store *st);
 const char *sk_store_dir(const struct sk_store *st);
+/* How the master key of the store in dir is protected, from master.key's
+ * header alone (nothing unsealed): SK_ENOTFOUND without one, SK_EVERIFY
+ * for a header that is not one. */
+int sk_store_protection(const char *dir, enum sk_mk_protection *p);
 
 /* Derive a 32-byte key for a purpose from the master key (HKDF), for layers
  * above that need their own keys bound to this store. */

@@ -371,6 +371,18 @@ int sk_trust_time(struct sk_store *st, enum sk_clock clock, int64_t *now)
 	return SK_OK;
 }
 
+int sk_trust_clock_seen(struct sk_store *st, int64_t *seen)
+{
+	uint64_t floor = 0;
+	int rc;
+
+	*seen = 0;
+	if ((rc = sk_state_get_u64(st, CLOCK_OBJ, &floor)) != SK_OK)
+		return rc;
+	*seen = floor > INT64_MAX ? INT64_MAX : (int64_t)floor;
+	return SK_OK;
+}
+
 int sk_trust_clock_txn(struct sk_txn *t, int64_t t_seen)
 {
 	uint64_t floor, now = (uint64_t)time(NULL);

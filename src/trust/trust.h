@@ -79,6 +79,8 @@ int sk_trust_time(struct sk_store *st, enum sk_clock clock, int64_t *now);
 /* Raise the store's clock floor to the system time (monotonic clock only;
  * at most once an hour; best effort: a read-only store is left alone). */
 void sk_trust_clock_note(struct sk_store *st, enum sk_clock clock);
+/* The latest time the store has seen (its clock floor), 0 if none yet. */
+int sk_trust_clock_seen(struct sk_store *st, int64_t *seen);
 
 /* ---- verification ---- */
 struct sk_verify_opts {
