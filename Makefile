@@ -4,6 +4,8 @@
 #                 time is dominated by dynamic loading; see bench/)
 #   TPM2=auto|1|0 build the tpm2 backend layer (tpm2-tss headers needed;
 #                 the libraries are loaded at run time, only when used)
+#   PKCS11=auto|1|0 build the pkcs11 backend (p11-kit's pkcs11.h needed;
+#                 the module is loaded at run time, only when used)
 #   SANITIZE=1    AddressSanitizer + UndefinedBehaviorSanitizer build
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -16,6 +18,7 @@ CC         ?= cc
 CFLAGS     ?= -O2 -g
 STATIC     ?= 1
 TPM2       ?= auto
+PKCS11     ?= auto
 SANITIZE   ?= 0
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -38,6 +41,15 @@ ifeq ($(TPM2),1)
 SK_CPPFLAGS += -DSECKIT_HAVE_TPM2 $(shell $(PKG_CONFIG) --cflags tss2-esys)
 endif
 
+# The pkcs11 backend needs only p11-kit's pkcs11.h (libp11-kit-dev): the
+# module itself is loaded at run time.
+ifeq ($(PKCS11),auto)
+PKCS11 := $(shell $(PKG_CONFIG) --exists p11-kit-1 && echo 1 || echo 0)
+endif
+ifeq ($(PKCS11),1)
+SK_CPPFLAGS += -DSECKIT_HAVE_PKCS11 $(shell $(PKG_CONFIG) --cflags p11-kit-1)
+endif
+
 ifeq ($(SANITIZE),1)
 CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -56,7 +68,7 @@ CMD := $(sort $(wildcard cmd/*.c))
 # Each build configuration has its own objects, and seckit is relinked when
 # the configuration changes: `make SANITIZE=1` after `make` needs no
 # `make clean` and never links objects of the other kind.
-CONFIG := static$(STATIC)-tpm2$(TPM2)-sanitize$(SANITIZE)
+CONFIG := static$(STATIC)-tpm2$(TPM2)-pkcs11$(PKCS11)-sanitize$(SANITIZE)
 OBJDIR := build/$(CONFIG)
 CONFIG_STAMP := build/config
 ifneq ($(file <$(CONFIG_STAMP)),$(CONFIG))

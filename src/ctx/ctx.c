@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "base/util.h"
+#include "ctx/secret.h"
 
 const char *sk_env(const char *name)
 {
@@ -94,11 +95,32 @@ int sk_ctx_backend_name(struct sk_ctx *ctx, const char **out)
 	return SK_OK;
 }
 
+/* The PIN a PKCS#11 token asks for: --pin > the config's pkcs11: pin:
+ * (secret specs), else a prompt on the terminal. */
+static int pkcs11_pin(void *arg, const char *what, struct sk_buf *pin)
+{
+	struct sk_ctx *ctx = arg;
+	const char *spec = ctx->opt_pin != NULL ? ctx->opt_pin : ctx->cfg.pkcs11_pin;
+	struct sk_secret s = { 0 };
+	int rc = sk_secret_get(spec, what, 0, &s);
+
+	if (rc == SK_OK)
+		rc = sk_buf_add(pin, s.p, s.len);
+	sk_secret_free(&s);
+	return rc;
+}
+
 static void backend_cfg(struct sk_ctx *ctx, struct sk_backend_cfg *bcfg)
 {
 	memset(bcfg, 0, sizeof(*bcfg));
 	bcfg->tcti = pick(ctx->opt_tcti, "SECKIT_TCTI", ctx->cfg.tcti, NULL);
 	bcfg->tpm2_parent = ctx->cfg.tpm2_parent;
+	bcfg->pkcs11_module = pick(ctx->opt_pkcs11_module, "SECKIT_PKCS11_MODULE",
+				   ctx->cfg.pkcs11_module, NULL);
+	bcfg->pkcs11_token = ctx->opt_token != NULL && ctx->opt_token[0] != '\0' ? ctx->opt_token
+										 : ctx->cfg.pkcs11_token;
+	bcfg->pin = pkcs11_pin;
+	bcfg->pin_arg = ctx;
 }
 
 /* The backend that seals master keys of protection p: the command's own
@@ -164,6 +186,35 @@ static int mk_unseal(void *arg, enum sk_mk_protection p, const uint8_t *blob, si
 	return rc;
 }
 
+static int store_dir(struct sk_ctx *ctx)
+{
+	int rc;
+
+	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+		return rc;
+	if (ctx->store_dir == NULL) {
+		ctx->store_dir = sk_strdup(pick(ctx->opt_store, "SECKIT_STORE", ctx->cfg.store,
+						SK_DEFAULT_STORE));
+		if (ctx->store_dir == NULL)
+			return SK_EFAIL;
+	}
+	return SK_OK;
+}
+
+int sk_ctx_store_if_any(struct sk_ctx *ctx, struct sk_store **out)
+{
+	int rc;
+
+	*out = NULL;
+	if (ctx->store == NULL) {
+		if ((rc = store_dir(ctx)) != SK_OK)
+			return rc;
+		if (access(ctx->store_dir, F_OK) != 0)
+			return SK_OK;
+	}
+	return sk_ctx_store(ctx, 0, out);
+}
+
 int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 {
 	struct sk_store_opts opts;
@@ -174,14 +225,8 @@ int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 		*out = ctx->store;
 		return SK_OK;
 	}
-	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+	if ((rc = store_dir(ctx)) != SK_OK)
 		return rc;
-	if (ctx->store_dir == NULL) {
-		ctx->store_dir = sk_strdup(pick(ctx->opt_store, "SECKIT_STORE", ctx->cfg.store,
-						SK_DEFAULT_STORE));
-		if (ctx->store_dir == NULL)
-			return SK_EFAIL;
-	}
 	/* A command that would create the store for a backend this build
 	 * lacks fails before the store exists. */
 	if ((rc = sk_ctx_backend_name(ctx, &bname)) != SK_OK)
