@@ -328,7 +328,7 @@ static int p11_open(const struct sk_backend_cfg *cfg, struct sk_backend **out)
 			module = uri.module_path;
 	}
 	if (module == NULL || module[0] == '\0')
-		return sk_err(SK_EBACKEND, "backend pkcs11: no PKCS#11 module configured (the module is a path such as /usr/lib/softhsm/libsofthsm2.so)");
+		return sk_err(SK_EBACKEND, "backend 'pkcs11': no PKCS#11 module configured (the module is a path such as /usr/lib/softhsm/libsofthsm2.so)");
 	if ((be = calloc(1, sizeof(*be))) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	be->base.ops = &sk_pkcs11_backend;
@@ -983,6 +983,11 @@ static int run_op(struct sk_bkey *k, CK_MECHANISM *m, int decrypt, const uint8_t
 	if ((rc = login(be, 0)) != SK_OK)
 		return rc;
 	rv = decrypt ? be->f->C_DecryptInit(be->s, m, k->priv) : be->f->C_SignInit(be->s, m, k->priv);
+	/* A mechanism the token lists, with parameters it will not take
+	 * (SoftHSM2: RSA-OAEP with SHA-1 only): unsupported, not a failure. */
+	if (rv == CKR_ARGUMENTS_BAD || rv == CKR_MECHANISM_PARAM_INVALID)
+		return sk_err(SK_EUNSUPP, "token '%s' cannot do %s with these parameters (%s refused by the token: %s)",
+			      be->label, what, mech_name(m->mechanism), rv_name(rv));
 	if (rv != CKR_OK)
 		return p11_fail(be, rv, what);
 	if (k->always_auth && (rc = login(be, 1)) != SK_OK) {
