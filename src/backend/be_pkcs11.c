@@ -49,24 +49,7 @@
 #include "base/err.h"
 #include "crypto/crypto.h"
 
-#define BLOB_VERSION 1
 #define ID_LEN 8
-
-struct p11_backend {
-	struct sk_backend base;
-	void *dl;
-	CK_FUNCTION_LIST_PTR f;
-	int initialized;             /* we called C_Initialize (and will finalize) */
-	CK_SLOT_ID slot;
-	CK_SESSION_HANDLE s;
-	int logged_in;
-	CK_TOKEN_INFO ti;
-	char label[33];              /* the token's label, trimmed */
-	CK_MECHANISM_TYPE *mechs;
-	CK_ULONG nmechs;
-	int (*pin)(void *arg, const char *what, struct sk_buf *pin);
-	void *pin_arg;
-};
 
 struct sk_bkey {
 	struct p11_backend *be;
@@ -74,106 +57,6 @@ struct sk_bkey {
 	CK_OBJECT_HANDLE priv;
 	int always_auth;
 };
-
-/* ---- messages ---- */
-
-static const char *rv_name(CK_RV rv)
-{
-	switch (rv) {
-#define N(x) case x: return #x;
-	N(CKR_GENERAL_ERROR) N(CKR_HOST_MEMORY) N(CKR_FUNCTION_FAILED) N(CKR_ARGUMENTS_BAD)
-	N(CKR_ATTRIBUTE_SENSITIVE) N(CKR_ATTRIBUTE_TYPE_INVALID) N(CKR_ATTRIBUTE_VALUE_INVALID)
-	N(CKR_DATA_INVALID) N(CKR_DATA_LEN_RANGE) N(CKR_DEVICE_ERROR) N(CKR_DEVICE_MEMORY)
-	N(CKR_DEVICE_REMOVED) N(CKR_ENCRYPTED_DATA_INVALID) N(CKR_ENCRYPTED_DATA_LEN_RANGE)
-	N(CKR_FUNCTION_NOT_SUPPORTED) N(CKR_KEY_HANDLE_INVALID) N(CKR_KEY_SIZE_RANGE)
-	N(CKR_KEY_TYPE_INCONSISTENT) N(CKR_KEY_FUNCTION_NOT_PERMITTED) N(CKR_MECHANISM_INVALID)
-	N(CKR_MECHANISM_PARAM_INVALID) N(CKR_OBJECT_HANDLE_INVALID) N(CKR_OPERATION_ACTIVE)
-	N(CKR_PIN_INCORRECT) N(CKR_PIN_INVALID) N(CKR_PIN_LEN_RANGE) N(CKR_PIN_EXPIRED)
-	N(CKR_PIN_LOCKED) N(CKR_SESSION_CLOSED) N(CKR_SESSION_HANDLE_INVALID)
-	N(CKR_TEMPLATE_INCOMPLETE) N(CKR_TEMPLATE_INCONSISTENT) N(CKR_TOKEN_NOT_PRESENT)
-	N(CKR_TOKEN_NOT_RECOGNIZED) N(CKR_TOKEN_WRITE_PROTECTED) N(CKR_USER_NOT_LOGGED_IN)
-	N(CKR_USER_PIN_NOT_INITIALIZED) N(CKR_DOMAIN_PARAMS_INVALID) N(CKR_CURVE_NOT_SUPPORTED)
-	N(CKR_BUFFER_TOO_SMALL) N(CKR_CRYPTOKI_NOT_INITIALIZED) N(CKR_SIGNATURE_INVALID)
-#undef N
-	}
-	return NULL;
-}
-
-/* The exit code and message for a failed call: what failed, then the
- * token's word for it. */
-static int p11_fail(struct p11_backend *be, CK_RV rv, const char *what)
-{
-	const char *n = rv_name(rv);
-	char code[32];
-	int rc;
-
-	if (n == NULL) {
-		snprintf(code, sizeof(code), "CKR 0x%lx", (unsigned long)rv);
-		n = code;
-	}
-	switch (rv) {
-	case CKR_PIN_INCORRECT: case CKR_PIN_INVALID: case CKR_PIN_LEN_RANGE:
-	case CKR_USER_NOT_LOGGED_IN: case CKR_PIN_EXPIRED:
-		rc = SK_EAUTH;
-		break;
-	case CKR_PIN_LOCKED:
-		return sk_err(SK_EBACKEND, "token '%s': %s: the user PIN is locked (the security officer must unblock it)",
-			      be->label, what);
-	case CKR_DEVICE_REMOVED: case CKR_TOKEN_NOT_PRESENT: case CKR_DEVICE_ERROR:
-	case CKR_SESSION_CLOSED: case CKR_SESSION_HANDLE_INVALID: case CKR_TOKEN_NOT_RECOGNIZED:
-	case CKR_CRYPTOKI_NOT_INITIALIZED:
-		return sk_err(SK_EBACKEND, "token '%s': %s: the token is not reachable (%s)", be->label,
-			      what, n);
-	case CKR_MECHANISM_INVALID: case CKR_MECHANISM_PARAM_INVALID: case CKR_KEY_SIZE_RANGE:
-	case CKR_KEY_TYPE_INCONSISTENT: case CKR_KEY_FUNCTION_NOT_PERMITTED:
-	case CKR_FUNCTION_NOT_SUPPORTED: case CKR_CURVE_NOT_SUPPORTED:
-	case CKR_DOMAIN_PARAMS_INVALID: case CKR_ATTRIBUTE_SENSITIVE:
-		rc = SK_EUNSUPP;
-		break;
-	case CKR_ENCRYPTED_DATA_INVALID: case CKR_ENCRYPTED_DATA_LEN_RANGE:
-	case CKR_SIGNATURE_INVALID:
-		rc = SK_EVERIFY;
-		break;
-	default:
-		rc = SK_EFAIL;
-	}
-	return sk_err(rc, "token '%s': %s: %s", be->label, what, n);
-}
-
-static const struct {
-	CK_MECHANISM_TYPE m;
-	const char *name;
-} mech_names[] = {
-	{ CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN" },
-	{ CKM_RSA_PKCS_KEY_PAIR_GEN, "CKM_RSA_PKCS_KEY_PAIR_GEN" },
-	{ CKM_ECDSA, "CKM_ECDSA" },
-	{ CKM_RSA_PKCS, "CKM_RSA_PKCS" },
-	{ CKM_RSA_PKCS_PSS, "CKM_RSA_PKCS_PSS" },
-	{ CKM_RSA_PKCS_OAEP, "CKM_RSA_PKCS_OAEP" },
-	{ CKM_ECDH1_DERIVE, "CKM_ECDH1_DERIVE" },
-};
-
-static const char *mech_name(CK_MECHANISM_TYPE m)
-{
-	size_t i;
-
-	for (i = 0; i < SK_ARRAY_SIZE(mech_names); i++)
-		if (mech_names[i].m == m)
-			return mech_names[i].name;
-	return "a mechanism";
-}
-
-/* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it. */
-static int need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *what)
-{
-	CK_ULONG i;
-
-	for (i = 0; i < be->nmechs; i++)
-		if (be->mechs[i] == m)
-			return SK_OK;
-	return sk_err(SK_EUNSUPP, "token '%s' cannot %s: it lacks %s", be->label, what,
-		      mech_name(m));
-}
 
 /* ---- module, token, session ---- */
 
@@ -258,7 +141,7 @@ static int load_module(struct p11_backend *be, const char *path)
 		be->initialized = 1;
 	else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
 		return sk_err(SK_EBACKEND, "backend pkcs11: '%s': C_Initialize failed (%s)", path,
-			      rv_name(rv) ? rv_name(rv) : "error");
+			      sk_p11_rv_name(rv) ? sk_p11_rv_name(rv) : "error");
 	return SK_OK;
 }
 
@@ -274,13 +157,13 @@ static int find_token(struct p11_backend *be, const char *spec, const struct sk_
 
 	if ((rv = be->f->C_GetSlotList(CK_TRUE, NULL, &n)) != CKR_OK)
 		return sk_err(SK_EBACKEND, "backend pkcs11: C_GetSlotList failed (%s)",
-			      rv_name(rv) ? rv_name(rv) : "error");
+			      sk_p11_rv_name(rv) ? sk_p11_rv_name(rv) : "error");
 	if (n > 0 && (slots = calloc(n, sizeof(*slots))) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	if (n > 0 && (rv = be->f->C_GetSlotList(CK_TRUE, slots, &n)) != CKR_OK) {
 		free(slots);
 		return sk_err(SK_EBACKEND, "backend pkcs11: C_GetSlotList failed (%s)",
-			      rv_name(rv) ? rv_name(rv) : "error");
+			      sk_p11_rv_name(rv) ? sk_p11_rv_name(rv) : "error");
 	}
 	for (i = 0; i < n; i++) {
 		if (be->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
@@ -339,14 +222,14 @@ static int p11_open(const struct sk_backend_cfg *cfg, struct sk_backend **out)
 		goto fail;
 	rv = be->f->C_OpenSession(be->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &be->s);
 	if (rv != CKR_OK) {
-		rc = p11_fail(be, rv, "opening a session");
+		rc = sk_p11_fail(be, rv, "opening a session");
 		goto fail;
 	}
 	if ((rv = be->f->C_GetMechanismList(be->slot, NULL, &be->nmechs)) != CKR_OK ||
 	    (be->nmechs > 0 && (be->mechs = calloc(be->nmechs, sizeof(*be->mechs))) == NULL) ||
 	    (be->nmechs > 0 &&
 	     (rv = be->f->C_GetMechanismList(be->slot, be->mechs, &be->nmechs)) != CKR_OK)) {
-		rc = rv != CKR_OK ? p11_fail(be, rv, "listing mechanisms") : sk_err(SK_EFAIL, "out of memory");
+		rc = rv != CKR_OK ? sk_p11_fail(be, rv, "listing mechanisms") : sk_err(SK_EFAIL, "out of memory");
 		goto fail;
 	}
 	*out = &be->base;
@@ -369,7 +252,7 @@ static int login(struct p11_backend *be, int context)
 	if (!context && (be->logged_in || !(be->ti.flags & CKF_LOGIN_REQUIRED)))
 		return SK_OK;
 	if (be->ti.flags & CKF_USER_PIN_LOCKED)
-		return p11_fail(be, CKR_PIN_LOCKED, "logging in");
+		return sk_p11_fail(be, CKR_PIN_LOCKED, "logging in");
 	snprintf(what, sizeof(what), "PIN of token '%s'", be->label);
 	if (be->pin == NULL)
 		return sk_err(SK_EAUTH, "token '%s' needs its user PIN (none given)", be->label);
@@ -388,7 +271,7 @@ static int login(struct p11_backend *be, int context)
 	}
 	if (rv == CKR_PIN_INCORRECT && be->f->C_GetTokenInfo(be->slot, &ti) == CKR_OK) {
 		if (ti.flags & CKF_USER_PIN_LOCKED)
-			return p11_fail(be, CKR_PIN_LOCKED, "logging in");
+			return sk_p11_fail(be, CKR_PIN_LOCKED, "logging in");
 		if (ti.flags & CKF_USER_PIN_FINAL_TRY)
 			snprintf(extra, sizeof(extra), " (one try left before the PIN locks)");
 		else if (ti.flags & CKF_USER_PIN_COUNT_LOW)
@@ -396,284 +279,7 @@ static int login(struct p11_backend *be, int context)
 	}
 	if (rv == CKR_PIN_INCORRECT)
 		return sk_err(SK_EAUTH, "token '%s': wrong PIN%s", be->label, extra);
-	return p11_fail(be, rv, "logging in");
-}
-
-/* ---- objects ---- */
-
-/* Every object matching tmpl, into *h (malloc'ed), *n of them. */
-static int find_objects(struct p11_backend *be, CK_ATTRIBUTE *tmpl, CK_ULONG nt,
-			CK_OBJECT_HANDLE **h, CK_ULONG *n)
-{
-	CK_OBJECT_HANDLE buf[32];
-	CK_ULONG got = 0;
-	CK_RV rv;
-
-	*h = NULL;
-	*n = 0;
-	if ((rv = be->f->C_FindObjectsInit(be->s, tmpl, nt)) != CKR_OK)
-		return p11_fail(be, rv, "searching objects");
-	do {
-		CK_OBJECT_HANDLE *p;
-
-		if ((rv = be->f->C_FindObjects(be->s, buf, SK_ARRAY_SIZE(buf), &got)) != CKR_OK)
-			break;
-		if (got == 0)
-			break;
-		if ((p = realloc(*h, (*n + got) * sizeof(**h))) == NULL) {
-			be->f->C_FindObjectsFinal(be->s);
-			free(*h);
-			*h = NULL;
-			return sk_err(SK_EFAIL, "out of memory");
-		}
-		*h = p;
-		memcpy(*h + *n, buf, got * sizeof(*buf));
-		*n += got;
-	} while (got == SK_ARRAY_SIZE(buf));
-	be->f->C_FindObjectsFinal(be->s);
-	if (rv != CKR_OK) {
-		free(*h);
-		*h = NULL;
-		*n = 0;
-		return p11_fail(be, rv, "searching objects");
-	}
-	return SK_OK;
-}
-
-/* One attribute's value, malloc'ed into *v (*n bytes); SK_ENOTFOUND if
- * the object does not have it or will not say. */
-static int get_attr(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t,
-		    uint8_t **v, size_t *n)
-{
-	CK_ATTRIBUTE a = { t, NULL, 0 };
-	CK_RV rv;
-
-	*v = NULL;
-	*n = 0;
-	rv = be->f->C_GetAttributeValue(be->s, o, &a, 1);
-	if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
-	    a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
-		return SK_ENOTFOUND;
-	if (rv != CKR_OK)
-		return p11_fail(be, rv, "reading an attribute");
-	if ((a.pValue = malloc(a.ulValueLen + 1)) == NULL)
-		return sk_err(SK_EFAIL, "out of memory");
-	if ((rv = be->f->C_GetAttributeValue(be->s, o, &a, 1)) != CKR_OK) {
-		free(a.pValue);
-		return p11_fail(be, rv, "reading an attribute");
-	}
-	((uint8_t *)a.pValue)[a.ulValueLen] = '\0';
-	*v = a.pValue;
-	*n = a.ulValueLen;
-	return SK_OK;
-}
-
-static int get_bool(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t)
-{
-	CK_BBOOL b = CK_FALSE;
-	CK_ATTRIBUTE a = { t, &b, sizeof(b) };
-
-	return be->f->C_GetAttributeValue(be->s, o, &a, 1) == CKR_OK && b == CK_TRUE;
-}
-
-/* An EC public key from CKA_EC_PARAMS (a named curve's OID) and
- * CKA_EC_POINT (DER OCTET STRING, or the bare point from some tokens). */
-static int ec_pub(const uint8_t *params, size_t plen, const uint8_t *point, size_t qlen,
-		  EVP_PKEY **out)
-{
-	const unsigned char *p = params;
-	ASN1_OBJECT *oid = d2i_ASN1_OBJECT(NULL, &p, (long)plen);
-	ASN1_OCTET_STRING *os = NULL;
-	const uint8_t *q = point;
-	size_t n = qlen;
-	OSSL_PARAM_BLD *b = NULL;
-	OSSL_PARAM *ps = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
-	const char *group;
-	int rc = SK_EUNSUPP;
-
-	*out = NULL;
-	if (oid == NULL || (group = OBJ_nid2sn(OBJ_obj2nid(oid))) == NULL ||
-	    OBJ_obj2nid(oid) == NID_undef) {
-		rc = sk_err(SK_EUNSUPP, "the token's EC key is on a curve seckit does not know");
-		goto out;
-	}
-	p = point;
-	if ((os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)qlen)) != NULL && p == point + qlen) {
-		q = ASN1_STRING_get0_data(os);
-		n = (size_t)ASN1_STRING_length(os);
-	}
-	if ((b = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, q, n) ||
-	    (ps = OSSL_PARAM_BLD_to_param(b)) == NULL ||
-	    (pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(pctx) <= 0 ||
-	    EVP_PKEY_fromdata(pctx, out, EVP_PKEY_PUBLIC_KEY, ps) <= 0) {
-		rc = sk_err_ssl(SK_EVERIFY, "the token's EC public key is malformed");
-		goto out;
-	}
-	rc = SK_OK;
-out:
-	ERR_clear_error();
-	ASN1_OBJECT_free(oid);
-	ASN1_OCTET_STRING_free(os);
-	OSSL_PARAM_free(ps);
-	OSSL_PARAM_BLD_free(b);
-	EVP_PKEY_CTX_free(pctx);
-	return rc;
-}
-
-static int rsa_pub(const uint8_t *mod, size_t mlen, const uint8_t *exp, size_t elen,
-		   EVP_PKEY **out)
-{
-	BIGNUM *n = BN_bin2bn(mod, (int)mlen, NULL), *e = BN_bin2bn(exp, (int)elen, NULL);
-	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *ps = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
-	int rc = SK_OK;
-
-	*out = NULL;
-	if (n == NULL || e == NULL || b == NULL ||
-	    !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e) ||
-	    (ps = OSSL_PARAM_BLD_to_param(b)) == NULL ||
-	    (pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(pctx) <= 0 ||
-	    EVP_PKEY_fromdata(pctx, out, EVP_PKEY_PUBLIC_KEY, ps) <= 0)
-		rc = sk_err_ssl(SK_EVERIFY, "the token's RSA public key is malformed");
-	BN_free(n);
-	BN_free(e);
-	OSSL_PARAM_free(ps);
-	OSSL_PARAM_BLD_free(b);
-	EVP_PKEY_CTX_free(pctx);
-	return rc;
-}
-
-/* The public key of an object (a public key, or a private key that shows
- * its public part: RSA's modulus, some tokens' CKA_EC_POINT). */
-static int obj_pub(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_KEY_TYPE kt, EVP_PKEY **out)
-{
-	uint8_t *a = NULL, *b = NULL;
-	size_t an, bn;
-	int rc;
-
-	*out = NULL;
-	if (kt == CKK_EC) {
-		if ((rc = get_attr(be, o, CKA_EC_PARAMS, &a, &an)) == SK_OK &&
-		    (rc = get_attr(be, o, CKA_EC_POINT, &b, &bn)) == SK_OK)
-			rc = ec_pub(a, an, b, bn, out);
-	} else if (kt == CKK_RSA) {
-		if ((rc = get_attr(be, o, CKA_MODULUS, &a, &an)) == SK_OK &&
-		    (rc = get_attr(be, o, CKA_PUBLIC_EXPONENT, &b, &bn)) == SK_OK)
-			rc = rsa_pub(a, an, b, bn, out);
-	} else {
-		rc = SK_EUNSUPP;
-	}
-	free(a);
-	free(b);
-	return rc;
-}
-
-/* A private key's partner: the public-key object with its CKA_ID (or,
- * without one, its label); CK_INVALID_HANDLE if there is none. */
-static int find_pub(struct p11_backend *be, const uint8_t *id, size_t idlen, const char *label,
-		    CK_OBJECT_HANDLE *out)
-{
-	CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
-	CK_ATTRIBUTE t[2] = { { CKA_CLASS, &cls, sizeof(cls) } };
-	CK_OBJECT_HANDLE *h;
-	CK_ULONG n;
-	int rc;
-
-	*out = CK_INVALID_HANDLE;
-	if (idlen > 0) {
-		t[1].type = CKA_ID;
-		t[1].pValue = (void *)id;
-		t[1].ulValueLen = idlen;
-	} else {
-		t[1].type = CKA_LABEL;
-		t[1].pValue = (void *)label;
-		t[1].ulValueLen = strlen(label);
-	}
-	if ((rc = find_objects(be, t, 2, &h, &n)) != SK_OK)
-		return rc;
-	if (n > 0)
-		*out = h[0];
-	free(h);
-	return SK_OK;
-}
-
-/* A key on the token, as keys.c sees it. */
-struct tokkey {
-	char name[256];
-	const struct sk_keytype *kt;
-	EVP_PKEY *pub;
-	CK_OBJECT_HANDLE priv, pubh;
-};
-
-/* Describe private-key object o: its label, type, public key.
- * SK_EUNSUPP for a key seckit has no type for. */
-static int describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct tokkey *k)
-{
-	CK_KEY_TYPE ktype = CK_UNAVAILABLE_INFORMATION;
-	CK_ATTRIBUTE a = { CKA_KEY_TYPE, &ktype, sizeof(ktype) };
-	uint8_t *label = NULL, *id = NULL;
-	size_t ln = 0, idn = 0;
-	CK_RV rv;
-	int rc;
-
-	memset(k, 0, sizeof(*k));
-	k->priv = o;
-	if ((rv = be->f->C_GetAttributeValue(be->s, o, &a, 1)) != CKR_OK)
-		return p11_fail(be, rv, "reading a key's type");
-	if ((rc = get_attr(be, o, CKA_LABEL, &label, &ln)) != SK_OK && rc != SK_ENOTFOUND)
-		return rc;
-	if ((rc = get_attr(be, o, CKA_ID, &id, &idn)) != SK_OK && rc != SK_ENOTFOUND) {
-		free(label);
-		return rc;
-	}
-	snprintf(k->name, sizeof(k->name), "%.*s", (int)ln, label ? (char *)label : "");
-	if ((rc = find_pub(be, id, idn, k->name, &k->pubh)) != SK_OK)
-		goto out;
-	rc = SK_ENOTFOUND;
-	if (k->pubh != CK_INVALID_HANDLE)
-		rc = obj_pub(be, k->pubh, ktype, &k->pub);
-	if (rc == SK_ENOTFOUND)
-		rc = obj_pub(be, o, ktype, &k->pub);
-	if (rc == SK_ENOTFOUND)
-		rc = sk_err(SK_EUNSUPP, "token '%s': key '%s' has no public key on the token",
-			    be->label, k->name);
-	if (rc == SK_OK && (k->kt = sk_keytype_of_pkey(k->pub)) == NULL)
-		rc = SK_EUNSUPP;
-out:
-	if (rc != SK_OK) {
-		EVP_PKEY_free(k->pub);
-		k->pub = NULL;
-	}
-	free(label);
-	free(id);
-	return rc;
-}
-
-static int blob_of(const struct tokkey *k, struct sk_buf *blob)
-{
-	uint8_t b[17];
-
-	b[0] = BLOB_VERSION;
-	sk_put_be64(b + 1, (uint64_t)k->priv);
-	sk_put_be64(b + 9, (uint64_t)k->pubh);
-	return sk_buf_add(blob, b, sizeof(b));
-}
-
-static int blob_parse(const uint8_t *blob, size_t n, CK_OBJECT_HANDLE *priv,
-		      CK_OBJECT_HANDLE *pub)
-{
-	if (n != 17 || blob[0] != BLOB_VERSION)
-		return sk_err(SK_EVERIFY, "key reference is malformed");
-	*priv = (CK_OBJECT_HANDLE)sk_get_be64(blob + 1);
-	*pub = (CK_OBJECT_HANDLE)sk_get_be64(blob + 9);
-	return SK_OK;
+	return sk_p11_fail(be, rv, "logging in");
 }
 
 static int p11_key_find(struct sk_backend *base, const char *name, const struct sk_keytype **kt,
@@ -685,7 +291,7 @@ static int p11_key_find(struct sk_backend *base, const char *name, const struct 
 	CK_ULONG nt = 1, n;
 	CK_OBJECT_HANDLE *h = NULL;
 	struct sk_p11_uri u;
-	struct tokkey k;
+	struct sk_p11_key k;
 	const char *shown = name;
 	int rc;
 
@@ -715,15 +321,15 @@ static int p11_key_find(struct sk_backend *base, const char *name, const struct 
 		t[nt].pValue = (void *)name;
 		t[nt++].ulValueLen = strlen(name);
 	}
-	if ((rc = login(be, 0)) != SK_OK || (rc = find_objects(be, t, nt, &h, &n)) != SK_OK)
+	if ((rc = login(be, 0)) != SK_OK || (rc = sk_p11_find_objects(be, t, nt, &h, &n)) != SK_OK)
 		return rc;
 	if (n == 0)
 		rc = sk_err(SK_ENOTFOUND, "key '%s': not found (nor on token '%s')", shown, be->label);
 	else if (n > 1)
 		rc = sk_err(SK_EEXIST, "key '%s': %lu private keys on token '%s' have that label (name one by its id in a pkcs11: URI)",
 			    shown, (unsigned long)n, be->label);
-	else if ((rc = describe(be, h[0], &k)) == SK_OK) {
-		if ((rc = blob_of(&k, blob)) == SK_OK) {
+	else if ((rc = sk_p11_describe(be, h[0], &k)) == SK_OK) {
+		if ((rc = sk_p11_blob_of(&k, blob)) == SK_OK) {
 			*kt = k.kt;
 			*pub = k.pub;
 			k.pub = NULL;
@@ -747,14 +353,14 @@ static int p11_key_list(struct sk_backend *base,
 	CK_ATTRIBUTE t[1] = { { CKA_CLASS, &cls, sizeof(cls) } };
 	CK_OBJECT_HANDLE *h = NULL;
 	CK_ULONG n, i;
-	struct tokkey k;
+	struct sk_p11_key k;
 	int rc;
 
-	if ((rc = login(be, 0)) != SK_OK || (rc = find_objects(be, t, 1, &h, &n)) != SK_OK)
+	if ((rc = login(be, 0)) != SK_OK || (rc = sk_p11_find_objects(be, t, 1, &h, &n)) != SK_OK)
 		return rc;
 	for (i = 0; i < n && rc == SK_OK; i++) {
 		sk_err_clear();
-		rc = describe(be, h[i], &k);
+		rc = sk_p11_describe(be, h[i], &k);
 		if (rc == SK_EUNSUPP || (rc == SK_OK && k.name[0] == '\0')) {
 			/* Not a key seckit can name or use: not listed. */
 			EVP_PKEY_free(k.pub);
@@ -795,7 +401,7 @@ static int p11_key_create(struct sk_backend *base, const char *name, const struc
 	uint8_t *params = NULL;
 	int plen = 0, rc;
 	size_t len = strlen(name);
-	struct tokkey k;
+	struct sk_p11_key k;
 	CK_RV rv;
 
 #define A(arr, cnt, t, p, l) (arr[cnt].type = (t), arr[cnt].pValue = (void *)(p), \
@@ -805,7 +411,7 @@ static int p11_key_create(struct sk_backend *base, const char *name, const struc
 		return sk_err(SK_EUNSUPP, "backend pkcs11 makes EC and RSA keys only, not %s", kt->name);
 	if (kt->kind == SK_KIND_RSA)
 		mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
-	if ((rc = need_mech(be, mech.mechanism, "generate keys")) != SK_OK ||
+	if ((rc = sk_p11_need_mech(be, mech.mechanism, "generate keys")) != SK_OK ||
 	    (rc = login(be, 0)) != SK_OK || (rc = sk_random(id, sizeof(id))) != SK_OK)
 		return rc;
 	A(pubt, np, CKA_TOKEN, &yes, sizeof(yes));
@@ -835,8 +441,8 @@ static int p11_key_create(struct sk_backend *base, const char *name, const struc
 	rv = be->f->C_GenerateKeyPair(be->s, &mech, pubt, np, privt, nv, &hpub, &hpriv);
 	OPENSSL_free(params);
 	if (rv != CKR_OK)
-		return p11_fail(be, rv, "generating a key pair");
-	rc = describe(be, hpriv, &k);
+		return sk_p11_fail(be, rv, "generating a key pair");
+	rc = sk_p11_describe(be, hpriv, &k);
 	if (rc != SK_OK) {
 		be->f->C_DestroyObject(be->s, hpriv);
 		be->f->C_DestroyObject(be->s, hpub);
@@ -851,7 +457,7 @@ static int p11_random(struct sk_backend *base, uint8_t *p, size_t n)
 	struct p11_backend *be = (struct p11_backend *)base;
 	CK_RV rv = be->f->C_GenerateRandom(be->s, p, n);
 
-	return rv == CKR_OK ? SK_OK : p11_fail(be, rv, "generating random bytes");
+	return rv == CKR_OK ? SK_OK : sk_p11_fail(be, rv, "generating random bytes");
 }
 
 /* ---- the ops table's key operations ---- */
@@ -890,14 +496,14 @@ static int p11_load(struct sk_backend *base, const struct sk_keytype *kt, const 
 	*out = NULL;
 	if (auth != NULL)
 		return sk_err(SK_EUNSUPP, "backend pkcs11: the token's PIN guards its keys, not a password object");
-	if ((rc = blob_parse(blob, n, &priv, &pub)) != SK_OK)
+	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub)) != SK_OK)
 		return rc;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	k->be = be;
 	k->kt = kt;
 	k->priv = priv;
-	k->always_auth = get_bool(be, priv, CKA_ALWAYS_AUTHENTICATE);
+	k->always_auth = sk_p11_get_bool(be, priv, CKA_ALWAYS_AUTHENTICATE);
 	*out = k;
 	return SK_OK;
 }
@@ -916,12 +522,12 @@ static int p11_destroy(struct sk_backend *base, const struct sk_keytype *kt, con
 	int rc;
 
 	(void)kt;
-	if ((rc = blob_parse(blob, n, &priv, &pub)) != SK_OK || (rc = login(be, 0)) != SK_OK)
+	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub)) != SK_OK || (rc = login(be, 0)) != SK_OK)
 		return rc;
 	if ((rv = be->f->C_DestroyObject(be->s, priv)) != CKR_OK)
-		return p11_fail(be, rv, "deleting the private key");
+		return sk_p11_fail(be, rv, "deleting the private key");
 	if (pub != CK_INVALID_HANDLE && (rv = be->f->C_DestroyObject(be->s, pub)) != CKR_OK)
-		return p11_fail(be, rv, "deleting the public key");
+		return sk_p11_fail(be, rv, "deleting the public key");
 	return SK_OK;
 }
 
@@ -987,9 +593,9 @@ static int run_op(struct sk_bkey *k, CK_MECHANISM *m, int decrypt, const uint8_t
 	 * (SoftHSM2: RSA-OAEP with SHA-1 only): unsupported, not a failure. */
 	if (rv == CKR_ARGUMENTS_BAD || rv == CKR_MECHANISM_PARAM_INVALID)
 		return sk_err(SK_EUNSUPP, "token '%s' cannot do %s with these parameters (%s refused by the token: %s)",
-			      be->label, what, mech_name(m->mechanism), rv_name(rv));
+			      be->label, what, sk_p11_mech_name(m->mechanism), sk_p11_rv_name(rv));
 	if (rv != CKR_OK)
-		return p11_fail(be, rv, what);
+		return sk_p11_fail(be, rv, what);
 	if (k->always_auth && (rc = login(be, 1)) != SK_OK) {
 		/* End the operation the token started. */
 		if (decrypt)
@@ -1007,7 +613,7 @@ static int run_op(struct sk_bkey *k, CK_MECHANISM *m, int decrypt, const uint8_t
 	rv = decrypt ? be->f->C_Decrypt(be->s, (CK_BYTE_PTR)in, n, out->p + out->len, &len)
 		     : be->f->C_Sign(be->s, (CK_BYTE_PTR)in, n, out->p + out->len, &len);
 	if (rv != CKR_OK)
-		return p11_fail(be, rv, what);
+		return sk_p11_fail(be, rv, what);
 	out->len += len;
 	return SK_OK;
 }
@@ -1029,7 +635,7 @@ static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 
 		if (pss)
 			return sk_err(SK_EUNSUPP, "RSA-PSS padding applies to RSA keys only");
-		if ((rc = need_mech(be, CKM_ECDSA, "sign with ECDSA")) != SK_OK ||
+		if ((rc = sk_p11_need_mech(be, CKM_ECDSA, "sign with ECDSA")) != SK_OK ||
 		    (rc = run_op(k, &m, 0, dgst, dlen, &raw, "signing")) != SK_OK)
 			goto out;
 		/* The token gives r || s; X.509 and openssl want DER. */
@@ -1060,12 +666,12 @@ static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 		m.mechanism = CKM_RSA_PKCS_PSS;
 		m.pParameter = &pp;
 		m.ulParameterLen = sizeof(pp);
-		if ((rc = need_mech(be, CKM_RSA_PKCS_PSS, "sign with RSA-PSS")) == SK_OK)
+		if ((rc = sk_p11_need_mech(be, CKM_RSA_PKCS_PSS, "sign with RSA-PSS")) == SK_OK)
 			rc = run_op(k, &m, 0, dgst, dlen, sig, "signing");
 		return rc;
 	}
 	m.mechanism = CKM_RSA_PKCS;
-	if ((rc = need_mech(be, CKM_RSA_PKCS, "sign with RSA PKCS#1 v1.5")) == SK_OK &&
+	if ((rc = sk_p11_need_mech(be, CKM_RSA_PKCS, "sign with RSA PKCS#1 v1.5")) == SK_OK &&
 	    (rc = digest_info(md, dgst, dlen, &in)) == SK_OK)
 		rc = run_op(k, &m, 0, in.p, in.len, sig, "signing");
 out:
@@ -1085,7 +691,7 @@ static int p11_decrypt(struct sk_bkey *k, const EVP_MD *oaep_md, const uint8_t *
 	if ((op.hashAlg = hash_mech(oaep_md, &op.mgf)) == CK_UNAVAILABLE_INFORMATION)
 		return sk_err(SK_EUNSUPP, "RSA-OAEP with %s on a token", sk_md_name(oaep_md));
 	op.source = CKZ_DATA_SPECIFIED;
-	if ((rc = need_mech(k->be, CKM_RSA_PKCS_OAEP, "decrypt with RSA-OAEP")) != SK_OK)
+	if ((rc = sk_p11_need_mech(k->be, CKM_RSA_PKCS_OAEP, "decrypt with RSA-OAEP")) != SK_OK)
 		return rc;
 	rc = run_op(k, &m, 1, in, n, out, "RSA-OAEP decryption");
 	if (rc == SK_EVERIFY)
@@ -1129,12 +735,12 @@ static int p11_derive(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret)
 	dp.kdf = CKD_NULL;
 	dp.pPublicData = point;
 	dp.ulPublicDataLen = plen;
-	if ((rc = need_mech(be, CKM_ECDH1_DERIVE, "derive with ECDH")) != SK_OK ||
+	if ((rc = sk_p11_need_mech(be, CKM_ECDH1_DERIVE, "derive with ECDH")) != SK_OK ||
 	    (rc = login(be, 0)) != SK_OK)
 		return rc;
 	if ((rv = be->f->C_DeriveKey(be->s, &m, k->priv, t, SK_ARRAY_SIZE(t), &h)) != CKR_OK)
-		return p11_fail(be, rv, "ECDH");
-	rc = get_attr(be, h, CKA_VALUE, &v, &vn);
+		return sk_p11_fail(be, rv, "ECDH");
+	rc = sk_p11_get_attr(be, h, CKA_VALUE, &v, &vn);
 	be->f->C_DestroyObject(be->s, h);
 	if (rc == SK_ENOTFOUND)
 		rc = sk_err(SK_EUNSUPP, "token '%s' does not show the ECDH secret", be->label);

@@ -7,7 +7,6 @@
 
 #include "base/err.h"
 #include "base/util.h"
-#include "ctx/secret.h"
 
 const char *sk_env(const char *name)
 {
@@ -95,19 +94,15 @@ int sk_ctx_backend_name(struct sk_ctx *ctx, const char **out)
 	return SK_OK;
 }
 
-/* The PIN a PKCS#11 token asks for: --pin > the config's pkcs11: pin:
- * (secret specs), else a prompt on the terminal. */
+/* The PIN a PKCS#11 token asks for, through the reader the layer that
+ * reads secrets set (ctx->pin_fn), when the token asks. */
 static int pkcs11_pin(void *arg, const char *what, struct sk_buf *pin)
 {
 	struct sk_ctx *ctx = arg;
-	const char *spec = ctx->opt_pin != NULL ? ctx->opt_pin : ctx->cfg.pkcs11_pin;
-	struct sk_secret s = { 0 };
-	int rc = sk_secret_get(spec, what, 0, &s);
 
-	if (rc == SK_OK)
-		rc = sk_buf_add(pin, s.p, s.len);
-	sk_secret_free(&s);
-	return rc;
+	if (ctx->pin_fn == NULL)
+		return sk_err(SK_EAUTH, "%s: nothing to read it with", what);
+	return ctx->pin_fn(ctx, what, pin);
 }
 
 static void backend_cfg(struct sk_ctx *ctx, struct sk_backend_cfg *bcfg)

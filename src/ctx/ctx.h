@@ -36,6 +36,9 @@ struct sk_ctx {
 	struct sk_store *store;
 	struct sk_backend *be;
 	struct sk_backend *sealer; /* tpm2, opened to unseal a master key */
+	/* Reads the PIN a backend's device asks for (pkcs11), set by the
+	 * layer that reads secrets (keys/devkey.c) before it opens one. */
+	int (*pin_fn)(struct sk_ctx *ctx, const char *what, struct sk_buf *pin);
 };
 
 /* The environment is read here and nowhere else in the library: the

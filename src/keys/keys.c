@@ -14,6 +14,7 @@
 
 #include "crypto/crypto.h"
 #include "base/err.h"
+#include "keys/devkey.h"
 #include "keys/password.h"
 #include "crypto/sha256kdf.h"
 #include "store/store.h"
@@ -142,6 +143,7 @@ static int catalogue(struct sk_ctx *ctx, struct sk_backend **be)
 		return rc;
 	if (!sk_backend_has_catalogue(name))
 		return SK_OK;
+	ctx->pin_fn = sk_devkey_pin;
 	return sk_ctx_backend(ctx, be);
 }
 
@@ -149,52 +151,6 @@ static int catalogue(struct sk_ctx *ctx, struct sk_backend **be)
 static int lookup_store(struct sk_ctx *ctx, struct sk_backend *cat, struct sk_store **st)
 {
 	return cat != NULL ? sk_ctx_store_if_any(ctx, st) : sk_ctx_store(ctx, 0, st);
-}
-
-/* A device key as the catalogue shows it (takes pub). */
-static int device_info(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
-		       EVP_PKEY *pub, struct sk_keyinfo *k)
-{
-	unsigned char *der = NULL;
-	uint8_t md[32];
-	int n;
-
-	memset(k, 0, sizeof(*k));
-	snprintf(k->name, sizeof(k->name), "%s", name);
-	snprintf(k->backend, sizeof(k->backend), "%s", be->ops->name);
-	snprintf(k->origin, sizeof(k->origin), "device");
-	k->type = kt;
-	k->pub = pub;
-	if ((n = i2d_PUBKEY(pub, &der)) <= 0) {
-		sk_keyinfo_free(k);
-		return sk_err_ssl(SK_EFAIL, "key '%s': encoding public key", name);
-	}
-	if ((k->pubder = malloc((size_t)n)) == NULL) {
-		OPENSSL_free(der);
-		sk_keyinfo_free(k);
-		return sk_err(SK_EFAIL, "out of memory");
-	}
-	memcpy(k->pubder, der, (size_t)n);
-	k->publen = (size_t)n;
-	OPENSSL_free(der);
-	sk_sha256(k->pubder, k->publen, md);
-	sk_hex(k->fingerprint, md, sizeof(md));
-	return SK_OK;
-}
-
-/* Key name on the device: its info and (if blob) the blob to load it. */
-static int device_find(struct sk_backend *be, const char *name, struct sk_keyinfo *k,
-		       struct sk_buf *blob)
-{
-	struct sk_buf b = { 0 };
-	const struct sk_keytype *kt;
-	EVP_PKEY *pub;
-	int rc;
-
-	if ((rc = be->ops->key_find(be, name, &kt, &pub, blob ? blob : &b)) == SK_OK)
-		rc = device_info(be, name, kt, pub, k);
-	sk_buf_cleanse_free(&b);
-	return rc;
 }
 
 static int key_info_st(struct sk_store *st, const char *name, struct sk_keyinfo *out,
@@ -220,7 +176,7 @@ static int key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out
 		return rc;
 	rc = st != NULL ? key_info_st(st, name, out, want_pub) : SK_ENOTFOUND;
 	if (rc == SK_ENOTFOUND && cat != NULL)
-		rc = device_find(cat, name, out, NULL);
+		rc = sk_devkey_find(cat, name, out, NULL);
 	return rc;
 }
 
@@ -279,7 +235,7 @@ static int device_one(const char *name, const struct sk_keytype *kt, EVP_PKEY *p
 	sk_err_clear();
 	if (!EVP_PKEY_up_ref(pub))
 		return sk_err_ssl(SK_EFAIL, "key");
-	if ((rc = device_info(d->be, name, kt, pub, &k)) != SK_OK)
+	if ((rc = sk_devkey_info(d->be, name, kt, pub, &k)) != SK_OK)
 		return rc;
 	rc = d->l->fn(&k, d->l->arg);
 	sk_keyinfo_free(&k);
@@ -375,7 +331,7 @@ static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struc
 	if ((rc = sk_ctx_store_if_any(ctx, &st)) != SK_OK ||
 	    (st != NULL && (rc = name_free(st, req->name)) != SK_OK))
 		return rc;
-	rc = device_find(be, req->name, &k, NULL);
+	rc = sk_devkey_find(be, req->name, &k, NULL);
 	if (rc == SK_OK) {
 		sk_keyinfo_free(&k);
 		return sk_err(SK_EEXIST, "key '%s' already exists (in the device)", req->name);
@@ -433,14 +389,6 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 			return sk_err(SK_EUSAGE, "a public key cannot be bound to a password object");
 		if (flags & SK_KEY_EXPORTABLE)
 			return sk_err(SK_EUSAGE, "only a private key can be made exportable");
-	}
-	if (generate) {
-		struct sk_backend *cat;
-
-		if ((rc = catalogue(ctx, &cat)) != SK_OK)
-			return rc;
-		if (cat != NULL)
-			return add_device_key(ctx, cat, req);
 	}
 	if ((rc = sk_ctx_store(ctx, 1, &st)) != SK_OK || (rc = sk_ctx_backend(ctx, &be)) != SK_OK)
 		return rc;
@@ -535,7 +483,14 @@ out:
 
 int sk_key_generate(struct sk_ctx *ctx, const struct sk_key_new *req)
 {
-	return add_key(ctx, req, 1);
+	struct sk_backend *cat;
+	int rc;
+
+	if (!sk_name_valid(req->name))
+		return add_key(ctx, req, 1); /* says what is wrong with it */
+	if ((rc = catalogue(ctx, &cat)) != SK_OK)
+		return rc;
+	return cat != NULL ? add_device_key(ctx, cat, req) : add_key(ctx, req, 1);
 }
 
 int sk_key_import(struct sk_ctx *ctx, const struct sk_key_new *req)
@@ -659,7 +614,7 @@ static int load_device(struct sk_backend *be, const char *name, int public_only,
 		       struct sk_key **out, struct sk_buf *blob_out)
 {
 	struct sk_buf blob = { 0 };
-	int rc = device_find(be, name, &k->info, &blob);
+	int rc = sk_devkey_find(be, name, &k->info, &blob);
 
 	if (rc == SK_OK && !public_only) {
 		k->be = be;
@@ -773,21 +728,6 @@ void sk_key_close(struct sk_key *k)
 	free(k);
 }
 
-/* A device key the store does not name: the device forgets it. */
-static int delete_device(struct sk_backend *be, const char *name)
-{
-	struct sk_buf blob = { 0 };
-	struct sk_keyinfo k;
-	int rc = device_find(be, name, &k, &blob);
-
-	if (rc == SK_OK) {
-		rc = be->ops->destroy(be, k.type, blob.p, blob.len);
-		sk_keyinfo_free(&k);
-	}
-	sk_buf_cleanse_free(&blob);
-	return rc;
-}
-
 int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
 {
 	struct sk_store *st;
@@ -804,7 +744,7 @@ int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
 		rc = st != NULL ? sk_store_stat(st, SK_NS_KEY, name, &o) : SK_ENOTFOUND;
 		if (rc == SK_ENOTFOUND) {
 			sk_err_clear();
-			return delete_device(cat, name);
+			return sk_devkey_delete(cat, name);
 		}
 		if (rc != SK_OK)
 			return rc;
@@ -942,28 +882,6 @@ int sk_key_verify(struct sk_key *k, const EVP_MD *md, int pss, const uint8_t *dg
 	if (k->be != NULL && k->be->ops->verify != NULL)
 		return k->be->ops->verify(k->be, k->info.pub, md, pss, dgst, dlen, sig, siglen);
 	return sk_pkey_verify(k->info.pub, md, pss, dgst, dlen, sig, siglen);
-}
-
-int sk_key_random(struct sk_ctx *ctx, uint8_t *p, size_t n)
-{
-	struct sk_backend *be;
-	const char *name;
-	size_t off, chunk;
-	int rc;
-
-	if ((rc = sk_ctx_backend_name(ctx, &name)) != SK_OK)
-		return rc;
-	if (!sk_backend_has_random(name))
-		return sk_random(p, n);
-	if ((rc = sk_ctx_backend(ctx, &be)) != SK_OK)
-		return rc;
-	/* Small requests: tokens limit what one call returns. */
-	for (off = 0; off < n; off += chunk) {
-		chunk = n - off < 4096 ? n - off : 4096;
-		if ((rc = be->ops->random(be, p + off, chunk)) != SK_OK)
-			return rc;
-	}
-	return SK_OK;
 }
 
 int sk_pkey_verify(EVP_PKEY *pub, const EVP_MD *md, int pss, const uint8_t *dgst, size_t dlen,
