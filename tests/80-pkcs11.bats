@@ -276,3 +276,23 @@ jsonschema.validate(json.load(open(sys.argv[3])), d)' "$SECKIT_SRC/docs/json.sch
 	assert_absent s
 	run -0 sk key sign r --in data --out s
 }
+
+@test "cert csr and oo open with the device key on the token (ECDH by CKM_ECDH1_DERIVE); opaque-key import needs an importing backend (6)" {
+	run -0 sk key create dev --type ec-p256
+	run -0 sk key export dev --out dev.pub
+	run -0 sk cert csr --key dev --subject /CN=dev --out dev.csr
+	run -0 openssl req -in dev.csr -verify -noout
+	run -0 bash -c "openssl req -in dev.csr -pubkey -noout | cmp - dev.pub"
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out oem.pem 2>/dev/null
+	openssl pkey -in oem.pem -pubout -out oem.pub
+	run -0 sk key import oem-root --in oem.pub --provisioned
+	echo secret > data
+	run -0 sk oo make --in data
+	run -0 sk oo id --info data.oocfg --sign-key oem.pem --device-pub dev.pub
+	run -0 sk oo open --id data.oid --in data.enc --out out --device-key dev
+	[ "$(cat out)" = secret ]
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem 2>/dev/null
+	run -0 sk opaque-key make --name k --type ec-p256 --key key.pem --sign-key oem.pem --device-pub dev.pub --out k.okp
+	sk_fails 6 "opaque-key import: " opaque-key import k.okp --device-key dev
+	[[ "$stderr" == *"backend 'pkcs11' cannot import ec-p256 keys"* ]]
+}
