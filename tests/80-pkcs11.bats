@@ -277,7 +277,7 @@ jsonschema.validate(json.load(open(sys.argv[3])), d)' "$SECKIT_SRC/docs/json.sch
 	run -0 sk key sign r --in data --out s
 }
 
-@test "cert csr and oo open with the device key on the token (ECDH by CKM_ECDH1_DERIVE); opaque-key import needs an importing backend (6)" {
+@test "cert csr, oo open and opaque-key import with the device key on the token (ECDH by CKM_ECDH1_DERIVE, the key stored by C_CreateObject)" {
 	run -0 sk key create dev --type ec-p256
 	run -0 sk key export dev --out dev.pub
 	run -0 sk cert csr --key dev --subject /CN=dev --out dev.csr
@@ -293,6 +293,35 @@ jsonschema.validate(json.load(open(sys.argv[3])), d)' "$SECKIT_SRC/docs/json.sch
 	[ "$(cat out)" = secret ]
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem 2>/dev/null
 	run -0 sk opaque-key make --name k --type ec-p256 --key key.pem --sign-key oem.pem --device-pub dev.pub --out k.okp
-	sk_fails 6 "opaque-key import: " opaque-key import k.okp --device-key dev
-	[[ "$stderr" == *"backend 'pkcs11' cannot import ec-p256 keys"* ]]
+	run -0 sk opaque-key import k.okp --device-key dev
+	run -0 sk key sign k --in data --out k.sig
+	run -0 bash -c "openssl pkey -in key.pem -pubout > k.pub"
+	run -0 openssl dgst -sha256 -verify k.pub -signature k.sig data
+	run -0 p11tool --list-objects --type privkey --label k
+	[[ "$output" == *"sensitive"* ]]
+}
+
+@test "key import puts EC and RSA private keys on the token (sensitive), public keys in the store" {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out ec.pem 2>/dev/null
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>/dev/null
+	openssl pkey -in ec.pem -pubout -out ec.pub
+	openssl pkey -in rsa.pem -pubout -out rsa.pub
+	run -0 sk key import ec --in ec.pem
+	run -0 sk key import rsa --in rsa.pem
+	run -0 sk key import pub --in ec.pub
+	run -0 p11tool --list-objects --type privkey
+	[[ "$output" == *"label:      ec"* ]]
+	[[ "$output" == *"label:      rsa"* ]]
+	[[ "$output" != *"label:      pub"* ]]
+	run -0 sk key info pub
+	[[ "$output" == *"public only:     yes"* ]]
+	for k in ec rsa; do
+		run -0 sk key sign "$k" --in data --out "$k.sig"
+		run -0 openssl dgst -sha256 -verify "$k.pub" -signature "$k.sig" data
+	done
+	run -0 sk key verify pub --in data --sig ec.sig
+	sk_fails 9 "key import: " key import ec --in ec.pem
+	sk_fails 6 "key import: " key import ec2 --in ec.pem --exportable
+	echo 00112233445566778899aabbccddeeff | xxd -r -p > aes.bin
+	sk_fails 6 "key import: " key import aes --type aes-128 --in aes.bin
 }

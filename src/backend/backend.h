@@ -187,6 +187,9 @@ struct sk_backend_ops {
 			void *arg);
 	int (*key_create)(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
 			  EVP_PKEY **pub);
+	/* key_import: existing private key priv into the device as name. */
+	int (*key_import)(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
+			  EVP_PKEY *priv);
 	/* n random bytes from the device's generator; NULL: none. */
 	int (*random)(struct sk_backend *be, uint8_t *p, size_t n);
 };

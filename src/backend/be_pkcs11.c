@@ -452,6 +452,132 @@ static int p11_key_create(struct sk_backend *base, const char *name, const struc
 	return SK_OK;
 }
 
+/* An RSA or EC number of key priv as a big-endian value of exactly n
+ * bytes (n 0: its own length), into a slot of bufs (cleansed by the caller). */
+static int bn_param(EVP_PKEY *priv, const char *name, size_t n, uint8_t **out, size_t *outlen)
+{
+	BIGNUM *b = NULL;
+	int len;
+
+	*out = NULL;
+	if (!EVP_PKEY_get_bn_param(priv, name, &b))
+		return sk_err_ssl(SK_EUNSUPP, "the key has no %s", name);
+	len = n ? (int)n : BN_num_bytes(b);
+	if ((*out = OPENSSL_secure_malloc(len ? (size_t)len : 1)) == NULL ||
+	    BN_bn2binpad(b, *out, len) != len) {
+		BN_clear_free(b);
+		return sk_err_ssl(SK_EFAIL, "encoding %s", name);
+	}
+	*outlen = (size_t)len;
+	BN_clear_free(b);
+	return SK_OK;
+}
+
+/*
+ * An existing EC or RSA key into the token (C_CreateObject) as name:
+ * the private key sensitive and not extractable from then on, the public
+ * key beside it with the same random CKA_ID.
+ */
+static int p11_key_import(struct sk_backend *base, const char *name, const struct sk_keytype *kt,
+			  EVP_PKEY *priv)
+{
+	static const char *const rsa_names[] = {
+		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
+		OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+		OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+		OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	};
+	static const CK_ATTRIBUTE_TYPE rsa_attrs[] = {
+		CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2,
+		CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT,
+	};
+	struct p11_backend *be = (struct p11_backend *)base;
+	CK_OBJECT_CLASS cpriv = CKO_PRIVATE_KEY, cpub = CKO_PUBLIC_KEY;
+	CK_KEY_TYPE ktype = kt->kind == SK_KIND_EC ? CKK_EC : CKK_RSA;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_BYTE id[ID_LEN];
+	CK_ATTRIBUTE pubt[10], privt[20];
+	CK_ULONG np = 0, nv = 0;
+	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
+	uint8_t *v[8] = { NULL }, *params = NULL, point[160];
+	unsigned char *ecpoint = NULL;
+	size_t vl[8] = { 0 }, len = strlen(name), plen = 0, i;
+	int eplen = 0, rc, nparams = 0;
+	ASN1_OCTET_STRING *os = NULL;
+	CK_RV rv;
+
+#define A(arr, cnt, t, p, l) (arr[cnt].type = (t), arr[cnt].pValue = (void *)(p), \
+			      arr[cnt++].ulValueLen = (l))
+	if (kt->kind != SK_KIND_EC && kt->kind != SK_KIND_RSA)
+		return sk_err(SK_EUNSUPP, "backend pkcs11 keeps EC and RSA keys only, not %s", kt->name);
+	if ((rc = login(be, 0)) != SK_OK || (rc = sk_random(id, sizeof(id))) != SK_OK)
+		return rc;
+	A(pubt, np, CKA_CLASS, &cpub, sizeof(cpub));
+	A(pubt, np, CKA_KEY_TYPE, &ktype, sizeof(ktype));
+	A(pubt, np, CKA_TOKEN, &yes, sizeof(yes));
+	A(pubt, np, CKA_PRIVATE, &no, sizeof(no));
+	A(pubt, np, CKA_VERIFY, &yes, sizeof(yes));
+	A(pubt, np, CKA_LABEL, name, len);
+	A(pubt, np, CKA_ID, id, sizeof(id));
+	A(privt, nv, CKA_CLASS, &cpriv, sizeof(cpriv));
+	A(privt, nv, CKA_KEY_TYPE, &ktype, sizeof(ktype));
+	A(privt, nv, CKA_TOKEN, &yes, sizeof(yes));
+	A(privt, nv, CKA_PRIVATE, &yes, sizeof(yes));
+	A(privt, nv, CKA_SENSITIVE, &yes, sizeof(yes));
+	A(privt, nv, CKA_EXTRACTABLE, &no, sizeof(no));
+	A(privt, nv, CKA_SIGN, &yes, sizeof(yes));
+	A(privt, nv, CKA_LABEL, name, len);
+	A(privt, nv, CKA_ID, id, sizeof(id));
+	if (kt->kind == SK_KIND_EC) {
+		if ((rc = curve_params(kt, &params, &nparams)) != SK_OK)
+			goto out;
+		if ((rc = bn_param(priv, OSSL_PKEY_PARAM_PRIV_KEY, (kt->bits + 7) / 8, &v[0], &vl[0])) != SK_OK)
+			goto out;
+		if (!EVP_PKEY_get_octet_string_param(priv, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+						     sizeof(point), &plen) ||
+		    (os = ASN1_OCTET_STRING_new()) == NULL ||
+		    !ASN1_OCTET_STRING_set(os, point, (int)plen) ||
+		    (eplen = i2d_ASN1_OCTET_STRING(os, &ecpoint)) <= 0) {
+			rc = sk_err_ssl(SK_EFAIL, "encoding the public point");
+			goto out;
+		}
+		A(pubt, np, CKA_EC_PARAMS, params, (CK_ULONG)nparams);
+		A(pubt, np, CKA_EC_POINT, ecpoint, (CK_ULONG)eplen);
+		A(privt, nv, CKA_EC_PARAMS, params, (CK_ULONG)nparams);
+		A(privt, nv, CKA_VALUE, v[0], vl[0]);
+		A(privt, nv, CKA_DERIVE, &yes, sizeof(yes));
+	} else {
+		for (i = 0; i < SK_ARRAY_SIZE(rsa_names); i++) {
+			if ((rc = bn_param(priv, rsa_names[i], 0, &v[i], &vl[i])) != SK_OK)
+				goto out;
+			A(privt, nv, rsa_attrs[i], v[i], vl[i]);
+		}
+		A(pubt, np, CKA_MODULUS, v[0], vl[0]);
+		A(pubt, np, CKA_PUBLIC_EXPONENT, v[1], vl[1]);
+		A(pubt, np, CKA_ENCRYPT, &yes, sizeof(yes));
+		A(privt, nv, CKA_DECRYPT, &yes, sizeof(yes));
+	}
+#undef A
+	if ((rv = be->f->C_CreateObject(be->s, privt, nv, &hpriv)) != CKR_OK) {
+		rc = sk_p11_fail(be, rv, "storing the private key");
+		goto out;
+	}
+	if ((rv = be->f->C_CreateObject(be->s, pubt, np, &hpub)) != CKR_OK) {
+		rc = sk_p11_fail(be, rv, "storing the public key");
+		be->f->C_DestroyObject(be->s, hpriv);
+		goto out;
+	}
+	rc = SK_OK;
+out:
+	for (i = 0; i < SK_ARRAY_SIZE(v); i++)
+		if (v[i] != NULL)
+			OPENSSL_secure_clear_free(v[i], vl[i] ? vl[i] : 1);
+	OPENSSL_free(params);
+	OPENSSL_free(ecpoint);
+	ASN1_OCTET_STRING_free(os);
+	return rc;
+}
+
 static int p11_random(struct sk_backend *base, uint8_t *p, size_t n)
 {
 	struct p11_backend *be = (struct p11_backend *)base;
@@ -466,8 +592,8 @@ static unsigned p11_caps(struct sk_backend *be, const struct sk_keytype *kt)
 {
 	(void)be;
 	switch (kt->kind) {
-	case SK_KIND_EC: return SK_CAP_GENERATE | SK_CAP_SIGN | SK_CAP_DERIVE;
-	case SK_KIND_RSA: return SK_CAP_GENERATE | SK_CAP_SIGN | SK_CAP_DECRYPT;
+	case SK_KIND_EC: return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_SIGN | SK_CAP_DERIVE;
+	case SK_KIND_RSA: return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_SIGN | SK_CAP_DECRYPT;
 	default: return 0;
 	}
 }
@@ -767,6 +893,7 @@ const struct sk_backend_ops sk_pkcs11_backend = {
 	.key_find = p11_key_find,
 	.key_list = p11_key_list,
 	.key_create = p11_key_create,
+	.key_import = p11_key_import,
 	.random = p11_random,
 };
 

@@ -312,11 +312,13 @@ static int name_free(struct sk_store *st, const char *name)
 
 /* A new key made in a device with its own catalogue: named there, and
  * nothing in the store. */
-static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struct sk_key_new *req)
+static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struct sk_key_new *req,
+			  int generate)
 {
 	struct sk_store *st;
 	struct sk_keyinfo k;
 	EVP_PKEY *pub = NULL;
+	unsigned cap = generate ? SK_CAP_GENERATE : SK_CAP_IMPORT;
 	int rc;
 
 	if (req->pwobj != NULL)
@@ -325,9 +327,12 @@ static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struc
 	if (req->flags & SK_KEY_EXPORTABLE)
 		return sk_err(SK_EUNSUPP, "backend %s keeps private keys in the device: they cannot be made exportable",
 			      be->ops->name);
-	if (!(be->ops->caps(be, req->type) & SK_CAP_GENERATE))
-		return sk_err(SK_EUNSUPP, "backend '%s' cannot generate %s keys", be->ops->name,
-			      req->type->name);
+	if (req->flags & SK_KEY_PROVISIONED)
+		return sk_err(SK_EUNSUPP, "backend %s: the device cannot mark its keys as trust anchors (provisioned)",
+			      be->ops->name);
+	if (!(be->ops->caps(be, req->type) & cap))
+		return sk_err(SK_EUNSUPP, "backend '%s' cannot %s %s keys", be->ops->name,
+			      generate ? "generate" : "import", req->type->name);
 	if ((rc = sk_ctx_store_if_any(ctx, &st)) != SK_OK ||
 	    (st != NULL && (rc = name_free(st, req->name)) != SK_OK))
 		return rc;
@@ -339,8 +344,12 @@ static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struc
 	if (rc != SK_ENOTFOUND)
 		return rc;
 	sk_err_clear();
-	rc = be->ops->key_create(be, req->name, req->type, &pub);
-	EVP_PKEY_free(pub);
+	if (generate) {
+		rc = be->ops->key_create(be, req->name, req->type, &pub);
+		EVP_PKEY_free(pub);
+	} else {
+		rc = be->ops->key_import(be, req->name, req->type, req->pkey);
+	}
 	return rc;
 }
 
@@ -490,14 +499,22 @@ int sk_key_generate(struct sk_ctx *ctx, const struct sk_key_new *req)
 		return add_key(ctx, req, 1); /* says what is wrong with it */
 	if ((rc = catalogue(ctx, &cat)) != SK_OK)
 		return rc;
-	return cat != NULL ? add_device_key(ctx, cat, req) : add_key(ctx, req, 1);
+	return cat != NULL ? add_device_key(ctx, cat, req, 1) : add_key(ctx, req, 1);
 }
 
 int sk_key_import(struct sk_ctx *ctx, const struct sk_key_new *req)
 {
+	struct sk_backend *cat = NULL;
+	int rc;
+
 	if (sk_keytype_is_asym(req->type) ? req->pkey == NULL : req->raw == NULL)
 		return sk_err(SK_EUSAGE, "no key material for a %s key", req->type->name);
-	return add_key(ctx, req, 0);
+	/* A private key goes into a device with its own catalogue; a public
+	 * key is the store's. */
+	if (sk_name_valid(req->name) && !(req->flags & SK_KEY_PUBLIC_ONLY) &&
+	    (rc = catalogue(ctx, &cat)) != SK_OK)
+		return rc;
+	return cat != NULL ? add_device_key(ctx, cat, req, 0) : add_key(ctx, req, 0);
 }
 
 /* The lock's part of sk_key_txn_put_public: may name become pub? */
