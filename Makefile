@@ -7,6 +7,8 @@
 #                 time is dominated by dynamic loading; see bench/)
 #   TPM2=auto|1|0 build the tpm2 backend layer (tpm2-tss headers needed;
 #                 the libraries are loaded at run time, only when used)
+#   PKCS11=auto|1|0 build the pkcs11 backend (p11-kit's pkcs11.h needed;
+#                 the module is loaded at run time, only when used)
 #   SANITIZE=1    AddressSanitizer + UndefinedBehaviorSanitizer build
 #   CROSS=TRIPLET cross build with TRIPLET-gcc and TRIPLET-pkg-config (as
 #                 `make CROSS=aarch64-linux-gnu`), into build/TRIPLET/;
@@ -38,6 +40,7 @@ CC         ?= cc
 CFLAGS     ?= -O2 -g
 STATIC     ?= 1
 TPM2       ?= auto
+PKCS11     ?= auto
 SANITIZE   ?= 0
 WERROR     ?= -Werror
 RELR       ?= auto
@@ -71,6 +74,15 @@ TPM2 := $(shell $(PKG_CONFIG) --exists tss2-esys && echo 1 || echo 0)
 endif
 ifeq ($(TPM2),1)
 SK_CPPFLAGS += -DSECKIT_HAVE_TPM2 $(shell $(PKG_CONFIG) --cflags tss2-esys)
+endif
+
+# The pkcs11 backend needs only p11-kit's pkcs11.h (libp11-kit-dev): the
+# module itself is loaded at run time.
+ifeq ($(PKCS11),auto)
+PKCS11 := $(shell $(PKG_CONFIG) --exists p11-kit-1 && echo 1 || echo 0)
+endif
+ifeq ($(PKCS11),1)
+SK_CPPFLAGS += -DSECKIT_HAVE_PKCS11 $(shell $(PKG_CONFIG) --cflags p11-kit-1)
 endif
 
 ifeq ($(SANITIZE),1)
@@ -108,7 +120,7 @@ CMD := $(sort $(wildcard cmd/*.c))
 # the configuration changes: `make SANITIZE=1` after `make` needs no
 # `make clean` and never links objects of the other kind.
 # (the objects do not depend on how they are linked: RELR only relinks).
-OBJCONFIG := $(TARGET)-static$(STATIC)-tpm2$(TPM2)-sanitize$(SANITIZE)
+OBJCONFIG := $(TARGET)-static$(STATIC)-tpm2$(TPM2)-pkcs11$(PKCS11)-sanitize$(SANITIZE)
 CONFIG := $(OBJCONFIG) relr$(RELR)
 OBJDIR := build/$(OBJCONFIG)
 CONFIG_STAMP := $(OUTB)config

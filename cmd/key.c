@@ -59,7 +59,11 @@ static void print_info_json(struct sk_json *j, const struct sk_keyinfo *k, int l
 	sk_json_kstr(j, "fingerprint", k->fingerprint[0] ? k->fingerprint : NULL);
 	snprintf(hex, sizeof(hex), "0x%08x", (unsigned)handle);
 	sk_json_kstr(j, "tpm2_handle", handle ? hex : NULL);
-	sk_json_ktime(j, "created", (int64_t)k->created);
+	/* 0: a device's key (pkcs11) whose making seckit did not see. */
+	if (k->created != 0)
+		sk_json_ktime(j, "created", (int64_t)k->created);
+	else
+		sk_json_kstr(j, "created", NULL);
 	sk_json_end_obj(j);
 }
 
@@ -338,7 +342,10 @@ static int key_info(struct sk_ctx *ctx, const struct sk_args *a)
 		print_info_json(&j, &k, locked, checker[0] ? checker : NULL, handle);
 		sk_json_done(&j);
 	} else {
-		sk_time_format((int64_t)k.created, when, sizeof(when));
+		if (k.created != 0)
+			sk_time_format((int64_t)k.created, when, sizeof(when));
+		else
+			snprintf(when, sizeof(when), "-");
 		printf("name:            %s\n", k.name);
 		printf("type:            %s\n", k.type->name);
 		printf("size:            %u bits\n", k.type->bits);
@@ -832,7 +839,7 @@ static int key_random(struct sk_ctx *ctx, const struct sk_args *a)
 		return rc;
 	if ((p = malloc(n ? n : 1)) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
-	if ((rc = sk_random(p, n)) == SK_OK) {
+	if ((rc = sk_key_random(ctx, p, n)) == SK_OK) {
 		if (outpath != NULL) {
 			rc = sk_write_file(outpath, p, n, 0600);
 			if (rc == SK_OK && ctx->json) {

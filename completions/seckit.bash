@@ -6,6 +6,9 @@ option	seckit	--config	-	FILE	file
 option	seckit	--store	-	DIR	dir
 option	seckit	--backend	-	NAME	choice	soft tpm2 pkcs11
 option	seckit	--tcti	-	TCTI	none
+option	seckit	--pkcs11-module	-	PATH	file
+option	seckit	--token	-	TOKEN	none
+option	seckit	--pin	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit	--json	-	-	none
 option	seckit	--quiet	q	-	none
 option	seckit	--verbose	v	-	none

@@ -319,3 +319,23 @@ BACKEND_VERBS=("key list" "key info k" "key random 4" "store list" "store read s
 	run -0 sk key list --names
 	[ "$output" = k ]
 }
+
+@test "backend pkcs11 built in, no module configured: exit 4 naming the missing module, from every source" {
+	run -0 sk key create k --type aes-128
+	run -0 sk --version
+	[[ "$output" == *"backend pkcs11: yes"* ]] || skip "this build lacks pkcs11"
+	printf 'backend: pkcs11\n' > p11.yaml
+	for v in "key list" "key info k" "key random 4" "key create z --type ec-p256"; do
+		# shellcheck disable=SC2086
+		sk_fails 4 "${v%% *} " --backend pkcs11 $v
+		[[ "$stderr" == *": backend 'pkcs11': no PKCS#11 module configured"* ]]
+		# shellcheck disable=SC2086
+		SECKIT_BACKEND=pkcs11 sk_fails 4 "${v%% *} " $v
+		# shellcheck disable=SC2086
+		sk_fails 4 "${v%% *} " --config p11.yaml $v
+		# shellcheck disable=SC2086
+		SECKIT_PKCS11_MODULE= sk_fails 4 "${v%% *} " --backend pkcs11 $v
+	done
+	run -0 sk key list --names
+	[ "$output" = k ]
+}

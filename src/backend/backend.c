@@ -13,7 +13,11 @@
 #else
 #define OPS_tpm2 NULL
 #endif
-#define OPS_pkcs11 NULL /* planned */
+#ifdef SECKIT_HAVE_PKCS11
+#define OPS_pkcs11 (&sk_pkcs11_backend)
+#else
+#define OPS_pkcs11 NULL
+#endif
 /* What each backend seals a store's master key with (store.h). */
 #define SEALS_soft 0
 #define SEALS_tpm2 SK_MK_TPM2
@@ -167,6 +171,20 @@ int sk_backend_has_handles(const char *name)
 	const struct sk_backend_entry *e = lookup(name);
 
 	return e != NULL && e->ops != NULL && e->ops->handles != NULL;
+}
+
+int sk_backend_has_random(const char *name)
+{
+	const struct sk_backend_entry *e = lookup(name);
+
+	return e != NULL && e->ops != NULL && e->ops->random != NULL;
+}
+
+int sk_backend_has_catalogue(const char *name)
+{
+	const struct sk_backend_entry *e = lookup(name);
+
+	return e != NULL && e->ops != NULL && e->ops->key_find != NULL;
 }
 
 void sk_backend_close(struct sk_backend *be)

@@ -68,6 +68,15 @@ struct sk_auth {
 struct sk_backend_cfg {
 	const char *tcti;        /* tpm2: TCTI configuration string */
 	uint32_t tpm2_parent;    /* tpm2: persistent parent handle, 0: SRK template */
+	const char *pkcs11_module; /* pkcs11: the module's path (NULL: none given) */
+	/* pkcs11: the token: its label, its serial number, its slot ID in
+	 * decimal, or a PKCS#11 URI (RFC 7512); NULL: the only token there is. */
+	const char *pkcs11_token;
+	/* pkcs11: the user PIN, asked for when the token needs it (and again
+	 * for a key that wants it before every use); what names the token.
+	 * The backend cleanses it after the login. */
+	int (*pin)(void *arg, const char *what, struct sk_buf *pin);
+	void *pin_arg;
 };
 
 /* What the device behind a backend says about itself (--version -v). */
@@ -169,6 +178,32 @@ struct sk_backend_ops {
 	int (*handles)(const struct sk_backend_cfg *cfg, uint32_t *h, size_t *n);
 	/* Remove persistent handle h (SK_ENOTFOUND if the device has none). */
 	int (*evict)(const struct sk_backend_cfg *cfg, uint32_t h);
+
+	/*
+	 * Backends whose device keeps its own catalogue of keys (pkcs11: the
+	 * token's objects, named by CKA_LABEL): the device, not the store,
+	 * says which keys exist, so keys made by other tools are seckit keys
+	 * too (keys.c asks these after the store).  NULL for the others.
+	 * The blobs they give are for load and destroy in this run only.
+	 * key_find: the key called name (or a URI naming it): its type,
+	 * public key and blob; SK_ENOTFOUND if none, SK_EEXIST if name
+	 * matches more than one key (never a silent pick).
+	 * key_list: every key, in the device's order.
+	 * key_create: a new key called name, made in the device.
+	 */
+	int (*key_find)(struct sk_backend *be, const char *name, const struct sk_keytype **kt,
+			EVP_PKEY **pub, struct sk_buf *blob);
+	int (*key_list)(struct sk_backend *be,
+			int (*fn)(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub,
+				  void *arg),
+			void *arg);
+	int (*key_create)(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
+			  EVP_PKEY **pub);
+	/* key_import: existing private key priv into the device as name. */
+	int (*key_import)(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
+			  EVP_PKEY *priv);
+	/* n random bytes from the device's generator; NULL: none. */
+	int (*random)(struct sk_backend *be, uint8_t *p, size_t n);
 };
 
 struct sk_backend {
@@ -247,6 +282,14 @@ const struct sk_backend_entry *sk_backend_with_handles(void);
  * persistent handles (a key recorded with it uses the configured parent). */
 int sk_backend_has_handles(const char *name);
 
+/* 1 if the backend called name is built in and keeps its own catalogue
+ * of keys (ops key_find): keys.c asks it for names the store lacks. */
+int sk_backend_has_catalogue(const char *name);
+
+/* 1 if the backend called name is built in and has a random generator
+ * (ops random). */
+int sk_backend_has_random(const char *name);
+
 /* Verify a signature over a digest with a public key (EVP). */
 int sk_backend_verify_default(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD *md, int pss,
 			      const uint8_t *dgst, size_t dlen, const uint8_t *sig, size_t siglen);
@@ -259,6 +302,9 @@ EVP_PKEY_CTX *sk_pkey_ctx_oaep(EVP_PKEY *key, const EVP_MD *md, int encrypt);
 extern const struct sk_backend_ops sk_soft_backend;
 #ifdef SECKIT_HAVE_TPM2
 extern const struct sk_backend_ops sk_tpm2_backend;
+#endif
+#ifdef SECKIT_HAVE_PKCS11
+extern const struct sk_backend_ops sk_pkcs11_backend;
 #endif
 
 #endif

@@ -50,6 +50,9 @@ void sk_config_free(struct sk_config *cfg)
 	free(cfg->backend);
 	free(cfg->store);
 	free(cfg->tcti);
+	free(cfg->pkcs11_module);
+	free(cfg->pkcs11_token);
+	free(cfg->pkcs11_pin);
 	free(cfg->digest);
 	free(cfg->cipher);
 	for (i = 0; i < SK_ROLE_COUNT; i++)
@@ -87,6 +90,33 @@ static int f_store(const struct sk_ydoc *doc, const struct sk_ynode *n, void *ar
 static int f_tcti(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
 {
 	return set_str(doc, n, &((struct sk_config *)arg)->tcti);
+}
+
+static int f_p11_module(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	return set_str(doc, n, &((struct sk_config *)arg)->pkcs11_module);
+}
+
+static int f_p11_token(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	return set_str(doc, n, &((struct sk_config *)arg)->pkcs11_token);
+}
+
+static int f_p11_pin(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	return set_str(doc, n, &((struct sk_config *)arg)->pkcs11_pin);
+}
+
+static const struct sk_yfield pkcs11_fields[] = {
+	{ "module", f_p11_module },
+	{ "token", f_p11_token },
+	{ "pin", f_p11_pin },
+};
+
+/* pkcs11: {module: PATH, token: LABEL, pin: SPEC} */
+static int f_pkcs11(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	return sk_y_walk(doc, n, pkcs11_fields, SK_ARRAY_SIZE(pkcs11_fields), arg, "pkcs11", 0);
 }
 
 static int f_tpm2_parent(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
@@ -250,6 +280,7 @@ static const struct sk_yfield top_fields[] = {
 	{ "store", f_store },
 	{ "tcti", f_tcti },
 	{ "tpm2-parent", f_tpm2_parent },
+	{ "pkcs11", f_pkcs11 },
 	{ "master-key", f_master_key },
 	{ "lock-timeout", f_lock_timeout },
 	{ "roles", f_roles },

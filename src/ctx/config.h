@@ -38,6 +38,9 @@ struct sk_config {
 	char *backend;                 /* soft | tpm2 | pkcs11 */
 	char *store;                   /* store directory */
 	char *tcti;                    /* tpm2 TCTI string */
+	char *pkcs11_module;           /* pkcs11: module path */
+	char *pkcs11_token;            /* pkcs11: token label, serial, slot or URI */
+	char *pkcs11_pin;              /* pkcs11: the user PIN's secret spec */
 	uint32_t tpm2_parent;          /* tpm2 persistent parent, 0: SRK template */
 	enum sk_master_key master_key; /* how a new store's master key is kept */
 	int master_key_seal;           /* SK_MASTER_SEALED: backend.h seals */

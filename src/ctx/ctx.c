@@ -94,11 +94,28 @@ int sk_ctx_backend_name(struct sk_ctx *ctx, const char **out)
 	return SK_OK;
 }
 
+/* The PIN a PKCS#11 token asks for, through the reader the layer that
+ * reads secrets set (ctx->pin_fn), when the token asks. */
+static int pkcs11_pin(void *arg, const char *what, struct sk_buf *pin)
+{
+	struct sk_ctx *ctx = arg;
+
+	if (ctx->pin_fn == NULL)
+		return sk_err(SK_EAUTH, "%s: nothing to read it with", what);
+	return ctx->pin_fn(ctx, what, pin);
+}
+
 static void backend_cfg(struct sk_ctx *ctx, struct sk_backend_cfg *bcfg)
 {
 	memset(bcfg, 0, sizeof(*bcfg));
 	bcfg->tcti = pick(ctx->opt_tcti, "SECKIT_TCTI", ctx->cfg.tcti, NULL);
 	bcfg->tpm2_parent = ctx->cfg.tpm2_parent;
+	bcfg->pkcs11_module = pick(ctx->opt_pkcs11_module, "SECKIT_PKCS11_MODULE",
+				   ctx->cfg.pkcs11_module, NULL);
+	bcfg->pkcs11_token = ctx->opt_token != NULL && ctx->opt_token[0] != '\0' ? ctx->opt_token
+										 : ctx->cfg.pkcs11_token;
+	bcfg->pin = pkcs11_pin;
+	bcfg->pin_arg = ctx;
 }
 
 /* The backend that seals master keys of protection p: the command's own
@@ -213,6 +230,21 @@ int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 		return rc;
 	*out = ctx->store;
 	return SK_OK;
+}
+
+int sk_ctx_store_if_any(struct sk_ctx *ctx, struct sk_store **out)
+{
+	const char *dir;
+	int rc;
+
+	*out = NULL;
+	if (ctx->store == NULL) {
+		if ((rc = sk_ctx_store_dir(ctx, &dir)) != SK_OK)
+			return rc;
+		if (access(dir, F_OK) != 0)
+			return SK_OK;
+	}
+	return sk_ctx_store(ctx, 0, out);
 }
 
 int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out)

@@ -18,6 +18,9 @@ struct sk_ctx {
 	const char *opt_store;
 	const char *opt_backend;
 	const char *opt_tcti;
+	const char *opt_pkcs11_module;
+	const char *opt_token;      /* pkcs11: label, serial, slot or pkcs11: URI */
+	const char *opt_pin;        /* pkcs11: the user PIN's secret spec */
 	int json, quiet, verbose;
 
 	/* From the environment when the context is made. */
@@ -33,6 +36,9 @@ struct sk_ctx {
 	struct sk_store *store;
 	struct sk_backend *be;
 	struct sk_backend *sealer; /* tpm2, opened to unseal a master key */
+	/* Reads the PIN a backend's device asks for (pkcs11), set by the
+	 * layer that reads secrets (keys/devkey.c) before it opens one. */
+	int (*pin_fn)(struct sk_ctx *ctx, const char *what, struct sk_buf *pin);
 };
 
 /* The environment is read here and nowhere else in the library: the
@@ -51,6 +57,9 @@ int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out);
 /* The store directory alone (resolved as above; nothing opened but the
  * config). */
 int sk_ctx_store_dir(struct sk_ctx *ctx, const char **out);
+/* The store if its directory exists, else *out = NULL and SK_OK: for
+ * keys that a backend's own catalogue may hold without any store. */
+int sk_ctx_store_if_any(struct sk_ctx *ctx, struct sk_store **out);
 /*
  * The backend's name: --backend > $SECKIT_BACKEND > config > soft,
  * resolved and checked against the backend table once (it loads the
@@ -63,7 +72,8 @@ int sk_ctx_store_dir(struct sk_ctx *ctx, const char **out);
  */
 int sk_ctx_backend_name(struct sk_ctx *ctx, const char **out);
 /* Backend: the one named above, opened (TCTI: --tcti > $SECKIT_TCTI >
- * config > the backend's default). */
+ * config > the backend's default; PKCS#11 module: --pkcs11-module >
+ * $SECKIT_PKCS11_MODULE > config; token and PIN spec: option > config). */
 int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out);
 /* What opening a backend takes from the config and environment (the
  * TCTI, the tpm2 parent): for reaching a device without opening the

@@ -14,6 +14,7 @@
 
 #include "crypto/crypto.h"
 #include "base/err.h"
+#include "keys/devkey.h"
 #include "keys/password.h"
 #include "crypto/sha256kdf.h"
 #include "store/store.h"
@@ -122,6 +123,36 @@ static int parse_info(const struct sk_obj_info *o, struct sk_keyinfo *k, int wan
 	return SK_OK;
 }
 
+/*
+ * Keys of a backend with its own catalogue (pkcs11: the token's objects,
+ * backend.h key_find): the device is their source of truth, so nothing
+ * about them is in the store.  A name is looked up in the store first,
+ * then on the device; the store is optional for them (a device's keys
+ * work before any store exists).
+ */
+
+/* The backend of this run, opened, if it keeps its own catalogue; else
+ * *be = NULL. */
+static int catalogue(struct sk_ctx *ctx, struct sk_backend **be)
+{
+	const char *name;
+	int rc;
+
+	*be = NULL;
+	if ((rc = sk_ctx_backend_name(ctx, &name)) != SK_OK)
+		return rc;
+	if (!sk_backend_has_catalogue(name))
+		return SK_OK;
+	ctx->pin_fn = sk_devkey_pin;
+	return sk_ctx_backend(ctx, be);
+}
+
+/* The store for a lookup: optional when the backend has a catalogue. */
+static int lookup_store(struct sk_ctx *ctx, struct sk_backend *cat, struct sk_store **st)
+{
+	return cat != NULL ? sk_ctx_store_if_any(ctx, st) : sk_ctx_store(ctx, 0, st);
+}
+
 static int key_info_st(struct sk_store *st, const char *name, struct sk_keyinfo *out,
 		       int want_pub)
 {
@@ -137,12 +168,16 @@ static int key_info_st(struct sk_store *st, const char *name, struct sk_keyinfo 
 
 static int key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out, int want_pub)
 {
+	struct sk_backend *cat;
 	struct sk_store *st;
 	int rc;
 
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+	if ((rc = catalogue(ctx, &cat)) != SK_OK || (rc = lookup_store(ctx, cat, &st)) != SK_OK)
 		return rc;
-	return key_info_st(st, name, out, want_pub);
+	rc = st != NULL ? key_info_st(st, name, out, want_pub) : SK_ENOTFOUND;
+	if (rc == SK_ENOTFOUND && cat != NULL)
+		rc = sk_devkey_find(cat, name, out, NULL);
+	return rc;
 }
 
 int sk_key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out)
@@ -178,14 +213,48 @@ static int list_one(const struct sk_obj_info *o, void *arg)
 	return rc;
 }
 
+struct device_list_arg {
+	struct list_arg *l;
+	struct sk_backend *be;
+	struct sk_store *st;
+};
+
+/* A device key, unless the store has a key of that name (which wins, as
+ * in every lookup). */
+static int device_one(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub, void *arg)
+{
+	struct device_list_arg *d = arg;
+	struct sk_obj_info o;
+	struct sk_keyinfo k;
+	int rc;
+
+	if (d->st != NULL && sk_store_stat(d->st, SK_NS_KEY, name, &o) == SK_OK) {
+		sk_obj_info_free(&o);
+		return SK_OK;
+	}
+	sk_err_clear();
+	if (!EVP_PKEY_up_ref(pub))
+		return sk_err_ssl(SK_EFAIL, "key");
+	if ((rc = sk_devkey_info(d->be, name, kt, pub, &k)) != SK_OK)
+		return rc;
+	rc = d->l->fn(&k, d->l->arg);
+	sk_keyinfo_free(&k);
+	return rc;
+}
+
 int sk_key_list(struct sk_ctx *ctx, sk_key_list_fn fn, void *arg)
 {
 	struct list_arg l = { fn, arg };
-	struct sk_store *st;
-	int rc = sk_ctx_store(ctx, 0, &st);
+	struct device_list_arg d = { &l, NULL, NULL };
+	int rc;
 
-	return rc ? rc : sk_store_list(st, SK_NS_KEY, list_one, &l);
+	if ((rc = catalogue(ctx, &d.be)) != SK_OK || (rc = lookup_store(ctx, d.be, &d.st)) != SK_OK)
+		return rc;
+	if (d.st != NULL && (rc = sk_store_list(d.st, SK_NS_KEY, list_one, &l)) != SK_OK)
+		return rc;
+	return d.be != NULL ? d.be->ops->key_list(d.be, device_one, &d) : SK_OK;
 }
+
 
 static int build_meta(const struct sk_key_new *req, const char *backend, unsigned flags,
 		      EVP_PKEY *pub, struct sk_buf *meta)
@@ -239,6 +308,49 @@ static int name_free(struct sk_store *st, const char *name)
 		return rc;
 	return sk_err(SK_EEXIST, "key '%s' already exists and is provisioned (only an STP can replace it)",
 		      name);
+}
+
+/* A new key made in a device with its own catalogue: named there, and
+ * nothing in the store. */
+static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struct sk_key_new *req,
+			  int generate)
+{
+	struct sk_store *st;
+	struct sk_keyinfo k;
+	EVP_PKEY *pub = NULL;
+	unsigned cap = generate ? SK_CAP_GENERATE : SK_CAP_IMPORT;
+	int rc;
+
+	if (req->pwobj != NULL)
+		return sk_err(SK_EUNSUPP, "backend %s: the device's PIN guards its keys, not a password object",
+			      be->ops->name);
+	if (req->flags & SK_KEY_EXPORTABLE)
+		return sk_err(SK_EUNSUPP, "backend %s keeps private keys in the device: they cannot be made exportable",
+			      be->ops->name);
+	if (req->flags & SK_KEY_PROVISIONED)
+		return sk_err(SK_EUNSUPP, "backend %s: the device cannot mark its keys as trust anchors (provisioned)",
+			      be->ops->name);
+	if (!(be->ops->caps(be, req->type) & cap))
+		return sk_err(SK_EUNSUPP, "backend '%s' cannot %s %s keys", be->ops->name,
+			      generate ? "generate" : "import", req->type->name);
+	if ((rc = sk_ctx_store_if_any(ctx, &st)) != SK_OK ||
+	    (st != NULL && (rc = name_free(st, req->name)) != SK_OK))
+		return rc;
+	rc = sk_devkey_find(be, req->name, &k, NULL);
+	if (rc == SK_OK) {
+		sk_keyinfo_free(&k);
+		return sk_err(SK_EEXIST, "key '%s' already exists (in the device)", req->name);
+	}
+	if (rc != SK_ENOTFOUND)
+		return rc;
+	sk_err_clear();
+	if (generate) {
+		rc = be->ops->key_create(be, req->name, req->type, &pub);
+		EVP_PKEY_free(pub);
+	} else {
+		rc = be->ops->key_import(be, req->name, req->type, req->pkey);
+	}
+	return rc;
 }
 
 /* A key is checked the way its password object is (password.h): a
@@ -380,14 +492,29 @@ out:
 
 int sk_key_generate(struct sk_ctx *ctx, const struct sk_key_new *req)
 {
-	return add_key(ctx, req, 1);
+	struct sk_backend *cat;
+	int rc;
+
+	if (!sk_name_valid(req->name))
+		return add_key(ctx, req, 1); /* says what is wrong with it */
+	if ((rc = catalogue(ctx, &cat)) != SK_OK)
+		return rc;
+	return cat != NULL ? add_device_key(ctx, cat, req, 1) : add_key(ctx, req, 1);
 }
 
 int sk_key_import(struct sk_ctx *ctx, const struct sk_key_new *req)
 {
+	struct sk_backend *cat = NULL;
+	int rc;
+
 	if (sk_keytype_is_asym(req->type) ? req->pkey == NULL : req->raw == NULL)
 		return sk_err(SK_EUSAGE, "no key material for a %s key", req->type->name);
-	return add_key(ctx, req, 0);
+	/* A private key goes into a device with its own catalogue; a public
+	 * key is the store's. */
+	if (sk_name_valid(req->name) && !(req->flags & SK_KEY_PUBLIC_ONLY) &&
+	    (rc = catalogue(ctx, &cat)) != SK_OK)
+		return rc;
+	return cat != NULL ? add_device_key(ctx, cat, req, 0) : add_key(ctx, req, 0);
 }
 
 /* The lock's part of sk_key_txn_put_public: may name become pub? */
@@ -499,6 +626,29 @@ static int read_blob(struct sk_ctx *ctx, const struct sk_keyinfo *info, const st
 	return rc;
 }
 
+/* load() of a device key (k is fresh, and freed on failure). */
+static int load_device(struct sk_backend *be, const char *name, int public_only, struct sk_key *k,
+		       struct sk_key **out, struct sk_buf *blob_out)
+{
+	struct sk_buf blob = { 0 };
+	int rc = sk_devkey_find(be, name, &k->info, &blob);
+
+	if (rc == SK_OK && !public_only) {
+		k->be = be;
+		if ((rc = be->ops->load(be, k->info.type, blob.p, blob.len, NULL, &k->bk)) != SK_OK)
+			sk_err_wrap(rc, "key '%s'", name);
+	}
+	if (rc == SK_OK && blob_out != NULL)
+		rc = sk_buf_add(blob_out, blob.p, blob.len);
+	sk_buf_cleanse_free(&blob);
+	if (rc != SK_OK) {
+		sk_key_close(k);
+		return rc;
+	}
+	*out = k;
+	return SK_OK;
+}
+
 /* Load the catalogue entry and, unless public_only, the private part;
  * blob_out (optional) receives the unwrapped blob. */
 static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int public_only,
@@ -512,15 +662,22 @@ static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int
 	struct sk_key *k;
 	int rc;
 
+	struct sk_backend *cat;
+
 	memset(&pw, 0, sizeof(pw));
 	*out = NULL;
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+	if ((rc = catalogue(ctx, &cat)) != SK_OK || (rc = lookup_store(ctx, cat, &st)) != SK_OK)
 		return rc;
 	k = calloc(1, sizeof(*k));
 	if (k == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
-	rc = public_only ? sk_store_stat(st, SK_NS_KEY, name, &o)
-			 : sk_store_get(st, SK_NS_KEY, name, KEY_BODY_MAX, &o, &body);
+	rc = st == NULL ? SK_ENOTFOUND
+	     : public_only ? sk_store_stat(st, SK_NS_KEY, name, &o)
+			   : sk_store_get(st, SK_NS_KEY, name, KEY_BODY_MAX, &o, &body);
+	if (rc == SK_ENOTFOUND && cat != NULL) {
+		sk_buf_cleanse_free(&body);
+		return load_device(cat, name, public_only, k, out, blob_out);
+	}
 	if (rc != SK_OK) {
 		sk_buf_cleanse_free(&body);
 		free(k);
@@ -594,10 +751,22 @@ int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
 	struct sk_txn *t = NULL;
 	struct sk_key *k = NULL;
 	struct sk_buf blob = { 0 };
+	struct sk_backend *cat;
+	struct sk_obj_info o;
 	int rc;
 
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+	if ((rc = catalogue(ctx, &cat)) != SK_OK || (rc = lookup_store(ctx, cat, &st)) != SK_OK)
 		return rc;
+	if (cat != NULL) {
+		rc = st != NULL ? sk_store_stat(st, SK_NS_KEY, name, &o) : SK_ENOTFOUND;
+		if (rc == SK_ENOTFOUND) {
+			sk_err_clear();
+			return sk_devkey_delete(cat, name);
+		}
+		if (rc != SK_OK)
+			return rc;
+		sk_obj_info_free(&o);
+	}
 	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
 		return rc;
 	if ((rc = load(ctx, name, NULL, 1, 0, &k, NULL)) != SK_OK)

@@ -123,6 +123,10 @@ int sk_key_cipher(struct sk_key *k, enum sk_cipher_mode mode, int enc, const uin
 int sk_key_mac(struct sk_key *k, struct sk_symop **out);
 int sk_key_export_private(struct sk_key *k, EVP_PKEY **priv, struct sk_buf *raw);
 
+/* n random bytes from the generator of the backend of this run when it
+ * has one (pkcs11: the token's C_GenerateRandom), else from OpenSSL's. */
+int sk_key_random(struct sk_ctx *ctx, uint8_t *p, size_t n);
+
 /* Sign / verify with any public key (verify with a key file). */
 int sk_pkey_verify(EVP_PKEY *pub, const EVP_MD *md, int pss, const uint8_t *dgst, size_t dlen,
 		   const uint8_t *sig, size_t siglen);

@@ -1,0 +1,900 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pkcs11 backend: keys are objects on a PKCS#11 token (OP-TEE's
+ * libckteec, tpm2-pkcs11, a secure element, SoftHSM2 in tests).  The
+ * module is loaded with dlopen() when the backend opens, so that a device
+ * without it runs the other backends and no command pays for it unless it
+ * uses it.
+ *
+ * The token is the source of truth for its keys: a key is a private-key
+ * object named by its CKA_LABEL, its public key the public-key object with
+ * the same CKA_ID (or, without an ID, the same label); nothing about it is
+ * kept in the store, so keys made by other tools (pkcs11-tool
+ * --keypairgen, tpm2_ptool addkey) are seckit keys, and a key deleted by
+ * another tool is gone.  Keys made here are CKA_TOKEN, CKA_PRIVATE,
+ * CKA_SENSITIVE and not CKA_EXTRACTABLE, with a random CKA_ID shared by
+ * the pair.
+ *
+ * Only the calls of the RTOS profile are used (C_Initialize,
+ * C_GetSlotList, C_GetTokenInfo, C_OpenSession, C_Login, C_FindObjects*,
+ * C_GenerateKeyPair, C_GetAttributeValue, C_SignInit/C_Sign,
+ * C_DecryptInit/C_Decrypt, C_DeriveKey, C_GenerateRandom,
+ * C_DestroyObject, C_GetMechanismList, C_Finalize).  Digests are computed
+ * in software and signed with the raw mechanisms (CKM_ECDSA, CKM_RSA_PKCS
+ * over a DigestInfo, CKM_RSA_PKCS_PSS with its parameters), so a token
+ * without the combined hash-and-sign mechanisms works, and the mechanism
+ * list is checked before an operation so that what a token lacks is named
+ * (SK_EUNSUPP) instead of failing half-way.
+ */
+#ifdef SECKIT_HAVE_PKCS11
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "backend/backend.h"
+#include "backend/pkcs11_int.h"
+#include "base/err.h"
+#include "crypto/crypto.h"
+
+#define ID_LEN 8
+
+struct sk_bkey {
+	struct p11_backend *be;
+	const struct sk_keytype *kt;
+	CK_OBJECT_HANDLE priv;
+	int always_auth;
+};
+
+/* ---- module, token, session ---- */
+
+static void trim(char *out, const CK_UTF8CHAR *in, size_t n)
+{
+	while (n > 0 && (in[n - 1] == ' ' || in[n - 1] == '\0'))
+		n--;
+	memcpy(out, in, n);
+	out[n] = '\0';
+}
+
+static void p11_close(struct sk_backend *base)
+{
+	struct p11_backend *be = (struct p11_backend *)base;
+
+	if (be == NULL)
+		return;
+	if (be->f != NULL && be->s != CK_INVALID_HANDLE) {
+		if (be->logged_in)
+			be->f->C_Logout(be->s);
+		be->f->C_CloseSession(be->s);
+	}
+	if (be->f != NULL && be->initialized)
+		be->f->C_Finalize(NULL);
+	if (be->dl != NULL)
+		dlclose(be->dl);
+	free(be->mechs);
+	free(be);
+}
+
+/* Does the token in slot match what was asked for (spec or URI)? */
+static int token_matches(const CK_TOKEN_INFO *ti, CK_SLOT_ID slot, const char *spec,
+			 const struct sk_p11_uri *u)
+{
+	char label[33], serial[17], manuf[33], model[17], num[24];
+
+	trim(label, ti->label, sizeof(ti->label));
+	trim(serial, ti->serialNumber, sizeof(ti->serialNumber));
+	trim(manuf, ti->manufacturerID, sizeof(ti->manufacturerID));
+	trim(model, ti->model, sizeof(ti->model));
+	if (u != NULL)
+		return (!u->token[0] || strcmp(u->token, label) == 0) &&
+		       (!u->serial[0] || strcmp(u->serial, serial) == 0) &&
+		       (!u->manufacturer[0] || strcmp(u->manufacturer, manuf) == 0) &&
+		       (!u->model[0] || strcmp(u->model, model) == 0) &&
+		       (!u->has_slot || u->slot_id == slot);
+	if (spec == NULL)
+		return 1;
+	snprintf(num, sizeof(num), "%lu", (unsigned long)slot);
+	return strcmp(spec, label) == 0 || strcmp(spec, serial) == 0 || strcmp(spec, num) == 0;
+}
+
+static int load_module(struct p11_backend *be, const char *path)
+{
+	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR);
+	CK_C_INITIALIZE_ARGS args;
+	CK_RV rv;
+
+	be->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (be->dl == NULL) {
+		const char *e = dlerror();
+
+		return sk_err(SK_EBACKEND, "backend pkcs11: cannot load module '%s': %s", path,
+			      e ? e : "unknown error");
+	}
+	*(void **)&get_list = dlsym(be->dl, "C_GetFunctionList");
+	if (get_list == NULL)
+		return sk_err(SK_EBACKEND, "backend pkcs11: '%s' is not a PKCS#11 module (it has no C_GetFunctionList)",
+			      path);
+	if ((rv = get_list(&be->f)) != CKR_OK || be->f == NULL) {
+		be->f = NULL;
+		return sk_err(SK_EBACKEND, "backend pkcs11: '%s': C_GetFunctionList failed (0x%lx)",
+			      path, (unsigned long)rv);
+	}
+	if (be->f->version.major != 2)
+		return sk_err(SK_EBACKEND, "backend pkcs11: '%s' speaks PKCS#11 %u.%u (seckit needs 2.x)",
+			      path, be->f->version.major, be->f->version.minor);
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	rv = be->f->C_Initialize(&args);
+	if (rv == CKR_OK)
+		be->initialized = 1;
+	else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
+		return sk_err(SK_EBACKEND, "backend pkcs11: '%s': C_Initialize failed (%s)", path,
+			      sk_p11_rv_name(rv) ? sk_p11_rv_name(rv) : "error");
+	return SK_OK;
+}
+
+static int find_token(struct p11_backend *be, const char *spec, const struct sk_p11_uri *u)
+{
+	CK_SLOT_ID *slots = NULL;
+	CK_ULONG n = 0, i, found = 0;
+	CK_TOKEN_INFO ti;
+	char names[200] = "", lbl[33];
+	size_t len = 0;
+	CK_RV rv;
+	int rc = SK_OK;
+
+	if ((rv = be->f->C_GetSlotList(CK_TRUE, NULL, &n)) != CKR_OK)
+		return sk_err(SK_EBACKEND, "backend pkcs11: C_GetSlotList failed (%s)",
+			      sk_p11_rv_name(rv) ? sk_p11_rv_name(rv) : "error");
+	if (n > 0 && (slots = calloc(n, sizeof(*slots))) == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	if (n > 0 && (rv = be->f->C_GetSlotList(CK_TRUE, slots, &n)) != CKR_OK) {
+		free(slots);
+		return sk_err(SK_EBACKEND, "backend pkcs11: C_GetSlotList failed (%s)",
+			      sk_p11_rv_name(rv) ? sk_p11_rv_name(rv) : "error");
+	}
+	for (i = 0; i < n; i++) {
+		if (be->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
+		    !(ti.flags & CKF_TOKEN_INITIALIZED))
+			continue;
+		trim(lbl, ti.label, sizeof(ti.label));
+		if (len < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s'%s'",
+						len ? ", " : "", lbl);
+		if (!token_matches(&ti, slots[i], spec, u))
+			continue;
+		if (found++ == 0) {
+			be->slot = slots[i];
+			be->ti = ti;
+			memcpy(be->label, lbl, sizeof(lbl));
+		}
+	}
+	free(slots);
+	if (found == 0 && (spec != NULL || u != NULL))
+		rc = sk_err(SK_EBACKEND, "backend pkcs11: no token '%s' (the module has: %s)",
+			    u != NULL && u->token[0] ? u->token : spec ? spec : "matching the URI",
+			    names[0] ? names : "no initialised token");
+	else if (found == 0)
+		rc = sk_err(SK_EBACKEND, "backend pkcs11: the module has no initialised token");
+	else if (found > 1)
+		rc = sk_err(SK_EBACKEND, "backend pkcs11: %lu tokens match (%s): name one by label, serial or slot",
+			    (unsigned long)found, names);
+	return rc;
+}
+
+static int p11_open(const struct sk_backend_cfg *cfg, struct sk_backend **out)
+{
+	struct p11_backend *be;
+	struct sk_p11_uri uri;
+	const char *module = cfg->pkcs11_module, *spec = cfg->pkcs11_token;
+	int rc, have_uri = 0;
+	CK_RV rv;
+
+	*out = NULL;
+	if (sk_p11_is_uri(spec)) {
+		if ((rc = sk_p11_uri_parse(spec, &uri)) != SK_OK)
+			return rc;
+		have_uri = 1;
+		if ((module == NULL || module[0] == '\0') && uri.module_path[0])
+			module = uri.module_path;
+	}
+	if (module == NULL || module[0] == '\0')
+		return sk_err(SK_EBACKEND, "backend 'pkcs11': no PKCS#11 module configured (the module is a path such as /usr/lib/softhsm/libsofthsm2.so)");
+	if ((be = calloc(1, sizeof(*be))) == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	be->base.ops = &sk_pkcs11_backend;
+	be->pin = cfg->pin;
+	be->pin_arg = cfg->pin_arg;
+	if ((rc = load_module(be, module)) != SK_OK ||
+	    (rc = find_token(be, have_uri ? NULL : spec, have_uri ? &uri : NULL)) != SK_OK)
+		goto fail;
+	rv = be->f->C_OpenSession(be->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &be->s);
+	if (rv != CKR_OK) {
+		rc = sk_p11_fail(be, rv, "opening a session");
+		goto fail;
+	}
+	if ((rv = be->f->C_GetMechanismList(be->slot, NULL, &be->nmechs)) != CKR_OK ||
+	    (be->nmechs > 0 && (be->mechs = calloc(be->nmechs, sizeof(*be->mechs))) == NULL) ||
+	    (be->nmechs > 0 &&
+	     (rv = be->f->C_GetMechanismList(be->slot, be->mechs, &be->nmechs)) != CKR_OK)) {
+		rc = rv != CKR_OK ? sk_p11_fail(be, rv, "listing mechanisms") : sk_err(SK_EFAIL, "out of memory");
+		goto fail;
+	}
+	*out = &be->base;
+	return SK_OK;
+fail:
+	p11_close(&be->base);
+	return rc;
+}
+
+/* Log in as the user (once per session), or for one operation
+ * (context: CKA_ALWAYS_AUTHENTICATE). */
+static int login(struct p11_backend *be, int context)
+{
+	struct sk_buf pin = { 0 };
+	char what[80], extra[96] = "";
+	CK_TOKEN_INFO ti;
+	CK_RV rv;
+	int rc;
+
+	if (!context && (be->logged_in || !(be->ti.flags & CKF_LOGIN_REQUIRED)))
+		return SK_OK;
+	if (be->ti.flags & CKF_USER_PIN_LOCKED)
+		return sk_p11_fail(be, CKR_PIN_LOCKED, "logging in");
+	snprintf(what, sizeof(what), "PIN of token '%s'", be->label);
+	if (be->pin == NULL)
+		return sk_err(SK_EAUTH, "token '%s' needs its user PIN (none given)", be->label);
+	if ((rc = be->pin(be->pin_arg, what, &pin)) != SK_OK) {
+		sk_buf_cleanse_free(&pin);
+		return rc;
+	}
+	rv = be->f->C_Login(be->s, context ? CKU_CONTEXT_SPECIFIC : CKU_USER,
+			    pin.len ? pin.p : (CK_UTF8CHAR_PTR) "", pin.len);
+	sk_buf_cleanse_free(&pin);
+	if (rv == CKR_USER_ALREADY_LOGGED_IN)
+		rv = CKR_OK;
+	if (rv == CKR_OK) {
+		be->logged_in |= !context;
+		return SK_OK;
+	}
+	if (rv == CKR_PIN_INCORRECT && be->f->C_GetTokenInfo(be->slot, &ti) == CKR_OK) {
+		if (ti.flags & CKF_USER_PIN_LOCKED)
+			return sk_p11_fail(be, CKR_PIN_LOCKED, "logging in");
+		if (ti.flags & CKF_USER_PIN_FINAL_TRY)
+			snprintf(extra, sizeof(extra), " (one try left before the PIN locks)");
+		else if (ti.flags & CKF_USER_PIN_COUNT_LOW)
+			snprintf(extra, sizeof(extra), " (few tries left before the PIN locks)");
+	}
+	if (rv == CKR_PIN_INCORRECT)
+		return sk_err(SK_EAUTH, "token '%s': wrong PIN%s", be->label, extra);
+	return sk_p11_fail(be, rv, "logging in");
+}
+
+static int p11_key_find(struct sk_backend *base, const char *name, const struct sk_keytype **kt,
+			EVP_PKEY **pub, struct sk_buf *blob)
+{
+	struct p11_backend *be = (struct p11_backend *)base;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t[3] = { { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_ULONG nt = 1, n;
+	CK_OBJECT_HANDLE *h = NULL;
+	struct sk_p11_uri u;
+	struct sk_p11_key k;
+	const char *shown = name;
+	int rc;
+
+	*kt = NULL;
+	*pub = NULL;
+	if (sk_p11_is_uri(name)) {
+		if ((rc = sk_p11_uri_parse(name, &u)) != SK_OK)
+			return rc;
+		if (!token_matches(&be->ti, be->slot, NULL, &u))
+			return sk_err(SK_ENOTFOUND, "key '%s': not on token '%s'", name, be->label);
+		if (!u.object[0] && !u.has_id)
+			return sk_err(SK_EUSAGE, "PKCS#11 URI '%.64s' names no object (object= or id=)",
+				      name);
+		if (u.object[0]) {
+			t[nt].type = CKA_LABEL;
+			t[nt].pValue = u.object;
+			t[nt++].ulValueLen = strlen(u.object);
+			shown = u.object;
+		}
+		if (u.has_id) {
+			t[nt].type = CKA_ID;
+			t[nt].pValue = u.id;
+			t[nt++].ulValueLen = u.idlen;
+		}
+	} else {
+		t[nt].type = CKA_LABEL;
+		t[nt].pValue = (void *)name;
+		t[nt++].ulValueLen = strlen(name);
+	}
+	if ((rc = login(be, 0)) != SK_OK || (rc = sk_p11_find_objects(be, t, nt, &h, &n)) != SK_OK)
+		return rc;
+	if (n == 0)
+		rc = sk_err(SK_ENOTFOUND, "key '%s': not found (nor on token '%s')", shown, be->label);
+	else if (n > 1)
+		rc = sk_err(SK_EEXIST, "key '%s': %lu private keys on token '%s' have that label (name one by its id in a pkcs11: URI)",
+			    shown, (unsigned long)n, be->label);
+	else if ((rc = sk_p11_describe(be, h[0], &k)) == SK_OK) {
+		if ((rc = sk_p11_blob_of(&k, blob)) == SK_OK) {
+			*kt = k.kt;
+			*pub = k.pub;
+			k.pub = NULL;
+		}
+		EVP_PKEY_free(k.pub);
+	} else if (rc == SK_EUNSUPP && sk_err_msg()[0] == '\0') {
+		rc = sk_err(SK_EUNSUPP, "key '%s' on token '%s' is of a type seckit does not use", shown,
+			    be->label);
+	}
+	free(h);
+	return rc;
+}
+
+static int p11_key_list(struct sk_backend *base,
+			int (*fn)(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub,
+				  void *arg),
+			void *arg)
+{
+	struct p11_backend *be = (struct p11_backend *)base;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t[1] = { { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_OBJECT_HANDLE *h = NULL;
+	CK_ULONG n, i;
+	struct sk_p11_key k;
+	int rc;
+
+	if ((rc = login(be, 0)) != SK_OK || (rc = sk_p11_find_objects(be, t, 1, &h, &n)) != SK_OK)
+		return rc;
+	for (i = 0; i < n && rc == SK_OK; i++) {
+		sk_err_clear();
+		rc = sk_p11_describe(be, h[i], &k);
+		if (rc == SK_EUNSUPP || (rc == SK_OK && k.name[0] == '\0')) {
+			/* Not a key seckit can name or use: not listed. */
+			EVP_PKEY_free(k.pub);
+			rc = SK_OK;
+			continue;
+		}
+		if (rc == SK_OK)
+			rc = fn(k.name, k.kt, k.pub, arg);
+		EVP_PKEY_free(k.pub);
+	}
+	free(h);
+	return rc;
+}
+
+static int curve_params(const struct sk_keytype *kt, uint8_t **der, int *n)
+{
+	ASN1_OBJECT *oid = OBJ_txt2obj(kt->group, 0);
+
+	*der = NULL;
+	*n = oid != NULL ? i2d_ASN1_OBJECT(oid, der) : -1;
+	ASN1_OBJECT_free(oid);
+	if (*n <= 0)
+		return sk_err_ssl(SK_EFAIL, "curve %s", kt->group);
+	return SK_OK;
+}
+
+static int p11_key_create(struct sk_backend *base, const char *name, const struct sk_keytype *kt,
+			  EVP_PKEY **pub)
+{
+	struct p11_backend *be = (struct p11_backend *)base;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ULONG bits = kt->bits;
+	CK_BYTE e[] = { 1, 0, 1 }, id[ID_LEN];
+	CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_ATTRIBUTE pubt[8], privt[10];
+	CK_ULONG np = 0, nv = 0;
+	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
+	uint8_t *params = NULL;
+	int plen = 0, rc;
+	size_t len = strlen(name);
+	struct sk_p11_key k;
+	CK_RV rv;
+
+#define A(arr, cnt, t, p, l) (arr[cnt].type = (t), arr[cnt].pValue = (void *)(p), \
+			      arr[cnt++].ulValueLen = (l))
+	*pub = NULL;
+	if (kt->kind != SK_KIND_EC && kt->kind != SK_KIND_RSA)
+		return sk_err(SK_EUNSUPP, "backend pkcs11 makes EC and RSA keys only, not %s", kt->name);
+	if (kt->kind == SK_KIND_RSA)
+		mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
+	if ((rc = sk_p11_need_mech(be, mech.mechanism, "generate keys")) != SK_OK ||
+	    (rc = login(be, 0)) != SK_OK || (rc = sk_random(id, sizeof(id))) != SK_OK)
+		return rc;
+	A(pubt, np, CKA_TOKEN, &yes, sizeof(yes));
+	A(pubt, np, CKA_PRIVATE, &no, sizeof(no));
+	A(pubt, np, CKA_VERIFY, &yes, sizeof(yes));
+	A(pubt, np, CKA_LABEL, name, len);
+	A(pubt, np, CKA_ID, id, sizeof(id));
+	A(privt, nv, CKA_TOKEN, &yes, sizeof(yes));
+	A(privt, nv, CKA_PRIVATE, &yes, sizeof(yes));
+	A(privt, nv, CKA_SENSITIVE, &yes, sizeof(yes));
+	A(privt, nv, CKA_EXTRACTABLE, &no, sizeof(no));
+	A(privt, nv, CKA_SIGN, &yes, sizeof(yes));
+	A(privt, nv, CKA_LABEL, name, len);
+	A(privt, nv, CKA_ID, id, sizeof(id));
+	if (kt->kind == SK_KIND_EC) {
+		if ((rc = curve_params(kt, &params, &plen)) != SK_OK)
+			return rc;
+		A(pubt, np, CKA_EC_PARAMS, params, (CK_ULONG)plen);
+		A(privt, nv, CKA_DERIVE, &yes, sizeof(yes));
+	} else {
+		A(pubt, np, CKA_MODULUS_BITS, &bits, sizeof(bits));
+		A(pubt, np, CKA_PUBLIC_EXPONENT, e, sizeof(e));
+		A(pubt, np, CKA_ENCRYPT, &yes, sizeof(yes));
+		A(privt, nv, CKA_DECRYPT, &yes, sizeof(yes));
+	}
+#undef A
+	rv = be->f->C_GenerateKeyPair(be->s, &mech, pubt, np, privt, nv, &hpub, &hpriv);
+	OPENSSL_free(params);
+	if (rv != CKR_OK)
+		return sk_p11_fail(be, rv, "generating a key pair");
+	rc = sk_p11_describe(be, hpriv, &k);
+	if (rc != SK_OK) {
+		be->f->C_DestroyObject(be->s, hpriv);
+		be->f->C_DestroyObject(be->s, hpub);
+		return rc;
+	}
+	*pub = k.pub;
+	return SK_OK;
+}
+
+/* An RSA or EC number of key priv as a big-endian value of exactly n
+ * bytes (n 0: its own length), into a slot of bufs (cleansed by the caller). */
+static int bn_param(EVP_PKEY *priv, const char *name, size_t n, uint8_t **out, size_t *outlen)
+{
+	BIGNUM *b = NULL;
+	int len;
+
+	*out = NULL;
+	if (!EVP_PKEY_get_bn_param(priv, name, &b))
+		return sk_err_ssl(SK_EUNSUPP, "the key has no %s", name);
+	len = n ? (int)n : BN_num_bytes(b);
+	if ((*out = OPENSSL_secure_malloc(len ? (size_t)len : 1)) == NULL ||
+	    BN_bn2binpad(b, *out, len) != len) {
+		BN_clear_free(b);
+		return sk_err_ssl(SK_EFAIL, "encoding %s", name);
+	}
+	*outlen = (size_t)len;
+	BN_clear_free(b);
+	return SK_OK;
+}
+
+/*
+ * An existing EC or RSA key into the token (C_CreateObject) as name:
+ * the private key sensitive and not extractable from then on, the public
+ * key beside it with the same random CKA_ID.
+ */
+static int p11_key_import(struct sk_backend *base, const char *name, const struct sk_keytype *kt,
+			  EVP_PKEY *priv)
+{
+	static const char *const rsa_names[] = {
+		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
+		OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+		OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+		OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	};
+	static const CK_ATTRIBUTE_TYPE rsa_attrs[] = {
+		CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2,
+		CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT,
+	};
+	struct p11_backend *be = (struct p11_backend *)base;
+	CK_OBJECT_CLASS cpriv = CKO_PRIVATE_KEY, cpub = CKO_PUBLIC_KEY;
+	CK_KEY_TYPE ktype = kt->kind == SK_KIND_EC ? CKK_EC : CKK_RSA;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_BYTE id[ID_LEN];
+	CK_ATTRIBUTE pubt[10], privt[20];
+	CK_ULONG np = 0, nv = 0;
+	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
+	uint8_t *v[8] = { NULL }, *params = NULL, point[160];
+	unsigned char *ecpoint = NULL;
+	size_t vl[8] = { 0 }, len = strlen(name), plen = 0, i;
+	int eplen = 0, rc, nparams = 0;
+	ASN1_OCTET_STRING *os = NULL;
+	CK_RV rv;
+
+#define A(arr, cnt, t, p, l) (arr[cnt].type = (t), arr[cnt].pValue = (void *)(p), \
+			      arr[cnt++].ulValueLen = (l))
+	if (kt->kind != SK_KIND_EC && kt->kind != SK_KIND_RSA)
+		return sk_err(SK_EUNSUPP, "backend pkcs11 keeps EC and RSA keys only, not %s", kt->name);
+	if ((rc = login(be, 0)) != SK_OK || (rc = sk_random(id, sizeof(id))) != SK_OK)
+		return rc;
+	A(pubt, np, CKA_CLASS, &cpub, sizeof(cpub));
+	A(pubt, np, CKA_KEY_TYPE, &ktype, sizeof(ktype));
+	A(pubt, np, CKA_TOKEN, &yes, sizeof(yes));
+	A(pubt, np, CKA_PRIVATE, &no, sizeof(no));
+	A(pubt, np, CKA_VERIFY, &yes, sizeof(yes));
+	A(pubt, np, CKA_LABEL, name, len);
+	A(pubt, np, CKA_ID, id, sizeof(id));
+	A(privt, nv, CKA_CLASS, &cpriv, sizeof(cpriv));
+	A(privt, nv, CKA_KEY_TYPE, &ktype, sizeof(ktype));
+	A(privt, nv, CKA_TOKEN, &yes, sizeof(yes));
+	A(privt, nv, CKA_PRIVATE, &yes, sizeof(yes));
+	A(privt, nv, CKA_SENSITIVE, &yes, sizeof(yes));
+	A(privt, nv, CKA_EXTRACTABLE, &no, sizeof(no));
+	A(privt, nv, CKA_SIGN, &yes, sizeof(yes));
+	A(privt, nv, CKA_LABEL, name, len);
+	A(privt, nv, CKA_ID, id, sizeof(id));
+	if (kt->kind == SK_KIND_EC) {
+		if ((rc = curve_params(kt, &params, &nparams)) != SK_OK)
+			goto out;
+		if ((rc = bn_param(priv, OSSL_PKEY_PARAM_PRIV_KEY, (kt->bits + 7) / 8, &v[0], &vl[0])) != SK_OK)
+			goto out;
+		if (!EVP_PKEY_get_octet_string_param(priv, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+						     sizeof(point), &plen) ||
+		    (os = ASN1_OCTET_STRING_new()) == NULL ||
+		    !ASN1_OCTET_STRING_set(os, point, (int)plen) ||
+		    (eplen = i2d_ASN1_OCTET_STRING(os, &ecpoint)) <= 0) {
+			rc = sk_err_ssl(SK_EFAIL, "encoding the public point");
+			goto out;
+		}
+		A(pubt, np, CKA_EC_PARAMS, params, (CK_ULONG)nparams);
+		A(pubt, np, CKA_EC_POINT, ecpoint, (CK_ULONG)eplen);
+		A(privt, nv, CKA_EC_PARAMS, params, (CK_ULONG)nparams);
+		A(privt, nv, CKA_VALUE, v[0], vl[0]);
+		A(privt, nv, CKA_DERIVE, &yes, sizeof(yes));
+	} else {
+		for (i = 0; i < SK_ARRAY_SIZE(rsa_names); i++) {
+			if ((rc = bn_param(priv, rsa_names[i], 0, &v[i], &vl[i])) != SK_OK)
+				goto out;
+			A(privt, nv, rsa_attrs[i], v[i], vl[i]);
+		}
+		A(pubt, np, CKA_MODULUS, v[0], vl[0]);
+		A(pubt, np, CKA_PUBLIC_EXPONENT, v[1], vl[1]);
+		A(pubt, np, CKA_ENCRYPT, &yes, sizeof(yes));
+		A(privt, nv, CKA_DECRYPT, &yes, sizeof(yes));
+	}
+#undef A
+	if ((rv = be->f->C_CreateObject(be->s, privt, nv, &hpriv)) != CKR_OK) {
+		rc = sk_p11_fail(be, rv, "storing the private key");
+		goto out;
+	}
+	if ((rv = be->f->C_CreateObject(be->s, pubt, np, &hpub)) != CKR_OK) {
+		rc = sk_p11_fail(be, rv, "storing the public key");
+		be->f->C_DestroyObject(be->s, hpriv);
+		goto out;
+	}
+	rc = SK_OK;
+out:
+	for (i = 0; i < SK_ARRAY_SIZE(v); i++)
+		if (v[i] != NULL)
+			OPENSSL_secure_clear_free(v[i], vl[i] ? vl[i] : 1);
+	OPENSSL_free(params);
+	OPENSSL_free(ecpoint);
+	ASN1_OCTET_STRING_free(os);
+	return rc;
+}
+
+static int p11_random(struct sk_backend *base, uint8_t *p, size_t n)
+{
+	struct p11_backend *be = (struct p11_backend *)base;
+	CK_RV rv = be->f->C_GenerateRandom(be->s, p, n);
+
+	return rv == CKR_OK ? SK_OK : sk_p11_fail(be, rv, "generating random bytes");
+}
+
+/* ---- the ops table's key operations ---- */
+
+static unsigned p11_caps(struct sk_backend *be, const struct sk_keytype *kt)
+{
+	(void)be;
+	switch (kt->kind) {
+	case SK_KIND_EC: return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_SIGN | SK_CAP_DERIVE;
+	case SK_KIND_RSA: return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_SIGN | SK_CAP_DECRYPT;
+	default: return 0;
+	}
+}
+
+static int p11_generate(struct sk_backend *be, const struct sk_keytype *kt, int exportable,
+			const struct sk_auth *auth, struct sk_buf *blob, EVP_PKEY **pub)
+{
+	(void)be;
+	(void)kt;
+	(void)exportable;
+	(void)auth;
+	(void)blob;
+	*pub = NULL;
+	/* keys.c names token keys: key_create. */
+	return sk_err(SK_EUNSUPP, "backend pkcs11 makes keys on the token under their name only");
+}
+
+static int p11_load(struct sk_backend *base, const struct sk_keytype *kt, const uint8_t *blob,
+		    size_t n, const struct sk_auth *auth, struct sk_bkey **out)
+{
+	struct p11_backend *be = (struct p11_backend *)base;
+	CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
+	struct sk_bkey *k;
+	int rc;
+
+	*out = NULL;
+	if (auth != NULL)
+		return sk_err(SK_EUNSUPP, "backend pkcs11: the token's PIN guards its keys, not a password object");
+	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub)) != SK_OK)
+		return rc;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	k->be = be;
+	k->kt = kt;
+	k->priv = priv;
+	k->always_auth = sk_p11_get_bool(be, priv, CKA_ALWAYS_AUTHENTICATE);
+	*out = k;
+	return SK_OK;
+}
+
+static void p11_unload(struct sk_bkey *k)
+{
+	free(k);
+}
+
+static int p11_destroy(struct sk_backend *base, const struct sk_keytype *kt, const uint8_t *blob,
+		       size_t n)
+{
+	struct p11_backend *be = (struct p11_backend *)base;
+	CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
+	CK_RV rv;
+	int rc;
+
+	(void)kt;
+	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub)) != SK_OK || (rc = login(be, 0)) != SK_OK)
+		return rc;
+	if ((rv = be->f->C_DestroyObject(be->s, priv)) != CKR_OK)
+		return sk_p11_fail(be, rv, "deleting the private key");
+	if (pub != CK_INVALID_HANDLE && (rv = be->f->C_DestroyObject(be->s, pub)) != CKR_OK)
+		return sk_p11_fail(be, rv, "deleting the public key");
+	return SK_OK;
+}
+
+static CK_MECHANISM_TYPE hash_mech(const EVP_MD *md, CK_RSA_PKCS_MGF_TYPE *mgf)
+{
+	static const struct {
+		int nid;
+		CK_MECHANISM_TYPE m;
+		CK_RSA_PKCS_MGF_TYPE mgf;
+	} t[] = {
+		{ NID_sha1, CKM_SHA_1, CKG_MGF1_SHA1 },
+		{ NID_sha224, CKM_SHA224, CKG_MGF1_SHA224 },
+		{ NID_sha256, CKM_SHA256, CKG_MGF1_SHA256 },
+		{ NID_sha384, CKM_SHA384, CKG_MGF1_SHA384 },
+		{ NID_sha512, CKM_SHA512, CKG_MGF1_SHA512 },
+	};
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(t); i++)
+		if (EVP_MD_get_type(md) == t[i].nid) {
+			*mgf = t[i].mgf;
+			return t[i].m;
+		}
+	return CK_UNAVAILABLE_INFORMATION;
+}
+
+/* The DigestInfo that PKCS#1 v1.5 signs (RFC 8017 9.2). */
+static int digest_info(const EVP_MD *md, const uint8_t *dgst, size_t dlen, struct sk_buf *out)
+{
+	X509_SIG *sig = X509_SIG_new();
+	X509_ALGOR *alg;
+	ASN1_OCTET_STRING *os;
+	unsigned char *der = NULL;
+	int n = -1, rc;
+
+	if (sig != NULL) {
+		X509_SIG_getm(sig, &alg, &os);
+		if (X509_ALGOR_set0(alg, OBJ_nid2obj(EVP_MD_get_type(md)), V_ASN1_NULL, NULL) &&
+		    ASN1_OCTET_STRING_set(os, dgst, (int)dlen))
+			n = i2d_X509_SIG(sig, &der);
+	}
+	X509_SIG_free(sig);
+	if (n <= 0)
+		return sk_err_ssl(SK_EFAIL, "encoding the DigestInfo");
+	rc = sk_buf_add(out, der, (size_t)n);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* One C_Sign/C_Decrypt-style call: init, context login, the call. */
+static int run_op(struct sk_bkey *k, CK_MECHANISM *m, int decrypt, const uint8_t *in, size_t n,
+		  struct sk_buf *out, const char *what)
+{
+	struct p11_backend *be = k->be;
+	CK_ULONG len = 0;
+	CK_RV rv;
+	int rc;
+
+	if ((rc = login(be, 0)) != SK_OK)
+		return rc;
+	rv = decrypt ? be->f->C_DecryptInit(be->s, m, k->priv) : be->f->C_SignInit(be->s, m, k->priv);
+	/* A mechanism the token lists, with parameters it will not take
+	 * (SoftHSM2: RSA-OAEP with SHA-1 only): unsupported, not a failure. */
+	if (rv == CKR_ARGUMENTS_BAD || rv == CKR_MECHANISM_PARAM_INVALID)
+		return sk_err(SK_EUNSUPP, "token '%s' cannot do %s with these parameters (%s refused by the token: %s)",
+			      be->label, what, sk_p11_mech_name(m->mechanism), sk_p11_rv_name(rv));
+	if (rv != CKR_OK)
+		return sk_p11_fail(be, rv, what);
+	if (k->always_auth && (rc = login(be, 1)) != SK_OK) {
+		/* End the operation the token started. */
+		if (decrypt)
+			be->f->C_Decrypt(be->s, (CK_BYTE_PTR)in, n, NULL, &len);
+		else
+			be->f->C_Sign(be->s, (CK_BYTE_PTR)in, n, NULL, &len);
+		return rc;
+	}
+	/* Room for the largest result (the modulus or 2 x the field), then
+	 * the one call that does the work: a length query first would end
+	 * the operation on some tokens. */
+	len = 1024;
+	if ((rc = sk_buf_reserve(out, len)) != SK_OK)
+		return rc;
+	rv = decrypt ? be->f->C_Decrypt(be->s, (CK_BYTE_PTR)in, n, out->p + out->len, &len)
+		     : be->f->C_Sign(be->s, (CK_BYTE_PTR)in, n, out->p + out->len, &len);
+	if (rv != CKR_OK)
+		return sk_p11_fail(be, rv, what);
+	out->len += len;
+	return SK_OK;
+}
+
+static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t *dgst,
+		    size_t dlen, struct sk_buf *sig)
+{
+	struct p11_backend *be = k->be;
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	CK_RSA_PKCS_PSS_PARAMS pp;
+	struct sk_buf raw = { 0 }, in = { 0 };
+	int rc;
+
+	if (k->kt->kind == SK_KIND_EC) {
+		ECDSA_SIG *es = NULL;
+		BIGNUM *r, *s;
+		unsigned char *der = NULL;
+		int n;
+
+		if (pss)
+			return sk_err(SK_EUNSUPP, "RSA-PSS padding applies to RSA keys only");
+		if ((rc = sk_p11_need_mech(be, CKM_ECDSA, "sign with ECDSA")) != SK_OK ||
+		    (rc = run_op(k, &m, 0, dgst, dlen, &raw, "signing")) != SK_OK)
+			goto out;
+		/* The token gives r || s; X.509 and openssl want DER. */
+		if (raw.len == 0 || raw.len % 2 != 0) {
+			rc = sk_err(SK_EFAIL, "token '%s' gave a malformed ECDSA signature", be->label);
+			goto out;
+		}
+		r = BN_bin2bn(raw.p, (int)(raw.len / 2), NULL);
+		s = BN_bin2bn(raw.p + raw.len / 2, (int)(raw.len / 2), NULL);
+		if (r == NULL || s == NULL || (es = ECDSA_SIG_new()) == NULL ||
+		    !ECDSA_SIG_set0(es, r, s)) {
+			BN_free(r);
+			BN_free(s);
+			ECDSA_SIG_free(es);
+			rc = sk_err_ssl(SK_EFAIL, "encoding the signature");
+			goto out;
+		}
+		n = i2d_ECDSA_SIG(es, &der);
+		ECDSA_SIG_free(es);
+		rc = n > 0 ? sk_buf_add(sig, der, (size_t)n) : sk_err_ssl(SK_EFAIL, "encoding the signature");
+		OPENSSL_free(der);
+		goto out;
+	}
+	if (pss) {
+		if ((pp.hashAlg = hash_mech(md, &pp.mgf)) == CK_UNAVAILABLE_INFORMATION)
+			return sk_err(SK_EUNSUPP, "RSA-PSS with %s on a token", sk_md_name(md));
+		pp.sLen = dlen;
+		m.mechanism = CKM_RSA_PKCS_PSS;
+		m.pParameter = &pp;
+		m.ulParameterLen = sizeof(pp);
+		if ((rc = sk_p11_need_mech(be, CKM_RSA_PKCS_PSS, "sign with RSA-PSS")) == SK_OK)
+			rc = run_op(k, &m, 0, dgst, dlen, sig, "signing");
+		return rc;
+	}
+	m.mechanism = CKM_RSA_PKCS;
+	if ((rc = sk_p11_need_mech(be, CKM_RSA_PKCS, "sign with RSA PKCS#1 v1.5")) == SK_OK &&
+	    (rc = digest_info(md, dgst, dlen, &in)) == SK_OK)
+		rc = run_op(k, &m, 0, in.p, in.len, sig, "signing");
+out:
+	sk_buf_free(&in);
+	sk_buf_free(&raw);
+	return rc;
+}
+
+static int p11_decrypt(struct sk_bkey *k, const EVP_MD *oaep_md, const uint8_t *in, size_t n,
+		       struct sk_buf *out)
+{
+	CK_RSA_PKCS_OAEP_PARAMS op;
+	CK_MECHANISM m = { CKM_RSA_PKCS_OAEP, &op, sizeof(op) };
+	int rc;
+
+	memset(&op, 0, sizeof(op));
+	if ((op.hashAlg = hash_mech(oaep_md, &op.mgf)) == CK_UNAVAILABLE_INFORMATION)
+		return sk_err(SK_EUNSUPP, "RSA-OAEP with %s on a token", sk_md_name(oaep_md));
+	op.source = CKZ_DATA_SPECIFIED;
+	if ((rc = sk_p11_need_mech(k->be, CKM_RSA_PKCS_OAEP, "decrypt with RSA-OAEP")) != SK_OK)
+		return rc;
+	rc = run_op(k, &m, 1, in, n, out, "RSA-OAEP decryption");
+	if (rc == SK_EVERIFY)
+		sk_err(SK_EVERIFY, "RSA-OAEP decryption failed (wrong key or corrupt ciphertext)");
+	return rc;
+}
+
+static int p11_derive(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret)
+{
+	struct p11_backend *be = k->be;
+	CK_ECDH1_DERIVE_PARAMS dp;
+	CK_MECHANISM m = { CKM_ECDH1_DERIVE, &dp, sizeof(dp) };
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE gen = CKK_GENERIC_SECRET;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ULONG vlen = (k->kt->bits + 7) / 8;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },     { CKA_KEY_TYPE, &gen, sizeof(gen) },
+		{ CKA_TOKEN, &no, sizeof(no) },       { CKA_SENSITIVE, &no, sizeof(no) },
+		{ CKA_EXTRACTABLE, &yes, sizeof(yes) }, { CKA_VALUE_LEN, &vlen, sizeof(vlen) },
+	};
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+	unsigned char point[160];
+	size_t plen = 0;
+	uint8_t *v = NULL;
+	size_t vn = 0;
+	char group[32];
+	CK_RV rv;
+	int rc;
+
+	if (!EVP_PKEY_is_a(peer, "EC") ||
+	    !EVP_PKEY_get_utf8_string_param(peer, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+					    NULL) ||
+	    OBJ_sn2nid(group) != OBJ_sn2nid(k->kt->group) ||
+	    !EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+					     sizeof(point), &plen)) {
+		ERR_clear_error();
+		return sk_err(SK_EUNSUPP, "peer key does not match the key's curve");
+	}
+	memset(&dp, 0, sizeof(dp));
+	dp.kdf = CKD_NULL;
+	dp.pPublicData = point;
+	dp.ulPublicDataLen = plen;
+	if ((rc = sk_p11_need_mech(be, CKM_ECDH1_DERIVE, "derive with ECDH")) != SK_OK ||
+	    (rc = login(be, 0)) != SK_OK)
+		return rc;
+	if ((rv = be->f->C_DeriveKey(be->s, &m, k->priv, t, SK_ARRAY_SIZE(t), &h)) != CKR_OK)
+		return sk_p11_fail(be, rv, "ECDH");
+	rc = sk_p11_get_attr(be, h, CKA_VALUE, &v, &vn);
+	be->f->C_DestroyObject(be->s, h);
+	if (rc == SK_ENOTFOUND)
+		rc = sk_err(SK_EUNSUPP, "token '%s' does not show the ECDH secret", be->label);
+	if (rc == SK_OK)
+		rc = sk_buf_add(secret, v, vn);
+	if (v != NULL)
+		OPENSSL_clear_free(v, vn);
+	return rc;
+}
+
+const struct sk_backend_ops sk_pkcs11_backend = {
+	.name = "pkcs11",
+	.open = p11_open,
+	.close = p11_close,
+	.caps = p11_caps,
+	.generate = p11_generate,
+	.load = p11_load,
+	.unload = p11_unload,
+	.destroy = p11_destroy,
+	.sign = p11_sign,
+	.decrypt = p11_decrypt,
+	.derive = p11_derive,
+	.verify = sk_backend_verify_default,
+	.key_find = p11_key_find,
+	.key_list = p11_key_list,
+	.key_create = p11_key_create,
+	.key_import = p11_key_import,
+	.random = p11_random,
+};
+
+#endif /* SECKIT_HAVE_PKCS11 */

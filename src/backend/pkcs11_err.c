@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* pkcs11 backend: return values and mechanisms -> exit codes and messages
+ * (pkcs11_int.h). */
+#ifdef SECKIT_HAVE_PKCS11
+
+#include <stdio.h>
+#include <string.h>
+
+#include "backend/pkcs11_int.h"
+#include "base/err.h"
+#include "base/util.h"
+
+/* ---- messages ---- */
+
+const char *sk_p11_rv_name(CK_RV rv)
+{
+	switch (rv) {
+#define N(x) case x: return #x;
+	N(CKR_GENERAL_ERROR) N(CKR_HOST_MEMORY) N(CKR_FUNCTION_FAILED) N(CKR_ARGUMENTS_BAD)
+	N(CKR_ATTRIBUTE_SENSITIVE) N(CKR_ATTRIBUTE_TYPE_INVALID) N(CKR_ATTRIBUTE_VALUE_INVALID)
+	N(CKR_DATA_INVALID) N(CKR_DATA_LEN_RANGE) N(CKR_DEVICE_ERROR) N(CKR_DEVICE_MEMORY)
+	N(CKR_DEVICE_REMOVED) N(CKR_ENCRYPTED_DATA_INVALID) N(CKR_ENCRYPTED_DATA_LEN_RANGE)
+	N(CKR_FUNCTION_NOT_SUPPORTED) N(CKR_KEY_HANDLE_INVALID) N(CKR_KEY_SIZE_RANGE)
+	N(CKR_KEY_TYPE_INCONSISTENT) N(CKR_KEY_FUNCTION_NOT_PERMITTED) N(CKR_MECHANISM_INVALID)
+	N(CKR_MECHANISM_PARAM_INVALID) N(CKR_OBJECT_HANDLE_INVALID) N(CKR_OPERATION_ACTIVE)
+	N(CKR_PIN_INCORRECT) N(CKR_PIN_INVALID) N(CKR_PIN_LEN_RANGE) N(CKR_PIN_EXPIRED)
+	N(CKR_PIN_LOCKED) N(CKR_SESSION_CLOSED) N(CKR_SESSION_HANDLE_INVALID)
+	N(CKR_TEMPLATE_INCOMPLETE) N(CKR_TEMPLATE_INCONSISTENT) N(CKR_TOKEN_NOT_PRESENT)
+	N(CKR_TOKEN_NOT_RECOGNIZED) N(CKR_TOKEN_WRITE_PROTECTED) N(CKR_USER_NOT_LOGGED_IN)
+	N(CKR_USER_PIN_NOT_INITIALIZED) N(CKR_DOMAIN_PARAMS_INVALID) N(CKR_CURVE_NOT_SUPPORTED)
+	N(CKR_BUFFER_TOO_SMALL) N(CKR_CRYPTOKI_NOT_INITIALIZED) N(CKR_SIGNATURE_INVALID)
+#undef N
+	}
+	return NULL;
+}
+
+/* The exit code and message for a failed call: what failed, then the
+ * token's word for it. */
+int sk_p11_fail(struct p11_backend *be, CK_RV rv, const char *what)
+{
+	const char *n = sk_p11_rv_name(rv);
+	char code[32];
+	int rc;
+
+	if (n == NULL) {
+		snprintf(code, sizeof(code), "CKR 0x%lx", (unsigned long)rv);
+		n = code;
+	}
+	switch (rv) {
+	case CKR_PIN_INCORRECT: case CKR_PIN_INVALID: case CKR_PIN_LEN_RANGE:
+	case CKR_USER_NOT_LOGGED_IN: case CKR_PIN_EXPIRED:
+		rc = SK_EAUTH;
+		break;
+	case CKR_PIN_LOCKED:
+		return sk_err(SK_EBACKEND, "token '%s': %s: the user PIN is locked (the security officer must unblock it)",
+			      be->label, what);
+	case CKR_DEVICE_REMOVED: case CKR_TOKEN_NOT_PRESENT: case CKR_DEVICE_ERROR:
+	case CKR_SESSION_CLOSED: case CKR_SESSION_HANDLE_INVALID: case CKR_TOKEN_NOT_RECOGNIZED:
+	case CKR_CRYPTOKI_NOT_INITIALIZED:
+		return sk_err(SK_EBACKEND, "token '%s': %s: the token is not reachable (%s)", be->label,
+			      what, n);
+	case CKR_MECHANISM_INVALID: case CKR_MECHANISM_PARAM_INVALID: case CKR_KEY_SIZE_RANGE:
+	case CKR_KEY_TYPE_INCONSISTENT: case CKR_KEY_FUNCTION_NOT_PERMITTED:
+	case CKR_FUNCTION_NOT_SUPPORTED: case CKR_CURVE_NOT_SUPPORTED:
+	case CKR_DOMAIN_PARAMS_INVALID: case CKR_ATTRIBUTE_SENSITIVE:
+		rc = SK_EUNSUPP;
+		break;
+	case CKR_ENCRYPTED_DATA_INVALID: case CKR_ENCRYPTED_DATA_LEN_RANGE:
+	case CKR_SIGNATURE_INVALID:
+		rc = SK_EVERIFY;
+		break;
+	default:
+		rc = SK_EFAIL;
+	}
+	return sk_err(rc, "token '%s': %s: %s", be->label, what, n);
+}
+
+static const struct {
+	CK_MECHANISM_TYPE m;
+	const char *name;
+} mech_names[] = {
+	{ CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN" },
+	{ CKM_RSA_PKCS_KEY_PAIR_GEN, "CKM_RSA_PKCS_KEY_PAIR_GEN" },
+	{ CKM_ECDSA, "CKM_ECDSA" },
+	{ CKM_RSA_PKCS, "CKM_RSA_PKCS" },
+	{ CKM_RSA_PKCS_PSS, "CKM_RSA_PKCS_PSS" },
+	{ CKM_RSA_PKCS_OAEP, "CKM_RSA_PKCS_OAEP" },
+	{ CKM_ECDH1_DERIVE, "CKM_ECDH1_DERIVE" },
+};
+
+const char *sk_p11_mech_name(CK_MECHANISM_TYPE m)
+{
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(mech_names); i++)
+		if (mech_names[i].m == m)
+			return mech_names[i].name;
+	return "a mechanism";
+}
+
+/* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it. */
+int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *what)
+{
+	CK_ULONG i;
+
+	for (i = 0; i < be->nmechs; i++)
+		if (be->mechs[i] == m)
+			return SK_OK;
+	return sk_err(SK_EUNSUPP, "token '%s' cannot %s: it lacks %s", be->label, what,
+		      sk_p11_mech_name(m));
+}
+
+#endif /* SECKIT_HAVE_PKCS11 */

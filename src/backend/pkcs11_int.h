@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_PKCS11_INT_H
+#define SK_PKCS11_INT_H
+
+/*
+ * Internals of the pkcs11 backend, shared by its files:
+ *   be_pkcs11.c    the backend operations (the sk_pkcs11_backend table):
+ *                  module, token, PIN, keys as token objects, signing,
+ *                  decryption, ECDH, random
+ *   pkcs11_obj.c   token objects: searching, attributes, public keys, the
+ *                  private keys that are seckit keys
+ *   pkcs11_err.c   return values -> exit codes and messages; mechanisms
+ *   pkcs11_uri.c   RFC 7512 PKCS#11 URIs (the token and object parts)
+ * Calls go down that list only.
+ * The PKCS#11 types come from p11-kit's pkcs11.h (libp11-kit-dev): a
+ * header only, under a permissive licence; seckit links nothing of
+ * p11-kit and loads the module itself with dlopen.  Nothing else includes
+ * this; the API is backend.h.
+ */
+#ifdef SECKIT_HAVE_PKCS11
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "backend/backend.h"
+#include "base/util.h"
+
+struct p11_backend {
+	struct sk_backend base;
+	void *dl;
+	CK_FUNCTION_LIST_PTR f;
+	int initialized;             /* we called C_Initialize (and will finalize) */
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE s;
+	int logged_in;
+	CK_TOKEN_INFO ti;
+	char label[33];              /* the token's label, trimmed */
+	CK_MECHANISM_TYPE *mechs;
+	CK_ULONG nmechs;
+	int (*pin)(void *arg, const char *what, struct sk_buf *pin);
+	void *pin_arg;
+};
+
+/* A key on the token, as keys.c sees it. */
+struct sk_p11_key {
+	char name[256];
+	const struct sk_keytype *kt;
+	EVP_PKEY *pub;
+	CK_OBJECT_HANDLE priv, pubh;
+};
+
+/* The exit code and message for a failed call (what failed, then the
+ * token's word for it). */
+int sk_p11_fail(struct p11_backend *be, CK_RV rv, const char *what);
+/* "CKR_PIN_INCORRECT" ..., NULL for a value without a name here. */
+const char *sk_p11_rv_name(CK_RV rv);
+const char *sk_p11_mech_name(CK_MECHANISM_TYPE m);
+/* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it. */
+int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *what);
+
+/* Every object matching tmpl, into *h (malloc'ed), *n of them. */
+int sk_p11_find_objects(struct p11_backend *be, CK_ATTRIBUTE *tmpl, CK_ULONG nt,
+			CK_OBJECT_HANDLE **h, CK_ULONG *n);
+/* One attribute (malloc'ed, NUL-terminated); SK_ENOTFOUND if absent or
+ * sensitive. */
+int sk_p11_get_attr(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t,
+		    uint8_t **v, size_t *n);
+int sk_p11_get_bool(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t);
+/* Private-key object o as a key: label, type, public key (its partner
+ * object's, by CKA_ID or label).  SK_EUNSUPP for a key seckit has no type
+ * for. */
+int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k);
+/* A key's blob for load and destroy in this run: its object handles. */
+int sk_p11_blob_of(const struct sk_p11_key *k, struct sk_buf *blob);
+int sk_p11_blob_parse(const uint8_t *blob, size_t n, CK_OBJECT_HANDLE *priv,
+		      CK_OBJECT_HANDLE *pub);
+
+/* What a PKCS#11 URI says (RFC 7512), percent-decoded.  Empty: absent. */
+struct sk_p11_uri {
+	char token[33], serial[17], manufacturer[33], model[17];
+	char object[256];
+	unsigned char id[64];
+	size_t idlen;
+	int has_id, has_slot;
+	unsigned long slot_id;
+	char type[16];             /* private, public, cert ... */
+	char module_path[1024];
+};
+
+/* 1 if s is a PKCS#11 URI ("pkcs11:..."). */
+int sk_p11_is_uri(const char *s);
+/* Parse a PKCS#11 URI; SK_EUSAGE for a malformed one or one that carries
+ * a PIN (pin-value: it would show in process lists and logs). */
+int sk_p11_uri_parse(const char *s, struct sk_p11_uri *out);
+
+#endif /* SECKIT_HAVE_PKCS11 */
+#endif

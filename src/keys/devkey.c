@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Keys that a device keeps in its own catalogue (backend.h key_find: the
+ * pkcs11 backend's token objects) as keys.c sees them, the PIN such a
+ * device asks for, and random bytes from the backend's generator.
+ */
+#include "keys/devkey.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "crypto/sha256kdf.h"
+#include "ctx/secret.h"
+
+/* The PIN: --pin > the config's pkcs11: pin: (secret specs), else a
+ * prompt on the terminal. */
+int sk_devkey_pin(struct sk_ctx *ctx, const char *what, struct sk_buf *pin)
+{
+	const char *spec = ctx->opt_pin != NULL ? ctx->opt_pin : ctx->cfg.pkcs11_pin;
+	struct sk_secret s = { 0 };
+	int rc = sk_secret_get(spec, what, 0, &s);
+
+	if (rc == SK_OK)
+		rc = sk_buf_add(pin, s.p, s.len);
+	sk_secret_free(&s);
+	return rc;
+}
+
+/* A device key as the catalogue shows it (takes pub). */
+int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
+		       EVP_PKEY *pub, struct sk_keyinfo *k)
+{
+	unsigned char *der = NULL;
+	uint8_t md[32];
+	int n;
+
+	memset(k, 0, sizeof(*k));
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->backend, sizeof(k->backend), "%s", be->ops->name);
+	snprintf(k->origin, sizeof(k->origin), "device");
+	k->type = kt;
+	k->pub = pub;
+	if ((n = i2d_PUBKEY(pub, &der)) <= 0) {
+		k->pub = NULL;
+		return sk_err_ssl(SK_EFAIL, "key '%s': encoding public key", name);
+	}
+	if ((k->pubder = malloc((size_t)n)) == NULL) {
+		OPENSSL_free(der);
+		k->pub = NULL;
+		return sk_err(SK_EFAIL, "out of memory");
+	}
+	memcpy(k->pubder, der, (size_t)n);
+	k->publen = (size_t)n;
+	OPENSSL_free(der);
+	sk_sha256(k->pubder, k->publen, md);
+	sk_hex(k->fingerprint, md, sizeof(md));
+	return SK_OK;
+}
+
+/* Key name on the device: its info and (if blob) the blob to load it. */
+int sk_devkey_find(struct sk_backend *be, const char *name, struct sk_keyinfo *k,
+		       struct sk_buf *blob)
+{
+	struct sk_buf b = { 0 };
+	const struct sk_keytype *kt;
+	EVP_PKEY *pub;
+	int rc;
+
+	if ((rc = be->ops->key_find(be, name, &kt, &pub, blob ? blob : &b)) == SK_OK)
+		rc = sk_devkey_info(be, name, kt, pub, k);
+	sk_buf_cleanse_free(&b);
+	return rc;
+}
+
+/* A device key the store does not name: the device forgets it. */
+int sk_devkey_delete(struct sk_backend *be, const char *name)
+{
+	struct sk_buf blob = { 0 };
+	struct sk_keyinfo k;
+	int rc = sk_devkey_find(be, name, &k, &blob);
+
+	if (rc == SK_OK) {
+		rc = be->ops->destroy(be, k.type, blob.p, blob.len);
+		EVP_PKEY_free(k.pub);
+		free(k.pubder);
+	}
+	sk_buf_cleanse_free(&blob);
+	return rc;
+}
+
+int sk_key_random(struct sk_ctx *ctx, uint8_t *p, size_t n)
+{
+	struct sk_backend *be;
+	const char *name;
+	size_t off, chunk;
+	int rc;
+
+	if ((rc = sk_ctx_backend_name(ctx, &name)) != SK_OK)
+		return rc;
+	if (!sk_backend_has_random(name))
+		return sk_random(p, n);
+	ctx->pin_fn = sk_devkey_pin;
+	if ((rc = sk_ctx_backend(ctx, &be)) != SK_OK)
+		return rc;
+	/* Small requests: tokens limit what one call returns. */
+	for (off = 0; off < n; off += chunk) {
+		chunk = n - off < 4096 ? n - off : 4096;
+		if ((rc = be->ops->random(be, p + off, chunk)) != SK_OK)
+			return rc;
+	}
+	return SK_OK;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SK_DEVKEY_H
+#define SK_DEVKEY_H
+
+#include <openssl/evp.h>
+
+#include "backend/backend.h"
+#include "ctx/ctx.h"
+#include "keys/keys.h"
+
+/*
+ * Keys of a backend with its own catalogue (backend.h key_find), for
+ * keys.c: the device is their source of truth and the store holds nothing
+ * about them.
+ */
+
+/* The user PIN a device asks for (ctx->pin_fn): --pin, else the config's
+ * pkcs11: pin:, else a prompt. */
+int sk_devkey_pin(struct sk_ctx *ctx, const char *what, struct sk_buf *pin);
+/* k for key name of type kt with public key pub (k takes pub, also on
+ * failure). */
+int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
+		   EVP_PKEY *pub, struct sk_keyinfo *k);
+/* Key name on the device: its info and (blob not NULL) the blob to load it. */
+int sk_devkey_find(struct sk_backend *be, const char *name, struct sk_keyinfo *k,
+		   struct sk_buf *blob);
+/* Destroy key name in the device. */
+int sk_devkey_delete(struct sk_backend *be, const char *name);
+
+#endif
