@@ -73,6 +73,9 @@ static int provider_error(const char *what)
 			ERR_error_string_n(e, msg, sizeof(msg));
 		}
 	}
+	/* The provider's message names the key already. */
+	if (rc != 0 && msg[0] != '\0')
+		return sk_err(rc, "%s", msg);
 	return sk_err(rc ? rc : SK_EFAIL, "%s: %s", what, msg[0] ? msg : "failed");
 }
 
@@ -186,6 +189,8 @@ static void msg_seen(int write_p, int version, int content_type, const void *buf
 int sk_tls_new(struct sk_ctx *ctx, const struct sk_tls_opts *o, struct sk_tls **out)
 {
 	struct sk_tls *t = calloc(1, sizeof(*t));
+	const struct sk_policy *pol;
+	struct sk_store *st;
 	unsigned char *alpn = NULL;
 	size_t alpnlen = 0;
 	int rc;
@@ -194,9 +199,17 @@ int sk_tls_new(struct sk_ctx *ctx, const struct sk_tls_opts *o, struct sk_tls **
 	if (t == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	t->ctx = ctx;
+	/* The store of the verification is opened now, before the key: its
+	 * master key may be sealed by the TPM the key is in, and a TPM holds
+	 * few objects at a time (the provider keeps the key loaded). */
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK || (rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
+		goto fail;
 	if ((rc = load_providers(ctx, t, o->pass)) != SK_OK)
 		goto fail;
-	if ((t->ssl_ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	/* Everything but the key from the default provider: the provider's
+	 * EC key management, fetched for the key exchange groups, would take
+	 * the NIST curves out of the ClientHello. */
+	if ((t->ssl_ctx = SSL_CTX_new_ex(NULL, "?provider=default", TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(t->ssl_ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_max_proto_version(t->ssl_ctx, TLS1_3_VERSION) != 1 ||
 	    SSL_CTX_set_cipher_list(t->ssl_ctx, TLS12_CIPHERS) != 1) {
