@@ -260,6 +260,15 @@ option	seckit store delete	--pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit store delete	--force	f	-	none
 verb	seckit store check	none	-	verify the whole store (every file, every object)
 option	seckit store check	--repair	-	-	none
+command	seckit tls	TLS connections with a key of the store
+verb	seckit tls connect	none	HOST:PORT	connect with the device key: stdin to the server, its data to stdout
+option	seckit tls connect	--key	k	NAME	key
+option	seckit tls connect	--cert	-	NAME|FILE	file
+option	seckit tls connect	--pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit tls connect	--ca	-	FILE	file
+option	seckit tls connect	--servername	-	NAME	none
+option	seckit tls connect	--alpn	-	LIST	none
+option	seckit tls connect	--timeout	-	S	none
 '
 # Tables, keyed by path ("seckit key sign") or "path --option":
 #   _seckit_sub[path]   its verbs (or commands), space-separated
@@ -418,4 +427,4 @@ _seckit() {
 		COMPREPLY=("${COMPREPLY[@]#"$w"}")
 	fi
 }
-complete -F _seckit seckit seckit-key seckit-cert seckit-payload seckit-stp seckit-opaque-key seckit-oo seckit-provision seckit-store
+complete -F _seckit seckit seckit-key seckit-cert seckit-payload seckit-stp seckit-opaque-key seckit-oo seckit-provision seckit-store seckit-tls

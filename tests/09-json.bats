@@ -22,6 +22,10 @@ teardown_file() {
 	stop_swtpm
 }
 
+teardown() {
+	[ -z "${TLS_PID:-}" ] || kill "$TLS_PID" 2>/dev/null || true
+}
+
 # The cases, one a line: SCHEMA-DEF|EXIT|ARGUMENTS.  SCHEMA-DEF is the verb
 # ("key create"; its definition in the schema is "key_create"), "-" for a
 # failure before any verb runs, or "version".  ARGUMENTS follow
@@ -160,6 +164,9 @@ cases() {
 	store delete|8|store delete obj
 	store check|0|store check
 	store check|4|--store nostore store check
+	tls connect|0|tls connect "127.0.0.1:$TLS_PORT" --ca tlsca.pem --servername localhost
+	tls connect|7|tls connect "127.0.0.1:$TLS_PORT" --ca tlsca.pem --servername other.example
+	tls connect|2|tls connect localhost --ca tlsca.pem
 	key delete|0|key delete k1
 	key delete|8|key delete k1
 	EOF
@@ -232,6 +239,17 @@ check() {
 	head -c 64 /dev/zero > data.bad
 	mk_root stranger
 	mk_ec newkey
+	# A TLS server for tls connect (no client certificate asked).
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tlsca.key \
+		-out tlsca.pem -subj /CN=tlsca -days 2 2>/dev/null
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tlssrv.key \
+		-out tlssrv.pem -subj /CN=localhost -addext subjectAltName=DNS:localhost -days 2 \
+		-CA tlsca.pem -CAkey tlsca.key 2>/dev/null
+	TLS_PORT=$(free_port_pair)
+	openssl s_server -accept "127.0.0.1:$TLS_PORT" -cert tlssrv.pem -key tlssrv.key -www \
+		< /dev/null > tls.log 2>&1 &
+	TLS_PID=$!
+	wait_until grep -q ACCEPT tls.log
 	local n=0 got line def want args
 	: > results.tsv
 	while IFS='|' read -r def want args; do
