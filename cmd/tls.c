@@ -2,6 +2,7 @@
 /* seckit tls: TLS connections with a key of the store (src/tls/). */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -123,6 +124,58 @@ out:
 	return rc;
 }
 
+static void proxy_log(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "%s: %s\n", sk_prog(), line);
+}
+
+static int tls_proxy(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	char lhost[256], lport[32], host[256], port[32];
+	const char *listen = sk_opt_str(a, OPT_listen);
+	struct sk_tls_proxy_opts po;
+	struct sk_tls *t = NULL;
+	uint64_t secs = TLS_TIMEOUT_DEFAULT;
+	sigset_t stop;
+	int rc;
+
+	memset(&po, 0, sizeof(po));
+	/* A port alone listens on loopback. */
+	if (strchr(listen, ':') == NULL || listen[0] == ':') {
+		snprintf(lhost, sizeof(lhost), "127.0.0.1");
+		snprintf(lport, sizeof(lport), "%s", listen + (listen[0] == ':'));
+		if (strspn(lport, "0123456789") != strlen(lport) || lport[0] == '\0' || atoi(lport) < 1 ||
+		    atoi(lport) > 65535)
+			return sk_usage_error("--listen '%s': expected [ADDR:]PORT (port 1 to 65535)", listen);
+	} else if (sk_tls_parse_addr(listen, lhost, sizeof(lhost), lport, sizeof(lport)) != SK_OK) {
+		return sk_usage_error("--listen %s", sk_err_msg());
+	}
+	if (sk_tls_parse_addr(sk_opt_str(a, OPT_connect), host, sizeof(host), port, sizeof(port)) != SK_OK)
+		return sk_usage_error("--connect %s", sk_err_msg());
+	(void)sk_opt_uint(a, OPT_timeout, &secs);
+	po.listen_host = lhost;
+	po.listen_port = lport;
+	po.host = host;
+	po.port = port;
+	po.name = sk_opt_str(a, OPT_servername);
+	po.timeout_ms = (int)secs * 1000;
+	po.log = ctx->verbose ? proxy_log : NULL;
+	/* SIGTERM and SIGINT end the run cleanly: blocked here, read by the
+	 * loop (signalfd). */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+	po.stop = &stop;
+	signal(SIGPIPE, SIG_IGN);
+	if ((rc = tls_setup(ctx, a, &t)) != SK_OK)
+		return rc;
+	rc = sk_tls_proxy_run(t, &po);
+	sk_tls_free(t);
+	return rc;
+}
+
 static const struct sk_verbopt connect_opts[] = {
 	{ OPT_key, "the store key of the client certificate (default: the device key role)" },
 	{ OPT_cert_arg, "client certificate: a provisioned certificate's name, or a PEM file with its chain" },
@@ -133,9 +186,23 @@ static const struct sk_verbopt connect_opts[] = {
 	{ OPT_timeout, "seconds for connecting and the handshake, and for the server's close (default: 30)" },
 };
 
+static const struct sk_verbopt proxy_opts[] = {
+	{ OPT_listen, "accept plain connections here ([ADDR:]PORT; a port alone: loopback)", .required = 1 },
+	{ OPT_connect, "the TLS server each connection is relayed to", .required = 1 },
+	{ OPT_key, "the store key of the client certificate (default: the device key role)" },
+	{ OPT_cert_arg, "client certificate: a provisioned certificate's name, or a PEM file with its chain" },
+	{ OPT_pass, "the password of the key's password object" },
+	{ OPT_ca_file, "verify the server against these CA certificates (default: the store's CA store)" },
+	{ OPT_servername, "the name the server's certificate must carry, sent as SNI (default: HOST)" },
+	{ OPT_alpn, "offer these ALPN protocols (comma-separated)" },
+	{ OPT_timeout, "seconds for connecting and the handshake of each connection (default: 30)" },
+};
+
 static const struct sk_verb verbs[] = {
 	SK_VERB("connect", tls_connect, "connect with the device key: stdin to the server, its data to stdout",
 		.synopsis = "HOST:PORT", SK_POS(1, 1), SK_OPTIONS(connect_opts)),
+	SK_VERB("proxy", tls_proxy, "relay plain local connections over TLS with the device key",
+		SK_OPTIONS(proxy_opts)),
 };
 
 const struct sk_command sk_cmd_tls = {

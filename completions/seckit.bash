@@ -269,6 +269,16 @@ option	seckit tls connect	--ca	-	FILE	file
 option	seckit tls connect	--servername	-	NAME	none
 option	seckit tls connect	--alpn	-	LIST	none
 option	seckit tls connect	--timeout	-	S	none
+verb	seckit tls proxy	none	-	relay plain local connections over TLS with the device key
+option	seckit tls proxy	--listen	-	ADDR:PORT	none
+option	seckit tls proxy	--connect	-	HOST:PORT	none
+option	seckit tls proxy	--key	k	NAME	key
+option	seckit tls proxy	--cert	-	NAME|FILE	file
+option	seckit tls proxy	--pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit tls proxy	--ca	-	FILE	file
+option	seckit tls proxy	--servername	-	NAME	none
+option	seckit tls proxy	--alpn	-	LIST	none
+option	seckit tls proxy	--timeout	-	S	none
 '
 # Tables, keyed by path ("seckit key sign") or "path --option":
 #   _seckit_sub[path]   its verbs (or commands), space-separated

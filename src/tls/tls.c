@@ -182,6 +182,18 @@ static int use_cert(struct sk_tls *t, const struct sk_tls_opts *o)
 	return SK_OK;
 }
 
+/* The newest session, for the next connection to resume. */
+static int new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct sk_tls *t = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), 0);
+
+	if (t == NULL || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	SSL_SESSION_free(t->last);
+	t->last = sess;
+	return 1;
+}
+
 static int verify_peer(X509_STORE_CTX *xctx, void *arg);
 static void msg_seen(int write_p, int version, int content_type, const void *buf, size_t len,
 		     SSL *ssl, void *arg);
@@ -220,6 +232,12 @@ int sk_tls_new(struct sk_ctx *ctx, const struct sk_tls_opts *o, struct sk_tls **
 	SSL_CTX_set_verify(t->ssl_ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_cert_verify_callback(t->ssl_ctx, verify_peer, t);
 	SSL_CTX_set_msg_callback(t->ssl_ctx, msg_seen);
+	SSL_CTX_set_session_cache_mode(t->ssl_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(t->ssl_ctx, new_session);
+	if (!SSL_CTX_set_ex_data(t->ssl_ctx, 0, t)) {
+		rc = sk_err_ssl(SK_EFAIL, "TLS context");
+		goto fail;
+	}
 	if (o->ca != NULL && (t->ca = X509_chain_up_ref(o->ca)) == NULL) {
 		rc = sk_err(SK_EFAIL, "out of memory");
 		goto fail;
@@ -250,6 +268,7 @@ void sk_tls_free(struct sk_tls *t)
 		return;
 	/* The context holds the key: free it before the provider goes (the
 	 * provider's last key closes the store and flushes the TPM). */
+	SSL_SESSION_free(t->last);
 	SSL_CTX_free(t->ssl_ctx);
 	sk_X509_pop_free(t->ca, X509_free);
 	if (t->deflt != NULL)
@@ -483,6 +502,21 @@ static int handshake(struct sk_tls_conn *c, int64_t deadline)
 	}
 }
 
+int sk_tls_conn_init(struct sk_tls *t, struct sk_tls_conn *c, int fd, const char *host,
+		     const char *port, const char *name)
+{
+	c->t = t;
+	c->fd = fd;
+	snprintf(c->addr, sizeof(c->addr), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+	snprintf(c->name, sizeof(c->name), "%s", name != NULL ? name : host);
+	if ((c->ssl = SSL_new(t->ssl_ctx)) == NULL || !SSL_set_app_data(c->ssl, c) ||
+	    SSL_set_fd(c->ssl, c->fd) != 1 ||
+	    (!is_ip(c->name) && SSL_set_tlsext_host_name(c->ssl, c->name) != 1) ||
+	    (t->last != NULL && SSL_set_session(c->ssl, t->last) != 1))
+		return sk_err_ssl(SK_EFAIL, "%s: TLS connection", c->addr);
+	return SK_OK;
+}
+
 int sk_tls_connect(struct sk_tls *t, const char *host, const char *port, const char *name,
 		   int timeout_ms, struct sk_tls_conn **out)
 {
@@ -496,22 +530,51 @@ int sk_tls_connect(struct sk_tls *t, const char *host, const char *port, const c
 	c->t = t;
 	c->fd = -1;
 	snprintf(c->addr, sizeof(c->addr), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
-	snprintf(c->name, sizeof(c->name), "%s", name != NULL ? name : host);
-	if ((rc = tcp_connect(c, host, port, deadline)) != SK_OK)
-		goto fail;
-	if ((c->ssl = SSL_new(t->ssl_ctx)) == NULL || !SSL_set_app_data(c->ssl, c) ||
-	    SSL_set_fd(c->ssl, c->fd) != 1 ||
-	    (!is_ip(c->name) && SSL_set_tlsext_host_name(c->ssl, c->name) != 1)) {
-		rc = sk_err_ssl(SK_EFAIL, "%s: TLS connection", c->addr);
-		goto fail;
-	}
-	if ((rc = handshake(c, deadline)) != SK_OK)
+	if ((rc = tcp_connect(c, host, port, deadline)) != SK_OK ||
+	    (rc = sk_tls_conn_init(t, c, c->fd, host, port, name)) != SK_OK ||
+	    (rc = handshake(c, deadline)) != SK_OK)
 		goto fail;
 	*out = c;
 	return SK_OK;
 fail:
 	sk_tls_conn_free(c);
 	return rc;
+}
+
+/* For the proxy: the first address, connecting (no wait). */
+int sk_tls_tcp_start(const char *addr, const char *host, const char *port, int *fd)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	int g, s = -1, one = 1, rc = SK_OK;
+
+	*fd = -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((g = getaddrinfo(host, port, &hints, &res)) != 0)
+		return sk_err(SK_EFAIL, "%s: cannot resolve: %s", addr,
+			      g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+		if (s < 0) {
+			rc = sk_err_sys(SK_EFAIL, "%s: socket", addr);
+			continue;
+		}
+		if (connect(s, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
+			rc = SK_OK;
+			break;
+		}
+		rc = sk_err_sys(SK_EFAIL, "%s: connect", addr);
+		close(s);
+		s = -1;
+	}
+	freeaddrinfo(res);
+	if (s < 0)
+		return rc != SK_OK ? rc : sk_err(SK_EFAIL, "%s: no address", addr);
+	(void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	*fd = s;
+	return SK_OK;
 }
 
 void sk_tls_conn_free(struct sk_tls_conn *c)
@@ -545,7 +608,7 @@ void sk_tls_summary(struct sk_tls_conn *c, struct sk_tls_summary *s)
 		sk_x509_name_str(X509_get_subject_name(peer), s->peer_subject, sizeof(s->peer_subject));
 		sk_x509_name_str(X509_get_issuer_name(peer), s->peer_issuer, sizeof(s->peer_issuer));
 	}
-	s->verified = c->verified;
+	s->verified = c->verified || SSL_session_reused(c->ssl);
 	s->resumed = SSL_session_reused(c->ssl);
 	s->client_cert = c->t->has_cert && c->cert_requested;
 }

@@ -2,6 +2,7 @@
 #ifndef SK_TLS_H
 #define SK_TLS_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include <openssl/ssl.h>
@@ -58,6 +59,27 @@ void sk_tls_conn_free(struct sk_tls_conn *c);
  * (errors it sends at the end of the handshake are still seen: TLS 1.3's
  * "certificate required"). */
 int sk_tls_relay(struct sk_tls_conn *c, int in_fd, int out_fd, int timeout_ms, uint64_t *discarded);
+
+/*
+ * The proxy: each plain connection accepted on listen_host:listen_port
+ * becomes one TLS connection to host:port with the context's key, in one
+ * epoll loop with non-blocking sockets and TLS (no process or thread per
+ * connection).  The last session is resumed by the next connection (TLS
+ * 1.3 tickets, TLS 1.2 session tickets), so the key signs once per
+ * session.  The run ends, with SK_OK, when one of the signals of stop
+ * arrives (the caller blocks them; they are read from a signalfd).
+ */
+struct sk_tls_proxy_opts {
+	const char *listen_host, *listen_port;
+	const char *host, *port, *name;     /* the server, as sk_tls_connect */
+	int timeout_ms;                     /* connecting and handshake, per connection */
+	const sigset_t *stop;
+	/* One line per connection at its end, and one when listening; NULL:
+	 * none. */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
+};
+int sk_tls_proxy_run(struct sk_tls *t, const struct sk_tls_proxy_opts *o);
 
 struct sk_tls_summary {
 	const char *protocol;       /* "TLSv1.3" */

@@ -16,6 +16,7 @@ struct sk_tls {
 	OSSL_PROVIDER *prov, *deflt;
 	STACK_OF(X509) *ca;         /* anchors of a CA file, or NULL: the CA store */
 	int has_cert;
+	SSL_SESSION *last;          /* the newest session the server gave, or NULL */
 };
 
 struct sk_tls_conn {
@@ -37,5 +38,12 @@ int sk_tls_left(int64_t deadline);
 /* The error of an SSL call that returned ret: verification, a closed
  * connection, a refused client certificate, another TLS error. */
 int sk_tls_conn_error(struct sk_tls_conn *c, int ret, const char *when);
+/* Set up c (t, addr, name) and its SSL on the connected or connecting
+ * socket fd, resuming t's last session. */
+int sk_tls_conn_init(struct sk_tls *t, struct sk_tls_conn *c, int fd, const char *host,
+		     const char *port, const char *name);
+/* Start a non-blocking TCP connection to one address of host:port: fd
+ * connecting (or connected). */
+int sk_tls_tcp_start(const char *addr, const char *host, const char *port, int *fd);
 
 #endif
