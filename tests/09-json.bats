@@ -24,6 +24,7 @@ teardown_file() {
 
 teardown() {
 	[ -z "${TLS_PID:-}" ] || kill "$TLS_PID" 2>/dev/null || true
+	[ -z "${STOPPER_PID:-}" ] || kill "$STOPPER_PID" 2>/dev/null || true
 }
 
 # The cases, one a line: SCHEMA-DEF|EXIT|ARGUMENTS.  SCHEMA-DEF is the verb
@@ -167,6 +168,8 @@ cases() {
 	tls connect|0|tls connect "127.0.0.1:$TLS_PORT" --ca tlsca.pem --servername localhost
 	tls connect|7|tls connect "127.0.0.1:$TLS_PORT" --ca tlsca.pem --servername other.example
 	tls connect|2|tls connect localhost --ca tlsca.pem
+	tls proxy|0|tls proxy --listen "$PROXY_PORT" --connect "127.0.0.1:$TLS_PORT" --ca tlsca.pem
+	tls proxy|1|tls proxy --listen "$TLS_PORT" --connect "127.0.0.1:$TLS_PORT" --ca tlsca.pem
 	key delete|0|key delete k1
 	key delete|8|key delete k1
 	EOF
@@ -250,6 +253,16 @@ check() {
 		< /dev/null > tls.log 2>&1 &
 	TLS_PID=$!
 	wait_until grep -q ACCEPT tls.log
+	# tls proxy runs until SIGTERM: sent once it listens on PROXY_PORT.
+	PROXY_PORT=$(free_port_pair)
+	(
+		for _ in $(seq 300); do
+			pid=$(ss -ltnpH "sport = :$PROXY_PORT" | sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+			[ -z "$pid" ] || { kill -TERM "$pid"; exit 0; }
+			sleep 0.1
+		done
+	) &
+	STOPPER_PID=$!
 	local n=0 got line def want args
 	: > results.tsv
 	while IFS='|' read -r def want args; do
