@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config libssl-dev openssl libyaml-dev libtss2-dev
 bats mandoc shellcheck hyperfine valgrind clang libclang-rt-14-dev
-swtpm swtpm-tools tpm2-tools softhsm2 opensc mosquitto mosquitto-clients
+swtpm swtpm-tools tpm2-tools softhsm2 opensc mosquitto mosquitto-clients stunnel4 iproute2
 python3 python3-jsonschema procps util-linux e2fsprogs zsh fish parallel faketime time gdb"
 
 missing=""

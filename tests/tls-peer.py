@@ -5,6 +5,7 @@
 #                     certificate of CA; sends back every byte it gets, then
 #                     closes (close_notify) when the client has closed; the
 #                     client's certificate subject goes to READY.peer
+#   sink CERT KEY CA  as echo, but keeps what it gets (bench/tls.bench.sh)
 #   garbage           answers the ClientHello with bytes that are not TLS
 #   close             reads the ClientHello and closes the connection
 #   silent            accepts and never answers
@@ -33,7 +34,7 @@ elif mode == "close":
     conn.close()
 elif mode == "silent":
     time.sleep(60)
-elif mode == "echo":
+elif mode in ("echo", "sink"):
     cert, key, ca = sys.argv[3:6]
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
@@ -46,5 +47,6 @@ elif mode == "echo":
         b = s.recv(65536)
         if not b:
             break
-        s.sendall(b)
+        if mode == "echo":
+            s.sendall(b)
     s.unwrap().close()
