@@ -44,6 +44,7 @@ openssl x509 -req -in file.csr -CA ca.pem -CAkey ca.key -days 2 -out file.pem 2>
 
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 listening() { bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+bound() { [ -n "$(ss -ltnH "sport = :$1")" ]; }
 # s_server -www on PORT, mutual TLS (the client certificate demanded).
 www() {
 	openssl s_server -accept "127.0.0.1:$1" -cert srv.pem -key srv.key -CAfile ca.pem \
@@ -112,23 +113,26 @@ printf 'tls proxy: new connections/s (GET through the tunnel)\t%s\t%s\tconns/s\t
 # ssl, the same for both: it may be the bottleneck, the ratio still tells).
 mib=$((RUNS * 8))
 bulk() {
-	local via=$1 sink
+	local via=$1 sink bp tp
 	rm -f sink.port sink.port.peer
-	python3 "$top/tests/tls-peer.py" sink sink.port srv.pem srv.key ca.pem &
-	pids+=("$!")
+	# Run in $(...): what it starts must not hold its stdout, and is
+	# stopped here (the caller's pids list is not this subshell's).
+	python3 "$top/tests/tls-peer.py" sink sink.port srv.pem srv.key ca.pem > /dev/null 2>&1 &
+	bp=$!
 	for _ in $(seq 300); do [ -s sink.port ] && break; sleep 0.1; done
 	sink=$(cat sink.port)
 	if [ "$via" = seckit ]; then
 		"$SECKIT" tls proxy --listen "$2" --connect "127.0.0.1:$sink" --key device --cert dev.pem \
-			--ca ca.pem --servername localhost &
+			--ca ca.pem --servername localhost > /dev/null 2>&1 &
 	else
 		sed "s/^connect = .*/connect = 127.0.0.1:$sink/; s/^accept = .*/accept = 127.0.0.1:$2/" \
 			stunnel.conf > stunnel2.conf
 		stunnel4 stunnel2.conf > /dev/null 2>&1 &
 	fi
-	pids+=("$!")
-	wait_until listening "$2"
-	timeout 120 python3 - "$2" "$mib" <<'PY'
+	tp=$!
+	# Not a test connection: it would take the sink's one accept.
+	wait_until bound "$2"
+	timeout 120 python3 - "$2" "$mib" <<'PY' || echo -
 import socket, sys, time
 port, mib = int(sys.argv[1]), int(sys.argv[2])
 buf = b"\0" * (1 << 20)
@@ -141,9 +145,10 @@ while s.recv(65536):
     pass
 print("%.1f" % (mib / (time.monotonic() - t)))
 PY
+	kill "$bp" "$tp" 2>/dev/null || true
 }
-b_sk=$(bulk seckit "$(port)") || b_sk=-
-b_ref=$(bulk stunnel "$(port)") || b_ref=-
+b_sk=$(bulk seckit "$(port)")
+b_ref=$(bulk stunnel "$(port)")
 printf 'tls proxy: bulk upload through the tunnel\t%s\t%s\tMiB/s\t>= 1.0x stunnel4\n' "$b_sk" "$b_ref"
 
 # ---- TPM commands of one handshake (tpm2 key, pcap TCTI) ----
