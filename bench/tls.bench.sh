@@ -160,7 +160,7 @@ openssl x509 -req -in tpm.csr -CA ca.pem -CAkey ca.key -days 2 -out tpm.pem 2>/d
 rm -f cap.pcap
 TCTI_PCAP_FILE=$work/cap.pcap SECKIT_TCTI="pcap:$SWTPM_TCTI" "$SECKIT" --json tls connect \
 	"127.0.0.1:$P" --key device --cert tpm.pem --ca ca.pem --servername localhost > /dev/null
-read -r n_cmds codes < <(python3 "$here/tpm-commands.py" cap.pcap | tr '\n' ' ')
+read -r n_cmds codes < <(python3 "$here/tpm-commands.py" cap.pcap)
 # TPM2_CC_Sign is 0x15d.
 n_sign=$(printf '%s\n' "$codes" | tr ' ' '\n' | grep -ci '0x0*15d' || true)
 echo "tls.bench: one tpm2 handshake: $n_cmds TPM commands: $codes" >&2
