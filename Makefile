@@ -59,14 +59,14 @@ LDHARDEN := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 SK_CFLAGS :=
 SK_LDFLAGS :=
 SK_CPPFLAGS := -Isrc -D_GNU_SOURCE -DSECKIT_VERSION='"$(VERSION)"' \
-        $(shell $(PKG_CONFIG) --cflags libcrypto yaml-0.1)
+        $(shell $(PKG_CONFIG) --cflags libssl libcrypto yaml-0.1)
 
 ifeq ($(STATIC),1)
-LIBS := $(shell $(PKG_CONFIG) --libs-only-L libcrypto yaml-0.1) \
-        -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs-only-l libcrypto yaml-0.1) \
+LIBS := $(shell $(PKG_CONFIG) --libs-only-L libssl libcrypto yaml-0.1) \
+        -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs-only-l libssl libcrypto yaml-0.1) \
         -Wl,-Bdynamic -ldl -pthread
 else
-LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
+LIBS := $(shell $(PKG_CONFIG) --libs libssl libcrypto yaml-0.1) -ldl -pthread
 endif
 
 ifeq ($(TPM2),auto)
@@ -89,7 +89,7 @@ ifeq ($(SANITIZE),1)
 SK_CFLAGS += -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SK_LDFLAGS += -fsanitize=address,undefined
 HARDEN := -fPIE
-LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
+LIBS := $(shell $(PKG_CONFIG) --libs libssl libcrypto yaml-0.1) -ldl -pthread
 # The tests run the instrumented binary: leaks are errors, undefined
 # behaviour stops it, and LD_PRELOAD tools (faketime) may load first.
 export ASAN_OPTIONS ?= detect_leaks=1:verify_asan_link_order=0
@@ -162,7 +162,8 @@ FAULT_LIB := $(OUTB)fault/libskfault.so
 # is exported.  It is loaded into programs built without sanitizers, so it
 # is built without them in a SANITIZE=1 build too.
 MODULE := seckit-provider.so
-MODULE_OBJ := $(patsubst %.c,$(OBJDIR)/pic/%.o,$(SRC) $(MODULE_SRC))
+# src/tls/ (libssl, seckit tls) is not part of it.
+MODULE_OBJ := $(patsubst %.c,$(OBJDIR)/pic/%.o,$(filter-out src/tls/%,$(SRC)) $(MODULE_SRC))
 MODULE_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
 # OpenSSL's modules directory on the target: pkg-config prefixes it with
 # PKG_CONFIG_SYSROOT_DIR, which is the build machine's path, not the
@@ -221,7 +222,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 FUZZ_BIN := $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(SRC))
-FUZZ_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto yaml-0.1) -ldl -pthread
+FUZZ_LIBS := $(shell $(PKG_CONFIG) --libs libssl libcrypto yaml-0.1) -ldl -pthread
 
 build/fuzz/obj/%.o: %.c $(wildcard src/*/*.h) Makefile
 	@mkdir -p $(dir $@)

@@ -239,57 +239,6 @@ static int cert_get(struct sk_ctx *ctx, const struct sk_args *a)
 	return rc;
 }
 
-/* A file ("-": stdin), or else the name of a stored certificate, as
- * cert show tells them apart: a path (with a '/') or an existing file is
- * a file; so is a name the store does not hold (reading it then reports
- * the missing file, exit 1, as before stored names were taken).  certs: the certificate, then those offered with it (the rest
- * of the file, or the stored certificate's chain); *stored set for a
- * stored one. */
-static int load_file_or_stored(struct sk_ctx *ctx, const char *arg, STACK_OF(X509) **certs,
-			       int *stored)
-{
-	struct sk_cert c;
-	int i, rc;
-
-	*stored = 0;
-	*certs = NULL;
-	if (strcmp(arg, "-") == 0 || strchr(arg, '/') != NULL || access(arg, F_OK) == 0 ||
-	    !sk_name_valid(arg))
-		return sk_x509_load(arg, certs);
-	if ((rc = sk_cert_get(ctx, arg, &c)) == SK_ENOTFOUND) {
-		sk_err_clear();
-		return sk_x509_load(arg, certs);
-	}
-	if (rc != SK_OK)
-		return rc;
-	*stored = 1;
-	if (c.x509 == NULL)
-		rc = sk_err(SK_EUNSUPP, "'%s' is a certificate request (see cert get)", arg);
-	else if ((*certs = sk_X509_new_null()) == NULL || !sk_X509_push(*certs, c.x509))
-		rc = sk_err(SK_EFAIL, "out of memory");
-	else
-		c.x509 = NULL;
-	for (i = 0; rc == SK_OK && i < sk_X509_num(c.chain); i++) {
-		X509 *x = sk_X509_value(c.chain, i);
-
-		if (!sk_X509_push(*certs, x))
-			rc = sk_err(SK_EFAIL, "out of memory");
-		else
-			sk_X509_set(c.chain, i, NULL);
-	}
-	if (c.chain != NULL) {
-		for (i = sk_X509_num(c.chain) - 1; i >= 0; i--)
-			if (sk_X509_value(c.chain, i) == NULL)
-				(void)sk_X509_delete(c.chain, i);
-	}
-	if (rc != SK_OK) {
-		sk_X509_pop_free(*certs, X509_free);
-		*certs = NULL;
-	}
-	sk_cert_free(&c);
-	return rc;
-}
-
 /* ---- verify ---- */
 
 static const struct sk_verbopt verify_opts[] = {
@@ -313,7 +262,7 @@ static int cert_verify(struct sk_ctx *ctx, const struct sk_args *a)
 	memset(&r, 0, sizeof(r));
 	o.purpose = sk_opt_str(a, OPT_purpose);
 	at = sk_opt_time(a, OPT_at, &o.at);
-	if ((rc = load_file_or_stored(ctx, a->pos[0], &in, &stored)) != SK_OK)
+	if ((rc = sk_cert_load_arg(ctx, a->pos[0], &in, &stored)) != SK_OK)
 		return rc;
 	/* The file's first certificate is the one verified; any others in it
 	 * are offered as intermediates, like --chain (a "fullchain" file),

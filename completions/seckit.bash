@@ -291,6 +291,25 @@ option	seckit measure verify	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_
 option	seckit measure verify	--index	-	HEX	none
 command	seckit doctor	self-check of the device (exit 7 when a check fails)
 args	seckit doctor	none	-
+command	seckit tls	TLS connections with a key of the store
+verb	seckit tls connect	none	HOST:PORT	connect with the device key: stdin to the server, its data to stdout
+option	seckit tls connect	--key	k	NAME	key
+option	seckit tls connect	--cert	-	NAME|FILE	file
+option	seckit tls connect	--pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit tls connect	--ca	-	FILE	file
+option	seckit tls connect	--servername	-	NAME	none
+option	seckit tls connect	--alpn	-	LIST	none
+option	seckit tls connect	--timeout	-	S	none
+verb	seckit tls proxy	none	-	relay plain local connections over TLS with the device key
+option	seckit tls proxy	--listen	-	ADDR:PORT	none
+option	seckit tls proxy	--connect	-	HOST:PORT	none
+option	seckit tls proxy	--key	k	NAME	key
+option	seckit tls proxy	--cert	-	NAME|FILE	file
+option	seckit tls proxy	--pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit tls proxy	--ca	-	FILE	file
+option	seckit tls proxy	--servername	-	NAME	none
+option	seckit tls proxy	--alpn	-	LIST	none
+option	seckit tls proxy	--timeout	-	S	none
 '
 # Tables, keyed by path ("seckit key sign") or "path --option":
 #   _seckit_sub[path]   its verbs (or commands), space-separated
@@ -449,4 +468,4 @@ _seckit() {
 		COMPREPLY=("${COMPREPLY[@]#"$w"}")
 	fi
 }
-complete -F _seckit seckit seckit-key seckit-cert seckit-payload seckit-stp seckit-opaque-key seckit-oo seckit-provision seckit-store seckit-measure seckit-doctor
+complete -F _seckit seckit seckit-key seckit-cert seckit-payload seckit-stp seckit-opaque-key seckit-oo seckit-provision seckit-store seckit-measure seckit-doctor seckit-tls

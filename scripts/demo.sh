@@ -12,12 +12,14 @@ SECKIT=${SECKIT:-$here/seckit}
 [ -x "$SECKIT" ] || { echo "demo: $SECKIT is not built (run make)" >&2; exit 1; }
 
 demo=$(mktemp -d "${TMPDIR:-/tmp}/seckit-demo.XXXXXX")
+tls_server=
 cleanup() {
 	status=$?
 	# The measure step's simulator, if it is still running.
 	if [ -f "$demo/tpm/pid" ]; then
 		kill "$(cat "$demo/tpm/pid")" 2>/dev/null || true
 	fi
+	[ -z "$tls_server" ] || kill "$tls_server" 2>/dev/null || true
 	rm -rf "$demo"
 	[ "$status" -eq 0 ] || echo "demo: FAILED (exit status $status)" >&2
 }
@@ -292,5 +294,36 @@ if command -v swtpm >/dev/null 2>&1 && command -v tpm2_pcrread >/dev/null 2>&1; 
 else
 	say "swtpm or tpm2-tools is not installed: skipped"
 fi
+section "tls: mutual TLS with the device key (it never leaves the backend)"
+say "a server made with openssl, its certificate from the OEM root; it asks for a"
+say "client certificate of the OEM root and refuses any other (-Verify 1 -verify_return_error):"
+check openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+	-addext subjectAltName=DNS:localhost -keyout server.key -out server.csr
+check openssl x509 -req -in server.csr -CA oem/root.pem -CAkey oem/root.key -days 30 \
+	-copy_extensions copy -out server.pem
+openssl s_server -accept 127.0.0.1:0 -cert server.pem -key server.key -CAfile oem/root.pem \
+	-Verify 1 -verify_return_error -www < /dev/null > server.log 2>&1 &
+tls_server=$!
+port=
+for _ in $(seq 50); do
+	port=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' server.log)
+	[ -z "$port" ] || break
+	sleep 0.1
+done
+[ -n "$port" ] || { echo "demo: openssl s_server did not start" >&2; exit 1; }
+say "the connection's summary; the server is verified against the OEM root and its name:"
+run --store "$factory" --json tls connect "127.0.0.1:$port" --cert device.pem \
+	--ca oem/root.pem --servername localhost
+say "a request on stdin, the server's answer on stdout (s_server -www shows our certificate):"
+printf 'GET / HTTP/1.0\r\n\r\n' > request
+printf '   $ seckit tls connect 127.0.0.1:%s --cert device.pem --ca oem/root.pem --servername localhost < request > reply\n' "$port"
+"$SECKIT" --store "$factory" tls connect "127.0.0.1:$port" --cert device.pem --ca oem/root.pem \
+	--servername localhost < request > reply
+check grep -E 'Protocol  :|Subject: CN=dev-0001' reply
+say "a server name the certificate does not carry is refused (exit status 7):"
+run_fails 7 --store "$factory" tls connect "127.0.0.1:$port" --cert device.pem --ca oem/root.pem \
+	--servername api.example
+kill "$tls_server"
+tls_server=
 
 section "done: every step passed"

@@ -22,6 +22,11 @@ teardown_file() {
 	stop_swtpm
 }
 
+teardown() {
+	[ -z "${TLS_PID:-}" ] || kill "$TLS_PID" 2>/dev/null || true
+	[ -z "${STOPPER_PID:-}" ] || kill "$STOPPER_PID" 2>/dev/null || true
+}
+
 # The cases, one a line: SCHEMA-DEF|EXIT|ARGUMENTS.  SCHEMA-DEF is the verb
 # ("key create"; its definition in the schema is "key_create"), "-" for a
 # failure before any verb runs, or "version".  ARGUMENTS follow
@@ -177,6 +182,11 @@ cases() {
 	measure verify|8|--tcti "$SWTPM_TCTI" measure verify --pcr 16 --index 0x01500019
 	measure extend|0|--tcti "$SWTPM_TCTI" measure extend --pcr 16 --digest 0000000000000000000000000000000000000000000000000000000000000000
 	measure verify|7|--tcti "$SWTPM_TCTI" measure verify --pcr 16 --index 0x01500018
+	tls connect|0|tls connect "127.0.0.1:$TLS_PORT" --ca tlsca.pem --servername localhost
+	tls connect|7|tls connect "127.0.0.1:$TLS_PORT" --ca tlsca.pem --servername other.example
+	tls connect|2|tls connect localhost --ca tlsca.pem
+	tls proxy|0|tls proxy --listen "$PROXY_PORT" --connect "127.0.0.1:$TLS_PORT" --ca tlsca.pem
+	tls proxy|1|tls proxy --listen "$TLS_PORT" --connect "127.0.0.1:$TLS_PORT" --ca tlsca.pem
 	key delete|0|key delete k1
 	key delete|8|key delete k1
 	EOF
@@ -255,6 +265,27 @@ check() {
 	head -c 64 /dev/zero > data.bad
 	mk_root stranger
 	mk_ec newkey
+	# A TLS server for tls connect (no client certificate asked).
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tlsca.key \
+		-out tlsca.pem -subj /CN=tlsca -days 2 2>/dev/null
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tlssrv.key \
+		-out tlssrv.pem -subj /CN=localhost -addext subjectAltName=DNS:localhost -days 2 \
+		-CA tlsca.pem -CAkey tlsca.key 2>/dev/null
+	TLS_PORT=$(free_port_pair)
+	openssl s_server -accept "127.0.0.1:$TLS_PORT" -cert tlssrv.pem -key tlssrv.key -www \
+		< /dev/null > tls.log 2>&1 &
+	TLS_PID=$!
+	wait_until grep -q ACCEPT tls.log
+	# tls proxy runs until SIGTERM: sent once it listens on PROXY_PORT.
+	PROXY_PORT=$(free_port_pair)
+	(
+		for _ in $(seq 300); do
+			pid=$(ss -ltnpH "sport = :$PROXY_PORT" | sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+			[ -z "$pid" ] || { kill -TERM "$pid"; exit 0; }
+			sleep 0.1
+		done
+	) &
+	STOPPER_PID=$!
 	local n=0 got line def want args
 	: > results.tsv
 	while IFS='|' read -r def want args; do

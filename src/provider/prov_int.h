@@ -40,7 +40,7 @@ struct skp_prov {
 	 * program may never unload the provider. */
 	int users;
 	char *pass;     /* the config section's pass spec, or NULL */
-	char *opt_store, *opt_backend, *opt_config;
+	char *opt_store, *opt_backend, *opt_config, *opt_tcti;
 };
 
 /* A key object (keymgmt's keydata). */

@@ -32,6 +32,7 @@ void skp_release(struct skp_prov *p)
 	p->ctx.opt_store = p->opt_store;
 	p->ctx.opt_backend = p->opt_backend;
 	p->ctx.opt_config = p->opt_config;
+	p->ctx.opt_tcti = p->opt_tcti;
 }
 
 void skp_raise(struct skp_prov *p, int rc, const char *fmt, ...)

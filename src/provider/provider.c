@@ -116,6 +116,7 @@ static void teardown(void *provctx)
 	free(p->opt_store);
 	free(p->opt_backend);
 	free(p->opt_config);
+	free(p->opt_tcti);
 	OPENSSL_free(p);
 }
 
@@ -193,7 +194,44 @@ int sk_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 	return 1;
 }
 
+/* The seckit command's options for its built-in provider. */
+static struct sk_provider_opts builtin_opts;
+
+void sk_provider_builtin_opts(const struct sk_provider_opts *o)
+{
+	if (o != NULL)
+		builtin_opts = *o;
+	else
+		memset(&builtin_opts, 0, sizeof(builtin_opts));
+}
+
+static int dup_unset(char **dst, const char *src)
+{
+	return *dst != NULL || src == NULL || (*dst = strdup(src)) != NULL;
+}
+
+static int builtin_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
+			const OSSL_DISPATCH **out, void **provctx)
+{
+	const struct sk_provider_opts *o = &builtin_opts;
+	struct skp_prov *p;
+
+	if (!sk_provider_init(handle, in, out, provctx))
+		return 0;
+	p = *provctx;
+	if (!dup_unset(&p->opt_store, o->store) || !dup_unset(&p->opt_backend, o->backend) ||
+	    !dup_unset(&p->opt_config, o->config) || !dup_unset(&p->opt_tcti, o->tcti) ||
+	    (p->pass == NULL && o->pass != NULL && (p->pass = OPENSSL_strdup(o->pass)) == NULL)) {
+		teardown(p);
+		*provctx = NULL;
+		return 0;
+	}
+	skp_hold(p);
+	skp_release(p); /* ctx with these options */
+	return 1;
+}
+
 int sk_provider_add_builtin(void)
 {
-	return OSSL_PROVIDER_add_builtin(NULL, "seckit", sk_provider_init);
+	return OSSL_PROVIDER_add_builtin(NULL, "seckit", builtin_init);
 }

@@ -21,4 +21,16 @@ int sk_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
  * (OSSL_PROVIDER_load(NULL, "seckit") then finds it): 1 on success. */
 int sk_provider_add_builtin(void);
 
+/* What the seckit command gives the built-in provider it loads: its
+ * global options (NULL: not given; the environment and config apply as
+ * for any command) and a pass spec for keys bound to a password object.
+ * They stand in for openssl.cnf's section where that sets nothing.  The
+ * strings are copied when the provider is loaded (OSSL_PROVIDER_load),
+ * so they must live until then; NULL clears them. */
+struct sk_provider_opts {
+	const char *store, *backend, *config, *tcti;
+	const char *pass;
+};
+void sk_provider_builtin_opts(const struct sk_provider_opts *o);
+
 #endif

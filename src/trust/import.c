@@ -4,11 +4,13 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "base/err.h"
+#include "base/util.h"
 #include "keys/keys.h"
 #include "trust/x509.h"
 
@@ -220,5 +222,52 @@ out:
 	sk_buf_free(&der);
 	if (have)
 		sk_cert_free(&old);
+	return rc;
+}
+
+/* As cert show tells a file from a stored name (trust.h); a name the
+ * store does not hold is read as a file, whose absence is then reported
+ * (exit 1), as before stored names were taken. */
+int sk_cert_load_arg(struct sk_ctx *ctx, const char *arg, STACK_OF(X509) **certs, int *stored)
+{
+	struct sk_cert c;
+	int i, rc;
+
+	*stored = 0;
+	*certs = NULL;
+	if (strcmp(arg, "-") == 0 || strchr(arg, '/') != NULL || access(arg, F_OK) == 0 ||
+	    !sk_name_valid(arg))
+		return sk_x509_load(arg, certs);
+	if ((rc = sk_cert_get(ctx, arg, &c)) == SK_ENOTFOUND) {
+		sk_err_clear();
+		return sk_x509_load(arg, certs);
+	}
+	if (rc != SK_OK)
+		return rc;
+	*stored = 1;
+	if (c.x509 == NULL)
+		rc = sk_err(SK_EUNSUPP, "'%s' is a certificate request (see cert get)", arg);
+	else if ((*certs = sk_X509_new_null()) == NULL || !sk_X509_push(*certs, c.x509))
+		rc = sk_err(SK_EFAIL, "out of memory");
+	else
+		c.x509 = NULL;
+	for (i = 0; rc == SK_OK && i < sk_X509_num(c.chain); i++) {
+		X509 *x = sk_X509_value(c.chain, i);
+
+		if (!sk_X509_push(*certs, x))
+			rc = sk_err(SK_EFAIL, "out of memory");
+		else
+			sk_X509_set(c.chain, i, NULL);
+	}
+	if (c.chain != NULL) {
+		for (i = sk_X509_num(c.chain) - 1; i >= 0; i--)
+			if (sk_X509_value(c.chain, i) == NULL)
+				(void)sk_X509_delete(c.chain, i);
+	}
+	if (rc != SK_OK) {
+		sk_X509_pop_free(*certs, X509_free);
+		*certs = NULL;
+	}
+	sk_cert_free(&c);
 	return rc;
 }

@@ -590,7 +590,7 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 	X509_STORE *xs = NULL;
 	X509_STORE_CTX *xctx = NULL;
 	X509_VERIFY_PARAM *vp;
-	int rc, ok;
+	int rc, ok, i;
 
 	memset(r, 0, sizeof(*r));
 	/* The operation starts here (cert verify, and the --cert verifier of
@@ -609,10 +609,18 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 		goto out;
 	}
 	X509_STORE_set_check_revocation(xs, check_revocation);
-	if ((rc = sk_store_list(st, SK_NS_CERT, gather, &a)) != SK_OK ||
-	    (rc = select_anchors(&a, leaf, o->untrusted)) != SK_OK ||
-	    (rc = load_anchors(st, &a, xs)) != SK_OK)
+	if (o->anchors != NULL) {
+		for (i = 0; i < sk_X509_num(o->anchors); i++)
+			if (!X509_STORE_add_cert(xs, sk_X509_value(o->anchors, i))) {
+				rc = sk_err_ssl(SK_EFAIL, "CA certificate %d", i + 1);
+				goto out;
+			}
+		a.n = (size_t)sk_X509_num(o->anchors);
+	} else if ((rc = sk_store_list(st, SK_NS_CERT, gather, &a)) != SK_OK ||
+		   (rc = select_anchors(&a, leaf, o->untrusted)) != SK_OK ||
+		   (rc = load_anchors(st, &a, xs)) != SK_OK) {
 		goto out;
+	}
 	if (!X509_STORE_CTX_init(xctx, xs, leaf, o->untrusted)) {
 		rc = sk_err_ssl(SK_EFAIL, "verification");
 		goto out;
@@ -623,6 +631,12 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 	 * included (the store is curated by signed STPs). */
 	X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_PARTIAL_CHAIN);
 	X509_VERIFY_PARAM_set_time(vp, (time_t)r->time);
+	if (o->host != NULL &&
+	    !(X509_VERIFY_PARAM_set1_ip_asc(vp, o->host) == 1 ||
+	      (ERR_clear_error(), X509_VERIFY_PARAM_set1_host(vp, o->host, 0) == 1))) {
+		rc = sk_err_ssl(SK_EUSAGE, "host name '%s'", o->host);
+		goto out;
+	}
 	if (o->purpose != NULL) {
 		int idx = sk_x509_purpose_index(o->purpose);
 

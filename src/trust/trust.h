@@ -53,6 +53,12 @@ struct sk_cert {
 void sk_cert_free(struct sk_cert *c);
 
 int sk_cert_get(struct sk_ctx *ctx, const char *name, struct sk_cert *out);
+/* A file ("-": stdin), or else the name of a stored certificate (cert
+ * verify, tls --cert): a path (with a '/'), an existing file or a name the
+ * store does not hold is read as a file.  certs: the certificate, then
+ * those offered with it (the rest of the file, or the stored certificate's
+ * chain, issuer first); *stored set for a stored one. */
+int sk_cert_load_arg(struct sk_ctx *ctx, const char *arg, STACK_OF(X509) **certs, int *stored);
 /* kinds: bit mask of (1 << SK_CERT_*), 0 for all; sorted by name. */
 typedef int (*sk_cert_list_fn)(const struct sk_cert *c, void *arg);
 int sk_cert_list(struct sk_ctx *ctx, unsigned kinds, sk_cert_list_fn fn, void *arg);
@@ -87,6 +93,10 @@ struct sk_verify_opts {
 	STACK_OF(X509) *untrusted;  /* intermediates offered with the leaf */
 	const char *purpose;        /* X509 purpose short name, or NULL */
 	int64_t at;                 /* check dates at this time; 0: sk_trust_time */
+	STACK_OF(X509) *anchors;    /* non-NULL: the only anchors (a CA file),
+				     * instead of the CA store */
+	const char *host;           /* a DNS name or IP address the leaf must
+				     * match (RFC 6125), or NULL */
 };
 struct sk_verify_result {
 	int verified;
