@@ -66,6 +66,12 @@ restart_tpm() {
 	[[ "$output" == *'"tpm2_pcrs":{"bank":"sha256","pcrs":[7,16],"policy":"'* ]]
 	run -0 sk store list
 	[[ "$output" == *"pcrs"* ]]
+	# The binding as docs/json.schema.json defines it.
+	python3 -c 'import jsonschema' 2>/dev/null || skip "python3-jsonschema is not installed"
+	sk store info s --json > out.1 2> err.1
+	sk store write s2 --tpm2-pcrs 16 --in secret --json > out.2 2> err.2
+	printf '1\tstore info\t0\t0\tstore info s\n2\tstore write\t0\t0\tstore write s2\n' > results
+	run -0 python3 "$SECKIT_SRC/tests/json-check.py" "$SECKIT_SRC/docs/json.schema.json" --results results
 }
 
 @test "store read: fails (7) after EACH selected PCR changed, naming it" {
