@@ -6,6 +6,7 @@
 #include "store/data.h"
 #include "base/err.h"
 #include "base/fileio.h"
+#include "base/util.h"
 #include "store/store.h"
 #include "json.h"
 #include "opt.h"
@@ -14,10 +15,27 @@
 
 static void info_json(struct sk_json *j, const struct sk_data_info *d, int with_file)
 {
+	char hex[65];
+	int i;
+
+	sk_hex(hex, d->policy, sizeof(d->policy));
 	sk_json_obj(j);
 	sk_json_kstr(j, "name", d->name);
 	sk_json_kuint(j, "size", d->size);
 	sk_json_kbool(j, "password", d->password);
+	if (d->sealed) {
+		sk_json_key(j, "tpm2_pcrs");
+		sk_json_obj(j);
+		sk_json_kstr(j, "bank", sk_bank(d->pcrs.bank)->name);
+		sk_json_key(j, "pcrs");
+		sk_json_arr(j);
+		for (i = 0; i < SK_PCR_COUNT; i++)
+			if (d->pcrs.mask & (1u << i))
+				sk_json_uint(j, (uint64_t)i);
+		sk_json_end_arr(j);
+		sk_json_kstr(j, "policy", hex);
+		sk_json_end_obj(j);
+	}
 	sk_json_ktime(j, "modified", (int64_t)d->mtime);
 	if (with_file)
 		sk_json_kstr(j, "file", d->file);
@@ -40,7 +58,8 @@ static int report_info(struct sk_ctx *ctx, const char *name, const char *verb)
 		sk_json_done(&j);
 	} else {
 		fprintf(stderr, "%s object '%s' (%llu bytes%s)\n", verb, d.name,
-			(unsigned long long)d.size, d.password ? ", password-protected" : "");
+			(unsigned long long)d.size,
+			d.password ? ", password-protected" : d.sealed ? ", sealed to PCRs" : "");
 	}
 	return SK_OK;
 }
@@ -50,17 +69,29 @@ static int report_info(struct sk_ctx *ctx, const char *name, const char *verb)
 static const struct sk_verbopt write_opts[] = {
 	{ OPT_in, "read the data from FILE ('-' or none: stdin)" },
 	O_PASS("protect the object with this password (needed, and checked, if it has one already)"),
+	{ OPT_tpm2_pcrs, "seal the object to the current values of these PCRs (tpm2 backend; not with --pass)" },
+	{ OPT_bank, "the PCR bank of --tpm2-pcrs (default sha256)" },
 };
 
 static int store_write(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *path = sk_opt_str(a, OPT_in);
+	const char *path = sk_opt_str(a, OPT_in), *list = sk_opt_str(a, OPT_tpm2_pcrs);
+	const char *bank = sk_opt_str(a, OPT_bank);
+	struct sk_data_pcrs pcrs = { SK_BANK_SHA256, 0 };
 	struct sk_in in = { .fd = -1 };
 	int rc;
 
+	if (bank != NULL && list == NULL)
+		return sk_usage_error("--bank needs --tpm2-pcrs");
+	if (list != NULL && sk_opt_str(a, OPT_pass) != NULL)
+		return sk_usage_error("--tpm2-pcrs and --pass: an object is sealed to PCRs or protected by a password, not both");
+	if (list != NULL && (rc = sk_pcr_list(list, &pcrs.mask)) != SK_OK)
+		return rc;
+	if (bank != NULL && (rc = sk_bank_by_name(bank, &pcrs.bank)) != SK_OK)
+		return rc;
 	if ((rc = sk_in_open(&in, path ? path : "-")) != SK_OK)
 		return rc;
-	rc = sk_data_write(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &in);
+	rc = sk_data_write(ctx, a->pos[0], sk_opt_str(a, OPT_pass), list ? &pcrs : NULL, &in);
 	sk_in_close(&in);
 	if (rc != SK_OK)
 		return rc;
@@ -112,7 +143,7 @@ static int list_one(const struct sk_data_info *d, void *arg)
 	} else {
 		sk_time_format((int64_t)d->mtime, when, sizeof(when));
 		printf("%-24s %12llu  %-8s  %s\n", d->name, (unsigned long long)d->size,
-		       d->password ? "password" : "-", when);
+		       d->password ? "password" : d->sealed ? "pcrs" : "-", when);
 	}
 	return 0;
 }
@@ -138,7 +169,7 @@ static int store_info(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	struct sk_data_info d;
 	struct sk_json j;
-	char when[32];
+	char when[32], pcrs[80], hex[65];
 	int rc;
 
 	if ((rc = sk_data_info(ctx, a->pos[0], &d)) != SK_OK)
@@ -153,6 +184,12 @@ static int store_info(struct sk_ctx *ctx, const struct sk_args *a)
 	printf("name:      %s\n", d.name);
 	printf("size:      %llu\n", (unsigned long long)d.size);
 	printf("password:  %s\n", d.password ? "yes" : "no");
+	if (d.sealed) {
+		sk_pcr_list_str(d.pcrs.mask, pcrs, sizeof(pcrs));
+		sk_hex(hex, d.policy, sizeof(d.policy));
+		printf("tpm2-pcrs: %s:%s\n", sk_bank(d.pcrs.bank)->name, pcrs);
+		printf("policy:    %s\n", hex);
+	}
 	printf("modified:  %s\n", when);
 	printf("file:      %s\n", d.file);
 	return SK_OK;

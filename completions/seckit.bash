@@ -252,6 +252,8 @@ command	seckit store	secure storage: named data objects, encrypted and authentic
 verb	seckit store write	object	NAME	store data (stdin or --in) under NAME
 option	seckit store write	--in	i	FILE	file
 option	seckit store write	--pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit store write	--tpm2-pcrs	-	LIST	none
+option	seckit store write	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256
 verb	seckit store read	object	NAME	print an object'\''s data (or write it to --out)
 option	seckit store read	--out	o	FILE	file
 option	seckit store read	--pass	-	SPEC	secret	pass: env: file: fd: prompt

@@ -157,6 +157,7 @@ cases() {
 	doctor|2|doctor extra
 	store write|0|store write obj --in data
 	store write|1|store write obj2 --in nosuch
+	store write|6|store write obj3 --tpm2-pcrs 16 --in data
 	store read|0|store read obj --out obj.out
 	store read|2|store read obj
 	store read|8|store read nosuch --out x.out

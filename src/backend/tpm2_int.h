@@ -18,12 +18,13 @@
  *   tpm2_device.c  the TPM itself: connecting through the TCTI, its
  *                  properties and algorithms, persistent handles, evicting
  *   tpm2_pcr.c     PCRs: banks, reading, extending, the boot counters
- *                  (the API is tpm.h, not the backend's ops)
+ *                  (the API is tpm.h, not the backend's ops), and the
+ *                  backend's data sealed to PCR values (seal_pcr)
  *   tpm2_nv.c      NV indices gated by a PCR policy (tpm.h)
  * Calls go down that list only (be_tpm2 -> aes -> auth -> err,
  * be_tpm2 -> object -> auth, be_tpm2 -> device -> auth, nv -> pcr ->
- * device; load stands alone).  Nothing else includes this; the APIs are
- * backend.h and tpm.h.
+ * device, be_tpm2 -> pcr -> object; load stands alone).  Nothing else
+ * includes this; the APIs are backend.h and tpm.h.
  */
 #ifdef SECKIT_HAVE_TPM2
 
@@ -205,6 +206,19 @@ int sk_tpm2_import_asym(struct tpm_backend *be, const struct sk_keytype *kt, EVP
  * fixedParent and userWithAuth; what names it in errors. */
 int sk_tpm2_create_sealed(struct tpm_backend *be, TPMA_OBJECT attrs, const struct sk_auth *auth,
 			  const uint8_t *data, size_t n, const char *what, struct sk_buf *blob);
+/* Seal data in a data object whose authPolicy is policy (SHA-256), usable
+ * only through a policy session, noDA. */
+int sk_tpm2_create_sealed_policy(struct tpm_backend *be, const uint8_t policy[32],
+				 const uint8_t *data, size_t n, const char *what, struct sk_buf *blob);
+
+/* ---- tpm2_pcr.c ---- */
+
+/* The backend's seal_pcr and unseal_pcr operations (backend.h). */
+int sk_tpm2_seal_pcr(struct sk_backend *b, enum sk_bank bank, uint32_t mask, const uint8_t *secret,
+		     size_t n, struct sk_buf *blob, uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
+int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum sk_bank bank,
+		       uint32_t mask, struct sk_buf *secret,
+		       uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
 
 #endif /* SECKIT_HAVE_TPM2 */
 #endif

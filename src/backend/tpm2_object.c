@@ -347,8 +347,9 @@ out:
 
 /* A sealed data object under the parent: data, authorisation value auth
  * (NULL: empty), attributes beyond fixedTPM, fixedParent, userWithAuth. */
-int sk_tpm2_create_sealed(struct tpm_backend *be, TPMA_OBJECT attrs, const struct sk_auth *auth,
-			  const uint8_t *data, size_t n, const char *what, struct sk_buf *blob)
+static int create_sealed(struct tpm_backend *be, TPMA_OBJECT attrs, const struct sk_auth *auth,
+			 const uint8_t *policy, const uint8_t *data, size_t n, const char *what,
+			 struct sk_buf *blob)
 {
 	TPM2B_SENSITIVE_CREATE sens = { 0 };
 	TPM2B_PUBLIC tmpl = { 0 };
@@ -363,9 +364,12 @@ int sk_tpm2_create_sealed(struct tpm_backend *be, TPMA_OBJECT attrs, const struc
 		return sk_err(SK_EFAIL, "tpm2: %s: too large to seal", what);
 	tmpl.publicArea.type = TPM2_ALG_KEYEDHASH;
 	tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
-	tmpl.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-					   TPMA_OBJECT_USERWITHAUTH | attrs;
+	tmpl.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | attrs;
 	tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+	if (policy != NULL) {
+		tmpl.publicArea.authPolicy.size = 32;
+		memcpy(tmpl.publicArea.authPolicy.buffer, policy, 32);
+	}
 	sk_tpm2_set_auth(&sens.sensitive.userAuth, auth);
 	sens.sensitive.data.size = (UINT16)n;
 	memcpy(sens.sensitive.data.buffer, data, n);
@@ -378,6 +382,20 @@ int sk_tpm2_create_sealed(struct tpm_backend *be, TPMA_OBJECT attrs, const struc
 	be->t.Esys_Free(opub);
 	be->t.Esys_Free(opriv);
 	return rc;
+}
+
+int sk_tpm2_create_sealed(struct tpm_backend *be, TPMA_OBJECT attrs, const struct sk_auth *auth,
+			  const uint8_t *data, size_t n, const char *what, struct sk_buf *blob)
+{
+	return create_sealed(be, TPMA_OBJECT_USERWITHAUTH | attrs, auth, NULL, data, n, what, blob);
+}
+
+/* Usable only through the policy (no userWithAuth), not counted by the
+ * dictionary-attack protection: a policy failure is no password guess. */
+int sk_tpm2_create_sealed_policy(struct tpm_backend *be, const uint8_t policy[32],
+				 const uint8_t *data, size_t n, const char *what, struct sk_buf *blob)
+{
+	return create_sealed(be, TPMA_OBJECT_NODA, NULL, policy, data, n, what, blob);
 }
 
 #endif /* SECKIT_HAVE_TPM2 */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The TPM's PCRs (tpm.h): which banks it has, reading, extending, and
- * which boot it is in.  A connection without a parent key: measuring at
+ * which boot it is in; and data sealed to PCR values (the tpm2 backend's
+ * seal_pcr and unseal_pcr operations, backend.h).  A connection without a parent key: measuring at
  * boot must not create or load anything in the TPM.
  */
 #include "backend/tpm.h"
@@ -12,6 +13,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "backend/tpm2_int.h"
 
@@ -27,21 +30,26 @@ struct tpm_backend *sk_tpm2_of(struct sk_tpm *t)
 	return &t->be;
 }
 
-static int read_alloc(struct sk_tpm *t)
+static int read_alloc_be(struct tpm_backend *be, TPML_PCR_SELECTION *alloc)
 {
 	TPMS_CAPABILITY_DATA *cap = NULL;
 	TPMI_YES_NO more;
 	int rc;
 
-	if ((rc = sk_tpm2_getcap(&t->be, TPM2_CAP_PCRS, 0, 1, &more, &cap)) != SK_OK)
+	if ((rc = sk_tpm2_getcap(be, TPM2_CAP_PCRS, 0, 1, &more, &cap)) != SK_OK)
 		return rc;
 	if (cap->data.assignedPCR.count > TPM2_NUM_PCR_BANKS) {
-		t->be.t.Esys_Free(cap);
+		be->t.Esys_Free(cap);
 		return sk_err(SK_EFAIL, "tpm2: malformed answer to TPM2_GetCapability(PCRS)");
 	}
-	t->alloc = cap->data.assignedPCR;
-	t->be.t.Esys_Free(cap);
+	*alloc = cap->data.assignedPCR;
+	be->t.Esys_Free(cap);
 	return SK_OK;
+}
+
+static int read_alloc(struct sk_tpm *t)
+{
+	return read_alloc_be(&t->be, &t->alloc);
 }
 
 int sk_tpm_open(const struct sk_backend_cfg *cfg, struct sk_tpm **out)
@@ -69,20 +77,25 @@ void sk_tpm_close(struct sk_tpm *t)
 }
 
 /* The PCRs bank b has allocated (a mask). */
-static uint32_t allocated(const struct sk_tpm *t, enum sk_bank b)
+static uint32_t alloc_mask(const TPML_PCR_SELECTION *a, enum sk_bank b)
 {
 	const TPMS_PCR_SELECTION *s;
 	uint32_t m = 0;
 	UINT32 i, k;
 
-	for (i = 0; i < t->alloc.count; i++) {
-		s = &t->alloc.pcrSelections[i];
+	for (i = 0; i < a->count; i++) {
+		s = &a->pcrSelections[i];
 		if (s->hash != sk_bank(b)->alg)
 			continue;
 		for (k = 0; k < s->sizeofSelect && k < 3; k++)
 			m |= (uint32_t)s->pcrSelect[k] << (8 * k);
 	}
 	return m;
+}
+
+static uint32_t allocated(const struct sk_tpm *t, enum sk_bank b)
+{
+	return alloc_mask(&t->alloc, b);
 }
 
 int sk_tpm_banks(struct sk_tpm *t, unsigned *banks)
@@ -96,7 +109,7 @@ int sk_tpm_banks(struct sk_tpm *t, unsigned *banks)
 	return SK_OK;
 }
 
-int sk_tpm_need_banks(struct sk_tpm *t, unsigned banks, uint32_t pcrs)
+static int need_banks(const TPML_PCR_SELECTION *a, unsigned banks, uint32_t pcrs)
 {
 	uint32_t have, missing;
 	char list[80];
@@ -105,7 +118,7 @@ int sk_tpm_need_banks(struct sk_tpm *t, unsigned banks, uint32_t pcrs)
 	for (b = 0; b < SK_NBANKS; b++) {
 		if (!(banks & (1u << b)))
 			continue;
-		have = allocated(t, (enum sk_bank)b);
+		have = alloc_mask(a, (enum sk_bank)b);
 		if (have == 0)
 			return sk_err(SK_EUNSUPP, "tpm2: the TPM has no %s PCR bank", sk_bank(b)->name);
 		if ((missing = pcrs & ~have) != 0) {
@@ -117,9 +130,14 @@ int sk_tpm_need_banks(struct sk_tpm *t, unsigned banks, uint32_t pcrs)
 	return SK_OK;
 }
 
+int sk_tpm_need_banks(struct sk_tpm *t, unsigned banks, uint32_t pcrs)
+{
+	return need_banks(&t->alloc, banks, pcrs);
+}
+
 /* One TPM2_PCR_Read: the TPM returns at most 8 values per call, and says
  * which in its selection; the answer is checked against the question. */
-static int read_some(struct sk_tpm *t, enum sk_bank b, uint32_t *left,
+static int read_some(struct tpm_backend *be, enum sk_bank b, uint32_t *left,
 		     uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST])
 {
 	const struct sk_bankinfo *bi = sk_bank(b);
@@ -135,10 +153,10 @@ static int read_some(struct sk_tpm *t, enum sk_bank b, uint32_t *left,
 	in.pcrSelections[0].sizeofSelect = 3;
 	for (k = 0; k < 3; k++)
 		in.pcrSelections[0].pcrSelect[k] = (BYTE)(*left >> (8 * k));
-	r = t->be.t.Esys_PCR_Read(t->be.esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &in,
+	r = be->t.Esys_PCR_Read(be->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &in,
 				  &counter, &sel, &d);
 	if (r != TSS2_RC_SUCCESS)
-		return sk_tpm2_err(&t->be, r, "TPM2_PCR_Read");
+		return sk_tpm2_err(be, r, "TPM2_PCR_Read");
 	if (sel->count == 1 && sel->pcrSelections[0].hash == bi->alg)
 		for (k = 0; k < sel->pcrSelections[0].sizeofSelect && k < 3; k++)
 			got |= (uint32_t)sel->pcrSelections[0].pcrSelect[k] << (8 * k);
@@ -157,8 +175,8 @@ static int read_some(struct sk_tpm *t, enum sk_bank b, uint32_t *left,
 	}
 	*left &= ~got;
 out:
-	t->be.t.Esys_Free(sel);
-	t->be.t.Esys_Free(d);
+	be->t.Esys_Free(sel);
+	be->t.Esys_Free(d);
 	return rc;
 }
 
@@ -171,7 +189,7 @@ int sk_tpm_pcr_read(struct sk_tpm *t, enum sk_bank b, uint32_t mask,
 	if ((rc = sk_tpm_need_banks(t, 1u << b, mask)) != SK_OK)
 		return rc;
 	while (left != 0)
-		if ((rc = read_some(t, b, &left, vals)) != SK_OK)
+		if ((rc = read_some(&t->be, b, &left, vals)) != SK_OK)
 			return rc;
 	return SK_OK;
 }
@@ -214,6 +232,91 @@ int sk_tpm_boot(struct sk_tpm *t, uint32_t *reset, uint32_t *restart)
 	*restart = ti->clockInfo.restartCount;
 	t->be.t.Esys_Free(ti);
 	return SK_OK;
+}
+
+/* ---- data sealed to PCR values (the backend's seal_pcr, unseal_pcr) ----
+ * A store object's data key in a TPM data object whose authPolicy is
+ * PolicyPCR over the values the PCRs held when it was sealed: the TPM
+ * unseals it only through a policy session that ran PolicyPCR while the
+ * PCRs hold those values again. */
+
+/* The current values of the PCRs of mask in bank, checking first that
+ * the TPM has them (SK_EUNSUPP). */
+static int be_pcr_read(struct tpm_backend *be, enum sk_bank bank, uint32_t mask,
+		       uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST])
+{
+	TPML_PCR_SELECTION alloc;
+	uint32_t left = mask;
+	int rc;
+
+	if ((rc = read_alloc_be(be, &alloc)) != SK_OK || (rc = need_banks(&alloc, 1u << bank, mask)) != SK_OK)
+		return rc;
+	while (left != 0)
+		if ((rc = read_some(be, bank, &left, vals)) != SK_OK)
+			return rc;
+	return SK_OK;
+}
+
+int sk_tpm2_seal_pcr(struct sk_backend *b, enum sk_bank bank, uint32_t mask, const uint8_t *secret,
+		     size_t n, struct sk_buf *blob, uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST])
+{
+	struct tpm_backend *be = (struct tpm_backend *)b;
+	uint8_t comp[SK_PCR_COMPOSITE_LEN], policy[32] = { 0 };
+	int rc;
+
+	/* A policy over no PCR would enforce nothing. */
+	if (mask == 0 || (mask >> SK_PCR_COUNT) != 0)
+		return sk_err(SK_EUSAGE, "tpm2: no PCR selected to seal to");
+	if ((rc = be_pcr_read(be, bank, mask, vals)) != SK_OK ||
+	    (rc = sk_pcr_composite(bank, mask, (const uint8_t(*)[SK_PCR_MAX_DIGEST])vals, comp)) != SK_OK ||
+	    (rc = sk_policy_pcr(policy, bank, mask, comp)) != SK_OK)
+		return rc;
+	return sk_tpm2_create_sealed_policy(be, policy, secret, n, "sealing to the PCRs", blob);
+}
+
+int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum sk_bank bank,
+		       uint32_t mask, struct sk_buf *secret,
+		       uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST])
+{
+	struct tpm_backend *be = (struct tpm_backend *)b;
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
+	TPM2B_SENSITIVE_DATA *out = NULL;
+	ESYS_TR h = ESYS_TR_NONE, sess = ESYS_TR_NONE;
+	TSS2_RC r;
+	int rc;
+
+	if ((rc = sk_tpm2_parse_blob(be, blob, n, &pub, &priv)) != SK_OK)
+		return rc;
+	if (pub.publicArea.type != TPM2_ALG_KEYEDHASH || pub.publicArea.authPolicy.size != 32 ||
+	    (pub.publicArea.objectAttributes & (TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_DECRYPT |
+						 TPMA_OBJECT_USERWITHAUTH)))
+		return sk_err(SK_EVERIFY, "tpm2: not a data object sealed to PCRs");
+	if ((rc = be_pcr_read(be, bank, mask, cur)) != SK_OK)
+		return rc;
+	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			    &priv, &pub, &h);
+	if (r != TSS2_RC_SUCCESS)
+		return sk_tpm2_load_err(be, r, "loading the sealed object");
+	if ((rc = sk_tpm2_policy_pcr_session(be, sk_bank(bank)->alg, mask, NULL, &sess)) != SK_OK)
+		goto out;
+	r = be->t.Esys_Unseal(be->esys, h, sess, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+	if (r != TSS2_RC_SUCCESS) {
+		if ((r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER &&
+		    sk_tpm2_base_rc(r) == TPM2_RC_POLICY_FAIL)
+			rc = sk_err(SK_EVERIFY, "tpm2: the PCRs do not hold the values sealed to");
+		else
+			rc = sk_tpm2_err(be, r, "unsealing");
+		goto out;
+	}
+	rc = sk_buf_add(secret, out->buffer, out->size);
+	OPENSSL_cleanse(out, sizeof(*out));
+	be->t.Esys_Free(out);
+out:
+	if (sess != ESYS_TR_NONE)
+		be->t.Esys_FlushContext(be->esys, sess);
+	be->t.Esys_FlushContext(be->esys, h);
+	return rc;
 }
 
 #else /* !SECKIT_HAVE_TPM2 */

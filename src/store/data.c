@@ -9,6 +9,7 @@
 
 #include "crypto/crypto.h"
 #include "base/err.h"
+#include "base/util.h"
 #include "keys/password.h"
 #include "store/store.h"
 
@@ -16,6 +17,8 @@
 enum {
 	A_PWREC = 1, /* password record (password.h) */
 	A_DKEY = 2,  /* data key wrapped under the record's root (sk_pw_wrap) */
+	A_PCRS = 3,  /* sealed to PCRs: bank alg (2), mask (4), the values */
+	A_SEALED = 4, /* the data key sealed to them (backend seal_pcr blob) */
 };
 
 #define IO_CHUNK (1u << 16)
@@ -45,6 +48,118 @@ static int is_protected(const struct sk_obj_info *o, const uint8_t **rec, size_t
 		*reclen = n;
 	}
 	return 1;
+}
+
+/* The PCR binding of o (A_PCRS): 1 with bank, mask and the values sealed
+ * to (vals NULL: not wanted); 0 if o is not sealed to PCRs; SK_EVERIFY
+ * (negative: -1) if the attribute is malformed. */
+static int pcr_binding(const struct sk_obj_info *o, struct sk_data_pcrs *pcrs,
+		       uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST])
+{
+	const uint8_t *p;
+	size_t n, want = 6, sz;
+	int b, i;
+
+	if (sk_attr_get(o->meta, o->metalen, A_PCRS, &p, &n) != 1)
+		return 0;
+	if (n < 6 || (b = sk_bank_by_alg(sk_get_be16(p))) < 0)
+		return -1;
+	pcrs->bank = (enum sk_bank)b;
+	pcrs->mask = sk_get_be32(p + 2);
+	sz = sk_bank(pcrs->bank)->size;
+	if (pcrs->mask == 0 || (pcrs->mask >> SK_PCR_COUNT) != 0)
+		return -1;
+	want += sz * (size_t)__builtin_popcount(pcrs->mask);
+	if (n != want)
+		return -1;
+	p += 6;
+	for (i = 0; i < SK_PCR_COUNT && vals != NULL; i++)
+		if (pcrs->mask & (1u << i)) {
+			memcpy(vals[i], p, sz);
+			p += sz;
+		}
+	return 1;
+}
+
+/* Meta and data key of a new version sealed to pcrs. */
+static int seal_pcrs(struct sk_ctx *ctx, const char *name, const struct sk_data_pcrs *pcrs,
+		     struct sk_buf *meta, uint8_t key[32])
+{
+	uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST], hdr[6];
+	struct sk_buf blob = { 0 }, attr = { 0 };
+	struct sk_backend *be;
+	size_t sz = sk_bank(pcrs->bank)->size;
+	int rc, i;
+
+	if (pcrs->mask == 0 || (pcrs->mask >> SK_PCR_COUNT) != 0)
+		return sk_err(SK_EUSAGE, "object '%s': no PCR to seal to", name);
+	if ((rc = sk_ctx_backend(ctx, &be)) != SK_OK)
+		return rc;
+	if (be->ops->seal_pcr == NULL)
+		return sk_err(SK_EUNSUPP, "object '%s': the %s backend cannot seal to PCRs (use the tpm2 backend)",
+			      name, be->ops->name);
+	if ((rc = sk_random(key, 32)) != SK_OK)
+		return rc;
+	rc = be->ops->seal_pcr(be, pcrs->bank, pcrs->mask, key, 32, &blob, vals);
+	if (rc != SK_OK) {
+		sk_err_wrap(rc, "object '%s'", name);
+		goto out;
+	}
+	sk_put_be16(hdr, sk_bank(pcrs->bank)->alg);
+	sk_put_be32(hdr + 2, pcrs->mask);
+	rc = sk_buf_add(&attr, hdr, sizeof(hdr));
+	for (i = 0; i < SK_PCR_COUNT && rc == SK_OK; i++)
+		if (pcrs->mask & (1u << i))
+			rc = sk_buf_add(&attr, vals[i], sz);
+	if (rc == SK_OK && (rc = sk_attr_put(meta, A_PCRS, attr.p, attr.len)) == SK_OK)
+		rc = sk_attr_put(meta, A_SEALED, blob.p, blob.len);
+out:
+	sk_buf_free(&attr);
+	sk_buf_free(&blob);
+	return rc;
+}
+
+/* The data key of o, sealed to PCRs: SK_EVERIFY naming the first
+ * selected PCR whose value is not the one sealed to. */
+static int unseal_pcrs(struct sk_ctx *ctx, const struct sk_obj_info *o, uint8_t key[32])
+{
+	uint8_t was[SK_PCR_COUNT][SK_PCR_MAX_DIGEST], cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST];
+	struct sk_data_pcrs pcrs;
+	struct sk_buf dk = { 0 };
+	struct sk_backend *be;
+	const uint8_t *blob;
+	size_t bloblen, sz;
+	int rc, i;
+
+	if (pcr_binding(o, &pcrs, was) != 1 ||
+	    sk_attr_get(o->meta, o->metalen, A_SEALED, &blob, &bloblen) != 1 || !(o->flags & SK_OBJ_KEYED))
+		return sk_err(SK_EVERIFY, "object '%s' is malformed (PCR binding without sealed key)", o->name);
+	if ((rc = sk_ctx_backend(ctx, &be)) != SK_OK)
+		return rc;
+	if (be->ops->unseal_pcr == NULL)
+		return sk_err(SK_EUNSUPP, "object '%s' is sealed to PCRs: the %s backend cannot unseal it (use the tpm2 backend)",
+			      o->name, be->ops->name);
+	memset(cur, 0, sizeof(cur));
+	rc = be->ops->unseal_pcr(be, blob, bloblen, pcrs.bank, pcrs.mask, &dk, cur);
+	if (rc == SK_EVERIFY) {
+		sz = sk_bank(pcrs.bank)->size;
+		for (i = 0; i < SK_PCR_COUNT; i++)
+			if ((pcrs.mask & (1u << i)) && !sk_ct_equal(was[i], cur[i], sz))
+				break;
+		if (i < SK_PCR_COUNT)
+			rc = sk_err(SK_EVERIFY, "object '%s': sealed to PCR %d, which changed since",
+				    o->name, i);
+		else
+			sk_err_wrap(rc, "object '%s'", o->name);
+	} else if (rc == SK_OK && dk.len != 32) {
+		rc = sk_err(SK_EVERIFY, "object '%s': sealed data key has the wrong length", o->name);
+	} else if (rc != SK_OK) {
+		sk_err_wrap(rc, "object '%s'", o->name);
+	}
+	if (rc == SK_OK)
+		memcpy(key, dk.p, 32);
+	sk_buf_cleanse_free(&dk);
+	return rc;
 }
 
 /* The secret for an object: from spec, or a prompt on a terminal. */
@@ -146,7 +261,8 @@ static int authorize(struct sk_store *st, const char *name, const char *spec,
 	return rc;
 }
 
-int sk_data_write(struct sk_ctx *ctx, const char *name, const char *pass_spec, struct sk_in *in)
+int sk_data_write(struct sk_ctx *ctx, const char *name, const char *pass_spec,
+		  const struct sk_data_pcrs *pcrs, struct sk_in *in)
 {
 	struct sk_store *st;
 	struct sk_txn *t = NULL;
@@ -158,6 +274,9 @@ int sk_data_write(struct sk_ctx *ctx, const char *name, const char *pass_spec, s
 
 	if ((rc = check_name(name)) != SK_OK)
 		return rc;
+	if (pcrs != NULL && pass_spec != NULL)
+		return sk_err(SK_EUSAGE, "object '%s': sealed to PCRs or protected by a password, not both",
+			      name);
 	if ((rc = sk_ctx_store(ctx, 1, &st)) != SK_OK)
 		return rc;
 	if ((buf = malloc(IO_CHUNK)) == NULL)
@@ -166,7 +285,10 @@ int sk_data_write(struct sk_ctx *ctx, const char *name, const char *pass_spec, s
 	 * then stream the input without holding the store lock. */
 	if ((rc = authorize(st, name, pass_spec, &s, &exists, seen)) != SK_OK)
 		goto out;
-	if (pass_spec != NULL || s.p != NULL) {
+	if (pcrs != NULL) {
+		if ((rc = seal_pcrs(ctx, name, pcrs, &meta, key)) != SK_OK)
+			goto out;
+	} else if (pass_spec != NULL || s.p != NULL) {
 		/* A new password is typed twice; a checked one is reused. */
 		if ((rc = get_secret(name, pass_spec, 1, &s)) != SK_OK ||
 		    (rc = protect(ctx, name, &s, &meta, key)) != SK_OK)
@@ -174,7 +296,7 @@ int sk_data_write(struct sk_ctx *ctx, const char *name, const char *pass_spec, s
 	}
 	if ((rc = sk_txn_begin_unlocked(st, &t)) != SK_OK)
 		goto out;
-	rc = s.p != NULL ? sk_writer_open_keyed(t, SK_NS_DATA, name, meta.p, meta.len, key, &w)
+	rc = s.p != NULL || pcrs != NULL ? sk_writer_open_keyed(t, SK_NS_DATA, name, meta.p, meta.len, key, &w)
 			 : sk_writer_open(t, SK_NS_DATA, name, NULL, 0, &w);
 	if (rc != SK_OK)
 		goto out;
@@ -236,6 +358,7 @@ int sk_data_read(struct sk_ctx *ctx, const char *name, const char *pass_spec, st
 	struct sk_reader *r = NULL;
 	struct sk_obj_info o = { 0 };
 	struct sk_secret s = { 0 };
+	struct sk_data_pcrs pcrs;
 	uint8_t key[32], *buf = NULL;
 	int rc;
 
@@ -248,6 +371,9 @@ int sk_data_read(struct sk_ctx *ctx, const char *name, const char *pass_spec, st
 	if (is_protected(&o, NULL, NULL)) {
 		if ((rc = unlock(&o, pass_spec, &s, key)) != SK_OK ||
 		    (rc = sk_reader_key(r, key)) != SK_OK)
+			goto out;
+	} else if (pcr_binding(&o, &pcrs, NULL) != 0) {
+		if ((rc = unseal_pcrs(ctx, &o, key)) != SK_OK || (rc = sk_reader_key(r, key)) != SK_OK)
 			goto out;
 	} else if (o.flags & SK_OBJ_KEYED) {
 		rc = sk_err(SK_EVERIFY, "object '%s' is malformed (keyed without a password record)", name);
@@ -275,11 +401,17 @@ out:
 
 static void fill_info(const struct sk_obj_info *o, struct sk_data_info *d)
 {
+	uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST], comp[SK_PCR_COMPOSITE_LEN];
+
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", o->name);
 	d->size = o->size;
 	d->mtime = o->mtime;
 	d->password = is_protected(o, NULL, NULL);
+	d->sealed = pcr_binding(o, &d->pcrs, vals) == 1;
+	if (d->sealed && (sk_pcr_composite(d->pcrs.bank, d->pcrs.mask, (const uint8_t(*)[SK_PCR_MAX_DIGEST])vals, comp) != SK_OK ||
+			  sk_policy_pcr(d->policy, d->pcrs.bank, d->pcrs.mask, comp) != SK_OK))
+		d->sealed = 0;
 	memcpy(d->file, o->file, sizeof(d->file));
 }
 

@@ -6,6 +6,7 @@
 
 #include "ctx/ctx.h"
 #include "base/fileio.h"
+#include "crypto/pcr.h"
 
 /*
  * Storage objects (`seckit store`): named data of any size in the store
@@ -17,20 +18,40 @@
  * keyed store body (store.h, SK_OBJ_KEYED) under that data key, so reading
  * it needs the master key and the password.  Reading, overwriting and
  * deleting it need the password (SK_EAUTH otherwise); a failed overwrite
- * leaves the old object as it was.  See docs/formats/store.md.
+ * leaves the old object as it was.
+ *
+ * An object sealed to PCRs (like systemd-creds --tpm2-pcrs) has its random
+ * data key sealed in the TPM (backend.h seal_pcr) under a PolicyPCR on
+ * the values the selected PCRs held when it was written, which its
+ * metadata keeps: reading it needs the TPM's PCRs to hold them again
+ * (SK_EVERIFY naming the first PCR that changed otherwise).  See
+ * docs/formats/store.md.
  */
+
+/* PCRs an object is sealed to: mask (bit n: PCR n) in bank. */
+struct sk_data_pcrs {
+	enum sk_bank bank;
+	uint32_t mask;
+};
 
 struct sk_data_info {
 	char name[256];
 	uint64_t size;
 	uint64_t mtime;
 	int password;       /* protected by a password */
+	int sealed;         /* sealed to PCRs: */
+	struct sk_data_pcrs pcrs;
+	uint8_t policy[32]; /* the PolicyPCR digest over the values sealed to */
 	char file[65];      /* its file in the store directory */
 };
 
 /* Write name from in (read to EOF).  pass_spec: protect with this password
- * (required, and checked, if the current object has one). */
-int sk_data_write(struct sk_ctx *ctx, const char *name, const char *pass_spec, struct sk_in *in);
+ * (required, and checked, if the current object has one).  pcrs (NULL:
+ * none): seal it to the current values of those PCRs instead (SK_EUSAGE
+ * with a password too or with no PCR; SK_EUNSUPP when the backend has no
+ * PCRs or the TPM lacks the bank); nothing is written if sealing fails. */
+int sk_data_write(struct sk_ctx *ctx, const char *name, const char *pass_spec,
+		  const struct sk_data_pcrs *pcrs, struct sk_in *in);
 
 /* Read name into out (opened by the caller, who commits it on success).
  * To stdout (out->is_stdout) the whole object is verified before the first
