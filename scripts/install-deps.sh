@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential pkg-config libssl-dev openssl libyaml-dev libtss2-dev
 bats mandoc shellcheck hyperfine valgrind clang libclang-rt-14-dev
 swtpm swtpm-tools tpm2-tools softhsm2 opensc mosquitto mosquitto-clients
-python3 python3-jsonschema procps util-linux e2fsprogs zsh fish parallel faketime time gdb"
+python3 python3-jsonschema procps util-linux e2fsprogs zsh fish parallel faketime time gdb
+libarchive-tools"
 
 missing=""
 for p in $PKGS; do
