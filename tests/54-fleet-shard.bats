@@ -75,3 +75,23 @@ noenv_ooid() {
 	assert_absent a.tar
 	assert_absent a.tar.part
 }
+
+@test "contrib/fleet/check-shards: the union of the shards' archives covers the fleet exactly once" {
+	setup_fleet 11
+	for k in 1 2 3; do
+		ooid --shard "$k/3" --out-archive "s$k.tar" 2>/dev/null
+	done
+	run -0 --separate-stderr "$SECKIT_SRC/contrib/fleet/check-shards" fleet.yaml s1.tar s2.tar s3.tar
+	[ -z "$output" ]
+	[ "$stderr" = "check-shards: 11 devices, 11 entries in 3 archives" ]
+	run -1 --separate-stderr "$SECKIT_SRC/contrib/fleet/check-shards" fleet.yaml s1.tar s2.tar
+	[ "$output" = "missing: d0003
+missing: d0006
+missing: d0009" ]
+	run -1 --separate-stderr "$SECKIT_SRC/contrib/fleet/check-shards" fleet.yaml s1.tar s2.tar s3.tar s1.tar
+	[[ "$output" == "twice: d0001"* ]]
+	mk_fleet_file 10
+	run -1 --separate-stderr "$SECKIT_SRC/contrib/fleet/check-shards" fleet.yaml s1.tar s2.tar s3.tar
+	[ "$output" = "not in the fleet: d0011" ]
+	run -2 "$SECKIT_SRC/contrib/fleet/check-shards" fleet.yaml
+}
