@@ -264,7 +264,7 @@ completions: seckit
 
 lint: seckit
 	mandoc -Tlint -Wwarning $(MANPAGES) $(MANPAGES7)
-	shellcheck -x scripts/*.sh tests/*.bash bench/*.sh .ci/run completions/seckit.bash
+	shellcheck -x scripts/*.sh tests/*.bash bench/*.sh .ci/run completions/seckit.bash contrib/fleet/*.sh contrib/fleet/check-shards
 	./scripts/lint-bats.sh tests/*.bats
 
 # ---- install ----

@@ -15,6 +15,7 @@
 #include "crypto/crypto.h"
 #include "base/err.h"
 #include "base/fileio.h"
+#include "format/pkg.h"
 #include "keys/keyfile.h"
 #include "keys/keys.h"
 #include "ctx/secret.h"
@@ -392,7 +393,7 @@ static int cert_csr(struct sk_ctx *ctx, const struct sk_args *a)
 static const struct sk_verbopt issue_opts[] = {
 	{ OPT_csr, "the certificate request (PEM or DER)", .required = 1 },
 	{ OPT_ca_cert, "the issuing CA's certificate", .required = 1 },
-	{ OPT_ca_key, "the issuing CA's private key file (PEM or DER)" },
+	{ OPT_ca_key, "the issuing CA's private key file (PEM or DER), or seckit:NAME (= --key NAME)" },
 	{ OPT_ca_pass, "passphrase of an encrypted --ca-key" },
 	{ OPT_key, "the issuing CA's key in the store (any backend), instead of --ca-key" },
 	{ OPT_pass, "secret of --key's password object (pass:, env:, file:, fd:, prompt)" },
@@ -448,7 +449,7 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *profile = sk_opt_str(a, OPT_profile);
 	const char *serial = sk_opt_str(a, OPT_serial), *capass_spec = sk_opt_str(a, OPT_ca_pass);
-	const char *cakey_name = sk_opt_str(a, OPT_key);
+	const char *cakey_name = sk_opt_str(a, OPT_key), *cakey_file = sk_opt_str(a, OPT_ca_key);
 	struct sk_secret capass = { 0 };
 	struct sk_issue req;
 	struct sk_buf csrbuf = { 0 };
@@ -459,8 +460,13 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 	int der = format_der(a), rc;
 
 	memset(&req, 0, sizeof(req));
-	if ((sk_opt_str(a, OPT_ca_key) == NULL) == (cakey_name == NULL))
+	if ((cakey_file == NULL) == (cakey_name == NULL))
 		return sk_usage_error("give the CA's key: --ca-key FILE or --key NAME (a store key)");
+	/* seckit(1) SIGNING KEYS: --ca-key seckit:NAME is --key NAME */
+	if (strncmp(cakey_file ? cakey_file : "", SK_SIGNER_URI, strlen(SK_SIGNER_URI)) == 0) {
+		cakey_name = cakey_file + strlen(SK_SIGNER_URI);
+		cakey_file = NULL;
+	}
 	if (cakey_name != NULL && capass_spec != NULL)
 		return sk_usage_error("--ca-pass opens a --ca-key file (a store key's password is --pass)");
 	if (cakey_name == NULL && sk_opt_str(a, OPT_pass) != NULL)
@@ -492,7 +498,7 @@ static int cert_issue(struct sk_ctx *ctx, const struct sk_args *a)
 	if (cakey_name != NULL)
 		rc = sk_key_open(ctx, cakey_name, sk_opt_str(a, OPT_pass), &req.ca_skey);
 	else
-		rc = sk_pkey_load(sk_opt_str(a, OPT_ca_key), capass.p, 1, &req.ca_key);
+		rc = sk_pkey_load(cakey_file, capass.p, 1, &req.ca_key);
 	if (rc != SK_OK)
 		goto out;
 	if ((rc = sk_cert_issue(&req, &x)) != SK_OK)

@@ -131,16 +131,20 @@ out:
 
 static const struct sk_verbopt id_opts[] = {
 	{ OPT_info, "the OOInfo file from `seckit oo make`", .required = 1 },
-	{ OPT_sign_key, "OEM signing key (PEM or DER private key)", .required = 1 },
-	{ OPT_sign_pass, "passphrase of an encrypted signing key (pass:, env:, file:, fd:, prompt)" },
+	{ OPT_sign_key, "OEM signing key: a private key file (PEM or DER), or seckit:NAME" },
+	{ OPT_key_name, "OEM signing key: a key of the store (any backend), instead of --sign-key" },
+	{ OPT_sign_pass, "passphrase of an encrypted --sign-key, or the secret of the key's password object" },
 	{ OPT_digest, "signature digest: sha256 (default), sha384, sha512" },
 	{ OPT_pss, "RSA-PSS signature (RSA signing keys)" },
 	{ OPT_device_pub, "one device: its EC public key (PEM or DER)" },
 	{ OPT_out, "one device: the OOID (default: INFO with .oid for .oocfg)" },
 	{ OPT_devices, "a fleet: YAML list of devices (see FLEET FILES)" },
 	{ OPT_out_dir, "a fleet: write DIR/<id>.oid (created if missing)" },
+	{ OPT_out_archive, "a fleet: one tar archive of <id>.oid entries, written as devices finish ('-': stdout)" },
+	{ OPT_resume, "a fleet: continue FILE.part (or FILE) of --out-archive, skipping the devices in it" },
+	{ OPT_manifest, "a fleet: one JSON line per device (its OOID's SHA-256, or its error) ('-': stdout)" },
 	{ OPT_jobs, "a fleet: worker threads (default: all cores)" },
-	{ OPT_shard, "a fleet: do only shard K of N (device i is in shard i mod N + 1)" },
+	{ OPT_shard, "a fleet: do only shard K of N (device i is in shard i mod N + 1); auto: from the job runner" },
 	{ OPT_keep_going, "a fleet: report and skip bad device entries (exit status still 3)" },
 	{ OPT_cipher, "ECIES cipher: aes-256-ctr (default), aes-256-cbc, aes-256-gcm" },
 	{ OPT_mac, "ECIES MAC: hmac-sha256 (default), hmac-sha384, hmac-sha512" },
@@ -154,7 +158,8 @@ struct id_run {
 	struct sk_ecies_alg alg;
 	struct sk_buf info_der;   /* secret */
 	uint8_t object_id[SK_OO_ID_LEN];
-	const char *out_dir;
+	const char *out_dir, *out_name;
+	struct sk_fleet_out *out;
 	/* reporting (called one at a time by the fleet runner) */
 	int tty, progress_shown;
 	unsigned shard_k, shard_n, jobs;
@@ -187,7 +192,7 @@ static int id_worker_init(void *arg, void **state)
 		free(w);
 		return rc;
 	}
-	w->pathcap = strlen(run->out_dir) + SK_FLEET_ID_MAX + 8;
+	w->pathcap = (run->out_dir ? strlen(run->out_dir) : 0) + SK_FLEET_ID_MAX + 8;
 	if ((w->path = malloc(w->pathcap)) == NULL) {
 		sk_signer_worker_free(&w->signer);
 		sk_ecies_sender_free(w->sender);
@@ -222,6 +227,8 @@ static int id_work(void *state, const struct sk_fleet_dev *d)
 
 	w->key.len = 0;
 	w->der.len = 0;
+	if (sk_fleet_out_has(run->out, d->id))
+		return SK_OK; /* in the archive being resumed */
 	if ((rc = sk_fleet_dev_key_bytes(d, &w->key, &kp, &kn)) != SK_OK)
 		return rc;
 	if ((rc = sk_ecies_parse_pub(w->sender, kp, kn, &pub, devid)) != SK_OK)
@@ -232,10 +239,10 @@ static int id_work(void *state, const struct sk_fleet_dev *d)
 	EVP_PKEY_free(pub);
 	if (rc != SK_OK)
 		return sk_err_wrap(rc, "device '%s'", d->id);
-	snprintf(w->path, w->pathcap, "%s/%s.oid", run->out_dir, d->id);
-	/* One sync for the whole batch at the end (sk_syncfs) instead of
-	 * two fsyncs per file: the file only gets its name once whole. */
-	return sk_write_file_nosync(w->path, w->der.p, w->der.len, 0666);
+	/* A directory: one sync for the whole batch at the end (sk_syncfs)
+	 * instead of two fsyncs per file; the file only gets its name once
+	 * whole.  An archive: one write of the whole entry. */
+	return sk_fleet_out_put(run->out, d->id, w->der.p, w->der.len, NULL, w->path, w->pathcap);
 }
 
 static void clear_progress(struct id_run *run)
@@ -250,7 +257,7 @@ static void id_bad(void *arg, const struct sk_fleet_dev *d, const char *msg)
 {
 	struct id_run *run = arg;
 
-	(void)d;
+	(void)sk_fleet_out_error(run->out, d->id, SK_ECONFIG, sk_json_error_code(SK_ECONFIG), msg);
 	clear_progress(run);
 	if (!run->ctx->quiet)
 		fprintf(stderr, "%s: %s: skipped\n", sk_prog(), msg);
@@ -318,24 +325,35 @@ static int id_fleet(struct id_run *run, const struct sk_args *a)
 {
 	struct sk_fleet_opts fo;
 	struct sk_fleet_stats st;
+	struct sk_fleet_out_opts oo;
 	const char *shard = sk_opt_str(a, OPT_shard);
-	struct stat sb;
 	uint64_t jobs;
+	size_t written;
 	int rc, rc2;
 
 	memset(&fo, 0, sizeof(fo));
+	memset(&st, 0, sizeof(st));
 	fo.jobs = sk_opt_uint(a, OPT_jobs, &jobs) ? (unsigned)jobs : sk_fleet_default_jobs();
-	if (shard != NULL && (rc = sk_fleet_parse_shard(shard, &fo.shard_k, &fo.shard_n)) != SK_OK)
+	if (shard != NULL && strcmp(shard, "auto") == 0)
+		rc = sk_fleet_shard_auto(&fo.shard_k, &fo.shard_n);
+	else if (shard != NULL)
+		rc = sk_fleet_parse_shard(shard, &fo.shard_k, &fo.shard_n);
+	else
+		rc = SK_OK;
+	if (rc != SK_OK)
 		return sk_usage_error("--%s: %s", sk_optdefs[OPT_shard].name, sk_err_msg());
 	run->shard_k = fo.shard_n ? fo.shard_k : 1;
 	run->shard_n = fo.shard_n ? fo.shard_n : 1;
 	run->jobs = fo.jobs;
-	if (stat(run->out_dir, &sb) != 0) {
-		if (errno != ENOENT || mkdir(run->out_dir, 0777) != 0)
-			return sk_err_sys(SK_EFAIL, "creating '%s'", run->out_dir);
-	} else if (!S_ISDIR(sb.st_mode)) {
-		return sk_err(SK_EFAIL, "'%s' is not a directory", run->out_dir);
-	}
+	memset(&oo, 0, sizeof(oo));
+	oo.dir = run->out_dir;
+	oo.archive = sk_opt_str(a, OPT_out_archive);
+	oo.manifest = sk_opt_str(a, OPT_manifest);
+	oo.resume = sk_opt_flag(a, OPT_resume);
+	oo.suffix = ".oid";
+	oo.mode = 0666; /* OOIDs are public: encrypted to their device, signed */
+	if ((rc = sk_fleet_out_open(&oo, &run->out)) != SK_OK)
+		return rc;
 	fo.keep_going = sk_opt_flag(a, OPT_keep_going);
 	fo.arg = run;
 	fo.worker_init = id_worker_init;
@@ -346,9 +364,16 @@ static int id_fleet(struct id_run *run, const struct sk_args *a)
 	fo.progress = run->tty ? id_progress : NULL;
 	rc = sk_fleet_run(sk_opt_str(a, OPT_devices), &fo, &st);
 	clear_progress(run);
-	/* Everything written is made durable before we report success. */
-	if (st.done > 0 && (rc2 = sk_syncfs(run->out_dir)) != SK_OK && rc == SK_OK)
+	written = sk_fleet_out_written(run->out);
+	/* Everything written is made durable and named before we report
+	 * success; a run cut short keeps its FILE.part for --resume. */
+	rc2 = sk_fleet_out_close(run->out, rc == SK_OK || (rc == SK_ECONFIG && fo.keep_going && st.parsed));
+	run->out = NULL;
+	if (rc2 != SK_OK && rc == SK_OK)
 		rc = rc2;
+	else if (rc != SK_OK && oo.archive != NULL && strcmp(oo.archive, "-") != 0 && st.entries > 0 &&
+		 !(rc == SK_ECONFIG && fo.keep_going && st.parsed))
+		sk_warn("the OOIDs made so far are kept in '%s.part' (--resume continues it)", oo.archive);
 	/* A summary for a run that went through (bad entries skipped with
 	 * --keep-going included), not for one that stopped on an error. */
 	if (rc == SK_OK || (rc == SK_ECONFIG && fo.keep_going && st.parsed && st.skipped > 0)) {
@@ -364,23 +389,49 @@ static int id_fleet(struct id_run *run, const struct sk_args *a)
 			sk_json_kuint(&j, "jobs", run->jobs);
 			sk_json_kuint(&j, "entries", st.entries);
 			sk_json_kuint(&j, "selected", st.selected);
-			sk_json_kuint(&j, "written", st.done);
+			sk_json_kuint(&j, "written", written);
 			sk_json_kuint(&j, "skipped", st.skipped);
 			sk_json_kuint(&j, "milliseconds", (uint64_t)(st.seconds * 1000));
+			sk_json_kstr(&j, "out_archive", oo.archive);
+			sk_json_kstr(&j, "manifest", oo.manifest);
+			sk_json_kuint(&j, "resumed", st.done - written);
 			sk_json_end_obj(&j);
 			sk_json_done(&j);
 		} else if (!run->ctx->quiet && st.parsed) {
-			fprintf(stderr, "%s: %zu OOID%s written to %s/ (shard %u/%u: %zu of %zu devices",
-				sk_prog(), st.done, st.done == 1 ? "" : "s", run->out_dir, run->shard_k,
-				run->shard_n, st.selected, st.entries);
+			fprintf(stderr, "%s: %zu OOID%s written to %s%s (shard %u/%u: %zu of %zu devices",
+				sk_prog(), written, written == 1 ? "" : "s",
+				run->out_dir ? run->out_dir : run->out_name, run->out_dir ? "/" : "",
+				run->shard_k, run->shard_n, st.selected, st.entries);
+			if (st.done > written)
+				fprintf(stderr, ", %zu already in the archive", st.done - written);
 			if (st.skipped)
 				fprintf(stderr, ", %zu skipped", st.skipped);
 			fprintf(stderr, ") in %.1f s, %.0f/s, %u job%s\n", st.seconds,
-				st.seconds > 0 ? (double)st.done / st.seconds : 0.0, run->jobs,
+				st.seconds > 0 ? (double)written / st.seconds : 0.0, run->jobs,
 				run->jobs == 1 ? "" : "s");
 		}
 	}
 	return rc;
+}
+
+/* The outputs of a fleet run (seckit-oo(1) FLEET OUTPUT). */
+static int fleet_out_check(const struct sk_ctx *ctx, const struct sk_args *a)
+{
+	const char *dir = sk_opt_str(a, OPT_out_dir), *ar = sk_opt_str(a, OPT_out_archive);
+	const char *man = sk_opt_str(a, OPT_manifest);
+	int ar_out = ar != NULL && strcmp(ar, "-") == 0, man_out = man != NULL && strcmp(man, "-") == 0;
+
+	if (sk_opt_str(a, OPT_out) != NULL)
+		return sk_usage_error("with --devices, give --out-dir DIR or --out-archive FILE (not --out)");
+	if ((dir == NULL) == (ar == NULL))
+		return sk_usage_error("with --devices, give --out-dir DIR or --out-archive FILE (one of them)");
+	if (sk_opt_flag(a, OPT_resume) && (ar == NULL || ar_out))
+		return sk_usage_error("--resume continues an --out-archive FILE (not a directory or '-')");
+	if (ar_out + man_out + (ctx->json != 0) > 1)
+		return sk_usage_error("only one of --out-archive -, --manifest - and --json can use stdout");
+	if (ar_out && isatty(STDOUT_FILENO))
+		return sk_usage_error("--out-archive -: standard output is a terminal");
+	return SK_OK;
 }
 
 static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
@@ -400,11 +451,11 @@ static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 	if ((devpub == NULL) == (devices == NULL))
 		return sk_usage_error("give --device-pub FILE (one device) or --devices FLEET (a fleet)");
 	if (devpub != NULL && (sk_opt_str(a, OPT_out_dir) || sk_opt_str(a, OPT_jobs) ||
-			       sk_opt_str(a, OPT_shard) || sk_opt_flag(a, OPT_keep_going)))
-		return sk_usage_error("--out-dir, --jobs, --shard and --keep-going go with --devices");
-	if (devices != NULL && sk_opt_str(a, OPT_out) != NULL)
-		return sk_usage_error("with --devices, give --out-dir DIR (not --out)");
-	if (devices != NULL && (rc = sk_opt_need(a, OPT_out_dir)) != SK_OK)
+			       sk_opt_str(a, OPT_shard) || sk_opt_flag(a, OPT_keep_going) ||
+			       sk_opt_str(a, OPT_out_archive) || sk_opt_str(a, OPT_manifest) ||
+			       sk_opt_flag(a, OPT_resume)))
+		return sk_usage_error("--out-dir, --out-archive, --manifest, --resume, --jobs, --shard and --keep-going go with --devices");
+	if (devices != NULL && (rc = fleet_out_check(ctx, a)) != SK_OK)
 		return rc;
 	if ((rc = sk_ctx_policy(ctx, &policy)) != SK_OK ||
 	    (rc = sk_ecies_alg_for(policy, sk_opt_str(a, OPT_kdf), sk_opt_str(a, OPT_cipher),
@@ -416,8 +467,7 @@ static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 		goto out;
 	memcpy(run.object_id, info.object_id, SK_OO_ID_LEN);
 	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK ||
-	    (rc = sk_oem_signer(sk_opt_str(a, OPT_sign_key), sk_opt_str(a, OPT_sign_pass), md,
-				sk_opt_flag(a, OPT_pss), &run.signer)) != SK_OK)
+	    (rc = sk_opt_signer(ctx, a, OPT_sign_pass, md, &run.signer)) != SK_OK)
 		goto out;
 	if (devpub != NULL) {
 		out = sk_opt_str(a, OPT_out) ? strdup(sk_opt_str(a, OPT_out))
@@ -429,6 +479,7 @@ static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 		rc = id_one(&run, devpub, out);
 	} else {
 		run.out_dir = sk_opt_str(a, OPT_out_dir);
+		run.out_name = sk_opt_str(a, OPT_out_archive);
 		rc = id_fleet(&run, a);
 	}
 out:

@@ -27,8 +27,8 @@ static const struct sk_verbopt make_opts[] = {
 	{ OPT_type, "key type: " SK_KEYTYPE_NAMES, .required = 1 },
 	{ OPT_key_file, "the key: EC/RSA private key (PEM or DER), or raw AES/HMAC bytes", .required = 1 },
 	{ OPT_key_pass, "passphrase of an encrypted PEM key" },
-	{ OPT_sign_key, "OEM signing key (PEM or DER private key)", .required = 1 },
-	{ OPT_sign_pass, "passphrase of an encrypted signing key" },
+	{ OPT_sign_key, "OEM signing key: a private key file (PEM or DER), or seckit:NAME (a store key)", .required = 1 },
+	{ OPT_sign_pass, "passphrase of an encrypted signing key, or the secret of the store key's password object" },
 	{ OPT_digest, "signature digest: sha256 (default), sha384, sha512" },
 	{ OPT_pss, "RSA-PSS signature (RSA signing keys)" },
 	{ OPT_device_pub, "the device's EC public key (PEM or DER)", .required = 1 },
@@ -112,8 +112,7 @@ static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 	req.device_id = devid;
 	/* signed by the OEM */
 	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK ||
-	    (rc = sk_oem_signer(sk_opt_str(a, OPT_sign_key), sk_opt_str(a, OPT_sign_pass), md,
-				sk_opt_flag(a, OPT_pss), &signer)) != SK_OK)
+	    (rc = sk_opt_signer(ctx, a, OPT_sign_pass, md, &signer)) != SK_OK)
 		goto out;
 	req.signer = &signer;
 	if ((rc = sk_okey_make(&req, &out)) != SK_OK)

@@ -13,6 +13,7 @@
 #include "backend/backend.h"
 #include "trust/certgen.h"
 #include "format/ecies.h"
+#include "format/pkg.h"
 #include "base/err.h"
 #include "crypto/keytype.h"
 #include "crypto/pcr.h"
@@ -193,6 +194,22 @@ int sk_opt_need(const struct sk_args *a, enum sk_optid id)
 	if (a->val[id] == NULL)
 		return sk_usage_error("--%s is required", sk_optdefs[id].name);
 	return SK_OK;
+}
+
+int sk_opt_signer(struct sk_ctx *ctx, const struct sk_args *a, enum sk_optid pass_opt,
+		  const EVP_MD *md, struct sk_signer *s)
+{
+	const char *file = a->val[OPT_sign_key];
+	const char *name = a->val[OPT_key] ? a->val[OPT_key] : a->val[OPT_key_name];
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((file == NULL) == (name == NULL))
+		return sk_usage_error("give --sign-key FILE or --key NAME (one of them)");
+	rc = sk_signer_open(s, ctx, file, name, a->val[pass_opt], md, a->count[OPT_pss] > 0);
+	if (rc == SK_EUSAGE)
+		return sk_usage_error("%s", sk_err_msg());
+	return rc;
 }
 
 static const struct sk_verbopt *verbopt(const struct sk_verb *v, enum sk_optid id)

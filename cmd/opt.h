@@ -109,6 +109,13 @@ int sk_opt_out(const struct sk_args *a, enum sk_outkind kind, const char **path)
 /* A usage error "--NAME is required" unless the option was given (for
  * options that are required only with others; always required ones say
  * so in the verb's table). */
+/* The signing key of an off-device maker (seckit(1) SIGNING KEYS):
+ * --sign-key FILE (or seckit:NAME) or --key NAME, exactly one (a verb whose
+ * --key is something else takes only --sign-key); pass_opt the option of
+ * its secret; md (NULL: sha256) and --pss checked against the key. */
+struct sk_signer;
+int sk_opt_signer(struct sk_ctx *ctx, const struct sk_args *a, enum sk_optid pass_opt,
+		  const EVP_MD *md, struct sk_signer *s);
 int sk_opt_need(const struct sk_args *a, enum sk_optid id);
 
 struct sk_verb;

@@ -101,7 +101,7 @@ static const struct sk_verbopt make_opts[] = {
 
 static int payload_make(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *file = sk_opt_str(a, OPT_sign_key), *name = sk_opt_str(a, OPT_key);
+	const char *name = sk_opt_str(a, OPT_key);
 	const char *in = sk_opt_str(a, OPT_in), *out;
 	struct sk_payload_info info;
 	struct sk_signer s = { 0 };
@@ -110,22 +110,14 @@ static int payload_make(struct sk_ctx *ctx, const struct sk_args *a)
 	const EVP_MD *md = NULL;
 	int rc;
 
-	if ((file == NULL) == (name == NULL))
-		return sk_usage_error("give --sign-key FILE or --key NAME (one of them)");
 	if ((rc = sk_opt_out(a, SK_OUT_BINARY, &out)) != SK_OK)
 		return rc;
 	if (ctx->json && strcmp(out, "-") == 0)
 		return sk_usage_error("--json and --out - would both write to stdout");
 	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK)
 		return rc;
-	if (file != NULL)
-		rc = sk_signer_from_file(&s, file, sk_opt_str(a, OPT_pass));
-	else
-		rc = sk_signer_from_key(&s, ctx, name, sk_opt_str(a, OPT_pass));
-	if (rc != SK_OK)
+	if ((rc = sk_opt_signer(ctx, a, OPT_pass, md, &s)) != SK_OK)
 		return rc;
-	if ((rc = sk_signer_set_md(&s, md, sk_opt_flag(a, OPT_pss))) != SK_OK)
-		goto out;
 	progress_init(ctx, &pr, &fn);
 	rc = sk_payload_make(&s, in, out, fn, &pr, &info);
 	progress_end(&pr);

@@ -83,7 +83,6 @@ static int parse_device(const char *arg, uint8_t id[32])
 static int stp_make(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *name = sk_opt_str(a, OPT_name);
-	const char *signfile = sk_opt_str(a, OPT_sign_key), *keyname = sk_opt_str(a, OPT_key);
 	struct sk_signer signer;
 	struct sk_buf out = { 0 };
 	struct sk_stp s;
@@ -94,8 +93,8 @@ static int stp_make(struct sk_ctx *ctx, const struct sk_args *a)
 	memset(&s, 0, sizeof(s));
 	s.cmd = sk_stp_cmd_by_name(sk_opt_str(a, OPT_command));
 	sk_opt_uint(a, OPT_seq, &s.seq);
-	if ((signfile == NULL) == (keyname == NULL))
-		return sk_usage_error("give exactly one of --sign-key FILE and --key NAME");
+	if ((sk_opt_str(a, OPT_sign_key) == NULL) == (sk_opt_str(a, OPT_key) == NULL))
+		return sk_usage_error("give --sign-key FILE or --key NAME (one of them)");
 	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK ||
 	    (rc = sk_opt_out(a, SK_OUT_BINARY, &outpath)) != SK_OK)
 		return rc;
@@ -119,13 +118,10 @@ static int stp_make(struct sk_ctx *ctx, const struct sk_args *a)
 			rc = sk_usage_error("%s", sk_err_msg());
 		goto out;
 	}
-	rc = signfile ? sk_signer_from_file(&signer, signfile, sk_opt_str(a, OPT_pass))
-		      : sk_signer_from_key(&signer, ctx, keyname, sk_opt_str(a, OPT_pass));
-	if (rc != SK_OK)
+	if ((rc = sk_opt_signer(ctx, a, OPT_pass, md, &signer)) != SK_OK)
 		goto out;
 	have_signer = 1;
-	if ((rc = sk_signer_set_md(&signer, md, sk_opt_flag(a, OPT_pss))) != SK_OK ||
-	    (rc = sk_stp_make(&s, &signer, &out)) != SK_OK)
+	if ((rc = sk_stp_make(&s, &signer, &out)) != SK_OK)
 		goto out;
 	rc = sk_write_file(outpath, out.p, out.len, 0666);
 out:

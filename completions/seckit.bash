@@ -224,6 +224,7 @@ option	seckit oo make	--not-after	-	TIME	none
 verb	seckit oo id	none	-	make the OOID of an object for one device or a fleet
 option	seckit oo id	--info	-	FILE	file
 option	seckit oo id	--sign-key	-	FILE	file
+option	seckit oo id	--key	-	NAME	key
 option	seckit oo id	--sign-pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit oo id	--digest	d	ALG	choice	sha256 sha384 sha512
 option	seckit oo id	--pss	-	-	none
@@ -231,6 +232,9 @@ option	seckit oo id	--device-pub	-	FILE	file
 option	seckit oo id	--out	o	FILE	file
 option	seckit oo id	--devices	-	FLEET	file
 option	seckit oo id	--out-dir	-	DIR	dir
+option	seckit oo id	--out-archive	-	FILE	file
+option	seckit oo id	--resume	-	-	none
+option	seckit oo id	--manifest	-	FILE	file
 option	seckit oo id	--jobs	j	N	none
 option	seckit oo id	--shard	-	K/N	none
 option	seckit oo id	--keep-going	k	-	none

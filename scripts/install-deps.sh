@@ -13,7 +13,8 @@ set -eu
 PKGS="build-essential pkg-config libssl-dev openssl libyaml-dev libtss2-dev
 bats mandoc shellcheck hyperfine valgrind clang libclang-rt-14-dev
 swtpm swtpm-tools tpm2-tools softhsm2 opensc libp11-kit-dev mosquitto mosquitto-clients stunnel4 iproute2
-python3 python3-jsonschema xxd procps util-linux e2fsprogs zsh fish parallel faketime time gdb strace"
+python3 python3-jsonschema xxd procps util-linux e2fsprogs zsh fish parallel faketime time gdb strace
+libarchive-tools"
 
 cross=""
 case "${1:-}" in

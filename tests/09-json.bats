@@ -144,6 +144,9 @@ cases() {
 	oo id|0|oo id --info data.oocfg --sign-key oem/root.key --device-pub out/device.pub --out data.oid
 	oo id|0|oo id --info data.oocfg --sign-key oem/payload.key --device-pub out/device.pub --out rogue.oid
 	oo id|1|oo id --info nosuch.oocfg --sign-key oem/root.key --device-pub out/device.pub --out x.oid
+	oo id|0|oo id --info data.oocfg --sign-key oem/root.key --devices fleet.yaml --out-archive f.tar --manifest f.jsonl
+	oo id|0|oo id --info data.oocfg --sign-key oem/root.key --devices fleet.yaml --out-archive f.tar --resume
+	oo id|3|oo id --info data.oocfg --sign-key oem/root.key --devices bad.yaml --out-archive g.tar
 	oo open|0|oo open --id data.oid --in data.oo --out data.open
 	oo open|7|oo open --id rogue.oid --in data.oo --out x.open
 	oo open|2|oo open --id data.oid --in data.oo --out -
@@ -261,6 +264,7 @@ check() {
 	cp "$SECKIT_SRC/manifest.example.yaml" full/m.yaml
 	WIFI_PASSPHRASE=correct-horse sk --store full/store provision full/m.yaml
 	printf 'key: [unclosed\n' > bad.yaml
+	printf 'devices:\n  - id: d1\n    public-key-file: out/device.pub\n' > fleet.yaml
 	printf 'data to sign\n' > data
 	printf 'other data\n' > other
 	head -c 64 /dev/zero > data.bad

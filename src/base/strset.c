@@ -129,3 +129,17 @@ int sk_strset_add(struct sk_strset *s, const char *str, size_t id, size_t *dup)
 	s->n++;
 	return SK_OK;
 }
+
+int sk_strset_has(const struct sk_strset *s, const char *str)
+{
+	uint32_t h;
+	size_t j;
+
+	if (s->cap == 0)
+		return 0;
+	h = (uint32_t)sk_siphash24(s->seed, str, strlen(str));
+	for (j = h & (s->cap - 1); s->id[j]; j = (j + 1) & (s->cap - 1))
+		if (s->hash[j] == h && strcmp(s->key(s->arg, s->id[j] - 1), str) == 0)
+			return 1;
+	return 0;
+}

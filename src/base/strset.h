@@ -38,6 +38,9 @@ void sk_strset_init(struct sk_strset *s, sk_strset_key_fn key, const void *arg);
  * string's id, else SIZE_MAX.  SK_OK, or SK_EFAIL (out of memory, no
  * random key) with the error set. */
 int sk_strset_add(struct sk_strset *s, const char *str, size_t id, size_t *dup);
+/* 1 if an equal string is in the set (changes nothing: threads may look
+ * up at once while nobody adds). */
+int sk_strset_has(const struct sk_strset *s, const char *str);
 void sk_strset_free(struct sk_strset *s);
 
 /* SipHash-2-4 (Aumasson and Bernstein) of n bytes under a 16-byte key. */

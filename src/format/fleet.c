@@ -26,6 +26,7 @@
 #include "base/strset.h"
 #include "base/util.h"
 #include "base/yaml.h"
+#include "ctx/ctx.h"
 
 #define KEY_MAX (64u << 10)   /* an inline key or key file */
 /* Jobs travel in batches: one lock round trip per BATCH devices keeps the
@@ -48,6 +49,75 @@ int sk_fleet_parse_shard(const char *s, unsigned *k, unsigned *n)
 		return sk_err(SK_EUSAGE, "shard '%s' is not K/N with 1 <= K <= N", s);
 	*k = (unsigned)kk;
 	*n = (unsigned)nn;
+	return SK_OK;
+}
+
+/* A number from the environment: 1 found, 0 unset, SK_EUSAGE not one. */
+static int env_uint(const char *name, uint64_t max, uint64_t *v)
+{
+	const char *s = sk_env(name);
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	if (sk_parse_uint(s, max, v) != 0)
+		return -sk_err(SK_EUSAGE, "%s='%s' is not a number", name, s);
+	return 1;
+}
+
+static int shard_count(const char *runner, uint64_t *n)
+{
+	int r = env_uint("SECKIT_SHARD_COUNT", 1u << 20, n);
+
+	if (r < 0)
+		return -r;
+	if (r == 0 || *n == 0)
+		return sk_err(SK_EUSAGE, "%s: set SECKIT_SHARD_COUNT to the number of shards", runner);
+	return SK_OK;
+}
+
+int sk_fleet_shard_auto(unsigned *k, unsigned *n)
+{
+	uint64_t idx, cnt, min = 0, max;
+	int r, rc;
+
+	/* Kubernetes Indexed Job: 0-based index, N given */
+	if ((r = env_uint("JOB_COMPLETION_INDEX", 1u << 20, &idx)) != 0) {
+		if (r < 0)
+			return -r;
+		if ((rc = shard_count("JOB_COMPLETION_INDEX (Kubernetes)", &cnt)) != SK_OK)
+			return rc;
+		idx++;
+	} else if ((r = env_uint("SLURM_ARRAY_TASK_ID", UINT32_MAX, &idx)) != 0) {
+		/* Slurm job array MIN-MAX, step 1 */
+		if (r < 0 || (r = env_uint("SLURM_ARRAY_TASK_MIN", UINT32_MAX, &min)) < 0 ||
+		    (r = env_uint("SLURM_ARRAY_TASK_COUNT", 1u << 20, &cnt)) < 0)
+			return -r;
+		if (r == 0)
+			return sk_err(SK_EUSAGE, "SLURM_ARRAY_TASK_ID without SLURM_ARRAY_TASK_COUNT");
+		if ((r = env_uint("SLURM_ARRAY_TASK_MAX", UINT32_MAX, &max)) < 0)
+			return -r;
+		if (r > 0 && max - min + 1 != cnt)
+			return sk_err(SK_EUSAGE, "Slurm array %llu-%llu of %llu tasks: use an array MIN-MAX with step 1",
+				      (unsigned long long)min, (unsigned long long)max,
+				      (unsigned long long)cnt);
+		if (idx < min)
+			return sk_err(SK_EUSAGE, "SLURM_ARRAY_TASK_ID below SLURM_ARRAY_TASK_MIN");
+		idx = idx - min + 1;
+	} else if ((r = env_uint("PARALLEL_SEQ", 1u << 20, &idx)) != 0) {
+		/* GNU parallel: 1-based job sequence number, N given */
+		if (r < 0)
+			return -r;
+		if ((rc = shard_count("PARALLEL_SEQ (GNU parallel)", &cnt)) != SK_OK)
+			return rc;
+	} else {
+		return sk_err(SK_EUSAGE, "auto: not started by a job runner (no JOB_COMPLETION_INDEX, "
+					 "SLURM_ARRAY_TASK_ID or PARALLEL_SEQ)");
+	}
+	if (idx < 1 || idx > cnt)
+		return sk_err(SK_EUSAGE, "auto: shard %llu of %llu is out of range",
+			      (unsigned long long)idx, (unsigned long long)cnt);
+	*k = (unsigned)idx;
+	*n = (unsigned)cnt;
 	return SK_OK;
 }
 

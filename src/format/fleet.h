@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * Fleet files (CLI.md "Fleet file") and the parallel runner that batch
@@ -86,6 +87,14 @@ unsigned sk_fleet_default_jobs(void);
 /* "K/N" with 1 <= K <= N <= 2^20; SK_EUSAGE otherwise. */
 int sk_fleet_parse_shard(const char *s, unsigned *k, unsigned *n);
 
+/* --shard auto: K and N from the job runner that started us (seckit-oo(1)
+ * SHARDS): JOB_COMPLETION_INDEX (Kubernetes Indexed Job, 0-based) with
+ * SECKIT_SHARD_COUNT; SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN + 1 of
+ * SLURM_ARRAY_TASK_COUNT (an array MIN-MAX of step 1); PARALLEL_SEQ (GNU
+ * parallel, 1-based) with SECKIT_SHARD_COUNT -- the first one set, in that
+ * order.  SK_EUSAGE outside a runner or for values that do not fit. */
+int sk_fleet_shard_auto(unsigned *k, unsigned *n);
+
 /* An id as the fleet file allows it (also a safe file name). */
 int sk_fleet_id_valid(const char *id);
 
@@ -100,5 +109,50 @@ int sk_fleet_dev_key_bytes(const struct sk_fleet_dev *d, struct sk_buf *buf, con
 /* Record a located error for device d: "FILE:LINE:COL: device 'ID': MSG". */
 int sk_fleet_dev_err(const struct sk_fleet_dev *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Where a batch puts what it makes for each device (fleet_out.c): files
+ * DIR/<id><suffix>, or entries <id><suffix> of one POSIX tar archive
+ * (base/tar.h) written as devices finish, in constant memory, to a file or
+ * to standard output ("-"); and, on request, a manifest: one JSON line per
+ * device, {"device": ID, "sha256": HEX of the bytes, ...extra} or
+ * {"device": ID, "error": {"code", "exit", "message"}}.
+ *
+ * A file target is written as FILE.part (created with O_EXCL: SK_EEXIST if
+ * one is there) and renamed to FILE by a successful close; a run that
+ * stops keeps FILE.part, whose whole entries are valid.  resume continues
+ * FILE.part (or a finished FILE): its entries are read, a trailing partial
+ * entry is cut, and sk_fleet_out_has says which devices it holds (their
+ * manifest lines are written again, so the manifest covers the archive).
+ * put and error may be called by several threads at once.
+ */
+struct sk_fleet_out_opts {
+	const char *dir;          /* a directory, or */
+	const char *archive;      /* an archive file or "-" */
+	const char *manifest;     /* a manifest file or "-"; NULL: none */
+	const char *suffix;       /* of each name: ".oid" ... */
+	int resume;
+	mode_t mode;              /* of the files (before the umask) */
+};
+struct sk_fleet_out;
+
+int sk_fleet_out_open(const struct sk_fleet_out_opts *o, struct sk_fleet_out **out);
+/* 1 if a resumed archive has the device already. */
+int sk_fleet_out_has(const struct sk_fleet_out *o, const char *id);
+/* Entries written by this run; entries found in the resumed archive. */
+size_t sk_fleet_out_written(const struct sk_fleet_out *o);
+size_t sk_fleet_out_resumed(const struct sk_fleet_out *o);
+/* The output of device id; extra: members added to its manifest line
+ * ("\"key\": value", already JSON) or NULL; path: room for a file name. */
+int sk_fleet_out_put(struct sk_fleet_out *o, const char *id, const uint8_t *p, size_t n,
+		     const char *extra, char *path, size_t pathcap);
+/* A device that failed (skipped with keep_going): its manifest line;
+ * code is the machine name of the exit status rc. */
+int sk_fleet_out_error(struct sk_fleet_out *o, const char *id, int rc, const char *code,
+		       const char *msg);
+/* ok > 0: end the archive, make everything durable, give the files their
+ * names.  ok == 0: stopped, keep the parts.  ok < 0: could not start,
+ * remove what was created. */
+int sk_fleet_out_close(struct sk_fleet_out *o, int ok);
 
 #endif

@@ -608,19 +608,6 @@ int sk_ecies_alg_for(const struct sk_policy *pol, const char *kdf, const char *c
 	return sk_ecies_alg_set(alg, kdf, cipher, mac);
 }
 
-int sk_oem_signer(const char *file, const char *pass_spec, const EVP_MD *md, int pss,
-		  struct sk_signer *s)
-{
-	int rc;
-
-	memset(s, 0, sizeof(*s));
-	if ((rc = sk_signer_from_file(s, file, pass_spec)) != SK_OK)
-		return rc;
-	if ((rc = sk_signer_set_md(s, md, pss)) != SK_OK)
-		sk_signer_free(s);
-	return rc;
-}
-
 static int policy_check(const struct sk_ooinfo *info, int64_t now)
 {
 	char a[32], b[32];

@@ -120,12 +120,9 @@ int sk_oem_verifier(struct sk_ctx *ctx, const char *name, struct sk_verifier *v,
 
 /* Off the device (opaque-key make, oo id): the ECIES algorithms -- the
  * defaults, then the policy's default cipher (defaults.cipher), then the
- * names given (NULL: not given; SK_EUSAGE for names that are not known) --
- * and the OEM signer from a key file, signing with md (a digest of the
- * SK_MD_TRUST policy, which the caller resolved). */
+ * names given (NULL: not given; SK_EUSAGE for names that are not known).
+ * The OEM signer is pkg.h's sk_signer_open (a key file or a store key). */
 int sk_ecies_alg_for(const struct sk_policy *pol, const char *kdf, const char *cipher,
 		     const char *mac, struct sk_ecies_alg *alg);
-int sk_oem_signer(const char *file, const char *pass_spec, const EVP_MD *md, int pss,
-		  struct sk_signer *s);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef SK_PKG_H
 #define SK_PKG_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -166,6 +167,10 @@ struct sk_signer {
 	 * signatures (one thread's copy of the signer; see
 	 * sk_signer_worker_copy).  NULL: a new context per signature. */
 	struct sk_sign_cache *cache;
+	/* A store key: one signature at a time in its backend (a TPM's or a
+	 * token's session is not shared by threads); the worker copies share
+	 * the original's lock. */
+	pthread_mutex_t *lock;
 };
 struct sk_sign_cache {
 	EVP_PKEY_CTX *ctx;
@@ -175,6 +180,14 @@ int sk_signer_from_file(struct sk_signer *s, const char *path, const char *pass_
 /* pass_spec: the secret of the key's password object, if it has one. */
 int sk_signer_from_key(struct sk_signer *s, struct sk_ctx *ctx, const char *name,
 		       const char *pass_spec);
+/* The signing key of an off-device maker (seckit(1) SIGNING KEYS): a key
+ * file, or a store key by name (any backend; it signs there) -- the name
+ * given as name, or as file in the form "seckit:NAME" (SK_SIGNER_URI).
+ * pass_spec: the file's passphrase or the key's password-object secret.
+ * md (NULL: sha256) and pss as sk_signer_set_md. */
+#define SK_SIGNER_URI "seckit:"
+int sk_signer_open(struct sk_signer *s, struct sk_ctx *ctx, const char *file, const char *name,
+		   const char *pass_spec, const EVP_MD *md, int pss);
 /* Choose digest and padding; checks the key can sign with them
  * (SK_EUNSUPP: PSS with EC, md5 with ECDSA ...).  Weak-digest policy (md5
  * needs an insecure flag, sha1 warns) is the command's business. */

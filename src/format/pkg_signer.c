@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "crypto/crypto.h"
 #include "base/err.h"
+#include "base/util.h"
 #include "crypto/keytype.h"
 #include "ctx/secret.h"
 #include "trust/trust.h"
@@ -63,7 +64,34 @@ int sk_signer_from_key(struct sk_signer *s, struct sk_ctx *ctx, const char *name
 			    s->key->info.type->name);
 	if (rc == SK_OK)
 		rc = sk_pkey_fingerprint(s->key->info.pub, s->fpr);
+	if (rc == SK_OK) {
+		if ((s->lock = malloc(sizeof(*s->lock))) == NULL)
+			rc = sk_err(SK_EFAIL, "out of memory");
+		else
+			pthread_mutex_init(s->lock, NULL);
+	}
 	if (rc != SK_OK)
+		sk_signer_free(s);
+	return rc;
+}
+
+int sk_signer_open(struct sk_signer *s, struct sk_ctx *ctx, const char *file, const char *name,
+		   const char *pass_spec, const EVP_MD *md, int pss)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if (file != NULL && strncmp(file, SK_SIGNER_URI, strlen(SK_SIGNER_URI)) == 0)
+		name = file + strlen(SK_SIGNER_URI);
+	else if (file != NULL)
+		name = NULL;
+	if (name != NULL && !sk_name_valid(name))
+		return sk_err(SK_EUSAGE, "'%s' is not a valid key name", name);
+	rc = name != NULL ? sk_signer_from_key(s, ctx, name, pass_spec)
+			  : sk_signer_from_file(s, file, pass_spec);
+	if (rc != SK_OK)
+		return rc;
+	if (md != NULL && (rc = sk_signer_set_md(s, md, pss)) != SK_OK)
 		sk_signer_free(s);
 	return rc;
 }
@@ -95,8 +123,14 @@ int sk_signer_sign_digest(const struct sk_signer *s, const uint8_t *dgst, size_t
 	size_t len = 0;
 	int rc;
 
-	if (s->key != NULL)
-		return sk_key_sign(s->key, s->md, s->pss, dgst, dlen, sig);
+	if (s->key != NULL) {
+		if (s->lock != NULL)
+			pthread_mutex_lock(s->lock);
+		rc = sk_key_sign(s->key, s->md, s->pss, dgst, dlen, sig);
+		if (s->lock != NULL)
+			pthread_mutex_unlock(s->lock);
+		return rc;
+	}
 	if (s->cache != NULL && s->cache->ctx != NULL) {
 		pctx = s->cache->ctx;
 	} else {
@@ -158,8 +192,13 @@ void sk_signer_free(struct sk_signer *s)
 {
 	EVP_PKEY_free(s->pkey);
 	sk_key_close(s->key);
+	if (s->lock != NULL) {
+		pthread_mutex_destroy(s->lock);
+		free(s->lock);
+	}
 	s->pkey = NULL;
 	s->key = NULL;
+	s->lock = NULL;
 }
 
 /* ---- verifier ---- */

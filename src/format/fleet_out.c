@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: MIT */
+/* Where a batch puts its per-device outputs: a directory, or one tar
+ * archive written as devices finish, and the manifest (fleet.h). */
+#include "format/fleet.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/sha.h>
+
+#include "base/err.h"
+#include "base/fileio.h"
+#include "base/strset.h"
+#include "base/tar.h"
+#include "base/util.h"
+
+struct sk_fleet_out {
+	struct sk_fleet_out_opts o;
+	pthread_mutex_t lock;
+	int fd, mfd;             /* archive (or -1: a directory), manifest (-1: none) */
+	char *part, *mpart;      /* FILE.part names (NULL: standard output / none) */
+	int64_t mtime;           /* of every entry: the start of the run */
+	size_t written, resumed;
+	/* ids already in a resumed archive: an arena of NUL-ended ids */
+	struct sk_strset done;
+	struct sk_buf arena;
+	size_t *off, noff, capoff;
+	int failed;              /* a write failed: nothing more is written */
+};
+
+static const char *arena_key(const void *arg, size_t id)
+{
+	const struct sk_fleet_out *o = arg;
+
+	return (const char *)o->arena.p + o->off[id];
+}
+
+/* JSON string body of s (ids are plain; messages may hold anything). */
+static int json_str(struct sk_buf *b, const char *s)
+{
+	char esc[8];
+	int rc = SK_OK;
+
+	for (; *s && rc == SK_OK; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			rc = sk_buf_add(b, esc, 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			rc = sk_buf_add(b, esc, 6);
+		} else {
+			rc = sk_buf_add(b, s, 1);
+		}
+	}
+	return rc;
+}
+
+static int manifest_ok_line(struct sk_buf *b, const char *id, const uint8_t *p, size_t n,
+			    const char *extra)
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	char hex[2 * SHA256_DIGEST_LENGTH + 1];
+	int rc;
+
+	SHA256(p, n, md);
+	sk_hex(hex, md, sizeof(md));
+	if ((rc = sk_buf_add(b, "{\"device\":\"", 11)) != SK_OK || (rc = json_str(b, id)) != SK_OK ||
+	    (rc = sk_buf_add(b, "\",\"sha256\":\"", 12)) != SK_OK ||
+	    (rc = sk_buf_add(b, hex, strlen(hex))) != SK_OK || (rc = sk_buf_add(b, "\"", 1)) != SK_OK)
+		return rc;
+	if (extra != NULL && ((rc = sk_buf_add(b, ",", 1)) != SK_OK ||
+			      (rc = sk_buf_add(b, extra, strlen(extra))) != SK_OK))
+		return rc;
+	return sk_buf_add(b, "}\n", 2);
+}
+
+static int write_fd(struct sk_fleet_out *o, int fd, const char *what, const void *p, size_t n)
+{
+	if (sk_write_all(fd, p, n) != 0) {
+		o->failed = 1;
+		return sk_err_sys(SK_EFAIL, "writing '%s'", what);
+	}
+	return SK_OK;
+}
+
+static const char *name_of(const char *path, const char *part)
+{
+	return part != NULL ? part : path;
+}
+
+/* A resumed archive: remember its entries, write their manifest lines. */
+static int resume_entry(void *arg, const char *name, const uint8_t *data, size_t n)
+{
+	struct sk_fleet_out *o = arg;
+	size_t sl = strlen(o->o.suffix), nl = strlen(name), dup, id;
+	char dev[SK_FLEET_ID_MAX + 1];
+	struct sk_buf line = { 0 };
+	int rc;
+
+	if (nl <= sl || nl - sl > SK_FLEET_ID_MAX || strcmp(name + nl - sl, o->o.suffix) != 0)
+		return sk_err(SK_ECONFIG, "'%s': entry '%s' is not DEVICE%s", o->part, name, o->o.suffix);
+	snprintf(dev, sizeof(dev), "%.*s", (int)(nl - sl), name);
+	if (!sk_fleet_id_valid(dev))
+		return sk_err(SK_ECONFIG, "'%s': entry '%s' is not DEVICE%s", o->part, name, o->o.suffix);
+	if (o->noff == o->capoff) {
+		size_t ncap = o->capoff ? 2 * o->capoff : 1024;
+		size_t *no = realloc(o->off, ncap * sizeof(*no));
+
+		if (no == NULL)
+			return sk_err(SK_EFAIL, "out of memory");
+		o->off = no;
+		o->capoff = ncap;
+	}
+	id = o->noff;
+	o->off[id] = o->arena.len;
+	if ((rc = sk_buf_add(&o->arena, dev, strlen(dev) + 1)) != SK_OK)
+		return rc;
+	o->noff++;
+	if ((rc = sk_strset_add(&o->done, dev, id, &dup)) != SK_OK)
+		return rc;
+	if (dup != SIZE_MAX)
+		return sk_err(SK_ECONFIG, "'%s': device '%s' is in it twice", o->part, dev);
+	o->resumed++;
+	if (o->mfd < 0)
+		return SK_OK;
+	if ((rc = manifest_ok_line(&line, dev, data, n, NULL)) == SK_OK)
+		rc = write_fd(o, o->mfd, name_of(o->o.manifest, o->mpart), line.p, line.len);
+	sk_buf_free(&line);
+	return rc;
+}
+
+static char *part_name(const char *path)
+{
+	size_t n = strlen(path) + sizeof(".part");
+	char *p = malloc(n);
+
+	if (p != NULL)
+		snprintf(p, n, "%s.part", path);
+	return p;
+}
+
+/* FILE.part: new (O_EXCL), or continued (resume). */
+static int open_part(const char *part, int resume, mode_t mode, int *fd)
+{
+	int flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+
+	*fd = open(part, resume ? flags : flags | O_EXCL, mode);
+	if (*fd >= 0) {
+		/* one writer at a time (a resumed run while the first still runs) */
+		if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+			return SK_OK;
+		close(*fd);
+		*fd = -1;
+		if (errno == EWOULDBLOCK)
+			return sk_err(SK_EEXIST, "'%s' is being written by another run", part);
+		return sk_err_sys(SK_EFAIL, "locking '%s'", part);
+	}
+	if (errno == EEXIST)
+		return sk_err(SK_EEXIST,
+			      "'%s' exists: an earlier run was cut short (resume it, or remove it)", part);
+	return sk_err_sys(SK_EFAIL, "creating '%s'", part);
+}
+
+static int open_archive(struct sk_fleet_out *o)
+{
+	const char *path = o->o.archive;
+	struct stat sb;
+
+	if (strcmp(path, "-") == 0) {
+		o->fd = STDOUT_FILENO;
+		return SK_OK;
+	}
+	if ((o->part = part_name(path)) == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	/* resume a finished archive: it becomes the part again */
+	if (o->o.resume && lstat(o->part, &sb) != 0 && lstat(path, &sb) == 0 &&
+	    rename(path, o->part) != 0)
+		return sk_err_sys(SK_EFAIL, "renaming '%s'", path);
+	return open_part(o->part, o->o.resume, o->o.mode, &o->fd);
+}
+
+static int resume_archive(struct sk_fleet_out *o)
+{
+	off_t end;
+	int rc;
+
+	if ((rc = sk_tar_scan(o->fd, o->part, 1u << 20, resume_entry, o, &end)) != SK_OK)
+		return rc;
+	/* cut a trailing piece of an entry (or the end blocks) and go on there */
+	if (ftruncate(o->fd, end) != 0 || lseek(o->fd, end, SEEK_SET) != end)
+		return sk_err_sys(SK_EFAIL, "truncating '%s'", o->part);
+	return SK_OK;
+}
+
+static int open_manifest(struct sk_fleet_out *o)
+{
+	const char *path = o->o.manifest;
+
+	if (path == NULL)
+		return SK_OK;
+	if (strcmp(path, "-") == 0) {
+		o->mfd = STDOUT_FILENO;
+		return SK_OK;
+	}
+	if ((o->mpart = part_name(path)) == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	if (o->o.resume)
+		(void)unlink(o->mpart); /* made again from the archive */
+	return open_part(o->mpart, 0, o->o.mode, &o->mfd);
+}
+
+int sk_fleet_out_open(const struct sk_fleet_out_opts *opts, struct sk_fleet_out **out)
+{
+	struct sk_fleet_out *o = calloc(1, sizeof(*o));
+	struct stat sb;
+	int rc = SK_OK;
+
+	*out = NULL;
+	if (o == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	o->o = *opts;
+	o->fd = o->mfd = -1;
+	o->mtime = (int64_t)time(NULL);
+	pthread_mutex_init(&o->lock, NULL);
+	sk_strset_init(&o->done, arena_key, o);
+	if (opts->dir != NULL) {
+		if (stat(opts->dir, &sb) != 0) {
+			if (errno != ENOENT || mkdir(opts->dir, 0777) != 0)
+				rc = sk_err_sys(SK_EFAIL, "creating '%s'", opts->dir);
+		} else if (!S_ISDIR(sb.st_mode)) {
+			rc = sk_err(SK_EFAIL, "'%s' is not a directory", opts->dir);
+		}
+	}
+	/* the archive (locked) first; then the manifest, into which resuming
+	 * writes the lines of the entries already there */
+	if (rc == SK_OK && opts->archive != NULL)
+		rc = open_archive(o);
+	if (rc == SK_OK)
+		rc = open_manifest(o);
+	if (rc == SK_OK && opts->resume)
+		rc = resume_archive(o);
+	if (rc != SK_OK) {
+		sk_fleet_out_close(o, -1);
+		return rc;
+	}
+	*out = o;
+	return SK_OK;
+}
+
+int sk_fleet_out_has(const struct sk_fleet_out *o, const char *id)
+{
+	return o->resumed > 0 && sk_strset_has(&o->done, id);
+}
+
+size_t sk_fleet_out_written(const struct sk_fleet_out *o)
+{
+	return o->written;
+}
+
+size_t sk_fleet_out_resumed(const struct sk_fleet_out *o)
+{
+	return o->resumed;
+}
+
+int sk_fleet_out_put(struct sk_fleet_out *o, const char *id, const uint8_t *p, size_t n,
+		     const char *extra, char *path, size_t pathcap)
+{
+	struct sk_buf ent = { 0 }, line = { 0 };
+	char name[SK_FLEET_ID_MAX + 16];
+	int rc = SK_OK;
+
+	snprintf(name, sizeof(name), "%s%s", id, o->o.suffix);
+	if (o->fd < 0) {
+		snprintf(path, pathcap, "%s/%s", o->o.dir, name);
+		rc = sk_write_file_nosync(path, p, n, o->o.mode);
+	} else {
+		rc = sk_tar_entry(&ent, name, p, n, 0644, o->mtime);
+	}
+	if (rc == SK_OK && o->mfd >= 0)
+		rc = manifest_ok_line(&line, id, p, n, extra);
+	if (rc == SK_OK) {
+		pthread_mutex_lock(&o->lock);
+		if (o->failed)
+			rc = sk_err(SK_EFAIL, "an earlier write failed");
+		if (rc == SK_OK && o->fd >= 0)
+			rc = write_fd(o, o->fd, name_of(o->o.archive, o->part), ent.p, ent.len);
+		if (rc == SK_OK && o->mfd >= 0)
+			rc = write_fd(o, o->mfd, name_of(o->o.manifest, o->mpart), line.p, line.len);
+		if (rc == SK_OK)
+			o->written++;
+		pthread_mutex_unlock(&o->lock);
+	}
+	sk_buf_free(&ent);
+	sk_buf_free(&line);
+	return rc;
+}
+
+int sk_fleet_out_error(struct sk_fleet_out *o, const char *id, int rc, const char *code,
+		       const char *msg)
+{
+	struct sk_buf b = { 0 };
+	char num[16];
+	int r;
+
+	if (o->mfd < 0)
+		return SK_OK;
+	snprintf(num, sizeof(num), "%d", rc);
+	if ((r = sk_buf_add(&b, "{\"device\":\"", 11)) == SK_OK && (r = json_str(&b, id)) == SK_OK &&
+	    (r = sk_buf_add(&b, "\",\"error\":{\"code\":\"", 19)) == SK_OK &&
+	    (r = json_str(&b, code)) == SK_OK && (r = sk_buf_add(&b, "\",\"exit\":", 9)) == SK_OK &&
+	    (r = sk_buf_add(&b, num, strlen(num))) == SK_OK &&
+	    (r = sk_buf_add(&b, ",\"message\":\"", 12)) == SK_OK && (r = json_str(&b, msg)) == SK_OK &&
+	    (r = sk_buf_add(&b, "\"}}\n", 4)) == SK_OK) {
+		pthread_mutex_lock(&o->lock);
+		r = write_fd(o, o->mfd, name_of(o->o.manifest, o->mpart), b.p, b.len);
+		pthread_mutex_unlock(&o->lock);
+	}
+	sk_buf_free(&b);
+	return r;
+}
+
+/* fsync and rename FILE.part to FILE, then sync the directory. */
+static int finish_part(int fd, const char *part, const char *path)
+{
+	char dir[4096];
+
+	if (fsync(fd) != 0)
+		return sk_err_sys(SK_EFAIL, "syncing '%s'", part);
+	if (rename(part, path) != 0)
+		return sk_err_sys(SK_EFAIL, "renaming '%s' to '%s'", part, path);
+	sk_dirname(path, dir, sizeof(dir));
+	if (sk_fsync_dir(dir) != 0)
+		return sk_err_sys(SK_EFAIL, "syncing '%s'", dir);
+	return SK_OK;
+}
+
+int sk_fleet_out_close(struct sk_fleet_out *o, int ok)
+{
+	int rc = SK_OK;
+
+	if (o == NULL)
+		return SK_OK;
+	if (ok > 0 && o->failed)
+		ok = 0;
+	if (ok > 0 && o->fd >= 0)
+		rc = write_fd(o, o->fd, name_of(o->o.archive, o->part), sk_tar_end, sizeof(sk_tar_end));
+	if (ok > 0 && rc == SK_OK && o->fd < 0 && o->written > 0)
+		rc = sk_syncfs(o->o.dir);
+	/* the archive before the manifest: a manifest names only what is there */
+	if (ok > 0 && rc == SK_OK && o->part != NULL)
+		rc = finish_part(o->fd, o->part, o->o.archive);
+	if (ok > 0 && rc == SK_OK && o->mpart != NULL)
+		rc = finish_part(o->mfd, o->mpart, o->o.manifest);
+	/* a run that could not start leaves nothing; one cut short keeps its
+	 * parts, whose whole entries a resumed run keeps */
+	if (ok < 0 && o->part != NULL && o->fd >= 0 && !o->o.resume)
+		(void)unlink(o->part);
+	if (ok < 0 && o->mpart != NULL && o->mfd >= 0)
+		(void)unlink(o->mpart);
+	if (o->fd > STDOUT_FILENO)
+		close(o->fd);
+	if (o->mfd > STDOUT_FILENO)
+		close(o->mfd);
+	pthread_mutex_destroy(&o->lock);
+	sk_strset_free(&o->done);
+	sk_buf_free(&o->arena);
+	free(o->off);
+	free(o->part);
+	free(o->mpart);
+	free(o);
+	return rc;
+}
