@@ -102,8 +102,13 @@ int main(void)
 	CHECK(strcmp(buf, SK_BACKEND_NAMES) == 0 && strcmp(sk_backend_names[0], "soft") == 0 &&
 	      sk_backend_table[0].ops == &sk_soft_backend,
 	      "backend table, names and SK_BACKEND_NAMES agree");
-	CHECK(sk_backend_check("soft") == SK_OK && sk_backend_check("pkcs11") == SK_EBACKEND &&
-	      sk_backend_check("nosuch") == SK_EUSAGE, "known, not built, unknown backends");
+#ifdef SECKIT_HAVE_PKCS11
+#define PKCS11_BUILT SK_OK
+#else
+#define PKCS11_BUILT SK_EBACKEND
+#endif
+	CHECK(sk_backend_check("soft") == SK_OK && sk_backend_check("pkcs11") == PKCS11_BUILT &&
+	      sk_backend_check("nosuch") == SK_EUSAGE, "known, built or not, unknown backends");
 	printf("1..%d\n", n);
 	return 0;
 }
