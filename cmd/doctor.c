@@ -42,7 +42,8 @@ static int doctor(struct sk_ctx *ctx, const struct sk_args *a)
 	memset(&r, 0, sizeof(r));
 	memset(&o, 0, sizeof(o));
 	r.ctx = ctx;
-	o.pkcs11_module = sk_env("SECKIT_PKCS11_MODULE");
+	if ((rc = sk_ctx_pkcs11_module(ctx, &o.pkcs11_module)) != SK_OK)
+		return rc;
 	o.now = (int64_t)time(NULL);
 	o.expiry_warn_days = 30;
 	if (ctx->json) {

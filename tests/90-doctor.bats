@@ -114,6 +114,12 @@ line_of() {
 	echo 'not a library' > fake.so
 	SECKIT_PKCS11_MODULE="$PWD/fake.so" run -7 sk doctor
 	[[ "$(line_of pkcs11)" == "fail  pkcs11  module $PWD/fake.so: not loadable: "* ]]
+	# The option and the config name it too (option first).
+	run -7 sk --pkcs11-module "$PWD/fake.so" doctor
+	[[ "$(line_of pkcs11)" == "fail  pkcs11  module $PWD/fake.so: not loadable: "* ]]
+	printf 'pkcs11:\n  module: %s\n' "$PWD/nosuch.so" > p11.yaml
+	SECKIT_CONFIG="$PWD/p11.yaml" run -7 sk doctor
+	[[ "$(line_of pkcs11)" == "fail  pkcs11  module $PWD/nosuch.so: No such file or directory" ]]
 	# A shared object that is not a PKCS#11 module, and one that is: native
 	# libraries, which an emulated seckit (make check-arm64) cannot load.
 	[ -z "${SECKIT_RUNNER:-}" ] || return 0

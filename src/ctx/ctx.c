@@ -118,6 +118,17 @@ static void backend_cfg(struct sk_ctx *ctx, struct sk_backend_cfg *bcfg)
 	bcfg->pin_arg = ctx;
 }
 
+int sk_ctx_pkcs11_module(struct sk_ctx *ctx, const char **out)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = sk_ctx_config(ctx)) != SK_OK)
+		return rc;
+	*out = pick(ctx->opt_pkcs11_module, "SECKIT_PKCS11_MODULE", ctx->cfg.pkcs11_module, NULL);
+	return SK_OK;
+}
+
 /* The backend that seals master keys of protection p: the command's own
  * when it seals with p, else the backend that does, opened for this alone
  * (a soft-backend command on a TPM-sealed store still needs the TPM to

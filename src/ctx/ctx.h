@@ -60,6 +60,10 @@ int sk_ctx_store_dir(struct sk_ctx *ctx, const char **out);
 /* The store if its directory exists, else *out = NULL and SK_OK: for
  * keys that a backend's own catalogue may hold without any store. */
 int sk_ctx_store_if_any(struct sk_ctx *ctx, struct sk_store **out);
+
+/* The PKCS#11 module path: --pkcs11-module, SECKIT_PKCS11_MODULE, the
+ * config's pkcs11: module, else NULL (reads the config). */
+int sk_ctx_pkcs11_module(struct sk_ctx *ctx, const char **out);
 /*
  * The backend's name: --backend > $SECKIT_BACKEND > config > soft,
  * resolved and checked against the backend table once (it loads the
