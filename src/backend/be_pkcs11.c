@@ -387,11 +387,55 @@ static int curve_params(const struct sk_keytype *kt, uint8_t **der, int *n)
 	return SK_OK;
 }
 
+/*
+ * The attributes both halves of a key pair of ours carry, generated or
+ * imported: token objects, the private half sensitive and never
+ * extractable, both named by CKA_LABEL and linked by one CKA_ID (ID_LEN
+ * bytes at id).  Appends to privt (*nv counts) and fills pubt from its
+ * start; returns the number of pubt entries written.
+ */
+static CK_BBOOL p11_yes = CK_TRUE, p11_no = CK_FALSE;
+
+static CK_ULONG pair_attrs(CK_ATTRIBUTE *pubt, CK_ATTRIBUTE *privt, CK_ULONG *nv, const char *name,
+			   size_t len, CK_BYTE *id)
+{
+	const struct {
+		int priv;
+		CK_ATTRIBUTE_TYPE t;
+		void *p;
+		CK_ULONG l;
+	} a[] = {
+		{ 0, CKA_TOKEN, &p11_yes, sizeof(p11_yes) },
+		{ 0, CKA_PRIVATE, &p11_no, sizeof(p11_no) },
+		{ 0, CKA_VERIFY, &p11_yes, sizeof(p11_yes) },
+		{ 0, CKA_LABEL, (void *)name, (CK_ULONG)len },
+		{ 0, CKA_ID, id, ID_LEN },
+		{ 1, CKA_TOKEN, &p11_yes, sizeof(p11_yes) },
+		{ 1, CKA_PRIVATE, &p11_yes, sizeof(p11_yes) },
+		{ 1, CKA_SENSITIVE, &p11_yes, sizeof(p11_yes) },
+		{ 1, CKA_EXTRACTABLE, &p11_no, sizeof(p11_no) },
+		{ 1, CKA_SIGN, &p11_yes, sizeof(p11_yes) },
+		{ 1, CKA_LABEL, (void *)name, (CK_ULONG)len },
+		{ 1, CKA_ID, id, ID_LEN },
+	};
+	CK_ULONG np = 0;
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(a); i++) {
+		CK_ATTRIBUTE *t = a[i].priv ? &privt[(*nv)++] : &pubt[np++];
+
+		t->type = a[i].t;
+		t->pValue = a[i].p;
+		t->ulValueLen = a[i].l;
+	}
+	return np;
+}
+
 static int p11_key_create(struct sk_backend *base, const char *name, const struct sk_keytype *kt,
 			  EVP_PKEY **pub)
 {
 	struct p11_backend *be = (struct p11_backend *)base;
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_BBOOL yes = CK_TRUE;
 	CK_ULONG bits = kt->bits;
 	CK_BYTE e[] = { 1, 0, 1 }, id[ID_LEN];
 	CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
@@ -414,18 +458,7 @@ static int p11_key_create(struct sk_backend *base, const char *name, const struc
 	if ((rc = sk_p11_need_mech(be, mech.mechanism, "generate keys")) != SK_OK ||
 	    (rc = login(be, 0)) != SK_OK || (rc = sk_random(id, sizeof(id))) != SK_OK)
 		return rc;
-	A(pubt, np, CKA_TOKEN, &yes, sizeof(yes));
-	A(pubt, np, CKA_PRIVATE, &no, sizeof(no));
-	A(pubt, np, CKA_VERIFY, &yes, sizeof(yes));
-	A(pubt, np, CKA_LABEL, name, len);
-	A(pubt, np, CKA_ID, id, sizeof(id));
-	A(privt, nv, CKA_TOKEN, &yes, sizeof(yes));
-	A(privt, nv, CKA_PRIVATE, &yes, sizeof(yes));
-	A(privt, nv, CKA_SENSITIVE, &yes, sizeof(yes));
-	A(privt, nv, CKA_EXTRACTABLE, &no, sizeof(no));
-	A(privt, nv, CKA_SIGN, &yes, sizeof(yes));
-	A(privt, nv, CKA_LABEL, name, len);
-	A(privt, nv, CKA_ID, id, sizeof(id));
+	np = pair_attrs(pubt, privt, &nv, name, len, id);
 	if (kt->kind == SK_KIND_EC) {
 		if ((rc = curve_params(kt, &params, &plen)) != SK_OK)
 			return rc;
@@ -494,7 +527,7 @@ static int p11_key_import(struct sk_backend *base, const char *name, const struc
 	struct p11_backend *be = (struct p11_backend *)base;
 	CK_OBJECT_CLASS cpriv = CKO_PRIVATE_KEY, cpub = CKO_PUBLIC_KEY;
 	CK_KEY_TYPE ktype = kt->kind == SK_KIND_EC ? CKK_EC : CKK_RSA;
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_BBOOL yes = CK_TRUE;
 	CK_BYTE id[ID_LEN];
 	CK_ATTRIBUTE pubt[10], privt[20];
 	CK_ULONG np = 0, nv = 0;
@@ -514,20 +547,9 @@ static int p11_key_import(struct sk_backend *base, const char *name, const struc
 		return rc;
 	A(pubt, np, CKA_CLASS, &cpub, sizeof(cpub));
 	A(pubt, np, CKA_KEY_TYPE, &ktype, sizeof(ktype));
-	A(pubt, np, CKA_TOKEN, &yes, sizeof(yes));
-	A(pubt, np, CKA_PRIVATE, &no, sizeof(no));
-	A(pubt, np, CKA_VERIFY, &yes, sizeof(yes));
-	A(pubt, np, CKA_LABEL, name, len);
-	A(pubt, np, CKA_ID, id, sizeof(id));
 	A(privt, nv, CKA_CLASS, &cpriv, sizeof(cpriv));
 	A(privt, nv, CKA_KEY_TYPE, &ktype, sizeof(ktype));
-	A(privt, nv, CKA_TOKEN, &yes, sizeof(yes));
-	A(privt, nv, CKA_PRIVATE, &yes, sizeof(yes));
-	A(privt, nv, CKA_SENSITIVE, &yes, sizeof(yes));
-	A(privt, nv, CKA_EXTRACTABLE, &no, sizeof(no));
-	A(privt, nv, CKA_SIGN, &yes, sizeof(yes));
-	A(privt, nv, CKA_LABEL, name, len);
-	A(privt, nv, CKA_ID, id, sizeof(id));
+	np += pair_attrs(pubt + np, privt, &nv, name, len, id);
 	if (kt->kind == SK_KIND_EC) {
 		if ((rc = curve_params(kt, &params, &nparams)) != SK_OK)
 			goto out;
