@@ -68,8 +68,8 @@ mk() {
 	chmod +x bin/pc
 	export PC_LOG="$PWD/pc.log"
 	run -0 mk PKG_CONFIG="$PWD/bin/pc" PKG_CONFIG_SYSROOT_DIR=/sysroot DESTDIR=/dest install
-	grep -q -e '--cflags libcrypto' pc.log
-	grep -q -e '--libs-only-l libcrypto' pc.log
+	grep -q -E -e '--cflags (libssl )?libcrypto' pc.log
+	grep -q -E -e '--libs-only-l (libssl )?libcrypto' pc.log
 	grep -q -e '--variable=modulesdir libcrypto' pc.log
 	[[ "$output" == *" -I/sysroot/usr/include"* ]]
 	# The module goes where OpenSSL looks for it on the device, under
