@@ -207,7 +207,7 @@ static void check_cert_dates(struct run *r, const char *check, const char *what,
 	sk_time_format(t, when, sizeof(when));
 	if (t < r->now)
 		finding(r, SK_DOCTOR_FAIL, check, "%s expired on %s", what, when);
-	else if (t - r->now < (int64_t)r->o->expiry_warn_days * 86400)
+	else if (t - r->now <= (int64_t)r->o->expiry_warn_days * 86400)
 		finding(r, SK_DOCTOR_WARN, check, "%s expires on %s, in %lld days", what, when,
 			(long long)((t - r->now) / 86400));
 	else
