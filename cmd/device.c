@@ -92,6 +92,12 @@ static void device(struct sk_ctx *ctx, struct sk_json *j, const struct sk_backen
 			sk_json_kuint(j, "spec_level", d.level);
 			sk_json_kstr(j, "spec_revision", d.revision);
 			json_names(j, "pcr_banks", d.banks, d.nbanks);
+			if (d.token[0]) {
+				sk_json_kstr(j, "token", d.token);
+				sk_json_kstr(j, "serial", d.serial);
+				sk_json_kuint(j, "slot", d.slot);
+				sk_json_kstr(j, "user_pin", sk_pin_state_name(d.pin));
+			}
 			json_names(j, "algorithms", d.algs, d.nalgs);
 			json_names(j, "missing_algorithms", d.lacks, d.nlacks);
 		}
@@ -100,10 +106,19 @@ static void device(struct sk_ctx *ctx, struct sk_json *j, const struct sk_backen
 		printf("%s: not reachable: %s\n", e->name, reason(e->name));
 	} else {
 		printf("%s manufacturer: %s\n", e->name, d.manufacturer);
-		printf("%s vendor: %s\n", e->name, d.vendor[0] ? d.vendor : "-");
+		printf("%s %s: %s\n", e->name, d.token[0] ? "model" : "vendor", d.vendor[0] ? d.vendor : "-");
 		printf("%s firmware: %s\n", e->name, d.firmware);
-		printf("%s spec: %s level %u revision %s\n", e->name, d.family, d.level, d.revision);
-		text_names(e->name, "pcr banks", d.banks, d.nbanks);
+		if (d.token[0]) {
+			/* A token: the module's Cryptoki version, the token the
+			 * configuration names and its user PIN's state. */
+			printf("%s spec: %s %s\n", e->name, d.family, d.revision);
+			printf("%s token: '%s' in slot %lu, serial %s\n", e->name, d.token, d.slot,
+			       d.serial[0] ? d.serial : "-");
+			printf("%s user pin: %s\n", e->name, sk_pin_state_name(d.pin));
+		} else {
+			printf("%s spec: %s level %u revision %s\n", e->name, d.family, d.level, d.revision);
+			text_names(e->name, "pcr banks", d.banks, d.nbanks);
+		}
 		text_names(e->name, "algorithms", d.algs, d.nalgs);
 		text_names(e->name, "missing algorithms", d.lacks, d.nlacks);
 	}

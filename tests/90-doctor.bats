@@ -131,8 +131,14 @@ line_of() {
 	local m
 	for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so; do
 		[ -e "$m" ] || continue
-		SECKIT_PKCS11_MODULE="$m" run -0 sk doctor
+		# A module with no token: the module is fine, the token check
+		# fails (see the pkcs11-token tests below).
+		export SOFTHSM2_CONF="$PWD/empty.conf"
+		mkdir -p empty
+		printf 'directories.tokendir = %s/empty\n' "$PWD" > empty.conf
+		SECKIT_PKCS11_MODULE="$m" run -7 sk doctor
 		[[ "$(line_of pkcs11)" == "ok  pkcs11  module $m: loadable, exports C_GetFunctionList" ]]
+		[[ "$(line_of pkcs11-token)" == "fail  pkcs11-token  backend pkcs11: the module has no initialised token" ]]
 	done
 }
 
@@ -163,4 +169,75 @@ line_of() {
 	chmod 0777 "$SECKIT_STORE"
 	run -7 --separate-stderr sk --json doctor
 	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["ok"] is False and d["failed"] >= 1 and d["error"]["exit"] == 7; assert any(f["level"] == "fail" and f["check"] == "store" for f in d["findings"])' "$output"
+}
+
+# A SoftHSM2 token in its own configuration, user PIN 1234 (set when the
+# second argument is "pin").
+softhsm_token() {
+	require softhsm2-util pkcs11-tool
+	P11=/usr/lib/softhsm/libsofthsm2.so
+	[ -e "$P11" ] || skip "SoftHSM2's module is not installed"
+	[ -z "${SECKIT_RUNNER:-}" ] || skip "an emulated seckit cannot load the native module"
+	mkdir -p "$PWD/hsm/tokens"
+	printf 'directories.tokendir = %s/hsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+		"$PWD" > hsm/softhsm2.conf
+	export SOFTHSM2_CONF="$PWD/hsm/softhsm2.conf"
+	if [ "${2:-}" = pin ]; then
+		softhsm2-util --init-token --free --label "$1" --so-pin 5678 --pin 1234 > /dev/null
+	else
+		pkcs11-tool --module "$P11" --init-token --label "$1" --so-pin 5678 > /dev/null 2>&1
+	fi
+}
+
+@test "doctor: the configured PKCS#11 token is present and its user PIN set; a wrong PIN since warns" {
+	softhsm_token device-token pin
+	SECKIT_PKCS11_MODULE="$P11" run -0 sk doctor
+	[[ "$(line_of pkcs11-token)" == "ok  pkcs11-token  token 'device-token' (SoftHSM project SoftHSM v2, serial "*") in slot "*": present, user PIN set" ]]
+	# Named by the config, with the token's label.
+	printf 'pkcs11:\n  module: %s\n  token: device-token\n' "$P11" >> "$SECKIT_CONFIG"
+	run -0 sk doctor
+	[[ "$(line_of pkcs11-token)" == "ok  pkcs11-token  token 'device-token' "* ]]
+	# A wrong PIN (by another tool): the token flags it, doctor warns.
+	run ! pkcs11-tool --module "$P11" --login --pin 9999 --list-objects
+	run -0 sk doctor
+	[[ "$(line_of pkcs11-token)" == "warn  pkcs11-token  token 'device-token' "*": a wrong user PIN was entered since the last good one" ]]
+	run -0 sk --json doctor
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert any(f["level"] == "warn" and f["check"] == "pkcs11-token" for f in d["findings"])' "$output"
+}
+
+@test "doctor: a PKCS#11 token that is not there, or has no user PIN, fails" {
+	softhsm_token other pin
+	run -7 sk --pkcs11-module "$P11" --token device-token doctor
+	[[ "$(line_of pkcs11)" == "ok  pkcs11  module $P11: loadable, exports C_GetFunctionList" ]]
+	[[ "$(line_of pkcs11-token)" == "fail  pkcs11-token  backend pkcs11: no token 'device-token' (the module has: 'other')" ]]
+	rm -rf hsm
+	softhsm_token fresh
+	run -7 sk --pkcs11-module "$P11" doctor
+	[[ "$(line_of pkcs11-token)" == "fail  pkcs11-token  token 'fresh' "*": no user PIN set (token not enrolled)" ]]
+	# No module configured: neither line.
+	run -0 sk doctor
+	run -1 grep -e '  pkcs11' <<< "$output"
+}
+
+@test "--version -v: the PKCS#11 token's manufacturer, model, label, serial and user PIN state" {
+	softhsm_token device-token pin
+	run -0 sk --pkcs11-module "$P11" --version -v
+	[[ "$output" == *$'\npkcs11 manufacturer: SoftHSM project\npkcs11 model: SoftHSM v2\n'* ]]
+	[[ "$output" == *$'\npkcs11 spec: PKCS#11 2.'* ]]
+	[[ "$output" == *$'\npkcs11 token: \'device-token\' in slot '*', serial '* ]]
+	[[ "$output" == *$'\npkcs11 user pin: ok\n'* ]]
+	[[ "$output" == *$'\npkcs11 algorithms: '*CKM_ECDSA* ]]
+	run -0 --separate-stderr sk --json --pkcs11-module "$P11" --version -v
+	python3 -c '
+import json, sys, jsonschema
+s = json.load(open(sys.argv[1]))
+d = json.loads(sys.argv[2])
+jsonschema.validate(d, dict(s["$defs"]["version"], **{"$defs": s["$defs"]}))
+p = d["devices"]["pkcs11"]
+assert p["reachable"] is True and p["token"] == "device-token" and p["user_pin"] == "ok", p
+assert "CKM_ECDSA" in p["algorithms"], p' "$SECKIT_SRC/docs/json.schema.json" "$output"
+	# A module with no token at all: not reachable, with the reason.
+	rm -rf hsm/tokens/*
+	run -0 sk --pkcs11-module "$P11" --version -v
+	[[ "$output" == *$'\npkcs11: not reachable: backend pkcs11: the module has no initialised token'* ]]
 }

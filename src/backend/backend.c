@@ -192,3 +192,16 @@ void sk_backend_close(struct sk_backend *be)
 	if (be != NULL)
 		be->ops->close(be);
 }
+
+const char *sk_pin_state_name(enum sk_pin_state p)
+{
+	switch (p) {
+	case SK_PIN_OK: return "ok";
+	case SK_PIN_COUNT_LOW: return "count-low";
+	case SK_PIN_FINAL_TRY: return "final-try";
+	case SK_PIN_LOCKED: return "locked";
+	case SK_PIN_TO_BE_CHANGED: return "to-be-changed";
+	case SK_PIN_NOT_SET: return "not-set";
+	}
+	return "unknown";
+}

@@ -80,17 +80,39 @@ struct sk_backend_cfg {
 	void *pin_arg;
 };
 
+/* The user PIN's state, as a PKCS#11 token flags it. */
+enum sk_pin_state {
+	SK_PIN_OK,
+	SK_PIN_COUNT_LOW,        /* a wrong PIN was entered since the last good one */
+	SK_PIN_FINAL_TRY,        /* one more wrong PIN locks it */
+	SK_PIN_LOCKED,
+	SK_PIN_TO_BE_CHANGED,    /* still the initial PIN, or expired */
+	SK_PIN_NOT_SET,          /* the token has no user PIN yet */
+};
+/* "ok", "count-low", "final-try", "locked", "to-be-changed", "not-set" */
+const char *sk_pin_state_name(enum sk_pin_state p);
+
 /* What the device behind a backend says about itself (--version -v). */
 struct sk_device_info {
-	char manufacturer[5];    /* tpm2: TPM_PT_MANUFACTURER ("IBM", "MSFT") */
-	char vendor[17];         /* tpm2: TPM_PT_VENDOR_STRING_1..4 */
-	char firmware[48];       /* tpm2: "A.B.C.D" from TPM_PT_FIRMWARE_VERSION_1/2 */
-	char family[8];          /* tpm2: TPM_PT_FAMILY_INDICATOR ("2.0") */
-	unsigned level;          /* tpm2: TPM_PT_LEVEL */
-	char revision[16];       /* tpm2: TPM_PT_REVISION ("1.59") */
+	char manufacturer[33];   /* tpm2: TPM_PT_MANUFACTURER ("IBM", "MSFT");
+	                          * pkcs11: the token's manufacturerID */
+	char vendor[17];         /* tpm2: TPM_PT_VENDOR_STRING_1..4; pkcs11: model */
+	char firmware[48];       /* tpm2: "A.B.C.D" from TPM_PT_FIRMWARE_VERSION_1/2;
+	                          * pkcs11: the token's "major.minor" */
+	char family[8];          /* tpm2: TPM_PT_FAMILY_INDICATOR ("2.0");
+	                          * pkcs11: "PKCS#11" */
+	unsigned level;          /* tpm2: TPM_PT_LEVEL; pkcs11: 0 */
+	char revision[16];       /* tpm2: TPM_PT_REVISION ("1.59"); pkcs11: the
+	                          * module's Cryptoki version ("2.40") */
+	/* pkcs11 only: the token that the configuration names. */
+	char token[33];          /* its label */
+	char serial[17];
+	unsigned long slot;
+	enum sk_pin_state pin;
 	const char *banks[8];    /* tpm2: PCR banks with PCRs in use ("sha256") */
 	size_t nbanks;
-	/* Of the algorithms seckit uses, those the device has and lacks. */
+	/* Of the algorithms seckit uses, those the device has and lacks
+	 * (pkcs11: the mechanisms). */
 	const char *algs[32], *lacks[32];
 	size_t nalgs, nlacks;
 };

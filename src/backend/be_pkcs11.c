@@ -47,6 +47,7 @@
 #include "backend/backend.h"
 #include "backend/pkcs11_int.h"
 #include "base/err.h"
+#include "base/util.h"
 #include "crypto/crypto.h"
 
 #define ID_LEN 8
@@ -899,6 +900,45 @@ static int p11_derive(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret)
 	return rc;
 }
 
+/* The token the configuration names, and what it says about itself:
+ * no login (doctor and --version -v need no PIN). */
+static int p11_device_info(const struct sk_backend_cfg *cfg, struct sk_device_info *out)
+{
+	struct p11_backend *be;
+	struct sk_backend *base;
+	CK_INFO info;
+	CK_FLAGS fl;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = p11_open(cfg, &base)) != SK_OK)
+		return rc;
+	be = (struct p11_backend *)base;
+	if (be->f->C_GetInfo(&info) == CKR_OK)
+		snprintf(out->revision, sizeof(out->revision), "%u.%02u", info.cryptokiVersion.major,
+			 info.cryptokiVersion.minor);
+	else
+		snprintf(out->revision, sizeof(out->revision), "%u.%02u", be->f->version.major,
+			 be->f->version.minor);
+	trim(out->manufacturer, be->ti.manufacturerID, sizeof(be->ti.manufacturerID));
+	trim(out->vendor, be->ti.model, sizeof(be->ti.model));
+	trim(out->serial, be->ti.serialNumber, sizeof(be->ti.serialNumber));
+	snprintf(out->firmware, sizeof(out->firmware), "%u.%u", be->ti.firmwareVersion.major,
+		 be->ti.firmwareVersion.minor);
+	snprintf(out->family, sizeof(out->family), "PKCS#11");
+	memcpy(out->token, be->label, sizeof(out->token));
+	out->slot = (unsigned long)be->slot;
+	fl = be->ti.flags;
+	out->pin = (fl & CKF_USER_PIN_LOCKED)     ? SK_PIN_LOCKED :
+		   (fl & CKF_USER_PIN_FINAL_TRY)  ? SK_PIN_FINAL_TRY :
+		   (fl & CKF_USER_PIN_COUNT_LOW)  ? SK_PIN_COUNT_LOW :
+		   !(fl & CKF_USER_PIN_INITIALIZED) ? SK_PIN_NOT_SET :
+		   (fl & CKF_USER_PIN_TO_BE_CHANGED) ? SK_PIN_TO_BE_CHANGED : SK_PIN_OK;
+	sk_p11_mech_split(be, out->algs, &out->nalgs, out->lacks, &out->nlacks, SK_ARRAY_SIZE(out->algs));
+	p11_close(base);
+	return SK_OK;
+}
+
 const struct sk_backend_ops sk_pkcs11_backend = {
 	.name = "pkcs11",
 	.open = p11_open,
@@ -917,6 +957,7 @@ const struct sk_backend_ops sk_pkcs11_backend = {
 	.key_create = p11_key_create,
 	.key_import = p11_key_import,
 	.random = p11_random,
+	.device_info = p11_device_info,
 };
 
 #endif /* SECKIT_HAVE_PKCS11 */

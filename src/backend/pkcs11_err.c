@@ -98,6 +98,25 @@ const char *sk_p11_mech_name(CK_MECHANISM_TYPE m)
 	return "a mechanism";
 }
 
+/* The mechanisms seckit uses, split into those the token lists and those
+ * it lacks (at most max each). */
+void sk_p11_mech_split(const struct p11_backend *be, const char **has, size_t *nhas,
+		       const char **lacks, size_t *nlacks, size_t max)
+{
+	size_t i;
+	CK_ULONG j;
+
+	*nhas = *nlacks = 0;
+	for (i = 0; i < SK_ARRAY_SIZE(mech_names); i++) {
+		for (j = 0; j < be->nmechs && be->mechs[j] != mech_names[i].m; j++)
+			;
+		if (j < be->nmechs && *nhas < max)
+			has[(*nhas)++] = mech_names[i].name;
+		else if (j == be->nmechs && *nlacks < max)
+			lacks[(*nlacks)++] = mech_names[i].name;
+	}
+}
+
 /* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it. */
 int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *what)
 {

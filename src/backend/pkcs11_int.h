@@ -59,6 +59,9 @@ int sk_p11_fail(struct p11_backend *be, CK_RV rv, const char *what);
 /* "CKR_PIN_INCORRECT" ..., NULL for a value without a name here. */
 const char *sk_p11_rv_name(CK_RV rv);
 const char *sk_p11_mech_name(CK_MECHANISM_TYPE m);
+/* The mechanisms seckit uses that the token lists, and those it lacks. */
+void sk_p11_mech_split(const struct p11_backend *be, const char **has, size_t *nhas,
+		       const char **lacks, size_t *nlacks, size_t max);
 /* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it. */
 int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *what);
 

@@ -145,29 +145,76 @@ static void check_tpm(struct run *r, const char *why_needed)
 			da.max_tries, da.interval, da.recovery);
 }
 
-/* A PKCS#11 module is a shared object exporting C_GetFunctionList; it is
- * loaded and unloaded, never initialised (C_Initialize may start a
- * token's daemon). */
-static void check_pkcs11(struct run *r, const char *path)
+/* A PKCS#11 module is a shared object exporting C_GetFunctionList: looked
+ * at before the backend loads it, so that a file that is not a module is
+ * named as such. */
+static int check_pkcs11_module(struct run *r, const char *path)
 {
 	void *h;
+	int ok = 0;
 
 	if (access(path, R_OK) != 0) {
 		finding(r, SK_DOCTOR_FAIL, "pkcs11", "module %s: %s", path, strerror(errno));
-		return;
+		return 0;
 	}
 	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		const char *e = dlerror();
 
 		finding(r, SK_DOCTOR_FAIL, "pkcs11", "module %s: not loadable: %s", path, e ? e : "?");
-		return;
+		return 0;
 	}
-	if (dlsym(h, "C_GetFunctionList") == NULL)
+	if (dlsym(h, "C_GetFunctionList") == NULL) {
 		finding(r, SK_DOCTOR_FAIL, "pkcs11", "module %s: no C_GetFunctionList: not a PKCS#11 module",
 			path);
-	else
+	} else {
 		finding(r, SK_DOCTOR_OK, "pkcs11", "module %s: loadable, exports C_GetFunctionList", path);
+		ok = 1;
+	}
 	dlclose(h);
+	return ok;
+}
+
+/* The token the configuration names (the only one when it names none):
+ * present, and its user PIN's state, through the backend without a
+ * login. */
+static void check_pkcs11_token(struct run *r)
+{
+	const struct sk_backend_entry *e = sk_backend_entry("pkcs11");
+	struct sk_backend_cfg bcfg;
+	struct sk_device_info d;
+	enum sk_doctor_level lv;
+	char what[200];
+
+	if (e == NULL || e->ops == NULL || e->ops->device_info == NULL) {
+		finding(r, SK_DOCTOR_FAIL, "pkcs11-token", "this build has no pkcs11 backend");
+		return;
+	}
+	if (sk_ctx_backend_cfg(r->ctx, &bcfg) != SK_OK || e->ops->device_info(&bcfg, &d) != SK_OK) {
+		finding(r, SK_DOCTOR_FAIL, "pkcs11-token", "%s", why());
+		return;
+	}
+	snprintf(what, sizeof(what), "token '%s' (%s %s, serial %s) in slot %lu", d.token,
+		 d.manufacturer[0] ? d.manufacturer : "-", d.vendor[0] ? d.vendor : "-",
+		 d.serial[0] ? d.serial : "-", d.slot);
+	switch (d.pin) {
+	case SK_PIN_OK:
+		finding(r, SK_DOCTOR_OK, "pkcs11-token", "%s: present, user PIN set", what);
+		return;
+	case SK_PIN_LOCKED:
+		finding(r, SK_DOCTOR_FAIL, "pkcs11-token", "%s: the user PIN is locked (the security officer must reset it)",
+			what);
+		return;
+	case SK_PIN_NOT_SET:
+		finding(r, SK_DOCTOR_FAIL, "pkcs11-token", "%s: no user PIN set (token not enrolled)", what);
+		return;
+	default:
+		lv = SK_DOCTOR_WARN;
+		break;
+	}
+	finding(r, lv, "pkcs11-token", "%s: %s", what,
+		d.pin == SK_PIN_FINAL_TRY ? "one more wrong user PIN locks it" :
+		d.pin == SK_PIN_COUNT_LOW ? "a wrong user PIN was entered since the last good one" :
+					    "the user PIN must be changed (initial or expired)");
 }
 
 /* ---- what the store holds ---- */
@@ -349,8 +396,8 @@ int sk_doctor(struct sk_ctx *ctx, const struct sk_doctor_opts *o, sk_doctor_fn f
 	}
 	if (tpm_backend || sealed)
 		check_tpm(&r, tpm_backend ? "the backend is tpm2" : "the master key is sealed by it");
-	if (o->pkcs11_module != NULL)
-		check_pkcs11(&r, o->pkcs11_module);
+	if (o->pkcs11_module != NULL && check_pkcs11_module(&r, o->pkcs11_module))
+		check_pkcs11_token(&r);
 	if (access(path, F_OK) != 0) {
 		finding(&r, SK_DOCTOR_FAIL, "store-open", "%s: no store (not provisioned)", dir);
 		return SK_OK;

@@ -22,6 +22,9 @@
  *   tpm-lockout    dictionary-attack state: counter of max tries, lockout
  *   pkcs11         the configured module: a shared object with
  *                  C_GetFunctionList
+ *   pkcs11-token   the configured token present; its user PIN locked
+ *                  (fail), not set (fail), low on tries or to be changed
+ *                  (warn)
  *   clock          the system time is not behind the store's last-seen time
  *   role:ROLE      the key or certificate playing each role is there
  *   cert:NAME      provisioned and CA certificates: expired (fail), within
