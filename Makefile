@@ -23,6 +23,9 @@ BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 DATADIR    ?= $(PREFIX)/share
 SYSCONFDIR ?= $(PREFIX)/etc
+LIBEXECDIR ?= $(PREFIX)/libexec
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INITDIR    ?= $(SYSCONFDIR)/init.d
 CROSS      ?=
 ifneq ($(CROSS),)
 ifeq ($(origin CC),default)
@@ -291,6 +294,24 @@ install: $(BIN) $(MODULE_OUT)
 	install -m 0644 config.example.yaml manifest.example.yaml README.md $(DESTDIR)$(DATADIR)/doc/seckit/
 	install -m 0644 docs/json.md docs/json.schema.json $(DESTDIR)$(DATADIR)/doc/seckit/
 
+# The measured-boot service (contrib/measured-boot): a device opts in, so
+# it is not part of install.  The installed copies name the directories
+# given here (the files in contrib/ name Debian's).
+MB_SRC := contrib/measured-boot/seckit-measured-boot
+MB_PATHS := -e 's|/usr/libexec/seckit/measured-boot|$(LIBEXECDIR)/seckit/measured-boot|g' \
+  -e 's|/etc/default/seckit-measured-boot|$(SYSCONFDIR)/default/seckit-measured-boot|g'
+install-measured-boot:
+	install -d $(DESTDIR)$(LIBEXECDIR)/seckit $(DESTDIR)$(SYSTEMDUNITDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(INITDIR)
+	sed $(MB_PATHS) $(MB_SRC).sh > $(DESTDIR)$(LIBEXECDIR)/seckit/measured-boot
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/seckit/measured-boot
+	sed $(MB_PATHS) $(MB_SRC).service > $(DESTDIR)$(SYSTEMDUNITDIR)/seckit-measured-boot.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/seckit-measured-boot.service
+	sed $(MB_PATHS) $(MB_SRC).init > $(DESTDIR)$(INITDIR)/seckit-measured-boot
+	chmod 0755 $(DESTDIR)$(INITDIR)/seckit-measured-boot
+	sed $(MB_PATHS) $(MB_SRC).default > $(DESTDIR)$(SYSCONFDIR)/default/seckit-measured-boot
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/default/seckit-measured-boot
+
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/seckit $(addprefix $(DESTDIR)$(BINDIR)/seckit-,$(COMMANDS))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
@@ -301,6 +322,9 @@ uninstall:
 	  $(DESTDIR)$(DATADIR)/zsh/site-functions/_seckit \
 	  $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/seckit.fish
 	rm -rf $(DESTDIR)$(DATADIR)/doc/seckit
+	rm -f $(DESTDIR)$(LIBEXECDIR)/seckit/measured-boot \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/seckit-measured-boot.service \
+	  $(DESTDIR)$(INITDIR)/seckit-measured-boot
 
 # ---- tests, demo, bench ----
 deps:
@@ -365,4 +389,4 @@ clean:
 	rm -rf build seckit $(MODULE) seckit.so
 
 FUZZ_PHONY := fuzz fuzz-run fuzz-check
-.PHONY: $(FUZZ_PHONY) deps-arm64 arm64-build check-arm64 check-arm64-quick test-arm64 all install uninstall deps check test demo bench clean completions lint stress
+.PHONY: $(FUZZ_PHONY) install-measured-boot deps-arm64 arm64-build check-arm64 check-arm64-quick test-arm64 all install uninstall deps check test demo bench clean completions lint stress

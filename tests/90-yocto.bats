@@ -41,12 +41,21 @@ setup() {
 }
 
 @test "yocto: make install with the recipe's paths installs what its packages' FILES claim" {
-	local args
+	local args targets
 	args=$("$CHECK" make-args "$RECIPE")
 	[[ "$args" == *"MODULESDIR=/usr/lib/ossl-modules"* ]]
-	# shellcheck disable=SC2086 # NAME=VALUE words
-	make -s -C "$SECKIT_SRC" install DESTDIR="$PWD/image" $args
+	targets=$("$CHECK" make-targets "$RECIPE")
+	[ "$targets" = "install install-measured-boot" ]
+	# shellcheck disable=SC2086 # NAME=VALUE words and targets
+	make -s -C "$SECKIT_SRC" $targets DESTDIR="$PWD/image" $args
 	[ -x image/usr/bin/seckit ]
+	# The measured-boot service, naming the recipe's directories.
+	[ -x image/usr/libexec/seckit/measured-boot ]
+	[ -x image/etc/init.d/seckit-measured-boot ]
+	[ -f image/etc/default/seckit-measured-boot ]
+	grep -qx 'ExecStart=/usr/libexec/seckit/measured-boot' image/lib/systemd/system/seckit-measured-boot.service
+	grep -qx 'EnvironmentFile=-/etc/default/seckit-measured-boot' image/lib/systemd/system/seckit-measured-boot.service
+	grep -q '^SYSTEMD_SERVICE:${PN}-measured-boot = "seckit-measured-boot.service"$' "$RECIPE"
 	[ -f image/usr/share/doc/seckit/config.example.yaml ]
 	[ -f image/usr/share/man/man1/seckit-doctor.1 ]
 	[ -f image/usr/lib/ossl-modules/seckit-provider.so ]
@@ -59,4 +68,19 @@ setup() {
 	sed -i 's|^FILES:${PN}-fish-completion = .*|FILES:${PN}-fish-completion = "${datadir}/fish ${datadir}/nosuch"|' r.bb
 	run -1 --separate-stderr "$CHECK" files r.bb "$PWD/image"
 	[ "$stderr" = 'check-recipe: FILES:${PN}-fish-completion entry ${datadir}/nosuch matches nothing installed' ]
+}
+
+@test "make install-measured-boot: the installed unit and scripts name the directories given" {
+	make -s -C "$SECKIT_SRC" install-measured-boot DESTDIR="$PWD/img" PREFIX=/opt/sk SYSCONFDIR=/opt/sk/etc
+	grep -qx 'ExecStart=/opt/sk/libexec/seckit/measured-boot' img/opt/sk/lib/systemd/system/seckit-measured-boot.service
+	grep -qx 'EnvironmentFile=-/opt/sk/etc/default/seckit-measured-boot' img/opt/sk/lib/systemd/system/seckit-measured-boot.service
+	grep -q '^MB=${MB:-/opt/sk/libexec/seckit/measured-boot}$' img/opt/sk/etc/init.d/seckit-measured-boot
+	grep -q '/opt/sk/etc/default/seckit-measured-boot' img/opt/sk/libexec/seckit/measured-boot
+	run -1 grep -rnE '/usr/libexec|(^|[^k])/etc/default' img
+	sh -n img/opt/sk/libexec/seckit/measured-boot
+	sh -n img/opt/sk/etc/init.d/seckit-measured-boot
+	# A recipe whose do_install makes nothing is refused.
+	sed -i 's/^    oe_runmake install install-measured-boot .*/    true/' r.bb
+	run -1 --separate-stderr "$CHECK" make-targets r.bb
+	[[ "$stderr" == *"do_install runs no oe_runmake target" ]]
 }

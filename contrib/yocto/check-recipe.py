@@ -9,6 +9,7 @@
   check-recipe.py make-args RECIPE         the path variables EXTRA_OEMAKE
                                            passes, expanded with OE's default
                                            paths, one NAME=VALUE a line
+  check-recipe.py make-targets RECIPE      the targets do_install makes
   check-recipe.py files RECIPE DESTDIR     every file `make install` put in
                                            DESTDIR is claimed by a package's
                                            FILES, and every FILES entry of
@@ -29,6 +30,7 @@ OE = {
     "docdir": "/usr/share/doc", "infodir": "/usr/share/info",
     "includedir": "/usr/include", "sysconfdir": "/etc",
     "localstatedir": "/var", "base_libdir": "/lib", "PN": "seckit",
+    "systemd_system_unitdir": "/lib/systemd/system", "INIT_D_DIR": "/etc/init.d",
 }
 # Packages and FILES from bitbake.conf and the classes the recipe
 # inherits, in the order packaging assigns files (first match wins).
@@ -82,8 +84,9 @@ def parse(path):
             continue
         if "\n" in line:
             funcs.append(line.split("(")[0].strip())
+            values["function:" + funcs[-1]] = [line]
             continue
-        if re.match(r'^inherit(\s+[a-z0-9_-]+)+\s*$', line):
+        if re.match(r'^inherit(\s+[a-z0-9_.-]+)+\s*$', line):
             values.setdefault("inherit", []).extend(line.split()[1:])
             continue
         m = ASSIGN.match(line)
@@ -117,6 +120,15 @@ def makefile_reads(makefile):
     return set(re.findall(r'\$\(([A-Z][A-Z0-9_]*)\)', text)) | \
         set(re.findall(r'^([A-Z][A-Z0-9_]*)\s*\?=', text, re.M)) | \
         set(re.findall(r'\$\((?:origin|findstring [^,]*,)\s*\$?\(?([A-Z][A-Z0-9_]*)', text))
+
+
+def make_targets(values):
+    """The targets of do_install's oe_runmake lines (words without '=')."""
+    targets = []
+    for body in values.get("function:do_install", []):
+        for m in re.finditer(r'^\s*oe_runmake\s+(.*)$', body, re.M):
+            targets += [w for w in m.group(1).split() if "=" not in w]
+    return targets
 
 
 def check_vars(values, makefile):
@@ -181,7 +193,7 @@ def check_files(values, destdir):
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("syntax", "vars", "make-args", "files"):
+    if len(argv) < 3 or argv[1] not in ("syntax", "vars", "make-args", "make-targets", "files"):
         sys.stderr.write(__doc__)
         return 2
     values, problems = parse(argv[2])
@@ -191,8 +203,14 @@ def main(argv):
         problems += check_files(values, argv[3])
     elif argv[1] == "make-args":
         for k, v in oemake_args(values):
-            if k in ("PREFIX", "BINDIR", "MANDIR", "DATADIR", "SYSCONFDIR", "MODULESDIR"):
+            if k in ("PREFIX", "BINDIR", "MANDIR", "DATADIR", "SYSCONFDIR", "MODULESDIR",
+                     "LIBEXECDIR", "SYSTEMDUNITDIR", "INITDIR"):
                 print("%s=%s" % (k, expand(v)))
+    elif argv[1] == "make-targets":
+        targets = make_targets(values)
+        if not targets:
+            problems.append("%s: do_install runs no oe_runmake target" % argv[2])
+        print(" ".join(targets))
     for p in problems:
         sys.stderr.write("check-recipe: %s\n" % p)
     return 1 if problems else 0

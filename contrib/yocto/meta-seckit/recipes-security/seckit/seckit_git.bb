@@ -17,7 +17,7 @@ S = "${WORKDIR}/git"
 
 DEPENDS = "openssl libyaml"
 
-inherit pkgconfig bash-completion
+inherit pkgconfig bash-completion systemd update-rc.d
 
 # tpm2: the tpm2 backend, built with tpm2-tss's headers (meta-tpm); the
 # libraries are loaded with dlopen when a TPM is used, so they are added
@@ -44,6 +44,9 @@ EXTRA_OEMAKE = "\
     MANDIR='${mandir}' \
     DATADIR='${datadir}' \
     SYSCONFDIR='${sysconfdir}' \
+    LIBEXECDIR='${libexecdir}' \
+    SYSTEMDUNITDIR='${systemd_system_unitdir}' \
+    INITDIR='${INIT_D_DIR}' \
     MODULESDIR='${libdir}/ossl-modules' \
     STATIC=0 \
     WERROR= \
@@ -55,10 +58,10 @@ do_compile() {
 }
 
 do_install() {
-    oe_runmake install DESTDIR='${D}'
+    oe_runmake install install-measured-boot DESTDIR='${D}'
 }
 
-PACKAGE_BEFORE_PN = "${PN}-provider ${PN}-zsh-completion ${PN}-fish-completion"
+PACKAGE_BEFORE_PN = "${PN}-provider ${PN}-measured-boot ${PN}-zsh-completion ${PN}-fish-completion"
 
 # The commands' links (seckit-key ...) next to the binary.
 FILES:${PN} = "${bindir}/seckit ${bindir}/seckit-*"
@@ -71,3 +74,20 @@ FILES:${PN}-zsh-completion = "${datadir}/zsh"
 FILES:${PN}-fish-completion = "${datadir}/fish"
 # Man pages and ${docdir}/seckit (config.example.yaml, the manifest
 # example, README, the JSON schema) are in ${PN}-doc by default.
+
+# Measured boot (contrib/measured-boot, seckit-measure(1)): a device opts
+# in by adding seckit-measured-boot to IMAGE_INSTALL.  The unit (systemd)
+# or the SysV script measures the boot images into a PCR early at every
+# boot and verifies them against the golden value sealed in the TPM; its
+# settings (PCR, files, NV index, what a mismatch does) are a conffile.
+# Enabled when installed: an image that installs it wants it to run.
+FILES:${PN}-measured-boot = "${libexecdir}/seckit ${systemd_system_unitdir}/seckit-measured-boot.service \
+    ${sysconfdir}/default/seckit-measured-boot ${INIT_D_DIR}/seckit-measured-boot"
+CONFFILES:${PN}-measured-boot = "${sysconfdir}/default/seckit-measured-boot"
+RDEPENDS:${PN}-measured-boot = "${PN}"
+SYSTEMD_PACKAGES = "${PN}-measured-boot"
+SYSTEMD_SERVICE:${PN}-measured-boot = "seckit-measured-boot.service"
+SYSTEMD_AUTO_ENABLE:${PN}-measured-boot = "enable"
+INITSCRIPT_PACKAGES = "${PN}-measured-boot"
+INITSCRIPT_NAME:${PN}-measured-boot = "seckit-measured-boot"
+INITSCRIPT_PARAMS:${PN}-measured-boot = "start 05 S ."
