@@ -32,9 +32,11 @@ esac
 # libtss2-dev:arm64 only for its headers and .pc files: seckit loads
 # tss2 with dlopen.  qemu-user-static runs the arm64 binary in the tests
 # (no binfmt here: tests/helper.bash calls it through SECKIT_RUNNER).
+# libfaketime:arm64: faketime preloads /usr/$LIB/faketime/libfaketime.so.1,
+# which the emulated seckit's loader finds as the arm64 build.
 if [ "$cross" = arm64 ]; then
 	PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
-pkgconf:arm64 libssl-dev:arm64 libyaml-dev:arm64 libtss2-dev:arm64"
+pkgconf:arm64 libssl-dev:arm64 libyaml-dev:arm64 libtss2-dev:arm64 libfaketime:arm64"
 fi
 
 missing=""
