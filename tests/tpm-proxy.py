@@ -6,12 +6,17 @@
 # raw) and can
 #   --drop CODE   cut the connection (both ways) when a command with this
 #                 code (hex) comes, as a TPM that stops answering would;
-#   --log FILE    append every command as sent to FILE.
+#   --log FILE    append every command as sent to FILE;
+#   --delay CODE:SECONDS  hold each command with this code (hex) that long
+#                 before sending it on, as a slow TPM would: a line
+#                 "hold CODE" goes to --events FILE when one comes, and
+#                 "release CODE" when it is sent on.
 # READY is created once both ports listen.
 import argparse
 import socket
 import struct
 import threading
+import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("port", type=int)
@@ -19,8 +24,20 @@ ap.add_argument("target", type=int)
 ap.add_argument("ready")
 ap.add_argument("--drop", type=lambda s: int(s, 16))
 ap.add_argument("--log")
+ap.add_argument("--delay")
+ap.add_argument("--events")
 args = ap.parse_args()
+delay_code, delay_secs = None, 0.0
+if args.delay:
+    c, d = args.delay.split(":")
+    delay_code, delay_secs = int(c, 16), float(d)
 log_lock = threading.Lock()
+
+
+def event(line):
+    if args.events:
+        with log_lock, open(args.events, "a") as f:
+            f.write(line + "\n")
 
 
 def cut(*socks):
@@ -61,6 +78,10 @@ def commands(client, tpm):
                 if args.log:
                     with log_lock, open(args.log, "ab") as f:
                         f.write(buf[:size])
+                if code == delay_code:
+                    event("hold %x" % code)
+                    time.sleep(delay_secs)
+                    event("release %x" % code)
                 tpm.sendall(buf[:size])
                 buf = buf[size:]
     except OSError:
