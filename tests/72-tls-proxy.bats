@@ -69,12 +69,14 @@ teardown() {
 	assert_no_transient_handles
 }
 
-# start_proxy UPSTREAM-PORT: seckit tls proxy on a free port (PPORT),
-# PROXY its pid, its log (-v) in proxy.log.
+# start_proxy UPSTREAM-PORT [ARGS...]: seckit tls proxy on a free port
+# (PPORT), PROXY its pid, its log (-v) in proxy.log.
 start_proxy() {
+	local up=$1
+	shift
 	PPORT=$(free_port_pair)
-	"$SECKIT" -v tls proxy --listen "$PPORT" --connect "127.0.0.1:$1" --cert device \
-		--servername localhost 2> proxy.log &
+	"$SECKIT" -v tls proxy --listen "$PPORT" --connect "127.0.0.1:$up" --cert device \
+		--servername localhost "$@" 2> proxy.log &
 	PROXY=$!
 	PIDS+=("$PROXY")
 	wait_until grep -q 'listening on' proxy.log
@@ -211,6 +213,28 @@ ordered() {
 	run -0 cat events
 	[ "${lines[1]}" = "release 15d" ]
 	grep -q '#1 .*the proxy stopped' proxy.log
+}
+
+@test "a handshake that times out while its sign is held: closed at its deadline, freed once the sign is done, the proxy goes on" {
+	# Only the first sign is slow, and slower than the handshake timeout.
+	start_tpm_proxy --delay 15d:3:1 --events "$PWD/events"
+	start_s_server
+	export SECKIT_TCTI=$PROXY_TCTI
+	start_proxy "$SPORT" --timeout 1
+	PIDS+=("$PROXY_PID")
+	local fd0
+	fd0=$(fds "$PROXY")
+	# Reset at the deadline, the request unanswered.
+	run ! bash -c "exec 3<>/dev/tcp/127.0.0.1/$PPORT; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3"
+	[[ "$output" != *HTTP* ]]
+	grep -q '#1 .*timed out during the TLS handshake' proxy.log
+	# The next one signs after it (one worker, in order), and gets through.
+	run -0 python3 "$BATS_TEST_DIRNAME/tls-churn.py" churn "$PPORT" 1 1
+	run -0 cat events
+	[ "${lines[1]}" = "release 15d" ]
+	# The first connection's TLS state and wait fd are gone.
+	[ "$(fds "$PROXY")" -eq "$fd0" ]
+	stop_proxy
 }
 
 @test "a client that resets mid-stream: the proxy goes on" {

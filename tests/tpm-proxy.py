@@ -7,8 +7,9 @@
 #   --drop CODE   cut the connection (both ways) when a command with this
 #                 code (hex) comes, as a TPM that stops answering would;
 #   --log FILE    append every command as sent to FILE;
-#   --delay CODE:SECONDS  hold each command with this code (hex) that long
-#                 before sending it on, as a slow TPM would: a line
+#   --delay CODE:SECONDS[:COUNT]  hold each command with this code (hex)
+#                 that long (only the first COUNT of them if given) before
+#                 sending it on, as a slow TPM would: a line
 #                 "hold CODE" goes to --events FILE when one comes, and
 #                 "release CODE" when it is sent on.
 # READY is created once both ports listen.
@@ -27,10 +28,12 @@ ap.add_argument("--log")
 ap.add_argument("--delay")
 ap.add_argument("--events")
 args = ap.parse_args()
-delay_code, delay_secs = None, 0.0
+delay_code, delay_secs, delay_left = None, 0.0, -1
 if args.delay:
-    c, d = args.delay.split(":")
-    delay_code, delay_secs = int(c, 16), float(d)
+    f = args.delay.split(":")
+    delay_code, delay_secs = int(f[0], 16), float(f[1])
+    if len(f) > 2:
+        delay_left = int(f[2])
 log_lock = threading.Lock()
 
 
@@ -61,6 +64,7 @@ def relay(src, dst):
 
 
 def commands(client, tpm):
+    global delay_left
     buf = b""
     try:
         while True:
@@ -78,7 +82,8 @@ def commands(client, tpm):
                 if args.log:
                     with log_lock, open(args.log, "ab") as f:
                         f.write(buf[:size])
-                if code == delay_code:
+                if code == delay_code and delay_left != 0:
+                    delay_left -= 1
                     event("hold %x" % code)
                     time.sleep(delay_secs)
                     event("release %x" % code)

@@ -32,7 +32,7 @@
 #include "provider/prov_int.h"
 
 /* One sign handed to the worker.  Two holders: the job that waits and the
- * worker; the last to let go frees it.  wfd is the worker's own copy of
+ * worker, which lets go first (job_finish); the job frees it.  wfd is the worker's own copy of
  * the wait fd: if the program frees the SSL (and its wait fd) while the
  * sign runs, the worker's write still goes to the same eventfd, never to
  * a descriptor number reused by something else. */
@@ -68,7 +68,11 @@ static void job_release(struct skp_job *j)
 
 /* Result first, then the signal, then done: a job resumed early sees
  * done unset and pauses again, and the job that sees done drains a
- * signal that is already there (so the wait fd does not stay readable). */
+ * signal that is already there (so the wait fd does not stay readable).
+ * The worker lets go of j before done, so the job is always the last
+ * holder: j, and the key's reference with it, are freed in the job's own
+ * thread, never by the worker after the program has gone on (and
+ * perhaps exited before the key was closed and the TPM flushed). */
 static void job_finish(struct skp_job *j)
 {
 	uint64_t one = 1;
@@ -77,8 +81,8 @@ static void job_finish(struct skp_job *j)
 		/* An eventfd write fails only on overflow: the fd is readable
 		 * anyway. */
 	}
+	__atomic_sub_fetch(&j->refs, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
-	job_release(j);
 }
 
 static void *worker_main(void *arg)
