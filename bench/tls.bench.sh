@@ -2,13 +2,24 @@
 # seckit tls: handshakes of `tls connect` (soft key in the store) against
 # `openssl s_client` with its key in a file; `tls proxy` against stunnel4
 # (client mode, same server, same TLS 1.3 suite): new connections per
-# second and bulk MiB/s through the tunnel; TPM commands of one handshake
-# with a tpm2 key (pcap TCTI).  Rows: name, seckit, reference, unit, goal.
+# second and bulk MiB/s through the tunnel, resident memory with idle
+# connections open (BENCH_IDLE, 1,000) and across a churn of connections
+# (BENCH_CHURN, 10,000: descriptors and RSS before and after); TPM commands
+# of one handshake with a tpm2 key (pcap TCTI).  Rows: name, seckit,
+# reference, unit, goal.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 SECKIT=${SECKIT:-$top/seckit}
 RUNS=${BENCH_RUNS:-20}
+IDLE=${BENCH_IDLE:-1000}
+CHURN=${BENCH_CHURN:-10000}
+# Each idle connection holds a descriptor in the client, two in the
+# tunnel and one in the server: room for all of them and more.
+want=$((IDLE * 2 + 512))
+[ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$want" ] ||
+	{ echo "tls.bench: $IDLE idle connections need ulimit -n $want (hard limit $(ulimit -Hn))" >&2; exit 1; }
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge "$want" ] || ulimit -n "$want"
 for t in openssl hyperfine stunnel4 python3 swtpm; do
 	command -v "$t" >/dev/null || { echo "tls.bench: $t is not installed" >&2; exit 1; }
 done
@@ -150,6 +161,84 @@ PY
 b_sk=$(bulk seckit "$(port)")
 b_ref=$(bulk stunnel "$(port)")
 printf 'tls proxy: bulk upload through the tunnel\t%s\t%s\tMiB/s\t>= 1.0x stunnel4\n' "$b_sk" "$b_ref"
+
+# ---- memory: idle connections, then a churn of connections ----
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+nfds() { find "/proc/$1/fd" -mindepth 1 | wc -l; }
+# A server for many connections at once (a thread each), the same for
+# both tunnels.
+rm -f many.port
+python3 "$top/tests/tls-peer.py" echo-many many.port srv.pem srv.key ca.pem > /dev/null 2>&1 &
+pids+=("$!")
+for _ in $(seq 300); do [ -s many.port ] && break; sleep 0.1; done
+MP=$(cat many.port)
+# tunnel seckit|stunnel PORT UPSTREAM: a tunnel to UPSTREAM; its pid in $tpid.
+tunnel() {
+	if [ "$1" = seckit ]; then
+		"$SECKIT" tls proxy --listen "$2" --connect "127.0.0.1:$3" --key device --cert dev.pem \
+			--ca ca.pem --servername localhost > /dev/null 2>&1 &
+	else
+		sed "s/^connect = .*/connect = 127.0.0.1:$3/; s/^accept = .*/accept = 127.0.0.1:$2/" \
+			stunnel.conf > "stunnel-$2.conf"
+		stunnel4 "stunnel-$2.conf" > /dev/null 2>&1 &
+	fi
+	tpid=$!
+	pids+=("$tpid")
+	wait_until bound "$2"
+}
+# idle_rss seckit|stunnel: RSS (KiB) of the tunnel with $IDLE connections
+# open, each having made one round trip (so its TLS connection is up).
+idle_rss() {
+	local tp hp r
+	tp=$(port)
+	tunnel "$1" "$tp" "$MP"
+	rm -f idle.ready
+	python3 - "$tp" "$IDLE" idle.ready <<'PY' &
+import socket, sys, time
+port, n, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+socks = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    s.sendall(b"x")
+    if s.recv(1) != b"x":
+        sys.exit("no echo")
+    socks.append(s)
+open(ready, "w").close()
+time.sleep(600)
+PY
+	hp=$!
+	for _ in $(seq 1200); do [ -e idle.ready ] && break; kill -0 "$hp" 2>/dev/null || break; sleep 0.1; done
+	if [ -e idle.ready ]; then r=$(rss "$tpid"); else r=-; fi
+	kill "$hp" "$tpid" 2>/dev/null || true
+	wait "$hp" "$tpid" 2>/dev/null || true
+	echo "$r"
+}
+i_sk=$(idle_rss seckit)
+i_ref=$(idle_rss stunnel)
+printf 'tls proxy: RSS with %d idle connections\t%s\t%s\tKiB\t<= stunnel4 (ratio >= 1.0x)\n' \
+	"$IDLE" "$i_sk" "$i_ref"
+
+# churn seckit|stunnel: "fds-before fds-after rss-before rss-after" of the
+# tunnel across $CHURN connections (GET to s_server -www, 4 at a time),
+# after a warm-up of 100.
+churn_growth() {
+	local tp f0 r0
+	tp=$(port)
+	tunnel "$1" "$tp" "$P"
+	python3 "$top/tests/tls-churn.py" churn "$tp" 100 4
+	f0=$(nfds "$tpid")
+	r0=$(rss "$tpid")
+	python3 "$top/tests/tls-churn.py" churn "$tp" "$CHURN" 4
+	echo "$f0 $(nfds "$tpid") $r0 $(rss "$tpid")"
+	kill "$tpid" 2>/dev/null || true
+	wait "$tpid" 2>/dev/null || true
+}
+read -r cf0 cf1 cr0 cr1 < <(churn_growth seckit)
+read -r sf0 sf1 sr0 sr1 < <(churn_growth stunnel)
+echo "tls.bench: $CHURN connections: seckit fds $cf0 -> $cf1, RSS $cr0 -> $cr1 KiB; stunnel4 fds $sf0 -> $sf1, RSS $sr0 -> $sr1 KiB" >&2
+printf 'tls proxy: descriptors gained over %d connections\t%s\t%s\tfds\t0\n' "$CHURN" $((cf1 - cf0)) $((sf1 - sf0))
+printf 'tls proxy: RSS after %d connections\t%s\t%s\tKiB\tno growth (before: %s vs %s)\n' \
+	"$CHURN" "$cr1" "$sr1" "$cr0" "$sr0"
 
 # ---- TPM commands of one handshake (tpm2 key, pcap TCTI) ----
 start_swtpm "$work/tpm" >/dev/null

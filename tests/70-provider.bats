@@ -189,6 +189,68 @@ mtls() {
 	mtls tpm2
 }
 
+# groups_server GROUP ARGS...: s_server for one connection on a free port
+# that takes only key shares of GROUP; -www prints what the client offered
+# ("Supported groups") and what both have ("Shared groups").
+groups_server() {
+	local g=$1
+	shift
+	PORT=$(free_port_pair)
+	openssl s_server -accept "127.0.0.1:$PORT" -cert "$F/srv.pem" -key "$F/srv.key" -groups "$g" \
+		-www -naccept 1 "$@" < /dev/null > server.log 2>&1 &
+	SERVER_PID=$!
+	wait_until grep -q ACCEPT server.log
+}
+
+# The line LABEL of a -www page in $output.
+www_line() {
+	printf '%s\n' "$output" | grep "^$1: "
+}
+
+@test "loaded before the default provider, it keeps the NIST groups: the ClientHello is plain openssl's, P-256 and P-384 negotiate with and without a seckit key" {
+	use soft
+	# A key on each curve: a TLS 1.2 server wants the client's
+	# certificate on one of its groups.
+	"$SECKIT" key create ec384 --type ec-p384
+	local k g v cg shared ref
+	for k in ec ec384; do
+		ossl req -new -key "seckit:$k" -subj "/CN=$k" -out "$k.csr"
+		openssl x509 -req -in "$k.csr" -CA "$F/ca.pem" -CAkey "$F/ca.key" -days 2 -out "$k.pem" 2>/dev/null
+	done
+	printf 'GET / HTTP/1.0\r\n\r\n' > req
+	for g in P-256 P-384; do
+		shared=secp256r1 k=ec
+		[ "$g" = P-256 ] || shared=secp384r1 k=ec384
+		for v in -tls1_3 -tls1_2; do
+			groups_server "$g"
+			run -0 openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$F/ca.pem" \
+				-verify_return_error -quiet "$v" < req
+			ref=$(www_line "Supported groups")
+			# No key of ours: the same groups offered, the server's taken.
+			groups_server "$g"
+			run -0 ossl s_client -connect "127.0.0.1:$PORT" -CAfile "$F/ca.pem" \
+				-verify_return_error -quiet "$v" < req
+			[ "$(www_line "Supported groups")" = "$ref" ]
+			[ "$(www_line "Shared groups")" = "Shared groups: $shared" ]
+			# Only that group asked for, as the issue's reproducer does
+			# (TLS 1.2 also needs the curve of the server's certificate).
+			cg=$g
+			[ "$v$g" != -tls1_2P-384 ] || cg=P-384:P-256
+			groups_server "$g"
+			run -0 ossl s_client -connect "127.0.0.1:$PORT" -CAfile "$F/ca.pem" \
+				-verify_return_error -quiet "$v" -groups "$cg" < req
+			[ "$(www_line "Shared groups")" = "Shared groups: $shared" ]
+			# With a seckit key as the client's (mutual TLS).
+			groups_server "$g" -CAfile "$F/ca.pem" -Verify 1 -verify_return_error
+			run -0 ossl s_client -connect "127.0.0.1:$PORT" -CAfile "$F/ca.pem" \
+				-verify_return_error -quiet "$v" -key "seckit:$k" -cert "$k.pem" < req
+			[ "$(www_line "Supported groups")" = "$ref" ]
+			[ "$(www_line "Shared groups")" = "Shared groups: $shared" ]
+			[[ "$output" == *"Protocol  : TLSv1.${v#-tls1_}"* ]]
+		done
+	done
+}
+
 @test "s_server refuses a client whose key does not match its certificate" {
 	use soft
 	ossl req -new -key seckit:ec -subj /CN=ec -out ec.csr

@@ -60,21 +60,23 @@ setup() {
 
 teardown() {
 	local p
+	# In order, each gone before the next: the proxy flushes its TPM
+	# objects through a TPM relay started before it.
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
-	done
-	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
 	assert_no_transient_handles
 }
 
-# start_proxy UPSTREAM-PORT: seckit tls proxy on a free port (PPORT),
-# PROXY its pid, its log (-v) in proxy.log.
+# start_proxy UPSTREAM-PORT [ARGS...]: seckit tls proxy on a free port
+# (PPORT), PROXY its pid, its log (-v) in proxy.log.
 start_proxy() {
+	local up=$1
+	shift
 	PPORT=$(free_port_pair)
-	"$SECKIT" -v tls proxy --listen "$PPORT" --connect "127.0.0.1:$1" --cert device \
-		--servername localhost 2> proxy.log &
+	"$SECKIT" -v tls proxy --listen "$PPORT" --connect "127.0.0.1:$up" --cert device \
+		--servername localhost "$@" 2> proxy.log &
 	PROXY=$!
 	PIDS+=("$PROXY")
 	wait_until grep -q 'listening on' proxy.log
@@ -150,6 +152,88 @@ rss() {
 	[ "$(rss "$PROXY")" -lt $((rss0 + 4096)) ]
 	run -0 grep -c '(resumed)' proxy.log
 	[ "$output" -ge 2000 ]
+	stop_proxy
+}
+
+# Lines of the file events without the TPM proxy's "hold" lines.
+ordered() {
+	grep -v '^hold' events
+}
+
+@test "a slow sign (TPM2_Sign held 2 s) does not stall the proxy: an open connection's round trip completes while a new handshake waits for it" {
+	start_tpm_proxy --delay 15d:2 --events "$PWD/events"
+	# An echo server that never resumes a session: every handshake signs.
+	python3 "$BATS_TEST_DIRNAME/tls-peer.py" echo-many ready "$F/srv.pem" "$F/srv.key" \
+		"$F/oem/root.pem" &
+	PIDS+=("$!")
+	wait_until test -e ready
+	export SECKIT_TCTI=$PROXY_TCTI
+	start_proxy "$(cat ready)"
+	PIDS+=("$PROXY_PID") # after the proxy: stopped after it
+	# A: its handshake (one slow sign), then a round trip.
+	exec 5<>"/dev/tcp/127.0.0.1/$PPORT"
+	printf 'one\n' >&5
+	read -r -t 30 line <&5
+	[ "$line" = one ]
+	# B: a new connection, whose handshake waits for the key's sign.
+	(
+		exec 6<>"/dev/tcp/127.0.0.1/$PPORT"
+		printf 'two\n' >&6
+		read -r -t 30 l <&6
+		echo "B $l" >> events
+	) &
+	local b=$!
+	wait_until bash -c '[ "$(grep -c "^hold" events)" -ge 2 ]'
+	# While B's sign is held by the TPM, A's data still goes through.
+	printf 'three\n' >&5
+	read -r -t 30 line <&5
+	echo "A $line" >> events
+	wait "$b"
+	exec 5>&-
+	run -0 ordered
+	[ "${lines[0]}" = "release 15d" ] # A's handshake
+	[ "${lines[1]}" = "A three" ]
+	[ "${lines[2]}" = "release 15d" ]
+	[ "${lines[3]}" = "B two" ]
+	stop_proxy
+	run -0 grep -c '(new session)' proxy.log
+	[ "$output" = 2 ]
+}
+
+@test "SIGTERM while a handshake waits for a slow sign: exit 0, the sign finished, nothing left in the TPM" {
+	start_tpm_proxy --delay 15d:2 --events "$PWD/events"
+	start_s_server
+	export SECKIT_TCTI=$PROXY_TCTI
+	start_proxy "$SPORT"
+	PIDS+=("$PROXY_PID")
+	python3 "$BATS_TEST_DIRNAME/tls-churn.py" hold "$PPORT" held &
+	PIDS+=("$!")
+	wait_until grep -q '^hold' events
+	stop_proxy
+	run -0 cat events
+	[ "${lines[1]}" = "release 15d" ]
+	grep -q '#1 .*the proxy stopped' proxy.log
+}
+
+@test "a handshake that times out while its sign is held: closed at its deadline, freed once the sign is done, the proxy goes on" {
+	# Only the first sign is slow, and slower than the handshake timeout.
+	start_tpm_proxy --delay 15d:3:1 --events "$PWD/events"
+	start_s_server
+	export SECKIT_TCTI=$PROXY_TCTI
+	start_proxy "$SPORT" --timeout 1
+	PIDS+=("$PROXY_PID")
+	local fd0
+	fd0=$(fds "$PROXY")
+	# Reset at the deadline, the request unanswered.
+	run ! bash -c "exec 3<>/dev/tcp/127.0.0.1/$PPORT; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3"
+	[[ "$output" != *HTTP* ]]
+	grep -q '#1 .*timed out during the TLS handshake' proxy.log
+	# The next one signs after it (one worker, in order), and gets through.
+	run -0 python3 "$BATS_TEST_DIRNAME/tls-churn.py" churn "$PPORT" 1 1
+	run -0 cat events
+	[ "${lines[1]}" = "release 15d" ]
+	# The first connection's TLS state and wait fd are gone.
+	[ "$(fds "$PROXY")" -eq "$fd0" ]
 	stop_proxy
 }
 

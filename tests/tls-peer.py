@@ -6,6 +6,9 @@
 #                     closes (close_notify) when the client has closed; the
 #                     client's certificate subject goes to READY.peer
 #   sink CERT KEY CA  as echo, but keeps what it gets (bench/tls.bench.sh)
+#   echo-many CERT KEY CA  as echo, for any number of connections at once
+#                     (a thread each), and no session resumption: every
+#                     connection's handshake has the client sign
 #   garbage           answers the ClientHello with bytes that are not TLS
 #   close             reads the ClientHello and closes the connection
 #   silent            accepts and never answers
@@ -23,6 +26,35 @@ with open(ready + ".tmp", "w") as f:
 import os  # noqa: E402
 
 os.rename(ready + ".tmp", ready)
+
+if mode == "echo-many":
+    import threading  # noqa: E402
+
+    cert, key, ca = sys.argv[3:6]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(ca)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.num_tickets = 0
+    ctx.options |= ssl.OP_NO_TICKET
+
+    def serve(c):
+        try:
+            s = ctx.wrap_socket(c, server_side=True)
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                s.sendall(b)
+            s.close()
+        except (OSError, ssl.SSLError):
+            c.close()
+
+    ls.listen(64)
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
 conn, _ = ls.accept()
 ls.close()
 if mode == "garbage":

@@ -6,12 +6,18 @@
 # raw) and can
 #   --drop CODE   cut the connection (both ways) when a command with this
 #                 code (hex) comes, as a TPM that stops answering would;
-#   --log FILE    append every command as sent to FILE.
+#   --log FILE    append every command as sent to FILE;
+#   --delay CODE:SECONDS[:COUNT]  hold each command with this code (hex)
+#                 that long (only the first COUNT of them if given) before
+#                 sending it on, as a slow TPM would: a line
+#                 "hold CODE" goes to --events FILE when one comes, and
+#                 "release CODE" when it is sent on.
 # READY is created once both ports listen.
 import argparse
 import socket
 import struct
 import threading
+import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("port", type=int)
@@ -19,8 +25,22 @@ ap.add_argument("target", type=int)
 ap.add_argument("ready")
 ap.add_argument("--drop", type=lambda s: int(s, 16))
 ap.add_argument("--log")
+ap.add_argument("--delay")
+ap.add_argument("--events")
 args = ap.parse_args()
+delay_code, delay_secs, delay_left = None, 0.0, -1
+if args.delay:
+    f = args.delay.split(":")
+    delay_code, delay_secs = int(f[0], 16), float(f[1])
+    if len(f) > 2:
+        delay_left = int(f[2])
 log_lock = threading.Lock()
+
+
+def event(line):
+    if args.events:
+        with log_lock, open(args.events, "a") as f:
+            f.write(line + "\n")
 
 
 def cut(*socks):
@@ -44,6 +64,7 @@ def relay(src, dst):
 
 
 def commands(client, tpm):
+    global delay_left
     buf = b""
     try:
         while True:
@@ -61,6 +82,11 @@ def commands(client, tpm):
                 if args.log:
                     with log_lock, open(args.log, "ab") as f:
                         f.write(buf[:size])
+                if code == delay_code and delay_left != 0:
+                    delay_left -= 1
+                    event("hold %x" % code)
+                    time.sleep(delay_secs)
+                    event("release %x" % code)
                 tpm.sendall(buf[:size])
                 buf = buf[size:]
     except OSError:

@@ -12,6 +12,7 @@
 
 #include "base/err.h"
 #include "ctx/ctx.h"
+#include "base/util.h"
 #include "keys/keys.h"
 
 /* Names of the operations: unique to this provider, so that a key of ours
@@ -41,6 +42,13 @@ struct skp_prov {
 	int users;
 	char *pass;     /* the config section's pass spec, or NULL */
 	char *opt_store, *opt_backend, *opt_config, *opt_tcti;
+	/* The worker that signs for ASYNC jobs (prov_async.c): started at
+	 * the first such sign; its queue under wmu. */
+	pthread_mutex_t wmu;
+	pthread_cond_t wcv;
+	pthread_t worker;
+	int wstarted, wstop;
+	struct skp_job *whead, *wtail;
 };
 
 /* A key object (keymgmt's keydata). */
@@ -50,7 +58,14 @@ struct skp_key {
 	struct sk_key *key;     /* a store key with its backend, or NULL (public only) */
 	EVP_PKEY *pub;          /* the public key, from another provider */
 	unsigned caps;          /* what the backend can do with it (SK_CAP_*) */
+	/* What the key has (OSSL_KEYMGMT_SELECT_*): a store key all of it; an
+	 * imported peer key its public part and parameters; an ephemeral key
+	 * of a TLS key exchange (km_gen: its private part is in pub, a key of
+	 * another provider, as plain OpenSSL would hold it) may have only its
+	 * group until the peer's point is set. */
+	int parts;
 	char name[256];
+	int refs;               /* atomic: OpenSSL's, and a sign queued for the worker */
 };
 
 /* Take and give back a use of p->ctx (p->lock held). */
@@ -68,6 +83,19 @@ struct skp_key *skp_key_open(struct skp_prov *p, const char *name, OSSL_PASSPHRA
 			     void *pw_cbarg);
 struct skp_key *skp_key_new(struct skp_prov *p, enum sk_kind kind);
 void skp_key_free(struct skp_key *k);
+
+/* Inside an OpenSSL ASYNC job, sign on the provider's worker thread and
+ * pause the job until it is done: 1 with *rc the result (and out the
+ * signature, or the library's error set); 0 when not in a job (or the
+ * worker cannot take it): sign here. */
+int skp_sign_async(struct skp_key *k, const EVP_MD *md, int pss, const unsigned char *dgst, size_t dlen,
+		   struct sk_buf *out, int *rc);
+void skp_async_init(struct skp_prov *p);
+void skp_async_teardown(struct skp_prov *p);
+
+/* TLS-GROUP capabilities: the NIST groups, whose key shares our EC key
+ * management makes (provider.c, prov_keymgmt.c). */
+int skp_tls_groups(OSSL_CALLBACK *cb, void *arg);
 
 extern const OSSL_DISPATCH skp_ec_keymgmt[];
 extern const OSSL_DISPATCH skp_rsa_keymgmt[];

@@ -65,12 +65,13 @@ struct skp_key *skp_key_new(struct skp_prov *p, enum sk_kind kind)
 		return NULL;
 	k->prov = p;
 	k->kind = kind;
+	k->refs = 1;
 	return k;
 }
 
 void skp_key_free(struct skp_key *k)
 {
-	if (k == NULL)
+	if (k == NULL || __atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	if (k->key != NULL) {
 		pthread_mutex_lock(&k->prov->lock);
@@ -171,6 +172,7 @@ static int open_locked(struct skp_prov *p, const char *name, OSSL_PASSPHRASE_CAL
 		ERR_clear_error();
 		return sk_err(SK_EVERIFY, "key '%s': public key is malformed", name);
 	}
+	k->parts = OSSL_KEYMGMT_SELECT_ALL;
 	return SK_OK;
 }
 

@@ -48,13 +48,7 @@ static int km_has(const void *keydata, int selection)
 {
 	const struct skp_key *k = keydata;
 
-	if (k == NULL)
-		return 0;
-	if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0 && k->key == NULL)
-		return 0;
-	if ((selection & OSSL_KEYMGMT_SELECT_ALL) != 0 && k->pub == NULL)
-		return 0;
-	return 1;
+	return k != NULL && k->pub != NULL && (selection & OSSL_KEYMGMT_SELECT_ALL & ~k->parts) == 0;
 }
 
 static int km_match(const void *keydata1, const void *keydata2, int selection)
@@ -67,31 +61,37 @@ static int km_match(const void *keydata1, const void *keydata2, int selection)
 	return EVP_PKEY_eq(a->pub, b->pub) == 1;
 }
 
-/* Only a public key comes in: private material belongs in a backend
- * (seckit key import), not in this provider. */
+/* Only a public key or domain parameters come in (a peer's key, a key
+ * share's group): private material belongs in a backend (seckit key
+ * import), not in this provider. */
 static int km_import(void *keydata, int selection, const OSSL_PARAM params[])
 {
 	struct skp_key *k = keydata;
 	EVP_PKEY_CTX *pctx;
 	EVP_PKEY *pub = NULL;
+	int pub_too = (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0;
 
 	if (k == NULL || k->pub != NULL || k->key != NULL)
 		return 0;
-	if ((selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) == 0)
+	if ((selection & (OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS)) == 0)
 		return 0;
 	if (OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PRIV_KEY) != NULL ||
 	    OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_D) != NULL) {
 		skp_raise(k->prov, SK_EUNSUPP, "a private key cannot be imported into the seckit provider");
 		return 0;
 	}
+	if (!pub_too && k->kind != SK_KIND_EC)
+		return 0;
 	pctx = EVP_PKEY_CTX_new_from_name(NULL, k->kind == SK_KIND_EC ? "EC" : "RSA", SKP_OTHER);
 	if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
-	    EVP_PKEY_fromdata(pctx, &pub, EVP_PKEY_PUBLIC_KEY, (OSSL_PARAM *)params) <= 0) {
+	    EVP_PKEY_fromdata(pctx, &pub, pub_too ? EVP_PKEY_PUBLIC_KEY : EVP_PKEY_KEY_PARAMETERS,
+			      (OSSL_PARAM *)params) <= 0) {
 		EVP_PKEY_CTX_free(pctx);
 		return 0;
 	}
 	EVP_PKEY_CTX_free(pctx);
 	k->pub = pub;
+	k->parts = OSSL_KEYMGMT_SELECT_ALL_PARAMETERS | (pub_too ? OSSL_KEYMGMT_SELECT_PUBLIC_KEY : 0);
 	return 1;
 }
 
@@ -202,6 +202,165 @@ static const OSSL_PARAM *km_rsa_gettable(void *provctx)
 	return list;
 }
 
+/* The peer's point of a key share (EVP_PKEY_set1_encoded_public_key) on
+ * a key that has only its group; a store key's public part is fixed. */
+static int km_set_params(void *keydata, const OSSL_PARAM params[])
+{
+	struct skp_key *k = keydata;
+	const OSSL_PARAM *q;
+	const void *pt = NULL;
+	size_t ptlen = 0;
+
+	if (k == NULL || k->pub == NULL)
+		return 0;
+	q = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
+	if (q == NULL)
+		return 1;
+	if (k->key != NULL || (k->parts & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0 ||
+	    !OSSL_PARAM_get_octet_string_ptr(q, &pt, &ptlen) ||
+	    EVP_PKEY_set1_encoded_public_key(k->pub, pt, ptlen) != 1)
+		return 0;
+	k->parts |= OSSL_KEYMGMT_SELECT_PUBLIC_KEY;
+	return 1;
+}
+
+static const OSSL_PARAM *km_ec_settable(void *provctx)
+{
+	static const OSSL_PARAM list[] = {
+		OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
+		OSSL_PARAM_END,
+	};
+
+	(void)provctx;
+	return list;
+}
+
+/* A peer's key share is checked (on the curve, not the identity) before
+ * a key exchange uses it: by the provider that holds its point. */
+static int km_validate(const void *keydata, int selection, int checktype)
+{
+	const struct skp_key *k = keydata;
+	EVP_PKEY_CTX *pctx;
+	int ok;
+
+	(void)checktype;
+	if (!km_has(keydata, selection))
+		return 0;
+	if ((selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) == 0)
+		return 1;
+	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pub, SKP_OTHER)) == NULL)
+		return 0;
+	ok = EVP_PKEY_public_check(pctx) == 1;
+	EVP_PKEY_CTX_free(pctx);
+	return ok;
+}
+
+/*
+ * Key generation is only for the ephemeral keys of a TLS key exchange:
+ * our EC key management answers fetches of "EC" when the provider is
+ * loaded before the default one, so libssl makes its key shares here
+ * (skp_tls_groups).  The key is made by another provider, as plain
+ * OpenSSL would make it, and kept in pub; ecdh_derive uses it there.
+ * A key for the store is made by `seckit key create`, in the backend.
+ */
+struct skp_gen {
+	struct skp_prov *prov;
+	int selection;
+	char group[64];
+};
+
+static int gen_set_params(void *genctx, const OSSL_PARAM params[])
+{
+	struct skp_gen *g = genctx;
+	const OSSL_PARAM *q;
+	char *p = g->group;
+
+	q = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME);
+	if (q != NULL && !OSSL_PARAM_get_utf8_string(q, &p, sizeof(g->group)))
+		return 0;
+	return 1;
+}
+
+static const OSSL_PARAM *gen_settable(void *genctx, void *provctx)
+{
+	static const OSSL_PARAM list[] = {
+		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),
+		OSSL_PARAM_END,
+	};
+
+	(void)genctx;
+	(void)provctx;
+	return list;
+}
+
+static void *gen_init(void *provctx, int selection, const OSSL_PARAM params[])
+{
+	struct skp_gen *g;
+
+	if ((selection & (OSSL_KEYMGMT_SELECT_KEYPAIR | OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS)) == 0)
+		return NULL;
+	if ((g = OPENSSL_zalloc(sizeof(*g))) == NULL)
+		return NULL;
+	g->prov = provctx;
+	g->selection = selection;
+	if (!gen_set_params(g, params)) {
+		OPENSSL_free(g);
+		return NULL;
+	}
+	return g;
+}
+
+/* The group of a key share's template (EVP_PKEY_keygen from the server's
+ * TLS 1.2 parameters). */
+static int gen_set_template(void *genctx, void *templ)
+{
+	struct skp_gen *g = genctx;
+	const struct skp_key *t = templ;
+	size_t n = 0;
+
+	if (t == NULL || t->pub == NULL ||
+	    !EVP_PKEY_get_utf8_string_param(t->pub, OSSL_PKEY_PARAM_GROUP_NAME, g->group,
+					    sizeof(g->group), &n))
+		return 0;
+	return 1;
+}
+
+static void *gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
+{
+	struct skp_gen *g = genctx;
+	int pair = (g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0;
+	EVP_PKEY_CTX *pctx;
+	EVP_PKEY *pkey = NULL;
+	struct skp_key *k;
+	int ok;
+
+	(void)cb;
+	(void)cbarg;
+	if (g->group[0] == '\0') {
+		skp_raise(g->prov, SK_EUSAGE, "an EC key share needs a group");
+		return NULL;
+	}
+	if ((pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", SKP_OTHER)) == NULL)
+		return NULL;
+	ok = (pair ? EVP_PKEY_keygen_init(pctx) : EVP_PKEY_paramgen_init(pctx)) > 0 &&
+	     EVP_PKEY_CTX_set_group_name(pctx, g->group) > 0 &&
+	     (pair ? EVP_PKEY_keygen(pctx, &pkey) : EVP_PKEY_paramgen(pctx, &pkey)) > 0;
+	EVP_PKEY_CTX_free(pctx);
+	if (!ok || (k = skp_key_new(g->prov, SK_KIND_EC)) == NULL) {
+		EVP_PKEY_free(pkey);
+		return NULL;
+	}
+	k->pub = pkey;
+	k->parts = pair ? OSSL_KEYMGMT_SELECT_ALL : OSSL_KEYMGMT_SELECT_ALL_PARAMETERS;
+	return k;
+}
+
+static void gen_cleanup(void *genctx)
+{
+	OPENSSL_free(genctx);
+}
+
+
 static const char *km_ec_opname(int operation_id)
 {
 	switch (operation_id) {
@@ -234,6 +393,15 @@ const OSSL_DISPATCH skp_ec_keymgmt[] = {
 	FN(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, km_ec_types),
 	FN(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, km_ec_gettable),
 	FN(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, km_ec_opname),
+	FN(OSSL_FUNC_KEYMGMT_SET_PARAMS, km_set_params),
+	FN(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, km_ec_settable),
+	FN(OSSL_FUNC_KEYMGMT_VALIDATE, km_validate),
+	FN(OSSL_FUNC_KEYMGMT_GEN_INIT, gen_init),
+	FN(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, gen_set_params),
+	FN(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, gen_settable),
+	FN(OSSL_FUNC_KEYMGMT_GEN_SET_TEMPLATE, gen_set_template),
+	FN(OSSL_FUNC_KEYMGMT_GEN, gen),
+	FN(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, gen_cleanup),
 	{ 0, NULL },
 };
 

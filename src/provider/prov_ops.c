@@ -265,6 +265,10 @@ static int ecdh_init(void *ctx, void *provkey, const OSSL_PARAM params[])
 	(void)params;
 	if (k == NULL || k->kind != SK_KIND_EC)
 		return 0;
+	if (k->key == NULL && (k->parts & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0) {
+		c->key = k; /* an ephemeral key share (km_gen) */
+		return 1;
+	}
 	if (k->key == NULL || !(k->caps & SK_CAP_DERIVE)) {
 		skp_raise(c->prov, SK_EUNSUPP, "key '%s' cannot derive", k->key != NULL ? k->name : "(public)");
 		return 0;
@@ -273,12 +277,29 @@ static int ecdh_init(void *ctx, void *provkey, const OSSL_PARAM params[])
 	return 1;
 }
 
+/* ECDH with an ephemeral key share: by the provider that made it. */
+static int ecdh_ephemeral(struct skp_ecdh *c, unsigned char *secret, size_t *secretlen, size_t outlen)
+{
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(NULL, c->key->pub, SKP_OTHER);
+	size_t n = outlen;
+	int ok;
+
+	ok = pctx != NULL && EVP_PKEY_derive_init(pctx) > 0 &&
+	     EVP_PKEY_derive_set_peer_ex(pctx, c->peer->pub, 0) > 0 &&
+	     EVP_PKEY_derive(pctx, secret, &n) > 0;
+	EVP_PKEY_CTX_free(pctx);
+	if (ok)
+		*secretlen = n;
+	return ok;
+}
+
 static int ecdh_set_peer(void *ctx, void *provkey)
 {
 	struct skp_ecdh *c = ctx;
 	struct skp_key *peer = provkey;
 
-	if (peer == NULL || peer->kind != SK_KIND_EC || peer->pub == NULL)
+	if (peer == NULL || peer->kind != SK_KIND_EC ||
+	    (peer->parts & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) == 0)
 		return 0;
 	c->peer = peer;
 	return 1;
@@ -297,6 +318,8 @@ static int ecdh_derive(void *ctx, unsigned char *secret, size_t *secretlen, size
 		*secretlen = (size_t)(EVP_PKEY_get_bits(k->pub) + 7) / 8;
 		return 1;
 	}
+	if (k->key == NULL)
+		return ecdh_ephemeral(c, secret, secretlen, outlen);
 	pthread_mutex_lock(&k->prov->lock);
 	rc = sk_key_derive(k->key, c->peer->pub, &z);
 	pthread_mutex_unlock(&k->prov->lock);

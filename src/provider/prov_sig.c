@@ -232,9 +232,11 @@ static int do_sign(struct skp_sig *s, unsigned char *sig, size_t *siglen, size_t
 
 	if ((md = pick_md(s, dlen)) == NULL || !pss_ok(s, md, 1))
 		return 0;
-	pthread_mutex_lock(&k->prov->lock);
-	rc = sk_key_sign(k->key, md, s->pss, dgst, dlen, &out);
-	pthread_mutex_unlock(&k->prov->lock);
+	if (!skp_sign_async(k, md, s->pss, dgst, dlen, &out, &rc)) {
+		pthread_mutex_lock(&k->prov->lock);
+		rc = sk_key_sign(k->key, md, s->pss, dgst, dlen, &out);
+		pthread_mutex_unlock(&k->prov->lock);
+	}
 	if (rc != SK_OK) {
 		sk_err_wrap(rc, "key '%s'", k->name);
 		skp_raise_sk(s->prov, rc);

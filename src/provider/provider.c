@@ -10,6 +10,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/prov_ssl.h>
 #include <openssl/provider.h>
 
 #include "base/err.h"
@@ -109,6 +110,7 @@ static void teardown(void *provctx)
 
 	if (p == NULL)
 		return;
+	skp_async_teardown(p);
 	sk_ctx_free(&p->ctx);
 	pthread_mutex_destroy(&p->lock);
 	if (p->pass != NULL)
@@ -120,7 +122,67 @@ static void teardown(void *provctx)
 	OPENSSL_free(p);
 }
 
+/*
+ * The NIST groups of TLS, with the facts libssl needs about each (RFC 8446
+ * names and code points).  libssl keeps a group only if the key
+ * management that a fetch of its algorithm returns belongs to the provider
+ * that announced the group; when this provider is loaded before the
+ * default one, a fetch of "EC" returns ours, and without these the NIST
+ * curves dropped out of the ClientHello.  Our EC key management makes
+ * their key shares (prov_keymgmt.c, gen).
+ */
+static const struct {
+	const char *name, *internal;
+	unsigned int id, secbits;
+} tls_groups[] = {
+	{ "secp256r1", "prime256v1", 23, 128 },
+	{ "secp384r1", "secp384r1", 24, 192 },
+	{ "secp521r1", "secp521r1", 25, 256 },
+	{ "P-256", "prime256v1", 23, 128 },
+	{ "P-384", "secp384r1", 24, 192 },
+	{ "P-521", "secp521r1", 25, 256 },
+};
+
+int skp_tls_groups(OSSL_CALLBACK *cb, void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tls_groups) / sizeof(tls_groups[0]); i++) {
+		unsigned int id = tls_groups[i].id, secbits = tls_groups[i].secbits;
+		int mintls = TLS1_VERSION, maxtls = 0, mindtls = DTLS1_VERSION, maxdtls = 0;
+		OSSL_PARAM p[] = {
+			OSSL_PARAM_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME, (char *)tls_groups[i].name, 0),
+			OSSL_PARAM_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME_INTERNAL,
+					       (char *)tls_groups[i].internal, 0),
+			OSSL_PARAM_utf8_string(OSSL_CAPABILITY_TLS_GROUP_ALG, "EC", 0),
+			OSSL_PARAM_uint(OSSL_CAPABILITY_TLS_GROUP_ID, &id),
+			OSSL_PARAM_uint(OSSL_CAPABILITY_TLS_GROUP_SECURITY_BITS, &secbits),
+			OSSL_PARAM_int(OSSL_CAPABILITY_TLS_GROUP_MIN_TLS, &mintls),
+			OSSL_PARAM_int(OSSL_CAPABILITY_TLS_GROUP_MAX_TLS, &maxtls),
+			OSSL_PARAM_int(OSSL_CAPABILITY_TLS_GROUP_MIN_DTLS, &mindtls),
+			OSSL_PARAM_int(OSSL_CAPABILITY_TLS_GROUP_MAX_DTLS, &maxdtls),
+			OSSL_PARAM_END,
+		};
+
+		p[0].data_size = strlen(tls_groups[i].name);
+		p[1].data_size = strlen(tls_groups[i].internal);
+		p[2].data_size = 2;
+		if (!cb(p, arg))
+			return 0;
+	}
+	return 1;
+}
+
+static int get_capabilities(void *provctx, const char *capability, OSSL_CALLBACK *cb, void *arg)
+{
+	(void)provctx;
+	if (strcmp(capability, "TLS-GROUP") == 0)
+		return skp_tls_groups(cb, arg);
+	return 0;
+}
+
 static const OSSL_DISPATCH prov_functions[] = {
+	{ OSSL_FUNC_PROVIDER_GET_CAPABILITIES, (void (*)(void))get_capabilities },
 	{ OSSL_FUNC_PROVIDER_TEARDOWN, (void (*)(void))teardown },
 	{ OSSL_FUNC_PROVIDER_GETTABLE_PARAMS, (void (*)(void))gettable_params },
 	{ OSSL_FUNC_PROVIDER_GET_PARAMS, (void (*)(void))get_params },
@@ -184,6 +246,7 @@ int sk_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 		}
 	}
 	pthread_mutex_init(&p->lock, NULL);
+	skp_async_init(p);
 	sk_ctx_init(&p->ctx);
 	if (!read_config(p, get)) {
 		teardown(p);

@@ -6,12 +6,22 @@
  * buffers (client to server, server to client) moved as far as the
  * sockets allow, whichever fd woke it.  Interest in each fd is recomputed
  * after every step (level-triggered).
+ *
+ * The key's signature never runs in the loop: every SSL call runs as an
+ * OpenSSL ASYNC job (SSL_MODE_ASYNC), the provider hands the backend's
+ * sign to its worker thread and pauses the job (prov_async.c), the call
+ * returns SSL_ERROR_WANT_ASYNC, and the job's wait fd joins the loop; when
+ * the worker is done the fd is readable and the same step resumes the
+ * job.  Meanwhile the loop serves every other connection.  A pair closed
+ * while its job waits (timeout, reset, shutdown) becomes a zombie until
+ * the job ends: freeing its SSL earlier would leak the job.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -20,6 +30,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include <openssl/async.h>
 #include <openssl/err.h>
 
 #include "base/err.h"
@@ -33,13 +44,13 @@ enum pstate { P_CONNECTING, P_HANDSHAKE, P_OPEN };
 struct pair;
 struct end {
 	struct pair *p;
-	int server;                 /* 0: the client's fd, 1: the server's */
+	int server;                 /* 0: the client's fd, 1: the server's, 2: async wait fds */
 	uint32_t events;            /* registered with epoll */
 };
 
 struct pair {
 	struct pair *prev, *next;
-	struct end cli, srv;
+	struct end cli, srv, asy;
 	int cfd;                    /* the accepted plain connection */
 	struct sk_tls_conn c;       /* the TLS connection (c.fd, c.ssl) */
 	enum pstate state;
@@ -48,6 +59,8 @@ struct pair {
 	size_t uplen, upoff, downlen, downoff;
 	int cli_eof, srv_eof, shut_sent, cli_shut;
 	int srv_want_read, srv_want_write;
+	int async_wait;             /* an SSL call waits for its ASYNC job (the key's sign) */
+	int zombie;                 /* closed, its SSL kept until its job ends */
 	int done;                   /* close the pair */
 	uint64_t id, nup, ndown;
 	char peer[64];
@@ -60,6 +73,7 @@ struct proxy {
 	int ep, lfd, sfd;
 	struct pair *pairs;
 	struct pair *dead;          /* closed in this batch of events, freed after it */
+	int async;                  /* SSL calls run as ASYNC jobs */
 	uint64_t next_id;
 	size_t npairs;
 };
@@ -117,6 +131,10 @@ static int ssl_wants(struct pair *p, int ret, const char *when)
 	}
 	if (e == SSL_ERROR_WANT_WRITE) {
 		p->srv_want_write = 1;
+		return 0;
+	}
+	if (e == SSL_ERROR_WANT_ASYNC) {
+		p->async_wait = 1;
 		return 0;
 	}
 	pair_fail(p, sk_tls_conn_error(&p->c, ret, when));
@@ -225,7 +243,7 @@ static void step(struct pair *p)
 	int progress = 1, rounds = 0;
 
 	while (progress && !p->done && rounds++ < 16) {
-		p->srv_want_read = p->srv_want_write = 0;
+		p->srv_want_read = p->srv_want_write = p->async_wait = 0;
 		progress = 0;
 		if (p->state == P_CONNECTING)
 			progress = step_connect(p);
@@ -258,6 +276,65 @@ static int watch(struct proxy *x, int fd, struct end *e, uint32_t ev)
 	return SK_OK;
 }
 
+/* The job's wait fds joining or leaving the loop. */
+static void async_fds(struct proxy *x, struct pair *p)
+{
+	OSSL_ASYNC_FD add[4], del[4];
+	size_t nadd = 0, ndel = 0, i;
+	struct epoll_event ee;
+
+	if (!SSL_get_changed_async_fds(p->c.ssl, NULL, &nadd, NULL, &ndel) || nadd > SK_ARRAY_SIZE(add) ||
+	    ndel > SK_ARRAY_SIZE(del) || !SSL_get_changed_async_fds(p->c.ssl, add, &nadd, del, &ndel))
+		return;
+	for (i = 0; i < ndel; i++)
+		(void)epoll_ctl(x->ep, EPOLL_CTL_DEL, del[i], NULL);
+	for (i = 0; i < nadd; i++) {
+		memset(&ee, 0, sizeof(ee));
+		ee.events = EPOLLIN;
+		ee.data.ptr = &p->asy;
+		if (epoll_ctl(x->ep, EPOLL_CTL_ADD, add[i], &ee) < 0 && errno != EEXIST) {
+			pair_fail(p, sk_err_sys(SK_EFAIL, "epoll_ctl"));
+			return;
+		}
+	}
+}
+
+static void unlink_pair(struct proxy *x, struct pair *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		x->pairs = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	x->npairs--;
+	p->next = x->dead;
+	x->dead = p;
+}
+
+/* A zombie's job has ended (or the proxy stops and waited for it). */
+static void zombie_free(struct proxy *x, struct pair *p)
+{
+	SSL_free(p->c.ssl); /* closes the wait fds, leaving the loop */
+	close(p->c.fd);
+	unlink_pair(x, p);
+}
+
+/* Resume a zombie's job; free it once the job is over. */
+static void zombie_step(struct proxy *x, struct pair *p)
+{
+	int r;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(p->c.ssl);
+	if (r <= 0 && SSL_get_error(p->c.ssl, r) == SSL_ERROR_WANT_ASYNC) {
+		async_fds(x, p);
+		return;
+	}
+	ERR_clear_error();
+	zombie_free(x, p);
+}
+
 static void pair_close(struct proxy *x, struct pair *p, const char *why)
 {
 	struct sk_tls_summary s;
@@ -277,21 +354,20 @@ static void pair_close(struct proxy *x, struct pair *p, const char *why)
 	if (p->c.fd >= 0)
 		(void)watch(x, p->c.fd, &p->srv, 0);
 	close(p->cfd);
+	p->cfd = -1;
+	if (p->c.ssl != NULL && SSL_waiting_for_async(p->c.ssl)) {
+		/* Nothing more goes to the server; the job ends on its
+		 * own (its sign is with the worker) and is resumed then. */
+		(void)shutdown(p->c.fd, SHUT_RDWR);
+		p->zombie = 1;
+		return;
+	}
 	if (p->c.ssl != NULL && p->state == P_OPEN && !p->shut_sent && !p->done)
 		(void)SSL_shutdown(p->c.ssl);
 	SSL_free(p->c.ssl);
 	if (p->c.fd >= 0)
 		close(p->c.fd);
-	if (p->prev != NULL)
-		p->prev->next = p->next;
-	else
-		x->pairs = p->next;
-	if (p->next != NULL)
-		p->next->prev = p->prev;
-	x->npairs--;
-	p->cfd = -1;
-	p->next = x->dead;
-	x->dead = p;
+	unlink_pair(x, p);
 }
 
 static void bury(struct proxy *x)
@@ -311,6 +387,19 @@ static void settle(struct proxy *x, struct pair *p)
 
 	if (p->done) {
 		pair_close(x, p, NULL);
+		return;
+	}
+	async_fds(x, p);
+	if (p->done) {
+		pair_close(x, p, NULL);
+		return;
+	}
+	if (p->async_wait) {
+		/* Only the job's wait fd matters until it is resumed. */
+		if (watch(x, p->cfd, &p->cli, 0) != SK_OK || watch(x, p->c.fd, &p->srv, 0) != SK_OK) {
+			pair_fail(p, SK_EFAIL);
+			pair_close(x, p, NULL);
+		}
 		return;
 	}
 	if (p->state == P_OPEN) {
@@ -353,8 +442,9 @@ static void accept_one(struct proxy *x, int cfd, const struct sockaddr_storage *
 	p->cfd = cfd;
 	p->c.fd = -1;
 	p->id = ++x->next_id;
-	p->cli.p = p->srv.p = p;
+	p->cli.p = p->srv.p = p->asy.p = p;
 	p->srv.server = 1;
+	p->asy.server = 2;
 	p->deadline = sk_tls_now_ms() + x->o->timeout_ms;
 	peer_name(ss, p->peer, sizeof(p->peer));
 	p->next = x->pairs;
@@ -376,6 +466,8 @@ static void accept_one(struct proxy *x, int cfd, const struct sockaddr_storage *
 		pair_close(x, p, NULL);
 		return;
 	}
+	if (x->async)
+		SSL_set_mode(p->c.ssl, SSL_MODE_ASYNC);
 	p->state = P_CONNECTING;
 	step(p);
 	settle(x, p);
@@ -407,7 +499,7 @@ static int64_t expire(struct proxy *x)
 
 	for (p = x->pairs; p != NULL; p = next) {
 		next = p->next;
-		if (p->state == P_OPEN)
+		if (p->state == P_OPEN || p->zombie)
 			continue;
 		if (p->deadline <= now) {
 			snprintf(p->why, sizeof(p->why), "%s: timed out %s", p->c.addr,
@@ -476,16 +568,47 @@ static int setup(struct proxy *x)
 	return SK_OK;
 }
 
+/* Stopping: each zombie's job is waited for (the worker finishes the sign
+ * it has) and ended, so that no job is left behind. */
+static void stop_zombies(struct proxy *x)
+{
+	OSSL_ASYNC_FD fds[4];
+	struct pollfd pf[4];
+	size_t n, i;
+	int tries;
+
+	struct pair *p;
+
+	while ((p = x->pairs) != NULL) {
+		for (tries = 0; tries < 600 && SSL_waiting_for_async(p->c.ssl); tries++) {
+			n = 0;
+			if (!SSL_get_all_async_fds(p->c.ssl, NULL, &n) || n > SK_ARRAY_SIZE(fds) ||
+			    !SSL_get_all_async_fds(p->c.ssl, fds, &n))
+				break;
+			for (i = 0; i < n; i++) {
+				pf[i].fd = fds[i];
+				pf[i].events = POLLIN;
+			}
+			(void)poll(pf, n, 100);
+			ERR_clear_error();
+			(void)SSL_do_handshake(p->c.ssl);
+		}
+		zombie_free(x, p);
+	}
+}
+
 int sk_tls_proxy_run(struct sk_tls *t, const struct sk_tls_proxy_opts *o)
 {
 	struct proxy x;
 	struct epoll_event ev[64];
+	struct pair *p, *next;
 	int n, i, rc, stop = 0;
 	int64_t soonest;
 
 	memset(&x, 0, sizeof(x));
 	x.t = t;
 	x.o = o;
+	x.async = ASYNC_is_capable();
 	x.ep = x.lfd = x.sfd = -1;
 	if ((rc = setup(&x)) != SK_OK)
 		goto out;
@@ -498,7 +621,6 @@ int sk_tls_proxy_run(struct sk_tls *t, const struct sk_tls_proxy_opts *o)
 		}
 		for (i = 0; i < n; i++) {
 			void *ptr = ev[i].data.ptr;
-			struct pair *p;
 
 			if (ptr == &x.sfd) {
 				stop = 1;
@@ -509,6 +631,8 @@ int sk_tls_proxy_run(struct sk_tls *t, const struct sk_tls_proxy_opts *o)
 				/* A pair closed earlier in this batch is gone:
 				 * its events were removed with it, but this
 				 * batch may still name it. */
+				if (p->zombie && ((struct end *)ptr)->server == 2)
+					zombie_step(&x, p);
 				if (p->cfd < 0)
 					continue;
 				step(p);
@@ -518,8 +642,12 @@ int sk_tls_proxy_run(struct sk_tls *t, const struct sk_tls_proxy_opts *o)
 		bury(&x);
 	}
 out:
-	while (x.pairs != NULL)
-		pair_close(&x, x.pairs, "the proxy stopped");
+	for (p = x.pairs; p != NULL; p = next) {
+		next = p->next;
+		if (!p->zombie)
+			pair_close(&x, p, "the proxy stopped");
+	}
+	stop_zombies(&x);
 	bury(&x);
 	if (x.ep >= 0)
 		close(x.ep);

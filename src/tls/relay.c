@@ -47,6 +47,18 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 	return SK_OK;
 }
 
+/* The error of an SSL call that returned ret, SSL_ERROR_NONE when it
+ * only waits for the socket (to take data: want_write) and is repeated
+ * once the socket is ready. */
+static int ssl_wait(struct relay *r, int ret)
+{
+	int e = SSL_get_error(r->c->ssl, ret);
+
+	if (e == SSL_ERROR_WANT_WRITE)
+		r->want_write = 1;
+	return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? SSL_ERROR_NONE : e;
+}
+
 /* Everything the TLS connection has for us now. */
 static int drain(struct relay *r)
 {
@@ -64,13 +76,8 @@ static int drain(struct relay *r)
 				return rc;
 			continue;
 		}
-		e = SSL_get_error(r->c->ssl, n);
-		if (e == SSL_ERROR_WANT_READ)
+		if ((e = ssl_wait(r, n)) == SSL_ERROR_NONE)
 			return SK_OK;
-		if (e == SSL_ERROR_WANT_WRITE) {
-			r->want_write = 1;
-			return SK_OK;
-		}
 		if (e == SSL_ERROR_ZERO_RETURN) {
 			r->peer_done = 1;
 			return SK_OK;
@@ -82,7 +89,7 @@ static int drain(struct relay *r)
 /* Send what was read from the input; at its end, close our side. */
 static int push(struct relay *r)
 {
-	int n, e;
+	int n;
 
 	while (r->txlen > 0) {
 		ERR_clear_error();
@@ -93,12 +100,7 @@ static int push(struct relay *r)
 			r->txlen -= (size_t)n;
 			continue;
 		}
-		e = SSL_get_error(r->c->ssl, n);
-		if (e == SSL_ERROR_WANT_WRITE) {
-			r->want_write = 1;
-			return SK_OK;
-		}
-		if (e == SSL_ERROR_WANT_READ)
+		if (ssl_wait(r, n) == SSL_ERROR_NONE)
 			return SK_OK;
 		return sk_tls_conn_error(r->c, n, "while writing");
 	}
@@ -107,16 +109,8 @@ static int push(struct relay *r)
 	ERR_clear_error();
 	errno = 0;
 	n = SSL_shutdown(r->c->ssl);
-	if (n < 0) {
-		e = SSL_get_error(r->c->ssl, n);
-		if (e == SSL_ERROR_WANT_WRITE) {
-			r->want_write = 1;
-			return SK_OK;
-		}
-		if (e == SSL_ERROR_WANT_READ)
-			return SK_OK;
-		return sk_tls_conn_error(r->c, n, "while closing");
-	}
+	if (n < 0)
+		return ssl_wait(r, n) == SSL_ERROR_NONE ? SK_OK : sk_tls_conn_error(r->c, n, "while closing");
 	r->shut_sent = 1;
 	(void)shutdown(r->c->fd, SHUT_WR);
 	return SK_OK;

@@ -218,9 +218,11 @@ int sk_tls_new(struct sk_ctx *ctx, const struct sk_tls_opts *o, struct sk_tls **
 		goto fail;
 	if ((rc = load_providers(ctx, t, o->pass)) != SK_OK)
 		goto fail;
-	/* Everything but the key from the default provider: the provider's
-	 * EC key management, fetched for the key exchange groups, would take
-	 * the NIST curves out of the ClientHello. */
+	/* Everything but the key from the default provider: the key shares
+	 * are then made there directly.  Without the query they would go
+	 * through the seckit provider's EC key management, which makes them
+	 * with the default provider anyway (its TLS-GROUP capability,
+	 * seckit-provider(7)): the same handshake, one wrapper fewer. */
 	if ((t->ssl_ctx = SSL_CTX_new_ex(NULL, "?provider=default", TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(t->ssl_ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_max_proto_version(t->ssl_ctx, TLS1_3_VERSION) != 1 ||
