@@ -34,6 +34,7 @@
 
 #include "crypto/crypto.h"
 #include "base/err.h"
+#include "base/util.h"
 #include "backend/tpm2_int.h"
 
 /* ---- open / close ---- */
@@ -78,6 +79,7 @@ static int create_primary(struct tpm_backend *be)
 	if (r != TSS2_RC_SUCCESS)
 		return sk_tpm2_err(be, r, "creating the storage primary key");
 	be->parent_transient = 1;
+	be->parent_public = 1;
 	return SK_OK;
 }
 
@@ -110,14 +112,22 @@ static int tpm_open(const struct sk_backend_cfg *cfg, struct sk_backend **out)
 	if ((rc = sk_tpm2_connect(be, cfg)) != SK_OK)
 		goto fail;
 	if (cfg->tpm2_parent != 0) {
-		r = be->t.Esys_TR_FromTPMPublic(be->esys, cfg->tpm2_parent, ESYS_TR_NONE,
-						ESYS_TR_NONE, ESYS_TR_NONE, &be->parent);
+		/* No TPM command: ESAPI learns the handle alone (an
+		 * IESYS_RESOURCE with no name and no public area).  A missing
+		 * or wrong parent shows at the first load or create, where the
+		 * TPM checks the handle and the blob's integrity under it
+		 * (sk_tpm2_err names tpm2-parent); the public key is read only
+		 * for a salted session (sk_tpm2_start_session). */
+		uint8_t res[10] = { 0 };
+
+		sk_put_be32(res, cfg->tpm2_parent);
+		r = be->t.Esys_TR_Deserialize(be->esys, res, sizeof(res), &be->parent);
 		if (r != TSS2_RC_SUCCESS) {
-			sk_tpm2_err(be, r, "");
-			rc = sk_err(SK_EBACKEND, "tpm2: parent handle 0x%08x (tpm2-parent in the config) is not in the TPM",
-				    (unsigned)cfg->tpm2_parent);
+			be->parent = ESYS_TR_NONE;
+			rc = sk_tpm2_err(be, r, "naming the parent handle");
 			goto fail;
 		}
+		be->parent_handle = cfg->tpm2_parent;
 	} else if ((rc = create_primary(be)) != SK_OK) {
 		goto fail;
 	}

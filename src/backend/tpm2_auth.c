@@ -91,6 +91,33 @@ int sk_tpm2_auth_err(struct tpm_backend *be, TSS2_RC r, const char *what, const 
 	return sk_tpm2_err(be, r, what);
 }
 
+/* The persistent parent with its public area, which salting a session to
+ * it needs (TPM2_ReadPublic, once per run; tpm_open named the handle
+ * alone). */
+static int parent_public(struct tpm_backend *be)
+{
+	ESYS_TR h;
+	TSS2_RC r;
+
+	if (be->parent_public)
+		return SK_OK;
+	/* ESAPI holds one ESYS_TR per TPM handle: the nameless one goes. */
+	if (be->parent != ESYS_TR_NONE)
+		be->t.Esys_TR_Close(be->esys, &be->parent);
+	be->parent = ESYS_TR_NONE;
+	r = be->t.Esys_TR_FromTPMPublic(be->esys, be->parent_handle, ESYS_TR_NONE, ESYS_TR_NONE,
+					ESYS_TR_NONE, &h);
+	if (r != TSS2_RC_SUCCESS) {
+		if ((r & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+			return sk_tpm2_err(be, r, "reading the parent's public key");
+		return sk_err(SK_EBACKEND, "tpm2: parent handle 0x%08x (tpm2-parent in the config) is not in the TPM",
+			      (unsigned)be->parent_handle);
+	}
+	be->parent = h;
+	be->parent_public = 1;
+	return SK_OK;
+}
+
 /* An HMAC session for authorising with a value: salted to the parent key
  * (TPM2_StartAuthSession with tpmKey), so the value never crosses the bus
  * in clear, and nothing seen on the bus lets a password be tested without
@@ -99,6 +126,12 @@ int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s)
 {
 	const TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
 	TSS2_RC r;
+	int rc;
+
+	if ((rc = parent_public(be)) != SK_OK) {
+		*s = ESYS_TR_NONE;
+		return rc;
+	}
 
 	r = be->t.Esys_StartAuthSession(be->esys, be->parent, ESYS_TR_NONE, ESYS_TR_NONE,
 					ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym,

@@ -54,6 +54,7 @@
 	X(esys, Esys_FlushContext) \
 	X(esys, Esys_TR_FromTPMPublic) \
 	X(esys, Esys_TR_Close) \
+	X(esys, Esys_TR_Deserialize) \
 	X(esys, Esys_TestParms) \
 	X(esys, Esys_Sign) \
 	X(esys, Esys_RSA_Decrypt) \
@@ -100,6 +101,13 @@ struct tpm_backend {
 	ESYS_CONTEXT *esys;
 	ESYS_TR parent;
 	int parent_transient;   /* created here: flush on close */
+	/* A persistent parent (tpm2-parent): its handle, and whether
+	 * ESAPI knows its public area yet.  Loading and creating under it
+	 * need only the handle (the TPM checks that the blob was made under
+	 * the key at that handle); a salted session needs the public key,
+	 * read then (TPM2_ReadPublic) and not before. */
+	uint32_t parent_handle;
+	int parent_public;
 	int loaded;             /* t holds the loaded libraries */
 	char tcti_conf[256];
 };
