@@ -270,6 +270,25 @@ static int tpm_destroy(struct sk_backend *b, const struct sk_keytype *kt, const 
 
 /* ---- private-key operations ---- */
 
+/* A signature the TPM returned for k under scheme: that scheme and hash,
+ * r and s no longer than the curve's field and not empty, an RSA
+ * signature exactly as long as the modulus. */
+static int sig_well_formed(const struct sk_bkey *k, const TPMT_SIG_SCHEME *scheme,
+			   const TPMT_SIGNATURE *s)
+{
+	if (s->sigAlg != scheme->scheme)
+		return 0;
+	if (k->kt->kind == SK_KIND_EC) {
+		size_t fb = sk_tpm2_field_bytes(k->kt);
+		const TPMS_SIGNATURE_ECC *e = &s->signature.ecdsa;
+
+		return e->hash == scheme->details.ecdsa.hashAlg && e->signatureR.size > 0 &&
+		       e->signatureR.size <= fb && e->signatureS.size > 0 && e->signatureS.size <= fb;
+	}
+	return s->signature.rsassa.hash == scheme->details.rsassa.hashAlg &&
+	       s->signature.rsassa.sig.size == k->kt->bits / 8;
+}
+
 static int tpm_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t *dgst,
 		    size_t dlen, struct sk_buf *sig)
 {
@@ -304,6 +323,12 @@ static int tpm_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 			    &d, &scheme, &ticket, &s);
 	if (r != TSS2_RC_SUCCESS)
 		return sk_tpm2_key_err(k, r, "signing");
+	/* The answer is untrusted input: the scheme asked for, with the
+	 * sizes the key allows, or nothing is written. */
+	if (!sig_well_formed(k, &scheme, s)) {
+		be->t.Esys_Free(s);
+		return sk_err(SK_EFAIL, "tpm2: malformed answer to TPM2_Sign");
+	}
 	if (k->kt->kind == SK_KIND_EC) {
 		/* The TPM returns r and s; X9.62 wants them as a DER SEQUENCE. */
 		ECDSA_SIG *es = ECDSA_SIG_new();
@@ -486,6 +511,10 @@ static int tpm_mac_final(struct sk_symop *op, uint8_t *out, size_t *outlen, uint
 	if (r != TSS2_RC_SUCCESS)
 		return sk_tpm2_err(be, r, "HMAC");
 	m->seq = ESYS_TR_NONE; /* completing the sequence flushed it */
+	if (res->size != (size_t)EVP_MD_get_size(sk_md_by_name(m->k->kt->md, 0))) {
+		be->t.Esys_Free(res);
+		return sk_err(SK_EFAIL, "tpm2: malformed answer to TPM2_SequenceComplete");
+	}
 	memcpy(out, res->buffer, res->size);
 	*outlen = res->size;
 	be->t.Esys_Free(res);
