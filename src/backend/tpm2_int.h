@@ -109,6 +109,7 @@ struct tpm_backend {
 	uint32_t parent_handle;
 	int parent_public;
 	int loaded;             /* t holds the loaded libraries */
+	int tcti_fuzz;          /* tcti is the fuzz harness's (make fuzz) */
 	char tcti_conf[256];
 };
 
