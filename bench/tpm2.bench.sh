@@ -50,10 +50,10 @@ n_ref=$(TPM2TOOLS_TCTI="pcap:$SWTPM_TCTI" count tpm2_sign -c 0x81000020 -g sha25
 n_skp=$(SECKIT_STORE=$work/store2 SECKIT_TCTI="pcap:$SWTPM_TCTI" count "$SECKIT" --config parent.yaml key sign dev2 --in data --out s1)
 n_skf=$(SECKIT_STORE=$work/store3 SECKIT_TCTI="pcap:$SWTPM_TCTI" count "$SECKIT" --config mkfile.yaml key sign dev3 --in data --out s1)
 n_skpf=$(SECKIT_STORE=$work/store4 SECKIT_TCTI="pcap:$SWTPM_TCTI" count "$SECKIT" --config pfile.yaml key sign dev4 --in data --out s1)
-printf 'tpm2 sign: TPM commands, persistent parent, master key in a file\t%s\t%s\tcommands\t3 (load, sign, flush)\n' "$n_skpf" "$n_ref"
-printf 'tpm2 sign: TPM commands, persistent parent, TPM-sealed store\t%s\t%s\tcommands\t6 (+ load, unseal, flush)\n' "$n_skp" "$n_ref"
-printf 'tpm2 sign: TPM commands, SRK template, master key in a file\t%s\t%s\tcommands\t5 (+ CreatePrimary, flush)\n' "$n_skf" "$n_ref"
-printf 'tpm2 sign: TPM commands, SRK template, TPM-sealed store\t%s\t%s\tcommands\t8\n' "$n_sk" "$n_ref"
+printf 'tpm2 sign: commands, tpm2-parent, mk file\t%s\t%s\tcommands\t3 (load, sign, flush)\n' "$n_skpf" "$n_ref"
+printf 'tpm2 sign: commands, tpm2-parent, mk sealed\t%s\t%s\tcommands\t6 (+ load, unseal, flush)\n' "$n_skp" "$n_ref"
+printf 'tpm2 sign: commands, SRK template, mk file\t%s\t%s\tcommands\t5 (+ CreatePrimary, flush)\n' "$n_skf" "$n_ref"
+printf 'tpm2 sign: commands, SRK template, mk sealed\t%s\t%s\tcommands\t8\n' "$n_sk" "$n_ref"
 
 # Latency, same TPM, same run.
 RUNS=${BENCH_RUNS:-50}

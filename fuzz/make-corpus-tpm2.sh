@@ -21,7 +21,7 @@ rm -rf "$out"
 mkdir -p "$out"
 i=0
 for name in ec-sign rsa-sign unseal wrong-password primary-ecdh pcr-read; do
-	printf "\\x$(printf %02x "$i")" > "scenario"
+	printf '%b' "\\x$(printf %02x "$i")" > scenario
 	SK_FUZZ_TPM2_RECORD="$SWTPM_TCTI" SK_FUZZ_TPM2_SEED="$out/$name" \
 		"$harness" -runs=1 scenario >/dev/null 2>&1
 	[ -s "$out/$name" ] || { echo "make-corpus-tpm2: nothing recorded for $name" >&2; exit 1; }
