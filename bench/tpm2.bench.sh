@@ -51,9 +51,9 @@ n_skp=$(SECKIT_STORE=$work/store2 SECKIT_TCTI="pcap:$SWTPM_TCTI" count "$SECKIT"
 n_skf=$(SECKIT_STORE=$work/store3 SECKIT_TCTI="pcap:$SWTPM_TCTI" count "$SECKIT" --config mkfile.yaml key sign dev3 --in data --out s1)
 n_skpf=$(SECKIT_STORE=$work/store4 SECKIT_TCTI="pcap:$SWTPM_TCTI" count "$SECKIT" --config pfile.yaml key sign dev4 --in data --out s1)
 printf 'tpm2 sign: commands, tpm2-parent, mk file\t%s\t%s\tcommands\t3 (load, sign, flush)\n' "$n_skpf" "$n_ref"
-printf 'tpm2 sign: commands, tpm2-parent, mk sealed\t%s\t%s\tcommands\t6 (+ load, unseal, flush)\n' "$n_skp" "$n_ref"
+printf 'tpm2 sign: commands, tpm2-parent, mk sealed\t%s\t%s\tcommands\t8 (+ readpublic, session, load, unseal, flush)\n' "$n_skp" "$n_ref"
 printf 'tpm2 sign: commands, SRK template, mk file\t%s\t%s\tcommands\t5 (+ CreatePrimary, flush)\n' "$n_skf" "$n_ref"
-printf 'tpm2 sign: commands, SRK template, mk sealed\t%s\t%s\tcommands\t8\n' "$n_sk" "$n_ref"
+printf 'tpm2 sign: commands, SRK template, mk sealed\t%s\t%s\tcommands\t9\n' "$n_sk" "$n_ref"
 
 # Latency, same TPM, same run.
 RUNS=${BENCH_RUNS:-50}

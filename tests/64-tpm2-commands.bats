@@ -3,7 +3,8 @@
 # the relay tests/tpm-proxy.py passes to swtpm, whatever the machine's
 # load: counts, not times).  A named-key sign under a persistent parent is
 # TPM2_Load, TPM2_Sign, TPM2_FlushContext and nothing else; a store whose
-# master key the TPM seals adds the three of the unseal.
+# master key the TPM seals adds its unseal, encrypted on the bus (the
+# parent's public key, a salted session, load, unseal, flush).
 
 load helper
 load tpm
@@ -70,11 +71,11 @@ counted_sign() {
 	run -0 openssl dgst -sha256 -verify dev.pub -signature sig data
 }
 
-@test "tpm2 commands: a TPM-sealed master key adds its load, unseal and flush, nothing else" {
+@test "tpm2 commands: a TPM-sealed master key adds its encrypted unseal: the parent's public key, a salted session, load, unseal, flush" {
 	printf 'master-key: tpm2\n' >> "$SECKIT_CONFIG"
 	run -0 sk key create dev --type ec-p256
 	counted_sign
-	[ "$output" = "Load Unseal FlushContext Load Sign FlushContext" ]
+	[ "$output" = "ReadPublic StartAuthSession Load Unseal FlushContext Load Sign FlushContext" ]
 	run -0 sk key export dev --out dev.pub
 	run -0 openssl dgst -sha256 -verify dev.pub -signature sig data
 }
@@ -128,4 +129,33 @@ counted_sign() {
 	sk_fails 1 "key sign: " key sign dev --in data --out sig
 	[[ "$stderr" == *"loading the key: "* ]]
 	assert_absent sig
+}
+
+@test "tpm2: a sealed master key comes back from TPM2_Unseal encrypted, never in clear on the bus" {
+	require tpm2_load tpm2_unseal xxd
+	printf 'master-key: tpm2\n' >> "$SECKIT_CONFIG"
+	run -0 sk key create dev --type ec-p256
+	# the master key, unsealed by tpm2-tools from master.key's blob
+	# (docs/formats/store.md: 56 bytes, u16 length, version and kind,
+	# TPM2B_PUBLIC, TPM2B_PRIVATE)
+	python3 - "$SECKIT_STORE/master.key" <<-'PY'
+	import struct, sys
+	d = open(sys.argv[1], "rb").read()
+	blob = d[58:58 + struct.unpack(">H", d[56:58])[0]]
+	n = struct.unpack(">H", blob[2:4])[0]
+	open("mk.pub", "wb").write(blob[2:4 + n])
+	open("mk.priv", "wb").write(blob[4 + n:])
+	PY
+	tpm2_load -Q -C 0x81000030 -u mk.pub -r mk.priv -c mk.ctx
+	tpm2_unseal -c mk.ctx -o mk.bin
+	tpm2_flushcontext -t
+	[ "$(stat -c %s mk.bin)" -eq 32 ]
+	# every byte both ways between seckit and the TPM
+	TCTI_PCAP_FILE="$BATS_TEST_TMPDIR/bus.pcap" SECKIT_TCTI="pcap:$SWTPM_TCTI" \
+		run -0 sk key sign dev --in data --out sig
+	od -An -tx1 -v bus.pcap | tr -d ' \n' > bus.hex
+	# the sign went through the capture (the digest signed is in it) ...
+	run -0 grep -c "$(openssl dgst -sha256 -binary data | xxd -p -c 64)" bus.hex
+	# ... and the master key is not
+	run -1 grep -c "$(xxd -p -c 64 mk.bin)" bus.hex
 }

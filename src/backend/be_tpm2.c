@@ -585,7 +585,7 @@ static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struc
 	TPM2B_PUBLIC pub;
 	TPM2B_PRIVATE priv;
 	TPM2B_SENSITIVE_DATA *out = NULL;
-	ESYS_TR h;
+	ESYS_TR h, sess;
 	TSS2_RC r;
 	int rc;
 
@@ -594,11 +594,19 @@ static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struc
 	if (pub.publicArea.type != TPM2_ALG_KEYEDHASH ||
 	    (pub.publicArea.objectAttributes & (TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_DECRYPT)))
 		return sk_err(SK_EVERIFY, "tpm2: not a sealed data object");
+	/* What comes back is a secret (a store's master key): encrypted on
+	 * the bus, under a session salted to the parent. */
+	if ((rc = sk_tpm2_start_encrypt_session(be, &sess)) != SK_OK)
+		return rc;
 	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 			    &priv, &pub, &h);
-	if (r != TSS2_RC_SUCCESS)
+	if (r != TSS2_RC_SUCCESS) {
+		be->t.Esys_FlushContext(be->esys, sess);
 		return sk_tpm2_load_err(be, r, "loading the sealed object");
-	r = be->t.Esys_Unseal(be->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+	}
+	r = be->t.Esys_Unseal(be->esys, h, sess, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+	if (r != TSS2_RC_SUCCESS)
+		be->t.Esys_FlushContext(be->esys, sess); /* a failed command keeps it */
 	be->t.Esys_FlushContext(be->esys, h);
 	if (r != TSS2_RC_SUCCESS)
 		return sk_tpm2_err(be, r, "unsealing");

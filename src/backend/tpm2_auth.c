@@ -118,13 +118,13 @@ static int parent_public(struct tpm_backend *be)
 	return SK_OK;
 }
 
-/* An HMAC session for authorising with a value: salted to the parent key
- * (TPM2_StartAuthSession with tpmKey), so the value never crosses the bus
- * in clear, and nothing seen on the bus lets a password be tested without
- * the TPM. */
-int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s)
+/* A session salted to the parent key (TPM2_StartAuthSession with tpmKey:
+ * the salt travels encrypted to it, and the session key derived from the
+ * salt never crosses the bus), with symmetric parameter encryption sym
+ * and session attributes attrs. */
+static int start_salted(struct tpm_backend *be, const TPMT_SYM_DEF *sym, TPMA_SESSION attrs,
+			ESYS_TR *s)
 {
-	const TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
 	TSS2_RC r;
 	int rc;
 
@@ -132,21 +132,43 @@ int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s)
 		*s = ESYS_TR_NONE;
 		return rc;
 	}
-
 	r = be->t.Esys_StartAuthSession(be->esys, be->parent, ESYS_TR_NONE, ESYS_TR_NONE,
-					ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym,
+					ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, sym,
 					TPM2_ALG_SHA256, s);
 	if (r != TSS2_RC_SUCCESS) {
 		*s = ESYS_TR_NONE;
 		return sk_tpm2_err(be, r, "starting an authorisation session");
 	}
-	r = be->t.Esys_TRSess_SetAttributes(be->esys, *s, TPMA_SESSION_CONTINUESESSION, 0xff);
+	r = be->t.Esys_TRSess_SetAttributes(be->esys, *s, attrs, 0xff);
 	if (r != TSS2_RC_SUCCESS) {
 		be->t.Esys_FlushContext(be->esys, *s);
 		*s = ESYS_TR_NONE;
 		return sk_tpm2_err(be, r, "setting up an authorisation session");
 	}
 	return SK_OK;
+}
+
+/* An HMAC session for authorising with a value: salted, so the value never
+ * crosses the bus in clear, and nothing seen on the bus lets a password be
+ * tested without the TPM.  No parameter is encrypted (none of the key
+ * operations' is a secret of the TPM's). */
+int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s)
+{
+	const TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+
+	return start_salted(be, &sym, TPMA_SESSION_CONTINUESESSION, s);
+}
+
+/* A session for one command whose answer is a secret (TPM2_Unseal):
+ * salted, the answer's first parameter encrypted (AES-128-CFB under the
+ * session key), not continued, so that the TPM flushes it once the command
+ * succeeds (the caller flushes it after a failure). */
+int sk_tpm2_start_encrypt_session(struct tpm_backend *be, ESYS_TR *s)
+{
+	const TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+				   .mode.aes = TPM2_ALG_CFB };
+
+	return start_salted(be, &sym, TPMA_SESSION_ENCRYPT, s);
 }
 
 /* The session that authorises a use of key k: the empty password for a key

@@ -150,6 +150,10 @@ int sk_tpm2_auth_err(struct tpm_backend *be, TSS2_RC r, const char *what, const 
 int sk_tpm2_key_err(struct sk_bkey *k, TSS2_RC r, const char *what);
 /* Start an HMAC session salted to the parent (flush it when done). */
 int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s);
+/* The same for one command whose answer is a secret: the answer comes
+ * back encrypted under the session key; the TPM flushes the session when
+ * the command succeeds (flush it after a failure). */
+int sk_tpm2_start_encrypt_session(struct tpm_backend *be, ESYS_TR *s);
 /* The session that authorises a use of k (ESYS_TR_PASSWORD for a key
  * without a value; else k's own, started on first use). */
 int sk_tpm2_key_session(struct sk_bkey *k, ESYS_TR *s);
