@@ -229,7 +229,7 @@ FUZZ_LIBS := $(shell $(PKG_CONFIG) --libs libssl libcrypto yaml-0.1) -ldl -pthre
 
 build/fuzz/obj/%.o: %.c $(wildcard src/*/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(SK_CPPFLAGS) $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(FUZZ_CC) $(SK_CPPFLAGS) -DSECKIT_FUZZ $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 build/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)

@@ -36,6 +36,9 @@ SECKIT_STORE=$work/store2 "$SECKIT" --config parent.yaml key create dev2 --type 
 # A store whose master key is a file (master-key: file): the key's own path.
 printf 'master-key: file\n' > mkfile.yaml
 SECKIT_STORE=$work/store3 "$SECKIT" --config mkfile.yaml key create dev3 --type ec-p256
+# Both: a persistent parent and the master key in a file (load, sign, flush).
+printf 'tpm2-parent: 0x81000021\nmaster-key: file\n' > pfile.yaml
+SECKIT_STORE=$work/store4 "$SECKIT" --config pfile.yaml key create dev4 --type ec-p256
 
 count() {
 	rm -f "$work/cap.pcap"
@@ -46,12 +49,16 @@ n_sk=$(SECKIT_TCTI="pcap:$SWTPM_TCTI" count "$SECKIT" key sign dev --in data --o
 n_ref=$(TPM2TOOLS_TCTI="pcap:$SWTPM_TCTI" count tpm2_sign -c 0x81000020 -g sha256 -d -o s2 data.dgst)
 n_skp=$(SECKIT_STORE=$work/store2 SECKIT_TCTI="pcap:$SWTPM_TCTI" count "$SECKIT" --config parent.yaml key sign dev2 --in data --out s1)
 n_skf=$(SECKIT_STORE=$work/store3 SECKIT_TCTI="pcap:$SWTPM_TCTI" count "$SECKIT" --config mkfile.yaml key sign dev3 --in data --out s1)
-printf 'tpm2 sign: TPM commands, master key in a file\t%s\t%s\tcommands\tfewer than tpm2_sign\n' "$n_skf" "$n_ref"
-printf 'tpm2 sign: TPM commands, TPM-sealed store\t%s\t%s\tcommands\tkey path + 3 (load, unseal, flush)\n' "$n_sk" "$n_ref"
-printf 'tpm2 sign: TPM commands, sealed, persistent parent\t%s\t%s\tcommands\tone fewer (no CreatePrimary)\n' "$n_skp" "$n_ref"
+n_skpf=$(SECKIT_STORE=$work/store4 SECKIT_TCTI="pcap:$SWTPM_TCTI" count "$SECKIT" --config pfile.yaml key sign dev4 --in data --out s1)
+printf 'tpm2 sign: commands, tpm2-parent, mk file\t%s\t%s\tcommands\t3 (load, sign, flush)\n' "$n_skpf" "$n_ref"
+printf 'tpm2 sign: commands, tpm2-parent, mk sealed\t%s\t%s\tcommands\t8 (+ readpublic, session, load, unseal, flush)\n' "$n_skp" "$n_ref"
+printf 'tpm2 sign: commands, SRK template, mk file\t%s\t%s\tcommands\t5 (+ CreatePrimary, flush)\n' "$n_skf" "$n_ref"
+printf 'tpm2 sign: commands, SRK template, mk sealed\t%s\t%s\tcommands\t9\n' "$n_sk" "$n_ref"
 
 # Latency, same TPM, same run.
-hyperfine -N -w 5 -r 50 --export-json lat.json \
+RUNS=${BENCH_RUNS:-50}
+warm=$(( RUNS < 5 ? 1 : 5 ))
+hyperfine -N -w "$warm" -r "$RUNS" --export-json lat.json \
 	"$SECKIT key sign dev --in data --out s1" \
 	"$SECKIT --store $work/store2 --config parent.yaml key sign dev2 --in data --out s1" \
 	"tpm2_sign -c 0x81000020 -g sha256 -d -o s2 data.dgst" >/dev/null 2>&1

@@ -76,4 +76,6 @@ for f in "$SECKIT_STORE"/*; do
 	esac
 done
 cp "$SECKIT_STORE/master.key" "$out/fuzz_store/master-key"
+# TPM answers (needs swtpm, tpm2-tools and build/fuzz/fuzz_tpm2)
+"$top/fuzz/make-corpus-tpm2.sh"
 echo "seeds written to $out" >&2

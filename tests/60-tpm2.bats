@@ -244,12 +244,15 @@ teardown() {
 		[[ "$stderr" == *"unsealing the master key: "*"no answer from the TPM through TCTI '$PROXY_TCTI'"* ]]
 		[[ "$stderr" != *"another TPM"* ]]
 		assert_absent s
-		# what the cut-off command left loaded (swtpm has no resource manager)
+		# what the cut-off command left loaded (swtpm has no resource
+		# manager): the object, and the session of the encrypted unseal
 		tpm2_flushcontext -t
+		tpm2_flushcontext -l
 		SECKIT_TCTI=$PROXY_TCTI run -4 --separate-stderr sk --backend soft store list
 		assert_one_error_line "seckit store list: "
 		[[ "$stderr" == *"no answer from the TPM through TCTI '$PROXY_TCTI'"* ]]
 		tpm2_flushcontext -t
+		tpm2_flushcontext -l
 		stop_tpm_proxy
 	done
 	# through the relay with nothing cut, all is well

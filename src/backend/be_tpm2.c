@@ -34,6 +34,7 @@
 
 #include "crypto/crypto.h"
 #include "base/err.h"
+#include "base/util.h"
 #include "backend/tpm2_int.h"
 
 /* ---- open / close ---- */
@@ -78,6 +79,7 @@ static int create_primary(struct tpm_backend *be)
 	if (r != TSS2_RC_SUCCESS)
 		return sk_tpm2_err(be, r, "creating the storage primary key");
 	be->parent_transient = 1;
+	be->parent_public = 1;
 	return SK_OK;
 }
 
@@ -110,14 +112,22 @@ static int tpm_open(const struct sk_backend_cfg *cfg, struct sk_backend **out)
 	if ((rc = sk_tpm2_connect(be, cfg)) != SK_OK)
 		goto fail;
 	if (cfg->tpm2_parent != 0) {
-		r = be->t.Esys_TR_FromTPMPublic(be->esys, cfg->tpm2_parent, ESYS_TR_NONE,
-						ESYS_TR_NONE, ESYS_TR_NONE, &be->parent);
+		/* No TPM command: ESAPI learns the handle alone (an
+		 * IESYS_RESOURCE with no name and no public area).  A missing
+		 * or wrong parent shows at the first load or create, where the
+		 * TPM checks the handle and the blob's integrity under it
+		 * (sk_tpm2_err names tpm2-parent); the public key is read only
+		 * for a salted session (sk_tpm2_start_session). */
+		uint8_t res[10] = { 0 };
+
+		sk_put_be32(res, cfg->tpm2_parent);
+		r = be->t.Esys_TR_Deserialize(be->esys, res, sizeof(res), &be->parent);
 		if (r != TSS2_RC_SUCCESS) {
-			sk_tpm2_err(be, r, "");
-			rc = sk_err(SK_EBACKEND, "tpm2: parent handle 0x%08x (tpm2-parent in the config) is not in the TPM",
-				    (unsigned)cfg->tpm2_parent);
+			be->parent = ESYS_TR_NONE;
+			rc = sk_tpm2_err(be, r, "naming the parent handle");
 			goto fail;
 		}
+		be->parent_handle = cfg->tpm2_parent;
 	} else if ((rc = create_primary(be)) != SK_OK) {
 		goto fail;
 	}
@@ -260,6 +270,25 @@ static int tpm_destroy(struct sk_backend *b, const struct sk_keytype *kt, const 
 
 /* ---- private-key operations ---- */
 
+/* A signature the TPM returned for k under scheme: that scheme and hash,
+ * r and s no longer than the curve's field and not empty, an RSA
+ * signature exactly as long as the modulus. */
+static int sig_well_formed(const struct sk_bkey *k, const TPMT_SIG_SCHEME *scheme,
+			   const TPMT_SIGNATURE *s)
+{
+	if (s->sigAlg != scheme->scheme)
+		return 0;
+	if (k->kt->kind == SK_KIND_EC) {
+		size_t fb = sk_tpm2_field_bytes(k->kt);
+		const TPMS_SIGNATURE_ECC *e = &s->signature.ecdsa;
+
+		return e->hash == scheme->details.ecdsa.hashAlg && e->signatureR.size > 0 &&
+		       e->signatureR.size <= fb && e->signatureS.size > 0 && e->signatureS.size <= fb;
+	}
+	return s->signature.rsassa.hash == scheme->details.rsassa.hashAlg &&
+	       s->signature.rsassa.sig.size == k->kt->bits / 8;
+}
+
 static int tpm_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t *dgst,
 		    size_t dlen, struct sk_buf *sig)
 {
@@ -294,6 +323,12 @@ static int tpm_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 			    &d, &scheme, &ticket, &s);
 	if (r != TSS2_RC_SUCCESS)
 		return sk_tpm2_key_err(k, r, "signing");
+	/* The answer is untrusted input: the scheme asked for, with the
+	 * sizes the key allows, or nothing is written. */
+	if (!sig_well_formed(k, &scheme, s)) {
+		be->t.Esys_Free(s);
+		return sk_err(SK_EFAIL, "tpm2: malformed answer to TPM2_Sign");
+	}
 	if (k->kt->kind == SK_KIND_EC) {
 		/* The TPM returns r and s; X9.62 wants them as a DER SEQUENCE. */
 		ECDSA_SIG *es = ECDSA_SIG_new();
@@ -476,6 +511,10 @@ static int tpm_mac_final(struct sk_symop *op, uint8_t *out, size_t *outlen, uint
 	if (r != TSS2_RC_SUCCESS)
 		return sk_tpm2_err(be, r, "HMAC");
 	m->seq = ESYS_TR_NONE; /* completing the sequence flushed it */
+	if (res->size != (size_t)EVP_MD_get_size(sk_md_by_name(m->k->kt->md, 0))) {
+		be->t.Esys_Free(res);
+		return sk_err(SK_EFAIL, "tpm2: malformed answer to TPM2_SequenceComplete");
+	}
 	memcpy(out, res->buffer, res->size);
 	*outlen = res->size;
 	be->t.Esys_Free(res);
@@ -546,7 +585,7 @@ static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struc
 	TPM2B_PUBLIC pub;
 	TPM2B_PRIVATE priv;
 	TPM2B_SENSITIVE_DATA *out = NULL;
-	ESYS_TR h;
+	ESYS_TR h, sess;
 	TSS2_RC r;
 	int rc;
 
@@ -555,11 +594,19 @@ static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struc
 	if (pub.publicArea.type != TPM2_ALG_KEYEDHASH ||
 	    (pub.publicArea.objectAttributes & (TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_DECRYPT)))
 		return sk_err(SK_EVERIFY, "tpm2: not a sealed data object");
+	/* What comes back is a secret (a store's master key): encrypted on
+	 * the bus, under a session salted to the parent. */
+	if ((rc = sk_tpm2_start_encrypt_session(be, &sess)) != SK_OK)
+		return rc;
 	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 			    &priv, &pub, &h);
-	if (r != TSS2_RC_SUCCESS)
+	if (r != TSS2_RC_SUCCESS) {
+		be->t.Esys_FlushContext(be->esys, sess);
 		return sk_tpm2_load_err(be, r, "loading the sealed object");
-	r = be->t.Esys_Unseal(be->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+	}
+	r = be->t.Esys_Unseal(be->esys, h, sess, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+	if (r != TSS2_RC_SUCCESS)
+		be->t.Esys_FlushContext(be->esys, sess); /* a failed command keeps it */
 	be->t.Esys_FlushContext(be->esys, h);
 	if (r != TSS2_RC_SUCCESS)
 		return sk_tpm2_err(be, r, "unsealing");

@@ -91,29 +91,84 @@ int sk_tpm2_auth_err(struct tpm_backend *be, TSS2_RC r, const char *what, const 
 	return sk_tpm2_err(be, r, what);
 }
 
-/* An HMAC session for authorising with a value: salted to the parent key
- * (TPM2_StartAuthSession with tpmKey), so the value never crosses the bus
- * in clear, and nothing seen on the bus lets a password be tested without
- * the TPM. */
-int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s)
+/* The persistent parent with its public area, which salting a session to
+ * it needs (TPM2_ReadPublic, once per run; tpm_open named the handle
+ * alone). */
+static int parent_public(struct tpm_backend *be)
 {
-	const TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+	ESYS_TR h;
 	TSS2_RC r;
 
+	if (be->parent_public)
+		return SK_OK;
+	/* ESAPI holds one ESYS_TR per TPM handle: the nameless one goes. */
+	if (be->parent != ESYS_TR_NONE)
+		be->t.Esys_TR_Close(be->esys, &be->parent);
+	be->parent = ESYS_TR_NONE;
+	r = be->t.Esys_TR_FromTPMPublic(be->esys, be->parent_handle, ESYS_TR_NONE, ESYS_TR_NONE,
+					ESYS_TR_NONE, &h);
+	if (r != TSS2_RC_SUCCESS) {
+		if ((r & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+			return sk_tpm2_err(be, r, "reading the parent's public key");
+		return sk_err(SK_EBACKEND, "tpm2: parent handle 0x%08x (tpm2-parent in the config) is not in the TPM",
+			      (unsigned)be->parent_handle);
+	}
+	be->parent = h;
+	be->parent_public = 1;
+	return SK_OK;
+}
+
+/* A session salted to the parent key (TPM2_StartAuthSession with tpmKey:
+ * the salt travels encrypted to it, and the session key derived from the
+ * salt never crosses the bus), with symmetric parameter encryption sym
+ * and session attributes attrs. */
+static int start_salted(struct tpm_backend *be, const TPMT_SYM_DEF *sym, TPMA_SESSION attrs,
+			ESYS_TR *s)
+{
+	TSS2_RC r;
+	int rc;
+
+	if ((rc = parent_public(be)) != SK_OK) {
+		*s = ESYS_TR_NONE;
+		return rc;
+	}
 	r = be->t.Esys_StartAuthSession(be->esys, be->parent, ESYS_TR_NONE, ESYS_TR_NONE,
-					ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym,
+					ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, sym,
 					TPM2_ALG_SHA256, s);
 	if (r != TSS2_RC_SUCCESS) {
 		*s = ESYS_TR_NONE;
 		return sk_tpm2_err(be, r, "starting an authorisation session");
 	}
-	r = be->t.Esys_TRSess_SetAttributes(be->esys, *s, TPMA_SESSION_CONTINUESESSION, 0xff);
+	r = be->t.Esys_TRSess_SetAttributes(be->esys, *s, attrs, 0xff);
 	if (r != TSS2_RC_SUCCESS) {
 		be->t.Esys_FlushContext(be->esys, *s);
 		*s = ESYS_TR_NONE;
 		return sk_tpm2_err(be, r, "setting up an authorisation session");
 	}
 	return SK_OK;
+}
+
+/* An HMAC session for authorising with a value: salted, so the value never
+ * crosses the bus in clear, and nothing seen on the bus lets a password be
+ * tested without the TPM.  No parameter is encrypted (none of the key
+ * operations' is a secret of the TPM's). */
+int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s)
+{
+	const TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+
+	return start_salted(be, &sym, TPMA_SESSION_CONTINUESESSION, s);
+}
+
+/* A session for one command whose answer is a secret (TPM2_Unseal):
+ * salted, the answer's first parameter encrypted (AES-128-CFB under the
+ * session key), not continued, so that the TPM flushes it once the command
+ * succeeds (the caller flushes it after a failure). */
+int sk_tpm2_start_encrypt_session(struct tpm_backend *be, ESYS_TR *s)
+{
+	const TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+				   .mode.aes = TPM2_ALG_CFB };
+
+	return start_salted(be, &sym, TPMA_SESSION_ENCRYPT, s);
 }
 
 /* The session that authorises a use of key k: the empty password for a key

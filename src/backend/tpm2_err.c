@@ -83,6 +83,13 @@ int sk_tpm2_err(struct tpm_backend *be, TSS2_RC r, const char *what)
 	if (tpm_unreachable(r))
 		return sk_err(SK_EBACKEND, "tpm2: %s: no answer from the TPM through TCTI '%s' (%s, 0x%x)",
 			      what, be->tcti_conf, text, (unsigned)r);
+	/* Handle 1 of a load or create is the parent: a persistent one named
+	 * in the config (tpm_open did not look it up) that the TPM lacks. */
+	if (be->parent_handle != 0 && (r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER &&
+	    sk_tpm2_base_rc(r) == TPM2_RC_HANDLE && (r & (TPM2_RC_P | TPM2_RC_S)) == 0 &&
+	    (r & TPM2_RC_N_MASK) == TPM2_RC_1)
+		return sk_err(SK_EBACKEND, "tpm2: %s: parent handle 0x%08x (tpm2-parent in the config) is not in the TPM",
+			      what, (unsigned)be->parent_handle);
 	return sk_err(tpm_code(r), "tpm2: %s: %s (0x%x)", what, text, (unsigned)r);
 }
 

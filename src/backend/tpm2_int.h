@@ -54,6 +54,7 @@
 	X(esys, Esys_FlushContext) \
 	X(esys, Esys_TR_FromTPMPublic) \
 	X(esys, Esys_TR_Close) \
+	X(esys, Esys_TR_Deserialize) \
 	X(esys, Esys_TestParms) \
 	X(esys, Esys_Sign) \
 	X(esys, Esys_RSA_Decrypt) \
@@ -100,7 +101,15 @@ struct tpm_backend {
 	ESYS_CONTEXT *esys;
 	ESYS_TR parent;
 	int parent_transient;   /* created here: flush on close */
+	/* A persistent parent (tpm2-parent): its handle, and whether
+	 * ESAPI knows its public area yet.  Loading and creating under it
+	 * need only the handle (the TPM checks that the blob was made under
+	 * the key at that handle); a salted session needs the public key,
+	 * read then (TPM2_ReadPublic) and not before. */
+	uint32_t parent_handle;
+	int parent_public;
 	int loaded;             /* t holds the loaded libraries */
+	int tcti_fuzz;          /* tcti is the fuzz harness's (make fuzz) */
 	char tcti_conf[256];
 };
 
@@ -141,6 +150,10 @@ int sk_tpm2_auth_err(struct tpm_backend *be, TSS2_RC r, const char *what, const 
 int sk_tpm2_key_err(struct sk_bkey *k, TSS2_RC r, const char *what);
 /* Start an HMAC session salted to the parent (flush it when done). */
 int sk_tpm2_start_session(struct tpm_backend *be, ESYS_TR *s);
+/* The same for one command whose answer is a secret: the answer comes
+ * back encrypted under the session key; the TPM flushes the session when
+ * the command succeeds (flush it after a failure). */
+int sk_tpm2_start_encrypt_session(struct tpm_backend *be, ESYS_TR *s);
 /* The session that authorises a use of k (ESYS_TR_PASSWORD for a key
  * without a value; else k's own, started on first use). */
 int sk_tpm2_key_session(struct sk_bkey *k, ESYS_TR *s);
