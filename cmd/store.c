@@ -267,6 +267,47 @@ static int store_check(struct sk_ctx *ctx, const struct sk_args *a)
 	return rc;
 }
 
+/* ---- reseal ---- */
+
+static int store_reseal(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	enum sk_mk_protection p;
+	char list[80];
+	struct sk_json j;
+	int rc, i;
+
+	(void)a;
+	if ((rc = sk_ctx_store_reseal(ctx, &p)) != SK_OK)
+		return rc;
+	sk_pcr_list_str(ctx->cfg.master_key_pcrs, list, sizeof(list));
+	if (ctx->json) {
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "store", ctx->store_dir);
+		sk_json_kstr(&j, "master_key", p == SK_MK_TPM2_PCR ? "tpm2-pcrs" : "tpm2");
+		if (p == SK_MK_TPM2_PCR) {
+			sk_json_key(&j, "tpm2_pcrs");
+			sk_json_obj(&j);
+			sk_json_kstr(&j, "bank", sk_bank(ctx->cfg.master_key_bank)->name);
+			sk_json_key(&j, "pcrs");
+			sk_json_arr(&j);
+			for (i = 0; i < SK_PCR_COUNT; i++)
+				if (ctx->cfg.master_key_pcrs & (1u << i))
+					sk_json_uint(&j, (uint64_t)i);
+			sk_json_end_arr(&j);
+			sk_json_end_obj(&j);
+		}
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	} else if (!ctx->quiet && p == SK_MK_TPM2_PCR) {
+		printf("master key of %s sealed to PCRs %s (%s)\n", ctx->store_dir, list,
+		       sk_bank(ctx->cfg.master_key_bank)->name);
+	} else if (!ctx->quiet) {
+		printf("master key of %s sealed by the TPM\n", ctx->store_dir);
+	}
+	return SK_OK;
+}
+
 static const struct sk_verb verbs[] = {
 	SK_VERB("write", store_write, "store data (stdin or --in) under NAME",
 		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(write_opts), .complete = SK_C_OBJECT),
@@ -280,6 +321,7 @@ static const struct sk_verb verbs[] = {
 		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(delete_opts), .complete = SK_C_OBJECT),
 	SK_VERB("check", store_check, "verify the whole store (every file, every object)",
 		SK_OPTIONS(check_opts)),
+	SK_VERB("reseal", store_reseal, "seal the master key again as the config says (master-key: pcrs, to their current values)"),
 };
 
 const struct sk_command sk_cmd_store = {
