@@ -258,9 +258,11 @@ option	seckit store write	--in	i	FILE	file
 option	seckit store write	--pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit store write	--tpm2-pcrs	-	LIST	none
 option	seckit store write	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256
+option	seckit store write	--tpm2-policy-key	-	FILE	file
 verb	seckit store read	object	NAME	print an object'\''s data (or write it to --out)
 option	seckit store read	--out	o	FILE	file
 option	seckit store read	--pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit store read	--policy	-	FILE	file
 verb	seckit store list	none	-	list objects: name, size, password, modification time
 option	seckit store list	--names	-	-	none
 verb	seckit store info	object	NAME	show an object'\''s attributes
@@ -286,6 +288,9 @@ option	seckit measure predict	--pcr	-	N	none
 option	seckit measure predict	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256
 option	seckit measure predict	--from	-	FILE	file
 option	seckit measure predict	--out	o	FILE	file
+option	seckit measure predict	--sign-key	-	FILE	file
+option	seckit measure predict	--key	-	NAME	key
+option	seckit measure predict	--sign-pass	-	SPEC	secret	pass: env: file: fd: prompt
 verb	seckit measure seal	none	-	keep golden PCR values in an NV index that only they open
 option	seckit measure seal	--pcr	-	N	none
 option	seckit measure seal	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256
