@@ -61,11 +61,12 @@ restart_tpm() {
 	kill "$pid"
 	wait_until sh -c "! kill -0 $pid 2>/dev/null"
 	rm -f "$dir/swtpm.pid"
-	swtpm socket --tpm2 --tpmstate dir="$dir" \
+	# The old simulator's sockets may hold the ports for a moment.
+	wait_until swtpm socket --tpm2 --tpmstate dir="$dir" \
 		--server type=tcp,port="$SWTPM_PORT",bindaddr=127.0.0.1 \
 		--ctrl type=tcp,port=$((SWTPM_PORT + 1)),bindaddr=127.0.0.1 \
 		--flags not-need-init,startup-clear \
-		--pid file="$dir/swtpm.pid" --daemon
+		--pid file="$dir/swtpm.pid" --daemon 2>/dev/null
 	wait_until test -s "$dir/swtpm.pid"
 	wait_until tpm2_getcap properties-fixed >/dev/null 2>&1
 }

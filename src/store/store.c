@@ -416,6 +416,29 @@ void sk_store_close(struct sk_store *st)
 	OPENSSL_secure_clear_free(st, sizeof(*st));
 }
 
+int sk_store_sealed_key(const char *dir, enum sk_mk_protection *p, struct sk_buf *blob)
+{
+	uint8_t buf[MK_LEN + 2 + MK_BLOB_MAX + 1];
+	char path[PATH_MAX];
+	size_t blen;
+	ssize_t n;
+	int fd, rc;
+
+	if ((rc = sk_store_protection(dir, p)) != SK_OK || *p == SK_MK_FILE)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s", dir, MK_FILE);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
+		return sk_err_sys(SK_EFAIL, "store '%s': opening %s", dir, MK_FILE);
+	n = sk_read_full(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0)
+		return sk_err_sys(SK_EFAIL, "store '%s': reading %s", dir, MK_FILE);
+	blen = n >= MK_LEN + 2 ? sk_get_be16(buf + MK_LEN) : 0;
+	if (blen == 0 || (size_t)n != MK_LEN + 2 + blen)
+		return sk_err(SK_EVERIFY, "store '%s': %s is corrupt (bad sealed key)", dir, MK_FILE);
+	return sk_buf_add(blob, buf + MK_LEN + 2, blen);
+}
+
 int sk_store_protection(const char *dir, enum sk_mk_protection *p)
 {
 	char path[PATH_MAX];

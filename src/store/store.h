@@ -109,6 +109,9 @@ const char *sk_store_dir(const struct sk_store *st);
  * header alone (nothing unsealed): SK_ENOTFOUND without one, SK_EVERIFY
  * for a header that is not one. */
 int sk_store_protection(const char *dir, enum sk_mk_protection *p);
+/* The same, and for a sealed key its blob as master.key holds it (not
+ * unsealed; with SK_MK_TPM2_PCR it starts with the PCR binding, pcr.h). */
+int sk_store_sealed_key(const char *dir, enum sk_mk_protection *p, struct sk_buf *blob);
 
 /* Keep the open store's master key under opts->protection (sealed with
  * opts->seal) from now on: master.key is replaced whole (a new file,
