@@ -9,6 +9,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "measure/measure.h"
+#include "format/pkg.h"
 #include "json.h"
 #include "opt.h"
 
@@ -358,6 +359,9 @@ static const struct sk_verbopt predict_opts[] = {
 	{ OPT_bank, "the bank to predict (default sha256)" },
 	{ OPT_from, "the events to predict, for one or more PCRs (YAML: events: [{pcr, file | digest}])" },
 	{ OPT_out, "write the golden values to FILE ('-' or none: stdout)" },
+	{ OPT_sign_key, "sign the prediction (TPM2_PolicyAuthorize) with this OEM key: a private key file, or seckit:NAME" },
+	{ OPT_key_name, "sign the prediction with a key of the store (any backend), instead of --sign-key" },
+	{ OPT_sign_pass, "passphrase of an encrypted --sign-key, or the secret of the key's password object" },
 };
 
 static void golden_json(struct sk_json *j, const struct sk_golden *g)
@@ -409,6 +413,8 @@ static int predict_events(const struct sk_args *a, enum sk_bank bank, struct sk_
 
 static int measure_predict(struct sk_ctx *ctx, const struct sk_args *a)
 {
+	int signing = sk_opt_str(a, OPT_sign_key) != NULL || sk_opt_str(a, OPT_key_name) != NULL;
+	struct sk_signer signer;
 	struct sk_golden g;
 	struct sk_mevent *ev = NULL;
 	struct sk_buf b = { 0 };
@@ -428,6 +434,10 @@ static int measure_predict(struct sk_ctx *ctx, const struct sk_args *a)
 	    (rc = predict_events(a, g.bank, &ev, &n)) != SK_OK ||
 	    (rc = sk_golden_predict(&g, ev, n)) != SK_OK)
 		goto out;
+	if (ctx->json && path == NULL && signing) {
+		rc = sk_usage_error("--json with a signed prediction: write it with --out");
+		goto out;
+	}
 	if (ctx->json && path == NULL) {
 		sk_json_init(&j, stdout);
 		sk_json_obj(&j);
@@ -436,8 +446,15 @@ static int measure_predict(struct sk_ctx *ctx, const struct sk_args *a)
 		sk_json_done(&j);
 		goto out;
 	}
-	if ((rc = sk_golden_format(&g, &b)) != SK_OK ||
-	    (rc = sk_out_open(&out, path ? path : "-", 0644)) != SK_OK)
+	if (signing) {
+		rc = sk_opt_signer(ctx, a, OPT_sign_pass, NULL, &signer);
+		if (rc == SK_OK)
+			rc = sk_golden_sign(&g, &signer, &b);
+		sk_signer_free(&signer);
+	} else {
+		rc = sk_golden_format(&g, &b);
+	}
+	if (rc != SK_OK || (rc = sk_out_open(&out, path ? path : "-", 0644)) != SK_OK)
 		goto out;
 	if ((rc = sk_out_write(&out, b.p, b.len)) == SK_OK)
 		rc = sk_out_commit(&out);

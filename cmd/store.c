@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "store/data.h"
+#include "crypto/crypto.h"
+#include "measure/measure.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/util.h"
@@ -36,6 +38,8 @@ static void info_json(struct sk_json *j, const struct sk_data_info *d, int with_
 		sk_json_kstr(j, "policy", hex);
 		sk_json_end_obj(j);
 	}
+	if (d->authorized)
+		sk_json_kstr(j, "tpm2_policy_key", d->oem_fpr);
 	sk_json_ktime(j, "modified", (int64_t)d->mtime);
 	if (with_file)
 		sk_json_kstr(j, "file", d->file);
@@ -59,7 +63,8 @@ static int report_info(struct sk_ctx *ctx, const char *name, const char *verb)
 	} else {
 		fprintf(stderr, "%s object '%s' (%llu bytes%s)\n", verb, d.name,
 			(unsigned long long)d.size,
-			d.password ? ", password-protected" : d.sealed ? ", sealed to PCRs" : "");
+			d.password ? ", password-protected" : d.sealed ? ", sealed to PCRs" :
+			d.authorized ? ", sealed under the OEM's policy" : "");
 	}
 	return SK_OK;
 }
@@ -71,28 +76,35 @@ static const struct sk_verbopt write_opts[] = {
 	O_PASS("protect the object with this password (needed, and checked, if it has one already)"),
 	{ OPT_tpm2_pcrs, "seal the object to the current values of these PCRs (tpm2 backend; not with --pass)" },
 	{ OPT_bank, "the PCR bank of --tpm2-pcrs (default sha256)" },
+	{ OPT_tpm2_policy_key, "seal the object under PolicyAuthorize by this OEM public key: PCR values the OEM signs open it (tpm2 backend)" },
 };
 
 static int store_write(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *path = sk_opt_str(a, OPT_in), *list = sk_opt_str(a, OPT_tpm2_pcrs);
-	const char *bank = sk_opt_str(a, OPT_bank);
-	struct sk_data_pcrs pcrs = { SK_BANK_SHA256, 0 };
+	const char *bank = sk_opt_str(a, OPT_bank), *oem = sk_opt_str(a, OPT_tpm2_policy_key);
+	struct sk_data_pcrs pcrs = { SK_BANK_SHA256, 0, NULL };
 	struct sk_in in = { .fd = -1 };
 	int rc;
 
 	if (bank != NULL && list == NULL)
 		return sk_usage_error("--bank needs --tpm2-pcrs");
-	if (list != NULL && sk_opt_str(a, OPT_pass) != NULL)
-		return sk_usage_error("--tpm2-pcrs and --pass: an object is sealed to PCRs or protected by a password, not both");
+	if ((list != NULL || oem != NULL) && sk_opt_str(a, OPT_pass) != NULL)
+		return sk_usage_error("--tpm2-pcrs/--tpm2-policy-key and --pass: an object is sealed to PCRs or protected by a password, not both");
+	if (list != NULL && oem != NULL)
+		return sk_usage_error("--tpm2-pcrs or --tpm2-policy-key: sealed to the current values, or to the values the OEM signs");
 	if (list != NULL && (rc = sk_pcr_list(list, &pcrs.mask)) != SK_OK)
 		return rc;
 	if (bank != NULL && (rc = sk_bank_by_name(bank, &pcrs.bank)) != SK_OK)
 		return rc;
-	if ((rc = sk_in_open(&in, path ? path : "-")) != SK_OK)
+	if (oem != NULL && (rc = sk_pkey_load(oem, NULL, 0, &pcrs.oem)) != SK_OK)
 		return rc;
-	rc = sk_data_write(ctx, a->pos[0], sk_opt_str(a, OPT_pass), list ? &pcrs : NULL, &in);
-	sk_in_close(&in);
+	if ((rc = sk_in_open(&in, path ? path : "-")) == SK_OK) {
+		rc = sk_data_write(ctx, a->pos[0], sk_opt_str(a, OPT_pass),
+				   list != NULL || oem != NULL ? &pcrs : NULL, &in);
+		sk_in_close(&in);
+	}
+	EVP_PKEY_free(pcrs.oem);
 	if (rc != SK_OK)
 		return rc;
 	return report_info(ctx, a->pos[0], "wrote");
@@ -101,18 +113,36 @@ static int store_write(struct sk_ctx *ctx, const struct sk_args *a)
 static const struct sk_verbopt read_opts[] = {
 	{ OPT_out, "write the data to FILE, mode 0600 ('-' or none: stdout)" },
 	O_PASS("the object's password"),
+	{ OPT_policy, "the prediction the OEM signed (measure predict --sign-key) that opens an object written with --tpm2-policy-key" },
 };
 
 static int store_read(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *path = sk_opt_str(a, OPT_out);
+	const char *path = sk_opt_str(a, OPT_out), *policy = sk_opt_str(a, OPT_policy);
+	struct sk_golden g;
+	struct sk_golden_auth auth;
+	struct sk_pcr_approval ap;
 	struct sk_out out;
 	int rc;
 
+	if (policy != NULL) {
+		if ((rc = sk_golden_load_signed(policy, &g, &auth)) != SK_OK)
+			return rc;
+		memset(&ap, 0, sizeof(ap));
+		ap.bank = g.bank;
+		ap.mask = g.mask;
+		ap.vals = (const uint8_t(*)[SK_PCR_MAX_DIGEST])g.vals;
+		memcpy(ap.composite, g.composite, sizeof(ap.composite));
+		memcpy(ap.policy, g.policy, sizeof(ap.policy));
+		ap.ref = auth.ref;
+		ap.reflen = auth.reflen;
+		ap.sig = auth.sig;
+		ap.siglen = auth.siglen;
+	}
 	/* Nothing is created before the object opened and its password checked. */
 	if ((rc = sk_out_open(&out, path ? path : "-", 0600)) != SK_OK)
 		return rc;
-	rc = sk_data_read(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &out);
+	rc = sk_data_read(ctx, a->pos[0], sk_opt_str(a, OPT_pass), policy ? &ap : NULL, &out);
 	if (rc == SK_OK)
 		return sk_out_commit(&out);
 	sk_out_abort(&out);
@@ -143,7 +173,7 @@ static int list_one(const struct sk_data_info *d, void *arg)
 	} else {
 		sk_time_format((int64_t)d->mtime, when, sizeof(when));
 		printf("%-24s %12llu  %-8s  %s\n", d->name, (unsigned long long)d->size,
-		       d->password ? "password" : d->sealed ? "pcrs" : "-", when);
+		       d->password ? "password" : d->sealed ? "pcrs" : d->authorized ? "policy" : "-", when);
 	}
 	return 0;
 }
@@ -184,6 +214,8 @@ static int store_info(struct sk_ctx *ctx, const struct sk_args *a)
 	printf("name:      %s\n", d.name);
 	printf("size:      %llu\n", (unsigned long long)d.size);
 	printf("password:  %s\n", d.password ? "yes" : "no");
+	if (d.authorized)
+		printf("tpm2-policy-key: %s\n", d.oem_fpr);
 	if (d.sealed) {
 		sk_pcr_list_str(d.pcrs.mask, pcrs, sizeof(pcrs));
 		sk_hex(hex, d.policy, sizeof(d.policy));
@@ -267,6 +299,47 @@ static int store_check(struct sk_ctx *ctx, const struct sk_args *a)
 	return rc;
 }
 
+/* ---- reseal ---- */
+
+static int store_reseal(struct sk_ctx *ctx, const struct sk_args *a)
+{
+	enum sk_mk_protection p;
+	char list[80];
+	struct sk_json j;
+	int rc, i;
+
+	(void)a;
+	if ((rc = sk_ctx_store_reseal(ctx, &p)) != SK_OK)
+		return rc;
+	sk_pcr_list_str(ctx->cfg.master_key_pcrs, list, sizeof(list));
+	if (ctx->json) {
+		sk_json_init(&j, stdout);
+		sk_json_obj(&j);
+		sk_json_kstr(&j, "store", ctx->store_dir);
+		sk_json_kstr(&j, "master_key", p == SK_MK_TPM2_PCR ? "tpm2-pcrs" : "tpm2");
+		if (p == SK_MK_TPM2_PCR) {
+			sk_json_key(&j, "tpm2_pcrs");
+			sk_json_obj(&j);
+			sk_json_kstr(&j, "bank", sk_bank(ctx->cfg.master_key_bank)->name);
+			sk_json_key(&j, "pcrs");
+			sk_json_arr(&j);
+			for (i = 0; i < SK_PCR_COUNT; i++)
+				if (ctx->cfg.master_key_pcrs & (1u << i))
+					sk_json_uint(&j, (uint64_t)i);
+			sk_json_end_arr(&j);
+			sk_json_end_obj(&j);
+		}
+		sk_json_end_obj(&j);
+		sk_json_done(&j);
+	} else if (!ctx->quiet && p == SK_MK_TPM2_PCR) {
+		printf("master key of %s sealed to PCRs %s (%s)\n", ctx->store_dir, list,
+		       sk_bank(ctx->cfg.master_key_bank)->name);
+	} else if (!ctx->quiet) {
+		printf("master key of %s sealed by the TPM\n", ctx->store_dir);
+	}
+	return SK_OK;
+}
+
 static const struct sk_verb verbs[] = {
 	SK_VERB("write", store_write, "store data (stdin or --in) under NAME",
 		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(write_opts), .complete = SK_C_OBJECT),
@@ -280,6 +353,7 @@ static const struct sk_verb verbs[] = {
 		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(delete_opts), .complete = SK_C_OBJECT),
 	SK_VERB("check", store_check, "verify the whole store (every file, every object)",
 		SK_OPTIONS(check_opts)),
+	SK_VERB("reseal", store_reseal, "seal the master key again as the config says (master-key: pcrs, to their current values)"),
 };
 
 const struct sk_command sk_cmd_store = {

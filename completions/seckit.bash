@@ -258,9 +258,11 @@ option	seckit store write	--in	i	FILE	file
 option	seckit store write	--pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit store write	--tpm2-pcrs	-	LIST	none
 option	seckit store write	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256
+option	seckit store write	--tpm2-policy-key	-	FILE	file
 verb	seckit store read	object	NAME	print an object'\''s data (or write it to --out)
 option	seckit store read	--out	o	FILE	file
 option	seckit store read	--pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit store read	--policy	-	FILE	file
 verb	seckit store list	none	-	list objects: name, size, password, modification time
 option	seckit store list	--names	-	-	none
 verb	seckit store info	object	NAME	show an object'\''s attributes
@@ -269,6 +271,7 @@ option	seckit store delete	--pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit store delete	--force	f	-	none
 verb	seckit store check	none	-	verify the whole store (every file, every object)
 option	seckit store check	--repair	-	-	none
+verb	seckit store reseal	none	-	seal the master key again as the config says (master-key: pcrs, to their current values)
 command	seckit measure	measured boot: extend PCRs with an event log, predict, seal and verify golden values
 verb	seckit measure extend	file	[FILE...]	hash files (or take --digest) and extend a PCR, logging each event
 option	seckit measure extend	--pcr	-	N	none
@@ -285,6 +288,9 @@ option	seckit measure predict	--pcr	-	N	none
 option	seckit measure predict	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256
 option	seckit measure predict	--from	-	FILE	file
 option	seckit measure predict	--out	o	FILE	file
+option	seckit measure predict	--sign-key	-	FILE	file
+option	seckit measure predict	--key	-	NAME	key
+option	seckit measure predict	--sign-pass	-	SPEC	secret	pass: env: file: fd: prompt
 verb	seckit measure seal	none	-	keep golden PCR values in an NV index that only they open
 option	seckit measure seal	--pcr	-	N	none
 option	seckit measure seal	--bank	-	BANK	choice	sha1 sha256 sha384 sha512 sm3_256

@@ -171,6 +171,9 @@ cases() {
 	store delete|0|store delete obj
 	store delete|8|store delete obj
 	store check|0|store check
+	store write|0|--backend tpm2 --tcti "$SWTPM_TCTI" --store tpmstore store write obj --in data
+	store reseal|0|--backend tpm2 --tcti "$SWTPM_TCTI" --store tpmstore store reseal
+	store reseal|3|store reseal
 	store check|4|--store nostore store check
 	measure extend|0|--tcti "$SWTPM_TCTI" measure extend --pcr 16 data
 	measure extend|2|measure extend --pcr 24 data

@@ -66,10 +66,11 @@ setup() {
 	f="$SECKIT_STORE/master.key"
 	run -0 "$ST" flipall "$f" 0 40 1 7 -- "$SECKIT" store read a
 	# byte 5 names how the key is protected: 1 (bit 40) says "sealed by
-	# a TPM", and a 56-byte file holds no sealed key: corrupt (7); other
-	# values are protections this build cannot open (4)
-	run -0 "$ST" flipall "$f" 40 41 1 7 -- "$SECKIT" store read a
-	run -0 "$ST" flipall "$f" 41 48 1 4 -- "$SECKIT" store read a
+	# a TPM" and 2 (bit 41) "sealed by a TPM to PCRs", and a 56-byte file
+	# holds no sealed key: corrupt (7); other values are protections this
+	# build cannot open (4)
+	run -0 "$ST" flipall "$f" 40 42 1 7 -- "$SECKIT" store read a
+	run -0 "$ST" flipall "$f" 42 48 1 4 -- "$SECKIT" store read a
 	run -0 "$ST" flipall "$f" 48 1000 1 7 -- "$SECKIT" store read a
 	run -0 "$ST" truncall "$f" 0 1000 1 7 -- "$SECKIT" store read a
 }

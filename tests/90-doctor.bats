@@ -163,6 +163,16 @@ line_of() {
 	run -0 sk doctor
 }
 
+@test "doctor: a master key sealed to PCRs says which (master-key: pcrs)" {
+	require swtpm tpm2_getcap
+	start_swtpm "$BATS_TEST_TMPDIR/tpm"
+	printf 'master-key:\n  protection: tpm2\n  pcrs: 7,16\n' > pcr.yaml
+	run -0 sk --config pcr.yaml --store pstore store write s --in m.yaml
+	# Not provisioned: other checks fail (7); this line is the point.
+	run -7 sk --config pcr.yaml --store pstore doctor
+	[[ "$(line_of master-key)" == "ok  master-key  sealed by the TPM to PCRs 7,16 (sha256)" ]]
+}
+
 @test "doctor --json: the findings, failed and warnings" {
 	run -0 sk --json doctor
 	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["ok"] is True and d["failed"] == 0 and d["warnings"] >= 1; assert {"level":"ok","check":"role:device-key","detail":"key '"'device'"' present"} in d["findings"]' "$output"

@@ -130,6 +130,19 @@ struct sk_da_state {
 /* Persistent handles a device holds at most, as listed. */
 #define SK_MAX_HANDLES 128
 
+/* A PolicyPCR digest an OEM key approved (TPM2_PolicyAuthorize): the
+ * PCRs and values it is over, the digest, and the signature over aHash =
+ * SHA-256(policy || ref) (ECDSA DER, or RSA PKCS#1 v1.5, SHA-256). */
+struct sk_pcr_approval {
+	enum sk_bank bank;
+	uint32_t mask;
+	const uint8_t (*vals)[SK_PCR_MAX_DIGEST];
+	uint8_t composite[32];
+	uint8_t policy[32];
+	const uint8_t *ref, *sig;
+	size_t reflen, siglen;
+};
+
 struct sk_backend_ops {
 	const char *name;
 	int (*open)(const struct sk_backend_cfg *cfg, struct sk_backend **out);
@@ -188,6 +201,20 @@ struct sk_backend_ops {
 	int (*unseal_pcr)(struct sk_backend *be, const uint8_t *blob, size_t n, enum sk_bank bank,
 			  uint32_t mask, struct sk_buf *secret,
 			  uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
+	/* Seal a small secret under TPM2_PolicyAuthorize by the OEM's
+	 * public key oem (EC P-256/P-384 or RSA): whatever PolicyPCR digest
+	 * the OEM signs opens it, so an update's values need a signature,
+	 * not a new seal.  unseal_authorized presents one (struct
+	 * sk_pcr_approval): PolicyPCR over the approved values (SK_EVERIFY
+	 * when the PCRs do not hold them; cur receives the current ones),
+	 * TPM2_VerifySignature with oem (SK_EVERIFY for a signature of
+	 * another key or over other values), PolicyAuthorize, unseal.  NULL
+	 * for a backend without PCRs. */
+	int (*seal_authorized)(struct sk_backend *be, EVP_PKEY *oem, const uint8_t *secret,
+			       size_t n, struct sk_buf *blob);
+	int (*unseal_authorized)(struct sk_backend *be, const uint8_t *blob, size_t n, EVP_PKEY *oem,
+				 const struct sk_pcr_approval *ap, struct sk_buf *secret,
+				 uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
 
 	/* Password objects the backend checks (NULL for backends that
 	 * cannot: their password objects are checked in software).

@@ -78,6 +78,10 @@
 	X(esys, Esys_NV_Write) \
 	X(esys, Esys_NV_Read) \
 	X(esys, Esys_NV_ReadPublic) \
+	X(esys, Esys_LoadExternal) \
+	X(esys, Esys_VerifySignature) \
+	X(esys, Esys_PolicyAuthorize) \
+	X(esys, Esys_TR_GetName) \
 	X(tctildr, Tss2_TctiLdr_Initialize) \
 	X(tctildr, Tss2_TctiLdr_Finalize) \
 	X(mu, Tss2_MU_TPM2B_PUBLIC_Marshal) \
@@ -232,6 +236,19 @@ int sk_tpm2_seal_pcr(struct sk_backend *b, enum sk_bank bank, uint32_t mask, con
 int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum sk_bank bank,
 		       uint32_t mask, struct sk_buf *secret,
 		       uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
+/* Internal to tpm2_pcr.c and tpm2_authorize.c: the current values of the
+ * PCRs of mask in bank (SK_EUNSUPP when the TPM lacks them). */
+int sk_tpm2_pcr_current(struct tpm_backend *be, enum sk_bank bank, uint32_t mask,
+			uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
+
+/* ---- tpm2_authorize.c ---- */
+
+/* The backend's seal_authorized and unseal_authorized (backend.h). */
+int sk_tpm2_seal_authorized(struct sk_backend *b, EVP_PKEY *oem, const uint8_t *secret, size_t n,
+			    struct sk_buf *blob);
+int sk_tpm2_unseal_authorized(struct sk_backend *b, const uint8_t *blob, size_t n, EVP_PKEY *oem,
+			      const struct sk_pcr_approval *ap, struct sk_buf *secret,
+			      uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
 
 #endif /* SECKIT_HAVE_TPM2 */
 #endif

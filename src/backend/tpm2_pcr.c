@@ -242,8 +242,8 @@ int sk_tpm_boot(struct sk_tpm *t, uint32_t *reset, uint32_t *restart)
 
 /* The current values of the PCRs of mask in bank, checking first that
  * the TPM has them (SK_EUNSUPP). */
-static int be_pcr_read(struct tpm_backend *be, enum sk_bank bank, uint32_t mask,
-		       uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST])
+int sk_tpm2_pcr_current(struct tpm_backend *be, enum sk_bank bank, uint32_t mask,
+			uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST])
 {
 	TPML_PCR_SELECTION alloc;
 	uint32_t left = mask;
@@ -267,7 +267,7 @@ int sk_tpm2_seal_pcr(struct sk_backend *b, enum sk_bank bank, uint32_t mask, con
 	/* A policy over no PCR would enforce nothing. */
 	if (mask == 0 || (mask >> SK_PCR_COUNT) != 0)
 		return sk_err(SK_EUSAGE, "tpm2: no PCR selected to seal to");
-	if ((rc = be_pcr_read(be, bank, mask, vals)) != SK_OK ||
+	if ((rc = sk_tpm2_pcr_current(be, bank, mask, vals)) != SK_OK ||
 	    (rc = sk_pcr_composite(bank, mask, (const uint8_t(*)[SK_PCR_MAX_DIGEST])vals, comp)) != SK_OK ||
 	    (rc = sk_policy_pcr(policy, bank, mask, comp)) != SK_OK)
 		return rc;
@@ -292,7 +292,7 @@ int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum
 	    (pub.publicArea.objectAttributes & (TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_DECRYPT |
 						 TPMA_OBJECT_USERWITHAUTH)))
 		return sk_err(SK_EVERIFY, "tpm2: not a data object sealed to PCRs");
-	if ((rc = be_pcr_read(be, bank, mask, cur)) != SK_OK)
+	if ((rc = sk_tpm2_pcr_current(be, bank, mask, cur)) != SK_OK)
 		return rc;
 	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 			    &priv, &pub, &h);

@@ -188,3 +188,52 @@ int sk_policy_pcr(uint8_t policy[32], enum sk_bank b, uint32_t mask, const uint8
 	EVP_MD_CTX_free(c);
 	return ok ? SK_OK : sk_err_ssl(SK_EFAIL, "computing a PolicyPCR digest");
 }
+
+int sk_pcr_binding_put(struct sk_buf *out, const struct sk_pcr_binding *b)
+{
+	uint8_t hdr[6];
+	int rc, i;
+
+	sk_put_be16(hdr, banks[b->bank].alg);
+	sk_put_be32(hdr + 2, b->mask);
+	rc = sk_buf_add(out, hdr, sizeof(hdr));
+	for (i = 0; i < SK_PCR_COUNT && rc == SK_OK; i++)
+		if (b->mask & (1u << i))
+			rc = sk_buf_add(out, b->vals[i], banks[b->bank].size);
+	return rc;
+}
+
+size_t sk_pcr_binding_get(const uint8_t *p, size_t n, struct sk_pcr_binding *b)
+{
+	size_t want = 6, sz;
+	int bank, i;
+
+	if (n < 6 || (bank = sk_bank_by_alg(sk_get_be16(p))) < 0)
+		return 0;
+	b->bank = (enum sk_bank)bank;
+	b->mask = sk_get_be32(p + 2);
+	if (b->mask == 0 || (b->mask >> SK_PCR_COUNT) != 0)
+		return 0;
+	sz = banks[bank].size;
+	want += sz * (size_t)__builtin_popcount(b->mask);
+	if (n < want)
+		return 0;
+	p += 6;
+	for (i = 0; i < SK_PCR_COUNT; i++)
+		if (b->mask & (1u << i)) {
+			memcpy(b->vals[i], p, sz);
+			p += sz;
+		}
+	return want;
+}
+
+int sk_pcr_first_changed(const struct sk_pcr_binding *b,
+			 const uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST])
+{
+	int i;
+
+	for (i = 0; i < SK_PCR_COUNT; i++)
+		if ((b->mask & (1u << i)) && !sk_ct_equal(b->vals[i], cur[i], banks[b->bank].size))
+			return i;
+	return -1;
+}

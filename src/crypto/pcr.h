@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 
+#include "base/util.h"
+
 /*
  * TPM 2.0 PCR arithmetic on the host, with no TPM: what an extend gives,
  * the composite digest of a selection and the PolicyPCR policy digest
@@ -72,5 +74,24 @@ void sk_pcr_selection(enum sk_bank b, uint32_t mask, uint8_t out[SK_PCR_SEL_LEN]
  * TPM_CC_PolicyPCR || selection || composite); policy is 32 bytes, zeros
  * for a fresh session. */
 int sk_policy_pcr(uint8_t policy[32], enum sk_bank b, uint32_t mask, const uint8_t *composite);
+
+/* A binding to PCR values as seckit records it next to what it sealed
+ * (a store object's attribute, a sealed master key; docs/formats/store.md):
+ * the bank's TPM_ALG_ID (u16 BE), the mask (u32 BE), then the value of
+ * each selected PCR in ascending order. */
+struct sk_pcr_binding {
+	enum sk_bank bank;
+	uint32_t mask;
+	uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST];
+};
+/* Append b to out. */
+int sk_pcr_binding_put(struct sk_buf *out, const struct sk_pcr_binding *b);
+/* Parse a binding at the start of p[0..n): its length (> 0), or 0 when
+ * it is malformed (unknown bank, no PCR, short). */
+size_t sk_pcr_binding_get(const uint8_t *p, size_t n, struct sk_pcr_binding *b);
+/* The first PCR of b->mask whose value in cur differs from b's (compared
+ * in constant time), -1 when none does. */
+int sk_pcr_first_changed(const struct sk_pcr_binding *b,
+			 const uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
 
 #endif

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "ctx/config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/backend.h"
 #include "crypto/crypto.h"
+#include "crypto/pcr.h"
 #include "base/err.h"
 #include "base/util.h"
 #include "base/yaml.h"
@@ -37,6 +39,7 @@ void sk_config_defaults(struct sk_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->lock_timeout = 30;
+	cfg->master_key_bank = SK_BANK_SHA256;
 	cfg->kdf_n = 32768;
 	cfg->kdf_r = 8;
 	cfg->kdf_p = 1;
@@ -133,7 +136,7 @@ static int f_tpm2_parent(const struct sk_ydoc *doc, const struct sk_ynode *n, vo
 
 /* auto, file, or the name of a backend that seals (the table's seals, so
  * a backend that learns to seal is accepted here without a change). */
-static int f_master_key(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+static int f_mk_protection(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
 {
 	const struct sk_backend_entry *e, *by[8];
 	const char *names[2 + 8 + 1] = { "auto", "file" };
@@ -151,6 +154,59 @@ static int f_master_key(const struct sk_ydoc *doc, const struct sk_ynode *n, voi
 		return rc;
 	cfg->master_key = i == 0 ? SK_MASTER_AUTO : i == 1 ? SK_MASTER_FILE : SK_MASTER_SEALED;
 	cfg->master_key_seal = i >= 2 ? by[i - 2]->seals : 0;
+	return SK_OK;
+}
+
+static int f_mk_pcrs(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	struct sk_config *cfg = arg;
+	const char *s;
+	char why[200];
+	int rc;
+
+	if ((rc = sk_y_str(doc, n, &s)) != SK_OK)
+		return rc;
+	if (sk_pcr_list(s, &cfg->master_key_pcrs) != SK_OK) {
+		snprintf(why, sizeof(why), "%s", sk_err_msg());
+		return sk_yerr(doc, n, "%s", why);
+	}
+	return SK_OK;
+}
+
+static int f_mk_bank(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	const char *s;
+	int rc;
+
+	if ((rc = sk_y_word(doc, n, SK_BANK_NAMES, &s)) != SK_OK)
+		return rc;
+	return sk_bank_by_name(s, &((struct sk_config *)arg)->master_key_bank);
+}
+
+static const struct sk_yfield mk_fields[] = {
+	{ "protection", f_mk_protection },
+	{ "pcrs", f_mk_pcrs },
+	{ "pcr-bank", f_mk_bank },
+};
+
+/* master-key: PROTECTION, or a map of protection, pcrs and pcr-bank (the
+ * master key sealed to PCRs: only with a protection that seals). */
+static int f_master_key(const struct sk_ydoc *doc, const struct sk_ynode *n, void *arg)
+{
+	struct sk_config *cfg = arg;
+	const struct sk_ynode *p;
+	int rc;
+
+	if (n->type != SK_Y_MAP)
+		return f_mk_protection(doc, n, arg);
+	if ((rc = sk_y_walk(doc, n, mk_fields, SK_ARRAY_SIZE(mk_fields), arg, "master-key", 0)) != SK_OK)
+		return rc;
+	if ((p = sk_y_get(n, "protection")) == NULL)
+		return sk_yerr(doc, n, "master-key: protection is missing");
+	if (cfg->master_key_pcrs != 0 && cfg->master_key != SK_MASTER_SEALED)
+		return sk_yerr(doc, p, "master-key: pcrs needs the protection of a backend that seals (protection: tpm2)");
+	if (cfg->master_key_pcrs == 0 && sk_y_get(n, "pcr-bank") != NULL)
+		return sk_yerr(doc, sk_y_get(n, "pcr-bank"), "master-key: pcr-bank needs pcrs");
 	return SK_OK;
 }
 

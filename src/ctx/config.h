@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "crypto/pcr.h"
+
 /* Roles: which named key or certificate plays which part (CLI.md, Roles). */
 enum sk_role {
 	SK_ROLE_DEVICE_KEY,
@@ -44,6 +46,8 @@ struct sk_config {
 	uint32_t tpm2_parent;          /* tpm2 persistent parent, 0: SRK template */
 	enum sk_master_key master_key; /* how a new store's master key is kept */
 	int master_key_seal;           /* SK_MASTER_SEALED: backend.h seals */
+	uint32_t master_key_pcrs;      /* sealed to these PCRs (mask), 0: none */
+	enum sk_bank master_key_bank;  /* ... in this bank */
 	char *roles[SK_ROLE_COUNT];    /* NULL: default name */
 	char *digest;                  /* default digest for signing */
 	char *cipher;                  /* default package cipher */

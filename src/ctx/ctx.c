@@ -133,12 +133,15 @@ int sk_ctx_pkcs11_module(struct sk_ctx *ctx, const char **out)
  * when it seals with p, else the backend that does, opened for this alone
  * (a soft-backend command on a TPM-sealed store still needs the TPM to
  * open the store).  Who seals is the backend table's say (backend.h),
- * never a name compared here. */
+ * never a name compared here; a key sealed to PCRs (SK_MK_TPM2_PCR) is
+ * the TPM sealer's, through its seal_pcr and unseal_pcr. */
 static int sealer(struct sk_ctx *ctx, enum sk_mk_protection p, struct sk_backend **out)
 {
 	struct sk_backend_cfg bcfg;
 	int rc;
 
+	if (p == SK_MK_TPM2_PCR)
+		p = SK_MK_TPM2;
 	if (ctx->be != NULL && p != SK_MK_FILE && sk_backend_protection(ctx->be) == (int)p) {
 		*out = ctx->be;
 		return SK_OK;
@@ -159,9 +162,44 @@ static int mk_backend(void *arg, enum sk_mk_protection p, struct sk_backend **be
 
 	if ((rc = sealer(arg, p, be)) != SK_OK)
 		return rc;
-	if ((*be)->ops->seal == NULL || (*be)->ops->unseal == NULL)
-		return sk_err(SK_EUNSUPP, "backend '%s' cannot seal", (*be)->ops->name);
+	if (p == SK_MK_TPM2_PCR ? (*be)->ops->seal_pcr == NULL || (*be)->ops->unseal_pcr == NULL
+				: (*be)->ops->seal == NULL || (*be)->ops->unseal == NULL)
+		return sk_err(SK_EUNSUPP, "backend '%s' cannot seal%s", (*be)->ops->name,
+			      p == SK_MK_TPM2_PCR ? " to PCRs" : "");
 	return SK_OK;
+}
+
+/* A master key sealed to PCRs: the binding (crypto/pcr.h: bank, PCRs,
+ * the values sealed to) followed by the backend's seal_pcr blob; the
+ * binding names the PCR that changed when the TPM refuses. */
+static int mk_seal_pcr(struct sk_ctx *ctx, struct sk_backend *be, const uint8_t key[32],
+		       struct sk_buf *blob)
+{
+	struct sk_pcr_binding pb = { .bank = ctx->cfg.master_key_bank, .mask = ctx->cfg.master_key_pcrs };
+	struct sk_buf tb = { 0 };
+	int rc;
+
+	if ((rc = be->ops->seal_pcr(be, pb.bank, pb.mask, key, 32, &tb, pb.vals)) == SK_OK &&
+	    (rc = sk_pcr_binding_put(blob, &pb)) == SK_OK)
+		rc = sk_buf_add(blob, tb.p, tb.len);
+	sk_buf_free(&tb);
+	return rc;
+}
+
+static int mk_unseal_pcr(struct sk_backend *be, const uint8_t *blob, size_t n, struct sk_buf *out)
+{
+	uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST];
+	struct sk_pcr_binding pb;
+	size_t used = sk_pcr_binding_get(blob, n, &pb);
+	int rc, i;
+
+	if (used == 0 || used >= n)
+		return sk_err(SK_EVERIFY, "the PCR binding of the sealed master key is malformed");
+	memset(cur, 0, sizeof(cur));
+	rc = be->ops->unseal_pcr(be, blob + used, n - used, pb.bank, pb.mask, out, cur);
+	if (rc == SK_EVERIFY && (i = sk_pcr_first_changed(&pb, (const uint8_t(*)[SK_PCR_MAX_DIGEST])cur)) >= 0)
+		rc = sk_err(SK_EVERIFY, "sealed to PCR %d, which changed since", i);
+	return rc;
 }
 
 static int mk_seal(void *arg, enum sk_mk_protection p, const uint8_t key[32], struct sk_buf *blob)
@@ -171,6 +209,8 @@ static int mk_seal(void *arg, enum sk_mk_protection p, const uint8_t key[32], st
 
 	if ((rc = mk_backend(arg, p, &be)) != SK_OK)
 		return rc;
+	if (p == SK_MK_TPM2_PCR)
+		return mk_seal_pcr(arg, be, key, blob);
 	return be->ops->seal(be, key, 32, blob);
 }
 
@@ -183,7 +223,7 @@ static int mk_unseal(void *arg, enum sk_mk_protection p, const uint8_t *blob, si
 
 	if ((rc = mk_backend(arg, p, &be)) != SK_OK)
 		return rc;
-	rc = be->ops->unseal(be, blob, n, &out);
+	rc = p == SK_MK_TPM2_PCR ? mk_unseal_pcr(be, blob, n, &out) : be->ops->unseal(be, blob, n, &out);
 	if (rc == SK_OK && out.len != 32)
 		rc = sk_err(SK_EVERIFY, "the sealed master key has the wrong size");
 	if (rc == SK_OK)
@@ -208,10 +248,43 @@ int sk_ctx_store_dir(struct sk_ctx *ctx, const char **out)
 	return SK_OK;
 }
 
+/* The options a store opens or is made with: how the config says a new
+ * master key is kept, and the TPM's seal and unseal. */
+static int store_opts(struct sk_ctx *ctx, int create, struct sk_store_opts *opts)
+{
+	const char *bname;
+	int rc;
+
+	/* A command that would create the store for a backend this build
+	 * lacks fails before the store exists. */
+	if ((rc = sk_ctx_backend_name(ctx, &bname)) != SK_OK)
+		return rc;
+	memset(opts, 0, sizeof(*opts));
+	opts->create = create;
+	opts->lock_timeout = ctx->cfg.lock_timeout;
+	opts->protection = (enum sk_mk_protection)(
+		ctx->cfg.master_key == SK_MASTER_SEALED ? ctx->cfg.master_key_seal :
+		ctx->cfg.master_key == SK_MASTER_AUTO ? sk_backend_seals(bname) : SK_MK_FILE);
+	if (ctx->cfg.master_key_pcrs != 0) {
+		if (opts->protection != SK_MK_TPM2)
+			return sk_err(SK_ECONFIG, "%s: master-key: only a TPM seals to PCRs",
+				      ctx->cfg.file ? ctx->cfg.file : "config");
+		opts->protection = SK_MK_TPM2_PCR;
+	}
+	/* Without a backend that seals, sealed stores cannot be opened or
+	 * made (the store says so). */
+	if (sk_backend_can_seal()) {
+		opts->seal = mk_seal;
+		opts->unseal = mk_unseal;
+		opts->arg = ctx;
+	}
+	return SK_OK;
+}
+
 int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 {
 	struct sk_store_opts opts;
-	const char *bname, *dir;
+	const char *dir;
 	int rc;
 
 	if (ctx->store != NULL) {
@@ -220,27 +293,28 @@ int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 	}
 	if ((rc = sk_ctx_store_dir(ctx, &dir)) != SK_OK)
 		return rc;
-	/* A command that would create the store for a backend this build
-	 * lacks fails before the store exists. */
-	if ((rc = sk_ctx_backend_name(ctx, &bname)) != SK_OK)
+	if ((rc = store_opts(ctx, create, &opts)) != SK_OK)
 		return rc;
-	memset(&opts, 0, sizeof(opts));
-	opts.create = create;
-	opts.lock_timeout = ctx->cfg.lock_timeout;
-	opts.protection = (enum sk_mk_protection)(
-		ctx->cfg.master_key == SK_MASTER_SEALED ? ctx->cfg.master_key_seal :
-		ctx->cfg.master_key == SK_MASTER_AUTO ? sk_backend_seals(bname) : SK_MK_FILE);
-	/* Without a backend that seals, sealed stores cannot be opened or
-	 * made (the store says so). */
-	if (sk_backend_can_seal()) {
-		opts.seal = mk_seal;
-		opts.unseal = mk_unseal;
-		opts.arg = ctx;
-	}
 	if ((rc = sk_store_open(ctx->store_dir, &opts, &ctx->store)) != SK_OK)
 		return rc;
 	*out = ctx->store;
 	return SK_OK;
+}
+
+int sk_ctx_store_reseal(struct sk_ctx *ctx, enum sk_mk_protection *now)
+{
+	struct sk_store *st;
+	struct sk_store_opts opts;
+	int rc;
+
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK || (rc = store_opts(ctx, 0, &opts)) != SK_OK)
+		return rc;
+	if (opts.protection == SK_MK_FILE)
+		return sk_err(SK_ECONFIG, "%s: master-key: the config keeps the master key in a file, not sealed (master-key: tpm2)",
+			      ctx->cfg.file ? ctx->cfg.file : "no config file");
+	if ((rc = sk_store_reseal(st, &opts)) == SK_OK)
+		*now = opts.protection;
+	return rc;
 }
 
 int sk_ctx_store_if_any(struct sk_ctx *ctx, struct sk_store **out)

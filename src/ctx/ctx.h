@@ -54,6 +54,12 @@ int sk_ctx_config(struct sk_ctx *ctx);
 /* Store directory: --store > $SECKIT_STORE > config > /var/lib/seckit.
  * create: make the store when it does not exist yet (writing commands). */
 int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out);
+/* Seal the store's master key again as the config says a new store's is
+ * kept (sk_store_reseal): to the current values of the config's
+ * master-key pcrs, say, after they were changed, or to seal a key kept
+ * in master.key.  SK_ECONFIG when the config keeps it in a file.  *now:
+ * the protection it has now. */
+int sk_ctx_store_reseal(struct sk_ctx *ctx, enum sk_mk_protection *now);
 /* The store directory alone (resolved as above; nothing opened but the
  * config). */
 int sk_ctx_store_dir(struct sk_ctx *ctx, const char **out);

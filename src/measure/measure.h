@@ -101,6 +101,28 @@ int sk_golden_events(const char *path, enum sk_bank bank, struct sk_mevent **ev,
 int sk_golden_format(const struct sk_golden *g, struct sk_buf *out);
 int sk_golden_load(const char *path, struct sk_golden *g);
 
+/* ---- signed predictions (TPM2_PolicyAuthorize) ---- */
+
+#define SK_GOLDEN_SIG_MAX 512
+/* What an OEM key signed over a prediction: aHash = SHA-256(policy ||
+ * policy-ref), the signature DER (ECDSA) or raw (RSA PKCS#1 v1.5). */
+struct sk_golden_auth {
+	uint8_t ref[64];
+	size_t reflen;
+	uint8_t sig[SK_GOLDEN_SIG_MAX];
+	size_t siglen;
+};
+/* aHash of TPM2_PolicyAuthorize over an approved policy and its ref. */
+int sk_golden_ahash(const uint8_t policy[32], const uint8_t *ref, size_t reflen, uint8_t out[32]);
+/* The golden file of g followed by its authorization: s (SHA-256, no
+ * PSS) signs aHash over g's policy, with an empty policy-ref. */
+struct sk_signer;
+int sk_golden_sign(const struct sk_golden *g, const struct sk_signer *s, struct sk_buf *out);
+/* A signed prediction: the golden values (sk_golden_load's checks) and
+ * its authorization; SK_EVERIFY for a file without one (unsigned).  The
+ * signature is checked by the TPM (TPM2_VerifySignature) when it is used. */
+int sk_golden_load_signed(const char *path, struct sk_golden *g, struct sk_golden_auth *auth);
+
 /* The default NV index of the golden values. */
 #define SK_MEASURE_NV_INDEX 0x01500016u
 /* An NV index in hex ("0x01500016"): ordinary indices 0x01000000 to

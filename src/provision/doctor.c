@@ -90,13 +90,30 @@ static void check_mode(struct run *r, const char *path, int dir)
 static int check_master_key(struct run *r, const char *dir)
 {
 	enum sk_mk_protection p;
+	struct sk_pcr_binding pb;
+	struct sk_buf blob = { 0 };
+	char list[80];
+	int rc;
 
-	if (sk_store_protection(dir, &p) != SK_OK) {
+	if (sk_store_sealed_key(dir, &p, &blob) != SK_OK) {
 		finding(r, SK_DOCTOR_FAIL, "master-key", "%s", why());
+		sk_buf_free(&blob);
 		return 0;
 	}
+	rc = p == SK_MK_TPM2_PCR && sk_pcr_binding_get(blob.p, blob.len, &pb) != 0;
+	sk_buf_free(&blob);
 	if (p == SK_MK_TPM2) {
 		finding(r, SK_DOCTOR_OK, "master-key", "sealed by the TPM");
+		return 1;
+	}
+	if (p == SK_MK_TPM2_PCR && rc) {
+		sk_pcr_list_str(pb.mask, list, sizeof(list));
+		finding(r, SK_DOCTOR_OK, "master-key", "sealed by the TPM to PCRs %s (%s)", list,
+			sk_bank(pb.bank)->name);
+		return 1;
+	}
+	if (p == SK_MK_TPM2_PCR) {
+		finding(r, SK_DOCTOR_FAIL, "master-key", "sealed to PCRs, but the PCR binding in master.key is malformed");
 		return 1;
 	}
 	if (p == SK_MK_FILE)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
 
 #include "crypto/crypto.h"
 #include "base/err.h"
@@ -19,6 +20,8 @@ enum {
 	A_DKEY = 2,  /* data key wrapped under the record's root (sk_pw_wrap) */
 	A_PCRS = 3,  /* sealed to PCRs: bank alg (2), mask (4), the values */
 	A_SEALED = 4, /* the data key sealed to them (backend seal_pcr blob) */
+	A_OEMKEY = 5, /* sealed under PolicyAuthorize by this key (SPKI DER);
+		       * the blob (seal_authorized) in A_SEALED */
 };
 
 #define IO_CHUNK (1u << 16)
@@ -51,45 +54,25 @@ static int is_protected(const struct sk_obj_info *o, const uint8_t **rec, size_t
 }
 
 /* The PCR binding of o (A_PCRS): 1 with bank, mask and the values sealed
- * to (vals NULL: not wanted); 0 if o is not sealed to PCRs; SK_EVERIFY
- * (negative: -1) if the attribute is malformed. */
-static int pcr_binding(const struct sk_obj_info *o, struct sk_data_pcrs *pcrs,
-		       uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST])
+ * to; 0 if o is not sealed to PCRs; -1 if the attribute is malformed. */
+static int pcr_binding(const struct sk_obj_info *o, struct sk_pcr_binding *pb)
 {
 	const uint8_t *p;
-	size_t n, want = 6, sz;
-	int b, i;
+	size_t n;
 
 	if (sk_attr_get(o->meta, o->metalen, A_PCRS, &p, &n) != 1)
 		return 0;
-	if (n < 6 || (b = sk_bank_by_alg(sk_get_be16(p))) < 0)
-		return -1;
-	pcrs->bank = (enum sk_bank)b;
-	pcrs->mask = sk_get_be32(p + 2);
-	sz = sk_bank(pcrs->bank)->size;
-	if (pcrs->mask == 0 || (pcrs->mask >> SK_PCR_COUNT) != 0)
-		return -1;
-	want += sz * (size_t)__builtin_popcount(pcrs->mask);
-	if (n != want)
-		return -1;
-	p += 6;
-	for (i = 0; i < SK_PCR_COUNT && vals != NULL; i++)
-		if (pcrs->mask & (1u << i)) {
-			memcpy(vals[i], p, sz);
-			p += sz;
-		}
-	return 1;
+	return sk_pcr_binding_get(p, n, pb) == n ? 1 : -1;
 }
 
 /* Meta and data key of a new version sealed to pcrs. */
 static int seal_pcrs(struct sk_ctx *ctx, const char *name, const struct sk_data_pcrs *pcrs,
 		     struct sk_buf *meta, uint8_t key[32])
 {
-	uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST], hdr[6];
+	struct sk_pcr_binding pb = { .bank = pcrs->bank, .mask = pcrs->mask };
 	struct sk_buf blob = { 0 }, attr = { 0 };
 	struct sk_backend *be;
-	size_t sz = sk_bank(pcrs->bank)->size;
-	int rc, i;
+	int rc;
 
 	if (pcrs->mask == 0 || (pcrs->mask >> SK_PCR_COUNT) != 0)
 		return sk_err(SK_EUSAGE, "object '%s': no PCR to seal to", name);
@@ -100,18 +83,13 @@ static int seal_pcrs(struct sk_ctx *ctx, const char *name, const struct sk_data_
 			      name, be->ops->name);
 	if ((rc = sk_random(key, 32)) != SK_OK)
 		return rc;
-	rc = be->ops->seal_pcr(be, pcrs->bank, pcrs->mask, key, 32, &blob, vals);
+	rc = be->ops->seal_pcr(be, pcrs->bank, pcrs->mask, key, 32, &blob, pb.vals);
 	if (rc != SK_OK) {
 		sk_err_wrap(rc, "object '%s'", name);
 		goto out;
 	}
-	sk_put_be16(hdr, sk_bank(pcrs->bank)->alg);
-	sk_put_be32(hdr + 2, pcrs->mask);
-	rc = sk_buf_add(&attr, hdr, sizeof(hdr));
-	for (i = 0; i < SK_PCR_COUNT && rc == SK_OK; i++)
-		if (pcrs->mask & (1u << i))
-			rc = sk_buf_add(&attr, vals[i], sz);
-	if (rc == SK_OK && (rc = sk_attr_put(meta, A_PCRS, attr.p, attr.len)) == SK_OK)
+	if ((rc = sk_pcr_binding_put(&attr, &pb)) == SK_OK &&
+	    (rc = sk_attr_put(meta, A_PCRS, attr.p, attr.len)) == SK_OK)
 		rc = sk_attr_put(meta, A_SEALED, blob.p, blob.len);
 out:
 	sk_buf_free(&attr);
@@ -123,15 +101,15 @@ out:
  * selected PCR whose value is not the one sealed to. */
 static int unseal_pcrs(struct sk_ctx *ctx, const struct sk_obj_info *o, uint8_t key[32])
 {
-	uint8_t was[SK_PCR_COUNT][SK_PCR_MAX_DIGEST], cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST];
-	struct sk_data_pcrs pcrs;
+	uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST];
+	struct sk_pcr_binding pb;
 	struct sk_buf dk = { 0 };
 	struct sk_backend *be;
 	const uint8_t *blob;
-	size_t bloblen, sz;
+	size_t bloblen;
 	int rc, i;
 
-	if (pcr_binding(o, &pcrs, was) != 1 ||
+	if (pcr_binding(o, &pb) != 1 ||
 	    sk_attr_get(o->meta, o->metalen, A_SEALED, &blob, &bloblen) != 1 || !(o->flags & SK_OBJ_KEYED))
 		return sk_err(SK_EVERIFY, "object '%s' is malformed (PCR binding without sealed key)", o->name);
 	if ((rc = sk_ctx_backend(ctx, &be)) != SK_OK)
@@ -140,13 +118,9 @@ static int unseal_pcrs(struct sk_ctx *ctx, const struct sk_obj_info *o, uint8_t 
 		return sk_err(SK_EUNSUPP, "object '%s' is sealed to PCRs: the %s backend cannot unseal it (use the tpm2 backend)",
 			      o->name, be->ops->name);
 	memset(cur, 0, sizeof(cur));
-	rc = be->ops->unseal_pcr(be, blob, bloblen, pcrs.bank, pcrs.mask, &dk, cur);
+	rc = be->ops->unseal_pcr(be, blob, bloblen, pb.bank, pb.mask, &dk, cur);
 	if (rc == SK_EVERIFY) {
-		sz = sk_bank(pcrs.bank)->size;
-		for (i = 0; i < SK_PCR_COUNT; i++)
-			if ((pcrs.mask & (1u << i)) && !sk_ct_equal(was[i], cur[i], sz))
-				break;
-		if (i < SK_PCR_COUNT)
+		if ((i = sk_pcr_first_changed(&pb, (const uint8_t(*)[SK_PCR_MAX_DIGEST])cur)) >= 0)
 			rc = sk_err(SK_EVERIFY, "object '%s': sealed to PCR %d, which changed since",
 				    o->name, i);
 		else
@@ -158,6 +132,96 @@ static int unseal_pcrs(struct sk_ctx *ctx, const struct sk_obj_info *o, uint8_t 
 	}
 	if (rc == SK_OK)
 		memcpy(key, dk.p, 32);
+	sk_buf_cleanse_free(&dk);
+	return rc;
+}
+
+/* The OEM key of an object sealed under PolicyAuthorize (A_OEMKEY): 1
+ * with *oem (NULL: not wanted), 0 without, -1 if malformed. */
+static int oem_binding(const struct sk_obj_info *o, EVP_PKEY **oem)
+{
+	const uint8_t *p;
+	size_t n;
+	EVP_PKEY *k;
+
+	if (sk_attr_get(o->meta, o->metalen, A_OEMKEY, &p, &n) != 1)
+		return 0;
+	if ((k = d2i_PUBKEY(NULL, &p, (long)n)) == NULL)
+		return -1;
+	if (oem != NULL)
+		*oem = k;
+	else
+		EVP_PKEY_free(k);
+	return 1;
+}
+
+static int seal_authorized(struct sk_ctx *ctx, const char *name, EVP_PKEY *oem,
+			   struct sk_buf *meta, uint8_t key[32])
+{
+	struct sk_buf blob = { 0 };
+	struct sk_backend *be;
+	unsigned char *der = NULL;
+	int rc, len;
+
+	if ((rc = sk_ctx_backend(ctx, &be)) != SK_OK)
+		return rc;
+	if (be->ops->seal_authorized == NULL)
+		return sk_err(SK_EUNSUPP, "object '%s': the %s backend cannot seal under a PCR policy (use the tpm2 backend)",
+			      name, be->ops->name);
+	if ((len = i2d_PUBKEY(oem, &der)) <= 0)
+		return sk_err_ssl(SK_EFAIL, "object '%s': encoding the OEM key", name);
+	if ((rc = sk_random(key, 32)) == SK_OK &&
+	    (rc = be->ops->seal_authorized(be, oem, key, 32, &blob)) != SK_OK)
+		sk_err_wrap(rc, "object '%s'", name);
+	if (rc == SK_OK && (rc = sk_attr_put(meta, A_OEMKEY, der, (size_t)len)) == SK_OK)
+		rc = sk_attr_put(meta, A_SEALED, blob.p, blob.len);
+	OPENSSL_free(der);
+	sk_buf_free(&blob);
+	return rc;
+}
+
+/* The data key of o, sealed under the OEM's PolicyAuthorize, with the
+ * signed prediction ap: SK_EVERIFY naming the first PCR that does not
+ * hold the approved value, or saying why the TPM refused. */
+static int unseal_authorized(struct sk_ctx *ctx, const struct sk_obj_info *o,
+			     const struct sk_pcr_approval *ap, uint8_t key[32])
+{
+	uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST];
+	struct sk_buf dk = { 0 };
+	struct sk_backend *be;
+	EVP_PKEY *oem = NULL;
+	const uint8_t *blob;
+	size_t bloblen;
+	int rc;
+
+	if (oem_binding(o, &oem) != 1 || sk_attr_get(o->meta, o->metalen, A_SEALED, &blob, &bloblen) != 1 ||
+	    !(o->flags & SK_OBJ_KEYED)) {
+		EVP_PKEY_free(oem);
+		return sk_err(SK_EVERIFY, "object '%s' is malformed (OEM policy without sealed key)", o->name);
+	}
+	if (ap == NULL) {
+		rc = sk_err(SK_EVERIFY, "object '%s' is sealed under the OEM's policy: it opens only with a prediction the OEM signed",
+			    o->name);
+		goto out;
+	}
+	if ((rc = sk_ctx_backend(ctx, &be)) != SK_OK)
+		goto out;
+	if (be->ops->unseal_authorized == NULL) {
+		rc = sk_err(SK_EUNSUPP, "object '%s' is sealed under a PCR policy: the %s backend cannot unseal it (use the tpm2 backend)",
+			    o->name, be->ops->name);
+		goto out;
+	}
+	memset(cur, 0, sizeof(cur));
+	rc = be->ops->unseal_authorized(be, blob, bloblen, oem, ap, &dk, cur);
+	if (rc == SK_OK && dk.len != 32) {
+		rc = sk_err(SK_EVERIFY, "object '%s': sealed data key has the wrong length", o->name);
+	} else if (rc != SK_OK) {
+		sk_err_wrap(rc, "object '%s'", o->name);
+	}
+	if (rc == SK_OK)
+		memcpy(key, dk.p, 32);
+out:
+	EVP_PKEY_free(oem);
 	sk_buf_cleanse_free(&dk);
 	return rc;
 }
@@ -285,7 +349,10 @@ int sk_data_write(struct sk_ctx *ctx, const char *name, const char *pass_spec,
 	 * then stream the input without holding the store lock. */
 	if ((rc = authorize(st, name, pass_spec, &s, &exists, seen)) != SK_OK)
 		goto out;
-	if (pcrs != NULL) {
+	if (pcrs != NULL && pcrs->oem != NULL) {
+		if ((rc = seal_authorized(ctx, name, pcrs->oem, &meta, key)) != SK_OK)
+			goto out;
+	} else if (pcrs != NULL) {
 		if ((rc = seal_pcrs(ctx, name, pcrs, &meta, key)) != SK_OK)
 			goto out;
 	} else if (pass_spec != NULL || s.p != NULL) {
@@ -352,13 +419,14 @@ static int copy_out(struct sk_reader *r, struct sk_out *out, uint8_t *buf)
 	}
 }
 
-int sk_data_read(struct sk_ctx *ctx, const char *name, const char *pass_spec, struct sk_out *out)
+int sk_data_read(struct sk_ctx *ctx, const char *name, const char *pass_spec,
+		 const struct sk_pcr_approval *ap, struct sk_out *out)
 {
 	struct sk_store *st;
 	struct sk_reader *r = NULL;
 	struct sk_obj_info o = { 0 };
 	struct sk_secret s = { 0 };
-	struct sk_data_pcrs pcrs;
+	struct sk_pcr_binding pb;
 	uint8_t key[32], *buf = NULL;
 	int rc;
 
@@ -372,7 +440,10 @@ int sk_data_read(struct sk_ctx *ctx, const char *name, const char *pass_spec, st
 		if ((rc = unlock(&o, pass_spec, &s, key)) != SK_OK ||
 		    (rc = sk_reader_key(r, key)) != SK_OK)
 			goto out;
-	} else if (pcr_binding(&o, &pcrs, NULL) != 0) {
+	} else if (oem_binding(&o, NULL) != 0) {
+		if ((rc = unseal_authorized(ctx, &o, ap, key)) != SK_OK || (rc = sk_reader_key(r, key)) != SK_OK)
+			goto out;
+	} else if (pcr_binding(&o, &pb) != 0) {
 		if ((rc = unseal_pcrs(ctx, &o, key)) != SK_OK || (rc = sk_reader_key(r, key)) != SK_OK)
 			goto out;
 	} else if (o.flags & SK_OBJ_KEYED) {
@@ -401,16 +472,26 @@ out:
 
 static void fill_info(const struct sk_obj_info *o, struct sk_data_info *d)
 {
-	uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST], comp[SK_PCR_COMPOSITE_LEN];
+	uint8_t comp[SK_PCR_COMPOSITE_LEN];
+	struct sk_pcr_binding pb = { .bank = SK_BANK_SHA256 };
+	EVP_PKEY *oem = NULL;
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", o->name);
 	d->size = o->size;
 	d->mtime = o->mtime;
 	d->password = is_protected(o, NULL, NULL);
-	d->sealed = pcr_binding(o, &d->pcrs, vals) == 1;
-	if (d->sealed && (sk_pcr_composite(d->pcrs.bank, d->pcrs.mask, (const uint8_t(*)[SK_PCR_MAX_DIGEST])vals, comp) != SK_OK ||
-			  sk_policy_pcr(d->policy, d->pcrs.bank, d->pcrs.mask, comp) != SK_OK))
+	if (oem_binding(o, &oem) == 1) {
+		d->authorized = 1;
+		if (sk_pkey_fingerprint(oem, d->oem_fpr) != SK_OK)
+			d->oem_fpr[0] = '\0';
+		EVP_PKEY_free(oem);
+	}
+	d->sealed = pcr_binding(o, &pb) == 1;
+	d->pcrs.bank = pb.bank;
+	d->pcrs.mask = pb.mask;
+	if (d->sealed && (sk_pcr_composite(pb.bank, pb.mask, (const uint8_t(*)[SK_PCR_MAX_DIGEST])pb.vals, comp) != SK_OK ||
+			  sk_policy_pcr(d->policy, pb.bank, pb.mask, comp) != SK_OK))
 		d->sealed = 0;
 	memcpy(d->file, o->file, sizeof(d->file));
 }

@@ -8,6 +8,8 @@
 #include "base/fileio.h"
 #include "crypto/pcr.h"
 
+#include <openssl/evp.h>
+
 /*
  * Storage objects (`seckit store`): named data of any size in the store
  * (SK_NS_DATA), streamed in and out in constant memory, optionally
@@ -28,10 +30,13 @@
  * docs/formats/store.md.
  */
 
-/* PCRs an object is sealed to: mask (bit n: PCR n) in bank. */
+/* PCRs an object is sealed to: mask (bit n: PCR n) in bank; or, with oem
+ * set, whatever PCR values the OEM's key oem approves (PolicyAuthorize,
+ * backend.h seal_authorized; bank and mask unused). */
 struct sk_data_pcrs {
 	enum sk_bank bank;
 	uint32_t mask;
+	EVP_PKEY *oem;
 };
 
 struct sk_data_info {
@@ -39,6 +44,8 @@ struct sk_data_info {
 	uint64_t size;
 	uint64_t mtime;
 	int password;       /* protected by a password */
+	int authorized;     /* sealed under the OEM's PolicyAuthorize: */
+	char oem_fpr[65];   /* the OEM key's fingerprint (SPKI SHA-256) */
 	int sealed;         /* sealed to PCRs: */
 	struct sk_data_pcrs pcrs;
 	uint8_t policy[32]; /* the PolicyPCR digest over the values sealed to */
@@ -57,7 +64,10 @@ int sk_data_write(struct sk_ctx *ctx, const char *name, const char *pass_spec,
  * To stdout (out->is_stdout) the whole object is verified before the first
  * byte is written; to a file the caller's commit happens only after the
  * verified end. */
-int sk_data_read(struct sk_ctx *ctx, const char *name, const char *pass_spec, struct sk_out *out);
+/* ap: the signed prediction that opens an object sealed under an OEM's
+ * PolicyAuthorize (SK_EVERIFY without one, or when it does not). */
+int sk_data_read(struct sk_ctx *ctx, const char *name, const char *pass_spec,
+		 const struct sk_pcr_approval *ap, struct sk_out *out);
 
 int sk_data_info(struct sk_ctx *ctx, const char *name, struct sk_data_info *out);
 

@@ -55,48 +55,74 @@ static int mk_check(const uint8_t hdr[8], const uint8_t key[32], uint8_t out[16]
  */
 #define MK_BLOB_MAX 4096
 
-static int create_master(struct sk_store *st)
+/* The bytes of master.key for key under protection p (sealed with o's
+ * seal for any protection but SK_MK_FILE). */
+static int master_file(const char *dir, const struct sk_store_opts *o, enum sk_mk_protection p,
+		       const uint8_t key[32], struct sk_buf *file)
 {
-	const struct sk_store_opts *o = st->opts;
-	uint8_t key[32], hdr[MK_LEN + 2];
-	struct sk_buf file = { 0 }, blob = { 0 };
-	char tmp[TMPNAME];
-	int fd = -1, rc;
+	uint8_t hdr[MK_LEN + 2];
+	struct sk_buf blob = { 0 };
+	int rc;
 
 	memset(hdr, 0, sizeof(hdr));
 	memcpy(hdr, MK_MAGIC, 4);
 	hdr[4] = MK_VERSION;
-	hdr[5] = (uint8_t)o->protection;
-	if ((rc = sk_random(key, sizeof(key))) != SK_OK || (rc = mk_check(hdr, key, hdr + 40)) != SK_OK)
-		goto out;
-	if (o->protection == SK_MK_FILE) {
+	hdr[5] = (uint8_t)p;
+	if ((rc = mk_check(hdr, key, hdr + 40)) != SK_OK)
+		return rc;
+	if (p == SK_MK_FILE) {
 		memcpy(hdr + 8, key, 32);
-		rc = sk_buf_add(&file, hdr, MK_LEN);
-	} else {
-		if (o->seal == NULL) {
-			rc = sk_err(SK_EBACKEND, "store '%s': sealing the master key needs backend 'tpm2', which is not available in this build",
-				    st->dir);
-			goto out;
-		}
-		if ((rc = o->seal(o->arg, o->protection, key, &blob)) != SK_OK)
-			goto out;
-		if (blob.len == 0 || blob.len > MK_BLOB_MAX) {
-			rc = sk_err(SK_EFAIL, "store '%s': sealed master key has a bad size", st->dir);
-			goto out;
-		}
-		sk_put_be16(hdr + MK_LEN, (uint16_t)blob.len);
-		if ((rc = sk_buf_add(&file, hdr, MK_LEN + 2)) == SK_OK)
-			rc = sk_buf_add(&file, blob.p, blob.len);
+		rc = sk_buf_add(file, hdr, MK_LEN);
+		OPENSSL_cleanse(hdr, sizeof(hdr));
+		return rc;
 	}
-	if (rc != SK_OK)
+	if (o->seal == NULL)
+		return sk_err(SK_EBACKEND, "store '%s': sealing the master key needs backend 'tpm2', which is not available in this build",
+			      dir);
+	if ((rc = o->seal(o->arg, p, key, &blob)) != SK_OK)
 		goto out;
-	if ((rc = sk_st_tmp_create(st, 'm', tmp, NULL, &fd)) != SK_OK)
+	if (blob.len == 0 || blob.len > MK_BLOB_MAX) {
+		rc = sk_err(SK_EFAIL, "store '%s': sealed master key has a bad size", dir);
 		goto out;
-	if (sk_write_all(fd, file.p, file.len) != 0 || fsync(fd) != 0) {
+	}
+	sk_put_be16(hdr + MK_LEN, (uint16_t)blob.len);
+	if ((rc = sk_buf_add(file, hdr, MK_LEN + 2)) == SK_OK)
+		rc = sk_buf_add(file, blob.p, blob.len);
+out:
+	sk_buf_free(&blob);
+	return rc;
+}
+
+/* file into a new temporary file of tmp/ (O_EXCL, 0600), synced: its
+ * name in tmp, and *fd open (its flock keeps debris removal away from it
+ * until the caller has moved it into place and closes it). */
+static int master_tmp(struct sk_store *st, const struct sk_buf *file, char tmp[TMPNAME], int *fd)
+{
+	int rc;
+
+	if ((rc = sk_st_tmp_create(st, 'm', tmp, NULL, fd)) != SK_OK)
+		return rc;
+	if (sk_write_all(*fd, file->p, file->len) != 0 || fsync(*fd) != 0) {
 		rc = sk_err_sys(SK_EFAIL, "store '%s': writing %s", st->dir, MK_FILE);
 		unlinkat(st->tfd, tmp, 0);
-		goto out;
+		close(*fd);
+		*fd = -1;
 	}
+	return rc;
+}
+
+static int create_master(struct sk_store *st)
+{
+	const struct sk_store_opts *o = st->opts;
+	struct sk_buf file = { 0 };
+	uint8_t key[32];
+	char tmp[TMPNAME];
+	int fd = -1, rc;
+
+	if ((rc = sk_random(key, sizeof(key))) != SK_OK ||
+	    (rc = master_file(st->dir, o, o->protection, key, &file)) != SK_OK ||
+	    (rc = master_tmp(st, &file, tmp, &fd)) != SK_OK)
+		goto out;
 	/* link(2), not rename: it fails if the name exists, so two processes
 	 * creating one store at once agree on one key. */
 	if (linkat(st->tfd, tmp, st->dfd, MK_FILE, 0) != 0) {
@@ -116,7 +142,37 @@ out:
 		close(fd);
 	OPENSSL_cleanse(key, sizeof(key));
 	sk_buf_cleanse_free(&file);
-	sk_buf_free(&blob);
+	return rc;
+}
+
+int sk_store_reseal(struct sk_store *st, const struct sk_store_opts *opts)
+{
+	struct sk_buf file = { 0 };
+	char tmp[TMPNAME];
+	int lockfd = -1, fd = -1, rc;
+
+	if (st->stuck != NULL)
+		return sk_err(SK_EVERIFY, "%s", st->stuck);
+	/* Sealed first (the TPM may refuse), then swapped in by rename(2)
+	 * under the writer lock: master.key is the old or the new file,
+	 * both holding the same key, whenever a reader opens it. */
+	if ((rc = master_file(st->dir, opts, opts->protection, st->master, &file)) != SK_OK ||
+	    (rc = sk_st_take_lock(st, 0, &lockfd)) != SK_OK)
+		goto out;
+	if ((rc = master_tmp(st, &file, tmp, &fd)) != SK_OK)
+		goto out;
+	if (renameat(st->tfd, tmp, st->dfd, MK_FILE) != 0) {
+		rc = sk_err_sys(SK_EFAIL, "store '%s': replacing %s", st->dir, MK_FILE);
+		unlinkat(st->tfd, tmp, 0);
+		goto out;
+	}
+	rc = sk_st_fsync_dir(st, st->dfd);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (lockfd >= 0)
+		sk_st_release_lock(st, lockfd, 0);
+	sk_buf_cleanse_free(&file);
 	return rc;
 }
 
@@ -201,7 +257,7 @@ static int load_master(struct sk_store *st, int create)
 			goto out;
 		}
 		memcpy(key, buf + 8, 32);
-	} else if (buf[5] == SK_MK_TPM2) {
+	} else if (buf[5] == SK_MK_TPM2 || buf[5] == SK_MK_TPM2_PCR) {
 		size_t blen = n >= MK_LEN + 2 ? sk_get_be16(buf + MK_LEN) : 0;
 		static const uint8_t zero[32];
 
@@ -214,7 +270,8 @@ static int load_master(struct sk_store *st, int create)
 				    st->dir);
 			goto out;
 		}
-		if ((rc = st->opts->unseal(st->opts->arg, SK_MK_TPM2, buf + MK_LEN + 2, blen, key)) != SK_OK) {
+		if ((rc = st->opts->unseal(st->opts->arg, (enum sk_mk_protection)buf[5], buf + MK_LEN + 2,
+					   blen, key)) != SK_OK) {
 			sk_err_wrap(rc, "store '%s': unsealing the master key", st->dir);
 			goto out;
 		}
@@ -357,6 +414,29 @@ void sk_store_close(struct sk_store *st)
 	free(st->stuck);
 	free(st->dir);
 	OPENSSL_secure_clear_free(st, sizeof(*st));
+}
+
+int sk_store_sealed_key(const char *dir, enum sk_mk_protection *p, struct sk_buf *blob)
+{
+	uint8_t buf[MK_LEN + 2 + MK_BLOB_MAX + 1];
+	char path[PATH_MAX];
+	size_t blen;
+	ssize_t n;
+	int fd, rc;
+
+	if ((rc = sk_store_protection(dir, p)) != SK_OK || *p == SK_MK_FILE)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s", dir, MK_FILE);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
+		return sk_err_sys(SK_EFAIL, "store '%s': opening %s", dir, MK_FILE);
+	n = sk_read_full(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0)
+		return sk_err_sys(SK_EFAIL, "store '%s': reading %s", dir, MK_FILE);
+	blen = n >= MK_LEN + 2 ? sk_get_be16(buf + MK_LEN) : 0;
+	if (blen == 0 || (size_t)n != MK_LEN + 2 + blen)
+		return sk_err(SK_EVERIFY, "store '%s': %s is corrupt (bad sealed key)", dir, MK_FILE);
+	return sk_buf_add(blob, buf + MK_LEN + 2, blen);
 }
 
 int sk_store_protection(const char *dir, enum sk_mk_protection *p)

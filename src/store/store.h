@@ -62,10 +62,14 @@ struct sk_txn;
  * Who guards the master key.  SK_MK_FILE: it is in master.key, protected
  * by the file's permissions.  SK_MK_TPM2: master.key holds a TPM sealed
  * object instead, and only that TPM can recover the key, so a copy of the
- * store directory is useless elsewhere.  The store layer does not talk to
- * TPMs: the caller (ctx.c) supplies seal/unseal through the options.
+ * store directory is useless elsewhere.  SK_MK_TPM2_PCR: the same, sealed
+ * under a PolicyPCR on the values chosen PCRs held (the config's
+ * master-key pcrs), so that the store opens only in the measured state it
+ * was sealed in; the blob records the binding (ctx.c).  The store layer
+ * does not talk to TPMs: the caller (ctx.c) supplies seal/unseal through
+ * the options, and the blob is opaque here.
  */
-enum sk_mk_protection { SK_MK_FILE = 0, SK_MK_TPM2 = 1 };
+enum sk_mk_protection { SK_MK_FILE = 0, SK_MK_TPM2 = 1, SK_MK_TPM2_PCR = 2 };
 
 struct sk_store_opts {
 	int create;            /* create the store if it does not exist */
@@ -105,6 +109,16 @@ const char *sk_store_dir(const struct sk_store *st);
  * header alone (nothing unsealed): SK_ENOTFOUND without one, SK_EVERIFY
  * for a header that is not one. */
 int sk_store_protection(const char *dir, enum sk_mk_protection *p);
+/* The same, and for a sealed key its blob as master.key holds it (not
+ * unsealed; with SK_MK_TPM2_PCR it starts with the PCR binding, pcr.h). */
+int sk_store_sealed_key(const char *dir, enum sk_mk_protection *p, struct sk_buf *blob);
+
+/* Keep the open store's master key under opts->protection (sealed with
+ * opts->seal) from now on: master.key is replaced whole (a new file,
+ * O_EXCL 0600, synced, renamed over the old one under the writer lock),
+ * so a failure leaves the old one.  The key, and so every object, stays
+ * the same. */
+int sk_store_reseal(struct sk_store *st, const struct sk_store_opts *opts);
 
 /* Derive a 32-byte key for a purpose from the master key (HKDF), for layers
  * above that need their own keys bound to this store. */
