@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/util.h"
+#include "format/ecies.h"
 #include "json.h"
 
 /* The outputs of a fleet run (seckit-oo(1) FLEET OUTPUT). */
@@ -39,6 +41,22 @@ int sk_cmd_fleet_check(const struct sk_ctx *ctx, const struct sk_args *a, int fl
 	    sk_opt_flag(a, OPT_keep_going) || sk_opt_str(a, OPT_out_archive) ||
 	    sk_opt_str(a, OPT_manifest) || sk_opt_flag(a, OPT_resume))
 		return sk_usage_error("--out-dir, --out-archive, --manifest, --resume, --jobs, --shard and --keep-going go with --devices");
+	return SK_OK;
+}
+
+int sk_cmd_fleet_dev_pub(const struct sk_fleet_dev *d, struct sk_ecies_sender *s,
+			 struct sk_buf *buf, EVP_PKEY **pub, uint8_t devid[32])
+{
+	const uint8_t *kp;
+	size_t kn;
+	int rc;
+
+	buf->len = 0;
+	if ((rc = sk_fleet_dev_key_bytes(d, buf, &kp, &kn)) != SK_OK)
+		return rc;
+	if (sk_ecies_parse_pub(s, kp, kn, pub, devid) != SK_OK)
+		return sk_fleet_dev_err(d, "%s: %s", d->key_file ? "public-key-file" : "public-key",
+					sk_err_msg());
 	return SK_OK;
 }
 

@@ -2,7 +2,10 @@
 #ifndef SK_CMD_FLEET_H
 #define SK_CMD_FLEET_H
 
+#include <stdint.h>
 #include <sys/types.h>
+
+#include <openssl/evp.h>
 
 #include "ctx/ctx.h"
 #include "format/fleet.h"
@@ -37,6 +40,12 @@ struct sk_cmd_fleet {
 /* The fleet options against the rest of the command line, before any key
  * or file is read: usage errors (exit 2).  fleet: --devices was given. */
 int sk_cmd_fleet_check(const struct sk_ctx *ctx, const struct sk_args *a, int fleet);
+/* A device's public key from its entry (inline or its file), parsed with
+ * the worker's ECIES sender (sk_ecies_parse_pub); buf: room for a key
+ * file.  A key that cannot be used is the entry's located SK_ECONFIG. */
+struct sk_ecies_sender;
+int sk_cmd_fleet_dev_pub(const struct sk_fleet_dev *d, struct sk_ecies_sender *s,
+			 struct sk_buf *buf, EVP_PKEY **pub, uint8_t devid[32]);
 /* Run the fleet of --devices; a device already in a resumed archive is
  * skipped before work is called. */
 int sk_cmd_fleet_run(struct sk_cmd_fleet *f, const struct sk_args *a);

@@ -215,19 +215,13 @@ static int id_work(void *state, const struct sk_fleet_dev *d)
 {
 	struct id_worker *w = state;
 	struct id_run *run = w->run;
-	const uint8_t *kp;
-	size_t kn;
 	uint8_t devid[32];
 	EVP_PKEY *pub = NULL;
 	int rc;
 
-	w->key.len = 0;
 	w->der.len = 0;
-	if ((rc = sk_fleet_dev_key_bytes(d, &w->key, &kp, &kn)) != SK_OK)
+	if ((rc = sk_cmd_fleet_dev_pub(d, w->sender, &w->key, &pub, devid)) != SK_OK)
 		return rc;
-	if ((rc = sk_ecies_parse_pub(w->sender, kp, kn, &pub, devid)) != SK_OK)
-		return sk_fleet_dev_err(d, "%s: %s", d->key_file ? "public-key-file" : "public-key",
-					sk_err_msg());
 	rc = sk_ooid_make(w->sender, &w->signer, run->info_der.p, run->info_der.len,
 			  run->object_id, pub, devid, &w->der);
 	EVP_PKEY_free(pub);

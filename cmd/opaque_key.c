@@ -123,7 +123,7 @@ struct make_worker {
 	struct make_run *run;
 	struct sk_okey_make_req req;  /* this thread's: its sender and signer */
 	struct sk_signer signer;
-	struct sk_buf key, out, pub, extra;
+	struct sk_buf key, out, extra;
 	char *path;
 	size_t pathcap;
 };
@@ -136,7 +136,6 @@ static void make_worker_free(void *state)
 	sk_signer_worker_free(&w->signer);
 	sk_buf_free(&w->key);
 	sk_buf_free(&w->out);
-	sk_buf_free(&w->pub);
 	sk_buf_free(&w->extra);
 	free(w->path);
 	free(w);
@@ -193,18 +192,12 @@ static int make_work(void *state, const struct sk_fleet_dev *d)
 	struct make_worker *w = state;
 	struct make_run *run = w->run;
 	EVP_PKEY *gen = NULL;
-	const uint8_t *kp;
-	size_t kn;
 	uint8_t devid[32];
 	int rc;
 
-	w->key.len = 0;
 	w->out.len = 0;
-	if ((rc = sk_fleet_dev_key_bytes(d, &w->key, &kp, &kn)) != SK_OK)
+	if ((rc = sk_cmd_fleet_dev_pub(d, w->req.sender, &w->key, &w->req.device_pub, devid)) != SK_OK)
 		return rc;
-	if ((rc = sk_ecies_parse_pub(w->req.sender, kp, kn, &w->req.device_pub, devid)) != SK_OK)
-		return sk_fleet_dev_err(d, "%s: %s", d->key_file ? "public-key-file" : "public-key",
-					sk_err_msg());
 	w->req.device_id = devid;
 	/* a generated private key lives only in this EVP_PKEY (freed
 	 * cleansed) and the package's encrypted content */
