@@ -359,6 +359,15 @@ deps-arm64:
 arm64-build: all
 	$(MAKE) CROSS=$(ARM64) all
 
+# A real single-node Slurm (munge, slurmctld, slurmd started and stopped by
+# the script) runs contrib/fleet's array script for N = 1, 2, 7 shards.
+# Needs root; about a minute.
+deps-cluster:
+	./scripts/install-deps.sh --cluster
+
+test-cluster: all deps-cluster
+	contrib/fleet/test-slurm.sh ./seckit
+
 check-arm64: deps-arm64
 	$(MAKE) arm64-build
 	$(MAKE) test-arm64
@@ -401,4 +410,4 @@ clean:
 	rm -rf build seckit $(MODULE) seckit.so
 
 FUZZ_PHONY := fuzz fuzz-run fuzz-check
-.PHONY: $(FUZZ_PHONY) install-measured-boot deps-arm64 arm64-build check-arm64 check-arm64-quick check-arm64-smoke test-arm64 all install uninstall deps check test demo bench clean completions lint stress
+.PHONY: $(FUZZ_PHONY) install-measured-boot deps-cluster test-cluster deps-arm64 arm64-build check-arm64 check-arm64-quick check-arm64-smoke test-arm64 all install uninstall deps check test demo bench clean completions lint stress

@@ -15,9 +15,9 @@
 #include "format/ecies.h"
 #include "base/err.h"
 #include "base/fileio.h"
-#include "format/fleet.h"
 #include "format/oo.h"
 #include "format/pkg.h"
+#include "fleet.h"
 #include "json.h"
 #include "opt.h"
 
@@ -158,11 +158,7 @@ struct id_run {
 	struct sk_ecies_alg alg;
 	struct sk_buf info_der;   /* secret */
 	uint8_t object_id[SK_OO_ID_LEN];
-	const char *out_dir, *out_name;
-	struct sk_fleet_out *out;
-	/* reporting (called one at a time by the fleet runner) */
-	int tty, progress_shown;
-	unsigned shard_k, shard_n, jobs;
+	struct sk_cmd_fleet fleet;
 };
 
 struct id_worker {
@@ -192,7 +188,7 @@ static int id_worker_init(void *arg, void **state)
 		free(w);
 		return rc;
 	}
-	w->pathcap = (run->out_dir ? strlen(run->out_dir) : 0) + SK_FLEET_ID_MAX + 8;
+	w->pathcap = (run->fleet.out_dir ? strlen(run->fleet.out_dir) : 0) + SK_FLEET_ID_MAX + 8;
 	if ((w->path = malloc(w->pathcap)) == NULL) {
 		sk_signer_worker_free(&w->signer);
 		sk_ecies_sender_free(w->sender);
@@ -219,21 +215,13 @@ static int id_work(void *state, const struct sk_fleet_dev *d)
 {
 	struct id_worker *w = state;
 	struct id_run *run = w->run;
-	const uint8_t *kp;
-	size_t kn;
 	uint8_t devid[32];
 	EVP_PKEY *pub = NULL;
 	int rc;
 
-	w->key.len = 0;
 	w->der.len = 0;
-	if (sk_fleet_out_has(run->out, d->id))
-		return SK_OK; /* in the archive being resumed */
-	if ((rc = sk_fleet_dev_key_bytes(d, &w->key, &kp, &kn)) != SK_OK)
+	if ((rc = sk_cmd_fleet_dev_pub(d, w->sender, &w->key, &pub, devid)) != SK_OK)
 		return rc;
-	if ((rc = sk_ecies_parse_pub(w->sender, kp, kn, &pub, devid)) != SK_OK)
-		return sk_fleet_dev_err(d, "%s: %s", d->key_file ? "public-key-file" : "public-key",
-					sk_err_msg());
 	rc = sk_ooid_make(w->sender, &w->signer, run->info_der.p, run->info_der.len,
 			  run->object_id, pub, devid, &w->der);
 	EVP_PKEY_free(pub);
@@ -242,42 +230,8 @@ static int id_work(void *state, const struct sk_fleet_dev *d)
 	/* A directory: one sync for the whole batch at the end (sk_syncfs)
 	 * instead of two fsyncs per file; the file only gets its name once
 	 * whole.  An archive: one write of the whole entry. */
-	return sk_fleet_out_put(run->out, d->id, w->der.p, w->der.len, NULL, w->path, w->pathcap);
-}
-
-static void clear_progress(struct id_run *run)
-{
-	if (run->progress_shown) {
-		fputs("\r\033[K", stderr);
-		run->progress_shown = 0;
-	}
-}
-
-static void id_bad(void *arg, const struct sk_fleet_dev *d, const char *msg)
-{
-	struct id_run *run = arg;
-
-	(void)sk_fleet_out_error(run->out, d->id, SK_ECONFIG, sk_json_error_code(SK_ECONFIG), msg);
-	clear_progress(run);
-	if (!run->ctx->quiet)
-		fprintf(stderr, "%s: %s: skipped\n", sk_prog(), msg);
-}
-
-static void id_progress(void *arg, const struct sk_fleet_stats *st)
-{
-	struct id_run *run = arg;
-	double rate = st->seconds > 0 ? (double)st->done / st->seconds : 0;
-
-	if (st->parsed)
-		fprintf(stderr, "\r\033[K%s: %zu/%zu devices", sk_prog(), st->done + st->skipped,
-			st->selected);
-	else
-		fprintf(stderr, "\r\033[K%s: %zu devices", sk_prog(), st->done + st->skipped);
-	if (st->skipped)
-		fprintf(stderr, " (%zu skipped)", st->skipped);
-	fprintf(stderr, ", %.0f/s", rate);
-	fflush(stderr);
-	run->progress_shown = 1;
+	return sk_fleet_out_put(run->fleet.out, d->id, w->der.p, w->der.len, NULL, w->path,
+				w->pathcap);
 }
 
 static int id_one(struct id_run *run, const char *pubfile, const char *out)
@@ -321,119 +275,6 @@ out:
 	return rc;
 }
 
-static int id_fleet(struct id_run *run, const struct sk_args *a)
-{
-	struct sk_fleet_opts fo;
-	struct sk_fleet_stats st;
-	struct sk_fleet_out_opts oo;
-	const char *shard = sk_opt_str(a, OPT_shard);
-	uint64_t jobs;
-	size_t written;
-	int rc, rc2;
-
-	memset(&fo, 0, sizeof(fo));
-	memset(&st, 0, sizeof(st));
-	fo.jobs = sk_opt_uint(a, OPT_jobs, &jobs) ? (unsigned)jobs : sk_fleet_default_jobs();
-	if (shard != NULL && strcmp(shard, "auto") == 0)
-		rc = sk_fleet_shard_auto(&fo.shard_k, &fo.shard_n);
-	else if (shard != NULL)
-		rc = sk_fleet_parse_shard(shard, &fo.shard_k, &fo.shard_n);
-	else
-		rc = SK_OK;
-	if (rc != SK_OK)
-		return sk_usage_error("--%s: %s", sk_optdefs[OPT_shard].name, sk_err_msg());
-	run->shard_k = fo.shard_n ? fo.shard_k : 1;
-	run->shard_n = fo.shard_n ? fo.shard_n : 1;
-	run->jobs = fo.jobs;
-	memset(&oo, 0, sizeof(oo));
-	oo.dir = run->out_dir;
-	oo.archive = sk_opt_str(a, OPT_out_archive);
-	oo.manifest = sk_opt_str(a, OPT_manifest);
-	oo.resume = sk_opt_flag(a, OPT_resume);
-	oo.suffix = ".oid";
-	oo.mode = 0666; /* OOIDs are public: encrypted to their device, signed */
-	if ((rc = sk_fleet_out_open(&oo, &run->out)) != SK_OK)
-		return rc;
-	fo.keep_going = sk_opt_flag(a, OPT_keep_going);
-	fo.arg = run;
-	fo.worker_init = id_worker_init;
-	fo.worker_free = id_worker_free;
-	fo.work = id_work;
-	fo.bad = id_bad;
-	run->tty = isatty(STDERR_FILENO) && !run->ctx->quiet;
-	fo.progress = run->tty ? id_progress : NULL;
-	rc = sk_fleet_run(sk_opt_str(a, OPT_devices), &fo, &st);
-	clear_progress(run);
-	written = sk_fleet_out_written(run->out);
-	/* Everything written is made durable and named before we report
-	 * success; a run cut short keeps its FILE.part for --resume. */
-	rc2 = sk_fleet_out_close(run->out, rc == SK_OK || (rc == SK_ECONFIG && fo.keep_going && st.parsed));
-	run->out = NULL;
-	if (rc2 != SK_OK && rc == SK_OK)
-		rc = rc2;
-	else if (rc != SK_OK && oo.archive != NULL && strcmp(oo.archive, "-") != 0 && st.entries > 0 &&
-		 !(rc == SK_ECONFIG && fo.keep_going && st.parsed))
-		sk_warn("the OOIDs made so far are kept in '%s.part' (--resume continues it)", oo.archive);
-	/* A summary for a run that went through (bad entries skipped with
-	 * --keep-going included), not for one that stopped on an error. */
-	if (rc == SK_OK || (rc == SK_ECONFIG && fo.keep_going && st.parsed && st.skipped > 0)) {
-		if (run->ctx->json) {
-			struct sk_json j;
-			char sh[32];
-
-			snprintf(sh, sizeof(sh), "%u/%u", run->shard_k, run->shard_n);
-			sk_json_init(&j, stdout);
-			sk_json_obj(&j);
-			sk_json_kstr(&j, "out_dir", run->out_dir);
-			sk_json_kstr(&j, "shard", sh);
-			sk_json_kuint(&j, "jobs", run->jobs);
-			sk_json_kuint(&j, "entries", st.entries);
-			sk_json_kuint(&j, "selected", st.selected);
-			sk_json_kuint(&j, "written", written);
-			sk_json_kuint(&j, "skipped", st.skipped);
-			sk_json_kuint(&j, "milliseconds", (uint64_t)(st.seconds * 1000));
-			sk_json_kstr(&j, "out_archive", oo.archive);
-			sk_json_kstr(&j, "manifest", oo.manifest);
-			sk_json_kuint(&j, "resumed", st.done - written);
-			sk_json_end_obj(&j);
-			sk_json_done(&j);
-		} else if (!run->ctx->quiet && st.parsed) {
-			fprintf(stderr, "%s: %zu OOID%s written to %s%s (shard %u/%u: %zu of %zu devices",
-				sk_prog(), written, written == 1 ? "" : "s",
-				run->out_dir ? run->out_dir : run->out_name, run->out_dir ? "/" : "",
-				run->shard_k, run->shard_n, st.selected, st.entries);
-			if (st.done > written)
-				fprintf(stderr, ", %zu already in the archive", st.done - written);
-			if (st.skipped)
-				fprintf(stderr, ", %zu skipped", st.skipped);
-			fprintf(stderr, ") in %.1f s, %.0f/s, %u job%s\n", st.seconds,
-				st.seconds > 0 ? (double)written / st.seconds : 0.0, run->jobs,
-				run->jobs == 1 ? "" : "s");
-		}
-	}
-	return rc;
-}
-
-/* The outputs of a fleet run (seckit-oo(1) FLEET OUTPUT). */
-static int fleet_out_check(const struct sk_ctx *ctx, const struct sk_args *a)
-{
-	const char *dir = sk_opt_str(a, OPT_out_dir), *ar = sk_opt_str(a, OPT_out_archive);
-	const char *man = sk_opt_str(a, OPT_manifest);
-	int ar_out = ar != NULL && strcmp(ar, "-") == 0, man_out = man != NULL && strcmp(man, "-") == 0;
-
-	if (sk_opt_str(a, OPT_out) != NULL)
-		return sk_usage_error("with --devices, give --out-dir DIR or --out-archive FILE (not --out)");
-	if ((dir == NULL) == (ar == NULL))
-		return sk_usage_error("with --devices, give --out-dir DIR or --out-archive FILE (one of them)");
-	if (sk_opt_flag(a, OPT_resume) && (ar == NULL || ar_out))
-		return sk_usage_error("--resume continues an --out-archive FILE (not a directory or '-')");
-	if (ar_out + man_out + (ctx->json != 0) > 1)
-		return sk_usage_error("only one of --out-archive -, --manifest - and --json can use stdout");
-	if (ar_out && isatty(STDOUT_FILENO))
-		return sk_usage_error("--out-archive -: standard output is a terminal");
-	return SK_OK;
-}
-
 static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 {
 	const char *devpub = sk_opt_str(a, OPT_device_pub), *devices = sk_opt_str(a, OPT_devices);
@@ -450,12 +291,7 @@ static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 	run.ctx = ctx;
 	if ((devpub == NULL) == (devices == NULL))
 		return sk_usage_error("give --device-pub FILE (one device) or --devices FLEET (a fleet)");
-	if (devpub != NULL && (sk_opt_str(a, OPT_out_dir) || sk_opt_str(a, OPT_jobs) ||
-			       sk_opt_str(a, OPT_shard) || sk_opt_flag(a, OPT_keep_going) ||
-			       sk_opt_str(a, OPT_out_archive) || sk_opt_str(a, OPT_manifest) ||
-			       sk_opt_flag(a, OPT_resume)))
-		return sk_usage_error("--out-dir, --out-archive, --manifest, --resume, --jobs, --shard and --keep-going go with --devices");
-	if (devices != NULL && (rc = fleet_out_check(ctx, a)) != SK_OK)
+	if ((rc = sk_cmd_fleet_check(ctx, a, devices != NULL)) != SK_OK)
 		return rc;
 	if ((rc = sk_ctx_policy(ctx, &policy)) != SK_OK ||
 	    (rc = sk_ecies_alg_for(policy, sk_opt_str(a, OPT_kdf), sk_opt_str(a, OPT_cipher),
@@ -478,9 +314,15 @@ static int oo_id(struct sk_ctx *ctx, const struct sk_args *a)
 		}
 		rc = id_one(&run, devpub, out);
 	} else {
-		run.out_dir = sk_opt_str(a, OPT_out_dir);
-		run.out_name = sk_opt_str(a, OPT_out_archive);
-		rc = id_fleet(&run, a);
+		run.fleet.ctx = ctx;
+		run.fleet.what = "OOID";
+		run.fleet.suffix = ".oid";
+		run.fleet.mode = 0666; /* OOIDs are public: encrypted to their device, signed */
+		run.fleet.arg = &run;
+		run.fleet.worker_init = id_worker_init;
+		run.fleet.worker_free = id_worker_free;
+		run.fleet.work = id_work;
+		rc = sk_cmd_fleet_run(&run.fleet, a);
 	}
 out:
 	sk_ooinfo_cleanse(&info);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "crypto/crypto.h"
 #include "format/ecies.h"
@@ -15,6 +17,7 @@
 #include "format/oo.h"
 #include "format/pkg.h"
 #include "ctx/secret.h"
+#include "fleet.h"
 #include "json.h"
 #include "opt.h"
 
@@ -25,31 +28,227 @@
 static const struct sk_verbopt make_opts[] = {
 	{ OPT_name, "the name the key gets on the device", .required = 1 },
 	{ OPT_type, "key type: " SK_KEYTYPE_NAMES, .required = 1 },
-	{ OPT_key_file, "the key: EC/RSA private key (PEM or DER), or raw AES/HMAC bytes", .required = 1 },
+	{ OPT_key_file, "the key: EC/RSA private key (PEM or DER), or raw AES/HMAC bytes (a fleet: the same for every device)" },
 	{ OPT_key_pass, "passphrase of an encrypted PEM key" },
+	{ OPT_generate, "a fleet: a new key pair of --type for each device, its public key in the --manifest (instead of --key)" },
 	{ OPT_sign_key, "OEM signing key: a private key file (PEM or DER), or seckit:NAME (a store key)", .required = 1 },
 	{ OPT_sign_pass, "passphrase of an encrypted signing key, or the secret of the store key's password object" },
 	{ OPT_digest, "signature digest: sha256 (default), sha384, sha512" },
 	{ OPT_pss, "RSA-PSS signature (RSA signing keys)" },
-	{ OPT_device_pub, "the device's EC public key (PEM or DER)", .required = 1 },
+	{ OPT_device_pub, "one device: its EC public key (PEM or DER)" },
+	{ OPT_out, "one device: the package (default and '-': stdout, not a terminal)" },
+	{ OPT_devices, "a fleet: YAML list of devices (seckit-oo(1) FLEET FILES)" },
+	{ OPT_out_dir, "a fleet: write DIR/<id>.okp (created if missing)" },
+	{ OPT_out_archive, "a fleet: one tar archive of <id>.okp entries, written as devices finish ('-': stdout)" },
+	{ OPT_resume, "a fleet: continue FILE.part (or FILE) of --out-archive, skipping the devices in it" },
+	{ OPT_manifest, "a fleet: one JSON line per device (its package's SHA-256 and, with --generate, its public key; or its error) ('-': stdout)" },
+	{ OPT_jobs, "a fleet: worker threads (default: all cores)" },
+	{ OPT_shard, "a fleet: do only shard K of N (device i is in shard i mod N + 1); auto: from the job runner" },
+	{ OPT_keep_going, "a fleet: report and skip bad device entries (exit status still 3)" },
 	{ OPT_cipher, "aes-256-ctr (default), aes-256-cbc, aes-256-gcm" },
 	{ OPT_mac, "hmac-sha256 (default), hmac-sha384, hmac-sha512" },
 	{ OPT_kdf, "hkdf-sha256 (default), hkdf-sha384, x963-sha256, x963-sha384" },
-	{ OPT_out, "the package (default and '-': stdout, not a terminal)" },
 };
+
+/* The key to send, from --key FILE: req->key (EC, RSA) or req->raw (AES,
+ * HMAC: the bytes stay in keyb, which the caller cleanses). */
+static int read_key(const struct sk_args *a, struct sk_okey_make_req *req, struct sk_buf *keyb)
+{
+	const char *keyfile = sk_opt_str(a, OPT_key_file), *kpspec = sk_opt_str(a, OPT_key_pass);
+	struct sk_secret kpass = { 0 };
+	const struct sk_keytype *kt;
+	int is_private = 0, rc;
+
+	if ((rc = sk_read_file(keyfile, 1u << 20, keyb)) != SK_OK)
+		return rc;
+	if (!sk_keytype_is_asym(req->type)) {
+		if (kpspec != NULL)
+			return sk_usage_error("--key-pass applies to PEM keys, not raw %s keys", req->type->name);
+		if (keyb->len != sk_keytype_raw_len(req->type))
+			return sk_err(SK_EFAIL, "'%s': a %s key is %zu raw bytes, the file has %zu", keyfile,
+				      req->type->name, sk_keytype_raw_len(req->type), keyb->len);
+		req->raw = keyb->p;
+		req->rawlen = keyb->len;
+		return SK_OK;
+	}
+	if (kpspec != NULL && (rc = sk_secret_get(kpspec, "passphrase of the key", 0, &kpass)) != SK_OK)
+		return rc;
+	rc = sk_pkey_parse(keyb->p, keyb->len, kpass.p, 1, &req->key, &is_private);
+	sk_secret_free(&kpass);
+	if (rc != SK_OK)
+		return sk_err_wrap(rc, "reading '%s'", keyfile);
+	if ((kt = sk_keytype_of_pkey(req->key)) == NULL)
+		return sk_err_wrap(SK_EUNSUPP, "'%s'", keyfile);
+	if (kt != req->type)
+		return sk_usage_error("'%s' holds a %s key, not %s", keyfile, kt->name, req->type->name);
+	return SK_OK;
+}
+
+/* One device, --device-pub FILE. */
+static int make_one(struct sk_okey_make_req *req, const char *devpub, const char *outpath)
+{
+	struct sk_buf devb = { 0 }, out = { 0 };
+	uint8_t devid[32];
+	int rc;
+
+	if ((rc = sk_read_file(devpub, 1u << 20, &devb)) != SK_OK)
+		goto out;
+	if ((rc = sk_ecies_sender_new(&req->alg, &req->sender)) != SK_OK)
+		goto out;
+	if ((rc = sk_ecies_parse_pub(req->sender, devb.p, devb.len, &req->device_pub, devid)) != SK_OK) {
+		sk_err_wrap(rc, "device key '%s'", devpub);
+		goto out;
+	}
+	req->device_id = devid;
+	if ((rc = sk_okey_make(req, &out)) == SK_OK)
+		rc = sk_write_file(outpath, out.p, out.len, 0666);
+out:
+	EVP_PKEY_free(req->device_pub);
+	req->device_pub = NULL;
+	sk_ecies_sender_free(req->sender);
+	req->sender = NULL;
+	sk_buf_free(&devb);
+	sk_buf_free(&out);
+	return rc;
+}
+
+/* A fleet: what every package of the run shares. */
+struct make_run {
+	const struct sk_okey_make_req *req; /* the key (unless generate), alg, signer */
+	int generate;
+	struct sk_cmd_fleet fleet;
+};
+
+struct make_worker {
+	struct make_run *run;
+	struct sk_okey_make_req req;  /* this thread's: its sender and signer */
+	struct sk_signer signer;
+	struct sk_buf key, out, extra;
+	char *path;
+	size_t pathcap;
+};
+
+static void make_worker_free(void *state)
+{
+	struct make_worker *w = state;
+
+	sk_ecies_sender_free(w->req.sender);
+	sk_signer_worker_free(&w->signer);
+	sk_buf_free(&w->key);
+	sk_buf_free(&w->out);
+	sk_buf_free(&w->extra);
+	free(w->path);
+	free(w);
+}
+
+static int make_worker_init(void *arg, void **state)
+{
+	struct make_run *run = arg;
+	struct make_worker *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (w == NULL)
+		return sk_err(SK_EFAIL, "out of memory");
+	w->run = run;
+	w->req = *run->req;
+	w->req.sender = NULL;
+	if ((rc = sk_signer_worker_copy(run->req->signer, &w->signer)) != SK_OK) {
+		free(w);
+		return rc;
+	}
+	w->req.signer = &w->signer;
+	w->pathcap = (run->fleet.out_dir ? strlen(run->fleet.out_dir) : 0) + SK_FLEET_ID_MAX + 8;
+	if ((rc = sk_ecies_sender_new(&w->req.alg, &w->req.sender)) != SK_OK ||
+	    (w->path = malloc(w->pathcap)) == NULL) {
+		make_worker_free(w);
+		return rc != SK_OK ? rc : sk_err(SK_EFAIL, "out of memory");
+	}
+	*state = w;
+	return SK_OK;
+}
+
+/* "public_key": the SubjectPublicKeyInfo of a generated key, base64. */
+static int public_member(struct make_worker *w, EVP_PKEY *key)
+{
+	unsigned char *der = NULL;
+	int len = i2d_PUBKEY(key, &der), n;
+
+	if (len <= 0)
+		return sk_err_ssl(SK_EFAIL, "encoding the public key");
+	w->extra.len = 0;
+	if (sk_buf_reserve(&w->extra, 16 + 4 * ((size_t)len + 2) / 3 + 2) != SK_OK) {
+		OPENSSL_free(der);
+		return sk_err(SK_EFAIL, "out of memory");
+	}
+	memcpy(w->extra.p, "\"public_key\":\"", 14);
+	n = EVP_EncodeBlock(w->extra.p + 14, der, len);
+	OPENSSL_free(der);
+	memcpy(w->extra.p + 14 + n, "\"", 2); /* with its NUL */
+	return SK_OK;
+}
+
+static int make_work(void *state, const struct sk_fleet_dev *d)
+{
+	struct make_worker *w = state;
+	struct make_run *run = w->run;
+	EVP_PKEY *gen = NULL;
+	uint8_t devid[32];
+	int rc;
+
+	w->out.len = 0;
+	if ((rc = sk_cmd_fleet_dev_pub(d, w->req.sender, &w->key, &w->req.device_pub, devid)) != SK_OK)
+		return rc;
+	w->req.device_id = devid;
+	/* a generated private key lives only in this EVP_PKEY (freed
+	 * cleansed) and the package's encrypted content */
+	if (run->generate && (rc = sk_keytype_generate(w->req.type, &gen)) == SK_OK)
+		rc = public_member(w, gen);
+	if (rc == SK_OK) {
+		if (gen != NULL)
+			w->req.key = gen;
+		rc = sk_okey_make(&w->req, &w->out);
+	}
+	if (gen != NULL) {
+		EVP_PKEY_free(gen);
+		w->req.key = NULL;
+	}
+	EVP_PKEY_free(w->req.device_pub);
+	w->req.device_pub = NULL;
+	if (rc != SK_OK)
+		return sk_err_wrap(rc, "device '%s'", d->id);
+	return sk_fleet_out_put(run->fleet.out, d->id, w->out.p, w->out.len,
+				gen != NULL ? (const char *)w->extra.p : NULL, w->path, w->pathcap);
+}
+
+static int make_fleet(struct sk_ctx *ctx, const struct sk_args *a, const struct sk_okey_make_req *req)
+{
+	struct make_run run;
+
+	memset(&run, 0, sizeof(run));
+	run.req = req;
+	run.generate = sk_opt_flag(a, OPT_generate);
+	run.fleet.ctx = ctx;
+	run.fleet.what = "package";
+	run.fleet.suffix = ".okp";
+	run.fleet.mode = 0666; /* encrypted to their device, signed */
+	run.fleet.manifest_extra = run.generate;
+	run.fleet.arg = &run;
+	run.fleet.worker_init = make_worker_init;
+	run.fleet.worker_free = make_worker_free;
+	run.fleet.work = make_work;
+	return sk_cmd_fleet_run(&run.fleet, a);
+}
 
 static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 {
-	const char *keyfile = sk_opt_str(a, OPT_key_file);
-	const char *kpspec = sk_opt_str(a, OPT_key_pass), *outpath;
+	const char *devpub = sk_opt_str(a, OPT_device_pub), *devices = sk_opt_str(a, OPT_devices);
+	const char *manifest = sk_opt_str(a, OPT_manifest), *outpath = NULL;
+	int generate = sk_opt_flag(a, OPT_generate);
 	const struct sk_policy *pol;
 	struct sk_okey_make_req req;
 	struct sk_signer signer;
-	struct sk_buf keyb = { 0 }, devb = { 0 }, out = { 0 };
-	struct sk_secret kpass = { 0 };
-	struct sk_ecies_sender *s = NULL;
+	struct sk_buf keyb = { 0 };
 	const EVP_MD *md;
-	uint8_t devid[32];
 	int rc;
 
 	memset(&req, 0, sizeof(req));
@@ -59,74 +258,43 @@ static int okey_make(struct sk_ctx *ctx, const struct sk_args *a)
 		return sk_usage_error("'%s' is not a valid key name (letters, digits, '.', '_', '@', '+', '-')",
 				      req.name);
 	req.type = sk_keytype_by_name(sk_opt_str(a, OPT_type));
-	if ((rc = sk_opt_out(a, SK_OUT_BINARY, &outpath)) != SK_OK ||
+	if ((devpub == NULL) == (devices == NULL))
+		return sk_usage_error("give --device-pub FILE (one device) or --devices FLEET (a fleet)");
+	if ((rc = sk_cmd_fleet_check(ctx, a, devices != NULL)) != SK_OK)
+		return rc;
+	if (generate && devices == NULL)
+		return sk_usage_error("--generate goes with --devices (one device: give --key FILE)");
+	if (generate == (sk_opt_str(a, OPT_key_file) != NULL))
+		return sk_usage_error("give --key FILE (one key for every device) or --generate (one per device)");
+	if (generate && sk_opt_str(a, OPT_key_pass) != NULL)
+		return sk_usage_error("--key-pass goes with --key FILE, not --generate");
+	if (generate && !sk_keytype_is_asym(req.type))
+		return sk_usage_error("--generate makes key pairs (ec-*, rsa-*): a generated %s key would be known to the device alone",
+				      req.type->name);
+	if (generate && manifest == NULL)
+		return sk_usage_error("--generate needs --manifest FILE|-: the public keys are listed there");
+	if (generate && sk_opt_flag(a, OPT_resume) && strcmp(manifest, "-") == 0)
+		return sk_usage_error("--generate --resume needs the --manifest FILE of the run it continues, not '-'");
+	if ((devpub != NULL && (rc = sk_opt_out(a, SK_OUT_BINARY, &outpath)) != SK_OK) ||
 	    (rc = sk_ctx_policy(ctx, &pol)) != SK_OK ||
 	    (rc = sk_ecies_alg_for(pol, sk_opt_str(a, OPT_kdf), sk_opt_str(a, OPT_cipher),
 				   sk_opt_str(a, OPT_mac), &req.alg)) != SK_OK)
 		return rc;
-
-	/* the key to send */
-	if ((rc = sk_read_file(keyfile, 1u << 20, &keyb)) != SK_OK)
+	/* the key to send (one for all), then the OEM's signing key */
+	if (!generate && (rc = read_key(a, &req, &keyb)) != SK_OK)
 		goto out;
-	if (sk_keytype_is_asym(req.type)) {
-		const struct sk_keytype *kt;
-		int is_private = 0;
-
-		if (kpspec != NULL &&
-		    (rc = sk_secret_get(kpspec, "passphrase of the key", 0, &kpass)) != SK_OK)
-			goto out;
-		if ((rc = sk_pkey_parse(keyb.p, keyb.len, kpass.p, 1, &req.key, &is_private)) != SK_OK) {
-			sk_err_wrap(rc, "reading '%s'", keyfile);
-			goto out;
-		}
-		if ((kt = sk_keytype_of_pkey(req.key)) == NULL) {
-			rc = sk_err_wrap(SK_EUNSUPP, "'%s'", keyfile);
-			goto out;
-		}
-		if (kt != req.type) {
-			rc = sk_usage_error("'%s' holds a %s key, not %s", keyfile, kt->name, req.type->name);
-			goto out;
-		}
-	} else {
-		if (kpspec != NULL) {
-			rc = sk_usage_error("--key-pass applies to PEM keys, not raw %s keys", req.type->name);
-			goto out;
-		}
-		if (keyb.len != sk_keytype_raw_len(req.type)) {
-			rc = sk_err(SK_EFAIL, "'%s': a %s key is %zu raw bytes, the file has %zu", keyfile,
-				    req.type->name, sk_keytype_raw_len(req.type), keyb.len);
-			goto out;
-		}
-		req.raw = keyb.p;
-		req.rawlen = keyb.len;
-	}
-	/* the device it is for */
-	if ((rc = sk_read_file(sk_opt_str(a, OPT_device_pub), 1u << 20, &devb)) != SK_OK)
-		goto out;
-	if ((rc = sk_ecies_sender_new(&req.alg, &s)) != SK_OK)
-		goto out;
-	if ((rc = sk_ecies_parse_pub(s, devb.p, devb.len, &req.device_pub, devid)) != SK_OK) {
-		sk_err_wrap(rc, "device key '%s'", sk_opt_str(a, OPT_device_pub));
-		goto out;
-	}
-	req.device_id = devid;
-	/* signed by the OEM */
 	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK ||
 	    (rc = sk_opt_signer(ctx, a, OPT_sign_pass, md, &signer)) != SK_OK)
 		goto out;
 	req.signer = &signer;
-	if ((rc = sk_okey_make(&req, &out)) != SK_OK)
-		goto out;
-	rc = sk_write_file(outpath, out.p, out.len, 0666);
+	if (devpub != NULL)
+		rc = make_one(&req, devpub, outpath);
+	else
+		rc = make_fleet(ctx, a, &req);
 out:
 	EVP_PKEY_free(req.key);
-	EVP_PKEY_free(req.device_pub);
 	sk_signer_free(&signer);
-	sk_ecies_sender_free(s);
-	sk_secret_free(&kpass);
 	sk_buf_cleanse_free(&keyb);
-	sk_buf_free(&devb);
-	sk_buf_free(&out);
 	return rc;
 }
 
@@ -237,7 +405,7 @@ static int okey_import(struct sk_ctx *ctx, const struct sk_args *a)
 }
 
 static const struct sk_verb verbs[] = {
-	SK_VERB("make", okey_make, "package a key for one device (off-device)", SK_OPTIONS(make_opts)),
+	SK_VERB("make", okey_make, "package a key for one device or a fleet (off-device)", SK_OPTIONS(make_opts)),
 	SK_VERB("show", okey_show, "show a package's clear header",
 		.synopsis = "FILE", SK_POS(1, 1), .complete = SK_C_FILE),
 	SK_VERB("import", okey_import, "verify a package and store its key (on the device)",

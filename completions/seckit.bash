@@ -192,20 +192,29 @@ verb	seckit stp show	file	FILE	decode a package without verifying it
 verb	seckit stp apply	file	FILE	verify a package and execute it atomically
 verb	seckit stp status	none	-	the last applied sequence number and the command key
 command	seckit opaque-key	opaque key packages: keys sent encrypted to one device
-verb	seckit opaque-key make	none	-	package a key for one device (off-device)
+verb	seckit opaque-key make	none	-	package a key for one device or a fleet (off-device)
 option	seckit opaque-key make	--name	n	NAME	none
 option	seckit opaque-key make	--type	t	TYPE	choice	ec-p256 ec-p384 ec-p521 rsa-2048 rsa-3072 rsa-4096 aes-128 aes-256 hmac-sha256 hmac-sha384 hmac-sha512
 option	seckit opaque-key make	--key	-	FILE	file
 option	seckit opaque-key make	--key-pass	-	SPEC	secret	pass: env: file: fd: prompt
+option	seckit opaque-key make	--generate	-	-	none
 option	seckit opaque-key make	--sign-key	-	FILE	file
 option	seckit opaque-key make	--sign-pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit opaque-key make	--digest	d	ALG	choice	sha256 sha384 sha512
 option	seckit opaque-key make	--pss	-	-	none
 option	seckit opaque-key make	--device-pub	-	FILE	file
+option	seckit opaque-key make	--out	o	FILE	file
+option	seckit opaque-key make	--devices	-	FLEET	file
+option	seckit opaque-key make	--out-dir	-	DIR	dir
+option	seckit opaque-key make	--out-archive	-	FILE	file
+option	seckit opaque-key make	--resume	-	-	none
+option	seckit opaque-key make	--manifest	-	FILE	file
+option	seckit opaque-key make	--jobs	j	N	none
+option	seckit opaque-key make	--shard	-	K/N	none
+option	seckit opaque-key make	--keep-going	k	-	none
 option	seckit opaque-key make	--cipher	-	C	choice	aes-256-ctr aes-256-cbc aes-256-gcm
 option	seckit opaque-key make	--mac	-	M	choice	hmac-sha256 hmac-sha384 hmac-sha512
 option	seckit opaque-key make	--kdf	-	K	choice	hkdf-sha256 hkdf-sha384 x963-sha256 x963-sha384
-option	seckit opaque-key make	--out	o	FILE	file
 verb	seckit opaque-key show	file	FILE	show a package'\''s clear header
 verb	seckit opaque-key import	file	FILE	verify a package and store its key (on the device)
 option	seckit opaque-key import	--device-key	-	NAME	key

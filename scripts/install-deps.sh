@@ -8,6 +8,8 @@
 #                                         emulation (make CROSS=aarch64-linux-gnu,
 #                                         make check-arm64): adds the arm64
 #                                         architecture to dpkg (multiarch)
+#   scripts/install-deps.sh --cluster     also a single-node Slurm and munge
+#                                         (make test-cluster)
 set -eu
 
 PKGS="build-essential pkg-config libssl-dev openssl libyaml-dev libtss2-dev
@@ -16,15 +18,16 @@ swtpm swtpm-tools tpm2-tools softhsm2 opensc libp11-kit-dev mosquitto mosquitto-
 python3 python3-jsonschema xxd procps util-linux e2fsprogs zsh fish parallel faketime time gdb strace
 libarchive-tools"
 
-cross=""
+cross="" cluster=""
 case "${1:-}" in
 "") ;;
+--cluster) cluster=1 ;;
 --cross)
 	case "${2:-}" in
 	arm64) cross=arm64 ;;
 	*) echo "install-deps: --cross: unknown architecture '${2:-}' (known: arm64)" >&2; exit 2 ;;
 	esac ;;
-*) echo "usage: install-deps.sh [--cross arm64]" >&2; exit 2 ;;
+*) echo "usage: install-deps.sh [--cross arm64 | --cluster]" >&2; exit 2 ;;
 esac
 
 # The cross toolchain and the target's -dev packages (multiarch, :arm64):
@@ -37,6 +40,13 @@ esac
 if [ "$cross" = arm64 ]; then
 	PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 pkgconf:arm64 libssl-dev:arm64 libyaml-dev:arm64 libtss2-dev:arm64 libfaketime:arm64"
+fi
+
+# make test-cluster: Debian's Slurm (slurmctld, slurmd, the clients) and
+# munge; contrib/fleet/test-slurm.sh starts its own daemons, with its own
+# configuration, key and ports (the packages' services are not used).
+if [ -n "$cluster" ]; then
+	PKGS="$PKGS slurm-wlm munge bc"
 fi
 
 missing=""

@@ -134,6 +134,9 @@ cases() {
 	opaque-key make|0|opaque-key make --name ok1 --type ec-p256 --key newkey.pem --sign-key oem/root.key --device-pub out/device.pub --out ok1.okp
 	opaque-key make|0|opaque-key make --name ok2 --type ec-p256 --key newkey.pem --sign-key oem/payload.key --device-pub out/device.pub --out rogue.okp
 	opaque-key make|1|opaque-key make --name ok3 --type ec-p256 --key newkey.pem --sign-key oem/root.key --device-pub nosuch.pub --out x.okp
+	opaque-key make|0|opaque-key make --name okf --type ec-p256 --generate --sign-key oem/root.key --devices fleet.yaml --out-archive k.tar --manifest k.jsonl
+	opaque-key make|3|opaque-key make --name okf --type ec-p256 --key newkey.pem --sign-key oem/root.key --devices bad.yaml --out-archive h.tar
+	opaque-key make|2|opaque-key make --name okf --type ec-p256 --generate --sign-key oem/root.key --devices fleet.yaml --out-archive j.tar
 	opaque-key show|0|opaque-key show ok1.okp
 	opaque-key show|7|opaque-key show data
 	opaque-key import|0|opaque-key import ok1.okp

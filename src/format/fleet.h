@@ -124,6 +124,11 @@ int sk_fleet_dev_err(const struct sk_fleet_dev *d, const char *fmt, ...)
  * FILE.part (or a finished FILE): its entries are read, a trailing partial
  * entry is cut, and sk_fleet_out_has says which devices it holds (their
  * manifest lines are written again, so the manifest covers the archive).
+ * With manifest_extra the lines hold what the archive cannot give back
+ * (extra: a generated key's public half), so resume keeps them from the
+ * manifest FILE.part (or FILE) of the run it continues: a device's line is
+ * written before its entry, the lines of the archive's entries are kept in
+ * order and the others dropped; an entry without its line is SK_ECONFIG.
  * put and error may be called by several threads at once.
  */
 struct sk_fleet_out_opts {
@@ -132,6 +137,7 @@ struct sk_fleet_out_opts {
 	const char *manifest;     /* a manifest file or "-"; NULL: none */
 	const char *suffix;       /* of each name: ".oid" ... */
 	int resume;
+	int manifest_extra;       /* resume keeps the manifest's lines (above) */
 	mode_t mode;              /* of the files (before the umask) */
 };
 struct sk_fleet_out;

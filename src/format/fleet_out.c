@@ -34,7 +34,18 @@ struct sk_fleet_out {
 	struct sk_buf arena;
 	size_t *off, noff, capoff;
 	int failed;              /* a write failed: nothing more is written */
+	int was_final;           /* resume: the archive was a finished FILE */
+	/* resume with manifest_extra: the manifest being continued is read
+	 * at mread (through rbuf) and its kept lines written back at mwrite */
+	off_t mread, mwrite;
+	uint8_t *rbuf;
+	size_t rpos, rlen;
+	off_t roff;              /* of rbuf[0] */
+	struct sk_buf rline;
 };
+
+#define MLINE_MAX 16384 /* longer lines of a resumed manifest are not kept */
+#define RBUF_SIZE 65536
 
 static const char *arena_key(const void *arg, size_t id)
 {
@@ -99,6 +110,78 @@ static const char *name_of(const char *path, const char *part)
 	return part != NULL ? part : path;
 }
 
+/* The next whole line of the manifest being resumed into o->rline (its
+ * start in *at): 1, or 0 at its end (a trailing piece of a line is not a
+ * line).  A line longer than MLINE_MAX comes back empty. */
+static int next_line(struct sk_fleet_out *o, off_t *at)
+{
+	int toolong = 0;
+
+	o->rline.len = 0;
+	*at = o->roff + (off_t)o->rpos;
+	for (;;) {
+		uint8_t *nl;
+		size_t k;
+
+		if (o->rpos == o->rlen) {
+			ssize_t got;
+
+			o->roff += (off_t)o->rlen;
+			o->rpos = o->rlen = 0;
+			got = pread(o->mfd, o->rbuf, RBUF_SIZE, o->roff);
+			if (got < 0)
+				return sk_err_sys(SK_EFAIL, "reading '%s'", o->mpart);
+			if (got == 0)
+				return 0;
+			o->rlen = (size_t)got;
+		}
+		nl = memchr(o->rbuf + o->rpos, '\n', o->rlen - o->rpos);
+		k = (nl ? (size_t)(nl - (o->rbuf + o->rpos)) + 1 : o->rlen - o->rpos);
+		if (!toolong && o->rline.len + k > MLINE_MAX)
+			toolong = 1;
+		if (!toolong && sk_buf_add(&o->rline, o->rbuf + o->rpos, k) != SK_OK)
+			return sk_err(SK_EFAIL, "out of memory");
+		o->rpos += k;
+		if (nl != NULL) {
+			if (toolong)
+				o->rline.len = 0;
+			return 1;
+		}
+	}
+}
+
+/* Resume with manifest_extra: find the line of an archive entry in the
+ * manifest being continued (lines in the order of the entries; lines of
+ * devices without an entry, error lines and torn lines are dropped) and
+ * write it back at mwrite, which never passes what has been read. */
+static int keep_line(struct sk_fleet_out *o, const char *dev, const uint8_t *p, size_t n)
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	char hex[2 * SHA256_DIGEST_LENGTH + 1], want[SK_FLEET_ID_MAX + 2 * SHA256_DIGEST_LENGTH + 32];
+	size_t wl;
+	off_t at;
+	int r;
+
+	SHA256(p, n, md);
+	sk_hex(hex, md, sizeof(md));
+	wl = (size_t)snprintf(want, sizeof(want), "{\"device\":\"%s\",\"sha256\":\"%s\"", dev, hex);
+	while ((r = next_line(o, &at)) == 1) {
+		const char *l = (const char *)o->rline.p;
+
+		if (o->rline.len > wl + 1 && memcmp(l, want, wl) == 0 &&
+		    (l[wl] == ',' || l[wl] == '}') && l[o->rline.len - 2] == '}') {
+			if (pwrite(o->mfd, o->rline.p, o->rline.len, o->mwrite) != (ssize_t)o->rline.len)
+				return sk_err_sys(SK_EFAIL, "writing '%s'", o->mpart);
+			o->mwrite += (off_t)o->rline.len;
+			return SK_OK;
+		}
+	}
+	if (r < 0)
+		return r;
+	return sk_err(SK_ECONFIG, "'%s': no line for device '%s' of '%s' (the manifest of the run resumed)",
+		      o->mpart, dev, o->part);
+}
+
 /* A resumed archive: remember its entries, write their manifest lines. */
 static int resume_entry(void *arg, const char *name, const uint8_t *data, size_t n)
 {
@@ -134,6 +217,8 @@ static int resume_entry(void *arg, const char *name, const uint8_t *data, size_t
 	o->resumed++;
 	if (o->mfd < 0)
 		return SK_OK;
+	if (o->o.manifest_extra)
+		return keep_line(o, dev, data, n);
 	if ((rc = manifest_ok_line(&line, dev, data, n, NULL)) == SK_OK)
 		rc = write_fd(o, o->mfd, name_of(o->o.manifest, o->mpart), line.p, line.len);
 	sk_buf_free(&line);
@@ -184,9 +269,11 @@ static int open_archive(struct sk_fleet_out *o)
 	if ((o->part = part_name(path)) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	/* resume a finished archive: it becomes the part again */
-	if (o->o.resume && lstat(o->part, &sb) != 0 && lstat(path, &sb) == 0 &&
-	    rename(path, o->part) != 0)
-		return sk_err_sys(SK_EFAIL, "renaming '%s'", path);
+	if (o->o.resume && lstat(o->part, &sb) != 0 && lstat(path, &sb) == 0) {
+		if (rename(path, o->part) != 0)
+			return sk_err_sys(SK_EFAIL, "renaming '%s'", path);
+		o->was_final = 1;
+	}
 	return open_part(o->part, o->o.resume, o->o.mode, &o->fd);
 }
 
@@ -197,6 +284,10 @@ static int resume_archive(struct sk_fleet_out *o)
 
 	if ((rc = sk_tar_scan(o->fd, o->part, 1u << 20, resume_entry, o, &end)) != SK_OK)
 		return rc;
+	/* the manifest continued: its kept lines, then this run's */
+	if (o->rbuf != NULL && (ftruncate(o->mfd, o->mwrite) != 0 ||
+				lseek(o->mfd, o->mwrite, SEEK_SET) != o->mwrite))
+		return sk_err_sys(SK_EFAIL, "truncating '%s'", o->mpart);
 	/* cut a trailing piece of an entry (or the end blocks) and go on there */
 	if (ftruncate(o->fd, end) != 0 || lseek(o->fd, end, SEEK_SET) != end)
 		return sk_err_sys(SK_EFAIL, "truncating '%s'", o->part);
@@ -215,6 +306,17 @@ static int open_manifest(struct sk_fleet_out *o)
 	}
 	if ((o->mpart = part_name(path)) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
+	if (o->o.resume && o->o.manifest_extra) {
+		struct stat sb;
+
+		/* continued, as the archive is (a finished run's FILE too) */
+		if (o->was_final && lstat(o->mpart, &sb) != 0 && lstat(path, &sb) == 0 &&
+		    rename(path, o->mpart) != 0)
+			return sk_err_sys(SK_EFAIL, "renaming '%s'", path);
+		if ((o->rbuf = malloc(RBUF_SIZE)) == NULL)
+			return sk_err(SK_EFAIL, "out of memory");
+		return open_part(o->mpart, 1, o->o.mode, &o->mfd);
+	}
 	if (o->o.resume)
 		(void)unlink(o->mpart); /* made again from the archive */
 	return open_part(o->mpart, 0, o->o.mode, &o->mfd);
@@ -293,10 +395,12 @@ int sk_fleet_out_put(struct sk_fleet_out *o, const char *id, const uint8_t *p, s
 		pthread_mutex_lock(&o->lock);
 		if (o->failed)
 			rc = sk_err(SK_EFAIL, "an earlier write failed");
-		if (rc == SK_OK && o->fd >= 0)
-			rc = write_fd(o, o->fd, name_of(o->o.archive, o->part), ent.p, ent.len);
+		/* the line first: every whole entry of a part has its line
+		 * (manifest_extra: resume takes them from there) */
 		if (rc == SK_OK && o->mfd >= 0)
 			rc = write_fd(o, o->mfd, name_of(o->o.manifest, o->mpart), line.p, line.len);
+		if (rc == SK_OK && o->fd >= 0)
+			rc = write_fd(o, o->fd, name_of(o->o.archive, o->part), ent.p, ent.len);
 		if (rc == SK_OK)
 			o->written++;
 		pthread_mutex_unlock(&o->lock);
@@ -366,7 +470,7 @@ int sk_fleet_out_close(struct sk_fleet_out *o, int ok)
 	 * parts, whose whole entries a resumed run keeps */
 	if (ok < 0 && o->part != NULL && o->fd >= 0 && !o->o.resume)
 		(void)unlink(o->part);
-	if (ok < 0 && o->mpart != NULL && o->mfd >= 0)
+	if (ok < 0 && o->mpart != NULL && o->mfd >= 0 && !(o->o.resume && o->o.manifest_extra))
 		(void)unlink(o->mpart);
 	if (o->fd > STDOUT_FILENO)
 		close(o->fd);
@@ -378,6 +482,8 @@ int sk_fleet_out_close(struct sk_fleet_out *o, int ok)
 	free(o->off);
 	free(o->part);
 	free(o->mpart);
+	free(o->rbuf);
+	sk_buf_free(&o->rline);
 	free(o);
 	return rc;
 }

@@ -141,11 +141,11 @@ int sk_okey_make(const struct sk_okey_make_req *r, struct sk_buf *out)
 		goto out;
 	}
 	if ((rc = sk_asn1_encode(ASN1_ITEM_rptr(SK_OKEY_CONTENT), c, &plain)) != SK_OK ||
-	    (rc = sk_ecies_sender_new(&r->alg, &s)) != SK_OK)
+	    (r->sender == NULL && (rc = sk_ecies_sender_new(&r->alg, &s)) != SK_OK))
 		goto out;
 	SK_ECIES_free(b->envelope);
 	b->envelope = NULL;
-	if ((rc = sk_ecies_seal(s, r->device_pub, CONTEXT, plain.p, plain.len, &b->envelope)) != SK_OK)
+	if ((rc = sk_ecies_seal(r->sender ? r->sender : s, r->device_pub, CONTEXT, plain.p, plain.len, &b->envelope)) != SK_OK)
 		goto out;
 	if (!ASN1_OCTET_STRING_set(b->device, r->device_id, 32)) {
 		rc = sk_err_ssl(SK_EFAIL, "building the package");

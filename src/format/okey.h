@@ -27,6 +27,7 @@ struct sk_okey_make_req {
 	EVP_PKEY *device_pub;           /* from sk_ecies_parse_pub */
 	const uint8_t *device_id;       /* its 32-byte ID */
 	struct sk_ecies_alg alg;
+	struct sk_ecies_sender *sender; /* of alg, kept between calls; NULL: one of its own */
 	const struct sk_signer *signer;
 };
 int sk_okey_make(const struct sk_okey_make_req *r, struct sk_buf *out);
