@@ -4,6 +4,7 @@
 #ifdef SECKIT_HAVE_PKCS11
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/pkcs11_int.h"
@@ -98,11 +99,51 @@ const char *sk_p11_mech_name(CK_MECHANISM_TYPE m)
 	return "a mechanism";
 }
 
-/* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it. */
+/* The token's mechanisms, read at the first need: room for many in one
+ * call, their number first only for a token with more. */
+static CK_RV read_mechs(struct p11_backend *be)
+{
+	CK_ULONG n = 256;
+	CK_RV rv;
+
+	if ((be->mechs = calloc(n, sizeof(*be->mechs))) == NULL)
+		return CKR_HOST_MEMORY;
+	rv = be->f->C_GetMechanismList(be->slot, be->mechs, &n);
+	if (rv == CKR_BUFFER_TOO_SMALL) {
+		free(be->mechs);
+		be->mechs = NULL;
+		if ((rv = be->f->C_GetMechanismList(be->slot, NULL, &n)) != CKR_OK)
+			return rv;
+		if ((be->mechs = calloc(n ? n : 1, sizeof(*be->mechs))) == NULL)
+			return CKR_HOST_MEMORY;
+		rv = be->f->C_GetMechanismList(be->slot, be->mechs, &n);
+	}
+	if (rv == CKR_OK)
+		be->nmechs = n;
+	return rv;
+}
+
+/* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it; a
+ * token without C_GetMechanismList: SK_OK (the operation will tell). */
 int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *what)
 {
 	CK_ULONG i;
+	CK_RV rv;
 
+	if (!be->mechs_read) {
+		rv = read_mechs(be);
+		if (rv == CKR_HOST_MEMORY)
+			return sk_err(SK_EFAIL, "out of memory");
+		if (rv != CKR_OK) {
+			free(be->mechs);
+			be->mechs = NULL;
+			if (rv != CKR_FUNCTION_NOT_SUPPORTED)
+				return sk_p11_fail(be, rv, "listing mechanisms");
+		}
+		be->mechs_read = 1;
+	}
+	if (be->mechs == NULL)
+		return SK_OK;
 	for (i = 0; i < be->nmechs; i++)
 		if (be->mechs[i] == m)
 			return SK_OK;

@@ -39,8 +39,9 @@ struct p11_backend {
 	int logged_in;
 	CK_TOKEN_INFO ti;
 	char label[33];              /* the token's label, trimmed */
-	CK_MECHANISM_TYPE *mechs;
-	CK_ULONG nmechs;
+	CK_MECHANISM_TYPE *mechs;    /* C_GetMechanismList, read at the */
+	CK_ULONG nmechs;             /* first sk_p11_need_mech */
+	int mechs_read;
 	int (*pin)(void *arg, const char *what, struct sk_buf *pin);
 	void *pin_arg;
 };
@@ -50,7 +51,8 @@ struct sk_p11_key {
 	char name[256];
 	const struct sk_keytype *kt;
 	EVP_PKEY *pub;
-	CK_OBJECT_HANDLE priv, pubh;
+	CK_OBJECT_HANDLE priv, pubh;   /* pubh: CK_INVALID_HANDLE if not looked up */
+	int always_auth;               /* CKA_ALWAYS_AUTHENTICATE */
 };
 
 /* The exit code and message for a failed call (what failed, then the
@@ -69,15 +71,21 @@ int sk_p11_find_objects(struct p11_backend *be, CK_ATTRIBUTE *tmpl, CK_ULONG nt,
  * sensitive. */
 int sk_p11_get_attr(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t,
 		    uint8_t **v, size_t *n);
-int sk_p11_get_bool(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t);
-/* Private-key object o as a key: label, type, public key (its partner
- * object's, by CKA_ID or label).  SK_EUNSUPP for a key seckit has no type
- * for. */
+/* Private-key object o as a key: label, type, public key (from o's
+ * CKA_PUBLIC_KEY_INFO or public attributes, else its partner object's, by
+ * CKA_ID or label), CKA_ALWAYS_AUTHENTICATE.  SK_EUNSUPP for a key seckit
+ * has no type for. */
 int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k);
-/* A key's blob for load and destroy in this run: its object handles. */
+/* The public-key object beside private key o (CK_INVALID_HANDLE: none). */
+int sk_p11_find_partner(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_OBJECT_HANDLE *out);
+/* pub as o's CKA_PUBLIC_KEY_INFO (a token that refuses it: no change). */
+void sk_p11_set_pub_info(struct p11_backend *be, CK_OBJECT_HANDLE o, EVP_PKEY *pub);
+/* A key's blob for load and destroy in this run: its object handles
+ * (pub CK_INVALID_HANDLE when describe did not need it) and whether it
+ * wants a login at each use. */
 int sk_p11_blob_of(const struct sk_p11_key *k, struct sk_buf *blob);
 int sk_p11_blob_parse(const uint8_t *blob, size_t n, CK_OBJECT_HANDLE *priv,
-		      CK_OBJECT_HANDLE *pub);
+		      CK_OBJECT_HANDLE *pub, int *always_auth);
 
 /* What a PKCS#11 URI says (RFC 7512), percent-decoded.  Empty: absent. */
 struct sk_p11_uri {
