@@ -906,6 +906,32 @@ static int p11_derive(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret)
 	return rc;
 }
 
+/* ---- certificates (pkcs11_cert.c) ---- */
+
+static int p11_cert_find(struct sk_backend *base, const char *name, struct sk_buf *der, char *key)
+{
+	return sk_p11_cert_find((struct p11_backend *)base, name, der, key);
+}
+
+static int p11_cert_list(struct sk_backend *base,
+			 int (*fn)(const char *name, const uint8_t *der, size_t n, const char *key,
+				   void *arg),
+			 void *arg)
+{
+	return sk_p11_cert_list((struct p11_backend *)base, fn, arg);
+}
+
+/* Writing token objects, and finding the private key: logged in. */
+static int p11_cert_put(struct sk_backend *base, const char *name, const uint8_t *der, size_t n,
+			int replace, char *key, int *changed)
+{
+	struct p11_backend *be = (struct p11_backend *)base;
+	int rc = login(be, 0);
+
+	*changed = 0;
+	return rc != SK_OK ? rc : sk_p11_cert_put(be, name, der, n, replace, key, changed);
+}
+
 const struct sk_backend_ops sk_pkcs11_backend = {
 	.name = "pkcs11",
 	.open = p11_open,
@@ -924,6 +950,9 @@ const struct sk_backend_ops sk_pkcs11_backend = {
 	.key_create = p11_key_create,
 	.key_import = p11_key_import,
 	.random = p11_random,
+	.cert_find = p11_cert_find,
+	.cert_list = p11_cert_list,
+	.cert_put = p11_cert_put,
 };
 
 #endif /* SECKIT_HAVE_PKCS11 */

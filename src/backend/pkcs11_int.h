@@ -7,6 +7,7 @@
  *   be_pkcs11.c    the backend operations (the sk_pkcs11_backend table):
  *                  module, token, PIN, keys as token objects, signing,
  *                  decryption, ECDH, random
+ *   pkcs11_cert.c  certificates as CKO_CERTIFICATE objects
  *   pkcs11_obj.c   token objects: searching, attributes, public keys, the
  *                  private keys that are seckit keys
  *   pkcs11_err.c   return values -> exit codes and messages; mechanisms
@@ -54,6 +55,16 @@ struct sk_p11_key {
 	CK_OBJECT_HANDLE priv, pubh;   /* pubh: CK_INVALID_HANDLE if not looked up */
 	int always_auth;               /* CKA_ALWAYS_AUTHENTICATE */
 };
+
+/* Certificates on the token (pkcs11_cert.c; backend.h cert_find,
+ * cert_list, cert_put; cert_put after a login). */
+int sk_p11_cert_find(struct p11_backend *be, const char *name, struct sk_buf *der, char *key);
+int sk_p11_cert_list(struct p11_backend *be,
+		     int (*fn)(const char *name, const uint8_t *der, size_t n, const char *key,
+			       void *arg),
+		     void *arg);
+int sk_p11_cert_put(struct p11_backend *be, const char *name, const uint8_t *der, size_t n,
+		    int replace, char *key, int *changed);
 
 /* The exit code and message for a failed call (what failed, then the
  * token's word for it). */
