@@ -41,6 +41,7 @@ struct skp_prov {
 	int users;
 	char *pass;     /* the config section's pass spec, or NULL */
 	char *opt_store, *opt_backend, *opt_config, *opt_tcti;
+	char *opt_pkcs11_module, *opt_token, *opt_pin;   /* opt_pin: a secret spec */
 };
 
 /* A key object (keymgmt's keydata). */
