@@ -11,7 +11,6 @@
 #include <openssl/x509v3.h>
 
 #include "base/err.h"
-#include "keys/devkey.h"
 #include "keys/keys.h"
 #include "trust/x509.h"
 
@@ -69,16 +68,6 @@ IMPLEMENT_STATIC_ASN1_ENCODE_FUNCTIONS(SK_CRLSTATE)
 struct sk_crl {
 	SK_CRLSTATE *s;
 };
-
-const char *sk_cert_kind_name(int kind)
-{
-	switch (kind) {
-	case SK_CERT_PROVISIONED: return "provisioned";
-	case SK_CERT_CA: return "ca";
-	case SK_CERT_CSR: return "csr";
-	default: return "?";
-	}
-}
 
 static int kind_by_name(const uint8_t *p, size_t n)
 {
@@ -205,64 +194,6 @@ fail:
 	return rc;
 }
 
-/*
- * The sources of certificates: the store and, when the backend of this
- * run keeps its own catalogue (pkcs11: CKO_CERTIFICATE objects beside the
- * keys, backend.h cert_find), the device, after the store.  The store is
- * optional then (a token's certificates are there before any store).
- */
-static int cert_store(struct sk_ctx *ctx, struct sk_store **st, int *device)
-{
-	const char *name;
-	int rc;
-
-	*st = NULL;
-	if ((rc = sk_ctx_backend_name(ctx, &name)) != SK_OK)
-		return rc;
-	*device = sk_backend_has_catalogue(name);
-	return *device ? sk_ctx_store_if_any(ctx, st) : sk_ctx_store(ctx, 0, st);
-}
-
-/* c from a certificate of the device (DER in c->der, key in c->key). */
-static int device_cert_parse(struct sk_store *st, const char *name, struct sk_cert *c)
-{
-	struct sk_crl *crl = NULL;
-	char what[300];
-	int rc;
-
-	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->kind = SK_CERT_PROVISIONED;
-	snprintf(c->origin, sizeof(c->origin), "device");
-	snprintf(what, sizeof(what), "certificate '%s' on the device", name);
-	if ((rc = sk_x509_parse_one(c->der.p, c->der.len, what, &c->x509)) != SK_OK)
-		return rc;
-	if (st != NULL) {
-		if ((rc = sk_crl_load(st, &crl)) != SK_OK)
-			return rc;
-		c->revoked = sk_crl_is_revoked(crl, c->x509);
-		sk_crl_free(crl);
-	}
-	return SK_OK;
-}
-
-static int device_cert(struct sk_ctx *ctx, struct sk_store *st, const char *name,
-		       struct sk_cert *out)
-{
-	struct sk_backend *be;
-	int rc;
-
-	if ((rc = sk_devkey_backend(ctx, &be)) != SK_OK)
-		return rc;
-	if (be == NULL || be->ops->cert_find == NULL)
-		return sk_err(SK_ENOTFOUND, "certificate '%s': not found", name);
-	sk_err_clear();
-	if ((rc = be->ops->cert_find(be, name, &out->der, out->key)) == SK_OK)
-		rc = device_cert_parse(st, name, out);
-	if (rc != SK_OK)
-		sk_cert_free(out);
-	return rc;
-}
-
 int sk_cert_get(struct sk_ctx *ctx, const char *name, struct sk_cert *out)
 {
 	struct sk_store *st;
@@ -270,14 +201,14 @@ int sk_cert_get(struct sk_ctx *ctx, const char *name, struct sk_cert *out)
 	int rc, device;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = cert_store(ctx, &st, &device)) != SK_OK)
+	if ((rc = sk_cert_sources(ctx, &st, &device)) != SK_OK)
 		return rc;
 	rc = st != NULL ? load_cert(st, name, out) : SK_ENOTFOUND;
 	if (rc == SK_ENOTFOUND && device)
-		return device_cert(ctx, st, name, out);
+		rc = sk_cert_device_get(ctx, name, out);
 	if (rc != SK_OK)
 		return rc;
-	if (out->x509 != NULL) {
+	if (out->x509 != NULL && st != NULL) {
 		if ((rc = sk_crl_load(st, &crl)) != SK_OK) {
 			sk_cert_free(out);
 			return rc;
@@ -316,52 +247,29 @@ static int list_one(const struct sk_obj_info *o, void *arg)
 	return rc;
 }
 
-/* A certificate of the device, unless the store has one of that name
- * (which is the one sk_cert_get gives). */
-static int list_device_one(const char *name, const uint8_t *der, size_t n, const char *key,
-			   void *arg)
+static int list_device(const struct sk_cert *c, void *arg)
 {
 	struct list_arg *l = arg;
-	struct sk_obj_info o;
-	struct sk_cert c;
-	int rc;
+	struct sk_cert v = *c;
 
-	if (l->st != NULL && sk_store_stat(l->st, SK_NS_CERT, name, &o) == SK_OK) {
-		sk_obj_info_free(&o);
-		return SK_OK;
-	}
-	sk_err_clear();
-	memset(&c, 0, sizeof(c));
-	snprintf(c.key, sizeof(c.key), "%s", key);
-	if ((rc = sk_buf_add(&c.der, der, n)) == SK_OK && (rc = device_cert_parse(l->st, name, &c)) == SK_OK)
-		rc = l->fn(&c, l->arg);
-	sk_cert_free(&c);
-	return rc;
+	v.revoked = l->crl != NULL && sk_crl_is_revoked(l->crl, c->x509);
+	return l->fn(&v, l->arg);
 }
 
 int sk_cert_list(struct sk_ctx *ctx, unsigned kinds, sk_cert_list_fn fn, void *arg)
 {
 	struct list_arg l = { NULL, NULL, kinds, fn, arg };
-	struct sk_backend *be;
 	int rc, device;
 
-	if ((rc = cert_store(ctx, &l.st, &device)) != SK_OK)
+	if ((rc = sk_cert_sources(ctx, &l.st, &device)) != SK_OK)
 		return rc;
-	if (l.st != NULL) {
-		if ((rc = sk_crl_load(l.st, &l.crl)) != SK_OK)
-			return rc;
-		rc = sk_store_list(l.st, SK_NS_CERT, list_one, &l);
-		sk_crl_free(l.crl);
-		l.crl = NULL;
-		if (rc != SK_OK)
-			return rc;
-	}
-	/* Then the device's (provisioned certificates only). */
-	if (!device || (kinds && !(kinds & (1u << SK_CERT_PROVISIONED))))
-		return SK_OK;
-	if ((rc = sk_devkey_backend(ctx, &be)) != SK_OK || be == NULL || be->ops->cert_list == NULL)
+	if (l.st != NULL && (rc = sk_crl_load(l.st, &l.crl)) != SK_OK)
 		return rc;
-	return be->ops->cert_list(be, list_device_one, &l);
+	rc = l.st != NULL ? sk_store_list(l.st, SK_NS_CERT, list_one, &l) : SK_OK;
+	if (rc == SK_OK && device && (!kinds || (kinds & (1u << SK_CERT_PROVISIONED))))
+		rc = sk_cert_device_list(ctx, l.st, list_device, &l);
+	sk_crl_free(l.crl);
+	return rc;
 }
 
 /* ---- CRL ---- */
