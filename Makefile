@@ -159,6 +159,12 @@ SECKIT_TEST := $(OUTB)test/seckit
 # it defines open() and friends itself.
 FAULT_LIB := $(OUTB)fault/libskfault.so
 
+# The PKCS#11 wrapper module of the pkcs11 tests and bench (tests/pkcs11/):
+# counts and logs the calls a run makes, and makes chosen calls fail.
+ifeq ($(PKCS11),1)
+P11COUNT := $(OUTB)pkcs11/p11count.so
+endif
+
 # The OpenSSL provider as a loadable module (man/seckit-provider.7): the
 # library compiled again as position-independent code, linked with the
 # shared libcrypto of the program that loads it; only OSSL_provider_init
@@ -179,7 +185,7 @@ endif
 # What `make` builds, with the paths of the cross build's own directory.
 BIN := $(OUT)seckit
 MODULE_OUT := $(OUT)$(MODULE)
-all: $(BIN) $(SECKIT_TEST) $(UNIT) $(FAULT_LIB) $(MODULE_OUT) $(OUT)seckit.so
+all: $(BIN) $(SECKIT_TEST) $(UNIT) $(FAULT_LIB) $(P11COUNT) $(MODULE_OUT) $(OUT)seckit.so
 
 # `-provider seckit` loads seckit.so from OpenSSL's modules directory
 # ($OPENSSL_MODULES): the module under the provider's name, a link.
@@ -209,6 +215,11 @@ $(OUTB)unit/%: tests/unit/%.c $(TEST_LIBOBJ) $(wildcard src/*/*.h tests/unit/*.h
 $(FAULT_LIB): tests/fault/skfault.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) -D_GNU_SOURCE $(WARN) $(filter-out -D_FORTIFY_SOURCE% -fsanitize% -fno-sanitize%,$(CFLAGS)) \
+	  -fPIC -shared $(filter-out -fsanitize%,$(LDFLAGS)) -o $@ $< -ldl -pthread
+
+$(OUTB)pkcs11/p11count.so: tests/pkcs11/p11count.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(shell $(PKG_CONFIG) --cflags p11-kit-1) $(WARN) $(filter-out -fsanitize% -fno-sanitize%,$(CFLAGS)) \
 	  -fPIC -shared $(filter-out -fsanitize%,$(LDFLAGS)) -o $@ $< -ldl -pthread
 
 $(OBJDIR)/%.o: %.c $(wildcard src/*/*.h cmd/*.h) Makefile

@@ -6,38 +6,10 @@
 # a mechanism the token lacks, a PIN in a URI).
 
 load helper
-
-MODULE=/usr/lib/softhsm/libsofthsm2.so
+load pkcs11
 
 setup() {
-	common_setup
-	require softhsm2-util pkcs11-tool openssl
-	[ -e "$MODULE" ] || skip "SoftHSM2's module is not installed"
-	# CI builds with p11-kit's header (scripts/install-deps.sh): the backend
-	# is there.
-	run -0 "$SECKIT" --version
-	[[ "$output" == *"backend pkcs11: yes"* ]]
-	mk_token "$BATS_TEST_TMPDIR/softhsm" seckit
-	export SECKIT_BACKEND=pkcs11 SECKIT_PKCS11_MODULE=$MODULE SK_TEST_PIN=1234
-	printf 'pkcs11:\n  pin: env:SK_TEST_PIN\n' >> "$SECKIT_CONFIG"
-	echo "data to sign" > data
-}
-
-# mk_token DIR LABEL [MECHANISMS]: a SoftHSM2 configuration in DIR (exported
-# as SOFTHSM2_CONF) with one token LABEL, user PIN 1234, SO PIN 5678.
-mk_token() {
-	mkdir -p "$1/tokens"
-	{
-		printf 'directories.tokendir = %s/tokens\n' "$1"
-		printf 'objectstore.backend = file\nlog.level = ERROR\n'
-		[ -z "${3:-}" ] || printf 'slots.mechanisms = %s\n' "$3"
-	} > "$1/softhsm2.conf"
-	export SOFTHSM2_CONF="$1/softhsm2.conf"
-	softhsm2-util --init-token --free --label "$2" --so-pin 5678 --pin 1234 > /dev/null
-}
-
-p11tool() {
-	pkcs11-tool --module "$MODULE" --token-label seckit --login --pin 1234 "$@"
+	pkcs11_setup
 }
 
 # The --json output of a command against its schema definition.

@@ -266,6 +266,28 @@ struct sk_backend_ops {
 	/* key_import: existing private key priv into the device as name. */
 	int (*key_import)(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
 			  EVP_PKEY *priv);
+	/*
+	 * Certificates the device keeps beside its keys (pkcs11:
+	 * CKO_CERTIFICATE objects, named by CKA_LABEL and tied to their key
+	 * by its CKA_ID); NULL for the others.  key (256 bytes) receives the
+	 * name of the key a certificate belongs to, "" if none.
+	 * cert_find: the certificate called name, else the one of the key
+	 * called name: its DER; SK_ENOTFOUND if none, SK_EEXIST if name
+	 * matches two.
+	 * cert_list: every X.509 certificate with a name.
+	 * cert_put: certificate der as name, beside the key that holds its
+	 * public key; SK_ENOTFOUND if no key of the device does; a
+	 * certificate called name is replaced with replace only (else
+	 * SK_EEXIST); *changed 0 if the device held that one already.
+	 */
+	int (*cert_find)(struct sk_backend *be, const char *name, struct sk_buf *der,
+			 char *key);
+	int (*cert_list)(struct sk_backend *be,
+			 int (*fn)(const char *name, const uint8_t *der, size_t n, const char *key,
+				   void *arg),
+			 void *arg);
+	int (*cert_put)(struct sk_backend *be, const char *name, const uint8_t *der, size_t n,
+			int replace, char *key, int *changed);
 	/* n random bytes from the device's generator; NULL: none. */
 	int (*random)(struct sk_backend *be, uint8_t *p, size_t n);
 };

@@ -19,7 +19,10 @@
  * C_GetSlotList, C_GetTokenInfo, C_OpenSession, C_Login, C_FindObjects*,
  * C_GenerateKeyPair, C_GetAttributeValue, C_SignInit/C_Sign,
  * C_DecryptInit/C_Decrypt, C_DeriveKey, C_GenerateRandom,
- * C_DestroyObject, C_GetMechanismList, C_Finalize).  Digests are computed
+ * C_DestroyObject, C_GetMechanismList, C_Finalize), and C_SetAttributeValue
+ * where the token allows it (a key's CKA_PUBLIC_KEY_INFO, so that finding
+ * it later is one object search and one attribute read: no search for its
+ * public object).  Digests are computed
  * in software and signed with the raw mechanisms (CKM_ECDSA, CKM_RSA_PKCS
  * over a DigestInfo, CKM_RSA_PKCS_PSS with its parameters), so a token
  * without the combined hash-and-sign mechanisms works, and the mechanism
@@ -75,11 +78,9 @@ static void p11_close(struct sk_backend *base)
 
 	if (be == NULL)
 		return;
-	if (be->f != NULL && be->s != CK_INVALID_HANDLE) {
-		if (be->logged_in)
-			be->f->C_Logout(be->s);
+	/* Closing the application's only session logs it out. */
+	if (be->f != NULL && be->s != CK_INVALID_HANDLE)
 		be->f->C_CloseSession(be->s);
-	}
 	if (be->f != NULL && be->initialized)
 		be->f->C_Finalize(NULL);
 	if (be->dl != NULL)
@@ -148,21 +149,27 @@ static int load_module(struct p11_backend *be, const char *path)
 
 static int find_token(struct p11_backend *be, const char *spec, const struct sk_p11_uri *u)
 {
-	CK_SLOT_ID *slots = NULL;
-	CK_ULONG n = 0, i, found = 0;
+	CK_SLOT_ID few[16], *slots = few;
+	CK_ULONG n = SK_ARRAY_SIZE(few), i, found = 0;
 	CK_TOKEN_INFO ti;
 	char names[200] = "", lbl[33];
 	size_t len = 0;
 	CK_RV rv;
 	int rc = SK_OK;
 
-	if ((rv = be->f->C_GetSlotList(CK_TRUE, NULL, &n)) != CKR_OK)
-		return sk_err(SK_EBACKEND, "backend pkcs11: C_GetSlotList failed (%s)",
-			      sk_p11_rv_name(rv) ? sk_p11_rv_name(rv) : "error");
-	if (n > 0 && (slots = calloc(n, sizeof(*slots))) == NULL)
-		return sk_err(SK_EFAIL, "out of memory");
-	if (n > 0 && (rv = be->f->C_GetSlotList(CK_TRUE, slots, &n)) != CKR_OK) {
-		free(slots);
+	/* Room for a few slots: one call; more: their number, then them. */
+	rv = be->f->C_GetSlotList(CK_TRUE, slots, &n);
+	if (rv == CKR_BUFFER_TOO_SMALL) {
+		slots = NULL;
+		if ((rv = be->f->C_GetSlotList(CK_TRUE, NULL, &n)) == CKR_OK && n > 0 &&
+		    (slots = calloc(n, sizeof(*slots))) == NULL)
+			return sk_err(SK_EFAIL, "out of memory");
+		if (rv == CKR_OK && n > 0)
+			rv = be->f->C_GetSlotList(CK_TRUE, slots, &n);
+	}
+	if (rv != CKR_OK) {
+		if (slots != few)
+			free(slots);
 		return sk_err(SK_EBACKEND, "backend pkcs11: C_GetSlotList failed (%s)",
 			      sk_p11_rv_name(rv) ? sk_p11_rv_name(rv) : "error");
 	}
@@ -182,7 +189,8 @@ static int find_token(struct p11_backend *be, const char *spec, const struct sk_
 			memcpy(be->label, lbl, sizeof(lbl));
 		}
 	}
-	free(slots);
+	if (slots != few)
+		free(slots);
 	if (found == 0 && (spec != NULL || u != NULL))
 		rc = sk_err(SK_EBACKEND, "backend pkcs11: no token '%s' (the module has: %s)",
 			    u != NULL && u->token[0] ? u->token : spec ? spec : "matching the URI",
@@ -224,13 +232,6 @@ static int p11_open(const struct sk_backend_cfg *cfg, struct sk_backend **out)
 	rv = be->f->C_OpenSession(be->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &be->s);
 	if (rv != CKR_OK) {
 		rc = sk_p11_fail(be, rv, "opening a session");
-		goto fail;
-	}
-	if ((rv = be->f->C_GetMechanismList(be->slot, NULL, &be->nmechs)) != CKR_OK ||
-	    (be->nmechs > 0 && (be->mechs = calloc(be->nmechs, sizeof(*be->mechs))) == NULL) ||
-	    (be->nmechs > 0 &&
-	     (rv = be->f->C_GetMechanismList(be->slot, be->mechs, &be->nmechs)) != CKR_OK)) {
-		rc = rv != CKR_OK ? sk_p11_fail(be, rv, "listing mechanisms") : sk_err(SK_EFAIL, "out of memory");
 		goto fail;
 	}
 	*out = &be->base;
@@ -482,6 +483,7 @@ static int p11_key_create(struct sk_backend *base, const char *name, const struc
 		be->f->C_DestroyObject(be->s, hpub);
 		return rc;
 	}
+	sk_p11_set_pub_info(be, hpriv, k.pub);
 	*pub = k.pub;
 	return SK_OK;
 }
@@ -590,6 +592,7 @@ static int p11_key_import(struct sk_backend *base, const char *name, const struc
 		be->f->C_DestroyObject(be->s, hpriv);
 		goto out;
 	}
+	sk_p11_set_pub_info(be, hpriv, priv);
 	rc = SK_OK;
 out:
 	for (i = 0; i < SK_ARRAY_SIZE(v); i++)
@@ -640,19 +643,19 @@ static int p11_load(struct sk_backend *base, const struct sk_keytype *kt, const 
 	struct p11_backend *be = (struct p11_backend *)base;
 	CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
 	struct sk_bkey *k;
-	int rc;
+	int rc, always_auth = 0;
 
 	*out = NULL;
 	if (auth != NULL)
 		return sk_err(SK_EUNSUPP, "backend pkcs11: the token's PIN guards its keys, not a password object");
-	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub)) != SK_OK)
+	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth)) != SK_OK)
 		return rc;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	k->be = be;
 	k->kt = kt;
 	k->priv = priv;
-	k->always_auth = sk_p11_get_bool(be, priv, CKA_ALWAYS_AUTHENTICATE);
+	k->always_auth = always_auth;
 	*out = k;
 	return SK_OK;
 }
@@ -668,10 +671,14 @@ static int p11_destroy(struct sk_backend *base, const struct sk_keytype *kt, con
 	struct p11_backend *be = (struct p11_backend *)base;
 	CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
 	CK_RV rv;
-	int rc;
+	int rc, always_auth;
 
 	(void)kt;
-	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub)) != SK_OK || (rc = login(be, 0)) != SK_OK)
+	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth)) != SK_OK ||
+	    (rc = login(be, 0)) != SK_OK)
+		return rc;
+	/* The partner, if finding the key did not need it. */
+	if (pub == CK_INVALID_HANDLE && (rc = sk_p11_find_partner(be, priv, &pub)) != SK_OK)
 		return rc;
 	if ((rv = be->f->C_DestroyObject(be->s, priv)) != CKR_OK)
 		return sk_p11_fail(be, rv, "deleting the private key");
@@ -939,6 +946,32 @@ static int p11_device_info(const struct sk_backend_cfg *cfg, struct sk_device_in
 	return SK_OK;
 }
 
+/* ---- certificates (pkcs11_cert.c) ---- */
+
+static int p11_cert_find(struct sk_backend *base, const char *name, struct sk_buf *der, char *key)
+{
+	return sk_p11_cert_find((struct p11_backend *)base, name, der, key);
+}
+
+static int p11_cert_list(struct sk_backend *base,
+			 int (*fn)(const char *name, const uint8_t *der, size_t n, const char *key,
+				   void *arg),
+			 void *arg)
+{
+	return sk_p11_cert_list((struct p11_backend *)base, fn, arg);
+}
+
+/* Writing token objects, and finding the private key: logged in. */
+static int p11_cert_put(struct sk_backend *base, const char *name, const uint8_t *der, size_t n,
+			int replace, char *key, int *changed)
+{
+	struct p11_backend *be = (struct p11_backend *)base;
+	int rc = login(be, 0);
+
+	*changed = 0;
+	return rc != SK_OK ? rc : sk_p11_cert_put(be, name, der, n, replace, key, changed);
+}
+
 const struct sk_backend_ops sk_pkcs11_backend = {
 	.name = "pkcs11",
 	.open = p11_open,
@@ -958,6 +991,9 @@ const struct sk_backend_ops sk_pkcs11_backend = {
 	.key_import = p11_key_import,
 	.random = p11_random,
 	.device_info = p11_device_info,
+	.cert_find = p11_cert_find,
+	.cert_list = p11_cert_list,
+	.cert_put = p11_cert_put,
 };
 
 #endif /* SECKIT_HAVE_PKCS11 */

@@ -4,6 +4,7 @@
 #ifdef SECKIT_HAVE_PKCS11
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/pkcs11_int.h"
@@ -98,15 +99,47 @@ const char *sk_p11_mech_name(CK_MECHANISM_TYPE m)
 	return "a mechanism";
 }
 
+/* The token's mechanisms, read at the first need: room for many in one
+ * call, their number first only for a token with more. */
+static CK_RV read_mechs(struct p11_backend *be)
+{
+	CK_ULONG n = 256;
+	CK_RV rv;
+
+	if ((be->mechs = calloc(n, sizeof(*be->mechs))) == NULL)
+		return CKR_HOST_MEMORY;
+	rv = be->f->C_GetMechanismList(be->slot, be->mechs, &n);
+	if (rv == CKR_BUFFER_TOO_SMALL) {
+		free(be->mechs);
+		be->mechs = NULL;
+		if ((rv = be->f->C_GetMechanismList(be->slot, NULL, &n)) != CKR_OK)
+			return rv;
+		if ((be->mechs = calloc(n ? n : 1, sizeof(*be->mechs))) == NULL)
+			return CKR_HOST_MEMORY;
+		rv = be->f->C_GetMechanismList(be->slot, be->mechs, &n);
+	}
+	if (rv == CKR_OK)
+		be->nmechs = n;
+	return rv;
+}
+
 /* The mechanisms seckit uses, split into those the token lists and those
  * it lacks (at most max each). */
-void sk_p11_mech_split(const struct p11_backend *be, const char **has, size_t *nhas,
+void sk_p11_mech_split(struct p11_backend *be, const char **has, size_t *nhas,
 		       const char **lacks, size_t *nlacks, size_t max)
 {
 	size_t i;
 	CK_ULONG j;
 
 	*nhas = *nlacks = 0;
+	if (!be->mechs_read) {
+		if (read_mechs(be) != CKR_OK) {
+			free(be->mechs);
+			be->mechs = NULL;
+			be->nmechs = 0; /* none known: all lacking */
+		}
+		be->mechs_read = 1;
+	}
 	for (i = 0; i < SK_ARRAY_SIZE(mech_names); i++) {
 		for (j = 0; j < be->nmechs && be->mechs[j] != mech_names[i].m; j++)
 			;
@@ -117,11 +150,27 @@ void sk_p11_mech_split(const struct p11_backend *be, const char **has, size_t *n
 	}
 }
 
-/* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it. */
+/* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it; a
+ * token without C_GetMechanismList: SK_OK (the operation will tell). */
 int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *what)
 {
 	CK_ULONG i;
+	CK_RV rv;
 
+	if (!be->mechs_read) {
+		rv = read_mechs(be);
+		if (rv == CKR_HOST_MEMORY)
+			return sk_err(SK_EFAIL, "out of memory");
+		if (rv != CKR_OK) {
+			free(be->mechs);
+			be->mechs = NULL;
+			if (rv != CKR_FUNCTION_NOT_SUPPORTED)
+				return sk_p11_fail(be, rv, "listing mechanisms");
+		}
+		be->mechs_read = 1;
+	}
+	if (be->mechs == NULL)
+		return SK_OK;
 	for (i = 0; i < be->nmechs; i++)
 		if (be->mechs[i] == m)
 			return SK_OK;

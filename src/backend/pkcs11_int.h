@@ -7,6 +7,7 @@
  *   be_pkcs11.c    the backend operations (the sk_pkcs11_backend table):
  *                  module, token, PIN, keys as token objects, signing,
  *                  decryption, ECDH, random
+ *   pkcs11_cert.c  certificates as CKO_CERTIFICATE objects
  *   pkcs11_obj.c   token objects: searching, attributes, public keys, the
  *                  private keys that are seckit keys
  *   pkcs11_err.c   return values -> exit codes and messages; mechanisms
@@ -39,8 +40,9 @@ struct p11_backend {
 	int logged_in;
 	CK_TOKEN_INFO ti;
 	char label[33];              /* the token's label, trimmed */
-	CK_MECHANISM_TYPE *mechs;
-	CK_ULONG nmechs;
+	CK_MECHANISM_TYPE *mechs;    /* C_GetMechanismList, read at the */
+	CK_ULONG nmechs;             /* first sk_p11_need_mech */
+	int mechs_read;
 	int (*pin)(void *arg, const char *what, struct sk_buf *pin);
 	void *pin_arg;
 };
@@ -50,8 +52,19 @@ struct sk_p11_key {
 	char name[256];
 	const struct sk_keytype *kt;
 	EVP_PKEY *pub;
-	CK_OBJECT_HANDLE priv, pubh;
+	CK_OBJECT_HANDLE priv, pubh;   /* pubh: CK_INVALID_HANDLE if not looked up */
+	int always_auth;               /* CKA_ALWAYS_AUTHENTICATE */
 };
+
+/* Certificates on the token (pkcs11_cert.c; backend.h cert_find,
+ * cert_list, cert_put; cert_put after a login). */
+int sk_p11_cert_find(struct p11_backend *be, const char *name, struct sk_buf *der, char *key);
+int sk_p11_cert_list(struct p11_backend *be,
+		     int (*fn)(const char *name, const uint8_t *der, size_t n, const char *key,
+			       void *arg),
+		     void *arg);
+int sk_p11_cert_put(struct p11_backend *be, const char *name, const uint8_t *der, size_t n,
+		    int replace, char *key, int *changed);
 
 /* The exit code and message for a failed call (what failed, then the
  * token's word for it). */
@@ -60,7 +73,7 @@ int sk_p11_fail(struct p11_backend *be, CK_RV rv, const char *what);
 const char *sk_p11_rv_name(CK_RV rv);
 const char *sk_p11_mech_name(CK_MECHANISM_TYPE m);
 /* The mechanisms seckit uses that the token lists, and those it lacks. */
-void sk_p11_mech_split(const struct p11_backend *be, const char **has, size_t *nhas,
+void sk_p11_mech_split(struct p11_backend *be, const char **has, size_t *nhas,
 		       const char **lacks, size_t *nlacks, size_t max);
 /* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it. */
 int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *what);
@@ -72,15 +85,21 @@ int sk_p11_find_objects(struct p11_backend *be, CK_ATTRIBUTE *tmpl, CK_ULONG nt,
  * sensitive. */
 int sk_p11_get_attr(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t,
 		    uint8_t **v, size_t *n);
-int sk_p11_get_bool(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t);
-/* Private-key object o as a key: label, type, public key (its partner
- * object's, by CKA_ID or label).  SK_EUNSUPP for a key seckit has no type
- * for. */
+/* Private-key object o as a key: label, type, public key (from o's
+ * CKA_PUBLIC_KEY_INFO or public attributes, else its partner object's, by
+ * CKA_ID or label), CKA_ALWAYS_AUTHENTICATE.  SK_EUNSUPP for a key seckit
+ * has no type for. */
 int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k);
-/* A key's blob for load and destroy in this run: its object handles. */
+/* The public-key object beside private key o (CK_INVALID_HANDLE: none). */
+int sk_p11_find_partner(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_OBJECT_HANDLE *out);
+/* pub as o's CKA_PUBLIC_KEY_INFO (a token that refuses it: no change). */
+void sk_p11_set_pub_info(struct p11_backend *be, CK_OBJECT_HANDLE o, EVP_PKEY *pub);
+/* A key's blob for load and destroy in this run: its object handles
+ * (pub CK_INVALID_HANDLE when describe did not need it) and whether it
+ * wants a login at each use. */
 int sk_p11_blob_of(const struct sk_p11_key *k, struct sk_buf *blob);
 int sk_p11_blob_parse(const uint8_t *blob, size_t n, CK_OBJECT_HANDLE *priv,
-		      CK_OBJECT_HANDLE *pub);
+		      CK_OBJECT_HANDLE *pub, int *always_auth);
 
 /* What a PKCS#11 URI says (RFC 7512), percent-decoded.  Empty: absent. */
 struct sk_p11_uri {

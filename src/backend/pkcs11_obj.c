@@ -18,7 +18,8 @@
 #include "base/err.h"
 #include "base/util.h"
 
-#define BLOB_VERSION 1
+#define BLOB_VERSION 2
+#define BLOB_LEN 18
 
 /* ---- objects ---- */
 
@@ -87,14 +88,6 @@ int sk_p11_get_attr(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYP
 	*v = a.pValue;
 	*n = a.ulValueLen;
 	return SK_OK;
-}
-
-int sk_p11_get_bool(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t)
-{
-	CK_BBOOL b = CK_FALSE;
-	CK_ATTRIBUTE a = { t, &b, sizeof(b) };
-
-	return be->f->C_GetAttributeValue(be->s, o, &a, 1) == CKR_OK && b == CK_TRUE;
 }
 
 /* An EC public key from CKA_EC_PARAMS (a named curve's OID) and
@@ -225,68 +218,183 @@ static int find_pub(struct p11_backend *be, const uint8_t *id, size_t idlen, con
 	return SK_OK;
 }
 
-
-/* Describe private-key object o: its label, type, public key.
- * SK_EUNSUPP for a key seckit has no type for. */
-int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k)
+/* The public-key object beside private key o (CK_INVALID_HANDLE: none). */
+int sk_p11_find_partner(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_OBJECT_HANDLE *out)
 {
-	CK_KEY_TYPE ktype = CK_UNAVAILABLE_INFORMATION;
-	CK_ATTRIBUTE a = { CKA_KEY_TYPE, &ktype, sizeof(ktype) };
 	uint8_t *label = NULL, *id = NULL;
 	size_t ln = 0, idn = 0;
-	CK_RV rv;
 	int rc;
 
-	memset(k, 0, sizeof(*k));
-	k->priv = o;
-	if ((rv = be->f->C_GetAttributeValue(be->s, o, &a, 1)) != CKR_OK)
-		return sk_p11_fail(be, rv, "reading a key's type");
+	*out = CK_INVALID_HANDLE;
 	if ((rc = sk_p11_get_attr(be, o, CKA_LABEL, &label, &ln)) != SK_OK && rc != SK_ENOTFOUND)
 		return rc;
-	if ((rc = sk_p11_get_attr(be, o, CKA_ID, &id, &idn)) != SK_OK && rc != SK_ENOTFOUND) {
-		free(label);
-		return rc;
-	}
-	snprintf(k->name, sizeof(k->name), "%.*s", (int)ln, label ? (char *)label : "");
-	if ((rc = find_pub(be, id, idn, k->name, &k->pubh)) != SK_OK)
-		goto out;
-	rc = SK_ENOTFOUND;
-	if (k->pubh != CK_INVALID_HANDLE)
-		rc = obj_pub(be, k->pubh, ktype, &k->pub);
-	if (rc == SK_ENOTFOUND)
-		rc = obj_pub(be, o, ktype, &k->pub);
-	if (rc == SK_ENOTFOUND)
-		rc = sk_err(SK_EUNSUPP, "token '%s': key '%s' has no public key on the token",
-			    be->label, k->name);
-	if (rc == SK_OK && (k->kt = sk_keytype_of_pkey(k->pub)) == NULL)
-		rc = SK_EUNSUPP;
-out:
-	if (rc != SK_OK) {
-		EVP_PKEY_free(k->pub);
-		k->pub = NULL;
-	}
+	if ((rc = sk_p11_get_attr(be, o, CKA_ID, &id, &idn)) == SK_OK || rc == SK_ENOTFOUND)
+		rc = find_pub(be, id, idn, label != NULL ? (char *)label : "", out);
 	free(label);
 	free(id);
 	return rc;
 }
 
+/* The key's public key from the partner object (a search), or from o
+ * itself (RSA's modulus, some tokens' CKA_EC_POINT): the slow way, for
+ * a private key that does not carry its CKA_PUBLIC_KEY_INFO. */
+static int pub_by_search(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_KEY_TYPE ktype,
+			 const uint8_t *id, size_t idn, struct sk_p11_key *k)
+{
+	int rc;
+
+	if ((rc = find_pub(be, id, idn, k->name, &k->pubh)) != SK_OK)
+		return rc;
+	rc = SK_ENOTFOUND;
+	if (k->pubh != CK_INVALID_HANDLE)
+		rc = obj_pub(be, k->pubh, ktype, &k->pub);
+	if (rc == SK_ENOTFOUND)
+		rc = obj_pub(be, o, ktype, &k->pub);
+	return rc;
+}
+
+/* A DER SubjectPublicKeyInfo (CKA_PUBLIC_KEY_INFO) as the public key of
+ * a key of type ktype; SK_ENOTFOUND if it is not one. */
+static int pub_of_spki(const uint8_t *der, size_t n, CK_KEY_TYPE ktype, EVP_PKEY **out)
+{
+	const unsigned char *p = der;
+	EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)n);
+
+	ERR_clear_error();
+	if (pk == NULL || p != der + n ||
+	    !EVP_PKEY_is_a(pk, ktype == CKK_EC ? "EC" : ktype == CKK_RSA ? "RSA" : "-")) {
+		EVP_PKEY_free(pk);
+		return SK_ENOTFOUND;
+	}
+	*out = pk;
+	return SK_OK;
+}
+
+/*
+ * Describe private-key object o: its label, type, public key, whether it
+ * wants a login at each use.  SK_EUNSUPP for a key seckit has no type for.
+ *
+ * One C_GetAttributeValue asks for everything, each into a buffer that
+ * holds any value seckit can use; the public key comes from the private
+ * object itself when it carries it (CKA_PUBLIC_KEY_INFO, which seckit
+ * sets on the keys it makes; RSA's modulus and exponent; CKA_EC_POINT on
+ * some tokens), so a key is one object search and one attribute call.
+ * Otherwise, or for a value too long for its buffer, the partner object
+ * is searched and the attributes are read one by one.
+ */
+int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k)
+{
+	enum { A_TYPE, A_LABEL, A_ID, A_AUTH, A_SPKI, A_MOD, A_EXP, A_PARAMS, A_POINT, A_N };
+	CK_KEY_TYPE ktype = CK_UNAVAILABLE_INFORMATION;
+	CK_BBOOL aa = CK_FALSE;
+	uint8_t label[sizeof(k->name) - 1], id[128], spki[1200], mod[1024], exp[16], params[128],
+		point[200];
+	CK_ATTRIBUTE a[A_N] = {
+		[A_TYPE] = { CKA_KEY_TYPE, &ktype, sizeof(ktype) },
+		[A_LABEL] = { CKA_LABEL, label, sizeof(label) },
+		[A_ID] = { CKA_ID, id, sizeof(id) },
+		[A_AUTH] = { CKA_ALWAYS_AUTHENTICATE, &aa, sizeof(aa) },
+		[A_SPKI] = { CKA_PUBLIC_KEY_INFO, spki, sizeof(spki) },
+		[A_MOD] = { CKA_MODULUS, mod, sizeof(mod) },
+		[A_EXP] = { CKA_PUBLIC_EXPONENT, exp, sizeof(exp) },
+		[A_PARAMS] = { CKA_EC_PARAMS, params, sizeof(params) },
+		[A_POINT] = { CKA_EC_POINT, point, sizeof(point) },
+	};
+	CK_RV rv;
+	int rc, i;
+
+#define HAS(i) (a[i].ulValueLen != CK_UNAVAILABLE_INFORMATION)
+	memset(k, 0, sizeof(*k));
+	k->priv = o;
+	rv = be->f->C_GetAttributeValue(be->s, o, a, A_N);
+	if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_ATTRIBUTE_SENSITIVE &&
+	    rv != CKR_BUFFER_TOO_SMALL)
+		return sk_p11_fail(be, rv, "reading a key's attributes");
+	if (!HAS(A_TYPE))
+		return sk_p11_fail(be, rv, "reading a key's type");
+	if (rv == CKR_BUFFER_TOO_SMALL)
+		/* A value longer than seckit's buffer: the attributes one by
+		 * one (they have their own lengths). */
+		for (i = A_LABEL; i < A_N; i++)
+			a[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+	if (HAS(A_LABEL)) {
+		memcpy(k->name, label, a[A_LABEL].ulValueLen);
+	} else {
+		uint8_t *v = NULL;
+		size_t vn = 0;
+
+		if ((rc = sk_p11_get_attr(be, o, CKA_LABEL, &v, &vn)) != SK_OK && rc != SK_ENOTFOUND)
+			return rc;
+		snprintf(k->name, sizeof(k->name), "%.*s", (int)vn, v != NULL ? (char *)v : "");
+		free(v);
+	}
+	k->always_auth = HAS(A_AUTH) && aa == CK_TRUE;
+	rc = SK_ENOTFOUND;
+	if (HAS(A_SPKI) && a[A_SPKI].ulValueLen > 0)
+		rc = pub_of_spki(spki, a[A_SPKI].ulValueLen, ktype, &k->pub);
+	if (rc == SK_ENOTFOUND && ktype == CKK_RSA && HAS(A_MOD) && HAS(A_EXP))
+		rc = rsa_pub(mod, a[A_MOD].ulValueLen, exp, a[A_EXP].ulValueLen, &k->pub);
+	if (rc == SK_ENOTFOUND && ktype == CKK_EC && HAS(A_PARAMS) && HAS(A_POINT))
+		rc = ec_pub(params, a[A_PARAMS].ulValueLen, point, a[A_POINT].ulValueLen, &k->pub);
+	if (rc == SK_ENOTFOUND) {
+		uint8_t *idp = NULL;
+		size_t idn = 0;
+
+		if (HAS(A_ID)) {
+			rc = pub_by_search(be, o, ktype, id, a[A_ID].ulValueLen, k);
+		} else if ((rc = sk_p11_get_attr(be, o, CKA_ID, &idp, &idn)) == SK_OK ||
+			   rc == SK_ENOTFOUND) {
+			rc = pub_by_search(be, o, ktype, idp, idn, k);
+			free(idp);
+		}
+	}
+#undef HAS
+	if (rc == SK_ENOTFOUND)
+		rc = sk_err(SK_EUNSUPP, "token '%s': key '%s' has no public key on the token",
+			    be->label, k->name);
+	if (rc == SK_OK && (k->kt = sk_keytype_of_pkey(k->pub)) == NULL)
+		rc = SK_EUNSUPP;
+	if (rc != SK_OK) {
+		EVP_PKEY_free(k->pub);
+		k->pub = NULL;
+	}
+	return rc;
+}
+
+/* Record key pub on private key o as its CKA_PUBLIC_KEY_INFO, so that
+ * describing it later needs no search for its partner.  A token that
+ * refuses the attribute is not an error: the partner is searched then. */
+void sk_p11_set_pub_info(struct p11_backend *be, CK_OBJECT_HANDLE o, EVP_PKEY *pub)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(pub, &der);
+	CK_ATTRIBUTE a = { CKA_PUBLIC_KEY_INFO, der, n > 0 ? (CK_ULONG)n : 0 };
+
+	if (n > 0)
+		be->f->C_SetAttributeValue(be->s, o, &a, 1);
+	ERR_clear_error();
+	OPENSSL_free(der);
+}
+
 int sk_p11_blob_of(const struct sk_p11_key *k, struct sk_buf *blob)
 {
-	uint8_t b[17];
+	uint8_t b[BLOB_LEN];
 
 	b[0] = BLOB_VERSION;
 	sk_put_be64(b + 1, (uint64_t)k->priv);
 	sk_put_be64(b + 9, (uint64_t)k->pubh);
+	b[17] = k->always_auth ? 1 : 0;
 	return sk_buf_add(blob, b, sizeof(b));
 }
 
 int sk_p11_blob_parse(const uint8_t *blob, size_t n, CK_OBJECT_HANDLE *priv,
-		      CK_OBJECT_HANDLE *pub)
+		      CK_OBJECT_HANDLE *pub, int *always_auth)
 {
-	if (n != 17 || blob[0] != BLOB_VERSION)
+	if (n != BLOB_LEN || blob[0] != BLOB_VERSION || blob[17] > 1)
 		return sk_err(SK_EVERIFY, "key reference is malformed");
 	*priv = (CK_OBJECT_HANDLE)sk_get_be64(blob + 1);
 	*pub = (CK_OBJECT_HANDLE)sk_get_be64(blob + 9);
+	*always_auth = blob[17];
 	return SK_OK;
 }
 

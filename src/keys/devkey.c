@@ -32,6 +32,22 @@ int sk_devkey_pin(struct sk_ctx *ctx, const char *what, struct sk_buf *pin)
 	return rc;
 }
 
+/* The backend of this run, opened, if it keeps its own catalogue of keys
+ * (and certificates); else *be = NULL. */
+int sk_devkey_backend(struct sk_ctx *ctx, struct sk_backend **be)
+{
+	const char *name;
+	int rc;
+
+	*be = NULL;
+	if ((rc = sk_ctx_backend_name(ctx, &name)) != SK_OK)
+		return rc;
+	if (!sk_backend_has_catalogue(name))
+		return SK_OK;
+	ctx->pin_fn = sk_devkey_pin;
+	return sk_ctx_backend(ctx, be);
+}
+
 /* A device key as the catalogue shows it (takes pub). */
 int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
 		       EVP_PKEY *pub, struct sk_keyinfo *k)

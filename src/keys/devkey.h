@@ -17,6 +17,9 @@
 /* The user PIN a device asks for (ctx->pin_fn): --pin, else the config's
  * pkcs11: pin:, else a prompt. */
 int sk_devkey_pin(struct sk_ctx *ctx, const char *what, struct sk_buf *pin);
+/* The backend of this run, opened (with sk_devkey_pin for its PIN), if
+ * it keeps its own catalogue of keys and certificates; else *be = NULL. */
+int sk_devkey_backend(struct sk_ctx *ctx, struct sk_backend **be);
 /* k for key name of type kt with public key pub (k takes pub, also on
  * failure). */
 int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keytype *kt,

@@ -135,16 +135,7 @@ static int parse_info(const struct sk_obj_info *o, struct sk_keyinfo *k, int wan
  * *be = NULL. */
 static int catalogue(struct sk_ctx *ctx, struct sk_backend **be)
 {
-	const char *name;
-	int rc;
-
-	*be = NULL;
-	if ((rc = sk_ctx_backend_name(ctx, &name)) != SK_OK)
-		return rc;
-	if (!sk_backend_has_catalogue(name))
-		return SK_OK;
-	ctx->pin_fn = sk_devkey_pin;
-	return sk_ctx_backend(ctx, be);
+	return sk_devkey_backend(ctx, be);
 }
 
 /* The store for a lookup: optional when the backend has a catalogue. */

@@ -49,6 +49,7 @@ struct skp_prov {
 	pthread_t worker;
 	int wstarted, wstop;
 	struct skp_job *whead, *wtail;
+	char *opt_pkcs11_module, *opt_token, *opt_pin;   /* opt_pin: a secret spec */
 };
 
 /* A key object (keymgmt's keydata). */

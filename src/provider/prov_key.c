@@ -33,6 +33,9 @@ void skp_release(struct skp_prov *p)
 	p->ctx.opt_backend = p->opt_backend;
 	p->ctx.opt_config = p->opt_config;
 	p->ctx.opt_tcti = p->opt_tcti;
+	p->ctx.opt_pkcs11_module = p->opt_pkcs11_module;
+	p->ctx.opt_token = p->opt_token;
+	p->ctx.opt_pin = p->opt_pin;
 }
 
 void skp_raise(struct skp_prov *p, int rc, const char *fmt, ...)

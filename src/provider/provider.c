@@ -119,6 +119,10 @@ static void teardown(void *provctx)
 	free(p->opt_backend);
 	free(p->opt_config);
 	free(p->opt_tcti);
+	free(p->opt_pkcs11_module);
+	free(p->opt_token);
+	if (p->opt_pin != NULL)
+		OPENSSL_clear_free(p->opt_pin, strlen(p->opt_pin));
 	OPENSSL_free(p);
 }
 
@@ -284,6 +288,9 @@ static int builtin_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 	p = *provctx;
 	if (!dup_unset(&p->opt_store, o->store) || !dup_unset(&p->opt_backend, o->backend) ||
 	    !dup_unset(&p->opt_config, o->config) || !dup_unset(&p->opt_tcti, o->tcti) ||
+	    !dup_unset(&p->opt_pkcs11_module, o->pkcs11_module) ||
+	    !dup_unset(&p->opt_token, o->token) ||
+	    (p->opt_pin == NULL && o->pin != NULL && (p->opt_pin = OPENSSL_strdup(o->pin)) == NULL) ||
 	    (p->pass == NULL && o->pass != NULL && (p->pass = OPENSSL_strdup(o->pass)) == NULL)) {
 		teardown(p);
 		*provctx = NULL;

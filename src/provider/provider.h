@@ -29,7 +29,8 @@ int sk_provider_add_builtin(void);
  * so they must live until then; NULL clears them. */
 struct sk_provider_opts {
 	const char *store, *backend, *config, *tcti;
-	const char *pass;
+	const char *pkcs11_module, *token;
+	const char *pass, *pin;   /* secret specs */
 };
 void sk_provider_builtin_opts(const struct sk_provider_opts *o);
 

@@ -89,6 +89,9 @@ static int load_providers(struct sk_ctx *ctx, struct sk_tls *t, const char *pass
 	po.backend = ctx->opt_backend;
 	po.config = ctx->opt_config;
 	po.tcti = ctx->opt_tcti;
+	po.pkcs11_module = ctx->opt_pkcs11_module;
+	po.token = ctx->opt_token;
+	po.pin = ctx->opt_pin;
 	po.pass = pass;
 	sk_provider_builtin_opts(&po);
 	if (!added && sk_provider_add_builtin() != 1)

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -11,6 +12,7 @@
 
 #include "base/err.h"
 #include "base/util.h"
+#include "keys/devkey.h"
 #include "keys/keys.h"
 #include "trust/x509.h"
 
@@ -69,7 +71,11 @@ static int check_dates(struct sk_store *st, const struct sk_policy *pol, X509 *x
 	int64_t now, na;
 	int rc;
 
-	if ((rc = sk_trust_time(st, pol->clock, &now)) != SK_OK)
+	/* No store (a token's certificate before any store): the system
+	 * time, there is no clock floor yet. */
+	if (st == NULL)
+		now = (int64_t)time(NULL);
+	else if ((rc = sk_trust_time(st, pol->clock, &now)) != SK_OK)
 		return rc;
 	if ((rc = sk_asn1_time_epoch(X509_get0_notAfter(x), &na)) != SK_OK)
 		return rc;
@@ -122,6 +128,35 @@ static int same_chain(const struct sk_cert *old, STACK_OF(X509) *certs)
 	return 1;
 }
 
+/*
+ * A device's own certificate (no chain) onto the device that holds its
+ * key (backend.h cert_put: pkcs11, a CKO_CERTIFICATE beside the key):
+ * SK_ENOTFOUND when the backend keeps no certificates or none of its keys
+ * holds the certificate's public key (the store's way then).
+ */
+static int device_import(struct sk_ctx *ctx, const struct sk_policy *pol, const char *name,
+			 X509 *x, int force, char *key, int *changed)
+{
+	struct sk_backend *be;
+	struct sk_store *st;
+	struct sk_buf der = { 0 };
+	int rc;
+
+	if ((rc = sk_devkey_backend(ctx, &be)) != SK_OK)
+		return rc;
+	if (be == NULL || be->ops->cert_put == NULL)
+		return SK_ENOTFOUND;
+	if ((rc = sk_ctx_store_if_any(ctx, &st)) != SK_OK || (rc = check_dates(st, pol, x, name)) != SK_OK ||
+	    (rc = sk_x509_der(x, &der)) != SK_OK)
+		goto out;
+	rc = be->ops->cert_put(be, name, der.p, der.len, force, key, changed);
+	if (rc == SK_EEXIST)
+		sk_err_remedy(rc, SK_REMEDY_REPLACE);
+out:
+	sk_buf_free(&der);
+	return rc;
+}
+
 /* The object of name now: SK_OK with *have set, or no object. */
 static int current(struct sk_ctx *ctx, const char *name, struct sk_cert *old, int *have)
 {
@@ -159,6 +194,14 @@ int sk_cert_import(struct sk_ctx *ctx, const struct sk_policy *pol, const char *
 		return sk_err(SK_EVERIFY, "the first of the file's %d certificates is a CA: a chain starts "
 			      "with a device's own certificate (a CA is imported alone, one per name)",
 			      sk_X509_num(certs));
+	/* A certificate alone whose key is on the device goes there. */
+	if (*kind == SK_CERT_PROVISIONED && sk_X509_num(certs) == 1) {
+		rc = device_import(ctx, pol, name, x, force, key, changed);
+		if (rc != SK_ENOTFOUND)
+			return rc;
+		sk_err_clear();
+		key[0] = '\0';
+	}
 	if ((rc = sk_ctx_store(ctx, 1, &st)) != SK_OK || (rc = check_dates(st, pol, x, name)) != SK_OK ||
 	    (rc = check_chain(certs)) != SK_OK ||
 	    (rc = current(ctx, name, &old, &have)) != SK_OK || (rc = sk_x509_der(x, &der)) != SK_OK)

@@ -69,16 +69,6 @@ struct sk_crl {
 	SK_CRLSTATE *s;
 };
 
-const char *sk_cert_kind_name(int kind)
-{
-	switch (kind) {
-	case SK_CERT_PROVISIONED: return "provisioned";
-	case SK_CERT_CA: return "ca";
-	case SK_CERT_CSR: return "csr";
-	default: return "?";
-	}
-}
-
 static int kind_by_name(const uint8_t *p, size_t n)
 {
 	int k;
@@ -208,14 +198,17 @@ int sk_cert_get(struct sk_ctx *ctx, const char *name, struct sk_cert *out)
 {
 	struct sk_store *st;
 	struct sk_crl *crl = NULL;
-	int rc;
+	int rc, device;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+	if ((rc = sk_cert_sources(ctx, &st, &device)) != SK_OK)
 		return rc;
-	if ((rc = load_cert(st, name, out)) != SK_OK)
+	rc = st != NULL ? load_cert(st, name, out) : SK_ENOTFOUND;
+	if (rc == SK_ENOTFOUND && device)
+		rc = sk_cert_device_get(ctx, name, out);
+	if (rc != SK_OK)
 		return rc;
-	if (out->x509 != NULL) {
+	if (out->x509 != NULL && st != NULL) {
 		if ((rc = sk_crl_load(st, &crl)) != SK_OK) {
 			sk_cert_free(out);
 			return rc;
@@ -254,16 +247,27 @@ static int list_one(const struct sk_obj_info *o, void *arg)
 	return rc;
 }
 
+static int list_device(const struct sk_cert *c, void *arg)
+{
+	struct list_arg *l = arg;
+	struct sk_cert v = *c;
+
+	v.revoked = l->crl != NULL && sk_crl_is_revoked(l->crl, c->x509);
+	return l->fn(&v, l->arg);
+}
+
 int sk_cert_list(struct sk_ctx *ctx, unsigned kinds, sk_cert_list_fn fn, void *arg)
 {
 	struct list_arg l = { NULL, NULL, kinds, fn, arg };
-	int rc;
+	int rc, device;
 
-	if ((rc = sk_ctx_store(ctx, 0, &l.st)) != SK_OK)
+	if ((rc = sk_cert_sources(ctx, &l.st, &device)) != SK_OK)
 		return rc;
-	if ((rc = sk_crl_load(l.st, &l.crl)) != SK_OK)
+	if (l.st != NULL && (rc = sk_crl_load(l.st, &l.crl)) != SK_OK)
 		return rc;
-	rc = sk_store_list(l.st, SK_NS_CERT, list_one, &l);
+	rc = l.st != NULL ? sk_store_list(l.st, SK_NS_CERT, list_one, &l) : SK_OK;
+	if (rc == SK_OK && device && (!kinds || (kinds & (1u << SK_CERT_PROVISIONED))))
+		rc = sk_cert_device_list(ctx, l.st, list_device, &l);
 	sk_crl_free(l.crl);
 	return rc;
 }

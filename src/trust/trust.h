@@ -63,6 +63,15 @@ int sk_cert_load_arg(struct sk_ctx *ctx, const char *arg, STACK_OF(X509) **certs
 typedef int (*sk_cert_list_fn)(const struct sk_cert *c, void *arg);
 int sk_cert_list(struct sk_ctx *ctx, unsigned kinds, sk_cert_list_fn fn, void *arg);
 
+/* devcert.c: certificates of a backend with its own catalogue (pkcs11
+ * token objects), read after the store's.  sk_cert_sources: the store
+ * (optional, *st NULL, when *device) and whether the device keeps
+ * certificates (revoked: not set); sk_cert_device_get: name on the device; _list: the
+ * device's certificates the store (st, may be NULL) does not name. */
+int sk_cert_sources(struct sk_ctx *ctx, struct sk_store **st, int *device);
+int sk_cert_device_get(struct sk_ctx *ctx, const char *name, struct sk_cert *out);
+int sk_cert_device_list(struct sk_ctx *ctx, struct sk_store *st, sk_cert_list_fn fn, void *arg);
+
 /* ---- the offline CRL ---- */
 struct sk_crl;
 int sk_crl_load(struct sk_store *st, struct sk_crl **out);

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# pkcs11 backend: one `seckit key sign` against `pkcs11-tool --sign` with
+# the same SoftHSM2 token and key, and the PKCS#11 calls each makes (the
+# wrapper module tests/pkcs11/p11count.c, built by make, counts them).
+# Rows: name, seckit, reference, unit, goal.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+SECKIT=${SECKIT:-$top/seckit}
+MODULE=${BENCH_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+P11COUNT=${SECKIT_P11COUNT:-$top/build/pkcs11/p11count.so}
+runs=${BENCH_RUNS:-50}
+for t in softhsm2-util pkcs11-tool hyperfine openssl; do
+	command -v "$t" >/dev/null || { echo "pkcs11 bench: $t is missing" >&2; exit 1; }
+done
+[ -e "$MODULE" ] || { echo "pkcs11 bench: no module $MODULE" >&2; exit 1; }
+[ -e "$P11COUNT" ] || { echo "pkcs11 bench: $P11COUNT is not built (make)" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+mkdir tokens
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+	"$work" > softhsm2.conf
+export SOFTHSM2_CONF=$work/softhsm2.conf HOME=$work SECKIT_STORE=$work/store \
+	SECKIT_BACKEND=pkcs11 SECKIT_PKCS11_MODULE=$MODULE BENCH_PIN=1234
+softhsm2-util --init-token --free --label bench --so-pin 5678 --pin 1234 >/dev/null
+printf 'pkcs11:\n  pin: env:BENCH_PIN\n' > config.yaml
+export SECKIT_CONFIG=$work/config.yaml
+head -c 4096 /dev/urandom > data
+openssl dgst -sha256 -binary data > data.h
+"$SECKIT" key create dev --type ec-p256
+
+sk_sign="$SECKIT key sign dev --in data --out s1"
+tool_sign="pkcs11-tool --module $MODULE --token-label bench --login --pin 1234 --sign --mechanism ECDSA --signature-format openssl --label dev --input-file data.h --output-file s2"
+
+# The calls of one signature each, through the wrapper module.
+P11COUNT_MODULE=$MODULE P11COUNT_LOG=$work/sk.log SECKIT_PKCS11_MODULE=$P11COUNT $sk_sign
+P11COUNT_MODULE=$MODULE P11COUNT_LOG=$work/tool.log \
+	${tool_sign/--module $MODULE/--module $P11COUNT} >/dev/null 2>&1
+"$SECKIT" key verify dev --in data --sig s2 >&2
+printf 'pkcs11 sign: PKCS#11 calls per signature\t%s\t%s\tcalls\tno more than pkcs11-tool\n' \
+	"$(wc -l < sk.log)" "$(wc -l < tool.log)"
+printf 'pkcs11 sign: object searches per signature\t%s\t%s\tsearches\tone (the key)\n' \
+	"$(grep -c '^C_FindObjectsInit ' sk.log)" "$(grep -c '^C_FindObjectsInit ' tool.log)"
+
+# Wall time, same token, same run, alternating.
+hyperfine -N -w 3 -r "$runs" --export-json lat.json "$sk_sign" "$tool_sign" >/dev/null 2>&1
+read -r t_sk t_ref < <(python3 -c 'import json;r=json.load(open("lat.json"))["results"];print(" ".join("%.2f"%(x["median"]*1000) for x in r))')
+printf 'pkcs11 sign: median wall time (SoftHSM2, EC P-256)\t%s\t%s\tms\t>= 1.0x pkcs11-tool --sign\n' \
+	"$t_sk" "$t_ref"
