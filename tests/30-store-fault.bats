@@ -131,12 +131,21 @@ setup() {
 	[ -n "$j" ]
 	run -0 sed -n "$((j + 1))p" "$BATS_TEST_TMPDIR/log"
 	[[ "$output" == *" fsync $BATS_TEST_TMPDIR/count" ]]
-	run -0 sed -n "$((j + 2)),$((j + 4))p" "$BATS_TEST_TMPDIR/log"
-	[[ "${lines[0]}" == *" rename $BATS_TEST_TMPDIR/count/tmp/b."*" -> $BATS_TEST_TMPDIR/count/idx."* ]]
-	[[ "${lines[2]}" == *" rename $BATS_TEST_TMPDIR/count/tmp/b."*" -> $BATS_TEST_TMPDIR/count/idx."* ]]
-	# The directory fsync after the journal; the first, second and third
-	# bucket renames, each with those after it.
-	for at in $((j + 1)) $((j + 2)) $((j + 3)) $((j + 4)); do
+	# Then the bucket renames: as many as buckets the commit touches
+	# (the certificates' fingerprints are random, so two objects may
+	# share one), every one a rename of a bucket, then the fsync.
+	local nb
+	nb=$(awk -v s=$((j + 2)) 'NR >= s { if ($0 ~ / rename .*\/tmp\/b\..* -> .*\/idx\./) n++; else exit } END { print n + 0 }' "$BATS_TEST_TMPDIR/log")
+	[ "$nb" -ge 1 ]
+	run -0 sed -n "$((j + 2)),$((j + 1 + nb))p" "$BATS_TEST_TMPDIR/log"
+	for l in "${lines[@]}"; do
+		[[ "$l" == *" rename $BATS_TEST_TMPDIR/count/tmp/b."*" -> $BATS_TEST_TMPDIR/count/idx."* ]]
+	done
+	run -0 sed -n "$((j + 2 + nb))p" "$BATS_TEST_TMPDIR/log"
+	[[ "$output" == *" fsync $BATS_TEST_TMPDIR/count" ]]
+	# The directory fsync after the journal; each bucket rename, each
+	# with those after it.
+	for at in $(seq $((j + 1)) $((j + 1 + nb))); do
 		rm -rf "$SECKIT_STORE"
 		cp -a "$F/fix-prov" "$SECKIT_STORE"
 		SKFAULT_DIR="$SECKIT_STORE" SKFAULT_AT=$at SKFAULT_SPAN=3 LD_PRELOAD="$FAULT_LIB" \
@@ -196,7 +205,9 @@ setup() {
 	require faketime
 	printf 'clock: monotonic\n' >> "$SECKIT_CONFIG"
 	# Two hours on, the note is due: cert verify writes the clock.
-	FAULT_PRELOAD=$(find /usr/lib -name libfaketime.so.1 -print -quit)
+	# This machine's own build (an arm64 one may be installed too, for
+	# make check-arm64: faketime itself preloads /usr/$LIB/...).
+	FAULT_PRELOAD=$(find "/usr/lib/$(gcc -dumpmachine)" /usr/lib/faketime -name libfaketime.so.1 -print -quit 2>/dev/null)
 	[ -n "$FAULT_PRELOAD" ] || skip "libfaketime.so.1 not found"
 	export FAULT_PRELOAD FAKETIME=+2h
 	fault_loop --best-effort --no-reads "$F/fix-ca" "cert verify: " cert verify "$F/oem/leaf.pem"
