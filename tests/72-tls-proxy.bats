@@ -245,6 +245,10 @@ ordered() {
 	run -0 grep -c '^seckit tls proxy: #' proxy.log
 	[ "$output" = 5 ]
 	kill -0 "$PROXY"
+	# The reset did not cost the session: the next connections resumed
+	# the one the reset connection had (closed with a close_notify).
+	run -0 grep -c '(resumed)' proxy.log
+	[ "$output" = 4 ]
 }
 
 @test "SIGTERM with a connection open: exit 0, the connection closed" {

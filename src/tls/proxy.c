@@ -58,6 +58,7 @@ struct pair {
 	unsigned char up[PROXY_BUF], down[PROXY_BUF];
 	size_t uplen, upoff, downlen, downoff;
 	int cli_eof, srv_eof, shut_sent, cli_shut;
+	int tls_failed;         /* the TLS connection itself failed (no close_notify then) */
 	int srv_want_read, srv_want_write;
 	int async_wait;             /* an SSL call waits for its ASYNC job (the key's sign) */
 	int zombie;                 /* closed, its SSL kept until its job ends */
@@ -137,6 +138,7 @@ static int ssl_wants(struct pair *p, int ret, const char *when)
 		p->async_wait = 1;
 		return 0;
 	}
+	p->tls_failed = 1;
 	pair_fail(p, sk_tls_conn_error(&p->c, ret, when));
 	return 0;
 }
@@ -362,7 +364,12 @@ static void pair_close(struct proxy *x, struct pair *p, const char *why)
 		p->zombie = 1;
 		return;
 	}
-	if (p->c.ssl != NULL && p->state == P_OPEN && !p->shut_sent && !p->done)
+	/* An open TLS connection that did not fail is closed with a
+	 * close_notify, whichever side ended first (the server, or a client
+	 * that reset): one freed without it has its session marked not
+	 * resumable by OpenSSL, and that session is the one the next
+	 * connections resume. */
+	if (p->c.ssl != NULL && p->state == P_OPEN && !p->shut_sent && !p->tls_failed)
 		(void)SSL_shutdown(p->c.ssl);
 	SSL_free(p->c.ssl);
 	if (p->c.fd >= 0)
