@@ -135,10 +135,18 @@ script() {
 	head -c 3000 /dev/urandom > p
 	run -0 on tpm2 key import a --type aes-128 --in aes128.key
 	run -0 on tpm2 key encrypt a --in p --out c
-	# one bit of the ciphertext, of the tag, of the nonce
-	for off in 100 3030 0; do
+	# One bit of the ciphertext, of the tag, of the nonce (the file is
+	# nonce 12 + 3000 + tag 16 bytes: the bit is flipped, so the file
+	# always changes); then bytes appended past the tag.
+	[ "$(stat -c %s c)" -eq 3028 ]
+	for off in 100 3020 0 append; do
 		cp c t
-		printf '\x01' | dd of=t bs=1 seek="$off" conv=notrunc 2>/dev/null
+		if [ "$off" = append ]; then
+			printf '\0\0\1' >> t
+		else
+			python3 -c 'import sys; f = open("t", "r+b"); o = int(sys.argv[1]); f.seek(o); b = f.read(1); f.seek(o); f.write(bytes([b[0] ^ 1]))' "$off"
+		fi
+		run -1 cmp -s c t
 		SECKIT_BACKEND=tpm2 SECKIT_STORE="$BATS_TEST_TMPDIR/store-tpm2" \
 			sk_fails 7 "key decrypt: AES-GCM authentication failed" key decrypt a --in t --out r
 		assert_absent r
