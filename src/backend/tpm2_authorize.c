@@ -255,10 +255,9 @@ int sk_tpm2_unseal_authorized(struct sk_backend *b, const uint8_t *blob, size_t 
 	TPM2B_PRIVATE priv;
 	TPM2B_DIGEST approved = { .size = 32 };
 	TPM2B_NONCE ref = { .size = 0 };
-	TPM2B_SENSITIVE_DATA *out = NULL;
 	TPMT_TK_VERIFIED ticket;
 	TPM2B_NAME name;
-	ESYS_TR h = ESYS_TR_NONE, sess = ESYS_TR_NONE;
+	ESYS_TR sess = ESYS_TR_NONE;
 	TSS2_RC r;
 	int rc, i;
 
@@ -292,33 +291,11 @@ int sk_tpm2_unseal_authorized(struct sk_backend *b, const uint8_t *blob, size_t 
 				    "it is not the PolicyPCR of the values");
 		else
 			rc = sk_tpm2_err(be, r, "TPM2_PolicyAuthorize");
-		goto out;
-	}
-	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-			    &priv, &pub, &h);
-	if (r != TSS2_RC_SUCCESS) {
-		h = ESYS_TR_NONE;
-		rc = sk_tpm2_load_err(be, r, "loading the sealed object");
-		goto out;
-	}
-	r = be->t.Esys_Unseal(be->esys, h, sess, ESYS_TR_NONE, ESYS_TR_NONE, &out);
-	if (r != TSS2_RC_SUCCESS) {
-		if ((r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER &&
-		    sk_tpm2_base_rc(r) == TPM2_RC_POLICY_FAIL)
-			rc = sk_err(SK_EVERIFY, "tpm2: the object is sealed under another OEM key's policy");
-		else
-			rc = sk_tpm2_err(be, r, "unsealing");
-		goto out;
-	}
-	rc = sk_buf_add(secret, out->buffer, out->size);
-	OPENSSL_cleanse(out, sizeof(*out));
-	be->t.Esys_Free(out);
-out:
-	if (sess != ESYS_TR_NONE)
 		be->t.Esys_FlushContext(be->esys, sess);
-	if (h != ESYS_TR_NONE)
-		be->t.Esys_FlushContext(be->esys, h);
-	return rc;
+		return rc;
+	}
+	return sk_tpm2_unseal_under(be, &pub, &priv, sess,
+				    "the object is sealed under another OEM key's policy", secret);
 }
 
 #endif /* SECKIT_HAVE_TPM2 */

@@ -169,6 +169,10 @@ void sk_tpm2_set_auth(TPM2B_AUTH *a, const struct sk_auth *auth);
  * that an object whose authPolicy is PolicyPCR(golden) opens only while
  * the PCRs hold the golden values; else the 32-byte composite digest
  * (pcr.h) the PCRs must have (TPM_RC_VALUE at once when they do not). */
+/* Load a sealed object and unseal it in policy session sess (both
+ * flushed); a policy sess does not satisfy: SK_EVERIFY "tpm2: policy_fail". */
+int sk_tpm2_unseal_under(struct tpm_backend *be, TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv,
+			 ESYS_TR sess, const char *policy_fail, struct sk_buf *secret);
 int sk_tpm2_policy_pcr_session(struct tpm_backend *be, TPMI_ALG_HASH bank, uint32_t mask,
 			       const uint8_t *composite, ESYS_TR *s);
 

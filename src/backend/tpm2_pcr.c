@@ -281,9 +281,7 @@ int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum
 	struct tpm_backend *be = (struct tpm_backend *)b;
 	TPM2B_PUBLIC pub;
 	TPM2B_PRIVATE priv;
-	TPM2B_SENSITIVE_DATA *out = NULL;
-	ESYS_TR h = ESYS_TR_NONE, sess = ESYS_TR_NONE;
-	TSS2_RC r;
+	ESYS_TR sess = ESYS_TR_NONE;
 	int rc;
 
 	if ((rc = sk_tpm2_parse_blob(be, blob, n, &pub, &priv)) != SK_OK)
@@ -294,17 +292,35 @@ int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum
 		return sk_err(SK_EVERIFY, "tpm2: not a data object sealed to PCRs");
 	if ((rc = sk_tpm2_pcr_current(be, bank, mask, cur)) != SK_OK)
 		return rc;
-	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-			    &priv, &pub, &h);
-	if (r != TSS2_RC_SUCCESS)
-		return sk_tpm2_load_err(be, r, "loading the sealed object");
 	if ((rc = sk_tpm2_policy_pcr_session(be, sk_bank(bank)->alg, mask, NULL, &sess)) != SK_OK)
+		return rc;
+	return sk_tpm2_unseal_under(be, &pub, &priv, sess, "the PCRs do not hold the values sealed to",
+				    secret);
+}
+
+/* Load a sealed object under the parent and unseal it in policy session
+ * sess (flushed, as is the object, whatever happens); a policy the
+ * session does not satisfy: SK_EVERIFY with policy_fail. */
+int sk_tpm2_unseal_under(struct tpm_backend *be, TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv,
+			 ESYS_TR sess, const char *policy_fail, struct sk_buf *secret)
+{
+	TPM2B_SENSITIVE_DATA *out = NULL;
+	ESYS_TR h = ESYS_TR_NONE;
+	TSS2_RC r;
+	int rc;
+
+	r = be->t.Esys_Load(be->esys, be->parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			    priv, pub, &h);
+	if (r != TSS2_RC_SUCCESS) {
+		h = ESYS_TR_NONE;
+		rc = sk_tpm2_load_err(be, r, "loading the sealed object");
 		goto out;
+	}
 	r = be->t.Esys_Unseal(be->esys, h, sess, ESYS_TR_NONE, ESYS_TR_NONE, &out);
 	if (r != TSS2_RC_SUCCESS) {
 		if ((r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER &&
 		    sk_tpm2_base_rc(r) == TPM2_RC_POLICY_FAIL)
-			rc = sk_err(SK_EVERIFY, "tpm2: the PCRs do not hold the values sealed to");
+			rc = sk_err(SK_EVERIFY, "tpm2: %s", policy_fail);
 		else
 			rc = sk_tpm2_err(be, r, "unsealing");
 		goto out;
@@ -313,9 +329,9 @@ int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum
 	OPENSSL_cleanse(out, sizeof(*out));
 	be->t.Esys_Free(out);
 out:
-	if (sess != ESYS_TR_NONE)
-		be->t.Esys_FlushContext(be->esys, sess);
-	be->t.Esys_FlushContext(be->esys, h);
+	be->t.Esys_FlushContext(be->esys, sess);
+	if (h != ESYS_TR_NONE)
+		be->t.Esys_FlushContext(be->esys, h);
 	return rc;
 }
 
