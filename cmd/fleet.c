@@ -94,8 +94,11 @@ static void worker_free(void *state)
 static int work(void *state, const struct sk_fleet_dev *d)
 {
 	struct worker *w = state;
+	int has, rc;
 
-	if (sk_fleet_out_has(w->f->out, d->id))
+	if ((rc = sk_fleet_out_has(w->f->out, d->id, &has)) != SK_OK)
+		return rc;
+	if (has)
 		return SK_OK; /* in the archive being resumed */
 	return w->f->work(w->state, d);
 }
@@ -206,9 +209,11 @@ int sk_cmd_fleet_run(struct sk_cmd_fleet *f, const struct sk_args *a)
 	oo.manifest_extra = f->manifest_extra;
 	oo.suffix = f->suffix;
 	oo.mode = f->mode;
+	oo.tmpdir = f->ctx->tmpdir;
 	if ((rc = sk_fleet_out_open(&oo, &f->out)) != SK_OK)
 		return rc;
 	fo.keep_going = sk_opt_flag(a, OPT_keep_going);
+	fo.tmpdir = f->ctx->tmpdir;
 	fo.arg = f;
 	fo.worker_init = worker_init;
 	fo.worker_free = worker_free;

@@ -7,8 +7,9 @@
 
 /*
  * A set of strings for duplicate checks on input nobody vouches for (YAML
- * mapping keys, fleet ids): open addressing under SipHash-2-4 with a
- * random key per set, so that no input, however its strings are chosen,
+ * mapping keys; fleet ids, which may be millions, go to a bigset.h, whose
+ * memory is bounded): open addressing under SipHash-2-4 with a random key
+ * per set, so that no input, however its strings are chosen,
  * makes the checks quadratic (an unkeyed hash such as FNV can be flooded
  * with colliding strings).  Adding n strings costs O(n) expected.
  *
@@ -23,8 +24,7 @@ typedef const char *(*sk_strset_key_fn)(const void *arg, size_t id);
 struct sk_strset {
 	size_t *id;          /* per slot: id + 1, 0 = empty */
 	uint32_t *hash;      /* per slot: the low half of the string's hash
-			      * (12 bytes a slot: a fleet of 10^6 ids is
-			      * 24 MB of table, not 32) */
+			      * (12 bytes a slot, not 16) */
 	size_t cap, n;       /* cap: a power of two (at most 2^32), or 0 */
 	uint8_t seed[16];
 	sk_strset_key_fn key;

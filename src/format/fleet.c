@@ -23,7 +23,7 @@
 
 #include "base/err.h"
 #include "base/fileio.h"
-#include "base/strset.h"
+#include "base/bigset.h"
 #include "base/util.h"
 #include "base/yaml.h"
 #include "ctx/ctx.h"
@@ -182,58 +182,13 @@ int sk_fleet_dev_key_bytes(const struct sk_fleet_dev *d, struct sk_buf *buf, con
 	return SK_OK;
 }
 
-/* ---- the set of ids seen (duplicates) ---- */
-
-/* Each id once in an arena: the line of its first occurrence, then the
- * NUL-terminated id.  The set (strset.h) holds arena offsets. */
-struct idset {
-	char *arena;
-	size_t alen, acap;
-	struct sk_strset set;
-};
-
-static const char *idset_key(const void *arg, size_t off)
-{
-	const struct idset *s = arg;
-
-	return s->arena + off + sizeof(size_t);
-}
-
-/* 0: added; 1: already there (*first = its line); <0: out of memory. */
-static int idset_add(struct idset *s, const char *id, size_t line, size_t *first)
-{
-	size_t len = strlen(id) + 1, need = sizeof(line) + len, dup;
-
-	if (s->alen + need > s->acap) {
-		size_t ncap = s->acap ? s->acap * 2 : 65536;
-		char *a;
-
-		while (ncap < s->alen + need)
-			ncap *= 2;
-		if ((a = realloc(s->arena, ncap)) == NULL) {
-			sk_err(SK_EFAIL, "out of memory");
-			return -1;
-		}
-		s->arena = a;
-		s->acap = ncap;
-	}
-	if (sk_strset_add(&s->set, id, s->alen, &dup) != SK_OK)
-		return -1;
-	if (dup != SIZE_MAX) {
-		memcpy(first, s->arena + dup, sizeof(*first));
-		return 1;
-	}
-	memcpy(s->arena + s->alen, &line, sizeof(line));
-	memcpy(s->arena + s->alen + sizeof(line), id, len);
-	s->alen += need;
-	return 0;
-}
-
-static void idset_free(struct idset *s)
-{
-	free(s->arena);
-	sk_strset_free(&s->set);
-}
+/* ---- the set of ids seen (duplicates) ----
+ *
+ * Every id of the file, with the line of its first occurrence, for
+ * "duplicate id (first at line N)": a bigset (base/bigset.h), exact and
+ * in bounded memory (at most about 21 MB however large the fleet), what
+ * outgrows it (from about 100,000 short ids on) spilled to an unnamed
+ * 0600 file in TMPDIR that is gone when the run ends. */
 
 /* ---- the runner ---- */
 
@@ -252,7 +207,7 @@ struct run {
 	const char *path;
 	char dir[PATH_MAX];         /* of the fleet file, for key files ("" = cwd) */
 	char *fname;                /* for messages: outlives the YAML document */
-	struct idset ids;
+	struct sk_bigset *ids;       /* the ids seen, with their lines */
 
 	pthread_mutex_t lock;       /* queue, first error */
 	pthread_cond_t not_empty, not_full, finished;
@@ -490,8 +445,9 @@ static int on_item(const struct sk_ydoc *doc, const struct sk_ynode *item, size_
 	struct sk_fleet_dev d;
 	const struct sk_ynode *kn = NULL;
 	struct job *j;
-	size_t first, extra;
-	int is_file = 0, mine, rc;
+	uint64_t first;
+	size_t extra;
+	int is_file = 0, mine, rc, dup;
 
 	if (atomic_load(&r->stop))
 		return SK_EFAIL; /* the error is reported from r->err_* */
@@ -504,13 +460,12 @@ static int on_item(const struct sk_ydoc *doc, const struct sk_ynode *item, size_
 	d.file = r->fname;
 	rc = parse_entry(r, doc, item, &d, &kn, &is_file);
 	if (rc == SK_OK) {
-		rc = idset_add(&r->ids, d.id, d.line, &first);
-		if (rc < 0) {
-			failed(r, &d, SK_EFAIL);
+		if ((rc = sk_bigset_add(r->ids, d.id, d.line, &dup, &first)) != SK_OK) {
+			failed(r, &d, rc);
 			return SK_EFAIL;
 		}
-		if (rc == 1)
-			rc = sk_fleet_dev_err(&d, "duplicate id (first at line %zu)", first);
+		if (dup)
+			rc = sk_fleet_dev_err(&d, "duplicate id (first at line %zu)", (size_t)first);
 	}
 	if (!mine)
 		return SK_OK;
@@ -579,19 +534,20 @@ int sk_fleet_run(const char *path, const struct sk_fleet_opts *o, struct sk_flee
 	memset(st, 0, sizeof(*st));
 	r->o = o;
 	r->path = path;
-	sk_strset_init(&r->ids.set, idset_key, &r->ids);
 	if (strcmp(path, "-") != 0 && strchr(path, '/') != NULL)
 		sk_dirname(path, r->dir, sizeof(r->dir));
 	r->fname = sk_strdup(strcmp(path, "-") == 0 ? "<stdin>" : path);
 	r->qcap = (size_t)(o->jobs ? o->jobs : 1) * QUEUE_PER_JOB;
 	r->q = calloc(r->qcap, sizeof(*r->q));
 	tids = calloc(o->jobs ? o->jobs : 1, sizeof(*tids));
-	if (r->q == NULL || tids == NULL || r->fname == NULL) {
+	rc = r->q == NULL || tids == NULL || r->fname == NULL ? sk_err(SK_EFAIL, "out of memory")
+								: sk_bigset_new(o->tmpdir, &r->ids);
+	if (rc != SK_OK) {
 		free(r->fname);
 		free(r->q);
 		free(tids);
 		free(r);
-		return sk_err(SK_EFAIL, "out of memory");
+		return rc;
 	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->report, NULL);
@@ -646,7 +602,7 @@ int sk_fleet_run(const char *path, const struct sk_fleet_opts *o, struct sk_flee
 	else
 		rc = SK_OK;
 
-	idset_free(&r->ids);
+	sk_bigset_free(r->ids);
 	free(r->fname);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->report);

@@ -18,8 +18,10 @@
  *       public-key-file: k/2.pub  PEM or DER, relative to the fleet file
  *
  * Other keys (per device and at the top level) are ignored; a duplicate id
- * is an error.  The file is read as a stream (sk_yaml_stream), so memory
- * does not grow with the fleet: 10^6 devices parse in about 2 s in 3 MB.
+ * is an error.  The file is read as a stream (sk_yaml_stream), once (a
+ * pipe will do), and the ids seen are kept in a bigset (base/bigset.h:
+ * at most about 21 MB, what outgrows it in an unnamed file in tmpdir), so
+ * memory is bounded however large the fleet is.
  *
  * Threads: the calling thread parses and feeds a bounded queue; `jobs`
  * workers run the work callback.  Each worker has its own state (made by
@@ -69,6 +71,7 @@ struct sk_fleet_opts {
 	unsigned jobs;             /* worker threads, >= 1 */
 	unsigned shard_k, shard_n; /* shard K of N (1-based); 0/0 = all */
 	int keep_going;
+	const char *tmpdir;        /* the spill file of the ids seen (NULL: /tmp) */
 	void *arg;
 	/* Per-worker state; called in the worker thread. */
 	int (*worker_init)(void *arg, void **state);
@@ -139,12 +142,16 @@ struct sk_fleet_out_opts {
 	int resume;
 	int manifest_extra;       /* resume keeps the manifest's lines (above) */
 	mode_t mode;              /* of the files (before the umask) */
+	const char *tmpdir;       /* resume: the spill file of the ids of a
+				   * large archive (NULL: /tmp) */
 };
 struct sk_fleet_out;
 
 int sk_fleet_out_open(const struct sk_fleet_out_opts *o, struct sk_fleet_out **out);
-/* 1 if a resumed archive has the device already. */
-int sk_fleet_out_has(const struct sk_fleet_out *o, const char *id);
+/* *has: 1 if a resumed archive has the device already, else 0.  SK_OK, or
+ * SK_EFAIL (the spill file of its ids cannot be read).  Threads may ask at
+ * once. */
+int sk_fleet_out_has(const struct sk_fleet_out *o, const char *id, int *has);
 /* Entries written by this run; entries found in the resumed archive. */
 size_t sk_fleet_out_written(const struct sk_fleet_out *o);
 size_t sk_fleet_out_resumed(const struct sk_fleet_out *o);

@@ -18,7 +18,7 @@
 
 #include "base/err.h"
 #include "base/fileio.h"
-#include "base/strset.h"
+#include "base/bigset.h"
 #include "base/tar.h"
 #include "base/util.h"
 
@@ -29,10 +29,8 @@ struct sk_fleet_out {
 	char *part, *mpart;      /* FILE.part names (NULL: standard output / none) */
 	int64_t mtime;           /* of every entry: the start of the run */
 	size_t written, resumed;
-	/* ids already in a resumed archive: an arena of NUL-ended ids */
-	struct sk_strset done;
-	struct sk_buf arena;
-	size_t *off, noff, capoff;
+	/* ids already in a resumed archive (bounded memory: bigset.h) */
+	struct sk_bigset *done;
 	int failed;              /* a write failed: nothing more is written */
 	int was_final;           /* resume: the archive was a finished FILE */
 	/* resume with manifest_extra: the manifest being continued is read
@@ -46,13 +44,6 @@ struct sk_fleet_out {
 
 #define MLINE_MAX 16384 /* longer lines of a resumed manifest are not kept */
 #define RBUF_SIZE 65536
-
-static const char *arena_key(const void *arg, size_t id)
-{
-	const struct sk_fleet_out *o = arg;
-
-	return (const char *)o->arena.p + o->off[id];
-}
 
 /* JSON string body of s (ids are plain; messages may hold anything). */
 static int json_str(struct sk_buf *b, const char *s)
@@ -186,33 +177,22 @@ static int keep_line(struct sk_fleet_out *o, const char *dev, const uint8_t *p, 
 static int resume_entry(void *arg, const char *name, const uint8_t *data, size_t n)
 {
 	struct sk_fleet_out *o = arg;
-	size_t sl = strlen(o->o.suffix), nl = strlen(name), dup, id;
+	size_t sl = strlen(o->o.suffix), nl = strlen(name);
+	uint64_t first;
 	char dev[SK_FLEET_ID_MAX + 1];
 	struct sk_buf line = { 0 };
-	int rc;
+	int rc, dup;
 
 	if (nl <= sl || nl - sl > SK_FLEET_ID_MAX || strcmp(name + nl - sl, o->o.suffix) != 0)
 		return sk_err(SK_ECONFIG, "'%s': entry '%s' is not DEVICE%s", o->part, name, o->o.suffix);
 	snprintf(dev, sizeof(dev), "%.*s", (int)(nl - sl), name);
 	if (!sk_fleet_id_valid(dev))
 		return sk_err(SK_ECONFIG, "'%s': entry '%s' is not DEVICE%s", o->part, name, o->o.suffix);
-	if (o->noff == o->capoff) {
-		size_t ncap = o->capoff ? 2 * o->capoff : 1024;
-		size_t *no = realloc(o->off, ncap * sizeof(*no));
-
-		if (no == NULL)
-			return sk_err(SK_EFAIL, "out of memory");
-		o->off = no;
-		o->capoff = ncap;
-	}
-	id = o->noff;
-	o->off[id] = o->arena.len;
-	if ((rc = sk_buf_add(&o->arena, dev, strlen(dev) + 1)) != SK_OK)
+	if (o->done == NULL && (rc = sk_bigset_new(o->o.tmpdir, &o->done)) != SK_OK)
 		return rc;
-	o->noff++;
-	if ((rc = sk_strset_add(&o->done, dev, id, &dup)) != SK_OK)
+	if ((rc = sk_bigset_add(o->done, dev, 0, &dup, &first)) != SK_OK)
 		return rc;
-	if (dup != SIZE_MAX)
+	if (dup)
 		return sk_err(SK_ECONFIG, "'%s': device '%s' is in it twice", o->part, dev);
 	o->resumed++;
 	if (o->mfd < 0)
@@ -335,7 +315,6 @@ int sk_fleet_out_open(const struct sk_fleet_out_opts *opts, struct sk_fleet_out 
 	o->fd = o->mfd = -1;
 	o->mtime = (int64_t)time(NULL);
 	pthread_mutex_init(&o->lock, NULL);
-	sk_strset_init(&o->done, arena_key, o);
 	if (opts->dir != NULL) {
 		if (stat(opts->dir, &sb) != 0) {
 			if (errno != ENOENT || mkdir(opts->dir, 0777) != 0)
@@ -360,9 +339,12 @@ int sk_fleet_out_open(const struct sk_fleet_out_opts *opts, struct sk_fleet_out 
 	return SK_OK;
 }
 
-int sk_fleet_out_has(const struct sk_fleet_out *o, const char *id)
+int sk_fleet_out_has(const struct sk_fleet_out *o, const char *id, int *has)
 {
-	return o->resumed > 0 && sk_strset_has(&o->done, id);
+	*has = 0;
+	if (o->resumed == 0)
+		return SK_OK;
+	return sk_bigset_get(o->done, id, has, NULL);
 }
 
 size_t sk_fleet_out_written(const struct sk_fleet_out *o)
@@ -477,9 +459,7 @@ int sk_fleet_out_close(struct sk_fleet_out *o, int ok)
 	if (o->mfd > STDOUT_FILENO)
 		close(o->mfd);
 	pthread_mutex_destroy(&o->lock);
-	sk_strset_free(&o->done);
-	sk_buf_free(&o->arena);
-	free(o->off);
+	sk_bigset_free(o->done);
 	free(o->part);
 	free(o->mpart);
 	free(o->rbuf);
