@@ -186,7 +186,7 @@ int sk_fleet_dev_key_bytes(const struct sk_fleet_dev *d, struct sk_buf *buf, con
  *
  * Every id of the file, with the line of its first occurrence, for
  * "duplicate id (first at line N)": a bigset (base/bigset.h), exact and
- * in bounded memory (at most about 21 MB however large the fleet), what
+ * in bounded memory (at most about 20 MB however large the fleet), what
  * outgrows it (from about 100,000 short ids on) spilled to an unnamed
  * 0600 file in TMPDIR that is gone when the run ends. */
 

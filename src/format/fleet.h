@@ -20,7 +20,7 @@
  * Other keys (per device and at the top level) are ignored; a duplicate id
  * is an error.  The file is read as a stream (sk_yaml_stream), once (a
  * pipe will do), and the ids seen are kept in a bigset (base/bigset.h:
- * at most about 21 MB, what outgrows it in an unnamed file in tmpdir), so
+ * at most about 20 MB, what outgrows it in an unnamed file in tmpdir), so
  * memory is bounded however large the fleet is.
  *
  * Threads: the calling thread parses and feeds a bounded queue; `jobs`
