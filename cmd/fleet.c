@@ -184,7 +184,7 @@ int sk_cmd_fleet_run(struct sk_cmd_fleet *f, const struct sk_args *a)
 	const char *shard = sk_opt_str(a, OPT_shard);
 	uint64_t jobs;
 	size_t written;
-	int rc, rc2, went_through;
+	int rc, rc2, went_through, has_part;
 
 	memset(&fo, 0, sizeof(fo));
 	memset(&st, 0, sizeof(st));
@@ -224,6 +224,7 @@ int sk_cmd_fleet_run(struct sk_cmd_fleet *f, const struct sk_args *a)
 	rc = sk_fleet_run(sk_opt_str(a, OPT_devices), &fo, &st);
 	clear_progress(f);
 	written = sk_fleet_out_written(f->out);
+	has_part = sk_fleet_out_has_part(f->out);
 	/* a run that went through: bad entries skipped with --keep-going too */
 	went_through = rc == SK_OK || (rc == SK_ECONFIG && fo.keep_going && st.parsed);
 	/* Everything written is made durable and named before we report
@@ -232,8 +233,7 @@ int sk_cmd_fleet_run(struct sk_cmd_fleet *f, const struct sk_args *a)
 	f->out = NULL;
 	if (rc2 != SK_OK && rc == SK_OK)
 		rc = rc2;
-	else if (rc != SK_OK && oo.archive != NULL && strcmp(oo.archive, "-") != 0 && st.entries > 0 &&
-		 !went_through)
+	else if (rc != SK_OK && has_part && st.entries > 0 && !went_through)
 		sk_warn("the %ss made so far are kept in '%s.part' (--resume continues it)", f->what,
 			oo.archive);
 	/* A summary for a run that went through, not for one that stopped. */

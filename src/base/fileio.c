@@ -270,29 +270,35 @@ static const char *file_kind(mode_t m)
  * target is never written either.  The checks before open(2) keep us from
  * blocking on a FIFO we will refuse; the ones on the open descriptor
  * (O_NOFOLLOW, fstat) are what hold if the path changes in between.
- * Sets o->direct when it opened path in place; leaves o untouched when
- * the caller should go the temporary-file way.
+ * Public data gets the same rules here but for the owner (fileio.h).
  */
-static int open_direct_secret(struct sk_out *o, const char *path)
+int sk_out_open_inplace(struct sk_out *o, const char *path, mode_t mode)
 {
+	int secret = (mode & 077) == 0;
+	const char *what = secret ? "secret data" : "this output";
 	struct stat sb, tb;
 
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
 	if (lstat(path, &sb) != 0)
-		return SK_OK; /* a new file */
+		return SK_OK; /* a new file (creating the temporary one says why not) */
 	if (S_ISLNK(sb.st_mode)) {
 		if (stat(path, &tb) != 0 || S_ISREG(tb.st_mode))
 			return SK_OK;
 		if (S_ISDIR(tb.st_mode))
 			return sk_err(SK_EFAIL, "writing '%s': Is a directory", path);
-		return sk_err(SK_EFAIL, "writing '%s': a symbolic link to %s; secret data goes only to "
+		return sk_err(SK_EFAIL, "writing '%s': a symbolic link to %s; %s goes only to "
 			      "a FIFO or device named directly (or '-' for standard output)",
-			      path, file_kind(tb.st_mode));
+			      path, file_kind(tb.st_mode), what);
 	}
 	if (S_ISREG(sb.st_mode))
 		return SK_OK;
 	if (S_ISDIR(sb.st_mode))
 		return sk_err(SK_EFAIL, "writing '%s': Is a directory", path);
-	if (sb.st_uid != geteuid() && sb.st_uid != 0)
+	if (S_ISSOCK(sb.st_mode))
+		return sk_err(SK_EFAIL, "writing '%s': a socket; %s goes only to a file, a FIFO "
+			      "or a device (or '-' for standard output)", path, what);
+	if (secret && sb.st_uid != geteuid() && sb.st_uid != 0)
 		return sk_err(SK_EFAIL, "writing '%s': %s owned by uid %u; secret data goes in place "
 			      "only into one of yours or root's", path, file_kind(sb.st_mode),
 			      (unsigned)sb.st_uid);
@@ -304,7 +310,7 @@ static int open_direct_secret(struct sk_out *o, const char *path)
 		return sk_err_sys(SK_EFAIL, "opening '%s'", path);
 	}
 	if (fstat(o->fd, &tb) != 0 || S_ISREG(tb.st_mode) || S_ISDIR(tb.st_mode) ||
-	    (tb.st_uid != geteuid() && tb.st_uid != 0)) {
+	    (secret && tb.st_uid != geteuid() && tb.st_uid != 0)) {
 		/* Not what lstat saw: nothing written, nothing followed. */
 		close(o->fd);
 		o->fd = -1;
@@ -347,7 +353,7 @@ int sk_out_open(struct sk_out *o, const char *path, mode_t mode)
 	if (path[0] == '\0')
 		return sk_err(SK_EUSAGE, "empty output file name");
 	if ((mode & 077) == 0) {
-		int rc = open_direct_secret(o, path);
+		int rc = sk_out_open_inplace(o, path, mode);
 
 		if (rc != SK_OK || o->direct)
 			return rc;

@@ -47,6 +47,18 @@ struct sk_out {
 	int noreplace;
 };
 int sk_out_open(struct sk_out *o, const char *path, mode_t mode);
+/*
+ * The in-place half of sk_out_open, for writers that make their own
+ * temporary file (the FILE.part of a fleet archive), with secret data's
+ * rules for links whatever the mode: a target that exists and is a FIFO or
+ * a device, named directly (for secret data: the user's or root's), is
+ * opened in place (o->direct; sk_out_commit closes it).  A new path, a
+ * regular file, a symbolic link to one or a dangling link leave o->fd at
+ * -1: the caller writes its temporary file and renames it over path (the
+ * link itself is replaced, never its target).  A directory, a socket or a
+ * symbolic link to anything else is SK_EFAIL, with nothing opened.
+ */
+int sk_out_open_inplace(struct sk_out *o, const char *path, mode_t mode);
 /* A new file at path, never anything that exists there (a file, a
  * symbolic link, dangling or not, a FIFO): SK_EEXIST now, or at the
  * commit if one appeared meanwhile.  "-" is a usage error. */

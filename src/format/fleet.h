@@ -121,8 +121,12 @@ int sk_fleet_dev_err(const struct sk_fleet_dev *d, const char *fmt, ...)
  * device, {"device": ID, "sha256": HEX of the bytes, ...extra} or
  * {"device": ID, "error": {"code", "exit", "message"}}.
  *
- * A file target is written as FILE.part (created with O_EXCL: SK_EEXIST if
- * one is there) and renamed to FILE by a successful close; a run that
+ * A target that exists and is a FIFO or a device (/dev/null) is written in
+ * place, as "-" is, never renamed over (a directory, a socket or a link to
+ * anything but a regular file is SK_EFAIL: sk_out_open_inplace; --resume
+ * of one in place is SK_EUSAGE).  Any other target is written as
+ * FILE.part (created with O_EXCL: SK_EEXIST if one is there) and renamed
+ * to FILE by a successful close; a run that
  * stops keeps FILE.part, whose whole entries are valid.  resume continues
  * FILE.part (or a finished FILE): its entries are read, a trailing partial
  * entry is cut, and sk_fleet_out_has says which devices it holds (their
@@ -152,6 +156,8 @@ int sk_fleet_out_open(const struct sk_fleet_out_opts *o, struct sk_fleet_out **o
  * SK_EFAIL (the spill file of its ids cannot be read).  Threads may ask at
  * once. */
 int sk_fleet_out_has(const struct sk_fleet_out *o, const char *id, int *has);
+/* 1 if the archive is written as FILE.part (kept by a run cut short). */
+int sk_fleet_out_has_part(const struct sk_fleet_out *o);
 /* Entries written by this run; entries found in the resumed archive. */
 size_t sk_fleet_out_written(const struct sk_fleet_out *o);
 size_t sk_fleet_out_resumed(const struct sk_fleet_out *o);

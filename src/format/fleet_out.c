@@ -26,7 +26,8 @@ struct sk_fleet_out {
 	struct sk_fleet_out_opts o;
 	pthread_mutex_t lock;
 	int fd, mfd;             /* archive (or -1: a directory), manifest (-1: none) */
-	char *part, *mpart;      /* FILE.part names (NULL: standard output / none) */
+	char *part, *mpart;      /* FILE.part names (NULL: standard output, a FIFO
+				  * or device written in place, none) */
 	int64_t mtime;           /* of every entry: the start of the run */
 	size_t written, resumed;
 	/* ids already in a resumed archive (bounded memory: bigset.h) */
@@ -237,15 +238,42 @@ static int open_part(const char *part, int resume, mode_t mode, int *fd)
 	return sk_err_sys(SK_EFAIL, "creating '%s'", part);
 }
 
+/* A target that exists and is a FIFO or a device (/dev/null) is written
+ * in place, as "-" is: renaming FILE.part over it would replace the node
+ * with a file.  *fd stays -1 for a new path or a regular file (the part
+ * way); a directory, a socket or a link to anything but a regular file is
+ * refused (sk_out_open_inplace). */
+static int open_inplace(const struct sk_fleet_out *o, const char *path, int continued, int *fd)
+{
+	struct sk_out so;
+	struct stat sb;
+	int rc;
+
+	/* refused before a FIFO's open blocks for its reader */
+	if (continued && stat(path, &sb) == 0 &&
+	    (S_ISFIFO(sb.st_mode) || S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode)))
+		return sk_err(SK_EUSAGE, "--resume: '%s' is a FIFO or a device, not a file to continue",
+			      path);
+	if ((rc = sk_out_open_inplace(&so, path, o->o.mode)) != SK_OK || !so.direct)
+		return rc;
+	*fd = so.fd;
+	so.fd = -1;
+	sk_out_abort(&so);
+	return SK_OK;
+}
+
 static int open_archive(struct sk_fleet_out *o)
 {
 	const char *path = o->o.archive;
 	struct stat sb;
+	int rc;
 
 	if (strcmp(path, "-") == 0) {
 		o->fd = STDOUT_FILENO;
 		return SK_OK;
 	}
+	if ((rc = open_inplace(o, path, o->o.resume, &o->fd)) != SK_OK || o->fd >= 0)
+		return rc;
 	if ((o->part = part_name(path)) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	/* resume a finished archive: it becomes the part again */
@@ -277,6 +305,7 @@ static int resume_archive(struct sk_fleet_out *o)
 static int open_manifest(struct sk_fleet_out *o)
 {
 	const char *path = o->o.manifest;
+	int rc;
 
 	if (path == NULL)
 		return SK_OK;
@@ -284,6 +313,9 @@ static int open_manifest(struct sk_fleet_out *o)
 		o->mfd = STDOUT_FILENO;
 		return SK_OK;
 	}
+	rc = open_inplace(o, path, o->o.resume && o->o.manifest_extra, &o->mfd);
+	if (rc != SK_OK || o->mfd >= 0)
+		return rc;
 	if ((o->mpart = part_name(path)) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
 	if (o->o.resume && o->o.manifest_extra) {
@@ -345,6 +377,11 @@ int sk_fleet_out_has(const struct sk_fleet_out *o, const char *id, int *has)
 	if (o->resumed == 0)
 		return SK_OK;
 	return sk_bigset_get(o->done, id, has, NULL);
+}
+
+int sk_fleet_out_has_part(const struct sk_fleet_out *o)
+{
+	return o->part != NULL;
 }
 
 size_t sk_fleet_out_written(const struct sk_fleet_out *o)
