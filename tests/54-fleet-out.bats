@@ -46,7 +46,7 @@ ooid_into_fifo() {
 	[ -c /dev/null ]
 	assert_absent /dev/null.part
 	# nothing is continued in a device
-	sk_fails 2 "oo id: --resume: '/dev/null' is a FIFO or a device, not a file to continue" \
+	sk_fails 2 "oo id: '/dev/null' is a FIFO or a device: there is nothing to resume in it" \
 		"${OOID[@]}" --out-archive /dev/null --resume
 	[ -c /dev/null ]
 	assert_absent /dev/null.part
@@ -89,7 +89,7 @@ ooid_into_fifo() {
 	setup_fleet 3
 	mkfifo f
 	run -2 --separate-stderr timeout 60 "$SECKIT" "${OOID[@]}" --out-archive f --resume
-	assert_one_error_line "seckit oo id: --resume: 'f' is a FIFO or a device, not a file to continue"
+	assert_one_error_line "seckit oo id: 'f' is a FIFO or a device: there is nothing to resume in it"
 	[ -p f ]
 	assert_absent f.part
 }

@@ -252,7 +252,7 @@ static int open_inplace(const struct sk_fleet_out *o, const char *path, int cont
 	/* refused before a FIFO's open blocks for its reader */
 	if (continued && stat(path, &sb) == 0 &&
 	    (S_ISFIFO(sb.st_mode) || S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode)))
-		return sk_err(SK_EUSAGE, "--resume: '%s' is a FIFO or a device, not a file to continue",
+		return sk_err(SK_EUSAGE, "'%s' is a FIFO or a device: there is nothing to resume in it",
 			      path);
 	if ((rc = sk_out_open_inplace(&so, path, o->o.mode)) != SK_OK || !so.direct)
 		return rc;
