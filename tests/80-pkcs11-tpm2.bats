@@ -1,0 +1,164 @@
+#!/usr/bin/env bats
+# The i.MX8X kit's flow: a TPM token made by tpm2-pkcs11's tpm2_ptool
+# (init, addtoken, addkey) over swtpm behind tpm2-abrmd, then seckit using
+# that token's keys through libtpm2_pkcs11.so by name, by --token and by
+# pkcs11: URI: list/info, sign, CSR, mutual TLS with openssl s_server,
+# random; cross-checked with pkcs11-tool.  The stack: tests/tpm2-pkcs11.bash.
+
+load helper
+load tpm2-pkcs11
+
+setup_file() {
+	tpm2_p11_require
+	# One TPM, one broker and one token for the file; the wrong-PIN and
+	# broker-gone tests change their state.
+	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
+	start_tpm2_pkcs11
+	local s="--path=$TPM2_PKCS11_STORE"
+	tpm2_ptool init "$s" > /dev/null
+	tpm2_ptool addtoken --pid=1 --label=kit --userpin=1234 --sopin=5678 "$s" > /dev/null
+	tpm2_ptool addkey --label=kit --key-label=dev --id=01 --userpin=1234 --algorithm=ecc256 "$s" > /dev/null
+	tpm2_ptool addkey --label=kit --key-label=rsa --id=02 --userpin=1234 --algorithm=rsa2048 "$s" > /dev/null
+	# The server side of the TLS tests: a CA and its server certificate.
+	local d=$BATS_FILE_TMPDIR/pki
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/ca.key" \
+		-subj /CN=ca -days 30 -out "$d/ca.pem" 2>/dev/null
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/srv.key" \
+		-subj /CN=srv -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -out "$d/srv.csr" 2>/dev/null
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$d/srv.ext"
+	openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -set_serial 1 -days 2 \
+		-extfile "$d/srv.ext" -out "$d/srv.pem" 2>/dev/null
+}
+
+teardown_file() {
+	stop_tpm2_pkcs11
+}
+
+setup() {
+	common_setup
+	export SECKIT_BACKEND=pkcs11 SECKIT_PKCS11_MODULE=$TPM2_P11_MODULE SK_TEST_PIN=1234
+	printf 'pkcs11:\n  token: kit\n  pin: env:SK_TEST_PIN\n' >> "$SECKIT_CONFIG"
+	echo "data to sign" > data
+	PKI=$BATS_FILE_TMPDIR/pki
+}
+
+teardown() {
+	[ -z "${SERVER_PID:-}" ] || kill "$SERVER_PID" 2>/dev/null || true
+}
+
+p11tool() {
+	pkcs11-tool --module "$TPM2_P11_MODULE" --token-label kit --login --pin 1234 "$@"
+}
+
+@test "the keys tpm2_ptool addkey made are seckit keys: key list and key info, by name and by pkcs11: URI" {
+	run -0 sk key list
+	[[ "$output" == *"dev "*"ec-p256"*"pkcs11"* ]]
+	[[ "$output" == *"rsa "*"rsa-2048"*"pkcs11"* ]]
+	run -0 sk key info dev
+	[[ "$output" == *"type:            ec-p256"* ]]
+	[[ "$output" == *"backend:         pkcs11"* ]]
+	[[ "$output" == *"exportable:      no"* ]]
+	run -0 sk key info rsa
+	[[ "$output" == *"type:            rsa-2048"* ]]
+	# The token by URI instead of the config's label, the key by URI.
+	run -0 sk --token 'pkcs11:token=kit' key info 'pkcs11:token=kit;object=dev'
+	[[ "$output" == *"type:            ec-p256"* ]]
+	# The same public key as pkcs11-tool reads from the token.
+	run -0 sk key export dev --format der --out dev.der
+	run -0 p11tool --read-object --type pubkey --label dev --output-file p11.der
+	cmp dev.der p11.der
+}
+
+@test "key sign with the kit's keys: ECDSA, RSA PKCS#1 and PSS, verified by openssl against the exported public key" {
+	for k in dev rsa; do
+		run -0 sk key export "$k" --out "$k.pub"
+		for d in sha256 sha384; do
+			run -0 sk key sign "$k" --digest "$d" --in data --out "$k.$d.sig"
+			run -0 openssl dgst "-$d" -verify "$k.pub" -signature "$k.$d.sig" data
+		done
+	done
+	run -0 sk key sign rsa --pss --in data --out rsa.pss
+	run -0 openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-1 \
+		-verify rsa.pub -signature rsa.pss data
+	# And with the key named by its URI.
+	run -0 sk key sign 'pkcs11:object=dev' --in data --out uri.sig
+	run -0 openssl dgst -sha256 -verify dev.pub -signature uri.sig data
+}
+
+@test "a signature by pkcs11-tool --sign on the kit's token verifies with seckit key verify" {
+	run -0 p11tool --sign --mechanism ECDSA-SHA256 --label dev --input-file data \
+		--output-file p11.sig --signature-format openssl
+	run -0 sk key verify dev --in data --sig p11.sig
+	echo tampered >> data
+	run -7 sk key verify dev --in data --sig p11.sig
+}
+
+@test "cert csr with the kit's keys: openssl req -verify accepts the CSRs" {
+	for k in dev rsa; do
+		run -0 sk cert csr --key "$k" --subject "/CN=$k" --out "$k.csr"
+		run -0 openssl req -verify -in "$k.csr" -noout
+		run -0 openssl req -in "$k.csr" -noout -subject
+		[ "$output" = "subject=CN = $k" ]
+	done
+}
+
+@test "mutual TLS 1.3 and 1.2 with the kit's EC and RSA keys against openssl s_server -Verify 1" {
+	local k v
+	for k in dev rsa; do
+		run -0 sk cert csr --key "$k" --subject "/CN=$k" --out "$k.csr"
+		openssl x509 -req -in "$k.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -set_serial "$RANDOM" \
+			-days 2 -out "$k.pem" 2>/dev/null
+	done
+	# tls connect checks the server by the store's rules: the device has a
+	# store, whatever holds its keys.
+	run -0 sk store write note --in data
+	printf 'GET / HTTP/1.0\r\n\r\n' > req
+	for v in -tls1_3 -tls1_2; do
+		PORT=$(free_port_pair)
+		openssl s_server -accept "127.0.0.1:$PORT" -cert "$PKI/srv.pem" -key "$PKI/srv.key" \
+			-CAfile "$PKI/ca.pem" -Verify 1 -verify_return_error -www -naccept 2 "$v" \
+			< /dev/null > server.log 2>&1 &
+		SERVER_PID=$!
+		wait_until grep -q ACCEPT server.log
+		for k in dev rsa; do
+			run -0 sk tls connect "127.0.0.1:$PORT" --key "$k" --cert "$k.pem" --ca "$PKI/ca.pem" < req
+			[[ "$output" == "HTTP/1.0 200 ok"* ]]
+			[[ "$output" == *"Protocol  : TLSv1.${v#-tls1_}"* ]]
+			[[ "$output" == *"Subject: CN=$k"* ]]
+		done
+		wait "$SERVER_PID"
+	done
+}
+
+@test "key random --backend pkcs11: bytes from the TPM through C_GenerateRandom" {
+	run -0 sk key random 32 --backend pkcs11
+	[[ "$output" =~ ^[0-9a-f]{64}$ ]]
+	local first=$output
+	run -0 sk key random 32 --backend pkcs11 --out r.bin
+	[ "$(stat -c %s r.bin)" = 32 ]
+	run -0 sk key random 32 --backend pkcs11
+	[ "$output" != "$first" ]
+}
+
+@test "key create on the kit's token: pkcs11-tool lists it sensitive and never extractable; key delete removes it" {
+	run -0 sk key create made --type ec-p256
+	run -0 p11tool --list-objects --type privkey --label made
+	[[ "$output" == *"label:      made"* ]]
+	[[ "$output" == *"Access:     sensitive, always sensitive, never extractable, local"* ]]
+	run -0 sk key export made --out made.pub
+	run -0 sk key sign made --in data --out made.sig
+	run -0 openssl dgst -sha256 -verify made.pub -signature made.sig data
+	run -0 sk key delete made
+	run -0 p11tool --list-objects --label made
+	[[ "$output" != *"label:      made"* ]]
+	sk_fails 8 "key info: " key info made
+}
+
+@test "a token label the module does not have: exit 4 naming the tokens it has, nothing written" {
+	sk_fails 4 "key sign: " --token nosuch key sign dev --in data --out s
+	[[ "$stderr" == *"no token 'nosuch' (the module has: 'kit')"* ]]
+	assert_absent s
+	sk_fails 4 "key sign: " --token 'pkcs11:token=nosuch' key sign dev --in data --out s
+	assert_absent s
+}
