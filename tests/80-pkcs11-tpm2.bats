@@ -162,3 +162,28 @@ p11tool() {
 	sk_fails 4 "key sign: " --token 'pkcs11:token=nosuch' key sign dev --in data --out s
 	assert_absent s
 }
+
+@test "a wrong PIN: exit 5, one line (the module's own ERROR lines are not let through), nothing written" {
+	SK_TEST_PIN=0000 sk_fails 5 "key sign: " key sign dev --in data --out s
+	[[ "$stderr" == *"token 'kit': wrong PIN"* ]]
+	assert_absent s
+	SK_TEST_PIN=0000 sk_fails 5 "cert csr: " cert csr --key dev --subject /CN=dev --out dev.csr
+	assert_absent dev.csr
+	# -v lets the module's own messages through, before seckit's line.
+	SK_TEST_PIN=0000 run -5 --separate-stderr sk -v key sign dev --in data --out s
+	[[ "$stderr" == *"ERROR: "*"seckit key sign: token 'kit': wrong PIN"* ]]
+	assert_absent s
+	# The right PIN still works (the TPM is not locked out).
+	run -0 sk key sign dev --in data --out s
+}
+
+# Last: it stops the broker (and starts it again).
+@test "tpm2-abrmd gone: exit 4 in one line, nothing written; back again, the key signs" {
+	stop_abrmd
+	sk_fails 4 "key sign: " key sign dev --in data --out s
+	[[ "$stderr" == *"libtpm2_pkcs11.so': C_Initialize failed (CKR_GENERAL_ERROR)" ]]
+	assert_absent s
+	sk_fails 4 "key list: " key list
+	start_abrmd
+	run -0 sk key sign dev --in data --out s
+}
