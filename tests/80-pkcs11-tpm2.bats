@@ -87,7 +87,7 @@ p11tool() {
 }
 
 @test "a signature by pkcs11-tool --sign on the kit's token verifies with seckit key verify" {
-	run -0 p11tool --sign --mechanism ECDSA-SHA256 --label dev --input-file data \
+	run -0 p11tool --sign --mechanism ECDSA-SHA256 --id 3031 --input-file data \
 		--output-file p11.sig --signature-format openssl
 	run -0 sk key verify dev --in data --sig p11.sig
 	echo tampered >> data
@@ -153,6 +153,38 @@ p11tool() {
 	run -0 p11tool --list-objects --label made
 	[[ "$output" != *"label:      made"* ]]
 	sk_fails 8 "key info: " key info made
+}
+
+@test "ECDSA with SHA-224 and SHA-256 on P-256 and P-384 keys (tpm2-pkcs11 takes 20, 32, 48 or 64-byte digests only): zero-padded to the order, verified by openssl" {
+	run -0 sk key export dev --out dev.pub
+	for d in sha224 sha256 sha384; do
+		run -0 sk key sign dev --digest "$d" --in data --out "dev.$d.sig"
+		run -0 openssl dgst "-$d" -verify dev.pub -signature "dev.$d.sig" data
+	done
+	run -0 sk key create p384 --type ec-p384
+	run -0 sk key export p384 --out p384.pub
+	for d in sha224 sha256 sha384 sha512; do
+		run -0 sk key sign p384 --digest "$d" --in data --out "p384.$d.sig"
+		run -0 openssl dgst "-$d" -verify p384.pub -signature "p384.$d.sig" data
+	done
+	run -0 sk key delete p384
+	# RSA-PSS with SHA-224: the TPM has no SHA-224, the token says so.
+	sk_fails 6 "key sign: " key sign rsa --pss --digest sha224 --in data --out s
+	[[ "$stderr" == *"CKM_RSA_PKCS_PSS refused by the token: CKR_MECHANISM_PARAM_INVALID"* ]]
+	assert_absent s
+}
+
+@test "a P-521 key made by pkcs11-tool --keypairgen (tpm2-pkcs11 writes its CKA_EC_POINT length 133 in one byte) is listed and exported" {
+	run -0 p11tool --keypairgen --key-type EC:secp521r1 --label p521 --id 0521
+	run -0 sk key list
+	[[ "$output" == *"p521 "*"ec-p521"*"pkcs11"* ]]
+	[[ "$output" == *"dev "*"ec-p256"* ]]
+	run -0 sk key info p521
+	[[ "$output" == *"size:            521 bits"* ]]
+	run -0 sk key export p521 --out p521.pub
+	run -0 openssl pkey -pubin -in p521.pub -noout -text
+	[[ "$output" == *"NIST CURVE: P-521"* ]]
+	run -0 sk key delete p521
 }
 
 @test "a token label the module does not have: exit 4 naming the tokens it has, nothing written" {

@@ -116,6 +116,12 @@ static int ec_pub(const uint8_t *params, size_t plen, const uint8_t *point, size
 	if ((os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)qlen)) != NULL && p == point + qlen) {
 		q = ASN1_STRING_get0_data(os);
 		n = (size_t)ASN1_STRING_length(os);
+	} else if (qlen > 2 && point[0] == V_ASN1_OCTET_STRING && point[1] == qlen - 2) {
+		/* tpm2-pkcs11 (1.9) writes a P-521 point's length, 133, in one
+		 * byte (0x85): not DER, whose long form is 0x81 0x85, but
+		 * unambiguous. */
+		q = point + 2;
+		n = qlen - 2;
 	}
 	if ((b = OSSL_PARAM_BLD_new()) == NULL ||
 	    !OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
