@@ -772,10 +772,22 @@ static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 		ECDSA_SIG *es = NULL;
 		BIGNUM *r, *s;
 		unsigned char *der = NULL;
+		uint8_t pad[48];
 		int n;
 
 		if (pss)
 			return sk_err(SK_EUNSUPP, "RSA-PSS padding applies to RSA keys only");
+		/* A digest shorter than the order, zero-padded to the order's
+		 * length, is the same integer (X9.62 takes the order's length
+		 * of leftmost bits): the same signature, and tokens that pick
+		 * the TPM's hash by the input's length (tpm2-pkcs11: 20, 32,
+		 * 48 or 64 bytes) take a SHA-224 digest too.  Not P-521. */
+		if (k->kt->bits % 8 == 0 && dlen < k->kt->bits / 8 && k->kt->bits / 8 <= sizeof(pad)) {
+			memset(pad, 0, sizeof(pad));
+			memcpy(pad + k->kt->bits / 8 - dlen, dgst, dlen);
+			dgst = pad;
+			dlen = k->kt->bits / 8;
+		}
 		if ((rc = sk_p11_need_mech(be, CKM_ECDSA, "sign with ECDSA")) != SK_OK ||
 		    (rc = run_op(k, &m, 0, dgst, dlen, &raw, "signing")) != SK_OK)
 			goto out;
