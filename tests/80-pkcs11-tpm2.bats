@@ -78,9 +78,11 @@ p11tool() {
 			run -0 openssl dgst "-$d" -verify "$k.pub" -signature "$k.$d.sig" data
 		done
 	done
-	run -0 sk key sign rsa --pss --in data --out rsa.pss
-	run -0 openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-1 \
-		-verify rsa.pub -signature rsa.pss data
+	for d in sha256 sha384 sha512; do
+		run -0 sk key sign rsa --pss --digest "$d" --in data --out "rsa.$d.pss"
+		run -0 openssl dgst "-$d" -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-1 \
+			-verify rsa.pub -signature "rsa.$d.pss" data
+	done
 	# And with the key named by its URI.
 	run -0 sk key sign 'pkcs11:object=dev' --in data --out uri.sig
 	run -0 openssl dgst -sha256 -verify dev.pub -signature uri.sig data
@@ -185,6 +187,15 @@ p11tool() {
 	run -0 openssl pkey -pubin -in p521.pub -noout -text
 	[[ "$output" == *"NIST CURVE: P-521"* ]]
 	run -0 sk key delete p521
+}
+
+@test "what tpm2-pkcs11 cannot do is exit 6 in one line: ECDH (no CKM_ECDH1_DERIVE), AES keys" {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out peer.key 2>/dev/null
+	openssl pkey -in peer.key -pubout -out peer.pub
+	sk_fails 6 "key derive: " key derive dev --peer peer.pub --out z
+	[[ "$stderr" == *"CKM_ECDH1_DERIVE"* ]]
+	assert_absent z
+	sk_fails 6 "key create: " key create k --type aes-128
 }
 
 @test "a token label the module does not have: exit 4 naming the tokens it has, nothing written" {
