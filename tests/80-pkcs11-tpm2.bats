@@ -131,6 +131,21 @@ p11tool() {
 		done
 		wait "$SERVER_PID"
 	done
+	# A wrong PIN: exit 5 in one line, whether the key is used at the
+	# handshake or before.
+	PORT=$(free_port_pair)
+	openssl s_server -accept "127.0.0.1:$PORT" -cert "$PKI/srv.pem" -key "$PKI/srv.key" \
+		-CAfile "$PKI/ca.pem" -Verify 1 -verify_return_error -www -naccept 2 \
+		< /dev/null > server.log 2>&1 &
+	SERVER_PID=$!
+	wait_until grep -q ACCEPT server.log
+	SK_TEST_PIN=0000 sk_fails 5 "tls connect: " tls connect "127.0.0.1:$PORT" --key dev --cert dev.pem \
+		--ca "$PKI/ca.pem" < req
+	# -v lets the module's own messages through here too (the key is
+	# used through seckit's provider).
+	SK_TEST_PIN=0000 run -5 --separate-stderr sk -v tls connect "127.0.0.1:$PORT" --key dev \
+		--cert dev.pem --ca "$PKI/ca.pem" < req
+	[[ "$stderr" == *"ERROR: "*"seckit tls connect: "* ]]
 }
 
 @test "key random --backend pkcs11: bytes from the TPM through C_GenerateRandom" {
