@@ -45,6 +45,7 @@ setup() {
 
 teardown() {
 	[ -z "${SERVER_PID:-}" ] || kill "$SERVER_PID" 2>/dev/null || true
+	[ -z "${BG_PID:-}" ] || kill "$BG_PID" 2>/dev/null || true
 }
 
 p11tool() {
@@ -235,7 +236,27 @@ p11tool() {
 	run -0 sk key sign dev --in data --out s
 }
 
-# Last: it stops the broker (and starts it again).
+# Last: these stop the broker (and start it again).
+@test "tpm2-abrmd gone mid-command, after the token was opened and before the signature: exit 4 in one line, nothing written" {
+	mkfifo in
+	"$SECKIT" key sign dev --in in --out s > out 2> err &
+	BG_PID=$!
+	local rc=0
+	# The key is found (module loaded, token open) before the input is read.
+	wait_until fifo_waiting "$BG_PID"
+	stop_abrmd
+	echo "data to sign" > in
+	wait "$BG_PID" || rc=$?
+	BG_PID=
+	start_abrmd
+	cat err
+	[ "$rc" = 4 ]
+	[ "$(grep -c . err)" = 1 ]
+	grep -q "^seckit key sign: token 'kit': signing: the module failed and cannot go on (CKR_GENERAL_ERROR" err
+	assert_absent s
+}
+
+
 @test "tpm2-abrmd gone: exit 4 in one line, nothing written; back again, the key signs" {
 	stop_abrmd
 	sk_fails 4 "key sign: " key sign dev --in data --out s

@@ -37,13 +37,14 @@ start_bus() {
 	[ -n "$DBUS_SESSION_BUS_ADDRESS" ]
 }
 
-# start_abrmd: tpm2-abrmd on that bus in front of this file's swtpm; sets
-# ABRMD_PID; tpm2-tools and tpm2-pkcs11 reach the TPM through it.
+# start_abrmd: tpm2-abrmd on that bus in front of this file's swtpm, its
+# PID in the file's abrmd.pid (a test may stop it and start another, which
+# teardown_file must find); tpm2-tools and tpm2-pkcs11 reach the TPM
+# through it.
 start_abrmd() {
 	tpm2-abrmd --session --tcti="swtpm:host=127.0.0.1,port=$SWTPM_PORT" --flush-all \
 		--allow-root > "$BATS_FILE_TMPDIR/abrmd.log" 2>&1 3>&- &
-	ABRMD_PID=$!
-	export ABRMD_PID
+	echo $! > "$BATS_FILE_TMPDIR/abrmd.pid"
 	TPM2TOOLS_TCTI=tabrmd:bus_type=session
 	TPM2_PKCS11_TCTI=tabrmd:bus_type=session
 	export TPM2TOOLS_TCTI TPM2_PKCS11_TCTI
@@ -56,9 +57,11 @@ start_abrmd() {
 # stop_abrmd: stop the broker and wait until it is gone (from a test, it
 # is not a child to wait for: a zombie counts as gone).
 stop_abrmd() {
-	[ -n "${ABRMD_PID:-}" ] || return 0
-	kill "$ABRMD_PID" 2>/dev/null || return 0
-	wait_until proc_gone "$ABRMD_PID"
+	local pid
+	pid=$(cat "$BATS_FILE_TMPDIR/abrmd.pid" 2>/dev/null) || return 0
+	rm -f "$BATS_FILE_TMPDIR/abrmd.pid"
+	kill "$pid" 2>/dev/null || return 0
+	wait_until proc_gone "$pid"
 }
 
 proc_gone() {
@@ -84,4 +87,11 @@ stop_tpm2_pkcs11() {
 	stop_abrmd
 	[ -z "${DBUS_PID:-}" ] || kill "$DBUS_PID" 2>/dev/null
 	stop_swtpm
+}
+
+# fifo_waiting PID: PID is blocked opening a FIFO (no writer yet).
+fifo_waiting() {
+	local w
+	w=$(cat "/proc/$1/wchan" 2>/dev/null) || return 1
+	[ "$w" = wait_for_partner ] || [ "$w" = fifo_open ]
 }

@@ -62,6 +62,11 @@ int sk_p11_fail(struct p11_backend *be, CK_RV rv, const char *what)
 	case CKR_CRYPTOKI_NOT_INITIALIZED:
 		return sk_err(SK_EBACKEND, "token '%s': %s: the token is not reachable (%s)", be->label,
 			      what, n);
+	case CKR_GENERAL_ERROR:
+		/* The module cannot go on (PKCS#11 5.1.3): tpm2-pkcs11's answer
+		 * when its TPM or tpm2-abrmd went away during the command. */
+		return sk_err(SK_EBACKEND, "token '%s': %s: the module failed and cannot go on (%s; is the device, or its broker, still there?)",
+			      be->label, what, n);
 	case CKR_MECHANISM_INVALID: case CKR_MECHANISM_PARAM_INVALID: case CKR_KEY_SIZE_RANGE:
 	case CKR_KEY_TYPE_INCONSISTENT: case CKR_KEY_FUNCTION_NOT_PERMITTED:
 	case CKR_FUNCTION_NOT_SUPPORTED: case CKR_CURVE_NOT_SUPPORTED:
