@@ -149,6 +149,29 @@ p11tool() {
 	[[ "$stderr" == *"ERROR: "*"seckit tls connect: "* ]]
 }
 
+@test "the device certificate on the kit's token (cert import writes a CKO_CERTIFICATE there), then mutual TLS with --cert NAME" {
+	run -0 sk cert csr --key dev --subject /CN=dev --out dev.csr
+	openssl x509 -req -in dev.csr -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -set_serial "$RANDOM" \
+		-days 2 -out dev.pem 2>/dev/null
+	run -0 sk cert import device dev.pem
+	run -0 p11tool --list-objects --type cert
+	[[ "$output" == *"label:      device"* ]]
+	run -0 sk cert get device --out got.pem
+	run -0 openssl x509 -in got.pem -noout -subject
+	[ "$output" = "subject=CN = dev" ]
+	run -0 sk store write note --in data
+	printf 'GET / HTTP/1.0\r\n\r\n' > req
+	PORT=$(free_port_pair)
+	openssl s_server -accept "127.0.0.1:$PORT" -cert "$PKI/srv.pem" -key "$PKI/srv.key" \
+		-CAfile "$PKI/ca.pem" -Verify 1 -verify_return_error -www -naccept 1 \
+		< /dev/null > server.log 2>&1 &
+	SERVER_PID=$!
+	wait_until grep -q ACCEPT server.log
+	run -0 sk tls connect "127.0.0.1:$PORT" --key dev --cert device --ca "$PKI/ca.pem" < req
+	[[ "$output" == *"Subject: CN=dev"* ]]
+	p11tool --delete-object --type cert --label device > /dev/null
+}
+
 @test "key random --backend pkcs11: bytes from the TPM through C_GenerateRandom" {
 	run -0 sk key random 32 --backend pkcs11
 	[[ "$output" =~ ^[0-9a-f]{64}$ ]]
