@@ -19,6 +19,8 @@ setup_file() {
 	tpm2_ptool addtoken --pid=1 --label=kit --userpin=1234 --sopin=5678 "$s" > /dev/null
 	tpm2_ptool addkey --label=kit --key-label=dev --id=01 --userpin=1234 --algorithm=ecc256 "$s" > /dev/null
 	tpm2_ptool addkey --label=kit --key-label=rsa --id=02 --userpin=1234 --algorithm=rsa2048 "$s" > /dev/null
+	tpm2_ptool addkey --label=kit --key-label=aa --id=03 --userpin=1234 --algorithm=ecc256 \
+		--attr-always-authenticate "$s" > /dev/null
 	# The server side of the TLS tests: a CA and its server certificate.
 	local d=$BATS_FILE_TMPDIR/pki
 	mkdir -p "$d"
@@ -87,6 +89,20 @@ p11tool() {
 	# And with the key named by its URI.
 	run -0 sk key sign 'pkcs11:object=dev' --in data --out uri.sig
 	run -0 openssl dgst -sha256 -verify dev.pub -signature uri.sig data
+}
+
+@test "a key tpm2_ptool made with --attr-always-authenticate (CKA_ALWAYS_AUTHENTICATE): the PIN again for each signature, then it verifies" {
+	run -0 sk key export aa --out aa.pub
+	# Through the counting wrapper (tests/pkcs11/p11count.c): the user
+	# login, then the context-specific one for the signature.
+	local p11count="${SECKIT_P11COUNT:-$SECKIT_SRC/build/pkcs11/p11count.so}"
+	[ -f "$p11count" ]
+	P11COUNT_LOG=$PWD/log P11COUNT_MODULE=$TPM2_P11_MODULE SECKIT_PKCS11_MODULE=$p11count \
+		run -0 sk key sign aa --in data --out aa.sig
+	[ "$(grep -c '^C_Login ' log)" = 2 ]
+	run -0 openssl dgst -sha256 -verify aa.pub -signature aa.sig data
+	run -0 sk cert csr --key aa --subject /CN=aa --out aa.csr
+	run -0 openssl req -verify -in aa.csr -noout
 }
 
 @test "a signature by pkcs11-tool --sign on the kit's token verifies with seckit key verify" {
