@@ -282,7 +282,13 @@ p11tool() {
 	BG_PID=$!
 	local rc=0
 	# The key is found (module loaded, token open) before the input is read.
-	wait_until fifo_waiting "$BG_PID"
+	# (Up to 30 s: loading the module and the token takes a while on a
+	# loaded machine.)
+	for _ in $(seq 300); do
+		fifo_waiting "$BG_PID" && break
+		sleep 0.1
+	done
+	fifo_waiting "$BG_PID"
 	stop_abrmd
 	echo "data to sign" > in
 	wait "$BG_PID" || rc=$?
