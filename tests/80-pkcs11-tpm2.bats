@@ -54,6 +54,32 @@ p11tool() {
 	pkcs11-tool --module "$TPM2_P11_MODULE" --token-label kit --login --pin 1234 "$@"
 }
 
+# issue KEY: a CSR by seckit for the token key KEY, its certificate KEY.pem
+# from the CA.
+issue() {
+	"$SECKIT" cert csr --key "$1" --subject "/CN=$1" --out "$1.csr"
+	openssl x509 -req -in "$1.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -set_serial "$RANDOM" \
+		-days 2 -out "$1.pem" 2>/dev/null
+}
+
+# start_server N [options]: s_server for N connections that demands a
+# client certificate of the CA and answers a GET with what it saw; the
+# device's store and the GET (req) for tls connect.
+start_server() {
+	local n=$1
+	shift
+	# tls connect checks the server by the store's rules: the device has
+	# a store, whatever holds its keys.
+	[ -d "$SECKIT_STORE" ] || "$SECKIT" store write note --in data
+	printf 'GET / HTTP/1.0\r\n\r\n' > req
+	PORT=$(free_port_pair)
+	openssl s_server -accept "127.0.0.1:$PORT" -cert "$PKI/srv.pem" -key "$PKI/srv.key" \
+		-CAfile "$PKI/ca.pem" -Verify 1 -verify_return_error -www -naccept "$n" "$@" \
+		< /dev/null > server.log 2>&1 &
+	SERVER_PID=$!
+	wait_until grep -q ACCEPT server.log
+}
+
 @test "the keys tpm2_ptool addkey made are seckit keys: key list and key info, by name and by pkcs11: URI" {
 	run -0 sk key list
 	[[ "$output" == *"dev "*"ec-p256"*"pkcs11"* ]]
@@ -124,22 +150,10 @@ p11tool() {
 
 @test "mutual TLS 1.3 and 1.2 with the kit's EC and RSA keys against openssl s_server -Verify 1" {
 	local k v
-	for k in dev rsa; do
-		run -0 sk cert csr --key "$k" --subject "/CN=$k" --out "$k.csr"
-		openssl x509 -req -in "$k.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -set_serial "$RANDOM" \
-			-days 2 -out "$k.pem" 2>/dev/null
-	done
-	# tls connect checks the server by the store's rules: the device has a
-	# store, whatever holds its keys.
-	run -0 sk store write note --in data
-	printf 'GET / HTTP/1.0\r\n\r\n' > req
+	issue dev
+	issue rsa
 	for v in -tls1_3 -tls1_2; do
-		PORT=$(free_port_pair)
-		openssl s_server -accept "127.0.0.1:$PORT" -cert "$PKI/srv.pem" -key "$PKI/srv.key" \
-			-CAfile "$PKI/ca.pem" -Verify 1 -verify_return_error -www -naccept 2 "$v" \
-			< /dev/null > server.log 2>&1 &
-		SERVER_PID=$!
-		wait_until grep -q ACCEPT server.log
+		start_server 2 "$v"
 		for k in dev rsa; do
 			run -0 sk tls connect "127.0.0.1:$PORT" --key "$k" --cert "$k.pem" --ca "$PKI/ca.pem" < req
 			[[ "$output" == "HTTP/1.0 200 ok"* ]]
@@ -150,12 +164,7 @@ p11tool() {
 	done
 	# A wrong PIN: exit 5 in one line, whether the key is used at the
 	# handshake or before.
-	PORT=$(free_port_pair)
-	openssl s_server -accept "127.0.0.1:$PORT" -cert "$PKI/srv.pem" -key "$PKI/srv.key" \
-		-CAfile "$PKI/ca.pem" -Verify 1 -verify_return_error -www -naccept 2 \
-		< /dev/null > server.log 2>&1 &
-	SERVER_PID=$!
-	wait_until grep -q ACCEPT server.log
+	start_server 2
 	SK_TEST_PIN=0000 sk_fails 5 "tls connect: " tls connect "127.0.0.1:$PORT" --key dev --cert dev.pem \
 		--ca "$PKI/ca.pem" < req
 	# -v lets the module's own messages through here too (the key is
@@ -166,23 +175,14 @@ p11tool() {
 }
 
 @test "the device certificate on the kit's token (cert import writes a CKO_CERTIFICATE there), then mutual TLS with --cert NAME" {
-	run -0 sk cert csr --key dev --subject /CN=dev --out dev.csr
-	openssl x509 -req -in dev.csr -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -set_serial "$RANDOM" \
-		-days 2 -out dev.pem 2>/dev/null
+	issue dev
 	run -0 sk cert import device dev.pem
 	run -0 p11tool --list-objects --type cert
 	[[ "$output" == *"label:      device"* ]]
 	run -0 sk cert get device --out got.pem
 	run -0 openssl x509 -in got.pem -noout -subject
 	[ "$output" = "subject=CN = dev" ]
-	run -0 sk store write note --in data
-	printf 'GET / HTTP/1.0\r\n\r\n' > req
-	PORT=$(free_port_pair)
-	openssl s_server -accept "127.0.0.1:$PORT" -cert "$PKI/srv.pem" -key "$PKI/srv.key" \
-		-CAfile "$PKI/ca.pem" -Verify 1 -verify_return_error -www -naccept 1 \
-		< /dev/null > server.log 2>&1 &
-	SERVER_PID=$!
-	wait_until grep -q ACCEPT server.log
+	start_server 1
 	run -0 sk tls connect "127.0.0.1:$PORT" --key dev --cert device --ca "$PKI/ca.pem" < req
 	[[ "$output" == *"Subject: CN=dev"* ]]
 	p11tool --delete-object --type cert --label device > /dev/null
