@@ -12,11 +12,14 @@
 #                                         (make test-cluster)
 set -eu
 
+# tpm2-abrmd and its TCTI: tests/80-pkcs11-tpm2.bats runs the broker on a
+# private session bus in front of swtpm (the package's own service, on the
+# system bus, is not used).
 PKGS="build-essential pkg-config libssl-dev openssl libyaml-dev libtss2-dev
 bats mandoc shellcheck hyperfine valgrind clang libclang-rt-14-dev
 swtpm swtpm-tools tpm2-tools softhsm2 opensc libp11-kit-dev mosquitto mosquitto-clients stunnel4 iproute2
 python3 python3-jsonschema xxd procps util-linux e2fsprogs zsh fish parallel faketime time gdb strace
-libarchive-tools"
+libarchive-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus-daemon"
 
 cross="" cluster=""
 case "${1:-}" in

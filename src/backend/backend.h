@@ -78,6 +78,9 @@ struct sk_backend_cfg {
 	 * The backend cleanses it after the login. */
 	int (*pin)(void *arg, const char *what, struct sk_buf *pin);
 	void *pin_arg;
+	/* pkcs11: let the module's own messages reach stderr (-v); else fd 2
+	 * is /dev/null while a module call runs. */
+	int module_stderr;
 };
 
 /* The user PIN's state, as a PKCS#11 token flags it. */

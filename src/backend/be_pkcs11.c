@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -80,11 +81,16 @@ static void p11_close(struct sk_backend *base)
 		return;
 	/* Closing the application's only session logs it out. */
 	if (be->f != NULL && be->s != CK_INVALID_HANDLE)
-		be->f->C_CloseSession(be->s);
+		P11(be, C_CloseSession, be->s);
 	if (be->f != NULL && be->initialized)
-		be->f->C_Finalize(NULL);
-	if (be->dl != NULL)
+		P11(be, C_Finalize, NULL);
+	if (be->dl != NULL) {
+		sk_p11_mute(be);  /* the module's destructors may print too */
 		dlclose(be->dl);
+		sk_p11_unmute(be, CKR_OK);
+	}
+	if (be->null_fd >= 0)
+		close(be->null_fd);
 	free(be->mechs);
 	free(be);
 }
@@ -138,7 +144,7 @@ static int load_module(struct p11_backend *be, const char *path)
 			      path, be->f->version.major, be->f->version.minor);
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
-	rv = be->f->C_Initialize(&args);
+	rv = P11(be, C_Initialize, &args);
 	if (rv == CKR_OK)
 		be->initialized = 1;
 	else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
@@ -158,14 +164,14 @@ static int find_token(struct p11_backend *be, const char *spec, const struct sk_
 	int rc = SK_OK;
 
 	/* Room for a few slots: one call; more: their number, then them. */
-	rv = be->f->C_GetSlotList(CK_TRUE, slots, &n);
+	rv = P11(be, C_GetSlotList, CK_TRUE, slots, &n);
 	if (rv == CKR_BUFFER_TOO_SMALL) {
 		slots = NULL;
-		if ((rv = be->f->C_GetSlotList(CK_TRUE, NULL, &n)) == CKR_OK && n > 0 &&
+		if ((rv = P11(be, C_GetSlotList, CK_TRUE, NULL, &n)) == CKR_OK && n > 0 &&
 		    (slots = calloc(n, sizeof(*slots))) == NULL)
 			return sk_err(SK_EFAIL, "out of memory");
 		if (rv == CKR_OK && n > 0)
-			rv = be->f->C_GetSlotList(CK_TRUE, slots, &n);
+			rv = P11(be, C_GetSlotList, CK_TRUE, slots, &n);
 	}
 	if (rv != CKR_OK) {
 		if (slots != few)
@@ -174,7 +180,7 @@ static int find_token(struct p11_backend *be, const char *spec, const struct sk_
 			      sk_p11_rv_name(rv) ? sk_p11_rv_name(rv) : "error");
 	}
 	for (i = 0; i < n; i++) {
-		if (be->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
+		if (P11(be, C_GetTokenInfo, slots[i], &ti) != CKR_OK ||
 		    !(ti.flags & CKF_TOKEN_INITIALIZED))
 			continue;
 		trim(lbl, ti.label, sizeof(ti.label));
@@ -226,10 +232,12 @@ static int p11_open(const struct sk_backend_cfg *cfg, struct sk_backend **out)
 	be->base.ops = &sk_pkcs11_backend;
 	be->pin = cfg->pin;
 	be->pin_arg = cfg->pin_arg;
+	be->mute = !cfg->module_stderr;
+	be->null_fd = be->saved_err = -1;
 	if ((rc = load_module(be, module)) != SK_OK ||
 	    (rc = find_token(be, have_uri ? NULL : spec, have_uri ? &uri : NULL)) != SK_OK)
 		goto fail;
-	rv = be->f->C_OpenSession(be->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &be->s);
+	rv = P11(be, C_OpenSession, be->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &be->s);
 	if (rv != CKR_OK) {
 		rc = sk_p11_fail(be, rv, "opening a session");
 		goto fail;
@@ -262,7 +270,7 @@ static int login(struct p11_backend *be, int context)
 		sk_buf_cleanse_free(&pin);
 		return rc;
 	}
-	rv = be->f->C_Login(be->s, context ? CKU_CONTEXT_SPECIFIC : CKU_USER,
+	rv = P11(be, C_Login, be->s, context ? CKU_CONTEXT_SPECIFIC : CKU_USER,
 			    pin.len ? pin.p : (CK_UTF8CHAR_PTR) "", pin.len);
 	sk_buf_cleanse_free(&pin);
 	if (rv == CKR_USER_ALREADY_LOGGED_IN)
@@ -271,7 +279,7 @@ static int login(struct p11_backend *be, int context)
 		be->logged_in |= !context;
 		return SK_OK;
 	}
-	if (rv == CKR_PIN_INCORRECT && be->f->C_GetTokenInfo(be->slot, &ti) == CKR_OK) {
+	if (rv == CKR_PIN_INCORRECT && P11(be, C_GetTokenInfo, be->slot, &ti) == CKR_OK) {
 		if (ti.flags & CKF_USER_PIN_LOCKED)
 			return sk_p11_fail(be, CKR_PIN_LOCKED, "logging in");
 		if (ti.flags & CKF_USER_PIN_FINAL_TRY)
@@ -473,14 +481,14 @@ static int p11_key_create(struct sk_backend *base, const char *name, const struc
 		A(privt, nv, CKA_DECRYPT, &yes, sizeof(yes));
 	}
 #undef A
-	rv = be->f->C_GenerateKeyPair(be->s, &mech, pubt, np, privt, nv, &hpub, &hpriv);
+	rv = P11(be, C_GenerateKeyPair, be->s, &mech, pubt, np, privt, nv, &hpub, &hpriv);
 	OPENSSL_free(params);
 	if (rv != CKR_OK)
 		return sk_p11_fail(be, rv, "generating a key pair");
 	rc = sk_p11_describe(be, hpriv, &k);
 	if (rc != SK_OK) {
-		be->f->C_DestroyObject(be->s, hpriv);
-		be->f->C_DestroyObject(be->s, hpub);
+		P11(be, C_DestroyObject, be->s, hpriv);
+		P11(be, C_DestroyObject, be->s, hpub);
 		return rc;
 	}
 	sk_p11_set_pub_info(be, hpriv, k.pub);
@@ -583,13 +591,13 @@ static int p11_key_import(struct sk_backend *base, const char *name, const struc
 		A(privt, nv, CKA_DECRYPT, &yes, sizeof(yes));
 	}
 #undef A
-	if ((rv = be->f->C_CreateObject(be->s, privt, nv, &hpriv)) != CKR_OK) {
+	if ((rv = P11(be, C_CreateObject, be->s, privt, nv, &hpriv)) != CKR_OK) {
 		rc = sk_p11_fail(be, rv, "storing the private key");
 		goto out;
 	}
-	if ((rv = be->f->C_CreateObject(be->s, pubt, np, &hpub)) != CKR_OK) {
+	if ((rv = P11(be, C_CreateObject, be->s, pubt, np, &hpub)) != CKR_OK) {
 		rc = sk_p11_fail(be, rv, "storing the public key");
-		be->f->C_DestroyObject(be->s, hpriv);
+		P11(be, C_DestroyObject, be->s, hpriv);
 		goto out;
 	}
 	sk_p11_set_pub_info(be, hpriv, priv);
@@ -607,7 +615,7 @@ out:
 static int p11_random(struct sk_backend *base, uint8_t *p, size_t n)
 {
 	struct p11_backend *be = (struct p11_backend *)base;
-	CK_RV rv = be->f->C_GenerateRandom(be->s, p, n);
+	CK_RV rv = P11(be, C_GenerateRandom, be->s, p, n);
 
 	return rv == CKR_OK ? SK_OK : sk_p11_fail(be, rv, "generating random bytes");
 }
@@ -680,34 +688,11 @@ static int p11_destroy(struct sk_backend *base, const struct sk_keytype *kt, con
 	/* The partner, if finding the key did not need it. */
 	if (pub == CK_INVALID_HANDLE && (rc = sk_p11_find_partner(be, priv, &pub)) != SK_OK)
 		return rc;
-	if ((rv = be->f->C_DestroyObject(be->s, priv)) != CKR_OK)
+	if ((rv = P11(be, C_DestroyObject, be->s, priv)) != CKR_OK)
 		return sk_p11_fail(be, rv, "deleting the private key");
-	if (pub != CK_INVALID_HANDLE && (rv = be->f->C_DestroyObject(be->s, pub)) != CKR_OK)
+	if (pub != CK_INVALID_HANDLE && (rv = P11(be, C_DestroyObject, be->s, pub)) != CKR_OK)
 		return sk_p11_fail(be, rv, "deleting the public key");
 	return SK_OK;
-}
-
-static CK_MECHANISM_TYPE hash_mech(const EVP_MD *md, CK_RSA_PKCS_MGF_TYPE *mgf)
-{
-	static const struct {
-		int nid;
-		CK_MECHANISM_TYPE m;
-		CK_RSA_PKCS_MGF_TYPE mgf;
-	} t[] = {
-		{ NID_sha1, CKM_SHA_1, CKG_MGF1_SHA1 },
-		{ NID_sha224, CKM_SHA224, CKG_MGF1_SHA224 },
-		{ NID_sha256, CKM_SHA256, CKG_MGF1_SHA256 },
-		{ NID_sha384, CKM_SHA384, CKG_MGF1_SHA384 },
-		{ NID_sha512, CKM_SHA512, CKG_MGF1_SHA512 },
-	};
-	size_t i;
-
-	for (i = 0; i < SK_ARRAY_SIZE(t); i++)
-		if (EVP_MD_get_type(md) == t[i].nid) {
-			*mgf = t[i].mgf;
-			return t[i].m;
-		}
-	return CK_UNAVAILABLE_INFORMATION;
 }
 
 /* The DigestInfo that PKCS#1 v1.5 signs (RFC 8017 9.2). */
@@ -744,7 +729,7 @@ static int run_op(struct sk_bkey *k, CK_MECHANISM *m, int decrypt, const uint8_t
 
 	if ((rc = login(be, 0)) != SK_OK)
 		return rc;
-	rv = decrypt ? be->f->C_DecryptInit(be->s, m, k->priv) : be->f->C_SignInit(be->s, m, k->priv);
+	rv = decrypt ? P11(be, C_DecryptInit, be->s, m, k->priv) : P11(be, C_SignInit, be->s, m, k->priv);
 	/* A mechanism the token lists, with parameters it will not take
 	 * (SoftHSM2: RSA-OAEP with SHA-1 only): unsupported, not a failure. */
 	if (rv == CKR_ARGUMENTS_BAD || rv == CKR_MECHANISM_PARAM_INVALID)
@@ -755,9 +740,9 @@ static int run_op(struct sk_bkey *k, CK_MECHANISM *m, int decrypt, const uint8_t
 	if (k->always_auth && (rc = login(be, 1)) != SK_OK) {
 		/* End the operation the token started. */
 		if (decrypt)
-			be->f->C_Decrypt(be->s, (CK_BYTE_PTR)in, n, NULL, &len);
+			P11(be, C_Decrypt, be->s, (CK_BYTE_PTR)in, n, NULL, &len);
 		else
-			be->f->C_Sign(be->s, (CK_BYTE_PTR)in, n, NULL, &len);
+			P11(be, C_Sign, be->s, (CK_BYTE_PTR)in, n, NULL, &len);
 		return rc;
 	}
 	/* Room for the largest result (the modulus or 2 x the field), then
@@ -766,8 +751,8 @@ static int run_op(struct sk_bkey *k, CK_MECHANISM *m, int decrypt, const uint8_t
 	len = 1024;
 	if ((rc = sk_buf_reserve(out, len)) != SK_OK)
 		return rc;
-	rv = decrypt ? be->f->C_Decrypt(be->s, (CK_BYTE_PTR)in, n, out->p + out->len, &len)
-		     : be->f->C_Sign(be->s, (CK_BYTE_PTR)in, n, out->p + out->len, &len);
+	rv = decrypt ? P11(be, C_Decrypt, be->s, (CK_BYTE_PTR)in, n, out->p + out->len, &len)
+		     : P11(be, C_Sign, be->s, (CK_BYTE_PTR)in, n, out->p + out->len, &len);
 	if (rv != CKR_OK)
 		return sk_p11_fail(be, rv, what);
 	out->len += len;
@@ -787,10 +772,22 @@ static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 		ECDSA_SIG *es = NULL;
 		BIGNUM *r, *s;
 		unsigned char *der = NULL;
+		uint8_t pad[48];
 		int n;
 
 		if (pss)
 			return sk_err(SK_EUNSUPP, "RSA-PSS padding applies to RSA keys only");
+		/* A digest shorter than the order, zero-padded to the order's
+		 * length, is the same integer (X9.62 takes the order's length
+		 * of leftmost bits): the same signature, and tokens that pick
+		 * the TPM's hash by the input's length (tpm2-pkcs11: 20, 32,
+		 * 48 or 64 bytes) take a SHA-224 digest too.  Not P-521. */
+		if (k->kt->bits % 8 == 0 && dlen < k->kt->bits / 8 && k->kt->bits / 8 <= sizeof(pad)) {
+			memset(pad, 0, sizeof(pad));
+			memcpy(pad + k->kt->bits / 8 - dlen, dgst, dlen);
+			dgst = pad;
+			dlen = k->kt->bits / 8;
+		}
 		if ((rc = sk_p11_need_mech(be, CKM_ECDSA, "sign with ECDSA")) != SK_OK ||
 		    (rc = run_op(k, &m, 0, dgst, dlen, &raw, "signing")) != SK_OK)
 			goto out;
@@ -816,7 +813,7 @@ static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 		goto out;
 	}
 	if (pss) {
-		if ((pp.hashAlg = hash_mech(md, &pp.mgf)) == CK_UNAVAILABLE_INFORMATION)
+		if ((pp.hashAlg = sk_p11_hash_mech(md, &pp.mgf)) == CK_UNAVAILABLE_INFORMATION)
 			return sk_err(SK_EUNSUPP, "RSA-PSS with %s on a token", sk_md_name(md));
 		pp.sLen = dlen;
 		m.mechanism = CKM_RSA_PKCS_PSS;
@@ -844,7 +841,7 @@ static int p11_decrypt(struct sk_bkey *k, const EVP_MD *oaep_md, const uint8_t *
 	int rc;
 
 	memset(&op, 0, sizeof(op));
-	if ((op.hashAlg = hash_mech(oaep_md, &op.mgf)) == CK_UNAVAILABLE_INFORMATION)
+	if ((op.hashAlg = sk_p11_hash_mech(oaep_md, &op.mgf)) == CK_UNAVAILABLE_INFORMATION)
 		return sk_err(SK_EUNSUPP, "RSA-OAEP with %s on a token", sk_md_name(oaep_md));
 	op.source = CKZ_DATA_SPECIFIED;
 	if ((rc = sk_p11_need_mech(k->be, CKM_RSA_PKCS_OAEP, "decrypt with RSA-OAEP")) != SK_OK)
@@ -894,10 +891,10 @@ static int p11_derive(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret)
 	if ((rc = sk_p11_need_mech(be, CKM_ECDH1_DERIVE, "derive with ECDH")) != SK_OK ||
 	    (rc = login(be, 0)) != SK_OK)
 		return rc;
-	if ((rv = be->f->C_DeriveKey(be->s, &m, k->priv, t, SK_ARRAY_SIZE(t), &h)) != CKR_OK)
+	if ((rv = P11(be, C_DeriveKey, be->s, &m, k->priv, t, SK_ARRAY_SIZE(t), &h)) != CKR_OK)
 		return sk_p11_fail(be, rv, "ECDH");
 	rc = sk_p11_get_attr(be, h, CKA_VALUE, &v, &vn);
-	be->f->C_DestroyObject(be->s, h);
+	P11(be, C_DestroyObject, be->s, h);
 	if (rc == SK_ENOTFOUND)
 		rc = sk_err(SK_EUNSUPP, "token '%s' does not show the ECDH secret", be->label);
 	if (rc == SK_OK)
@@ -921,7 +918,7 @@ static int p11_device_info(const struct sk_backend_cfg *cfg, struct sk_device_in
 	if ((rc = p11_open(cfg, &base)) != SK_OK)
 		return rc;
 	be = (struct p11_backend *)base;
-	if (be->f->C_GetInfo(&info) == CKR_OK)
+	if (P11(be, C_GetInfo, &info) == CKR_OK)
 		snprintf(out->revision, sizeof(out->revision), "%u.%02u", info.cryptokiVersion.major,
 			 info.cryptokiVersion.minor);
 	else

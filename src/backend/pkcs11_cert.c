@@ -274,14 +274,14 @@ int sk_p11_cert_put(struct p11_backend *be, const char *name, const uint8_t *der
 
 		/* The new one first, then the old one goes: never no
 		 * certificate at all. */
-		rv = be->f->C_CreateObject(be->s, t, SK_ARRAY_SIZE(t) - (idn == 0), &made);
+		rv = P11(be, C_CreateObject, be->s, t, SK_ARRAY_SIZE(t) - (idn == 0), &made);
 	}
 	if (rv != CKR_OK) {
 		rc = sk_p11_fail(be, rv, "storing the certificate");
 		goto out;
 	}
-	if (nh == 1 && (rv = be->f->C_DestroyObject(be->s, h[0])) != CKR_OK) {
-		be->f->C_DestroyObject(be->s, made);
+	if (nh == 1 && (rv = P11(be, C_DestroyObject, be->s, h[0])) != CKR_OK) {
+		P11(be, C_DestroyObject, be->s, made);
 		rc = sk_p11_fail(be, rv, "replacing the certificate");
 		goto out;
 	}

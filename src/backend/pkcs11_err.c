@@ -3,9 +3,11 @@
  * (pkcs11_int.h). */
 #ifdef SECKIT_HAVE_PKCS11
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/pkcs11_int.h"
 #include "base/err.h"
@@ -60,6 +62,11 @@ int sk_p11_fail(struct p11_backend *be, CK_RV rv, const char *what)
 	case CKR_CRYPTOKI_NOT_INITIALIZED:
 		return sk_err(SK_EBACKEND, "token '%s': %s: the token is not reachable (%s)", be->label,
 			      what, n);
+	case CKR_GENERAL_ERROR:
+		/* The module cannot go on (PKCS#11 5.1.3): tpm2-pkcs11's answer
+		 * when its TPM or tpm2-abrmd went away during the command. */
+		return sk_err(SK_EBACKEND, "token '%s': %s: the module failed and cannot go on (%s; is the device, or its broker, still there?)",
+			      be->label, what, n);
 	case CKR_MECHANISM_INVALID: case CKR_MECHANISM_PARAM_INVALID: case CKR_KEY_SIZE_RANGE:
 	case CKR_KEY_TYPE_INCONSISTENT: case CKR_KEY_FUNCTION_NOT_PERMITTED:
 	case CKR_FUNCTION_NOT_SUPPORTED: case CKR_CURVE_NOT_SUPPORTED:
@@ -108,15 +115,15 @@ static CK_RV read_mechs(struct p11_backend *be)
 
 	if ((be->mechs = calloc(n, sizeof(*be->mechs))) == NULL)
 		return CKR_HOST_MEMORY;
-	rv = be->f->C_GetMechanismList(be->slot, be->mechs, &n);
+	rv = P11(be, C_GetMechanismList, be->slot, be->mechs, &n);
 	if (rv == CKR_BUFFER_TOO_SMALL) {
 		free(be->mechs);
 		be->mechs = NULL;
-		if ((rv = be->f->C_GetMechanismList(be->slot, NULL, &n)) != CKR_OK)
+		if ((rv = P11(be, C_GetMechanismList, be->slot, NULL, &n)) != CKR_OK)
 			return rv;
 		if ((be->mechs = calloc(n ? n : 1, sizeof(*be->mechs))) == NULL)
 			return CKR_HOST_MEMORY;
-		rv = be->f->C_GetMechanismList(be->slot, be->mechs, &n);
+		rv = P11(be, C_GetMechanismList, be->slot, be->mechs, &n);
 	}
 	if (rv == CKR_OK)
 		be->nmechs = n;
@@ -179,3 +186,54 @@ int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *wh
 }
 
 #endif /* SECKIT_HAVE_PKCS11 */
+
+void sk_p11_mute(struct p11_backend *be)
+{
+	be->saved_err = -1;
+	if (!be->mute)
+		return;
+	if (be->null_fd < 0 && (be->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+		return;
+	fflush(stderr);
+	/* No stderr to save (fd 2 closed): nothing to hide either. */
+	if ((be->saved_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) < 0)
+		return;
+	if (dup2(be->null_fd, STDERR_FILENO) < 0) {
+		close(be->saved_err);
+		be->saved_err = -1;
+	}
+}
+
+CK_RV sk_p11_unmute(struct p11_backend *be, CK_RV rv)
+{
+	if (be->saved_err < 0)
+		return rv;
+	fflush(stderr);
+	dup2(be->saved_err, STDERR_FILENO);
+	close(be->saved_err);
+	be->saved_err = -1;
+	return rv;
+}
+
+CK_MECHANISM_TYPE sk_p11_hash_mech(const EVP_MD *md, CK_RSA_PKCS_MGF_TYPE *mgf)
+{
+	static const struct {
+		int nid;
+		CK_MECHANISM_TYPE m;
+		CK_RSA_PKCS_MGF_TYPE mgf;
+	} t[] = {
+		{ NID_sha1, CKM_SHA_1, CKG_MGF1_SHA1 },
+		{ NID_sha224, CKM_SHA224, CKG_MGF1_SHA224 },
+		{ NID_sha256, CKM_SHA256, CKG_MGF1_SHA256 },
+		{ NID_sha384, CKM_SHA384, CKG_MGF1_SHA384 },
+		{ NID_sha512, CKM_SHA512, CKG_MGF1_SHA512 },
+	};
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(t); i++)
+		if (EVP_MD_get_type(md) == t[i].nid) {
+			*mgf = t[i].mgf;
+			return t[i].m;
+		}
+	return CK_UNAVAILABLE_INFORMATION;
+}

@@ -10,7 +10,8 @@
  *   pkcs11_cert.c  certificates as CKO_CERTIFICATE objects
  *   pkcs11_obj.c   token objects: searching, attributes, public keys, the
  *                  private keys that are seckit keys
- *   pkcs11_err.c   return values -> exit codes and messages; mechanisms
+ *   pkcs11_err.c   return values -> exit codes and messages; mechanisms;
+ *                  the module's stderr muted around its calls (P11)
  *   pkcs11_uri.c   RFC 7512 PKCS#11 URIs (the token and object parts)
  * Calls go down that list only.
  * The PKCS#11 types come from p11-kit's pkcs11.h (libp11-kit-dev): a
@@ -45,6 +46,8 @@ struct p11_backend {
 	int mechs_read;
 	int (*pin)(void *arg, const char *what, struct sk_buf *pin);
 	void *pin_arg;
+	int mute;                    /* fd 2 to /dev/null while the module runs */
+	int null_fd, saved_err;      /* -1: not open / not redirected */
 };
 
 /* A key on the token, as keys.c sees it. */
@@ -66,6 +69,18 @@ int sk_p11_cert_list(struct p11_backend *be,
 int sk_p11_cert_put(struct p11_backend *be, const char *name, const uint8_t *der, size_t n,
 		    int replace, char *key, int *changed);
 
+/*
+ * Every call into the module goes through P11(be, C_Name, args...): the
+ * module's own diagnostics (tpm2-pkcs11 prints "ERROR: ..." lines and
+ * tpm2-tss and GLib their warnings, whatever the call returns) would add
+ * lines to seckit's one-line error, so unless -v (be->mute clear) fd 2 is
+ * /dev/null for the time of the call.  The comma operator orders the
+ * redirection before the call; sk_p11_unmute passes the call's value on.
+ */
+#define P11(be, fn, ...) (sk_p11_mute(be), sk_p11_unmute((be), (be)->f->fn(__VA_ARGS__)))
+void sk_p11_mute(struct p11_backend *be);
+CK_RV sk_p11_unmute(struct p11_backend *be, CK_RV rv);
+
 /* The exit code and message for a failed call (what failed, then the
  * token's word for it). */
 int sk_p11_fail(struct p11_backend *be, CK_RV rv, const char *what);
@@ -75,6 +90,9 @@ const char *sk_p11_mech_name(CK_MECHANISM_TYPE m);
 /* The mechanisms seckit uses that the token lists, and those it lacks. */
 void sk_p11_mech_split(struct p11_backend *be, const char **has, size_t *nhas,
 		       const char **lacks, size_t *nlacks, size_t max);
+/* The digest mechanism of md and its MGF1 (RSA-PSS, OAEP);
+ * CK_UNAVAILABLE_INFORMATION for a digest without one here. */
+CK_MECHANISM_TYPE sk_p11_hash_mech(const EVP_MD *md, CK_RSA_PKCS_MGF_TYPE *mgf);
 /* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it. */
 int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *what);
 

@@ -33,17 +33,17 @@ int sk_p11_find_objects(struct p11_backend *be, CK_ATTRIBUTE *tmpl, CK_ULONG nt,
 
 	*h = NULL;
 	*n = 0;
-	if ((rv = be->f->C_FindObjectsInit(be->s, tmpl, nt)) != CKR_OK)
+	if ((rv = P11(be, C_FindObjectsInit, be->s, tmpl, nt)) != CKR_OK)
 		return sk_p11_fail(be, rv, "searching objects");
 	do {
 		CK_OBJECT_HANDLE *p;
 
-		if ((rv = be->f->C_FindObjects(be->s, buf, SK_ARRAY_SIZE(buf), &got)) != CKR_OK)
+		if ((rv = P11(be, C_FindObjects, be->s, buf, SK_ARRAY_SIZE(buf), &got)) != CKR_OK)
 			break;
 		if (got == 0)
 			break;
 		if ((p = realloc(*h, (*n + got) * sizeof(**h))) == NULL) {
-			be->f->C_FindObjectsFinal(be->s);
+			P11(be, C_FindObjectsFinal, be->s);
 			free(*h);
 			*h = NULL;
 			return sk_err(SK_EFAIL, "out of memory");
@@ -52,7 +52,7 @@ int sk_p11_find_objects(struct p11_backend *be, CK_ATTRIBUTE *tmpl, CK_ULONG nt,
 		memcpy(*h + *n, buf, got * sizeof(*buf));
 		*n += got;
 	} while (got == SK_ARRAY_SIZE(buf));
-	be->f->C_FindObjectsFinal(be->s);
+	P11(be, C_FindObjectsFinal, be->s);
 	if (rv != CKR_OK) {
 		free(*h);
 		*h = NULL;
@@ -72,7 +72,7 @@ int sk_p11_get_attr(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYP
 
 	*v = NULL;
 	*n = 0;
-	rv = be->f->C_GetAttributeValue(be->s, o, &a, 1);
+	rv = P11(be, C_GetAttributeValue, be->s, o, &a, 1);
 	if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
 	    a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
 		return SK_ENOTFOUND;
@@ -80,7 +80,7 @@ int sk_p11_get_attr(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYP
 		return sk_p11_fail(be, rv, "reading an attribute");
 	if ((a.pValue = malloc(a.ulValueLen + 1)) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
-	if ((rv = be->f->C_GetAttributeValue(be->s, o, &a, 1)) != CKR_OK) {
+	if ((rv = P11(be, C_GetAttributeValue, be->s, o, &a, 1)) != CKR_OK) {
 		free(a.pValue);
 		return sk_p11_fail(be, rv, "reading an attribute");
 	}
@@ -116,6 +116,12 @@ static int ec_pub(const uint8_t *params, size_t plen, const uint8_t *point, size
 	if ((os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)qlen)) != NULL && p == point + qlen) {
 		q = ASN1_STRING_get0_data(os);
 		n = (size_t)ASN1_STRING_length(os);
+	} else if (qlen > 2 && point[0] == V_ASN1_OCTET_STRING && point[1] == qlen - 2) {
+		/* tpm2-pkcs11 (1.9) writes a P-521 point's length, 133, in one
+		 * byte (0x85): not DER, whose long form is 0x81 0x85, but
+		 * unambiguous. */
+		q = point + 2;
+		n = qlen - 2;
 	}
 	if ((b = OSSL_PARAM_BLD_new()) == NULL ||
 	    !OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
@@ -306,7 +312,7 @@ int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_ke
 #define HAS(i) (a[i].ulValueLen != CK_UNAVAILABLE_INFORMATION)
 	memset(k, 0, sizeof(*k));
 	k->priv = o;
-	rv = be->f->C_GetAttributeValue(be->s, o, a, A_N);
+	rv = P11(be, C_GetAttributeValue, be->s, o, a, A_N);
 	if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_ATTRIBUTE_SENSITIVE &&
 	    rv != CKR_BUFFER_TOO_SMALL)
 		return sk_p11_fail(be, rv, "reading a key's attributes");
@@ -371,7 +377,7 @@ void sk_p11_set_pub_info(struct p11_backend *be, CK_OBJECT_HANDLE o, EVP_PKEY *p
 	CK_ATTRIBUTE a = { CKA_PUBLIC_KEY_INFO, der, n > 0 ? (CK_ULONG)n : 0 };
 
 	if (n > 0)
-		be->f->C_SetAttributeValue(be->s, o, &a, 1);
+		P11(be, C_SetAttributeValue, be->s, o, &a, 1);
 	ERR_clear_error();
 	OPENSSL_free(der);
 }

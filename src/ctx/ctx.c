@@ -116,6 +116,7 @@ static void backend_cfg(struct sk_ctx *ctx, struct sk_backend_cfg *bcfg)
 										 : ctx->cfg.pkcs11_token;
 	bcfg->pin = pkcs11_pin;
 	bcfg->pin_arg = ctx;
+	bcfg->module_stderr = ctx->verbose > 0;
 }
 
 int sk_ctx_pkcs11_module(struct sk_ctx *ctx, const char **out)

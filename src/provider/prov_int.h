@@ -50,6 +50,7 @@ struct skp_prov {
 	int wstarted, wstop;
 	struct skp_job *whead, *wtail;
 	char *opt_pkcs11_module, *opt_token, *opt_pin;   /* opt_pin: a secret spec */
+	int verbose;            /* the seckit command's -v (built-in provider) */
 };
 
 /* A key object (keymgmt's keydata). */

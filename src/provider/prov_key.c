@@ -36,6 +36,7 @@ void skp_release(struct skp_prov *p)
 	p->ctx.opt_pkcs11_module = p->opt_pkcs11_module;
 	p->ctx.opt_token = p->opt_token;
 	p->ctx.opt_pin = p->opt_pin;
+	p->ctx.verbose = p->verbose;
 }
 
 void skp_raise(struct skp_prov *p, int rc, const char *fmt, ...)

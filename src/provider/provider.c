@@ -296,6 +296,7 @@ static int builtin_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 		*provctx = NULL;
 		return 0;
 	}
+	p->verbose = o->verbose;
 	skp_hold(p);
 	skp_release(p); /* ctx with these options */
 	return 1;

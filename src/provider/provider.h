@@ -31,6 +31,7 @@ struct sk_provider_opts {
 	const char *store, *backend, *config, *tcti;
 	const char *pkcs11_module, *token;
 	const char *pass, *pin;   /* secret specs */
+	int verbose;              /* -v: a PKCS#11 module's own messages shown */
 };
 void sk_provider_builtin_opts(const struct sk_provider_opts *o);
 

@@ -93,6 +93,7 @@ static int load_providers(struct sk_ctx *ctx, struct sk_tls *t, const char *pass
 	po.token = ctx->opt_token;
 	po.pin = ctx->opt_pin;
 	po.pass = pass;
+	po.verbose = ctx->verbose;
 	sk_provider_builtin_opts(&po);
 	if (!added && sk_provider_add_builtin() != 1)
 		return sk_err_ssl(SK_EFAIL, "seckit provider");
