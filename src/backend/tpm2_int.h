@@ -236,7 +236,8 @@ int sk_tpm2_create_sealed_policy(struct tpm_backend *be, const uint8_t policy[32
 
 /* The backend's seal_pcr and unseal_pcr operations (backend.h). */
 int sk_tpm2_seal_pcr(struct sk_backend *b, enum sk_bank bank, uint32_t mask, const uint8_t *secret,
-		     size_t n, struct sk_buf *blob, uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
+		     size_t n, struct sk_buf *blob, uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST],
+		     int given);
 int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum sk_bank bank,
 		       uint32_t mask, struct sk_buf *secret,
 		       uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
