@@ -296,7 +296,7 @@ int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum
 		return sk_err(SK_EVERIFY, "tpm2: not a data object sealed to PCRs");
 	if ((rc = sk_tpm2_pcr_current(be, bank, mask, cur)) != SK_OK)
 		return rc;
-	if ((rc = sk_tpm2_policy_pcr_session(be, sk_bank(bank)->alg, mask, NULL, &sess)) != SK_OK)
+	if ((rc = sk_tpm2_policy_pcr_session(be, sk_bank(bank)->alg, mask, NULL, 1, &sess)) != SK_OK)
 		return rc;
 	return sk_tpm2_unseal_under(be, &pub, &priv, sess, "the PCRs do not hold the values sealed to",
 				    secret);
