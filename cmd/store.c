@@ -301,15 +301,51 @@ static int store_check(struct sk_ctx *ctx, const struct sk_args *a)
 
 /* ---- reseal ---- */
 
+static const struct sk_verbopt reseal_opts[] = {
+	{ OPT_golden, "seal to these predicted values (measure predict's output) instead of the current ones: the store opens only once the PCRs hold them" },
+	{ OPT_pubkey, "with --golden: the OEM public key that must have signed it (measure predict --sign-key)" },
+};
+
+/* The golden values of --golden as a PCR binding; with --pubkey, only a
+ * prediction that key signed (checked here: the seal itself is a plain
+ * PolicyPCR, which no TPM check of the signature will guard later). */
+static int reseal_golden(const char *golden, const char *pub, struct sk_pcr_binding *pb)
+{
+	struct sk_golden g;
+	struct sk_golden_auth auth;
+	EVP_PKEY *oem = NULL;
+	int rc;
+
+	if (pub == NULL) {
+		rc = sk_golden_load(golden, &g);
+	} else if ((rc = sk_pkey_load(pub, NULL, 0, &oem)) == SK_OK &&
+		   (rc = sk_golden_load_signed(golden, &g, &auth)) == SK_OK &&
+		   (rc = sk_golden_auth_verify(&g, &auth, oem)) != SK_OK) {
+		sk_err_wrap(rc, "%s", golden);
+	}
+	EVP_PKEY_free(oem);
+	if (rc != SK_OK)
+		return rc;
+	pb->bank = g.bank;
+	pb->mask = g.mask;
+	memcpy(pb->vals, g.vals, sizeof(pb->vals));
+	return SK_OK;
+}
+
 static int store_reseal(struct sk_ctx *ctx, const struct sk_args *a)
 {
+	const char *golden = sk_opt_str(a, OPT_golden), *pub = sk_opt_str(a, OPT_pubkey);
+	struct sk_pcr_binding pb;
 	enum sk_mk_protection p;
 	char list[80];
 	struct sk_json j;
 	int rc, i;
 
-	(void)a;
-	if ((rc = sk_ctx_store_reseal(ctx, &p)) != SK_OK)
+	if (pub != NULL && golden == NULL)
+		return sk_usage_error("--pubkey needs --golden");
+	if (golden != NULL && (rc = reseal_golden(golden, pub, &pb)) != SK_OK)
+		return rc;
+	if ((rc = sk_ctx_store_reseal(ctx, golden ? &pb : NULL, golden, &p)) != SK_OK)
 		return rc;
 	sk_pcr_list_str(ctx->cfg.master_key_pcrs, list, sizeof(list));
 	if (ctx->json) {
@@ -317,6 +353,8 @@ static int store_reseal(struct sk_ctx *ctx, const struct sk_args *a)
 		sk_json_obj(&j);
 		sk_json_kstr(&j, "store", ctx->store_dir);
 		sk_json_kstr(&j, "master_key", p == SK_MK_TPM2_PCR ? "tpm2-pcrs" : "tpm2");
+		if (golden != NULL)
+			sk_json_kstr(&j, "golden", golden);
 		if (p == SK_MK_TPM2_PCR) {
 			sk_json_key(&j, "tpm2_pcrs");
 			sk_json_obj(&j);
@@ -331,6 +369,9 @@ static int store_reseal(struct sk_ctx *ctx, const struct sk_args *a)
 		}
 		sk_json_end_obj(&j);
 		sk_json_done(&j);
+	} else if (!ctx->quiet && golden != NULL) {
+		printf("master key of %s sealed to the values of %s for PCRs %s (%s): it opens once they are measured\n",
+		       ctx->store_dir, golden, list, sk_bank(ctx->cfg.master_key_bank)->name);
 	} else if (!ctx->quiet && p == SK_MK_TPM2_PCR) {
 		printf("master key of %s sealed to PCRs %s (%s)\n", ctx->store_dir, list,
 		       sk_bank(ctx->cfg.master_key_bank)->name);
@@ -353,7 +394,8 @@ static const struct sk_verb verbs[] = {
 		.synopsis = "NAME", SK_POS(1, 1), SK_OPTIONS(delete_opts), .complete = SK_C_OBJECT),
 	SK_VERB("check", store_check, "verify the whole store (every file, every object)",
 		SK_OPTIONS(check_opts)),
-	SK_VERB("reseal", store_reseal, "seal the master key again as the config says (master-key: pcrs, to their current values)"),
+	SK_VERB("reseal", store_reseal, "seal the master key again as the config says (master-key: pcrs, to their current values or --golden's)",
+		SK_OPTIONS(reseal_opts)),
 };
 
 const struct sk_command sk_cmd_store = {

@@ -280,7 +280,9 @@ option	seckit store delete	--pass	-	SPEC	secret	pass: env: file: fd: prompt
 option	seckit store delete	--force	f	-	none
 verb	seckit store check	none	-	verify the whole store (every file, every object)
 option	seckit store check	--repair	-	-	none
-verb	seckit store reseal	none	-	seal the master key again as the config says (master-key: pcrs, to their current values)
+verb	seckit store reseal	none	-	seal the master key again as the config says (master-key: pcrs, to their current values or --golden'\''s)
+option	seckit store reseal	--golden	-	FILE	file
+option	seckit store reseal	--pubkey	-	FILE	file
 command	seckit measure	measured boot: extend PCRs with an event log, predict, seal and verify golden values
 verb	seckit measure extend	file	[FILE...]	hash files (or take --digest) and extend a PCR, logging each event
 option	seckit measure extend	--pcr	-	N	none

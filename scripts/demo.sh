@@ -288,6 +288,24 @@ if command -v swtpm >/dev/null 2>&1 && command -v tpm2_pcrread >/dev/null 2>&1; 
 	printf 'kernel v2\n' > Image
 	run measure extend --pcr 16 Image board.dtb
 	run_fails 7 measure verify --pcr 16
+	say "a secret that follows signed images (TPM2_PolicyAuthorize): the OEM signs each"
+	say "image's prediction, the device opens the secret with the signed values"
+	check openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out oem.key
+	check openssl pkey -in oem.key -pubout -out oem.pub
+	run measure predict --pcr 16 Image board.dtb --sign-key oem.key --out v2.yaml
+	printf 'token for the v2 image\n' > token.txt
+	run --backend tpm2 store write token --in token.txt --tpm2-policy-key oem.pub
+	run --backend tpm2 store read token --policy v2.yaml
+	say "an update to v3: the OEM signs its prediction; the device, rebooted into v3,"
+	say "opens the secret with it, not with v2's, nor with an unsigned prediction"
+	printf 'kernel v3\n' > Image
+	run measure predict --pcr 16 Image board.dtb --sign-key oem.key --out v3.yaml
+	run measure predict --pcr 16 Image board.dtb --out v3-unsigned.yaml
+	check tpm2_pcrreset 16
+	run measure extend --pcr 16 Image board.dtb
+	run --backend tpm2 store read token --policy v3.yaml
+	run_fails 7 --backend tpm2 store read token --policy v2.yaml
+	run_fails 7 --backend tpm2 store read token --policy v3-unsigned.yaml
 	kill "$(cat "$demo/tpm/pid")"
 	rm -f "$demo/tpm/pid"
 	unset SECKIT_TCTI TPM2TOOLS_TCTI

@@ -221,3 +221,68 @@ setup() {
 		fault_loop --converge --no-reads --eio "$F/fix-plain" "provision: " provision "$F/small.yaml"
 	fi
 }
+
+# store reseal writes master.key alone (no object changes, so not
+# fault_loop's dump): after each failed call master.key is the old file,
+# byte for byte, or the whole new one, which opens the store; the store's
+# objects read the same either way and the next writer leaves no debris.
+@test "faults: store reseal --golden (master.key replaced whole)" {
+	require swtpm tpm2_pcrreset tpm2_pcrextend
+	start_swtpm "$BATS_TEST_TMPDIR/tpm"
+	export TPM2TOOLS_TCTI="$SWTPM_TCTI"
+	tpm2_pcrreset 16 > /dev/null
+	tpm2_pcrextend "16:sha256=$(sha256sum "$F/new.txt" | cut -d' ' -f1)"
+	# The golden values are the ones PCR 16 holds now, so that a new
+	# master.key opens the store in this test.
+	sk measure predict --pcr 16 "$F/new.txt" --out "$BATS_TEST_TMPDIR/golden.yaml"
+	printf 'password-kdf:\n  n: 1024\n  r: 8\n  p: 1\nmaster-key:\n  protection: tpm2\n  pcrs: 16\n' > "$SECKIT_CONFIG"
+	local fix=$F/fix-plain work=$BATS_TEST_TMPDIR/fault log n at mode err span when rc trials=0
+	local -a calls
+	mkdir -p "$work"
+	log=$work/calls.log
+	rm -rf "$SECKIT_STORE"
+	cp -a "$fix" "$SECKIT_STORE"
+	SKFAULT_DIR="$SECKIT_STORE" SKFAULT_LOG="$log" LD_PRELOAD="$FAULT_LIB" \
+		run -0 sk store reseal --golden "$BATS_TEST_TMPDIR/golden.yaml"
+	mapfile -t calls < "$log"
+	n=${#calls[@]}
+	[ "$n" -gt 0 ]
+	run -0 grep -c ' rename .*/tmp/.* -> .*/master.key$' "$log"
+	for mode in EIO:1:before ENOSPC:1:before EIO:1:after; do
+		IFS=: read -r err span when <<< "$mode"
+		for ((at = 1; at <= n; at++)); do
+			fault_applies "$mode" "${calls[at - 1]}" || continue
+			SECKIT_STORE="$work/s.$mode.$at"
+			cp -a "$fix" "$SECKIT_STORE"
+			rc=0
+			SKFAULT_DIR="$SECKIT_STORE" SKFAULT_AT=$at SKFAULT_ERRNO=$err SKFAULT_SPAN=$span \
+				SKFAULT_WHEN=$when LD_PRELOAD="$FAULT_LIB" \
+				"$SECKIT" store reseal --golden "$BATS_TEST_TMPDIR/golden.yaml" \
+				> "$work/out" 2> "$work/err" < /dev/null || rc=$?
+			trials=$((trials + 1))
+			echo "# call ${calls[at - 1]} ($mode): exit $rc $(< "$work/err")"
+			if [ "$rc" -ne 0 ]; then
+				run -0 wc -l < "$work/err"
+				[ "$output" = 1 ]
+				run -0 grep -c '^seckit store reseal: ' "$work/err"
+				[ ! -s "$work/out" ]
+			fi
+			# The old master.key, untouched, or a whole new one sealed to PCR 16.
+			if ! cmp -s "$fix/master.key" "$SECKIT_STORE/master.key"; then
+				run -0 od -An -tu1 -j5 -N1 "$SECKIT_STORE/master.key"
+				[ "${output// /}" = 2 ]
+			else
+				[ "$rc" -ne 0 ]
+			fi
+			run -0 sk store read a
+			[ "$output" = old-a ]
+			run -0 sk store write probe --in "$F/new.txt"
+			run -0 sk store check
+			assert_store_clean
+		done
+	done
+	SECKIT_STORE=$work/s
+	rm -rf "$work"/s.*
+	echo "# store reseal --golden: $n calls, $trials faults injected" >&3
+	echo "$trials" >> "$FAULT_COUNT"
+}

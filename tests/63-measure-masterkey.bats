@@ -205,3 +205,115 @@ protection() {
 	run -0 cmp before "$SECKIT_STORE/master.key"
 	sk_fails 2 "store reseal: " store reseal extra
 }
+
+@test "store reseal --golden: the OTA flow: sealed to the predicted kernel, the store opens after its re-measure and not before; another kernel: 7" {
+	restart_tpm
+	mk_config 16
+	run -0 measure extend --pcr 16 Image
+	run -0 sk store write s --in secret
+	# The build host predicts the new image's PCR 16.
+	run -0 sk measure predict --pcr 16 Image2 --out v2.yaml
+	run -0 sk store reseal --golden v2.yaml
+	[ "$output" = "master key of $SECKIT_STORE sealed to the values of v2.yaml for PCRs 16 (sha256): it opens once they are measured" ]
+	run -0 protection
+	[ "$output" = 2 ]
+	# Bound to the new values now: the old kernel's no longer open it (the
+	# device reboots straight into the new image).
+	sk_fails 7 "store read: store '$SECKIT_STORE': unsealing the master key: sealed to PCR 16, which changed since" store read s
+	restart_tpm
+	run -0 measure extend --pcr 16 Image2
+	run -0 sk store read s --out got
+	run -0 cmp secret got
+	run -0 sk store check
+	# The binding in master.key records the predicted value.
+	run -0 od -An -tx1 -v -j58 "$SECKIT_STORE/master.key"
+	[[ "$(printf '%s' "$output" | tr -d ' \n')" == 000b00010000"$(sed -n 's/^    value: //p' v2.yaml)"* ]]
+	# The old kernel, or another, does not open it.
+	restart_tpm
+	run -0 measure extend --pcr 16 Image
+	sk_fails 7 "store read: store '$SECKIT_STORE': unsealing the master key: sealed to PCR 16, which changed since" store read s
+	restart_tpm
+	echo "kernel image v3" > Image3
+	run -0 measure extend --pcr 16 Image3
+	sk_fails 7 "store read: store '$SECKIT_STORE': unsealing the master key: sealed to PCR 16, which changed since" store read s
+	# Nothing left in tmp/.
+	run -0 find "$SECKIT_STORE/tmp" -type f
+	[ -z "$output" ]
+}
+
+@test "store reseal --golden: two PCRs from predict --from; a signed prediction, checked with --pubkey" {
+	restart_tpm
+	mk_config 7,16
+	run -0 sk store write s --in secret
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out oem.key 2>/dev/null
+	openssl pkey -in oem.key -pubout -out oem.pub
+	cat > events.yaml <<-YAML
+	events:
+	  - pcr: 16
+	    file: Image2
+	  - pcr: 7
+	    file: board.dtb
+	YAML
+	run -0 sk measure predict --from events.yaml --sign-key oem.key --out v2.yaml
+	run -0 sk --json store reseal --golden v2.yaml --pubkey oem.pub
+	[ "$output" = '{"ok":true,"store":"'"$SECKIT_STORE"'","master_key":"tpm2-pcrs","golden":"v2.yaml","tpm2_pcrs":{"bank":"sha256","pcrs":[7,16]}}' ]
+	sk_fails 7 "store read: store '$SECKIT_STORE': unsealing the master key: sealed to PCR 7, which changed since" store read s
+	restart_tpm
+	run -0 measure extend --pcr 16 Image2
+	# PCR 16 reached, PCR 7 not yet.
+	sk_fails 7 "store read: store '$SECKIT_STORE': unsealing the master key: sealed to PCR 7, which changed since" store read s
+	run -0 measure extend --pcr 7 board.dtb
+	run -0 sk store read s --out got
+	run -0 cmp secret got
+	# The signed file without --pubkey: its values, the authorization unused.
+	run -0 sk store reseal --golden v2.yaml
+	run -0 sk store read s --out got2
+	run -0 cmp secret got2
+}
+
+@test "store reseal --golden: refused (other PCRs or bank 3, edited file 3, unsigned or another signer 7, usage 2); master.key byte-identical" {
+	restart_tpm
+	mk_config 16
+	run -0 sk store write s --in secret
+	cp "$SECKIT_STORE/master.key" before
+	run -0 sk measure predict --pcr 23 Image2 --out pcr23.yaml
+	sk_fails 3 "store reseal: pcr23.yaml: golden values of PCRs 23, but the config seals the master key to PCRs 16" store reseal --golden pcr23.yaml
+	run -0 cmp before "$SECKIT_STORE/master.key"
+	run -0 sk measure predict --pcr 16 Image2 --bank sha1 --out sha1.yaml
+	sk_fails 3 "store reseal: sha1.yaml: golden values of bank sha1, but the config seals the master key in bank sha256" store reseal --golden sha1.yaml
+	run -0 cmp before "$SECKIT_STORE/master.key"
+	# A value edited by hand: the composite no longer follows (line and column).
+	run -0 sk measure predict --pcr 16 Image2 --out v2.yaml
+	sed 's/^\(    value: \)./\1f/; s/^\(    value: \)ff/\1ee/' v2.yaml > edited.yaml
+	run -1 cmp v2.yaml edited.yaml
+	sk_fails 3 "store reseal: edited.yaml:" store reseal --golden edited.yaml
+	[[ "$stderr" == *"composite does not match the PCR values above" ]]
+	run -0 cmp before "$SECKIT_STORE/master.key"
+	printf 'pcrs: [' > cut.yaml
+	sk_fails 3 "store reseal: cut.yaml:" store reseal --golden cut.yaml
+	sk_fails 1 "store reseal: " store reseal --golden nosuch.yaml
+	run -0 cmp before "$SECKIT_STORE/master.key"
+	# --pubkey: an unsigned prediction, another key's, an edited signed one.
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out oem.key 2>/dev/null
+	openssl pkey -in oem.key -pubout -out oem.pub
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.key 2>/dev/null
+	sk_fails 7 "store reseal: v2.yaml: not signed" store reseal --golden v2.yaml --pubkey oem.pub
+	run -0 sk measure predict --pcr 16 Image2 --sign-key other.key --out other.yaml
+	sk_fails 7 "store reseal: other.yaml: the signature is not the OEM key's over these golden values" store reseal --golden other.yaml --pubkey oem.pub
+	run -0 sk measure predict --pcr 16 Image --sign-key oem.key --out v1s.yaml
+	run -0 sk measure predict --pcr 16 Image2 --out v2u.yaml
+	# v2's values and policy under v1's authorization: a valid file whose
+	# signature approves other values.
+	{ sed -n '/^authorization:/q;p' v2u.yaml; sed -n '/^# TPM2_PolicyAuthorize/,$p' v1s.yaml; } > swapped.yaml
+	sk_fails 7 "store reseal: swapped.yaml: the signature is not the OEM key's over these golden values" store reseal --golden swapped.yaml --pubkey oem.pub
+	run -0 cmp before "$SECKIT_STORE/master.key"
+	sk_fails 2 "store reseal: " store reseal --pubkey oem.pub
+	# A config that seals to no PCRs, or keeps the key in a file.
+	mk_config ""
+	sk_fails 3 "store reseal: $SECKIT_CONFIG: master-key: the config seals the master key to no PCRs" store reseal --golden v2.yaml
+	run -0 cmp before "$SECKIT_STORE/master.key"
+	# The store opens as before.
+	mk_config 16
+	run -0 sk store read s --out got
+	run -0 cmp secret got
+}

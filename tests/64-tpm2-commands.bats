@@ -4,7 +4,8 @@
 # load: counts, not times).  A named-key sign under a persistent parent is
 # TPM2_Load, TPM2_Sign, TPM2_FlushContext and nothing else; a store whose
 # master key the TPM seals adds its unseal, encrypted on the bus (the
-# parent's public key, a salted session, load, unseal, flush).
+# parent's public key, a salted session, load, unseal, flush); sealed to
+# PCRs, the policy session is the salted one.
 
 load helper
 load tpm
@@ -44,7 +45,7 @@ bus_commands() {
 	names = {0x131: "CreatePrimary", 0x157: "Load", 0x15d: "Sign", 0x15e: "Unseal",
 	         0x165: "FlushContext", 0x173: "ReadPublic", 0x176: "StartAuthSession",
 	         0x17a: "GetCapability", 0x162: "ContextSave", 0x161: "ContextLoad",
-	         0x182: "PCR_Extend", 0x144: "Startup"}
+	         0x182: "PCR_Extend", 0x144: "Startup", 0x17e: "PCR_Read", 0x17f: "PolicyPCR"}
 	data = open(sys.argv[1], "rb").read() if len(sys.argv) > 1 else b""
 	out, off = [], 0
 	while off + 10 <= len(data):
@@ -158,4 +159,49 @@ counted_sign() {
 	run -0 grep -c "$(openssl dgst -sha256 -binary data | xxd -p -c 64)" bus.hex
 	# ... and the master key is not
 	run -1 grep -c "$(xxd -p -c 64 mk.bin)" bus.hex
+}
+
+# The 32-byte secret of a data object sealed under a PolicyPCR in
+# master.key's blob (the PCR binding first: bank, mask, one sha256 value),
+# unsealed by tpm2-tools in a policy session, into mk.bin.
+unseal_pcr_master_key() {
+	python3 - "$SECKIT_STORE/master.key" <<-'PY'
+	import struct, sys
+	d = open(sys.argv[1], "rb").read()
+	blob = d[58:58 + struct.unpack(">H", d[56:58])[0]]
+	blob = blob[2 + 4 + 32:]
+	n = struct.unpack(">H", blob[2:4])[0]
+	open("mk.pub", "wb").write(blob[2:4 + n])
+	open("mk.priv", "wb").write(blob[4 + n:])
+	PY
+	tpm2_load -Q -C 0x81000030 -u mk.pub -r mk.priv -c mk.ctx
+	tpm2_startauthsession -Q --policy-session -S pol.ctx
+	tpm2_policypcr -Q -S pol.ctx -l sha256:16
+	tpm2_unseal -c mk.ctx -p session:pol.ctx -o mk.bin
+	tpm2_flushcontext pol.ctx
+	tpm2_flushcontext -t
+	[ "$(stat -c %s mk.bin)" -eq 32 ]
+}
+
+@test "tpm2: a master key sealed to PCRs comes back from TPM2_Unseal encrypted (salted policy session), never in clear on the bus" {
+	require tpm2_load tpm2_unseal tpm2_startauthsession tpm2_policypcr xxd
+	tpm2_pcrreset 16 >/dev/null
+	printf 'master-key:\n  protection: tpm2\n  pcrs: 16\n' >> "$SECKIT_CONFIG"
+	echo "secret of the device" > secret
+	run -0 sk store write s --in secret
+	run -0 unseal_pcr_master_key
+	TCTI_PCAP_FILE="$BATS_TEST_TMPDIR/bus.pcap" SECKIT_TCTI="pcap:$SWTPM_TCTI" \
+		run -0 sk store read s --out got
+	run -0 cmp secret got
+	od -An -tx1 -v bus.pcap | tr -d ' \n' > bus.hex
+	# the unseal went through the capture (the sealed object's public
+	# area, loaded, is in it) ...
+	run -0 grep -c "$(xxd -p -c 256 mk.pub | tr -d '\n' | cut -c5-)" bus.hex
+	# ... and the master key is not
+	run -1 grep -c "$(xxd -p -c 64 mk.bin)" bus.hex
+	# The bus: the salted policy session, PolicyPCR, load, unseal.
+	: > "$BATS_TEST_TMPDIR/bus.log"
+	SECKIT_TCTI=$PROXY_TCTI run -0 sk store read s --out got2
+	run -0 bus_commands
+	[[ "$output" == *"ReadPublic StartAuthSession PolicyPCR Load Unseal FlushContext FlushContext"* ]]
 }

@@ -193,14 +193,16 @@ struct sk_backend_ops {
 	/* Seal a small secret (a store object's data key) to the current
 	 * values of the PCRs of mask in bank: a TPM data object usable only
 	 * through a SHA-256 policy session that ran TPM2_PolicyPCR over those
-	 * values (no password use).  vals[n] receives PCR n's value sealed to.
+	 * values (no password use).  vals[n] receives PCR n's value sealed to;
+	 * with given, vals holds the values to seal to instead (predicted
+	 * ones: the object opens once the PCRs reach them, not before).
 	 * SK_EUNSUPP when the TPM's bank lacks one of the PCRs.  unseal_pcr
 	 * runs that policy over the current values (cur receives them):
 	 * SK_EVERIFY when they are not the sealed ones.  NULL for a backend
 	 * without PCRs. */
 	int (*seal_pcr)(struct sk_backend *be, enum sk_bank bank, uint32_t mask,
 			const uint8_t *secret, size_t n, struct sk_buf *blob,
-			uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
+			uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST], int given);
 	int (*unseal_pcr)(struct sk_backend *be, const uint8_t *blob, size_t n, enum sk_bank bank,
 			  uint32_t mask, struct sk_buf *secret,
 			  uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);

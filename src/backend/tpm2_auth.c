@@ -199,17 +199,24 @@ int sk_tpm2_key_err(struct sk_bkey *k, TSS2_RC r, const char *what)
 	return sk_tpm2_err(k->be, r, what);
 }
 
-/* Policy sessions need no salt: PolicyPCR carries nothing secret, and
- * what the session then authorises (reading a golden value, unsealing
- * under a PCR policy) is decided by the TPM's PCRs, not by a value that
- * could be learnt on the bus. */
+/* A policy session needs no salt to authorise: PolicyPCR carries nothing
+ * secret, and whether the session satisfies a policy is decided by the
+ * TPM's PCRs, not by a value that could be learnt on the bus.  What an
+ * unseal under it answers is a secret, though: with encrypt, the session
+ * is salted to the parent and encrypts the answer's first parameter, as
+ * the master key's HMAC session does (sk_tpm2_start_encrypt_session).
+ * Without (reading a golden value, which is no secret) it needs no
+ * parent key, so measuring at boot loads nothing. */
 int sk_tpm2_policy_pcr_session(struct tpm_backend *be, TPMI_ALG_HASH bank, uint32_t mask,
-			       const uint8_t *composite, ESYS_TR *s)
+			       const uint8_t *composite, int encrypt, ESYS_TR *s)
 {
-	const TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+	const TPMT_SYM_DEF none = { .algorithm = TPM2_ALG_NULL };
+	const TPMT_SYM_DEF aes = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+				   .mode.aes = TPM2_ALG_CFB };
 	TPML_PCR_SELECTION sel = { .count = 1 };
 	TPM2B_DIGEST digest = { .size = 0 };
 	TSS2_RC r;
+	int rc;
 
 	sel.pcrSelections[0].hash = bank;
 	sel.pcrSelections[0].sizeofSelect = 3;
@@ -220,14 +227,19 @@ int sk_tpm2_policy_pcr_session(struct tpm_backend *be, TPMI_ALG_HASH bank, uint3
 		digest.size = 32;
 		memcpy(digest.buffer, composite, 32);
 	}
-	r = be->t.Esys_StartAuthSession(be->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-					ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym,
-					TPM2_ALG_SHA256, s);
+	if (encrypt && (rc = parent_public(be)) != SK_OK) {
+		*s = ESYS_TR_NONE;
+		return rc;
+	}
+	r = be->t.Esys_StartAuthSession(be->esys, encrypt ? be->parent : ESYS_TR_NONE, ESYS_TR_NONE,
+					ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY,
+					encrypt ? &aes : &none, TPM2_ALG_SHA256, s);
 	if (r != TSS2_RC_SUCCESS) {
 		*s = ESYS_TR_NONE;
 		return sk_tpm2_err(be, r, "starting a policy session");
 	}
-	r = be->t.Esys_TRSess_SetAttributes(be->esys, *s, TPMA_SESSION_CONTINUESESSION, 0xff);
+	r = be->t.Esys_TRSess_SetAttributes(be->esys, *s, TPMA_SESSION_CONTINUESESSION |
+					    (encrypt ? TPMA_SESSION_ENCRYPT : 0), 0xff);
 	if (r == TSS2_RC_SUCCESS)
 		r = be->t.Esys_PolicyPCR(be->esys, *s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 					 &digest, &sel);

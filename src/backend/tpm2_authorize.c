@@ -274,7 +274,7 @@ int sk_tpm2_unseal_authorized(struct sk_backend *b, const uint8_t *blob, size_t 
 		return rc;
 	/* PolicyPCR with the approved values' composite: the TPM refuses at
 	 * once when the PCRs do not hold them. */
-	if ((rc = sk_tpm2_policy_pcr_session(be, sk_bank(ap->bank)->alg, ap->mask, ap->composite, &sess)) != SK_OK) {
+	if ((rc = sk_tpm2_policy_pcr_session(be, sk_bank(ap->bank)->alg, ap->mask, ap->composite, 1, &sess)) != SK_OK) {
 		if (rc == SK_EVERIFY && (i = first_differing(ap, cur)) >= 0)
 			rc = sk_err(SK_EVERIFY, "PCR %d does not hold the value the signed prediction approves", i);
 		return rc;

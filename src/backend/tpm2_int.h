@@ -163,18 +163,20 @@ int sk_tpm2_start_encrypt_session(struct tpm_backend *be, ESYS_TR *s);
 int sk_tpm2_key_session(struct sk_bkey *k, ESYS_TR *s);
 /* The TPM authorisation value of auth (NULL: the empty value). */
 void sk_tpm2_set_auth(TPM2B_AUTH *a, const struct sk_auth *auth);
-/* A policy session (SHA-256, unsalted, kept until flushed: the caller
- * flushes it) that has run TPM2_PolicyPCR over the PCRs of mask in bank
- * (a TPM algorithm id).  composite NULL: the TPM's current values, so
- * that an object whose authPolicy is PolicyPCR(golden) opens only while
- * the PCRs hold the golden values; else the 32-byte composite digest
- * (pcr.h) the PCRs must have (TPM_RC_VALUE at once when they do not). */
+/* A policy session (SHA-256, kept until flushed: the caller flushes it)
+ * that has run TPM2_PolicyPCR over the PCRs of mask in bank (a TPM
+ * algorithm id).  composite NULL: the TPM's current values, so that an
+ * object whose authPolicy is PolicyPCR(golden) opens only while the PCRs
+ * hold the golden values; else the 32-byte composite digest (pcr.h) the
+ * PCRs must have (TPM_RC_VALUE at once when they do not).  encrypt: for
+ * an unseal, salted to the parent and encrypting the secret answered
+ * (TPMA_SESSION_ENCRYPT, AES-128-CFB); else unsalted, with no parent. */
 /* Load a sealed object and unseal it in policy session sess (both
  * flushed); a policy sess does not satisfy: SK_EVERIFY "tpm2: policy_fail". */
 int sk_tpm2_unseal_under(struct tpm_backend *be, TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv,
 			 ESYS_TR sess, const char *policy_fail, struct sk_buf *secret);
 int sk_tpm2_policy_pcr_session(struct tpm_backend *be, TPMI_ALG_HASH bank, uint32_t mask,
-			       const uint8_t *composite, ESYS_TR *s);
+			       const uint8_t *composite, int encrypt, ESYS_TR *s);
 
 /* ---- tpm2_device.c ---- */
 
@@ -236,7 +238,8 @@ int sk_tpm2_create_sealed_policy(struct tpm_backend *be, const uint8_t policy[32
 
 /* The backend's seal_pcr and unseal_pcr operations (backend.h). */
 int sk_tpm2_seal_pcr(struct sk_backend *b, enum sk_bank bank, uint32_t mask, const uint8_t *secret,
-		     size_t n, struct sk_buf *blob, uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
+		     size_t n, struct sk_buf *blob, uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST],
+		     int given);
 int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum sk_bank bank,
 		       uint32_t mask, struct sk_buf *secret,
 		       uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);

@@ -184,7 +184,7 @@ int sk_tpm_nv_read_pcr(struct sk_tpm *t, uint32_t index, enum sk_bank b, uint32_
 		return rc;
 	if ((rc = nv_handle(be, index, &h)) != SK_OK)
 		return rc;
-	if ((rc = sk_tpm2_policy_pcr_session(be, sk_bank(b)->alg, mask, NULL, &s)) == SK_OK)
+	if ((rc = sk_tpm2_policy_pcr_session(be, sk_bank(b)->alg, mask, NULL, 0, &s)) == SK_OK)
 		rc = read_chunks(be, h, s, info.size, out);
 	if (s != ESYS_TR_NONE)
 		be->t.Esys_FlushContext(be->esys, s);

@@ -258,16 +258,20 @@ int sk_tpm2_pcr_current(struct tpm_backend *be, enum sk_bank bank, uint32_t mask
 }
 
 int sk_tpm2_seal_pcr(struct sk_backend *b, enum sk_bank bank, uint32_t mask, const uint8_t *secret,
-		     size_t n, struct sk_buf *blob, uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST])
+		     size_t n, struct sk_buf *blob, uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST],
+		     int given)
 {
 	struct tpm_backend *be = (struct tpm_backend *)b;
 	uint8_t comp[SK_PCR_COMPOSITE_LEN], policy[32] = { 0 };
+	uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST];
 	int rc;
 
 	/* A policy over no PCR would enforce nothing. */
 	if (mask == 0 || (mask >> SK_PCR_COUNT) != 0)
 		return sk_err(SK_EUSAGE, "tpm2: no PCR selected to seal to");
-	if ((rc = sk_tpm2_pcr_current(be, bank, mask, vals)) != SK_OK ||
+	/* Given values too are sealed only where the TPM has the bank and
+	 * the PCRs: the policy must be one the TPM can ever satisfy. */
+	if ((rc = sk_tpm2_pcr_current(be, bank, mask, given ? cur : vals)) != SK_OK ||
 	    (rc = sk_pcr_composite(bank, mask, (const uint8_t(*)[SK_PCR_MAX_DIGEST])vals, comp)) != SK_OK ||
 	    (rc = sk_policy_pcr(policy, bank, mask, comp)) != SK_OK)
 		return rc;
@@ -292,7 +296,7 @@ int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum
 		return sk_err(SK_EVERIFY, "tpm2: not a data object sealed to PCRs");
 	if ((rc = sk_tpm2_pcr_current(be, bank, mask, cur)) != SK_OK)
 		return rc;
-	if ((rc = sk_tpm2_policy_pcr_session(be, sk_bank(bank)->alg, mask, NULL, &sess)) != SK_OK)
+	if ((rc = sk_tpm2_policy_pcr_session(be, sk_bank(bank)->alg, mask, NULL, 1, &sess)) != SK_OK)
 		return rc;
 	return sk_tpm2_unseal_under(be, &pub, &priv, sess, "the PCRs do not hold the values sealed to",
 				    secret);

@@ -172,15 +172,18 @@ static int mk_backend(void *arg, enum sk_mk_protection p, struct sk_backend **be
 
 /* A master key sealed to PCRs: the binding (crypto/pcr.h: bank, PCRs,
  * the values sealed to) followed by the backend's seal_pcr blob; the
- * binding names the PCR that changed when the TPM refuses. */
+ * binding names the PCR that changed when the TPM refuses.  Sealed to
+ * the config's PCRs' current values, or (to not NULL) to to's values. */
 static int mk_seal_pcr(struct sk_ctx *ctx, struct sk_backend *be, const uint8_t key[32],
-		       struct sk_buf *blob)
+		       const struct sk_pcr_binding *to, struct sk_buf *blob)
 {
 	struct sk_pcr_binding pb = { .bank = ctx->cfg.master_key_bank, .mask = ctx->cfg.master_key_pcrs };
 	struct sk_buf tb = { 0 };
 	int rc;
 
-	if ((rc = be->ops->seal_pcr(be, pb.bank, pb.mask, key, 32, &tb, pb.vals)) == SK_OK &&
+	if (to != NULL)
+		pb = *to;
+	if ((rc = be->ops->seal_pcr(be, pb.bank, pb.mask, key, 32, &tb, pb.vals, to != NULL)) == SK_OK &&
 	    (rc = sk_pcr_binding_put(blob, &pb)) == SK_OK)
 		rc = sk_buf_add(blob, tb.p, tb.len);
 	sk_buf_free(&tb);
@@ -211,8 +214,26 @@ static int mk_seal(void *arg, enum sk_mk_protection p, const uint8_t key[32], st
 	if ((rc = mk_backend(arg, p, &be)) != SK_OK)
 		return rc;
 	if (p == SK_MK_TPM2_PCR)
-		return mk_seal_pcr(arg, be, key, blob);
+		return mk_seal_pcr(arg, be, key, NULL, blob);
 	return be->ops->seal(be, key, 32, blob);
+}
+
+/* store reseal --golden: the master key sealed to given PCR values. */
+struct mk_seal_to {
+	struct sk_ctx *ctx;
+	const struct sk_pcr_binding *to;
+};
+
+static int mk_seal_golden(void *arg, enum sk_mk_protection p, const uint8_t key[32],
+			  struct sk_buf *blob)
+{
+	struct mk_seal_to *s = arg;
+	struct sk_backend *be;
+	int rc;
+
+	if ((rc = mk_backend(s->ctx, p, &be)) != SK_OK)
+		return rc;
+	return mk_seal_pcr(s->ctx, be, key, s->to, blob);
 }
 
 static int mk_unseal(void *arg, enum sk_mk_protection p, const uint8_t *blob, size_t n,
@@ -302,17 +323,50 @@ int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out)
 	return SK_OK;
 }
 
-int sk_ctx_store_reseal(struct sk_ctx *ctx, enum sk_mk_protection *now)
+/* The golden values to fit the config's master-key pcrs and pcr-bank:
+ * sealed to other PCRs than the config says, the store would open after
+ * the update under a policy nobody chose (SK_ECONFIG). */
+static int golden_fits(struct sk_ctx *ctx, const struct sk_pcr_binding *to, const char *what)
+{
+	char want[80], got[80];
+
+	if (ctx->cfg.master_key_pcrs == 0)
+		return sk_err(SK_ECONFIG, "%s: master-key: the config seals the master key to no PCRs (master-key pcrs), so golden values do not apply",
+			      ctx->cfg.file ? ctx->cfg.file : "no config file");
+	sk_pcr_list_str(ctx->cfg.master_key_pcrs, want, sizeof(want));
+	sk_pcr_list_str(to->mask, got, sizeof(got));
+	if (to->mask != ctx->cfg.master_key_pcrs)
+		return sk_err(SK_ECONFIG, "%s: golden values of PCRs %s, but the config seals the master key to PCRs %s",
+			      what, got, want);
+	if (to->bank != ctx->cfg.master_key_bank)
+		return sk_err(SK_ECONFIG, "%s: golden values of bank %s, but the config seals the master key in bank %s",
+			      what, sk_bank(to->bank)->name, sk_bank(ctx->cfg.master_key_bank)->name);
+	return SK_OK;
+}
+
+int sk_ctx_store_reseal(struct sk_ctx *ctx, const struct sk_pcr_binding *to, const char *what,
+			enum sk_mk_protection *now)
 {
 	struct sk_store *st;
 	struct sk_store_opts opts;
+	struct mk_seal_to wrap = { .ctx = ctx, .to = to };
 	int rc;
 
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK || (rc = store_opts(ctx, 0, &opts)) != SK_OK)
+	/* The config and the golden values are checked before the store
+	 * opens (the TPM unseals nothing for a call that would fail). */
+	if ((rc = store_opts(ctx, 0, &opts)) != SK_OK)
 		return rc;
 	if (opts.protection == SK_MK_FILE)
 		return sk_err(SK_ECONFIG, "%s: master-key: the config keeps the master key in a file, not sealed (master-key: tpm2)",
 			      ctx->cfg.file ? ctx->cfg.file : "no config file");
+	if (to != NULL && (rc = golden_fits(ctx, to, what)) != SK_OK)
+		return rc;
+	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+		return rc;
+	if (to != NULL && opts.seal != NULL) {
+		opts.seal = mk_seal_golden;
+		opts.arg = &wrap;
+	}
 	if ((rc = sk_store_reseal(st, &opts)) == SK_OK)
 		*now = opts.protection;
 	return rc;

@@ -58,8 +58,13 @@ int sk_ctx_store(struct sk_ctx *ctx, int create, struct sk_store **out);
  * kept (sk_store_reseal): to the current values of the config's
  * master-key pcrs, say, after they were changed, or to seal a key kept
  * in master.key.  SK_ECONFIG when the config keeps it in a file.  *now:
- * the protection it has now. */
-int sk_ctx_store_reseal(struct sk_ctx *ctx, enum sk_mk_protection *now);
+ * the protection it has now.  to not NULL: sealed to to's values instead
+ * (the golden values of an update, `store reseal --golden`: the store
+ * then opens only once the PCRs hold them); SK_ECONFIG, before the store
+ * is opened, when to's PCRs or bank are not the config's master-key pcrs
+ * and pcr-bank (what names them in that message). */
+int sk_ctx_store_reseal(struct sk_ctx *ctx, const struct sk_pcr_binding *to, const char *what,
+			enum sk_mk_protection *now);
 /* The store directory alone (resolved as above; nothing opened but the
  * config). */
 int sk_ctx_store_dir(struct sk_ctx *ctx, const char **out);

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "base/err.h"
 #include "base/util.h"
@@ -139,4 +141,29 @@ int sk_golden_load_signed(const char *path, struct sk_golden *g, struct sk_golde
 out:
 	sk_yaml_free(&doc);
 	return rc == SK_ECONFIG ? as_tampered() : rc;
+}
+
+int sk_golden_auth_verify(const struct sk_golden *g, const struct sk_golden_auth *auth,
+			  EVP_PKEY *oem)
+{
+	EVP_PKEY_CTX *c = NULL;
+	uint8_t ahash[32];
+	int rc, ok;
+
+	if ((rc = sk_golden_ahash(g->policy, auth->ref, auth->reflen, ahash)) != SK_OK)
+		return rc;
+	if ((c = EVP_PKEY_CTX_new_from_pkey(NULL, oem, NULL)) == NULL)
+		return sk_err_ssl(SK_EFAIL, "checking the prediction's signature");
+	ok = EVP_PKEY_verify_init(c) == 1 && EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1 &&
+	     (!EVP_PKEY_is_a(oem, "RSA") || EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1);
+	if (!ok) {
+		EVP_PKEY_CTX_free(c);
+		return sk_err_ssl(SK_EUNSUPP, "a prediction is signed by an EC or RSA key");
+	}
+	ok = EVP_PKEY_verify(c, auth->sig, auth->siglen, ahash, sizeof(ahash)) == 1;
+	EVP_PKEY_CTX_free(c);
+	ERR_clear_error();
+	if (!ok)
+		return sk_err(SK_EVERIFY, "the signature is not the OEM key's over these golden values");
+	return SK_OK;
 }

@@ -122,6 +122,12 @@ int sk_golden_sign(const struct sk_golden *g, const struct sk_signer *s, struct 
  * its authorization; SK_EVERIFY for a file without one (unsigned).  The
  * signature is checked by the TPM (TPM2_VerifySignature) when it is used. */
 int sk_golden_load_signed(const char *path, struct sk_golden *g, struct sk_golden_auth *auth);
+/* Check on the host what the TPM checks of a signed prediction: auth's
+ * signature is oem's (EC or RSA public key) over aHash of g's policy
+ * (SK_EVERIFY otherwise), for a seal that no TPM policy will check later
+ * (store reseal --golden). */
+int sk_golden_auth_verify(const struct sk_golden *g, const struct sk_golden_auth *auth,
+			  EVP_PKEY *oem);
 
 /* The default NV index of the golden values. */
 #define SK_MEASURE_NV_INDEX 0x01500016u

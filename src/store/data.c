@@ -83,7 +83,7 @@ static int seal_pcrs(struct sk_ctx *ctx, const char *name, const struct sk_data_
 			      name, be->ops->name);
 	if ((rc = sk_random(key, 32)) != SK_OK)
 		return rc;
-	rc = be->ops->seal_pcr(be, pcrs->bank, pcrs->mask, key, 32, &blob, pb.vals);
+	rc = be->ops->seal_pcr(be, pcrs->bank, pcrs->mask, key, 32, &blob, pb.vals, 0);
 	if (rc != SK_OK) {
 		sk_err_wrap(rc, "object '%s'", name);
 		goto out;
