@@ -89,6 +89,30 @@ static const struct {
 	{ CKM_ECDH1_DERIVE, "CKM_ECDH1_DERIVE" },
 };
 
+/* The hash-and-sign mechanisms a key may be restricted to
+ * (CKA_ALLOWED_MECHANISMS): named in messages, not used unless a key asks
+ * for them, so not in the list above (--version's and doctor's). */
+static const struct {
+	CK_MECHANISM_TYPE m;
+	const char *name;
+} hash_mech_names[] = {
+	{ CKM_ECDSA_SHA1, "CKM_ECDSA_SHA1" },
+	{ CKM_ECDSA_SHA224, "CKM_ECDSA_SHA224" },
+	{ CKM_ECDSA_SHA256, "CKM_ECDSA_SHA256" },
+	{ CKM_ECDSA_SHA384, "CKM_ECDSA_SHA384" },
+	{ CKM_ECDSA_SHA512, "CKM_ECDSA_SHA512" },
+	{ CKM_SHA1_RSA_PKCS, "CKM_SHA1_RSA_PKCS" },
+	{ CKM_SHA224_RSA_PKCS, "CKM_SHA224_RSA_PKCS" },
+	{ CKM_SHA256_RSA_PKCS, "CKM_SHA256_RSA_PKCS" },
+	{ CKM_SHA384_RSA_PKCS, "CKM_SHA384_RSA_PKCS" },
+	{ CKM_SHA512_RSA_PKCS, "CKM_SHA512_RSA_PKCS" },
+	{ CKM_SHA1_RSA_PKCS_PSS, "CKM_SHA1_RSA_PKCS_PSS" },
+	{ CKM_SHA224_RSA_PKCS_PSS, "CKM_SHA224_RSA_PKCS_PSS" },
+	{ CKM_SHA256_RSA_PKCS_PSS, "CKM_SHA256_RSA_PKCS_PSS" },
+	{ CKM_SHA384_RSA_PKCS_PSS, "CKM_SHA384_RSA_PKCS_PSS" },
+	{ CKM_SHA512_RSA_PKCS_PSS, "CKM_SHA512_RSA_PKCS_PSS" },
+};
+
 const char *sk_p11_mech_name(CK_MECHANISM_TYPE m)
 {
 	size_t i;
@@ -96,6 +120,9 @@ const char *sk_p11_mech_name(CK_MECHANISM_TYPE m)
 	for (i = 0; i < SK_ARRAY_SIZE(mech_names); i++)
 		if (mech_names[i].m == m)
 			return mech_names[i].name;
+	for (i = 0; i < SK_ARRAY_SIZE(hash_mech_names); i++)
+		if (hash_mech_names[i].m == m)
+			return hash_mech_names[i].name;
 	return "a mechanism";
 }
 
@@ -176,6 +203,16 @@ int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *wh
 			return SK_OK;
 	return sk_err(SK_EUNSUPP, "token '%s' cannot %s: it lacks %s", be->label, what,
 		      sk_p11_mech_name(m));
+}
+
+int sk_p11_has_mech(struct p11_backend *be, CK_MECHANISM_TYPE m)
+{
+	int rc = sk_p11_need_mech(be, m, "use it");
+
+	if (rc == SK_OK)
+		return 1;
+	sk_err_clear();
+	return rc == SK_EUNSUPP ? 0 : -1;
 }
 
 #endif /* SECKIT_HAVE_PKCS11 */

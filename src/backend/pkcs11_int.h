@@ -77,6 +77,9 @@ void sk_p11_mech_split(struct p11_backend *be, const char **has, size_t *nhas,
 		       const char **lacks, size_t *nlacks, size_t max);
 /* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it. */
 int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *what);
+/* 1 if the token lists mechanism m (or lists none), 0 if not, -1 when
+ * the list cannot be read (no error left set). */
+int sk_p11_has_mech(struct p11_backend *be, CK_MECHANISM_TYPE m);
 
 /* Every object matching tmpl, into *h (malloc'ed), *n of them. */
 int sk_p11_find_objects(struct p11_backend *be, CK_ATTRIBUTE *tmpl, CK_ULONG nt,

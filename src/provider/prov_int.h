@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "ctx/ctx.h"
 #include "base/util.h"
+#include "backend/backend.h"
 #include "keys/keys.h"
 
 /* Names of the operations: unique to this provider, so that a key of ours
@@ -59,6 +60,10 @@ struct skp_key {
 	struct sk_key *key;     /* a store key with its backend, or NULL (public only) */
 	EVP_PKEY *pub;          /* the public key, from another provider */
 	unsigned caps;          /* what the backend can do with it (SK_CAP_*) */
+	/* What it may sign with (a store key that signs): the digests and
+	 * schemes its backend allows (a PKCS#11 key's CKA_ALLOWED_MECHANISMS,
+	 * a token without RSA-PSS), asked for when TLS picks a scheme. */
+	struct sk_sig_limits lim;
 	/* What the key has (OSSL_KEYMGMT_SELECT_*): a store key all of it; an
 	 * imported peer key its public part and parameters; an ephemeral key
 	 * of a TLS key exchange (km_gen: its private part is in pub, a key of
@@ -84,6 +89,8 @@ struct skp_key *skp_key_open(struct skp_prov *p, const char *name, OSSL_PASSPHRA
 			     void *pw_cbarg);
 struct skp_key *skp_key_new(struct skp_prov *p, enum sk_kind kind);
 void skp_key_free(struct skp_key *k);
+/* The digest names OpenSSL knows for the bits of sk_sig_md_bit. */
+const char *skp_md_of_bit(unsigned bit);
 
 /* Inside an OpenSSL ASYNC job, sign on the provider's worker thread and
  * pause the job until it is done: 1 with *rc the result (and out the

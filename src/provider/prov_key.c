@@ -60,6 +60,17 @@ void skp_raise_sk(struct skp_prov *p, int rc)
 	sk_err_clear();
 }
 
+const char *skp_md_of_bit(unsigned bit)
+{
+	static const char *const names[] = { "SHA1", "SHA2-224", "SHA2-256", "SHA2-384", "SHA2-512" };
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(names); i++)
+		if (bit == 1u << i)
+			return names[i];
+	return NULL;
+}
+
 struct skp_key *skp_key_new(struct skp_prov *p, enum sk_kind kind)
 {
 	struct skp_key *k = OPENSSL_zalloc(sizeof(*k));
@@ -169,6 +180,8 @@ static int open_locked(struct skp_prov *p, const char *name, OSSL_PASSPHRASE_CAL
 		return rc;
 	k->kind = k->key->info.type->kind;
 	k->caps = k->key->be->ops->caps(k->key->be, k->key->info.type);
+	if ((k->caps & SK_CAP_SIGN) && (rc = sk_key_sig_limits(k->key, &k->lim)) != SK_OK)
+		return sk_err_wrap(rc, "key '%s'", name);
 	q = k->key->info.pubder;
 	if (q == NULL ||
 	    (k->pub = d2i_PUBKEY_ex(NULL, &q, (long)k->key->info.publen, NULL, SKP_OTHER)) == NULL) {
