@@ -60,7 +60,8 @@ struct sk_bkey {
 	const struct sk_keytype *kt;
 	CK_OBJECT_HANDLE priv;
 	int always_auth;
-	int lim_read;                  /* lim: read at the first sign */
+	struct sk_p11_allowed allowed; /* its CKA_ALLOWED_MECHANISMS (from the blob) */
+	int lim_read;                  /* lim: worked out at the first sign */
 	struct sk_sig_limits lim;
 	const char *lacks[2];          /* per scheme not allowed: the mechanism the token lacks */
 };
@@ -651,10 +652,12 @@ static int p11_load(struct sk_backend *base, const struct sk_keytype *kt, const 
 	*out = NULL;
 	if (auth != NULL)
 		return sk_err(SK_EUNSUPP, "backend pkcs11: the token's PIN guards its keys, not a password object");
-	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth)) != SK_OK)
-		return rc;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
+	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth, &k->allowed)) != SK_OK) {
+		free(k);
+		return rc;
+	}
 	k->be = be;
 	k->kt = kt;
 	k->priv = priv;
@@ -677,7 +680,7 @@ static int p11_destroy(struct sk_backend *base, const struct sk_keytype *kt, con
 	int rc, always_auth;
 
 	(void)kt;
-	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth)) != SK_OK ||
+	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth, NULL)) != SK_OK ||
 	    (rc = login(be, 0)) != SK_OK)
 		return rc;
 	/* The partner, if finding the key did not need it. */
@@ -841,30 +844,21 @@ static const char *scheme_name(enum sk_kind kind, int scheme)
 /*
  * What key k may sign with: the signature mechanisms of its
  * CKA_ALLOWED_MECHANISMS (none listed: the raw ones, any digest) that the
- * token has.  Read once per loaded key, logged in (the attribute of a
- * private object).
+ * token has.  Worked out once per loaded key, from the list read with
+ * its other attributes (sk_p11_describe) and the token's mechanisms.
  */
 static int read_limits(struct sk_bkey *k)
 {
 	struct p11_backend *be = k->be;
 	struct sk_sig_limits *lim = &k->lim;
-	CK_MECHANISM_TYPE *allowed = NULL;
-	uint8_t *v = NULL;
-	size_t n = 0, na, i, j;
+	const CK_MECHANISM_TYPE *allowed = k->allowed.m;
+	size_t na = k->allowed.n, i, j;
 	unsigned raw[2] = { 0, 0 };
 	const char *lacks[2] = { NULL, NULL };
-	int rc, listed[2] = { 0, 0 };
+	int listed[2] = { 0, 0 };
 
 	if (k->lim_read)
 		return SK_OK;
-	if ((rc = login(be, 0)) != SK_OK)
-		return rc;
-	rc = sk_p11_get_attr(be, k->priv, CKA_ALLOWED_MECHANISMS, &v, &n);
-	if (rc != SK_OK && rc != SK_ENOTFOUND)
-		return rc;
-	sk_err_clear();
-	allowed = (CK_MECHANISM_TYPE *)v;
-	na = n / sizeof(*allowed);
 	memset(lim, 0, sizeof(*lim));
 	for (i = 0; i < SK_ARRAY_SIZE(sig_mechs); i++) {
 		int sc = sig_mechs[i].scheme, has;
@@ -877,10 +871,8 @@ static int read_limits(struct sk_bkey *k)
 		if (na == 0 ? sig_mechs[i].nid != NID_undef : j == na)
 			continue;
 		listed[sc] = 1;
-		if ((has = sk_p11_has_mech(be, sig_mechs[i].m)) < 0) {
-			free(v);
+		if ((has = sk_p11_has_mech(be, sig_mechs[i].m)) < 0)
 			return sk_err(SK_EBACKEND, "token '%s': cannot list its mechanisms", be->label);
-		}
 		if (!has) {
 			if (lacks[sc] == NULL)
 				lacks[sc] = sk_p11_mech_name(sig_mechs[i].m);
@@ -894,7 +886,6 @@ static int read_limits(struct sk_bkey *k)
 		else
 			lim->msg[sc] |= bit;
 	}
-	free(v);
 	for (i = 0; i < 2; i++) {
 		lim->msg[i] &= ~raw[i];
 		if (lim->md[i] != 0)

@@ -47,6 +47,14 @@ struct p11_backend {
 	void *pin_arg;
 };
 
+/* A key's CKA_ALLOWED_MECHANISMS: n 0 when it lists none (or more
+ * than seckit keeps: then not taken as a restriction). */
+#define SK_P11_MAX_ALLOWED 64
+struct sk_p11_allowed {
+	size_t n;
+	CK_MECHANISM_TYPE m[SK_P11_MAX_ALLOWED];
+};
+
 /* A key on the token, as keys.c sees it. */
 struct sk_p11_key {
 	char name[256];
@@ -54,6 +62,7 @@ struct sk_p11_key {
 	EVP_PKEY *pub;
 	CK_OBJECT_HANDLE priv, pubh;   /* pubh: CK_INVALID_HANDLE if not looked up */
 	int always_auth;               /* CKA_ALWAYS_AUTHENTICATE */
+	struct sk_p11_allowed allowed; /* CKA_ALLOWED_MECHANISMS */
 };
 
 /* Certificates on the token (pkcs11_cert.c; backend.h cert_find,
@@ -98,11 +107,13 @@ int sk_p11_find_partner(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_OBJECT_HA
 /* pub as o's CKA_PUBLIC_KEY_INFO (a token that refuses it: no change). */
 void sk_p11_set_pub_info(struct p11_backend *be, CK_OBJECT_HANDLE o, EVP_PKEY *pub);
 /* A key's blob for load and destroy in this run: its object handles
- * (pub CK_INVALID_HANDLE when describe did not need it) and whether it
- * wants a login at each use. */
+ * (pub CK_INVALID_HANDLE when describe did not need it), whether it
+ * wants a login at each use, and its allowed mechanisms (read with its
+ * other attributes: no call of its own at each use).  allowed may be
+ * NULL. */
 int sk_p11_blob_of(const struct sk_p11_key *k, struct sk_buf *blob);
 int sk_p11_blob_parse(const uint8_t *blob, size_t n, CK_OBJECT_HANDLE *priv,
-		      CK_OBJECT_HANDLE *pub, int *always_auth);
+		      CK_OBJECT_HANDLE *pub, int *always_auth, struct sk_p11_allowed *allowed);
 
 /* What a PKCS#11 URI says (RFC 7512), percent-decoded.  Empty: absent. */
 struct sk_p11_uri {
