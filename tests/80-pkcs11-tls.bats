@@ -165,3 +165,18 @@ get() {
 	[[ "$output" == *"key 'k384' cannot sign with SHA2-256: it allows SHA-384 only"* ]]
 	assert_absent k2.csr
 }
+
+@test "a token key with a certificate file and --ca needs no store; without --ca there is no anchor: 7, the no-CA error" {
+	client dev ec-p256
+	export SECKIT_STORE=$BATS_TEST_TMPDIR/none
+	start_server 1
+	# Before: "store '.../none' does not exist" (4), nothing connected.
+	get dev dev.pem
+	[[ "$output" == *"Subject: CN=dev"* ]]
+	wait "$SERVER_PID"
+	assert_absent "$SECKIT_STORE"
+	start_server 1
+	sk_fails 7 "tls connect: " tls connect "127.0.0.1:$PORT" --key dev --cert dev.pem < req
+	[[ "$stderr" == *"certificate verify failed: "*"(the store holds no CA certificate)"* ]]
+	assert_absent "$SECKIT_STORE"
+}

@@ -275,8 +275,11 @@ int sk_tls_new(struct sk_ctx *ctx, const struct sk_tls_opts *o, struct sk_tls **
 	t->ctx = ctx;
 	/* The store of the verification is opened now, before the key: its
 	 * master key may be sealed by the TPM the key is in, and a TPM holds
-	 * few objects at a time (the provider keeps the key loaded). */
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK || (rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
+	 * few objects at a time (the provider keeps the key loaded).  A
+	 * device without a store (its key on a token or in a file) verifies
+	 * the server against --ca, with no CRL and no clock floor; without
+	 * --ca it has no anchor, and the verification says so. */
+	if ((rc = sk_ctx_store_if_any(ctx, &st)) != SK_OK || (rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
 		goto fail;
 	if ((rc = load_providers(ctx, t, o->pass)) != SK_OK)
 		goto fail;
@@ -358,6 +361,7 @@ static int verify_peer(X509_STORE_CTX *xctx, void *arg)
 	o.purpose = "sslserver";
 	o.anchors = t->ca;
 	o.host = c->name;
+	o.store_optional = 1;
 	rc = sk_cert_verify(t->ctx, X509_STORE_CTX_get0_cert(xctx), &o, &r);
 	c->verify_rc = rc;
 	if (rc == SK_OK) {
