@@ -25,6 +25,7 @@ setup() {
 
 teardown() {
 	[ -z "${SERVER_PID:-}" ] || kill "$SERVER_PID" 2>/dev/null || true
+	[ -z "${PROXY_PID:-}" ] || kill "$PROXY_PID" 2>/dev/null || true
 }
 
 # client KEY TYPE: a token key and its certificate KEY.pem from the CA.
@@ -179,4 +180,21 @@ get() {
 	sk_fails 7 "tls connect: " tls connect "127.0.0.1:$PORT" --key dev --cert dev.pem < req
 	[[ "$stderr" == *"certificate verify failed: "*"(the store holds no CA certificate)"* ]]
 	assert_absent "$SECKIT_STORE"
+}
+
+@test "tls proxy with a key restricted to RSA-PSS with SHA-384: its signatures, made on the provider's worker over the whole message, pass" {
+	require python3
+	made_key r384 rsa:2048 SHA384-RSA-PKCS-PSS
+	start_server 2 -tls1_3
+	local pport
+	pport=$(free_port_pair)
+	"$SECKIT" -v tls proxy --listen "$pport" --connect "127.0.0.1:$PORT" --key r384 --cert r384.pem \
+		--ca ca.pem 2> proxy.log &
+	PROXY_PID=$!
+	wait_until grep -q 'listening on' proxy.log
+	run -0 python3 "$BATS_TEST_DIRNAME/tls-churn.py" churn "$pport" 2 1
+	kill -TERM "$PROXY_PID"
+	wait "$PROXY_PID"
+	run -0 grep -c 'TLSv1.3' proxy.log
+	[ "$output" = 2 ]
 }

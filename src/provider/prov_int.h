@@ -95,9 +95,10 @@ const char *skp_md_of_bit(unsigned bit);
 /* Inside an OpenSSL ASYNC job, sign on the provider's worker thread and
  * pause the job until it is done: 1 with *rc the result (and out the
  * signature, or the library's error set); 0 when not in a job (or the
- * worker cannot take it): sign here. */
+ * worker cannot take it): sign here.  msg non-NULL: sign that message
+ * itself (sk_key_sign_msg), not dgst. */
 int skp_sign_async(struct skp_key *k, const EVP_MD *md, int pss, const unsigned char *dgst, size_t dlen,
-		   struct sk_buf *out, int *rc);
+		   const struct sk_buf *msg, struct sk_buf *out, int *rc);
 void skp_async_init(struct skp_prov *p);
 void skp_async_teardown(struct skp_prov *p);
 

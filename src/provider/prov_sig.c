@@ -302,13 +302,10 @@ static int do_sign(struct skp_sig *s, unsigned char *sig, size_t *siglen, size_t
 			  k->name, EVP_MD_get0_name(md));
 		return 0;
 	}
-	if (whole) {
+	if (!skp_sign_async(k, md, s->pss, dgst, dlen, whole ? msg : NULL, &out, &rc)) {
 		pthread_mutex_lock(&k->prov->lock);
-		rc = sk_key_sign_msg(k->key, md, s->pss, msg->p, msg->len, &out);
-		pthread_mutex_unlock(&k->prov->lock);
-	} else if (!skp_sign_async(k, md, s->pss, dgst, dlen, &out, &rc)) {
-		pthread_mutex_lock(&k->prov->lock);
-		rc = sk_key_sign(k->key, md, s->pss, dgst, dlen, &out);
+		rc = whole ? sk_key_sign_msg(k->key, md, s->pss, msg->p, msg->len, &out)
+			   : sk_key_sign(k->key, md, s->pss, dgst, dlen, &out);
 		pthread_mutex_unlock(&k->prov->lock);
 	}
 	if (rc != SK_OK) {
