@@ -161,6 +161,9 @@ struct sk_sig_limits {
 };
 /* The bit of md among SK_SIG_MD_ALL, 0 for another digest. */
 unsigned sk_sig_md_bit(const EVP_MD *md);
+/* The name OpenSSL fetches the digest of one bit by ("SHA2-384"); NULL
+ * for anything but one bit. */
+const char *sk_sig_md_fetch_name(unsigned bit);
 /* "SHA-256, SHA-384" for the bits of mask (buf of n bytes). */
 const char *sk_sig_md_names(unsigned mask, char *buf, size_t n);
 

@@ -75,13 +75,13 @@ out:
 
 static const struct {
 	int nid;
-	const char *name;
+	const char *name, *ossl;
 } sig_mds[] = {
-	{ NID_sha1, "SHA-1" },
-	{ NID_sha224, "SHA-224" },
-	{ NID_sha256, "SHA-256" },
-	{ NID_sha384, "SHA-384" },
-	{ NID_sha512, "SHA-512" },
+	{ NID_sha1, "SHA-1", "SHA1" },
+	{ NID_sha224, "SHA-224", "SHA2-224" },
+	{ NID_sha256, "SHA-256", "SHA2-256" },
+	{ NID_sha384, "SHA-384", "SHA2-384" },
+	{ NID_sha512, "SHA-512", "SHA2-512" },
 };
 
 unsigned sk_sig_md_bit(const EVP_MD *md)
@@ -92,6 +92,16 @@ unsigned sk_sig_md_bit(const EVP_MD *md)
 		if (EVP_MD_get_type(md) == sig_mds[i].nid)
 			return 1u << i;
 	return 0;
+}
+
+const char *sk_sig_md_fetch_name(unsigned bit)
+{
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(sig_mds); i++)
+		if (bit == 1u << i)
+			return sig_mds[i].ossl;
+	return NULL;
 }
 
 const char *sk_sig_md_names(unsigned mask, char *buf, size_t n)

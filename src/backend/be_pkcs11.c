@@ -62,8 +62,7 @@ struct sk_bkey {
 	int always_auth;
 	struct sk_p11_allowed allowed; /* its CKA_ALLOWED_MECHANISMS (from the blob) */
 	int lim_read;                  /* lim: worked out at the first sign */
-	struct sk_sig_limits lim;
-	const char *lacks[2];          /* per scheme not allowed: the mechanism the token lacks */
+	struct sk_p11_limits lim;
 };
 
 /* ---- module, token, session ---- */
@@ -693,52 +692,6 @@ static int p11_destroy(struct sk_backend *base, const struct sk_keytype *kt, con
 	return SK_OK;
 }
 
-static CK_MECHANISM_TYPE hash_mech(const EVP_MD *md, CK_RSA_PKCS_MGF_TYPE *mgf)
-{
-	static const struct {
-		int nid;
-		CK_MECHANISM_TYPE m;
-		CK_RSA_PKCS_MGF_TYPE mgf;
-	} t[] = {
-		{ NID_sha1, CKM_SHA_1, CKG_MGF1_SHA1 },
-		{ NID_sha224, CKM_SHA224, CKG_MGF1_SHA224 },
-		{ NID_sha256, CKM_SHA256, CKG_MGF1_SHA256 },
-		{ NID_sha384, CKM_SHA384, CKG_MGF1_SHA384 },
-		{ NID_sha512, CKM_SHA512, CKG_MGF1_SHA512 },
-	};
-	size_t i;
-
-	for (i = 0; i < SK_ARRAY_SIZE(t); i++)
-		if (EVP_MD_get_type(md) == t[i].nid) {
-			*mgf = t[i].mgf;
-			return t[i].m;
-		}
-	return CK_UNAVAILABLE_INFORMATION;
-}
-
-/* The DigestInfo that PKCS#1 v1.5 signs (RFC 8017 9.2). */
-static int digest_info(const EVP_MD *md, const uint8_t *dgst, size_t dlen, struct sk_buf *out)
-{
-	X509_SIG *sig = X509_SIG_new();
-	X509_ALGOR *alg;
-	ASN1_OCTET_STRING *os;
-	unsigned char *der = NULL;
-	int n = -1, rc;
-
-	if (sig != NULL) {
-		X509_SIG_getm(sig, &alg, &os);
-		if (X509_ALGOR_set0(alg, OBJ_nid2obj(EVP_MD_get_type(md)), V_ASN1_NULL, NULL) &&
-		    ASN1_OCTET_STRING_set(os, dgst, (int)dlen))
-			n = i2d_X509_SIG(sig, &der);
-	}
-	X509_SIG_free(sig);
-	if (n <= 0)
-		return sk_err_ssl(SK_EFAIL, "encoding the DigestInfo");
-	rc = sk_buf_add(out, der, (size_t)n);
-	OPENSSL_free(der);
-	return rc;
-}
-
 /* One C_Sign/C_Decrypt-style call: init, context login, the call. */
 static int run_op(struct sk_bkey *k, CK_MECHANISM *m, int decrypt, const uint8_t *in, size_t n,
 		  struct sk_buf *out, const char *what)
@@ -780,127 +733,16 @@ static int run_op(struct sk_bkey *k, CK_MECHANISM *m, int decrypt, const uint8_t
 	return SK_OK;
 }
 
-/* The token's r || s as the DER that X.509 and openssl want. */
-static int ecdsa_der(struct p11_backend *be, const struct sk_buf *raw, struct sk_buf *sig)
-{
-	ECDSA_SIG *es = NULL;
-	BIGNUM *r, *s;
-	unsigned char *der = NULL;
-	int n, rc;
-
-	if (raw->len == 0 || raw->len % 2 != 0)
-		return sk_err(SK_EFAIL, "token '%s' gave a malformed ECDSA signature", be->label);
-	r = BN_bin2bn(raw->p, (int)(raw->len / 2), NULL);
-	s = BN_bin2bn(raw->p + raw->len / 2, (int)(raw->len / 2), NULL);
-	if (r == NULL || s == NULL || (es = ECDSA_SIG_new()) == NULL || !ECDSA_SIG_set0(es, r, s)) {
-		BN_free(r);
-		BN_free(s);
-		ECDSA_SIG_free(es);
-		return sk_err_ssl(SK_EFAIL, "encoding the signature");
-	}
-	n = i2d_ECDSA_SIG(es, &der);
-	ECDSA_SIG_free(es);
-	rc = n > 0 ? sk_buf_add(sig, der, (size_t)n) : sk_err_ssl(SK_EFAIL, "encoding the signature");
-	OPENSSL_free(der);
-	return rc;
-}
-
-/*
- * The signature mechanisms: the raw ones seckit signs digests with, and
- * the hash-and-sign ones a key may be restricted to
- * (CKA_ALLOWED_MECHANISMS), which sign the message itself (sign_msg).
- */
-static const struct {
-	CK_MECHANISM_TYPE m;
-	enum sk_kind kind;
-	int scheme;     /* SK_SIG_PLAIN or SK_SIG_PSS */
-	int nid;        /* the digest; NID_undef: a raw mechanism (any digest) */
-} sig_mechs[] = {
-	{ CKM_ECDSA, SK_KIND_EC, SK_SIG_PLAIN, NID_undef },
-	{ CKM_ECDSA_SHA1, SK_KIND_EC, SK_SIG_PLAIN, NID_sha1 },
-	{ CKM_ECDSA_SHA224, SK_KIND_EC, SK_SIG_PLAIN, NID_sha224 },
-	{ CKM_ECDSA_SHA256, SK_KIND_EC, SK_SIG_PLAIN, NID_sha256 },
-	{ CKM_ECDSA_SHA384, SK_KIND_EC, SK_SIG_PLAIN, NID_sha384 },
-	{ CKM_ECDSA_SHA512, SK_KIND_EC, SK_SIG_PLAIN, NID_sha512 },
-	{ CKM_RSA_PKCS, SK_KIND_RSA, SK_SIG_PLAIN, NID_undef },
-	{ CKM_SHA1_RSA_PKCS, SK_KIND_RSA, SK_SIG_PLAIN, NID_sha1 },
-	{ CKM_SHA224_RSA_PKCS, SK_KIND_RSA, SK_SIG_PLAIN, NID_sha224 },
-	{ CKM_SHA256_RSA_PKCS, SK_KIND_RSA, SK_SIG_PLAIN, NID_sha256 },
-	{ CKM_SHA384_RSA_PKCS, SK_KIND_RSA, SK_SIG_PLAIN, NID_sha384 },
-	{ CKM_SHA512_RSA_PKCS, SK_KIND_RSA, SK_SIG_PLAIN, NID_sha512 },
-	{ CKM_RSA_PKCS_PSS, SK_KIND_RSA, SK_SIG_PSS, NID_undef },
-	{ CKM_SHA1_RSA_PKCS_PSS, SK_KIND_RSA, SK_SIG_PSS, NID_sha1 },
-	{ CKM_SHA224_RSA_PKCS_PSS, SK_KIND_RSA, SK_SIG_PSS, NID_sha224 },
-	{ CKM_SHA256_RSA_PKCS_PSS, SK_KIND_RSA, SK_SIG_PSS, NID_sha256 },
-	{ CKM_SHA384_RSA_PKCS_PSS, SK_KIND_RSA, SK_SIG_PSS, NID_sha384 },
-	{ CKM_SHA512_RSA_PKCS_PSS, SK_KIND_RSA, SK_SIG_PSS, NID_sha512 },
-};
-
-static const char *scheme_name(enum sk_kind kind, int scheme)
-{
-	return scheme == SK_SIG_PSS ? "RSA-PSS" : kind == SK_KIND_EC ? "ECDSA" : "RSA PKCS#1 v1.5";
-}
-
-/*
- * What key k may sign with: the signature mechanisms of its
- * CKA_ALLOWED_MECHANISMS (none listed: the raw ones, any digest) that the
- * token has.  Worked out once per loaded key, from the list read with
- * its other attributes (sk_p11_describe) and the token's mechanisms.
- */
+/* The key's limits, worked out at its first sign. */
 static int read_limits(struct sk_bkey *k)
 {
-	struct p11_backend *be = k->be;
-	struct sk_sig_limits *lim = &k->lim;
-	const CK_MECHANISM_TYPE *allowed = k->allowed.m;
-	size_t na = k->allowed.n, i, j;
-	unsigned raw[2] = { 0, 0 };
-	const char *lacks[2] = { NULL, NULL };
-	int listed[2] = { 0, 0 };
+	int rc;
 
 	if (k->lim_read)
 		return SK_OK;
-	memset(lim, 0, sizeof(*lim));
-	for (i = 0; i < SK_ARRAY_SIZE(sig_mechs); i++) {
-		int sc = sig_mechs[i].scheme, has;
-		unsigned bit;
-
-		if (sig_mechs[i].kind != k->kt->kind)
-			continue;
-		for (j = 0; j < na && allowed[j] != sig_mechs[i].m; j++)
-			;
-		if (na == 0 ? sig_mechs[i].nid != NID_undef : j == na)
-			continue;
-		listed[sc] = 1;
-		if ((has = sk_p11_has_mech(be, sig_mechs[i].m)) < 0)
-			return sk_err(SK_EBACKEND, "token '%s': cannot list its mechanisms", be->label);
-		if (!has) {
-			if (lacks[sc] == NULL)
-				lacks[sc] = sk_p11_mech_name(sig_mechs[i].m);
-			continue;
-		}
-		bit = sig_mechs[i].nid == NID_undef ? SK_SIG_MD_ALL
-						    : sk_sig_md_bit(EVP_get_digestbynid(sig_mechs[i].nid));
-		lim->md[sc] |= bit;
-		if (sig_mechs[i].nid == NID_undef)
-			raw[sc] |= bit;
-		else
-			lim->msg[sc] |= bit;
-	}
-	for (i = 0; i < 2; i++) {
-		lim->msg[i] &= ~raw[i];
-		if (lim->md[i] != 0)
-			continue;
-		if (k->kt->kind == SK_KIND_EC && i == SK_SIG_PSS)
-			snprintf(lim->why[i], sizeof(lim->why[i]), "RSA-PSS applies to RSA keys only");
-		else if ((k->lacks[i] = lacks[i]) != NULL)
-			snprintf(lim->why[i], sizeof(lim->why[i]), "token '%s' lacks %s", be->label, lacks[i]);
-		else if (!listed[i])
-			snprintf(lim->why[i], sizeof(lim->why[i]),
-				 "its CKA_ALLOWED_MECHANISMS has no %s mechanism",
-				 scheme_name(k->kt->kind, (int)i));
-	}
-	k->lim_read = 1;
-	return SK_OK;
+	if ((rc = sk_p11_limits(k->be, k->kt->kind, &k->allowed, &k->lim)) == SK_OK)
+		k->lim_read = 1;
+	return rc;
 }
 
 static int p11_sig_limits(struct sk_bkey *k, struct sk_sig_limits *out)
@@ -908,36 +750,15 @@ static int p11_sig_limits(struct sk_bkey *k, struct sk_sig_limits *out)
 	int rc = read_limits(k);
 
 	if (rc == SK_OK)
-		*out = k->lim;
+		*out = k->lim.lim;
 	return rc;
 }
 
-/* SK_OK if k may sign a digest md computed outside the token (msg 0) or
- * have the token hash the message with md (msg 1); else SK_EUNSUPP
- * saying why. */
 static int check_limits(struct sk_bkey *k, const EVP_MD *md, int pss, int msg)
 {
-	struct p11_backend *be = k->be;
-	int sc = pss ? SK_SIG_PSS : SK_SIG_PLAIN, rc;
-	unsigned bit = sk_sig_md_bit(md);
-	char names[64];
+	int rc = read_limits(k);
 
-	if ((rc = read_limits(k)) != SK_OK)
-		return rc;
-	if (k->lim.md[sc] == 0 && k->lacks[sc] != NULL)
-		return sk_err(SK_EUNSUPP, "token '%s' cannot sign with %s: it lacks %s", be->label,
-			      scheme_name(k->kt->kind, sc), k->lacks[sc]);
-	if (k->lim.md[sc] == 0)
-		return sk_err(SK_EUNSUPP, "cannot sign with %s: %s", scheme_name(k->kt->kind, sc),
-			      k->lim.why[sc]);
-	if (!(k->lim.md[sc] & bit))
-		return sk_err(SK_EUNSUPP, "cannot sign with %s and %s: the key allows %s only (CKA_ALLOWED_MECHANISMS)",
-			      scheme_name(k->kt->kind, sc), sk_md_name(md),
-			      sk_sig_md_names(k->lim.md[sc], names, sizeof(names)));
-	if (!msg && (k->lim.msg[sc] & bit))
-		return sk_err(SK_EUNSUPP, "cannot sign a %s digest: the key signs only whole messages, hashed on the token (CKA_ALLOWED_MECHANISMS)",
-			      sk_md_name(md));
-	return SK_OK;
+	return rc != SK_OK ? rc : sk_p11_check_limits(k->be, k->kt->kind, &k->lim, md, pss, msg);
 }
 
 static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t *dgst,
@@ -956,11 +777,11 @@ static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 	if (k->kt->kind == SK_KIND_EC) {
 		if ((rc = sk_p11_need_mech(be, CKM_ECDSA, "sign with ECDSA")) == SK_OK &&
 		    (rc = run_op(k, &m, 0, dgst, dlen, &raw, "signing")) == SK_OK)
-			rc = ecdsa_der(be, &raw, sig);
+			rc = sk_p11_ecdsa_der(be, &raw, sig);
 		goto out;
 	}
 	if (pss) {
-		if ((pp.hashAlg = hash_mech(md, &pp.mgf)) == CK_UNAVAILABLE_INFORMATION)
+		if ((pp.hashAlg = sk_p11_hash_mech(md, &pp.mgf)) == CK_UNAVAILABLE_INFORMATION)
 			return sk_err(SK_EUNSUPP, "RSA-PSS with %s on a token", sk_md_name(md));
 		pp.sLen = dlen;
 		m.mechanism = CKM_RSA_PKCS_PSS;
@@ -972,7 +793,7 @@ static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 	}
 	m.mechanism = CKM_RSA_PKCS;
 	if ((rc = sk_p11_need_mech(be, CKM_RSA_PKCS, "sign with RSA PKCS#1 v1.5")) == SK_OK &&
-	    (rc = digest_info(md, dgst, dlen, &in)) == SK_OK)
+	    (rc = sk_p11_digest_info(md, dgst, dlen, &in)) == SK_OK)
 		rc = run_op(k, &m, 0, in.p, in.len, sig, "signing");
 out:
 	sk_buf_free(&in);
@@ -990,19 +811,14 @@ static int p11_sign_msg(struct sk_bkey *k, const EVP_MD *md, int pss, const uint
 	CK_RSA_PKCS_PSS_PARAMS pp;
 	struct sk_buf raw = { 0 };
 	int sc = pss ? SK_SIG_PSS : SK_SIG_PLAIN, rc;
-	size_t i;
 
 	if ((rc = check_limits(k, md, pss, 1)) != SK_OK)
 		return rc;
-	for (i = 0; i < SK_ARRAY_SIZE(sig_mechs); i++)
-		if (sig_mechs[i].kind == k->kt->kind && sig_mechs[i].scheme == sc &&
-		    sig_mechs[i].nid == EVP_MD_get_type(md))
-			m.mechanism = sig_mechs[i].m;
-	if (m.mechanism == CK_UNAVAILABLE_INFORMATION)
-		return sk_err(SK_EUNSUPP, "%s with %s on a token", scheme_name(k->kt->kind, sc),
+	if ((m.mechanism = sk_p11_sig_mech(k->kt->kind, pss, md)) == CK_UNAVAILABLE_INFORMATION)
+		return sk_err(SK_EUNSUPP, "%s with %s on a token", sk_p11_scheme_name(k->kt->kind, sc),
 			      sk_md_name(md));
 	if (pss) {
-		if ((pp.hashAlg = hash_mech(md, &pp.mgf)) == CK_UNAVAILABLE_INFORMATION)
+		if ((pp.hashAlg = sk_p11_hash_mech(md, &pp.mgf)) == CK_UNAVAILABLE_INFORMATION)
 			return sk_err(SK_EUNSUPP, "RSA-PSS with %s on a token", sk_md_name(md));
 		pp.sLen = (CK_ULONG)EVP_MD_get_size(md);
 		m.pParameter = &pp;
@@ -1011,7 +827,7 @@ static int p11_sign_msg(struct sk_bkey *k, const EVP_MD *md, int pss, const uint
 	if (k->kt->kind != SK_KIND_EC)
 		return run_op(k, &m, 0, msg, n, sig, "signing");
 	if ((rc = run_op(k, &m, 0, msg, n, &raw, "signing")) == SK_OK)
-		rc = ecdsa_der(be, &raw, sig);
+		rc = sk_p11_ecdsa_der(be, &raw, sig);
 	sk_buf_free(&raw);
 	return rc;
 }
@@ -1024,7 +840,7 @@ static int p11_decrypt(struct sk_bkey *k, const EVP_MD *oaep_md, const uint8_t *
 	int rc;
 
 	memset(&op, 0, sizeof(op));
-	if ((op.hashAlg = hash_mech(oaep_md, &op.mgf)) == CK_UNAVAILABLE_INFORMATION)
+	if ((op.hashAlg = sk_p11_hash_mech(oaep_md, &op.mgf)) == CK_UNAVAILABLE_INFORMATION)
 		return sk_err(SK_EUNSUPP, "RSA-OAEP with %s on a token", sk_md_name(oaep_md));
 	op.source = CKZ_DATA_SPECIFIED;
 	if ((rc = sk_p11_need_mech(k->be, CKM_RSA_PKCS_OAEP, "decrypt with RSA-OAEP")) != SK_OK)

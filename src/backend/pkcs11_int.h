@@ -10,6 +10,9 @@
  *   pkcs11_cert.c  certificates as CKO_CERTIFICATE objects
  *   pkcs11_obj.c   token objects: searching, attributes, public keys, the
  *                  private keys that are seckit keys
+ *   pkcs11_mech.c  signature mechanisms: what a key may sign with
+ *                  (CKA_ALLOWED_MECHANISMS), hash-and-sign mechanisms,
+ *                  DigestInfo and ECDSA encodings
  *   pkcs11_err.c   return values -> exit codes and messages; mechanisms
  *   pkcs11_uri.c   RFC 7512 PKCS#11 URIs (the token and object parts)
  * Calls go down that list only.
@@ -74,6 +77,30 @@ int sk_p11_cert_list(struct p11_backend *be,
 		     void *arg);
 int sk_p11_cert_put(struct p11_backend *be, const char *name, const uint8_t *der, size_t n,
 		    int replace, char *key, int *changed);
+
+/* Signature mechanisms (pkcs11_mech.c).  What a key may sign with:
+ * limits as backend.h's struct sk_sig_limits, and per scheme not allowed
+ * the mechanism the token lacks (NULL: the key's list excludes it). */
+struct sk_p11_limits {
+	struct sk_sig_limits lim;
+	const char *lacks[2];
+};
+int sk_p11_limits(struct p11_backend *be, enum sk_kind kind, const struct sk_p11_allowed *al,
+		  struct sk_p11_limits *out);
+/* SK_OK if a key of kind with limits l may sign a digest md made outside
+ * the token (msg 0) or have the token hash the message (msg 1). */
+int sk_p11_check_limits(struct p11_backend *be, enum sk_kind kind, const struct sk_p11_limits *l,
+			const EVP_MD *md, int pss, int msg);
+/* The hash-and-sign mechanism of md (CK_UNAVAILABLE_INFORMATION: none). */
+CK_MECHANISM_TYPE sk_p11_sig_mech(enum sk_kind kind, int pss, const EVP_MD *md);
+/* "ECDSA", "RSA PKCS#1 v1.5", "RSA-PSS" */
+const char *sk_p11_scheme_name(enum sk_kind kind, int scheme);
+/* The digest mechanism and MGF1 of md (CK_UNAVAILABLE_INFORMATION: none). */
+CK_MECHANISM_TYPE sk_p11_hash_mech(const EVP_MD *md, CK_RSA_PKCS_MGF_TYPE *mgf);
+/* The DigestInfo that PKCS#1 v1.5 signs, appended to out. */
+int sk_p11_digest_info(const EVP_MD *md, const uint8_t *dgst, size_t dlen, struct sk_buf *out);
+/* The token's ECDSA r || s as DER, appended to sig. */
+int sk_p11_ecdsa_der(struct p11_backend *be, const struct sk_buf *raw, struct sk_buf *sig);
 
 /* The exit code and message for a failed call (what failed, then the
  * token's word for it). */

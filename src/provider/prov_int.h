@@ -89,8 +89,6 @@ struct skp_key *skp_key_open(struct skp_prov *p, const char *name, OSSL_PASSPHRA
 			     void *pw_cbarg);
 struct skp_key *skp_key_new(struct skp_prov *p, enum sk_kind kind);
 void skp_key_free(struct skp_key *k);
-/* The digest names OpenSSL knows for the bits of sk_sig_md_bit. */
-const char *skp_md_of_bit(unsigned bit);
 
 /* Inside an OpenSSL ASYNC job, sign on the provider's worker thread and
  * pause the job until it is done: 1 with *rc the result (and out the

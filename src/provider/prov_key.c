@@ -60,17 +60,6 @@ void skp_raise_sk(struct skp_prov *p, int rc)
 	sk_err_clear();
 }
 
-const char *skp_md_of_bit(unsigned bit)
-{
-	static const char *const names[] = { "SHA1", "SHA2-224", "SHA2-256", "SHA2-384", "SHA2-512" };
-	size_t i;
-
-	for (i = 0; i < SK_ARRAY_SIZE(names); i++)
-		if (bit == 1u << i)
-			return names[i];
-	return NULL;
-}
-
 struct skp_key *skp_key_new(struct skp_prov *p, enum sk_kind kind)
 {
 	struct skp_key *k = OPENSSL_zalloc(sizeof(*k));

@@ -151,11 +151,11 @@ static void key_digests(const struct skp_key *k, const char **deflt, const char 
 	if (all == 0 || all == SK_SIG_MD_ALL)
 		return;
 	if ((all & (all - 1)) == 0)
-		*deflt = *mandatory = skp_md_of_bit(all);
+		*deflt = *mandatory = sk_sig_md_fetch_name(all);
 	else if (!(all & (1u << 2)))
 		for (i = 4; i >= 0; i--)
 			if (all & (bit = 1u << i)) {
-				*deflt = skp_md_of_bit(bit);
+				*deflt = sk_sig_md_fetch_name(bit);
 				break;
 			}
 }
