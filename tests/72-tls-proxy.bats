@@ -139,19 +139,25 @@ rss() {
 	grep -q '#2 .*(resumed)' proxy.log
 }
 
-@test "2,000 connections through the proxy: no fd growth, bounded memory, resumed sessions" {
+# The issue's churn: 10,000 connections, after 100 that warm the proxy up
+# (40 to 55 s here on 2 cores at a load of 19-21).  The proxy keeps its
+# fds and grows its RSS by less than 4 MiB; sessions are resumed.  A few
+# resumptions do not happen (85 to 304 of the 10,100 in runs here, in
+# bursts of 3, more of them late in the run): at least 95 % of them are
+# resumed, the share the 2,000-connection version asked (2,000 of 2,100).
+@test "10,000 connections through the proxy: no fd growth, bounded memory, resumed sessions" {
 	start_s_server
 	start_proxy "$SPORT"
 	run -0 python3 "$BATS_TEST_DIRNAME/tls-churn.py" churn "$PPORT" 100 4
 	local fd0 rss0
 	fd0=$(fds "$PROXY")
 	rss0=$(rss "$PROXY")
-	run -0 python3 "$BATS_TEST_DIRNAME/tls-churn.py" churn "$PPORT" 2000 4
+	run -0 python3 "$BATS_TEST_DIRNAME/tls-churn.py" churn "$PPORT" 10000 4
 	[ "$(fds "$PROXY")" -eq "$fd0" ]
 	echo "RSS $rss0 KiB -> $(rss "$PROXY") KiB" >&3
 	[ "$(rss "$PROXY")" -lt $((rss0 + 4096)) ]
 	run -0 grep -c '(resumed)' proxy.log
-	[ "$output" -ge 2000 ]
+	[ "$output" -ge $((10100 * 95 / 100)) ]
 	stop_proxy
 }
 

@@ -146,6 +146,30 @@ struct sk_pcr_approval {
 	size_t reflen, siglen;
 };
 
+/*
+ * What a loaded key may sign with, when its device restricts it (a PKCS#11
+ * key's CKA_ALLOWED_MECHANISMS, the token's mechanisms).  Per scheme
+ * (SK_SIG_PLAIN: ECDSA or RSA PKCS#1 v1.5; SK_SIG_PSS: RSA-PSS), md is
+ * the digests allowed (bit sk_sig_md_bit) and msg those of them that the
+ * device signs only over the whole message (a hash-and-sign mechanism such
+ * as CKM_SHA384_RSA_PKCS_PSS: ops sign_msg, not sign).  A scheme with md 0
+ * is not allowed at all: why says what lacks ("token 'x' lacks
+ * CKM_RSA_PKCS_PSS").
+ */
+enum { SK_SIG_PLAIN, SK_SIG_PSS };
+#define SK_SIG_MD_ALL 0x1fu     /* SHA-1, SHA-224, SHA-256, SHA-384, SHA-512 */
+struct sk_sig_limits {
+	unsigned md[2], msg[2];
+	char why[2][160];
+};
+/* The bit of md among SK_SIG_MD_ALL, 0 for another digest. */
+unsigned sk_sig_md_bit(const EVP_MD *md);
+/* The name OpenSSL fetches the digest of one bit by ("SHA2-384"); NULL
+ * for anything but one bit. */
+const char *sk_sig_md_fetch_name(unsigned bit);
+/* "SHA-256, SHA-384" for the bits of mask (buf of n bytes). */
+const char *sk_sig_md_names(unsigned mask, char *buf, size_t n);
+
 struct sk_backend_ops {
 	const char *name;
 	int (*open)(const struct sk_backend_cfg *cfg, struct sk_backend **out);
@@ -176,6 +200,12 @@ struct sk_backend_ops {
 	/* Private-key operations on a loaded key. */
 	int (*sign)(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t *dgst,
 		    size_t dlen, struct sk_buf *sig);
+	/* The key's limits (struct sk_sig_limits); NULL: it signs whatever
+	 * its type can.  sign_msg signs the message msg itself, hashed by the
+	 * device with md: for the digests of limits' msg (NULL: none). */
+	int (*sig_limits)(struct sk_bkey *k, struct sk_sig_limits *out);
+	int (*sign_msg)(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t *msg,
+			size_t n, struct sk_buf *sig);
 	int (*decrypt)(struct sk_bkey *k, const EVP_MD *oaep_md, const uint8_t *in, size_t n,
 		       struct sk_buf *out);
 	int (*derive)(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret);

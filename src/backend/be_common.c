@@ -7,7 +7,10 @@
  */
 #include "backend/backend.h"
 
+#include <stdio.h>
+
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/rsa.h>
 
 #include "crypto/crypto.h"
@@ -68,4 +71,56 @@ int sk_backend_verify_default(struct sk_backend *be, EVP_PKEY *pub, const EVP_MD
 out:
 	EVP_PKEY_CTX_free(pctx);
 	return rc;
+}
+
+static const struct {
+	int nid;
+	const char *name, *ossl;
+} sig_mds[] = {
+	{ NID_sha1, "SHA-1", "SHA1" },
+	{ NID_sha224, "SHA-224", "SHA2-224" },
+	{ NID_sha256, "SHA-256", "SHA2-256" },
+	{ NID_sha384, "SHA-384", "SHA2-384" },
+	{ NID_sha512, "SHA-512", "SHA2-512" },
+};
+
+unsigned sk_sig_md_bit(const EVP_MD *md)
+{
+	size_t i;
+
+	for (i = 0; md != NULL && i < SK_ARRAY_SIZE(sig_mds); i++)
+		if (EVP_MD_get_type(md) == sig_mds[i].nid)
+			return 1u << i;
+	return 0;
+}
+
+const char *sk_sig_md_fetch_name(unsigned bit)
+{
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(sig_mds); i++)
+		if (bit == 1u << i)
+			return sig_mds[i].ossl;
+	return NULL;
+}
+
+const char *sk_sig_md_names(unsigned mask, char *buf, size_t n)
+{
+	size_t i, used = 0;
+
+	if (n == 0)
+		return buf;
+	buf[0] = '\0';
+	for (i = 0; i < SK_ARRAY_SIZE(sig_mds); i++) {
+		int w;
+
+		if (!(mask & (1u << i)) || used >= n)
+			continue;
+		w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", sig_mds[i].name);
+		if (w > 0)
+			used += (size_t)w;
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, n, "none");
+	return buf;
 }

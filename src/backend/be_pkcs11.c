@@ -61,6 +61,9 @@ struct sk_bkey {
 	const struct sk_keytype *kt;
 	CK_OBJECT_HANDLE priv;
 	int always_auth;
+	struct sk_p11_allowed allowed; /* its CKA_ALLOWED_MECHANISMS (from the blob) */
+	int lim_read;                  /* lim: worked out at the first sign */
+	struct sk_p11_limits lim;
 };
 
 /* ---- module, token, session ---- */
@@ -656,10 +659,12 @@ static int p11_load(struct sk_backend *base, const struct sk_keytype *kt, const 
 	*out = NULL;
 	if (auth != NULL)
 		return sk_err(SK_EUNSUPP, "backend pkcs11: the token's PIN guards its keys, not a password object");
-	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth)) != SK_OK)
-		return rc;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
+	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth, &k->allowed)) != SK_OK) {
+		free(k);
+		return rc;
+	}
 	k->be = be;
 	k->kt = kt;
 	k->priv = priv;
@@ -682,7 +687,7 @@ static int p11_destroy(struct sk_backend *base, const struct sk_keytype *kt, con
 	int rc, always_auth;
 
 	(void)kt;
-	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth)) != SK_OK ||
+	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth, NULL)) != SK_OK ||
 	    (rc = login(be, 0)) != SK_OK)
 		return rc;
 	/* The partner, if finding the key did not need it. */
@@ -693,29 +698,6 @@ static int p11_destroy(struct sk_backend *base, const struct sk_keytype *kt, con
 	if (pub != CK_INVALID_HANDLE && (rv = P11(be, C_DestroyObject, be->s, pub)) != CKR_OK)
 		return sk_p11_fail(be, rv, "deleting the public key");
 	return SK_OK;
-}
-
-/* The DigestInfo that PKCS#1 v1.5 signs (RFC 8017 9.2). */
-static int digest_info(const EVP_MD *md, const uint8_t *dgst, size_t dlen, struct sk_buf *out)
-{
-	X509_SIG *sig = X509_SIG_new();
-	X509_ALGOR *alg;
-	ASN1_OCTET_STRING *os;
-	unsigned char *der = NULL;
-	int n = -1, rc;
-
-	if (sig != NULL) {
-		X509_SIG_getm(sig, &alg, &os);
-		if (X509_ALGOR_set0(alg, OBJ_nid2obj(EVP_MD_get_type(md)), V_ASN1_NULL, NULL) &&
-		    ASN1_OCTET_STRING_set(os, dgst, (int)dlen))
-			n = i2d_X509_SIG(sig, &der);
-	}
-	X509_SIG_free(sig);
-	if (n <= 0)
-		return sk_err_ssl(SK_EFAIL, "encoding the DigestInfo");
-	rc = sk_buf_add(out, der, (size_t)n);
-	OPENSSL_free(der);
-	return rc;
 }
 
 /* One C_Sign/C_Decrypt-style call: init, context login, the call. */
@@ -759,6 +741,34 @@ static int run_op(struct sk_bkey *k, CK_MECHANISM *m, int decrypt, const uint8_t
 	return SK_OK;
 }
 
+/* The key's limits, worked out at its first sign. */
+static int read_limits(struct sk_bkey *k)
+{
+	int rc;
+
+	if (k->lim_read)
+		return SK_OK;
+	if ((rc = sk_p11_limits(k->be, k->kt->kind, &k->allowed, &k->lim)) == SK_OK)
+		k->lim_read = 1;
+	return rc;
+}
+
+static int p11_sig_limits(struct sk_bkey *k, struct sk_sig_limits *out)
+{
+	int rc = read_limits(k);
+
+	if (rc == SK_OK)
+		*out = k->lim.lim;
+	return rc;
+}
+
+static int check_limits(struct sk_bkey *k, const EVP_MD *md, int pss, int msg)
+{
+	int rc = read_limits(k);
+
+	return rc != SK_OK ? rc : sk_p11_check_limits(k->be, k->kt->kind, &k->lim, md, pss, msg);
+}
+
 static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t *dgst,
 		    size_t dlen, struct sk_buf *sig)
 {
@@ -768,15 +778,13 @@ static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 	struct sk_buf raw = { 0 }, in = { 0 };
 	int rc;
 
+	if (pss && k->kt->kind != SK_KIND_RSA)
+		return sk_err(SK_EUNSUPP, "RSA-PSS padding applies to RSA keys only");
+	if ((rc = check_limits(k, md, pss, 0)) != SK_OK)
+		return rc;
 	if (k->kt->kind == SK_KIND_EC) {
-		ECDSA_SIG *es = NULL;
-		BIGNUM *r, *s;
-		unsigned char *der = NULL;
 		uint8_t pad[48];
-		int n;
 
-		if (pss)
-			return sk_err(SK_EUNSUPP, "RSA-PSS padding applies to RSA keys only");
 		/* A digest shorter than the order, zero-padded to the order's
 		 * length, is the same integer (X9.62 takes the order's length
 		 * of leftmost bits): the same signature, and tokens that pick
@@ -788,28 +796,9 @@ static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 			dgst = pad;
 			dlen = k->kt->bits / 8;
 		}
-		if ((rc = sk_p11_need_mech(be, CKM_ECDSA, "sign with ECDSA")) != SK_OK ||
-		    (rc = run_op(k, &m, 0, dgst, dlen, &raw, "signing")) != SK_OK)
-			goto out;
-		/* The token gives r || s; X.509 and openssl want DER. */
-		if (raw.len == 0 || raw.len % 2 != 0) {
-			rc = sk_err(SK_EFAIL, "token '%s' gave a malformed ECDSA signature", be->label);
-			goto out;
-		}
-		r = BN_bin2bn(raw.p, (int)(raw.len / 2), NULL);
-		s = BN_bin2bn(raw.p + raw.len / 2, (int)(raw.len / 2), NULL);
-		if (r == NULL || s == NULL || (es = ECDSA_SIG_new()) == NULL ||
-		    !ECDSA_SIG_set0(es, r, s)) {
-			BN_free(r);
-			BN_free(s);
-			ECDSA_SIG_free(es);
-			rc = sk_err_ssl(SK_EFAIL, "encoding the signature");
-			goto out;
-		}
-		n = i2d_ECDSA_SIG(es, &der);
-		ECDSA_SIG_free(es);
-		rc = n > 0 ? sk_buf_add(sig, der, (size_t)n) : sk_err_ssl(SK_EFAIL, "encoding the signature");
-		OPENSSL_free(der);
+		if ((rc = sk_p11_need_mech(be, CKM_ECDSA, "sign with ECDSA")) == SK_OK &&
+		    (rc = run_op(k, &m, 0, dgst, dlen, &raw, "signing")) == SK_OK)
+			rc = sk_p11_ecdsa_der(be, &raw, sig);
 		goto out;
 	}
 	if (pss) {
@@ -825,10 +814,41 @@ static int p11_sign(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t 
 	}
 	m.mechanism = CKM_RSA_PKCS;
 	if ((rc = sk_p11_need_mech(be, CKM_RSA_PKCS, "sign with RSA PKCS#1 v1.5")) == SK_OK &&
-	    (rc = digest_info(md, dgst, dlen, &in)) == SK_OK)
+	    (rc = sk_p11_digest_info(md, dgst, dlen, &in)) == SK_OK)
 		rc = run_op(k, &m, 0, in.p, in.len, sig, "signing");
 out:
 	sk_buf_free(&in);
+	sk_buf_free(&raw);
+	return rc;
+}
+
+/* The message itself, hashed and signed by the token with the
+ * hash-and-sign mechanism of md (a key restricted to those). */
+static int p11_sign_msg(struct sk_bkey *k, const EVP_MD *md, int pss, const uint8_t *msg,
+			size_t n, struct sk_buf *sig)
+{
+	struct p11_backend *be = k->be;
+	CK_MECHANISM m = { CK_UNAVAILABLE_INFORMATION, NULL, 0 };
+	CK_RSA_PKCS_PSS_PARAMS pp;
+	struct sk_buf raw = { 0 };
+	int sc = pss ? SK_SIG_PSS : SK_SIG_PLAIN, rc;
+
+	if ((rc = check_limits(k, md, pss, 1)) != SK_OK)
+		return rc;
+	if ((m.mechanism = sk_p11_sig_mech(k->kt->kind, pss, md)) == CK_UNAVAILABLE_INFORMATION)
+		return sk_err(SK_EUNSUPP, "%s with %s on a token", sk_p11_scheme_name(k->kt->kind, sc),
+			      sk_md_name(md));
+	if (pss) {
+		if ((pp.hashAlg = sk_p11_hash_mech(md, &pp.mgf)) == CK_UNAVAILABLE_INFORMATION)
+			return sk_err(SK_EUNSUPP, "RSA-PSS with %s on a token", sk_md_name(md));
+		pp.sLen = (CK_ULONG)EVP_MD_get_size(md);
+		m.pParameter = &pp;
+		m.ulParameterLen = sizeof(pp);
+	}
+	if (k->kt->kind != SK_KIND_EC)
+		return run_op(k, &m, 0, msg, n, sig, "signing");
+	if ((rc = run_op(k, &m, 0, msg, n, &raw, "signing")) == SK_OK)
+		rc = sk_p11_ecdsa_der(be, &raw, sig);
 	sk_buf_free(&raw);
 	return rc;
 }
@@ -979,6 +999,8 @@ const struct sk_backend_ops sk_pkcs11_backend = {
 	.unload = p11_unload,
 	.destroy = p11_destroy,
 	.sign = p11_sign,
+	.sig_limits = p11_sig_limits,
+	.sign_msg = p11_sign_msg,
 	.decrypt = p11_decrypt,
 	.derive = p11_derive,
 	.verify = sk_backend_verify_default,

@@ -96,6 +96,30 @@ static const struct {
 	{ CKM_ECDH1_DERIVE, "CKM_ECDH1_DERIVE" },
 };
 
+/* The hash-and-sign mechanisms a key may be restricted to
+ * (CKA_ALLOWED_MECHANISMS): named in messages, not used unless a key asks
+ * for them, so not in the list above (--version's and doctor's). */
+static const struct {
+	CK_MECHANISM_TYPE m;
+	const char *name;
+} hash_mech_names[] = {
+	{ CKM_ECDSA_SHA1, "CKM_ECDSA_SHA1" },
+	{ CKM_ECDSA_SHA224, "CKM_ECDSA_SHA224" },
+	{ CKM_ECDSA_SHA256, "CKM_ECDSA_SHA256" },
+	{ CKM_ECDSA_SHA384, "CKM_ECDSA_SHA384" },
+	{ CKM_ECDSA_SHA512, "CKM_ECDSA_SHA512" },
+	{ CKM_SHA1_RSA_PKCS, "CKM_SHA1_RSA_PKCS" },
+	{ CKM_SHA224_RSA_PKCS, "CKM_SHA224_RSA_PKCS" },
+	{ CKM_SHA256_RSA_PKCS, "CKM_SHA256_RSA_PKCS" },
+	{ CKM_SHA384_RSA_PKCS, "CKM_SHA384_RSA_PKCS" },
+	{ CKM_SHA512_RSA_PKCS, "CKM_SHA512_RSA_PKCS" },
+	{ CKM_SHA1_RSA_PKCS_PSS, "CKM_SHA1_RSA_PKCS_PSS" },
+	{ CKM_SHA224_RSA_PKCS_PSS, "CKM_SHA224_RSA_PKCS_PSS" },
+	{ CKM_SHA256_RSA_PKCS_PSS, "CKM_SHA256_RSA_PKCS_PSS" },
+	{ CKM_SHA384_RSA_PKCS_PSS, "CKM_SHA384_RSA_PKCS_PSS" },
+	{ CKM_SHA512_RSA_PKCS_PSS, "CKM_SHA512_RSA_PKCS_PSS" },
+};
+
 const char *sk_p11_mech_name(CK_MECHANISM_TYPE m)
 {
 	size_t i;
@@ -103,6 +127,9 @@ const char *sk_p11_mech_name(CK_MECHANISM_TYPE m)
 	for (i = 0; i < SK_ARRAY_SIZE(mech_names); i++)
 		if (mech_names[i].m == m)
 			return mech_names[i].name;
+	for (i = 0; i < SK_ARRAY_SIZE(hash_mech_names); i++)
+		if (hash_mech_names[i].m == m)
+			return hash_mech_names[i].name;
 	return "a mechanism";
 }
 
@@ -185,6 +212,16 @@ int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *wh
 		      sk_p11_mech_name(m));
 }
 
+int sk_p11_has_mech(struct p11_backend *be, CK_MECHANISM_TYPE m)
+{
+	int rc = sk_p11_need_mech(be, m, "use it");
+
+	if (rc == SK_OK)
+		return 1;
+	sk_err_clear();
+	return rc == SK_EUNSUPP ? 0 : -1;
+}
+
 #endif /* SECKIT_HAVE_PKCS11 */
 
 void sk_p11_mute(struct p11_backend *be)
@@ -213,27 +250,4 @@ CK_RV sk_p11_unmute(struct p11_backend *be, CK_RV rv)
 	close(be->saved_err);
 	be->saved_err = -1;
 	return rv;
-}
-
-CK_MECHANISM_TYPE sk_p11_hash_mech(const EVP_MD *md, CK_RSA_PKCS_MGF_TYPE *mgf)
-{
-	static const struct {
-		int nid;
-		CK_MECHANISM_TYPE m;
-		CK_RSA_PKCS_MGF_TYPE mgf;
-	} t[] = {
-		{ NID_sha1, CKM_SHA_1, CKG_MGF1_SHA1 },
-		{ NID_sha224, CKM_SHA224, CKG_MGF1_SHA224 },
-		{ NID_sha256, CKM_SHA256, CKG_MGF1_SHA256 },
-		{ NID_sha384, CKM_SHA384, CKG_MGF1_SHA384 },
-		{ NID_sha512, CKM_SHA512, CKG_MGF1_SHA512 },
-	};
-	size_t i;
-
-	for (i = 0; i < SK_ARRAY_SIZE(t); i++)
-		if (EVP_MD_get_type(md) == t[i].nid) {
-			*mgf = t[i].mgf;
-			return t[i].m;
-		}
-	return CK_UNAVAILABLE_INFORMATION;
 }

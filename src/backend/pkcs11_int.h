@@ -10,6 +10,9 @@
  *   pkcs11_cert.c  certificates as CKO_CERTIFICATE objects
  *   pkcs11_obj.c   token objects: searching, attributes, public keys, the
  *                  private keys that are seckit keys
+ *   pkcs11_mech.c  signature mechanisms: what a key may sign with
+ *                  (CKA_ALLOWED_MECHANISMS), hash-and-sign mechanisms,
+ *                  DigestInfo and ECDSA encodings
  *   pkcs11_err.c   return values -> exit codes and messages; mechanisms;
  *                  the module's stderr muted around its calls (P11)
  *   pkcs11_uri.c   RFC 7512 PKCS#11 URIs (the token and object parts)
@@ -50,6 +53,14 @@ struct p11_backend {
 	int null_fd, saved_err;      /* -1: not open / not redirected */
 };
 
+/* A key's CKA_ALLOWED_MECHANISMS: n 0 when it lists none (or more
+ * than seckit keeps: then not taken as a restriction). */
+#define SK_P11_MAX_ALLOWED 64
+struct sk_p11_allowed {
+	size_t n;
+	CK_MECHANISM_TYPE m[SK_P11_MAX_ALLOWED];
+};
+
 /* A key on the token, as keys.c sees it. */
 struct sk_p11_key {
 	char name[256];
@@ -57,6 +68,7 @@ struct sk_p11_key {
 	EVP_PKEY *pub;
 	CK_OBJECT_HANDLE priv, pubh;   /* pubh: CK_INVALID_HANDLE if not looked up */
 	int always_auth;               /* CKA_ALWAYS_AUTHENTICATE */
+	struct sk_p11_allowed allowed; /* CKA_ALLOWED_MECHANISMS */
 };
 
 /* Certificates on the token (pkcs11_cert.c; backend.h cert_find,
@@ -81,6 +93,30 @@ int sk_p11_cert_put(struct p11_backend *be, const char *name, const uint8_t *der
 void sk_p11_mute(struct p11_backend *be);
 CK_RV sk_p11_unmute(struct p11_backend *be, CK_RV rv);
 
+/* Signature mechanisms (pkcs11_mech.c).  What a key may sign with:
+ * limits as backend.h's struct sk_sig_limits, and per scheme not allowed
+ * the mechanism the token lacks (NULL: the key's list excludes it). */
+struct sk_p11_limits {
+	struct sk_sig_limits lim;
+	const char *lacks[2];
+};
+int sk_p11_limits(struct p11_backend *be, enum sk_kind kind, const struct sk_p11_allowed *al,
+		  struct sk_p11_limits *out);
+/* SK_OK if a key of kind with limits l may sign a digest md made outside
+ * the token (msg 0) or have the token hash the message (msg 1). */
+int sk_p11_check_limits(struct p11_backend *be, enum sk_kind kind, const struct sk_p11_limits *l,
+			const EVP_MD *md, int pss, int msg);
+/* The hash-and-sign mechanism of md (CK_UNAVAILABLE_INFORMATION: none). */
+CK_MECHANISM_TYPE sk_p11_sig_mech(enum sk_kind kind, int pss, const EVP_MD *md);
+/* "ECDSA", "RSA PKCS#1 v1.5", "RSA-PSS" */
+const char *sk_p11_scheme_name(enum sk_kind kind, int scheme);
+/* The digest mechanism and MGF1 of md (CK_UNAVAILABLE_INFORMATION: none). */
+CK_MECHANISM_TYPE sk_p11_hash_mech(const EVP_MD *md, CK_RSA_PKCS_MGF_TYPE *mgf);
+/* The DigestInfo that PKCS#1 v1.5 signs, appended to out. */
+int sk_p11_digest_info(const EVP_MD *md, const uint8_t *dgst, size_t dlen, struct sk_buf *out);
+/* The token's ECDSA r || s as DER, appended to sig. */
+int sk_p11_ecdsa_der(struct p11_backend *be, const struct sk_buf *raw, struct sk_buf *sig);
+
 /* The exit code and message for a failed call (what failed, then the
  * token's word for it). */
 int sk_p11_fail(struct p11_backend *be, CK_RV rv, const char *what);
@@ -90,11 +126,11 @@ const char *sk_p11_mech_name(CK_MECHANISM_TYPE m);
 /* The mechanisms seckit uses that the token lists, and those it lacks. */
 void sk_p11_mech_split(struct p11_backend *be, const char **has, size_t *nhas,
 		       const char **lacks, size_t *nlacks, size_t max);
-/* The digest mechanism of md and its MGF1 (RSA-PSS, OAEP);
- * CK_UNAVAILABLE_INFORMATION for a digest without one here. */
-CK_MECHANISM_TYPE sk_p11_hash_mech(const EVP_MD *md, CK_RSA_PKCS_MGF_TYPE *mgf);
 /* SK_OK if the token lists mechanism m, else SK_EUNSUPP naming it. */
 int sk_p11_need_mech(struct p11_backend *be, CK_MECHANISM_TYPE m, const char *what);
+/* 1 if the token lists mechanism m (or lists none), 0 if not, -1 when
+ * the list cannot be read (no error left set). */
+int sk_p11_has_mech(struct p11_backend *be, CK_MECHANISM_TYPE m);
 
 /* Every object matching tmpl, into *h (malloc'ed), *n of them. */
 int sk_p11_find_objects(struct p11_backend *be, CK_ATTRIBUTE *tmpl, CK_ULONG nt,
@@ -113,11 +149,13 @@ int sk_p11_find_partner(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_OBJECT_HA
 /* pub as o's CKA_PUBLIC_KEY_INFO (a token that refuses it: no change). */
 void sk_p11_set_pub_info(struct p11_backend *be, CK_OBJECT_HANDLE o, EVP_PKEY *pub);
 /* A key's blob for load and destroy in this run: its object handles
- * (pub CK_INVALID_HANDLE when describe did not need it) and whether it
- * wants a login at each use. */
+ * (pub CK_INVALID_HANDLE when describe did not need it), whether it
+ * wants a login at each use, and its allowed mechanisms (read with its
+ * other attributes: no call of its own at each use).  allowed may be
+ * NULL. */
 int sk_p11_blob_of(const struct sk_p11_key *k, struct sk_buf *blob);
 int sk_p11_blob_parse(const uint8_t *blob, size_t n, CK_OBJECT_HANDLE *priv,
-		      CK_OBJECT_HANDLE *pub, int *always_auth);
+		      CK_OBJECT_HANDLE *pub, int *always_auth, struct sk_p11_allowed *allowed);
 
 /* What a PKCS#11 URI says (RFC 7512), percent-decoded.  Empty: absent. */
 struct sk_p11_uri {

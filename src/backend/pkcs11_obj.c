@@ -18,8 +18,8 @@
 #include "base/err.h"
 #include "base/util.h"
 
-#define BLOB_VERSION 2
-#define BLOB_LEN 18
+#define BLOB_VERSION 3
+#define BLOB_LEN 19     /* then 8 bytes per allowed mechanism */
 
 /* ---- objects ---- */
 
@@ -290,7 +290,8 @@ static int pub_of_spki(const uint8_t *der, size_t n, CK_KEY_TYPE ktype, EVP_PKEY
  */
 int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k)
 {
-	enum { A_TYPE, A_LABEL, A_ID, A_AUTH, A_SPKI, A_MOD, A_EXP, A_PARAMS, A_POINT, A_N };
+	enum { A_TYPE, A_LABEL, A_ID, A_AUTH, A_SPKI, A_MOD, A_EXP, A_PARAMS, A_POINT, A_MECHS, A_N };
+	CK_MECHANISM_TYPE mechs[SK_P11_MAX_ALLOWED];
 	CK_KEY_TYPE ktype = CK_UNAVAILABLE_INFORMATION;
 	CK_BBOOL aa = CK_FALSE;
 	uint8_t label[sizeof(k->name) - 1], id[128], spki[1200], mod[1024], exp[16], params[128],
@@ -305,6 +306,7 @@ int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_ke
 		[A_EXP] = { CKA_PUBLIC_EXPONENT, exp, sizeof(exp) },
 		[A_PARAMS] = { CKA_EC_PARAMS, params, sizeof(params) },
 		[A_POINT] = { CKA_EC_POINT, point, sizeof(point) },
+		[A_MECHS] = { CKA_ALLOWED_MECHANISMS, mechs, sizeof(mechs) },
 	};
 	CK_RV rv;
 	int rc, i;
@@ -335,6 +337,23 @@ int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_ke
 		free(v);
 	}
 	k->always_auth = HAS(A_AUTH) && aa == CK_TRUE;
+	if (HAS(A_MECHS)) {
+		k->allowed.n = a[A_MECHS].ulValueLen / sizeof(mechs[0]);
+		memcpy(k->allowed.m, mechs, k->allowed.n * sizeof(mechs[0]));
+	} else if (rv == CKR_BUFFER_TOO_SMALL) {
+		uint8_t *v = NULL;
+		size_t vn = 0;
+
+		if ((rc = sk_p11_get_attr(be, o, CKA_ALLOWED_MECHANISMS, &v, &vn)) != SK_OK &&
+		    rc != SK_ENOTFOUND)
+			return rc;
+		sk_err_clear();
+		if (vn / sizeof(mechs[0]) <= SK_P11_MAX_ALLOWED) {
+			k->allowed.n = vn / sizeof(mechs[0]);
+			memcpy(k->allowed.m, v, k->allowed.n * sizeof(mechs[0]));
+		}
+		free(v);
+	}
 	rc = SK_ENOTFOUND;
 	if (HAS(A_SPKI) && a[A_SPKI].ulValueLen > 0)
 		rc = pub_of_spki(spki, a[A_SPKI].ulValueLen, ktype, &k->pub);
@@ -384,23 +403,35 @@ void sk_p11_set_pub_info(struct p11_backend *be, CK_OBJECT_HANDLE o, EVP_PKEY *p
 
 int sk_p11_blob_of(const struct sk_p11_key *k, struct sk_buf *blob)
 {
-	uint8_t b[BLOB_LEN];
+	uint8_t b[BLOB_LEN + 8 * SK_P11_MAX_ALLOWED];
+	size_t i;
 
 	b[0] = BLOB_VERSION;
 	sk_put_be64(b + 1, (uint64_t)k->priv);
 	sk_put_be64(b + 9, (uint64_t)k->pubh);
 	b[17] = k->always_auth ? 1 : 0;
-	return sk_buf_add(blob, b, sizeof(b));
+	b[18] = (uint8_t)k->allowed.n;
+	for (i = 0; i < k->allowed.n; i++)
+		sk_put_be64(b + BLOB_LEN + 8 * i, (uint64_t)k->allowed.m[i]);
+	return sk_buf_add(blob, b, BLOB_LEN + 8 * k->allowed.n);
 }
 
 int sk_p11_blob_parse(const uint8_t *blob, size_t n, CK_OBJECT_HANDLE *priv,
-		      CK_OBJECT_HANDLE *pub, int *always_auth)
+		      CK_OBJECT_HANDLE *pub, int *always_auth, struct sk_p11_allowed *allowed)
 {
-	if (n != BLOB_LEN || blob[0] != BLOB_VERSION || blob[17] > 1)
+	size_t i;
+
+	if (n < BLOB_LEN || blob[0] != BLOB_VERSION || blob[17] > 1 ||
+	    blob[18] > SK_P11_MAX_ALLOWED || n != BLOB_LEN + 8 * (size_t)blob[18])
 		return sk_err(SK_EVERIFY, "key reference is malformed");
 	*priv = (CK_OBJECT_HANDLE)sk_get_be64(blob + 1);
 	*pub = (CK_OBJECT_HANDLE)sk_get_be64(blob + 9);
 	*always_auth = blob[17];
+	if (allowed != NULL) {
+		allowed->n = blob[18];
+		for (i = 0; i < allowed->n; i++)
+			allowed->m[i] = (CK_MECHANISM_TYPE)sk_get_be64(blob + BLOB_LEN + 8 * i);
+	}
 	return SK_OK;
 }
 

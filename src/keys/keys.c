@@ -881,6 +881,37 @@ int sk_key_sign(struct sk_key *k, const EVP_MD *md, int pss, const uint8_t *dgst
 	return rc ? rc : k->be->ops->sign(k->bk, md, pss, dgst, dlen, sig);
 }
 
+int sk_key_sig_limits(struct sk_key *k, struct sk_sig_limits *out)
+{
+	int rc = sk_key_require(k, SK_CAP_SIGN, NULL);
+
+	memset(out, 0, sizeof(*out));
+	if (rc != SK_OK)
+		return rc;
+	if (k->be->ops->sig_limits != NULL)
+		return k->be->ops->sig_limits(k->bk, out);
+	out->md[SK_SIG_PLAIN] = SK_SIG_MD_ALL;
+	if (k->info.type->kind == SK_KIND_RSA)
+		out->md[SK_SIG_PSS] = SK_SIG_MD_ALL;
+	else
+		snprintf(out->why[SK_SIG_PSS], sizeof(out->why[SK_SIG_PSS]),
+			 "RSA-PSS applies to RSA keys only");
+	return SK_OK;
+}
+
+int sk_key_sign_msg(struct sk_key *k, const EVP_MD *md, int pss, const uint8_t *msg, size_t n,
+		    struct sk_buf *sig)
+{
+	int rc = sk_key_require(k, SK_CAP_SIGN, NULL);
+
+	if (rc != SK_OK)
+		return rc;
+	if (k->be->ops->sign_msg == NULL)
+		return sk_err(SK_EUNSUPP, "backend %s signs digests, not whole messages",
+			      k->be->ops->name);
+	return k->be->ops->sign_msg(k->bk, md, pss, msg, n, sig);
+}
+
 int sk_key_verify(struct sk_key *k, const EVP_MD *md, int pss, const uint8_t *dgst, size_t dlen,
 		  const uint8_t *sig, size_t siglen)
 {

@@ -115,6 +115,13 @@ int sk_key_sign(struct sk_key *k, const EVP_MD *md, int pss, const uint8_t *dgst
 		struct sk_buf *sig);
 int sk_key_verify(struct sk_key *k, const EVP_MD *md, int pss, const uint8_t *dgst, size_t dlen,
 		  const uint8_t *sig, size_t siglen);
+/* What k may sign with (backend.h struct sk_sig_limits): its backend's
+ * limits, else every digest in each scheme its type has. */
+int sk_key_sig_limits(struct sk_key *k, struct sk_sig_limits *out);
+/* Sign the message itself, hashed by the backend with md: for the digests
+ * that k's limits sign over the message only. */
+int sk_key_sign_msg(struct sk_key *k, const EVP_MD *md, int pss, const uint8_t *msg, size_t n,
+		    struct sk_buf *sig);
 int sk_key_derive(struct sk_key *k, EVP_PKEY *peer, struct sk_buf *secret);
 int sk_key_decrypt(struct sk_key *k, const EVP_MD *oaep_md, const uint8_t *in, size_t n,
 		   struct sk_buf *out);

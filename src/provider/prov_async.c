@@ -43,6 +43,8 @@ struct skp_job {
 	int pss;
 	unsigned char dgst[EVP_MAX_MD_SIZE];
 	size_t dlen;
+	int whole;              /* sign the message itself (sk_key_sign_msg) */
+	struct sk_buf tbs;      /* the message, when whole */
 	struct sk_buf out;
 	int rc;
 	char msg[1024];
@@ -63,6 +65,7 @@ static void job_release(struct skp_job *j)
 	EVP_MD_free(j->md);
 	skp_key_free(j->key);
 	sk_buf_free(&j->out);
+	sk_buf_free(&j->tbs);
 	OPENSSL_free(j);
 }
 
@@ -103,7 +106,8 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&p->wmu);
 
 		pthread_mutex_lock(&p->lock);
-		j->rc = sk_key_sign(j->key->key, j->md, j->pss, j->dgst, j->dlen, &j->out);
+		j->rc = j->whole ? sk_key_sign_msg(j->key->key, j->md, j->pss, j->tbs.p, j->tbs.len, &j->out)
+				 : sk_key_sign(j->key->key, j->md, j->pss, j->dgst, j->dlen, &j->out);
 		pthread_mutex_unlock(&p->lock);
 		if (j->rc != SK_OK)
 			snprintf(j->msg, sizeof(j->msg), "%s", sk_err_msg());
@@ -198,7 +202,7 @@ static int submit(struct skp_prov *p, struct skp_job *j)
 }
 
 int skp_sign_async(struct skp_key *k, const EVP_MD *md, int pss, const unsigned char *dgst, size_t dlen,
-		   struct sk_buf *out, int *rc)
+		   const struct sk_buf *msg, struct sk_buf *out, int *rc)
 {
 	struct skp_prov *p = k->prov;
 	ASYNC_JOB *job = ASYNC_get_current_job();
@@ -212,9 +216,17 @@ int skp_sign_async(struct skp_key *k, const EVP_MD *md, int pss, const unsigned 
 	if ((j = OPENSSL_zalloc(sizeof(*j))) == NULL)
 		return 0;
 	j->wfd = -1;
+	if (msg != NULL && sk_buf_add(&j->tbs, msg->p, msg->len) != SK_OK) {
+		sk_err_clear();
+		sk_buf_free(&j->tbs);
+		OPENSSL_free(j);
+		return 0;
+	}
+	j->whole = msg != NULL;
 	if ((j->wfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 || !EVP_MD_up_ref((EVP_MD *)md)) {
 		if (j->wfd >= 0)
 			close(j->wfd);
+		sk_buf_free(&j->tbs);
 		OPENSSL_free(j);
 		return 0;
 	}

@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "ctx/ctx.h"
 #include "base/util.h"
+#include "backend/backend.h"
 #include "keys/keys.h"
 
 /* Names of the operations: unique to this provider, so that a key of ours
@@ -60,6 +61,10 @@ struct skp_key {
 	struct sk_key *key;     /* a store key with its backend, or NULL (public only) */
 	EVP_PKEY *pub;          /* the public key, from another provider */
 	unsigned caps;          /* what the backend can do with it (SK_CAP_*) */
+	/* What it may sign with (a store key that signs): the digests and
+	 * schemes its backend allows (a PKCS#11 key's CKA_ALLOWED_MECHANISMS,
+	 * a token without RSA-PSS), asked for when TLS picks a scheme. */
+	struct sk_sig_limits lim;
 	/* What the key has (OSSL_KEYMGMT_SELECT_*): a store key all of it; an
 	 * imported peer key its public part and parameters; an ephemeral key
 	 * of a TLS key exchange (km_gen: its private part is in pub, a key of
@@ -89,9 +94,10 @@ void skp_key_free(struct skp_key *k);
 /* Inside an OpenSSL ASYNC job, sign on the provider's worker thread and
  * pause the job until it is done: 1 with *rc the result (and out the
  * signature, or the library's error set); 0 when not in a job (or the
- * worker cannot take it): sign here. */
+ * worker cannot take it): sign here.  msg non-NULL: sign that message
+ * itself (sk_key_sign_msg), not dgst. */
 int skp_sign_async(struct skp_key *k, const EVP_MD *md, int pss, const unsigned char *dgst, size_t dlen,
-		   struct sk_buf *out, int *rc);
+		   const struct sk_buf *msg, struct sk_buf *out, int *rc);
 void skp_async_init(struct skp_prov *p);
 void skp_async_teardown(struct skp_prov *p);
 

@@ -170,6 +170,8 @@ static int open_locked(struct skp_prov *p, const char *name, OSSL_PASSPHRASE_CAL
 		return rc;
 	k->kind = k->key->info.type->kind;
 	k->caps = k->key->be->ops->caps(k->key->be, k->key->info.type);
+	if ((k->caps & SK_CAP_SIGN) && (rc = sk_key_sig_limits(k->key, &k->lim)) != SK_OK)
+		return sk_err_wrap(rc, "key '%s'", name);
 	q = k->key->info.pubder;
 	if (q == NULL ||
 	    (k->pub = d2i_PUBKEY_ex(NULL, &q, (long)k->key->info.publen, NULL, SKP_OTHER)) == NULL) {

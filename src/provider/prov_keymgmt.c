@@ -132,25 +132,55 @@ static const OSSL_PARAM *km_rsa_types(int selection)
 	return (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0 ? rsa_types : NULL;
 }
 
+/*
+ * The digests a key's signatures may use: those its backend allows
+ * (struct sk_sig_limits), in either scheme; a key that does not sign
+ * through us (a peer's, a key share) is not limited.  One alone is the
+ * key's mandatory digest; the default is SHA-256 when allowed, else the
+ * strongest allowed (SHA-512 first).
+ */
+static void key_digests(const struct skp_key *k, const char **deflt, const char **mandatory)
+{
+	unsigned all = SK_SIG_MD_ALL, bit;
+	int i;
+
+	*deflt = "SHA256";
+	*mandatory = "";
+	if (k->key != NULL && (k->caps & SK_CAP_SIGN))
+		all = (k->lim.md[SK_SIG_PLAIN] | k->lim.md[SK_SIG_PSS]) & SK_SIG_MD_ALL;
+	if (all == 0 || all == SK_SIG_MD_ALL)
+		return;
+	if ((all & (all - 1)) == 0)
+		*deflt = *mandatory = sk_sig_md_fetch_name(all);
+	else if (!(all & (1u << 2)))
+		for (i = 4; i >= 0; i--)
+			if (all & (bit = 1u << i)) {
+				*deflt = sk_sig_md_fetch_name(bit);
+				break;
+			}
+}
+
 /* What the public key says (bits, security bits, sizes, group, point),
- * and the default digest of the key's type. */
+ * and the default and mandatory digests of the key's signatures. */
 static int km_get_params(void *keydata, OSSL_PARAM params[])
 {
 	struct skp_key *k = keydata;
+	const char *deflt, *mandatory;
 	OSSL_PARAM *q;
 
 	if (k == NULL || k->pub == NULL)
 		return 0;
+	key_digests(k, &deflt, &mandatory);
 	for (q = params; q->key != NULL; q++) {
 		OSSL_PARAM one[2] = { *q, OSSL_PARAM_END };
 
 		if (strcmp(q->key, OSSL_PKEY_PARAM_DEFAULT_DIGEST) == 0) {
-			if (!OSSL_PARAM_set_utf8_string(q, "SHA256"))
+			if (!OSSL_PARAM_set_utf8_string(q, deflt))
 				return 0;
 			continue;
 		}
 		if (strcmp(q->key, OSSL_PKEY_PARAM_MANDATORY_DIGEST) == 0) {
-			if (!OSSL_PARAM_set_utf8_string(q, ""))
+			if (!OSSL_PARAM_set_utf8_string(q, mandatory))
 				return 0;
 			continue;
 		}

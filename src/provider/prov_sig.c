@@ -28,6 +28,12 @@ struct skp_sig {
 	EVP_MD_CTX *mdctx;      /* digest-sign/verify */
 	unsigned char aid[256]; /* the AlgorithmIdentifier, DER */
 	size_t aidlen;
+	int signing;            /* a sign operation (the key's limits apply) */
+	int pad_set;            /* the padding was chosen (else either may come) */
+	/* A digest-sign whose digest the key signs only over the whole
+	 * message (sk_sig_limits msg): the message, kept for the backend. */
+	int keep_msg;
+	struct sk_buf msg;
 };
 
 static void *sig_new(void *provctx, enum sk_kind kind)
@@ -63,6 +69,7 @@ static void sig_free(void *ctx)
 	EVP_MD_free(s->md);
 	EVP_MD_free(s->mgf1);
 	EVP_MD_CTX_free(s->mdctx);
+	sk_buf_free(&s->msg);
 	OPENSSL_free(s);
 }
 
@@ -73,8 +80,15 @@ static void *sig_dup(void *ctx)
 	if (d == NULL)
 		return NULL;
 	d->mdctx = NULL;
+	memset(&d->msg, 0, sizeof(d->msg));
 	if ((d->md != NULL && !EVP_MD_up_ref(d->md)) || (d->mgf1 != NULL && !EVP_MD_up_ref(d->mgf1))) {
 		OPENSSL_free(d);
+		return NULL;
+	}
+	if (s->msg.len > 0 && sk_buf_add(&d->msg, s->msg.p, s->msg.len) != SK_OK) {
+		sk_err_clear();
+		d->mdctx = NULL;
+		sig_free(d);
 		return NULL;
 	}
 	if (s->mdctx != NULL &&
@@ -102,6 +116,46 @@ static int set_md(struct skp_sig *s, EVP_MD **slot, const char *name)
 	}
 	EVP_MD_free(*slot);
 	*slot = md;
+	return 1;
+}
+
+/*
+ * Whether the key may sign with digest md (NULL: not chosen yet) in the
+ * scheme chosen so far: before the padding is set (EVP_DigestSignInit,
+ * which libssl's choice of a signature scheme asks), in either scheme.
+ * A refusal says why, and libssl picks another scheme.
+ */
+static int limits_ok(struct skp_sig *s)
+{
+	const struct skp_key *k = s->key;
+	const struct sk_sig_limits *lim;
+	unsigned allowed, bit;
+	int sc = s->pss ? SK_SIG_PSS : SK_SIG_PLAIN;
+	char names[64];
+
+	if (!s->signing || k == NULL || k->key == NULL)
+		return 1;
+	lim = &k->lim;
+	if ((s->pss || s->pad_set) && s->kind == SK_KIND_RSA && lim->md[sc] == 0) {
+		skp_raise(s->prov, SK_EUNSUPP, "key '%s' cannot sign with %s: %s", k->name,
+			  s->pss ? "RSA-PSS" : "RSA PKCS#1 v1.5", lim->why[sc]);
+		return 0;
+	}
+	allowed = s->pss || s->pad_set || s->kind != SK_KIND_RSA
+			  ? lim->md[sc]
+			  : lim->md[SK_SIG_PLAIN] | lim->md[SK_SIG_PSS];
+	if (allowed == 0) {
+		skp_raise(s->prov, SK_EUNSUPP, "key '%s' cannot sign: %s", k->name, lim->why[sc]);
+		return 0;
+	}
+	if (s->md == NULL)
+		return 1;
+	bit = sk_sig_md_bit(s->md);
+	if (!(allowed & bit)) {
+		skp_raise(s->prov, SK_EUNSUPP, "key '%s' cannot sign with %s: it allows %s only", k->name,
+			  EVP_MD_get0_name(s->md), sk_sig_md_names(allowed, names, sizeof(names)));
+		return 0;
+	}
 	return 1;
 }
 
@@ -134,6 +188,9 @@ static int set_params(void *ctx, const OSSL_PARAM params[])
 			return 0;
 		}
 		s->pss = v == RSA_PKCS1_PSS_PADDING;
+		s->pad_set = 1;
+		if (!limits_ok(s))
+			return 0;
 	}
 	if ((q = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN)) != NULL) {
 		if (q->data_type == OSSL_PARAM_UTF8_STRING) {
@@ -169,9 +226,13 @@ static int init(struct skp_sig *s, void *provkey, const OSSL_PARAM params[], int
 		return 0;
 	}
 	s->key = k;
+	s->signing = sign;
+	s->pad_set = 0;
 	s->pss = 0;
 	s->saltlen = RSA_PSS_SALTLEN_AUTO;
-	return set_params(s, params);
+	s->keep_msg = 0;
+	s->msg.len = 0;
+	return set_params(s, params) && limits_ok(s);
 }
 
 static int sign_init(void *ctx, void *provkey, const OSSL_PARAM params[])
@@ -222,19 +283,29 @@ static int pss_ok(struct skp_sig *s, const EVP_MD *md, int sign)
 	return 0;
 }
 
+/* Sign the digest dgst, or (a digest the key signs only over the whole
+ * message, msg not NULL) the message. */
 static int do_sign(struct skp_sig *s, unsigned char *sig, size_t *siglen, size_t sigsize,
-		   const unsigned char *dgst, size_t dlen)
+		   const unsigned char *dgst, size_t dlen, const struct sk_buf *msg)
 {
 	struct skp_key *k = s->key;
 	struct sk_buf out = { 0 };
 	const EVP_MD *md;
-	int rc;
+	int rc, whole;
 
-	if ((md = pick_md(s, dlen)) == NULL || !pss_ok(s, md, 1))
+	if ((md = pick_md(s, dlen)) == NULL || !pss_ok(s, md, 1) || !limits_ok(s))
 		return 0;
-	if (!skp_sign_async(k, md, s->pss, dgst, dlen, &out, &rc)) {
+	whole = (k->lim.msg[s->pss ? SK_SIG_PSS : SK_SIG_PLAIN] & sk_sig_md_bit(md)) != 0;
+	if (whole && msg == NULL) {
+		skp_raise(s->prov, SK_EUNSUPP,
+			  "key '%s' signs %s only over the whole message, hashed by its backend: sign the message (EVP_DigestSign), not a digest",
+			  k->name, EVP_MD_get0_name(md));
+		return 0;
+	}
+	if (!skp_sign_async(k, md, s->pss, dgst, dlen, whole ? msg : NULL, &out, &rc)) {
 		pthread_mutex_lock(&k->prov->lock);
-		rc = sk_key_sign(k->key, md, s->pss, dgst, dlen, &out);
+		rc = whole ? sk_key_sign_msg(k->key, md, s->pss, msg->p, msg->len, &out)
+			   : sk_key_sign(k->key, md, s->pss, dgst, dlen, &out);
 		pthread_mutex_unlock(&k->prov->lock);
 	}
 	if (rc != SK_OK) {
@@ -263,7 +334,7 @@ static int sign(void *ctx, unsigned char *sig, size_t *siglen, size_t sigsize,
 		*siglen = (size_t)EVP_PKEY_get_size(s->key->pub);
 		return 1;
 	}
-	return do_sign(s, sig, siglen, sigsize, tbs, tbslen);
+	return do_sign(s, sig, siglen, sigsize, tbs, tbslen, NULL);
 }
 
 static int do_verify(struct skp_sig *s, const unsigned char *sig, size_t siglen,
@@ -294,8 +365,11 @@ static int dinit(void *ctx, const char *mdname, void *provkey, const OSSL_PARAM 
 
 	if (!init(s, provkey, params, sign))
 		return 0;
-	if (!set_md(s, &s->md, mdname != NULL && mdname[0] != '\0' ? mdname : "SHA2-256"))
+	if (!set_md(s, &s->md, mdname != NULL && mdname[0] != '\0' ? mdname : "SHA2-256") ||
+	    !limits_ok(s))
 		return 0;
+	s->keep_msg = sign && s->key->key != NULL &&
+		      ((s->key->lim.msg[SK_SIG_PLAIN] | s->key->lim.msg[SK_SIG_PSS]) & sk_sig_md_bit(s->md));
 	if (s->mdctx == NULL && (s->mdctx = EVP_MD_CTX_new()) == NULL)
 		return 0;
 	return EVP_DigestInit_ex2(s->mdctx, s->md, NULL);
@@ -315,6 +389,10 @@ static int dupdate(void *ctx, const unsigned char *data, size_t datalen)
 {
 	struct skp_sig *s = ctx;
 
+	if (s->keep_msg && datalen > 0 && sk_buf_add(&s->msg, data, datalen) != SK_OK) {
+		skp_raise_sk(s->prov, SK_EFAIL);
+		return 0;
+	}
 	return s->mdctx != NULL && EVP_DigestUpdate(s->mdctx, data, datalen);
 }
 
@@ -330,7 +408,7 @@ static int dsign_final(void *ctx, unsigned char *sig, size_t *siglen, size_t sig
 	}
 	if (s->mdctx == NULL || !EVP_DigestFinal_ex(s->mdctx, dgst, &dlen))
 		return 0;
-	return do_sign(s, sig, siglen, sigsize, dgst, dlen);
+	return do_sign(s, sig, siglen, sigsize, dgst, dlen, s->keep_msg ? &s->msg : NULL);
 }
 
 static int dverify_final(void *ctx, const unsigned char *sig, size_t siglen)

@@ -158,6 +158,63 @@ static int alpn_wire(const char *list, unsigned char **out, size_t *outlen)
 	return SK_OK;
 }
 
+/* Whether pkey's provider lets it sign (with RSA padding pad, 0: any);
+ * why (when not) its reason. */
+static int can_pad(EVP_PKEY *pkey, int pad, char *why, size_t whylen)
+{
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	const char *data;
+	int flags, ok;
+
+	ERR_set_mark();
+	ok = pctx != NULL && EVP_PKEY_sign_init(pctx) > 0 &&
+	     (pad == 0 || EVP_PKEY_CTX_set_rsa_padding(pctx, pad) > 0);
+	if (!ok && ERR_peek_last_error_data(&data, &flags) != 0 && (flags & ERR_TXT_STRING) &&
+	    data != NULL && data[0] != '\0')
+		snprintf(why, whylen, "%s", data);
+	ERR_pop_to_mark();
+	EVP_PKEY_CTX_free(pctx);
+	return ok;
+}
+
+/*
+ * A key that cannot sign at all (a PKCS#11 key restricted to mechanisms
+ * its token lacks) fails here, before any connection.  The RSA signature
+ * schemes the key can make, as its provider says when
+ * asked for each padding (a token without CKM_RSA_PKCS_PSS, a key whose
+ * CKA_ALLOWED_MECHANISMS has one scheme only: seckit-provider(7)), become
+ * the only ones offered for the client's signature: libssl checks a
+ * scheme's digest with the key (EVP_DigestSignInit) but not its padding,
+ * and would otherwise pick RSA-PSS and fail in the middle of the
+ * handshake.  TLS 1.3 signs with RSA-PSS alone: a key without it does TLS
+ * 1.2 with PKCS#1 v1.5, and why is kept for the error of a server that
+ * wants 1.3.
+ */
+static int rsa_schemes(struct sk_tls *t, EVP_PKEY *pkey)
+{
+	char why[sizeof(t->no_pss)];
+	int pss, pkcs1;
+
+	snprintf(why, sizeof(why), "key '%s' cannot sign", t->key);
+	if (!can_pad(pkey, 0, why, sizeof(why)))
+		return sk_err(SK_EUNSUPP, "%s", why);
+	if (!EVP_PKEY_is_a(pkey, "RSA"))
+		return SK_OK;
+	snprintf(t->no_pss, sizeof(t->no_pss), "key '%s' cannot sign with RSA-PSS", t->key);
+	snprintf(why, sizeof(why), "key '%s' cannot sign with PKCS#1 v1.5", t->key);
+	pss = can_pad(pkey, RSA_PKCS1_PSS_PADDING, t->no_pss, sizeof(t->no_pss));
+	pkcs1 = can_pad(pkey, RSA_PKCS1_PADDING, why, sizeof(why));
+	if (pss)
+		t->no_pss[0] = '\0';
+	if (pss && !pkcs1 &&
+	    SSL_CTX_set1_client_sigalgs_list(t->ssl_ctx, "RSA-PSS+SHA256:RSA-PSS+SHA384:RSA-PSS+SHA512") != 1)
+		return sk_err_ssl(SK_EFAIL, "TLS context");
+	if (!pss && (SSL_CTX_set_max_proto_version(t->ssl_ctx, TLS1_2_VERSION) != 1 ||
+		     SSL_CTX_set1_client_sigalgs_list(t->ssl_ctx, "RSA+SHA256:RSA+SHA384:RSA+SHA512") != 1))
+		return sk_err_ssl(SK_EFAIL, "TLS context");
+	return SK_OK;
+}
+
 static int use_cert(struct sk_tls *t, const struct sk_tls_opts *o)
 {
 	EVP_PKEY *pkey = NULL;
@@ -168,6 +225,7 @@ static int use_cert(struct sk_tls *t, const struct sk_tls_opts *o)
 		return sk_err(SK_EUSAGE, "client certificate: none in the file");
 	if ((rc = load_key(o->key, &pkey)) != SK_OK)
 		return rc;
+	snprintf(t->key, sizeof(t->key), "%s", o->key);
 	if (SSL_CTX_use_certificate(t->ssl_ctx, leaf) != 1) {
 		EVP_PKEY_free(pkey);
 		return sk_err_ssl(SK_EVERIFY, "client certificate");
@@ -182,8 +240,9 @@ static int use_cert(struct sk_tls *t, const struct sk_tls_opts *o)
 		ERR_clear_error();
 		return sk_err(SK_EVERIFY, "key '%s' is not the key of the client certificate", o->key);
 	}
+	rc = rsa_schemes(t, pkey);
 	EVP_PKEY_free(pkey);
-	return SK_OK;
+	return rc;
 }
 
 /* The newest session, for the next connection to resume. */
@@ -217,8 +276,11 @@ int sk_tls_new(struct sk_ctx *ctx, const struct sk_tls_opts *o, struct sk_tls **
 	t->ctx = ctx;
 	/* The store of the verification is opened now, before the key: its
 	 * master key may be sealed by the TPM the key is in, and a TPM holds
-	 * few objects at a time (the provider keeps the key loaded). */
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK || (rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
+	 * few objects at a time (the provider keeps the key loaded).  A
+	 * device without a store (its key on a token or in a file) verifies
+	 * the server against --ca, with no CRL and no clock floor; without
+	 * --ca it has no anchor, and the verification says so. */
+	if ((rc = sk_ctx_store_if_any(ctx, &st)) != SK_OK || (rc = sk_ctx_policy(ctx, &pol)) != SK_OK)
 		goto fail;
 	if ((rc = load_providers(ctx, t, o->pass)) != SK_OK)
 		goto fail;
@@ -300,6 +362,7 @@ static int verify_peer(X509_STORE_CTX *xctx, void *arg)
 	o.purpose = "sslserver";
 	o.anchors = t->ca;
 	o.host = c->name;
+	o.store_optional = 1;
 	rc = sk_cert_verify(t->ctx, X509_STORE_CTX_get0_cert(xctx), &o, &r);
 	c->verify_rc = rc;
 	if (rc == SK_OK) {
@@ -318,17 +381,23 @@ static int verify_peer(X509_STORE_CTX *xctx, void *arg)
 	return rc == SK_OK;
 }
 
-/* Whether the server asked for a client certificate. */
+/* Whether the server asked for a client certificate, and whether the
+ * key signed for it (libssl sends no certificate when the key can make
+ * none of the signature schemes the server accepts). */
 static void msg_seen(int write_p, int version, int content_type, const void *buf, size_t len,
 		     SSL *ssl, void *arg)
 {
 	struct sk_tls_conn *c = SSL_get_app_data(ssl);
+	int type = len > 0 ? ((const unsigned char *)buf)[0] : -1;
 
 	(void)version;
 	(void)arg;
-	if (c != NULL && !write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
-	    ((const unsigned char *)buf)[0] == SSL3_MT_CERTIFICATE_REQUEST)
+	if (c == NULL || content_type != SSL3_RT_HANDSHAKE)
+		return;
+	if (!write_p && type == SSL3_MT_CERTIFICATE_REQUEST)
 		c->cert_requested = 1;
+	if (write_p && type == SSL3_MT_CERTIFICATE_VERIFY)
+		c->cert_signed = 1;
 }
 
 /* ---- connections ---- */
@@ -449,12 +518,51 @@ static int auth_alert(int alert)
 	return 0;
 }
 
+/*
+ * An error of the handshake or the data from OpenSSL's queue (q its last):
+ * the key's provider's own (a key that cannot sign what was asked, with
+ * its exit code), a server that accepts no signature scheme the key can
+ * make (exit 6), a server that wants TLS 1.3 from a key without RSA-PSS
+ * (exit 6, why), else OpenSSL's reason.
+ */
+static int queue_error(struct sk_tls_conn *c, unsigned long q, const char *when)
+{
+	const struct sk_tls *t = c->t;
+	int reason = ERR_GET_REASON(q), ssl = ERR_GET_LIB(q) == ERR_LIB_SSL, prc = 0, flags;
+	char why[256], pmsg[512] = "";
+	unsigned long e;
+	const char *data, *lib;
+
+	ERR_error_string_n(q, why, sizeof(why));
+	if (ERR_reason_error_string(q) != NULL)
+		snprintf(why, sizeof(why), "%s", ERR_reason_error_string(q));
+	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+		lib = ERR_lib_error_string(e);
+		if (lib != NULL && strcmp(lib, "seckit") == 0 && ERR_GET_REASON(e) >= SK_EFAIL &&
+		    ERR_GET_REASON(e) <= SK_EEXIST && (flags & ERR_TXT_STRING) && data != NULL) {
+			prc = ERR_GET_REASON(e);
+			snprintf(pmsg, sizeof(pmsg), "%s", data);
+		}
+	}
+	if (prc != 0)
+		return sk_err(prc, "%s: TLS %s: %s", c->addr, when, pmsg);
+	if (ssl && reason == SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM && t->has_cert)
+		return sk_err(SK_EUNSUPP, "%s: TLS %s: the server accepts no signature scheme that key '%s' can sign with%s%s%s",
+			      c->addr, when, t->key, t->no_pss[0] ? " (" : "", t->no_pss,
+			      t->no_pss[0] ? ")" : "");
+	if (ssl && t->no_pss[0] &&
+	    (reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION || reason == SSL_R_UNSUPPORTED_PROTOCOL ||
+	     reason == SSL_R_NO_PROTOCOLS_AVAILABLE))
+		return sk_err(SK_EUNSUPP, "%s: TLS %s: the server wants TLS 1.3, where RSA keys sign with RSA-PSS only: %s",
+			      c->addr, when, t->no_pss);
+	return sk_err(SK_EFAIL, "%s: TLS %s: %s", c->addr, when, why);
+}
+
 int sk_tls_conn_error(struct sk_tls_conn *c, int ret, const char *when)
 {
 	int e = SSL_get_error(c->ssl, ret);
 	unsigned long q = ERR_peek_last_error();
 	int reason = ERR_GET_REASON(q), alert = reason - SSL_AD_REASON_OFFSET;
-	char buf[256];
 
 	if (c->verify_rc != SK_OK) {
 		ERR_clear_error();
@@ -476,15 +584,15 @@ int sk_tls_conn_error(struct sk_tls_conn *c, int ret, const char *when)
 		if (!c->t->has_cert)
 			return sk_err(SK_EAUTH, "%s: the server requires a client certificate (none given)",
 				      c->addr);
+		if (!c->cert_signed)
+			return sk_err(SK_EUNSUPP, "%s: the server accepts no signature scheme that key '%s' can sign with%s%s%s",
+				      c->addr, c->t->key, c->t->no_pss[0] ? " (" : "", c->t->no_pss,
+				      c->t->no_pss[0] ? ")" : "");
 		return sk_err(SK_EAUTH, "%s: the server refused the client certificate: %s", c->addr,
 			      SSL_alert_desc_string_long(alert));
 	}
-	if (q != 0) {
-		ERR_error_string_n(q, buf, sizeof(buf));
-		ERR_clear_error();
-		return sk_err(SK_EFAIL, "%s: TLS %s: %s", c->addr, when,
-			      ERR_reason_error_string(q) ? ERR_reason_error_string(q) : buf);
-	}
+	if (q != 0)
+		return queue_error(c, q, when);
 	return sk_err(SK_EFAIL, "%s: TLS %s: error %d", c->addr, when, e);
 }
 

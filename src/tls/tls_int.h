@@ -16,6 +16,11 @@ struct sk_tls {
 	OSSL_PROVIDER *prov, *deflt;
 	STACK_OF(X509) *ca;         /* anchors of a CA file, or NULL: the CA store */
 	int has_cert;
+	char key[256];              /* the key's name, for messages ("" without one) */
+	/* Why the key cannot sign with RSA-PSS (an RSA key on a token without
+	 * CKM_RSA_PKCS_PSS, or restricted to PKCS#1 v1.5): then TLS 1.2 with
+	 * PKCS#1 v1.5 only, as TLS 1.3 signs with RSA-PSS alone.  "": it can. */
+	char no_pss[300];
 	SSL_SESSION *last;          /* the newest session the server gave, or NULL */
 };
 
@@ -29,6 +34,7 @@ struct sk_tls_conn {
 	int verify_rc;              /* the verification's enum sk_rc when it failed */
 	char verify_msg[1024];
 	int cert_requested;         /* the server sent a CertificateRequest */
+	int cert_signed;            /* and the key signed our CertificateVerify */
 	char alpn[256];
 };
 

@@ -284,7 +284,8 @@ int sk_crl_load(struct sk_store *st, struct sk_crl **out)
 	*out = NULL;
 	if ((crl = calloc(1, sizeof(*crl))) == NULL)
 		return sk_err(SK_EFAIL, "out of memory");
-	rc = sk_store_get(st, SK_NS_STATE, CRL_OBJ, CRL_MAX, NULL, &b);
+	/* No store: no CRL installed, as in a store without one. */
+	rc = st != NULL ? sk_store_get(st, SK_NS_STATE, CRL_OBJ, CRL_MAX, NULL, &b) : SK_ENOTFOUND;
 	if (rc == SK_ENOTFOUND) {
 		sk_err_clear();
 		crl->s = SK_CRLSTATE_new();
@@ -366,7 +367,7 @@ int sk_trust_time(struct sk_store *st, enum sk_clock clock, int64_t *now)
 	int rc;
 
 	*now = (int64_t)time(NULL);
-	if (clock != SK_CLOCK_MONOTONIC)
+	if (clock != SK_CLOCK_MONOTONIC || st == NULL)
 		return SK_OK;
 	if ((rc = sk_state_get_u64(st, CLOCK_OBJ, &floor)) != SK_OK)
 		return rc;
@@ -599,7 +600,7 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 	memset(r, 0, sizeof(*r));
 	/* The operation starts here (cert verify, and the --cert verifier of
 	 * pkg.h): the store and the clock policy are resolved once. */
-	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
+	if ((rc = o->store_optional ? sk_ctx_store_if_any(ctx, &st) : sk_ctx_store(ctx, 0, &st)) != SK_OK)
 		return rc;
 	if (o->at != 0)
 		r->time = o->at;
@@ -620,9 +621,9 @@ int sk_cert_verify(struct sk_ctx *ctx, X509 *leaf, const struct sk_verify_opts *
 				goto out;
 			}
 		a.n = (size_t)sk_X509_num(o->anchors);
-	} else if ((rc = sk_store_list(st, SK_NS_CERT, gather, &a)) != SK_OK ||
-		   (rc = select_anchors(&a, leaf, o->untrusted)) != SK_OK ||
-		   (rc = load_anchors(st, &a, xs)) != SK_OK) {
+	} else if (st != NULL && ((rc = sk_store_list(st, SK_NS_CERT, gather, &a)) != SK_OK ||
+				  (rc = select_anchors(&a, leaf, o->untrusted)) != SK_OK ||
+				  (rc = load_anchors(st, &a, xs)) != SK_OK)) {
 		goto out;
 	}
 	if (!X509_STORE_CTX_init(xctx, xs, leaf, o->untrusted)) {

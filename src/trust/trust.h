@@ -91,6 +91,7 @@ int sk_crl_each(const struct sk_crl *crl, sk_crl_fn fn, void *arg);
  * with the monotonic clock (the policy's, policy.h) the newer of it and the
  * store's clock floor. */
 int sk_trust_time(struct sk_store *st, enum sk_clock clock, int64_t *now);
+/* (st NULL: no store, no floor: the system time.) */
 /* Raise the store's clock floor to the system time (monotonic clock only;
  * at most once an hour; best effort: a read-only store is left alone). */
 void sk_trust_clock_note(struct sk_store *st, enum sk_clock clock);
@@ -106,6 +107,10 @@ struct sk_verify_opts {
 				     * instead of the CA store */
 	const char *host;           /* a DNS name or IP address the leaf must
 				     * match (RFC 6125), or NULL */
+	/* 1: a store that does not exist is an empty one (no CA store, no
+	 * CRL, no clock floor) instead of an error: for a client whose key
+	 * is on a token or in a file, verifying against anchors. */
+	int store_optional;
 };
 struct sk_verify_result {
 	int verified;
