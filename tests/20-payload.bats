@@ -11,6 +11,7 @@ ARC=2.25.337553018662316161953456558998501963016
 
 # Keys are made once per file: RSA key generation is slow.
 setup_file() {
+	backend_setup_file || return 1
 	cd "$BATS_FILE_TMPDIR" || return 1
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec-p256.pem 2>/dev/null
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out ec-p384.pem 2>/dev/null
