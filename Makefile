@@ -359,7 +359,7 @@ BACKEND_SUITES := tests/10-key.bats tests/20-payload.bats tests/40-cert.bats \
   tests/42-stp.bats tests/50-opaque-key.bats tests/51-oo.bats tests/71-tls-connect.bats
 BACKENDS := soft tpm2 pkcs11
 check-backends: all
-	./scripts/check-backends.sh -b "$(BACKENDS)" $(TESTS)
+	./scripts/check-backends.sh -b "$(BACKENDS)" $(or $(TESTS),$(BACKEND_SUITES))
 
 # The suite against the arm64 build, run under qemu-user (no binfmt
 # needed: tests/helper.bash starts it through SECKIT_RUNNER).  Only seckit

@@ -5,7 +5,7 @@
 # skipped with their reasons, then a total line
 #   backends: N passed, N failed
 # Exit status is non-zero if anything failed on any backend.
-#   scripts/check-backends.sh [-b "soft tpm2"] [suite.bats...]
+#   scripts/check-backends.sh [-b "soft tpm2"] suite.bats...
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -15,8 +15,8 @@ if [ "${1:-}" = -b ]; then
 	shift 2
 fi
 if [ $# -eq 0 ]; then
-	# shellcheck disable=SC2046 # the list is words
-	set -- $(sed -n 's/^BACKEND_SUITES := //p' Makefile)
+	echo "usage: $0 [-b BACKENDS] SUITE.bats... (make check-backends passes BACKEND_SUITES)" >&2
+	exit 2
 fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/seckit-backends.XXXXXX") || exit 1
 trap 'rm -rf "$dir"' EXIT INT TERM
@@ -31,8 +31,8 @@ for b in $backends; do
 	last=$(tail -n 1 "$dir/$b.log")
 	p=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 	f=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-	if [ -z "$p" ]; then
-		# run-tests.sh did not finish: count the run as one failure.
+	if [ -z "$p" ] || [ $((p + f)) -eq 0 ]; then
+		# run-tests.sh did not finish, or ran nothing: one failure.
 		tail -n 20 "$dir/$b.log"
 		p=0 f=1
 	fi

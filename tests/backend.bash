@@ -202,3 +202,22 @@ tpm2_flush_all() {
 		tpm2_flushcontext "$h" > /dev/null 2>&1 || true
 	done
 }
+
+# A second device of a test (tests/opaque.bash sk2): on pkcs11 its own
+# token, so that its keys are not the first device's; prints the
+# SOFTHSM2_CONF to run it with (the current one elsewhere).
+backend_device2_conf() {
+	local d="$BATS_TEST_TMPDIR/softhsm2"
+	if [ "$SK_BACKEND" != pkcs11 ] || [ -z "${SECKIT_TEST_BACKEND:-}" ]; then
+		echo "${SOFTHSM2_CONF:-}"
+		return 0
+	fi
+	if [ ! -f "$d/softhsm2.conf" ]; then
+		mkdir -p "$d/tokens"
+		printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+			"$d" > "$d/softhsm2.conf"
+		SOFTHSM2_CONF="$d/softhsm2.conf" softhsm2-util --init-token --free --label seckit \
+			--so-pin 5678 --pin 1234 > /dev/null || return 1
+	fi
+	echo "$d/softhsm2.conf"
+}
