@@ -350,6 +350,17 @@ check: deps
 test: all
 	./scripts/run-tests.sh $(TESTS)
 
+# The backend matrix (tests/backend.bash, docs/HACKING.md): the suites
+# that make keys, once per backend (soft, tpm2 on swtpm, pkcs11 on a
+# SoftHSM2 token); one "backend B: N passed, N failed" line per backend and
+# a total line.  Not part of `make check`.  TESTS= picks files, BACKENDS=
+# the backends.
+BACKEND_SUITES := tests/10-key.bats tests/20-payload.bats tests/40-cert.bats \
+  tests/42-stp.bats tests/50-opaque-key.bats tests/51-oo.bats tests/71-tls-connect.bats
+BACKENDS := soft tpm2 pkcs11
+check-backends: all
+	./scripts/check-backends.sh -b "$(BACKENDS)" $(or $(TESTS),$(BACKEND_SUITES))
+
 # The suite against the arm64 build, run under qemu-user (no binfmt
 # needed: tests/helper.bash starts it through SECKIT_RUNNER).  Only seckit
 # (release and test builds) and the fault shim LD_PRELOAD'ed into it are
@@ -421,4 +432,4 @@ clean:
 	rm -rf build seckit $(MODULE) seckit.so
 
 FUZZ_PHONY := fuzz fuzz-run fuzz-check
-.PHONY: $(FUZZ_PHONY) install-measured-boot deps-cluster test-cluster deps-arm64 arm64-build check-arm64 check-arm64-quick check-arm64-smoke test-arm64 all install uninstall deps check test demo bench clean completions lint stress
+.PHONY: $(FUZZ_PHONY) check-backends install-measured-boot deps-cluster test-cluster deps-arm64 arm64-build check-arm64 check-arm64-quick check-arm64-smoke test-arm64 all install uninstall deps check test demo bench clean completions lint stress

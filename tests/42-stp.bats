@@ -8,6 +8,8 @@ load trust
 
 setup() {
 	common_setup
+	# Each test starts from a device made by seckit provision.
+	backend_needs provisioned
 	mk_oem_pki
 	cat > m.yaml <<-EOF
 	version: 1
@@ -353,6 +355,7 @@ assert d["target"] == "device" and len(d["device"]) == 64, d
 			kill -9 $! 2>/dev/null || true
 		fi
 		wait $! || crashes=$((crashes + 1))
+		backend_after_kill
 		got=$(state)
 		if [ "$got" = "$((seq + 1)) $next $next" ]; then
 			applied=$((applied + 1))

@@ -13,6 +13,7 @@ setup_file() {
 	require swtpm tpm2_getcap openssl python3
 	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 	start_swtpm "$BATS_FILE_TMPDIR/tpm"
+	backend_setup_file || return 1
 	local d=$BATS_FILE_TMPDIR b
 	cd "$d" || return 1
 	printf 'password-kdf:\n  n: 1024\n  r: 8\n  p: 1\n' > config.yaml
@@ -80,8 +81,11 @@ use() {
 
 setup() {
 	common_setup
+	# The stores are made by seckit provision: the matrix's pkcs11 pass
+	# has none (tests/80-pkcs11-tls.bats is TLS with token keys).
+	backend_needs provisioned
 	F=$BATS_FILE_TMPDIR
-	use soft
+	use "$SK_BACKEND"
 }
 
 teardown() {
@@ -164,10 +168,10 @@ assert j["alpn"] is None and j["bytes_discarded"] == 0, j
 	start_server 3 srv
 	get device device
 	[[ "$output" == *"Subject: CN=device"* ]]
-	get device "$F/soft-ec-chain.pem"
+	get device "$F/$SK_BACKEND-ec-chain.pem"
 	[[ "$output" == *"Subject: CN=device"* ]]
 	# s_server knows only the root: without the issuing CA it refuses.
-	run -5 --separate-stderr sk tls connect "127.0.0.1:$PORT" --cert "$F/soft-ec.pem" < req
+	run -5 --separate-stderr sk tls connect "127.0.0.1:$PORT" --cert "$F/$SK_BACKEND-ec.pem" < req
 	assert_one_error_line "seckit tls connect: 127.0.0.1:$PORT: the server refused the client certificate: "
 }
 
@@ -197,7 +201,7 @@ assert j["alpn"] is None and j["bytes_discarded"] == 0, j
 }
 
 @test "server certificate revoked through the store's CRL (an STP): 7" {
-	cp -a "$F/store-soft" store
+	cp -a "$F/store-$SK_BACKEND" store
 	export SECKIT_STORE=$PWD/store
 	start_server 2 revoked
 	run -0 sk --json tls connect "127.0.0.1:$PORT" --cert device

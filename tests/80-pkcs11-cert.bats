@@ -107,6 +107,6 @@ obj_id() {
 	run -0 p11tool --write-object dev.der --type cert --label twin --id 02
 	sk_fails 9 "cert get: " cert get twin --out x.pem
 	assert_absent x.pem
-	sk_fails 8 "cert get: " cert get nosuch --out x.pem
+	sk_fails 8 "cert get: certificate 'nosuch': not found (nor on token 'seckit')" cert get nosuch --out x.pem
 	assert_absent x.pem
 }

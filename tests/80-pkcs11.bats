@@ -297,3 +297,18 @@ jsonschema.validate(json.load(open(sys.argv[3])), d)' "$SECKIT_SRC/docs/json.sch
 	echo 00112233445566778899aabbccddeeff | xxd -r -p > aes.bin
 	sk_fails 6 "key import: " key import aes --type aes-128 --in aes.bin
 }
+
+@test "key import: an EC key with explicit curve parameters is kept on the token in named-curve form" {
+	# (found by the backend matrix, tests/10-key.bats on pkcs11: the
+	# token's CKA_PUBLIC_KEY_INFO was the explicit form seckit was given)
+	openssl ecparam -name secp384r1 -genkey -noout -param_enc explicit -out explicit.pem
+	run -0 openssl asn1parse -in explicit.pem
+	[[ "$output" == *"prime-field"* ]]
+	run -0 sk key import x --in explicit.pem
+	run -0 sk key export x --out x.pub
+	run -0 openssl asn1parse -in x.pub
+	[[ "$output" == *":secp384r1"* ]]
+	[[ "$output" != *"prime-field"* ]]
+	run -0 sk key sign x --in data --out sig --digest sha384
+	run -0 openssl dgst -sha384 -verify x.pub -signature sig data
+}

@@ -38,6 +38,8 @@ fi
 export SECKIT_SRC SECKIT SECKIT_TESTBUILD SECKIT_ELF SECKIT_TESTBUILD_ELF
 # shellcheck source=tests/wait.bash
 . "$SECKIT_SRC/tests/wait.bash"
+# shellcheck source=tests/backend.bash
+. "$SECKIT_SRC/tests/backend.bash"
 
 common_setup() {
 	unset SECKIT_CONFIG SECKIT_STORE SECKIT_BACKEND SECKIT_TCTI SECKIT_PKCS11_MODULE
@@ -56,10 +58,21 @@ common_setup() {
 	YAML
 	export SECKIT_CONFIG="$BATS_TEST_TMPDIR/config.yaml"
 	export SECKIT_STORE="$BATS_TEST_TMPDIR/store"
+	backend_test_setup
 }
 
 setup() {
 	common_setup
+}
+
+# The backend matrix's set-up (tests/backend.bash); a file with its own
+# setup_file or teardown_file calls these from it.
+setup_file() {
+	backend_setup_file
+}
+
+teardown_file() {
+	backend_teardown_file
 }
 
 # Run seckit (use with bats' run: run -N sk key list).

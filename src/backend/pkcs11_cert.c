@@ -129,7 +129,7 @@ int sk_p11_cert_find(struct p11_backend *be, const char *name, struct sk_buf *de
 			rc = sk_err(SK_EEXIST, "token '%s': two keys are called '%s'", be->label, name);
 	}
 	if (rc == SK_OK && n == 0)
-		rc = sk_err(SK_ENOTFOUND, "certificate '%s' not found (nor on token '%s')", name, be->label);
+		rc = sk_err(SK_ENOTFOUND, "certificate '%s': not found (nor on token '%s')", name, be->label);
 	else if (rc == SK_OK && n > 1)
 		rc = sk_err(SK_EEXIST, "certificate '%s': %lu certificates on token '%s' have that name",
 			    name, (unsigned long)n, be->label);

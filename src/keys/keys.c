@@ -301,6 +301,20 @@ static int name_free(struct sk_store *st, const char *name)
 		      name);
 }
 
+/* An EC key given with explicit curve parameters (which
+ * sk_keytype_of_pkey matched to a named curve) is kept and exported in the
+ * named-curve form that RFC 5480 asks for, in the store and on a device
+ * alike (the pkcs11 backend records the public key it is given as the
+ * token object's CKA_PUBLIC_KEY_INFO). */
+static int named_curve(const struct sk_key_new *req)
+{
+	if (req->pkey != NULL && EVP_PKEY_is_a(req->pkey, "EC") &&
+	    EVP_PKEY_set_utf8_string_param(req->pkey, OSSL_PKEY_PARAM_EC_ENCODING,
+					   OSSL_PKEY_EC_ENCODING_GROUP) != 1)
+		return sk_err_ssl(SK_EFAIL, "key '%s': EC parameters", req->name);
+	return SK_OK;
+}
+
 /* A new key made in a device with its own catalogue: named there, and
  * nothing in the store. */
 static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struct sk_key_new *req,
@@ -338,7 +352,7 @@ static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struc
 	if (generate) {
 		rc = be->ops->key_create(be, req->name, req->type, &pub);
 		EVP_PKEY_free(pub);
-	} else {
+	} else if ((rc = named_curve(req)) == SK_OK) {
 		rc = be->ops->key_import(be, req->name, req->type, req->pkey);
 	}
 	return rc;
@@ -399,15 +413,8 @@ static int add_key(struct sk_ctx *ctx, const struct sk_key_new *req, int generat
 			return sk_err(SK_EUNSUPP, "backend '%s' cannot %s %s keys", be->ops->name,
 				      generate ? "generate" : "import", req->type->name);
 	}
-	if ((rc = name_free(st, req->name)) != SK_OK)
+	if ((rc = name_free(st, req->name)) != SK_OK || (rc = named_curve(req)) != SK_OK)
 		return rc;
-	/* An EC key given with explicit curve parameters (which
-	 * sk_keytype_of_pkey matched to a named curve) is kept and exported in
-	 * the named-curve form that RFC 5480 asks for. */
-	if (req->pkey != NULL && EVP_PKEY_is_a(req->pkey, "EC") &&
-	    EVP_PKEY_set_utf8_string_param(req->pkey, OSSL_PKEY_PARAM_EC_ENCODING,
-					   OSSL_PKEY_EC_ENCODING_GROUP) != 1)
-		return sk_err_ssl(SK_EFAIL, "key '%s': EC parameters", req->name);
 	if (req->pwobj != NULL) {
 		char what[300], checker[16];
 

@@ -1,0 +1,53 @@
+#!/bin/sh
+# The backend matrix (make check-backends): the suites that make keys, run
+# once per backend with SECKIT_TEST_BACKEND set (tests/backend.bash).
+# Prints, per backend, its own "N passed, N failed" line and the tests it
+# skipped with their reasons, then a total line
+#   backends: N passed, N failed
+# Exit status is non-zero if anything failed on any backend.
+#   scripts/check-backends.sh [-b "soft tpm2"] suite.bats...
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+backends="soft tpm2 pkcs11"
+if [ "${1:-}" = -b ]; then
+	backends=$2
+	shift 2
+fi
+if [ $# -eq 0 ]; then
+	echo "usage: $0 [-b BACKENDS] SUITE.bats... (make check-backends passes BACKEND_SUITES)" >&2
+	exit 2
+fi
+dir=$(mktemp -d "${TMPDIR:-/tmp}/seckit-backends.XXXXXX") || exit 1
+trap 'rm -rf "$dir"' EXIT INT TERM
+
+total_p=0 total_f=0 summary=""
+for b in $backends; do
+	start=$(date +%s)
+	echo "=== backend $b: $*"
+	SECKIT_TEST_BACKEND=$b ./scripts/run-tests.sh "$@" > "$dir/$b.log" 2>&1
+	secs=$(($(date +%s) - start))
+	grep -E '^(not ok|#)' "$dir/$b.log" | grep -v '^# skip' || true
+	last=$(tail -n 1 "$dir/$b.log")
+	p=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	f=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	if [ -z "$p" ] || [ $((p + f)) -eq 0 ]; then
+		# run-tests.sh did not finish, or ran nothing: one failure.
+		tail -n 20 "$dir/$b.log"
+		p=0 f=1
+	fi
+	skips=$(grep -c '^ok .* # skip' "$dir/$b.log")
+	if [ "$skips" -gt 0 ]; then
+		echo "skipped on $b:"
+		sed -n 's/^ok [0-9]* \(.*\) # skip \(.*\)$/  \1: \2/p' "$dir/$b.log"
+	fi
+	line="backend $b: $p passed, $f failed ($skips skipped, ${secs}s)"
+	echo "$line"
+	summary="$summary$line
+"
+	total_p=$((total_p + p))
+	total_f=$((total_f + f))
+done
+printf '%s' "$summary"
+echo "backends: $total_p passed, $total_f failed"
+[ "$total_f" -eq 0 ]
