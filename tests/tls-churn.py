@@ -3,6 +3,9 @@
 #   churn PORT N THREADS   N connections (THREADS at a time), each sends an
 #                          HTTP GET, half-closes and reads the answer to its
 #                          end; fails unless every answer starts "HTTP/1.0 200"
+#                          (a connection refused, reset or timed out is a
+#                          failure too: an exception in a thread would not
+#                          change the exit status by itself)
 #   reset PORT             sends a request, reads the start of the answer,
 #                          then resets the connection (SO_LINGER 0)
 #   hold PORT READY        connects, sends nothing, creates READY, and waits
@@ -36,7 +39,12 @@ if mode == "churn":
 
     def run(k):
         for _ in range(k):
-            if not one():
+            try:
+                ok = one()
+            except OSError as e:
+                print("connection failed: %s" % e, file=sys.stderr)
+                ok = False
+            if not ok:
                 bad.append(1)
 
     ts = [threading.Thread(target=run, args=(n // threads,)) for _ in range(threads)]

@@ -6,12 +6,24 @@
 # shellcheck source=tests/wait.bash
 . "$(dirname "${BASH_SOURCE[0]}")/wait.bash"
 
-# A free TCP port pair (port, port+1) on loopback.
+# A free TCP port pair (port, port+1) on loopback, below the kernel's
+# ephemeral range (net.ipv4.ip_local_port_range): a port checked free in
+# that range can be taken by any outgoing connection of any process before
+# the server binds it (seen: "Address already in use" while other suites
+# ran their connection churns), one below it only by another listener.
 free_port_pair() {
 	python3 - <<'PY'
 import socket, random
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        eph = int(f.read().split()[0])
+except (OSError, ValueError, IndexError):
+    eph = 32768
+lo, hi = 10000, min(eph, 65535) - 2
+if hi - lo < 2000:
+    lo, hi = 20000, 60000
 for _ in range(200):
-    p = random.randrange(20000, 60000, 2)
+    p = random.randrange(lo, hi, 2)
     ok = True
     for q in (p, p + 1):
         s = socket.socket()

@@ -42,9 +42,28 @@ fail() {
 	exit 1
 }
 
-# A free TCP port on localhost.
+# A free TCP port on localhost, below the kernel's ephemeral range (a port
+# found free in that range may be taken by an outgoing connection before
+# the daemon binds it).
 free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 - <<'PY'
+import random, socket
+try:
+    eph = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    eph = 32768
+for _ in range(200):
+    p = random.randrange(10000, max(eph, 12001) - 1)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+PY
 }
 
 for t in munged slurmctld slurmd sbatch sinfo; do
