@@ -419,6 +419,9 @@ int sk_pkey_ctx_sig_setup(EVP_PKEY_CTX *pctx, EVP_PKEY *key, const EVP_MD *md, i
 /* A context for RSA-OAEP with key (md for OAEP and MGF1), set up to encrypt
  * (encrypt = 1) or decrypt; NULL with SK_EFAIL set if it cannot be. */
 EVP_PKEY_CTX *sk_pkey_ctx_oaep(EVP_PKEY *key, const EVP_MD *md, int encrypt);
+/* RSA-OAEP encryption with a public key (SHA-256 and MGF1-SHA-256 unless md). */
+int sk_pkey_encrypt_oaep(EVP_PKEY *pub, const EVP_MD *md, const uint8_t *in, size_t n,
+			 struct sk_buf *out);
 
 extern const struct sk_backend_ops sk_soft_backend;
 #ifdef SECKIT_HAVE_TPM2

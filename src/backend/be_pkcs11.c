@@ -68,14 +68,6 @@ struct sk_bkey {
 
 /* ---- module, token, session ---- */
 
-static void trim(char *out, const CK_UTF8CHAR *in, size_t n)
-{
-	while (n > 0 && (in[n - 1] == ' ' || in[n - 1] == '\0'))
-		n--;
-	memcpy(out, in, n);
-	out[n] = '\0';
-}
-
 static void p11_close(struct sk_backend *base)
 {
 	struct p11_backend *be = (struct p11_backend *)base;
@@ -96,28 +88,6 @@ static void p11_close(struct sk_backend *base)
 		close(be->null_fd);
 	free(be->mechs);
 	free(be);
-}
-
-/* Does the token in slot match what was asked for (spec or URI)? */
-static int token_matches(const CK_TOKEN_INFO *ti, CK_SLOT_ID slot, const char *spec,
-			 const struct sk_p11_uri *u)
-{
-	char label[33], serial[17], manuf[33], model[17], num[24];
-
-	trim(label, ti->label, sizeof(ti->label));
-	trim(serial, ti->serialNumber, sizeof(ti->serialNumber));
-	trim(manuf, ti->manufacturerID, sizeof(ti->manufacturerID));
-	trim(model, ti->model, sizeof(ti->model));
-	if (u != NULL)
-		return (!u->token[0] || strcmp(u->token, label) == 0) &&
-		       (!u->serial[0] || strcmp(u->serial, serial) == 0) &&
-		       (!u->manufacturer[0] || strcmp(u->manufacturer, manuf) == 0) &&
-		       (!u->model[0] || strcmp(u->model, model) == 0) &&
-		       (!u->has_slot || u->slot_id == slot);
-	if (spec == NULL)
-		return 1;
-	snprintf(num, sizeof(num), "%lu", (unsigned long)slot);
-	return strcmp(spec, label) == 0 || strcmp(spec, serial) == 0 || strcmp(spec, num) == 0;
 }
 
 static int load_module(struct p11_backend *be, const char *path)
@@ -186,11 +156,11 @@ static int find_token(struct p11_backend *be, const char *spec, const struct sk_
 		if (P11(be, C_GetTokenInfo, slots[i], &ti) != CKR_OK ||
 		    !(ti.flags & CKF_TOKEN_INITIALIZED))
 			continue;
-		trim(lbl, ti.label, sizeof(ti.label));
+		sk_p11_trim(lbl, ti.label, sizeof(ti.label));
 		if (len < sizeof(names))
 			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s'%s'",
 						len ? ", " : "", lbl);
-		if (!token_matches(&ti, slots[i], spec, u))
+		if (!sk_p11_token_matches(&ti, slots[i], spec, u))
 			continue;
 		if (found++ == 0) {
 			be->slot = slots[i];
@@ -313,7 +283,7 @@ static int p11_key_find(struct sk_backend *base, const char *name, const struct 
 	if (sk_p11_is_uri(name)) {
 		if ((rc = sk_p11_uri_parse(name, &u)) != SK_OK)
 			return rc;
-		if (!token_matches(&be->ti, be->slot, NULL, &u))
+		if (!sk_p11_token_matches(&be->ti, be->slot, NULL, &u))
 			return sk_err(SK_ENOTFOUND, "key '%s': not on token '%s'", name, be->label);
 		if (!u.object[0] && !u.has_id)
 			return sk_err(SK_EUSAGE, "PKCS#11 URI '%.64s' names no object (object= or id=)",
@@ -944,9 +914,9 @@ static int p11_device_info(const struct sk_backend_cfg *cfg, struct sk_device_in
 	else
 		snprintf(out->revision, sizeof(out->revision), "%u.%02u", be->f->version.major,
 			 be->f->version.minor);
-	trim(out->manufacturer, be->ti.manufacturerID, sizeof(be->ti.manufacturerID));
-	trim(out->vendor, be->ti.model, sizeof(be->ti.model));
-	trim(out->serial, be->ti.serialNumber, sizeof(be->ti.serialNumber));
+	sk_p11_trim(out->manufacturer, be->ti.manufacturerID, sizeof(be->ti.manufacturerID));
+	sk_p11_trim(out->vendor, be->ti.model, sizeof(be->ti.model));
+	sk_p11_trim(out->serial, be->ti.serialNumber, sizeof(be->ti.serialNumber));
 	snprintf(out->firmware, sizeof(out->firmware), "%u.%u", be->ti.firmwareVersion.major,
 		 be->ti.firmwareVersion.minor);
 	snprintf(out->family, sizeof(out->family), "PKCS#11");

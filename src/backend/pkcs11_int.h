@@ -15,7 +15,8 @@
  *                  DigestInfo and ECDSA encodings
  *   pkcs11_err.c   return values -> exit codes and messages; mechanisms;
  *                  the module's stderr muted around its calls (P11)
- *   pkcs11_uri.c   RFC 7512 PKCS#11 URIs (the token and object parts)
+ *   pkcs11_uri.c   RFC 7512 PKCS#11 URIs (the token and object parts), and
+ *                  which token a URI or a label/serial/slot names
  * Calls go down that list only.
  * The PKCS#11 types come from p11-kit's pkcs11.h (libp11-kit-dev): a
  * header only, under a permissive licence; seckit links nothing of
@@ -174,6 +175,12 @@ int sk_p11_is_uri(const char *s);
 /* Parse a PKCS#11 URI; SK_EUSAGE for a malformed one or one that carries
  * a PIN (pin-value: it would show in process lists and logs). */
 int sk_p11_uri_parse(const char *s, struct sk_p11_uri *out);
+/* A token-info field (blank-padded, not terminated) as a string. */
+void sk_p11_trim(char *out, const CK_UTF8CHAR *in, size_t n);
+/* Does the token in slot match what was asked for: a label, serial or
+ * slot number (spec; NULL: any), or the token part of a URI (u)? */
+int sk_p11_token_matches(const CK_TOKEN_INFO *ti, CK_SLOT_ID slot, const char *spec,
+			 const struct sk_p11_uri *u);
 
 #endif /* SECKIT_HAVE_PKCS11 */
 #endif

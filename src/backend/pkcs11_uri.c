@@ -145,3 +145,33 @@ int sk_p11_uri_parse(const char *s, struct sk_p11_uri *u)
 }
 
 #endif /* SECKIT_HAVE_PKCS11 */
+
+void sk_p11_trim(char *out, const CK_UTF8CHAR *in, size_t n)
+{
+	while (n > 0 && (in[n - 1] == ' ' || in[n - 1] == '\0'))
+		n--;
+	memcpy(out, in, n);
+	out[n] = '\0';
+}
+
+/* Does the token in slot match what was asked for (spec or URI)? */
+int sk_p11_token_matches(const CK_TOKEN_INFO *ti, CK_SLOT_ID slot, const char *spec,
+			 const struct sk_p11_uri *u)
+{
+	char label[33], serial[17], manuf[33], model[17], num[24];
+
+	sk_p11_trim(label, ti->label, sizeof(ti->label));
+	sk_p11_trim(serial, ti->serialNumber, sizeof(ti->serialNumber));
+	sk_p11_trim(manuf, ti->manufacturerID, sizeof(ti->manufacturerID));
+	sk_p11_trim(model, ti->model, sizeof(ti->model));
+	if (u != NULL)
+		return (!u->token[0] || strcmp(u->token, label) == 0) &&
+		       (!u->serial[0] || strcmp(u->serial, serial) == 0) &&
+		       (!u->manufacturer[0] || strcmp(u->manufacturer, manuf) == 0) &&
+		       (!u->model[0] || strcmp(u->model, model) == 0) &&
+		       (!u->has_slot || u->slot_id == slot);
+	if (spec == NULL)
+		return 1;
+	snprintf(num, sizeof(num), "%lu", (unsigned long)slot);
+	return strcmp(spec, label) == 0 || strcmp(spec, serial) == 0 || strcmp(spec, num) == 0;
+}

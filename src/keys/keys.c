@@ -977,30 +977,3 @@ int sk_key_export_private(struct sk_key *k, EVP_PKEY **priv, struct sk_buf *raw)
 			      k->info.name);
 	return k->be->ops->export_private(k->bk, priv, raw);
 }
-
-int sk_pkey_encrypt_oaep(EVP_PKEY *pub, const EVP_MD *md, const uint8_t *in, size_t n,
-			 struct sk_buf *out)
-{
-	EVP_PKEY_CTX *pctx;
-	size_t len = 0;
-	int rc = SK_OK;
-
-	if (!EVP_PKEY_is_a(pub, "RSA"))
-		return sk_err(SK_EUNSUPP, "RSA-OAEP needs an RSA key");
-	if ((pctx = sk_pkey_ctx_oaep(pub, md != NULL ? md : EVP_sha256(), 1)) == NULL)
-		return SK_EFAIL;
-	if (EVP_PKEY_encrypt(pctx, NULL, &len, in, n) <= 0) {
-		rc = sk_err_ssl(SK_EFAIL, "RSA-OAEP");
-		goto out;
-	}
-	if ((rc = sk_buf_reserve(out, len)) != SK_OK)
-		goto out;
-	if (EVP_PKEY_encrypt(pctx, out->p + out->len, &len, in, n) <= 0) {
-		rc = sk_err_ssl(SK_EFAIL, "RSA-OAEP encryption (input too long for this key?)");
-		goto out;
-	}
-	out->len += len;
-out:
-	EVP_PKEY_CTX_free(pctx);
-	return rc;
-}

@@ -137,8 +137,5 @@ int sk_key_random(struct sk_ctx *ctx, uint8_t *p, size_t n);
 /* Sign / verify with any public key (verify with a key file). */
 int sk_pkey_verify(EVP_PKEY *pub, const EVP_MD *md, int pss, const uint8_t *dgst, size_t dlen,
 		   const uint8_t *sig, size_t siglen);
-/* RSA-OAEP encryption with a public key (SHA-256 and MGF1-SHA-256 unless md). */
-int sk_pkey_encrypt_oaep(EVP_PKEY *pub, const EVP_MD *md, const uint8_t *in, size_t n,
-			 struct sk_buf *out);
 
 #endif
