@@ -576,18 +576,29 @@ static int setup(struct proxy *x)
 }
 
 /* Stopping: each zombie's job is waited for (the worker finishes the sign
- * it has) and ended, so that no job is left behind. */
+ * it has) and ended, so that no job is left behind: a job freed while it
+ * waits keeps its reference to the key, and a TPM key's objects then stay
+ * loaded in a TPM with no resource manager.  The wait is bounded by the
+ * clock (a minute), not by a number of tries: the worker signals the wait
+ * fd just before it marks the sign done (prov_async.c), so a job resumed
+ * in that gap pauses again with its fd still readable, poll returns at
+ * once, and 600 tries could pass in a millisecond while the worker was
+ * descheduled (seen under load: SIGTERM during a handshake left the key
+ * and its parent in swtpm).  A resume that found the sign unfinished
+ * sleeps a millisecond before the next. */
+#define STOP_WAIT_MS 60000
+
 static void stop_zombies(struct proxy *x)
 {
 	OSSL_ASYNC_FD fds[4];
 	struct pollfd pf[4];
+	int64_t end = sk_tls_now_ms() + STOP_WAIT_MS;
 	size_t n, i;
-	int tries;
-
 	struct pair *p;
+	int ready;
 
 	while ((p = x->pairs) != NULL) {
-		for (tries = 0; tries < 600 && SSL_waiting_for_async(p->c.ssl); tries++) {
+		while (SSL_waiting_for_async(p->c.ssl) && sk_tls_now_ms() < end) {
 			n = 0;
 			if (!SSL_get_all_async_fds(p->c.ssl, NULL, &n) || n > SK_ARRAY_SIZE(fds) ||
 			    !SSL_get_all_async_fds(p->c.ssl, fds, &n))
@@ -596,9 +607,11 @@ static void stop_zombies(struct proxy *x)
 				pf[i].fd = fds[i];
 				pf[i].events = POLLIN;
 			}
-			(void)poll(pf, n, 100);
+			ready = poll(pf, n, 100) > 0;
 			ERR_clear_error();
 			(void)SSL_do_handshake(p->c.ssl);
+			if (ready && SSL_waiting_for_async(p->c.ssl))
+				(void)poll(NULL, 0, 1);
 		}
 		zombie_free(x, p);
 	}
