@@ -222,7 +222,6 @@ int sk_p11_has_mech(struct p11_backend *be, CK_MECHANISM_TYPE m)
 	return rc == SK_EUNSUPP ? 0 : -1;
 }
 
-#endif /* SECKIT_HAVE_PKCS11 */
 
 void sk_p11_mute(struct p11_backend *be)
 {
@@ -251,3 +250,5 @@ CK_RV sk_p11_unmute(struct p11_backend *be, CK_RV rv)
 	be->saved_err = -1;
 	return rv;
 }
+
+#endif /* SECKIT_HAVE_PKCS11 */

@@ -144,7 +144,6 @@ int sk_p11_uri_parse(const char *s, struct sk_p11_uri *u)
 	return SK_OK;
 }
 
-#endif /* SECKIT_HAVE_PKCS11 */
 
 void sk_p11_trim(char *out, const CK_UTF8CHAR *in, size_t n)
 {
@@ -175,3 +174,5 @@ int sk_p11_token_matches(const CK_TOKEN_INFO *ti, CK_SLOT_ID slot, const char *s
 	snprintf(num, sizeof(num), "%lu", (unsigned long)slot);
 	return strcmp(spec, label) == 0 || strcmp(spec, serial) == 0 || strcmp(spec, num) == 0;
 }
+
+#endif /* SECKIT_HAVE_PKCS11 */
