@@ -528,7 +528,7 @@ static int key_sign(struct sk_ctx *ctx, const struct sk_args *a)
 	if ((rc = sk_opt_md(ctx, a, OPT_digest, &md)) != SK_OK ||
 	    (rc = sk_opt_out(a, SK_OUT_BINARY, &out)) != SK_OK)
 		return rc;
-	if ((rc = sk_key_open(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
+	if ((rc = sk_key_open_use(ctx, a->pos[0], sk_opt_str(a, OPT_pass), &k)) != SK_OK)
 		return rc;
 	if ((rc = sk_key_require(k, SK_CAP_SIGN, NULL)) != SK_OK)
 		goto out;

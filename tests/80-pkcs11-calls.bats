@@ -54,15 +54,34 @@ setup() {
 	P11COUNT_LOG=$PWD/rsa.log run -0 sk key sign extrsa --in data --out rsa.sig
 	[ "$(calls rsa.log C_FindObjectsInit)" = 1 ]
 	[ "$(calls rsa.log C_Login)" = 1 ]
-	# The EC private key does not carry its point: its public object is
-	# the second search, and the key still signs and verifies.
+	# The EC private key does not carry its point: a signature needs only
+	# its type (CKA_EC_PARAMS), one search; what shows the public key
+	# (key info) finds the public object in a second search.
 	P11COUNT_LOG=$PWD/ec.log run -0 sk key sign extec --in data --out ec.sig
-	[ "$(calls ec.log C_FindObjectsInit)" = 2 ]
+	[ "$(calls ec.log C_FindObjectsInit)" = 1 ]
 	[ "$(calls ec.log C_Login)" = 1 ]
+	P11COUNT_LOG=$PWD/info.log run -0 sk key info extec
+	[ "$(calls info.log C_FindObjectsInit)" = 2 ]
 	run -0 p11tool --read-object --type pubkey --id 04 --output-file ec.der
 	run -0 openssl dgst -sha256 -verify ec.der -keyform DER -signature ec.sig data
 	# key delete still removes the public object it did not need to sign.
 	run -0 sk key delete extec
 	run -0 p11tool --list-objects
 	[[ "$output" != *"label:      extec"* ]]
+}
+
+@test "key sign reads no public key: a token key whose public object is gone still signs (EC and RSA), key info says what is missing" {
+	run -0 p11tool --keypairgen --key-type EC:prime256v1 --label lone --id 05
+	run -0 p11tool --keypairgen --key-type rsa:2048 --label lonersa --id 06
+	run -0 p11tool --read-object --type pubkey --id 05 --output-file lone.der
+	run -0 p11tool --delete-object --type pubkey --id 05
+	run -0 sk key sign lone --in data --out lone.sig
+	run -0 openssl dgst -sha256 -verify lone.der -keyform DER -signature lone.sig data
+	# RSA: the type from CKA_MODULUS of the private object.
+	run -0 p11tool --read-object --type pubkey --id 06 --output-file lonersa.der
+	run -0 p11tool --delete-object --type pubkey --id 06
+	run -0 sk key sign lonersa --in data --out lonersa.sig
+	run -0 openssl dgst -sha256 -verify lonersa.der -keyform DER -signature lonersa.sig data
+	# What shows the public key cannot, and says so.
+	sk_fails 6 "key info: token 'seckit': key 'lone' has no public key on the token" key info lone
 }

@@ -286,7 +286,9 @@ struct sk_backend_ops {
 	 * The blobs they give are for load and destroy in this run only.
 	 * key_find: the key called name (or a URI naming it): its type,
 	 * public key and blob; SK_ENOTFOUND if none, SK_EEXIST if name
-	 * matches more than one key (never a silent pick).
+	 * matches more than one key (never a silent pick).  pub NULL: the
+	 * key is only to be used (a signature), its public key is not needed
+	 * and the device need not read it.
 	 * key_list: every key, in the device's order.
 	 * key_create: a new key called name, made in the device.
 	 */

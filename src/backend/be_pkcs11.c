@@ -279,7 +279,8 @@ static int p11_key_find(struct sk_backend *base, const char *name, const struct 
 	int rc;
 
 	*kt = NULL;
-	*pub = NULL;
+	if (pub != NULL)
+		*pub = NULL;
 	if (sk_p11_is_uri(name)) {
 		if ((rc = sk_p11_uri_parse(name, &u)) != SK_OK)
 			return rc;
@@ -311,11 +312,14 @@ static int p11_key_find(struct sk_backend *base, const char *name, const struct 
 	else if (n > 1)
 		rc = sk_err(SK_EEXIST, "key '%s': %lu private keys on token '%s' have that label (name one by its id in a pkcs11: URI)",
 			    shown, (unsigned long)n, be->label);
-	else if ((rc = sk_p11_describe(be, h[0], &k)) == SK_OK) {
+	else if ((rc = pub != NULL ? sk_p11_describe(be, h[0], &k)
+				   : sk_p11_describe_type(be, h[0], &k)) == SK_OK) {
 		if ((rc = sk_p11_blob_of(&k, blob)) == SK_OK) {
 			*kt = k.kt;
-			*pub = k.pub;
-			k.pub = NULL;
+			if (pub != NULL) {
+				*pub = k.pub;
+				k.pub = NULL;
+			}
 		}
 		EVP_PKEY_free(k.pub);
 	} else if (rc == SK_EUNSUPP && sk_err_msg()[0] == '\0') {

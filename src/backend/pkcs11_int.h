@@ -145,6 +145,11 @@ int sk_p11_get_attr(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYP
  * CKA_ID or label), CKA_ALWAYS_AUTHENTICATE.  SK_EUNSUPP for a key seckit
  * has no type for. */
 int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k);
+/* The same for a key that is only to be used (a signature): the type from
+ * o's own CKA_EC_PARAMS or CKA_MODULUS when they give one, and then no
+ * public key is read, decoded or searched for (k->pub stays NULL);
+ * otherwise as sk_p11_describe. */
+int sk_p11_describe_type(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k);
 /* The public-key object beside private key o (CK_INVALID_HANDLE: none). */
 int sk_p11_find_partner(struct p11_backend *be, CK_OBJECT_HANDLE o, CK_OBJECT_HANDLE *out);
 /* pub as o's CKA_PUBLIC_KEY_INFO (a token that refuses it: no change). */

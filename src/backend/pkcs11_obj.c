@@ -276,6 +276,41 @@ static int pub_of_spki(const uint8_t *der, size_t n, CK_KEY_TYPE ktype, EVP_PKEY
 	return SK_OK;
 }
 
+/* The type of a private key from its own attributes (an EC key's
+ * CKA_EC_PARAMS, an RSA key's CKA_MODULUS; NULL if not read), without its
+ * public key; SK_ENOTFOUND (no error set) when they do not tell a type
+ * seckit has: the public key then decides, and says why not. */
+static int type_of_attrs(CK_KEY_TYPE ktype, const uint8_t *params, size_t plen,
+			 const uint8_t *mod, size_t mlen, const struct sk_keytype **kt)
+{
+	const unsigned char *p = params;
+	ASN1_OBJECT *oid;
+	const char *group;
+	unsigned bits, c;
+
+	*kt = NULL;
+	if (ktype == CKK_EC && params != NULL) {
+		if ((oid = d2i_ASN1_OBJECT(NULL, &p, (long)plen)) != NULL && p == params + plen &&
+		    OBJ_obj2nid(oid) != NID_undef && (group = OBJ_nid2sn(OBJ_obj2nid(oid))) != NULL)
+			*kt = sk_keytype_of_group(group);
+		ASN1_OBJECT_free(oid);
+	} else if (ktype == CKK_RSA && mod != NULL) {
+		while (mlen > 0 && mod[0] == 0) {
+			mod++;
+			mlen--;
+		}
+		if (mlen > 0 && mlen <= 1024) {
+			bits = (unsigned)mlen * 8;
+			for (c = mod[0]; !(c & 0x80); c <<= 1)
+				bits--;
+			*kt = sk_keytype_of_rsa_bits(bits);
+		}
+	}
+	ERR_clear_error();
+	sk_err_clear();
+	return *kt != NULL ? SK_OK : SK_ENOTFOUND;
+}
+
 /*
  * Describe private-key object o: its label, type, public key, whether it
  * wants a login at each use.  SK_EUNSUPP for a key seckit has no type for.
@@ -286,9 +321,10 @@ static int pub_of_spki(const uint8_t *der, size_t n, CK_KEY_TYPE ktype, EVP_PKEY
  * sets on the keys it makes; RSA's modulus and exponent; CKA_EC_POINT on
  * some tokens), so a key is one object search and one attribute call.
  * Otherwise, or for a value too long for its buffer, the partner object
- * is searched and the attributes are read one by one.
+ * is searched and the attributes are read one by one.  Without want_pub,
+ * a type that o's own attributes give is enough: nothing more is read.
  */
-int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k)
+static int describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k, int want_pub)
 {
 	enum { A_TYPE, A_LABEL, A_ID, A_AUTH, A_SPKI, A_MOD, A_EXP, A_PARAMS, A_POINT, A_MECHS, A_N };
 	CK_MECHANISM_TYPE mechs[SK_P11_MAX_ALLOWED];
@@ -354,6 +390,9 @@ int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_ke
 		}
 		free(v);
 	}
+	if (!want_pub && type_of_attrs(ktype, HAS(A_PARAMS) ? params : NULL, a[A_PARAMS].ulValueLen,
+				       HAS(A_MOD) ? mod : NULL, a[A_MOD].ulValueLen, &k->kt) == SK_OK)
+		return SK_OK;
 	rc = SK_ENOTFOUND;
 	if (HAS(A_SPKI) && a[A_SPKI].ulValueLen > 0)
 		rc = pub_of_spki(spki, a[A_SPKI].ulValueLen, ktype, &k->pub);
@@ -384,6 +423,16 @@ int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_ke
 		k->pub = NULL;
 	}
 	return rc;
+}
+
+int sk_p11_describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k)
+{
+	return describe(be, o, k, 1);
+}
+
+int sk_p11_describe_type(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k)
+{
+	return describe(be, o, k, 0);
 }
 
 /* Record key pub on private key o as its CKA_PUBLIC_KEY_INFO, so that

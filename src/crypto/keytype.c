@@ -33,31 +33,41 @@ const struct sk_keytype *sk_keytype_by_name(const char *name)
 	return NULL;
 }
 
+const struct sk_keytype *sk_keytype_of_group(const char *group)
+{
+	size_t i;
+
+	for (i = 0; i < sk_nkeytypes; i++)
+		if (sk_keytypes[i].kind == SK_KIND_EC && strcmp(sk_keytypes[i].group, group) == 0)
+			return &sk_keytypes[i];
+	sk_err(SK_EUNSUPP, "EC curve '%s' is not supported (use P-256, P-384 or P-521)",
+	       group[0] ? group : "explicit parameters");
+	return NULL;
+}
+
+const struct sk_keytype *sk_keytype_of_rsa_bits(unsigned bits)
+{
+	size_t i;
+
+	for (i = 0; i < sk_nkeytypes; i++)
+		if (sk_keytypes[i].kind == SK_KIND_RSA && sk_keytypes[i].bits == bits)
+			return &sk_keytypes[i];
+	sk_err(SK_EUNSUPP, "RSA key size %u is not supported (use 2048, 3072 or 4096)", bits);
+	return NULL;
+}
+
 const struct sk_keytype *sk_keytype_of_pkey(const EVP_PKEY *pkey)
 {
 	char group[64];
-	size_t i;
 
 	if (EVP_PKEY_is_a(pkey, "EC")) {
 		if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
 						    sizeof(group), NULL))
 			group[0] = '\0';
-		for (i = 0; i < sk_nkeytypes; i++)
-			if (sk_keytypes[i].kind == SK_KIND_EC && strcmp(sk_keytypes[i].group, group) == 0)
-				return &sk_keytypes[i];
-		sk_err(SK_EUNSUPP, "EC curve '%s' is not supported (use P-256, P-384 or P-521)",
-		       group[0] ? group : "explicit parameters");
-		return NULL;
+		return sk_keytype_of_group(group);
 	}
-	if (EVP_PKEY_is_a(pkey, "RSA")) {
-		unsigned bits = (unsigned)EVP_PKEY_get_bits(pkey);
-
-		for (i = 0; i < sk_nkeytypes; i++)
-			if (sk_keytypes[i].kind == SK_KIND_RSA && sk_keytypes[i].bits == bits)
-				return &sk_keytypes[i];
-		sk_err(SK_EUNSUPP, "RSA key size %u is not supported (use 2048, 3072 or 4096)", bits);
-		return NULL;
-	}
+	if (EVP_PKEY_is_a(pkey, "RSA"))
+		return sk_keytype_of_rsa_bits((unsigned)EVP_PKEY_get_bits(pkey));
 	sk_err(SK_EUNSUPP, "key algorithm '%s' is not supported (use EC or RSA)",
 	       EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown");
 	return NULL;

@@ -27,6 +27,11 @@ extern const size_t sk_nkeytypes;
 const struct sk_keytype *sk_keytype_by_name(const char *name);
 /* Type of an EC or RSA key; NULL (error set, SK_EUNSUPP) for other keys. */
 const struct sk_keytype *sk_keytype_of_pkey(const EVP_PKEY *pkey);
+/* The same from an EC key's OpenSSL group name ("prime256v1"; "" for
+ * explicit parameters) or an RSA key's modulus size in bits, for keys
+ * whose public part is not at hand (a token's private key object). */
+const struct sk_keytype *sk_keytype_of_group(const char *group);
+const struct sk_keytype *sk_keytype_of_rsa_bits(unsigned bits);
 int sk_keytype_is_asym(const struct sk_keytype *kt);
 /* A new EC or RSA key pair of type kt (SK_EUNSUPP for AES and HMAC). */
 int sk_keytype_generate(const struct sk_keytype *kt, EVP_PKEY **out);

@@ -62,6 +62,8 @@ int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keyt
 	snprintf(k->origin, sizeof(k->origin), "device");
 	k->type = kt;
 	k->pub = pub;
+	if (pub == NULL)
+		return SK_OK;
 	if ((n = i2d_PUBKEY(pub, &der)) <= 0) {
 		k->pub = NULL;
 		return sk_err_ssl(SK_EFAIL, "key '%s': encoding public key", name);
@@ -81,14 +83,14 @@ int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keyt
 
 /* Key name on the device: its info and (if blob) the blob to load it. */
 int sk_devkey_find(struct sk_backend *be, const char *name, struct sk_keyinfo *k,
-		       struct sk_buf *blob)
+		       struct sk_buf *blob, int want_pub)
 {
 	struct sk_buf b = { 0 };
 	const struct sk_keytype *kt;
-	EVP_PKEY *pub;
+	EVP_PKEY *pub = NULL;
 	int rc;
 
-	if ((rc = be->ops->key_find(be, name, &kt, &pub, blob ? blob : &b)) == SK_OK)
+	if ((rc = be->ops->key_find(be, name, &kt, want_pub ? &pub : NULL, blob ? blob : &b)) == SK_OK)
 		rc = sk_devkey_info(be, name, kt, pub, k);
 	sk_buf_cleanse_free(&b);
 	return rc;
@@ -99,7 +101,7 @@ int sk_devkey_delete(struct sk_backend *be, const char *name)
 {
 	struct sk_buf blob = { 0 };
 	struct sk_keyinfo k;
-	int rc = sk_devkey_find(be, name, &k, &blob);
+	int rc = sk_devkey_find(be, name, &k, &blob, 1);
 
 	if (rc == SK_OK) {
 		rc = be->ops->destroy(be, k.type, blob.p, blob.len);

@@ -21,12 +21,15 @@ int sk_devkey_pin(struct sk_ctx *ctx, const char *what, struct sk_buf *pin);
  * it keeps its own catalogue of keys and certificates; else *be = NULL. */
 int sk_devkey_backend(struct sk_ctx *ctx, struct sk_backend **be);
 /* k for key name of type kt with public key pub (k takes pub, also on
- * failure). */
+ * failure); pub NULL: k has no public part (pub, pubder and the
+ * fingerprint empty). */
 int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
 		   EVP_PKEY *pub, struct sk_keyinfo *k);
-/* Key name on the device: its info and (blob not NULL) the blob to load it. */
+/* Key name on the device: its info and (blob not NULL) the blob to load
+ * it.  Without want_pub the device need not read the public key (a key
+ * only to be used, or looked for): k's public part may then be empty. */
 int sk_devkey_find(struct sk_backend *be, const char *name, struct sk_keyinfo *k,
-		   struct sk_buf *blob);
+		   struct sk_buf *blob, int want_pub);
 /* Destroy key name in the device. */
 int sk_devkey_delete(struct sk_backend *be, const char *name);
 

@@ -167,7 +167,7 @@ static int key_info(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out
 		return rc;
 	rc = st != NULL ? key_info_st(st, name, out, want_pub) : SK_ENOTFOUND;
 	if (rc == SK_ENOTFOUND && cat != NULL)
-		rc = sk_devkey_find(cat, name, out, NULL);
+		rc = sk_devkey_find(cat, name, out, NULL, 1);
 	return rc;
 }
 
@@ -341,7 +341,8 @@ static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struc
 	if ((rc = sk_ctx_store_if_any(ctx, &st)) != SK_OK ||
 	    (st != NULL && (rc = name_free(st, req->name)) != SK_OK))
 		return rc;
-	rc = sk_devkey_find(be, req->name, &k, NULL);
+	/* Whether the name is taken: the public key is not needed. */
+	rc = sk_devkey_find(be, req->name, &k, NULL, 0);
 	if (rc == SK_OK) {
 		sk_keyinfo_free(&k);
 		return sk_err(SK_EEXIST, "key '%s' already exists (in the device)", req->name);
@@ -625,13 +626,17 @@ static int read_blob(struct sk_ctx *ctx, const struct sk_keyinfo *info, const st
 }
 
 /* load() of a device key (k is fresh, and freed on failure). */
-static int load_device(struct sk_backend *be, const char *name, int public_only, struct sk_key *k,
-		       struct sk_key **out, struct sk_buf *blob_out)
+/* What load() reads: everything, the public part only, or what using the
+ * private part needs (sk_key_open_use). */
+enum load_part { LOAD_ALL, LOAD_PUBLIC, LOAD_USE };
+
+static int load_device(struct sk_backend *be, const char *name, enum load_part part,
+		       struct sk_key *k, struct sk_key **out, struct sk_buf *blob_out)
 {
 	struct sk_buf blob = { 0 };
-	int rc = sk_devkey_find(be, name, &k->info, &blob);
+	int rc = sk_devkey_find(be, name, &k->info, &blob, part != LOAD_USE);
 
-	if (rc == SK_OK && !public_only) {
+	if (rc == SK_OK && part != LOAD_PUBLIC) {
 		k->be = be;
 		if ((rc = be->ops->load(be, k->info.type, blob.p, blob.len, NULL, &k->bk)) != SK_OK)
 			sk_err_wrap(rc, "key '%s'", name);
@@ -649,9 +654,10 @@ static int load_device(struct sk_backend *be, const char *name, int public_only,
 
 /* Load the catalogue entry and, unless public_only, the private part;
  * blob_out (optional) receives the unwrapped blob. */
-static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int public_only,
+static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, enum load_part part,
 		unsigned pwflags, struct sk_key **out, struct sk_buf *blob_out)
 {
+	int public_only = part == LOAD_PUBLIC;
 	struct sk_store *st;
 	struct sk_obj_info o;
 	struct sk_buf body = { 0 }, blob = { 0 };
@@ -674,14 +680,14 @@ static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, int
 			   : sk_store_get(st, SK_NS_KEY, name, KEY_BODY_MAX, &o, &body);
 	if (rc == SK_ENOTFOUND && cat != NULL) {
 		sk_buf_cleanse_free(&body);
-		return load_device(cat, name, public_only, k, out, blob_out);
+		return load_device(cat, name, part, k, out, blob_out);
 	}
 	if (rc != SK_OK) {
 		sk_buf_cleanse_free(&body);
 		free(k);
 		return rc;
 	}
-	rc = parse_info(&o, &k->info, 1);
+	rc = parse_info(&o, &k->info, part != LOAD_USE);
 	sk_obj_info_free(&o);
 	if (rc != SK_OK)
 		goto fail;
@@ -725,12 +731,17 @@ fail:
 
 int sk_key_open(struct sk_ctx *ctx, const char *name, const char *pass_spec, struct sk_key **out)
 {
-	return load(ctx, name, pass_spec, 0, 0, out, NULL);
+	return load(ctx, name, pass_spec, LOAD_ALL, 0, out, NULL);
+}
+
+int sk_key_open_use(struct sk_ctx *ctx, const char *name, const char *pass_spec, struct sk_key **out)
+{
+	return load(ctx, name, pass_spec, LOAD_USE, 0, out, NULL);
 }
 
 int sk_key_open_public(struct sk_ctx *ctx, const char *name, struct sk_key **out)
 {
-	return load(ctx, name, NULL, 1, 0, out, NULL);
+	return load(ctx, name, NULL, LOAD_PUBLIC, 0, out, NULL);
 }
 
 void sk_key_close(struct sk_key *k)
@@ -767,7 +778,7 @@ int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
 	}
 	if ((rc = sk_txn_begin(st, &t)) != SK_OK)
 		return rc;
-	if ((rc = load(ctx, name, NULL, 1, 0, &k, NULL)) != SK_OK)
+	if ((rc = load(ctx, name, NULL, LOAD_PUBLIC, 0, &k, NULL)) != SK_OK)
 		goto out;
 	if (k->info.flags & SK_KEY_PROVISIONED) {
 		if ((rc = sk_trust_guard(st, SK_BY_LOCAL, "key", name, "deleted")) == SK_OK)
@@ -781,7 +792,7 @@ int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
 		 * backend the blob to forget. */
 		sk_key_close(k);
 		k = NULL;
-		if ((rc = load(ctx, name, pass_spec, 0, SK_PW_CHECK, &k, &blob)) != SK_OK)
+		if ((rc = load(ctx, name, pass_spec, LOAD_ALL, SK_PW_CHECK, &k, &blob)) != SK_OK)
 			goto out;
 		if (k->be->ops->destroy != NULL &&
 		    (rc = k->be->ops->destroy(k->be, k->info.type, blob.p, blob.len)) != SK_OK)

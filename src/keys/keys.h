@@ -104,6 +104,13 @@ struct sk_key {
 	struct sk_bkey *bk;     /* NULL for public-only keys */
 };
 int sk_key_open(struct sk_ctx *ctx, const char *name, const char *pass_spec, struct sk_key **out);
+/* The same for a key only to be used (a signature): info.pub is not
+ * decoded (sk_keyinfo_pub() decodes a store key's on demand), and a device
+ * key's public key is not read at all (info.pubder and the fingerprint
+ * empty, sk_keyinfo_pub() NULL).  Decoding a public key with OpenSSL 3 is
+ * most of what such a command would otherwise compute. */
+int sk_key_open_use(struct sk_ctx *ctx, const char *name, const char *pass_spec,
+		    struct sk_key **out);
 /* Only the public part (no password needed). */
 int sk_key_open_public(struct sk_ctx *ctx, const char *name, struct sk_key **out);
 void sk_key_close(struct sk_key *k);
