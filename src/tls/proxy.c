@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,11 @@
 #include "base/util.h"
 #include "tls/tls_int.h"
 
-#define PROXY_BUF 16384
+/* Client to server: a read takes up to four records' worth (64 KiB) from
+ * the client, SSL_write makes them into 16 KiB records: one recv per four
+ * records rather than one each.  Server to client: one record at a time. */
+#define PROXY_UP_BUF 65536
+#define PROXY_DOWN_BUF 16384
 
 enum pstate { P_CONNECTING, P_HANDSHAKE, P_OPEN };
 
@@ -61,7 +66,6 @@ struct pair {
 	struct sk_tls_conn c;       /* the TLS connection (c.fd, c.ssl) */
 	enum pstate state;
 	int64_t deadline;           /* end of connecting and handshake */
-	unsigned char up[PROXY_BUF], down[PROXY_BUF];
 	size_t uplen, upoff, downlen, downoff;
 	int cli_eof, srv_eof, shut_sent, cli_shut;
 	int tls_failed;         /* the TLS connection itself failed (no close_notify then) */
@@ -76,6 +80,9 @@ struct pair {
 	uint64_t id, nup, ndown;
 	char peer[64];
 	char why[600];              /* why it ended, if not cleanly */
+	/* Last and not zeroed (accept_one): an idle connection's pages of
+	 * them are never touched. */
+	unsigned char up[PROXY_UP_BUF], down[PROXY_DOWN_BUF];
 };
 
 struct proxy {
@@ -465,7 +472,7 @@ static void peer_name(const struct sockaddr_storage *ss, char *buf, size_t len)
 
 static void accept_one(struct proxy *x, int cfd, const struct sockaddr_storage *ss)
 {
-	struct pair *p = calloc(1, sizeof(*p));
+	struct pair *p = malloc(sizeof(*p));
 	int fd, rc;
 
 	if (p == NULL) {
@@ -473,6 +480,7 @@ static void accept_one(struct proxy *x, int cfd, const struct sockaddr_storage *
 		logf_(x, "connection refused: out of memory");
 		return;
 	}
+	memset(p, 0, offsetof(struct pair, up));
 	p->cfd = cfd;
 	p->c.fd = -1;
 	p->id = ++x->next_id;
