@@ -1,10 +1,11 @@
 #!/usr/bin/env bats
-# seckit tls proxy moving bulk data (man/seckit-tls.1), counted in system
-# calls with strace rather than timed: the proxy reads a socket when epoll
-# has reported it readable, not at every step of the connection (which
-# cost one read coming back EAGAIN for each TLS record relayed).  Soft
-# key; the server (tests/tls-peer.py sink) and the proxy run on free
-# loopback ports and are stopped.
+# seckit tls proxy with a soft key (man/seckit-tls.1), what needs no TPM:
+# bulk data counted in system calls with strace rather than timed (the
+# proxy reads a socket when epoll has reported it readable, not at every
+# step of the connection, which cost one read coming back EAGAIN for each
+# TLS record relayed), and the reuse of the newest session.  The servers
+# (tests/tls-peer.py) and the proxy run on free loopback ports and are
+# stopped.
 
 load helper
 load tpm
@@ -96,4 +97,45 @@ upload() {
 	recvs=$(grep -c 'recvfrom(.* = [1-9]' trace || true)
 	echo "recv calls with data: $recvs"
 	[ "$recvs" -lt 768 ]
+}
+
+# once DATA PORT: DATA to PORT, our side closed, the answer on stdout.
+once() {
+	python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=30)
+s.sendall(sys.argv[1].encode())
+s.shutdown(socket.SHUT_WR)
+d = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    d += b
+sys.stdout.write(d.decode())
+' "$1" "$2"
+}
+
+@test "a server that gives a TLS 1.3 ticket on the first connection only: every later connection through the proxy resumes it" {
+	python3 "$BATS_TEST_DIRNAME/tls-peer.py" one-ticket peer.port "$F/srv.pem" "$F/srv.key" "$F/ca.pem" \
+		> peer.log 2>&1 &
+	PIDS+=("$!")
+	wait_until test -s peer.port
+	PPORT=$(free_port_pair)
+	"$SECKIT" -v tls proxy --listen "$PPORT" --connect "127.0.0.1:$(cat peer.port)" --key device \
+		--cert "$F/dev.pem" --ca "$F/ca.pem" --servername localhost 2> proxy.log &
+	PIDS+=("$!")
+	wait_until grep -q 'listening on' proxy.log
+	local conn
+	for conn in 1 2 3 4 5 6; do
+		run -0 once "hello $conn" "$PPORT"
+		[ "$output" = "hello $conn" ]
+		wait_until grep -q "^seckit tls proxy: #$conn " proxy.log
+	done
+	run -0 grep -c '(new session)' proxy.log
+	[ "$output" -eq 1 ]
+	# OpenSSL marks the session a TLS 1.3 handshake resumed as used up;
+	# the proxy's newest session stays resumable for the next ones.
+	run -0 grep -c '(resumed)' proxy.log
+	[ "$output" -eq 5 ]
 }
