@@ -121,10 +121,16 @@ r_ref=$(churn "$TP")
 printf 'tls proxy: new connections/s (GET through the tunnel)\t%s\t%s\tconns/s\t>= 1.0x stunnel4\n' "$r_sk" "$r_ref"
 
 # Bulk: MiB/s of one upload through the tunnel into a TLS sink (Python's
-# ssl, the same for both: it may be the bottleneck, the ratio still tells).
-mib=$((RUNS * 8))
+# ssl, the same for both: it may be the bottleneck, the ratio still tells),
+# and the tunnel's CPU time (user+sys, all its threads, /proc/PID/stat)
+# per GiB relayed: the figure that does not depend on the machine's load.
+# 256 MiB at least: CPU time comes in clock ticks (10 ms).
+mib=$((RUNS * 8 > 256 ? RUNS * 8 : 256))
+# cpu_ticks PID: user+sys clock ticks of a process, all its threads.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# bulk seckit|stunnel PORT: "MiB/s CPU-seconds-per-GiB" ("-" for a failure).
 bulk() {
-	local via=$1 sink bp tp
+	local via=$1 sink bp tp c0 c1 rate
 	rm -f sink.port sink.port.peer
 	# Run in $(...): what it starts must not hold its stdout, and is
 	# stopped here (the caller's pids list is not this subshell's).
@@ -143,7 +149,8 @@ bulk() {
 	tp=$!
 	# Not a test connection: it would take the sink's one accept.
 	wait_until bound "$2"
-	timeout 120 python3 - "$2" "$mib" <<'PY' || echo -
+	c0=$(cpu_ticks "$tp")
+	rate=$(timeout 120 python3 - "$2" "$mib" <<'PY' || echo -
 import socket, sys, time
 port, mib = int(sys.argv[1]), int(sys.argv[2])
 buf = b"\0" * (1 << 20)
@@ -156,11 +163,19 @@ while s.recv(65536):
     pass
 print("%.1f" % (mib / (time.monotonic() - t)))
 PY
+)
+	c1=$(cpu_ticks "$tp")
 	kill "$bp" "$tp" 2>/dev/null || true
+	[ "$rate" = - ] && { echo "- -"; return; }
+	python3 -c 'import sys,os;t,m=int(sys.argv[1]),int(sys.argv[2]);print(sys.argv[3],"%.2f"%(t/os.sysconf("SC_CLK_TCK")*1024/m))' \
+		"$((c1 - c0))" "$mib" "$rate"
 }
-b_sk=$(bulk seckit "$(port)")
-b_ref=$(bulk stunnel "$(port)")
+read -r b_sk c_sk < <(bulk seckit "$(port)")
+read -r b_ref c_ref < <(bulk stunnel "$(port)")
 printf 'tls proxy: bulk upload through the tunnel\t%s\t%s\tMiB/s\t>= 1.0x stunnel4\n' "$b_sk" "$b_ref"
+printf 'tls proxy: bulk, tunnel CPU (user+sys) per GiB\t%s\t%s\ts/GiB\t<= stunnel4 (ratio >= 1.0x; load-independent)\n' \
+	"$c_sk" "$c_ref"
+echo "tls.bench: bulk load: $(uptime)" >&2
 
 # ---- memory: idle connections, then a churn of connections ----
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }

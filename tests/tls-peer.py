@@ -9,6 +9,9 @@
 #   echo-many CERT KEY CA  as echo, for any number of connections at once
 #                     (a thread each), and no session resumption: every
 #                     connection's handshake has the client sign
+#   one-ticket CERT KEY CA  as echo, for connections one after the other;
+#                     TLS 1.3, one session ticket after the first handshake
+#                     and none after the next ones (they can resume it)
 #   garbage           answers the ClientHello with bytes that are not TLS
 #   close             reads the ClientHello and closes the connection
 #   silent            accepts and never answers
@@ -54,6 +57,31 @@ if mode == "echo-many":
     while True:
         c, _ = ls.accept()
         threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+if mode == "one-ticket":
+    cert, key, ca = sys.argv[3:6]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(ca)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.num_tickets = 1
+    ls.listen(16)
+    while True:
+        c, _ = ls.accept()
+        try:
+            s = ctx.wrap_socket(c, server_side=True)
+            # Later connections (the same context: the same ticket key)
+            # get no ticket of their own.
+            ctx.num_tickets = 0
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                s.sendall(b)
+            s.unwrap().close()
+        except (OSError, ssl.SSLError):
+            c.close()
 
 conn, _ = ls.accept()
 ls.close()

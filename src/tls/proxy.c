@@ -5,19 +5,26 @@
  * is a small state machine driven by step(): connect, handshake, then two
  * buffers (client to server, server to client) moved as far as the
  * sockets allow, whichever fd woke it.  Interest in each fd is recomputed
- * after every step (level-triggered).
+ * after every step (level-triggered).  A socket is read only when epoll
+ * has reported it readable since a read last found it empty (cli_rd,
+ * srv_rd), or when OpenSSL holds bytes of it: level-triggered, a socket
+ * that still has data is reported again, so skipping a read loses
+ * nothing and saves the EAGAIN read each step would otherwise make.
  *
  * The key's signature never runs in the loop: every SSL call runs as an
  * OpenSSL ASYNC job (SSL_MODE_ASYNC), the provider hands the backend's
  * sign to its worker thread and pauses the job (prov_async.c), the call
  * returns SSL_ERROR_WANT_ASYNC, and the job's wait fd joins the loop; when
  * the worker is done the fd is readable and the same step resumes the
- * job.  Meanwhile the loop serves every other connection.  A pair closed
+ * job.  Meanwhile the loop serves every other connection.  Once a TLS 1.3
+ * handshake is done the key is not used again and the connection leaves
+ * ASYNC mode (step_handshake).  A pair closed
  * while its job waits (timeout, reset, shutdown) becomes a zombie until
  * the job ends: freeing its SSL earlier would leak the job.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +44,11 @@
 #include "base/util.h"
 #include "tls/tls_int.h"
 
-#define PROXY_BUF 16384
+/* Client to server: a read takes up to four records' worth (64 KiB) from
+ * the client, SSL_write makes them into 16 KiB records: one recv per four
+ * records rather than one each.  Server to client: one record at a time. */
+#define PROXY_UP_BUF 65536
+#define PROXY_DOWN_BUF 16384
 
 enum pstate { P_CONNECTING, P_HANDSHAKE, P_OPEN };
 
@@ -55,17 +66,23 @@ struct pair {
 	struct sk_tls_conn c;       /* the TLS connection (c.fd, c.ssl) */
 	enum pstate state;
 	int64_t deadline;           /* end of connecting and handshake */
-	unsigned char up[PROXY_BUF], down[PROXY_BUF];
 	size_t uplen, upoff, downlen, downoff;
 	int cli_eof, srv_eof, shut_sent, cli_shut;
 	int tls_failed;         /* the TLS connection itself failed (no close_notify then) */
 	int srv_want_read, srv_want_write;
+	/* The fd may have data: epoll said so, and no read since found it
+	 * empty.  Without it, every step would read both sockets, and one
+	 * read per record would come back EAGAIN. */
+	int cli_rd, srv_rd;
 	int async_wait;             /* an SSL call waits for its ASYNC job (the key's sign) */
 	int zombie;                 /* closed, its SSL kept until its job ends */
 	int done;                   /* close the pair */
 	uint64_t id, nup, ndown;
 	char peer[64];
 	char why[600];              /* why it ended, if not cleanly */
+	/* Last and not zeroed (accept_one): an idle connection's pages of
+	 * them are never touched. */
+	unsigned char up[PROXY_UP_BUF], down[PROXY_DOWN_BUF];
 };
 
 struct proxy {
@@ -151,6 +168,16 @@ static int step_handshake(struct pair *p)
 	errno = 0;
 	if ((r = SSL_connect(p->c.ssl)) == 1) {
 		p->state = P_OPEN;
+		/* After a TLS 1.3 handshake nothing signs again: no
+		 * renegotiation, and no post-handshake client
+		 * authentication (not offered, so a CertificateRequest
+		 * now ends the connection); a KeyUpdate or a ticket needs
+		 * no key.  The data then moves without a job around each
+		 * SSL call.  TLS 1.2 keeps the jobs: a renegotiation the
+		 * server starts may ask for our certificate, and that
+		 * sign must not run in the loop. */
+		if (SSL_version(p->c.ssl) == TLS1_3_VERSION)
+			SSL_clear_mode(p->c.ssl, SSL_MODE_ASYNC);
 		return 1;
 	}
 	return ssl_wants(p, r, "during the handshake");
@@ -162,7 +189,7 @@ static int step_down(struct pair *p)
 	int n, progress = 0;
 	ssize_t w;
 
-	if (p->downlen == 0 && !p->srv_eof) {
+	if (p->downlen == 0 && !p->srv_eof && (p->srv_rd || SSL_has_pending(p->c.ssl))) {
 		ERR_clear_error();
 		errno = 0;
 		n = SSL_read(p->c.ssl, p->down, sizeof(p->down));
@@ -176,6 +203,8 @@ static int step_down(struct pair *p)
 			progress = 1;
 		} else {
 			progress = ssl_wants(p, n, "while reading");
+			if (p->srv_want_read)
+				p->srv_rd = 0;
 		}
 	}
 	if (p->downlen > 0) {
@@ -202,9 +231,12 @@ static int step_up(struct pair *p)
 	int n, progress = 0;
 	ssize_t r;
 
-	if (p->uplen == 0 && !p->cli_eof) {
+	if (p->uplen == 0 && !p->cli_eof && p->cli_rd) {
 		r = recv(p->cfd, p->up, sizeof(p->up), 0);
 		if (r > 0) {
+			/* Short: the socket's queue is empty now. */
+			if ((size_t)r < sizeof(p->up))
+				p->cli_rd = 0;
 			p->upoff = 0;
 			p->uplen = (size_t)r;
 			p->nup += (uint64_t)r;
@@ -212,7 +244,9 @@ static int step_up(struct pair *p)
 		} else if (r == 0) {
 			p->cli_eof = 1;
 			progress = 1;
-		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			p->cli_rd = 0;
+		} else if (errno != EINTR) {
 			pair_fail(p, sk_err_sys(SK_EFAIL, "client %s: recv", p->peer));
 			return 0;
 		}
@@ -438,7 +472,7 @@ static void peer_name(const struct sockaddr_storage *ss, char *buf, size_t len)
 
 static void accept_one(struct proxy *x, int cfd, const struct sockaddr_storage *ss)
 {
-	struct pair *p = calloc(1, sizeof(*p));
+	struct pair *p = malloc(sizeof(*p));
 	int fd, rc;
 
 	if (p == NULL) {
@@ -446,11 +480,13 @@ static void accept_one(struct proxy *x, int cfd, const struct sockaddr_storage *
 		logf_(x, "connection refused: out of memory");
 		return;
 	}
+	memset(p, 0, offsetof(struct pair, up));
 	p->cfd = cfd;
 	p->c.fd = -1;
 	p->id = ++x->next_id;
 	p->cli.p = p->srv.p = p->asy.p = p;
 	p->srv.server = 1;
+	p->cli_rd = p->srv_rd = 1;
 	p->asy.server = 2;
 	p->deadline = sk_tls_now_ms() + x->o->timeout_ms;
 	peer_name(ss, p->peer, sizeof(p->peer));
@@ -648,6 +684,12 @@ int sk_tls_proxy_run(struct sk_tls *t, const struct sk_tls_proxy_opts *o)
 				accept_all(&x);
 			} else {
 				p = ((struct end *)ptr)->p;
+				if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+					if (ptr == &p->cli)
+						p->cli_rd = 1;
+					else if (ptr == &p->srv)
+						p->srv_rd = 1;
+				}
 				/* A pair closed earlier in this batch is gone:
 				 * its events were removed with it, but this
 				 * batch may still name it. */

@@ -619,14 +619,26 @@ static int handshake(struct sk_tls_conn *c, int64_t deadline)
 int sk_tls_conn_init(struct sk_tls *t, struct sk_tls_conn *c, int fd, const char *host,
 		     const char *port, const char *name)
 {
+	SSL_SESSION *sess = NULL;
+	int ok;
+
 	c->t = t;
 	c->fd = fd;
 	snprintf(c->addr, sizeof(c->addr), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
 	snprintf(c->name, sizeof(c->name), "%s", name != NULL ? name : host);
-	if ((c->ssl = SSL_new(t->ssl_ctx)) == NULL || !SSL_set_app_data(c->ssl, c) ||
-	    SSL_set_fd(c->ssl, c->fd) != 1 ||
-	    (!is_ip(c->name) && SSL_set_tlsext_host_name(c->ssl, c->name) != 1) ||
-	    (t->last != NULL && SSL_set_session(c->ssl, t->last) != 1))
+	/* A copy of the last session, not the session itself: OpenSSL marks
+	 * the session a TLS 1.3 handshake resumed as not resumable once that
+	 * handshake is done (a ticket used once), and t->last shared with the
+	 * connection would then be refused to every connection started
+	 * before the next ticket arrives (seckit tls proxy: runs of full
+	 * handshakes, and of signs, in a churn of connections). */
+	ok = (c->ssl = SSL_new(t->ssl_ctx)) != NULL && SSL_set_app_data(c->ssl, c) &&
+	     SSL_set_fd(c->ssl, c->fd) == 1 &&
+	     (is_ip(c->name) || SSL_set_tlsext_host_name(c->ssl, c->name) == 1) &&
+	     (t->last == NULL ||
+	      ((sess = SSL_SESSION_dup(t->last)) != NULL && SSL_set_session(c->ssl, sess) == 1));
+	SSL_SESSION_free(sess);
+	if (!ok)
 		return sk_err_ssl(SK_EFAIL, "%s: TLS connection", c->addr);
 	return SK_OK;
 }
