@@ -21,6 +21,7 @@
 #include "base/bigset.h"
 #include "base/tar.h"
 #include "base/util.h"
+#include "crypto/sha256kdf.h"
 
 struct sk_fleet_out {
 	struct sk_fleet_out_opts o;
@@ -76,7 +77,7 @@ static int manifest_ok_line(struct sk_buf *b, const char *id, const uint8_t *p, 
 	char hex[2 * SHA256_DIGEST_LENGTH + 1];
 	int rc;
 
-	SHA256(p, n, md);
+	sk_sha256(p, n, md);
 	sk_hex(hex, md, sizeof(md));
 	if ((rc = sk_buf_add(b, "{\"device\":\"", 11)) != SK_OK || (rc = json_str(b, id)) != SK_OK ||
 	    (rc = sk_buf_add(b, "\",\"sha256\":\"", 12)) != SK_OK ||
@@ -154,7 +155,7 @@ static int keep_line(struct sk_fleet_out *o, const char *dev, const uint8_t *p, 
 	off_t at;
 	int r;
 
-	SHA256(p, n, md);
+	sk_sha256(p, n, md);
 	sk_hex(hex, md, sizeof(md));
 	wl = (size_t)snprintf(want, sizeof(want), "{\"device\":\"%s\",\"sha256\":\"%s\"", dev, hex);
 	while ((r = next_line(o, &at)) == 1) {
