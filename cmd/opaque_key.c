@@ -124,6 +124,9 @@ struct make_worker {
 	struct sk_okey_make_req req;  /* this thread's: its sender and signer */
 	struct sk_signer signer;
 	struct sk_buf key, out, extra;
+	struct sk_buf plain;          /* the key's envelope plaintext (one key for all) */
+	EVP_PKEY_CTX *gen;            /* --generate: kept between keys, */
+	struct sk_keyenc enc;         /* and their encoder */
 	char *path;
 	size_t pathcap;
 };
@@ -134,6 +137,9 @@ static void make_worker_free(void *state)
 
 	sk_ecies_sender_free(w->req.sender);
 	sk_signer_worker_free(&w->signer);
+	sk_buf_cleanse_free(&w->plain);
+	EVP_PKEY_CTX_free(w->gen);
+	sk_keyenc_free(&w->enc);
 	sk_buf_free(&w->key);
 	sk_buf_free(&w->out);
 	sk_buf_free(&w->extra);
@@ -157,6 +163,9 @@ static int make_worker_init(void *arg, void **state)
 		return rc;
 	}
 	w->req.signer = &w->signer;
+	/* one key for all: its plaintext is made once */
+	w->req.plain = run->generate ? NULL : &w->plain;
+	w->req.enc = run->generate ? &w->enc : NULL;
 	w->pathcap = (run->fleet.out_dir ? strlen(run->fleet.out_dir) : 0) + SK_FLEET_ID_MAX + 8;
 	if ((rc = sk_ecies_sender_new(&w->req.alg, &w->req.sender)) != SK_OK ||
 	    (w->path = malloc(w->pathcap)) == NULL) {
@@ -167,22 +176,23 @@ static int make_worker_init(void *arg, void **state)
 	return SK_OK;
 }
 
-/* "public_key": the SubjectPublicKeyInfo of a generated key, base64. */
+/* "public_key": the SubjectPublicKeyInfo of a generated key, base64
+ * (after its package: the point is read once, keyenc.h). */
 static int public_member(struct make_worker *w, EVP_PKEY *key)
 {
-	unsigned char *der = NULL;
-	int len = i2d_PUBKEY(key, &der), n;
+	struct sk_buf der = { 0 };
+	int rc, n;
 
-	if (len <= 0)
-		return sk_err_ssl(SK_EFAIL, "encoding the public key");
+	if ((rc = sk_keyenc_spki(&w->enc, key, &der)) != SK_OK)
+		return rc;
 	w->extra.len = 0;
-	if (sk_buf_reserve(&w->extra, 16 + 4 * ((size_t)len + 2) / 3 + 2) != SK_OK) {
-		OPENSSL_free(der);
+	if (sk_buf_reserve(&w->extra, 16 + 4 * (der.len + 2) / 3 + 2) != SK_OK) {
+		sk_buf_free(&der);
 		return sk_err(SK_EFAIL, "out of memory");
 	}
 	memcpy(w->extra.p, "\"public_key\":\"", 14);
-	n = EVP_EncodeBlock(w->extra.p + 14, der, len);
-	OPENSSL_free(der);
+	n = EVP_EncodeBlock(w->extra.p + 14, der.p, (int)der.len);
+	sk_buf_free(&der);
 	memcpy(w->extra.p + 14 + n, "\"", 2); /* with its NUL */
 	return SK_OK;
 }
@@ -201,13 +211,12 @@ static int make_work(void *state, const struct sk_fleet_dev *d)
 	w->req.device_id = devid;
 	/* a generated private key lives only in this EVP_PKEY (freed
 	 * cleansed) and the package's encrypted content */
-	if (run->generate && (rc = sk_keytype_generate(w->req.type, &gen)) == SK_OK)
-		rc = public_member(w, gen);
-	if (rc == SK_OK) {
-		if (gen != NULL)
-			w->req.key = gen;
+	if (run->generate && (rc = sk_keytype_generate_ctx(w->req.type, &w->gen, &gen)) == SK_OK)
+		w->req.key = gen;
+	if (rc == SK_OK)
 		rc = sk_okey_make(&w->req, &w->out);
-	}
+	if (rc == SK_OK && gen != NULL)
+		rc = public_member(w, gen);
 	if (gen != NULL) {
 		EVP_PKEY_free(gen);
 		w->req.key = NULL;

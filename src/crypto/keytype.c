@@ -90,6 +90,32 @@ int sk_keytype_generate(const struct sk_keytype *kt, EVP_PKEY **out)
 	return *out ? SK_OK : sk_err_ssl(SK_EFAIL, "generating %s key", kt->name);
 }
 
+int sk_keytype_generate_ctx(const struct sk_keytype *kt, EVP_PKEY_CTX **gen, EVP_PKEY **out)
+{
+	*out = NULL;
+	if (kt->kind != SK_KIND_EC && kt->kind != SK_KIND_RSA)
+		return sk_err(SK_EUNSUPP, "a %s key is not a key pair", kt->name);
+	if (*gen == NULL) {
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, kt->kind == SK_KIND_EC ? "EC" : "RSA",
+							     NULL);
+		size_t bits = (size_t)kt->bits;
+		OSSL_PARAM p[2];
+
+		p[0] = kt->kind == SK_KIND_EC ?
+			OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)kt->group, 0) :
+			OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_RSA_BITS, &bits);
+		p[1] = OSSL_PARAM_construct_end();
+		if (c == NULL || EVP_PKEY_keygen_init(c) <= 0 || EVP_PKEY_CTX_set_params(c, p) <= 0) {
+			EVP_PKEY_CTX_free(c);
+			return sk_err_ssl(SK_EFAIL, "generating %s key", kt->name);
+		}
+		*gen = c;
+	}
+	if (EVP_PKEY_keygen(*gen, out) <= 0)
+		return sk_err_ssl(SK_EFAIL, "generating %s key", kt->name);
+	return SK_OK;
+}
+
 size_t sk_keytype_raw_len(const struct sk_keytype *kt)
 {
 	return kt->bits / 8;

@@ -35,6 +35,10 @@ const struct sk_keytype *sk_keytype_of_rsa_bits(unsigned bits);
 int sk_keytype_is_asym(const struct sk_keytype *kt);
 /* A new EC or RSA key pair of type kt (SK_EUNSUPP for AES and HMAC). */
 int sk_keytype_generate(const struct sk_keytype *kt, EVP_PKEY **out);
+/* The same with a generation context kept between keys of kt (*gen NULL
+ * the first time, then set; EVP_PKEY_CTX_free it): no algorithm fetch and
+ * no context per key, for a fleet worker. */
+int sk_keytype_generate_ctx(const struct sk_keytype *kt, EVP_PKEY_CTX **gen, EVP_PKEY **out);
 /* Raw key length in bytes for AES and HMAC keys. */
 size_t sk_keytype_raw_len(const struct sk_keytype *kt);
 

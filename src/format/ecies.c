@@ -21,6 +21,8 @@
 #include <openssl/objects.h>
 
 #include "crypto/crypto.h"
+#include "crypto/sha256kdf.h"
+#include "format/pkg.h"
 #include "format/ecies_int.h"
 #include "base/err.h"
 
@@ -105,6 +107,12 @@ struct sk_ecies_sender {
 	/* The last device key parsed, per curve: the next one is written
 	 * into it (0.9 us) instead of building a key and its group (14 us). */
 	EVP_PKEY *devkey[SK_ARRAY_SIZE(curves)];
+	/* The DER every envelope shares, written once (sk_ecies_seal_der):
+	 * the KDF and MAC identifiers, the cipher's with the IV at iv_off,
+	 * and per curve the ephemeral key's SPKI up to its point. */
+	struct sk_buf kdf_der, mac_der, cipher_der;
+	size_t iv_off;
+	struct sk_buf spki_head[SK_ARRAY_SIZE(curves)];
 };
 
 /* ---- device public keys ---- */
@@ -192,12 +200,7 @@ static int fast_spki(struct sk_ecies_sender *snd, EVP_PKEY_CTX *fctx, const uint
 		if (snd != NULL && EVP_PKEY_up_ref(*out))
 			snd->devkey[c] = *out;
 	}
-	if (EVP_Digest(der, n, id, NULL, EVP_sha256(), NULL) != 1) {
-		EVP_PKEY_free(*out);
-		*out = NULL;
-		r = sk_err_ssl(SK_EFAIL, "hashing the public key");
-		goto out;
-	}
+	sk_sha256(der, n, id);
 	r = 1;
 out:
 	OPENSSL_free(re);
@@ -427,9 +430,60 @@ void sk_ecies_sender_free(struct sk_ecies_sender *s)
 	X509_ALGOR_free(s->kdf_algor);
 	X509_ALGOR_free(s->mac_algor);
 	EVP_PKEY_CTX_free(s->fromdata);
-	for (i = 0; i < SK_ARRAY_SIZE(curves); i++)
+	for (i = 0; i < SK_ARRAY_SIZE(curves); i++) {
 		EVP_PKEY_free(s->devkey[i]);
+		sk_buf_free(&s->spki_head[i]);
+	}
+	sk_buf_free(&s->kdf_der);
+	sk_buf_free(&s->mac_der);
+	sk_buf_free(&s->cipher_der);
 	free(s);
+}
+
+/* The DER of an AlgorithmIdentifier into b. */
+static int algor_der(const X509_ALGOR *x, struct sk_buf *b)
+{
+	unsigned char *der = NULL;
+	int len = x != NULL ? i2d_X509_ALGOR(x, &der) : -1;
+	int rc = len > 0 ? sk_buf_add(b, der, (size_t)len) : SK_EFAIL;
+
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* The cipher's identifier as written for two IVs (all zero bits, all
+ * one bits): everything but the IV is the same, so the IV's place is
+ * where they differ, and each envelope only writes its IV there. */
+static int cipher_template(struct sk_ecies_sender *s)
+{
+	enum sk_ecies_cipher c = s->alg.cipher;
+	size_t ivlen = sk_ecies_ciphers[c].ivlen, i;
+	uint8_t zero[16] = { 0 }, ones[16];
+	struct sk_buf other = { 0 };
+	X509_ALGOR *x;
+	int rc;
+
+	memset(ones, 0xff, sizeof(ones));
+	x = sk_cipher_algor(c, zero);
+	rc = algor_der(x, &s->cipher_der);
+	X509_ALGOR_free(x);
+	x = sk_cipher_algor(c, ones);
+	if (rc == SK_OK)
+		rc = algor_der(x, &other);
+	X509_ALGOR_free(x);
+	if (rc == SK_OK) {
+		rc = SK_EFAIL;
+		for (i = 0; i < s->cipher_der.len && s->cipher_der.p[i] == other.p[i]; i++)
+			;
+		if (other.len == s->cipher_der.len && i + ivlen <= other.len &&
+		    memcmp(s->cipher_der.p + i + ivlen, other.p + i + ivlen,
+			   other.len - i - ivlen) == 0) {
+			s->iv_off = i;
+			rc = SK_OK;
+		}
+	}
+	sk_buf_free(&other);
+	return rc;
 }
 
 int sk_ecies_sender_new(const struct sk_ecies_alg *alg, struct sk_ecies_sender **out)
@@ -448,7 +502,9 @@ int sk_ecies_sender_new(const struct sk_ecies_alg *alg, struct sk_ecies_sender *
 	s->mac_algor = sk_ecies_mac_algor(alg);
 	s->fromdata = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 	if (s->kdf_algor == NULL ||
-	    s->mac_algor == NULL || s->fromdata == NULL || EVP_PKEY_fromdata_init(s->fromdata) <= 0) {
+	    s->mac_algor == NULL || s->fromdata == NULL || EVP_PKEY_fromdata_init(s->fromdata) <= 0 ||
+	    algor_der(s->kdf_algor, &s->kdf_der) != SK_OK ||
+	    algor_der(s->mac_algor, &s->mac_der) != SK_OK || cipher_template(s) != SK_OK) {
 		sk_ecies_sender_free(s);
 		return sk_err_ssl(SK_EFAIL, "setting up ECIES");
 	}
@@ -477,27 +533,172 @@ static int ephemeral(struct sk_ecies_sender *s, int c, EVP_PKEY **eph)
 	return SK_OK;
 }
 
-/* Public half of an EC key as SubjectPublicKeyInfo (named curve,
- * uncompressed point). */
-static SK_SPKI *spki_of(EVP_PKEY *pkey, int c)
+/* The SubjectPublicKeyInfo of an ephemeral key on curve c (named curve,
+ * uncompressed point) up to the point: written once per curve by the
+ * SPKI template, the point being the last bytes of its DER. */
+static int spki_head(struct sk_ecies_sender *s, int c, const uint8_t *pt, size_t ptlen)
 {
-	uint8_t pt[1 + 2 * 66];
-	size_t len = 0;
-	SK_SPKI *s = SK_SPKI_new();
-	ASN1_OBJECT *curve = OBJ_nid2obj(curves[c].nid);
+	SK_SPKI *k = SK_SPKI_new();
+	unsigned char *der = NULL;
+	int len = -1, rc = SK_EFAIL;
 
-	if (s == NULL ||
-	    !EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt,
-					     sizeof(pt), &len) ||
-	    !X509_ALGOR_set0(s->alg, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT, curve) ||
-	    !ASN1_BIT_STRING_set(s->key, pt, (int)len)) {
-		SK_SPKI_free(s);
-		return NULL;
+	if (k != NULL &&
+	    X509_ALGOR_set0(k->alg, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+			    OBJ_nid2obj(curves[c].nid)) &&
+	    ASN1_BIT_STRING_set(k->key, (unsigned char *)pt, (int)ptlen)) {
+		/* DER BIT STRING: no unused bits */
+		k->key->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+		k->key->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+		len = i2d_SK_SPKI(k, &der);
 	}
-	/* DER BIT STRING: no unused bits */
-	s->key->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
-	s->key->flags |= ASN1_STRING_FLAG_BITS_LEFT;
-	return s;
+	if (len > (int)ptlen && memcmp(der + len - (int)ptlen, pt, ptlen) == 0)
+		rc = sk_buf_add(&s->spki_head[c], der, (size_t)len - ptlen);
+	OPENSSL_free(der);
+	SK_SPKI_free(k);
+	return rc;
+}
+
+/* A DER OCTET STRING of p into b. */
+static int der_octets(struct sk_buf *b, const uint8_t *p, size_t n)
+{
+	uint8_t hdr[10];
+	size_t h = sk_der_header(0x04, n, hdr);
+
+	if (sk_buf_add(b, hdr, h) != SK_OK)
+		return SK_EFAIL;
+	return sk_buf_add(b, p, n);
+}
+
+/* Kenc || Kmac; the default (HKDF-SHA256) without the EVP machinery. */
+static int seal_kdf(struct sk_ecies_sender *s, const uint8_t *z, size_t zlen, const uint8_t *r,
+		    const char *info, uint8_t *keys, size_t klen)
+{
+	if (s->alg.kdf == SK_ECIES_HKDF_SHA256)
+		return sk_hkdf_sha256(z, zlen, r, R_LEN, info, strlen(info), keys, klen);
+	return kdf_run(&s->pr, &s->alg, z, zlen, r, info, keys, klen);
+}
+
+/* The MAC over the envelope's fields before the tag (all of env). */
+static int seal_mac(struct sk_ecies_sender *s, const uint8_t *kmac, const struct sk_buf *env,
+		    uint8_t *tag)
+{
+	EVP_MAC_CTX *m = s->pr.mac;
+	size_t len = 0, want = sk_ecies_macs[s->alg.mac].len;
+
+	if (s->alg.mac == SK_ECIES_HMAC_SHA256) {
+		sk_hmac_sha256(kmac, want, env->p, env->len, tag);
+		return SK_OK;
+	}
+	if (EVP_MAC_init(m, kmac, want, NULL) != 1 || EVP_MAC_update(m, env->p, env->len) != 1 ||
+	    EVP_MAC_final(m, tag, &len, EVP_MAX_MD_SIZE) != 1 || len != want)
+		return sk_err_ssl(SK_EFAIL, "HMAC");
+	return SK_OK;
+}
+
+/* ECDH of a new ephemeral key on curve c with the device key: z, and the
+ * ephemeral key's point into pt. */
+static int seal_ecdh(struct sk_ecies_sender *s, EVP_PKEY *device_pub, int c, uint8_t *z,
+		     uint8_t *pt, size_t ptcap, size_t *ptlen)
+{
+	EVP_PKEY *eph = NULL;
+	EVP_PKEY_CTX *dctx = NULL;
+	size_t zlen = curves[c].zlen;
+	int rc = SK_OK;
+
+	if ((rc = ephemeral(s, c, &eph)) != SK_OK)
+		return rc;
+	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, eph, NULL);
+	/* The device key was checked when it was parsed (point on the curve;
+	 * all three curves have cofactor 1), so the peer check is skipped:
+	 * it would cost a second scalar multiplication per device. */
+	if (dctx == NULL || EVP_PKEY_derive_init(dctx) <= 0 ||
+	    EVP_PKEY_derive_set_peer_ex(dctx, device_pub, 0) <= 0 ||
+	    EVP_PKEY_derive(dctx, z, &zlen) <= 0 || zlen != curves[c].zlen)
+		rc = sk_err_ssl(SK_EFAIL, "ECDH with the device key");
+	else if (!EVP_PKEY_get_octet_string_param(eph, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, ptcap,
+						  ptlen) ||
+		 *ptlen != 1 + 2 * curves[c].zlen)
+		rc = sk_err_ssl(SK_EFAIL, "ephemeral key");
+	EVP_PKEY_CTX_free(dctx);
+	EVP_PKEY_free(eph);
+	return rc;
+}
+
+/*
+ * The envelope is written as DER here, field by field, with the pieces
+ * that are the same for every envelope written once by the templates
+ * (sk_ecies_sender_new, spki_head): the same bytes as the SK_ECIES
+ * template gives, which every reader checks (sk_asn1_decode re-encodes them),
+ * without building and freeing a dozen ASN.1 objects per device.
+ */
+int sk_ecies_seal_der(struct sk_ecies_sender *s, EVP_PKEY *device_pub, const char *context,
+		      const uint8_t *plain, size_t n, struct sk_buf *out)
+{
+	const struct sk_ecies_alg *a = &s->alg;
+	struct sk_buf env = { 0 }, ct = { 0 };
+	uint8_t z[66], rnd[R_LEN + 16], keys[KENC_LEN + 64], tag[EVP_MAX_MD_SIZE], pt[1 + 2 * 66];
+	uint8_t hdr[10];
+	size_t klen = KENC_LEN + sk_ecies_macs[a->mac].len, ivlen = sk_ecies_ciphers[a->cipher].ivlen;
+	size_t ptlen = 0, taglen = sk_ecies_macs[a->mac].len, h, ivat;
+	char info[128];
+	int c, rc;
+
+	if (n > PLAIN_MAX)
+		return sk_err(SK_EFAIL, "ECIES: plaintext too large");
+	if ((c = curve_of(device_pub)) < 0)
+		return sk_ecies_check_key(device_pub, NULL);
+	info_string(info, sizeof(info), context, a);
+	/* R and the IV from one call of the generator */
+	if ((rc = seal_ecdh(s, device_pub, c, z, pt, sizeof(pt), &ptlen)) != SK_OK ||
+	    (rc = sk_random(rnd, R_LEN + ivlen)) != SK_OK ||
+	    (rc = seal_kdf(s, z, curves[c].zlen, rnd, info, keys, klen)) != SK_OK ||
+	    (rc = sym(&s->pr, 1, a->cipher, keys, rnd + R_LEN, plain, n, &ct)) != SK_OK)
+		goto out;
+	if (s->spki_head[c].len == 0 && (rc = spki_head(s, c, pt, ptlen)) != SK_OK) {
+		rc = sk_err_ssl(SK_EFAIL, "encoding the ephemeral key");
+		goto out;
+	}
+	ivat = s->spki_head[c].len + ptlen + 2 + R_LEN + s->kdf_der.len + s->iv_off;
+	rc = SK_EFAIL;
+	if (sk_buf_reserve(&env, ivat + s->cipher_der.len + s->mac_der.len + ct.len + 16) != SK_OK ||
+	    sk_buf_add(&env, s->spki_head[c].p, s->spki_head[c].len) != SK_OK ||
+	    sk_buf_add(&env, pt, ptlen) != SK_OK || der_octets(&env, rnd, R_LEN) != SK_OK ||
+	    sk_buf_add(&env, s->kdf_der.p, s->kdf_der.len) != SK_OK ||
+	    sk_buf_add(&env, s->cipher_der.p, s->cipher_der.len) != SK_OK ||
+	    sk_buf_add(&env, s->mac_der.p, s->mac_der.len) != SK_OK ||
+	    der_octets(&env, ct.p, ct.len) != SK_OK)
+		goto out;
+	memcpy(env.p + ivat, rnd + R_LEN, ivlen);
+	if ((rc = seal_mac(s, keys + KENC_LEN, &env, tag)) != SK_OK)
+		goto out;
+	h = sk_der_header(0x30, env.len + sk_der_tlv_size(taglen), hdr);
+	rc = SK_EFAIL;
+	if (sk_buf_add(out, hdr, h) == SK_OK && sk_buf_add(out, env.p, env.len) == SK_OK &&
+	    der_octets(out, tag, taglen) == SK_OK)
+		rc = SK_OK;
+out:
+	OPENSSL_cleanse(z, sizeof(z));
+	OPENSSL_cleanse(keys, sizeof(keys));
+	sk_buf_free(&env);
+	sk_buf_free(&ct);
+	return rc;
+}
+
+int sk_ecies_seal(struct sk_ecies_sender *s, EVP_PKEY *device_pub, const char *context,
+		  const uint8_t *plain, size_t n, SK_ECIES **out)
+{
+	struct sk_buf der = { 0 };
+	int rc;
+
+	*out = NULL;
+	if ((rc = sk_ecies_seal_der(s, device_pub, context, plain, n, &der)) == SK_OK) {
+		const unsigned char *q = der.p;
+
+		if ((*out = d2i_SK_ECIES(NULL, &q, (long)der.len)) == NULL)
+			rc = sk_err_ssl(SK_EFAIL, "ECIES envelope");
+	}
+	sk_buf_free(&der);
+	return rc;
 }
 
 /* Z: the x-coordinate, left-padded to the field size (a backend may drop
@@ -514,80 +715,6 @@ static int normalise_z(struct sk_buf *z, size_t zlen)
 	memset(z->p, 0, zlen - z->len);
 	z->len = zlen;
 	return SK_OK;
-}
-
-int sk_ecies_seal(struct sk_ecies_sender *s, EVP_PKEY *device_pub, const char *context,
-		  const uint8_t *plain, size_t n, SK_ECIES **out)
-{
-	const struct sk_ecies_alg *a = &s->alg;
-	EVP_PKEY *eph = NULL;
-	EVP_PKEY_CTX *dctx = NULL;
-	SK_ECIES *env = NULL;
-	struct sk_buf ct = { 0 };
-	uint8_t z[66], r[R_LEN], iv[16], keys[KENC_LEN + 64], tag[EVP_MAX_MD_SIZE];
-	size_t zlen, klen = KENC_LEN + sk_ecies_macs[a->mac].len;
-	char info[128];
-	int c, rc;
-
-	*out = NULL;
-	if (n > PLAIN_MAX)
-		return sk_err(SK_EFAIL, "ECIES: plaintext too large");
-	if ((c = curve_of(device_pub)) < 0)
-		return sk_ecies_check_key(device_pub, NULL);
-	if ((rc = ephemeral(s, c, &eph)) != SK_OK)
-		return rc;
-	zlen = curves[c].zlen;
-	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, eph, NULL);
-	/* The device key was checked when it was parsed (point on the curve;
-	 * all three curves have cofactor 1), so the peer check is skipped:
-	 * it would cost a second scalar multiplication per device. */
-	if (dctx == NULL || EVP_PKEY_derive_init(dctx) <= 0 ||
-	    EVP_PKEY_derive_set_peer_ex(dctx, device_pub, 0) <= 0 ||
-	    EVP_PKEY_derive(dctx, z, &zlen) <= 0 || zlen != curves[c].zlen) {
-		rc = sk_err_ssl(SK_EFAIL, "ECDH with the device key");
-		goto out;
-	}
-	info_string(info, sizeof(info), context, a);
-	if ((rc = sk_random(r, R_LEN)) != SK_OK ||
-	    (rc = sk_random(iv, sk_ecies_ciphers[a->cipher].ivlen)) != SK_OK ||
-	    (rc = kdf_run(&s->pr, a, z, zlen, r, info, keys, klen)) != SK_OK ||
-	    (rc = sym(&s->pr, 1, a->cipher, keys, iv, plain, n, &ct)) != SK_OK)
-		goto out;
-	env = SK_ECIES_new();
-	if (env == NULL) {
-		rc = sk_err(SK_EFAIL, "out of memory");
-		goto out;
-	}
-	SK_SPKI_free(env->ephemeral);
-	X509_ALGOR_free(env->kdf);
-	X509_ALGOR_free(env->cipher);
-	X509_ALGOR_free(env->mac);
-	env->kdf = env->cipher = env->mac = NULL;
-	if ((env->ephemeral = spki_of(eph, c)) == NULL ||
-	    !ASN1_OCTET_STRING_set(env->random, r, R_LEN) ||
-	    (env->kdf = X509_ALGOR_dup(s->kdf_algor)) == NULL ||
-	    (env->cipher = sk_cipher_algor(a->cipher, iv)) == NULL ||
-	    (env->mac = X509_ALGOR_dup(s->mac_algor)) == NULL ||
-	    !ASN1_OCTET_STRING_set(env->ciphertext, ct.p, (int)ct.len)) {
-		rc = sk_err_ssl(SK_EFAIL, "building the ECIES envelope");
-		goto out;
-	}
-	if ((rc = mac_compute(&s->pr, a, keys + KENC_LEN, env, tag)) != SK_OK)
-		goto out;
-	if (!ASN1_OCTET_STRING_set(env->tag, tag, (int)sk_ecies_macs[a->mac].len)) {
-		rc = sk_err_ssl(SK_EFAIL, "building the ECIES envelope");
-		goto out;
-	}
-	*out = env;
-	env = NULL;
-out:
-	OPENSSL_cleanse(z, sizeof(z));
-	OPENSSL_cleanse(keys, sizeof(keys));
-	SK_ECIES_free(env);
-	sk_buf_free(&ct);
-	EVP_PKEY_CTX_free(dctx);
-	EVP_PKEY_free(eph);
-	return rc;
 }
 
 /*

@@ -130,6 +130,10 @@ int sk_ecies_parse_pub(struct sk_ecies_sender *s, const uint8_t *p, size_t n, EV
  */
 int sk_ecies_seal(struct sk_ecies_sender *s, EVP_PKEY *device_pub, const char *context,
 		  const uint8_t *plain, size_t n, SK_ECIES **out);
+/* The same, the envelope's DER appended to out (what a fleet writes: no
+ * ASN.1 objects are built). */
+int sk_ecies_seal_der(struct sk_ecies_sender *s, EVP_PKEY *device_pub, const char *context,
+		      const uint8_t *plain, size_t n, struct sk_buf *out);
 
 /*
  * Receiving side: check the algorithms and the MAC, decrypt into plain

@@ -116,7 +116,8 @@ int sk_fleet_dev_err(const struct sk_fleet_dev *d, const char *fmt, ...)
 /*
  * Where a batch puts what it makes for each device (fleet_out.c): files
  * DIR/<id><suffix>, or entries <id><suffix> of one POSIX tar archive
- * (base/tar.h) written as devices finish, in constant memory, to a file or
+ * (base/tar.h) written as devices finish (whole entries, about 64 KiB a
+ * write or one a second), in constant memory, to a file or
  * to standard output ("-"); and, on request, a manifest: one JSON line per
  * device, {"device": ID, "sha256": HEX of the bytes, ...extra} or
  * {"device": ID, "error": {"code", "exit", "message"}}.

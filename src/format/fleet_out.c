@@ -21,6 +21,7 @@
 #include "base/bigset.h"
 #include "base/tar.h"
 #include "base/util.h"
+#include "crypto/sha256kdf.h"
 
 struct sk_fleet_out {
 	struct sk_fleet_out_opts o;
@@ -41,10 +42,19 @@ struct sk_fleet_out {
 	size_t rpos, rlen;
 	off_t roff;              /* of rbuf[0] */
 	struct sk_buf rline;
+	/* what put and error have made, written in pieces of about WBUF_SIZE
+	 * (or after FLUSH_SECONDS): the manifest's lines before the entries,
+	 * whole entries and lines only */
+	struct sk_buf abuf, mbuf;
+	time_t flushed;          /* CLOCK_MONOTONIC seconds of the last write */
 };
 
 #define MLINE_MAX 16384 /* longer lines of a resumed manifest are not kept */
 #define RBUF_SIZE 65536
+/* Two write calls per device cost more than its manifest line; a piece of
+ * 64 KiB is about 40 OOIDs.  A slow signer (a token) still streams. */
+#define WBUF_SIZE 65536
+#define FLUSH_SECONDS 1
 
 /* JSON string body of s (ids are plain; messages may hold anything). */
 static int json_str(struct sk_buf *b, const char *s)
@@ -76,7 +86,7 @@ static int manifest_ok_line(struct sk_buf *b, const char *id, const uint8_t *p, 
 	char hex[2 * SHA256_DIGEST_LENGTH + 1];
 	int rc;
 
-	SHA256(p, n, md);
+	sk_sha256(p, n, md);
 	sk_hex(hex, md, sizeof(md));
 	if ((rc = sk_buf_add(b, "{\"device\":\"", 11)) != SK_OK || (rc = json_str(b, id)) != SK_OK ||
 	    (rc = sk_buf_add(b, "\",\"sha256\":\"", 12)) != SK_OK ||
@@ -100,6 +110,38 @@ static int write_fd(struct sk_fleet_out *o, int fd, const char *what, const void
 static const char *name_of(const char *path, const char *part)
 {
 	return part != NULL ? part : path;
+}
+
+static time_t now_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec;
+}
+
+/* Write what is buffered, the manifest's lines first (every whole entry
+ * of a part has its line); called with the lock held or by one thread. */
+static int flush_bufs(struct sk_fleet_out *o)
+{
+	int rc = SK_OK;
+
+	if (o->failed)
+		rc = sk_err(SK_EFAIL, "an earlier write failed");
+	if (rc == SK_OK && o->mbuf.len > 0)
+		rc = write_fd(o, o->mfd, name_of(o->o.manifest, o->mpart), o->mbuf.p, o->mbuf.len);
+	if (rc == SK_OK && o->abuf.len > 0)
+		rc = write_fd(o, o->fd, name_of(o->o.archive, o->part), o->abuf.p, o->abuf.len);
+	o->mbuf.len = o->abuf.len = 0;
+	o->flushed = now_seconds();
+	return rc;
+}
+
+static int flush_due(struct sk_fleet_out *o)
+{
+	if (o->mbuf.len + o->abuf.len >= WBUF_SIZE || now_seconds() - o->flushed >= FLUSH_SECONDS)
+		return flush_bufs(o);
+	return SK_OK;
 }
 
 /* The next whole line of the manifest being resumed into o->rline (its
@@ -154,7 +196,7 @@ static int keep_line(struct sk_fleet_out *o, const char *dev, const uint8_t *p, 
 	off_t at;
 	int r;
 
-	SHA256(p, n, md);
+	sk_sha256(p, n, md);
 	sk_hex(hex, md, sizeof(md));
 	wl = (size_t)snprintf(want, sizeof(want), "{\"device\":\"%s\",\"sha256\":\"%s\"", dev, hex);
 	while ((r = next_line(o, &at)) == 1) {
@@ -346,6 +388,7 @@ int sk_fleet_out_open(const struct sk_fleet_out_opts *opts, struct sk_fleet_out 
 	o->o = *opts;
 	o->fd = o->mfd = -1;
 	o->mtime = (int64_t)time(NULL);
+	o->flushed = now_seconds();
 	pthread_mutex_init(&o->lock, NULL);
 	if (opts->dir != NULL) {
 		if (stat(opts->dir, &sb) != 0) {
@@ -414,14 +457,17 @@ int sk_fleet_out_put(struct sk_fleet_out *o, const char *id, const uint8_t *p, s
 		pthread_mutex_lock(&o->lock);
 		if (o->failed)
 			rc = sk_err(SK_EFAIL, "an earlier write failed");
-		/* the line first: every whole entry of a part has its line
-		 * (manifest_extra: resume takes them from there) */
+		/* the line is written first (flush_bufs): every whole entry of
+		 * a part has its line (manifest_extra: resume takes them from
+		 * there) */
 		if (rc == SK_OK && o->mfd >= 0)
-			rc = write_fd(o, o->mfd, name_of(o->o.manifest, o->mpart), line.p, line.len);
+			rc = sk_buf_add(&o->mbuf, line.p, line.len);
 		if (rc == SK_OK && o->fd >= 0)
-			rc = write_fd(o, o->fd, name_of(o->o.archive, o->part), ent.p, ent.len);
-		if (rc == SK_OK)
+			rc = sk_buf_add(&o->abuf, ent.p, ent.len);
+		if (rc == SK_OK) {
 			o->written++;
+			rc = flush_due(o);
+		}
 		pthread_mutex_unlock(&o->lock);
 	}
 	sk_buf_free(&ent);
@@ -446,7 +492,9 @@ int sk_fleet_out_error(struct sk_fleet_out *o, const char *id, int rc, const cha
 	    (r = sk_buf_add(&b, ",\"message\":\"", 12)) == SK_OK && (r = json_str(&b, msg)) == SK_OK &&
 	    (r = sk_buf_add(&b, "\"}}\n", 4)) == SK_OK) {
 		pthread_mutex_lock(&o->lock);
-		r = write_fd(o, o->mfd, name_of(o->o.manifest, o->mpart), b.p, b.len);
+		r = sk_buf_add(&o->mbuf, b.p, b.len);
+		if (r == SK_OK)
+			r = flush_due(o);
 		pthread_mutex_unlock(&o->lock);
 	}
 	sk_buf_free(&b);
@@ -474,7 +522,10 @@ int sk_fleet_out_close(struct sk_fleet_out *o, int ok)
 
 	if (o == NULL)
 		return SK_OK;
-	if (ok > 0 && o->failed)
+	/* a run that stopped keeps what it made too (whole entries) */
+	if (ok >= 0 && !o->failed && (o->mbuf.len > 0 || o->abuf.len > 0))
+		rc = flush_bufs(o);
+	if (ok > 0 && (o->failed || rc != SK_OK))
 		ok = 0;
 	if (ok > 0 && o->fd >= 0)
 		rc = write_fd(o, o->fd, name_of(o->o.archive, o->part), sk_tar_end, sizeof(sk_tar_end));
@@ -501,6 +552,8 @@ int sk_fleet_out_close(struct sk_fleet_out *o, int ok)
 	free(o->mpart);
 	free(o->rbuf);
 	sk_buf_free(&o->rline);
+	sk_buf_free(&o->abuf);
+	sk_buf_free(&o->mbuf);
 	free(o);
 	return rc;
 }

@@ -106,26 +106,26 @@ static const struct sk_keytype *type_from(const ASN1_OBJECT *o, size_t datalen)
 	return NULL;
 }
 
-int sk_okey_make(const struct sk_okey_make_req *r, struct sk_buf *out)
+/* The plaintext of the envelope: SK_OKEY_CONTENT (secret). */
+static int okey_content(const struct sk_okey_make_req *r, struct sk_buf *plain)
 {
 	SK_OKEY_CONTENT *c = SK_OKEY_CONTENT_new();
-	SK_OKEY_BODY *b = SK_OKEY_BODY_new();
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	struct sk_ecies_sender *s = NULL;
-	struct sk_buf plain = { 0 }, body = { 0 };
+	struct sk_buf p8der = { 0 };
 	unsigned char *der = NULL;
 	int len = 0, rc;
 
-	if (c == NULL || b == NULL) {
+	if (c == NULL) {
 		rc = sk_err(SK_EFAIL, "out of memory");
 		goto out;
 	}
-	if (!sk_name_valid(r->name)) {
-		rc = sk_err(SK_EUSAGE, "'%s' is not a valid key name (letters, digits, '.', '_', '@', '+', '-')",
-			    r->name);
-		goto out;
-	}
-	if (sk_keytype_is_asym(r->type)) {
+	if (sk_keytype_is_asym(r->type) && r->enc != NULL) {
+		/* PKCS #8 PrivateKeyInfo, as OpenSSL writes it (keyenc.h) */
+		if ((rc = sk_keyenc_pkcs8(r->enc, r->key, &p8der)) != SK_OK)
+			goto out;
+		der = p8der.p;
+		len = (int)p8der.len;
+	} else if (sk_keytype_is_asym(r->type)) {
 		/* PKCS #8 PrivateKeyInfo: self-describing, what every tool reads */
 		if ((p8 = EVP_PKEY2PKCS8(r->key)) == NULL ||
 		    (len = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) <= 0) {
@@ -140,28 +140,48 @@ int sk_okey_make(const struct sk_okey_make_req *r, struct sk_buf *out)
 		rc = sk_err_ssl(SK_EFAIL, "encoding the key");
 		goto out;
 	}
-	if ((rc = sk_asn1_encode(ASN1_ITEM_rptr(SK_OKEY_CONTENT), c, &plain)) != SK_OK ||
-	    (r->sender == NULL && (rc = sk_ecies_sender_new(&r->alg, &s)) != SK_OK))
-		goto out;
-	SK_ECIES_free(b->envelope);
-	b->envelope = NULL;
-	if ((rc = sk_ecies_seal(r->sender ? r->sender : s, r->device_pub, CONTEXT, plain.p, plain.len, &b->envelope)) != SK_OK)
-		goto out;
-	if (!ASN1_OCTET_STRING_set(b->device, r->device_id, 32)) {
-		rc = sk_err_ssl(SK_EFAIL, "building the package");
-		goto out;
-	}
-	if ((rc = sk_asn1_encode(ASN1_ITEM_rptr(SK_OKEY_BODY), b, &body)) != SK_OK)
-		goto out;
-	rc = sk_pkg_make(SK_PKG_OPAQUE_KEY, 1, body.p, body.len, r->signer, out);
+	rc = sk_asn1_encode(ASN1_ITEM_rptr(SK_OKEY_CONTENT), c, plain);
 out:
-	if (der != NULL)
+	if (der != NULL && der != p8der.p)
 		OPENSSL_clear_free(der, (size_t)len);
+	sk_buf_cleanse_free(&p8der);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	content_free(c);
-	SK_OKEY_BODY_free(b);
+	return rc;
+}
+
+int sk_okey_make(const struct sk_okey_make_req *r, struct sk_buf *out)
+{
+	struct sk_ecies_sender *s = NULL;
+	struct sk_buf own = { 0 }, env = { 0 }, body = { 0 };
+	struct sk_buf *plain = r->plain != NULL ? r->plain : &own;
+	uint8_t hdr[10];
+	size_t h, len;
+	int rc;
+
+	if (!sk_name_valid(r->name))
+		return sk_err(SK_EUSAGE, "'%s' is not a valid key name (letters, digits, '.', '_', '@', '+', '-')",
+			      r->name);
+	if ((plain->len == 0 && (rc = okey_content(r, plain)) != SK_OK) ||
+	    (r->sender == NULL && (rc = sk_ecies_sender_new(&r->alg, &s)) != SK_OK) ||
+	    (rc = sk_ecies_seal_der(r->sender ? r->sender : s, r->device_pub, CONTEXT, plain->p,
+				    plain->len, &env)) != SK_OK)
+		goto out;
+	/* SK_OKEY_BODY as the template writes it: the device id (an OCTET
+	 * STRING of 32 bytes), then the envelope */
+	len = 2 + 32 + env.len;
+	h = sk_der_header(0x30, len, hdr);
+	if ((rc = sk_buf_reserve(&body, h + len)) != SK_OK)
+		goto out;
+	sk_buf_add(&body, hdr, h);
+	sk_buf_add(&body, "\x04\x20", 2);
+	sk_buf_add(&body, r->device_id, 32);
+	sk_buf_add(&body, env.p, env.len);
+	rc = sk_pkg_make(SK_PKG_OPAQUE_KEY, 1, body.p, body.len, r->signer, out);
+out:
 	sk_ecies_sender_free(s);
-	sk_buf_cleanse_free(&plain);
+	sk_buf_cleanse_free(&own);
+	sk_buf_free(&env);
 	sk_buf_free(&body);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include "ctx/ctx.h"
 #include "format/ecies.h"
 #include "crypto/keytype.h"
+#include "crypto/keyenc.h"
 #include "format/pkg.h"
 #include "base/util.h"
 
@@ -29,6 +30,13 @@ struct sk_okey_make_req {
 	struct sk_ecies_alg alg;
 	struct sk_ecies_sender *sender; /* of alg, kept between calls; NULL: one of its own */
 	const struct sk_signer *signer;
+	/* The envelope's plaintext (the key, secret) kept between calls for
+	 * the same key (a fleet worker's; cleanse it with
+	 * sk_buf_cleanse_free): made by the first call; NULL: made each time. */
+	struct sk_buf *plain;
+	/* Generated EC keys encoded without OpenSSL's encoders (keyenc.h),
+	 * kept between calls; NULL: OpenSSL's. */
+	struct sk_keyenc *enc;
 };
 int sk_okey_make(const struct sk_okey_make_req *r, struct sk_buf *out);
 

@@ -451,26 +451,31 @@ int sk_ooid_make(struct sk_ecies_sender *s, const struct sk_signer *signer,
 		 const uint8_t *info_der, size_t info_len, const uint8_t object_id[SK_OO_ID_LEN],
 		 EVP_PKEY *devpub, const uint8_t devid[32], struct sk_buf *out)
 {
-	SK_OOID_BODY *b = SK_OOID_BODY_new();
-	struct sk_buf body = { 0 };
+	/* SK_OOID_BODY written as DER around the envelope's (the template's
+	 * bytes: two OCTET STRINGs of fixed size, then the envelope) */
+	struct sk_buf env = { 0 }, body = { 0 };
+	uint8_t hdr[10];
+	size_t h, len;
 	int rc;
 
-	if (b == NULL)
-		return sk_err(SK_EFAIL, "out of memory");
-	SK_ECIES_free(b->envelope);
-	b->envelope = NULL;
-	if ((rc = sk_ecies_seal(s, devpub, CONTEXT_OOID, info_der, info_len, &b->envelope)) != SK_OK)
+	if ((rc = sk_ecies_seal_der(s, devpub, CONTEXT_OOID, info_der, info_len, &env)) != SK_OK)
 		goto out;
-	if (!oct_set(b->device, devid, 32) || !oct_set(b->object_id, object_id, SK_OO_ID_LEN)) {
-		rc = sk_err_ssl(SK_EFAIL, "building the OOID");
+	len = 2 + 32 + 2 + SK_OO_ID_LEN + env.len;
+	h = sk_der_header(0x30, len, hdr);
+	if ((rc = sk_buf_reserve(&body, h + len)) != SK_OK)
 		goto out;
-	}
-	if ((rc = sk_asn1_encode(ASN1_ITEM_rptr(SK_OOID_BODY), b, &body)) != SK_OK)
-		goto out;
+	sk_buf_add(&body, hdr, h);
+	sk_buf_add(&body, "\x04\x20", 2);
+	sk_buf_add(&body, devid, 32);
+	hdr[0] = 0x04;
+	hdr[1] = SK_OO_ID_LEN;
+	sk_buf_add(&body, hdr, 2);
+	sk_buf_add(&body, object_id, SK_OO_ID_LEN);
+	sk_buf_add(&body, env.p, env.len);
 	rc = sk_pkg_make(SK_PKG_OOID, 1, body.p, body.len, signer, out);
 out:
+	sk_buf_free(&env);
 	sk_buf_free(&body);
-	SK_OOID_BODY_free(b);
 	return rc;
 }
 

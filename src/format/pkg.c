@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 
 #include "base/err.h"
+#include "crypto/sha256kdf.h"
 
 /* ---- types (their OIDs: pkg_alg.c) ---- */
 
@@ -301,6 +302,91 @@ static int digest(const EVP_MD *md, const uint8_t *p, size_t n, uint8_t *out, si
 	return SK_OK;
 }
 
+static int digest_tbs(const EVP_MD *md, const uint8_t *p, size_t n, uint8_t *out, size_t *outlen)
+{
+	/* SHA-256 without an implicit algorithm fetch per package */
+	if (EVP_MD_get_type(md) == NID_sha256) {
+		sk_sha256(p, n, out);
+		*outlen = 32;
+		return SK_OK;
+	}
+	return digest(md, p, n, out, outlen);
+}
+
+/* The header's fields before the body, as the template writes them: a
+ * header around the smallest body (an empty SEQUENCE), less that body. */
+static int head_prepare(enum sk_pkg_type type, long version, const struct sk_signer *s,
+			struct sk_buf *head)
+{
+	static const uint8_t empty[2] = { 0x30, 0x00 };
+	struct sk_buf tbs = { 0 };
+	const unsigned char *q;
+	long len;
+	int tag, cls, r, rc;
+
+	head->len = 0;
+	if ((rc = sk_pkg_tbs_encode(type, version, s, empty, sizeof(empty), &tbs)) != SK_OK)
+		return rc;
+	q = tbs.p;
+	r = ASN1_get_object(&q, &len, &tag, &cls, (long)tbs.len);
+	ERR_clear_error();
+	if ((r & 0x80) || tag != V_ASN1_SEQUENCE || (size_t)(q - tbs.p) + (size_t)len != tbs.len ||
+	    len < 2 || memcmp(q + len - 2, empty, 2) != 0)
+		rc = sk_err(SK_EFAIL, "package header: unexpected encoding");
+	else
+		rc = sk_buf_add(head, q, (size_t)len - 2);
+	sk_buf_free(&tbs);
+	return rc;
+}
+
+/*
+ * A signer with a cache (a fleet worker's): the header's fields are
+ * written once (head_prepare) and each package is assembled as DER
+ * around them -- SEQUENCE { SEQUENCE { head, body }, OCTET STRING sig }:
+ * the template's bytes, without building and freeing the header's ASN.1
+ * objects per package.
+ */
+static int pkg_make_cached(enum sk_pkg_type type, long version, const uint8_t *body,
+			   size_t bodylen, const struct sk_signer *s, struct sk_buf *out)
+{
+	struct sk_sign_cache *c = s->cache;
+	struct sk_buf tbs = { 0 }, sig = { 0 };
+	uint8_t d[EVP_MAX_MD_SIZE], hdr[10], shdr[10];
+	size_t dlen = 0, h, sh, tlen;
+	int rc;
+
+	if ((rc = body_check(body, bodylen)) != SK_OK)
+		return rc;
+	if (c->head.len == 0 || c->head_type != type || c->head_version != version) {
+		if ((rc = head_prepare(type, version, s, &c->head)) != SK_OK)
+			return rc;
+		c->head_type = type;
+		c->head_version = version;
+	}
+	tlen = c->head.len + bodylen;
+	h = sk_der_header(0x30, tlen, hdr);
+	if ((rc = sk_buf_reserve(&tbs, h + tlen)) != SK_OK)
+		return rc;
+	sk_buf_add(&tbs, hdr, h);
+	sk_buf_add(&tbs, c->head.p, c->head.len);
+	sk_buf_add(&tbs, body, bodylen);
+	if ((rc = digest_tbs(s->md, tbs.p, tbs.len, d, &dlen)) != SK_OK ||
+	    (rc = sk_signer_sign_digest(s, d, dlen, &sig)) != SK_OK)
+		goto out;
+	sh = sk_der_header(0x04, sig.len, shdr);
+	h = sk_der_header(0x30, tbs.len + sh + sig.len, hdr);
+	if ((rc = sk_buf_reserve(out, h + tbs.len + sh + sig.len)) != SK_OK)
+		goto out;
+	sk_buf_add(out, hdr, h);
+	sk_buf_add(out, tbs.p, tbs.len);
+	sk_buf_add(out, shdr, sh);
+	sk_buf_add(out, sig.p, sig.len);
+out:
+	sk_buf_free(&tbs);
+	sk_buf_free(&sig);
+	return rc;
+}
+
 int sk_pkg_make(enum sk_pkg_type type, long version, const uint8_t *body, size_t bodylen,
 		const struct sk_signer *s, struct sk_buf *out)
 {
@@ -310,6 +396,8 @@ int sk_pkg_make(enum sk_pkg_type type, long version, const uint8_t *body, size_t
 	size_t dlen = 0;
 	int rc;
 
+	if (s->cache != NULL && s->key == NULL)
+		return pkg_make_cached(type, version, body, bodylen, s, out);
 	if ((pkg = SK_PKG_new()) == NULL)
 		return sk_err_ssl(SK_EFAIL, "building the package");
 	SK_PKG_TBS_free(pkg->tbs);

@@ -174,6 +174,12 @@ struct sk_signer {
 };
 struct sk_sign_cache {
 	EVP_PKEY_CTX *ctx;
+	/* sk_pkg_make: the DER of the header's fields before the body (type,
+	 * version, signature algorithm, signer), the same in every package
+	 * of head_type and head_version this signer makes */
+	struct sk_buf head;
+	enum sk_pkg_type head_type;
+	long head_version;
 };
 /* pass_spec: secret spec for an encrypted key file (NULL: none/prompt). */
 int sk_signer_from_file(struct sk_signer *s, const char *path, const char *pass_spec);

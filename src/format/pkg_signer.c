@@ -183,6 +183,7 @@ void sk_signer_worker_free(struct sk_signer *copy)
 {
 	if (copy->cache != NULL) {
 		EVP_PKEY_CTX_free(copy->cache->ctx);
+		sk_buf_free(&copy->cache->head);
 		free(copy->cache);
 	}
 	memset(copy, 0, sizeof(*copy));
