@@ -26,7 +26,7 @@
  *                  TPM2_ReadPublic (the parent's public area is kept)
  * Calls go down that list only (be_tpm2 -> aes -> auth -> err,
  * be_tpm2 -> object -> auth, be_tpm2 -> device -> auth, nv -> pcr ->
- * device, be_tpm2 -> pcr -> object, be_tpm2 and pcr -> persist ->
+ * device, be_tpm2 -> pcr -> object, be_tpm2 -> persist -> pcr,
  * object, device, auth; load stands alone).  Nothing else
  * includes this; the APIs are backend.h and tpm.h.
  */
@@ -283,6 +283,10 @@ int sk_tpm2_blob_persistent(const uint8_t *blob, size_t n);
 int sk_tpm2_unseal_persistent(struct tpm_backend *be, const uint8_t *blob, size_t n,
 			      enum sk_bank bank, uint32_t mask, struct sk_buf *secret,
 			      uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
+/* The backend's unseal_pcr: a kept blob as above, else sk_tpm2_unseal_pcr. */
+int sk_tpm2_unseal_pcr_any(struct sk_backend *b, const uint8_t *blob, size_t n, enum sk_bank bank,
+			   uint32_t mask, struct sk_buf *secret,
+			   uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
 
 /* ---- tpm2_authorize.c ---- */
 

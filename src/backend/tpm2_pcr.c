@@ -288,10 +288,6 @@ int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum
 	ESYS_TR sess = ESYS_TR_NONE;
 	int rc;
 
-	/* A store's master key kept in the TPM (tpm2_persist.c): the PCRs
-	 * are read only when the policy fails, to say which changed. */
-	if (sk_tpm2_blob_persistent(blob, n))
-		return sk_tpm2_unseal_persistent(be, blob, n, bank, mask, secret, cur);
 	if ((rc = sk_tpm2_parse_blob(be, blob, n, &pub, &priv)) != SK_OK)
 		return rc;
 	if (pub.publicArea.type != TPM2_ALG_KEYEDHASH || pub.publicArea.authPolicy.size != 32 ||

@@ -343,4 +343,17 @@ out:
 	return rc;
 }
 
+/* The backend's unseal_pcr: a store's master key kept in the TPM here
+ * (the PCRs read only when the policy fails, to say which changed), any
+ * other blob by tpm2_pcr.c. */
+int sk_tpm2_unseal_pcr_any(struct sk_backend *b, const uint8_t *blob, size_t n, enum sk_bank bank,
+			   uint32_t mask, struct sk_buf *secret,
+			   uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST])
+{
+	if (sk_tpm2_blob_persistent(blob, n))
+		return sk_tpm2_unseal_persistent((struct tpm_backend *)b, blob, n, bank, mask, secret,
+						 cur);
+	return sk_tpm2_unseal_pcr(b, blob, n, bank, mask, secret, cur);
+}
+
 #endif /* SECKIT_HAVE_TPM2 */

@@ -224,7 +224,7 @@ static int mk_unseal_pcr(struct sk_backend *be, unsigned flags, const uint8_t *b
 	if (rc != SK_EVERIFY || (i = sk_pcr_first_changed(&pb, (const uint8_t(*)[SK_PCR_MAX_DIGEST])cur)) < 0)
 		return rc;
 	if (flags & SK_MK_PREDICTED)
-		return sk_err(SK_EVERIFY, "sealed to a predicted value of PCR %d (store reseal --golden), which it does not hold: not measured yet, or another image",
+		return sk_err(SK_EVERIFY, "sealed to a predicted value of PCR %d, which it does not hold: not measured yet, or another image",
 			      i);
 	return sk_err(SK_EVERIFY, "sealed to PCR %d, which changed since", i);
 }
