@@ -329,3 +329,19 @@ make_v1_store() {
 	run -0 sealed_master_key_handles
 	[ -z "$output" ]
 }
+
+@test "tpm2: sealed to PCRs, another key at the parent's handle does not get the master key either (7), nothing written" {
+	tpm2_pcrreset 16 >/dev/null
+	printf 'master-key:\n  protection: tpm2\n  pcrs: 16\n' >> "$SECKIT_CONFIG"
+	run -0 sk key create dev --type ec-p256
+	cp "$SECKIT_STORE/master.key" before
+	tpm2_evictcontrol -Q -C o -c 0x81000030 >/dev/null
+	tpm2_createprimary -Q -C o -G ecc256:aes128cfb -c other.ctx \
+		-a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|restricted|decrypt'
+	tpm2_evictcontrol -Q -C o -c other.ctx 0x81000030 >/dev/null
+	tpm2_flushcontext -t
+	sk_fails 7 "key sign: " key sign dev --in data --out sig
+	[[ "$stderr" == *"unsealing the master key: tpm2: the TPM's key at 0x81000030 or its object at 0x81534b00 is not the one the master key was sealed with (replaced since)" ]]
+	assert_absent sig
+	run -0 cmp before "$SECKIT_STORE/master.key"
+}
