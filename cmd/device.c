@@ -176,7 +176,7 @@ int sk_key_handles(struct sk_ctx *ctx)
 {
 	const struct sk_backend_entry *e = sk_backend_with_handles();
 	struct sk_backend_cfg bcfg;
-	uint32_t h[SK_MAX_HANDLES], used;
+	uint32_t h[SK_MAX_HANDLES], used, sealed;
 	struct sk_json j;
 	char hex[16];
 	size_t n, i;
@@ -185,6 +185,7 @@ int sk_key_handles(struct sk_ctx *ctx)
 	if (e == NULL)
 		return SK_EBACKEND;
 	if ((rc = sk_ctx_backend_cfg(ctx, &bcfg)) != SK_OK ||
+	    (rc = sk_ctx_store_sealed_handle(ctx, &sealed)) != SK_OK ||
 	    (rc = e->ops->handles(&bcfg, h, &n)) != SK_OK)
 		return rc;
 	used = bcfg.tpm2_parent;
@@ -200,11 +201,12 @@ int sk_key_handles(struct sk_ctx *ctx)
 			sk_json_obj(&j);
 			sk_json_kstr(&j, "handle", hex);
 			sk_json_kstr(&j, "backend", e->name);
-			sk_json_kbool(&j, "used_by_store", h[i] == used);
+			sk_json_kbool(&j, "used_by_store", h[i] == used || (sealed && h[i] == sealed));
 			sk_json_end_obj(&j);
 		} else {
 			printf("%s %s%s\n", hex, e->name,
-			       h[i] == used ? " used by this store (tpm2-parent)" : "");
+			       h[i] == used ? " used by this store (tpm2-parent)" :
+			       sealed && h[i] == sealed ? " used by this store (sealed master key)" : "");
 		}
 	}
 	if (ctx->json) {
@@ -234,7 +236,7 @@ int sk_key_evict(struct sk_ctx *ctx, const char *handle, int force)
 {
 	const struct sk_backend_entry *e;
 	struct sk_backend_cfg bcfg;
-	uint32_t h;
+	uint32_t h, sealed;
 	int rc;
 
 	if (sk_parse_handle(handle, &h) != 0)
@@ -246,6 +248,11 @@ int sk_key_evict(struct sk_ctx *ctx, const char *handle, int force)
 		return rc;
 	if (h == bcfg.tpm2_parent && !force)
 		return sk_err(SK_EVERIFY, "0x%08x is the parent of this store's TPM objects (tpm2-parent): evicting it makes every tpm2 key unusable (--%s to evict anyway)",
+			      (unsigned)h, sk_optdefs[OPT_force].name);
+	if ((rc = sk_ctx_store_sealed_handle(ctx, &sealed)) != SK_OK)
+		return rc;
+	if (sealed && h == sealed && !force)
+		return sk_err(SK_EVERIFY, "0x%08x keeps this store's sealed master key: evicting it makes the store unreadable for good (--%s to evict anyway)",
 			      (unsigned)h, sk_optdefs[OPT_force].name);
 	return e->ops->evict(&bcfg, h);
 }

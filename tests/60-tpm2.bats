@@ -28,6 +28,7 @@ setup() {
 }
 
 teardown() {
+	evict_sealed_master_keys
 	stop_tpm_proxy
 	assert_no_transient_handles
 }
@@ -235,9 +236,10 @@ teardown() {
 @test "tpm2: a TPM that stops answering while the master key is unsealed is exit 4, naming the TCTI" {
 	local code
 	run -0 sk key create dev --type ec-p256
-	# cut the connection at TPM2_Load (0x157) of the sealed master key,
-	# then at TPM2_Unseal (0x15e): an I/O failure, not another TPM's blob
-	for code in 157 15e; do
+	# cut the connection at TPM2_StartAuthSession (0x176) of the sealed
+	# master key's unseal, then at TPM2_Unseal (0x15e): an I/O failure,
+	# not another TPM's blob (the key the TPM keeps is not loaded)
+	for code in 176 15e; do
 		start_tpm_proxy --drop "$code"
 		SECKIT_TCTI=$PROXY_TCTI run -4 --separate-stderr sk key sign dev --in data --out s
 		assert_one_error_line "seckit key sign: "

@@ -31,6 +31,7 @@ setup() {
 }
 
 teardown() {
+	evict_sealed_master_keys
 	stop_tpm_proxy
 	assert_no_transient_handles
 	assert_no_sessions

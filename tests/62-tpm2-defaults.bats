@@ -28,6 +28,7 @@ setup() {
 }
 
 teardown() {
+	evict_sealed_master_keys
 	assert_no_transient_handles
 }
 

@@ -37,6 +37,7 @@ setup() {
 }
 
 teardown() {
+	evict_sealed_master_keys
 	assert_no_transient_handles
 	assert_no_sessions
 }

@@ -125,3 +125,34 @@ assert_no_sessions() {
 		return 1
 	fi
 }
+
+# The persistent handles seckit keeps sealed master keys at (0x81534b00
+# to 0x81534bff, docs/formats/store.md), one a line.
+sealed_master_key_handles() {
+	tpm2_getcap handles-persistent | tr 'ABCDEF' 'abcdef' | sed -n 's/^- \(0x81534b[0-9a-f][0-9a-f]\)$/\1/p'
+}
+
+# Evict them: a store made by a test keeps its sealed master key in the
+# TPM, whose room for persistent objects is small (teardown).
+evict_sealed_master_keys() {
+	local h
+	for h in $(sealed_master_key_handles); do
+		tpm2_evictcontrol -Q -C o -c "$h" >/dev/null || return 1
+	done
+}
+
+# The persistent handle of the sealed master key of the store in $1 (the
+# blob's bytes 2..5 after the PCR binding, if any; docs/formats/store.md).
+store_sealed_handle() {
+	python3 - "$1/master.key" <<-'PY'
+	import struct, sys
+	d = open(sys.argv[1], "rb").read()
+	blob = d[58:58 + struct.unpack(">H", d[56:58])[0]]
+	if d[5] == 2:
+	    size = {0x04: 20, 0x0b: 32, 0x0c: 48, 0x0d: 64}[struct.unpack(">H", blob[0:2])[0]]
+	    n = bin(struct.unpack(">I", blob[2:6])[0]).count("1")
+	    blob = blob[6 + size * n:]
+	assert d[4] == 2 and blob[:2] == b"\x01\x02", "not a kept sealed key"
+	print("0x%08x" % struct.unpack(">I", blob[2:6])[0])
+	PY
+}

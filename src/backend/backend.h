@@ -250,6 +250,19 @@ struct sk_backend_ops {
 	int (*unseal_authorized)(struct sk_backend *be, const uint8_t *blob, size_t n, EVP_PKEY *oem,
 				 const struct sk_pcr_approval *ap, struct sk_buf *secret,
 				 uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
+	/* The store's sealed master key kept in the device (NULL: a
+	 * backend whose sealed blobs are loaded each time).  persist makes
+	 * the object of seal's or seal_pcr's blob persistent (a free TPM
+	 * handle, docs/formats/store.md) and gives the blob that unseal and
+	 * unseal_pcr take for it from then on: it names the object and
+	 * keeps the public area of the parent the unseal's session is salted
+	 * to, so unsealing needs neither a load nor a look-up.  release
+	 * removes the persistent object of such a blob (SK_OK for another
+	 * blob).  sealed_handle: the persistent handle of a blob, 0 for one
+	 * loaded each time; no device is asked. */
+	int (*persist)(struct sk_backend *be, const uint8_t *blob, size_t n, struct sk_buf *out);
+	int (*release)(struct sk_backend *be, const uint8_t *blob, size_t n);
+	int (*sealed_handle)(const uint8_t *blob, size_t n, uint32_t *h);
 
 	/* Password objects the backend checks (NULL for backends that
 	 * cannot: their password objects are checked in software).

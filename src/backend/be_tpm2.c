@@ -589,6 +589,9 @@ static int tpm_unseal(struct sk_backend *b, const uint8_t *blob, size_t n, struc
 	TSS2_RC r;
 	int rc;
 
+	/* A store's master key kept in the TPM (tpm2_persist.c). */
+	if (sk_tpm2_blob_persistent(blob, n))
+		return sk_tpm2_unseal_persistent(be, blob, n, SK_BANK_SHA256, 0, secret, NULL);
 	if ((rc = sk_tpm2_parse_blob(be, blob, n, &pub, &priv)) != SK_OK)
 		return rc;
 	if (pub.publicArea.type != TPM2_ALG_KEYEDHASH ||
@@ -704,9 +707,12 @@ const struct sk_backend_ops sk_tpm2_backend = {
 	.seal = tpm_seal,
 	.unseal = tpm_unseal,
 	.seal_pcr = sk_tpm2_seal_pcr,
-	.unseal_pcr = sk_tpm2_unseal_pcr,
+	.unseal_pcr = sk_tpm2_unseal_pcr_any,
 	.seal_authorized = sk_tpm2_seal_authorized,
 	.unseal_authorized = sk_tpm2_unseal_authorized,
+	.persist = sk_tpm2_persist,
+	.release = sk_tpm2_release,
+	.sealed_handle = sk_tpm2_sealed_handle,
 	.auth_new = tpm_auth_new,
 	.auth_check = tpm_auth_check,
 	.verify = sk_backend_verify_default,

@@ -94,7 +94,7 @@ int sk_tpm2_auth_err(struct tpm_backend *be, TSS2_RC r, const char *what, const 
 /* The persistent parent with its public area, which salting a session to
  * it needs (TPM2_ReadPublic, once per run; tpm_open named the handle
  * alone). */
-static int parent_public(struct tpm_backend *be)
+int sk_tpm2_parent_public(struct tpm_backend *be)
 {
 	ESYS_TR h;
 	TSS2_RC r;
@@ -128,7 +128,7 @@ static int start_salted(struct tpm_backend *be, const TPMT_SYM_DEF *sym, TPMA_SE
 	TSS2_RC r;
 	int rc;
 
-	if ((rc = parent_public(be)) != SK_OK) {
+	if ((rc = sk_tpm2_parent_public(be)) != SK_OK) {
 		*s = ESYS_TR_NONE;
 		return rc;
 	}
@@ -227,7 +227,7 @@ int sk_tpm2_policy_pcr_session(struct tpm_backend *be, TPMI_ALG_HASH bank, uint3
 		digest.size = 32;
 		memcpy(digest.buffer, composite, 32);
 	}
-	if (encrypt && (rc = parent_public(be)) != SK_OK) {
+	if (encrypt && (rc = sk_tpm2_parent_public(be)) != SK_OK) {
 		*s = ESYS_TR_NONE;
 		return rc;
 	}

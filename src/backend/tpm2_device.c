@@ -306,7 +306,7 @@ int sk_tpm2_da_state(const struct sk_backend_cfg *cfg, struct sk_da_state *out)
 	return rc;
 }
 
-static int list_handles(struct tpm_backend *be, uint32_t *h, size_t *n)
+int sk_tpm2_list_handles(struct tpm_backend *be, uint32_t *h, size_t *n)
 {
 	TPMS_CAPABILITY_DATA *cap = NULL;
 	TPMI_YES_NO more = TPM2_YES;
@@ -343,7 +343,7 @@ int sk_tpm2_handles(const struct sk_backend_cfg *cfg, uint32_t *h, size_t *n)
 	*n = 0;
 	memset(&be, 0, sizeof(be));
 	if ((rc = sk_tpm2_connect(&be, cfg)) == SK_OK)
-		rc = list_handles(&be, h, n);
+		rc = sk_tpm2_list_handles(&be, h, n);
 	sk_tpm2_disconnect(&be);
 	return rc;
 }
@@ -361,7 +361,7 @@ int sk_tpm2_evict(const struct sk_backend_cfg *cfg, uint32_t handle)
 		return sk_err(SK_EUSAGE, "tpm2: 0x%08x is not a persistent handle (0x81000000 to 0x81ffffff)",
 			      (unsigned)handle);
 	memset(&be, 0, sizeof(be));
-	if ((rc = sk_tpm2_connect(&be, cfg)) != SK_OK || (rc = list_handles(&be, h, &n)) != SK_OK)
+	if ((rc = sk_tpm2_connect(&be, cfg)) != SK_OK || (rc = sk_tpm2_list_handles(&be, h, &n)) != SK_OK)
 		goto out;
 	for (i = 0; i < n && h[i] != handle; i++)
 		;

@@ -21,9 +21,13 @@
  *                  (the API is tpm.h, not the backend's ops), and the
  *                  backend's data sealed to PCR values (seal_pcr)
  *   tpm2_nv.c      NV indices gated by a PCR policy (tpm.h)
+ *   tpm2_persist.c the store's sealed master key as a persistent object:
+ *                  made persistent once, unsealed with no load and no
+ *                  TPM2_ReadPublic (the parent's public area is kept)
  * Calls go down that list only (be_tpm2 -> aes -> auth -> err,
  * be_tpm2 -> object -> auth, be_tpm2 -> device -> auth, nv -> pcr ->
- * device, be_tpm2 -> pcr -> object; load stands alone).  Nothing else
+ * device, be_tpm2 -> pcr -> object, be_tpm2 -> persist -> pcr,
+ * object, device, auth; load stands alone).  Nothing else
  * includes this; the APIs are backend.h and tpm.h.
  */
 #ifdef SECKIT_HAVE_TPM2
@@ -55,6 +59,8 @@
 	X(esys, Esys_TR_FromTPMPublic) \
 	X(esys, Esys_TR_Close) \
 	X(esys, Esys_TR_Deserialize) \
+	X(esys, Esys_TR_Serialize) \
+	X(esys, Esys_TR_GetTpmHandle) \
 	X(esys, Esys_TestParms) \
 	X(esys, Esys_Sign) \
 	X(esys, Esys_RSA_Decrypt) \
@@ -146,6 +152,10 @@ int sk_tpm2_load_err(struct tpm_backend *be, TSS2_RC r, const char *what);
 
 /* ---- tpm2_auth.c ---- */
 
+/* The parent with its public area, which salting a session to it needs
+ * (TPM2_ReadPublic of a persistent parent, once per run). */
+int sk_tpm2_parent_public(struct tpm_backend *be);
+
 /* A failed use of an object with an authorisation value, whose owner is
  * label ("password object 'pin'"): a wrong value (with the tries left), a
  * TPM in lockout (with how long to wait), or sk_tpm2_err. */
@@ -193,6 +203,8 @@ int sk_tpm2_evict(const struct sk_backend_cfg *cfg, uint32_t handle);
  * started yet (a bare simulator) once. */
 int sk_tpm2_getcap(struct tpm_backend *be, TPM2_CAP cap, UINT32 prop, UINT32 count,
 		   TPMI_YES_NO *more, TPMS_CAPABILITY_DATA **out);
+/* The TPM's persistent handles, ascending, at most SK_MAX_HANDLES. */
+int sk_tpm2_list_handles(struct tpm_backend *be, uint32_t *h, size_t *n);
 
 /* ---- tpm2_aes.c ---- */
 
@@ -204,6 +216,13 @@ int sk_tpm2_cipher(struct sk_bkey *k, enum sk_cipher_mode mode, int enc, const u
 int sk_tpm2_cmac(struct sk_bkey *k, struct sk_symop **out);
 
 /* ---- tpm2_object.c ---- */
+
+/* The first two bytes of every blob: format version, kind.  A loadable
+ * blob (TPM2B_PUBLIC, TPM2B_PRIVATE) is BLOB_TRANSIENT; a sealed object
+ * the TPM keeps at a persistent handle is BLOB_PERSISTENT (tpm2_persist.c). */
+#define SK_TPM2_BLOB_VERSION 1
+#define SK_TPM2_BLOB_TRANSIENT 1
+#define SK_TPM2_BLOB_PERSISTENT 2
 
 /* Bytes of a coordinate of an EC key type's field. */
 size_t sk_tpm2_field_bytes(const struct sk_keytype *kt);
@@ -247,6 +266,27 @@ int sk_tpm2_unseal_pcr(struct sk_backend *b, const uint8_t *blob, size_t n, enum
  * PCRs of mask in bank (SK_EUNSUPP when the TPM lacks them). */
 int sk_tpm2_pcr_current(struct tpm_backend *be, enum sk_bank bank, uint32_t mask,
 			uint8_t vals[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
+
+/* ---- tpm2_persist.c ---- */
+
+/* The backend's persist, release and sealed_handle operations (backend.h). */
+int sk_tpm2_persist(struct sk_backend *b, const uint8_t *blob, size_t n, struct sk_buf *out);
+int sk_tpm2_release(struct sk_backend *b, const uint8_t *blob, size_t n);
+int sk_tpm2_sealed_handle(const uint8_t *blob, size_t n, uint32_t *h);
+/* 1 if blob is a persistent sealed object's (BLOB_PERSISTENT). */
+int sk_tpm2_blob_persistent(const uint8_t *blob, size_t n);
+/* Unseal the persistent sealed object of blob in one session salted to
+ * the parent whose public area the blob keeps: an HMAC session (mask 0),
+ * or a policy session that runs PolicyPCR over the PCRs of mask in bank
+ * (SK_EVERIFY when they do not hold the values sealed to; cur receives
+ * the current ones then). */
+int sk_tpm2_unseal_persistent(struct tpm_backend *be, const uint8_t *blob, size_t n,
+			      enum sk_bank bank, uint32_t mask, struct sk_buf *secret,
+			      uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
+/* The backend's unseal_pcr: a kept blob as above, else sk_tpm2_unseal_pcr. */
+int sk_tpm2_unseal_pcr_any(struct sk_backend *b, const uint8_t *blob, size_t n, enum sk_bank bank,
+			   uint32_t mask, struct sk_buf *secret,
+			   uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST]);
 
 /* ---- tpm2_authorize.c ---- */
 

@@ -16,8 +16,8 @@
 #include "base/err.h"
 #include "backend/tpm2_int.h"
 
-#define BLOB_VERSION 1
-#define BLOB_TRANSIENT 1
+#define BLOB_VERSION SK_TPM2_BLOB_VERSION
+#define BLOB_TRANSIENT SK_TPM2_BLOB_TRANSIENT
 
 /* ---- templates and conversions ---- */
 

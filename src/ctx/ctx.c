@@ -170,27 +170,47 @@ static int mk_backend(void *arg, enum sk_mk_protection p, struct sk_backend **be
 	return SK_OK;
 }
 
+/* The backend's blob kept in the device (ops persist, backend.h): a
+ * store's TPM-sealed master key is a persistent object, unsealed with no
+ * load and no look-up of the parent.  A backend that keeps nothing: the
+ * blob as sealed. */
+static int mk_persist(struct sk_backend *be, struct sk_buf *tb, struct sk_buf *out)
+{
+	if (be->ops->persist == NULL)
+		return sk_buf_add(out, tb->p, tb->len);
+	return be->ops->persist(be, tb->p, tb->len, out);
+}
+
 /* A master key sealed to PCRs: the binding (crypto/pcr.h: bank, PCRs,
  * the values sealed to) followed by the backend's seal_pcr blob; the
  * binding names the PCR that changed when the TPM refuses.  Sealed to
- * the config's PCRs' current values, or (to not NULL) to to's values. */
+ * the config's PCRs' current values, or (ctx->seal_to, store reseal
+ * --golden) to given ones. */
 static int mk_seal_pcr(struct sk_ctx *ctx, struct sk_backend *be, const uint8_t key[32],
-		       const struct sk_pcr_binding *to, struct sk_buf *blob)
+		       struct sk_buf *blob)
 {
 	struct sk_pcr_binding pb = { .bank = ctx->cfg.master_key_bank, .mask = ctx->cfg.master_key_pcrs };
-	struct sk_buf tb = { 0 };
+	const struct sk_pcr_binding *to = ctx->seal_to;
+	struct sk_buf tb = { 0 }, kept = { 0 };
 	int rc;
 
 	if (to != NULL)
 		pb = *to;
 	if ((rc = be->ops->seal_pcr(be, pb.bank, pb.mask, key, 32, &tb, pb.vals, to != NULL)) == SK_OK &&
+	    (rc = mk_persist(be, &tb, &kept)) == SK_OK &&
 	    (rc = sk_pcr_binding_put(blob, &pb)) == SK_OK)
-		rc = sk_buf_add(blob, tb.p, tb.len);
+		rc = sk_buf_add(blob, kept.p, kept.len);
+	if (rc != SK_OK && kept.len != 0 && be->ops->release != NULL)
+		be->ops->release(be, kept.p, kept.len);
 	sk_buf_free(&tb);
+	sk_buf_free(&kept);
 	return rc;
 }
 
-static int mk_unseal_pcr(struct sk_backend *be, const uint8_t *blob, size_t n, struct sk_buf *out)
+/* flags: master.key's (store.h SK_MK_*): sealed to predicted values, the
+ * PCR that does not hold its value may never have held it. */
+static int mk_unseal_pcr(struct sk_backend *be, unsigned flags, const uint8_t *blob, size_t n,
+			 struct sk_buf *out)
 {
 	uint8_t cur[SK_PCR_COUNT][SK_PCR_MAX_DIGEST];
 	struct sk_pcr_binding pb;
@@ -201,43 +221,46 @@ static int mk_unseal_pcr(struct sk_backend *be, const uint8_t *blob, size_t n, s
 		return sk_err(SK_EVERIFY, "the PCR binding of the sealed master key is malformed");
 	memset(cur, 0, sizeof(cur));
 	rc = be->ops->unseal_pcr(be, blob + used, n - used, pb.bank, pb.mask, out, cur);
-	if (rc == SK_EVERIFY && (i = sk_pcr_first_changed(&pb, (const uint8_t(*)[SK_PCR_MAX_DIGEST])cur)) >= 0)
-		rc = sk_err(SK_EVERIFY, "sealed to PCR %d, which changed since", i);
-	return rc;
+	if (rc != SK_EVERIFY || (i = sk_pcr_first_changed(&pb, (const uint8_t(*)[SK_PCR_MAX_DIGEST])cur)) < 0)
+		return rc;
+	if (flags & SK_MK_PREDICTED)
+		return sk_err(SK_EVERIFY, "sealed to a predicted value of PCR %d, which it does not hold: not measured yet, or another image",
+			      i);
+	return sk_err(SK_EVERIFY, "sealed to PCR %d, which changed since", i);
 }
 
 static int mk_seal(void *arg, enum sk_mk_protection p, const uint8_t key[32], struct sk_buf *blob)
 {
 	struct sk_backend *be;
+	struct sk_buf tb = { 0 };
 	int rc;
 
 	if ((rc = mk_backend(arg, p, &be)) != SK_OK)
 		return rc;
 	if (p == SK_MK_TPM2_PCR)
-		return mk_seal_pcr(arg, be, key, NULL, blob);
-	return be->ops->seal(be, key, 32, blob);
+		return mk_seal_pcr(arg, be, key, blob);
+	if ((rc = be->ops->seal(be, key, 32, &tb)) == SK_OK)
+		rc = mk_persist(be, &tb, blob);
+	sk_buf_free(&tb);
+	return rc;
 }
 
-/* store reseal --golden: the master key sealed to given PCR values. */
-struct mk_seal_to {
-	struct sk_ctx *ctx;
-	const struct sk_pcr_binding *to;
-};
-
-static int mk_seal_golden(void *arg, enum sk_mk_protection p, const uint8_t key[32],
-			  struct sk_buf *blob)
+/* The device's copy of a sealed master key given up (store.h release). */
+static void mk_release(void *arg, enum sk_mk_protection p, const uint8_t *blob, size_t n)
 {
-	struct mk_seal_to *s = arg;
+	struct sk_pcr_binding pb;
 	struct sk_backend *be;
-	int rc;
+	size_t used = 0;
 
-	if ((rc = mk_backend(s->ctx, p, &be)) != SK_OK)
-		return rc;
-	return mk_seal_pcr(s->ctx, be, key, s->to, blob);
+	if (mk_backend(arg, p, &be) != SK_OK || be->ops->release == NULL)
+		return;
+	if (p == SK_MK_TPM2_PCR && ((used = sk_pcr_binding_get(blob, n, &pb)) == 0 || used >= n))
+		return;
+	be->ops->release(be, blob + used, n - used);
 }
 
-static int mk_unseal(void *arg, enum sk_mk_protection p, const uint8_t *blob, size_t n,
-		     uint8_t key[32])
+static int mk_unseal(void *arg, enum sk_mk_protection p, unsigned flags, const uint8_t *blob,
+		     size_t n, uint8_t key[32])
 {
 	struct sk_buf out = { 0 };
 	struct sk_backend *be;
@@ -245,7 +268,8 @@ static int mk_unseal(void *arg, enum sk_mk_protection p, const uint8_t *blob, si
 
 	if ((rc = mk_backend(arg, p, &be)) != SK_OK)
 		return rc;
-	rc = p == SK_MK_TPM2_PCR ? mk_unseal_pcr(be, blob, n, &out) : be->ops->unseal(be, blob, n, &out);
+	rc = p == SK_MK_TPM2_PCR ? mk_unseal_pcr(be, flags, blob, n, &out) :
+				   be->ops->unseal(be, blob, n, &out);
 	if (rc == SK_OK && out.len != 32)
 		rc = sk_err(SK_EVERIFY, "the sealed master key has the wrong size");
 	if (rc == SK_OK)
@@ -298,6 +322,7 @@ static int store_opts(struct sk_ctx *ctx, int create, struct sk_store_opts *opts
 	if (sk_backend_can_seal()) {
 		opts->seal = mk_seal;
 		opts->unseal = mk_unseal;
+		opts->release = mk_release;
 		opts->arg = ctx;
 	}
 	return SK_OK;
@@ -349,7 +374,6 @@ int sk_ctx_store_reseal(struct sk_ctx *ctx, const struct sk_pcr_binding *to, con
 {
 	struct sk_store *st;
 	struct sk_store_opts opts;
-	struct mk_seal_to wrap = { .ctx = ctx, .to = to };
 	int rc;
 
 	/* The config and the golden values are checked before the store
@@ -363,12 +387,12 @@ int sk_ctx_store_reseal(struct sk_ctx *ctx, const struct sk_pcr_binding *to, con
 		return rc;
 	if ((rc = sk_ctx_store(ctx, 0, &st)) != SK_OK)
 		return rc;
-	if (to != NULL && opts.seal != NULL) {
-		opts.seal = mk_seal_golden;
-		opts.arg = &wrap;
-	}
+	ctx->seal_to = to;
+	if (to != NULL)
+		opts.flags |= SK_MK_PREDICTED;
 	if ((rc = sk_store_reseal(st, &opts)) == SK_OK)
 		*now = opts.protection;
+	ctx->seal_to = NULL;
 	return rc;
 }
 
@@ -385,6 +409,32 @@ int sk_ctx_store_if_any(struct sk_ctx *ctx, struct sk_store **out)
 			return SK_OK;
 	}
 	return sk_ctx_store(ctx, 0, out);
+}
+
+int sk_ctx_store_sealed_handle(struct sk_ctx *ctx, uint32_t *h)
+{
+	const struct sk_backend_entry *e = sk_backend_sealer(SK_MK_TPM2);
+	enum sk_mk_protection p = SK_MK_FILE;
+	struct sk_pcr_binding pb;
+	struct sk_buf blob = { 0 };
+	const char *dir;
+	size_t used = 0;
+	int rc;
+
+	*h = 0;
+	if ((rc = sk_ctx_store_dir(ctx, &dir)) != SK_OK)
+		return rc;
+	if (e == NULL || e->ops == NULL || e->ops->sealed_handle == NULL ||
+	    sk_store_sealed_key(dir, &p, &blob) != SK_OK || blob.len == 0)
+		goto out;
+	if (p == SK_MK_TPM2_PCR && ((used = sk_pcr_binding_get(blob.p, blob.len, &pb)) == 0 ||
+				    used >= blob.len))
+		goto out;
+	if (e->ops->sealed_handle(blob.p + used, blob.len - used, h) != SK_OK)
+		*h = 0;
+out:
+	sk_buf_free(&blob);
+	return SK_OK;
 }
 
 int sk_ctx_backend(struct sk_ctx *ctx, struct sk_backend **out)

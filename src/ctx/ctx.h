@@ -36,6 +36,9 @@ struct sk_ctx {
 	struct sk_store *store;
 	struct sk_backend *be;
 	struct sk_backend *sealer; /* tpm2, opened to unseal a master key */
+	/* store reseal --golden: the values the master key is sealed to
+	 * (NULL: the PCRs' current ones), during sk_ctx_store_reseal. */
+	const struct sk_pcr_binding *seal_to;
 	/* Reads the PIN a backend's device asks for (pkcs11), set by the
 	 * layer that reads secrets (keys/devkey.c) before it opens one. */
 	int (*pin_fn)(struct sk_ctx *ctx, const char *what, struct sk_buf *pin);
@@ -71,6 +74,12 @@ int sk_ctx_store_dir(struct sk_ctx *ctx, const char **out);
 /* The store if its directory exists, else *out = NULL and SK_OK: for
  * keys that a backend's own catalogue may hold without any store. */
 int sk_ctx_store_if_any(struct sk_ctx *ctx, struct sk_store **out);
+/* The persistent device handle that keeps the store's sealed master key
+ * (store.h, backend.h persist), from master.key alone (nothing unsealed,
+ * the store not opened); 0 when there is none (no store, a key in the
+ * file, an older store whose blob is loaded each time, master.key
+ * unreadable). */
+int sk_ctx_store_sealed_handle(struct sk_ctx *ctx, uint32_t *h);
 
 /* The PKCS#11 module path: --pkcs11-module, SECKIT_PKCS11_MODULE, the
  * config's pkcs11: module, else NULL (reads the config). */

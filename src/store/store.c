@@ -32,16 +32,25 @@
 /* ---- master key ---- */
 
 /* The check value: HMAC under the key of the header bytes, so any change
- * to the file, and a sealed blob that unseals to another key, shows. */
-static int mk_check(const uint8_t hdr[8], const uint8_t key[32], uint8_t out[16])
+ * to the file, and a sealed blob that unseals to another key, shows.
+ * Version 2 covers the sealed blob too: the record of the persistent
+ * object and of its parent is not the TPM's to check. */
+static int mk_check(const uint8_t hdr[8], const uint8_t key[32], const uint8_t *blob,
+		    size_t blen, uint8_t out[16])
 {
-	uint8_t in[22 + 8], mac[EVP_MAX_MD_SIZE];
+	uint8_t mac[EVP_MAX_MD_SIZE];
+	struct sk_buf in = { 0 };
 	size_t n;
 	int rc;
 
-	memcpy(in, "seckit/v1/master-check", 22);
-	memcpy(in + 22, hdr, 8);
-	rc = sk_hmac("SHA256", key, 32, in, sizeof(in), mac, &n);
+	if ((rc = sk_buf_add(&in, "seckit/v1/master-check", 22)) != SK_OK ||
+	    (rc = sk_buf_add(&in, hdr, 8)) != SK_OK ||
+	    (hdr[4] == MK_VERSION_KEPT && (rc = sk_buf_add(&in, blob, blen)) != SK_OK)) {
+		sk_buf_free(&in);
+		return rc;
+	}
+	rc = sk_hmac("SHA256", key, 32, in.p, in.len, mac, &n);
+	sk_buf_free(&in);
 	if (rc == SK_OK)
 		memcpy(out, mac, 16);
 	OPENSSL_cleanse(mac, sizeof(mac));
@@ -55,6 +64,13 @@ static int mk_check(const uint8_t hdr[8], const uint8_t key[32], uint8_t out[16]
  */
 #define MK_BLOB_MAX 4096
 
+static void release_blob(const struct sk_store_opts *o, enum sk_mk_protection p,
+			 const uint8_t *blob, size_t n)
+{
+	if (o->release != NULL && blob != NULL && n != 0)
+		o->release(o->arg, p, blob, n);
+}
+
 /* The bytes of master.key for key under protection p (sealed with o's
  * seal for any protection but SK_MK_FILE). */
 static int master_file(const char *dir, const struct sk_store_opts *o, enum sk_mk_protection p,
@@ -66,11 +82,16 @@ static int master_file(const char *dir, const struct sk_store_opts *o, enum sk_m
 
 	memset(hdr, 0, sizeof(hdr));
 	memcpy(hdr, MK_MAGIC, 4);
-	hdr[4] = MK_VERSION;
+	/* Version 2: the sealer keeps the sealed key (a persistent TPM
+	 * object), so a seckit that knows only version 1 says the file is
+	 * newer than it rather than failing on the blob. */
+	hdr[4] = p == SK_MK_FILE ? MK_VERSION : MK_VERSION_KEPT;
+	if (p == SK_MK_TPM2_PCR)
+		hdr[6] = (uint8_t)(o->flags & SK_MK_PREDICTED);
 	hdr[5] = (uint8_t)p;
-	if ((rc = mk_check(hdr, key, hdr + 40)) != SK_OK)
-		return rc;
 	if (p == SK_MK_FILE) {
+		if ((rc = mk_check(hdr, key, NULL, 0, hdr + 40)) != SK_OK)
+			return rc;
 		memcpy(hdr + 8, key, 32);
 		rc = sk_buf_add(file, hdr, MK_LEN);
 		OPENSSL_cleanse(hdr, sizeof(hdr));
@@ -86,11 +107,56 @@ static int master_file(const char *dir, const struct sk_store_opts *o, enum sk_m
 		goto out;
 	}
 	sk_put_be16(hdr + MK_LEN, (uint16_t)blob.len);
-	if ((rc = sk_buf_add(file, hdr, MK_LEN + 2)) == SK_OK)
+	if ((rc = mk_check(hdr, key, blob.p, blob.len, hdr + 40)) == SK_OK &&
+	    (rc = sk_buf_add(file, hdr, MK_LEN + 2)) == SK_OK)
 		rc = sk_buf_add(file, blob.p, blob.len);
 out:
+	if (rc != SK_OK)
+		release_blob(o, p, blob.p, blob.len);
 	sk_buf_free(&blob);
 	return rc;
+}
+
+/* The sealed blob in master.key's bytes file (none for SK_MK_FILE). */
+static void file_blob(const struct sk_buf *file, enum sk_mk_protection *p, const uint8_t **blob,
+		      size_t *n)
+{
+	*p = file->len > 5 ? (enum sk_mk_protection)file->p[5] : SK_MK_FILE;
+	*blob = NULL;
+	*n = 0;
+	if (*p != SK_MK_FILE && file->len > MK_LEN + 2) {
+		*blob = file->p + MK_LEN + 2;
+		*n = file->len - MK_LEN - 2;
+	}
+}
+
+/* What master.key's bytes file seal in the device, given up, unless the
+ * store's master.key is that file after all (a link(2) or rename(2) that
+ * reported a failure after doing its work): a kept object is never
+ * released while a master.key may name it. */
+static void release_file(const struct sk_store *st, const struct sk_store_opts *o,
+			 const struct sk_buf *file)
+{
+	uint8_t buf[MK_LEN + 2 + MK_BLOB_MAX + 1];
+	enum sk_mk_protection p;
+	const uint8_t *blob;
+	ssize_t got = -1;
+	size_t n;
+	int fd;
+
+	file_blob(file, &p, &blob, &n);
+	if (blob == NULL)
+		return;
+	fd = openat(st->dfd, MK_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd >= 0) {
+		got = sk_read_full(fd, buf, sizeof(buf));
+		close(fd);
+	} else if (errno != ENOENT) {
+		return; /* cannot tell: keep it */
+	}
+	if (got >= 0 && (size_t)got == file->len && memcmp(buf, file->p, file->len) == 0)
+		return;
+	release_blob(o, p, blob, n);
 }
 
 /* file into a new temporary file of tmp/ (O_EXCL, 0600), synced: its
@@ -120,15 +186,19 @@ static int create_master(struct sk_store *st)
 	int fd = -1, rc;
 
 	if ((rc = sk_random(key, sizeof(key))) != SK_OK ||
-	    (rc = master_file(st->dir, o, o->protection, key, &file)) != SK_OK ||
-	    (rc = master_tmp(st, &file, tmp, &fd)) != SK_OK)
+	    (rc = master_file(st->dir, o, o->protection, key, &file)) != SK_OK)
 		goto out;
+	if ((rc = master_tmp(st, &file, tmp, &fd)) != SK_OK) {
+		release_file(st, o, &file);
+		goto out;
+	}
 	/* link(2), not rename: it fails if the name exists, so two processes
 	 * creating one store at once agree on one key. */
 	if (linkat(st->tfd, tmp, st->dfd, MK_FILE, 0) != 0) {
 		int e = errno;
 
 		unlinkat(st->tfd, tmp, 0);
+		release_file(st, o, &file);
 		if (e != EEXIST) {
 			errno = e;
 			rc = sk_err_sys(SK_EFAIL, "store '%s': creating %s", st->dir, MK_FILE);
@@ -147,32 +217,43 @@ out:
 
 int sk_store_reseal(struct sk_store *st, const struct sk_store_opts *opts)
 {
-	struct sk_buf file = { 0 };
+	struct sk_buf file = { 0 }, old = { 0 };
+	enum sk_mk_protection oldp = SK_MK_FILE;
 	char tmp[TMPNAME];
-	int lockfd = -1, fd = -1, rc;
+	int lockfd = -1, fd = -1, rc, sealed = 0;
 
 	if (st->stuck != NULL)
 		return sk_err(SK_EVERIFY, "%s", st->stuck);
 	/* Sealed first (the TPM may refuse), then swapped in by rename(2)
 	 * under the writer lock: master.key is the old or the new file,
 	 * both holding the same key, whenever a reader opens it. */
-	if ((rc = master_file(st->dir, opts, opts->protection, st->master, &file)) != SK_OK ||
-	    (rc = sk_st_take_lock(st, 0, &lockfd)) != SK_OK)
+	if ((rc = master_file(st->dir, opts, opts->protection, st->master, &file)) != SK_OK)
 		goto out;
-	if ((rc = master_tmp(st, &file, tmp, &fd)) != SK_OK)
+	sealed = 1;
+	/* The blob replaced is the one on disk under the lock (another
+	 * reseal may have replaced the one this process opened): what it
+	 * keeps in the TPM is given up once the new file is in place. */
+	if ((rc = sk_st_take_lock(st, 0, &lockfd)) != SK_OK ||
+	    (rc = sk_store_sealed_key(st->dir, &oldp, &old)) != SK_OK ||
+	    (rc = master_tmp(st, &file, tmp, &fd)) != SK_OK)
 		goto out;
 	if (renameat(st->tfd, tmp, st->dfd, MK_FILE) != 0) {
 		rc = sk_err_sys(SK_EFAIL, "store '%s': replacing %s", st->dir, MK_FILE);
 		unlinkat(st->tfd, tmp, 0);
 		goto out;
 	}
-	rc = sk_st_fsync_dir(st, st->dfd);
+	sealed = 0;
+	if ((rc = sk_st_fsync_dir(st, st->dfd)) == SK_OK)
+		release_blob(opts, oldp, old.p, old.len);
 out:
+	if (rc != SK_OK && file.len != 0 && sealed)
+		release_file(st, opts, &file);
 	if (fd >= 0)
 		close(fd);
 	if (lockfd >= 0)
 		sk_st_release_lock(st, lockfd, 0);
 	sk_buf_cleanse_free(&file);
+	sk_buf_free(&old);
 	return rc;
 }
 
@@ -246,7 +327,7 @@ static int load_master(struct sk_store *st, int create)
 		rc = sk_err(SK_EVERIFY, "store '%s': %s is corrupt (bad length or magic)", st->dir, MK_FILE);
 		goto out;
 	}
-	if (buf[4] != MK_VERSION) {
+	if (buf[4] != MK_VERSION && (buf[4] != MK_VERSION_KEPT || buf[5] == SK_MK_FILE)) {
 		rc = sk_err(SK_EVERIFY, "store '%s': %s has format version %u, which this seckit cannot read (corrupt, or written by a newer seckit)",
 			    st->dir, MK_FILE, buf[4]);
 		goto out;
@@ -270,7 +351,8 @@ static int load_master(struct sk_store *st, int create)
 				    st->dir);
 			goto out;
 		}
-		if ((rc = st->opts->unseal(st->opts->arg, (enum sk_mk_protection)buf[5], buf + MK_LEN + 2,
+		if ((rc = st->opts->unseal(st->opts->arg, (enum sk_mk_protection)buf[5],
+					   buf[4] == MK_VERSION_KEPT ? buf[6] : 0, buf + MK_LEN + 2,
 					   blen, key)) != SK_OK) {
 			sk_err_wrap(rc, "store '%s': unsealing the master key", st->dir);
 			goto out;
@@ -280,7 +362,8 @@ static int load_master(struct sk_store *st, int create)
 			    st->dir, buf[5]);
 		goto out;
 	}
-	if ((rc = mk_check(buf, key, check)) != SK_OK)
+	if ((rc = mk_check(buf, key, buf + MK_LEN + 2, buf[5] == SK_MK_FILE ? 0 : (size_t)n - MK_LEN - 2,
+			   check)) != SK_OK)
 		goto out;
 	if (!sk_ct_equal(check, buf + 40, 16)) {
 		rc = sk_err(SK_EVERIFY, "store '%s': %s is corrupt (check value mismatch)",
@@ -456,7 +539,8 @@ int sk_store_protection(const char *dir, enum sk_mk_protection *p)
 	close(fd);
 	if (n < 0)
 		return sk_err_sys(SK_EFAIL, "store '%s': reading %s", dir, MK_FILE);
-	if (n != (ssize_t)sizeof(hdr) || memcmp(hdr, MK_MAGIC, 4) != 0 || hdr[4] != MK_VERSION)
+	if (n != (ssize_t)sizeof(hdr) || memcmp(hdr, MK_MAGIC, 4) != 0 ||
+	    (hdr[4] != MK_VERSION && hdr[4] != MK_VERSION_KEPT))
 		return sk_err(SK_EVERIFY, "store '%s': %s is corrupt or of another version", dir, MK_FILE);
 	*p = (enum sk_mk_protection)hdr[5];
 	return SK_OK;

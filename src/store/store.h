@@ -70,6 +70,10 @@ struct sk_txn;
  * the options, and the blob is opaque here.
  */
 enum sk_mk_protection { SK_MK_FILE = 0, SK_MK_TPM2 = 1, SK_MK_TPM2_PCR = 2 };
+/* master.key's flags (sealed keys): SK_MK_PREDICTED, sealed to PCR
+ * values predicted off the device (store reseal --golden), which the PCRs
+ * may not have held yet. */
+enum { SK_MK_PREDICTED = 1u << 0 };
 
 struct sk_store_opts {
 	int create;            /* create the store if it does not exist */
@@ -77,10 +81,19 @@ struct sk_store_opts {
 	/* How a new store's master key is protected (create only). */
 	enum sk_mk_protection protection;
 	/* Seal a new master key / unseal an existing one for a protection
-	 * other than SK_MK_FILE; NULL: such stores cannot be opened (4). */
+	 * other than SK_MK_FILE; NULL: such stores cannot be opened (4).
+	 * flags: what master.key says of the seal (SK_MK_*, below), as
+	 * flags gave it when it was written. */
 	int (*seal)(void *arg, enum sk_mk_protection p, const uint8_t key[32], struct sk_buf *blob);
-	int (*unseal)(void *arg, enum sk_mk_protection p, const uint8_t *blob, size_t n,
-		      uint8_t key[32]);
+	int (*unseal)(void *arg, enum sk_mk_protection p, unsigned flags, const uint8_t *blob,
+		      size_t n, uint8_t key[32]);
+	unsigned flags;
+	/* Give up what a sealed blob holds in the device (the TPM's
+	 * persistent object): a blob sealed and not used (another process
+	 * made the store first, a reseal that failed), the old one a reseal
+	 * replaced.  NULL: nothing to give up.  Best effort: a failure
+	 * leaves the object, which `key handles` lists. */
+	void (*release)(void *arg, enum sk_mk_protection p, const uint8_t *blob, size_t n);
 	void *arg;
 };
 

@@ -31,6 +31,7 @@
 #define MK_FILE "master.key"
 #define MK_MAGIC "SKMK"
 #define MK_VERSION 1
+#define MK_VERSION_KEPT 2 /* a sealed key the TPM keeps (persistent object) */
 #define MK_LEN 56 /* magic 4, version 1, protection 1, reserved 2, key 32, check 16 */
 #define OBJ_MAGIC "SKSO"
 #define OBJ_VERSION 1
