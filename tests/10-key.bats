@@ -396,27 +396,19 @@ json_field() {
 	run -0 sk key list --names
 	[ "$output" = b ]
 	run -0 sk key create a --type rsa-2048 # the name is free again
-	if backend_has provisioned; then
-		run -0 sk key create dev --type ec-p256 --provisioned
-		run -0 sk key info dev
-		[[ "$output" == *"provisioned:     yes"* ]]
-		run -0 sk key list
-		[[ "$output" == *"dev "*"provisioned"* ]]
-		sk_fails 7 "key delete: " key delete dev
-		[[ "$stderr" == *provisioned* ]]
-		sk_fails 9 "key create: " key create dev --type ec-p256
-		[[ "$stderr" == *provisioned* ]]
-		sk_fails 9 "key import: " key import dev --in "$(ossl ec-P-256)"
-		run -0 sk key info dev
-		run -0 sk key import prov --in "$(ossl ec-P-256)" --provisioned
-		sk_fails 7 "key delete: " key delete prov
-	else
-		sk_fails 6 "key create: " key create dev --type ec-p256 --provisioned
-		[[ "$stderr" == *"trust anchors (provisioned)"* ]]
-		sk_fails 6 "key import: " key import prov --in "$(ossl ec-P-256)" --provisioned
-		run -0 sk key list --names
-		[ "$(echo "$output" | sort | paste -sd' ')" = "a b" ]
-	fi
+	run -0 sk key create dev --type ec-p256 --provisioned
+	run -0 sk key info dev
+	[[ "$output" == *"provisioned:     yes"* ]]
+	run -0 sk key list
+	[[ "$output" == *"dev "*"provisioned"* ]]
+	sk_fails 7 "key delete: " key delete dev
+	[[ "$stderr" == *provisioned* ]]
+	sk_fails 9 "key create: " key create dev --type ec-p256
+	[[ "$stderr" == *provisioned* ]]
+	sk_fails 9 "key import: " key import dev --in "$(ossl ec-P-256)"
+	run -0 sk key info dev
+	run -0 sk key import prov --in "$(ossl ec-P-256)" --provisioned
+	sk_fails 7 "key delete: " key delete prov
 	sk_fails 2 "key delete: " key delete
 	sk_fails 2 "key delete: " key delete a b
 }

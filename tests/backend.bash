@@ -110,8 +110,6 @@ backend_lacks() {
 	pkcs11:symmetric) echo "the backend makes no AES or HMAC keys on the token" ;;
 	tpm2:rsa-4096) echo "the TPM makes RSA keys of 2048 and 3072 bits only" ;;
 	pkcs11:rsa-4096) return 1 ;;
-	tpm2:provisioned) return 1 ;;
-	pkcs11:provisioned) echo "the token cannot mark its keys provisioned, so seckit provision cannot make a device key there (exit 6)" ;;
 	*)
 		echo "backend_lacks: unknown capability '$1'" >&2
 		return 2
@@ -121,7 +119,7 @@ backend_lacks() {
 
 # backend_needs CAP...: skip the test, naming the backend and what it
 # lacks, unless the matrix backend has every CAP (export, password,
-# symmetric, rsa-4096, provisioned: private keys made provisioned).
+# symmetric, rsa-4096).
 backend_needs() {
 	local cap why rc
 	for cap in "$@"; do
