@@ -82,8 +82,10 @@ issue() {
 # Whether the pkcs11 backend can be tested here (SoftHSM2 and a seckit
 # built with it).
 have_pkcs11() {
-	[ -e "$MODULE" ] && command -v softhsm2-util > /dev/null &&
-		"$SECKIT" --version | grep -q "backend pkcs11: yes"
+	local v
+	[ -e "$MODULE" ] && command -v softhsm2-util > /dev/null || return 1
+	v=$("$SECKIT" --version) || return 1
+	[[ "$v" == *"backend pkcs11: yes"* ]]
 }
 
 # use BACKEND: the file's store of that backend (and on pkcs11 its token).
