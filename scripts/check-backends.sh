@@ -1,6 +1,8 @@
 #!/bin/sh
 # The backend matrix (make check-backends): the suites that make keys, run
-# once per backend with SECKIT_TEST_BACKEND set (tests/backend.bash).
+# once per backend with SECKIT_TEST_BACKEND set (tests/backend.bash):
+# soft, tpm2 (swtpm), pkcs11 (SoftHSM2), pkcs11-tpm2 (tpm2-pkcs11 over
+# swtpm and tpm2-abrmd).
 # Prints, per backend, its own "N passed, N failed" line and the tests it
 # skipped with their reasons, then a total line
 #   backends: N passed, N failed
@@ -9,7 +11,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-backends="soft tpm2 pkcs11"
+backends="soft tpm2 pkcs11 pkcs11-tpm2"
 if [ "${1:-}" = -b ]; then
 	backends=$2
 	shift 2

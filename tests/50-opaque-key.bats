@@ -97,7 +97,7 @@ load opaque
 	mk_ec key P-256
 	n=0
 	for curve in ec-p256 ec-p384 ec-p521; do
-		rm -rf "$SECKIT_STORE"
+		reset_device
 		sk key import oem-root --in oem.pub
 		mk_device "$curve"
 		for kdf in hkdf-sha256 hkdf-sha384 x963-sha256 x963-sha384; do

@@ -17,7 +17,7 @@ mk_object() {
 @test "oo: make, id, open round trip on every curve, object cipher, ECIES cipher and MAC" {
 	mk_oem
 	for curve in ec-p256 ec-p384 ec-p521; do
-		rm -rf "$SECKIT_STORE"
+		reset_device
 		sk key import oem-root --in oem.pub
 		mk_device "$curve"
 		for oc in aes-256-ctr aes-256-gcm; do

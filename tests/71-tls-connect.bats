@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # seckit tls connect (man/seckit-tls.1): mutual TLS with a store key on the
-# soft and tpm2 backends against openssl s_server -Verify 1
+# soft, tpm2 and pkcs11 (SoftHSM2) backends against openssl s_server -Verify 1
 # -verify_return_error, the server verified by the store's rules (cloud
 # root, CA file, CRL, dates, host name), and peers that misbehave.  Every
 # server runs on a free loopback port and is stopped by teardown.
@@ -8,15 +8,16 @@
 load helper
 load tpm
 load trust
+load pkcs11
 
 setup_file() {
 	require swtpm tpm2_getcap openssl python3
 	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 	start_swtpm "$BATS_FILE_TMPDIR/tpm"
 	backend_setup_file || return 1
-	local d=$BATS_FILE_TMPDIR b
+	local d=$BATS_FILE_TMPDIR b p11=""
 	cd "$d" || return 1
-	printf 'password-kdf:\n  n: 1024\n  r: 8\n  p: 1\n' > config.yaml
+	printf 'password-kdf:\n  n: 1024\n  r: 8\n  p: 1\npkcs11:\n  pin: env:SK_TEST_PIN\n' > config.yaml
 	# The OEM's PKI (tests/trust.bash): oem/root, oem/cloud-root,
 	# oem/issuing-ca (under root), oem/command.  The cloud's servers have
 	# certificates of the cloud root; the devices' certificates come from
@@ -41,7 +42,12 @@ setup_file() {
 	  - name: cloud-root
 	    file: oem/cloud-root.pem
 	EOF
-	for b in soft tpm2; do
+	# The pkcs11 store's device key is on the file's SoftHSM2 token.
+	if have_pkcs11; then
+		mk_token "$d/softhsm" seckit || return 1
+		p11=pkcs11
+	fi
+	for b in soft tpm2 $p11; do
 		use "$b"
 		"$SECKIT" provision m.yaml > /dev/null || return 1
 		"$SECKIT" key create rsa --type rsa-2048 || return 1
@@ -73,17 +79,27 @@ issue() {
 	openssl x509 -req -in "$1" -CA "$2.pem" -CAkey "$2.key" -days 2 -out "$3" 2>/dev/null
 }
 
-# use BACKEND: the file's store of that backend.
+# Whether the pkcs11 backend can be tested here (SoftHSM2 and a seckit
+# built with it).
+have_pkcs11() {
+	local v
+	[ -e "$MODULE" ] && command -v softhsm2-util > /dev/null || return 1
+	v=$("$SECKIT" --version) || return 1
+	[[ "$v" == *"backend pkcs11: yes"* ]]
+}
+
+# use BACKEND: the file's store of that backend (and on pkcs11 its token).
 use() {
 	export SECKIT_CONFIG="$BATS_FILE_TMPDIR/config.yaml" SECKIT_STORE="$BATS_FILE_TMPDIR/store-$1"
 	export SECKIT_BACKEND=$1 SECKIT_TCTI="$SWTPM_TCTI" TPM2TOOLS_TCTI="$SWTPM_TCTI"
+	if [ "$1" = pkcs11 ]; then
+		export SOFTHSM2_CONF="$BATS_FILE_TMPDIR/softhsm/softhsm2.conf"
+		export SECKIT_PKCS11_MODULE=$MODULE SK_TEST_PIN=1234
+	fi
 }
 
 setup() {
 	common_setup
-	# The stores are made by seckit provision: the matrix's pkcs11 pass
-	# has none (tests/80-pkcs11-tls.bats is TLS with token keys).
-	backend_needs provisioned
 	F=$BATS_FILE_TMPDIR
 	use "$SK_BACKEND"
 }
@@ -148,6 +164,14 @@ mtls() {
 
 @test "mutual TLS 1.3 and 1.2 with tpm2 EC and RSA keys (no transient handle left)" {
 	mtls tpm2
+}
+
+@test "mutual TLS 1.3 and 1.2 with pkcs11 EC and RSA keys: the provisioned device key on a SoftHSM2 token" {
+	have_pkcs11 || skip "SoftHSM2 or the pkcs11 backend is not there"
+	mtls pkcs11
+	run -0 sk key info device
+	[[ "$output" == *"provisioned:     yes"* ]]
+	[[ "$output" == *"origin:          device"* ]]
 }
 
 @test "--json: the connection's summary; no data is sent" {

@@ -11,6 +11,13 @@
 #   pkcs11  one SoftHSM2 token per test (tests/pkcs11.bash mk_token, its
 #           own SOFTHSM2_CONF), SECKIT_BACKEND=pkcs11, the module, and the
 #           user PIN from the test's config (pkcs11: pin: env:SK_TEST_PIN).
+#   pkcs11-tpm2  the pkcs11 backend over tpm2-pkcs11, as the i.MX8X kit
+#           uses it: per test file swtpm, a private D-Bus bus and
+#           tpm2-abrmd (tests/tpm2-pkcs11.bash; a swtpm of the file's own
+#           stays the file's), per test a token 'seckit' made by
+#           tpm2_ptool init/addtoken in the test's own token store.  Tests
+#           see SK_BACKEND=pkcs11 and SK_PKCS11_TOKEN=tpm2 (softhsm for
+#           the pkcs11 pass).
 #
 # A test that a backend cannot pass says which capability it needs:
 #   backend_needs export        (skips on tpm2 and pkcs11, naming the lack)
@@ -18,14 +25,17 @@
 #   backend_only soft "the soft backend's blob is a DER private key"
 
 SK_BACKEND=${SECKIT_TEST_BACKEND:-soft}
+SK_PKCS11_TOKEN=""
 case $SK_BACKEND in
-soft | tpm2 | pkcs11) ;;
+soft | tpm2) ;;
+pkcs11) SK_PKCS11_TOKEN=softhsm ;;
+pkcs11-tpm2) SK_BACKEND=pkcs11 SK_PKCS11_TOKEN=tpm2 ;;
 *)
-	echo "SECKIT_TEST_BACKEND='$SK_BACKEND': not a backend (soft, tpm2, pkcs11)" >&2
+	echo "SECKIT_TEST_BACKEND='$SK_BACKEND': not a backend (soft, tpm2, pkcs11, pkcs11-tpm2)" >&2
 	exit 1
 	;;
 esac
-export SK_BACKEND
+export SK_BACKEND SK_PKCS11_TOKEN
 
 # The environment file a test file's backend_setup_file leaves for its
 # tests (the swtpm's TCTI).
@@ -50,17 +60,52 @@ backend_setup_file() {
 		printf 'SK_BACKEND_TCTI=%q\n' "$SWTPM_TCTI" > "$(backend_env_file)"
 		;;
 	pkcs11)
-		require softhsm2-util
-		: > "$(backend_env_file)"
+		if [ "$SK_PKCS11_TOKEN" = tpm2 ]; then
+			backend_tpm2_p11_start || return 1
+		else
+			require softhsm2-util
+			: > "$(backend_env_file)"
+		fi
 		;;
 	*) : > "$(backend_env_file)" ;;
 	esac
+}
+
+# pkcs11-tpm2's stack for a test file: its own swtpm, bus and broker
+# (tests/tpm2-pkcs11.bash), whose addresses and PIDs go to the file's
+# backend.env; the file's own swtpm, if any, stays what SWTPM_* name.
+backend_tpm2_p11_start() {
+	local saved
+	saved=$(declare -p SWTPM_PID SWTPM_PORT SWTPM_TCTI SECKIT_TCTI TPM2TOOLS_TCTI 2>/dev/null)
+	# shellcheck source=tests/tpm2-pkcs11.bash
+	. "$SECKIT_SRC/tests/tpm2-pkcs11.bash"
+	tpm2_p11_require
+	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
+	start_swtpm "$BATS_FILE_TMPDIR/backend-tpm" || return 1
+	start_bus "$BATS_FILE_TMPDIR/backend-dbus" || return 1
+	start_abrmd || return 1
+	{
+		printf 'SK_BACKEND_SWTPM_PID=%q\n' "$SWTPM_PID"
+		printf 'SK_BACKEND_DBUS_PID=%q\n' "$DBUS_PID"
+		printf 'SK_BACKEND_DBUS=%q\n' "$DBUS_SESSION_BUS_ADDRESS"
+		printf 'SK_BACKEND_ABRMD_PID=%q\n' "$(cat "$BATS_FILE_TMPDIR/abrmd.pid")"
+	} > "$(backend_env_file)"
+	unset SWTPM_PID SWTPM_PORT SWTPM_TCTI SECKIT_TCTI TPM2TOOLS_TCTI TPM2_PKCS11_TCTI
+	if [ -n "$saved" ]; then
+		eval "${saved//declare -x/export}"
+	fi
 }
 
 backend_teardown_file() {
 	[ -n "${SECKIT_TEST_BACKEND:-}" ] || return 0
 	if [ "$SK_BACKEND" = tpm2 ] && [ -n "${SWTPM_PID:-}" ]; then
 		kill "$SWTPM_PID" 2>/dev/null
+	fi
+	if [ "$SK_PKCS11_TOKEN" = tpm2 ] && [ -f "$(backend_env_file)" ]; then
+		# shellcheck source=/dev/null
+		. "$(backend_env_file)"
+		kill "${SK_BACKEND_ABRMD_PID:-}" "${SK_BACKEND_DBUS_PID:-}" \
+			"${SK_BACKEND_SWTPM_PID:-}" 2>/dev/null
 	fi
 	true
 }
@@ -84,6 +129,10 @@ backend_test_setup() {
 		export SECKIT_BACKEND=tpm2 SECKIT_TCTI="$SK_BACKEND_TCTI" TPM2TOOLS_TCTI="$SK_BACKEND_TCTI"
 		;;
 	pkcs11)
+		if [ "$SK_PKCS11_TOKEN" = tpm2 ]; then
+			backend_tpm2_p11_token
+			return
+		fi
 		local module=/usr/lib/softhsm/libsofthsm2.so
 		[ -e "$module" ] || skip "backend pkcs11: SoftHSM2's module is not installed"
 		mkdir -p "$BATS_TEST_TMPDIR/softhsm/tokens"
@@ -97,21 +146,47 @@ backend_test_setup() {
 	esac
 }
 
+# pkcs11-tpm2, in each test: a token 'seckit' (user PIN 1234) in the
+# test's own tpm2-pkcs11 store, reached through the file's broker.
+backend_tpm2_p11_token() {
+	local tcti=tabrmd:bus_type=session
+	export DBUS_SESSION_BUS_ADDRESS=$SK_BACKEND_DBUS TPM2_PKCS11_TCTI=$tcti
+	export TPM2_PKCS11_STORE="$BATS_TEST_TMPDIR/tpm2-pkcs11"
+	mkdir -p "$TPM2_PKCS11_STORE"
+	TPM2TOOLS_TCTI=$tcti tpm2_ptool init --path="$TPM2_PKCS11_STORE" > /dev/null || return 1
+	TPM2TOOLS_TCTI=$tcti tpm2_ptool addtoken --pid=1 --label=seckit --userpin=1234 --sopin=5678 \
+		--path="$TPM2_PKCS11_STORE" > /dev/null || return 1
+	export SECKIT_BACKEND=pkcs11 SK_TEST_PIN=1234
+	export SECKIT_PKCS11_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
+	printf 'pkcs11:\n  token: seckit\n  pin: env:SK_TEST_PIN\n' >> "$SECKIT_CONFIG"
+}
+
 # What each backend can do that a test may need, and why not where it
 # cannot (src/backend/be_*.c caps()).
 backend_lacks() {
+	if [ "$SK_PKCS11_TOKEN" = tpm2 ]; then
+		case $1 in
+		rsa-4096)
+			echo "tpm2-pkcs11 makes RSA keys of 2048 and 3072 bits only (the TPM's)"
+			return 0
+			;;
+		import)
+			echo "tpm2-pkcs11 refuses private keys through C_CreateObject (CKR_ATTRIBUTE_VALUE_INVALID): keys are made on the token"
+			return 0
+			;;
+		esac
+	fi
 	case $SK_BACKEND:$1 in
 	soft:*) return 1 ;;
 	tpm2:export) echo "keys made in the TPM never leave it (no --exportable, no key export --private)" ;;
 	pkcs11:export) echo "token keys are sensitive and not extractable (no --exportable, no key export --private)" ;;
+	*:import) return 1 ;;
 	tpm2:password) return 1 ;;
 	pkcs11:password) echo "the token's PIN guards its keys, not a password object" ;;
 	tpm2:symmetric) return 1 ;;
 	pkcs11:symmetric) echo "the backend makes no AES or HMAC keys on the token" ;;
 	tpm2:rsa-4096) echo "the TPM makes RSA keys of 2048 and 3072 bits only" ;;
 	pkcs11:rsa-4096) return 1 ;;
-	tpm2:provisioned) return 1 ;;
-	pkcs11:provisioned) echo "the token cannot mark its keys provisioned, so seckit provision cannot make a device key there (exit 6)" ;;
 	*)
 		echo "backend_lacks: unknown capability '$1'" >&2
 		return 2
@@ -121,7 +196,7 @@ backend_lacks() {
 
 # backend_needs CAP...: skip the test, naming the backend and what it
 # lacks, unless the matrix backend has every CAP (export, password,
-# symmetric, rsa-4096, provisioned: private keys made provisioned).
+# symmetric, rsa-4096, import: private keys imported).
 backend_needs() {
 	local cap why rc
 	for cap in "$@"; do

@@ -21,6 +21,13 @@ mk_device() {
 	sk key create device --type "${1:-ec-p256}" >/dev/null && sk key export device --out dev.pub
 }
 
+# A fresh store and no device key: on pkcs11 the token, not the store,
+# holds the keys, so removing the store leaves the device key behind.
+reset_device() {
+	sk key delete device > /dev/null 2>&1 || true
+	rm -rf "$SECKIT_STORE"
+}
+
 # A device whose private key is also known to openssl (dev.pem), for the
 # openssl-only recipes: made by openssl, imported into the store.
 mk_device_openssl() {

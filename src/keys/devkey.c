@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "base/err.h"
@@ -60,6 +61,7 @@ int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keyt
 	snprintf(k->name, sizeof(k->name), "%s", name);
 	snprintf(k->backend, sizeof(k->backend), "%s", be->ops->name);
 	snprintf(k->origin, sizeof(k->origin), "device");
+	k->flags = SK_KEY_DEVICE;
 	k->type = kt;
 	k->pub = pub;
 	if (pub == NULL)
@@ -110,6 +112,34 @@ int sk_devkey_delete(struct sk_backend *be, const char *name)
 	}
 	sk_buf_cleanse_free(&blob);
 	return rc;
+}
+
+int sk_devkey_blob(struct sk_backend *be, const struct sk_keyinfo *rec, struct sk_buf *blob)
+{
+	struct sk_keyinfo d;
+	const unsigned char *q = rec->pubder;
+	EVP_PKEY *want;
+	int rc = sk_devkey_find(be, rec->name, &d, blob), same;
+
+	if (rc == SK_ENOTFOUND)
+		return sk_err(SK_ENOTFOUND, "key '%s': the store records it as a key of the device (backend %s), which has no key of that name",
+			      rec->name, be->ops->name);
+	if (rc != SK_OK)
+		return rc;
+	/* Compared as keys: the DER the device gives may encode the same
+	 * key otherwise than the DER recorded. */
+	want = q != NULL ? d2i_PUBKEY(NULL, &q, (long)rec->publen) : NULL;
+	same = want != NULL && d.type == rec->type && EVP_PKEY_eq(want, d.pub) == 1;
+	ERR_clear_error();
+	EVP_PKEY_free(want);
+	EVP_PKEY_free(d.pub);
+	free(d.pubder);
+	if (!same) {
+		sk_buf_cleanse_free(blob);
+		return sk_err(SK_EVERIFY, "key '%s': the device's key of that name is not the one the store records (another public key)",
+			      rec->name);
+	}
+	return SK_OK;
 }
 
 int sk_key_random(struct sk_ctx *ctx, uint8_t *p, size_t n)

@@ -11,7 +11,7 @@
 /*
  * Keys of a backend with its own catalogue (backend.h key_find), for
  * keys.c: the device is their source of truth and the store holds nothing
- * about them.
+ * about them, except for the provisioned ones (below).
  */
 
 /* The user PIN a device asks for (ctx->pin_fn): --pin, else the config's
@@ -32,5 +32,13 @@ int sk_devkey_find(struct sk_backend *be, const char *name, struct sk_keyinfo *k
 		   struct sk_buf *blob, int want_pub);
 /* Destroy key name in the device. */
 int sk_devkey_delete(struct sk_backend *be, const char *name);
+
+/* A device key that is a trust anchor is recorded in the store as well
+ * (keys.h SK_KEY_DEVICE): the record carries the mark and the public key,
+ * its body is empty, and the device keeps the key.  The blob that loads
+ * the device's key that such a record rec names; SK_ENOTFOUND if the
+ * device has no key of that name, SK_EVERIFY if its key is another than
+ * the record's. */
+int sk_devkey_blob(struct sk_backend *be, const struct sk_keyinfo *rec, struct sk_buf *blob);
 
 #endif

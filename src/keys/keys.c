@@ -315,6 +315,53 @@ static int named_curve(const struct sk_key_new *req)
 	return SK_OK;
 }
 
+/*
+ * A provisioned device key: the device holds the key, the store the
+ * record of it (SK_KEY_DEVICE, with the trust-anchor mark the device
+ * cannot hold and the public key the device's key must keep) -- what
+ * keys.c and provision make of a device key that becomes a trust anchor.
+ */
+
+static int record_device(struct sk_store *st, struct sk_backend *be, const char *name,
+		     const struct sk_keytype *kt, EVP_PKEY *pub, unsigned flags)
+{
+	struct sk_key_new req;
+	struct sk_buf meta = { 0 };
+	struct sk_txn *t = NULL;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.name = name;
+	req.type = kt;
+	req.origin = "device";
+	flags = (flags & SK_KEY_PROVISIONED) | SK_KEY_DEVICE;
+	if ((rc = build_meta(&req, be->ops->name, flags, pub, &meta)) != SK_OK ||
+	    (rc = sk_txn_begin(st, &t)) != SK_OK)
+		goto out;
+	/* Someone may have taken the name meanwhile. */
+	if ((rc = name_free(st, name)) != SK_OK ||
+	    (rc = sk_txn_put(t, SK_NS_KEY, name, meta.p, meta.len, NULL, 0)) != SK_OK)
+		goto out;
+	rc = sk_txn_commit(t);
+	t = NULL;
+out:
+	sk_txn_abort(t);
+	sk_buf_free(&meta);
+	return rc;
+}
+
+static int adopt_device(struct sk_store *st, struct sk_backend *be, const char *name, unsigned flags)
+{
+	struct sk_keyinfo k;
+	int rc;
+
+	if ((rc = name_free(st, name)) != SK_OK || (rc = sk_devkey_find(be, name, &k, NULL)) != SK_OK)
+		return rc;
+	rc = record_device(st, be, name, k.type, k.pub, flags);
+	sk_keyinfo_free(&k);
+	return rc;
+}
+
 /* A new key made in a device with its own catalogue: named there, and
  * nothing in the store. */
 static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struct sk_key_new *req,
@@ -332,13 +379,12 @@ static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struc
 	if (req->flags & SK_KEY_EXPORTABLE)
 		return sk_err(SK_EUNSUPP, "backend %s keeps private keys in the device: they cannot be made exportable",
 			      be->ops->name);
-	if (req->flags & SK_KEY_PROVISIONED)
-		return sk_err(SK_EUNSUPP, "backend %s: the device cannot mark its keys as trust anchors (provisioned)",
-			      be->ops->name);
 	if (!(be->ops->caps(be, req->type) & cap))
 		return sk_err(SK_EUNSUPP, "backend '%s' cannot %s %s keys", be->ops->name,
 			      generate ? "generate" : "import", req->type->name);
-	if ((rc = sk_ctx_store_if_any(ctx, &st)) != SK_OK ||
+	/* A trust anchor is recorded in the store too (devkey.h). */
+	if ((rc = (req->flags & SK_KEY_PROVISIONED) ? sk_ctx_store(ctx, 1, &st)
+						      : sk_ctx_store_if_any(ctx, &st)) != SK_OK ||
 	    (st != NULL && (rc = name_free(st, req->name)) != SK_OK))
 		return rc;
 	/* Whether the name is taken: the public key is not needed. */
@@ -352,10 +398,23 @@ static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struc
 	sk_err_clear();
 	if (generate) {
 		rc = be->ops->key_create(be, req->name, req->type, &pub);
-		EVP_PKEY_free(pub);
-	} else if ((rc = named_curve(req)) == SK_OK) {
-		rc = be->ops->key_import(be, req->name, req->type, req->pkey);
+	} else if ((rc = named_curve(req)) == SK_OK &&
+		   (rc = be->ops->key_import(be, req->name, req->type, req->pkey)) == SK_OK &&
+		   !EVP_PKEY_up_ref(req->pkey)) {
+		rc = sk_err_ssl(SK_EFAIL, "key");
+	} else if (rc == SK_OK) {
+		pub = req->pkey;
 	}
+	if (rc == SK_OK && (req->flags & SK_KEY_PROVISIONED) &&
+	    (rc = record_device(st, be, req->name, req->type, pub, req->flags)) != SK_OK) {
+		struct sk_err_saved e;
+
+		/* No trust anchor that the store does not record. */
+		sk_err_save(&e);
+		sk_devkey_delete(be, req->name);
+		sk_err_restore(&e);
+	}
+	EVP_PKEY_free(pub);
 	return rc;
 }
 
@@ -704,7 +763,11 @@ static int load(struct sk_ctx *ctx, const char *name, const char *pass_spec, enu
 				   SK_REMEDY_BACKEND);
 		goto fail;
 	}
-	if ((rc = read_blob(ctx, &k->info, &body, pass_spec, pwflags, &pw, &auth, &blob)) != SK_OK)
+	auth = NULL;
+	rc = (k->info.flags & SK_KEY_DEVICE)
+		     ? sk_devkey_blob(k->be, &k->info, &blob)
+		     : read_blob(ctx, &k->info, &body, pass_spec, pwflags, &pw, &auth, &blob);
+	if (rc != SK_OK)
 		goto fail;
 	if ((rc = k->be->ops->load(k->be, k->info.type, blob.p, blob.len, auth, &k->bk)) != SK_OK) {
 		sk_err_wrap(rc, "key '%s'", name);
@@ -752,6 +815,22 @@ void sk_key_close(struct sk_key *k)
 		k->be->ops->unload(k->bk);
 	sk_keyinfo_free(&k->info);
 	free(k);
+}
+
+int sk_key_adopt(struct sk_ctx *ctx, const char *name, unsigned flags)
+{
+	struct sk_backend *cat;
+	struct sk_store *st;
+	int rc;
+
+	if ((rc = catalogue(ctx, &cat)) != SK_OK)
+		return rc;
+	if (cat == NULL)
+		return sk_err(SK_EUNSUPP, "key '%s': the backend of this run keeps no keys of its own to record",
+			      name);
+	if ((rc = sk_ctx_store(ctx, 1, &st)) != SK_OK)
+		return rc;
+	return adopt_device(st, cat, name, flags);
 }
 
 int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec)
@@ -863,128 +942,4 @@ int sk_password_delete(struct sk_ctx *ctx, const char *obj, const char *pass_spe
 out:
 	sk_txn_abort(t);
 	return rc;
-}
-
-static const char *cap_name(unsigned cap)
-{
-	switch (cap) {
-	case SK_CAP_SIGN: return "sign";
-	case SK_CAP_DECRYPT: return "decrypt";
-	case SK_CAP_DERIVE: return "derive shared secrets";
-	case SK_CAP_CIPHER: return "encrypt or decrypt";
-	case SK_CAP_MAC: return "compute MACs";
-	case SK_CAP_EXPORT: return "export its private part";
-	default: return "do that";
-	}
-}
-
-int sk_key_require(struct sk_key *k, unsigned cap, const char *what)
-{
-	if (what == NULL)
-		what = cap_name(cap);
-	if (k->bk == NULL)
-		return sk_err(SK_EUNSUPP, "key '%s' is a public key only: it cannot %s",
-			      k->info.name, what);
-	if (!(k->be->ops->caps(k->be, k->info.type) & cap))
-		return sk_err(SK_EUNSUPP, "key '%s' (%s, backend %s) cannot %s", k->info.name,
-			      k->info.type->name, k->be->ops->name, what);
-	return SK_OK;
-}
-
-int sk_key_sign(struct sk_key *k, const EVP_MD *md, int pss, const uint8_t *dgst, size_t dlen,
-		struct sk_buf *sig)
-{
-	int rc = sk_key_require(k, SK_CAP_SIGN, NULL);
-
-	return rc ? rc : k->be->ops->sign(k->bk, md, pss, dgst, dlen, sig);
-}
-
-int sk_key_sig_limits(struct sk_key *k, struct sk_sig_limits *out)
-{
-	int rc = sk_key_require(k, SK_CAP_SIGN, NULL);
-
-	memset(out, 0, sizeof(*out));
-	if (rc != SK_OK)
-		return rc;
-	if (k->be->ops->sig_limits != NULL)
-		return k->be->ops->sig_limits(k->bk, out);
-	out->md[SK_SIG_PLAIN] = SK_SIG_MD_ALL;
-	if (k->info.type->kind == SK_KIND_RSA)
-		out->md[SK_SIG_PSS] = SK_SIG_MD_ALL;
-	else
-		snprintf(out->why[SK_SIG_PSS], sizeof(out->why[SK_SIG_PSS]),
-			 "RSA-PSS applies to RSA keys only");
-	return SK_OK;
-}
-
-int sk_key_sign_msg(struct sk_key *k, const EVP_MD *md, int pss, const uint8_t *msg, size_t n,
-		    struct sk_buf *sig)
-{
-	int rc = sk_key_require(k, SK_CAP_SIGN, NULL);
-
-	if (rc != SK_OK)
-		return rc;
-	if (k->be->ops->sign_msg == NULL)
-		return sk_err(SK_EUNSUPP, "backend %s signs digests, not whole messages",
-			      k->be->ops->name);
-	return k->be->ops->sign_msg(k->bk, md, pss, msg, n, sig);
-}
-
-int sk_key_verify(struct sk_key *k, const EVP_MD *md, int pss, const uint8_t *dgst, size_t dlen,
-		  const uint8_t *sig, size_t siglen)
-{
-	if (k->info.pub == NULL)
-		return sk_err(SK_EUNSUPP, "key '%s' (%s) cannot verify signatures", k->info.name,
-			      k->info.type->name);
-	if (k->be != NULL && k->be->ops->verify != NULL)
-		return k->be->ops->verify(k->be, k->info.pub, md, pss, dgst, dlen, sig, siglen);
-	return sk_pkey_verify(k->info.pub, md, pss, dgst, dlen, sig, siglen);
-}
-
-int sk_pkey_verify(EVP_PKEY *pub, const EVP_MD *md, int pss, const uint8_t *dgst, size_t dlen,
-		   const uint8_t *sig, size_t siglen)
-{
-	return sk_backend_verify_default(NULL, pub, md, pss, dgst, dlen, sig, siglen);
-}
-
-int sk_key_derive(struct sk_key *k, EVP_PKEY *peer, struct sk_buf *secret)
-{
-	int rc = sk_key_require(k, SK_CAP_DERIVE, NULL);
-
-	return rc ? rc : k->be->ops->derive(k->bk, peer, secret);
-}
-
-int sk_key_decrypt(struct sk_key *k, const EVP_MD *oaep_md, const uint8_t *in, size_t n,
-		   struct sk_buf *out)
-{
-	int rc = sk_key_require(k, SK_CAP_DECRYPT, NULL);
-
-	return rc ? rc : k->be->ops->decrypt(k->bk, oaep_md, in, n, out);
-}
-
-int sk_key_cipher(struct sk_key *k, enum sk_cipher_mode mode, int enc, const uint8_t *iv,
-		  size_t ivlen, struct sk_symop **out)
-{
-	int rc = sk_key_require(k, SK_CAP_CIPHER, NULL);
-
-	return rc ? rc : k->be->ops->cipher(k->bk, mode, enc, iv, ivlen, out);
-}
-
-int sk_key_mac(struct sk_key *k, struct sk_symop **out)
-{
-	int rc = sk_key_require(k, SK_CAP_MAC, NULL);
-
-	return rc ? rc : k->be->ops->mac(k->bk, out);
-}
-
-int sk_key_export_private(struct sk_key *k, EVP_PKEY **priv, struct sk_buf *raw)
-{
-	int rc = sk_key_require(k, SK_CAP_EXPORT, NULL);
-
-	if (rc != SK_OK)
-		return rc;
-	if (!(k->info.flags & SK_KEY_EXPORTABLE))
-		return sk_err(SK_EUNSUPP, "key '%s' was not created exportable: its private part never leaves the backend",
-			      k->info.name);
-	return k->be->ops->export_private(k->bk, priv, raw);
 }

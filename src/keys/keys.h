@@ -30,6 +30,12 @@ enum {
 	SK_KEY_EXPORTABLE = 1u << 0,
 	SK_KEY_PROVISIONED = 1u << 1,
 	SK_KEY_PUBLIC_ONLY = 1u << 2,
+	/* The private part is the key of the same name in the catalogue of
+	 * a device that keeps one (pkcs11: the token's object): set on every
+	 * such key, and on the store's record of one (a provisioned device
+	 * key: the store holds the mark and the public key the device's key
+	 * must keep, the device the key). */
+	SK_KEY_DEVICE = 1u << 3,
 };
 
 struct sk_keyinfo {
@@ -74,9 +80,18 @@ struct sk_key_new {
 	const uint8_t *raw;      /* AES/HMAC key bytes */
 	size_t rawlen;
 };
+/* On a backend with a catalogue (pkcs11), a key made provisioned is made
+ * in the device and recorded in the store (SK_KEY_DEVICE). */
 int sk_key_generate(struct sk_ctx *ctx, const struct sk_key_new *req);
 int sk_key_import(struct sk_ctx *ctx, const struct sk_key_new *req);
 int sk_key_delete(struct sk_ctx *ctx, const char *name, const char *pass_spec);
+/* Record the device's key name (one the store does not name yet: made by
+ * another tool, or by a run that stopped before recording it) in the
+ * store with flags (SK_KEY_PROVISIONED), as sk_key_generate records the
+ * provisioned keys it makes in the device.  SK_EUNSUPP if the backend of
+ * this run keeps no catalogue, SK_ENOTFOUND if the device has no such
+ * key, SK_EEXIST if the store has a key of that name. */
+int sk_key_adopt(struct sk_ctx *ctx, const char *name, unsigned flags);
 /* Delete password object obj (its password proves the right), refused
  * while a key is bound to it: which keys use a password object is the
  * catalogue's to say, so this lives here and password.c never reads keys

@@ -172,11 +172,14 @@ key:
 static int plan_device(struct sk_ctx *ctx, struct manifest *m, int have_store)
 {
 	struct sk_keyinfo k;
+	const char *be;
 	int rc;
 
 	m->dev_action = SK_PROV_CREATE;
-	if (!have_store)
-		return SK_OK;
+	/* A device with its own keys (pkcs11) may hold it before any store. */
+	if (!have_store && ((rc = sk_ctx_backend_name(ctx, &be)) != SK_OK ||
+			    !sk_backend_has_catalogue(be)))
+		return rc;
 	rc = sk_key_info(ctx, m->dev_name, &k);
 	if (rc == SK_ENOTFOUND) {
 		sk_err_clear();
@@ -188,6 +191,10 @@ static int plan_device(struct sk_ctx *ctx, struct manifest *m, int have_store)
 		rc = sk_prov_at_err(SK_EEXIST, m, m->dev_at, "key '%s' exists as a %s%s key, not the %s device key",
 			    m->dev_name, k.flags & SK_KEY_PUBLIC_ONLY ? "public " : "", k.type->name,
 			    m->dev_type->name);
+	else if ((k.flags & SK_KEY_DEVICE) && !(k.flags & SK_KEY_PROVISIONED))
+		/* A token's key the store does not record (made by another
+		 * tool, or by a run that stopped): this run records it. */
+		m->dev_adopt = 1;
 	else
 		m->dev_action = SK_PROV_KEEP;
 	sk_keyinfo_free(&k);
@@ -552,7 +559,9 @@ int sk_provision(struct sk_ctx *ctx, const struct sk_policy *pol, const char *pa
 		req.name = m.dev_name;
 		req.type = m.dev_type;
 		req.flags = SK_KEY_PROVISIONED;
-		if ((rc = sk_key_generate(ctx, &req)) != SK_OK)
+		rc = m.dev_adopt ? sk_key_adopt(ctx, m.dev_name, SK_KEY_PROVISIONED)
+				 : sk_key_generate(ctx, &req);
+		if (rc != SK_OK)
 			goto out;
 		changed = 1;
 	}

@@ -67,6 +67,9 @@ struct manifest {
 	const struct sk_keytype *dev_type;
 	const char *dev_pubout;
 	enum sk_prov_action dev_action;
+	/* create: record the device's key of that name (pkcs11: one on the
+	 * token that the store does not record yet) instead of making one */
+	int dev_adopt;
 	/* device-key.csr */
 	const struct sk_ynode *csr_at;
 	const char *csr_subject, *csr_san, *csr_name, *csr_out;
