@@ -119,7 +119,7 @@ int sk_devkey_blob(struct sk_backend *be, const struct sk_keyinfo *rec, struct s
 	struct sk_keyinfo d;
 	const unsigned char *q = rec->pubder;
 	EVP_PKEY *want;
-	int rc = sk_devkey_find(be, rec->name, &d, blob), same;
+	int rc = sk_devkey_find(be, rec->name, &d, blob, 1), same;
 
 	if (rc == SK_ENOTFOUND)
 		return sk_err(SK_ENOTFOUND, "key '%s': the store records it as a key of the device (backend %s), which has no key of that name",

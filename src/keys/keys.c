@@ -355,7 +355,7 @@ static int adopt_device(struct sk_store *st, struct sk_backend *be, const char *
 	struct sk_keyinfo k;
 	int rc;
 
-	if ((rc = name_free(st, name)) != SK_OK || (rc = sk_devkey_find(be, name, &k, NULL)) != SK_OK)
+	if ((rc = name_free(st, name)) != SK_OK || (rc = sk_devkey_find(be, name, &k, NULL, 1)) != SK_OK)
 		return rc;
 	rc = record_device(st, be, name, k.type, k.pub, flags);
 	sk_keyinfo_free(&k);
