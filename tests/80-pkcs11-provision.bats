@@ -120,6 +120,19 @@ same_pub() {
 	[[ "$stderr" == *"key 'dev-rsa' exists as a rsa-2048 key, not the ec-p256 device key"* ]]
 }
 
+@test "a token key that can be extracted is not adopted as the device key: 7, nothing written" {
+	# SoftHSM2 makes pkcs11-tool's keys sensitive; --extractable lets the
+	# token wrap the key out.
+	run -0 p11tool --keypairgen --key-type EC:prime256v1 --label device --id 45 --sensitive --extractable
+	sk_fails 7 "provision: " provision m.yaml
+	[[ "$stderr" == *"key 'device' on the device can be extracted (not sensitive, or extractable): it cannot become the device key"* ]]
+	assert_absent out/device.pub
+	assert_absent out/device.csr
+	run -0 sk key info device
+	[[ "$output" == *"provisioned:     no"* ]]
+	[[ "$output" == *"exportable:      yes"* ]]
+}
+
 @test "the token's key is not the one the store records: refused (7); gone: not found (8)" {
 	run -0 sk provision m.yaml
 	run -0 p11tool --delete-object --type privkey --label device

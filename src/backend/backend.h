@@ -301,12 +301,14 @@ struct sk_backend_ops {
 	 * public key and blob; SK_ENOTFOUND if none, SK_EEXIST if name
 	 * matches more than one key (never a silent pick).  pub NULL: the
 	 * key is only to be used (a signature), its public key is not needed
-	 * and the device need not read it.
+	 * and the device need not read it.  extractable (may be NULL): set to
+	 * 1 if the device would give the private key out (pkcs11:
+	 * CKA_EXTRACTABLE, or not CKA_SENSITIVE), else 0.
 	 * key_list: every key, in the device's order.
 	 * key_create: a new key called name, made in the device.
 	 */
 	int (*key_find)(struct sk_backend *be, const char *name, const struct sk_keytype **kt,
-			EVP_PKEY **pub, struct sk_buf *blob);
+			EVP_PKEY **pub, struct sk_buf *blob, int *extractable);
 	int (*key_list)(struct sk_backend *be,
 			int (*fn)(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub,
 				  void *arg),

@@ -266,7 +266,7 @@ static int login(struct p11_backend *be, int context)
 }
 
 static int p11_key_find(struct sk_backend *base, const char *name, const struct sk_keytype **kt,
-			EVP_PKEY **pub, struct sk_buf *blob)
+			EVP_PKEY **pub, struct sk_buf *blob, int *extractable)
 {
 	struct p11_backend *be = (struct p11_backend *)base;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
@@ -316,6 +316,8 @@ static int p11_key_find(struct sk_backend *base, const char *name, const struct 
 				   : sk_p11_describe_type(be, h[0], &k)) == SK_OK) {
 		if ((rc = sk_p11_blob_of(&k, blob)) == SK_OK) {
 			*kt = k.kt;
+			if (extractable != NULL)
+				*extractable = k.extractable;
 			if (pub != NULL) {
 				*pub = k.pub;
 				k.pub = NULL;

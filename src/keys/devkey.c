@@ -90,10 +90,12 @@ int sk_devkey_find(struct sk_backend *be, const char *name, struct sk_keyinfo *k
 	struct sk_buf b = { 0 };
 	const struct sk_keytype *kt;
 	EVP_PKEY *pub = NULL;
-	int rc;
+	int rc, ext = 0;
 
-	if ((rc = be->ops->key_find(be, name, &kt, want_pub ? &pub : NULL, blob ? blob : &b)) == SK_OK)
-		rc = sk_devkey_info(be, name, kt, pub, k);
+	if ((rc = be->ops->key_find(be, name, &kt, want_pub ? &pub : NULL, blob ? blob : &b,
+				    &ext)) == SK_OK &&
+	    (rc = sk_devkey_info(be, name, kt, pub, k)) == SK_OK && ext)
+		k->flags |= SK_KEY_EXPORTABLE;
 	sk_buf_cleanse_free(&b);
 	return rc;
 }

@@ -357,7 +357,13 @@ static int adopt_device(struct sk_store *st, struct sk_backend *be, const char *
 
 	if ((rc = name_free(st, name)) != SK_OK || (rc = sk_devkey_find(be, name, &k, NULL, 1)) != SK_OK)
 		return rc;
-	rc = record_device(st, be, name, k.type, k.pub, flags);
+	/* A trust anchor's private key never leaves the device: a key the
+	 * device would give out was perhaps given out already. */
+	if (k.flags & SK_KEY_EXPORTABLE)
+		rc = sk_err(SK_EVERIFY, "key '%s' on the device can be extracted (not sensitive, or extractable): it cannot become a provisioned key",
+			    name);
+	else
+		rc = record_device(st, be, name, k.type, k.pub, flags);
 	sk_keyinfo_free(&k);
 	return rc;
 }

@@ -191,6 +191,11 @@ static int plan_device(struct sk_ctx *ctx, struct manifest *m, int have_store)
 		rc = sk_prov_at_err(SK_EEXIST, m, m->dev_at, "key '%s' exists as a %s%s key, not the %s device key",
 			    m->dev_name, k.flags & SK_KEY_PUBLIC_ONLY ? "public " : "", k.type->name,
 			    m->dev_type->name);
+	else if ((k.flags & SK_KEY_DEVICE) && !(k.flags & SK_KEY_PROVISIONED) &&
+		 (k.flags & SK_KEY_EXPORTABLE))
+		/* Refused before anything is written (keys.c refuses it too). */
+		rc = sk_prov_at_err(SK_EVERIFY, m, m->dev_at, "key '%s' on the device can be extracted (not sensitive, or extractable): it cannot become the device key",
+				    m->dev_name);
 	else if ((k.flags & SK_KEY_DEVICE) && !(k.flags & SK_KEY_PROVISIONED))
 		/* A token's key the store does not record (made by another
 		 * tool, or by a run that stopped): this run records it. */
