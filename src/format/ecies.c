@@ -21,6 +21,7 @@
 #include <openssl/objects.h>
 
 #include "crypto/crypto.h"
+#include "crypto/ecdh.h"
 #include "crypto/sha256kdf.h"
 #include "format/pkg.h"
 #include "format/ecies_int.h"
@@ -101,12 +102,15 @@ struct prims {
 struct sk_ecies_sender {
 	struct sk_ecies_alg alg;
 	struct prims pr;
-	EVP_PKEY_CTX *keygen[SK_ARRAY_SIZE(curves)];
+	struct sk_ecdh *ecdh[SK_ARRAY_SIZE(curves)]; /* ephemeral keys, per curve */
 	X509_ALGOR *kdf_algor, *mac_algor; /* the same in every envelope */
 	EVP_PKEY_CTX *fromdata;            /* device public keys */
 	/* The last device key parsed, per curve: the next one is written
 	 * into it (0.9 us) instead of building a key and its group (14 us). */
 	EVP_PKEY *devkey[SK_ARRAY_SIZE(curves)];
+	/* and its point as parsed: exporting it again from the key would cost
+	 * a field inversion (OpenSSL's P-256 code always makes it affine) */
+	uint8_t devpt[SK_ARRAY_SIZE(curves)][1 + 2 * 66];
 	/* The DER every envelope shares, written once (sk_ecies_seal_der):
 	 * the KDF and MAC identifiers, the cipher's with the IV at iv_off,
 	 * and per curve the ephemeral key's SPKI up to its point. */
@@ -200,6 +204,8 @@ static int fast_spki(struct sk_ecies_sender *snd, EVP_PKEY_CTX *fctx, const uint
 		if (snd != NULL && EVP_PKEY_up_ref(*out))
 			snd->devkey[c] = *out;
 	}
+	if (snd != NULL && *out == snd->devkey[c])
+		memcpy(snd->devpt[c], k, klen);
 	sk_sha256(der, n, id);
 	r = 1;
 out:
@@ -426,7 +432,7 @@ void sk_ecies_sender_free(struct sk_ecies_sender *s)
 		return;
 	prims_free(&s->pr);
 	for (i = 0; i < SK_ARRAY_SIZE(curves); i++)
-		EVP_PKEY_CTX_free(s->keygen[i]);
+		sk_ecdh_free(s->ecdh[i]);
 	X509_ALGOR_free(s->kdf_algor);
 	X509_ALGOR_free(s->mac_algor);
 	EVP_PKEY_CTX_free(s->fromdata);
@@ -512,27 +518,6 @@ int sk_ecies_sender_new(const struct sk_ecies_alg *alg, struct sk_ecies_sender *
 	return SK_OK;
 }
 
-static int ephemeral(struct sk_ecies_sender *s, int c, EVP_PKEY **eph)
-{
-	*eph = NULL;
-	if (s->keygen[c] == NULL) {
-		EVP_PKEY_CTX *k = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-		OSSL_PARAM p[2];
-
-		p[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-							(char *)curves[c].group, 0);
-		p[1] = OSSL_PARAM_construct_end();
-		if (k == NULL || EVP_PKEY_keygen_init(k) <= 0 || EVP_PKEY_CTX_set_params(k, p) <= 0) {
-			EVP_PKEY_CTX_free(k);
-			return sk_err_ssl(SK_EFAIL, "ephemeral key");
-		}
-		s->keygen[c] = k;
-	}
-	if (EVP_PKEY_keygen(s->keygen[c], eph) <= 0)
-		return sk_err_ssl(SK_EFAIL, "ephemeral key");
-	return SK_OK;
-}
-
 /* The SubjectPublicKeyInfo of an ephemeral key on curve c (named curve,
  * uncompressed point) up to the point: written once per curve by the
  * SPKI template, the point being the last bytes of its DER. */
@@ -596,32 +581,38 @@ static int seal_mac(struct sk_ecies_sender *s, const uint8_t *kmac, const struct
 }
 
 /* ECDH of a new ephemeral key on curve c with the device key: z, and the
- * ephemeral key's point into pt. */
+ * ephemeral key's point into pt.  The device key was checked when it was
+ * parsed (point on the curve; all three curves have cofactor 1), and
+ * sk_ecdh_ephemeral checks the point again: no full public-key check,
+ * which would cost a second scalar multiplication per device. */
 static int seal_ecdh(struct sk_ecies_sender *s, EVP_PKEY *device_pub, int c, uint8_t *z,
 		     uint8_t *pt, size_t ptcap, size_t *ptlen)
 {
-	EVP_PKEY *eph = NULL;
-	EVP_PKEY_CTX *dctx = NULL;
-	size_t zlen = curves[c].zlen;
-	int rc = SK_OK;
+	uint8_t dev[1 + 2 * 66];
+	size_t devlen = 0;
+	int rc;
 
-	if ((rc = ephemeral(s, c, &eph)) != SK_OK)
+	if (s->ecdh[c] == NULL && (rc = sk_ecdh_new(curves[c].nid, &s->ecdh[c])) != SK_OK)
 		return rc;
-	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, eph, NULL);
-	/* The device key was checked when it was parsed (point on the curve;
-	 * all three curves have cofactor 1), so the peer check is skipped:
-	 * it would cost a second scalar multiplication per device. */
-	if (dctx == NULL || EVP_PKEY_derive_init(dctx) <= 0 ||
-	    EVP_PKEY_derive_set_peer_ex(dctx, device_pub, 0) <= 0 ||
-	    EVP_PKEY_derive(dctx, z, &zlen) <= 0 || zlen != curves[c].zlen)
-		rc = sk_err_ssl(SK_EFAIL, "ECDH with the device key");
-	else if (!EVP_PKEY_get_octet_string_param(eph, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, ptcap,
-						  ptlen) ||
-		 *ptlen != 1 + 2 * curves[c].zlen)
-		rc = sk_err_ssl(SK_EFAIL, "ephemeral key");
-	EVP_PKEY_CTX_free(dctx);
-	EVP_PKEY_free(eph);
-	return rc;
+	if (device_pub == s->devkey[c])
+		return sk_ecdh_ephemeral(s->ecdh[c], s->devpt[c], 1 + 2 * curves[c].zlen, z, pt, ptcap,
+					 ptlen);
+	if (!EVP_PKEY_get_octet_string_param(device_pub, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, dev,
+					     sizeof(dev), &devlen))
+		return sk_err_ssl(SK_EFAIL, "device key");
+	return sk_ecdh_ephemeral(s->ecdh[c], dev, devlen, z, pt, ptcap, ptlen);
+}
+
+/* The curve of a device key: the sender's own key objects (fast_spki
+ * reuses one per curve) by address, other keys by their group name. */
+static int sender_curve_of(const struct sk_ecies_sender *s, EVP_PKEY *pub)
+{
+	size_t i;
+
+	for (i = 0; i < SK_ARRAY_SIZE(curves); i++)
+		if (pub == s->devkey[i])
+			return (int)i;
+	return curve_of(pub);
 }
 
 /*
@@ -645,7 +636,7 @@ int sk_ecies_seal_der(struct sk_ecies_sender *s, EVP_PKEY *device_pub, const cha
 
 	if (n > PLAIN_MAX)
 		return sk_err(SK_EFAIL, "ECIES: plaintext too large");
-	if ((c = curve_of(device_pub)) < 0)
+	if ((c = sender_curve_of(s, device_pub)) < 0)
 		return sk_ecies_check_key(device_pub, NULL);
 	info_string(info, sizeof(info), context, a);
 	/* R and the IV from one call of the generator */
