@@ -5,10 +5,11 @@
 #    directory (--out-dir), both on disk (BENCH_OUT_DIR, default /var/tmp:
 #    not a tmpfs), against the `openssl speed` limit for its per-device
 #    crypto (one ECDH, one key generation costed as a signature, one ECDSA
-#    signature, as bench/opaque.bench.sh) times the cores used.  Goal:
-#    >= 75% of it into an archive.  Beside it the same as CPU time (user +
-#    system) per device against the limit's CPU time per device (openssl
-#    speed counts CPU time): a ratio a loaded machine does not move much.
+#    signature, as bench/opaque.bench.sh) on the cores used (`openssl
+#    speed -multi`, all cores busy at once; the one-core limit times the
+#    cores is printed beside it).  Goal: >= 75% of it into an archive.
+#    Beside it the same as CPU time (user + system) per device against the
+#    limit's CPU time per device (openssl speed counts CPU time).
 #  - the same for `opaque-key make --devices`, with one key for all (the
 #    crypto of an OOID) and with --generate (one more key generation).
 #  - peak RSS (GNU time) of the full run at BENCH_DEVICES (10^4); and of
@@ -109,20 +110,36 @@ ok_gen=$(okey ok-gen --generate --out-archive gen.tar --manifest gen.jsonl)
 [ "$(wc -l < gen.jsonl)" -eq "$N" ] || { echo "fleet.bench: the manifest misses devices" >&2; exit 1; }
 rss=$(cat oo-ar.rss)
 
-echo "fleet.bench: openssl speed" >&2
+# The limit, from `openssl speed` (which counts user CPU time per
+# operation): one ECDH and two signatures per device (three with
+# --generate).  Measured twice, after the seckit runs: on one core while
+# the others idle (speed.txt), and with -multi on as many cores as the
+# runs used, all busy at once (speedm.txt: the sum of the processes'
+# rates).  The second is the limit on the cores used: two busy vCPUs of
+# a VM need not run as fast as one busy one (shared host core or cache),
+# and seckit keeps them all busy.  The goal rows use it; the single-core
+# limit times the cores is printed beside it for information.
+# limit_of FILE SIGNS: devices/s; cpu_of FILE SIGNS CORES: us per device
+limit_of() {
+	awk -F: -v k="$2" '/^\+F4:/ { sign = $4 } /^\+F5:/ { ecdh = $4 }
+		END { printf "%.0f\n", 1 / (1 / ecdh + k / sign) }' "$1"
+}
+cpu_of() {
+	awk -F: -v k="$2" -v c="$3" '/^\+F4:/ { sign = $4 } /^\+F5:/ { ecdh = $4 }
+		END { printf "%.1f\n", c * 1e6 * (1 / ecdh + k / sign) }' "$1"
+}
+echo "fleet.bench: openssl speed, 1 core and $cores cores" >&2
 openssl speed -seconds 3 -mr ecdhp256 ecdsap256 2>/dev/null > speed.txt
+openssl speed -seconds 3 -multi "$cores" -mr ecdhp256 ecdsap256 2>/dev/null | grep '^+F' > speedm.txt
 sign=$(awk -F: '/^\+F4:/ { print $4 }' speed.txt)
-limit=$(awk -F: '/^\+F4:/ { sign = $4 } /^\+F5:/ { ecdh = $4 }
-	END { printf "%.0f\n", 1 / (1 / ecdh + 2 / sign) }' speed.txt)
-limit_gen=$(awk -F: '/^\+F4:/ { sign = $4 } /^\+F5:/ { ecdh = $4 }
-	END { printf "%.0f\n", 1 / (1 / ecdh + 3 / sign) }' speed.txt)
-# the same as CPU time per device (openssl speed counts user CPU time),
-# against seckit's CPU time per device: the ratio of the two is the
-# fraction of the limit reached when every core does nothing else
-cpu_limit=$(awk -F: '/^\+F4:/ { sign = $4 } /^\+F5:/ { ecdh = $4 }
-	END { printf "%.1f\n", 1e6 * (1 / ecdh + 2 / sign) }' speed.txt)
-cpu_limit_gen=$(awk -F: '/^\+F4:/ { sign = $4 } /^\+F5:/ { ecdh = $4 }
-	END { printf "%.1f\n", 1e6 * (1 / ecdh + 3 / sign) }' speed.txt)
+limit1=$(limit_of speed.txt 2)
+limit=$(limit_of speedm.txt 2)
+limit_gen=$(limit_of speedm.txt 3)
+# the same as CPU time per device, against seckit's (user + system, all
+# threads): a ratio a loaded machine moves less
+cpu_limit1=$(cpu_of speed.txt 2 1)
+cpu_limit=$(cpu_of speedm.txt 2 "$cores")
+cpu_limit_gen=$(cpu_of speedm.txt 3 "$cores")
 
 # ids_rss N: peak RSS (kB) of oo id over a fleet of N devices (ids of 28
 # bytes, keys by file), shard 1/100000
@@ -160,18 +177,22 @@ hsm_rate=$(export SECKIT_CONFIG="$tmp/hsm.yaml"; run hsm-run --backend pkcs11 --
 	oo id --info obj.oocfg --key oem --devices hsm.yaml.fleet --out-archive hsm.tar)
 [ "$(tar -tf hsm.tar | wc -l)" -eq "$NHSM" ] || { echo "fleet.bench: the token run misses OOIDs" >&2; exit 1; }
 
-printf 'fleet: oo id, %s devices, --out-archive on %s vs limit x %s cores\t%s\t%s\tdevices/s\t>= 0.75x\n' \
-	"$N" "$fs" "$cores" "$oo_ar" "$((limit * cores))"
-printf 'fleet: oo id, %s devices, --out-dir on %s vs limit x %s cores\t%s\t%s\tdevices/s\tinformation\n' \
-	"$N" "$fs" "$cores" "$oo_dir" "$((limit * cores))"
-printf 'fleet: opaque-key make --key, --out-archive vs limit x %s cores\t%s\t%s\tdevices/s\t>= 0.75x\n' \
-	"$cores" "$ok_ar" "$((limit * cores))"
-printf 'fleet: opaque-key make --key, --out-dir vs limit x %s cores\t%s\t%s\tdevices/s\tinformation\n' \
-	"$cores" "$ok_dir" "$((limit * cores))"
-printf 'fleet: opaque-key make --generate, --out-archive vs limit x %s cores\t%s\t%s\tdevices/s\t>= 0.75x\n' \
-	"$cores" "$ok_gen" "$((limit_gen * cores))"
-printf 'fleet: oo id, --out-archive, CPU time per device vs the limit'"'"'s (1 ECDH + 2 signatures)\t%s\t%s\tus\t>= 0.75x\n' \
-	"$(cat oo-ar.cpu)" "$cpu_limit"
+printf 'fleet: oo id, %s devices, --out-archive on %s vs limit on %s cores (speed -multi)\t%s\t%s\tdevices/s\t>= 0.75x\n' \
+	"$N" "$fs" "$cores" "$oo_ar" "$limit"
+printf 'fleet: oo id, %s devices, --out-archive on %s vs 1-core limit x %s\t%s\t%s\tdevices/s\tinformation\n' \
+	"$N" "$fs" "$cores" "$oo_ar" "$((limit1 * cores))"
+printf 'fleet: oo id, %s devices, --out-dir on %s vs limit on %s cores\t%s\t%s\tdevices/s\tinformation\n' \
+	"$N" "$fs" "$cores" "$oo_dir" "$limit"
+printf 'fleet: opaque-key make --key, --out-archive vs limit on %s cores\t%s\t%s\tdevices/s\t>= 0.75x\n' \
+	"$cores" "$ok_ar" "$limit"
+printf 'fleet: opaque-key make --key, --out-dir vs limit on %s cores\t%s\t%s\tdevices/s\tinformation\n' \
+	"$cores" "$ok_dir" "$limit"
+printf 'fleet: opaque-key make --generate, --out-archive vs limit on %s cores\t%s\t%s\tdevices/s\t>= 0.75x\n' \
+	"$cores" "$ok_gen" "$limit_gen"
+printf 'fleet: oo id, --out-archive, CPU time per device vs the limit'"'"'s on %s cores (1 ECDH + 2 signatures)\t%s\t%s\tus\t>= 0.75x\n' \
+	"$cores" "$(cat oo-ar.cpu)" "$cpu_limit"
+printf 'fleet: oo id, --out-archive, CPU time per device vs the 1-core limit'"'"'s\t%s\t%s\tus\tinformation\n' \
+	"$(cat oo-ar.cpu)" "$cpu_limit1"
 printf 'fleet: opaque-key make --key, --out-archive, CPU time per device vs the limit'"'"'s\t%s\t%s\tus\t>= 0.75x\n' \
 	"$(cat ok-ar.cpu)" "$cpu_limit"
 printf 'fleet: opaque-key make --generate, --out-archive, CPU time per device vs the limit'"'"'s (1 ECDH + 3 signatures)\t%s\t%s\tus\t>= 0.75x\n' \

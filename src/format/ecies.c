@@ -2,10 +2,13 @@
 /*
  * ECIES to a device key (see ecies.h and docs/formats/ecies.md).
  *
- * Everything here goes through EVP (key generation, ECDH, KDF, cipher,
- * HMAC) and OpenSSL's ASN.1 templates; the only hand-written parts are the
- * choice of labels and the order of the MAC input, which the format page
- * specifies byte for byte.  The algorithms and their identifiers are
+ * Everything here goes through EVP (KDF, cipher, HMAC; ECDH where a
+ * device opens an envelope) and OpenSSL's ASN.1 templates; the sender's
+ * ephemeral key and ECDH go through EC_POINT_mul on objects kept for the
+ * whole run (crypto/ecdh.c says why), and the envelope's DER is written
+ * around per-run templates (sk_ecies_seal_der).  The hand-written parts
+ * are the choice of labels and the order of the MAC input, which the
+ * format page specifies byte for byte.  The algorithms and their identifiers are
  * ecies_alg.c's (ecies_int.h).
  */
 #include "format/ecies.h"
