@@ -32,6 +32,9 @@ int sk_ecdh_new(int nid, struct sk_ecdh **out);
 void sk_ecdh_free(struct sk_ecdh *e);
 /* The field size in bytes (the length of z). */
 size_t sk_ecdh_zlen(const struct sk_ecdh *e);
+/* n bytes from OpenSSL's private generator, drawn a few KiB at a time
+ * (ecdh.c says why): also for the envelope's other random fields. */
+int sk_ecdh_random(struct sk_ecdh *e, uint8_t *p, size_t n);
 /*
  * A new ephemeral key; z = the x-coordinate of its product with peer (an
  * encoded point of the curve, checked to be on it; the curves used have

@@ -642,9 +642,9 @@ int sk_ecies_seal_der(struct sk_ecies_sender *s, EVP_PKEY *device_pub, const cha
 	if ((c = sender_curve_of(s, device_pub)) < 0)
 		return sk_ecies_check_key(device_pub, NULL);
 	info_string(info, sizeof(info), context, a);
-	/* R and the IV from one call of the generator */
+	/* R and the IV from the pool the ephemeral key is drawn from */
 	if ((rc = seal_ecdh(s, device_pub, c, z, pt, sizeof(pt), &ptlen)) != SK_OK ||
-	    (rc = sk_random(rnd, R_LEN + ivlen)) != SK_OK ||
+	    (rc = sk_ecdh_random(s->ecdh[c], rnd, R_LEN + ivlen)) != SK_OK ||
 	    (rc = seal_kdf(s, z, curves[c].zlen, rnd, info, keys, klen)) != SK_OK ||
 	    (rc = sym(&s->pr, 1, a->cipher, keys, rnd + R_LEN, plain, n, &ct)) != SK_OK)
 		goto out;

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -65,6 +67,27 @@ static int curve_ok(int nid, const char *group, size_t zlen, int count)
 	return ok;
 }
 
+/* After a fork, the child's draws are not the parent's next ones. */
+static int fork_ok(struct sk_ecdh *e)
+{
+	uint8_t a[32], b[32], c[32];
+	int fd[2], st = 0, ok;
+	pid_t pid;
+
+	if (sk_ecdh_random(e, a, sizeof(a)) != SK_OK || pipe(fd) != 0)
+		return 0;
+	if ((pid = fork()) == 0) {
+		ok = sk_ecdh_random(e, c, sizeof(c)) == SK_OK && write(fd[1], c, sizeof(c)) == sizeof(c);
+		_exit(ok ? 0 : 1);
+	}
+	close(fd[1]);
+	ok = pid > 0 && read(fd[0], c, sizeof(c)) == sizeof(c) && waitpid(pid, &st, 0) == pid &&
+	     WIFEXITED(st) && WEXITSTATUS(st) == 0 && sk_ecdh_random(e, b, sizeof(b)) == SK_OK &&
+	     memcmp(b, c, sizeof(b)) != 0 && memcmp(a, b, sizeof(a)) != 0;
+	close(fd[0]);
+	return ok;
+}
+
 int main(void)
 {
 	struct sk_ecdh *e = NULL;
@@ -98,6 +121,7 @@ int main(void)
 	CHECK(sk_ecdh_ephemeral(e, o, olen, z, pt, sizeof(pt), &ptlen) == SK_EVERIFY,
 	      "a point of another curve is refused");
 	CHECK(sk_ecdh_ephemeral(e, o, 0, z, pt, sizeof(pt), &ptlen) == SK_EVERIFY, "no point is refused");
+	CHECK(fork_ok(e), "a forked child does not draw its parent's random bytes");
 	EVP_PKEY_free(other);
 	sk_ecdh_free(e);
 	printf("1..%d\n", n);
