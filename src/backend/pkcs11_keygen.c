@@ -151,6 +151,25 @@ static int bn_param(EVP_PKEY *priv, const char *name, size_t n, uint8_t **out, s
 }
 
 /*
+ * A token that takes no private key from outside, only keys it makes:
+ * tpm2-pkcs11 answers C_CreateObject of a CKO_PRIVATE_KEY with
+ * CKR_ATTRIBUTE_VALUE_INVALID (it creates public keys and data objects
+ * only), other tokens with CKR_TEMPLATE_INCONSISTENT or
+ * CKR_FUNCTION_NOT_SUPPORTED.  Only for the private key's object: the
+ * same answers for the public key or a certificate, which every token
+ * takes, stay failures (a bad value of ours).  SK_EUNSUPP naming it, or
+ * SK_OK when rv is not such a refusal.
+ */
+static int import_refused(struct p11_backend *be, CK_RV rv, const struct sk_keytype *kt)
+{
+	if (rv != CKR_ATTRIBUTE_VALUE_INVALID && rv != CKR_TEMPLATE_INCONSISTENT &&
+	    rv != CKR_FUNCTION_NOT_SUPPORTED)
+		return SK_OK;
+	return sk_err(SK_EUNSUPP, "token '%s' refuses to import private keys (C_CreateObject of an %s private key: %s): make the key on the token with key create",
+		      be->label, kt->kind == SK_KIND_EC ? "EC" : "RSA", sk_p11_rv_name(rv));
+}
+
+/*
  * An existing EC or RSA key into the token (C_CreateObject) as name:
  * the private key sensitive and not extractable from then on, the public
  * key beside it with the same random CKA_ID.
@@ -224,7 +243,8 @@ int sk_p11_key_import(struct p11_backend *be, const char *name, const struct sk_
 	}
 #undef A
 	if ((rv = P11(be, C_CreateObject, be->s, privt, nv, &hpriv)) != CKR_OK) {
-		rc = sk_p11_fail(be, rv, "storing the private key");
+		if ((rc = import_refused(be, rv, kt)) == SK_OK)
+			rc = sk_p11_fail(be, rv, "storing the private key");
 		goto out;
 	}
 	if ((rv = P11(be, C_CreateObject, be->s, pubt, np, &hpub)) != CKR_OK) {
