@@ -312,3 +312,29 @@ jsonschema.validate(json.load(open(sys.argv[3])), d)' "$SECKIT_SRC/docs/json.sch
 	run -0 sk key sign x --in data --out sig --digest sha384
 	run -0 openssl dgst -sha384 -verify x.pub -signature sig data
 }
+
+@test "a token key's origin is the token's CKA_LOCAL: made there (seckit, pkcs11-tool --keypairgen) generated, written there (key import, pkcs11-tool --write-object) imported" {
+	run -0 p11tool --keypairgen --key-type EC:prime256v1 --label kpg --id 0a01
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out wo.pem 2>/dev/null
+	openssl pkey -in wo.pem -pubout -out wo.pub
+	run -0 p11tool --write-object wo.pem --type privkey --label wo --id 0a02
+	run -0 p11tool --write-object wo.pub --type pubkey --label wo --id 0a02
+	run -0 sk key create made --type ec-p256
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out imp.pem 2>/dev/null
+	run -0 sk key import imp --in imp.pem
+	run -0 sk key info kpg
+	[[ "$output" == *"origin:          generated"* ]]
+	run -0 sk key info wo
+	[[ "$output" == *"origin:          imported"* ]]
+	run -0 sk key info made
+	[[ "$output" == *"origin:          generated"* ]]
+	run -0 sk key info imp
+	[[ "$output" == *"origin:          imported"* ]]
+	run -0 sk --json key info wo
+	[[ "$output" == *'"origin":"imported"'* ]]
+	run -0 sk --json key list
+	run -0 python3 -c '
+import json, sys
+got = {k["name"]: k["origin"] for k in json.loads(sys.argv[1])["keys"]}
+assert got == {"kpg": "generated", "wo": "imported", "made": "generated", "imp": "imported"}, got' "$output"
+}

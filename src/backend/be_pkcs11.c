@@ -125,7 +125,7 @@ fail:
 }
 
 static int p11_key_find(struct sk_backend *base, const char *name, const struct sk_keytype **kt,
-			EVP_PKEY **pub, struct sk_buf *blob, int *extractable)
+			EVP_PKEY **pub, struct sk_buf *blob, struct sk_devkey_attrs *attrs)
 {
 	struct p11_backend *be = (struct p11_backend *)base;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
@@ -175,8 +175,10 @@ static int p11_key_find(struct sk_backend *base, const char *name, const struct 
 				   : sk_p11_describe_type(be, h[0], &k)) == SK_OK) {
 		if ((rc = sk_p11_blob_of(&k, blob)) == SK_OK) {
 			*kt = k.kt;
-			if (extractable != NULL)
-				*extractable = k.extractable;
+			if (attrs != NULL) {
+				attrs->extractable = k.extractable;
+				attrs->local = k.local;
+			}
 			if (pub != NULL) {
 				*pub = k.pub;
 				k.pub = NULL;
@@ -193,7 +195,7 @@ static int p11_key_find(struct sk_backend *base, const char *name, const struct 
 
 static int p11_key_list(struct sk_backend *base,
 			int (*fn)(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub,
-				  void *arg),
+				  const struct sk_devkey_attrs *attrs, void *arg),
 			void *arg)
 {
 	struct p11_backend *be = (struct p11_backend *)base;
@@ -215,8 +217,11 @@ static int p11_key_list(struct sk_backend *base,
 			rc = SK_OK;
 			continue;
 		}
-		if (rc == SK_OK)
-			rc = fn(k.name, k.kt, k.pub, arg);
+		if (rc == SK_OK) {
+			struct sk_devkey_attrs at = { k.extractable, k.local };
+
+			rc = fn(k.name, k.kt, k.pub, &at, arg);
+		}
 		EVP_PKEY_free(k.pub);
 	}
 	free(h);

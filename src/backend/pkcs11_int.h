@@ -73,6 +73,7 @@ struct sk_p11_key {
 	CK_OBJECT_HANDLE priv, pubh;   /* pubh: CK_INVALID_HANDLE if not looked up */
 	int always_auth;               /* CKA_ALWAYS_AUTHENTICATE */
 	int extractable;               /* CKA_EXTRACTABLE, or not CKA_SENSITIVE */
+	int local;                     /* CKA_LOCAL (made on the token); -1: not said */
 	struct sk_p11_allowed allowed; /* CKA_ALLOWED_MECHANISMS */
 };
 

@@ -51,7 +51,7 @@ int sk_devkey_backend(struct sk_ctx *ctx, struct sk_backend **be)
 
 /* A device key as the catalogue shows it (takes pub). */
 int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
-		       EVP_PKEY *pub, struct sk_keyinfo *k)
+		   EVP_PKEY *pub, const struct sk_devkey_attrs *attrs, struct sk_keyinfo *k)
 {
 	unsigned char *der = NULL;
 	uint8_t md[32];
@@ -60,8 +60,9 @@ int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keyt
 	memset(k, 0, sizeof(*k));
 	snprintf(k->name, sizeof(k->name), "%s", name);
 	snprintf(k->backend, sizeof(k->backend), "%s", be->ops->name);
-	snprintf(k->origin, sizeof(k->origin), "device");
-	k->flags = SK_KEY_DEVICE;
+	snprintf(k->origin, sizeof(k->origin), "%s",
+		 attrs->local > 0 ? "generated" : attrs->local == 0 ? "imported" : "device");
+	k->flags = SK_KEY_DEVICE | (attrs->extractable ? SK_KEY_EXPORTABLE : 0);
 	k->type = kt;
 	k->pub = pub;
 	if (pub == NULL)
@@ -90,12 +91,12 @@ int sk_devkey_find(struct sk_backend *be, const char *name, struct sk_keyinfo *k
 	struct sk_buf b = { 0 };
 	const struct sk_keytype *kt;
 	EVP_PKEY *pub = NULL;
-	int rc, ext = 0;
+	struct sk_devkey_attrs at = { 0, -1 };
+	int rc;
 
 	if ((rc = be->ops->key_find(be, name, &kt, want_pub ? &pub : NULL, blob ? blob : &b,
-				    &ext)) == SK_OK &&
-	    (rc = sk_devkey_info(be, name, kt, pub, k)) == SK_OK && ext)
-		k->flags |= SK_KEY_EXPORTABLE;
+				    &at)) == SK_OK)
+		rc = sk_devkey_info(be, name, kt, pub, &at, k);
 	sk_buf_cleanse_free(&b);
 	return rc;
 }

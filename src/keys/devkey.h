@@ -22,9 +22,11 @@ int sk_devkey_pin(struct sk_ctx *ctx, const char *what, struct sk_buf *pin);
 int sk_devkey_backend(struct sk_ctx *ctx, struct sk_backend **be);
 /* k for key name of type kt with public key pub (k takes pub, also on
  * failure); pub NULL: k has no public part (pub, pubder and the
- * fingerprint empty). */
+ * fingerprint empty).  Its origin and exportable flag from what the
+ * device says (attrs): "generated" for a key made in the device,
+ * "imported" for one brought into it, "device" when it does not say. */
 int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
-		   EVP_PKEY *pub, struct sk_keyinfo *k);
+		   EVP_PKEY *pub, const struct sk_devkey_attrs *attrs, struct sk_keyinfo *k);
 /* Key name on the device: its info and (blob not NULL) the blob to load
  * it.  Without want_pub the device need not read the public key (a key
  * only to be used, or looked for): k's public part may then be empty. */

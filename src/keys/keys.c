@@ -212,7 +212,8 @@ struct device_list_arg {
 
 /* A device key, unless the store has a key of that name (which wins, as
  * in every lookup). */
-static int device_one(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub, void *arg)
+static int device_one(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub,
+		      const struct sk_devkey_attrs *attrs, void *arg)
 {
 	struct device_list_arg *d = arg;
 	struct sk_obj_info o;
@@ -226,7 +227,7 @@ static int device_one(const char *name, const struct sk_keytype *kt, EVP_PKEY *p
 	sk_err_clear();
 	if (!EVP_PKEY_up_ref(pub))
 		return sk_err_ssl(SK_EFAIL, "key");
-	if ((rc = sk_devkey_info(d->be, name, kt, pub, &k)) != SK_OK)
+	if ((rc = sk_devkey_info(d->be, name, kt, pub, attrs, &k)) != SK_OK)
 		return rc;
 	rc = d->l->fn(&k, d->l->arg);
 	sk_keyinfo_free(&k);
