@@ -338,3 +338,30 @@ import json, sys
 got = {k["name"]: k["origin"] for k in json.loads(sys.argv[1])["keys"]}
 assert got == {"kpg": "generated", "wo": "imported", "made": "generated", "imp": "imported"}, got' "$output"
 }
+
+@test "key list is sorted by name, then type, on soft and on a token, with the token's keys among the store's" {
+	# soft: the store's keys, made out of order.
+	for k in zeta alpha mid; do
+		run -0 sk --backend soft key create "$k" --type ec-p256
+	done
+	run -0 sk --backend soft key list --names
+	[ "$output" = "$(printf 'alpha\nmid\nzeta')" ]
+	rm -rf "$SECKIT_STORE"
+	# pkcs11: token keys by seckit and pkcs11-tool (one label on an RSA and
+	# an EC key, the RSA one made first), and a public key in the store.
+	run -0 sk key create zeta --type ec-p256
+	run -0 p11tool --keypairgen --key-type rsa:2048 --label dup --id 0b01
+	run -0 p11tool --keypairgen --key-type EC:prime256v1 --label dup --id 0b02
+	run -0 sk key create alpha --type ec-p256
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null |
+		openssl pkey -pubout -out pub.pem
+	run -0 sk key import mid --in pub.pem
+	run -0 sk key import beta --in pub.pem
+	run -0 bash -c "'$SECKIT' key list | awk '{ print \$1, \$2 }'"
+	[ "$output" = "$(printf 'alpha ec-p256\nbeta ec-p256\ndup ec-p256\ndup rsa-2048\nmid ec-p256\nzeta ec-p256')" ]
+	run -0 sk --json key list
+	run -0 python3 -c '
+import json, sys
+print(" ".join(k["name"] for k in json.loads(sys.argv[1])["keys"]))' "$output"
+	[ "$output" = "alpha beta dup dup mid zeta" ]
+}

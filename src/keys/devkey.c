@@ -18,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "crypto/sha256kdf.h"
 #include "ctx/secret.h"
+#include "store/store.h"
 
 /* The PIN: --pin > the config's pkcs11: pin: (secret specs), else a
  * prompt on the terminal. */
@@ -99,6 +100,82 @@ int sk_devkey_find(struct sk_backend *be, const char *name, struct sk_keyinfo *k
 		rc = sk_devkey_info(be, name, kt, pub, &at, k);
 	sk_buf_cleanse_free(&b);
 	return rc;
+}
+
+struct list_ctx {
+	struct sk_backend *be;
+	struct sk_store *st;
+	struct sk_devkey_listing *l;
+};
+
+/* One key of the device's list, unless the store has a key of that name
+ * (which wins, as in every lookup). */
+static int list_add(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub,
+		    const struct sk_devkey_attrs *attrs, void *arg)
+{
+	struct list_ctx *c = arg;
+	struct sk_devkey_listing *l = c->l;
+	struct sk_obj_info o;
+	struct sk_keyinfo *v;
+	int rc;
+
+	if (c->st != NULL && sk_store_stat(c->st, SK_NS_KEY, name, &o) == SK_OK) {
+		sk_obj_info_free(&o);
+		return SK_OK;
+	}
+	sk_err_clear();
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+
+		if ((v = realloc(l->v, cap * sizeof(*v))) == NULL)
+			return sk_err(SK_EFAIL, "out of memory");
+		l->v = v;
+		l->cap = cap;
+	}
+	if (!EVP_PKEY_up_ref(pub))
+		return sk_err_ssl(SK_EFAIL, "key");
+	if ((rc = sk_devkey_info(c->be, name, kt, pub, attrs, &l->v[l->n])) != SK_OK)
+		return rc;
+	l->n++;
+	return SK_OK;
+}
+
+/* key list's order: by name (bytes, as the store sorts), then type; two
+ * keys of one name and type (a token's label on two keys) by fingerprint,
+ * not by the device's order, which may change from one run to another. */
+static int cmp_key(const void *a, const void *b)
+{
+	const struct sk_keyinfo *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c == 0)
+		c = strcmp(x->type->name, y->type->name);
+	return c != 0 ? c : strcmp(x->fingerprint, y->fingerprint);
+}
+
+int sk_devkey_list(struct sk_backend *be, struct sk_store *st, struct sk_devkey_listing *out)
+{
+	struct list_ctx c = { be, st, out };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = be->ops->key_list(be, list_add, &c)) != SK_OK) {
+		sk_devkey_listing_free(out);
+		return rc;
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_key);
+	return SK_OK;
+}
+
+void sk_devkey_listing_free(struct sk_devkey_listing *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		sk_keyinfo_free(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
 }
 
 /* A device key the store does not name: the device forgets it. */

@@ -7,6 +7,7 @@
 #include "backend/backend.h"
 #include "ctx/ctx.h"
 #include "keys/keys.h"
+#include "store/store.h"
 
 /*
  * Keys of a backend with its own catalogue (backend.h key_find), for
@@ -32,6 +33,16 @@ int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keyt
  * only to be used, or looked for): k's public part may then be empty. */
 int sk_devkey_find(struct sk_backend *be, const char *name, struct sk_keyinfo *k,
 		   struct sk_buf *blob, int want_pub);
+/* The device's keys that the store st (NULL: none) does not shadow with
+ * a key of the same name, sorted as key list gives them (by name, then
+ * type, then fingerprint):
+ * v[0..n-1], freed with sk_devkey_listing_free. */
+struct sk_devkey_listing {
+	struct sk_keyinfo *v;
+	size_t n, cap;
+};
+int sk_devkey_list(struct sk_backend *be, struct sk_store *st, struct sk_devkey_listing *out);
+void sk_devkey_listing_free(struct sk_devkey_listing *l);
 /* Destroy key name in the device. */
 int sk_devkey_delete(struct sk_backend *be, const char *name);
 
