@@ -365,3 +365,22 @@ import json, sys
 print(" ".join(k["name"] for k in json.loads(sys.argv[1])["keys"]))' "$output"
 	[ "$output" = "alpha beta dup dup mid zeta" ]
 }
+
+@test "a CKA_ALWAYS_AUTHENTICATE key with the PIN from a descriptor or stdin (read once): the context-specific login uses the user's PIN, the signature verifies" {
+	run -0 p11tool --keypairgen --key-type EC:prime256v1 --label aa --id 0a --always-auth
+	run -0 sk key export aa --out aa.pub
+	# No PIN in the config: only --pin gives it.
+	sed -i '/^pkcs11:/d;/pin: env/d' "$SECKIT_CONFIG"
+	use_p11count
+	P11COUNT_LOG=$PWD/log run -0 "$SECKIT" --pin fd:3 key sign aa --in data --out fd.sig 3< <(printf 1234)
+	# The user's login, then the context-specific one of the signature.
+	[ "$(calls log C_Login)" = 2 ]
+	run -0 openssl dgst -sha256 -verify aa.pub -signature fd.sig data
+	printf 1234 > pin.txt
+	run -0 "$SECKIT" --pin fd:0 key sign aa --in data --out stdin.sig < pin.txt
+	run -0 openssl dgst -sha256 -verify aa.pub -signature stdin.sig data
+	# A wrong PIN is still refused at the user's login: 5, one line.
+	export SK_BAD_PIN=4321
+	sk_fails 5 "key sign: " --pin env:SK_BAD_PIN key sign aa --in data --out bad.sig
+	assert_absent bad.sig
+}

@@ -80,6 +80,7 @@ static void p11_close(struct sk_backend *base)
 	}
 	if (be->null_fd >= 0)
 		close(be->null_fd);
+	sk_buf_cleanse_free(&be->pin_buf);
 	free(be->mechs);
 	free(be);
 }

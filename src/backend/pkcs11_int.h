@@ -53,6 +53,8 @@ struct p11_backend {
 	int mechs_read;
 	int (*pin)(void *arg, const char *what, struct sk_buf *pin);
 	void *pin_arg;
+	struct sk_buf pin_buf;       /* the PIN that logged the user in, for */
+	int pin_kept;                /* context-specific logins; cleansed at close */
 	int mute;                    /* fd 2 to /dev/null while the module runs */
 	int null_fd, saved_err;      /* -1: not open / not redirected */
 };
@@ -137,7 +139,8 @@ int sk_p11_ecdsa_der(struct p11_backend *be, const struct sk_buf *raw, struct sk
  * initialised token that spec (a label, serial or slot; NULL: any) or u
  * names, into be->slot, be->ti, be->label; login: as the user, once per
  * session (context 0), or for one operation (context 1:
- * CKA_ALWAYS_AUTHENTICATE), the PIN from be->pin. */
+ * CKA_ALWAYS_AUTHENTICATE), the PIN from be->pin; a context login after
+ * a user login uses the user's PIN again (be->pin_buf) without asking. */
 struct sk_p11_uri;
 int sk_p11_load_module(struct p11_backend *be, const char *path);
 int sk_p11_find_token(struct p11_backend *be, const char *spec, const struct sk_p11_uri *u);

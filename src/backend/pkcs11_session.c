@@ -108,7 +108,7 @@ int sk_p11_find_token(struct p11_backend *be, const char *spec, const struct sk_
  * (context: CKA_ALWAYS_AUTHENTICATE). */
 int sk_p11_login(struct p11_backend *be, int context)
 {
-	struct sk_buf pin = { 0 };
+	struct sk_buf pin = { 0 }, *use = &pin;
 	char what[80], extra[96] = "";
 	CK_TOKEN_INFO ti;
 	CK_RV rv;
@@ -121,15 +121,26 @@ int sk_p11_login(struct p11_backend *be, int context)
 	snprintf(what, sizeof(what), "PIN of token '%s'", be->label);
 	if (be->pin == NULL)
 		return sk_err(SK_EAUTH, "token '%s' needs its user PIN (none given)", be->label);
-	if ((rc = be->pin(be->pin_arg, what, &pin)) != SK_OK) {
+	/* A context-specific login after the user's: the PIN that logged
+	 * the user in (a PIN from a descriptor or stdin cannot be read
+	 * twice, and a prompt at each signature is no use to a script). */
+	if (context && be->pin_kept)
+		use = &be->pin_buf;
+	else if ((rc = be->pin(be->pin_arg, what, &pin)) != SK_OK) {
 		sk_buf_cleanse_free(&pin);
 		return rc;
 	}
 	rv = P11(be, C_Login, be->s, context ? CKU_CONTEXT_SPECIFIC : CKU_USER,
-			    pin.len ? pin.p : (CK_UTF8CHAR_PTR) "", pin.len);
-	sk_buf_cleanse_free(&pin);
+			    use->len ? use->p : (CK_UTF8CHAR_PTR) "", use->len);
 	if (rv == CKR_USER_ALREADY_LOGGED_IN)
 		rv = CKR_OK;
+	if (rv == CKR_OK && !context && !be->pin_kept) {
+		/* Kept until the backend closes (cleansed there). */
+		be->pin_buf = pin;
+		be->pin_kept = 1;
+		memset(&pin, 0, sizeof(pin));
+	}
+	sk_buf_cleanse_free(&pin);
 	if (rv == CKR_OK) {
 		be->logged_in |= !context;
 		return SK_OK;
