@@ -172,8 +172,12 @@ void sk_devkey_listing_free(struct sk_devkey_listing *l)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
-		sk_keyinfo_free(&l->v[i]);
+	/* What sk_devkey_info allocated (keys.c's sk_keyinfo_free is above
+	 * this file). */
+	for (i = 0; i < l->n; i++) {
+		EVP_PKEY_free(l->v[i].pub);
+		free(l->v[i].pubder);
+	}
 	free(l->v);
 	memset(l, 0, sizeof(*l));
 }
