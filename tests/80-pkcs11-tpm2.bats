@@ -311,3 +311,18 @@ start_server() {
 	start_abrmd
 	run -0 sk key sign dev --in data --out s
 }
+
+@test "key import on the kit's token (tpm2-pkcs11 creates no private-key objects): exit 6 in one line naming the refusal, nothing left on the token or in the store" {
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.key 2>/dev/null
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.key 2>/dev/null
+	sk_fails 6 "key import: " key import imp --in ec.key
+	[[ "$stderr" == *"token 'kit' refuses to import private keys (C_CreateObject of an EC private key: CKR_ATTRIBUTE_VALUE_INVALID)"* ]]
+	sk_fails 6 "key import: " key import imp --in rsa.key
+	[[ "$stderr" == *"refuses to import private keys (C_CreateObject of an RSA private key: "* ]]
+	run -0 p11tool --list-objects
+	[[ "$output" == *"label:      dev"* ]]
+	[[ "$output" != *"imp"* ]]
+	sk_fails 8 "key info: " key info imp
+	run -0 sk key list
+	[[ "$output" != *"imp"* ]]
+}

@@ -312,3 +312,75 @@ jsonschema.validate(json.load(open(sys.argv[3])), d)' "$SECKIT_SRC/docs/json.sch
 	run -0 sk key sign x --in data --out sig --digest sha384
 	run -0 openssl dgst -sha384 -verify x.pub -signature sig data
 }
+
+@test "a token key's origin is the token's CKA_LOCAL: made there (seckit, pkcs11-tool --keypairgen) generated, written there (key import, pkcs11-tool --write-object) imported" {
+	run -0 p11tool --keypairgen --key-type EC:prime256v1 --label kpg --id 0a01
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out wo.pem 2>/dev/null
+	openssl pkey -in wo.pem -pubout -out wo.pub
+	run -0 p11tool --write-object wo.pem --type privkey --label wo --id 0a02
+	run -0 p11tool --write-object wo.pub --type pubkey --label wo --id 0a02
+	run -0 sk key create made --type ec-p256
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out imp.pem 2>/dev/null
+	run -0 sk key import imp --in imp.pem
+	run -0 sk key info kpg
+	[[ "$output" == *"origin:          generated"* ]]
+	run -0 sk key info wo
+	[[ "$output" == *"origin:          imported"* ]]
+	run -0 sk key info made
+	[[ "$output" == *"origin:          generated"* ]]
+	run -0 sk key info imp
+	[[ "$output" == *"origin:          imported"* ]]
+	run -0 sk --json key info wo
+	[[ "$output" == *'"origin":"imported"'* ]]
+	run -0 sk --json key list
+	run -0 python3 -c '
+import json, sys
+got = {k["name"]: k["origin"] for k in json.loads(sys.argv[1])["keys"]}
+assert got == {"kpg": "generated", "wo": "imported", "made": "generated", "imp": "imported"}, got' "$output"
+}
+
+@test "key list is sorted by name, then type, on soft and on a token, with the token's keys among the store's" {
+	# soft: the store's keys, made out of order.
+	for k in zeta alpha mid; do
+		run -0 sk --backend soft key create "$k" --type ec-p256
+	done
+	run -0 sk --backend soft key list --names
+	[ "$output" = "$(printf 'alpha\nmid\nzeta')" ]
+	rm -rf "$SECKIT_STORE"
+	# pkcs11: token keys by seckit and pkcs11-tool (one label on an RSA and
+	# an EC key, the RSA one made first), and a public key in the store.
+	run -0 sk key create zeta --type ec-p256
+	run -0 p11tool --keypairgen --key-type rsa:2048 --label dup --id 0b01
+	run -0 p11tool --keypairgen --key-type EC:prime256v1 --label dup --id 0b02
+	run -0 sk key create alpha --type ec-p256
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null |
+		openssl pkey -pubout -out pub.pem
+	run -0 sk key import mid --in pub.pem
+	run -0 sk key import beta --in pub.pem
+	run -0 bash -c "'$SECKIT' key list | awk '{ print \$1, \$2 }'"
+	[ "$output" = "$(printf 'alpha ec-p256\nbeta ec-p256\ndup ec-p256\ndup rsa-2048\nmid ec-p256\nzeta ec-p256')" ]
+	run -0 sk --json key list
+	run -0 python3 -c '
+import json, sys
+print(" ".join(k["name"] for k in json.loads(sys.argv[1])["keys"]))' "$output"
+	[ "$output" = "alpha beta dup dup mid zeta" ]
+}
+
+@test "a CKA_ALWAYS_AUTHENTICATE key with the PIN from a descriptor or stdin (read once): the context-specific login uses the user's PIN, the signature verifies" {
+	run -0 p11tool --keypairgen --key-type EC:prime256v1 --label aa --id 0a --always-auth
+	run -0 sk key export aa --out aa.pub
+	# No PIN in the config: only --pin gives it.
+	sed -i '/^pkcs11:/d;/pin: env/d' "$SECKIT_CONFIG"
+	use_p11count
+	P11COUNT_LOG=$PWD/log run -0 "$SECKIT" --pin fd:3 key sign aa --in data --out fd.sig 3< <(printf 1234)
+	# The user's login, then the context-specific one of the signature.
+	[ "$(calls log C_Login)" = 2 ]
+	run -0 openssl dgst -sha256 -verify aa.pub -signature fd.sig data
+	printf 1234 > pin.txt
+	run -0 "$SECKIT" --pin fd:0 key sign aa --in data --out stdin.sig < pin.txt
+	run -0 openssl dgst -sha256 -verify aa.pub -signature stdin.sig data
+	# A wrong PIN is still refused at the user's login: 5, one line.
+	export SK_BAD_PIN=4321
+	sk_fails 5 "key sign: " --pin env:SK_BAD_PIN key sign aa --in data --out bad.sig
+	assert_absent bad.sig
+}

@@ -170,6 +170,15 @@ const char *sk_sig_md_fetch_name(unsigned bit);
 /* "SHA-256, SHA-384" for the bits of mask (buf of n bytes). */
 const char *sk_sig_md_names(unsigned mask, char *buf, size_t n);
 
+/* What a device with its own catalogue of keys (ops key_find) says of
+ * one of them. */
+struct sk_devkey_attrs {
+	int extractable; /* 1: it would give the private key out (pkcs11:
+			  * CKA_EXTRACTABLE, or not CKA_SENSITIVE) */
+	int local;       /* 1: made in the device, 0: brought into it (pkcs11:
+			  * CKA_LOCAL), -1: the device does not say */
+};
+
 struct sk_backend_ops {
 	const char *name;
 	int (*open)(const struct sk_backend_cfg *cfg, struct sk_backend **out);
@@ -301,17 +310,17 @@ struct sk_backend_ops {
 	 * public key and blob; SK_ENOTFOUND if none, SK_EEXIST if name
 	 * matches more than one key (never a silent pick).  pub NULL: the
 	 * key is only to be used (a signature), its public key is not needed
-	 * and the device need not read it.  extractable (may be NULL): set to
-	 * 1 if the device would give the private key out (pkcs11:
-	 * CKA_EXTRACTABLE, or not CKA_SENSITIVE), else 0.
-	 * key_list: every key, in the device's order.
+	 * and the device need not read it.  attrs (may be NULL): what the
+	 * device says of the key (struct sk_devkey_attrs).
+	 * key_list: every key, in the device's order, with what the device
+	 * says of it.
 	 * key_create: a new key called name, made in the device.
 	 */
 	int (*key_find)(struct sk_backend *be, const char *name, const struct sk_keytype **kt,
-			EVP_PKEY **pub, struct sk_buf *blob, int *extractable);
+			EVP_PKEY **pub, struct sk_buf *blob, struct sk_devkey_attrs *attrs);
 	int (*key_list)(struct sk_backend *be,
 			int (*fn)(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub,
-				  void *arg),
+				  const struct sk_devkey_attrs *attrs, void *arg),
 			void *arg);
 	int (*key_create)(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
 			  EVP_PKEY **pub);

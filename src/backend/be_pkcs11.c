@@ -37,14 +37,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
-#include <openssl/param_build.h>
-#include <openssl/x509.h>
 
 #include <p11-kit/pkcs11.h>
 
@@ -53,8 +49,6 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "crypto/crypto.h"
-
-#define ID_LEN 8
 
 struct sk_bkey {
 	struct p11_backend *be;
@@ -86,100 +80,9 @@ static void p11_close(struct sk_backend *base)
 	}
 	if (be->null_fd >= 0)
 		close(be->null_fd);
+	sk_buf_cleanse_free(&be->pin_buf);
 	free(be->mechs);
 	free(be);
-}
-
-static int load_module(struct p11_backend *be, const char *path)
-{
-	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR);
-	CK_C_INITIALIZE_ARGS args;
-	CK_RV rv;
-
-	be->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (be->dl == NULL) {
-		const char *e = dlerror();
-
-		return sk_err(SK_EBACKEND, "backend pkcs11: cannot load module '%s': %s", path,
-			      e ? e : "unknown error");
-	}
-	*(void **)&get_list = dlsym(be->dl, "C_GetFunctionList");
-	if (get_list == NULL)
-		return sk_err(SK_EBACKEND, "backend pkcs11: '%s' is not a PKCS#11 module (it has no C_GetFunctionList)",
-			      path);
-	if ((rv = get_list(&be->f)) != CKR_OK || be->f == NULL) {
-		be->f = NULL;
-		return sk_err(SK_EBACKEND, "backend pkcs11: '%s': C_GetFunctionList failed (0x%lx)",
-			      path, (unsigned long)rv);
-	}
-	if (be->f->version.major != 2)
-		return sk_err(SK_EBACKEND, "backend pkcs11: '%s' speaks PKCS#11 %u.%u (seckit needs 2.x)",
-			      path, be->f->version.major, be->f->version.minor);
-	memset(&args, 0, sizeof(args));
-	args.flags = CKF_OS_LOCKING_OK;
-	rv = P11(be, C_Initialize, &args);
-	if (rv == CKR_OK)
-		be->initialized = 1;
-	else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
-		return sk_err(SK_EBACKEND, "backend pkcs11: '%s': C_Initialize failed (%s)", path,
-			      sk_p11_rv_name(rv) ? sk_p11_rv_name(rv) : "error");
-	return SK_OK;
-}
-
-static int find_token(struct p11_backend *be, const char *spec, const struct sk_p11_uri *u)
-{
-	CK_SLOT_ID few[16], *slots = few;
-	CK_ULONG n = SK_ARRAY_SIZE(few), i, found = 0;
-	CK_TOKEN_INFO ti;
-	char names[200] = "", lbl[33];
-	size_t len = 0;
-	CK_RV rv;
-	int rc = SK_OK;
-
-	/* Room for a few slots: one call; more: their number, then them. */
-	rv = P11(be, C_GetSlotList, CK_TRUE, slots, &n);
-	if (rv == CKR_BUFFER_TOO_SMALL) {
-		slots = NULL;
-		if ((rv = P11(be, C_GetSlotList, CK_TRUE, NULL, &n)) == CKR_OK && n > 0 &&
-		    (slots = calloc(n, sizeof(*slots))) == NULL)
-			return sk_err(SK_EFAIL, "out of memory");
-		if (rv == CKR_OK && n > 0)
-			rv = P11(be, C_GetSlotList, CK_TRUE, slots, &n);
-	}
-	if (rv != CKR_OK) {
-		if (slots != few)
-			free(slots);
-		return sk_err(SK_EBACKEND, "backend pkcs11: C_GetSlotList failed (%s)",
-			      sk_p11_rv_name(rv) ? sk_p11_rv_name(rv) : "error");
-	}
-	for (i = 0; i < n; i++) {
-		if (P11(be, C_GetTokenInfo, slots[i], &ti) != CKR_OK ||
-		    !(ti.flags & CKF_TOKEN_INITIALIZED))
-			continue;
-		sk_p11_trim(lbl, ti.label, sizeof(ti.label));
-		if (len < sizeof(names))
-			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s'%s'",
-						len ? ", " : "", lbl);
-		if (!sk_p11_token_matches(&ti, slots[i], spec, u))
-			continue;
-		if (found++ == 0) {
-			be->slot = slots[i];
-			be->ti = ti;
-			memcpy(be->label, lbl, sizeof(lbl));
-		}
-	}
-	if (slots != few)
-		free(slots);
-	if (found == 0 && (spec != NULL || u != NULL))
-		rc = sk_err(SK_EBACKEND, "backend pkcs11: no token '%s' (the module has: %s)",
-			    u != NULL && u->token[0] ? u->token : spec ? spec : "matching the URI",
-			    names[0] ? names : "no initialised token");
-	else if (found == 0)
-		rc = sk_err(SK_EBACKEND, "backend pkcs11: the module has no initialised token");
-	else if (found > 1)
-		rc = sk_err(SK_EBACKEND, "backend pkcs11: %lu tokens match (%s): name one by label, serial or slot",
-			    (unsigned long)found, names);
-	return rc;
 }
 
 static int p11_open(const struct sk_backend_cfg *cfg, struct sk_backend **out)
@@ -207,8 +110,8 @@ static int p11_open(const struct sk_backend_cfg *cfg, struct sk_backend **out)
 	be->pin_arg = cfg->pin_arg;
 	be->mute = !cfg->module_stderr;
 	be->null_fd = be->saved_err = -1;
-	if ((rc = load_module(be, module)) != SK_OK ||
-	    (rc = find_token(be, have_uri ? NULL : spec, have_uri ? &uri : NULL)) != SK_OK)
+	if ((rc = sk_p11_load_module(be, module)) != SK_OK ||
+	    (rc = sk_p11_find_token(be, have_uri ? NULL : spec, have_uri ? &uri : NULL)) != SK_OK)
 		goto fail;
 	rv = P11(be, C_OpenSession, be->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &be->s);
 	if (rv != CKR_OK) {
@@ -222,51 +125,8 @@ fail:
 	return rc;
 }
 
-/* Log in as the user (once per session), or for one operation
- * (context: CKA_ALWAYS_AUTHENTICATE). */
-static int login(struct p11_backend *be, int context)
-{
-	struct sk_buf pin = { 0 };
-	char what[80], extra[96] = "";
-	CK_TOKEN_INFO ti;
-	CK_RV rv;
-	int rc;
-
-	if (!context && (be->logged_in || !(be->ti.flags & CKF_LOGIN_REQUIRED)))
-		return SK_OK;
-	if (be->ti.flags & CKF_USER_PIN_LOCKED)
-		return sk_p11_fail(be, CKR_PIN_LOCKED, "logging in");
-	snprintf(what, sizeof(what), "PIN of token '%s'", be->label);
-	if (be->pin == NULL)
-		return sk_err(SK_EAUTH, "token '%s' needs its user PIN (none given)", be->label);
-	if ((rc = be->pin(be->pin_arg, what, &pin)) != SK_OK) {
-		sk_buf_cleanse_free(&pin);
-		return rc;
-	}
-	rv = P11(be, C_Login, be->s, context ? CKU_CONTEXT_SPECIFIC : CKU_USER,
-			    pin.len ? pin.p : (CK_UTF8CHAR_PTR) "", pin.len);
-	sk_buf_cleanse_free(&pin);
-	if (rv == CKR_USER_ALREADY_LOGGED_IN)
-		rv = CKR_OK;
-	if (rv == CKR_OK) {
-		be->logged_in |= !context;
-		return SK_OK;
-	}
-	if (rv == CKR_PIN_INCORRECT && P11(be, C_GetTokenInfo, be->slot, &ti) == CKR_OK) {
-		if (ti.flags & CKF_USER_PIN_LOCKED)
-			return sk_p11_fail(be, CKR_PIN_LOCKED, "logging in");
-		if (ti.flags & CKF_USER_PIN_FINAL_TRY)
-			snprintf(extra, sizeof(extra), " (one try left before the PIN locks)");
-		else if (ti.flags & CKF_USER_PIN_COUNT_LOW)
-			snprintf(extra, sizeof(extra), " (few tries left before the PIN locks)");
-	}
-	if (rv == CKR_PIN_INCORRECT)
-		return sk_err(SK_EAUTH, "token '%s': wrong PIN%s", be->label, extra);
-	return sk_p11_fail(be, rv, "logging in");
-}
-
 static int p11_key_find(struct sk_backend *base, const char *name, const struct sk_keytype **kt,
-			EVP_PKEY **pub, struct sk_buf *blob, int *extractable)
+			EVP_PKEY **pub, struct sk_buf *blob, struct sk_devkey_attrs *attrs)
 {
 	struct p11_backend *be = (struct p11_backend *)base;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
@@ -305,7 +165,7 @@ static int p11_key_find(struct sk_backend *base, const char *name, const struct 
 		t[nt].pValue = (void *)name;
 		t[nt++].ulValueLen = strlen(name);
 	}
-	if ((rc = login(be, 0)) != SK_OK || (rc = sk_p11_find_objects(be, t, nt, &h, &n)) != SK_OK)
+	if ((rc = sk_p11_login(be, 0)) != SK_OK || (rc = sk_p11_find_objects(be, t, nt, &h, &n)) != SK_OK)
 		return rc;
 	if (n == 0)
 		rc = sk_err(SK_ENOTFOUND, "key '%s': not found (nor on token '%s')", shown, be->label);
@@ -316,8 +176,10 @@ static int p11_key_find(struct sk_backend *base, const char *name, const struct 
 				   : sk_p11_describe_type(be, h[0], &k)) == SK_OK) {
 		if ((rc = sk_p11_blob_of(&k, blob)) == SK_OK) {
 			*kt = k.kt;
-			if (extractable != NULL)
-				*extractable = k.extractable;
+			if (attrs != NULL) {
+				attrs->extractable = k.extractable;
+				attrs->local = k.local;
+			}
 			if (pub != NULL) {
 				*pub = k.pub;
 				k.pub = NULL;
@@ -334,7 +196,7 @@ static int p11_key_find(struct sk_backend *base, const char *name, const struct 
 
 static int p11_key_list(struct sk_backend *base,
 			int (*fn)(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub,
-				  void *arg),
+				  const struct sk_devkey_attrs *attrs, void *arg),
 			void *arg)
 {
 	struct p11_backend *be = (struct p11_backend *)base;
@@ -345,7 +207,7 @@ static int p11_key_list(struct sk_backend *base,
 	struct sk_p11_key k;
 	int rc;
 
-	if ((rc = login(be, 0)) != SK_OK || (rc = sk_p11_find_objects(be, t, 1, &h, &n)) != SK_OK)
+	if ((rc = sk_p11_login(be, 0)) != SK_OK || (rc = sk_p11_find_objects(be, t, 1, &h, &n)) != SK_OK)
 		return rc;
 	for (i = 0; i < n && rc == SK_OK; i++) {
 		sk_err_clear();
@@ -356,239 +218,29 @@ static int p11_key_list(struct sk_backend *base,
 			rc = SK_OK;
 			continue;
 		}
-		if (rc == SK_OK)
-			rc = fn(k.name, k.kt, k.pub, arg);
+		if (rc == SK_OK) {
+			struct sk_devkey_attrs at = { k.extractable, k.local };
+
+			rc = fn(k.name, k.kt, k.pub, &at, arg);
+		}
 		EVP_PKEY_free(k.pub);
 	}
 	free(h);
 	return rc;
 }
 
-static int curve_params(const struct sk_keytype *kt, uint8_t **der, int *n)
-{
-	ASN1_OBJECT *oid = OBJ_txt2obj(kt->group, 0);
-
-	*der = NULL;
-	*n = oid != NULL ? i2d_ASN1_OBJECT(oid, der) : -1;
-	ASN1_OBJECT_free(oid);
-	if (*n <= 0)
-		return sk_err_ssl(SK_EFAIL, "curve %s", kt->group);
-	return SK_OK;
-}
-
-/*
- * The attributes both halves of a key pair of ours carry, generated or
- * imported: token objects, the private half sensitive and never
- * extractable, both named by CKA_LABEL and linked by one CKA_ID (ID_LEN
- * bytes at id).  Appends to privt (*nv counts) and fills pubt from its
- * start; returns the number of pubt entries written.
- */
-static CK_BBOOL p11_yes = CK_TRUE, p11_no = CK_FALSE;
-
-static CK_ULONG pair_attrs(CK_ATTRIBUTE *pubt, CK_ATTRIBUTE *privt, CK_ULONG *nv, const char *name,
-			   size_t len, CK_BYTE *id)
-{
-	const struct {
-		int priv;
-		CK_ATTRIBUTE_TYPE t;
-		void *p;
-		CK_ULONG l;
-	} a[] = {
-		{ 0, CKA_TOKEN, &p11_yes, sizeof(p11_yes) },
-		{ 0, CKA_PRIVATE, &p11_no, sizeof(p11_no) },
-		{ 0, CKA_VERIFY, &p11_yes, sizeof(p11_yes) },
-		{ 0, CKA_LABEL, (void *)name, (CK_ULONG)len },
-		{ 0, CKA_ID, id, ID_LEN },
-		{ 1, CKA_TOKEN, &p11_yes, sizeof(p11_yes) },
-		{ 1, CKA_PRIVATE, &p11_yes, sizeof(p11_yes) },
-		{ 1, CKA_SENSITIVE, &p11_yes, sizeof(p11_yes) },
-		{ 1, CKA_EXTRACTABLE, &p11_no, sizeof(p11_no) },
-		{ 1, CKA_SIGN, &p11_yes, sizeof(p11_yes) },
-		{ 1, CKA_LABEL, (void *)name, (CK_ULONG)len },
-		{ 1, CKA_ID, id, ID_LEN },
-	};
-	CK_ULONG np = 0;
-	size_t i;
-
-	for (i = 0; i < SK_ARRAY_SIZE(a); i++) {
-		CK_ATTRIBUTE *t = a[i].priv ? &privt[(*nv)++] : &pubt[np++];
-
-		t->type = a[i].t;
-		t->pValue = a[i].p;
-		t->ulValueLen = a[i].l;
-	}
-	return np;
-}
+/* ---- keys made or imported (pkcs11_keygen.c) ---- */
 
 static int p11_key_create(struct sk_backend *base, const char *name, const struct sk_keytype *kt,
 			  EVP_PKEY **pub)
 {
-	struct p11_backend *be = (struct p11_backend *)base;
-	CK_BBOOL yes = CK_TRUE;
-	CK_ULONG bits = kt->bits;
-	CK_BYTE e[] = { 1, 0, 1 }, id[ID_LEN];
-	CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-	CK_ATTRIBUTE pubt[8], privt[10];
-	CK_ULONG np = 0, nv = 0;
-	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
-	uint8_t *params = NULL;
-	int plen = 0, rc;
-	size_t len = strlen(name);
-	struct sk_p11_key k;
-	CK_RV rv;
-
-#define A(arr, cnt, t, p, l) (arr[cnt].type = (t), arr[cnt].pValue = (void *)(p), \
-			      arr[cnt++].ulValueLen = (l))
-	*pub = NULL;
-	if (kt->kind != SK_KIND_EC && kt->kind != SK_KIND_RSA)
-		return sk_err(SK_EUNSUPP, "backend pkcs11 makes EC and RSA keys only, not %s", kt->name);
-	if (kt->kind == SK_KIND_RSA)
-		mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
-	if ((rc = sk_p11_need_mech(be, mech.mechanism, "generate keys")) != SK_OK ||
-	    (rc = login(be, 0)) != SK_OK || (rc = sk_random(id, sizeof(id))) != SK_OK)
-		return rc;
-	np = pair_attrs(pubt, privt, &nv, name, len, id);
-	if (kt->kind == SK_KIND_EC) {
-		if ((rc = curve_params(kt, &params, &plen)) != SK_OK)
-			return rc;
-		A(pubt, np, CKA_EC_PARAMS, params, (CK_ULONG)plen);
-		A(privt, nv, CKA_DERIVE, &yes, sizeof(yes));
-	} else {
-		A(pubt, np, CKA_MODULUS_BITS, &bits, sizeof(bits));
-		A(pubt, np, CKA_PUBLIC_EXPONENT, e, sizeof(e));
-		A(pubt, np, CKA_ENCRYPT, &yes, sizeof(yes));
-		A(privt, nv, CKA_DECRYPT, &yes, sizeof(yes));
-	}
-#undef A
-	rv = P11(be, C_GenerateKeyPair, be->s, &mech, pubt, np, privt, nv, &hpub, &hpriv);
-	OPENSSL_free(params);
-	if (rv != CKR_OK)
-		return sk_p11_fail(be, rv, "generating a key pair");
-	rc = sk_p11_describe(be, hpriv, &k);
-	if (rc != SK_OK) {
-		P11(be, C_DestroyObject, be->s, hpriv);
-		P11(be, C_DestroyObject, be->s, hpub);
-		return rc;
-	}
-	sk_p11_set_pub_info(be, hpriv, k.pub);
-	*pub = k.pub;
-	return SK_OK;
+	return sk_p11_key_create((struct p11_backend *)base, name, kt, pub);
 }
 
-/* An RSA or EC number of key priv as a big-endian value of exactly n
- * bytes (n 0: its own length), into a slot of bufs (cleansed by the caller). */
-static int bn_param(EVP_PKEY *priv, const char *name, size_t n, uint8_t **out, size_t *outlen)
-{
-	BIGNUM *b = NULL;
-	int len;
-
-	*out = NULL;
-	if (!EVP_PKEY_get_bn_param(priv, name, &b))
-		return sk_err_ssl(SK_EUNSUPP, "the key has no %s", name);
-	len = n ? (int)n : BN_num_bytes(b);
-	if ((*out = OPENSSL_secure_malloc(len ? (size_t)len : 1)) == NULL ||
-	    BN_bn2binpad(b, *out, len) != len) {
-		BN_clear_free(b);
-		return sk_err_ssl(SK_EFAIL, "encoding %s", name);
-	}
-	*outlen = (size_t)len;
-	BN_clear_free(b);
-	return SK_OK;
-}
-
-/*
- * An existing EC or RSA key into the token (C_CreateObject) as name:
- * the private key sensitive and not extractable from then on, the public
- * key beside it with the same random CKA_ID.
- */
 static int p11_key_import(struct sk_backend *base, const char *name, const struct sk_keytype *kt,
 			  EVP_PKEY *priv)
 {
-	static const char *const rsa_names[] = {
-		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
-		OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
-		OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
-		OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
-	};
-	static const CK_ATTRIBUTE_TYPE rsa_attrs[] = {
-		CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2,
-		CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT,
-	};
-	struct p11_backend *be = (struct p11_backend *)base;
-	CK_OBJECT_CLASS cpriv = CKO_PRIVATE_KEY, cpub = CKO_PUBLIC_KEY;
-	CK_KEY_TYPE ktype = kt->kind == SK_KIND_EC ? CKK_EC : CKK_RSA;
-	CK_BBOOL yes = CK_TRUE;
-	CK_BYTE id[ID_LEN];
-	CK_ATTRIBUTE pubt[10], privt[20];
-	CK_ULONG np = 0, nv = 0;
-	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
-	uint8_t *v[8] = { NULL }, *params = NULL, point[160];
-	unsigned char *ecpoint = NULL;
-	size_t vl[8] = { 0 }, len = strlen(name), plen = 0, i;
-	int eplen = 0, rc, nparams = 0;
-	ASN1_OCTET_STRING *os = NULL;
-	CK_RV rv;
-
-#define A(arr, cnt, t, p, l) (arr[cnt].type = (t), arr[cnt].pValue = (void *)(p), \
-			      arr[cnt++].ulValueLen = (l))
-	if (kt->kind != SK_KIND_EC && kt->kind != SK_KIND_RSA)
-		return sk_err(SK_EUNSUPP, "backend pkcs11 keeps EC and RSA keys only, not %s", kt->name);
-	if ((rc = login(be, 0)) != SK_OK || (rc = sk_random(id, sizeof(id))) != SK_OK)
-		return rc;
-	A(pubt, np, CKA_CLASS, &cpub, sizeof(cpub));
-	A(pubt, np, CKA_KEY_TYPE, &ktype, sizeof(ktype));
-	A(privt, nv, CKA_CLASS, &cpriv, sizeof(cpriv));
-	A(privt, nv, CKA_KEY_TYPE, &ktype, sizeof(ktype));
-	np += pair_attrs(pubt + np, privt, &nv, name, len, id);
-	if (kt->kind == SK_KIND_EC) {
-		if ((rc = curve_params(kt, &params, &nparams)) != SK_OK)
-			goto out;
-		if ((rc = bn_param(priv, OSSL_PKEY_PARAM_PRIV_KEY, (kt->bits + 7) / 8, &v[0], &vl[0])) != SK_OK)
-			goto out;
-		if (!EVP_PKEY_get_octet_string_param(priv, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
-						     sizeof(point), &plen) ||
-		    (os = ASN1_OCTET_STRING_new()) == NULL ||
-		    !ASN1_OCTET_STRING_set(os, point, (int)plen) ||
-		    (eplen = i2d_ASN1_OCTET_STRING(os, &ecpoint)) <= 0) {
-			rc = sk_err_ssl(SK_EFAIL, "encoding the public point");
-			goto out;
-		}
-		A(pubt, np, CKA_EC_PARAMS, params, (CK_ULONG)nparams);
-		A(pubt, np, CKA_EC_POINT, ecpoint, (CK_ULONG)eplen);
-		A(privt, nv, CKA_EC_PARAMS, params, (CK_ULONG)nparams);
-		A(privt, nv, CKA_VALUE, v[0], vl[0]);
-		A(privt, nv, CKA_DERIVE, &yes, sizeof(yes));
-	} else {
-		for (i = 0; i < SK_ARRAY_SIZE(rsa_names); i++) {
-			if ((rc = bn_param(priv, rsa_names[i], 0, &v[i], &vl[i])) != SK_OK)
-				goto out;
-			A(privt, nv, rsa_attrs[i], v[i], vl[i]);
-		}
-		A(pubt, np, CKA_MODULUS, v[0], vl[0]);
-		A(pubt, np, CKA_PUBLIC_EXPONENT, v[1], vl[1]);
-		A(pubt, np, CKA_ENCRYPT, &yes, sizeof(yes));
-		A(privt, nv, CKA_DECRYPT, &yes, sizeof(yes));
-	}
-#undef A
-	if ((rv = P11(be, C_CreateObject, be->s, privt, nv, &hpriv)) != CKR_OK) {
-		rc = sk_p11_fail(be, rv, "storing the private key");
-		goto out;
-	}
-	if ((rv = P11(be, C_CreateObject, be->s, pubt, np, &hpub)) != CKR_OK) {
-		rc = sk_p11_fail(be, rv, "storing the public key");
-		P11(be, C_DestroyObject, be->s, hpriv);
-		goto out;
-	}
-	sk_p11_set_pub_info(be, hpriv, priv);
-	rc = SK_OK;
-out:
-	for (i = 0; i < SK_ARRAY_SIZE(v); i++)
-		if (v[i] != NULL)
-			OPENSSL_secure_clear_free(v[i], vl[i] ? vl[i] : 1);
-	OPENSSL_free(params);
-	OPENSSL_free(ecpoint);
-	ASN1_OCTET_STRING_free(os);
-	return rc;
+	return sk_p11_key_import((struct p11_backend *)base, name, kt, priv);
 }
 
 static int p11_random(struct sk_backend *base, uint8_t *p, size_t n)
@@ -664,7 +316,7 @@ static int p11_destroy(struct sk_backend *base, const struct sk_keytype *kt, con
 
 	(void)kt;
 	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth, NULL)) != SK_OK ||
-	    (rc = login(be, 0)) != SK_OK)
+	    (rc = sk_p11_login(be, 0)) != SK_OK)
 		return rc;
 	/* The partner, if finding the key did not need it. */
 	if (pub == CK_INVALID_HANDLE && (rc = sk_p11_find_partner(be, priv, &pub)) != SK_OK)
@@ -685,7 +337,7 @@ static int run_op(struct sk_bkey *k, CK_MECHANISM *m, int decrypt, const uint8_t
 	CK_RV rv;
 	int rc;
 
-	if ((rc = login(be, 0)) != SK_OK)
+	if ((rc = sk_p11_login(be, 0)) != SK_OK)
 		return rc;
 	rv = decrypt ? P11(be, C_DecryptInit, be->s, m, k->priv) : P11(be, C_SignInit, be->s, m, k->priv);
 	/* A mechanism the token lists, with parameters it will not take
@@ -695,7 +347,7 @@ static int run_op(struct sk_bkey *k, CK_MECHANISM *m, int decrypt, const uint8_t
 			      be->label, what, sk_p11_mech_name(m->mechanism), sk_p11_rv_name(rv));
 	if (rv != CKR_OK)
 		return sk_p11_fail(be, rv, what);
-	if (k->always_auth && (rc = login(be, 1)) != SK_OK) {
+	if (k->always_auth && (rc = sk_p11_login(be, 1)) != SK_OK) {
 		/* End the operation the token started. */
 		if (decrypt)
 			P11(be, C_Decrypt, be->s, (CK_BYTE_PTR)in, n, NULL, &len);
@@ -885,7 +537,7 @@ static int p11_derive(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret)
 	dp.pPublicData = point;
 	dp.ulPublicDataLen = plen;
 	if ((rc = sk_p11_need_mech(be, CKM_ECDH1_DERIVE, "derive with ECDH")) != SK_OK ||
-	    (rc = login(be, 0)) != SK_OK)
+	    (rc = sk_p11_login(be, 0)) != SK_OK)
 		return rc;
 	if ((rv = P11(be, C_DeriveKey, be->s, &m, k->priv, t, SK_ARRAY_SIZE(t), &h)) != CKR_OK)
 		return sk_p11_fail(be, rv, "ECDH");
@@ -959,7 +611,7 @@ static int p11_cert_put(struct sk_backend *base, const char *name, const uint8_t
 			int replace, char *key, int *changed)
 {
 	struct p11_backend *be = (struct p11_backend *)base;
-	int rc = login(be, 0);
+	int rc = sk_p11_login(be, 0);
 
 	*changed = 0;
 	return rc != SK_OK ? rc : sk_p11_cert_put(be, name, der, n, replace, key, changed);

@@ -5,14 +5,17 @@
 /*
  * Internals of the pkcs11 backend, shared by its files:
  *   be_pkcs11.c    the backend operations (the sk_pkcs11_backend table):
- *                  module, token, PIN, keys as token objects, signing,
- *                  decryption, ECDH, random
+ *                  opening and closing, keys as token objects (finding,
+ *                  listing, deleting), signing, decryption, ECDH, random
+ *   pkcs11_keygen.c keys generated on the token or imported into it
  *   pkcs11_cert.c  certificates as CKO_CERTIFICATE objects
  *   pkcs11_obj.c   token objects: searching, attributes, public keys, the
  *                  private keys that are seckit keys
  *   pkcs11_mech.c  signature mechanisms: what a key may sign with
  *                  (CKA_ALLOWED_MECHANISMS), hash-and-sign mechanisms,
  *                  DigestInfo and ECDSA encodings
+ *   pkcs11_session.c the module (dlopen, C_Initialize), the token, the
+ *                  login
  *   pkcs11_err.c   return values -> exit codes and messages; mechanisms;
  *                  the module's stderr muted around its calls (P11)
  *   pkcs11_uri.c   RFC 7512 PKCS#11 URIs (the token and object parts), and
@@ -50,6 +53,8 @@ struct p11_backend {
 	int mechs_read;
 	int (*pin)(void *arg, const char *what, struct sk_buf *pin);
 	void *pin_arg;
+	struct sk_buf pin_buf;       /* the PIN that logged the user in, for */
+	int pin_kept;                /* context-specific logins; cleansed at close */
 	int mute;                    /* fd 2 to /dev/null while the module runs */
 	int null_fd, saved_err;      /* -1: not open / not redirected */
 };
@@ -70,8 +75,18 @@ struct sk_p11_key {
 	CK_OBJECT_HANDLE priv, pubh;   /* pubh: CK_INVALID_HANDLE if not looked up */
 	int always_auth;               /* CKA_ALWAYS_AUTHENTICATE */
 	int extractable;               /* CKA_EXTRACTABLE, or not CKA_SENSITIVE */
+	int local;                     /* CKA_LOCAL (made on the token); -1: not said */
 	struct sk_p11_allowed allowed; /* CKA_ALLOWED_MECHANISMS */
 };
+
+/* Keys made on the token or imported into it (pkcs11_keygen.c; backend.h
+ * key_create, key_import): token objects named name, the private key
+ * sensitive and not extractable, its public key beside it with the same
+ * random CKA_ID. */
+int sk_p11_key_create(struct p11_backend *be, const char *name, const struct sk_keytype *kt,
+		      EVP_PKEY **pub);
+int sk_p11_key_import(struct p11_backend *be, const char *name, const struct sk_keytype *kt,
+		      EVP_PKEY *priv);
 
 /* Certificates on the token (pkcs11_cert.c; backend.h cert_find,
  * cert_list, cert_put; cert_put after a login). */
@@ -118,6 +133,18 @@ CK_MECHANISM_TYPE sk_p11_hash_mech(const EVP_MD *md, CK_RSA_PKCS_MGF_TYPE *mgf);
 int sk_p11_digest_info(const EVP_MD *md, const uint8_t *dgst, size_t dlen, struct sk_buf *out);
 /* The token's ECDSA r || s as DER, appended to sig. */
 int sk_p11_ecdsa_der(struct p11_backend *be, const struct sk_buf *raw, struct sk_buf *sig);
+
+/* The module, the token, the login (pkcs11_session.c).  load_module:
+ * dlopen and C_Initialize (be->f, be->initialized); find_token: the one
+ * initialised token that spec (a label, serial or slot; NULL: any) or u
+ * names, into be->slot, be->ti, be->label; login: as the user, once per
+ * session (context 0), or for one operation (context 1:
+ * CKA_ALWAYS_AUTHENTICATE), the PIN from be->pin; a context login after
+ * a user login uses the user's PIN again (be->pin_buf) without asking. */
+struct sk_p11_uri;
+int sk_p11_load_module(struct p11_backend *be, const char *path);
+int sk_p11_find_token(struct p11_backend *be, const char *spec, const struct sk_p11_uri *u);
+int sk_p11_login(struct p11_backend *be, int context);
 
 /* The exit code and message for a failed call (what failed, then the
  * token's word for it). */

@@ -326,16 +326,17 @@ static int type_of_attrs(CK_KEY_TYPE ktype, const uint8_t *params, size_t plen,
  */
 static int describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k, int want_pub)
 {
-	enum { A_TYPE, A_SENS, A_EXTR, A_LABEL, A_ID, A_AUTH, A_SPKI, A_MOD, A_EXP, A_PARAMS, A_POINT, A_MECHS, A_N };
+	enum { A_TYPE, A_SENS, A_EXTR, A_LOCAL, A_LABEL, A_ID, A_AUTH, A_SPKI, A_MOD, A_EXP, A_PARAMS, A_POINT, A_MECHS, A_N };
 	CK_MECHANISM_TYPE mechs[SK_P11_MAX_ALLOWED];
 	CK_KEY_TYPE ktype = CK_UNAVAILABLE_INFORMATION;
-	CK_BBOOL aa = CK_FALSE, sens = CK_TRUE, extr = CK_FALSE;
+	CK_BBOOL aa = CK_FALSE, sens = CK_TRUE, extr = CK_FALSE, local = CK_FALSE;
 	uint8_t label[sizeof(k->name) - 1], id[128], spki[1200], mod[1024], exp[16], params[128],
 		point[200];
 	CK_ATTRIBUTE a[A_N] = {
 		[A_TYPE] = { CKA_KEY_TYPE, &ktype, sizeof(ktype) },
 		[A_SENS] = { CKA_SENSITIVE, &sens, sizeof(sens) },
 		[A_EXTR] = { CKA_EXTRACTABLE, &extr, sizeof(extr) },
+		[A_LOCAL] = { CKA_LOCAL, &local, sizeof(local) },
 		[A_LABEL] = { CKA_LABEL, label, sizeof(label) },
 		[A_ID] = { CKA_ID, id, sizeof(id) },
 		[A_AUTH] = { CKA_ALWAYS_AUTHENTICATE, &aa, sizeof(aa) },
@@ -361,6 +362,7 @@ static int describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_ke
 	/* Fixed-size values before the label: a CKR_BUFFER_TOO_SMALL of a
 	 * longer one below leaves them valid. */
 	k->extractable = (HAS(A_EXTR) && extr == CK_TRUE) || (HAS(A_SENS) && sens == CK_FALSE);
+	k->local = HAS(A_LOCAL) ? local == CK_TRUE : -1;
 	if (rv == CKR_BUFFER_TOO_SMALL)
 		/* A value longer than seckit's buffer: the attributes one by
 		 * one (they have their own lengths). */

@@ -18,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "crypto/sha256kdf.h"
 #include "ctx/secret.h"
+#include "store/store.h"
 
 /* The PIN: --pin > the config's pkcs11: pin: (secret specs), else a
  * prompt on the terminal. */
@@ -51,7 +52,7 @@ int sk_devkey_backend(struct sk_ctx *ctx, struct sk_backend **be)
 
 /* A device key as the catalogue shows it (takes pub). */
 int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
-		       EVP_PKEY *pub, struct sk_keyinfo *k)
+		   EVP_PKEY *pub, const struct sk_devkey_attrs *attrs, struct sk_keyinfo *k)
 {
 	unsigned char *der = NULL;
 	uint8_t md[32];
@@ -60,8 +61,9 @@ int sk_devkey_info(struct sk_backend *be, const char *name, const struct sk_keyt
 	memset(k, 0, sizeof(*k));
 	snprintf(k->name, sizeof(k->name), "%s", name);
 	snprintf(k->backend, sizeof(k->backend), "%s", be->ops->name);
-	snprintf(k->origin, sizeof(k->origin), "device");
-	k->flags = SK_KEY_DEVICE;
+	snprintf(k->origin, sizeof(k->origin), "%s",
+		 attrs->local > 0 ? "generated" : attrs->local == 0 ? "imported" : "device");
+	k->flags = SK_KEY_DEVICE | (attrs->extractable ? SK_KEY_EXPORTABLE : 0);
 	k->type = kt;
 	k->pub = pub;
 	if (pub == NULL)
@@ -90,14 +92,94 @@ int sk_devkey_find(struct sk_backend *be, const char *name, struct sk_keyinfo *k
 	struct sk_buf b = { 0 };
 	const struct sk_keytype *kt;
 	EVP_PKEY *pub = NULL;
-	int rc, ext = 0;
+	struct sk_devkey_attrs at = { 0, -1 };
+	int rc;
 
 	if ((rc = be->ops->key_find(be, name, &kt, want_pub ? &pub : NULL, blob ? blob : &b,
-				    &ext)) == SK_OK &&
-	    (rc = sk_devkey_info(be, name, kt, pub, k)) == SK_OK && ext)
-		k->flags |= SK_KEY_EXPORTABLE;
+				    &at)) == SK_OK)
+		rc = sk_devkey_info(be, name, kt, pub, &at, k);
 	sk_buf_cleanse_free(&b);
 	return rc;
+}
+
+struct list_ctx {
+	struct sk_backend *be;
+	struct sk_store *st;
+	struct sk_devkey_listing *l;
+};
+
+/* One key of the device's list, unless the store has a key of that name
+ * (which wins, as in every lookup). */
+static int list_add(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub,
+		    const struct sk_devkey_attrs *attrs, void *arg)
+{
+	struct list_ctx *c = arg;
+	struct sk_devkey_listing *l = c->l;
+	struct sk_obj_info o;
+	struct sk_keyinfo *v;
+	int rc;
+
+	if (c->st != NULL && sk_store_stat(c->st, SK_NS_KEY, name, &o) == SK_OK) {
+		sk_obj_info_free(&o);
+		return SK_OK;
+	}
+	sk_err_clear();
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+
+		if ((v = realloc(l->v, cap * sizeof(*v))) == NULL)
+			return sk_err(SK_EFAIL, "out of memory");
+		l->v = v;
+		l->cap = cap;
+	}
+	if (!EVP_PKEY_up_ref(pub))
+		return sk_err_ssl(SK_EFAIL, "key");
+	if ((rc = sk_devkey_info(c->be, name, kt, pub, attrs, &l->v[l->n])) != SK_OK)
+		return rc;
+	l->n++;
+	return SK_OK;
+}
+
+/* key list's order: by name (bytes, as the store sorts), then type; two
+ * keys of one name and type (a token's label on two keys) by fingerprint,
+ * not by the device's order, which may change from one run to another. */
+static int cmp_key(const void *a, const void *b)
+{
+	const struct sk_keyinfo *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c == 0)
+		c = strcmp(x->type->name, y->type->name);
+	return c != 0 ? c : strcmp(x->fingerprint, y->fingerprint);
+}
+
+int sk_devkey_list(struct sk_backend *be, struct sk_store *st, struct sk_devkey_listing *out)
+{
+	struct list_ctx c = { be, st, out };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = be->ops->key_list(be, list_add, &c)) != SK_OK) {
+		sk_devkey_listing_free(out);
+		return rc;
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_key);
+	return SK_OK;
+}
+
+void sk_devkey_listing_free(struct sk_devkey_listing *l)
+{
+	size_t i;
+
+	/* What sk_devkey_info allocated (keys.c's sk_keyinfo_free is above
+	 * this file). */
+	for (i = 0; i < l->n; i++) {
+		EVP_PKEY_free(l->v[i].pub);
+		free(l->v[i].pubder);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
 }
 
 /* A device key the store does not name: the device forgets it. */

@@ -186,64 +186,59 @@ int sk_key_stat(struct sk_ctx *ctx, const char *name, struct sk_keyinfo *out)
 	return key_info(ctx, name, out, 0);
 }
 
+/*
+ * key list: by name, then type (devkey.c cmp_key), whatever the backend.
+ * The store lists its keys by name; the device's (a token's, few) are
+ * listed first, sorted, and each given just before the first store key
+ * whose name sorts after it.
+ */
 struct list_arg {
 	sk_key_list_fn fn;
 	void *arg;
+	struct sk_devkey_listing dev; /* the device's keys not given yet */
+	size_t next;
 };
+
+/* The device's keys before name (NULL: all that are left). */
+static int device_before(struct list_arg *l, const char *name)
+{
+	int rc = SK_OK;
+
+	while (rc == SK_OK && l->next < l->dev.n &&
+	       (name == NULL || strcmp(l->dev.v[l->next].name, name) < 0))
+		rc = l->fn(&l->dev.v[l->next++], l->arg);
+	return rc;
+}
 
 static int list_one(const struct sk_obj_info *o, void *arg)
 {
 	struct list_arg *l = arg;
 	struct sk_keyinfo k;
-	int rc = parse_info(o, &k, 1);
+	int rc = device_before(l, o->name);
 
-	if (rc != SK_OK)
+	if (rc != SK_OK || (rc = parse_info(o, &k, 1)) != SK_OK)
 		return rc;
 	rc = l->fn(&k, l->arg);
 	sk_keyinfo_free(&k);
 	return rc;
 }
 
-struct device_list_arg {
-	struct list_arg *l;
-	struct sk_backend *be;
-	struct sk_store *st;
-};
-
-/* A device key, unless the store has a key of that name (which wins, as
- * in every lookup). */
-static int device_one(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub, void *arg)
-{
-	struct device_list_arg *d = arg;
-	struct sk_obj_info o;
-	struct sk_keyinfo k;
-	int rc;
-
-	if (d->st != NULL && sk_store_stat(d->st, SK_NS_KEY, name, &o) == SK_OK) {
-		sk_obj_info_free(&o);
-		return SK_OK;
-	}
-	sk_err_clear();
-	if (!EVP_PKEY_up_ref(pub))
-		return sk_err_ssl(SK_EFAIL, "key");
-	if ((rc = sk_devkey_info(d->be, name, kt, pub, &k)) != SK_OK)
-		return rc;
-	rc = d->l->fn(&k, d->l->arg);
-	sk_keyinfo_free(&k);
-	return rc;
-}
-
 int sk_key_list(struct sk_ctx *ctx, sk_key_list_fn fn, void *arg)
 {
-	struct list_arg l = { fn, arg };
-	struct device_list_arg d = { &l, NULL, NULL };
+	struct list_arg l = { fn, arg, { NULL, 0, 0 }, 0 };
+	struct sk_backend *be;
+	struct sk_store *st;
 	int rc;
 
-	if ((rc = catalogue(ctx, &d.be)) != SK_OK || (rc = lookup_store(ctx, d.be, &d.st)) != SK_OK)
+	if ((rc = catalogue(ctx, &be)) != SK_OK || (rc = lookup_store(ctx, be, &st)) != SK_OK ||
+	    (be != NULL && (rc = sk_devkey_list(be, st, &l.dev)) != SK_OK))
 		return rc;
-	if (d.st != NULL && (rc = sk_store_list(d.st, SK_NS_KEY, list_one, &l)) != SK_OK)
-		return rc;
-	return d.be != NULL ? d.be->ops->key_list(d.be, device_one, &d) : SK_OK;
+	if (st != NULL)
+		rc = sk_store_list(st, SK_NS_KEY, list_one, &l);
+	if (rc == SK_OK)
+		rc = device_before(&l, NULL);
+	sk_devkey_listing_free(&l.dev);
+	return rc;
 }
 
 
