@@ -279,20 +279,36 @@ tpm2_flush_all() {
 }
 
 # A second device of a test (tests/opaque.bash sk2): on pkcs11 its own
-# token, so that its keys are not the first device's; prints the
-# SOFTHSM2_CONF to run it with (the current one elsewhere).
-backend_device2_conf() {
-	local d="$BATS_TEST_TMPDIR/softhsm2"
+# token, so that its keys are not the first device's.  Prints the
+# environment to run it with, one NAME=VALUE a line (nothing where the
+# second store alone makes a second device: soft, tpm2, outside the
+# matrix).  SoftHSM2: a second token directory (SOFTHSM2_CONF);
+# tpm2-pkcs11: a second token store (TPM2_PKCS11_STORE) with its own
+# token 'seckit' on the same TPM, behind the same broker.
+backend_device2_env() {
 	if [ "$SK_BACKEND" != pkcs11 ] || [ -z "${SECKIT_TEST_BACKEND:-}" ]; then
-		echo "${SOFTHSM2_CONF:-}"
 		return 0
 	fi
+	if [ "$SK_PKCS11_TOKEN" = tpm2 ]; then
+		local store="$BATS_TEST_TMPDIR/tpm2-pkcs11-2"
+		if [ ! -d "$store" ]; then
+			mkdir -p "$store.new"
+			TPM2TOOLS_TCTI=$TPM2_PKCS11_TCTI tpm2_ptool init --path="$store.new" > /dev/null || return 1
+			TPM2TOOLS_TCTI=$TPM2_PKCS11_TCTI tpm2_ptool addtoken --pid=1 --label=seckit \
+				--userpin=1234 --sopin=5678 --path="$store.new" > /dev/null || return 1
+			mv "$store.new" "$store"
+		fi
+		echo "TPM2_PKCS11_STORE=$store"
+		return 0
+	fi
+	local d="$BATS_TEST_TMPDIR/softhsm2"
 	if [ ! -f "$d/softhsm2.conf" ]; then
 		mkdir -p "$d/tokens"
 		printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-			"$d" > "$d/softhsm2.conf"
-		SOFTHSM2_CONF="$d/softhsm2.conf" softhsm2-util --init-token --free --label seckit \
+			"$d" > "$d/softhsm2.conf.new"
+		SOFTHSM2_CONF="$d/softhsm2.conf.new" softhsm2-util --init-token --free --label seckit \
 			--so-pin 5678 --pin 1234 > /dev/null || return 1
+		mv "$d/softhsm2.conf.new" "$d/softhsm2.conf"
 	fi
-	echo "$d/softhsm2.conf"
+	echo "SOFTHSM2_CONF=$d/softhsm2.conf"
 }

@@ -36,12 +36,14 @@ mk_device_openssl() {
 
 # Run seckit as a second device with its own store STORE2 (created on first
 # use, with the same OEM root and its own device key, exported to dev2.pub).
-# (On the backend matrix's pkcs11 pass the second device has its own
-# token: tests/backend.bash.)
+# (On the backend matrix's pkcs11 passes the second device has its own
+# token: tests/backend.bash backend_device2_env.)
 sk2() {
-	local conf
-	conf=$(backend_device2_conf) || return 1
-	SOFTHSM2_CONF=$conf SECKIT_STORE="$BATS_TEST_TMPDIR/store2" "$SECKIT" "$@"
+	local out
+	local -a env=()
+	out=$(backend_device2_env) || return 1
+	[ -z "$out" ] || mapfile -t env <<< "$out"
+	env "${env[@]}" SECKIT_STORE="$BATS_TEST_TMPDIR/store2" "$SECKIT" "$@"
 }
 mk_device2() {
 	sk2 key import oem-root --in oem.pub --provisioned >/dev/null &&
