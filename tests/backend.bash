@@ -167,11 +167,19 @@ backend_lacks() {
 	if [ "$SK_PKCS11_TOKEN" = tpm2 ]; then
 		case $1 in
 		rsa-4096)
-			echo "tpm2-pkcs11 makes RSA keys of 2048 and 3072 bits only (the TPM's)"
+			echo "tpm2-pkcs11 makes RSA keys of 1024 to 3072 bits only (the TPM's; 4096 is CKR_ATTRIBUTE_VALUE_INVALID)"
 			return 0
 			;;
 		import)
 			echo "tpm2-pkcs11 refuses private keys through C_CreateObject (CKR_ATTRIBUTE_VALUE_INVALID): keys are made on the token"
+			return 0
+			;;
+		ecdh)
+			echo "tpm2-pkcs11 has no CKM_ECDH1_DERIVE (C_DeriveKey is CKR_FUNCTION_NOT_SUPPORTED): the device key agrees no key, so nothing is opened or imported to it"
+			return 0
+			;;
+		symmetric)
+			echo "tpm2-pkcs11 makes no secret keys through PKCS#11 (C_GenerateKey is CKR_FUNCTION_NOT_SUPPORTED, a secret-key C_CreateObject CKR_ATTRIBUTE_VALUE_INVALID)"
 			return 0
 			;;
 		esac
@@ -184,7 +192,8 @@ backend_lacks() {
 	tpm2:password) return 1 ;;
 	pkcs11:password) echo "the token's PIN guards its keys, not a password object" ;;
 	tpm2:symmetric) return 1 ;;
-	pkcs11:symmetric) echo "the backend makes no AES or HMAC keys on the token" ;;
+	pkcs11:symmetric) echo "seckit's pkcs11 backend makes no AES or HMAC token keys (SoftHSM2 has CKM_AES_KEY_GEN: a gap of the backend, not of the token)" ;;
+	*:ecdh) return 1 ;;
 	tpm2:rsa-4096) echo "the TPM makes RSA keys of 2048 and 3072 bits only" ;;
 	pkcs11:rsa-4096) return 1 ;;
 	*)
@@ -196,7 +205,8 @@ backend_lacks() {
 
 # backend_needs CAP...: skip the test, naming the backend and what it
 # lacks, unless the matrix backend has every CAP (export, password,
-# symmetric, rsa-4096, import: private keys imported).
+# symmetric, rsa-4096, import: private keys imported, ecdh: the device
+# key agrees a key, for opaque-key import and oo open).
 backend_needs() {
 	local cap why rc
 	for cap in "$@"; do

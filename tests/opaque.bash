@@ -78,3 +78,25 @@ flip_all() {
 hexof() {
 	od -An -v -tx1 "$@" | tr -d ' \n'
 }
+
+# sk_device_agrees SK VERB... : a command that agrees a key with the device
+# key (opaque-key import, oo open) run with sk or sk2.  Succeeds where the
+# backend can (backend_has ecdh, and import for opaque-key import);
+# elsewhere (tpm2-pkcs11: no CKM_ECDH1_DERIVE) it is refused with exit 6,
+# one error line naming the missing mechanism, before anything is stored.
+sk_device_agrees() {
+	if backend_has ecdh && { [ "$2" != opaque-key ] || backend_has import; }; then
+		run -0 "$@"
+		return
+	fi
+	run -6 --separate-stderr "$@"
+	assert_one_error_line "seckit $2 $3: "
+	# shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
+	case $stderr in
+	*CKM_ECDH1_DERIVE*) ;;
+	*)
+		echo "exit 6 without naming CKM_ECDH1_DERIVE: $stderr" >&2
+		return 1
+		;;
+	esac
+}
