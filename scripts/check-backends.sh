@@ -5,7 +5,7 @@
 # swtpm and tpm2-abrmd).
 # Prints, per backend, its own "N passed, N failed" line and the tests it
 # skipped with their reasons, then a total line
-#   backends: N passed, N failed (N skipped, Ns)
+#   backends: N passed, N failed (N of the passed skipped, Ns)
 # Exit status is non-zero if anything failed on any backend.  With
 # CHECK_BACKENDS_LOGS=DIR each backend's whole TAP log stays in DIR/B.log.
 #   scripts/check-backends.sh [-b "soft tpm2"] suite.bats...
@@ -49,8 +49,10 @@ for b in $backends; do
 	if [ "$skips" -gt 0 ]; then
 		echo "skipped on $b:"
 		sed -n 's/^ok [0-9]* \(.*\) # skip \(.*\)$/  \1: \2/p' "$dir/$b.log"
+		echo "skipped on $b, by reason:"
+		sed -n 's/^ok [0-9]* .* # skip \(.*\)$/\1/p' "$dir/$b.log" | sort | uniq -c | sort -rn
 	fi
-	line="backend $b: $p passed, $f failed ($skips skipped, ${secs}s)"
+	line="backend $b: $p passed, $f failed ($skips of the passed skipped, ${secs}s)"
 	echo "$line"
 	summary="$summary$line
 "
@@ -59,5 +61,5 @@ for b in $backends; do
 	total_s=$((total_s + skips))
 done
 printf '%s' "$summary"
-echo "backends: $total_p passed, $total_f failed ($total_s skipped, $(($(date +%s) - all_start))s)"
+echo "backends: $total_p passed, $total_f failed ($total_s of the passed skipped, $(($(date +%s) - all_start))s)"
 [ "$total_f" -eq 0 ]
