@@ -149,16 +149,39 @@ backend_test_setup() {
 # pkcs11-tpm2, in each test: a token 'seckit' (user PIN 1234) in the
 # test's own tpm2-pkcs11 store, reached through the file's broker.
 backend_tpm2_p11_token() {
-	local tcti=tabrmd:bus_type=session
-	export DBUS_SESSION_BUS_ADDRESS=$SK_BACKEND_DBUS TPM2_PKCS11_TCTI=$tcti
-	export TPM2_PKCS11_STORE="$BATS_TEST_TMPDIR/tpm2-pkcs11"
-	mkdir -p "$TPM2_PKCS11_STORE"
-	TPM2TOOLS_TCTI=$tcti tpm2_ptool init --path="$TPM2_PKCS11_STORE" > /dev/null || return 1
-	TPM2TOOLS_TCTI=$tcti tpm2_ptool addtoken --pid=1 --label=seckit --userpin=1234 --sopin=5678 \
-		--path="$TPM2_PKCS11_STORE" > /dev/null || return 1
-	export SECKIT_BACKEND=pkcs11 SK_TEST_PIN=1234
-	export SECKIT_PKCS11_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
+	backend_tpm2_p11_use "$BATS_TEST_TMPDIR/tpm2-pkcs11" || return 1
+	export SECKIT_BACKEND=pkcs11
 	printf 'pkcs11:\n  token: seckit\n  pin: env:SK_TEST_PIN\n' >> "$SECKIT_CONFIG"
+}
+
+# backend_tpm2_p11_store STORE: a tpm2-pkcs11 token store STORE, made
+# (tpm2_ptool init, addtoken: token 'seckit', user PIN 1234) unless it
+# exists, through the file's broker.
+backend_tpm2_p11_store() {
+	local tcti=tabrmd:bus_type=session
+	[ ! -d "$1" ] || return 0
+	# shellcheck source=/dev/null
+	. "$(backend_env_file)"
+	rm -rf "$1.new"
+	mkdir -p "$1.new"
+	DBUS_SESSION_BUS_ADDRESS=$SK_BACKEND_DBUS TPM2TOOLS_TCTI=$tcti \
+		tpm2_ptool init --path="$1.new" > /dev/null || return 1
+	DBUS_SESSION_BUS_ADDRESS=$SK_BACKEND_DBUS TPM2TOOLS_TCTI=$tcti \
+		tpm2_ptool addtoken --pid=1 --label=seckit --userpin=1234 --sopin=5678 \
+		--path="$1.new" > /dev/null || return 1
+	mv "$1.new" "$1"
+}
+
+# backend_tpm2_p11_use STORE: seckit's pkcs11 backend on tpm2-pkcs11 with
+# the token store STORE (made if new), through the file's broker: the
+# module, the store, the bus and TCTI, the PIN (SK_TEST_PIN) exported.
+backend_tpm2_p11_use() {
+	backend_tpm2_p11_store "$1" || return 1
+	# shellcheck source=/dev/null
+	. "$(backend_env_file)"
+	export DBUS_SESSION_BUS_ADDRESS=$SK_BACKEND_DBUS TPM2_PKCS11_TCTI=tabrmd:bus_type=session
+	export TPM2_PKCS11_STORE=$1 SK_TEST_PIN=1234
+	export SECKIT_PKCS11_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
 }
 
 # What each backend can do that a test may need, and why not where it
@@ -300,15 +323,8 @@ backend_device2_env() {
 		return 0
 	fi
 	if [ "$SK_PKCS11_TOKEN" = tpm2 ]; then
-		local store="$BATS_TEST_TMPDIR/tpm2-pkcs11-2"
-		if [ ! -d "$store" ]; then
-			mkdir -p "$store.new"
-			TPM2TOOLS_TCTI=$TPM2_PKCS11_TCTI tpm2_ptool init --path="$store.new" > /dev/null || return 1
-			TPM2TOOLS_TCTI=$TPM2_PKCS11_TCTI tpm2_ptool addtoken --pid=1 --label=seckit \
-				--userpin=1234 --sopin=5678 --path="$store.new" > /dev/null || return 1
-			mv "$store.new" "$store"
-		fi
-		echo "TPM2_PKCS11_STORE=$store"
+		backend_tpm2_p11_store "$BATS_TEST_TMPDIR/tpm2-pkcs11-2" || return 1
+		echo "TPM2_PKCS11_STORE=$BATS_TEST_TMPDIR/tpm2-pkcs11-2"
 		return 0
 	fi
 	local d="$BATS_TEST_TMPDIR/softhsm2"
