@@ -66,6 +66,7 @@ setup_file() {
 }
 
 teardown_file() {
+	backend_teardown_file
 	stop_swtpm
 }
 
