@@ -357,7 +357,7 @@ test: all
 # the backends.
 BACKEND_SUITES := tests/10-key.bats tests/20-payload.bats tests/40-cert.bats \
   tests/42-stp.bats tests/50-opaque-key.bats tests/51-oo.bats tests/71-tls-connect.bats
-BACKENDS := soft tpm2 pkcs11 pkcs11-tpm2
+BACKENDS ?= soft tpm2 pkcs11 pkcs11-tpm2
 check-backends: all
 	./scripts/check-backends.sh -b "$(BACKENDS)" $(or $(TESTS),$(BACKEND_SUITES))
 

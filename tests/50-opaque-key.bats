@@ -8,6 +8,7 @@ load helper
 load opaque
 
 @test "opaque-key: every key type round-trips; the imported key is not exportable and says where it came from" {
+	backend_needs ecdh import
 	mk_oem
 	mk_device
 	mk_ec k256 P-256
@@ -53,6 +54,7 @@ load opaque
 }
 
 @test "opaque-key: an imported key signs, and openssl verifies the signature" {
+	backend_needs ecdh import
 	mk_oem
 	mk_device
 	mk_ec signer P-384
@@ -93,6 +95,7 @@ load opaque
 }
 
 @test "opaque-key: every curve, KDF, cipher and MAC" {
+	backend_needs ecdh import
 	mk_oem
 	mk_ec key P-256
 	n=0
@@ -146,7 +149,7 @@ load opaque
 	assert_one_error_line "seckit opaque-key import: "
 	[[ "$stderr" == *"another device"* ]]
 	run -8 sk key info k
-	run -0 sk2 opaque-key import k.okp
+	sk_device_agrees sk2 opaque-key import k.okp
 	# A device key on another curve: same answer.
 	run -0 sk key create p384 --type ec-p384
 	run -7 sk opaque-key import k.okp --device-key p384
@@ -165,7 +168,7 @@ load opaque
 	run -8 sk key info k
 	# ... unless the device is told to trust that key for this import.
 	sk key import rogue-root --in rogue.pub
-	run -0 sk opaque-key import k.okp --verify-key rogue-root
+	sk_device_agrees sk opaque-key import k.okp --verify-key rogue-root
 	# An RSA OEM key works the same way.
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsaoem.pem 2>/dev/null
 	openssl pkey -in rsaoem.pem -pubout -out rsaoem.pub
@@ -173,7 +176,7 @@ load opaque
 	sk opaque-key make --name k2 --type ec-p256 --key key.pem --sign-key rsaoem.pem --pss \
 		--device-pub dev.pub --out k2.okp
 	run -7 sk opaque-key import k2.okp
-	run -0 sk opaque-key import k2.okp --verify-key rsa-root
+	sk_device_agrees sk opaque-key import k2.okp --verify-key rsa-root
 }
 
 @test "opaque-key import: every single-bit flip of a small package is refused with 7, nothing stored" {
@@ -196,7 +199,7 @@ load opaque
 	[ "$n" -eq $(($(wc -c < k.okp) * 8)) ]
 	[ -z "$bad" ] || { echo "not refused with 7:$bad" >&2; false; }
 	run -8 sk key info k
-	run -0 sk opaque-key import k.okp
+	sk_device_agrees sk opaque-key import k.okp
 }
 
 @test "opaque-key import: truncated, empty, oversized and foreign files are refused, one error line" {
@@ -227,6 +230,7 @@ load opaque
 }
 
 @test "opaque-key import: a name that is taken is 9 (also on replay), and the existing key is untouched" {
+	backend_needs ecdh import
 	mk_oem
 	mk_device
 	mk_ec key
@@ -268,6 +272,7 @@ load opaque
 }
 
 @test "opaque-key import: the device key and the OEM root come from roles or options" {
+	backend_needs ecdh import
 	mk_oem
 	mk_ec key
 	sk key create mydev --type ec-p384
@@ -321,6 +326,7 @@ load opaque
 }
 
 @test "opaque-key recipes: seckit's package opens with openssl alone, to the very key packaged" {
+	backend_needs import
 	mk_oem
 	mk_device_openssl P-384
 	mk_ec key P-521
@@ -351,6 +357,7 @@ load opaque
 }
 
 @test "opaque-key recipes: a package built with openssl alone imports with seckit" {
+	backend_needs ecdh import
 	mk_oem
 	mk_device ec-p256
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>/dev/null
@@ -390,6 +397,7 @@ seal_okp() {
 }
 
 @test "opaque-key import: only the envelope's one encoding (uncompressed point, HMAC with NULL, X9.63 hash without)" {
+	backend_needs ecdh import
 	mk_oem
 	mk_device ec-p256
 	mk_ec key
@@ -430,6 +438,7 @@ seal_okp() {
 }
 
 @test "opaque-key: a packaged private key whose public half belongs to another key is refused (7)" {
+	backend_needs ecdh
 	mk_oem
 	mk_device ec-p256
 	mk_ec a

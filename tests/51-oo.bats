@@ -15,6 +15,7 @@ mk_object() {
 }
 
 @test "oo: make, id, open round trip on every curve, object cipher, ECIES cipher and MAC" {
+	backend_needs ecdh
 	mk_oem
 	for curve in ec-p256 ec-p384 ec-p521; do
 		reset_device
@@ -40,6 +41,7 @@ mk_object() {
 }
 
 @test "oo: empty and larger objects, stdin and stdout" {
+	backend_needs ecdh
 	mk_oem
 	mk_device
 	: > empty
@@ -64,6 +66,7 @@ mk_object() {
 }
 
 @test "oo open: decrypts in constant memory" {
+	backend_needs ecdh
 	require /usr/bin/time
 	mk_oem
 	mk_device
@@ -115,8 +118,8 @@ mk_object() {
 	assert_one_error_line "seckit oo open: "
 	[[ "$stderr" == *"another device"* ]]
 	assert_absent out
-	run -0 sk2 oo open --id data.oid --in data.enc --out out
-	cmp data out
+	sk_device_agrees sk2 oo open --id data.oid --in data.enc --out out
+	if backend_has ecdh; then cmp data out; else assert_absent out; fi
 }
 
 @test "oo open: an OOID signed by another key is refused (7)" {
@@ -130,10 +133,11 @@ mk_object() {
 	assert_one_error_line "seckit oo open: "
 	assert_absent out
 	sk key import rogue-pub --in rogue.pub
-	run -0 sk oo open --id data.oid --in data.enc --out out --verify-key rogue-pub
+	sk_device_agrees sk oo open --id data.oid --in data.enc --out out --verify-key rogue-pub
 }
 
 @test "oo open: the OOID of object A does not open object B (7)" {
+	backend_needs ecdh
 	mk_oem
 	mk_device
 	echo "object A" > a
@@ -154,6 +158,8 @@ mk_object() {
 }
 
 @test "oo open: policy window (not-before, not-after) is enforced with the reason" {
+	# (oo open checks the policy window after the key agreement)
+	backend_needs ecdh
 	mk_oem
 	mk_device
 	echo data > d
@@ -178,6 +184,7 @@ mk_object() {
 }
 
 @test "oo open: the policy window follows the device's clock (faketime)" {
+	backend_needs ecdh
 	require faketime
 	mk_oem
 	mk_device
@@ -196,6 +203,7 @@ mk_object() {
 }
 
 @test "oo open: a tampered or truncated object is refused (7) and nothing is written" {
+	backend_needs ecdh
 	mk_oem
 	mk_device
 	for c in aes-256-ctr aes-256-gcm; do
@@ -238,7 +246,7 @@ mk_object() {
 		[ ! -e out ] || bad="$bad $f:written"
 	done
 	[ -z "$bad" ] || { echo "not refused with 7:$bad" >&2; false; }
-	run -0 sk oo open --id data.oid --in data.enc --out out
+	sk_device_agrees sk oo open --id data.oid --in data.enc --out out
 }
 
 @test "oo id: bad input fails with the right code and one error line" {
@@ -273,6 +281,7 @@ mk_object() {
 }
 
 @test "oo recipes: seckit's OOID and object open with openssl alone" {
+	backend_needs import
 	mk_oem
 	mk_device_openssl P-256
 	head -c 10000 /dev/urandom > data
@@ -306,6 +315,7 @@ mk_object() {
 }
 
 @test "oo recipes: AES-256-GCM objects and envelopes open with openssl alone; GCM without associated data" {
+	backend_needs import
 	require python3
 	mk_oem
 	mk_device_openssl P-384
@@ -351,6 +361,7 @@ mk_object() {
 }
 
 @test "oo recipes: an object and an OOID built with openssl alone open with seckit" {
+	backend_needs ecdh
 	mk_oem
 	mk_device ec-p384
 	head -c 7000 /dev/urandom > data

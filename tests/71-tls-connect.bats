@@ -17,7 +17,7 @@ setup_file() {
 	backend_setup_file || return 1
 	local d=$BATS_FILE_TMPDIR b p11=""
 	cd "$d" || return 1
-	printf 'password-kdf:\n  n: 1024\n  r: 8\n  p: 1\npkcs11:\n  pin: env:SK_TEST_PIN\n' > config.yaml
+	printf 'password-kdf:\n  n: 1024\n  r: 8\n  p: 1\npkcs11:\n  token: seckit\n  pin: env:SK_TEST_PIN\n' > config.yaml
 	# The OEM's PKI (tests/trust.bash): oem/root, oem/cloud-root,
 	# oem/issuing-ca (under root), oem/command.  The cloud's servers have
 	# certificates of the cloud root; the devices' certificates come from
@@ -42,8 +42,12 @@ setup_file() {
 	  - name: cloud-root
 	    file: oem/cloud-root.pem
 	EOF
-	# The pkcs11 store's device key is on the file's SoftHSM2 token.
-	if have_pkcs11; then
+	# The pkcs11 store's device key is on the file's SoftHSM2 token, or on
+	# the matrix's pkcs11-tpm2 pass on the file's tpm2-pkcs11 token.
+	if [ "$SK_PKCS11_TOKEN" = tpm2 ]; then
+		backend_tpm2_p11_store "$d/tpm2-pkcs11" || return 1
+		p11=pkcs11
+	elif have_pkcs11; then
 		mk_token "$d/softhsm" seckit || return 1
 		p11=pkcs11
 	fi
@@ -62,6 +66,7 @@ setup_file() {
 }
 
 teardown_file() {
+	backend_teardown_file
 	stop_swtpm
 }
 
@@ -92,7 +97,9 @@ have_pkcs11() {
 use() {
 	export SECKIT_CONFIG="$BATS_FILE_TMPDIR/config.yaml" SECKIT_STORE="$BATS_FILE_TMPDIR/store-$1"
 	export SECKIT_BACKEND=$1 SECKIT_TCTI="$SWTPM_TCTI" TPM2TOOLS_TCTI="$SWTPM_TCTI"
-	if [ "$1" = pkcs11 ]; then
+	if [ "$1" = pkcs11 ] && [ "$SK_PKCS11_TOKEN" = tpm2 ]; then
+		backend_tpm2_p11_use "$BATS_FILE_TMPDIR/tpm2-pkcs11"
+	elif [ "$1" = pkcs11 ]; then
 		export SOFTHSM2_CONF="$BATS_FILE_TMPDIR/softhsm/softhsm2.conf"
 		export SECKIT_PKCS11_MODULE=$MODULE SK_TEST_PIN=1234
 	fi

@@ -149,16 +149,39 @@ backend_test_setup() {
 # pkcs11-tpm2, in each test: a token 'seckit' (user PIN 1234) in the
 # test's own tpm2-pkcs11 store, reached through the file's broker.
 backend_tpm2_p11_token() {
-	local tcti=tabrmd:bus_type=session
-	export DBUS_SESSION_BUS_ADDRESS=$SK_BACKEND_DBUS TPM2_PKCS11_TCTI=$tcti
-	export TPM2_PKCS11_STORE="$BATS_TEST_TMPDIR/tpm2-pkcs11"
-	mkdir -p "$TPM2_PKCS11_STORE"
-	TPM2TOOLS_TCTI=$tcti tpm2_ptool init --path="$TPM2_PKCS11_STORE" > /dev/null || return 1
-	TPM2TOOLS_TCTI=$tcti tpm2_ptool addtoken --pid=1 --label=seckit --userpin=1234 --sopin=5678 \
-		--path="$TPM2_PKCS11_STORE" > /dev/null || return 1
-	export SECKIT_BACKEND=pkcs11 SK_TEST_PIN=1234
-	export SECKIT_PKCS11_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
+	backend_tpm2_p11_use "$BATS_TEST_TMPDIR/tpm2-pkcs11" || return 1
+	export SECKIT_BACKEND=pkcs11
 	printf 'pkcs11:\n  token: seckit\n  pin: env:SK_TEST_PIN\n' >> "$SECKIT_CONFIG"
+}
+
+# backend_tpm2_p11_store STORE: a tpm2-pkcs11 token store STORE, made
+# (tpm2_ptool init, addtoken: token 'seckit', user PIN 1234) unless it
+# exists, through the file's broker.
+backend_tpm2_p11_store() {
+	local tcti=tabrmd:bus_type=session
+	[ ! -d "$1" ] || return 0
+	# shellcheck source=/dev/null
+	. "$(backend_env_file)"
+	rm -rf "$1.new"
+	mkdir -p "$1.new"
+	DBUS_SESSION_BUS_ADDRESS=$SK_BACKEND_DBUS TPM2TOOLS_TCTI=$tcti \
+		tpm2_ptool init --path="$1.new" > /dev/null || return 1
+	DBUS_SESSION_BUS_ADDRESS=$SK_BACKEND_DBUS TPM2TOOLS_TCTI=$tcti \
+		tpm2_ptool addtoken --pid=1 --label=seckit --userpin=1234 --sopin=5678 \
+		--path="$1.new" > /dev/null || return 1
+	mv "$1.new" "$1"
+}
+
+# backend_tpm2_p11_use STORE: seckit's pkcs11 backend on tpm2-pkcs11 with
+# the token store STORE (made if new), through the file's broker: the
+# module, the store, the bus and TCTI, the PIN (SK_TEST_PIN) exported.
+backend_tpm2_p11_use() {
+	backend_tpm2_p11_store "$1" || return 1
+	# shellcheck source=/dev/null
+	. "$(backend_env_file)"
+	export DBUS_SESSION_BUS_ADDRESS=$SK_BACKEND_DBUS TPM2_PKCS11_TCTI=tabrmd:bus_type=session
+	export TPM2_PKCS11_STORE=$1 SK_TEST_PIN=1234
+	export SECKIT_PKCS11_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
 }
 
 # What each backend can do that a test may need, and why not where it
@@ -167,11 +190,19 @@ backend_lacks() {
 	if [ "$SK_PKCS11_TOKEN" = tpm2 ]; then
 		case $1 in
 		rsa-4096)
-			echo "tpm2-pkcs11 makes RSA keys of 2048 and 3072 bits only (the TPM's)"
+			echo "tpm2-pkcs11 makes RSA keys of 1024 to 3072 bits only (the TPM's; 4096 is CKR_ATTRIBUTE_VALUE_INVALID)"
 			return 0
 			;;
 		import)
 			echo "tpm2-pkcs11 refuses private keys through C_CreateObject (CKR_ATTRIBUTE_VALUE_INVALID): keys are made on the token"
+			return 0
+			;;
+		ecdh)
+			echo "tpm2-pkcs11 has no CKM_ECDH1_DERIVE (C_DeriveKey is CKR_FUNCTION_NOT_SUPPORTED): the device key agrees no key, so nothing is opened or imported to it"
+			return 0
+			;;
+		symmetric)
+			echo "tpm2-pkcs11 makes no secret keys through PKCS#11 (C_GenerateKey is CKR_FUNCTION_NOT_SUPPORTED, a secret-key C_CreateObject CKR_ATTRIBUTE_VALUE_INVALID)"
 			return 0
 			;;
 		esac
@@ -184,7 +215,8 @@ backend_lacks() {
 	tpm2:password) return 1 ;;
 	pkcs11:password) echo "the token's PIN guards its keys, not a password object" ;;
 	tpm2:symmetric) return 1 ;;
-	pkcs11:symmetric) echo "the backend makes no AES or HMAC keys on the token" ;;
+	pkcs11:symmetric) echo "seckit's pkcs11 backend makes no AES or HMAC token keys (SoftHSM2 has CKM_AES_KEY_GEN: a gap of the backend, not of the token)" ;;
+	*:ecdh) return 1 ;;
 	tpm2:rsa-4096) echo "the TPM makes RSA keys of 2048 and 3072 bits only" ;;
 	pkcs11:rsa-4096) return 1 ;;
 	*)
@@ -196,7 +228,8 @@ backend_lacks() {
 
 # backend_needs CAP...: skip the test, naming the backend and what it
 # lacks, unless the matrix backend has every CAP (export, password,
-# symmetric, rsa-4096, import: private keys imported).
+# symmetric, rsa-4096, import: private keys imported, ecdh: the device
+# key agrees a key, for opaque-key import and oo open).
 backend_needs() {
 	local cap why rc
 	for cap in "$@"; do
@@ -279,20 +312,29 @@ tpm2_flush_all() {
 }
 
 # A second device of a test (tests/opaque.bash sk2): on pkcs11 its own
-# token, so that its keys are not the first device's; prints the
-# SOFTHSM2_CONF to run it with (the current one elsewhere).
-backend_device2_conf() {
-	local d="$BATS_TEST_TMPDIR/softhsm2"
+# token, so that its keys are not the first device's.  Prints the
+# environment to run it with, one NAME=VALUE a line (nothing where the
+# second store alone makes a second device: soft, tpm2, outside the
+# matrix).  SoftHSM2: a second token directory (SOFTHSM2_CONF);
+# tpm2-pkcs11: a second token store (TPM2_PKCS11_STORE) with its own
+# token 'seckit' on the same TPM, behind the same broker.
+backend_device2_env() {
 	if [ "$SK_BACKEND" != pkcs11 ] || [ -z "${SECKIT_TEST_BACKEND:-}" ]; then
-		echo "${SOFTHSM2_CONF:-}"
 		return 0
 	fi
+	if [ "$SK_PKCS11_TOKEN" = tpm2 ]; then
+		backend_tpm2_p11_store "$BATS_TEST_TMPDIR/tpm2-pkcs11-2" || return 1
+		echo "TPM2_PKCS11_STORE=$BATS_TEST_TMPDIR/tpm2-pkcs11-2"
+		return 0
+	fi
+	local d="$BATS_TEST_TMPDIR/softhsm2"
 	if [ ! -f "$d/softhsm2.conf" ]; then
 		mkdir -p "$d/tokens"
 		printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-			"$d" > "$d/softhsm2.conf"
-		SOFTHSM2_CONF="$d/softhsm2.conf" softhsm2-util --init-token --free --label seckit \
+			"$d" > "$d/softhsm2.conf.new"
+		SOFTHSM2_CONF="$d/softhsm2.conf.new" softhsm2-util --init-token --free --label seckit \
 			--so-pin 5678 --pin 1234 > /dev/null || return 1
+		mv "$d/softhsm2.conf.new" "$d/softhsm2.conf"
 	fi
-	echo "$d/softhsm2.conf"
+	echo "SOFTHSM2_CONF=$d/softhsm2.conf"
 }

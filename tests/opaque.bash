@@ -36,12 +36,14 @@ mk_device_openssl() {
 
 # Run seckit as a second device with its own store STORE2 (created on first
 # use, with the same OEM root and its own device key, exported to dev2.pub).
-# (On the backend matrix's pkcs11 pass the second device has its own
-# token: tests/backend.bash.)
+# (On the backend matrix's pkcs11 passes the second device has its own
+# token: tests/backend.bash backend_device2_env.)
 sk2() {
-	local conf
-	conf=$(backend_device2_conf) || return 1
-	SOFTHSM2_CONF=$conf SECKIT_STORE="$BATS_TEST_TMPDIR/store2" "$SECKIT" "$@"
+	local out
+	local -a env=()
+	out=$(backend_device2_env) || return 1
+	[ -z "$out" ] || mapfile -t env <<< "$out"
+	env "${env[@]}" SECKIT_STORE="$BATS_TEST_TMPDIR/store2" "$SECKIT" "$@"
 }
 mk_device2() {
 	sk2 key import oem-root --in oem.pub --provisioned >/dev/null &&
@@ -75,4 +77,26 @@ flip_all() {
 # Hex of a file (or stdin).
 hexof() {
 	od -An -v -tx1 "$@" | tr -d ' \n'
+}
+
+# sk_device_agrees SK VERB... : a command that agrees a key with the device
+# key (opaque-key import, oo open) run with sk or sk2.  Succeeds where the
+# backend can (backend_has ecdh, and import for opaque-key import);
+# elsewhere (tpm2-pkcs11: no CKM_ECDH1_DERIVE) it is refused with exit 6,
+# one error line naming the missing mechanism, before anything is stored.
+sk_device_agrees() {
+	if backend_has ecdh && { [ "$2" != opaque-key ] || backend_has import; }; then
+		run -0 "$@"
+		return
+	fi
+	run -6 --separate-stderr "$@"
+	assert_one_error_line "seckit $2 $3: "
+	# shellcheck disable=SC2154 # $stderr is set by bats' run --separate-stderr
+	case $stderr in
+	*CKM_ECDH1_DERIVE*) ;;
+	*)
+		echo "exit 6 without naming CKM_ECDH1_DERIVE: $stderr" >&2
+		return 1
+		;;
+	esac
 }
