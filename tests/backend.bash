@@ -281,10 +281,10 @@ exportable_json() {
 }
 
 # key info's origin of a key seckit made or imported: WHAT ("generated",
-# "imported"), or "device" on pkcs11, whose token, not the store, holds
-# its keys (docs/json.md).
+# "imported", "opaque-key").  On pkcs11 the token says it (CKA_LOCAL,
+# docs/json.md): a key opaque-key import wrote to it is "imported".
 backend_origin() {
-	if [ "$SK_BACKEND" = pkcs11 ]; then echo device; else echo "$1"; fi
+	if [ "$SK_BACKEND" = pkcs11 ] && [ "$1" = opaque-key ]; then echo imported; else echo "$1"; fi
 }
 
 # A key type other than the test's main one that every backend makes:
