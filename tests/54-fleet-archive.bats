@@ -64,14 +64,19 @@ load fleet
 }
 
 @test "oo id --out-archive: killed with SIGKILL, the part holds whole entries; --resume completes it once" {
-	setup_fleet 1500
+	# 20,000 devices: about 2.5 s for one worker here, against the 0.2 s the
+	# first 20 kB take; the writer is stopped (SIGSTOP) as soon as the part
+	# holds them, so the second writer and the kill meet it mid-run, whatever
+	# the machine's speed
+	setup_fleet 20000
 	"$SECKIT" oo id --info fw.bin.oocfg --sign-key oem.pem --devices fleet.yaml \
 		--out-archive a.tar --manifest m.jsonl --jobs 1 2>/dev/null &
 	pid=$!
-	for _ in $(seq 300); do
+	for _ in $(seq 1500); do
 		[ "$(stat -c %s a.tar.part 2>/dev/null || echo 0)" -lt 20000 ] || break
-		sleep 0.1
+		sleep 0.02
 	done
+	kill -STOP "$pid"
 	# a second writer is refused while the first runs
 	run -9 ooid --out-archive a.tar --resume
 	kill -9 "$pid"
@@ -79,18 +84,18 @@ load fleet
 	assert_absent a.tar
 	n=$(tar -tf a.tar.part | wc -l)
 	[ "$n" -gt 0 ]
-	[ "$n" -lt 1500 ]
+	[ "$n" -lt 20000 ]
 	# cut the last entry in the middle: a resumed run drops the piece
 	truncate -s -300 a.tar.part
 	run -0 --separate-stderr ooid --out-archive a.tar --manifest m.jsonl --resume --jobs 2
 	[[ "$stderr" == *"already in the archive"* ]]
 	assert_absent a.tar.part
 	[ "$(archive_ids a.tar)" = "$(fleet_ids)" ]
-	[ "$(wc -l < m.jsonl)" -eq 1500 ]
-	[ "$(sed 's/.*"device":"\([^"]*\)".*/\1/' m.jsonl | sort -u | wc -l)" -eq 1500 ]
+	[ "$(wc -l < m.jsonl)" -eq 20000 ]
+	[ "$(sed 's/.*"device":"\([^"]*\)".*/\1/' m.jsonl | sort -u | wc -l)" -eq 20000 ]
 	mkdir x
-	tar -xf a.tar -C x d1500.oid
-	sk oo open --id x/d1500.oid --in fw.bin.enc --out o.bin
+	tar -xf a.tar -C x d20000.oid
+	sk oo open --id x/d20000.oid --in fw.bin.enc --out o.bin
 	cmp o.bin fw.bin
 	# resuming a finished archive adds nothing
 	run -0 --separate-stderr ooid --out-archive a.tar --resume

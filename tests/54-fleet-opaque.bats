@@ -122,35 +122,38 @@ manifest_pub() {
 }
 
 @test "opaque-key make --devices --generate: killed with SIGKILL, --resume keeps the public keys of the packages already made and completes the fleet once" {
-	setup_fleet 1200
+	# 12,000 devices (about 2 s for one worker); the writer is stopped as soon
+	# as the part holds 30 kB, so the kill meets it mid-run on any machine
+	setup_fleet 12000
 	"$SECKIT" opaque-key make --name app.key --sign-key oem.pem --devices fleet.yaml --type ec-p256 \
 		--generate --out-archive a.tar --manifest m.jsonl --jobs 1 2>/dev/null &
 	pid=$!
-	for _ in $(seq 300); do
+	for _ in $(seq 1500); do
 		[ "$(stat -c %s a.tar.part 2>/dev/null || echo 0)" -lt 30000 ] || break
-		sleep 0.1
+		sleep 0.02
 	done
+	kill -STOP "$pid"
 	kill -9 "$pid"
 	wait "$pid" || true
 	assert_absent a.tar
 	assert_absent m.jsonl
 	n=$(tar -tf a.tar.part | wc -l)
 	[ "$n" -gt 0 ]
-	[ "$n" -lt 1200 ]
+	[ "$n" -lt 12000 ]
 	# the lines of the entries there, as the killed run wrote them
 	tar -tf a.tar.part | sed 's/\.okp$//' > before.ids
 	grep -F -f <(sed 's/.*/"device":"&"/' before.ids) m.jsonl.part > before.lines
 	[ "$(wc -l < before.lines)" -eq "$n" ]
 	# cut the last entry in the middle and leave a torn line: both are dropped
 	truncate -s -300 a.tar.part
-	printf '{"device":"d1199","sha' >> m.jsonl.part
+	printf '{"device":"d11999","sha' >> m.jsonl.part
 	run -0 --separate-stderr okey --type ec-p256 --generate --out-archive a.tar --manifest m.jsonl --resume --jobs 2
 	[[ "$stderr" == *"already in the archive"* ]]
 	assert_absent a.tar.part
 	assert_absent m.jsonl.part
 	[ "$(archive_ids a.tar)" = "$(fleet_ids)" ]
-	[ "$(wc -l < m.jsonl)" -eq 1200 ]
-	[ "$(sed 's/.*"device":"\([^"]*\)".*/\1/' m.jsonl | sort -u | wc -l)" -eq 1200 ]
+	[ "$(wc -l < m.jsonl)" -eq 12000 ]
+	[ "$(sed 's/.*"device":"\([^"]*\)".*/\1/' m.jsonl | sort -u | wc -l)" -eq 12000 ]
 	# the entries kept from the killed run have their lines unchanged
 	head -n $((n - 1)) before.lines > kept.lines
 	[ "$(grep -c -x -F -f kept.lines m.jsonl)" -eq $((n - 1)) ]
@@ -164,7 +167,7 @@ manifest_pub() {
 	    lines[j["device"]] = j["sha256"]
 	t = tarfile.open("a.tar")
 	got = {m.name[:-4]: hashlib.sha256(t.extractfile(m).read()).hexdigest() for m in t.getmembers()}
-	assert lines == got and len(got) == 1200
+	assert lines == got and len(got) == 12000
 	EOF
 	# a package from before the kill opens here to the public key listed
 	first=$(head -n 1 before.ids)
