@@ -226,7 +226,7 @@ jsonschema.validate(json.load(open(sys.argv[3])), d)' "$SECKIT_SRC/docs/json.sch
 	sk_fails 2 "key list: " --token "pkcs11:token=seckit;pin-value=1234" key list
 	[[ "$stderr" == *"a PIN in the URI (pin-value) would show in process lists and logs"* ]]
 	sk_fails 2 "key sign: " key sign "pkcs11:object=k?pin-value=1234" --in data --out s
-	sk_fails 6 "key create: " key create a --type aes-128
+	sk_fails 6 "key create: " key create a --type aes-128 --exportable
 	sk_fails 6 "key create: " key create e --type ec-p256 --exportable
 	run -0 sk --backend soft key password create pw --pass pass:x
 	sk_fails 6 "key create: " key create e --type ec-p256 --password-object pw --pass pass:x
@@ -273,7 +273,7 @@ jsonschema.validate(json.load(open(sys.argv[3])), d)' "$SECKIT_SRC/docs/json.sch
 	[[ "$output" == *"sensitive"* ]]
 }
 
-@test "key import puts EC and RSA private keys on the token (sensitive), public keys in the store" {
+@test "key import puts EC and RSA private keys and AES keys on the token (sensitive), public keys in the store" {
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out ec.pem 2>/dev/null
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>/dev/null
 	openssl pkey -in ec.pem -pubout -out ec.pub
@@ -294,8 +294,11 @@ jsonschema.validate(json.load(open(sys.argv[3])), d)' "$SECKIT_SRC/docs/json.sch
 	run -0 sk key verify pub --in data --sig ec.sig
 	sk_fails 9 "key import: " key import ec --in ec.pem
 	sk_fails 6 "key import: " key import ec2 --in ec.pem --exportable
+	# a raw AES key goes on the token as a secret key (80-pkcs11-sym.bats)
 	echo 00112233445566778899aabbccddeeff | xxd -r -p > aes.bin
-	sk_fails 6 "key import: " key import aes --type aes-128 --in aes.bin
+	run -0 sk key import aes --type aes-128 --in aes.bin
+	run -0 p11tool --list-objects --type secrkey --label aes
+	[[ "$output" == *"sensitive"* ]]
 }
 
 @test "key import: an EC key with explicit curve parameters is kept on the token in named-curve form" {

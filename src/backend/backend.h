@@ -315,6 +315,7 @@ struct sk_backend_ops {
 	 * key_list: every key, in the device's order, with what the device
 	 * says of it.
 	 * key_create: a new key called name, made in the device.
+	 * A secret key (AES, HMAC) has no public key: pub NULL.
 	 */
 	int (*key_find)(struct sk_backend *be, const char *name, const struct sk_keytype **kt,
 			EVP_PKEY **pub, struct sk_buf *blob, struct sk_devkey_attrs *attrs);
@@ -324,9 +325,10 @@ struct sk_backend_ops {
 			void *arg);
 	int (*key_create)(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
 			  EVP_PKEY **pub);
-	/* key_import: existing private key priv into the device as name. */
+	/* key_import: an existing key into the device as name: priv for
+	 * EC/RSA, raw bytes for AES/HMAC. */
 	int (*key_import)(struct sk_backend *be, const char *name, const struct sk_keytype *kt,
-			  EVP_PKEY *priv);
+			  EVP_PKEY *priv, const uint8_t *raw, size_t rawlen);
 	/*
 	 * Certificates the device keeps beside its keys (pkcs11:
 	 * CKO_CERTIFICATE objects, named by CKA_LABEL and tied to their key

@@ -167,11 +167,19 @@ static int p11_key_find(struct sk_backend *base, const char *name, const struct 
 	}
 	if ((rc = sk_p11_login(be, 0)) != SK_OK || (rc = sk_p11_find_objects(be, t, nt, &h, &n)) != SK_OK)
 		return rc;
+	if (n == 0) {
+		/* No private key: a secret key (AES, HMAC) of that name? */
+		free(h);
+		h = NULL;
+		cls = CKO_SECRET_KEY;
+		if ((rc = sk_p11_find_objects(be, t, nt, &h, &n)) != SK_OK)
+			return rc;
+	}
 	if (n == 0)
 		rc = sk_err(SK_ENOTFOUND, "key '%s': not found (nor on token '%s')", shown, be->label);
 	else if (n > 1)
-		rc = sk_err(SK_EEXIST, "key '%s': %lu private keys on token '%s' have that label (name one by its id in a pkcs11: URI)",
-			    shown, (unsigned long)n, be->label);
+		rc = sk_err(SK_EEXIST, "key '%s': %lu %s keys on token '%s' have that label (name one by its id in a pkcs11: URI)",
+			    shown, (unsigned long)n, cls == CKO_SECRET_KEY ? "secret" : "private", be->label);
 	else if ((rc = pub != NULL ? sk_p11_describe(be, h[0], &k)
 				   : sk_p11_describe_type(be, h[0], &k)) == SK_OK) {
 		if ((rc = sk_p11_blob_of(&k, blob)) == SK_OK) {
@@ -199,33 +207,41 @@ static int p11_key_list(struct sk_backend *base,
 				  const struct sk_devkey_attrs *attrs, void *arg),
 			void *arg)
 {
+	static const CK_OBJECT_CLASS classes[] = { CKO_PRIVATE_KEY, CKO_SECRET_KEY };
 	struct p11_backend *be = (struct p11_backend *)base;
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_OBJECT_CLASS cls;
 	CK_ATTRIBUTE t[1] = { { CKA_CLASS, &cls, sizeof(cls) } };
 	CK_OBJECT_HANDLE *h = NULL;
 	CK_ULONG n, i;
 	struct sk_p11_key k;
+	size_t c;
 	int rc;
 
-	if ((rc = sk_p11_login(be, 0)) != SK_OK || (rc = sk_p11_find_objects(be, t, 1, &h, &n)) != SK_OK)
+	if ((rc = sk_p11_login(be, 0)) != SK_OK)
 		return rc;
-	for (i = 0; i < n && rc == SK_OK; i++) {
-		sk_err_clear();
-		rc = sk_p11_describe(be, h[i], &k);
-		if (rc == SK_EUNSUPP || (rc == SK_OK && k.name[0] == '\0')) {
-			/* Not a key seckit can name or use: not listed. */
-			EVP_PKEY_free(k.pub);
-			rc = SK_OK;
-			continue;
-		}
-		if (rc == SK_OK) {
-			struct sk_devkey_attrs at = { k.extractable, k.local };
+	for (c = 0; c < SK_ARRAY_SIZE(classes) && rc == SK_OK; c++) {
+		cls = classes[c];
+		if ((rc = sk_p11_find_objects(be, t, 1, &h, &n)) != SK_OK)
+			return rc;
+		for (i = 0; i < n && rc == SK_OK; i++) {
+			sk_err_clear();
+			rc = sk_p11_describe(be, h[i], &k);
+			if (rc == SK_EUNSUPP || (rc == SK_OK && k.name[0] == '\0')) {
+				/* Not a key seckit can name or use: not listed. */
+				EVP_PKEY_free(k.pub);
+				rc = SK_OK;
+				continue;
+			}
+			if (rc == SK_OK) {
+				struct sk_devkey_attrs at = { k.extractable, k.local };
 
-			rc = fn(k.name, k.kt, k.pub, &at, arg);
+				rc = fn(k.name, k.kt, k.pub, &at, arg);
+			}
+			EVP_PKEY_free(k.pub);
 		}
-		EVP_PKEY_free(k.pub);
+		free(h);
+		h = NULL;
 	}
-	free(h);
 	return rc;
 }
 
@@ -234,13 +250,22 @@ static int p11_key_list(struct sk_backend *base,
 static int p11_key_create(struct sk_backend *base, const char *name, const struct sk_keytype *kt,
 			  EVP_PKEY **pub)
 {
-	return sk_p11_key_create((struct p11_backend *)base, name, kt, pub);
+	struct p11_backend *be = (struct p11_backend *)base;
+
+	*pub = NULL;
+	if (kt->kind == SK_KIND_AES || kt->kind == SK_KIND_HMAC)
+		return sk_p11_secret_key(be, name, kt, NULL, 0);
+	return sk_p11_key_create(be, name, kt, pub);
 }
 
 static int p11_key_import(struct sk_backend *base, const char *name, const struct sk_keytype *kt,
-			  EVP_PKEY *priv)
+			  EVP_PKEY *priv, const uint8_t *raw, size_t rawlen)
 {
-	return sk_p11_key_import((struct p11_backend *)base, name, kt, priv);
+	struct p11_backend *be = (struct p11_backend *)base;
+
+	if (kt->kind == SK_KIND_AES || kt->kind == SK_KIND_HMAC)
+		return sk_p11_secret_key(be, name, kt, raw, rawlen);
+	return sk_p11_key_import(be, name, kt, priv);
 }
 
 static int p11_random(struct sk_backend *base, uint8_t *p, size_t n)
@@ -259,6 +284,8 @@ static unsigned p11_caps(struct sk_backend *be, const struct sk_keytype *kt)
 	switch (kt->kind) {
 	case SK_KIND_EC: return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_SIGN | SK_CAP_DERIVE;
 	case SK_KIND_RSA: return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_SIGN | SK_CAP_DECRYPT;
+	case SK_KIND_AES: return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_CIPHER | SK_CAP_MAC;
+	case SK_KIND_HMAC: return SK_CAP_GENERATE | SK_CAP_IMPORT | SK_CAP_MAC;
 	default: return 0;
 	}
 }
@@ -314,10 +341,14 @@ static int p11_destroy(struct sk_backend *base, const struct sk_keytype *kt, con
 	CK_RV rv;
 	int rc, always_auth;
 
-	(void)kt;
 	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth, NULL)) != SK_OK ||
 	    (rc = sk_p11_login(be, 0)) != SK_OK)
 		return rc;
+	if (kt->kind == SK_KIND_AES || kt->kind == SK_KIND_HMAC) {
+		/* A secret key is one object. */
+		rv = P11(be, C_DestroyObject, be->s, priv);
+		return rv == CKR_OK ? SK_OK : sk_p11_fail(be, rv, "deleting the secret key");
+	}
 	/* The partner, if finding the key did not need it. */
 	if (pub == CK_INVALID_HANDLE && (rc = sk_p11_find_partner(be, priv, &pub)) != SK_OK)
 		return rc;
@@ -552,6 +583,18 @@ static int p11_derive(struct sk_bkey *k, EVP_PKEY *peer, struct sk_buf *secret)
 	return rc;
 }
 
+/* AES and HMAC on the token (pkcs11_sym.c). */
+static int p11_cipher(struct sk_bkey *k, enum sk_cipher_mode mode, int enc, const uint8_t *iv,
+		      size_t ivlen, struct sk_symop **out)
+{
+	return sk_p11_cipher(k->be, k->priv, mode, enc, iv, ivlen, out);
+}
+
+static int p11_mac(struct sk_bkey *k, struct sk_symop **out)
+{
+	return sk_p11_mac(k->be, k->priv, k->kt, out);
+}
+
 /* The token the configuration names, and what it says about itself:
  * no login (doctor and --version -v need no PIN). */
 static int p11_device_info(const struct sk_backend_cfg *cfg, struct sk_device_info *out)
@@ -631,6 +674,8 @@ const struct sk_backend_ops sk_pkcs11_backend = {
 	.sign_msg = p11_sign_msg,
 	.decrypt = p11_decrypt,
 	.derive = p11_derive,
+	.cipher = p11_cipher,
+	.mac = p11_mac,
 	.verify = sk_backend_verify_default,
 	.key_find = p11_key_find,
 	.key_list = p11_key_list,

@@ -8,6 +8,7 @@
  *                  opening and closing, keys as token objects (finding,
  *                  listing, deleting), signing, decryption, ECDH, random
  *   pkcs11_keygen.c keys generated on the token or imported into it
+ *   pkcs11_sym.c   AES (CBC, CTR, GCM, CMAC) and HMAC with secret keys
  *   pkcs11_cert.c  certificates as CKO_CERTIFICATE objects
  *   pkcs11_obj.c   token objects: searching, attributes, public keys, the
  *                  private keys that are seckit keys
@@ -87,6 +88,17 @@ int sk_p11_key_create(struct p11_backend *be, const char *name, const struct sk_
 		      EVP_PKEY **pub);
 int sk_p11_key_import(struct p11_backend *be, const char *name, const struct sk_keytype *kt,
 		      EVP_PKEY *priv);
+/* A secret key (AES, HMAC) named name: made on the token (raw NULL) or
+ * the rawlen bytes at raw stored there; sensitive, not extractable. */
+int sk_p11_secret_key(struct p11_backend *be, const char *name, const struct sk_keytype *kt,
+		      const uint8_t *raw, size_t rawlen);
+
+/* AES and HMAC with secret key object key (pkcs11_sym.c; backend.h
+ * cipher and mac). */
+int sk_p11_cipher(struct p11_backend *be, CK_OBJECT_HANDLE key, enum sk_cipher_mode mode,
+		  int enc, const uint8_t *iv, size_t ivlen, struct sk_symop **out);
+int sk_p11_mac(struct p11_backend *be, CK_OBJECT_HANDLE key, const struct sk_keytype *kt,
+	       struct sk_symop **out);
 
 /* Certificates on the token (pkcs11_cert.c; backend.h cert_find,
  * cert_list, cert_put; cert_put after a login). */

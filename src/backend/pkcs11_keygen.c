@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* pkcs11 backend: keys made on the token (C_GenerateKeyPair) or imported
- * into it (C_CreateObject), as key pairs of ours (pkcs11_int.h). */
+/* pkcs11 backend: keys made on the token (C_GenerateKeyPair,
+ * C_GenerateKey) or imported into it (C_CreateObject), as key pairs and
+ * secret keys of ours (pkcs11_int.h). */
 #ifdef SECKIT_HAVE_PKCS11
 
 #include <stdlib.h>
@@ -165,6 +166,9 @@ static int import_refused(struct p11_backend *be, CK_RV rv, const struct sk_keyt
 	if (rv != CKR_ATTRIBUTE_VALUE_INVALID && rv != CKR_TEMPLATE_INCONSISTENT &&
 	    rv != CKR_FUNCTION_NOT_SUPPORTED)
 		return SK_OK;
+	if (kt->kind == SK_KIND_AES || kt->kind == SK_KIND_HMAC)
+		return sk_err(SK_EUNSUPP, "token '%s' refuses to import secret keys (C_CreateObject of an %s key: %s)",
+			      be->label, kt->kind == SK_KIND_AES ? "AES" : "HMAC", sk_p11_rv_name(rv));
 	return sk_err(SK_EUNSUPP, "token '%s' refuses to import private keys (C_CreateObject of an %s private key: %s): make the key on the token with key create",
 		      be->label, kt->kind == SK_KIND_EC ? "EC" : "RSA", sk_p11_rv_name(rv));
 }
@@ -262,6 +266,66 @@ out:
 	OPENSSL_free(ecpoint);
 	ASN1_OCTET_STRING_free(os);
 	return rc;
+}
+
+/*
+ * A secret key (AES, HMAC) of ours on the token as name: generated there
+ * (raw NULL: CKM_AES_KEY_GEN, or CKM_GENERIC_SECRET_KEY_GEN for HMAC, whose
+ * keys PKCS#11 types CKK_GENERIC_SECRET and the HMAC mechanisms take), or
+ * the rawlen bytes at raw stored (C_CreateObject).  A token object,
+ * private, sensitive and never extractable, with a random CKA_ID; an AES
+ * key encrypts, decrypts and makes CMACs, an HMAC key makes HMACs.
+ */
+int sk_p11_secret_key(struct p11_backend *be, const char *name, const struct sk_keytype *kt,
+		      const uint8_t *raw, size_t rawlen)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE ktype = kt->kind == SK_KIND_AES ? CKK_AES : CKK_GENERIC_SECRET;
+	CK_ULONG vlen = kt->bits / 8;
+	CK_BBOOL aes = kt->kind == SK_KIND_AES ? CK_TRUE : CK_FALSE;
+	CK_BYTE id[ID_LEN];
+	CK_MECHANISM mech = { aes ? CKM_AES_KEY_GEN : CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &ktype, sizeof(ktype) },
+		{ CKA_TOKEN, &p11_yes, sizeof(p11_yes) },
+		{ CKA_PRIVATE, &p11_yes, sizeof(p11_yes) },
+		{ CKA_SENSITIVE, &p11_yes, sizeof(p11_yes) },
+		{ CKA_EXTRACTABLE, &p11_no, sizeof(p11_no) },
+		{ CKA_LABEL, (void *)name, (CK_ULONG)strlen(name) },
+		{ CKA_ID, id, ID_LEN },
+		{ CKA_SIGN, &p11_yes, sizeof(p11_yes) },
+		{ CKA_VERIFY, &p11_yes, sizeof(p11_yes) },
+		{ CKA_ENCRYPT, &aes, sizeof(aes) },
+		{ CKA_DECRYPT, &aes, sizeof(aes) },
+		/* the last: the length to generate, or the value */
+		{ CKA_VALUE_LEN, &vlen, sizeof(vlen) },
+	};
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+	CK_RV rv;
+	int rc;
+
+	if (kt->kind != SK_KIND_AES && kt->kind != SK_KIND_HMAC)
+		return sk_err(SK_EUNSUPP, "%s is not a secret-key type", kt->name);
+	if (raw != NULL && rawlen != vlen)
+		return sk_err(SK_EUSAGE, "an %s key is %lu bytes, not %zu", kt->name,
+			      (unsigned long)vlen, rawlen);
+	if (raw == NULL && (rc = sk_p11_need_mech(be, mech.mechanism, "generate secret keys")) != SK_OK)
+		return rc;
+	if ((rc = sk_p11_login(be, 0)) != SK_OK || (rc = sk_random(id, sizeof(id))) != SK_OK)
+		return rc;
+	if (raw == NULL) {
+		rv = P11(be, C_GenerateKey, be->s, &mech, t, SK_ARRAY_SIZE(t), &h);
+		return rv == CKR_OK ? SK_OK : sk_p11_fail(be, rv, "generating a secret key");
+	}
+	/* C_CreateObject takes the value itself, and no CKA_VALUE_LEN. */
+	t[SK_ARRAY_SIZE(t) - 1].type = CKA_VALUE;
+	t[SK_ARRAY_SIZE(t) - 1].pValue = (void *)raw;
+	t[SK_ARRAY_SIZE(t) - 1].ulValueLen = (CK_ULONG)rawlen;
+	rv = P11(be, C_CreateObject, be->s, t, SK_ARRAY_SIZE(t), &h);
+	if (rv == CKR_OK)
+		return SK_OK;
+	return (rc = import_refused(be, rv, kt)) != SK_OK ? rc : sk_p11_fail(be, rv, "storing the secret key");
 }
 
 #endif /* SECKIT_HAVE_PKCS11 */

@@ -311,9 +311,40 @@ static int type_of_attrs(CK_KEY_TYPE ktype, const uint8_t *params, size_t plen,
 	return *kt != NULL ? SK_OK : SK_ENOTFOUND;
 }
 
+/* The kind of a secret key's CKA_KEY_TYPE (AES, or HMAC: a generic secret
+ * or an HMAC key type), -1 for a key type that is not a secret key's. */
+static int secret_type(CK_KEY_TYPE t)
+{
+	switch (t) {
+	case CKK_AES: return SK_KIND_AES;
+	case CKK_GENERIC_SECRET:
+	case CKK_SHA256_HMAC:
+	case CKK_SHA384_HMAC:
+	case CKK_SHA512_HMAC: return SK_KIND_HMAC;
+	default: return -1;
+	}
+}
+
+/* seckit's type of a secret key of key type t and vlen bytes: the HMAC
+ * type by the length (hmac-sha256 is a 32-byte key), which an HMAC key
+ * type must agree with; NULL if seckit has none. */
+static const struct sk_keytype *secret_type_of(CK_KEY_TYPE t, CK_ULONG vlen)
+{
+	const struct sk_keytype *kt;
+
+	if (vlen > 64 || (kt = sk_keytype_of_bits(secret_type(t), (unsigned)vlen * 8)) == NULL)
+		return NULL;
+	if ((t == CKK_SHA256_HMAC && vlen != 32) || (t == CKK_SHA384_HMAC && vlen != 48) ||
+	    (t == CKK_SHA512_HMAC && vlen != 64))
+		return NULL;
+	return kt;
+}
+
 /*
  * Describe private-key object o: its label, type, public key, whether it
  * wants a login at each use.  SK_EUNSUPP for a key seckit has no type for.
+ * A secret-key object (AES, HMAC) is described too: its type from
+ * CKA_KEY_TYPE and CKA_VALUE_LEN, and no public key.
  *
  * One C_GetAttributeValue asks for everything, each into a buffer that
  * holds any value seckit can use; the public key comes from the private
@@ -326,10 +357,11 @@ static int type_of_attrs(CK_KEY_TYPE ktype, const uint8_t *params, size_t plen,
  */
 static int describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_key *k, int want_pub)
 {
-	enum { A_TYPE, A_SENS, A_EXTR, A_LOCAL, A_LABEL, A_ID, A_AUTH, A_SPKI, A_MOD, A_EXP, A_PARAMS, A_POINT, A_MECHS, A_N };
+	enum { A_TYPE, A_SENS, A_EXTR, A_LOCAL, A_VLEN, A_LABEL, A_ID, A_AUTH, A_SPKI, A_MOD, A_EXP, A_PARAMS, A_POINT, A_MECHS, A_N };
 	CK_MECHANISM_TYPE mechs[SK_P11_MAX_ALLOWED];
 	CK_KEY_TYPE ktype = CK_UNAVAILABLE_INFORMATION;
 	CK_BBOOL aa = CK_FALSE, sens = CK_TRUE, extr = CK_FALSE, local = CK_FALSE;
+	CK_ULONG vlen = 0;
 	uint8_t label[sizeof(k->name) - 1], id[128], spki[1200], mod[1024], exp[16], params[128],
 		point[200];
 	CK_ATTRIBUTE a[A_N] = {
@@ -337,6 +369,7 @@ static int describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_ke
 		[A_SENS] = { CKA_SENSITIVE, &sens, sizeof(sens) },
 		[A_EXTR] = { CKA_EXTRACTABLE, &extr, sizeof(extr) },
 		[A_LOCAL] = { CKA_LOCAL, &local, sizeof(local) },
+		[A_VLEN] = { CKA_VALUE_LEN, &vlen, sizeof(vlen) },
 		[A_LABEL] = { CKA_LABEL, label, sizeof(label) },
 		[A_ID] = { CKA_ID, id, sizeof(id) },
 		[A_AUTH] = { CKA_ALWAYS_AUTHENTICATE, &aa, sizeof(aa) },
@@ -396,6 +429,11 @@ static int describe(struct p11_backend *be, CK_OBJECT_HANDLE o, struct sk_p11_ke
 			memcpy(k->allowed.m, v, k->allowed.n * sizeof(mechs[0]));
 		}
 		free(v);
+	}
+	if (secret_type(ktype) >= 0) {
+		/* A secret key: no public key to find. */
+		k->kt = HAS(A_VLEN) ? secret_type_of(ktype, vlen) : NULL;
+		return k->kt != NULL ? SK_OK : SK_EUNSUPP;
 	}
 	if (!want_pub && type_of_attrs(ktype, HAS(A_PARAMS) ? params : NULL, a[A_PARAMS].ulValueLen,
 				       HAS(A_MOD) ? mod : NULL, a[A_MOD].ulValueLen, &k->kt) == SK_OK)

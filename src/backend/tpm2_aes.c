@@ -44,6 +44,7 @@
 #include <openssl/crypto.h>
 
 #include "base/err.h"
+#include "crypto/crypto.h"
 #include "crypto/ghash.h"
 #include "backend/tpm2_int.h"
 
@@ -182,8 +183,8 @@ static int cipher_final(struct sk_symop *op, uint8_t *out, size_t *outlen, uint8
 {
 	struct tpm_cipher *c = (struct tpm_cipher *)op;
 	uint8_t block[32], res[32];
-	size_t n = c->npend, i;
-	int rc;
+	size_t n = c->npend;
+	int rc, keep;
 
 	(void)tag;
 	*outlen = 0;
@@ -216,22 +217,12 @@ static int cipher_final(struct sk_symop *op, uint8_t *out, size_t *outlen, uint8
 		return sk_err(SK_EVERIFY, "bad padding (wrong key or corrupt data)");
 	if ((rc = crypt_blocks(c, c->pend, n, res)) != SK_OK)
 		return rc;
-	{
-		/* Check PKCS#7 padding without branching on secret bytes. */
-		uint8_t pad = res[n - 1], bad = (uint8_t)(pad == 0) | (uint8_t)(pad > BLOCK);
-
-		for (i = 0; i < BLOCK; i++) {
-			uint8_t in_pad = (uint8_t)((BLOCK - i) <= pad);
-
-			bad |= (uint8_t)(in_pad & (res[n - BLOCK + i] != pad));
-		}
-		if (bad) {
-			OPENSSL_cleanse(res, sizeof(res));
-			return sk_err(SK_EVERIFY, "bad padding (wrong key or corrupt data)");
-		}
-		memcpy(out, res, n - pad);
-		*outlen = n - pad;
+	if ((keep = sk_pkcs7_unpad(res + n - BLOCK)) < 0) {
+		OPENSSL_cleanse(res, sizeof(res));
+		return sk_err(SK_EVERIFY, "bad padding (wrong key or corrupt data)");
 	}
+	memcpy(out, res, n - BLOCK + (size_t)keep);
+	*outlen = n - BLOCK + (size_t)keep;
 	OPENSSL_cleanse(res, sizeof(res));
 	return SK_OK;
 }

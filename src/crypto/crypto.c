@@ -59,6 +59,21 @@ int sk_random(void *p, size_t n)
 	return SK_OK;
 }
 
+/* Without branching on the block's bytes, which are secret: a padding
+ * oracle must learn nothing from the time the check takes. */
+int sk_pkcs7_unpad(const uint8_t last[16])
+{
+	uint8_t pad = last[15], bad = (uint8_t)((pad == 0) | (pad > 16));
+	unsigned i;
+
+	for (i = 0; i < 16; i++) {
+		uint8_t in_pad = (uint8_t)((16 - i) <= pad);
+
+		bad |= (uint8_t)(in_pad & (last[i] != pad));
+	}
+	return bad ? -1 : 16 - pad;
+}
+
 int sk_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
 		   const void *info, size_t infolen, uint8_t *out, size_t outlen)
 {

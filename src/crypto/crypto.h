@@ -27,6 +27,10 @@ int sk_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_
 		   const void *info, size_t infolen, uint8_t *out, size_t outlen);
 
 /* HMAC with the named digest ("SHA256" ...); out must hold EVP_MAX_MD_SIZE. */
+/* The PKCS#7 padding of the last block of a CBC decryption, checked in
+ * constant time: how many data bytes the block keeps (0 to 15), or -1 if
+ * the padding is bad. */
+int sk_pkcs7_unpad(const uint8_t last[16]);
 int sk_hmac(const char *md, const uint8_t *key, size_t keylen, const void *p, size_t n,
 	    uint8_t *out, size_t *outlen);
 

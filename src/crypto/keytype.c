@@ -45,15 +45,23 @@ const struct sk_keytype *sk_keytype_of_group(const char *group)
 	return NULL;
 }
 
-const struct sk_keytype *sk_keytype_of_rsa_bits(unsigned bits)
+const struct sk_keytype *sk_keytype_of_bits(enum sk_kind kind, unsigned bits)
 {
 	size_t i;
 
 	for (i = 0; i < sk_nkeytypes; i++)
-		if (sk_keytypes[i].kind == SK_KIND_RSA && sk_keytypes[i].bits == bits)
+		if (sk_keytypes[i].kind == kind && sk_keytypes[i].bits == bits)
 			return &sk_keytypes[i];
-	sk_err(SK_EUNSUPP, "RSA key size %u is not supported (use 2048, 3072 or 4096)", bits);
 	return NULL;
+}
+
+const struct sk_keytype *sk_keytype_of_rsa_bits(unsigned bits)
+{
+	const struct sk_keytype *kt = sk_keytype_of_bits(SK_KIND_RSA, bits);
+
+	if (kt == NULL)
+		sk_err(SK_EUNSUPP, "RSA key size %u is not supported (use 2048, 3072 or 4096)", bits);
+	return kt;
 }
 
 const struct sk_keytype *sk_keytype_of_pkey(const EVP_PKEY *pkey)

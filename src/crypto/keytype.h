@@ -32,6 +32,8 @@ const struct sk_keytype *sk_keytype_of_pkey(const EVP_PKEY *pkey);
  * whose public part is not at hand (a token's private key object). */
 const struct sk_keytype *sk_keytype_of_group(const char *group);
 const struct sk_keytype *sk_keytype_of_rsa_bits(unsigned bits);
+/* The type of that kind and size; NULL (no error set) if seckit has none. */
+const struct sk_keytype *sk_keytype_of_bits(enum sk_kind kind, unsigned bits);
 int sk_keytype_is_asym(const struct sk_keytype *kt);
 /* A new EC or RSA key pair of type kt (SK_EUNSUPP for AES and HMAC). */
 int sk_keytype_generate(const struct sk_keytype *kt, EVP_PKEY **out);

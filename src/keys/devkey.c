@@ -132,7 +132,7 @@ static int list_add(const char *name, const struct sk_keytype *kt, EVP_PKEY *pub
 		l->v = v;
 		l->cap = cap;
 	}
-	if (!EVP_PKEY_up_ref(pub))
+	if (pub != NULL && !EVP_PKEY_up_ref(pub)) /* none: a secret key */
 		return sk_err_ssl(SK_EFAIL, "key");
 	if ((rc = sk_devkey_info(c->be, name, kt, pub, attrs, &l->v[l->n])) != SK_OK)
 		return rc;

@@ -400,8 +400,9 @@ static int add_device_key(struct sk_ctx *ctx, struct sk_backend *be, const struc
 	if (generate) {
 		rc = be->ops->key_create(be, req->name, req->type, &pub);
 	} else if ((rc = named_curve(req)) == SK_OK &&
-		   (rc = be->ops->key_import(be, req->name, req->type, req->pkey)) == SK_OK &&
-		   !EVP_PKEY_up_ref(req->pkey)) {
+		   (rc = be->ops->key_import(be, req->name, req->type, req->pkey, req->raw,
+					     req->rawlen)) == SK_OK &&
+		   req->pkey != NULL && !EVP_PKEY_up_ref(req->pkey)) {
 		rc = sk_err_ssl(SK_EFAIL, "key");
 	} else if (rc == SK_OK) {
 		pub = req->pkey;
