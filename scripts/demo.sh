@@ -344,4 +344,34 @@ run_fails 7 --store "$factory" tls connect "127.0.0.1:$port" --cert device.pem -
 kill "$tls_server"
 tls_server=
 
+section "pkcs11: keys on a PKCS#11 token (a SoftHSM2 token here; OP-TEE's or tpm2-pkcs11's alike)"
+module=/usr/lib/softhsm/libsofthsm2.so
+if [ -e "$module" ] && command -v softhsm2-util >/dev/null && command -v pkcs11-tool >/dev/null; then
+	mkdir -p softhsm/tokens
+	printf 'directories.tokendir = %s/softhsm/tokens\nlog.level = ERROR\n' "$demo" > softhsm/softhsm2.conf
+	export SOFTHSM2_CONF="$demo/softhsm/softhsm2.conf" SECKIT_PKCS11_MODULE="$module" DEMO_PIN=1234
+	check softhsm2-util --init-token --free --label device --so-pin 5678 --pin 1234
+	say "the device key made on the token (sensitive, never extractable); the PIN from"
+	say "the environment, never on the command line:"
+	run --backend pkcs11 --pin env:DEMO_PIN key create tok-dev --type ec-p256
+	check pkcs11-tool --module "$module" --login --pin 1234 --list-objects --type privkey
+	printf 'boot image\n' > image
+	run --backend pkcs11 --pin env:DEMO_PIN key sign tok-dev --in image --out image.sig
+	run --backend pkcs11 --pin env:DEMO_PIN key export tok-dev --out tok-dev.pub
+	check openssl dgst -sha256 -verify tok-dev.pub -signature image.sig image
+	say "an AES key on the token: files encrypted through it are the soft backend's"
+	say "AES-GCM files (the token's AES-CTR and AES-ECB, GHASH on the host):"
+	run --backend pkcs11 --pin env:DEMO_PIN key create tok-aes --type aes-256
+	run --backend pkcs11 --pin env:DEMO_PIN key encrypt tok-aes --in image --out image.enc
+	run --backend pkcs11 --pin env:DEMO_PIN key decrypt tok-aes --in image.enc --out image.dec
+	check cmp image image.dec
+	run --backend pkcs11 --pin env:DEMO_PIN key list
+	say "a wrong PIN is exit status 5:"
+	export WRONG_PIN=0000
+	run_fails 5 --backend pkcs11 --pin env:WRONG_PIN key sign tok-dev --in image --out x.sig
+	unset SOFTHSM2_CONF SECKIT_PKCS11_MODULE DEMO_PIN WRONG_PIN
+else
+	say "SoftHSM2 or OpenSC's pkcs11-tool is not installed: skipped"
+fi
+
 section "done: every step passed"
