@@ -281,8 +281,8 @@ static int feed(struct p11_sym *s, const uint8_t *in, size_t n, uint8_t *out, si
  * decrypting. */
 static int gcm_final(struct p11_sym *s, uint8_t *out, size_t *outlen, uint8_t *tag)
 {
-	uint8_t block[BLOCK], res[BLOCK + 32], t[BLOCK];
-	size_t n = s->npend, i, got = 0;
+	uint8_t block[BLOCK], res[BLOCK + 32];
+	size_t n = s->npend, got = 0;
 	int rc = SK_OK;
 
 	*outlen = 0;
@@ -300,21 +300,14 @@ static int gcm_final(struct p11_sym *s, uint8_t *out, size_t *outlen, uint8_t *t
 		sk_ghash_update(&s->gh, s->enc ? res : s->pend, n);
 	}
 	sym_abort(s); /* C_EncryptFinal: CTR has nothing more */
-	sk_ghash_final(&s->gh, t);
-	for (i = 0; i < BLOCK; i++)
-		t[i] ^= s->ekj0[i];
-	if (s->enc) {
-		memcpy(tag, t, BLOCK);
-	} else if (!sk_ct_equal(t, tag, BLOCK)) {
+	if ((rc = sk_gcm_tag(&s->gh, s->ekj0, s->enc, tag)) != SK_OK) {
 		OPENSSL_cleanse(out, n);
-		rc = sk_err(SK_EVERIFY, "AES-GCM authentication failed (wrong key or tampered data)");
 		goto out;
 	}
 	*outlen = n;
 out:
 	OPENSSL_cleanse(block, sizeof(block));
 	OPENSSL_cleanse(res, sizeof(res));
-	OPENSSL_cleanse(t, sizeof(t));
 	return rc;
 }
 

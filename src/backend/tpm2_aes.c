@@ -309,8 +309,8 @@ static int gcm_update(struct sk_symop *op, const uint8_t *in, size_t n, uint8_t 
 static int gcm_final(struct sk_symop *op, uint8_t *out, size_t *outlen, uint8_t *tag)
 {
 	struct tpm_gcm *g = (struct tpm_gcm *)op;
-	uint8_t block[BLOCK], res[BLOCK], t[BLOCK];
-	size_t n = g->npend, i;
+	uint8_t block[BLOCK], res[BLOCK];
+	size_t n = g->npend;
 	int rc = SK_OK;
 
 	*outlen = 0;
@@ -322,21 +322,14 @@ static int gcm_final(struct sk_symop *op, uint8_t *out, size_t *outlen, uint8_t 
 		memcpy(out, res, n);
 		sk_ghash_update(&g->gh, g->enc ? res : g->pend, n);
 	}
-	sk_ghash_final(&g->gh, t);
-	for (i = 0; i < BLOCK; i++)
-		t[i] ^= g->ekj0[i];
-	if (g->enc) {
-		memcpy(tag, t, BLOCK);
-	} else if (!sk_ct_equal(t, tag, BLOCK)) {
+	if ((rc = sk_gcm_tag(&g->gh, g->ekj0, g->enc, tag)) != SK_OK) {
 		OPENSSL_cleanse(out, n);
-		rc = sk_err(SK_EVERIFY, "AES-GCM authentication failed (wrong key or tampered data)");
 		goto out;
 	}
 	*outlen = n;
 out:
 	OPENSSL_cleanse(block, sizeof(block));
 	OPENSSL_cleanse(res, sizeof(res));
-	OPENSSL_cleanse(t, sizeof(t));
 	return rc;
 }
 

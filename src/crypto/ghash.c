@@ -2,6 +2,11 @@
 /* GHASH in constant time (ghash.h). */
 #include "crypto/ghash.h"
 
+#include <openssl/crypto.h>
+
+#include "base/err.h"
+#include "base/util.h"
+
 #include <string.h>
 
 static uint64_t load64(const uint8_t *p)
@@ -97,4 +102,20 @@ void sk_ghash_final(struct sk_ghash *g, uint8_t out[16])
 	absorb(g, len);
 	store64(out, g->y[0]);
 	store64(out + 8, g->y[1]);
+}
+
+int sk_gcm_tag(struct sk_ghash *g, const uint8_t ekj0[16], int enc, uint8_t tag[16])
+{
+	uint8_t t[16];
+	int i, rc = SK_OK;
+
+	sk_ghash_final(g, t);
+	for (i = 0; i < 16; i++)
+		t[i] ^= ekj0[i];
+	if (enc)
+		memcpy(tag, t, 16);
+	else if (!sk_ct_equal(t, tag, 16))
+		rc = sk_err(SK_EVERIFY, "AES-GCM authentication failed (wrong key or tampered data)");
+	OPENSSL_cleanse(t, sizeof(t));
+	return rc;
 }

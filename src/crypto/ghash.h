@@ -40,5 +40,9 @@ void sk_ghash_update(struct sk_ghash *g, const uint8_t *p, size_t n);
 /* The last block zero-padded, then the length block of GCM with no
  * additional data (len(A) = 0, len(C) in bits): GHASH into out. */
 void sk_ghash_final(struct sk_ghash *g, uint8_t out[16]);
+/* GCM's tag from the hashed ciphertext and E_K(J0) (its mask): written to
+ * tag when encrypting (enc), else compared with tag in constant time:
+ * SK_EVERIFY, with the error set, if they differ. */
+int sk_gcm_tag(struct sk_ghash *g, const uint8_t ekj0[16], int enc, uint8_t tag[16]);
 
 #endif
