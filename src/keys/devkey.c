@@ -168,16 +168,22 @@ int sk_devkey_list(struct sk_backend *be, struct sk_store *st, struct sk_devkey_
 	return SK_OK;
 }
 
+/* keys.h; here, below keys.c, since sk_devkey_info fills these too. */
+void sk_keyinfo_free(struct sk_keyinfo *k)
+{
+	EVP_PKEY_free(k->pub);
+	k->pub = NULL;
+	free(k->pubder);
+	k->pubder = NULL;
+	k->publen = 0;
+}
+
 void sk_devkey_listing_free(struct sk_devkey_listing *l)
 {
 	size_t i;
 
-	/* What sk_devkey_info allocated (keys.c's sk_keyinfo_free is above
-	 * this file). */
-	for (i = 0; i < l->n; i++) {
-		EVP_PKEY_free(l->v[i].pub);
-		free(l->v[i].pubder);
-	}
+	for (i = 0; i < l->n; i++)
+		sk_keyinfo_free(&l->v[i]);
 	free(l->v);
 	memset(l, 0, sizeof(*l));
 }

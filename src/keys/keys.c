@@ -33,15 +33,6 @@ enum {
 
 #define KEY_BODY_MAX (64u << 10)
 
-void sk_keyinfo_free(struct sk_keyinfo *k)
-{
-	EVP_PKEY_free(k->pub);
-	k->pub = NULL;
-	free(k->pubder);
-	k->pubder = NULL;
-	k->publen = 0;
-}
-
 EVP_PKEY *sk_keyinfo_pub(struct sk_keyinfo *k)
 {
 	const unsigned char *q = k->pubder;
