@@ -310,7 +310,7 @@ int sk_tpm2_list_handles(struct tpm_backend *be, uint32_t *h, size_t *n)
 {
 	TPMS_CAPABILITY_DATA *cap = NULL;
 	TPMI_YES_NO more = TPM2_YES;
-	UINT32 next = TPM2_PERSISTENT_FIRST, i;
+	UINT32 next = SK_TPM2_PERSISTENT_FIRST, i;
 	int rc;
 
 	*n = 0;
@@ -320,7 +320,7 @@ int sk_tpm2_list_handles(struct tpm_backend *be, uint32_t *h, size_t *n)
 		for (i = 0; i < cap->data.handles.count; i++) {
 			TPM2_HANDLE x = cap->data.handles.handle[i];
 
-			if (x > TPM2_PERSISTENT_LAST) {
+			if (x > SK_TPM2_PERSISTENT_LAST) {
 				more = TPM2_NO;
 				break;
 			}
@@ -357,7 +357,7 @@ int sk_tpm2_evict(const struct sk_backend_cfg *cfg, uint32_t handle)
 	TSS2_RC r;
 	int rc;
 
-	if (handle < TPM2_PERSISTENT_FIRST || handle > TPM2_PERSISTENT_LAST)
+	if (handle < SK_TPM2_PERSISTENT_FIRST || handle > SK_TPM2_PERSISTENT_LAST)
 		return sk_err(SK_EUSAGE, "tpm2: 0x%08x is not a persistent handle (0x81000000 to 0x81ffffff)",
 			      (unsigned)handle);
 	memset(&be, 0, sizeof(be));

@@ -44,6 +44,13 @@
 
 #include "backend/backend.h"
 
+/* The persistent handle range.  tpm2-tss's TPM2_PERSISTENT_FIRST and
+ * _LAST shift the UINT8 0x81 by 24 as an int, into its sign bit:
+ * undefined behaviour (the sanitizer build stops on it).  The same values,
+ * unsigned. */
+#define SK_TPM2_PERSISTENT_FIRST 0x81000000u
+#define SK_TPM2_PERSISTENT_LAST 0x81ffffffu
+
 /* ---- the library, loaded on demand ---- */
 
 #define TSS_FUNCS(X) \

@@ -49,7 +49,7 @@ struct precord {
 
 static int is_persistent(uint32_t h)
 {
-	return h >= TPM2_PERSISTENT_FIRST && h <= TPM2_PERSISTENT_LAST;
+	return h >= SK_TPM2_PERSISTENT_FIRST && h <= SK_TPM2_PERSISTENT_LAST;
 }
 
 /* A length-prefixed field at *off. */
