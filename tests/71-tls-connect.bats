@@ -173,7 +173,7 @@ mtls() {
 	mtls tpm2
 }
 
-@test "mutual TLS 1.3 and 1.2 with pkcs11 EC and RSA keys: the provisioned device key on a SoftHSM2 token" {
+@test "mutual TLS 1.3 and 1.2 with pkcs11 EC and RSA keys: the provisioned device key on the token (SoftHSM2; tpm2-pkcs11 in the matrix)" {
 	have_pkcs11 || skip "SoftHSM2 or the pkcs11 backend is not there"
 	mtls pkcs11
 	run -0 sk key info device

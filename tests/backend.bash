@@ -217,7 +217,7 @@ backend_lacks() {
 	tpm2:symmetric) return 1 ;;
 	pkcs11:symmetric) return 1 ;;
 	*:ecdh) return 1 ;;
-	tpm2:rsa-4096) echo "the TPM makes RSA keys of 2048 and 3072 bits only" ;;
+	tpm2:rsa-4096) echo "TPMs, swtpm too, stop at RSA-3072" ;;
 	pkcs11:rsa-4096) return 1 ;;
 	*)
 		echo "backend_lacks: unknown capability '$1'" >&2
