@@ -244,13 +244,18 @@ start_server() {
 	run -0 sk key delete p521
 }
 
-@test "what tpm2-pkcs11 cannot do is exit 6 in one line: ECDH (no CKM_ECDH1_DERIVE), AES keys" {
+@test "what tpm2-pkcs11 cannot do is exit 6 in one line: ECDH (no CKM_ECDH1_DERIVE), AES keys made or imported" {
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out peer.key 2>/dev/null
 	openssl pkey -in peer.key -pubout -out peer.pub
 	sk_fails 6 "key derive: " key derive dev --peer peer.pub --out z
 	[[ "$stderr" == *"CKM_ECDH1_DERIVE"* ]]
 	assert_absent z
 	sk_fails 6 "key create: " key create k --type aes-128
+	[[ "$stderr" == *"token 'kit' makes no secret keys (C_GenerateKey: CKR_FUNCTION_NOT_SUPPORTED)" ]]
+	head -c 16 /dev/urandom > k16
+	sk_fails 6 "key import: " key import k --type aes-128 --in k16
+	[[ "$stderr" == *"token 'kit' refuses to import secret keys (C_CreateObject of an AES key: CKR_ATTRIBUTE_VALUE_INVALID)" ]]
+	sk_fails 8 "key info: " key info k
 }
 
 @test "a token label the module does not have: exit 4 naming the tokens it has, nothing written" {

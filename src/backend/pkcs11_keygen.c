@@ -316,6 +316,9 @@ int sk_p11_secret_key(struct p11_backend *be, const char *name, const struct sk_
 		return rc;
 	if (raw == NULL) {
 		rv = P11(be, C_GenerateKey, be->s, &mech, t, SK_ARRAY_SIZE(t), &h);
+		if (rv == CKR_FUNCTION_NOT_SUPPORTED) /* tpm2-pkcs11 */
+			return sk_err(SK_EUNSUPP, "token '%s' makes no secret keys (C_GenerateKey: %s)",
+				      be->label, sk_p11_rv_name(rv));
 		return rv == CKR_OK ? SK_OK : sk_p11_fail(be, rv, "generating a secret key");
 	}
 	/* C_CreateObject takes the value itself, and no CKA_VALUE_LEN. */
