@@ -55,3 +55,25 @@ printf 'pkcs11 sign: median wall time (SoftHSM2, EC P-256)\t%s\t%s\tms\t>= 1.0x 
 	"$t_sk" "$t_ref"
 printf 'pkcs11 sign: median wall time, signature to stdout (no fsync)\t%s\t%s\tms\t>= 1.0x pkcs11-tool --sign\n' \
 	"$t_sk_stdout" "$t_ref"
+
+# Instructions (callgrind: the same count whatever the machine's load) of
+# one signature each, and of them those in the module's C_Initialize and
+# C_Login (the token's start and its PIN check, the same work for both
+# tools): what is left is each tool's own.
+if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+	ir() {
+		valgrind --tool=callgrind --callgrind-out-file="$1" "${@:2}" >/dev/null 2>&1
+		callgrind_annotate --inclusive=yes "$1" 2>/dev/null |
+			awk -v tot=0 '/PROGRAM TOTALS/ { gsub(",", "", $1); tot = $1 }
+				/:C_Initialize \[/ { gsub(",", "", $1); m += $1 }
+				/:C_Login \[/ { gsub(",", "", $1); m += $1 }
+				END { printf "%.2f %.2f\n", tot / 1e6, (tot - m) / 1e6 }'
+	}
+	# shellcheck disable=SC2086
+	read -r i_sk o_sk < <(ir sk.cg $sk_sign_stdout)
+	# shellcheck disable=SC2086
+	read -r i_ref o_ref < <(ir ref.cg $tool_sign)
+	printf 'pkcs11 sign: instructions per signature\t%s\t%s\tM instr\tinformation\n' "$i_sk" "$i_ref"
+	printf 'pkcs11 sign: instructions outside C_Initialize, C_Login\t%s\t%s\tM instr\tinformation\n' \
+		"$o_sk" "$o_ref"
+fi
