@@ -164,7 +164,7 @@ static int crypt_update(struct p11_sym *s, const uint8_t *in, size_t n, uint8_t 
 		return sk_err(SK_EFAIL, "token '%s': AES-CTR returned %zu bytes for %zu", s->be->label,
 			      a, first);
 	if ((rc = ctr_restart(s)) != SK_OK ||
-	    (rc = token_update(s, in + first, n - first, out + first, &b)) != SK_OK)
+	    (n > first && (rc = token_update(s, in + first, n - first, out + first, &b)) != SK_OK))
 		return rc;
 	*outlen = a + b;
 	return SK_OK;
