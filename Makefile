@@ -96,6 +96,8 @@ LIBS := $(shell $(PKG_CONFIG) --libs libssl libcrypto yaml-0.1) -ldl -pthread
 # The tests run the instrumented binary: leaks are errors, undefined
 # behaviour stops it, and LD_PRELOAD tools (faketime) may load first.
 export ASAN_OPTIONS ?= detect_leaks=1:verify_asan_link_order=0
+# Leaks inside third-party PKCS#11 modules only (tests/lsan.supp says which).
+export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 

@@ -37,10 +37,6 @@ master_key() {
 	hex_of "$SECKIT_STORE/master.key" 8 32
 }
 
-sanitizer_build() {
-	grep -q __asan_init "$SECKIT"
-}
-
 # Wait until process $1 sleeps in a system call on the FIFO $2 (the first
 # argument in /proc/PID/syscall is read(2)'s descriptor).
 wait_blocked() {

@@ -80,8 +80,7 @@ load helper
 
 @test "--help, --version and --dump-spec read no config and open no store (strace)" {
 	require strace
-	# LeakSanitizer (make SANITIZE=1) cannot run under ptrace.
-	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+	no_leak_check
 	for args in "--version" "--help" "key sign --help" "--dump-spec" "help key"; do
 		# shellcheck disable=SC2086
 		SECKIT_CONFIG="$BATS_TEST_TMPDIR/c.yaml" SECKIT_STORE="$BATS_TEST_TMPDIR/st" \

@@ -513,7 +513,7 @@ verify_fails() {
 	echo "peak RSS: make $(cat make.rss) KiB, verify $(cat verify.rss) KiB"
 	# 16 MiB; AddressSanitizer's own runtime adds more than that
 	limit=16384
-	if grep -q __asan_init "$SECKIT"; then limit=65536; fi
+	if sanitizer_build; then limit=65536; fi
 	[ "$(cat make.rss)" -lt $limit ]
 	[ "$(cat verify.rss)" -lt $limit ]
 	[ "$(stat -c %s big.pkg)" -gt 3221225472 ]

@@ -129,6 +129,18 @@ file_mode() {
 	stat -c %a "$1"
 }
 
+# Whether $SECKIT is a sanitizer build (make SANITIZE=1): valgrind cannot
+# run it, LeakSanitizer cannot run under ptrace (strace), and its counts of
+# instructions or memory mean nothing.
+sanitizer_build() {
+	grep -q __asan_init "$SECKIT"
+}
+
+# Under strace: no leak check (LeakSanitizer stops a traced process).
+no_leak_check() {
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+}
+
 # A test needs a tool: skip only when it is really absent (CI installs
 # everything, so CI never skips).
 require() {

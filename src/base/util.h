@@ -7,6 +7,18 @@
 
 #define SK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* SK_ASAN: 1 in an AddressSanitizer build (make SANITIZE=1, gcc or clang). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SK_ASAN 1
+#endif
+#endif
+#ifndef SK_ASAN
+#define SK_ASAN 0
+#endif
+
 /* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void sk_hex(char *out, const uint8_t *in, size_t n);
 /* Parse exactly n bytes of hex; returns 0 on success, -1 otherwise. */

@@ -23,16 +23,6 @@
 #include "crypto/sha256kdf.h"
 #include "base/util.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SK_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SK_ASAN 1
-#endif
-#endif
-#ifndef SK_ASAN
-#define SK_ASAN 0
-#endif
 
 void sk_crypto_init(void)
 {
