@@ -10,6 +10,11 @@ SECKIT=${SECKIT:-$top/seckit}
 MODULE=${BENCH_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 P11COUNT=${SECKIT_P11COUNT:-$top/build/pkcs11/p11count.so}
 runs=${BENCH_RUNS:-50}
+# A STATIC=0 build to compare too (make bench passes it), by its absolute
+# path: the bench runs in a directory of its own.
+if [ -n "${SECKIT_STATIC0:-}" ]; then
+	SECKIT_STATIC0=$(cd "$(dirname "$SECKIT_STATIC0")" && pwd)/$(basename "$SECKIT_STATIC0")
+fi
 for t in softhsm2-util pkcs11-tool hyperfine openssl; do
 	command -v "$t" >/dev/null || { echo "pkcs11 bench: $t is missing" >&2; exit 1; }
 done
@@ -60,6 +65,18 @@ printf 'pkcs11 sign: median wall time, signature to stdout (no fsync)\t%s\t%s\tm
 printf 'pkcs11 sign a file: key sign vs openssl dgst, then pkcs11-tool --sign\t%s\t%s\tms\tinformation (medians added)\n' \
 	"$t_sk" "$(python3 -c "print('%.2f' % ($t_ref + $t_dgst))")"
 
+# The same with a STATIC=0 build (make bench passes it; the Yocto recipe
+# builds seckit so): its libcrypto is the one the module loads, so its
+# first digest fetch finds OpenSSL's name map built (bench/README.md).
+if [ -x "${SECKIT_STATIC0:-}" ]; then
+	dyn_sign="$SECKIT_STATIC0 key sign dev --in data --out s3"
+	hyperfine -N -w 3 -r "$runs" --export-json dyn.json "$dyn_sign" "$tool_sign" >/dev/null 2>&1
+	read -r t_dyn t_ref2 < <(python3 -c 'import json;r=json.load(open("dyn.json"))["results"];print(" ".join("%.2f"%(x["median"]*1000) for x in r))')
+	"$SECKIT" key verify dev --in data --sig s3 >&2
+	printf 'pkcs11 sign: median wall time, STATIC=0 build (as Yocto builds it)\t%s\t%s\tms\t>= 1.0x pkcs11-tool --sign\n' \
+		"$t_dyn" "$t_ref2"
+fi
+
 # Instructions (callgrind: the same count whatever the machine's load) of
 # one signature each, and of them those in the module's C_Initialize and
 # C_Login (the token's start and its PIN check, the same work for both
@@ -80,4 +97,11 @@ if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; t
 	printf 'pkcs11 sign: instructions per signature\t%s\t%s\tM instr\tinformation\n' "$i_sk" "$i_ref"
 	printf 'pkcs11 sign: instructions outside C_Initialize, C_Login\t%s\t%s\tM instr\tinformation\n' \
 		"$o_sk" "$o_ref"
+	if [ -x "${SECKIT_STATIC0:-}" ]; then
+		read -r i_dyn o_dyn < <(ir dyn.cg "$SECKIT_STATIC0" key sign dev --in data --out -)
+		printf 'pkcs11 sign: instructions per signature, STATIC=0 build\t%s\t%s\tM instr\tinformation\n' \
+			"$i_dyn" "$i_ref"
+		printf 'pkcs11 sign: instructions outside the module, STATIC=0 build\t%s\t%s\tM instr\tinformation\n' \
+			"$o_dyn" "$o_ref"
+	fi
 fi
