@@ -253,7 +253,7 @@ static int p11_key_create(struct sk_backend *base, const char *name, const struc
 	struct p11_backend *be = (struct p11_backend *)base;
 
 	*pub = NULL;
-	if (kt->kind == SK_KIND_AES || kt->kind == SK_KIND_HMAC)
+	if (!sk_keytype_is_asym(kt))
 		return sk_p11_secret_key(be, name, kt, NULL, 0);
 	return sk_p11_key_create(be, name, kt, pub);
 }
@@ -263,7 +263,7 @@ static int p11_key_import(struct sk_backend *base, const char *name, const struc
 {
 	struct p11_backend *be = (struct p11_backend *)base;
 
-	if (kt->kind == SK_KIND_AES || kt->kind == SK_KIND_HMAC)
+	if (!sk_keytype_is_asym(kt))
 		return sk_p11_secret_key(be, name, kt, raw, rawlen);
 	return sk_p11_key_import(be, name, kt, priv);
 }
@@ -344,7 +344,7 @@ static int p11_destroy(struct sk_backend *base, const struct sk_keytype *kt, con
 	if ((rc = sk_p11_blob_parse(blob, n, &priv, &pub, &always_auth, NULL)) != SK_OK ||
 	    (rc = sk_p11_login(be, 0)) != SK_OK)
 		return rc;
-	if (kt->kind == SK_KIND_AES || kt->kind == SK_KIND_HMAC) {
+	if (!sk_keytype_is_asym(kt)) {
 		/* A secret key is one object. */
 		rv = P11(be, C_DestroyObject, be->s, priv);
 		return rv == CKR_OK ? SK_OK : sk_p11_fail(be, rv, "deleting the secret key");

@@ -166,7 +166,7 @@ static int import_refused(struct p11_backend *be, CK_RV rv, const struct sk_keyt
 	if (rv != CKR_ATTRIBUTE_VALUE_INVALID && rv != CKR_TEMPLATE_INCONSISTENT &&
 	    rv != CKR_FUNCTION_NOT_SUPPORTED)
 		return SK_OK;
-	if (kt->kind == SK_KIND_AES || kt->kind == SK_KIND_HMAC)
+	if (!sk_keytype_is_asym(kt))
 		return sk_err(SK_EUNSUPP, "token '%s' refuses to import secret keys (C_CreateObject of an %s key: %s)",
 			      be->label, kt->kind == SK_KIND_AES ? "AES" : "HMAC", sk_p11_rv_name(rv));
 	return sk_err(SK_EUNSUPP, "token '%s' refuses to import private keys (C_CreateObject of an %s private key: %s): make the key on the token with key create",
@@ -305,7 +305,7 @@ int sk_p11_secret_key(struct p11_backend *be, const char *name, const struct sk_
 	CK_RV rv;
 	int rc;
 
-	if (kt->kind != SK_KIND_AES && kt->kind != SK_KIND_HMAC)
+	if (sk_keytype_is_asym(kt))
 		return sk_err(SK_EUNSUPP, "%s is not a secret-key type", kt->name);
 	if (raw != NULL && rawlen != vlen)
 		return sk_err(SK_EUSAGE, "an %s key is %lu bytes, not %zu", kt->name,

@@ -170,18 +170,20 @@ static int crypt_update(struct p11_sym *s, const uint8_t *in, size_t n, uint8_t 
 	return SK_OK;
 }
 
-/* ---- CBC: the token's, padding here ---- */
-
-static int cbc_blocks(struct p11_sym *s, const uint8_t *in, size_t n, uint8_t *out)
+/* Whole blocks through the cipher, all of them out at once (CBC and CTR
+ * hold nothing back on whole blocks). */
+static int crypt_exact(struct p11_sym *s, const uint8_t *in, size_t n, uint8_t *out)
 {
 	size_t got = 0;
 	int rc = crypt_update(s, in, n, out, &got);
 
 	if (rc == SK_OK && got != n)
-		rc = sk_err(SK_EFAIL, "token '%s': AES-CBC returned %zu bytes for %zu", s->be->label,
+		rc = sk_err(SK_EFAIL, "token '%s': AES returned %zu bytes for %zu", s->be->label,
 			    got, n);
 	return rc;
 }
+
+/* ---- CBC: the token's, padding here ---- */
 
 /* Encrypting: the pending bytes padded to a block.  Decrypting: the
  * held-back block, its padding checked. */
@@ -195,11 +197,11 @@ static int cbc_final(struct p11_sym *s, uint8_t *out, size_t *outlen)
 	if (s->op == OP_ENCRYPT) {
 		memcpy(block, s->pend, n);
 		memset(block + n, (int)(BLOCK - n), BLOCK - n);
-		if ((rc = cbc_blocks(s, block, BLOCK, out)) == SK_OK)
+		if ((rc = crypt_exact(s, block, BLOCK, out)) == SK_OK)
 			*outlen = BLOCK;
 	} else if (n != BLOCK) {
 		rc = sk_err(SK_EVERIFY, "bad padding (wrong key or corrupt data)");
-	} else if ((rc = cbc_blocks(s, s->pend, BLOCK, res)) == SK_OK) {
+	} else if ((rc = crypt_exact(s, s->pend, BLOCK, res)) == SK_OK) {
 		if ((keep = sk_pkcs7_unpad(res)) < 0) {
 			rc = sk_err(SK_EVERIFY, "bad padding (wrong key or corrupt data)");
 		} else {
@@ -219,19 +221,14 @@ static int cbc_final(struct p11_sym *s, uint8_t *out, size_t *outlen)
  * output when encrypting, the input when decrypting). */
 static int gcm_blocks(struct p11_sym *s, const uint8_t *in, size_t n, uint8_t *out)
 {
-	size_t got = 0;
 	int rc;
 
 	if (n / BLOCK > GCM_MAX_BLOCKS - s->blocks)
 		return sk_err(SK_EFAIL, "AES-GCM: the input is over GCM's limit of 64 GiB");
 	if (!s->enc)
 		sk_ghash_update(&s->gh, in, n);
-	if ((rc = crypt_update(s, in, n, out, &got)) != SK_OK)
+	if ((rc = crypt_exact(s, in, n, out)) != SK_OK)
 		return rc;
-	/* CTR is a stream: every byte of whole blocks comes out at once. */
-	if (got != n)
-		return sk_err(SK_EFAIL, "token '%s': AES-CTR returned %zu bytes for %zu", s->be->label,
-			      got, n);
 	s->blocks += n / BLOCK;
 	if (s->enc)
 		sk_ghash_update(&s->gh, out, n);
@@ -282,30 +279,18 @@ static int feed(struct p11_sym *s, const uint8_t *in, size_t n, uint8_t *out, si
 static int gcm_final(struct p11_sym *s, uint8_t *out, size_t *outlen, uint8_t *tag)
 {
 	uint8_t block[BLOCK], res[BLOCK + 32];
-	size_t n = s->npend, got = 0;
+	size_t n = s->npend;
 	int rc = SK_OK;
 
 	*outlen = 0;
-	if (n > 0) {
-		memset(block, 0, sizeof(block));
-		memcpy(block, s->pend, n);
-		if ((rc = crypt_update(s, block, BLOCK, res, &got)) != SK_OK)
-			goto out;
-		if (got != BLOCK) {
-			rc = sk_err(SK_EFAIL, "token '%s': AES-CTR returned %zu bytes for %d",
-				    s->be->label, got, BLOCK);
-			goto out;
-		}
-		memcpy(out, res, n);
-		sk_ghash_update(&s->gh, s->enc ? res : s->pend, n);
-	}
+	memset(block, 0, sizeof(block));
+	memcpy(block, s->pend, n);
+	if (n > 0)
+		rc = crypt_exact(s, block, BLOCK, res);
 	sym_abort(s); /* C_EncryptFinal: CTR has nothing more */
-	if ((rc = sk_gcm_tag(&s->gh, s->ekj0, s->enc, tag)) != SK_OK) {
-		OPENSSL_cleanse(out, n);
-		goto out;
-	}
-	*outlen = n;
-out:
+	if (rc == SK_OK &&
+	    (rc = sk_gcm_last(&s->gh, s->ekj0, s->enc, s->pend, res, n, out, tag)) == SK_OK)
+		*outlen = n;
 	OPENSSL_cleanse(block, sizeof(block));
 	OPENSSL_cleanse(res, sizeof(res));
 	return rc;
@@ -366,7 +351,7 @@ static int sym_update(struct sk_symop *op, const uint8_t *in, size_t n, uint8_t 
 	if (s->gcm)
 		return feed(s, in, n, out, outlen, 0, gcm_blocks);
 	if (s->cbc)
-		return feed(s, in, n, out, outlen, s->op == OP_DECRYPT, cbc_blocks);
+		return feed(s, in, n, out, outlen, s->op == OP_DECRYPT, crypt_exact);
 	if (s->op != OP_SIGN)
 		return crypt_update(s, in, n, out, outlen);
 	if ((rv = P11(s->be, C_SignUpdate, s->be->s, (CK_BYTE_PTR)in, n)) != CKR_OK)

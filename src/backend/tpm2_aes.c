@@ -314,20 +314,11 @@ static int gcm_final(struct sk_symop *op, uint8_t *out, size_t *outlen, uint8_t 
 	int rc = SK_OK;
 
 	*outlen = 0;
-	if (n > 0) {
-		memset(block, 0, sizeof(block));
-		memcpy(block, g->pend, n);
-		if ((rc = gcm_ctr(g, block, BLOCK, res)) != SK_OK)
-			goto out;
-		memcpy(out, res, n);
-		sk_ghash_update(&g->gh, g->enc ? res : g->pend, n);
-	}
-	if ((rc = sk_gcm_tag(&g->gh, g->ekj0, g->enc, tag)) != SK_OK) {
-		OPENSSL_cleanse(out, n);
-		goto out;
-	}
-	*outlen = n;
-out:
+	memset(block, 0, sizeof(block));
+	memcpy(block, g->pend, n);
+	if ((n == 0 || (rc = gcm_ctr(g, block, BLOCK, res)) == SK_OK) &&
+	    (rc = sk_gcm_last(&g->gh, g->ekj0, g->enc, g->pend, res, n, out, tag)) == SK_OK)
+		*outlen = n;
 	OPENSSL_cleanse(block, sizeof(block));
 	OPENSSL_cleanse(res, sizeof(res));
 	return rc;

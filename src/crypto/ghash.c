@@ -119,3 +119,17 @@ int sk_gcm_tag(struct sk_ghash *g, const uint8_t ekj0[16], int enc, uint8_t tag[
 	OPENSSL_cleanse(t, sizeof(t));
 	return rc;
 }
+
+int sk_gcm_last(struct sk_ghash *g, const uint8_t ekj0[16], int enc, const uint8_t *in,
+		const uint8_t *ks, size_t n, uint8_t *out, uint8_t tag[16])
+{
+	int rc;
+
+	if (n > 0) {
+		memcpy(out, ks, n);
+		sk_ghash_update(g, enc ? ks : in, n);
+	}
+	if ((rc = sk_gcm_tag(g, ekj0, enc, tag)) != SK_OK)
+		OPENSSL_cleanse(out, n);
+	return rc;
+}

@@ -44,5 +44,12 @@ void sk_ghash_final(struct sk_ghash *g, uint8_t out[16]);
  * tag when encrypting (enc), else compared with tag in constant time:
  * SK_EVERIFY, with the error set, if they differ. */
 int sk_gcm_tag(struct sk_ghash *g, const uint8_t ekj0[16], int enc, uint8_t tag[16]);
+/* GCM's last n (< 16) bytes and its tag: ks holds in's n bytes through the
+ * keystream (the caller's cipher, on a zero-padded block); they go to out,
+ * GHASH takes the ciphertext's (ks when encrypting, in when decrypting),
+ * then sk_gcm_tag.  On SK_EVERIFY out is cleansed: no plaintext of a
+ * failed tag. */
+int sk_gcm_last(struct sk_ghash *g, const uint8_t ekj0[16], int enc, const uint8_t *in,
+		const uint8_t *ks, size_t n, uint8_t *out, uint8_t tag[16]);
 
 #endif
